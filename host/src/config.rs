@@ -1,0 +1,423 @@
+//! `config.yaml`: CLIProxyAPI's keys and defaults plus switchyard's own (design §2.1).
+//!
+//! Loading is two layers: the private serde structs of [`raw`] mirror the file, then
+//! [`validate`] builds the typed [`Config`], naming the key path and line of anything wrong.
+//! Unknown keys never fail a load: they come back as [`ConfigWarning`]s, so a CLIProxyAPI
+//! config with keys switchyard does not implement still loads.
+
+mod error;
+pub mod go_duration;
+mod line_index;
+mod raw;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+pub use error::{ConfigError, ConfigWarning};
+
+/// The type name of the embedded API-key access provider.
+pub const CONFIG_API_KEY_TYPE: &str = "config-api-key";
+/// The instance name the top-level `api-keys` list becomes.
+pub const CONFIG_INLINE_NAME: &str = "config-inline";
+/// The type name of the embedded standard session-id extractor.
+pub const SESSION_STANDARD_TYPE: &str = "session-standard";
+
+/// A validated configuration: one generation's worth of settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Listen host; empty means every interface.
+    pub host: String,
+    /// Listen port; 0 lets the OS pick.
+    pub port: u16,
+    /// `tls.*`.
+    pub tls: TlsConfig,
+    /// `remote-management.*`.
+    pub management: ManagementConfig,
+    /// Folder of credential JSON files (`auth-dir`), resolved to an absolute path.
+    pub auth_dir: PathBuf,
+    /// Client API keys (`api-keys`), trimmed, without empties or duplicates.
+    pub api_keys: Vec<String>,
+    /// `debug`: verbose logs.
+    pub debug: bool,
+    /// `usage-statistics-enabled`.
+    pub usage_statistics_enabled: bool,
+    /// Global outbound proxy (`proxy-url`).
+    pub proxy_url: Option<ProxyUrl>,
+    /// `passthrough-headers`: forward the upstream's other end-to-end headers.
+    pub passthrough_headers: bool,
+    /// `request-retry`, `max-retry-credentials`, `max-retry-interval`.
+    pub retry: RetryConfig,
+    /// `disable-cooling`: never put a failing credential into cooldown.
+    pub disable_cooling: bool,
+    /// `routing.*`.
+    pub routing: RoutingConfig,
+    /// `streaming.*`.
+    pub streaming: StreamingConfig,
+    /// `claude-api-key` entries.
+    pub claude_keys: Vec<ProviderKeyConfig>,
+    /// `codex-api-key` entries.
+    pub codex_keys: Vec<ProviderKeyConfig>,
+    /// `gemini-api-key` entries.
+    pub gemini_keys: Vec<ProviderKeyConfig>,
+    /// `openai-compatibility` entries.
+    pub openai_compatibility: Vec<OpenAiCompatConfig>,
+    /// The access-provider chain in order: the `config-inline` instance built from `api-keys`
+    /// first (when there are keys), then `auth.providers`.
+    pub access_providers: Vec<PluginInstanceConfig>,
+    /// `allow-unauthenticated`: serve a non-loopback host with no access provider.
+    pub allow_unauthenticated: bool,
+    /// `plugins.*`.
+    pub plugins: PluginsConfig,
+    /// `body-limit-mb`, in bytes.
+    pub body_limit_bytes: usize,
+    /// `upstream-timeouts.*`.
+    pub upstream_timeouts: UpstreamTimeouts,
+    /// `cors.*`.
+    pub cors: CorsConfig,
+    /// Where this config came from.
+    pub source: ConfigSource,
+}
+
+/// `tls.*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// Serve HTTPS.
+    pub enable: bool,
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// `remote-management.*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ManagementConfig {
+    /// Let non-local clients use the management API.
+    pub allow_remote: bool,
+    /// The secret, plaintext or bcrypt hash; empty disables the management API.
+    pub secret_key: String,
+}
+
+/// How a failed request is retried.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// `request-retry`: extra rounds over the credentials after a failed round.
+    pub request_retry: u32,
+    /// `max-retry-credentials`: credentials tried per round, 0 = all.
+    pub max_retry_credentials: u32,
+    /// `max-retry-interval`: the longest wait for a cooldown before another round; zero never waits.
+    pub max_retry_interval: Duration,
+}
+
+/// How a credential is chosen among the available ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Strategy {
+    /// Rotate over the credentials (`round-robin`, `roundrobin`, `rr`, or empty).
+    #[default]
+    RoundRobin,
+    /// Always the first available credential (`fill-first`, `fillfirst`, `ff`).
+    FillFirst,
+}
+
+impl Strategy {
+    /// The canonical name, as written back to the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::RoundRobin => "round-robin",
+            Strategy::FillFirst => "fill-first",
+        }
+    }
+
+    /// Parses a strategy name with the reference's aliases; case and surrounding space ignored.
+    pub fn parse(text: &str) -> Option<Strategy> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "round-robin" | "roundrobin" | "rr" => Some(Strategy::RoundRobin),
+            "fill-first" | "fillfirst" | "ff" => Some(Strategy::FillFirst),
+            _ => None,
+        }
+    }
+}
+
+/// `routing.*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingConfig {
+    /// `routing.strategy`.
+    pub strategy: Strategy,
+    /// `routing.session-affinity` (or its deprecated alias `claude-code-session-affinity`).
+    pub session_affinity: bool,
+    /// `routing.session-affinity-ttl`.
+    pub session_affinity_ttl: Duration,
+    /// `routing.session-extractors`, in order.
+    pub session_extractors: Vec<PluginInstanceConfig>,
+    /// `routing.session-store`.
+    pub session_store: SessionStoreConfig,
+    /// `routing.session-store-prefix`.
+    pub session_store_prefix: String,
+}
+
+/// Where session bindings and cooldowns live.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SessionStoreConfig {
+    /// In this process.
+    #[default]
+    Memory,
+    /// A Redis server, by `redis://` or `rediss://` URL.
+    Redis(String),
+}
+
+/// `streaming.*`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamingConfig {
+    /// Interval of `: keep-alive` comments; `None` sends none.
+    pub keepalive: Option<Duration>,
+    /// Extra attempts before the first byte of a stream.
+    pub bootstrap_retries: u32,
+}
+
+/// An outbound proxy setting.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ProxyUrl {
+    /// `direct` or `none`: connect directly even when a global proxy is set.
+    Direct,
+    /// Go through this proxy (`http`, `https`, `socks5`).
+    Via(Url),
+}
+
+/// A model a credential serves: `name` upstream, `alias` for clients.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ModelAlias {
+    /// The upstream model id.
+    pub name: String,
+    /// The name clients use (the `name` when no alias was given).
+    pub alias: String,
+}
+
+/// One entry of `claude-api-key`, `codex-api-key` or `gemini-api-key`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProviderKeyConfig {
+    /// The upstream API key.
+    pub api_key: String,
+    /// The upstream base URL; `None` uses the provider's default.
+    pub base_url: Option<Url>,
+    /// Model namespace: `prefix/model` targets only credentials with this prefix.
+    pub prefix: Option<String>,
+    /// Extra headers sent upstream with this credential.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Models served; empty serves the provider's built-in list and family.
+    pub models: Vec<ModelAlias>,
+    /// Lower-cased model patterns (with `*`) this credential never serves.
+    pub excluded_models: Vec<String>,
+    /// Higher is preferred.
+    pub priority: i32,
+    /// Per-credential outbound proxy.
+    pub proxy_url: Option<ProxyUrl>,
+}
+
+impl std::fmt::Debug for ProviderKeyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderKeyConfig")
+            .field("api_key", &"<redacted>")
+            .field("base_url", &self.base_url)
+            .field("prefix", &self.prefix)
+            .field("models", &self.models)
+            .field("priority", &self.priority)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One entry of `openai-compatibility`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenAiCompatConfig {
+    /// The provider's name (used in credential ids and logs).
+    pub name: String,
+    /// The upstream base URL, such as `https://openrouter.ai/api/v1`.
+    pub base_url: Url,
+    /// Model namespace.
+    pub prefix: Option<String>,
+    /// Extra headers sent upstream.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// One credential per entry.
+    pub api_key_entries: Vec<ApiKeyEntry>,
+    /// Models served (an entry without models serves none).
+    pub models: Vec<ModelAlias>,
+    /// Lower-cased model patterns never served.
+    pub excluded_models: Vec<String>,
+    /// Higher is preferred.
+    pub priority: i32,
+}
+
+/// One key of an `openai-compatibility` entry.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKeyEntry {
+    /// The upstream API key.
+    pub api_key: String,
+    /// Per-key outbound proxy.
+    pub proxy_url: Option<ProxyUrl>,
+}
+
+impl std::fmt::Debug for ApiKeyEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyEntry")
+            .field("api_key", &"<redacted>")
+            .field("proxy_url", &self.proxy_url)
+            .finish()
+    }
+}
+
+/// A configured plugin instance (`auth.providers[]`, `routing.session-extractors[]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginInstanceConfig {
+    /// Unique name of the instance within its list.
+    pub name: String,
+    /// The plugin type (the name the plugin declares).
+    pub kind: String,
+    /// Settings handed to the plugin's `configure`, as JSON.
+    pub settings: serde_json::Value,
+    /// Per-instance limits overriding `plugins.limits`.
+    pub limits: Option<PluginLimits>,
+}
+
+/// `plugins.*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginsConfig {
+    /// Load plugins from the folder (embedded ones always load).
+    pub enabled: bool,
+    /// Folder of `*.wasm` files.
+    pub dir: PathBuf,
+    /// Compiled-component cache folder.
+    pub cache_dir: PathBuf,
+    /// Default per-call limits.
+    pub limits: PluginLimits,
+}
+
+/// Per-call limits of a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PluginLimits {
+    /// Wall-clock deadline of one call.
+    pub deadline: Duration,
+    /// Largest linear memory, in bytes.
+    pub memory_bytes: u64,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        PluginLimits {
+            deadline: Duration::from_millis(100),
+            memory_bytes: 128 << 20,
+        }
+    }
+}
+
+/// `upstream-timeouts.*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamTimeouts {
+    /// Connecting to the upstream.
+    pub connect: Duration,
+    /// From sending the request to the response head.
+    pub first_byte: Duration,
+    /// Between two chunks of the response body.
+    pub idle: Duration,
+}
+
+impl Default for UpstreamTimeouts {
+    fn default() -> Self {
+        UpstreamTimeouts {
+            connect: Duration::from_secs(10),
+            first_byte: Duration::from_secs(300),
+            idle: Duration::from_secs(300),
+        }
+    }
+}
+
+/// `cors.*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CorsConfig {
+    /// Origins browsers may call from; `*` allows any.
+    pub allow_origins: Vec<String>,
+}
+
+impl CorsConfig {
+    /// Whether `origin` may call the proxy.
+    pub fn allows(&self, origin: &str) -> bool {
+        self.allow_origins.iter().any(|o| o == "*" || o == origin)
+    }
+}
+
+/// Where a config came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigSource {
+    /// The file, when loaded from one.
+    pub path: Option<PathBuf>,
+    /// The folder relative paths are resolved against.
+    pub dir: PathBuf,
+    /// SHA-256 of the file's bytes (a reload of identical bytes is skipped).
+    pub content_hash: [u8; 32],
+}
+
+/// A config together with what was ignored or defaulted while loading it.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The config.
+    pub config: Config,
+    /// Unknown keys and replaced values, each with its path.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+impl Config {
+    /// Reads and validates `path`. Relative paths inside resolve against the file's folder.
+    pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        let dir = absolute
+            .parent()
+            .map(Path::to_owned)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Self::parse(&text, Some(absolute), dir)
+    }
+
+    /// Validates YAML text. `path` names the file in messages; `dir` anchors relative paths.
+    pub fn parse(
+        text: &str,
+        path: Option<PathBuf>,
+        dir: PathBuf,
+    ) -> Result<LoadedConfig, ConfigError> {
+        let source = ConfigSource {
+            path,
+            dir,
+            content_hash: Sha256::digest(text.as_bytes()).into(),
+        };
+        validate::validate(text, source)
+    }
+
+    /// The listen address as `host:port` (an empty host listens on every interface).
+    pub fn listen_addr(&self) -> String {
+        let host = if self.host.is_empty() {
+            "0.0.0.0"
+        } else {
+            self.host.as_str()
+        };
+        if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]:{}", self.port)
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+
+    /// Whether `host` only accepts connections from this machine.
+    pub fn host_is_loopback(&self) -> bool {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+}

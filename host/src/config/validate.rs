@@ -1,0 +1,721 @@
+//! From the raw serde structs to a typed [`Config`], with the key path and line of every problem.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+use saphyr_parser::Parser;
+use url::Url;
+
+use super::line_index::{LineIndex, join_key};
+use super::raw::{RawConfig, RawInstance, RawLimits, RawModel, RawProviderKey};
+use super::{
+    ApiKeyEntry, CONFIG_API_KEY_TYPE, CONFIG_INLINE_NAME, Config, ConfigError, ConfigSource,
+    ConfigWarning, CorsConfig, LoadedConfig, ManagementConfig, ModelAlias, OpenAiCompatConfig,
+    PluginInstanceConfig, PluginLimits, PluginsConfig, ProviderKeyConfig, ProxyUrl, RetryConfig,
+    RoutingConfig, SESSION_STANDARD_TYPE, SessionStoreConfig, Strategy, StreamingConfig, TlsConfig,
+    UpstreamTimeouts, go_duration,
+};
+
+/// Default `routing.session-affinity-ttl`.
+const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(3600);
+/// Default `body-limit-mb`.
+const DEFAULT_BODY_LIMIT_MB: u64 = 64;
+
+/// Parses and validates `text`.
+pub(super) fn validate(text: &str, source: ConfigSource) -> Result<LoadedConfig, ConfigError> {
+    let mut ctx = Context {
+        file: source
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "<inline>".to_owned()),
+        lines: LineIndex::default(),
+        warnings: Vec::new(),
+    };
+    check_syntax(text, &ctx.file)?;
+    ctx.lines = LineIndex::build(text);
+    let raw = ctx.deserialize(text)?;
+    let config = ctx.build(raw, source)?;
+    Ok(LoadedConfig {
+        config,
+        warnings: ctx.warnings,
+    })
+}
+
+/// Rejects text that is not YAML, with the parser's line.
+fn check_syntax(text: &str, file: &str) -> Result<(), ConfigError> {
+    for event in Parser::new_from_str(text) {
+        if let Err(error) = event {
+            return Err(ConfigError::Syntax {
+                file: file.to_owned(),
+                line: Some(error.marker().line()),
+                message: error.info().to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+struct Context {
+    file: String,
+    lines: LineIndex,
+    warnings: Vec<ConfigWarning>,
+}
+
+impl Context {
+    fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.clone(),
+            line: self.lines.line_of(key),
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    fn warn(&mut self, key: &str, message: impl Into<String>) {
+        self.warnings.push(ConfigWarning {
+            key: key.to_owned(),
+            line: self.lines.line_of(key),
+            message: message.into(),
+        });
+    }
+
+    fn deserialize(&mut self, text: &str) -> Result<RawConfig, ConfigError> {
+        let has_content = text.lines().any(|line| {
+            let line = line.trim();
+            !line.is_empty() && !line.starts_with('#') && line != "---"
+        });
+        if !has_content {
+            return Ok(RawConfig::default());
+        }
+        let mut unknown = Vec::new();
+        let yaml = serde_yaml_ng::Deserializer::from_str(text);
+        let mut record = |path: serde_ignored::Path<'_>| unknown.push(ignored_path(&path));
+        let tracked = serde_ignored::Deserializer::new(yaml, &mut record);
+        let raw = serde_path_to_error::deserialize(tracked).map_err(|error| {
+            let key = error.path().to_string();
+            let inner = error.into_inner();
+            let line = inner
+                .location()
+                .map(|at| at.line())
+                .or_else(|| self.lines.line_of(&key));
+            let message = inner.to_string();
+            let message = match message.rfind(" at line ") {
+                Some(cut) => message[..cut].to_owned(),
+                None => message,
+            };
+            ConfigError::Invalid {
+                file: self.file.clone(),
+                line,
+                key: if key == "." { String::new() } else { key },
+                message,
+            }
+        })?;
+        for key in unknown {
+            self.warn(&key, "unknown key, ignored");
+        }
+        Ok(raw)
+    }
+
+    fn build(&mut self, raw: RawConfig, source: ConfigSource) -> Result<Config, ConfigError> {
+        let dir = source.dir.clone();
+        let plugins = self.plugins(&raw, &dir)?;
+        let routing = self.routing(&raw, &plugins.limits)?;
+        let api_keys = normalize_keys(&raw.api_keys);
+        let access_providers = self.access_providers(&raw, &api_keys, &plugins.limits)?;
+        let tls = self.tls(&raw, &dir)?;
+        let body_limit_mb = raw.body_limit_mb.unwrap_or(DEFAULT_BODY_LIMIT_MB);
+        if body_limit_mb == 0 || body_limit_mb > 4096 {
+            return Err(self.invalid("body-limit-mb", "must be between 1 and 4096"));
+        }
+        let defaults = UpstreamTimeouts::default();
+        let timeouts = &raw.upstream_timeouts;
+        let upstream_timeouts = UpstreamTimeouts {
+            connect: self.millis(
+                "upstream-timeouts.connect-ms",
+                timeouts.connect_ms,
+                defaults.connect,
+            )?,
+            first_byte: self.millis(
+                "upstream-timeouts.first-byte-ms",
+                timeouts.first_byte_ms,
+                defaults.first_byte,
+            )?,
+            idle: self.millis("upstream-timeouts.idle-ms", timeouts.idle_ms, defaults.idle)?,
+        };
+        let mut claude_keys = Vec::new();
+        let mut codex_keys = Vec::new();
+        let mut gemini_keys = Vec::new();
+        for (list, entries, out) in [
+            ("claude-api-key", &raw.claude_api_key, &mut claude_keys),
+            ("codex-api-key", &raw.codex_api_key, &mut codex_keys),
+            ("gemini-api-key", &raw.gemini_api_key, &mut gemini_keys),
+        ] {
+            for (i, entry) in entries.iter().enumerate() {
+                let key = format!("{list}[{i}]");
+                if let Some(entry) = self.provider_key(&key, entry)? {
+                    out.push(entry);
+                }
+            }
+        }
+        let mut openai_compatibility = Vec::new();
+        for (i, entry) in raw.openai_compatibility.iter().enumerate() {
+            if let Some(entry) = self.openai_compat(&format!("openai-compatibility[{i}]"), entry)? {
+                openai_compatibility.push(entry);
+            }
+        }
+        Ok(Config {
+            host: raw.host.trim().to_owned(),
+            port: raw.port,
+            tls,
+            management: ManagementConfig {
+                allow_remote: raw.remote_management.allow_remote,
+                secret_key: raw.remote_management.secret_key.trim().to_owned(),
+            },
+            auth_dir: resolve_path(&dir, &raw.auth_dir, "auths"),
+            api_keys,
+            debug: raw.debug,
+            usage_statistics_enabled: raw.usage_statistics_enabled,
+            proxy_url: self.proxy_url("proxy-url", &raw.proxy_url)?,
+            passthrough_headers: raw.passthrough_headers,
+            retry: RetryConfig {
+                request_retry: clamp_count(raw.request_retry),
+                max_retry_credentials: clamp_count(raw.max_retry_credentials),
+                max_retry_interval: Duration::from_secs(raw.max_retry_interval.max(0) as u64),
+            },
+            disable_cooling: raw.disable_cooling,
+            routing,
+            streaming: StreamingConfig {
+                keepalive: (raw.streaming.keepalive_seconds > 0)
+                    .then(|| Duration::from_secs(raw.streaming.keepalive_seconds as u64)),
+                bootstrap_retries: clamp_count(raw.streaming.bootstrap_retries),
+            },
+            claude_keys,
+            codex_keys,
+            gemini_keys,
+            openai_compatibility,
+            access_providers,
+            allow_unauthenticated: raw.allow_unauthenticated,
+            plugins,
+            body_limit_bytes: (body_limit_mb << 20) as usize,
+            upstream_timeouts,
+            cors: CorsConfig {
+                allow_origins: raw
+                    .cors
+                    .allow_origins
+                    .iter()
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+            },
+            source,
+        })
+    }
+
+    fn tls(&self, raw: &RawConfig, dir: &Path) -> Result<TlsConfig, ConfigError> {
+        let tls = &raw.tls;
+        if tls.enable {
+            if tls.cert.trim().is_empty() {
+                return Err(self.invalid("tls.cert", "required when tls.enable is true"));
+            }
+            if tls.key.trim().is_empty() {
+                return Err(self.invalid("tls.key", "required when tls.enable is true"));
+            }
+        }
+        Ok(TlsConfig {
+            enable: tls.enable,
+            cert: resolve_path(dir, &tls.cert, ""),
+            key: resolve_path(dir, &tls.key, ""),
+        })
+    }
+
+    fn plugins(&mut self, raw: &RawConfig, dir: &Path) -> Result<PluginsConfig, ConfigError> {
+        let limits = self.limits(
+            "plugins.limits",
+            &raw.plugins.limits,
+            &PluginLimits::default(),
+        )?;
+        let cache_dir = if raw.plugins.cache_dir.trim().is_empty() {
+            default_cache_dir(dir)
+        } else {
+            resolve_path(dir, &raw.plugins.cache_dir, "")
+        };
+        Ok(PluginsConfig {
+            enabled: raw.plugins.enabled.unwrap_or(true),
+            dir: resolve_path(dir, &raw.plugins.dir, "plugins"),
+            cache_dir,
+            limits,
+        })
+    }
+
+    fn limits(
+        &self,
+        key: &str,
+        raw: &RawLimits,
+        defaults: &PluginLimits,
+    ) -> Result<PluginLimits, ConfigError> {
+        let deadline = match raw.deadline_ms {
+            None => defaults.deadline,
+            Some(0) => return Err(self.invalid(&format!("{key}.deadline-ms"), "must be > 0")),
+            Some(ms) => Duration::from_millis(ms),
+        };
+        let memory_bytes = match raw.memory_mib {
+            None => defaults.memory_bytes,
+            Some(0) => return Err(self.invalid(&format!("{key}.memory-mib"), "must be > 0")),
+            Some(mib) if mib > 4096 => {
+                return Err(self.invalid(&format!("{key}.memory-mib"), "must be at most 4096"));
+            }
+            Some(mib) => mib << 20,
+        };
+        Ok(PluginLimits {
+            deadline,
+            memory_bytes,
+        })
+    }
+
+    fn routing(
+        &mut self,
+        raw: &RawConfig,
+        limits: &PluginLimits,
+    ) -> Result<RoutingConfig, ConfigError> {
+        let routing = &raw.routing;
+        let strategy = Strategy::parse(&routing.strategy).ok_or_else(|| {
+            self.invalid(
+                "routing.strategy",
+                format!(
+                    "unknown strategy {:?} (expected round-robin or fill-first)",
+                    routing.strategy
+                ),
+            )
+        })?;
+        if routing.claude_code_session_affinity {
+            self.warn(
+                "routing.claude-code-session-affinity",
+                "deprecated: use routing.session-affinity",
+            );
+        }
+        let ttl_text = routing.session_affinity_ttl.trim();
+        let session_affinity_ttl = if ttl_text.is_empty() {
+            DEFAULT_SESSION_TTL
+        } else {
+            match go_duration::parse(ttl_text) {
+                Some(ttl) if !ttl.is_zero() => ttl,
+                _ => {
+                    self.warn(
+                        "routing.session-affinity-ttl",
+                        format!("invalid duration {ttl_text:?}, using 1h"),
+                    );
+                    DEFAULT_SESSION_TTL
+                }
+            }
+        };
+        let session_extractors = match &routing.session_extractors {
+            None => vec![PluginInstanceConfig {
+                name: SESSION_STANDARD_TYPE.to_owned(),
+                kind: SESSION_STANDARD_TYPE.to_owned(),
+                settings: serde_json::json!({}),
+                limits: None,
+            }],
+            Some(list) => self.instances("routing.session-extractors", list, limits)?,
+        };
+        let store = routing.session_store.trim();
+        let session_store = if store.is_empty() || store.eq_ignore_ascii_case("memory") {
+            SessionStoreConfig::Memory
+        } else if store.starts_with("redis://") || store.starts_with("rediss://") {
+            Url::parse(store).map_err(|e| {
+                self.invalid("routing.session-store", format!("invalid Redis URL: {e}"))
+            })?;
+            SessionStoreConfig::Redis(store.to_owned())
+        } else {
+            return Err(self.invalid(
+                "routing.session-store",
+                "expected memory or a redis:// / rediss:// URL",
+            ));
+        };
+        Ok(RoutingConfig {
+            strategy,
+            session_affinity: routing.session_affinity || routing.claude_code_session_affinity,
+            session_affinity_ttl,
+            session_extractors,
+            session_store,
+            session_store_prefix: routing
+                .session_store_prefix
+                .clone()
+                .unwrap_or_else(|| "switchyard:".to_owned()),
+        })
+    }
+
+    fn access_providers(
+        &mut self,
+        raw: &RawConfig,
+        api_keys: &[String],
+        limits: &PluginLimits,
+    ) -> Result<Vec<PluginInstanceConfig>, ConfigError> {
+        let mut chain = self.instances("auth.providers", &raw.auth.providers, limits)?;
+        if api_keys.is_empty() {
+            return Ok(chain);
+        }
+        let inline = match chain
+            .iter()
+            .position(|i| i.name == CONFIG_INLINE_NAME && i.kind == CONFIG_API_KEY_TYPE)
+        {
+            Some(at) => {
+                let mut inline = chain.remove(at);
+                let mut keys = api_keys.to_vec();
+                keys.extend(settings_keys(&inline.settings));
+                set_settings_keys(&mut inline.settings, normalize_keys(&keys));
+                inline
+            }
+            None => PluginInstanceConfig {
+                name: CONFIG_INLINE_NAME.to_owned(),
+                kind: CONFIG_API_KEY_TYPE.to_owned(),
+                settings: serde_json::json!({ "api-keys": api_keys }),
+                limits: None,
+            },
+        };
+        if chain.iter().any(|i| i.name == CONFIG_INLINE_NAME) {
+            return Err(self.invalid(
+                "auth.providers",
+                format!("the name {CONFIG_INLINE_NAME} is reserved for the top-level api-keys"),
+            ));
+        }
+        chain.insert(0, inline);
+        Ok(chain)
+    }
+
+    fn instances(
+        &mut self,
+        list: &str,
+        raw: &[RawInstance],
+        limits: &PluginLimits,
+    ) -> Result<Vec<PluginInstanceConfig>, ConfigError> {
+        let mut names = HashSet::new();
+        let mut out = Vec::with_capacity(raw.len());
+        for (i, entry) in raw.iter().enumerate() {
+            let key = format!("{list}[{i}]");
+            let kind = entry.kind.trim();
+            if kind.is_empty() {
+                return Err(self.invalid(&join_key(&key, "type"), "required"));
+            }
+            let name = match entry.name.trim() {
+                "" => kind.to_owned(),
+                name => name.to_owned(),
+            };
+            if !names.insert(name.clone()) {
+                return Err(self.invalid(
+                    &join_key(&key, "name"),
+                    format!("duplicate instance name {name:?}"),
+                ));
+            }
+            let mut settings = entry
+                .config
+                .clone()
+                .unwrap_or_else(|| serde_json::json!({}));
+            if let Some(keys) = &entry.api_keys {
+                if kind == CONFIG_API_KEY_TYPE {
+                    if !settings.is_object() {
+                        return Err(self.invalid(
+                            &join_key(&key, "config"),
+                            "must be a mapping when api-keys is given beside it",
+                        ));
+                    }
+                    let mut merged = normalize_keys(keys);
+                    merged.extend(settings_keys(&settings));
+                    set_settings_keys(&mut settings, normalize_keys(&merged));
+                } else {
+                    self.warn(
+                        &join_key(&key, "api-keys"),
+                        format!("only {CONFIG_API_KEY_TYPE} instances take api-keys, ignored"),
+                    );
+                }
+            }
+            let limits = match &entry.limits {
+                None => None,
+                Some(own) => Some(self.limits(&join_key(&key, "limits"), own, limits)?),
+            };
+            out.push(PluginInstanceConfig {
+                name,
+                kind: kind.to_owned(),
+                settings,
+                limits,
+            });
+        }
+        Ok(out)
+    }
+
+    fn provider_key(
+        &mut self,
+        key: &str,
+        raw: &RawProviderKey,
+    ) -> Result<Option<ProviderKeyConfig>, ConfigError> {
+        let api_key = raw.api_key.trim();
+        if api_key.is_empty() {
+            self.warn(&join_key(key, "api-key"), "entry without api-key, ignored");
+            return Ok(None);
+        }
+        Ok(Some(ProviderKeyConfig {
+            api_key: api_key.to_owned(),
+            base_url: self.base_url(&join_key(key, "base-url"), &raw.base_url)?,
+            prefix: self.prefix(&join_key(key, "prefix"), &raw.prefix)?,
+            headers: self.headers(&join_key(key, "headers"), &raw.headers)?,
+            models: self.models(&join_key(key, "models"), &raw.models)?,
+            excluded_models: normalize_patterns(&raw.excluded_models),
+            priority: self.priority(&join_key(key, "priority"), raw.priority)?,
+            proxy_url: self.proxy_url(&join_key(key, "proxy-url"), &raw.proxy_url)?,
+        }))
+    }
+
+    fn openai_compat(
+        &mut self,
+        key: &str,
+        raw: &super::raw::RawOpenAiCompat,
+    ) -> Result<Option<OpenAiCompatConfig>, ConfigError> {
+        let name = raw.name.trim();
+        if name.is_empty() {
+            return Err(self.invalid(&join_key(key, "name"), "required"));
+        }
+        let Some(base_url) = self.base_url(&join_key(key, "base-url"), &raw.base_url)? else {
+            self.warn(
+                &join_key(key, "base-url"),
+                "entry without base-url, ignored",
+            );
+            return Ok(None);
+        };
+        let mut api_key_entries = Vec::new();
+        for (i, entry) in raw.api_key_entries.iter().enumerate() {
+            let entry_key = format!("{key}.api-key-entries[{i}]");
+            let api_key = entry.api_key.trim();
+            if api_key.is_empty() {
+                self.warn(&join_key(&entry_key, "api-key"), "empty api-key, ignored");
+                continue;
+            }
+            api_key_entries.push(ApiKeyEntry {
+                api_key: api_key.to_owned(),
+                proxy_url: self.proxy_url(&join_key(&entry_key, "proxy-url"), &entry.proxy_url)?,
+            });
+        }
+        if !raw.api_keys.is_empty() {
+            self.warn(
+                &join_key(key, "api-keys"),
+                "deprecated: use api-key-entries (the keys are used)",
+            );
+            for api_key in normalize_keys(&raw.api_keys) {
+                api_key_entries.push(ApiKeyEntry {
+                    api_key,
+                    proxy_url: None,
+                });
+            }
+        }
+        let models = self.models(&join_key(key, "models"), &raw.models)?;
+        if models.is_empty() {
+            self.warn(
+                &join_key(key, "models"),
+                "no models listed: this entry serves none",
+            );
+        }
+        Ok(Some(OpenAiCompatConfig {
+            name: name.to_owned(),
+            base_url,
+            prefix: self.prefix(&join_key(key, "prefix"), &raw.prefix)?,
+            headers: self.headers(&join_key(key, "headers"), &raw.headers)?,
+            api_key_entries,
+            models,
+            excluded_models: normalize_patterns(&raw.excluded_models),
+            priority: self.priority(&join_key(key, "priority"), raw.priority)?,
+        }))
+    }
+
+    fn base_url(&self, key: &str, text: &str) -> Result<Option<Url>, ConfigError> {
+        let text = text.trim().trim_end_matches('/');
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let url = Url::parse(text).map_err(|e| self.invalid(key, format!("invalid URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(self.invalid(key, "must be an http:// or https:// URL"));
+        }
+        Ok(Some(url))
+    }
+
+    fn proxy_url(&self, key: &str, text: &str) -> Result<Option<ProxyUrl>, ConfigError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        if text.eq_ignore_ascii_case("direct") || text.eq_ignore_ascii_case("none") {
+            return Ok(Some(ProxyUrl::Direct));
+        }
+        let url = Url::parse(text).map_err(|e| self.invalid(key, format!("invalid URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") {
+            return Err(self.invalid(
+                key,
+                "expected an http://, https:// or socks5:// URL, or direct",
+            ));
+        }
+        Ok(Some(ProxyUrl::Via(url)))
+    }
+
+    fn prefix(&self, key: &str, text: &str) -> Result<Option<String>, ConfigError> {
+        let prefix = text.trim().trim_matches('/');
+        if prefix.is_empty() {
+            return Ok(None);
+        }
+        if prefix.contains('/') {
+            return Err(self.invalid(key, "must not contain '/'"));
+        }
+        Ok(Some(prefix.to_owned()))
+    }
+
+    fn headers(
+        &self,
+        key: &str,
+        raw: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
+        raw.iter()
+            .map(|(name, value)| {
+                let entry = join_key(key, name);
+                let name = HeaderName::from_bytes(name.trim().as_bytes())
+                    .map_err(|_| self.invalid(&entry, "invalid header name"))?;
+                let value = HeaderValue::from_str(value.trim())
+                    .map_err(|_| self.invalid(&entry, "invalid header value"))?;
+                Ok((name, value))
+            })
+            .collect()
+    }
+
+    fn models(&mut self, key: &str, raw: &[RawModel]) -> Result<Vec<ModelAlias>, ConfigError> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::with_capacity(raw.len());
+        for (i, model) in raw.iter().enumerate() {
+            let entry = format!("{key}[{i}]");
+            let name = model.name.trim();
+            if name.is_empty() {
+                return Err(self.invalid(&join_key(&entry, "name"), "required"));
+            }
+            let alias = match model.alias.trim() {
+                "" => name,
+                alias => alias,
+            };
+            if !seen.insert(alias.to_ascii_lowercase()) {
+                self.warn(
+                    &join_key(&entry, "alias"),
+                    format!("duplicate model {alias:?}, ignored"),
+                );
+                continue;
+            }
+            out.push(ModelAlias {
+                name: name.to_owned(),
+                alias: alias.to_owned(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn priority(&self, key: &str, value: i64) -> Result<i32, ConfigError> {
+        i32::try_from(value).map_err(|_| self.invalid(key, "out of range"))
+    }
+
+    fn millis(
+        &self,
+        key: &str,
+        value: Option<u64>,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        match value {
+            None => Ok(default),
+            Some(0) => Err(self.invalid(key, "must be > 0")),
+            Some(ms) => Ok(Duration::from_millis(ms)),
+        }
+    }
+}
+
+/// The ignored-key path in the same `a.b[0].c` form serde_path_to_error uses.
+fn ignored_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
+        Path::Map { parent, key } => join_key(&ignored_path(parent), key),
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => ignored_path(parent),
+    }
+}
+
+/// Trimmed, without empties or duplicates, order kept.
+fn normalize_keys(keys: &[String]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    keys.iter()
+        .map(|k| k.trim())
+        .filter(|k| !k.is_empty() && seen.insert(*k))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Lower-cased, trimmed, without empties or duplicates.
+fn normalize_patterns(patterns: &[String]) -> Vec<String> {
+    let lowered: Vec<String> = patterns
+        .iter()
+        .map(|p| p.trim().to_ascii_lowercase())
+        .collect();
+    normalize_keys(&lowered)
+}
+
+/// The `api-keys` strings inside a settings object.
+fn settings_keys(settings: &serde_json::Value) -> Vec<String> {
+    settings
+        .get("api-keys")
+        .and_then(|v| v.as_array())
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn set_settings_keys(settings: &mut serde_json::Value, keys: Vec<String>) {
+    if let Some(object) = settings.as_object_mut() {
+        object.insert("api-keys".to_owned(), serde_json::json!(keys));
+    }
+}
+
+fn clamp_count(value: i64) -> u32 {
+    value.clamp(0, i64::from(u32::MAX)) as u32
+}
+
+/// `~` expanded, relative paths joined to `dir`, empty replaced by `dir/default`.
+fn resolve_path(dir: &Path, text: &str, default: &str) -> PathBuf {
+    let text = text.trim();
+    if text.is_empty() {
+        return if default.is_empty() {
+            PathBuf::new()
+        } else {
+            dir.join(default)
+        };
+    }
+    let expanded = match (text.strip_prefix('~'), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            PathBuf::from(home).join(rest.trim_start_matches('/'))
+        }
+        _ => PathBuf::from(text),
+    };
+    if expanded.is_absolute() {
+        expanded
+    } else {
+        dir.join(expanded)
+    }
+}
+
+/// `$XDG_CACHE_HOME/switchyard`, else `~/.cache/switchyard`, else beside the config.
+fn default_cache_dir(dir: &Path) -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("switchyard");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(home).join(".cache").join("switchyard");
+    }
+    dir.join(".switchyard-cache")
+}

@@ -1,0 +1,3 @@
+//! The `switchyard` command.
+
+fn main() {}

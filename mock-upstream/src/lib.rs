@@ -1,0 +1,1 @@
+//! A mock LLM upstream (placeholder).
