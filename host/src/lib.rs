@@ -4,4 +4,6 @@
 //!
 //! The binary (`src/main.rs`) is a thin CLI over this library.
 
+pub mod access;
 pub mod config;
+pub mod plugin;
