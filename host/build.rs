@@ -35,6 +35,10 @@ fn main() {
         );
     }
     println!("cargo:rerun-if-changed=build/wasm_guest.rs");
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.lock").display()
+    );
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
     println!(
         "cargo:rustc-env=SWITCHYARD_PLUGINS_WORKSPACE={}",
@@ -86,10 +90,10 @@ fn wasmtime_version(root: &Path) -> String {
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line == "name = \"wasmtime\"" {
-            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = ")) {
-                return version.trim_matches('"').to_owned();
-            }
+        if line == "name = \"wasmtime\""
+            && let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = "))
+        {
+            return version.trim_matches('"').to_owned();
         }
     }
     "unknown".to_owned()

@@ -143,7 +143,9 @@ async fn config_api_key_checks_every_location_in_order() {
     let chain = f
         .chain(&[keys("config-inline", &["sk-a", "sk-b", "Basic literal"])])
         .await;
-    let cases: &[(&[(&str, &str)], &str, &str, &str)] = &[
+    // (headers, query, the key found, its source)
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str, &'a str);
+    let cases: &[Case<'_>] = &[
         (
             &[("authorization", "Bearer sk-a")],
             "",
