@@ -689,16 +689,21 @@ async fn faults_fail_closed_and_the_host_stays_healthy() {
         matches!(&trap, Fault::Trap(m) if m.contains("unreachable")),
         "{trap:?}"
     );
+    // Five faults within 60 s would quarantine the instance: this one comes later.
+    f.clock.advance(Duration::from_secs(61));
+    // Unbounded recursion exhausts the guest's (shadow) stack: a trap, whichever stack ends first.
+    let overflow = fault_of(refused(&chain, &mode("recurse")).await);
+    assert!(matches!(&overflow, Fault::Trap(_)), "{overflow:?}");
 
     // Still serving: the faulty live instances were replaced.
     let principal = chain.authenticate(&mode("allow")).await.unwrap().unwrap();
     assert_eq!(principal.provider, "odd");
     let stats = chain.entries()[0].stats().unwrap();
-    assert_eq!(stats.faults, 4);
-    assert_eq!(stats.calls, 5);
+    assert_eq!(stats.faults, 5);
+    assert_eq!(stats.calls, 6);
     assert_eq!(stats.quarantines, 0);
     assert_eq!(stats.quarantined_until, None);
-    assert!(stats.instantiations >= 5, "{stats:?}");
+    assert!(stats.instantiations >= 6, "{stats:?}");
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! A test access provider that misbehaves on request, so the host's fault handling can be
-//! tested: it loops forever, allocates without bound, panics, sleeps, or answers any outcome.
+//! tested: it loops forever, allocates without bound, panics, overflows its stack, sleeps, or
+//! answers any outcome.
 //!
 //! The behaviour is the request header `x-misbehave`, else the setting `mode`, else `allow`.
 //! Settings: `{"mode": "...", "principal": "...", "reject": "message"}`; `reject` makes
@@ -90,6 +91,10 @@ impl Guest for Misbehave {
                 }
             }
             "panic" => panic!("misbehave was asked to panic"),
+            "recurse" => {
+                std::hint::black_box(recurse(std::hint::black_box(1)));
+                Outcome::NotHandled
+            }
             "sleep" => {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
                 Outcome::NotHandled
@@ -129,6 +134,14 @@ impl Guest for Misbehave {
             }),
         }
     }
+}
+
+/// Recursion without end (until the stack overflows).
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    let mut frame = [depth; 32];
+    frame[(depth % 32) as usize] = recurse(std::hint::black_box(depth + 1));
+    std::hint::black_box(frame).iter().sum()
 }
 
 export!(Misbehave);
