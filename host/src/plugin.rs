@@ -12,6 +12,9 @@
 //! repeated faults quarantine the configured instance ([`FaultPolicy`]). Guests get an empty
 //! WASI context: no files, environment, arguments, sockets or standard input; clocks and
 //! random work; standard output and error go to the debug log.
+//!
+//! The async functions of this module and of the access chain run inside a Tokio runtime
+//! with its time driver enabled (deadlines use `tokio::time`, compilation a blocking thread).
 
 mod bindings;
 mod cache;
@@ -41,7 +44,7 @@ pub use instance::InstanceStats;
 pub use request_head::RequestHead;
 
 pub(crate) use bindings::{AccessProvider, Denial, Grant, WitOutcome};
-pub(crate) use instance::PluginInstance;
+pub(crate) use instance::{PluginInstance, within};
 
 use bindings::{AccessProviderPre, SessionExtractor, SessionExtractorPre};
 use cache::{Compiled, ComponentCache};
@@ -65,6 +68,9 @@ pub enum PluginError {
         /// Why.
         source: std::io::Error,
     },
+    /// A plugin file could not be read.
+    #[error("could not read the file: {0}")]
+    Read(String),
     /// The file is not a valid component, or failed to compile.
     #[error("not a valid WebAssembly component: {0}")]
     Compile(String),
@@ -284,6 +290,36 @@ impl PluginHost {
             loaded.push(plugin);
         }
         Ok(loaded)
+    }
+
+    /// Loads every `*.wasm` file directly in `dir` (not in subfolders; other files are
+    /// ignored), in file-name order. Returns the plugins that loaded and, separately, each
+    /// file that did not with the reason. Nothing is installed. A missing folder has no
+    /// plugins.
+    pub async fn load_dir(
+        &self,
+        dir: &std::path::Path,
+    ) -> (Vec<Plugin>, Vec<(PathBuf, PluginError)>) {
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|path| path.extension().is_some_and(|ext| ext == "wasm") && path.is_file())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        files.sort();
+        let (mut loaded, mut failed) = (Vec::new(), Vec::new());
+        for path in files {
+            let result = match std::fs::read(&path) {
+                Ok(bytes) => self.load(bytes, PluginOrigin::File(path.clone())).await,
+                Err(error) => Err(PluginError::Read(error.to_string())),
+            };
+            match result {
+                Ok(plugin) => loaded.push(plugin),
+                Err(error) => failed.push((path, error)),
+            }
+        }
+        (loaded, failed)
     }
 
     /// Makes `plugin` the one of its type name. An embedded plugin does not replace one

@@ -875,3 +875,30 @@ async fn embedded_plugins_yield_to_plugin_files_of_the_same_name() {
         PluginOrigin::File(_)
     ));
 }
+
+#[tokio::test]
+async fn a_plugins_folder_loads_its_wasm_files_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("b-misbehave.wasm"), &guests().0).unwrap();
+    std::fs::write(dir.path().join("a-echo.wasm"), &guests().1).unwrap();
+    std::fs::write(dir.path().join("broken.wasm"), b"nope").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"ignored").unwrap();
+    std::fs::create_dir(dir.path().join("nested.wasm")).unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/deeper.wasm"), &guests().0).unwrap();
+
+    let host = PluginHost::new(HostOptions::default()).unwrap();
+    let (loaded, failed) = host.load_dir(dir.path()).await;
+    let names: Vec<_> = loaded.iter().map(|p| p.name()).collect();
+    assert_eq!(names, ["session-echo", "misbehave"]);
+    assert_eq!(
+        loaded[1].origin(),
+        &PluginOrigin::File(dir.path().join("b-misbehave.wasm"))
+    );
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].0, dir.path().join("broken.wasm"));
+    assert!(matches!(failed[0].1, PluginError::Compile(_)));
+
+    let (loaded, failed) = host.load_dir(&dir.path().join("missing")).await;
+    assert!(loaded.is_empty() && failed.is_empty());
+}

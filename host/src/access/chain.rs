@@ -16,6 +16,8 @@ pub struct ChainEntry {
     name: String,
     kind: String,
     provider: Arc<dyn Provider>,
+    /// The same provider when it is a Wasm instance: called directly, without boxing a future.
+    wasm: Option<Arc<WasmProvider>>,
     /// What the instance was made from; an unchanged instance is reused by the next chain.
     source: Option<Source>,
 }
@@ -51,6 +53,7 @@ impl ChainEntry {
             name: name.to_owned(),
             kind: kind.to_owned(),
             provider,
+            wasm: None,
             source: None,
         }
     }
@@ -174,8 +177,12 @@ impl AccessChain {
                     .iter()
                     .find(|e| e.source.as_ref() == Some(&source))
             });
+            let mut wasm = None;
             let provider = match (reused, provider_type) {
-                (Some(entry), _) => entry.provider.clone(),
+                (Some(entry), _) => {
+                    wasm = entry.wasm.clone();
+                    entry.provider.clone()
+                }
                 (None, ProviderType::Native(factory)) => {
                     factory
                         .build(config)
@@ -194,13 +201,16 @@ impl AccessChain {
                             kind: config.kind.clone(),
                             source,
                         })?;
-                    Arc::new(WasmProvider::new(instance)) as Arc<dyn Provider>
+                    let provider = Arc::new(WasmProvider::new(instance));
+                    wasm = Some(provider.clone());
+                    provider as Arc<dyn Provider>
                 }
             };
             entries.push(ChainEntry {
                 name: config.name.clone(),
                 kind: config.kind.clone(),
                 provider,
+                wasm,
                 source: Some(source),
             });
         }

@@ -2,7 +2,7 @@
 
 use super::provider::{Provider, ProviderFuture};
 use super::{Outcome, RequestHead};
-use crate::plugin::{AccessProvider, Fault, InstanceStats, Plugin, PluginInstance};
+use crate::plugin::{AccessProvider, Fault, InstanceStats, Plugin, PluginInstance, within};
 
 /// A configured instance of an access-provider plugin: a pool of live instances with its
 /// settings applied, called with the instance's deadline and memory cap.
@@ -29,14 +29,13 @@ impl WasmProvider {
     pub async fn call(&self, head: &RequestHead) -> Result<Outcome, Fault> {
         let mut live = self.instance.checkout().await?;
         let deadline = self.instance.limits().deadline;
-        let result = tokio::time::timeout(
+        let result = within(
             deadline,
             live.bindings
                 .switchyard_plugin_access()
                 .call_authenticate(&mut live.store, head.wit()),
         )
-        .await
-        .ok();
+        .await;
         self.instance.checkin(live, result).map(Outcome::from)
     }
 }

@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use parking_lot::Mutex;
@@ -120,6 +120,8 @@ pub(crate) struct PluginInstance<B: WorldBindings> {
     clock: Arc<dyn Clock>,
     idle: Mutex<Vec<Live<B>>>,
     health: Mutex<Health>,
+    /// Whether `health` may hold a quarantine (spares the lock and the clock otherwise).
+    quarantined: AtomicBool,
     calls: AtomicU64,
     faults: AtomicU64,
     quarantines: AtomicU64,
@@ -158,6 +160,7 @@ impl<B: WorldBindings> PluginInstance<B> {
             clock: spec.clock,
             idle: Mutex::new(Vec::new()),
             health: Mutex::new(Health::default()),
+            quarantined: AtomicBool::new(false),
             calls: AtomicU64::new(0),
             faults: AtomicU64::new(0),
             quarantines: AtomicU64::new(0),
@@ -201,10 +204,11 @@ impl<B: WorldBindings> PluginInstance<B> {
     /// Refused while the instance is quarantined.
     pub(crate) async fn checkout(&self) -> Result<Live<B>, Fault> {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.health
-            .lock()
-            .admit(self.clock.now())
-            .map_err(Fault::Quarantined)?;
+        if self.quarantined.load(Ordering::Acquire) {
+            let mut health = self.health.lock();
+            health.admit(self.clock.now()).map_err(Fault::Quarantined)?;
+            self.quarantined.store(false, Ordering::Release);
+        }
         let pooled = self.idle.lock().pop();
         let mut live = match pooled {
             Some(live) => live,
@@ -264,6 +268,7 @@ impl<B: WorldBindings> PluginInstance<B> {
             "plugin fault"
         );
         if let Some(until) = quarantined {
+            self.quarantined.store(true, Ordering::Release);
             self.quarantines.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 plugin = %self.origin.kind,
@@ -301,4 +306,27 @@ impl<B: WorldBindings> PluginInstance<B> {
             )),
         }
     }
+}
+
+/// Runs `future` for at most `limit` (from now); `None` when the limit passed first.
+///
+/// The timer is only armed if the future has to wait: a call that completes without waiting
+/// (the usual case: the guest computes and returns) costs one clock read. A guest that
+/// computes too long is stopped by the epoch deadline instead; this covers a guest waiting on
+/// the host (a WASI sleep or poll).
+pub(crate) async fn within<F: Future>(limit: std::time::Duration, future: F) -> Option<F::Output> {
+    let start = tokio::time::Instant::now();
+    let mut future = std::pin::pin!(future);
+    let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(cx) {
+            return std::task::Poll::Ready(Some(output));
+        }
+        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(start + limit)));
+        match timer.as_mut().poll(cx) {
+            std::task::Poll::Ready(()) => std::task::Poll::Ready(None),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    })
+    .await
 }

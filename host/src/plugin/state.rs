@@ -192,18 +192,29 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
 /// handed to the host's log after each call.
 #[derive(Clone, Default)]
 pub(crate) struct GuestOutput {
-    buffer: Arc<Mutex<Vec<u8>>>,
+    buffer: Arc<OutputBuffer>,
+}
+
+/// The bytes written, and whether there are any (checked without the lock after each call).
+#[derive(Default)]
+struct OutputBuffer {
+    written: std::sync::atomic::AtomicBool,
+    bytes: Mutex<Vec<u8>>,
 }
 
 impl GuestOutput {
     /// Takes what was written since the last call, lossily decoded.
     pub(crate) fn take(&self) -> Option<String> {
-        let mut buffer = self.buffer.lock();
-        if buffer.is_empty() {
+        if !self
+            .buffer
+            .written
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
             return None;
         }
-        let text = String::from_utf8_lossy(&buffer).trim_end().to_owned();
-        buffer.clear();
+        let mut bytes = self.buffer.bytes.lock();
+        let text = String::from_utf8_lossy(&bytes).trim_end().to_owned();
+        bytes.clear();
         Some(text)
     }
 }
@@ -222,7 +233,7 @@ impl wasmtime_wasi::cli::StdoutStream for GuestOutput {
 
 /// The writer behind [`GuestOutput`]: accepts everything, keeps the first
 /// [`OUTPUT_CAPACITY`] bytes.
-struct OutputWriter(Arc<Mutex<Vec<u8>>>);
+struct OutputWriter(Arc<OutputBuffer>);
 
 impl tokio::io::AsyncWrite for OutputWriter {
     fn poll_write(
@@ -230,9 +241,12 @@ impl tokio::io::AsyncWrite for OutputWriter {
         _cx: &mut std::task::Context<'_>,
         data: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
-        let mut buffer = self.0.lock();
-        let room = OUTPUT_CAPACITY.saturating_sub(buffer.len());
-        buffer.extend_from_slice(&data[..data.len().min(room)]);
+        let mut bytes = self.0.bytes.lock();
+        let room = OUTPUT_CAPACITY.saturating_sub(bytes.len());
+        bytes.extend_from_slice(&data[..data.len().min(room)]);
+        self.0
+            .written
+            .store(true, std::sync::atomic::Ordering::Release);
         std::task::Poll::Ready(Ok(data.len()))
     }
 

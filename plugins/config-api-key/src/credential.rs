@@ -1,44 +1,59 @@
 //! Where a request may carry its API key, in the reference's lookup order.
 
-/// The credential candidates of one request.
+use std::borrow::Cow;
+
+/// The credential candidates of one request, borrowed from it where possible.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Candidates {
+pub struct Candidates<'a> {
     /// The token of `Authorization` (after an optional `Bearer `).
-    pub authorization: String,
+    pub authorization: &'a str,
     /// `X-Goog-Api-Key`.
-    pub goog_api_key: String,
+    pub goog_api_key: &'a str,
     /// `X-Api-Key`.
-    pub api_key: String,
-    /// Query parameter `key`.
-    pub query_key: String,
-    /// Query parameter `auth_token`.
-    pub query_auth_token: String,
+    pub api_key: &'a str,
+    /// Query parameter `key`, form-decoded.
+    pub query_key: Cow<'a, str>,
+    /// Query parameter `auth_token`, form-decoded.
+    pub query_auth_token: Cow<'a, str>,
 }
 
-impl Candidates {
-    /// Collects the candidates from the header fields (first occurrence of each name, names
-    /// compared case-insensitively) and the raw query string.
-    pub fn from_request(headers: &[(String, String)], query: &str) -> Candidates {
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.trim().to_owned())
-                .unwrap_or_default()
-        };
-        let param = |name: &str| {
-            form_urlencoded::parse(query.as_bytes())
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
-        Candidates {
-            authorization: bearer_token(&header("authorization")).to_owned(),
-            goog_api_key: header("x-goog-api-key"),
-            api_key: header("x-api-key"),
-            query_key: param("key"),
-            query_auth_token: param("auth_token"),
+impl<'a> Candidates<'a> {
+    /// Collects the candidates from the header fields (the first occurrence of each name,
+    /// names compared case-insensitively, values trimmed) and the raw query string (the
+    /// first occurrence of each parameter).
+    pub fn from_request(headers: &'a [(String, String)], query: &'a str) -> Candidates<'a> {
+        let mut found = Candidates::default();
+        let (mut authorization, mut goog, mut api) = (None, None, None);
+        for (name, value) in headers {
+            let slot = if name.eq_ignore_ascii_case("authorization") {
+                &mut authorization
+            } else if name.eq_ignore_ascii_case("x-goog-api-key") {
+                &mut goog
+            } else if name.eq_ignore_ascii_case("x-api-key") {
+                &mut api
+            } else {
+                continue;
+            };
+            if slot.is_none() {
+                *slot = Some(value.trim());
+            }
         }
+        found.authorization = bearer_token(authorization.unwrap_or(""));
+        found.goog_api_key = goog.unwrap_or("");
+        found.api_key = api.unwrap_or("");
+        if !query.is_empty() {
+            let (mut key, mut token) = (None, None);
+            for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+                match name.as_ref() {
+                    "key" if key.is_none() => key = Some(value),
+                    "auth_token" if token.is_none() => token = Some(value),
+                    _ => {}
+                }
+            }
+            found.query_key = key.unwrap_or_default();
+            found.query_auth_token = token.unwrap_or_default();
+        }
+        found
     }
 
     /// Whether the request carries no candidate at all.
@@ -49,11 +64,11 @@ impl Candidates {
     /// The non-empty candidates in lookup order, each with its `source` label.
     pub fn in_order(&self) -> impl Iterator<Item = (&'static str, &str)> {
         [
-            ("authorization", self.authorization.as_str()),
-            ("x-goog-api-key", self.goog_api_key.as_str()),
-            ("x-api-key", self.api_key.as_str()),
-            ("query-key", self.query_key.as_str()),
-            ("query-auth-token", self.query_auth_token.as_str()),
+            ("authorization", self.authorization),
+            ("x-goog-api-key", self.goog_api_key),
+            ("x-api-key", self.api_key),
+            ("query-key", self.query_key.as_ref()),
+            ("query-auth-token", self.query_auth_token.as_ref()),
         ]
         .into_iter()
         .filter(|(_, value)| !value.is_empty())
@@ -93,15 +108,13 @@ mod tests {
 
     #[test]
     fn collects_every_location_in_order() {
-        let c = Candidates::from_request(
-            &headers(&[
-                ("Authorization", "Bearer a"),
-                ("x-goog-api-key", "b"),
-                ("X-API-KEY", "c"),
-                ("x-api-key", "ignored second"),
-            ]),
-            "key=d%20e&auth_token=f+g&key=second",
-        );
+        let h = headers(&[
+            ("Authorization", "Bearer a"),
+            ("x-goog-api-key", "b"),
+            ("X-API-KEY", "c"),
+            ("x-api-key", "ignored second"),
+        ]);
+        let c = Candidates::from_request(&h, "key=d%20e&auth_token=f+g&key=second");
         let order: Vec<_> = c.in_order().collect();
         assert_eq!(
             order,
@@ -117,7 +130,9 @@ mod tests {
 
     #[test]
     fn nothing_means_empty() {
-        assert!(Candidates::from_request(&headers(&[("accept", "*/*")]), "").is_empty());
-        assert!(Candidates::from_request(&headers(&[("x-api-key", "  ")]), "key=").is_empty());
+        let h = headers(&[("accept", "*/*")]);
+        assert!(Candidates::from_request(&h, "").is_empty());
+        let h = headers(&[("x-api-key", "  ")]);
+        assert!(Candidates::from_request(&h, "key=").is_empty());
     }
 }

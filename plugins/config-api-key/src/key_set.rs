@@ -1,13 +1,15 @@
 //! The configured keys, compared in constant time.
 
-use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
-/// The normalized keys of one instance with their SHA-256 digests.
+/// The normalized keys of one instance, each zero-padded to the length of the longest.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct KeySet {
     keys: Vec<String>,
-    digests: Vec<[u8; 32]>,
+    /// Every key zero-padded to `width` bytes.
+    padded: Vec<Vec<u8>>,
+    /// The length of the longest key.
+    width: usize,
 }
 
 impl KeySet {
@@ -39,10 +41,19 @@ impl KeySet {
         let mut set = KeySet::default();
         for key in keys.into_iter().map(str::trim) {
             if !key.is_empty() && !set.keys.iter().any(|k| k == key) {
-                set.digests.push(Sha256::digest(key.as_bytes()).into());
                 set.keys.push(key.to_owned());
             }
         }
+        set.width = set.keys.iter().map(String::len).max().unwrap_or(0);
+        set.padded = set
+            .keys
+            .iter()
+            .map(|key| {
+                let mut padded = key.as_bytes().to_vec();
+                padded.resize(set.width, 0);
+                padded
+            })
+            .collect();
         set
     }
 
@@ -53,14 +64,20 @@ impl KeySet {
 
     /// The configured key equal to `candidate`, if any.
     ///
-    /// Every key's digest is compared with the candidate's, without stopping early, so the
-    /// time taken reveals neither which key matched nor how much of one did.
+    /// The candidate is compared with every key over the same number of bytes (the longest
+    /// key's length; keys and candidate zero-padded, lengths compared separately), without
+    /// stopping early, so the time taken reveals neither which key matched, nor how much of
+    /// one did, nor a key's length.
     pub fn find(&self, candidate: &str) -> Option<&str> {
-        let digest: [u8; 32] = Sha256::digest(candidate.as_bytes()).into();
+        let candidate = candidate.as_bytes();
+        let mut padded = vec![0u8; self.width];
+        let shown = candidate.len().min(self.width);
+        padded[..shown].copy_from_slice(&candidate[..shown]);
+        let length = candidate.len() as u64;
         let mut found = subtle::Choice::from(0);
         let mut index = 0u64;
-        for (i, key) in self.digests.iter().enumerate() {
-            let hit = key.ct_eq(&digest) & !found;
+        for (i, (key, bytes)) in self.keys.iter().zip(&self.padded).enumerate() {
+            let hit = bytes.as_slice().ct_eq(&padded) & (key.len() as u64).ct_eq(&length) & !found;
             index.conditional_assign(&(i as u64), hit);
             found |= hit;
         }
@@ -80,12 +97,18 @@ mod tests {
 
     #[test]
     fn finds_exact_matches_only() {
-        let set = KeySet::new(["sk-one", "sk-two"]);
+        let set = KeySet::new(["sk-one", "sk-two", "sk-three-longer"]);
         assert_eq!(set.find("sk-two"), Some("sk-two"));
         assert_eq!(set.find("sk-one"), Some("sk-one"));
+        assert_eq!(set.find("sk-three-longer"), Some("sk-three-longer"));
         assert_eq!(set.find("SK-ONE"), None);
         assert_eq!(set.find("sk-on"), None);
+        // Zero padding never makes a shorter or longer candidate equal.
+        assert_eq!(set.find("sk-one\0"), None);
+        assert_eq!(set.find("sk-three-longer-still"), None);
+        assert_eq!(set.find(""), None);
         assert_eq!(KeySet::default().find(""), None);
+        assert_eq!(KeySet::default().find("x"), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! a key wins; the principal is the key and the metadata `source` says where it was found.
 //!
 //! Settings: `{"api-keys": ["key-1", "key-2"]}`. Keys are trimmed; empty ones and duplicates
-//! are dropped. Comparison runs in constant time over SHA-256 digests.
+//! are dropped. Comparison runs in constant time (see `key_set`).
 
 pub mod credential;
 pub mod key_set;
