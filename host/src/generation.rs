@@ -47,6 +47,8 @@ pub struct Generation {
     pub selector: Arc<dyn Selector>,
     /// Auth files not used, with the reason.
     pub skipped_files: Vec<(PathBuf, String)>,
+    /// The `auth-dir` content this generation was built from.
+    pub auth_fingerprint: [u8; 32],
 }
 
 impl Generation {
@@ -61,6 +63,7 @@ impl Generation {
             registry: ModelRegistry::default(),
             selector: Arc::new(FillFirst),
             skipped_files: Vec::new(),
+            auth_fingerprint: [0; 32],
         }
     }
 
@@ -87,6 +90,9 @@ impl Generation {
         };
         store.ensure_dir().map_err(auth_dir_error)?;
         let listing = store.list().map_err(auth_dir_error)?;
+        for (path, reason) in &listing.skipped {
+            tracing::warn!(file = %path.display(), "auth file not used: {reason}");
+        }
         let mut credentials: Vec<Credential> = config_source::credentials(&config);
         credentials.extend(listing.credentials);
         let ids: HashSet<_> = credentials.iter().map(|c| c.id.clone()).collect();
@@ -113,6 +119,7 @@ impl Generation {
             registry,
             selector,
             skipped_files: listing.skipped,
+            auth_fingerprint: listing.fingerprint,
         })
     }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use switchyard::config::{Config, ConfigError};
 use switchyard::server::{RunningServer, ServerOptions};
+use tracing as _;
 
 /// An LLM API proxy: many upstream credentials, session affinity, Wasm plugins.
 #[derive(Debug, Parser)]
@@ -53,6 +54,9 @@ async fn serve(path: PathBuf) -> Result<(), String> {
         other => other.to_string(),
     })?;
     init_logging(loaded.config.debug);
+    if let Err(error) = switchyard::server::raise_open_file_limit() {
+        tracing::warn!("cannot raise the open-file limit: {error}");
+    }
     let server = RunningServer::start(ServerOptions::from_config(loaded))
         .await
         .map_err(|e| e.to_string())?;

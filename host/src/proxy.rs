@@ -9,6 +9,8 @@ pub mod headers;
 pub mod idle_timeout;
 pub mod model_list;
 pub mod request_body;
+pub mod stream_event;
+pub mod stream_relay;
 pub mod upstream;
 
 use std::sync::Arc;

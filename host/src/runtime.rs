@@ -16,7 +16,7 @@ use crate::proxy::client_pool::ClientPool;
 #[derive(Debug)]
 pub struct Runtime {
     generation: ArcSwap<Generation>,
-    generation_number: watch::Sender<u64>,
+    status: watch::Sender<ReloadStatus>,
     /// The time source.
     pub clock: Arc<dyn Clock>,
     /// Cooldowns and counters per credential.
@@ -32,7 +32,7 @@ impl Runtime {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Runtime {
             generation: ArcSwap::from_pointee(Generation::empty()),
-            generation_number: watch::channel(0).0,
+            status: watch::channel(ReloadStatus::default()).0,
             clock,
             states: StateTable::default(),
             cursors: Arc::default(),
@@ -48,19 +48,48 @@ impl Runtime {
     /// Installs `next` and returns its number. The previous generation's selector is stopped;
     /// requests that hold it finish on it.
     pub fn swap(&self, mut next: Generation) -> u64 {
-        let number = *self.generation_number.borrow() + 1;
+        let number = self.status.borrow().generation + 1;
         next.number = number;
         let previous = self.generation.swap(Arc::new(next));
         let current = self.generation.load();
         if !Arc::ptr_eq(&previous.selector, &current.selector) {
             previous.selector.stop();
         }
-        self.generation_number.send_replace(number);
+        self.status.send_modify(|status| {
+            status.generation = number;
+            status.attempts += 1;
+            status.last_error = None;
+        });
         number
     }
 
-    /// Watches the generation number (1 for the first config, +1 per applied reload).
-    pub fn generation_numbers(&self) -> watch::Receiver<u64> {
-        self.generation_number.subscribe()
+    /// Records a reload that changed nothing (same bytes) or could not be applied.
+    pub fn record_reload(&self, error: Option<String>) {
+        self.status.send_modify(|status| {
+            status.attempts += 1;
+            if let Some(error) = error {
+                status.failures += 1;
+                status.last_error = Some(error);
+            }
+        });
     }
+
+    /// Watches reloads: the generation number (1 for the first config, +1 per applied reload),
+    /// attempts and failures. Tests wait on this instead of sleeping.
+    pub fn reload_status(&self) -> watch::Receiver<ReloadStatus> {
+        self.status.subscribe()
+    }
+}
+
+/// What the reloads so far did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadStatus {
+    /// The current generation number.
+    pub generation: u64,
+    /// Reload attempts, including the first load, skipped and failed ones.
+    pub attempts: u64,
+    /// Attempts that kept the running generation because of an error.
+    pub failures: u64,
+    /// The last failure's message, until a generation is applied.
+    pub last_error: Option<String>,
 }

@@ -4,6 +4,7 @@ mod connection;
 mod cors;
 mod request_id;
 mod router;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,11 +19,19 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, LoadedConfig};
 use crate::generation::{Generation, PrepareError};
 use crate::runtime::Runtime;
+use crate::watch::ConfigWatcher;
 
 pub use request_id::RequestId;
+pub use tls::TlsError;
 
 /// How long in-flight requests get to finish after a shutdown signal, by default.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Raises the soft open-file limit to the hard limit, so thousands of concurrent streams fit.
+/// Returns the new soft limit.
+pub fn raise_open_file_limit() -> std::io::Result<u64> {
+    rlimit::increase_nofile_limit(u64::MAX)
+}
 
 /// Why the server did not start.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +42,12 @@ pub enum ServerError {
     /// The first generation could not be built.
     #[error(transparent)]
     Prepare(#[from] PrepareError),
+    /// The TLS certificate or key cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The config file cannot be watched.
+    #[error("cannot watch the config file: {0}")]
+    Watch(#[from] notify::Error),
     /// Binding the listen address failed.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -55,6 +70,8 @@ pub struct ServerOptions {
     pub listener: Option<std::net::TcpListener>,
     /// How long in-flight requests get to finish after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// Watch the config file and `auth-dir` and reload on changes (when the config has a file).
+    pub watch: bool,
 }
 
 /// Where the config comes from.
@@ -83,12 +100,25 @@ impl ServerOptions {
             clock: Arc::new(SystemClock),
             listener: None,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            watch: true,
         }
     }
 
     /// Uses `clock` instead of the system clock.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Turns file watching (hot reload) on or off.
+    pub fn with_watch(mut self, watch: bool) -> Self {
+        self.watch = watch;
+        self
+    }
+
+    /// Sets how long in-flight requests get to finish after a shutdown signal.
+    pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
         self
     }
 
@@ -106,6 +136,7 @@ pub struct RunningServer {
     runtime: Arc<Runtime>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    watcher: Option<ConfigWatcher>,
 }
 
 impl RunningServer {
@@ -121,10 +152,12 @@ impl RunningServer {
         let config = loaded.config;
         let runtime = Arc::new(Runtime::new(options.clock));
         let first = Generation::prepare(config, &runtime, &runtime.generation())?;
-        for (path, reason) in &first.skipped_files {
-            tracing::warn!(file = %path.display(), "auth file not used: {reason}");
-        }
         let listen = first.config.listen_addr();
+        let tls = match first.config.tls.enable {
+            true => Some(tls::acceptor(&first.config.tls)?),
+            false => None,
+        };
+        let config_path = first.config.source.path.clone();
         runtime.swap(first);
         let listener = match options.listener {
             Some(listener) => listener
@@ -142,8 +175,13 @@ impl RunningServer {
         })?;
         let (stop, stopped) = watch::channel(false);
         let app = router::app(runtime.clone());
+        let watcher = match config_path {
+            Some(path) if options.watch => Some(ConfigWatcher::spawn(runtime.clone(), path)?),
+            _ => None,
+        };
         let task = tokio::spawn(connection::serve(
             listener,
+            tls,
             app,
             stopped,
             options.shutdown_grace,
@@ -154,6 +192,7 @@ impl RunningServer {
             runtime,
             stop,
             task,
+            watcher,
         })
     }
 
@@ -169,6 +208,9 @@ impl RunningServer {
 
     /// Stops accepting, lets in-flight requests finish (up to the grace period), then returns.
     pub async fn shutdown(self) {
+        if let Some(watcher) = self.watcher {
+            watcher.stop();
+        }
         let _ = self.stop.send(true);
         let _ = self.task.await;
     }

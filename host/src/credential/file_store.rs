@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use http::{HeaderName, HeaderValue};
 use parking_lot::Mutex;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{Credential, CredentialId, CredentialSource, ProviderKind, Secret, index_of};
@@ -54,6 +55,8 @@ pub struct Listing {
     pub credentials: Vec<Credential>,
     /// Files skipped, each with the reason (unsupported type, bad JSON, missing secret).
     pub skipped: Vec<(PathBuf, String)>,
+    /// SHA-256 over every file's name and content: equal when nothing changed.
+    pub fingerprint: [u8; 32],
 }
 
 /// The `auth-dir` folder.
@@ -106,8 +109,15 @@ impl FileStore {
             })
             .collect();
         paths.sort();
+        let mut fingerprint = Sha256::new();
         for path in paths {
-            match fs::read(&path) {
+            let read = fs::read(&path);
+            fingerprint.update(path.as_os_str().as_encoded_bytes());
+            fingerprint.update([0]);
+            if let Ok(bytes) = &read {
+                fingerprint.update(Sha256::digest(bytes));
+            }
+            match read {
                 Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {}
                 Ok(bytes) => match parse_file(&path, &bytes) {
                     Ok(credential) => listing.credentials.push(credential),
@@ -116,6 +126,7 @@ impl FileStore {
                 Err(e) => listing.skipped.push((path, e.to_string())),
             }
         }
+        listing.fingerprint = fingerprint.finalize().into();
         Ok(listing)
     }
 

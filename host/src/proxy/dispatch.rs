@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use super::error::ProxyError;
-use super::upstream::{self, Call, Failed};
+use super::upstream::{self, Answer, Call, Failed};
 use crate::credential::availability::{self, Unavailable};
 use crate::credential::candidate::Candidate;
 use crate::credential::cooldown::Failure;
@@ -13,11 +13,11 @@ use crate::generation::Generation;
 use crate::model::registry::Resolved;
 use crate::runtime::Runtime;
 
-/// A successful upstream response and the candidate that produced it.
+/// A successful upstream answer and the candidate that produced it.
 #[derive(Debug)]
 pub struct Dispatched {
-    /// The upstream response (status 2xx, body not yet read).
-    pub response: reqwest::Response,
+    /// The upstream answer (status 2xx; for a stream, its first payload read).
+    pub answer: Answer,
     /// The credential that answered.
     pub candidate: Candidate,
 }
@@ -60,10 +60,13 @@ pub async fn dispatch(
             let candidate = generation.selector.pick(&pick, &available);
             tried.insert(candidate.credential.id.as_str());
             match upstream::attempt(runtime, config, candidate, call).await {
-                Ok(response) => {
-                    candidate.state.record_success(&candidate.upstream_model);
+                Ok(answer) => {
+                    // A stream succeeds when it completes; the relay records that.
+                    if !call.stream {
+                        candidate.state.record_success(&candidate.upstream_model);
+                    }
                     return Ok(Dispatched {
-                        response,
+                        answer,
                         candidate: candidate.clone(),
                     });
                 }

@@ -38,6 +38,9 @@ pub enum ProxyError {
     /// The upstream could not be reached.
     #[error("upstream unreachable: {0}")]
     Unreachable(String),
+    /// The upstream stream failed before its first payload.
+    #[error("upstream stream failed: {0}")]
+    StreamFailed(String),
     /// The upstream did not answer in time.
     #[error("upstream timed out: {0}")]
     Timeout(String),
@@ -80,7 +83,9 @@ impl ProxyError {
             ProxyError::InvalidRequest(_) | ProxyError::WrongProtocol { .. } => {
                 StatusCode::BAD_REQUEST
             }
-            ProxyError::UnknownModel(_) | ProxyError::Unreachable(_) => StatusCode::BAD_GATEWAY,
+            ProxyError::UnknownModel(_)
+            | ProxyError::Unreachable(_)
+            | ProxyError::StreamFailed(_) => StatusCode::BAD_GATEWAY,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::ModelCooldown { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::{HeaderMap, header};
+use http::{HeaderMap, HeaderValue, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::dispatch::{self, Dispatched};
@@ -17,7 +17,12 @@ use super::error::ProxyError;
 use super::headers::client_response_headers;
 use super::idle_timeout::IdleTimeout;
 use super::request_body::RequestBody;
+use super::stream_event::ErrorStyle;
+use super::stream_relay::{OnEnd, StreamEnd, StreamRelay};
 use super::upstream::Call;
+use crate::credential::candidate::Candidate;
+use crate::credential::cooldown::Failure;
+use crate::generation::Generation;
 use crate::model::Resolution;
 use crate::runtime::Runtime;
 
@@ -122,22 +127,72 @@ async fn try_forward(
         }
         Resolution::Unknown => return Err(ProxyError::UnknownModel(requested.to_owned())),
     };
+    let stream = body.stream || endpoint == Endpoint::GeminiStream;
     let call = Call {
         endpoint,
         body: &body,
         client_headers: headers,
         sse,
+        stream,
     };
-    let Dispatched { response, candidate } =
+    let Dispatched { answer, candidate } =
         dispatch::dispatch(runtime, &generation, &resolved, &call).await?;
     tracing::debug!(credential = %candidate.credential.id, model = %candidate.upstream_model, "upstream answered");
-    let status = response.status();
-    let response_headers = client_response_headers(response.headers(), config.passthrough_headers);
-    let stream = IdleTimeout::new(response.bytes_stream(), config.upstream_timeouts.idle);
-    let mut out = Response::new(Body::from_stream(stream));
-    *out.status_mut() = status;
+    let mut response_headers = client_response_headers(&answer.headers, config.passthrough_headers);
+    let idle = config.upstream_timeouts.idle;
+    let body = if stream {
+        let style = ErrorStyle::of(endpoint, sse);
+        if style.is_sse() {
+            response_headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            );
+        }
+        response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        response_headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        let on_end = stream_outcome_recorder(runtime, &generation, candidate);
+        Body::from_stream(StreamRelay::new(
+            answer.first,
+            answer.rest,
+            style,
+            idle,
+            config.streaming.keepalive,
+            on_end,
+        ))
+    } else {
+        Body::from_stream(IdleTimeout::new(answer.rest, idle))
+    };
+    let mut out = Response::new(body);
+    *out.status_mut() = answer.status;
     *out.headers_mut() = response_headers;
     Ok(out)
+}
+
+/// Records a relayed stream's end on the credential that served it.
+fn stream_outcome_recorder(
+    runtime: &Runtime,
+    generation: &Generation,
+    candidate: Candidate,
+) -> OnEnd {
+    let clock = runtime.clock.clone();
+    let cooling_disabled = candidate
+        .credential
+        .cooling_disabled(generation.config.disable_cooling);
+    Box::new(move |end| match end {
+        StreamEnd::Completed => candidate.state.record_success(&candidate.upstream_model),
+        StreamEnd::Failed(reason) => {
+            candidate.state.record_failure(
+                &candidate.upstream_model,
+                &Failure {
+                    status: None,
+                    message: &reason,
+                    retry_after: None,
+                },
+                clock.now(),
+                cooling_disabled,
+            );
+        }
+    })
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with a 413.

@@ -1,8 +1,10 @@
 //! One attempt: a request to one credential's upstream, classified as success or failure.
 
+use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
 use http::header::RETRY_AFTER;
 use http::{HeaderMap, StatusCode};
 
@@ -29,6 +31,32 @@ pub struct Call<'a> {
     pub client_headers: &'a HeaderMap,
     /// For Gemini streams: SSE framing (`alt=sse`).
     pub sse: bool,
+    /// The client asked for a stream: success means a first payload, not just a 2xx head.
+    pub stream: bool,
+}
+
+/// The rest of an upstream body.
+pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+
+/// A successful upstream answer: its head, and for streams the first payload already read.
+pub struct Answer {
+    /// The upstream status (2xx).
+    pub status: StatusCode,
+    /// The upstream headers (filter before returning them).
+    pub headers: HeaderMap,
+    /// For streams: the first non-empty chunk, read to decide success.
+    pub first: Option<Bytes>,
+    /// The remaining body.
+    pub rest: ChunkStream,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("first", &self.first.as_ref().map(Bytes::len))
+            .finish_non_exhaustive()
+    }
 }
 
 /// A failed attempt, with what the cooldown table and the retry loop need.
@@ -44,14 +72,15 @@ pub struct Failed {
     pub error: ProxyError,
 }
 
-/// Sends `call` to `candidate` and waits for the response head. 2xx is a success; anything
-/// else is read whole and returned as a [`Failed`].
+/// Sends `call` to `candidate` and waits for the response head (and, for a stream, its first
+/// payload). 2xx is a success; anything else is read whole and returned as a [`Failed`], as is a
+/// stream that ends or fails before its first payload or opens with an error event.
 pub async fn attempt(
     runtime: &Runtime,
     config: &Config,
     candidate: &Candidate,
     call: &Call<'_>,
-) -> Result<reqwest::Response, Failed> {
+) -> Result<Answer, Failed> {
     let credential = &candidate.credential;
     let client = runtime
         .clients
@@ -76,10 +105,70 @@ pub async fn attempt(
         Ok(Ok(response)) => response,
     };
     let status = response.status();
-    if status.is_success() {
-        return Ok(response);
+    if !status.is_success() {
+        return Err(failed_response(response, config).await);
     }
-    Err(failed_response(response, config).await)
+    let headers = response.headers().clone();
+    let mut rest: ChunkStream = Box::pin(response.bytes_stream());
+    let first = if call.stream {
+        Some(first_payload(&mut rest, config, &headers).await?)
+    } else {
+        None
+    };
+    Ok(Answer {
+        status,
+        headers,
+        first,
+        rest,
+    })
+}
+
+/// Reads until the first non-empty chunk of a stream (the bootstrap phase).
+async fn first_payload(
+    rest: &mut ChunkStream,
+    config: &Config,
+    headers: &HeaderMap,
+) -> Result<Bytes, Failed> {
+    let idle = config.upstream_timeouts.idle;
+    loop {
+        match tokio::time::timeout(idle, rest.next()).await {
+            Err(_) => return Err(timeout(format!("no stream data within {} ms", idle.as_millis()))),
+            Ok(None) => {
+                return Err(stream_failed(
+                    "upstream stream closed before the first payload".to_owned(),
+                ));
+            }
+            Ok(Some(Err(e))) => return Err(stream_failed(describe(&e))),
+            Ok(Some(Ok(chunk))) if chunk.is_empty() => continue,
+            Ok(Some(Ok(chunk))) => {
+                return match super::stream_event::opening_error(&chunk) {
+                    None => Ok(chunk),
+                    Some((status, body)) => Err(Failed {
+                        status: Some(status.as_u16()),
+                        retry_after: retry_after(headers, SystemTime::now()),
+                        request_invalid: cooldown::is_request_invalid(
+                            status.as_u16(),
+                            &String::from_utf8_lossy(&body),
+                        ),
+                        error: ProxyError::Upstream {
+                            status,
+                            headers: json_content_type(),
+                            body,
+                        },
+                    }),
+                };
+            }
+        }
+    }
+}
+
+fn json_content_type() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    headers
 }
 
 /// Reads an error response and classifies it.
@@ -126,6 +215,15 @@ fn unreachable(message: String) -> Failed {
         retry_after: None,
         request_invalid: false,
         error: ProxyError::Unreachable(message),
+    }
+}
+
+fn stream_failed(message: String) -> Failed {
+    Failed {
+        status: None,
+        retry_after: None,
+        request_invalid: false,
+        error: ProxyError::StreamFailed(message),
     }
 }
 
