@@ -9,6 +9,7 @@ pub mod atomic_file;
 pub mod clock;
 pub mod config;
 pub mod credential;
+pub mod demo;
 pub mod generation;
 pub mod model;
 pub mod protocol;

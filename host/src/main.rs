@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use switchyard::config::{Config, ConfigError};
 use switchyard::server::{RunningServer, ServerOptions};
-use tracing as _;
 
 /// An LLM API proxy: many upstream credentials, session affinity, Wasm plugins.
 #[derive(Debug, Parser)]
@@ -23,6 +22,12 @@ struct Cli {
 enum Command {
     /// Run the proxy (the default).
     Serve,
+    /// Run a self-contained demo: a mock upstream with fake credentials behind the proxy.
+    Demo {
+        /// The port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 8317)]
+        port: u16,
+    },
 }
 
 fn main() -> ExitCode {
@@ -36,6 +41,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => runtime.block_on(serve(cli.config)),
+        Command::Demo { port } => runtime.block_on(demo(port)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -62,6 +68,18 @@ async fn serve(path: PathBuf) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     println!("switchyard listening on http://{}", server.local_addr());
     server.run_until(shutdown_signal()).await;
+    Ok(())
+}
+
+async fn demo(port: u16) -> Result<(), String> {
+    init_logging(false);
+    let demo = switchyard::demo::Demo::start(port)
+        .await
+        .map_err(|e| format!("{e} (is port {port} taken? try `switchyard demo --port 0`)"))?;
+    println!("switchyard listening on http://{}", demo.server.local_addr());
+    println!("{}", demo.instructions());
+    shutdown_signal().await;
+    demo.shutdown().await;
     Ok(())
 }
 
