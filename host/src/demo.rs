@@ -56,7 +56,8 @@ impl Demo {
             .tempdir()
             .map_err(DemoError::Write)?;
         let config_path = dir.path().join("config.yaml");
-        std::fs::write(&config_path, config_yaml(&mock.base_url(), port)).map_err(DemoError::Write)?;
+        std::fs::write(&config_path, config_yaml(&mock.base_url(), port))
+            .map_err(DemoError::Write)?;
         let loaded = Config::load(&config_path)?;
         let server = RunningServer::start(ServerOptions::from_config(loaded)).await?;
         Ok(Demo {
@@ -104,15 +105,21 @@ fn config_yaml(mock: &str, port: u16) -> String {
          streaming:\n  keepalive-seconds: 15\nclaude-api-key:\n"
     );
     for n in 1..=3 {
-        yaml.push_str(&format!("  - api-key: demo-claude-{n}\n    base-url: {mock}\n"));
+        yaml.push_str(&format!(
+            "  - api-key: demo-claude-{n}\n    base-url: {mock}\n"
+        ));
     }
     yaml.push_str("codex-api-key:\n");
     for n in 1..=2 {
-        yaml.push_str(&format!("  - api-key: demo-openai-{n}\n    base-url: {mock}/v1\n"));
+        yaml.push_str(&format!(
+            "  - api-key: demo-openai-{n}\n    base-url: {mock}/v1\n"
+        ));
     }
     yaml.push_str("gemini-api-key:\n");
     for n in 1..=2 {
-        yaml.push_str(&format!("  - api-key: demo-gemini-{n}\n    base-url: {mock}\n"));
+        yaml.push_str(&format!(
+            "  - api-key: demo-gemini-{n}\n    base-url: {mock}\n"
+        ));
     }
     yaml.push_str(&format!(
         "openai-compatibility:\n  - name: demo-compat\n    base-url: {mock}/v1\n    api-key-entries:\n      - api-key: demo-compat-1\n    models:\n      - name: llama-3.3-70b\n        alias: demo-llama\n"

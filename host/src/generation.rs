@@ -106,13 +106,12 @@ impl Generation {
                 })
                 .collect(),
         );
-        let selector = if previous.number > 0
-            && previous.config.routing.strategy == config.routing.strategy
-        {
-            previous.selector.clone()
-        } else {
-            new_selector(config.routing.strategy, runtime)
-        };
+        let selector =
+            if previous.number > 0 && previous.config.routing.strategy == config.routing.strategy {
+                previous.selector.clone()
+            } else {
+                new_selector(config.routing.strategy, runtime)
+            };
         Ok(Generation {
             number: 0,
             config: Arc::new(config),

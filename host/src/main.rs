@@ -32,7 +32,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("switchyard: cannot start the async runtime: {error}");
@@ -76,7 +79,10 @@ async fn demo(port: u16) -> Result<(), String> {
     let demo = switchyard::demo::Demo::start(port)
         .await
         .map_err(|e| format!("{e} (is port {port} taken? try `switchyard demo --port 0`)"))?;
-    println!("switchyard listening on http://{}", demo.server.local_addr());
+    println!(
+        "switchyard listening on http://{}",
+        demo.server.local_addr()
+    );
     println!("{}", demo.instructions());
     shutdown_signal().await;
     demo.shutdown().await;

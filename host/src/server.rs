@@ -80,7 +80,7 @@ pub enum ConfigInput {
     /// A YAML file.
     File(PathBuf),
     /// A config already loaded.
-    Loaded(LoadedConfig),
+    Loaded(Box<LoadedConfig>),
 }
 
 impl ServerOptions {
@@ -91,7 +91,7 @@ impl ServerOptions {
 
     /// Options for an already loaded config.
     pub fn from_config(config: LoadedConfig) -> Self {
-        Self::new(ConfigInput::Loaded(config))
+        Self::new(ConfigInput::Loaded(Box::new(config)))
     }
 
     fn new(config: ConfigInput) -> Self {
@@ -144,7 +144,7 @@ impl RunningServer {
     pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError> {
         let loaded = match options.config {
             ConfigInput::File(path) => Config::load(&path)?,
-            ConfigInput::Loaded(loaded) => loaded,
+            ConfigInput::Loaded(loaded) => *loaded,
         };
         for warning in &loaded.warnings {
             tracing::warn!("config: {warning}");
@@ -186,7 +186,10 @@ impl RunningServer {
             stopped,
             options.shutdown_grace,
         ));
-        tracing::info!(generation = runtime.generation().number, "switchyard listening on http://{local_addr}");
+        tracing::info!(
+            generation = runtime.generation().number,
+            "switchyard listening on http://{local_addr}"
+        );
         Ok(RunningServer {
             local_addr,
             runtime,

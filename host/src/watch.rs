@@ -60,7 +60,10 @@ pub async fn reload(runtime: &Arc<Runtime>, path: &Path) -> Result<ReloadOutcome
             Ok(ReloadOutcome::Unchanged)
         }
         Err(error) => {
-            tracing::error!("reload failed, keeping generation {}: {error}", runtime.generation().number);
+            tracing::error!(
+                "reload failed, keeping generation {}: {error}",
+                runtime.generation().number
+            );
             runtime.record_reload(Some(error.to_string()));
             Err(error)
         }
@@ -71,12 +74,11 @@ pub async fn reload(runtime: &Arc<Runtime>, path: &Path) -> Result<ReloadOutcome
 /// built from.
 fn prepare_from_file(runtime: &Runtime, path: &Path) -> Result<Option<Generation>, ReloadError> {
     let current = runtime.generation();
-    let text = std::fs::read_to_string(path).map_err(|source| {
-        crate::config::ConfigError::Read {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| crate::config::ConfigError::Read {
             path: path.to_owned(),
             source,
-        }
-    })?;
+        })?;
     let hash: [u8; 32] = Sha256::digest(text.as_bytes()).into();
     if hash == current.config.source.content_hash {
         let auth = FileStore::new(&current.config.auth_dir)
@@ -114,13 +116,14 @@ impl ConfigWatcher {
             auth_dir: Arc::new(parking_lot::RwLock::new(auth_dir.clone())),
         };
         let handler_filter = filter.clone();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if let Ok(event) = event
-                && event.paths.iter().any(|p| handler_filter.matters(p))
-            {
-                let _ = events.send(());
-            }
-        })?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if let Ok(event) = event
+                    && event.paths.iter().any(|p| handler_filter.matters(p))
+                {
+                    let _ = events.send(());
+                }
+            })?;
         watcher.watch(&config_dir, RecursiveMode::NonRecursive)?;
         if auth_dir != config_dir {
             // A missing auth-dir is created by the first generation; ignore a failure here.

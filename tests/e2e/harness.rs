@@ -55,7 +55,13 @@ impl Reply {
     /// The credential that answered, as the mock reports it.
     pub fn credential(&self) -> String {
         self.header(switchyard_mock::CREDENTIAL_HEADER)
-            .unwrap_or_else(|| panic!("no credential header; status {} body {}", self.status, self.text()))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no credential header; status {} body {}",
+                    self.status,
+                    self.text()
+                )
+            })
             .to_owned()
     }
 }
@@ -80,7 +86,9 @@ fn with_defaults(yaml: &str) -> String {
 impl Proxy {
     /// Starts a proxy on `yaml` (see [`with_defaults`]), panicking on failure.
     pub async fn start(yaml: &str) -> Proxy {
-        Self::try_start(yaml).await.unwrap_or_else(|e| panic!("server did not start: {e}"))
+        Self::try_start(yaml)
+            .await
+            .unwrap_or_else(|e| panic!("server did not start: {e}"))
     }
 
     /// Starts a proxy on `yaml`.
@@ -143,7 +151,14 @@ impl Proxy {
 
     /// GETs `path`.
     pub async fn get(&self, path: &str) -> Reply {
-        read(self.client.get(self.url(path)).send().await.expect("request sent")).await
+        read(
+            self.client
+                .get(self.url(path))
+                .send()
+                .await
+                .expect("request sent"),
+        )
+        .await
     }
 
     /// Replaces `config.yaml` atomically (as an editor does) and waits until the proxy has

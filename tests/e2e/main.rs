@@ -4,7 +4,8 @@
 
 mod harness;
 
+mod demo;
+mod operations;
 mod proxy_core;
 mod reload;
 mod streaming;
-mod demo;

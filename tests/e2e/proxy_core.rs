@@ -11,7 +11,10 @@ use crate::harness::{Proxy, chat, messages};
 fn keys(list: &str, mock: &MockUpstream, keys: &[&str]) -> String {
     let mut yaml = format!("{list}:\n");
     for key in keys {
-        yaml.push_str(&format!("  - api-key: {key}\n    base-url: {}\n", mock.base_url()));
+        yaml.push_str(&format!(
+            "  - api-key: {key}\n    base-url: {}\n",
+            mock.base_url()
+        ));
     }
     yaml
 }
@@ -32,7 +35,9 @@ async fn every_route_reaches_its_upstream() {
     ))
     .await;
 
-    let reply = proxy.post("/v1/messages", &messages("claude-sonnet-4")).await;
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.credential(), "claude-key");
     assert_eq!(reply.json()["type"], "message");
@@ -49,7 +54,10 @@ async fn every_route_reaches_its_upstream() {
     assert_eq!(reply.json()["object"], "chat.completion");
 
     let reply = proxy
-        .post("/v1/responses", &json!({ "model": "gpt-5", "input": "Hello" }))
+        .post(
+            "/v1/responses",
+            &json!({ "model": "gpt-5", "input": "Hello" }),
+        )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.credential(), "codex-key");
@@ -57,7 +65,10 @@ async fn every_route_reaches_its_upstream() {
 
     let gemini_body = json!({ "contents": [{ "role": "user", "parts": [{ "text": "Hello" }] }] });
     let reply = proxy
-        .post("/v1beta/models/gemini-2.5-pro:generateContent", &gemini_body)
+        .post(
+            "/v1beta/models/gemini-2.5-pro:generateContent",
+            &gemini_body,
+        )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.credential(), "gemini-key");
@@ -65,7 +76,10 @@ async fn every_route_reaches_its_upstream() {
     let reply = proxy
         .post("/v1beta/models/gemini-2.5-pro:countTokens", &gemini_body)
         .await;
-    assert_eq!(reply.json()["totalTokens"].as_u64().map(|n| n > 0), Some(true));
+    assert_eq!(
+        reply.json()["totalTokens"].as_u64().map(|n| n > 0),
+        Some(true)
+    );
 
     let paths: Vec<String> = mock.requests().iter().map(|r| r.path.clone()).collect();
     assert_eq!(
@@ -81,7 +95,10 @@ async fn every_route_reaches_its_upstream() {
     );
 
     let health = proxy.get("/healthz").await;
-    assert_eq!((health.status, health.json()), (200, json!({ "status": "ok" })));
+    assert_eq!(
+        (health.status, health.json()),
+        (200, json!({ "status": "ok" }))
+    );
     assert_eq!(proxy.get("/").await.status, 200);
     let models = proxy.get("/v1/models").await.json();
     let ids: Vec<&str> = models["data"]
@@ -129,13 +146,22 @@ async fn round_robin_spreads_and_fill_first_sticks() {
     let proxy = Proxy::start(&keys("claude-api-key", &mock, &["a", "b", "c"])).await;
     let mut seen = Vec::new();
     for _ in 0..6 {
-        seen.push(proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.credential());
+        seen.push(
+            proxy
+                .post("/v1/messages", &messages("claude-sonnet-4"))
+                .await
+                .credential(),
+        );
     }
     let mut counts = std::collections::BTreeMap::new();
     for key in &seen {
         *counts.entry(key.clone()).or_insert(0) += 1;
     }
-    assert_eq!(counts.values().copied().collect::<Vec<_>>(), [2, 2, 2], "{seen:?}");
+    assert_eq!(
+        counts.values().copied().collect::<Vec<_>>(),
+        [2, 2, 2],
+        "{seen:?}"
+    );
     assert_ne!(seen[0], seen[1]);
 
     let ff = Proxy::start(&format!(
@@ -143,9 +169,17 @@ async fn round_robin_spreads_and_fill_first_sticks() {
         keys("claude-api-key", &mock, &["a", "b", "c"])
     ))
     .await;
-    let first = ff.post("/v1/messages", &messages("claude-sonnet-4")).await.credential();
+    let first = ff
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await
+        .credential();
     for _ in 0..4 {
-        assert_eq!(ff.post("/v1/messages", &messages("claude-sonnet-4")).await.credential(), first);
+        assert_eq!(
+            ff.post("/v1/messages", &messages("claude-sonnet-4"))
+                .await
+                .credential(),
+            first
+        );
     }
 }
 
@@ -158,10 +192,22 @@ async fn priority_tiers_are_preferred() {
     ))
     .await;
     for _ in 0..3 {
-        assert_eq!(proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.credential(), "high");
+        assert_eq!(
+            proxy
+                .post("/v1/messages", &messages("claude-sonnet-4"))
+                .await
+                .credential(),
+            "high"
+        );
     }
     mock.set_fault("high", Fault::status(500));
-    assert_eq!(proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.credential(), "low");
+    assert_eq!(
+        proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await
+            .credential(),
+        "low"
+    );
 }
 
 #[tokio::test]
@@ -172,16 +218,33 @@ async fn failover_cools_the_failed_credential_until_its_cooldown_ends() {
         keys("claude-api-key", &mock, &["a", "b"])
     ))
     .await;
-    let first = proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.credential();
+    let first = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await
+        .credential();
     let other = if first == "a" { "b" } else { "a" };
     mock.set_fault(&first, Fault::status(503).times(1));
-    let reply = proxy.post("/v1/messages", &messages("claude-sonnet-4")).await;
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
     assert_eq!((reply.status, reply.credential()), (200, other.to_owned()));
     // The failed credential rests for a minute (fill-first would otherwise pick it again).
-    assert_eq!(proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.credential(), other);
+    assert_eq!(
+        proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await
+            .credential(),
+        other
+    );
     assert_eq!(mock.request_count_for(&first), 2);
     proxy.clock.advance(Duration::from_secs(61));
-    assert_eq!(proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.credential(), first);
+    assert_eq!(
+        proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await
+            .credential(),
+        first
+    );
 }
 
 #[tokio::test]
@@ -190,14 +253,18 @@ async fn all_credentials_failing_returns_the_last_upstream_error_then_model_cool
     let proxy = Proxy::start(&keys("claude-api-key", &mock, &["a", "b"])).await;
     let body = r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#;
     mock.set_fault_for_all(Fault::status(429).with_retry_after("30").with_body(body));
-    let reply = proxy.post("/v1/messages", &messages("claude-sonnet-4")).await;
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
     assert_eq!(reply.status, 429);
     assert_eq!(reply.text(), body, "the upstream body, unchanged");
     assert_eq!(reply.header("retry-after"), Some("30"));
     assert_eq!(mock.request_count(), 2, "both credentials were tried");
 
     // Both are now in a quota cooldown: the proxy answers without calling upstream.
-    let reply = proxy.post("/v1/messages", &messages("claude-sonnet-4")).await;
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
     assert_eq!(reply.status, 429);
     let error = &reply.json()["error"];
     assert_eq!(error["code"], "model_cooldown");
@@ -210,7 +277,13 @@ async fn all_credentials_failing_returns_the_last_upstream_error_then_model_cool
 
     mock.clear_faults();
     proxy.clock.advance(Duration::from_secs(31));
-    assert_eq!(proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.status, 200);
+    assert_eq!(
+        proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -218,15 +291,37 @@ async fn rate_limits_without_retry_after_back_off_exponentially() {
     let mock = mock().await;
     let proxy = Proxy::start(&keys("claude-api-key", &mock, &["a"])).await;
     mock.set_fault("a", Fault::status(429).times(2));
-    assert_eq!(proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.status, 429);
-    let cooling = proxy.post("/v1/messages", &messages("claude-sonnet-4")).await;
+    assert_eq!(
+        proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await
+            .status,
+        429
+    );
+    let cooling = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
     assert_eq!(cooling.json()["error"]["reset_seconds"], 1);
     proxy.clock.advance(Duration::from_secs(1));
-    assert_eq!(proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.status, 429);
-    let cooling = proxy.post("/v1/messages", &messages("claude-sonnet-4")).await;
+    assert_eq!(
+        proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await
+            .status,
+        429
+    );
+    let cooling = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
     assert_eq!(cooling.json()["error"]["reset_seconds"], 2);
     proxy.clock.advance(Duration::from_secs(2));
-    assert_eq!(proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.status, 200);
+    assert_eq!(
+        proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -235,7 +330,9 @@ async fn invalid_requests_are_not_retried_on_other_credentials() {
     let proxy = Proxy::start(&keys("claude-api-key", &mock, &["a", "b", "c"])).await;
     let body = r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: field required"}}"#;
     mock.set_fault_for_all(Fault::status(400).with_body(body));
-    let reply = proxy.post("/v1/messages", &messages("claude-sonnet-4")).await;
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
     assert_eq!((reply.status, reply.text()), (400, body.to_owned()));
     assert_eq!(mock.request_count(), 1);
 }
@@ -249,7 +346,13 @@ async fn max_retry_credentials_limits_the_attempts() {
     ))
     .await;
     mock.set_fault_for_all(Fault::status(500));
-    assert_eq!(proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.status, 500);
+    assert_eq!(
+        proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await
+            .status,
+        500
+    );
     assert_eq!(mock.request_count(), 2);
 }
 
@@ -263,10 +366,15 @@ async fn request_retry_waits_for_a_short_cooldown() {
     .await;
     mock.set_fault("a", Fault::status(429).with_retry_after("1").times(1));
     let started = std::time::Instant::now();
-    let reply = proxy.post("/v1/messages", &messages("claude-sonnet-4")).await;
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(mock.request_count(), 2);
-    assert!(started.elapsed() >= Duration::from_millis(900), "it waited for the cooldown");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "it waited for the cooldown"
+    );
 }
 
 #[tokio::test]
@@ -278,8 +386,20 @@ async fn disable_cooling_keeps_failed_credentials_in_rotation() {
     ))
     .await;
     mock.set_fault("a", Fault::status(500).times(1));
-    assert_eq!(proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.status, 500);
-    assert_eq!(proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.status, 200);
+    assert_eq!(
+        proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await
+            .status,
+        500
+    );
+    assert_eq!(
+        proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -316,7 +436,14 @@ async fn only_allowlisted_headers_reach_the_upstream() {
     assert_eq!(seen.header("x-stainless-lang"), Some("js"));
     assert_eq!(seen.header("idempotency-key"), Some("idem-1"));
     assert_eq!(seen.header("x-team"), Some("blue"));
-    for name in ["authorization", "x-goog-api-key", "cookie", "x-forwarded-for", "forwarded", "x-unknown"] {
+    for name in [
+        "authorization",
+        "x-goog-api-key",
+        "cookie",
+        "x-forwarded-for",
+        "forwarded",
+        "x-unknown",
+    ] {
         assert_eq!(seen.header(name), None, "{name} must not be forwarded");
     }
     assert_eq!(seen.query, None, "no client query parameter is forwarded");
@@ -339,9 +466,14 @@ async fn unknown_and_mismatched_models() {
         reply.json(),
         json!({ "error": { "message": "unknown provider for model gpt-5", "type": "server_error", "code": "internal_server_error" } })
     );
-    let reply = proxy.post("/v1/chat/completions", &chat("claude-sonnet-4")).await;
+    let reply = proxy
+        .post("/v1/chat/completions", &chat("claude-sonnet-4"))
+        .await;
     assert_eq!(reply.status, 400);
-    let message = reply.json()["error"]["message"].as_str().unwrap().to_owned();
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(message.contains("/v1/messages"), "{message}");
     assert_eq!(mock.request_count(), 0);
 }
@@ -357,11 +489,23 @@ async fn aliases_prefixes_and_thinking_suffixes() {
     .await;
     let reply = proxy.post("/v1/messages", &messages("teamA/sonnet")).await;
     assert_eq!((reply.status, reply.credential()), (200, "team".to_owned()));
-    assert_eq!(mock.requests()[0].body_json().unwrap()["model"], "claude-sonnet-4-20250514");
+    assert_eq!(
+        mock.requests()[0].body_json().unwrap()["model"],
+        "claude-sonnet-4-20250514"
+    );
 
-    let reply = proxy.post("/v1/messages", &messages("claude-sonnet-4(8192)")).await;
-    assert_eq!(reply.credential(), "plain", "only the plain credential serves built-in models");
-    assert_eq!(mock.requests()[1].body_json().unwrap()["model"], "claude-sonnet-4");
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4(8192)"))
+        .await;
+    assert_eq!(
+        reply.credential(),
+        "plain",
+        "only the plain credential serves built-in models"
+    );
+    assert_eq!(
+        mock.requests()[1].body_json().unwrap()["model"],
+        "claude-sonnet-4"
+    );
 
     // The body is forwarded byte for byte when the name needs no change.
     let raw = r#"{"model":"claude-sonnet-4","max_tokens":16,  "messages":[{"role":"user","content":"Hi"}]}"#;
@@ -376,7 +520,13 @@ async fn aliases_prefixes_and_thinking_suffixes() {
     assert_eq!(reply.status(), 200);
     assert_eq!(&mock.requests()[2].body[..], raw.as_bytes());
 
-    assert_eq!(proxy.post("/v1/messages", &messages("teamB/sonnet")).await.status, 502);
+    assert_eq!(
+        proxy
+            .post("/v1/messages", &messages("teamB/sonnet"))
+            .await
+            .status,
+        502
+    );
 }
 
 #[tokio::test]
@@ -400,7 +550,10 @@ async fn malformed_and_oversized_requests() {
     assert_eq!(reply.status, 400);
     assert_eq!(reply.json()["error"]["type"], "invalid_request_error");
     let reply = proxy.post("/v1/messages", &json!({ "messages": [] })).await;
-    assert_eq!((reply.status, reply.json()["error"]["message"].clone()), (400, json!("model is required")));
+    assert_eq!(
+        (reply.status, reply.json()["error"]["message"].clone()),
+        (400, json!("model is required"))
+    );
 
     let big = json!({ "model": "claude-sonnet-4", "messages": [{ "role": "user", "content": "x".repeat(1_100_000) }] });
     let reply = proxy.post("/v1/messages", &big).await;
@@ -418,16 +571,26 @@ async fn a_hung_upstream_times_out_with_504_and_cools_down() {
     ))
     .await;
     mock.set_fault_for_all(Fault::hang());
-    let reply = proxy.post("/v1/messages", &messages("claude-sonnet-4")).await;
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
     assert_eq!(reply.status, 504);
     assert_eq!(reply.json()["error"]["type"], "server_error");
     // Both are cooling as transient failures: the next request is refused at once.
     mock.clear_faults();
-    let reply = proxy.post("/v1/messages", &messages("claude-sonnet-4")).await;
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
     assert_eq!(reply.status, 503, "{}", reply.text());
     assert!(reply.header("retry-after").is_some());
     proxy.clock.advance(Duration::from_secs(61));
-    assert_eq!(proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.status, 200);
+    assert_eq!(
+        proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -439,9 +602,16 @@ async fn unreachable_upstream_is_a_502_envelope() {
         "claude-api-key:\n  - api-key: a\n    base-url: http://{dead}\n"
     ))
     .await;
-    let reply = proxy.post("/v1/messages", &messages("claude-sonnet-4")).await;
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
     assert_eq!(reply.status, 502);
-    assert!(reply.json()["error"]["message"].as_str().unwrap().starts_with("upstream unreachable"));
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("upstream unreachable")
+    );
 }
 
 #[tokio::test]
@@ -461,9 +631,16 @@ async fn cors_headers_only_for_listed_origins() {
         .await
         .unwrap();
     assert_eq!(allowed.status(), 204);
-    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.example");
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
     let other = proxy
-        .post_with("/v1/messages", &messages("claude-sonnet-4"), &[("origin", "https://evil.example")])
+        .post_with(
+            "/v1/messages",
+            &messages("claude-sonnet-4"),
+            &[("origin", "https://evil.example")],
+        )
         .await;
     assert_eq!(other.status, 200);
     assert!(other.header("access-control-allow-origin").is_none());
@@ -471,10 +648,17 @@ async fn cors_headers_only_for_listed_origins() {
 
 #[tokio::test]
 async fn a_non_loopback_host_without_authentication_refuses_to_start() {
-    let error = Proxy::try_start("host: 0.0.0.0\nport: 0\n").await.err().expect("refused");
+    let error = Proxy::try_start("host: 0.0.0.0\nport: 0\n")
+        .await
+        .err()
+        .expect("refused");
     let message = error.to_string();
     assert!(message.contains("allow-unauthenticated"), "{message}");
-    assert!(Proxy::try_start("host: 0.0.0.0\nport: 0\nallow-unauthenticated: true\n").await.is_ok());
+    assert!(
+        Proxy::try_start("host: 0.0.0.0\nport: 0\nallow-unauthenticated: true\n")
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -488,10 +672,19 @@ async fn auth_files_are_credentials() {
         json!({ "type": "claude", "api_key": "file-key", "base_url": mock.base_url() }).to_string(),
     )
     .unwrap();
-    std::fs::write(auths.join("oauth.json"), r#"{"type":"antigravity","access_token":"x"}"#).unwrap();
+    std::fs::write(
+        auths.join("oauth.json"),
+        r#"{"type":"antigravity","access_token":"x"}"#,
+    )
+    .unwrap();
     let proxy = Proxy::start(&format!("auth-dir: {}\n", auths.display())).await;
-    let reply = proxy.post("/v1/messages", &messages("claude-sonnet-4")).await;
-    assert_eq!((reply.status, reply.credential()), (200, "file-key".to_owned()));
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
+    assert_eq!(
+        (reply.status, reply.credential()),
+        (200, "file-key".to_owned())
+    );
     let generation = proxy.runtime().generation();
     assert_eq!(generation.skipped_files.len(), 1);
     assert!(generation.skipped_files[0].1.contains("unsupported type"));
@@ -506,5 +699,8 @@ async fn the_binary_explains_a_missing_config() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("/nonexistent/config.yaml") && stderr.contains("examples/config.yaml"), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent/config.yaml") && stderr.contains("examples/config.yaml"),
+        "{stderr}"
+    );
 }

@@ -10,13 +10,18 @@ use crate::harness::{Proxy, messages};
 fn claude(mock: &MockUpstream, keys: &[&str]) -> String {
     let mut yaml = String::from("claude-api-key:\n");
     for key in keys {
-        yaml.push_str(&format!("  - api-key: {key}\n    base-url: {}\n", mock.base_url()));
+        yaml.push_str(&format!(
+            "  - api-key: {key}\n    base-url: {}\n",
+            mock.base_url()
+        ));
     }
     yaml
 }
 
 async fn answered_by(proxy: &Proxy) -> String {
-    let reply = proxy.post("/v1/messages", &messages("claude-sonnet-4")).await;
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     reply.credential()
 }
@@ -24,17 +29,27 @@ async fn answered_by(proxy: &Proxy) -> String {
 #[tokio::test]
 async fn credential_list_and_strategy_edits_apply_without_restart() {
     let mock = MockUpstream::start().await.unwrap();
-    let proxy = Proxy::start(&format!("routing:\n  strategy: fill-first\n{}", claude(&mock, &["a"]))).await;
+    let proxy = Proxy::start(&format!(
+        "routing:\n  strategy: fill-first\n{}",
+        claude(&mock, &["a"])
+    ))
+    .await;
     assert_eq!(answered_by(&proxy).await, "a");
 
     let status = proxy
-        .rewrite_config(&format!("routing:\n  strategy: fill-first\n{}", claude(&mock, &["b"])))
+        .rewrite_config(&format!(
+            "routing:\n  strategy: fill-first\n{}",
+            claude(&mock, &["b"])
+        ))
         .await;
     assert_eq!(status.generation, 2);
     assert_eq!(answered_by(&proxy).await, "b");
 
     proxy
-        .rewrite_config(&format!("routing:\n  strategy: round-robin\n{}", claude(&mock, &["a", "b"])))
+        .rewrite_config(&format!(
+            "routing:\n  strategy: round-robin\n{}",
+            claude(&mock, &["a", "b"])
+        ))
         .await;
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..4 {
@@ -49,15 +64,29 @@ async fn broken_yaml_and_wrong_types_keep_the_running_generation() {
     let good = claude(&mock, &["a"]);
     let proxy = Proxy::start(&good).await;
 
-    let status = proxy.rewrite_config(&format!("{good}routing: [unclosed\n")).await;
+    let status = proxy
+        .rewrite_config(&format!("{good}routing: [unclosed\n"))
+        .await;
     assert_eq!((status.generation, status.failures), (1, 1));
-    assert!(status.last_error.as_deref().unwrap().contains("invalid YAML"), "{status:?}");
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("invalid YAML"),
+        "{status:?}"
+    );
     assert_eq!(answered_by(&proxy).await, "a");
 
-    let status = proxy.rewrite_config(&format!("{good}request-retry: many\n")).await;
+    let status = proxy
+        .rewrite_config(&format!("{good}request-retry: many\n"))
+        .await;
     assert_eq!((status.generation, status.failures), (1, 2));
     let error = status.last_error.unwrap();
-    assert!(error.contains("request-retry") && error.contains(":7:"), "{error}");
+    assert!(
+        error.contains("request-retry") && error.contains(":7:"),
+        "{error}"
+    );
     assert_eq!(answered_by(&proxy).await, "a");
 
     let status = proxy.rewrite_config(&claude(&mock, &["b"])).await;
@@ -82,7 +111,8 @@ async fn auth_files_are_picked_up_and_dropped() {
     let file = proxy.auth_dir().join("claude.json");
     std::fs::write(
         &file,
-        json!({ "type": "claude", "api_key": "from-file", "base_url": mock.base_url() }).to_string(),
+        json!({ "type": "claude", "api_key": "from-file", "base_url": mock.base_url() })
+            .to_string(),
     )
     .unwrap();
     proxy.wait_reload(|s| s.generation > before).await;
@@ -91,20 +121,33 @@ async fn auth_files_are_picked_up_and_dropped() {
     let before = proxy.runtime().reload_status().borrow().generation;
     std::fs::remove_file(&file).unwrap();
     proxy.wait_reload(|s| s.generation > before).await;
-    assert_eq!(proxy.post("/v1/messages", &messages("claude-sonnet-4")).await.status, 502);
+    assert_eq!(
+        proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await
+            .status,
+        502
+    );
 }
 
 #[tokio::test]
 async fn cooldowns_survive_a_reload() {
     let mock = MockUpstream::start().await.unwrap();
-    let proxy = Proxy::start(&format!("routing:\n  strategy: fill-first\n{}", claude(&mock, &["a", "b"]))).await;
+    let proxy = Proxy::start(&format!(
+        "routing:\n  strategy: fill-first\n{}",
+        claude(&mock, &["a", "b"])
+    ))
+    .await;
     let first = answered_by(&proxy).await;
     mock.set_fault(&first, Fault::status(500).times(1));
     let other = answered_by(&proxy).await;
     assert_ne!(first, other);
     // An unrelated edit: the cooled credential stays cooled.
     proxy
-        .rewrite_config(&format!("debug: false\nrouting:\n  strategy: fill-first\n{}", claude(&mock, &["a", "b"])))
+        .rewrite_config(&format!(
+            "debug: false\nrouting:\n  strategy: fill-first\n{}",
+            claude(&mock, &["a", "b"])
+        ))
         .await;
     assert_eq!(answered_by(&proxy).await, other);
     proxy.clock.advance(Duration::from_secs(61));

@@ -730,7 +730,11 @@ mod tests {
     use super::*;
 
     fn parse(yaml: &str) -> Result<LoadedConfig, ConfigError> {
-        Config::parse(yaml, Some(PathBuf::from("/etc/sy/config.yaml")), PathBuf::from("/etc/sy"))
+        Config::parse(
+            yaml,
+            Some(PathBuf::from("/etc/sy/config.yaml")),
+            PathBuf::from("/etc/sy"),
+        )
     }
 
     fn error(yaml: &str) -> ConfigError {
@@ -743,12 +747,18 @@ mod tests {
             let config = parse(text).unwrap().config;
             assert_eq!(config.port, 0);
             assert_eq!(config.routing.strategy, Strategy::RoundRobin);
-            assert_eq!(config.routing.session_affinity_ttl, Duration::from_secs(3600));
+            assert_eq!(
+                config.routing.session_affinity_ttl,
+                Duration::from_secs(3600)
+            );
             assert_eq!(config.auth_dir, PathBuf::from("/etc/sy/auths"));
             assert_eq!(config.plugins.dir, PathBuf::from("/etc/sy/plugins"));
             assert_eq!(config.body_limit_bytes, 64 << 20);
             assert_eq!(config.upstream_timeouts, UpstreamTimeouts::default());
-            assert_eq!(config.routing.session_extractors[0].kind, SESSION_STANDARD_TYPE);
+            assert_eq!(
+                config.routing.session_extractors[0].kind,
+                SESSION_STANDARD_TYPE
+            );
             assert!(config.access_providers.is_empty());
         }
     }
@@ -776,7 +786,11 @@ mod tests {
         let e = error("host: ''\nport: eighty\n");
         assert_eq!(e.key(), Some("port"));
         assert_eq!(e.line(), Some(2));
-        assert!(e.to_string().starts_with("/etc/sy/config.yaml:2: port: invalid type"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("/etc/sy/config.yaml:2: port: invalid type"),
+            "{e}"
+        );
         let e = error("claude-api-key:\n  - api-key: a\n  - api-key: b\n    priority: high\n");
         assert_eq!(e.key(), Some("claude-api-key[1].priority"));
         assert_eq!(e.line(), Some(4));
@@ -800,7 +814,10 @@ mod tests {
     #[test]
     fn syntax_errors_have_a_line() {
         let e = error("port: 1\nrouting:\n  strategy: [unclosed\n");
-        assert!(matches!(e, ConfigError::Syntax { line: Some(_), .. }), "{e}");
+        assert!(
+            matches!(e, ConfigError::Syntax { line: Some(_), .. }),
+            "{e}"
+        );
     }
 
     #[test]
@@ -813,7 +830,9 @@ mod tests {
             ("roundrobin", Strategy::RoundRobin),
             ("''", Strategy::RoundRobin),
         ] {
-            let config = parse(&format!("routing:\n  strategy: {text}\n")).unwrap().config;
+            let config = parse(&format!("routing:\n  strategy: {text}\n"))
+                .unwrap()
+                .config;
             assert_eq!(config.routing.strategy, strategy, "{text}");
         }
     }
@@ -826,10 +845,20 @@ mod tests {
         .unwrap()
         .config;
         assert_eq!(config.api_keys, ["k1", "k2"]);
-        let names: Vec<_> = config.access_providers.iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<_> = config
+            .access_providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
         assert_eq!(names, ["config-inline", "jwt", "team"]);
-        assert_eq!(config.access_providers[0].settings["api-keys"], serde_json::json!(["k1", "k2"]));
-        assert_eq!(config.access_providers[2].settings["api-keys"], serde_json::json!(["t1"]));
+        assert_eq!(
+            config.access_providers[0].settings["api-keys"],
+            serde_json::json!(["k1", "k2"])
+        );
+        assert_eq!(
+            config.access_providers[2].settings["api-keys"],
+            serde_json::json!(["t1"])
+        );
         assert_eq!(config.access_providers[1].settings["secret"], "s");
     }
 
@@ -841,7 +870,10 @@ mod tests {
         .unwrap()
         .config;
         assert_eq!(config.access_providers[0].name, "config-inline");
-        assert_eq!(config.access_providers[0].settings["api-keys"], serde_json::json!(["a", "b"]));
+        assert_eq!(
+            config.access_providers[0].settings["api-keys"],
+            serde_json::json!(["a", "b"])
+        );
         assert_eq!(config.access_providers.len(), 2);
     }
 
@@ -853,15 +885,20 @@ mod tests {
 
     #[test]
     fn session_ttl_and_deprecated_alias() {
-        let loaded = parse(
-            "routing:\n  claude-code-session-affinity: true\n  session-affinity-ttl: 90m\n",
-        )
-        .unwrap();
+        let loaded =
+            parse("routing:\n  claude-code-session-affinity: true\n  session-affinity-ttl: 90m\n")
+                .unwrap();
         assert!(loaded.config.routing.session_affinity);
-        assert_eq!(loaded.config.routing.session_affinity_ttl, Duration::from_secs(5400));
+        assert_eq!(
+            loaded.config.routing.session_affinity_ttl,
+            Duration::from_secs(5400)
+        );
         assert!(loaded.warnings[0].message.contains("deprecated"));
         let loaded = parse("routing:\n  session-affinity-ttl: -5m\n").unwrap();
-        assert_eq!(loaded.config.routing.session_affinity_ttl, Duration::from_secs(3600));
+        assert_eq!(
+            loaded.config.routing.session_affinity_ttl,
+            Duration::from_secs(3600)
+        );
         assert_eq!(loaded.warnings[0].key, "routing.session-affinity-ttl");
     }
 
@@ -873,7 +910,10 @@ mod tests {
         .unwrap();
         let key = &loaded.config.claude_keys[0];
         assert_eq!(key.api_key, "k");
-        assert_eq!(key.base_url.as_ref().unwrap().as_str(), "https://api.example.com/");
+        assert_eq!(
+            key.base_url.as_ref().unwrap().as_str(),
+            "https://api.example.com/"
+        );
         assert_eq!(key.prefix.as_deref(), Some("team"));
         assert_eq!(key.proxy_url, Some(ProxyUrl::Direct));
         assert_eq!(key.headers[0].0.as_str(), "x-team");
@@ -893,7 +933,13 @@ mod tests {
         assert_eq!(compat.len(), 1);
         assert_eq!(compat[0].api_key_entries.len(), 2);
         let keys: Vec<_> = loaded.warnings.iter().map(|w| w.key.as_str()).collect();
-        assert_eq!(keys, ["openai-compatibility[0].api-keys", "openai-compatibility[1].base-url"]);
+        assert_eq!(
+            keys,
+            [
+                "openai-compatibility[0].api-keys",
+                "openai-compatibility[1].base-url"
+            ]
+        );
         let e = error("openai-compatibility:\n  - base-url: http://x\n");
         assert_eq!(e.key(), Some("openai-compatibility[0].name"));
     }

@@ -132,7 +132,9 @@ mod tests {
     use super::*;
 
     fn load(yaml: &str) -> Config {
-        Config::parse(yaml, None, std::env::temp_dir()).unwrap().config
+        Config::parse(yaml, None, std::env::temp_dir())
+            .unwrap()
+            .config
     }
 
     #[test]
@@ -143,10 +145,7 @@ mod tests {
         let ids: Vec<_> = first.iter().map(|c| c.id.to_string()).collect();
         assert_eq!(
             ids,
-            again
-                .iter()
-                .map(|c| c.id.to_string())
-                .collect::<Vec<_>>()
+            again.iter().map(|c| c.id.to_string()).collect::<Vec<_>>()
         );
         assert!(ids[0].starts_with("claude:apikey:"));
         assert_eq!(ids[0].len(), "claude:apikey:".len() + 12);
@@ -179,7 +178,12 @@ mod tests {
         assert_eq!(all[0].base_url.as_str(), "https://api.openai.com/v1");
         assert_eq!(all[1].priority, 3);
         assert_eq!(all[2].compat_name.as_deref(), Some("router"));
-        assert!(all[2].id.as_str().starts_with("openai-compatibility:router:"));
+        assert!(
+            all[2]
+                .id
+                .as_str()
+                .starts_with("openai-compatibility:router:")
+        );
         assert_eq!(all[3].label, "router[1]");
     }
 }

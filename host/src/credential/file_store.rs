@@ -412,8 +412,7 @@ fn json_equal(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
@@ -460,7 +459,11 @@ mod tests {
         put(&store, "broken.json", "{");
         put(&store, "notes.txt", "{}");
         fs::create_dir(store.dir().join("nested")).unwrap();
-        put(&store, "nested/inner.json", r#"{"type":"claude","api_key":"x"}"#);
+        put(
+            &store,
+            "nested/inner.json",
+            r#"{"type":"claude","api_key":"x"}"#,
+        );
         let listing = store.list().unwrap();
         let ids: Vec<_> = listing.credentials.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["claude-a.json", "compat.json"]);
@@ -530,7 +533,10 @@ mod tests {
 
     #[test]
     fn json_equality_ignores_order_and_number_spelling() {
-        assert!(json_equal_bytes(br#"{"a":1,"b":[true,null]}"#, br#"{"b":[true,null],"a":1.0}"#));
+        assert!(json_equal_bytes(
+            br#"{"a":1,"b":[true,null]}"#,
+            br#"{"b":[true,null],"a":1.0}"#
+        ));
         assert!(!json_equal_bytes(br#"{"a":1}"#, br#"{"a":1,"b":2}"#));
         assert!(!json_equal_bytes(br#"{"a":[1,2]}"#, br#"{"a":[2,1]}"#));
         assert!(!json_equal_bytes(b"{", b"{}"));

@@ -93,7 +93,9 @@ impl CredentialState {
             Some(wait) if !cooling_disabled => Some(now + wait),
             _ => None,
         };
-        state.next_retry_after.map(|_| decision.cooldown.unwrap_or_default())
+        state
+            .next_retry_after
+            .map(|_| decision.cooldown.unwrap_or_default())
     }
 
     /// A copy of the state.

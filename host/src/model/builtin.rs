@@ -71,7 +71,11 @@ mod tests {
 
     #[test]
     fn every_builtin_model_is_in_its_family() {
-        for provider in [ProviderKind::Claude, ProviderKind::Codex, ProviderKind::Gemini] {
+        for provider in [
+            ProviderKind::Claude,
+            ProviderKind::Codex,
+            ProviderKind::Gemini,
+        ] {
             for model in models(provider) {
                 assert!(in_family(provider, model), "{model}");
             }

@@ -59,8 +59,14 @@ mod tests {
     #[test]
     fn splits_known_prefixes_only() {
         let name = ModelName::parse("teamA/gpt-5(high)");
-        assert_eq!(name.split_prefix(|p| p == "teamA"), (Some("teamA"), "gpt-5"));
+        assert_eq!(
+            name.split_prefix(|p| p == "teamA"),
+            (Some("teamA"), "gpt-5")
+        );
         let org = ModelName::parse("meta-llama/Llama-3");
-        assert_eq!(org.split_prefix(|p| p == "teamA"), (None, "meta-llama/Llama-3"));
+        assert_eq!(
+            org.split_prefix(|p| p == "teamA"),
+            (None, "meta-llama/Llama-3")
+        );
     }
 }

@@ -212,7 +212,9 @@ impl ModelRegistry {
             }
         }
         let mut seen = HashSet::new();
-        out.into_iter().filter(|m| seen.insert(m.id.clone())).collect()
+        out.into_iter()
+            .filter(|m| seen.insert(m.id.clone()))
+            .collect()
     }
 }
 

@@ -148,7 +148,7 @@ fn retry_wait(
             let wait = failed.retry_after.filter(|w| !w.is_zero())?;
             (failed.status == Some(429)
                 && wait <= interval
-                && resolved.candidates.iter().any(|c| has_budget(c)))
+                && resolved.candidates.iter().any(has_budget))
             .then_some(wait)
         }
     }
@@ -171,8 +171,10 @@ fn final_error(
                 body,
             } => {
                 if !headers.contains_key(http::header::RETRY_AFTER)
-                    && let Some(Unavailable::Cooldown { until } | Unavailable::Exhausted { until: Some(until) }) =
-                        pick_error
+                    && let Some(
+                        Unavailable::Cooldown { until }
+                        | Unavailable::Exhausted { until: Some(until) },
+                    ) = pick_error
                 {
                     let seconds = super::error::ceil_seconds(remaining(until));
                     headers.insert(http::header::RETRY_AFTER, seconds.into());

@@ -19,7 +19,10 @@ pub enum ProxyError {
     #[error("{0}")]
     InvalidRequest(String),
     /// The model is served, but only in another protocol.
-    #[error("model {model} is served by {} only; send this request to that endpoint", join(served_by))]
+    #[error(
+        "model {model} is served by {} only; send this request to that endpoint",
+        join(served_by)
+    )]
     WrongProtocol {
         /// The requested model.
         model: String,
@@ -70,7 +73,7 @@ pub enum ProxyError {
         /// The upstream status.
         status: StatusCode,
         /// Headers to send (content type, `Retry-After`, pass-through headers).
-        headers: HeaderMap,
+        headers: Box<HeaderMap>,
         /// The upstream body.
         body: Bytes,
     },
@@ -146,7 +149,7 @@ impl IntoResponse for ProxyError {
         match self {
             ProxyError::Upstream {
                 headers: upstream, ..
-            } => headers.extend(upstream),
+            } => headers.extend(*upstream),
             _ => {
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             }

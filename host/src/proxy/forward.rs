@@ -32,7 +32,15 @@ pub async fn chat_completions(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    forward(&runtime, Endpoint::ChatCompletions, None, false, headers, body).await
+    forward(
+        &runtime,
+        Endpoint::ChatCompletions,
+        None,
+        false,
+        headers,
+        body,
+    )
+    .await
 }
 
 /// `POST /v1/messages`.
@@ -84,7 +92,15 @@ pub async fn gemini(
         .get("alt")
         .or_else(|| query.get("$alt"))
         .is_some_and(|alt| alt == "sse");
-    forward(&runtime, endpoint, Some(model.to_owned()), sse, headers, body).await
+    forward(
+        &runtime,
+        endpoint,
+        Some(model.to_owned()),
+        sse,
+        headers,
+        body,
+    )
+    .await
 }
 
 async fn forward(

@@ -129,7 +129,10 @@ mod tests {
             ("idempotency-key", "abc"),
             ("accept", "application/json"),
         ] {
-            h.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+            h.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
         }
         h
     }
@@ -191,7 +194,10 @@ mod tests {
             ("connection", "close"),
             ("content-length", "10"),
         ] {
-            upstream.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+            upstream.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
         }
         let plain = client_response_headers(&upstream, false);
         assert_eq!(plain.len(), 2);

@@ -102,8 +102,9 @@ mod tests {
 
     #[test]
     fn reads_model_and_stream() {
-        let body = parse(r#"{"messages":[{"role":"user","content":"hi"}],"model":"gpt-5","stream":true}"#)
-            .unwrap();
+        let body =
+            parse(r#"{"messages":[{"role":"user","content":"hi"}],"model":"gpt-5","stream":true}"#)
+                .unwrap();
         assert_eq!(body.model.as_deref(), Some("gpt-5"));
         assert!(body.stream);
         assert!(!parse(r#"{"model":"x"}"#).unwrap().stream);
@@ -132,7 +133,13 @@ mod tests {
 
     #[test]
     fn rejects_bad_json_and_bad_types() {
-        for bad in ["{", "[]", r#"{"model":1}"#, r#"{"model":"x","stream":"yes"}"#, r#"{"a":1} x"#] {
+        for bad in [
+            "{",
+            "[]",
+            r#"{"model":1}"#,
+            r#"{"model":"x","stream":"yes"}"#,
+            r#"{"a":1} x"#,
+        ] {
             assert!(
                 matches!(parse(bad), Err(ProxyError::InvalidRequest(_))),
                 "{bad}"

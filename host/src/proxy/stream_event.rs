@@ -59,10 +59,13 @@ pub fn terminal_error(style: ErrorStyle, message: &str) -> Bytes {
             Bytes::from(out)
         }
         ErrorStyle::Claude => {
-            let data = json!({ "type": "error", "error": { "type": "api_error", "message": message } });
+            let data =
+                json!({ "type": "error", "error": { "type": "api_error", "message": message } });
             Bytes::from(format!("event: error\ndata: {data}\n\n"))
         }
-        ErrorStyle::GeminiSse => Bytes::from(format!("event: error\ndata: {}\n\n", gemini_error(message))),
+        ErrorStyle::GeminiSse => {
+            Bytes::from(format!("event: error\ndata: {}\n\n", gemini_error(message)))
+        }
         ErrorStyle::GeminiRaw => Bytes::from(gemini_error(message).to_string()),
     }
 }
@@ -115,9 +118,10 @@ fn error_status(value: &Value) -> StatusCode {
         "permission_error" | "PERMISSION_DENIED" => 403,
         "not_found_error" | "NOT_FOUND" => 404,
         "request_too_large" => 413,
-        "rate_limit_error" | "rate_limit_exceeded" | "insufficient_quota" | "RESOURCE_EXHAUSTED" => {
-            429
-        }
+        "rate_limit_error"
+        | "rate_limit_exceeded"
+        | "insufficient_quota"
+        | "RESOURCE_EXHAUSTED" => 429,
         "api_error" | "server_error" | "INTERNAL" => 500,
         "overloaded_error" => 529,
         "UNAVAILABLE" => 503,
@@ -142,11 +146,13 @@ mod tests {
     fn recognises_opening_errors_per_protocol() {
         let claude = b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"busy\"}}\n\n";
         assert_eq!(opening_error(claude).unwrap().0.as_u16(), 529);
-        let openai = b"data: {\"error\":{\"message\":\"slow down\",\"type\":\"rate_limit_error\"}}\n\n";
+        let openai =
+            b"data: {\"error\":{\"message\":\"slow down\",\"type\":\"rate_limit_error\"}}\n\n";
         let (status, body) = opening_error(openai).unwrap();
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
         assert!(body.starts_with(b"{\"error\""));
-        let gemini = b"data: {\"error\":{\"code\":503,\"message\":\"x\",\"status\":\"UNAVAILABLE\"}}\n\n";
+        let gemini =
+            b"data: {\"error\":{\"code\":503,\"message\":\"x\",\"status\":\"UNAVAILABLE\"}}\n\n";
         assert_eq!(opening_error(gemini).unwrap().0.as_u16(), 503);
         let fine = b"event: message_start\ndata: {\"type\":\"message_start\"}\n\n";
         assert!(opening_error(fine).is_none());

@@ -217,7 +217,8 @@ mod tests {
     async fn forwards_whole_events_as_they_complete() {
         let (mut relay, tx, ended) = relay("data: 1\n\ndata: 2", ErrorStyle::OpenAi, None);
         assert_eq!(next(&mut relay).await, "data: 1\n\n");
-        tx.send(Ok(Bytes::from_static(b"2\n\ndata: [DONE]\n\n"))).unwrap();
+        tx.send(Ok(Bytes::from_static(b"2\n\ndata: [DONE]\n\n")))
+            .unwrap();
         assert_eq!(next(&mut relay).await, "data: 22\n\ndata: [DONE]\n\n");
         drop(tx);
         assert!(relay.next().await.is_none());
@@ -236,8 +237,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn keepalive_comments_fall_between_events() {
-        let (mut relay, tx, _) =
-            relay("event: a\ndata: 1\n\n", ErrorStyle::Claude, Some(Duration::from_secs(5)));
+        let (mut relay, tx, _) = relay(
+            "event: a\ndata: 1\n\n",
+            ErrorStyle::Claude,
+            Some(Duration::from_secs(5)),
+        );
         next(&mut relay).await;
         assert_eq!(next(&mut relay).await, ": keep-alive\n\n");
         tx.send(Ok(Bytes::from_static(b"event: b\ndata: ")))
@@ -254,7 +258,9 @@ mod tests {
         let (mut relay, _tx, ended) = relay("event: a\ndata: 1\n\n", ErrorStyle::Claude, None);
         next(&mut relay).await;
         let error = next(&mut relay).await;
-        let data = error.strip_prefix("event: error\ndata: ").expect("an error event");
+        let data = error
+            .strip_prefix("event: error\ndata: ")
+            .expect("an error event");
         let value: serde_json::Value = serde_json::from_str(data.trim_end()).unwrap();
         assert_eq!(value["type"], "error");
         assert_eq!(value["error"]["type"], "api_error");

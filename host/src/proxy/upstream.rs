@@ -95,11 +95,19 @@ pub async fn attempt(
     };
     let request = client
         .post(url)
-        .headers(headers::upstream_request_headers(call.client_headers, credential))
+        .headers(headers::upstream_request_headers(
+            call.client_headers,
+            credential,
+        ))
         .body(body);
     let first_byte = config.upstream_timeouts.first_byte;
     let response = match tokio::time::timeout(first_byte, request.send()).await {
-        Err(_) => return Err(timeout(format!("no response within {} ms", first_byte.as_millis()))),
+        Err(_) => {
+            return Err(timeout(format!(
+                "no response within {} ms",
+                first_byte.as_millis()
+            )));
+        }
         Ok(Err(e)) if e.is_timeout() => return Err(timeout(describe(&e))),
         Ok(Err(e)) => return Err(unreachable(describe(&e))),
         Ok(Ok(response)) => response,
@@ -132,7 +140,12 @@ async fn first_payload(
     let idle = config.upstream_timeouts.idle;
     loop {
         match tokio::time::timeout(idle, rest.next()).await {
-            Err(_) => return Err(timeout(format!("no stream data within {} ms", idle.as_millis()))),
+            Err(_) => {
+                return Err(timeout(format!(
+                    "no stream data within {} ms",
+                    idle.as_millis()
+                )));
+            }
             Ok(None) => {
                 return Err(stream_failed(
                     "upstream stream closed before the first payload".to_owned(),
@@ -152,7 +165,7 @@ async fn first_payload(
                         ),
                         error: ProxyError::Upstream {
                             status,
-                            headers: json_content_type(),
+                            headers: Box::new(json_content_type()),
                             body,
                         },
                     }),
@@ -175,7 +188,8 @@ fn json_content_type() -> HeaderMap {
 async fn failed_response(mut response: reqwest::Response, config: &Config) -> Failed {
     let status = response.status();
     let retry_after = retry_after(response.headers(), SystemTime::now());
-    let client_headers = headers::client_response_headers(response.headers(), config.passthrough_headers);
+    let client_headers =
+        headers::client_response_headers(response.headers(), config.passthrough_headers);
     let mut body = BytesMut::new();
     let idle = config.upstream_timeouts.idle;
     while body.len() < MAX_ERROR_BODY {
@@ -193,7 +207,7 @@ async fn failed_response(mut response: reqwest::Response, config: &Config) -> Fa
         request_invalid: cooldown::is_request_invalid(status.as_u16(), &text),
         error: ProxyError::Upstream {
             status: StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
-            headers: client_headers,
+            headers: Box::new(client_headers),
             body,
         },
     }
@@ -256,7 +270,10 @@ mod tests {
     fn retry_after_seconds_and_dates() {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, "17".parse().unwrap());
-        assert_eq!(retry_after(&h, SystemTime::now()), Some(Duration::from_secs(17)));
+        assert_eq!(
+            retry_after(&h, SystemTime::now()),
+            Some(Duration::from_secs(17))
+        );
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
         h.insert(RETRY_AFTER, later.parse().unwrap());

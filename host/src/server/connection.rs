@@ -63,7 +63,10 @@ pub(super) async fn serve(
     }
     drop(listener);
     tracing::info!(open = graceful.count(), "shutting down");
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("grace period over, closing the remaining connections");
     }
 }

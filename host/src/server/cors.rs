@@ -42,7 +42,10 @@ pub(super) async fn apply(
             .cloned()
             .unwrap_or_else(|| HeaderValue::from_static("*"));
         headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
-        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
         response
     } else {
         next.run(request).await

@@ -1,8 +1,8 @@
 //! `x-request-id`: the client's when it sent a sane one, else switchyard's own; returned in the
 //! response and attached to every log line of the request.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::Request;
 use axum::middleware::Next;

@@ -17,7 +17,10 @@ use crate::runtime::Runtime;
 /// The application for `runtime`.
 pub(super) fn app(runtime: Arc<Runtime>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({ "status": "ok" })) }),
+        )
         .route("/", get(root))
         .merge(proxy::routes())
         .fallback(not_found)

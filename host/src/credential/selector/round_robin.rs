@@ -25,7 +25,11 @@ impl RoundRobinCursors {
         let mut cursors = self.cursors.lock();
         if let Some(cursor) = cursors.get_mut(key) {
             let position = *cursor;
-            *cursor = if position + 1 >= CURSOR_LIMIT { 0 } else { position + 1 };
+            *cursor = if position + 1 >= CURSOR_LIMIT {
+                0
+            } else {
+                position + 1
+            };
             return position;
         }
         if cursors.len() >= MAX_CURSORS {
