@@ -16,4 +16,5 @@ pub mod protocol;
 pub mod proxy;
 pub mod runtime;
 pub mod server;
+pub mod session;
 pub mod watch;

@@ -150,6 +150,7 @@ async fn try_forward(
         client_headers: headers,
         sse,
         stream,
+        session: None,
     };
     let Dispatched { answer, candidate } =
         dispatch::dispatch(runtime, &generation, &resolved, &call).await?;
