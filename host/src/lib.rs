@@ -2,8 +2,21 @@
 //! conversation on one credential, cools down failing credentials and fails over, with access
 //! control and session recognition as WebAssembly plugins.
 //!
-//! The binary (`src/main.rs`) is a thin CLI over this library.
+//! The binary (`src/main.rs`) is a thin CLI over this library: [`server::RunningServer::start`]
+//! with [`server::ServerOptions`] runs a server.
 
 pub mod access;
+pub mod atomic_file;
+pub mod clock;
 pub mod config;
+pub mod credential;
+pub mod demo;
+pub mod generation;
+pub mod model;
 pub mod plugin;
+pub mod protocol;
+pub mod proxy;
+pub mod runtime;
+pub mod server;
+pub mod session;
+pub mod watch;

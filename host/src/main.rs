@@ -1,3 +1,120 @@
 //! The `switchyard` command.
 
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use switchyard::config::{Config, ConfigError};
+use switchyard::server::{RunningServer, ServerOptions};
+
+/// An LLM API proxy: many upstream credentials, session affinity, Wasm plugins.
+#[derive(Debug, Parser)]
+#[command(name = "switchyard", version)]
+struct Cli {
+    /// The config file.
+    #[arg(long, default_value = "config.yaml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the proxy (the default).
+    Serve,
+    /// Run a self-contained demo: a mock upstream with fake credentials behind the proxy.
+    Demo {
+        /// The port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 8317)]
+        port: u16,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("switchyard: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => runtime.block_on(serve(cli.config)),
+        Command::Demo { port } => runtime.block_on(demo(port)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("switchyard: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(path: PathBuf) -> Result<(), String> {
+    let loaded = Config::load(&path).map_err(|error| match error {
+        ConfigError::Read { .. } => format!(
+            "{error} (to start, run `switchyard --config examples/config.yaml`, or copy it to ./config.yaml)"
+        ),
+        other => other.to_string(),
+    })?;
+    init_logging(loaded.config.debug);
+    if let Err(error) = switchyard::server::raise_open_file_limit() {
+        tracing::warn!("cannot raise the open-file limit: {error}");
+    }
+    let server = RunningServer::start(ServerOptions::from_config(loaded))
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("switchyard listening on http://{}", server.local_addr());
+    server.run_until(shutdown_signal()).await;
+    Ok(())
+}
+
+async fn demo(port: u16) -> Result<(), String> {
+    init_logging(false);
+    let demo = switchyard::demo::Demo::start(port)
+        .await
+        .map_err(|e| format!("{e} (is port {port} taken? try `switchyard demo --port 0`)"))?;
+    println!(
+        "switchyard listening on http://{}",
+        demo.server.local_addr()
+    );
+    println!("{}", demo.instructions());
+    shutdown_signal().await;
+    demo.shutdown().await;
+    Ok(())
+}
+
+/// Logs go to stderr; the level comes from `RUST_LOG`, else `debug: true`, else info.
+fn init_logging(debug: bool) {
+    let default = if debug { "debug" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -18,7 +18,6 @@
 
 mod bindings;
 mod cache;
-mod clock;
 mod embedded;
 mod engine;
 mod fault;
@@ -37,7 +36,6 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store};
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use fault::Fault;
 pub use health::FaultPolicy;
 pub use instance::InstanceStats;
@@ -51,6 +49,7 @@ use cache::{Compiled, ComponentCache};
 use instance::InstanceSpec;
 use state::{LogOrigin, PluginState};
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::{PluginInstanceConfig, PluginLimits, PluginsConfig};
 
 /// Errors of loading a plugin or creating a configured instance.

@@ -14,9 +14,10 @@ use switchyard::access::{
     AccessChain, AccessError, Outcome, PrepareError, Provider, ProviderFuture, ProviderRegistry,
     ProviderType, RequestHead,
 };
+use switchyard::clock::ManualClock;
 use switchyard::config::{Config, PluginInstanceConfig, PluginLimits};
 use switchyard::plugin::{
-    Fault, HostOptions, ManualClock, Plugin, PluginError, PluginHost, PluginOrigin, PluginWorld,
+    Fault, HostOptions, Plugin, PluginError, PluginHost, PluginOrigin, PluginWorld,
 };
 
 /// The test guests, built once per test binary: (misbehave, session-echo).

@@ -106,6 +106,11 @@ impl Context {
                 Some(cut) => message[..cut].to_owned(),
                 None => message,
             };
+            // serde_yaml_ng prefixes its own path; the key is reported separately.
+            let message = message
+                .strip_prefix(&format!("{key}: "))
+                .map(str::to_owned)
+                .unwrap_or(message);
             ConfigError::Invalid {
                 file: self.file.clone(),
                 line,
@@ -718,4 +723,232 @@ fn default_cache_dir(dir: &Path) -> PathBuf {
         return PathBuf::from(home).join(".cache").join("switchyard");
     }
     dir.join(".switchyard-cache")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<LoadedConfig, ConfigError> {
+        Config::parse(
+            yaml,
+            Some(PathBuf::from("/etc/sy/config.yaml")),
+            PathBuf::from("/etc/sy"),
+        )
+    }
+
+    fn error(yaml: &str) -> ConfigError {
+        parse(yaml).expect_err("expected an error")
+    }
+
+    #[test]
+    fn empty_file_gives_the_defaults() {
+        for text in ["", "# only a comment\n", "---\n"] {
+            let config = parse(text).unwrap().config;
+            assert_eq!(config.port, 0);
+            assert_eq!(config.routing.strategy, Strategy::RoundRobin);
+            assert_eq!(
+                config.routing.session_affinity_ttl,
+                Duration::from_secs(3600)
+            );
+            assert_eq!(config.auth_dir, PathBuf::from("/etc/sy/auths"));
+            assert_eq!(config.plugins.dir, PathBuf::from("/etc/sy/plugins"));
+            assert_eq!(config.body_limit_bytes, 64 << 20);
+            assert_eq!(config.upstream_timeouts, UpstreamTimeouts::default());
+            assert_eq!(
+                config.routing.session_extractors[0].kind,
+                SESSION_STANDARD_TYPE
+            );
+            assert!(config.access_providers.is_empty());
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_warnings_with_path_and_line() {
+        let loaded = parse(
+            "port: 8317\nquota-exceeded:\n  switch-project: true\nremote-management:\n  allow-remote: false\n  disable-control-panel: true\nclaude-api-key:\n  - api-key: k\n    cloak: {}\n",
+        )
+        .unwrap();
+        let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            [
+                "line 2: quota-exceeded: unknown key, ignored",
+                "line 6: remote-management.disable-control-panel: unknown key, ignored",
+                "line 9: claude-api-key[0].cloak: unknown key, ignored",
+            ]
+        );
+        assert_eq!(loaded.config.port, 8317);
+    }
+
+    #[test]
+    fn wrong_types_name_the_key_and_line() {
+        let e = error("host: ''\nport: eighty\n");
+        assert_eq!(e.key(), Some("port"));
+        assert_eq!(e.line(), Some(2));
+        assert!(
+            e.to_string()
+                .starts_with("/etc/sy/config.yaml:2: port: invalid type"),
+            "{e}"
+        );
+        let e = error("claude-api-key:\n  - api-key: a\n  - api-key: b\n    priority: high\n");
+        assert_eq!(e.key(), Some("claude-api-key[1].priority"));
+        assert_eq!(e.line(), Some(4));
+    }
+
+    #[test]
+    fn wrong_values_name_the_key_and_line() {
+        let e = error("debug: true\nrouting:\n  strategy: random\n");
+        assert_eq!(e.key(), Some("routing.strategy"));
+        assert_eq!(e.line(), Some(3));
+        assert!(e.to_string().contains("expected round-robin or fill-first"));
+        let e = error("gemini-api-key:\n  - api-key: k\n    base-url: ftp://x\n");
+        assert_eq!(e.key(), Some("gemini-api-key[0].base-url"));
+        assert_eq!(e.line(), Some(3));
+        let e = error("body-limit-mb: 0\n");
+        assert_eq!((e.key(), e.line()), (Some("body-limit-mb"), Some(1)));
+        let e = error("routing:\n  session-store: mysql://x\n");
+        assert_eq!(e.key(), Some("routing.session-store"));
+    }
+
+    #[test]
+    fn syntax_errors_have_a_line() {
+        let e = error("port: 1\nrouting:\n  strategy: [unclosed\n");
+        assert!(
+            matches!(e, ConfigError::Syntax { line: Some(_), .. }),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn strategy_aliases() {
+        for (text, strategy) in [
+            ("ff", Strategy::FillFirst),
+            ("FillFirst", Strategy::FillFirst),
+            ("fill-first", Strategy::FillFirst),
+            ("rr", Strategy::RoundRobin),
+            ("roundrobin", Strategy::RoundRobin),
+            ("''", Strategy::RoundRobin),
+        ] {
+            let config = parse(&format!("routing:\n  strategy: {text}\n"))
+                .unwrap()
+                .config;
+            assert_eq!(config.routing.strategy, strategy, "{text}");
+        }
+    }
+
+    #[test]
+    fn api_keys_become_the_first_access_instance() {
+        let config = parse(
+            "api-keys: [' k1 ', k2, '', k1]\nauth:\n  providers:\n    - name: jwt\n      type: jwt-hs256\n      config: {secret: s}\n    - type: config-api-key\n      name: team\n      api-keys: [t1]\n",
+        )
+        .unwrap()
+        .config;
+        assert_eq!(config.api_keys, ["k1", "k2"]);
+        let names: Vec<_> = config
+            .access_providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(names, ["config-inline", "jwt", "team"]);
+        assert_eq!(
+            config.access_providers[0].settings["api-keys"],
+            serde_json::json!(["k1", "k2"])
+        );
+        assert_eq!(
+            config.access_providers[2].settings["api-keys"],
+            serde_json::json!(["t1"])
+        );
+        assert_eq!(config.access_providers[1].settings["secret"], "s");
+    }
+
+    #[test]
+    fn explicit_config_inline_is_merged_and_moved_first() {
+        let config = parse(
+            "api-keys: [a]\nauth:\n  providers:\n    - name: other\n      type: x\n    - name: config-inline\n      type: config-api-key\n      api-keys: [b]\n",
+        )
+        .unwrap()
+        .config;
+        assert_eq!(config.access_providers[0].name, "config-inline");
+        assert_eq!(
+            config.access_providers[0].settings["api-keys"],
+            serde_json::json!(["a", "b"])
+        );
+        assert_eq!(config.access_providers.len(), 2);
+    }
+
+    #[test]
+    fn duplicate_instance_names_are_errors() {
+        let e = error("auth:\n  providers:\n    - type: a\n    - type: a\n");
+        assert_eq!(e.key(), Some("auth.providers[1].name"));
+    }
+
+    #[test]
+    fn session_ttl_and_deprecated_alias() {
+        let loaded =
+            parse("routing:\n  claude-code-session-affinity: true\n  session-affinity-ttl: 90m\n")
+                .unwrap();
+        assert!(loaded.config.routing.session_affinity);
+        assert_eq!(
+            loaded.config.routing.session_affinity_ttl,
+            Duration::from_secs(5400)
+        );
+        assert!(loaded.warnings[0].message.contains("deprecated"));
+        let loaded = parse("routing:\n  session-affinity-ttl: -5m\n").unwrap();
+        assert_eq!(
+            loaded.config.routing.session_affinity_ttl,
+            Duration::from_secs(3600)
+        );
+        assert_eq!(loaded.warnings[0].key, "routing.session-affinity-ttl");
+    }
+
+    #[test]
+    fn provider_entries_are_normalized() {
+        let loaded = parse(
+            "claude-api-key:\n  - api-key: ' k '\n    base-url: https://api.example.com/\n    prefix: /team/\n    proxy-url: direct\n    headers: {X-Team: a}\n    excluded-models: [' Claude-Opus-* ', '']\n    models:\n      - name: claude-sonnet-4-20250514\n        alias: sonnet\n      - name: claude-opus-4\n  - base-url: https://x\n",
+        )
+        .unwrap();
+        let key = &loaded.config.claude_keys[0];
+        assert_eq!(key.api_key, "k");
+        assert_eq!(
+            key.base_url.as_ref().unwrap().as_str(),
+            "https://api.example.com/"
+        );
+        assert_eq!(key.prefix.as_deref(), Some("team"));
+        assert_eq!(key.proxy_url, Some(ProxyUrl::Direct));
+        assert_eq!(key.headers[0].0.as_str(), "x-team");
+        assert_eq!(key.excluded_models, ["claude-opus-*"]);
+        assert_eq!(key.models[1].alias, "claude-opus-4");
+        assert_eq!(loaded.config.claude_keys.len(), 1);
+        assert_eq!(loaded.warnings[0].key, "claude-api-key[1].api-key");
+    }
+
+    #[test]
+    fn openai_compatibility_entries() {
+        let loaded = parse(
+            "openai-compatibility:\n  - name: router\n    base-url: https://openrouter.ai/api/v1\n    api-key-entries:\n      - api-key: a\n        proxy-url: socks5://127.0.0.1:1080\n    api-keys: [b]\n    models:\n      - name: moonshotai/kimi-k2\n        alias: kimi\n  - name: nourl\n",
+        )
+        .unwrap();
+        let compat = &loaded.config.openai_compatibility;
+        assert_eq!(compat.len(), 1);
+        assert_eq!(compat[0].api_key_entries.len(), 2);
+        let keys: Vec<_> = loaded.warnings.iter().map(|w| w.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "openai-compatibility[0].api-keys",
+                "openai-compatibility[1].base-url"
+            ]
+        );
+        let e = error("openai-compatibility:\n  - base-url: http://x\n");
+        assert_eq!(e.key(), Some("openai-compatibility[0].name"));
+    }
+
+    #[test]
+    fn a_real_cliproxyapi_config_loads() {
+        let text = include_str!("../../../examples/cliproxyapi-config.yaml");
+        let loaded = parse(text).unwrap();
+        assert!(!loaded.warnings.is_empty());
+        assert_eq!(loaded.config.port, 8317);
+    }
 }

@@ -18,7 +18,8 @@ use super::bindings::{AccessProvider, AccessProviderPre, SessionExtractor, Sessi
 use super::engine::deadline_ticks;
 use super::health::{FaultPolicy, Health};
 use super::state::{LogOrigin, PluginState};
-use super::{Clock, Fault, Plugin, PluginError};
+use super::{Fault, Plugin, PluginError};
+use crate::clock::Clock;
 use crate::config::PluginLimits;
 
 /// The bindings of one world, as far as the pool needs them.

@@ -1,0 +1,236 @@
+//! Upstream credentials: one record type for config keys and auth files alike (reference §3.1),
+//! their runtime state (cooldowns per model), and how one is chosen for a request.
+
+pub mod availability;
+pub mod candidate;
+pub mod config_source;
+pub mod cooldown;
+pub mod file_store;
+pub mod selector;
+pub mod state;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use http::{HeaderName, HeaderValue};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::config::{ModelAlias, ProxyUrl};
+use crate::protocol::Protocol;
+
+/// A credential's stable id: `claude:apikey:0123456789ab` for config keys, the file name for
+/// auth files. Equal on every machine for the same config.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CredentialId(Arc<str>);
+
+impl CredentialId {
+    /// Wraps an id string.
+    pub fn new(id: impl Into<Arc<str>>) -> Self {
+        CredentialId(id.into())
+    }
+
+    /// The id text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CredentialId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The upstream API family a credential belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProviderKind {
+    /// Anthropic Messages API.
+    Claude,
+    /// OpenAI Responses API with an OpenAI key (`codex-api-key`).
+    Codex,
+    /// Gemini `generateContent` API.
+    Gemini,
+    /// Any OpenAI-compatible endpoint (`openai-compatibility`).
+    OpenAiCompatibility,
+}
+
+impl ProviderKind {
+    /// The provider name used in ids, logs and the management API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Claude => "claude",
+            ProviderKind::Codex => "codex",
+            ProviderKind::Gemini => "gemini",
+            ProviderKind::OpenAiCompatibility => "openai-compatibility",
+        }
+    }
+
+    /// Parses an auth file's `type`.
+    pub fn from_type(text: &str) -> Option<Self> {
+        match text {
+            "claude" => Some(ProviderKind::Claude),
+            "codex" => Some(ProviderKind::Codex),
+            "gemini" => Some(ProviderKind::Gemini),
+            "openai-compatibility" => Some(ProviderKind::OpenAiCompatibility),
+            _ => None,
+        }
+    }
+
+    /// Whether this provider serves requests in `protocol`.
+    pub fn speaks(self, protocol: Protocol) -> bool {
+        match self {
+            ProviderKind::Claude => protocol == Protocol::ClaudeMessages,
+            ProviderKind::Codex => protocol == Protocol::OpenAiResponses,
+            ProviderKind::Gemini => protocol == Protocol::Gemini,
+            ProviderKind::OpenAiCompatibility => {
+                matches!(protocol, Protocol::OpenAiChat | Protocol::OpenAiResponses)
+            }
+        }
+    }
+
+    /// The base URL used when a credential gives none.
+    pub fn default_base_url(self) -> Option<&'static str> {
+        match self {
+            ProviderKind::Claude => Some("https://api.anthropic.com"),
+            ProviderKind::Codex => Some("https://api.openai.com/v1"),
+            ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com"),
+            ProviderKind::OpenAiCompatibility => None,
+        }
+    }
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The secret a credential authenticates with upstream. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// An API key (`x-api-key` for Claude, `x-goog-api-key` for Gemini, Bearer otherwise).
+    ApiKey(String),
+    /// An OAuth-style access token, always sent as `Authorization: Bearer`.
+    AccessToken(String),
+    /// No secret (an OpenAI-compatible endpoint that needs none).
+    None,
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Secret::ApiKey(_) => "ApiKey(<redacted>)",
+            Secret::AccessToken(_) => "AccessToken(<redacted>)",
+            Secret::None => "None",
+        })
+    }
+}
+
+/// Where a credential was defined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// An entry of a config list, such as `claude-api-key[2]`.
+    Config {
+        /// The entry's key path.
+        entry: String,
+    },
+    /// A JSON file in `auth-dir`.
+    File {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// One upstream credential (reference §3.1). Immutable; runtime state lives in
+/// [`state::CredentialState`], keyed by the id, so it survives a reload.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Credential {
+    /// Stable id.
+    pub id: CredentialId,
+    /// Short stable index: the first 8 bytes of SHA-256 of the id, as 16 hex digits.
+    pub index: String,
+    /// The provider family.
+    pub provider: ProviderKind,
+    /// For `openai-compatibility`: the entry's `name`.
+    pub compat_name: Option<String>,
+    /// Display label.
+    pub label: String,
+    /// Model namespace (`prefix/model`).
+    pub prefix: Option<String>,
+    /// Higher is preferred.
+    pub priority: i32,
+    /// Operator-disabled: never selected.
+    pub disabled: bool,
+    /// Upstream base URL.
+    pub base_url: Url,
+    /// How it authenticates upstream.
+    pub secret: Secret,
+    /// Extra headers sent upstream.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Models served; empty serves the provider's built-in list and family.
+    pub models: Vec<ModelAlias>,
+    /// Lower-cased model patterns never served.
+    pub excluded_models: Vec<String>,
+    /// Outbound proxy for this credential.
+    pub proxy_url: Option<ProxyUrl>,
+    /// Where it was defined.
+    pub source: CredentialSource,
+    /// Per-credential `request_retry` override.
+    pub request_retry: Option<u32>,
+    /// Per-credential `disable_cooling` override.
+    pub disable_cooling: Option<bool>,
+    /// Immutable string attributes (`path`, `source`, `note`, …).
+    pub attributes: BTreeMap<String, String>,
+    /// The auth file's JSON (file credentials only); what the file store writes back.
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Credential {
+    /// Whether cooling is disabled for this credential, given the global setting.
+    pub fn cooling_disabled(&self, global: bool) -> bool {
+        self.disable_cooling.unwrap_or(global)
+    }
+}
+
+/// The 16-hex-digit index of a credential id.
+pub fn index_of(id: &str) -> String {
+    hex::encode(&Sha256::digest(id.as_bytes())[..8])
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Credentials for unit tests.
+
+    use super::*;
+
+    /// A Claude API-key credential with the given id and priority.
+    pub(crate) fn credential(id: &str, priority: i32) -> Credential {
+        Credential {
+            id: CredentialId::new(id),
+            index: index_of(id),
+            provider: ProviderKind::Claude,
+            compat_name: None,
+            label: id.to_owned(),
+            prefix: None,
+            priority,
+            disabled: false,
+            base_url: Url::parse("http://127.0.0.1:9").unwrap(),
+            secret: Secret::ApiKey(format!("key-{id}")),
+            headers: Vec::new(),
+            models: Vec::new(),
+            excluded_models: Vec::new(),
+            proxy_url: None,
+            source: CredentialSource::Config {
+                entry: "claude-api-key[0]".to_owned(),
+            },
+            request_retry: None,
+            disable_cooling: None,
+            attributes: BTreeMap::new(),
+            metadata: None,
+        }
+    }
+}

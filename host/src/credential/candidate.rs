@@ -1,0 +1,17 @@
+//! A credential able to serve one request's model, with the upstream name it knows it by.
+
+use std::sync::Arc;
+
+use super::Credential;
+use super::state::CredentialState;
+
+/// One credential that serves the requested model.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The credential.
+    pub credential: Arc<Credential>,
+    /// The model id to send upstream (the alias resolved, the thinking suffix removed).
+    pub upstream_model: Arc<str>,
+    /// The credential's runtime state.
+    pub state: Arc<CredentialState>,
+}

@@ -1,0 +1,544 @@
+//! Credentials as JSON files directly inside `auth-dir` (reference §3.7 and §4).
+//!
+//! `type` `claude`, `codex`, `gemini` and `openai-compatibility` (with `base_url`) carrying an
+//! `api_key` or `access_token` are used; the reference's OAuth kinds are reported as unsupported.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use http::{HeaderName, HeaderValue};
+use parking_lot::Mutex;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::{Credential, CredentialId, CredentialSource, ProviderKind, Secret, index_of};
+use crate::atomic_file;
+use crate::config::{ModelAlias, ProxyUrl};
+
+/// Legacy dash keys renamed to snake_case on load and save; an existing snake_case key wins.
+const LEGACY_KEYS: &[(&str, &str)] = &[
+    ("api-key", "api_key"),
+    ("base-url", "base_url"),
+    ("disable-cooling", "disable_cooling"),
+    ("excluded-models", "excluded_models"),
+    ("proxy-url", "proxy_url"),
+    ("request-retry", "request_retry"),
+];
+
+/// Errors of the file store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The credential has nothing to write (it did not come from a file).
+    #[error("nothing to persist for {0}")]
+    NothingToPersist(CredentialId),
+    /// Reading or writing failed.
+    #[error("auth file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The id is empty or escapes the folder.
+    #[error("invalid credential id {0:?}")]
+    InvalidId(String),
+}
+
+/// What [`FileStore::list`] found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Usable credentials, by file name.
+    pub credentials: Vec<Credential>,
+    /// Files skipped, each with the reason (unsupported type, bad JSON, missing secret).
+    pub skipped: Vec<(PathBuf, String)>,
+    /// SHA-256 over every file's name and content: equal when nothing changed.
+    pub fingerprint: [u8; 32],
+}
+
+/// The `auth-dir` folder.
+#[derive(Debug)]
+pub struct FileStore {
+    dir: PathBuf,
+    write_lock: Mutex<()>,
+}
+
+impl FileStore {
+    /// A store over `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        FileStore {
+            dir: dir.into(),
+            write_lock: Mutex::new(()),
+        }
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Creates the folder with mode 0700 when it is missing.
+    pub fn ensure_dir(&self) -> io::Result<()> {
+        if self.dir.is_dir() {
+            return Ok(());
+        }
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+    }
+
+    /// Every `*.json` file directly inside the folder, parsed. A missing folder lists nothing.
+    pub fn list(&self) -> io::Result<Listing> {
+        let mut listing = Listing::default();
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing),
+            Err(e) => return Err(e),
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
+            })
+            .collect();
+        paths.sort();
+        let mut fingerprint = Sha256::new();
+        for path in paths {
+            let read = fs::read(&path);
+            fingerprint.update(path.as_os_str().as_encoded_bytes());
+            fingerprint.update([0]);
+            if let Ok(bytes) = &read {
+                fingerprint.update(Sha256::digest(bytes));
+            }
+            match read {
+                Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {}
+                Ok(bytes) => match parse_file(&path, &bytes) {
+                    Ok(credential) => listing.credentials.push(credential),
+                    Err(reason) => listing.skipped.push((path, reason)),
+                },
+                Err(e) => listing.skipped.push((path, e.to_string())),
+            }
+        }
+        listing.fingerprint = fingerprint.finalize().into();
+        Ok(listing)
+    }
+
+    /// Writes a file credential back: its metadata with `disabled` set. Unchanged JSON (compared
+    /// semantically) leaves the file untouched; a disabled credential whose file is gone is not
+    /// re-created (returns `None`). New files get mode 0600; the write is atomic.
+    pub fn save(&self, credential: &Credential) -> Result<Option<PathBuf>, StoreError> {
+        let Some(metadata) = &credential.metadata else {
+            return Err(StoreError::NothingToPersist(credential.id.clone()));
+        };
+        let path = self.path_of(credential)?;
+        let _guard = self.write_lock.lock();
+        let exists = path.exists();
+        if credential.disabled && !exists {
+            return Ok(None);
+        }
+        let mut metadata = metadata.clone();
+        normalize_legacy_keys(&mut metadata);
+        metadata.insert("disabled".to_owned(), Value::Bool(credential.disabled));
+        let bytes = serde_json::to_vec(&metadata).expect("JSON maps serialize");
+        let io_error = |source| StoreError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mode = if exists {
+            match fs::read(&path) {
+                Ok(current) if json_equal_bytes(&current, &bytes) => return Ok(Some(path)),
+                Ok(_) => atomic_file::mode_of(&path).unwrap_or(0o600),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => 0o600,
+                Err(e) => return Err(io_error(e)),
+            }
+        } else {
+            0o600
+        };
+        if let Some(parent) = path.parent() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
+                .map_err(io_error)?;
+        }
+        atomic_file::write(&path, &bytes, mode).map_err(io_error)?;
+        Ok(Some(path))
+    }
+
+    /// Removes the file of `id`; a missing file is not an error.
+    pub fn delete(&self, id: &str) -> Result<(), StoreError> {
+        let path = self.path_for_id(id)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StoreError::Io { path, source }),
+        }
+    }
+
+    fn path_of(&self, credential: &Credential) -> Result<PathBuf, StoreError> {
+        match &credential.source {
+            CredentialSource::File { path } => Ok(path.clone()),
+            CredentialSource::Config { .. } => self.path_for_id(credential.id.as_str()),
+        }
+    }
+
+    fn path_for_id(&self, id: &str) -> Result<PathBuf, StoreError> {
+        let id = id.trim();
+        if id.is_empty() || id.contains('/') || id.contains('\\') || id == "." || id == ".." {
+            return Err(StoreError::InvalidId(id.to_owned()));
+        }
+        Ok(self.dir.join(id))
+    }
+}
+
+/// Parses one auth file into a credential, or says why it is skipped.
+pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<Credential, String> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let Value::Object(mut metadata) = value else {
+        return Err("not a JSON object".to_owned());
+    };
+    normalize_legacy_keys(&mut metadata);
+    let kind = string_field(&metadata, "type").to_ascii_lowercase();
+    let provider = ProviderKind::from_type(&kind).ok_or_else(|| {
+        if kind.is_empty() {
+            "missing type".to_owned()
+        } else {
+            format!("unsupported type {kind:?} (switchyard uses claude, codex, gemini and openai-compatibility)")
+        }
+    })?;
+    let secret = match (string_field(&metadata, "api_key"), access_token(&metadata)) {
+        (key, _) if !key.is_empty() => Secret::ApiKey(key),
+        (_, token) if !token.is_empty() => Secret::AccessToken(token),
+        _ if provider == ProviderKind::OpenAiCompatibility => Secret::None,
+        _ => return Err("no api_key or access_token".to_owned()),
+    };
+    let base_url = match string_field(&metadata, "base_url") {
+        text if !text.is_empty() => {
+            Url::parse(text.trim_end_matches('/')).map_err(|e| format!("base_url: {e}"))?
+        }
+        _ => match provider.default_base_url() {
+            Some(default) => Url::parse(default).expect("built-in base URLs parse"),
+            None => return Err("openai-compatibility needs base_url".to_owned()),
+        },
+    };
+    let prefix = string_field(&metadata, "prefix")
+        .trim_matches('/')
+        .to_owned();
+    if prefix.contains('/') {
+        return Err("prefix must not contain '/'".to_owned());
+    }
+    let proxy_url = match string_field(&metadata, "proxy_url").as_str() {
+        "" => None,
+        "direct" | "none" => Some(ProxyUrl::Direct),
+        text => Some(ProxyUrl::Via(
+            Url::parse(text).map_err(|e| format!("proxy_url: {e}"))?,
+        )),
+    };
+    let id = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let label = ["label", "email", "project_id"]
+        .iter()
+        .map(|k| string_field(&metadata, k))
+        .find(|v| !v.is_empty())
+        .unwrap_or_else(|| provider.as_str().to_owned());
+    let mut attributes = BTreeMap::from([
+        ("path".to_owned(), path.display().to_string()),
+        ("source".to_owned(), path.display().to_string()),
+        ("source_backend".to_owned(), "file".to_owned()),
+    ]);
+    for key in ["email", "note"] {
+        let value = string_field(&metadata, key);
+        if !value.is_empty() {
+            attributes.insert(key.to_owned(), value);
+        }
+    }
+    Ok(Credential {
+        index: index_of(&id),
+        id: CredentialId::new(id),
+        provider,
+        compat_name: match string_field(&metadata, "name") {
+            name if provider == ProviderKind::OpenAiCompatibility && !name.is_empty() => Some(name),
+            _ => None,
+        },
+        label,
+        prefix: (!prefix.is_empty()).then_some(prefix),
+        priority: int_field(&metadata, "priority").unwrap_or(0) as i32,
+        disabled: metadata
+            .get("disabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        base_url,
+        secret,
+        headers: headers(&metadata),
+        models: models(&metadata),
+        excluded_models: metadata
+            .get("excluded_models")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(Value::as_str)
+                    .map(|m| m.trim().to_ascii_lowercase())
+                    .filter(|m| !m.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        proxy_url,
+        source: CredentialSource::File {
+            path: path.to_owned(),
+        },
+        request_retry: int_field(&metadata, "request_retry")
+            .filter(|n| *n >= 0)
+            .map(|n| n as u32),
+        disable_cooling: bool_field(&metadata, "disable_cooling"),
+        attributes,
+        metadata: Some(metadata),
+    })
+}
+
+/// Renames legacy dash keys to snake_case; an existing snake_case key wins.
+fn normalize_legacy_keys(metadata: &mut Map<String, Value>) {
+    for (legacy, canonical) in LEGACY_KEYS {
+        if let Some(value) = metadata.remove(*legacy) {
+            metadata.entry(canonical.to_string()).or_insert(value);
+        }
+    }
+}
+
+fn string_field(metadata: &Map<String, Value>, key: &str) -> String {
+    match metadata.get(key) {
+        Some(Value::String(s)) => s.trim().to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The top-level `access_token`, else `token.access_token`.
+fn access_token(metadata: &Map<String, Value>) -> String {
+    let top = string_field(metadata, "access_token");
+    if !top.is_empty() {
+        return top;
+    }
+    match metadata.get("token") {
+        Some(Value::Object(token)) => string_field(token, "access_token"),
+        _ => String::new(),
+    }
+}
+
+/// An int, or a number or string that parses as one.
+fn int_field(metadata: &Map<String, Value>, key: &str) -> Option<i64> {
+    match metadata.get(key)? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A bool, a bool-like string, or a number.
+fn bool_field(metadata: &Map<String, Value>, key: &str) -> Option<bool> {
+    match metadata.get(key)? {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => n.as_f64().map(|f| f != 0.0),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Some(true),
+            "false" | "0" | "no" | "off" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn headers(metadata: &Map<String, Value>) -> Vec<(HeaderName, HeaderValue)> {
+    let Some(Value::Object(map)) = metadata.get("headers") else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter_map(|(name, value)| {
+            let name = HeaderName::from_bytes(name.trim().as_bytes()).ok()?;
+            let value = HeaderValue::from_str(value.as_str()?.trim()).ok()?;
+            Some((name, value))
+        })
+        .collect()
+}
+
+fn models(metadata: &Map<String, Value>) -> Vec<ModelAlias> {
+    let Some(Value::Array(list)) = metadata.get("models") else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|entry| {
+            let name = entry.get("name")?.as_str()?.trim();
+            if name.is_empty() {
+                return None;
+            }
+            let alias = entry
+                .get("alias")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .unwrap_or(name);
+            Some(ModelAlias {
+                name: name.to_owned(),
+                alias: alias.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// Whether two JSON documents are equal ignoring key order, whitespace and number spelling
+/// (`1` equals `1.0`). Unparsable input is never equal.
+pub fn json_equal_bytes(a: &[u8], b: &[u8]) -> bool {
+    match (
+        serde_json::from_slice::<Value>(a),
+        serde_json::from_slice::<Value>(b),
+    ) {
+        (Ok(a), Ok(b)) => json_equal(&a, &b),
+        _ => false,
+    }
+}
+
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_equal(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, FileStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("auths"));
+        store.ensure_dir().unwrap();
+        (dir, store)
+    }
+
+    fn put(store: &FileStore, name: &str, json: &str) -> PathBuf {
+        let path = store.dir().join(name);
+        fs::write(&path, json).unwrap();
+        path
+    }
+
+    #[test]
+    fn folder_is_created_private() {
+        let (_dir, store) = store();
+        assert_eq!(atomic_file::mode_of(store.dir()), Some(0o700));
+    }
+
+    #[test]
+    fn lists_supported_files_and_reports_the_rest() {
+        let (_dir, store) = store();
+        put(
+            &store,
+            "claude-a.json",
+            r#"{"type":"claude","api_key":"sk-1","priority":"2","email":"a@x","prefix":"/team/"}"#,
+        );
+        put(
+            &store,
+            "compat.json",
+            r#"{"type":"openai-compatibility","base-url":"http://127.0.0.1:1/v1","access_token":"t","request-retry":2,"request_retry":0}"#,
+        );
+        put(&store, "oauth.json", r#"{"type":"gemini-cli","token":{}}"#);
+        put(&store, "broken.json", "{");
+        put(&store, "notes.txt", "{}");
+        fs::create_dir(store.dir().join("nested")).unwrap();
+        put(
+            &store,
+            "nested/inner.json",
+            r#"{"type":"claude","api_key":"x"}"#,
+        );
+        let listing = store.list().unwrap();
+        let ids: Vec<_> = listing.credentials.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["claude-a.json", "compat.json"]);
+        let claude = &listing.credentials[0];
+        assert_eq!(claude.priority, 2);
+        assert_eq!(claude.label, "a@x");
+        assert_eq!(claude.prefix.as_deref(), Some("team"));
+        assert_eq!(claude.secret, Secret::ApiKey("sk-1".into()));
+        let compat = &listing.credentials[1];
+        assert_eq!(compat.secret, Secret::AccessToken("t".into()));
+        assert_eq!(compat.request_retry, Some(0), "the canonical key wins");
+        let meta = compat.metadata.as_ref().unwrap();
+        assert!(meta.contains_key("base_url") && !meta.contains_key("base-url"));
+        let skipped: Vec<_> = listing
+            .skipped
+            .iter()
+            .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(skipped, ["broken.json", "oauth.json"]);
+        assert!(listing.skipped[1].1.contains("unsupported type"));
+    }
+
+    #[test]
+    fn save_skips_semantically_equal_content() {
+        let (_dir, store) = store();
+        let path = put(
+            &store,
+            "c.json",
+            "{ \"disabled\": false,\n  \"type\": \"codex\", \"api_key\": \"k\", \"n\": 1.0 }",
+        );
+        let before = fs::metadata(&path).unwrap().modified().unwrap();
+        let credential = store.list().unwrap().credentials.remove(0);
+        assert_eq!(store.save(&credential).unwrap(), Some(path.clone()));
+        assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), before);
+        assert!(fs::read_to_string(&path).unwrap().contains('\n'));
+    }
+
+    #[test]
+    fn save_rewrites_changes_atomically_and_keeps_the_mode() {
+        let (_dir, store) = store();
+        let path = put(&store, "c.json", r#"{"type":"codex","api_key":"k"}"#);
+        fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+        let mut credential = store.list().unwrap().credentials.remove(0);
+        credential.disabled = true;
+        store.save(&credential).unwrap();
+        let saved: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(saved["disabled"], Value::Bool(true));
+        assert_eq!(atomic_file::mode_of(&path), Some(0o640));
+    }
+
+    #[test]
+    fn new_files_are_0600_and_disabled_ones_are_not_recreated() {
+        let (_dir, store) = store();
+        let path = put(&store, "c.json", r#"{"type":"claude","api_key":"k"}"#);
+        let mut credential = store.list().unwrap().credentials.remove(0);
+        fs::remove_file(&path).unwrap();
+        credential.disabled = true;
+        assert_eq!(store.save(&credential).unwrap(), None);
+        assert!(!path.exists());
+        credential.disabled = false;
+        store.save(&credential).unwrap();
+        assert_eq!(atomic_file::mode_of(&path), Some(0o600));
+        store.delete("c.json").unwrap();
+        store.delete("c.json").unwrap();
+        assert!(store.delete("../x.json").is_err());
+    }
+
+    #[test]
+    fn json_equality_ignores_order_and_number_spelling() {
+        assert!(json_equal_bytes(
+            br#"{"a":1,"b":[true,null]}"#,
+            br#"{"b":[true,null],"a":1.0}"#
+        ));
+        assert!(!json_equal_bytes(br#"{"a":1}"#, br#"{"a":1,"b":2}"#));
+        assert!(!json_equal_bytes(br#"{"a":[1,2]}"#, br#"{"a":[2,1]}"#));
+        assert!(!json_equal_bytes(b"{", b"{}"));
+    }
+}

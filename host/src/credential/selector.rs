@@ -1,0 +1,32 @@
+//! Choosing one credential among the available ones (reference §3.2 selectors).
+
+mod fill_first;
+mod round_robin;
+
+use std::fmt::Debug;
+
+pub use fill_first::FillFirst;
+pub use round_robin::{RoundRobin, RoundRobinCursors};
+
+use super::availability::Available;
+use super::candidate::Candidate;
+
+/// What a selector knows about the request it picks for.
+#[derive(Debug, Clone, Copy)]
+pub struct PickRequest<'a> {
+    /// `provider:model`: the key of the round-robin cursor.
+    pub route_key: &'a str,
+    /// The provider serving the model (`mixed` when several do).
+    pub provider: &'a str,
+    /// The model as routed (no prefix, no thinking suffix).
+    pub model: &'a str,
+}
+
+/// A strategy for choosing a credential. Session affinity wraps another selector.
+pub trait Selector: Send + Sync + Debug {
+    /// Chooses one of `available` (never empty).
+    fn pick<'c>(&self, request: &PickRequest<'_>, available: &Available<'c>) -> &'c Candidate;
+
+    /// Stops background work (a replaced selector is stopped). The default has none.
+    fn stop(&self) {}
+}

@@ -1,0 +1,128 @@
+//! `switchyard demo`: the mock upstream in-process with a few fake credentials, the proxy in
+//! front of it, and ready-to-paste `curl` lines, so a newcomer sees it work with no account.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use switchyard_mock::MockUpstream;
+
+use crate::config::Config;
+use crate::server::{RunningServer, ServerOptions};
+
+/// The client key the demo accepts.
+pub const DEMO_CLIENT_KEY: &str = "sk-switchyard-demo";
+
+/// Why the demo did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The mock upstream did not start.
+    #[error("cannot start the mock upstream: {0}")]
+    Mock(std::io::Error),
+    /// Writing the demo config failed.
+    #[error("cannot write the demo config: {0}")]
+    Write(std::io::Error),
+    /// The proxy did not start.
+    #[error(transparent)]
+    Server(#[from] crate::server::ServerError),
+    /// The generated config is invalid (a bug).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// A running demo: the mock, the proxy, and the folder holding the generated config.
+#[derive(Debug)]
+pub struct Demo {
+    /// The mock upstream.
+    pub mock: MockUpstream,
+    /// The proxy.
+    pub server: RunningServer,
+    /// The generated `config.yaml` (edit it to see a hot reload).
+    pub config_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Demo {
+    /// Starts the mock and the proxy on `127.0.0.1:port` (0 picks a free port).
+    pub async fn start(port: u16) -> Result<Demo, DemoError> {
+        let mock = MockUpstream::builder()
+            .chunk_interval(Duration::from_millis(120))
+            .chunks(8)
+            .record_requests(false)
+            .start()
+            .await
+            .map_err(DemoError::Mock)?;
+        let dir = tempfile::Builder::new()
+            .prefix("switchyard-demo-")
+            .tempdir()
+            .map_err(DemoError::Write)?;
+        let config_path = dir.path().join("config.yaml");
+        std::fs::write(&config_path, config_yaml(&mock.base_url(), port))
+            .map_err(DemoError::Write)?;
+        let loaded = Config::load(&config_path)?;
+        let server = RunningServer::start(ServerOptions::from_config(loaded)).await?;
+        Ok(Demo {
+            mock,
+            server,
+            config_path,
+            _dir: dir,
+        })
+    }
+
+    /// The lines printed for the user: what runs, and curl commands to paste.
+    pub fn instructions(&self) -> String {
+        let base = format!("http://{}", self.server.local_addr());
+        let key = DEMO_CLIENT_KEY;
+        format!(
+            "switchyard demo: a mock upstream with 3 Claude, 2 OpenAI, 2 Gemini and 1 OpenAI-compatible fake credentials\n\
+             config: {config} (edit it: the proxy reloads it live)\n\
+             \n\
+             # 1. a plain request (Anthropic Messages):\n\
+             curl -s {base}/v1/messages -H 'x-api-key: {key}' -H 'content-type: application/json' -d '{{\"model\":\"claude-sonnet-4\",\"max_tokens\":64,\"messages\":[{{\"role\":\"user\",\"content\":\"Hello\"}}]}}'\n\
+             \n\
+             # 2. a streaming request (OpenAI chat completions):\n\
+             curl -sN {base}/v1/chat/completions -H 'authorization: Bearer {key}' -H 'content-type: application/json' -d '{{\"model\":\"demo-llama\",\"stream\":true,\"messages\":[{{\"role\":\"user\",\"content\":\"Stream please\"}}]}}'\n\
+             \n\
+             # 3. which credential answered (run it a few times: round-robin):\n\
+             curl -s -o /dev/null -D - {base}/v1/responses -H 'authorization: Bearer {key}' -H 'content-type: application/json' -d '{{\"model\":\"gpt-5\",\"input\":\"Hi\"}}' | grep -i x-mock-credential\n\
+             \n\
+             Ctrl-C stops the demo.",
+            config = self.config_path.display(),
+        )
+    }
+
+    /// Stops the proxy (gracefully) and the mock.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+        self.mock.shutdown().await;
+    }
+}
+
+/// The demo's config: fake credentials on the mock, the demo client key, headers passed
+/// through so the mock's `x-mock-credential` shows which credential answered.
+fn config_yaml(mock: &str, port: u16) -> String {
+    let mut yaml = format!(
+        "host: 127.0.0.1\nport: {port}\napi-keys:\n  - {DEMO_CLIENT_KEY}\npassthrough-headers: true\n\
+         streaming:\n  keepalive-seconds: 15\nclaude-api-key:\n"
+    );
+    for n in 1..=3 {
+        yaml.push_str(&format!(
+            "  - api-key: demo-claude-{n}\n    base-url: {mock}\n"
+        ));
+    }
+    yaml.push_str("codex-api-key:\n");
+    for n in 1..=2 {
+        yaml.push_str(&format!(
+            "  - api-key: demo-openai-{n}\n    base-url: {mock}/v1\n"
+        ));
+    }
+    yaml.push_str("gemini-api-key:\n");
+    for n in 1..=2 {
+        yaml.push_str(&format!(
+            "  - api-key: demo-gemini-{n}\n    base-url: {mock}\n"
+        ));
+    }
+    yaml.push_str(&format!(
+        "openai-compatibility:\n  - name: demo-compat\n    base-url: {mock}/v1\n    api-key-entries:\n      - api-key: demo-compat-1\n    models:\n      - name: llama-3.3-70b\n        alias: demo-llama\n"
+    ));
+    yaml
+}

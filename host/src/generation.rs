@@ -1,0 +1,177 @@
+//! One immutable snapshot of everything a request needs: the config, the credentials and their
+//! models, the selector. A reload prepares the next generation completely, then swaps it in.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::{Config, Strategy};
+use crate::credential::file_store::FileStore;
+use crate::credential::selector::{FillFirst, RoundRobin, Selector};
+use crate::credential::{Credential, CredentialId, config_source};
+use crate::model::ModelRegistry;
+use crate::runtime::Runtime;
+use crate::session::SessionAffinity;
+use crate::session::cache::SessionCache;
+use crate::session::memory_cache::MemoryCache;
+
+/// Why a generation could not be prepared; the running one stays.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// `auth-dir` could not be created or read.
+    #[error("auth-dir {path}: {source}")]
+    AuthDir {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// No access provider while listening beyond loopback.
+    #[error(
+        "refusing to serve {host:?} without client authentication: set api-keys (or auth.providers), \
+         listen on a loopback host, or set allow-unauthenticated: true"
+    )]
+    Unauthenticated {
+        /// The configured host.
+        host: String,
+    },
+}
+
+/// A config generation.
+#[derive(Debug)]
+pub struct Generation {
+    /// 0 before the first config, then 1, 2, … per applied reload.
+    pub number: u64,
+    /// The config.
+    pub config: Arc<Config>,
+    /// Credentials and the models they serve.
+    pub registry: ModelRegistry,
+    /// How a credential is chosen.
+    pub selector: Arc<dyn Selector>,
+    /// Session affinity around the selector, when `routing.session-affinity` is on.
+    pub affinity: Option<Arc<SessionAffinity>>,
+    /// Credentials of the previous generation that are gone or disabled in this one; their
+    /// session bindings are dropped when this generation is installed.
+    pub invalidated_credentials: Vec<CredentialId>,
+    /// Auth files not used, with the reason.
+    pub skipped_files: Vec<(PathBuf, String)>,
+    /// The `auth-dir` content this generation was built from.
+    pub auth_fingerprint: [u8; 32],
+}
+
+impl Generation {
+    /// A generation with no credentials, serving nothing.
+    pub fn empty() -> Self {
+        let config = Config::parse("", None, PathBuf::from("."))
+            .expect("the empty config is valid")
+            .config;
+        Generation {
+            number: 0,
+            config: Arc::new(config),
+            registry: ModelRegistry::default(),
+            selector: Arc::new(FillFirst),
+            affinity: None,
+            invalidated_credentials: Vec::new(),
+            skipped_files: Vec::new(),
+            auth_fingerprint: [0; 32],
+        }
+    }
+
+    /// Builds the generation for `config`: reads `auth-dir` (creating it 0700 when missing),
+    /// adds the config's credentials, indexes models. `previous` lends its selector when the
+    /// routing settings did not change.
+    pub fn prepare(
+        config: Config,
+        runtime: &Runtime,
+        previous: &Generation,
+    ) -> Result<Generation, PrepareError> {
+        if config.access_providers.is_empty()
+            && !config.host_is_loopback()
+            && !config.allow_unauthenticated
+        {
+            return Err(PrepareError::Unauthenticated {
+                host: config.host.clone(),
+            });
+        }
+        let store = FileStore::new(&config.auth_dir);
+        let auth_dir_error = |source| PrepareError::AuthDir {
+            path: config.auth_dir.clone(),
+            source,
+        };
+        store.ensure_dir().map_err(auth_dir_error)?;
+        let listing = store.list().map_err(auth_dir_error)?;
+        for (path, reason) in &listing.skipped {
+            tracing::warn!(file = %path.display(), "auth file not used: {reason}");
+        }
+        let mut credentials: Vec<Credential> = config_source::credentials(&config);
+        credentials.extend(listing.credentials);
+        let ids: HashSet<_> = credentials.iter().map(|c| c.id.clone()).collect();
+        runtime.states.retain(&ids);
+        let registry = ModelRegistry::new(
+            credentials
+                .into_iter()
+                .map(|c| {
+                    let state = runtime.states.state_for(&c.id);
+                    (Arc::new(c), state)
+                })
+                .collect(),
+        );
+        let routing_unchanged =
+            previous.number > 0 && routing_state(&previous.config) == routing_state(&config);
+        let (selector, affinity) = if routing_unchanged {
+            (previous.selector.clone(), previous.affinity.clone())
+        } else {
+            let selector = new_selector(config.routing.strategy, runtime);
+            let affinity = config.routing.session_affinity.then(|| {
+                let ttl = config.routing.session_affinity_ttl;
+                let cache: Arc<dyn SessionCache> =
+                    Arc::new(MemoryCache::new(ttl, runtime.clock.clone()));
+                Arc::new(SessionAffinity::new(
+                    selector.clone(),
+                    cache,
+                    ttl,
+                    runtime.affinity_counters.clone(),
+                ))
+            });
+            (selector, affinity)
+        };
+        let invalidated_credentials = previous
+            .registry
+            .credentials()
+            .filter(|old| {
+                registry
+                    .credential(&old.id)
+                    .is_none_or(|new| new.disabled && !old.disabled)
+            })
+            .map(|old| old.id.clone())
+            .collect();
+        Ok(Generation {
+            number: 0,
+            config: Arc::new(config),
+            registry,
+            selector,
+            affinity,
+            invalidated_credentials,
+            skipped_files: listing.skipped,
+            auth_fingerprint: listing.fingerprint,
+        })
+    }
+}
+
+/// What decides whether the selector (and its bindings) must be rebuilt: strategy, affinity on
+/// or off, and the parsed TTL (so `1h` and `60m` are equal).
+fn routing_state(config: &Config) -> (Strategy, bool, std::time::Duration) {
+    let routing = &config.routing;
+    (
+        routing.strategy,
+        routing.session_affinity,
+        routing.session_affinity_ttl,
+    )
+}
+
+fn new_selector(strategy: Strategy, runtime: &Runtime) -> Arc<dyn Selector> {
+    match strategy {
+        Strategy::RoundRobin => Arc::new(RoundRobin::new(runtime.cursors.clone())),
+        Strategy::FillFirst => Arc::new(FillFirst),
+    }
+}

@@ -1,0 +1,9 @@
+//! Models: how a requested model name resolves to the credentials that serve it.
+
+pub mod builtin;
+pub mod name;
+pub mod pattern;
+pub mod registry;
+
+pub use name::ModelName;
+pub use registry::{ModelRegistry, Resolution};

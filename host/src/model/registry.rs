@@ -1,0 +1,352 @@
+//! Which credential serves which model (design §2 "Models").
+//!
+//! Built once per generation from the credentials. A credential with `models` serves exactly
+//! those aliases; one without serves its provider's built-in list and family. `prefix/model`
+//! targets only credentials with that prefix, excluded models are never served, and a thinking
+//! suffix is ignored for routing.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use super::name::ModelName;
+use super::{builtin, pattern};
+use crate::credential::candidate::Candidate;
+use crate::credential::state::CredentialState;
+use crate::credential::{Credential, ProviderKind};
+use crate::protocol::Protocol;
+
+/// One credential as the registry sees it.
+#[derive(Debug)]
+struct Entry {
+    credential: Arc<Credential>,
+    state: Arc<CredentialState>,
+}
+
+/// The credentials that serve a requested model.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The model as routed: without prefix and thinking suffix.
+    pub model: String,
+    /// `claude`, `codex`, … or `mixed` when several providers serve it.
+    pub provider: String,
+    /// The serving credentials, in id order.
+    pub candidates: Vec<Candidate>,
+}
+
+/// The outcome of resolving a model for a protocol.
+#[derive(Debug, Clone)]
+pub enum Resolution {
+    /// Credentials that speak the protocol serve the model.
+    Found(Resolved),
+    /// Only credentials of other protocols serve the model.
+    WrongProtocol {
+        /// The protocols that do serve it.
+        served_by: Vec<Protocol>,
+    },
+    /// Nothing serves the model.
+    Unknown,
+}
+
+/// A model as listed by the model endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ListedModel {
+    /// The id clients use (with the credential's prefix when it has one).
+    pub id: String,
+    /// The provider serving it.
+    pub provider: &'static str,
+}
+
+/// Model → credential lookup for one generation.
+#[derive(Debug, Default)]
+pub struct ModelRegistry {
+    entries: Vec<Entry>,
+    /// Lower-cased client name → (entry, upstream name) for credentials that list models.
+    explicit: HashMap<String, Vec<(usize, Arc<str>)>>,
+    /// Entries without `models`, served by built-in list and family.
+    builtin: Vec<usize>,
+    prefixes: HashSet<String>,
+}
+
+impl ModelRegistry {
+    /// Indexes `credentials` (disabled ones are kept for reports but never resolved).
+    pub fn new(credentials: Vec<(Arc<Credential>, Arc<CredentialState>)>) -> Self {
+        let mut entries: Vec<Entry> = credentials
+            .into_iter()
+            .map(|(credential, state)| Entry { credential, state })
+            .collect();
+        entries.sort_by(|a, b| a.credential.id.cmp(&b.credential.id));
+        let mut registry = ModelRegistry::default();
+        for (i, entry) in entries.iter().enumerate() {
+            let credential = &entry.credential;
+            if let Some(prefix) = &credential.prefix {
+                registry.prefixes.insert(prefix.clone());
+            }
+            if credential.models.is_empty() {
+                registry.builtin.push(i);
+            }
+            for model in &credential.models {
+                registry
+                    .explicit
+                    .entry(model.alias.to_ascii_lowercase())
+                    .or_default()
+                    .push((i, Arc::from(model.name.as_str())));
+            }
+        }
+        registry.entries = entries;
+        registry
+    }
+
+    /// Every credential, in id order.
+    pub fn credentials(&self) -> impl Iterator<Item = &Arc<Credential>> {
+        self.entries.iter().map(|e| &e.credential)
+    }
+
+    /// The credential with `id`, if this registry has it.
+    pub fn credential(&self, id: &crate::credential::CredentialId) -> Option<&Arc<Credential>> {
+        self.entries
+            .binary_search_by(|e| e.credential.id.cmp(id))
+            .ok()
+            .map(|i| &self.entries[i].credential)
+    }
+
+    /// The credentials that serve `requested` in `protocol`.
+    pub fn resolve(&self, protocol: Protocol, requested: &str) -> Resolution {
+        let name = ModelName::parse(requested);
+        let (prefix, model) = name.split_prefix(|p| self.prefixes.contains(p));
+        let mut matches = self.matches(prefix, model);
+        if matches.is_empty() && name.base != name.full.trim() {
+            matches = self.matches(None, name.full.trim());
+        }
+        if matches.is_empty() {
+            return Resolution::Unknown;
+        }
+        let mut candidates = Vec::with_capacity(matches.len());
+        let mut others = BTreeSet::new();
+        let mut providers = BTreeSet::new();
+        for (i, upstream_model) in matches {
+            let entry = &self.entries[i];
+            let provider = entry.credential.provider;
+            if provider.speaks(protocol) {
+                providers.insert(provider.as_str());
+                candidates.push(Candidate {
+                    credential: entry.credential.clone(),
+                    upstream_model,
+                    state: entry.state.clone(),
+                });
+            } else {
+                others.extend(protocols_of(provider));
+            }
+        }
+        if candidates.is_empty() {
+            return Resolution::WrongProtocol {
+                served_by: others.into_iter().map(|(_, p)| p).collect(),
+            };
+        }
+        let provider = match providers.len() {
+            1 => providers.into_iter().next().unwrap_or_default().to_owned(),
+            _ => "mixed".to_owned(),
+        };
+        Resolution::Found(Resolved {
+            model: model.to_owned(),
+            provider,
+            candidates,
+        })
+    }
+
+    /// The entries (in id order) serving `model`, each with its upstream name.
+    fn matches(&self, prefix: Option<&str>, model: &str) -> Vec<(usize, Arc<str>)> {
+        let lower = model.to_ascii_lowercase();
+        let mut found: Vec<(usize, Arc<str>)> = Vec::new();
+        if let Some(list) = self.explicit.get(&lower) {
+            found.extend(list.iter().cloned());
+        }
+        let mut upstream_as_sent: Option<Arc<str>> = None;
+        for &i in &self.builtin {
+            let provider = self.entries[i].credential.provider;
+            if builtin::models(provider).contains(&lower.as_str())
+                || builtin::in_family(provider, &lower)
+            {
+                let name = upstream_as_sent
+                    .get_or_insert_with(|| Arc::from(model))
+                    .clone();
+                found.push((i, name));
+            }
+        }
+        found.retain(|(i, upstream)| {
+            let credential = &self.entries[*i].credential;
+            !credential.disabled
+                && prefix.is_none_or(|p| credential.prefix.as_deref() == Some(p))
+                && !credential
+                    .excluded_models
+                    .iter()
+                    .any(|pat| pattern::matches(pat, model) || pattern::matches(pat, upstream))
+        });
+        found.sort_by_key(|(i, _)| *i);
+        found
+    }
+
+    /// Every model a client can ask for in `protocol` (all protocols when `None`), sorted.
+    pub fn list(&self, protocol: Option<Protocol>) -> Vec<ListedModel> {
+        let mut out = BTreeSet::new();
+        for entry in &self.entries {
+            let credential = &entry.credential;
+            if credential.disabled || protocol.is_some_and(|p| !credential.provider.speaks(p)) {
+                continue;
+            }
+            let names: Vec<&str> = if credential.models.is_empty() {
+                builtin::models(credential.provider).to_vec()
+            } else {
+                credential.models.iter().map(|m| m.alias.as_str()).collect()
+            };
+            for name in names {
+                if credential
+                    .excluded_models
+                    .iter()
+                    .any(|pat| pattern::matches(pat, name))
+                {
+                    continue;
+                }
+                let provider = credential.provider.as_str();
+                out.insert(ListedModel {
+                    id: name.to_owned(),
+                    provider,
+                });
+                if let Some(prefix) = &credential.prefix {
+                    out.insert(ListedModel {
+                        id: format!("{prefix}/{name}"),
+                        provider,
+                    });
+                }
+            }
+        }
+        let mut seen = HashSet::new();
+        out.into_iter()
+            .filter(|m| seen.insert(m.id.clone()))
+            .collect()
+    }
+}
+
+/// The protocols `provider` speaks, with a sort key.
+fn protocols_of(provider: ProviderKind) -> Vec<(u8, Protocol)> {
+    [
+        Protocol::OpenAiChat,
+        Protocol::OpenAiResponses,
+        Protocol::ClaudeMessages,
+        Protocol::Gemini,
+    ]
+    .into_iter()
+    .enumerate()
+    .filter(|(_, p)| provider.speaks(*p))
+    .map(|(i, p)| (i as u8, p))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ModelAlias;
+    use crate::credential::testing::credential;
+
+    fn registry(credentials: Vec<Credential>) -> ModelRegistry {
+        ModelRegistry::new(
+            credentials
+                .into_iter()
+                .map(|c| (Arc::new(c), Arc::new(CredentialState::default())))
+                .collect(),
+        )
+    }
+
+    fn found(resolution: Resolution) -> Resolved {
+        match resolution {
+            Resolution::Found(found) => found,
+            other => panic!("expected Found, got {other:?}"),
+        }
+    }
+
+    fn ids(resolved: &Resolved) -> Vec<(&str, &str)> {
+        resolved
+            .candidates
+            .iter()
+            .map(|c| (c.credential.id.as_str(), &*c.upstream_model))
+            .collect()
+    }
+
+    #[test]
+    fn builtin_list_and_family_prefix() {
+        let r = registry(vec![credential("b", 0), credential("a", 0)]);
+        let known = found(r.resolve(Protocol::ClaudeMessages, "claude-sonnet-4"));
+        assert_eq!(
+            ids(&known),
+            [("a", "claude-sonnet-4"), ("b", "claude-sonnet-4")]
+        );
+        assert_eq!(known.provider, "claude");
+        let future = found(r.resolve(Protocol::ClaudeMessages, "claude-opus-9"));
+        assert_eq!(future.candidates.len(), 2);
+        assert!(matches!(
+            r.resolve(Protocol::ClaudeMessages, "gpt-5"),
+            Resolution::Unknown
+        ));
+    }
+
+    #[test]
+    fn aliases_map_to_upstream_names() {
+        let mut a = credential("a", 0);
+        a.models = vec![ModelAlias {
+            name: "claude-sonnet-4-20250514".into(),
+            alias: "sonnet".into(),
+        }];
+        let r = registry(vec![a, credential("b", 0)]);
+        let alias = found(r.resolve(Protocol::ClaudeMessages, "Sonnet"));
+        assert_eq!(ids(&alias), [("a", "claude-sonnet-4-20250514")]);
+        // A credential listing models serves only those.
+        let builtin = found(r.resolve(Protocol::ClaudeMessages, "claude-sonnet-4"));
+        assert_eq!(ids(&builtin), [("b", "claude-sonnet-4")]);
+    }
+
+    #[test]
+    fn thinking_suffix_is_ignored_for_routing_and_stripped_upstream() {
+        let r = registry(vec![credential("a", 0)]);
+        let resolved = found(r.resolve(Protocol::ClaudeMessages, "claude-sonnet-4(16384)"));
+        assert_eq!(resolved.model, "claude-sonnet-4");
+        assert_eq!(ids(&resolved), [("a", "claude-sonnet-4")]);
+    }
+
+    #[test]
+    fn prefixes_target_only_their_credentials() {
+        let mut team = credential("team", 0);
+        team.prefix = Some("teamA".into());
+        let r = registry(vec![team, credential("plain", 0)]);
+        let prefixed = found(r.resolve(Protocol::ClaudeMessages, "teamA/claude-sonnet-4"));
+        assert_eq!(ids(&prefixed), [("team", "claude-sonnet-4")]);
+        let plain = found(r.resolve(Protocol::ClaudeMessages, "claude-sonnet-4"));
+        assert_eq!(plain.candidates.len(), 2);
+        assert!(matches!(
+            r.resolve(Protocol::ClaudeMessages, "teamB/claude-sonnet-4"),
+            Resolution::Unknown
+        ));
+    }
+
+    #[test]
+    fn excluded_and_disabled_credentials_never_serve() {
+        let mut excluded = credential("x", 0);
+        excluded.excluded_models = vec!["claude-opus-*".into()];
+        let mut disabled = credential("d", 0);
+        disabled.disabled = true;
+        let r = registry(vec![excluded, disabled, credential("ok", 0)]);
+        let resolved = found(r.resolve(Protocol::ClaudeMessages, "claude-opus-4"));
+        assert_eq!(ids(&resolved), [("ok", "claude-opus-4")]);
+        let listed: Vec<_> = r.list(None).into_iter().map(|m| m.id).collect();
+        assert!(listed.contains(&"claude-opus-4".to_owned()));
+    }
+
+    #[test]
+    fn other_protocols_are_named() {
+        let r = registry(vec![credential("a", 0)]);
+        match r.resolve(Protocol::OpenAiChat, "claude-sonnet-4") {
+            Resolution::WrongProtocol { served_by } => {
+                assert_eq!(served_by, [Protocol::ClaudeMessages])
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! The client-facing API: routes, the forwarding flow, and the upstream calls.
+
+pub mod client_pool;
+pub mod dispatch;
+pub mod endpoint;
+pub mod error;
+pub mod forward;
+pub mod headers;
+pub mod idle_timeout;
+pub mod model_list;
+pub mod request_body;
+pub mod stream_event;
+pub mod stream_relay;
+pub mod upstream;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::runtime::Runtime;
+
+/// The proxy routes (reference §9.1): `/v1/*` and `/v1beta/*`. Access control is layered on
+/// by the server.
+pub fn routes() -> Router<Arc<Runtime>> {
+    Router::new()
+        .route("/v1/models", get(model_list::openai_or_claude))
+        .route("/v1/chat/completions", post(forward::chat_completions))
+        .route("/v1/messages", post(forward::messages))
+        .route("/v1/messages/count_tokens", post(forward::count_tokens))
+        .route("/v1/responses", post(forward::responses))
+        .route("/v1beta/models", get(model_list::gemini))
+        .route(
+            "/v1beta/models/{model_action}",
+            get(model_list::gemini_one).post(forward::gemini),
+        )
+}

@@ -1,0 +1,226 @@
+//! The pick → attempt → fail over → retry loop (reference §3.5, design §2 "Cooldown and retry").
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
+
+use super::error::ProxyError;
+use super::upstream::{self, Answer, Call, Failed};
+use crate::credential::availability::{self, Unavailable};
+use crate::credential::candidate::Candidate;
+use crate::credential::cooldown::Failure;
+use crate::credential::selector::PickRequest;
+use crate::generation::Generation;
+use crate::model::registry::Resolved;
+use crate::runtime::Runtime;
+
+/// A successful upstream answer and the candidate that produced it.
+#[derive(Debug)]
+pub struct Dispatched {
+    /// The upstream answer (status 2xx; for a stream, its first payload read).
+    pub answer: Answer,
+    /// The credential that answered.
+    pub candidate: Candidate,
+}
+
+/// Runs `call` over the candidates of `resolved` until one succeeds, failing over on errors
+/// and retrying rounds as `request-retry` / `max-retry-interval` allow.
+pub async fn dispatch(
+    runtime: &Runtime,
+    generation: &Generation,
+    resolved: &Resolved,
+    call: &Call<'_>,
+) -> Result<Dispatched, ProxyError> {
+    let config = &generation.config;
+    let route_key = format!("{}:{}", resolved.provider, resolved.model);
+    let pick = PickRequest {
+        route_key: &route_key,
+        provider: &resolved.provider,
+        model: &resolved.model,
+    };
+    let affinity = generation.affinity.as_deref().zip(call.session);
+    let max_credentials = config.retry.max_retry_credentials as usize;
+    let mut round = 0u32;
+    loop {
+        let mut tried: HashSet<&str> = HashSet::new();
+        let mut last: Option<Failed> = None;
+        let mut pick_error: Option<Unavailable> = None;
+        loop {
+            if max_credentials > 0 && tried.len() >= max_credentials {
+                break;
+            }
+            let now = runtime.clock.now();
+            let available = match availability::available(
+                &resolved.candidates,
+                |c| tried.contains(c.credential.id.as_str()),
+                now,
+            ) {
+                Ok(available) => available,
+                Err(unavailable) => {
+                    pick_error = Some(unavailable);
+                    break;
+                }
+            };
+            let candidate = match affinity {
+                Some((affinity, session)) => {
+                    affinity.pick(&pick, Some(session), &available).await.0
+                }
+                None => generation.selector.pick(&pick, &available),
+            };
+            tried.insert(candidate.credential.id.as_str());
+            match upstream::attempt(runtime, config, candidate, call).await {
+                Ok(answer) => {
+                    // A stream succeeds when it completes; the relay records that.
+                    if !call.stream {
+                        candidate.state.record_success(&candidate.upstream_model);
+                        if let Some((affinity, session)) = affinity {
+                            affinity
+                                .feedback(&pick, session, &candidate.credential.id, true)
+                                .await;
+                        }
+                    }
+                    return Ok(Dispatched {
+                        answer,
+                        candidate: candidate.clone(),
+                    });
+                }
+                Err(failed) => {
+                    let cooling = candidate
+                        .credential
+                        .cooling_disabled(config.disable_cooling);
+                    let message = match &failed.error {
+                        ProxyError::Upstream { body, .. } => String::from_utf8_lossy(body),
+                        _ => "".into(),
+                    };
+                    candidate.state.record_failure(
+                        &candidate.upstream_model,
+                        &Failure {
+                            status: failed.status,
+                            message: &message,
+                            retry_after: failed.retry_after,
+                        },
+                        runtime.clock.now(),
+                        cooling,
+                    );
+                    tracing::warn!(
+                        credential = %candidate.credential.id,
+                        status = failed.status,
+                        model = %candidate.upstream_model,
+                        "upstream attempt failed"
+                    );
+                    if failed.request_invalid {
+                        return Err(failed.error);
+                    }
+                    if let Some((affinity, session)) = affinity {
+                        affinity
+                            .feedback(&pick, session, &candidate.credential.id, false)
+                            .await;
+                    }
+                    last = Some(failed);
+                }
+            }
+        }
+        let now = runtime.clock.now();
+        if let Some(wait) = retry_wait(generation, resolved, last.as_ref(), round, now) {
+            tracing::debug!(wait_ms = wait.as_millis() as u64, round, "waiting to retry");
+            tokio::time::sleep(wait).await;
+            round += 1;
+            continue;
+        }
+        return Err(final_error(resolved, last, pick_error, now));
+    }
+}
+
+/// How long to wait before another round, if another round is allowed (reference
+/// `should_retry`): the shortest cooldown among the blocked candidates that still have retry
+/// budget, when it fits in `max-retry-interval`; else a 429's own `Retry-After`.
+fn retry_wait(
+    generation: &Generation,
+    resolved: &Resolved,
+    last: Option<&Failed>,
+    round: u32,
+    now: SystemTime,
+) -> Option<Duration> {
+    let config = &generation.config;
+    let interval = config.retry.max_retry_interval;
+    if interval.is_zero() || last.is_some_and(|f| f.request_invalid) {
+        return None;
+    }
+    let has_budget = |c: &Candidate| {
+        round
+            < c.credential
+                .request_retry
+                .unwrap_or(config.retry.request_retry)
+    };
+    let shortest = resolved
+        .candidates
+        .iter()
+        .filter(|c| !c.credential.disabled && has_budget(c))
+        .filter_map(|c| c.state.block(&c.upstream_model, now))
+        .map(|block| block.until.duration_since(now).unwrap_or_default())
+        .min();
+    match shortest {
+        Some(wait) if wait <= interval => Some(wait),
+        Some(_) => None,
+        None => {
+            let failed = last?;
+            let wait = failed.retry_after.filter(|w| !w.is_zero())?;
+            (failed.status == Some(429)
+                && wait <= interval
+                && resolved.candidates.iter().any(has_budget))
+            .then_some(wait)
+        }
+    }
+}
+
+/// What the client gets when no attempt succeeded: the last upstream error unchanged (with
+/// `Retry-After` when a cooldown says when to come back), else why nothing could be tried.
+fn final_error(
+    resolved: &Resolved,
+    last: Option<Failed>,
+    pick_error: Option<Unavailable>,
+    now: SystemTime,
+) -> ProxyError {
+    let remaining = |until: SystemTime| until.duration_since(now).unwrap_or_default();
+    if let Some(failed) = last {
+        return match failed.error {
+            ProxyError::Upstream {
+                status,
+                mut headers,
+                body,
+            } => {
+                if !headers.contains_key(http::header::RETRY_AFTER)
+                    && let Some(
+                        Unavailable::Cooldown { until }
+                        | Unavailable::Exhausted { until: Some(until) },
+                    ) = pick_error
+                {
+                    let seconds = super::error::ceil_seconds(remaining(until));
+                    headers.insert(http::header::RETRY_AFTER, seconds.into());
+                }
+                ProxyError::Upstream {
+                    status,
+                    headers,
+                    body,
+                }
+            }
+            other => other,
+        };
+    }
+    match pick_error {
+        Some(Unavailable::Cooldown { until }) => ProxyError::ModelCooldown {
+            model: resolved.model.clone(),
+            provider: resolved.provider.clone(),
+            reset: remaining(until),
+        },
+        Some(Unavailable::Exhausted { until }) => ProxyError::NoCredentialAvailable {
+            model: resolved.model.clone(),
+            provider: resolved.provider.clone(),
+            retry_after: until.map(remaining),
+        },
+        None => ProxyError::NoCredentialAvailable {
+            model: resolved.model.clone(),
+            provider: resolved.provider.clone(),
+            retry_after: None,
+        },
+    }
+}

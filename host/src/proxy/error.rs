@@ -1,0 +1,263 @@
+//! Every error the proxy itself answers with, and its HTTP form: the one place where statuses
+//! and bodies are decided (design §2.2, reference §9.3).
+
+use std::time::Duration;
+
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use serde_json::json;
+
+use crate::config::go_duration;
+use crate::protocol::Protocol;
+
+/// An error answered to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// The request is malformed (bad JSON, missing model, …).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The model is served, but only in another protocol.
+    #[error(
+        "model {model} is served by {} only; send this request to that endpoint",
+        join(served_by)
+    )]
+    WrongProtocol {
+        /// The requested model.
+        model: String,
+        /// The protocols that serve it.
+        served_by: Vec<Protocol>,
+    },
+    /// No credential serves the model.
+    #[error("unknown provider for model {0}")]
+    UnknownModel(String),
+    /// The body exceeds `body-limit-mb`.
+    #[error("request body exceeds the limit of {limit_mb} MB")]
+    BodyTooLarge {
+        /// The limit.
+        limit_mb: usize,
+    },
+    /// The upstream could not be reached.
+    #[error("upstream unreachable: {0}")]
+    Unreachable(String),
+    /// The upstream stream failed before its first payload.
+    #[error("upstream stream failed: {0}")]
+    StreamFailed(String),
+    /// The upstream did not answer in time.
+    #[error("upstream timed out: {0}")]
+    Timeout(String),
+    /// Every credential for the model is in a quota cooldown.
+    #[error("All credentials for model {model} are cooling down")]
+    ModelCooldown {
+        /// The requested model.
+        model: String,
+        /// The provider, or empty when mixed.
+        provider: String,
+        /// Until the first credential is available again.
+        reset: Duration,
+    },
+    /// No credential is available (all tried, or blocked for other reasons).
+    #[error("no auth available (providers={provider}, model={model})")]
+    NoCredentialAvailable {
+        /// The requested model.
+        model: String,
+        /// The provider(s).
+        provider: String,
+        /// Until the first blocked credential is available again, if known.
+        retry_after: Option<Duration>,
+    },
+    /// The upstream answered with an error; passed through unchanged.
+    #[error("upstream answered {status}")]
+    Upstream {
+        /// The upstream status.
+        status: StatusCode,
+        /// Headers to send (content type, `Retry-After`, pass-through headers).
+        headers: Box<HeaderMap>,
+        /// The upstream body.
+        body: Bytes,
+    },
+}
+
+impl ProxyError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ProxyError::InvalidRequest(_) | ProxyError::WrongProtocol { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            ProxyError::UnknownModel(_)
+            | ProxyError::Unreachable(_)
+            | ProxyError::StreamFailed(_) => StatusCode::BAD_GATEWAY,
+            ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ProxyError::ModelCooldown { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ProxyError::NoCredentialAvailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::Upstream { status, .. } => *status,
+        }
+    }
+
+    /// The `Retry-After` the client should see, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ProxyError::ModelCooldown { reset, .. } => Some(*reset),
+            ProxyError::NoCredentialAvailable { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The JSON body (the upstream's bytes for [`ProxyError::Upstream`]).
+    pub fn body(&self) -> Bytes {
+        match self {
+            ProxyError::Upstream { body, .. } => body.clone(),
+            ProxyError::ModelCooldown {
+                model,
+                provider,
+                reset,
+            } => {
+                let seconds = ceil_seconds(*reset);
+                let mut message = format!("All credentials for model {model} are cooling down");
+                let mut error = serde_json::Map::new();
+                error.insert("code".into(), json!("model_cooldown"));
+                if !provider.is_empty() && provider != "mixed" {
+                    message.push_str(&format!(" via provider {provider}"));
+                }
+                error.insert("message".into(), json!(message));
+                error.insert("model".into(), json!(model));
+                if !provider.is_empty() && provider != "mixed" {
+                    error.insert("provider".into(), json!(provider));
+                }
+                error.insert("reset_seconds".into(), json!(seconds));
+                error.insert(
+                    "reset_time".into(),
+                    json!(go_duration::format_seconds(seconds)),
+                );
+                Bytes::from(json!({ "error": error }).to_string())
+            }
+            other => envelope(other.status(), &other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ProxyError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = self.body();
+        let retry_after = self.retry_after();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        match self {
+            ProxyError::Upstream {
+                headers: upstream, ..
+            } => headers.extend(*upstream),
+            _ => {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            }
+        }
+        if let Some(wait) = retry_after
+            && !headers.contains_key(RETRY_AFTER)
+        {
+            headers.insert(RETRY_AFTER, HeaderValue::from(ceil_seconds(wait)));
+        }
+        response
+    }
+}
+
+/// The reference envelope `{"error":{"message","type","code"}}` for a proxy-made error.
+pub fn envelope(status: StatusCode, message: &str) -> Bytes {
+    let (kind, code) = match status.as_u16() {
+        401 => ("authentication_error", Some("invalid_api_key")),
+        403 => ("permission_error", Some("insufficient_quota")),
+        404 => ("invalid_request_error", Some("model_not_found")),
+        429 => ("rate_limit_error", Some("rate_limit_exceeded")),
+        500.. => ("server_error", Some("internal_server_error")),
+        _ => ("invalid_request_error", None),
+    };
+    /// Serialized in field order, as the reference does.
+    #[derive(serde::Serialize)]
+    struct Envelope<'a> {
+        error: Inner<'a>,
+    }
+    #[derive(serde::Serialize)]
+    struct Inner<'a> {
+        message: &'a str,
+        #[serde(rename = "type")]
+        kind: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<&'a str>,
+    }
+    let body = Envelope {
+        error: Inner {
+            message,
+            kind,
+            code,
+        },
+    };
+    Bytes::from(serde_json::to_vec(&body).expect("envelopes serialize"))
+}
+
+/// Whole seconds, rounded up, at least 1.
+pub fn ceil_seconds(wait: Duration) -> u64 {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    seconds.max(1)
+}
+
+fn join(protocols: &[Protocol]) -> String {
+    protocols
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cooldown_body_has_sorted_keys_and_go_durations() {
+        let error = ProxyError::ModelCooldown {
+            model: "claude-sonnet-4".into(),
+            provider: "claude".into(),
+            reset: Duration::from_millis(59_200),
+        };
+        assert_eq!(
+            std::str::from_utf8(&error.body()).unwrap(),
+            r#"{"error":{"code":"model_cooldown","message":"All credentials for model claude-sonnet-4 are cooling down via provider claude","model":"claude-sonnet-4","provider":"claude","reset_seconds":60,"reset_time":"1m0s"}}"#
+        );
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[RETRY_AFTER], "60");
+    }
+
+    #[test]
+    fn mixed_providers_are_left_out() {
+        let error = ProxyError::ModelCooldown {
+            model: "gpt-5".into(),
+            provider: "mixed".into(),
+            reset: Duration::from_millis(300),
+        };
+        let body: serde_json::Value = serde_json::from_slice(&error.body()).unwrap();
+        assert_eq!(
+            body["error"]["message"],
+            "All credentials for model gpt-5 are cooling down"
+        );
+        assert!(body["error"].get("provider").is_none());
+        assert_eq!(body["error"]["reset_time"], "1s");
+    }
+
+    #[test]
+    fn envelopes_follow_the_reference_table() {
+        let unknown = ProxyError::UnknownModel("x".into());
+        assert_eq!(unknown.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            std::str::from_utf8(&unknown.body()).unwrap(),
+            r#"{"error":{"message":"unknown provider for model x","type":"server_error","code":"internal_server_error"}}"#
+        );
+        let bad = ProxyError::InvalidRequest("bad".into());
+        assert_eq!(
+            std::str::from_utf8(&bad.body()).unwrap(),
+            r#"{"error":{"message":"bad","type":"invalid_request_error"}}"#
+        );
+    }
+}

@@ -1,0 +1,234 @@
+//! The request flow of every proxied call: read and parse the body once, resolve the model,
+//! dispatch over the credentials, and stream the upstream answer back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, header};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use super::dispatch::{self, Dispatched};
+use super::endpoint::Endpoint;
+use super::error::ProxyError;
+use super::headers::client_response_headers;
+use super::idle_timeout::IdleTimeout;
+use super::request_body::RequestBody;
+use super::stream_event::ErrorStyle;
+use super::stream_relay::{OnEnd, StreamEnd, StreamRelay};
+use super::upstream::Call;
+use crate::credential::candidate::Candidate;
+use crate::credential::cooldown::Failure;
+use crate::generation::Generation;
+use crate::model::Resolution;
+use crate::runtime::Runtime;
+
+/// `POST /v1/chat/completions`.
+pub async fn chat_completions(
+    State(runtime): State<Arc<Runtime>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    forward(
+        &runtime,
+        Endpoint::ChatCompletions,
+        None,
+        false,
+        headers,
+        body,
+    )
+    .await
+}
+
+/// `POST /v1/messages`.
+pub async fn messages(
+    State(runtime): State<Arc<Runtime>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    forward(&runtime, Endpoint::Messages, None, false, headers, body).await
+}
+
+/// `POST /v1/messages/count_tokens`.
+pub async fn count_tokens(
+    State(runtime): State<Arc<Runtime>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    forward(&runtime, Endpoint::CountTokens, None, false, headers, body).await
+}
+
+/// `POST /v1/responses`.
+pub async fn responses(
+    State(runtime): State<Arc<Runtime>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    forward(&runtime, Endpoint::Responses, None, false, headers, body).await
+}
+
+/// `POST /v1beta/models/{model}:{action}`.
+pub async fn gemini(
+    State(runtime): State<Arc<Runtime>>,
+    Path(model_action): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some((model, action)) = model_action.rsplit_once(':') else {
+        return ProxyError::InvalidRequest(format!(
+            "expected /v1beta/models/{{model}}:{{action}}, got {model_action:?}"
+        ))
+        .into_response();
+    };
+    let Some(endpoint) = Endpoint::gemini_action(action) else {
+        return ProxyError::InvalidRequest(format!("unsupported Gemini action {action:?}"))
+            .into_response();
+    };
+    let sse = query
+        .get("alt")
+        .or_else(|| query.get("$alt"))
+        .is_some_and(|alt| alt == "sse");
+    forward(
+        &runtime,
+        endpoint,
+        Some(model.to_owned()),
+        sse,
+        headers,
+        body,
+    )
+    .await
+}
+
+async fn forward(
+    runtime: &Runtime,
+    endpoint: Endpoint,
+    path_model: Option<String>,
+    sse: bool,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match try_forward(runtime, endpoint, path_model, sse, &headers, body).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn try_forward(
+    runtime: &Runtime,
+    endpoint: Endpoint,
+    path_model: Option<String>,
+    sse: bool,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ProxyError> {
+    let generation = runtime.generation();
+    let config = &generation.config;
+    let bytes = read_body(body, headers, config.body_limit_bytes).await?;
+    let body = RequestBody::parse(bytes)?;
+    let requested = match path_model.as_deref().or(body.model.as_deref()) {
+        Some(model) if !model.trim().is_empty() => model,
+        _ => return Err(ProxyError::InvalidRequest("model is required".to_owned())),
+    };
+    let resolved = match generation.registry.resolve(endpoint.protocol(), requested) {
+        Resolution::Found(resolved) => resolved,
+        Resolution::WrongProtocol { served_by } => {
+            return Err(ProxyError::WrongProtocol {
+                model: requested.to_owned(),
+                served_by,
+            });
+        }
+        Resolution::Unknown => return Err(ProxyError::UnknownModel(requested.to_owned())),
+    };
+    let stream = body.stream || endpoint == Endpoint::GeminiStream;
+    let call = Call {
+        endpoint,
+        body: &body,
+        client_headers: headers,
+        sse,
+        stream,
+        session: None,
+    };
+    let Dispatched { answer, candidate } =
+        dispatch::dispatch(runtime, &generation, &resolved, &call).await?;
+    tracing::debug!(credential = %candidate.credential.id, model = %candidate.upstream_model, "upstream answered");
+    let mut response_headers = client_response_headers(&answer.headers, config.passthrough_headers);
+    let idle = config.upstream_timeouts.idle;
+    let body = if stream {
+        let style = ErrorStyle::of(endpoint, sse);
+        if style.is_sse() {
+            response_headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            );
+        }
+        response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        response_headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        let on_end = stream_outcome_recorder(runtime, &generation, candidate);
+        Body::from_stream(StreamRelay::new(
+            answer.first,
+            answer.rest,
+            style,
+            idle,
+            config.streaming.keepalive,
+            on_end,
+        ))
+    } else {
+        Body::from_stream(IdleTimeout::new(answer.rest, idle))
+    };
+    let mut out = Response::new(body);
+    *out.status_mut() = answer.status;
+    *out.headers_mut() = response_headers;
+    Ok(out)
+}
+
+/// Records a relayed stream's end on the credential that served it.
+fn stream_outcome_recorder(
+    runtime: &Runtime,
+    generation: &Generation,
+    candidate: Candidate,
+) -> OnEnd {
+    let clock = runtime.clock.clone();
+    let cooling_disabled = candidate
+        .credential
+        .cooling_disabled(generation.config.disable_cooling);
+    Box::new(move |end| match end {
+        StreamEnd::Completed => candidate.state.record_success(&candidate.upstream_model),
+        StreamEnd::Failed(reason) => {
+            candidate.state.record_failure(
+                &candidate.upstream_model,
+                &Failure {
+                    status: None,
+                    message: &reason,
+                    retry_after: None,
+                },
+                clock.now(),
+                cooling_disabled,
+            );
+        }
+    })
+}
+
+/// Reads the whole body, refusing more than `limit` bytes with a 413.
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ProxyError> {
+    let too_large = || ProxyError::BodyTooLarge {
+        limit_mb: limit >> 20,
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) => Err(ProxyError::InvalidRequest(format!(
+            "cannot read the request body: {e}"
+        ))),
+    }
+}

@@ -1,0 +1,208 @@
+//! Which headers cross the proxy (design §2.3): an allowlist towards the upstream, so no client
+//! credential, cookie or forwarding header ever leaves; a small set back to the client.
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+use crate::credential::{Credential, ProviderKind, Secret};
+
+/// Client headers forwarded upstream as they are.
+const FORWARDED: &[&str] = &[
+    "content-type",
+    "accept",
+    "user-agent",
+    "anthropic-version",
+    "anthropic-beta",
+    "openai-beta",
+    "idempotency-key",
+];
+
+/// The Anthropic API version sent when the client names none.
+const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// Upstream headers always returned to the client.
+const ALWAYS_RETURNED: &[&str] = &["content-type", "content-encoding", "retry-after"];
+
+/// Upstream headers never returned, even with `passthrough-headers` (hop-by-hop, framing, and
+/// what the proxy sets itself).
+const NEVER_RETURNED: &[&str] = &[
+    "connection",
+    "content-length",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "keep-alive",
+    "x-request-id",
+];
+
+/// The headers of an upstream request: the allowlisted client headers, the credential's own
+/// authentication and its configured `headers` (which win).
+pub fn upstream_request_headers(client: &HeaderMap, credential: &Credential) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(FORWARDED.len() + 4 + credential.headers.len());
+    for name in FORWARDED {
+        for value in client.get_all(*name) {
+            out.append(HeaderName::from_static(name), value.clone());
+        }
+    }
+    for (name, value) in client {
+        if name.as_str().starts_with("x-stainless-") {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    if !out.contains_key(header::CONTENT_TYPE) {
+        out.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    if credential.provider == ProviderKind::Claude && !out.contains_key("anthropic-version") {
+        out.insert(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION),
+        );
+    }
+    if let Some((name, value)) = auth_header(credential) {
+        out.insert(name, value);
+    }
+    for (name, value) in &credential.headers {
+        out.insert(name.clone(), value.clone());
+    }
+    out
+}
+
+/// The header that authenticates `credential` upstream.
+fn auth_header(credential: &Credential) -> Option<(HeaderName, HeaderValue)> {
+    let (name, text) = match (&credential.secret, credential.provider) {
+        (Secret::None, _) => return None,
+        (Secret::ApiKey(key), ProviderKind::Claude) => {
+            (HeaderName::from_static("x-api-key"), key.clone())
+        }
+        (Secret::ApiKey(key), ProviderKind::Gemini) => {
+            (HeaderName::from_static("x-goog-api-key"), key.clone())
+        }
+        (Secret::ApiKey(key) | Secret::AccessToken(key), _) => {
+            (header::AUTHORIZATION, format!("Bearer {key}"))
+        }
+    };
+    let mut value = HeaderValue::from_str(&text).ok()?;
+    value.set_sensitive(true);
+    Some((name, value))
+}
+
+/// The upstream response headers the client sees: content type and encoding and `Retry-After`
+/// always; the other end-to-end headers only with `passthrough`.
+pub fn client_response_headers(upstream: &HeaderMap, passthrough: bool) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for (name, value) in upstream {
+        let keep = if passthrough {
+            !NEVER_RETURNED.contains(&name.as_str())
+        } else {
+            ALWAYS_RETURNED.contains(&name.as_str())
+        };
+        if keep {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::testing::credential;
+
+    fn client_headers() -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in [
+            ("authorization", "Bearer client-key"),
+            ("x-api-key", "client-key"),
+            ("x-goog-api-key", "client-key"),
+            ("cookie", "session=1"),
+            ("x-forwarded-for", "10.0.0.1"),
+            ("forwarded", "for=10.0.0.1"),
+            ("connection", "keep-alive"),
+            ("user-agent", "claude-cli/1.0"),
+            ("anthropic-beta", "tools-2024"),
+            ("x-stainless-lang", "js"),
+            ("idempotency-key", "abc"),
+            ("accept", "application/json"),
+        ] {
+            h.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn only_allowlisted_headers_and_the_credential_go_upstream() {
+        let mut cred = credential("a", 0);
+        cred.headers = vec![(
+            HeaderName::from_static("x-custom"),
+            HeaderValue::from_static("1"),
+        )];
+        let out = upstream_request_headers(&client_headers(), &cred);
+        let mut names: Vec<_> = out.keys().map(|k| k.as_str()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "accept",
+                "anthropic-beta",
+                "anthropic-version",
+                "content-type",
+                "idempotency-key",
+                "user-agent",
+                "x-api-key",
+                "x-custom",
+                "x-stainless-lang"
+            ]
+        );
+        assert_eq!(out["x-api-key"], "key-a");
+        assert_eq!(out["anthropic-version"], DEFAULT_ANTHROPIC_VERSION);
+    }
+
+    #[test]
+    fn auth_header_per_provider() {
+        let mut cred = credential("a", 0);
+        cred.provider = ProviderKind::Gemini;
+        let out = upstream_request_headers(&HeaderMap::new(), &cred);
+        assert_eq!(out["x-goog-api-key"], "key-a");
+        assert!(!out.contains_key("anthropic-version"));
+        cred.provider = ProviderKind::Codex;
+        assert_eq!(
+            upstream_request_headers(&HeaderMap::new(), &cred)["authorization"],
+            "Bearer key-a"
+        );
+        cred.provider = ProviderKind::Claude;
+        cred.secret = Secret::AccessToken("tok".into());
+        let out = upstream_request_headers(&HeaderMap::new(), &cred);
+        assert_eq!(out["authorization"], "Bearer tok");
+        assert!(!out.contains_key("x-api-key"));
+    }
+
+    #[test]
+    fn response_headers_filtered() {
+        let mut upstream = HeaderMap::new();
+        for (name, value) in [
+            ("content-type", "application/json"),
+            ("retry-after", "5"),
+            ("x-ratelimit-remaining", "3"),
+            ("connection", "close"),
+            ("content-length", "10"),
+        ] {
+            upstream.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        let plain = client_response_headers(&upstream, false);
+        assert_eq!(plain.len(), 2);
+        let passed = client_response_headers(&upstream, true);
+        assert!(passed.contains_key("x-ratelimit-remaining"));
+        assert!(!passed.contains_key("connection") && !passed.contains_key("content-length"));
+    }
+}

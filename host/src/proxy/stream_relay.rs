@@ -1,0 +1,278 @@
+//! Relaying an upstream stream to the client as it arrives.
+//!
+//! SSE streams are forwarded whole event by whole event: a chunk that ends inside an event
+//! forwards what precedes the event and keeps the tail until the event completes, so keep-alive
+//! comments and a terminal error event always land between events. Bytes are never re-encoded;
+//! a chunk made of complete events is forwarded as the same buffer.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
+use tokio::time::{Instant, Sleep};
+
+use super::stream_event::{ErrorStyle, last_event_end, terminal_error};
+use super::upstream::ChunkStream;
+
+/// A keep-alive comment.
+const KEEPALIVE: &[u8] = b": keep-alive\n\n";
+
+/// How a relayed stream ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The upstream finished normally.
+    Completed,
+    /// The upstream failed or went quiet after the first payload; the client got a terminal
+    /// error event.
+    Failed(String),
+}
+
+/// Called once when the stream ends (not when the client goes away first).
+pub type OnEnd = Box<dyn FnOnce(StreamEnd) + Send>;
+
+/// The relay: a `Stream` of bytes for the client's response body.
+pub struct StreamRelay {
+    first: Option<Bytes>,
+    upstream: ChunkStream,
+    style: ErrorStyle,
+    /// The tail of an incomplete event.
+    partial: BytesMut,
+    idle: Duration,
+    idle_deadline: Pin<Box<Sleep>>,
+    keepalive: Option<(Duration, Pin<Box<Sleep>>)>,
+    done: bool,
+    on_end: Option<OnEnd>,
+}
+
+impl StreamRelay {
+    /// Relays `first` then `upstream`. `idle` ends a quiet stream with an error event;
+    /// `keepalive` sends comments while the upstream is quiet (SSE only).
+    pub fn new(
+        first: Option<Bytes>,
+        upstream: ChunkStream,
+        style: ErrorStyle,
+        idle: Duration,
+        keepalive: Option<Duration>,
+        on_end: OnEnd,
+    ) -> Self {
+        let now = Instant::now();
+        StreamRelay {
+            first,
+            upstream,
+            style,
+            partial: BytesMut::new(),
+            idle,
+            idle_deadline: Box::pin(tokio::time::sleep_until(now + idle)),
+            keepalive: keepalive
+                .filter(|_| style.is_sse())
+                .map(|every| (every, Box::pin(tokio::time::sleep_until(now + every)))),
+            done: false,
+            on_end: Some(on_end),
+        }
+    }
+
+    fn finish(&mut self, end: StreamEnd) {
+        self.done = true;
+        if let Some(on_end) = self.on_end.take() {
+            on_end(end);
+        }
+    }
+
+    /// What of `chunk` can go out now: complete events (or everything, for raw streams).
+    fn take_complete(&mut self, chunk: Bytes) -> Option<Bytes> {
+        if !self.style.is_sse() {
+            return Some(chunk);
+        }
+        if self.partial.is_empty() {
+            return match last_event_end(&chunk) {
+                Some(end) if end == chunk.len() => Some(chunk),
+                Some(end) => {
+                    self.partial.extend_from_slice(&chunk[end..]);
+                    Some(chunk.slice(..end))
+                }
+                None => {
+                    self.partial.extend_from_slice(&chunk);
+                    None
+                }
+            };
+        }
+        self.partial.extend_from_slice(&chunk);
+        let end = last_event_end(&self.partial)?;
+        Some(self.partial.split_to(end).freeze())
+    }
+
+    fn fail(&mut self, reason: String) -> Poll<Option<Result<Bytes, Infallible>>> {
+        tracing::warn!("stream failed after its first payload: {reason}");
+        self.partial.clear();
+        let event = terminal_error(self.style, &reason);
+        self.finish(StreamEnd::Failed(reason));
+        Poll::Ready(Some(Ok(event)))
+    }
+}
+
+impl Stream for StreamRelay {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if let Some(first) = this.first.take()
+            && let Some(out) = this.take_complete(first)
+        {
+            return Poll::Ready(Some(Ok(out)));
+        }
+        loop {
+            match this.upstream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    let now = Instant::now();
+                    let idle = this.idle;
+                    this.idle_deadline.as_mut().reset(now + idle);
+                    if let Some((every, timer)) = &mut this.keepalive {
+                        timer.as_mut().reset(now + *every);
+                    }
+                    if let Some(out) = this.take_complete(chunk) {
+                        return Poll::Ready(Some(Ok(out)));
+                    }
+                }
+                Poll::Ready(Some(Err(error))) => {
+                    return this.fail(format!("upstream stream error: {error}"));
+                }
+                Poll::Ready(None) => {
+                    let rest = std::mem::take(&mut this.partial);
+                    this.finish(StreamEnd::Completed);
+                    return if rest.is_empty() {
+                        Poll::Ready(None)
+                    } else {
+                        Poll::Ready(Some(Ok(rest.freeze())))
+                    };
+                }
+                Poll::Pending => break,
+            }
+        }
+        if this.idle_deadline.as_mut().poll(cx).is_ready() {
+            let idle = this.idle.as_millis();
+            return this.fail(format!("upstream sent nothing for {idle} ms"));
+        }
+        if let Some((every, timer)) = &mut this.keepalive
+            && timer.as_mut().poll(cx).is_ready()
+        {
+            let next = Instant::now() + *every;
+            timer.as_mut().reset(next);
+            if this.partial.is_empty() {
+                // Registers the timer's waker for the next tick before returning.
+                let _ = timer.as_mut().poll(cx);
+                return Poll::Ready(Some(Ok(Bytes::from_static(KEEPALIVE))));
+            }
+            let _ = timer.as_mut().poll(cx);
+        }
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use futures_util::StreamExt;
+    use tokio::sync::mpsc;
+
+    use super::*;
+
+    type Sender = mpsc::UnboundedSender<Result<Bytes, reqwest::Error>>;
+
+    fn relay(
+        first: &'static str,
+        style: ErrorStyle,
+        keepalive: Option<Duration>,
+    ) -> (StreamRelay, Sender, Arc<Mutex<Option<StreamEnd>>>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let upstream: ChunkStream =
+            Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            }));
+        let ended = Arc::new(Mutex::new(None));
+        let record = ended.clone();
+        let relay = StreamRelay::new(
+            Some(Bytes::from_static(first.as_bytes())),
+            upstream,
+            style,
+            Duration::from_secs(30),
+            keepalive,
+            Box::new(move |end| *record.lock().unwrap() = Some(end)),
+        );
+        (relay, tx, ended)
+    }
+
+    async fn next(relay: &mut StreamRelay) -> String {
+        let bytes = relay.next().await.unwrap().unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn forwards_whole_events_as_they_complete() {
+        let (mut relay, tx, ended) = relay("data: 1\n\ndata: 2", ErrorStyle::OpenAi, None);
+        assert_eq!(next(&mut relay).await, "data: 1\n\n");
+        tx.send(Ok(Bytes::from_static(b"2\n\ndata: [DONE]\n\n")))
+            .unwrap();
+        assert_eq!(next(&mut relay).await, "data: 22\n\ndata: [DONE]\n\n");
+        drop(tx);
+        assert!(relay.next().await.is_none());
+        assert_eq!(*ended.lock().unwrap(), Some(StreamEnd::Completed));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn whole_chunks_are_forwarded_without_copying() {
+        let (mut relay, tx, _) = relay("data: 1\n\n", ErrorStyle::OpenAi, None);
+        next(&mut relay).await;
+        let chunk = Bytes::from_static(b"data: 2\n\n");
+        tx.send(Ok(chunk.clone())).unwrap();
+        let out = relay.next().await.unwrap().unwrap();
+        assert_eq!(out.as_ptr(), chunk.as_ptr());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keepalive_comments_fall_between_events() {
+        let (mut relay, tx, _) = relay(
+            "event: a\ndata: 1\n\n",
+            ErrorStyle::Claude,
+            Some(Duration::from_secs(5)),
+        );
+        next(&mut relay).await;
+        assert_eq!(next(&mut relay).await, ": keep-alive\n\n");
+        tx.send(Ok(Bytes::from_static(b"event: b\ndata: ")))
+            .unwrap();
+        // Mid-event: no comment until the event completes.
+        let pending = tokio::time::timeout(Duration::from_secs(12), relay.next()).await;
+        assert!(pending.is_err());
+        tx.send(Ok(Bytes::from_static(b"2\n\n"))).unwrap();
+        assert_eq!(next(&mut relay).await, "event: b\ndata: 2\n\n");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_upstream_ends_with_the_protocol_error_event() {
+        let (mut relay, _tx, ended) = relay("event: a\ndata: 1\n\n", ErrorStyle::Claude, None);
+        next(&mut relay).await;
+        let error = next(&mut relay).await;
+        let data = error
+            .strip_prefix("event: error\ndata: ")
+            .expect("an error event");
+        let value: serde_json::Value = serde_json::from_str(data.trim_end()).unwrap();
+        assert_eq!(value["type"], "error");
+        assert_eq!(value["error"]["type"], "api_error");
+        assert!(relay.next().await.is_none());
+        assert!(matches!(*ended.lock().unwrap(), Some(StreamEnd::Failed(_))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn raw_gemini_streams_pass_chunks_through() {
+        let (mut relay, tx, _) = relay("[{\"candidates\":", ErrorStyle::GeminiRaw, None);
+        assert_eq!(next(&mut relay).await, "[{\"candidates\":");
+        tx.send(Ok(Bytes::from_static(b"[]}]"))).unwrap();
+        assert_eq!(next(&mut relay).await, "[]}]");
+    }
+}

@@ -1,0 +1,287 @@
+//! One attempt: a request to one credential's upstream, classified as success or failure.
+
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use http::header::RETRY_AFTER;
+use http::{HeaderMap, StatusCode};
+
+use super::endpoint::Endpoint;
+use super::error::ProxyError;
+use super::headers;
+use super::request_body::RequestBody;
+use crate::config::Config;
+use crate::credential::candidate::Candidate;
+use crate::credential::cooldown;
+use crate::runtime::Runtime;
+use crate::session::SessionIds;
+
+/// The largest upstream error body kept (the rest is dropped).
+const MAX_ERROR_BODY: usize = 1 << 20;
+
+/// What the client asked for, independent of the credential that will serve it.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// The operation.
+    pub endpoint: Endpoint,
+    /// The client's body.
+    pub body: &'a RequestBody,
+    /// The client's headers (filtered before they go upstream).
+    pub client_headers: &'a HeaderMap,
+    /// For Gemini streams: SSE framing (`alt=sse`).
+    pub sse: bool,
+    /// The client asked for a stream: success means a first payload, not just a 2xx head.
+    pub stream: bool,
+    /// The request's session, for affinity.
+    pub session: Option<&'a SessionIds>,
+}
+
+/// The rest of an upstream body.
+pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+
+/// A successful upstream answer: its head, and for streams the first payload already read.
+pub struct Answer {
+    /// The upstream status (2xx).
+    pub status: StatusCode,
+    /// The upstream headers (filter before returning them).
+    pub headers: HeaderMap,
+    /// For streams: the first non-empty chunk, read to decide success.
+    pub first: Option<Bytes>,
+    /// The remaining body.
+    pub rest: ChunkStream,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("first", &self.first.as_ref().map(Bytes::len))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A failed attempt, with what the cooldown table and the retry loop need.
+#[derive(Debug)]
+pub struct Failed {
+    /// The upstream status; `None` when unreachable or timed out.
+    pub status: Option<u16>,
+    /// The upstream's `Retry-After`.
+    pub retry_after: Option<Duration>,
+    /// The client's fault: no other credential would do better.
+    pub request_invalid: bool,
+    /// What the client gets if this is the last attempt.
+    pub error: ProxyError,
+}
+
+/// Sends `call` to `candidate` and waits for the response head (and, for a stream, its first
+/// payload). 2xx is a success; anything else is read whole and returned as a [`Failed`], as is a
+/// stream that ends or fails before its first payload or opens with an error event.
+pub async fn attempt(
+    runtime: &Runtime,
+    config: &Config,
+    candidate: &Candidate,
+    call: &Call<'_>,
+) -> Result<Answer, Failed> {
+    let credential = &candidate.credential;
+    let client = runtime
+        .clients
+        .client_for(credential, config)
+        .map_err(|e| unreachable(e.to_string()))?;
+    let url = call
+        .endpoint
+        .upstream_url(credential, &candidate.upstream_model, call.sse);
+    let body = match call.endpoint.protocol() {
+        crate::protocol::Protocol::Gemini => call.body.bytes.clone(),
+        _ => call.body.with_model(&candidate.upstream_model),
+    };
+    let request = client
+        .post(url)
+        .headers(headers::upstream_request_headers(
+            call.client_headers,
+            credential,
+        ))
+        .body(body);
+    let first_byte = config.upstream_timeouts.first_byte;
+    let response = match tokio::time::timeout(first_byte, request.send()).await {
+        Err(_) => {
+            return Err(timeout(format!(
+                "no response within {} ms",
+                first_byte.as_millis()
+            )));
+        }
+        Ok(Err(e)) if e.is_timeout() => return Err(timeout(describe(&e))),
+        Ok(Err(e)) => return Err(unreachable(describe(&e))),
+        Ok(Ok(response)) => response,
+    };
+    let status = response.status();
+    if !status.is_success() {
+        return Err(failed_response(response, config).await);
+    }
+    let headers = response.headers().clone();
+    let mut rest: ChunkStream = Box::pin(response.bytes_stream());
+    let first = if call.stream {
+        Some(first_payload(&mut rest, config, &headers).await?)
+    } else {
+        None
+    };
+    Ok(Answer {
+        status,
+        headers,
+        first,
+        rest,
+    })
+}
+
+/// Reads until the first non-empty chunk of a stream (the bootstrap phase).
+async fn first_payload(
+    rest: &mut ChunkStream,
+    config: &Config,
+    headers: &HeaderMap,
+) -> Result<Bytes, Failed> {
+    let idle = config.upstream_timeouts.idle;
+    loop {
+        match tokio::time::timeout(idle, rest.next()).await {
+            Err(_) => {
+                return Err(timeout(format!(
+                    "no stream data within {} ms",
+                    idle.as_millis()
+                )));
+            }
+            Ok(None) => {
+                return Err(stream_failed(
+                    "upstream stream closed before the first payload".to_owned(),
+                ));
+            }
+            Ok(Some(Err(e))) => return Err(stream_failed(describe(&e))),
+            Ok(Some(Ok(chunk))) if chunk.is_empty() => continue,
+            Ok(Some(Ok(chunk))) => {
+                return match super::stream_event::opening_error(&chunk) {
+                    None => Ok(chunk),
+                    Some((status, body)) => Err(Failed {
+                        status: Some(status.as_u16()),
+                        retry_after: retry_after(headers, SystemTime::now()),
+                        request_invalid: cooldown::is_request_invalid(
+                            status.as_u16(),
+                            &String::from_utf8_lossy(&body),
+                        ),
+                        error: ProxyError::Upstream {
+                            status,
+                            headers: Box::new(json_content_type()),
+                            body,
+                        },
+                    }),
+                };
+            }
+        }
+    }
+}
+
+fn json_content_type() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    headers
+}
+
+/// Reads an error response and classifies it.
+async fn failed_response(mut response: reqwest::Response, config: &Config) -> Failed {
+    let status = response.status();
+    let retry_after = retry_after(response.headers(), SystemTime::now());
+    let client_headers =
+        headers::client_response_headers(response.headers(), config.passthrough_headers);
+    let mut body = BytesMut::new();
+    let idle = config.upstream_timeouts.idle;
+    while body.len() < MAX_ERROR_BODY {
+        match tokio::time::timeout(idle, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    body.truncate(MAX_ERROR_BODY);
+    let body: Bytes = body.freeze();
+    let text = String::from_utf8_lossy(&body);
+    Failed {
+        status: Some(status.as_u16()),
+        retry_after,
+        request_invalid: cooldown::is_request_invalid(status.as_u16(), &text),
+        error: ProxyError::Upstream {
+            status: StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
+            headers: Box::new(client_headers),
+            body,
+        },
+    }
+}
+
+/// A `Retry-After` header in seconds or as an HTTP date.
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(text).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn unreachable(message: String) -> Failed {
+    Failed {
+        status: None,
+        retry_after: None,
+        request_invalid: false,
+        error: ProxyError::Unreachable(message),
+    }
+}
+
+fn stream_failed(message: String) -> Failed {
+    Failed {
+        status: None,
+        retry_after: None,
+        request_invalid: false,
+        error: ProxyError::StreamFailed(message),
+    }
+}
+
+fn timeout(message: String) -> Failed {
+    Failed {
+        status: None,
+        retry_after: None,
+        request_invalid: false,
+        error: ProxyError::Timeout(message),
+    }
+}
+
+/// A reqwest error with its causes (the URL never carries a secret).
+fn describe(error: &reqwest::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "17".parse().unwrap());
+        assert_eq!(
+            retry_after(&h, SystemTime::now()),
+            Some(Duration::from_secs(17))
+        );
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        h.insert(RETRY_AFTER, later.parse().unwrap());
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(30)));
+        h.insert(RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h, now), None);
+    }
+}

@@ -1,0 +1,117 @@
+//! What lives for the whole process, across config generations: the current generation, the
+//! clock, credential states, round-robin cursors and the upstream connection pools.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::credential::selector::RoundRobinCursors;
+use crate::credential::state::StateTable;
+use crate::generation::Generation;
+use crate::proxy::client_pool::ClientPool;
+use crate::session::affinity::AffinityCounters;
+
+/// The process-wide state of one server.
+#[derive(Debug)]
+pub struct Runtime {
+    generation: ArcSwap<Generation>,
+    status: watch::Sender<ReloadStatus>,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    /// Cooldowns and counters per credential.
+    pub states: StateTable,
+    /// Round-robin positions.
+    pub cursors: Arc<RoundRobinCursors>,
+    /// Outbound HTTP clients.
+    pub clients: ClientPool,
+    /// Session-affinity decisions so far.
+    pub affinity_counters: Arc<AffinityCounters>,
+}
+
+impl Runtime {
+    /// A runtime serving an empty generation (number 0) until the first [`Runtime::swap`].
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Runtime {
+            generation: ArcSwap::from_pointee(Generation::empty()),
+            status: watch::channel(ReloadStatus::default()).0,
+            clock,
+            states: StateTable::default(),
+            cursors: Arc::default(),
+            clients: ClientPool::default(),
+            affinity_counters: Arc::default(),
+        }
+    }
+
+    /// The current generation; a request keeps the one it took until it ends.
+    pub fn generation(&self) -> Arc<Generation> {
+        self.generation.load_full()
+    }
+
+    /// Installs `next` and returns its number. The previous generation's selector is stopped;
+    /// requests that hold it finish on it.
+    pub fn swap(&self, mut next: Generation) -> u64 {
+        let number = self.status.borrow().generation + 1;
+        next.number = number;
+        let invalidated = std::mem::take(&mut next.invalidated_credentials);
+        let previous = self.generation.swap(Arc::new(next));
+        let current = self.generation.load_full();
+        if !Arc::ptr_eq(&previous.selector, &current.selector) {
+            previous.selector.stop();
+        }
+        if let Some(old) = &previous.affinity
+            && !current
+                .affinity
+                .as_ref()
+                .is_some_and(|new| Arc::ptr_eq(old, new))
+        {
+            old.stop();
+        }
+        if let (Some(affinity), false) = (current.affinity.clone(), invalidated.is_empty())
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            handle.spawn(async move {
+                for id in &invalidated {
+                    affinity.invalidate_credential(id).await;
+                }
+            });
+        }
+        self.status.send_modify(|status| {
+            status.generation = number;
+            status.attempts += 1;
+            status.last_error = None;
+        });
+        number
+    }
+
+    /// Records a reload that changed nothing (same bytes) or could not be applied.
+    pub fn record_reload(&self, error: Option<String>) {
+        self.status.send_modify(|status| {
+            status.attempts += 1;
+            if let Some(error) = error {
+                status.failures += 1;
+                status.last_error = Some(error);
+            }
+        });
+    }
+
+    /// Watches reloads: the generation number (1 for the first config, +1 per applied reload),
+    /// attempts and failures. Tests wait on this instead of sleeping.
+    pub fn reload_status(&self) -> watch::Receiver<ReloadStatus> {
+        self.status.subscribe()
+    }
+}
+
+/// What the reloads so far did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadStatus {
+    /// The current generation number.
+    pub generation: u64,
+    /// Reload attempts, including the first load, skipped and failed ones.
+    pub attempts: u64,
+    /// Attempts that kept the running generation because of an error.
+    pub failures: u64,
+    /// The last failure's message, until a generation is applied.
+    pub last_error: Option<String>,
+}

@@ -1,0 +1,226 @@
+//! Wiring: load the config, build the first generation, listen, serve, shut down gracefully.
+
+mod connection;
+mod cors;
+mod request_id;
+mod router;
+mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ConfigError, LoadedConfig};
+use crate::generation::{Generation, PrepareError};
+use crate::runtime::Runtime;
+use crate::watch::ConfigWatcher;
+
+pub use request_id::RequestId;
+pub use tls::TlsError;
+
+/// How long in-flight requests get to finish after a shutdown signal, by default.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Raises the soft open-file limit to the hard limit, so thousands of concurrent streams fit.
+/// Returns the new soft limit.
+pub fn raise_open_file_limit() -> std::io::Result<u64> {
+    rlimit::increase_nofile_limit(u64::MAX)
+}
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The config file is missing or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The first generation could not be built.
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    /// The TLS certificate or key cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The config file cannot be watched.
+    #[error("cannot watch the config file: {0}")]
+    Watch(#[from] notify::Error),
+    /// Binding the listen address failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// How to start a server.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// The config: a file to load, or an already loaded one.
+    pub config: ConfigInput,
+    /// The time source (tests pass a [`crate::clock::ManualClock`]).
+    pub clock: Arc<dyn Clock>,
+    /// Serve on this listener instead of binding `host:port`.
+    pub listener: Option<std::net::TcpListener>,
+    /// How long in-flight requests get to finish after a shutdown signal.
+    pub shutdown_grace: Duration,
+    /// Watch the config file and `auth-dir` and reload on changes (when the config has a file).
+    pub watch: bool,
+}
+
+/// Where the config comes from.
+#[derive(Debug)]
+pub enum ConfigInput {
+    /// A YAML file.
+    File(PathBuf),
+    /// A config already loaded.
+    Loaded(Box<LoadedConfig>),
+}
+
+impl ServerOptions {
+    /// Options for the config file at `path`, the real clock, binding `host:port`.
+    pub fn from_file(path: impl Into<PathBuf>) -> Self {
+        Self::new(ConfigInput::File(path.into()))
+    }
+
+    /// Options for an already loaded config.
+    pub fn from_config(config: LoadedConfig) -> Self {
+        Self::new(ConfigInput::Loaded(Box::new(config)))
+    }
+
+    fn new(config: ConfigInput) -> Self {
+        ServerOptions {
+            config,
+            clock: Arc::new(SystemClock),
+            listener: None,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            watch: true,
+        }
+    }
+
+    /// Uses `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Turns file watching (hot reload) on or off.
+    pub fn with_watch(mut self, watch: bool) -> Self {
+        self.watch = watch;
+        self
+    }
+
+    /// Sets how long in-flight requests get to finish after a shutdown signal.
+    pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// Serves on `listener` instead of binding the configured address.
+    pub fn with_listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+}
+
+/// A server that is accepting connections.
+#[derive(Debug)]
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    runtime: Arc<Runtime>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    watcher: Option<ConfigWatcher>,
+}
+
+impl RunningServer {
+    /// Loads the config, prepares the first generation and starts listening.
+    pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError> {
+        let loaded = match options.config {
+            ConfigInput::File(path) => Config::load(&path)?,
+            ConfigInput::Loaded(loaded) => *loaded,
+        };
+        for warning in &loaded.warnings {
+            tracing::warn!("config: {warning}");
+        }
+        let config = loaded.config;
+        let runtime = Arc::new(Runtime::new(options.clock));
+        let first = Generation::prepare(config, &runtime, &runtime.generation())?;
+        let listen = first.config.listen_addr();
+        let tls = match first.config.tls.enable {
+            true => Some(tls::acceptor(&first.config.tls)?),
+            false => None,
+        };
+        let config_path = first.config.source.path.clone();
+        runtime.swap(first);
+        let listener = match options.listener {
+            Some(listener) => listener
+                .set_nonblocking(true)
+                .and_then(|()| TcpListener::from_std(listener)),
+            None => TcpListener::bind(&listen).await,
+        }
+        .map_err(|source| ServerError::Bind {
+            addr: listen.clone(),
+            source,
+        })?;
+        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: listen,
+            source,
+        })?;
+        let (stop, stopped) = watch::channel(false);
+        let app = router::app(runtime.clone());
+        let watcher = match config_path {
+            Some(path) if options.watch => Some(ConfigWatcher::spawn(runtime.clone(), path)?),
+            _ => None,
+        };
+        let task = tokio::spawn(connection::serve(
+            listener,
+            tls,
+            app,
+            stopped,
+            options.shutdown_grace,
+        ));
+        tracing::info!(
+            generation = runtime.generation().number,
+            "switchyard listening on http://{local_addr}"
+        );
+        Ok(RunningServer {
+            local_addr,
+            runtime,
+            stop,
+            task,
+            watcher,
+        })
+    }
+
+    /// The address the server listens on (the real port when the config says 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The server's runtime (current generation, credential states, clock).
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to the grace period), then returns.
+    pub async fn shutdown(self) {
+        if let Some(watcher) = self.watcher {
+            watcher.stop();
+        }
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Runs until `signal` completes, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        self.shutdown().await;
+    }
+}

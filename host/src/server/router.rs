@@ -1,0 +1,54 @@
+//! The whole HTTP application: open routes, proxy routes, and the layers around them.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{Method, StatusCode, Uri};
+use serde_json::json;
+
+use super::{cors, request_id};
+use crate::proxy;
+use crate::runtime::Runtime;
+
+/// The application for `runtime`.
+pub(super) fn app(runtime: Arc<Runtime>) -> Router {
+    Router::new()
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({ "status": "ok" })) }),
+        )
+        .route("/", get(root))
+        .merge(proxy::routes())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(runtime.clone(), cors::apply))
+        .layer(middleware::from_fn(request_id::assign))
+        .with_state(runtime)
+}
+
+async fn root() -> Json<serde_json::Value> {
+    Json(json!({
+        "message": "switchyard LLM API proxy",
+        "endpoints": [
+            "POST /v1/chat/completions",
+            "POST /v1/responses",
+            "POST /v1/messages",
+            "POST /v1/messages/count_tokens",
+            "GET /v1/models",
+            "POST /v1beta/models/{model}:generateContent",
+            "POST /v1beta/models/{model}:streamGenerateContent",
+            "GET /v1beta/models",
+        ],
+    }))
+}
+
+async fn not_found(method: Method, uri: Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": { "message": format!("no route for {method} {}", uri.path()), "type": "invalid_request_error" } })),
+    )
+        .into_response()
+}

@@ -1,0 +1,304 @@
+//! OpenAI Chat Completions: `chat.completion`, `chat.completion.chunk` + `[DONE]`, the OpenAI
+//! error shape (shared with the Responses API) and the model list.
+
+use bytes::{Bytes, BytesMut};
+use http::StatusCode;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Answer, Framing, GenerateRequest};
+use crate::conversation::{Conversation, Role};
+use crate::wire;
+
+/// Parses `{model, messages: [{role, content}], stream?, stream_options?}`.
+pub(super) fn parse(body: &Value) -> Result<GenerateRequest, String> {
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .ok_or("you must provide a model parameter")?;
+    let messages = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .ok_or("'messages' must be an array")?;
+    let mut conversation = Conversation::default();
+    for message in messages {
+        let role = match message.get("role").and_then(Value::as_str) {
+            Some("system" | "developer") => Role::System,
+            Some("assistant") => Role::Assistant,
+            Some("tool" | "function") => Role::Tool,
+            _ => Role::User,
+        };
+        conversation.push_content(role, message.get("content").unwrap_or(&Value::Null));
+    }
+    let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
+    let include_usage = body
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        == Some(true);
+    Ok(GenerateRequest {
+        model: model.to_owned(),
+        conversation,
+        stream: stream.then_some(Framing::Sse),
+        include_usage,
+    })
+}
+
+#[derive(Serialize)]
+struct Completion<'a> {
+    id: String,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [Choice<'a>; 1],
+    usage: CompletionUsage,
+}
+
+#[derive(Serialize)]
+struct Choice<'a> {
+    index: u32,
+    message: Message<'a>,
+    finish_reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct Message<'a> {
+    role: &'static str,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct CompletionUsage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+    prompt_tokens_details: PromptTokensDetails,
+}
+
+#[derive(Serialize)]
+struct PromptTokensDetails {
+    cached_tokens: u64,
+}
+
+impl CompletionUsage {
+    fn of(answer: &Answer) -> Self {
+        CompletionUsage {
+            prompt_tokens: answer.usage.input,
+            completion_tokens: answer.usage.output,
+            total_tokens: answer.usage.input + answer.usage.output,
+            prompt_tokens_details: PromptTokensDetails {
+                cached_tokens: answer.usage.cached,
+            },
+        }
+    }
+}
+
+fn completion_id(answer: &Answer) -> String {
+    format!("chatcmpl-mock-{}", answer.sequence)
+}
+
+/// The `chat.completion` object.
+pub(super) fn answer_body(answer: &Answer) -> Bytes {
+    wire::json(&Completion {
+        id: completion_id(answer),
+        object: "chat.completion",
+        created: answer.created,
+        model: &answer.model,
+        choices: [Choice {
+            index: 0,
+            message: Message {
+                role: "assistant",
+                content: &answer.text,
+            },
+            finish_reason: "stop",
+        }],
+        usage: CompletionUsage::of(answer),
+    })
+}
+
+#[derive(Serialize)]
+struct Chunk<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: Vec<ChunkChoice<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<CompletionUsage>,
+}
+
+#[derive(Serialize)]
+struct ChunkChoice<'a> {
+    index: u32,
+    delta: Delta<'a>,
+    finish_reason: Option<&'static str>,
+}
+
+#[derive(Serialize, Default)]
+struct Delta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
+}
+
+/// Streams `data: {chat.completion.chunk}` events: a role chunk, one chunk per piece, a
+/// `finish_reason: "stop"` chunk, a usage chunk when `stream_options.include_usage` asked for
+/// it, then `data: [DONE]`.
+pub(super) struct ChunkEncoder {
+    answer: Answer,
+    id: String,
+}
+
+impl ChunkEncoder {
+    pub(super) fn new(answer: Answer) -> Self {
+        let id = completion_id(&answer);
+        ChunkEncoder { answer, id }
+    }
+
+    fn push(
+        &self,
+        out: &mut BytesMut,
+        choices: Vec<ChunkChoice<'_>>,
+        usage: Option<CompletionUsage>,
+    ) {
+        let chunk = Chunk {
+            id: &self.id,
+            object: "chat.completion.chunk",
+            created: self.answer.created,
+            model: &self.answer.model,
+            choices,
+            usage,
+        };
+        wire::push_event(out, None, &chunk);
+    }
+}
+
+impl super::StreamEncoder for ChunkEncoder {
+    fn opening(&mut self, out: &mut BytesMut) {
+        let delta = Delta {
+            role: Some("assistant"),
+            content: Some(""),
+        };
+        self.push(
+            out,
+            vec![ChunkChoice {
+                index: 0,
+                delta,
+                finish_reason: None,
+            }],
+            None,
+        );
+    }
+
+    fn chunk(&mut self, piece: &str, out: &mut BytesMut) {
+        let delta = Delta {
+            role: None,
+            content: Some(piece),
+        };
+        self.push(
+            out,
+            vec![ChunkChoice {
+                index: 0,
+                delta,
+                finish_reason: None,
+            }],
+            None,
+        );
+    }
+
+    fn closing(&mut self, out: &mut BytesMut) {
+        let finish = ChunkChoice {
+            index: 0,
+            delta: Delta::default(),
+            finish_reason: Some("stop"),
+        };
+        self.push(out, vec![finish], None);
+        if self.answer.include_usage {
+            self.push(out, Vec::new(), Some(CompletionUsage::of(&self.answer)));
+        }
+        wire::push_raw_data(out, "[DONE]");
+    }
+
+    fn error(&mut self, status: StatusCode, message: &str, out: &mut BytesMut) {
+        wire::push_event(out, None, &ErrorEnvelope::new(status, message));
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct ErrorEnvelope<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    message: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+}
+
+impl<'a> ErrorEnvelope<'a> {
+    /// `{"error":{"message","type","code"}}`, with type and code chosen by status as OpenAI (and
+    /// CLIProxyAPI) do.
+    pub(super) fn new(status: StatusCode, message: &'a str) -> Self {
+        let (kind, code) = match status.as_u16() {
+            401 => ("authentication_error", Some("invalid_api_key")),
+            403 => ("permission_error", Some("insufficient_quota")),
+            404 => ("invalid_request_error", Some("model_not_found")),
+            429 => ("rate_limit_error", Some("rate_limit_exceeded")),
+            500.. => ("server_error", Some("internal_server_error")),
+            _ => ("invalid_request_error", None),
+        };
+        ErrorEnvelope {
+            error: ErrorDetail {
+                message,
+                kind,
+                code,
+            },
+        }
+    }
+}
+
+/// The OpenAI error body.
+pub(super) fn error_body(status: StatusCode, message: &str) -> Bytes {
+    wire::json(&ErrorEnvelope::new(status, message))
+}
+
+/// Models listed by `GET /v1/models`.
+const LISTED_MODELS: [&str; 4] = [
+    "mock-model",
+    "gpt-4o-mini",
+    "claude-sonnet-4-5",
+    "gemini-2.5-pro",
+];
+
+#[derive(Serialize)]
+struct ModelList {
+    object: &'static str,
+    data: Vec<ModelEntry>,
+}
+
+#[derive(Serialize)]
+struct ModelEntry {
+    id: &'static str,
+    object: &'static str,
+    created: u64,
+    owned_by: &'static str,
+}
+
+/// `{"object":"list","data":[{id, object, created, owned_by}]}`.
+pub(super) fn model_list_body(created: u64) -> Bytes {
+    wire::json(&ModelList {
+        object: "list",
+        data: LISTED_MODELS
+            .iter()
+            .map(|id| ModelEntry {
+                id,
+                object: "model",
+                created,
+                owned_by: "switchyard-mock",
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests of the mock upstream over real HTTP on loopback (one test binary).
+
+mod fault;
+mod prompt_cache;
+mod protocol;
+mod recording;
+mod support;

@@ -1,0 +1,221 @@
+//! Starting a proxy against the mock upstream and talking to it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use serde_json::Value;
+use switchyard::clock::ManualClock;
+use switchyard::runtime::{ReloadStatus, Runtime};
+use switchyard::server::{RunningServer, ServerOptions};
+use tempfile::TempDir;
+
+/// How long any wait for an event may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// A running proxy with its own folder, clock and HTTP client.
+pub struct Proxy {
+    server: Option<RunningServer>,
+    /// The folder holding `config.yaml` and `auths/`.
+    pub dir: TempDir,
+    /// The proxy's clock; tests advance it instead of waiting.
+    pub clock: Arc<ManualClock>,
+    /// A client for the proxy.
+    pub client: reqwest::Client,
+    base: String,
+}
+
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// The body as JSON (panics with the body when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The credential that answered, as the mock reports it.
+    pub fn credential(&self) -> String {
+        self.header(switchyard_mock::CREDENTIAL_HEADER)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no credential header; status {} body {}",
+                    self.status,
+                    self.text()
+                )
+            })
+            .to_owned()
+    }
+}
+
+/// `host: 127.0.0.1` and `port: 0` unless the YAML sets them, and `passthrough-headers: true`
+/// (so the mock's `x-mock-credential` reaches the test) unless it sets that.
+fn with_defaults(yaml: &str) -> String {
+    let mut out = String::new();
+    if !yaml.contains("\nhost:") && !yaml.starts_with("host:") {
+        out.push_str("host: 127.0.0.1\n");
+    }
+    if !yaml.contains("\nport:") && !yaml.starts_with("port:") {
+        out.push_str("port: 0\n");
+    }
+    if !yaml.contains("passthrough-headers:") {
+        out.push_str("passthrough-headers: true\n");
+    }
+    out.push_str(yaml);
+    out
+}
+
+impl Proxy {
+    /// Starts a proxy on `yaml` (see [`with_defaults`]), panicking on failure.
+    pub async fn start(yaml: &str) -> Proxy {
+        Self::try_start(yaml)
+            .await
+            .unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
+    /// Starts a proxy on `yaml`.
+    pub async fn try_start(yaml: &str) -> Result<Proxy, switchyard::server::ServerError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("config.yaml"), with_defaults(yaml)).expect("write config");
+        let clock = Arc::new(ManualClock::new());
+        let options = ServerOptions::from_file(dir.path().join("config.yaml"))
+            .with_clock(clock.clone())
+            .with_shutdown_grace(Duration::from_secs(5));
+        let server = RunningServer::start(options).await?;
+        let base = format!("http://{}", server.local_addr());
+        Ok(Proxy {
+            server: Some(server),
+            dir,
+            clock,
+            client: client(),
+            base,
+        })
+    }
+
+    /// The server.
+    pub fn server(&self) -> &RunningServer {
+        self.server.as_ref().expect("running")
+    }
+
+    /// The runtime (generation, states, clock).
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        self.server().runtime()
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The config file.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.yaml")
+    }
+
+    /// The auth folder.
+    pub fn auth_dir(&self) -> PathBuf {
+        self.dir.path().join("auths")
+    }
+
+    /// POSTs JSON to `path`.
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.post_with(path, body, &[]).await
+    }
+
+    /// POSTs JSON to `path` with extra headers.
+    pub async fn post_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.post(self.url(path)).json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        read(request.send().await.expect("request sent")).await
+    }
+
+    /// GETs `path`.
+    pub async fn get(&self, path: &str) -> Reply {
+        read(
+            self.client
+                .get(self.url(path))
+                .send()
+                .await
+                .expect("request sent"),
+        )
+        .await
+    }
+
+    /// Replaces `config.yaml` atomically (as an editor does) and waits until the proxy has
+    /// processed a reload attempt after it. Returns the reload status.
+    pub async fn rewrite_config(&self, yaml: &str) -> ReloadStatus {
+        let before = self.runtime().reload_status().borrow().attempts;
+        let temp = self.dir.path().join(".config.yaml.tmp");
+        std::fs::write(&temp, with_defaults(yaml)).expect("write config");
+        std::fs::rename(&temp, self.config_path()).expect("replace config");
+        self.wait_reload(|s| s.attempts > before).await
+    }
+
+    /// Waits until the reload status satisfies `done`.
+    pub async fn wait_reload(&self, done: impl FnMut(&ReloadStatus) -> bool) -> ReloadStatus {
+        let mut status = self.runtime().reload_status();
+        tokio::time::timeout(WAIT, status.wait_for(done))
+            .await
+            .expect("reload within the deadline")
+            .expect("runtime alive")
+            .clone()
+    }
+
+    /// Stops the server gracefully.
+    pub async fn shutdown(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+/// A plain HTTP client (no proxy, no pooling surprises).
+pub fn client() -> reqwest::Client {
+    switchyard::proxy::client_pool::install_crypto_provider();
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+}
+
+/// Reads a response whole.
+pub async fn read(response: reqwest::Response) -> Reply {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.expect("body");
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A chat completion request for `model`.
+pub fn chat(model: &str) -> Value {
+    serde_json::json!({ "model": model, "messages": [{ "role": "user", "content": "Hello" }] })
+}
+
+/// An Anthropic Messages request for `model`.
+pub fn messages(model: &str) -> Value {
+    serde_json::json!({ "model": model, "max_tokens": 16, "messages": [{ "role": "user", "content": "Hello" }] })
+}

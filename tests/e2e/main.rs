@@ -1,0 +1,11 @@
+//! End-to-end tests: the real server on loopback against the mock upstream (and real plugins).
+//!
+//! One test binary; each module covers one area.
+
+mod harness;
+
+mod demo;
+mod operations;
+mod proxy_core;
+mod reload;
+mod streaming;

@@ -1,1 +1,0 @@
-//! Harness for the end-to-end tests (placeholder).
