@@ -10,7 +10,9 @@ use crate::clock::Clock;
 use crate::credential::selector::RoundRobinCursors;
 use crate::credential::state::StateTable;
 use crate::generation::Generation;
+use crate::metrics::Metrics;
 use crate::proxy::client_pool::ClientPool;
+use crate::usage::UsageHub;
 
 /// The process-wide state of one server.
 #[derive(Debug)]
@@ -25,6 +27,10 @@ pub struct Runtime {
     pub cursors: Arc<RoundRobinCursors>,
     /// Outbound HTTP clients.
     pub clients: ClientPool,
+    /// Usage totals and the usage feed.
+    pub usage: Arc<UsageHub>,
+    /// Prometheus counters.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Runtime {
@@ -37,6 +43,8 @@ impl Runtime {
             states: StateTable::default(),
             cursors: Arc::default(),
             clients: ClientPool::default(),
+            usage: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 

@@ -79,6 +79,7 @@ fn prepare_from_file(runtime: &Runtime, path: &Path) -> Result<Option<Generation
             path: path.to_owned(),
             source,
         })?;
+    let text = hash_plaintext_secret(path, text);
     let hash: [u8; 32] = Sha256::digest(text.as_bytes()).into();
     if hash == current.config.source.content_hash {
         let auth = FileStore::new(&current.config.auth_dir)
@@ -96,6 +97,22 @@ fn prepare_from_file(runtime: &Runtime, path: &Path) -> Result<Option<Generation
         tracing::warn!("config: {warning}");
     }
     Ok(Some(Generation::prepare(loaded.config, runtime, &current)?))
+}
+
+/// A plaintext `remote-management.secret-key` is replaced by its bcrypt hash in the file (as at
+/// start); returns the text to load.
+fn hash_plaintext_secret(path: &Path, text: String) -> String {
+    match crate::management::secret::hash_in_text(&text) {
+        Ok(Some(hashed)) => {
+            let mode = crate::atomic_file::mode_of(path).unwrap_or(0o600);
+            if let Err(error) = crate::atomic_file::write(path, hashed.as_bytes(), mode) {
+                tracing::warn!("cannot write the hashed secret-key back: {error}");
+            }
+            hashed
+        }
+        // Not YAML the editor reads: the config parser reports it.
+        Ok(None) | Err(_) => text,
+    }
 }
 
 /// A running watcher; dropping it (or [`ConfigWatcher::stop`]) stops watching.

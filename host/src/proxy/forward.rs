@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -25,16 +26,30 @@ use crate::credential::cooldown::Failure;
 use crate::generation::Generation;
 use crate::model::Resolution;
 use crate::runtime::Runtime;
+use crate::usage::{Caller, Meter};
 
 /// `POST /v1/chat/completions`.
 pub async fn chat_completions(
     State(runtime): State<Arc<Runtime>>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let endpoint = Endpoint::ChatCompletions;
+    forward(&runtime, caller, endpoint, None, false, headers, body).await
+}
+
+/// `POST /v1/messages`.
+pub async fn messages(
+    State(runtime): State<Arc<Runtime>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
-        Endpoint::ChatCompletions,
+        caller,
+        Endpoint::Messages,
         None,
         false,
         headers,
@@ -43,31 +58,42 @@ pub async fn chat_completions(
     .await
 }
 
-/// `POST /v1/messages`.
-pub async fn messages(
-    State(runtime): State<Arc<Runtime>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    forward(&runtime, Endpoint::Messages, None, false, headers, body).await
-}
-
 /// `POST /v1/messages/count_tokens`.
 pub async fn count_tokens(
     State(runtime): State<Arc<Runtime>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    forward(&runtime, Endpoint::CountTokens, None, false, headers, body).await
+    forward(
+        &runtime,
+        caller,
+        Endpoint::CountTokens,
+        None,
+        false,
+        headers,
+        body,
+    )
+    .await
 }
 
 /// `POST /v1/responses`.
 pub async fn responses(
     State(runtime): State<Arc<Runtime>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    forward(&runtime, Endpoint::Responses, None, false, headers, body).await
+    forward(
+        &runtime,
+        caller,
+        Endpoint::Responses,
+        None,
+        false,
+        headers,
+        body,
+    )
+    .await
 }
 
 /// `POST /v1beta/models/{model}:{action}`.
@@ -75,6 +101,7 @@ pub async fn gemini(
     State(runtime): State<Arc<Runtime>>,
     Path(model_action): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -92,40 +119,45 @@ pub async fn gemini(
         .get("alt")
         .or_else(|| query.get("$alt"))
         .is_some_and(|alt| alt == "sse");
-    forward(
-        &runtime,
-        endpoint,
-        Some(model.to_owned()),
-        sse,
-        headers,
-        body,
-    )
-    .await
+    let model = Some(model.to_owned());
+    forward(&runtime, caller, endpoint, model, sse, headers, body).await
 }
 
 async fn forward(
     runtime: &Runtime,
+    caller: Caller,
     endpoint: Endpoint,
     path_model: Option<String>,
     sse: bool,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match try_forward(runtime, endpoint, path_model, sse, &headers, body).await {
+    let generation = runtime.generation();
+    let mut meter = Meter::start(runtime, &generation, endpoint, caller);
+    let result = try_forward(
+        runtime, generation, &mut meter, endpoint, path_model, sse, &headers, body,
+    )
+    .await;
+    match result {
         Ok(response) => response,
-        Err(error) => error.into_response(),
+        Err(error) => {
+            meter.failed(error.status());
+            error.into_response()
+        }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn try_forward(
     runtime: &Runtime,
+    generation: Arc<Generation>,
+    meter: &mut Meter,
     endpoint: Endpoint,
     path_model: Option<String>,
     sse: bool,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ProxyError> {
-    let generation = runtime.generation();
     let config = &generation.config;
     let bytes = read_body(body, headers, config.body_limit_bytes).await?;
     let body = RequestBody::parse(bytes)?;
@@ -133,6 +165,7 @@ async fn try_forward(
         Some(model) if !model.trim().is_empty() => model,
         _ => return Err(ProxyError::InvalidRequest("model is required".to_owned())),
     };
+    meter.model(requested);
     let resolved = match generation.registry.resolve(endpoint.protocol(), requested) {
         Resolution::Found(resolved) => resolved,
         Resolution::WrongProtocol { served_by } => {
@@ -151,8 +184,11 @@ async fn try_forward(
         sse,
         stream,
     };
+    meter.provider(&resolved.provider);
+    let dispatched_at = Instant::now();
     let Dispatched { answer, candidate } =
         dispatch::dispatch(runtime, &generation, &resolved, &call).await?;
+    meter.served(&candidate.credential, dispatched_at.elapsed());
     tracing::debug!(credential = %candidate.credential.id, model = %candidate.upstream_model, "upstream answered");
     let mut response_headers = client_response_headers(&answer.headers, config.passthrough_headers);
     let idle = config.upstream_timeouts.idle;
@@ -167,16 +203,21 @@ async fn try_forward(
         response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response_headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
         let on_end = stream_outcome_recorder(runtime, &generation, candidate);
-        Body::from_stream(StreamRelay::new(
-            answer.first,
-            answer.rest,
-            style,
-            idle,
-            config.streaming.keepalive,
-            on_end,
-        ))
+        let observer = meter.take().stream_observer(answer.status, style.is_sse());
+        Body::from_stream(
+            StreamRelay::new(
+                answer.first,
+                answer.rest,
+                style,
+                idle,
+                config.streaming.keepalive,
+                on_end,
+            )
+            .with_observer(observer),
+        )
     } else {
-        Body::from_stream(IdleTimeout::new(answer.rest, idle))
+        let body = IdleTimeout::new(answer.rest, idle);
+        Body::from_stream(meter.take().body(answer.status, body))
     };
     let mut out = Response::new(body);
     *out.status_mut() = answer.status;

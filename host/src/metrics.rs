@@ -1,0 +1,230 @@
+//! Prometheus metrics: counters the request path bumps, rendered as the text exposition format
+//! for `GET /metrics`.
+//!
+//! Families: `switchyard_requests_total{route,status,credential}`,
+//! `switchyard_upstream_latency_seconds{provider}` (histogram, time to the upstream's response
+//! head, or its first payload for streams), `switchyard_reload_generation`,
+//! `switchyard_reload_attempts_total`, `switchyard_reload_failures_total`, and, with
+//! `usage-statistics-enabled`, `switchyard_usage_tokens_total{kind}`. Other subsystems add their
+//! families in [`render`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::runtime::Runtime;
+
+/// Upper bounds of the latency histogram's buckets, in seconds.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+/// The counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<HashMap<RequestKey, u64>>,
+    latency: Mutex<BTreeMap<&'static str, Histogram>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct RequestKey {
+    route: &'static str,
+    status: u16,
+    credential: Arc<str>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    buckets: [u64; LATENCY_BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Metrics {
+    /// Counts one proxied request answered with `status`, served by `credential` (`None` when
+    /// no credential answered).
+    pub fn record_request(&self, route: &'static str, status: u16, credential: Option<&str>) {
+        let key = RequestKey {
+            route,
+            status,
+            credential: Arc::from(credential.unwrap_or("")),
+        };
+        *self.requests.lock().entry(key).or_default() += 1;
+    }
+
+    /// Records how long `provider`'s upstream took to answer.
+    pub fn observe_upstream(&self, provider: &'static str, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let mut latency = self.latency.lock();
+        let histogram = latency.entry(provider).or_default();
+        histogram.count += 1;
+        histogram.sum += seconds;
+        if let Some(at) = LATENCY_BUCKETS.iter().position(|le| seconds <= *le) {
+            histogram.buckets[at] += 1;
+        }
+    }
+
+    /// The request counter's value for one label set (for tests and reports).
+    pub fn requests(&self, route: &str, status: u16, credential: &str) -> u64 {
+        self.requests
+            .lock()
+            .iter()
+            .filter(|(k, _)| k.route == route && k.status == status && &*k.credential == credential)
+            .map(|(_, n)| *n)
+            .sum()
+    }
+
+    fn render_into(&self, out: &mut String) {
+        family(
+            out,
+            "switchyard_requests_total",
+            "counter",
+            "Proxied requests by route, status and the credential that answered.",
+        );
+        let mut requests: Vec<_> = self
+            .requests
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        requests.sort();
+        for (key, value) in requests {
+            let _ = writeln!(
+                out,
+                "switchyard_requests_total{{route=\"{}\",status=\"{}\",credential=\"{}\"}} {value}",
+                escape(key.route),
+                key.status,
+                escape(&key.credential)
+            );
+        }
+        family(
+            out,
+            "switchyard_upstream_latency_seconds",
+            "histogram",
+            "Time until the upstream's response head (first payload for streams), by provider.",
+        );
+        for (provider, histogram) in self.latency.lock().iter() {
+            let mut cumulative = 0;
+            for (le, n) in LATENCY_BUCKETS.iter().zip(histogram.buckets) {
+                cumulative += n;
+                let _ = writeln!(
+                    out,
+                    "switchyard_upstream_latency_seconds_bucket{{provider=\"{provider}\",le=\"{le}\"}} {cumulative}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "switchyard_upstream_latency_seconds_bucket{{provider=\"{provider}\",le=\"+Inf\"}} {}",
+                histogram.count
+            );
+            let _ = writeln!(
+                out,
+                "switchyard_upstream_latency_seconds_sum{{provider=\"{provider}\"}} {}",
+                histogram.sum
+            );
+            let _ = writeln!(
+                out,
+                "switchyard_upstream_latency_seconds_count{{provider=\"{provider}\"}} {}",
+                histogram.count
+            );
+        }
+    }
+}
+
+/// The whole `/metrics` page for `runtime`.
+pub fn render(runtime: &Runtime) -> String {
+    let mut out = String::new();
+    runtime.metrics.render_into(&mut out);
+    let status = runtime.reload_status().borrow().clone();
+    for (name, kind, help, value) in [
+        (
+            "switchyard_reload_generation",
+            "gauge",
+            "The config generation serving requests.",
+            status.generation,
+        ),
+        (
+            "switchyard_reload_attempts_total",
+            "counter",
+            "Config loads and reloads attempted, including skipped and failed ones.",
+            status.attempts,
+        ),
+        (
+            "switchyard_reload_failures_total",
+            "counter",
+            "Reloads that kept the running generation because of an error.",
+            status.failures,
+        ),
+    ] {
+        family(&mut out, name, kind, help);
+        let _ = writeln!(out, "{name} {value}");
+    }
+    let totals = runtime.usage.summary().total;
+    family(
+        &mut out,
+        "switchyard_usage_tokens_total",
+        "counter",
+        "Tokens reported by upstreams (with usage-statistics-enabled), by kind.",
+    );
+    for (kind, value) in [
+        ("input", totals.input_tokens),
+        ("output", totals.output_tokens),
+        ("cached", totals.cached_tokens),
+    ] {
+        let _ = writeln!(
+            out,
+            "switchyard_usage_tokens_total{{kind=\"{kind}\"}} {value}"
+        );
+    }
+    // Plugin calls and faults, and session cache hits / misses / rebinds, are added here by
+    // their subsystems.
+    out
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let metrics = Metrics::default();
+        metrics.record_request("/v1/messages", 200, Some("claude:apikey:1"));
+        metrics.record_request("/v1/messages", 200, Some("claude:apikey:1"));
+        metrics.record_request("/v1/messages", 502, None);
+        metrics.observe_upstream("claude", Duration::from_millis(30));
+        metrics.observe_upstream("claude", Duration::from_millis(700));
+        let mut out = String::new();
+        metrics.render_into(&mut out);
+        assert!(out.contains(
+            "switchyard_requests_total{route=\"/v1/messages\",status=\"200\",credential=\"claude:apikey:1\"} 2\n"
+        ));
+        assert!(out.contains(
+            "switchyard_requests_total{route=\"/v1/messages\",status=\"502\",credential=\"\"} 1\n"
+        ));
+        assert!(out.contains(
+            "switchyard_upstream_latency_seconds_bucket{provider=\"claude\",le=\"0.05\"} 1\n"
+        ));
+        assert!(out.contains(
+            "switchyard_upstream_latency_seconds_bucket{provider=\"claude\",le=\"1\"} 2\n"
+        ));
+        assert!(out.contains("switchyard_upstream_latency_seconds_count{provider=\"claude\"} 2\n"));
+        assert_eq!(metrics.requests("/v1/messages", 200, "claude:apikey:1"), 2);
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
