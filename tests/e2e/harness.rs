@@ -93,13 +93,31 @@ impl Proxy {
 
     /// Starts a proxy on `yaml`.
     pub async fn try_start(yaml: &str) -> Result<Proxy, switchyard::server::ServerError> {
+        Self::try_start_with(yaml, |options| options).await
+    }
+
+    /// Starts a proxy on `yaml` (see [`with_defaults`]) with `configure` applied to the server
+    /// options, panicking on failure.
+    pub async fn start_with(
+        yaml: &str,
+        configure: impl FnOnce(ServerOptions) -> ServerOptions,
+    ) -> Proxy {
+        Self::try_start_with(yaml, configure)
+            .await
+            .unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
+    async fn try_start_with(
+        yaml: &str,
+        configure: impl FnOnce(ServerOptions) -> ServerOptions,
+    ) -> Result<Proxy, switchyard::server::ServerError> {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("config.yaml"), with_defaults(yaml)).expect("write config");
         let clock = Arc::new(ManualClock::new());
         let options = ServerOptions::from_file(dir.path().join("config.yaml"))
             .with_clock(clock.clone())
             .with_shutdown_grace(Duration::from_secs(5));
-        let server = RunningServer::start(options).await?;
+        let server = RunningServer::start(configure(options)).await?;
         let base = format!("http://{}", server.local_addr());
         Ok(Proxy {
             server: Some(server),
@@ -123,6 +141,16 @@ impl Proxy {
     /// `http://127.0.0.1:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The port the proxy listens on.
+    pub fn port(&self) -> u16 {
+        self.server().local_addr().port()
+    }
+
+    /// A request to `path` with the proxy's client.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path))
     }
 
     /// The config file.
@@ -194,6 +222,16 @@ pub fn client() -> reqwest::Client {
     switchyard::proxy::client_pool::install_crypto_provider();
     reqwest::Client::builder()
         .no_proxy()
+        .build()
+        .expect("client")
+}
+
+/// A client whose connections come from 127.0.0.2: not a local client.
+pub fn remote_client() -> reqwest::Client {
+    switchyard::proxy::client_pool::install_crypto_provider();
+    reqwest::Client::builder()
+        .no_proxy()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().expect("an address"))
         .build()
         .expect("client")
 }

@@ -5,7 +5,10 @@
 mod harness;
 
 mod demo;
+mod management;
 mod operations;
 mod proxy_core;
 mod reload;
+mod resp;
 mod streaming;
+mod usage;

@@ -315,8 +315,12 @@ impl StreamObserver for UsageObserver {
     }
 
     fn end(mut self: Box<Self>, end: &StreamEnd) {
-        let tokens = self.scanner.take().and_then(StreamScanner::finish);
-        self.meter
-            .finish(tokens, matches!(end, StreamEnd::Failed(_)));
+        let usage = self
+            .scanner
+            .take()
+            .map(StreamScanner::finish)
+            .unwrap_or_default();
+        let failed = usage.error || matches!(end, StreamEnd::Failed(_));
+        self.meter.finish(usage.tokens, failed);
     }
 }

@@ -28,6 +28,10 @@ const RAW_TAIL: usize = 64 << 10;
 static USAGE_KEY: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"\"usage"));
 
+/// In an `event: error` line or an `"error"` key.
+static ERROR_WORD: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"error"));
+
 /// The parts of a response (or of one stream event) that can hold a usage block.
 #[derive(Deserialize)]
 struct Envelope {
@@ -96,13 +100,24 @@ fn from_usage(usage: &Value) -> Option<Tokens> {
     })
 }
 
-/// Watches a relayed stream for usage blocks.
+/// What a stream said about itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamUsage {
+    /// The token counts, if the stream carried a usage block.
+    pub tokens: Option<Tokens>,
+    /// The stream carried an error event (the upstream failed after the first payload).
+    pub error: bool,
+}
+
+/// Watches a relayed stream for usage blocks and error events.
 #[derive(Debug)]
 pub enum StreamScanner {
     /// Server-sent events: every chunk the relay forwards is made of whole events.
     Sse {
         /// The counts seen so far.
         seen: Option<Tokens>,
+        /// An error event went by.
+        error: bool,
     },
     /// A raw stream (Gemini without `alt=sse`: one JSON array): the tail is kept and searched
     /// at the end.
@@ -118,7 +133,10 @@ impl StreamScanner {
     /// A scanner for an SSE stream (`sse`) or a raw one.
     pub fn new(sse: bool) -> Self {
         if sse {
-            StreamScanner::Sse { seen: None }
+            StreamScanner::Sse {
+                seen: None,
+                error: false,
+            }
         } else {
             StreamScanner::Raw {
                 tail: VecDeque::new(),
@@ -130,12 +148,17 @@ impl StreamScanner {
     /// Looks at one forwarded chunk.
     pub fn chunk(&mut self, chunk: &Bytes) {
         match self {
-            StreamScanner::Sse { seen } => {
-                if USAGE_KEY.find(chunk).is_none() {
+            StreamScanner::Sse { seen, error } => {
+                let usage = USAGE_KEY.find(chunk).is_some();
+                let failure = ERROR_WORD.find(chunk).is_some();
+                if !usage && !failure {
                     return;
                 }
                 for event in chunk.split(|b| *b == b'\n').fold(Vec::new(), events) {
-                    if let Some(tokens) = event_tokens(&event) {
+                    if failure && event.is_error() {
+                        *error = true;
+                    }
+                    if usage && let Some(tokens) = event_tokens(&event.data) {
                         seen.get_or_insert_with(Tokens::default).merge(tokens);
                     }
                 }
@@ -151,33 +174,84 @@ impl StreamScanner {
         }
     }
 
-    /// The counts, once the stream has ended.
-    pub fn finish(self) -> Option<Tokens> {
+    /// What the stream said, once it has ended.
+    pub fn finish(self) -> StreamUsage {
         match self {
-            StreamScanner::Sse { seen } => seen,
+            StreamScanner::Sse { seen, error } => StreamUsage {
+                tokens: seen,
+                error,
+            },
             StreamScanner::Raw { tail, .. } => {
                 let bytes: Vec<u8> = tail.iter().flat_map(|c| c.iter().copied()).collect();
-                last_usage_metadata(&bytes)
+                StreamUsage {
+                    tokens: last_usage_metadata(&bytes),
+                    error: raw_error(&bytes),
+                }
             }
         }
     }
 }
 
-/// Folds lines into SSE events' `data` payloads (one entry per event that has data).
-fn events(mut out: Vec<Vec<u8>>, line: &[u8]) -> Vec<Vec<u8>> {
+/// One server-sent event: its name and its joined `data` lines.
+#[derive(Debug, Default)]
+struct Event {
+    error_name: bool,
+    data: Vec<u8>,
+}
+
+impl Event {
+    /// `event: error`, or data with an `error` object or `"type": "error"` (reference §9.4).
+    fn is_error(&self) -> bool {
+        if self.error_name {
+            return true;
+        }
+        if ERROR_WORD.find(&self.data).is_none() {
+            return false;
+        }
+        #[derive(Deserialize)]
+        struct Probe {
+            error: Option<Value>,
+            #[serde(rename = "type")]
+            kind: Option<Value>,
+        }
+        serde_json::from_slice::<Probe>(&self.data).is_ok_and(|probe| {
+            probe.error.as_ref().is_some_and(Value::is_object)
+                || probe.kind.as_ref().and_then(Value::as_str) == Some("error")
+        })
+    }
+}
+
+/// Folds lines into events (a blank line ends one).
+fn events(mut out: Vec<Event>, line: &[u8]) -> Vec<Event> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.is_empty() {
-        out.push(Vec::new());
+        out.push(Event::default());
         return out;
     }
+    if out.is_empty() {
+        out.push(Event::default());
+    }
+    let event = out.last_mut().expect("one event");
     if let Some(data) = line.strip_prefix(b"data:") {
-        let data = data.strip_prefix(b" ").unwrap_or(data);
-        match out.last_mut() {
-            Some(last) => last.extend_from_slice(data),
-            None => out.push(data.to_vec()),
-        }
+        event
+            .data
+            .extend_from_slice(data.strip_prefix(b" ").unwrap_or(data));
+    } else if let Some(name) = line.strip_prefix(b"event:") {
+        event.error_name = name.trim_ascii() == b"error";
     }
     out
+}
+
+/// Whether a raw Gemini array ends with an `{"error": {…}}` element.
+fn raw_error(bytes: &[u8]) -> bool {
+    let Some(at) = memmem::rfind(bytes, b"\"error\"") else {
+        return false;
+    };
+    let Some(open) = bytes[..at].iter().rposition(|b| *b == b'{') else {
+        return false;
+    };
+    let mut values = serde_json::Deserializer::from_slice(&bytes[open..]).into_iter::<Value>();
+    matches!(values.next(), Some(Ok(value)) if value.get("error").is_some_and(Value::is_object))
 }
 
 fn event_tokens(data: &[u8]) -> Option<Tokens> {
@@ -238,7 +312,7 @@ mod tests {
         scanner.chunk(&Bytes::from_static(
             b"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":42}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
         ));
-        assert_eq!(scanner.finish(), Some(tokens(10, 42, 30, 0)));
+        assert_eq!(scanner.finish().tokens, Some(tokens(10, 42, 30, 0)));
     }
 
     #[test]
@@ -250,13 +324,13 @@ mod tests {
         chat.chunk(&Bytes::from_static(
             b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2,\"total_tokens\":6,\"prompt_tokens_details\":{\"cached_tokens\":1}}}\r\n\r\ndata: [DONE]\r\n\r\n",
         ));
-        assert_eq!(chat.finish(), Some(tokens(4, 2, 1, 6)));
+        assert_eq!(chat.finish().tokens, Some(tokens(4, 2, 1, 6)));
         let mut responses = StreamScanner::new(true);
         responses.chunk(&Bytes::from_static(
             b"event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":8,\"output_tokens\":3,\"total_tokens\":11,\"input_tokens_details\":{\"cached_tokens\":2}}}}\n\n",
         ));
-        assert_eq!(responses.finish(), Some(tokens(8, 3, 2, 11)));
-        assert_eq!(StreamScanner::new(true).finish(), None);
+        assert_eq!(responses.finish().tokens, Some(tokens(8, 3, 2, 11)));
+        assert_eq!(StreamScanner::new(true).finish(), StreamUsage::default());
     }
 
     #[test]
@@ -268,6 +342,36 @@ mod tests {
         scanner.chunk(&Bytes::from_static(
             b"data\":{\"promptTokenCount\":7,\"candidatesTokenCount\":3,\"totalTokenCount\":10}}]",
         ));
-        assert_eq!(scanner.finish(), Some(tokens(7, 3, 0, 10)));
+        assert_eq!(
+            scanner.finish(),
+            StreamUsage {
+                tokens: Some(tokens(7, 3, 0, 10)),
+                error: false
+            }
+        );
+    }
+
+    #[test]
+    fn error_events_mark_the_stream_failed() {
+        for stream in [
+            &b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\"}}\n\n"[..],
+            b"data: {\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}\n\n",
+        ] {
+            let mut scanner = StreamScanner::new(true);
+            scanner.chunk(&Bytes::from_static(b"data: {\"choices\":[]}\n\n"));
+            scanner.chunk(&Bytes::from_static(stream));
+            assert!(scanner.finish().error);
+        }
+        // The word in content is not an error.
+        let mut scanner = StreamScanner::new(true);
+        scanner.chunk(&Bytes::from_static(
+            b"data: {\"choices\":[{\"delta\":{\"content\":\"an error\"}}]}\n\n",
+        ));
+        assert!(!scanner.finish().error);
+        let mut raw = StreamScanner::new(false);
+        raw.chunk(&Bytes::from_static(
+            b"[{\"candidates\":[]},\r\n{\"error\":{\"code\":500,\"message\":\"x\"}}]",
+        ));
+        assert!(raw.finish().error);
     }
 }
