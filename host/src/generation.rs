@@ -8,9 +8,12 @@ use std::sync::Arc;
 use crate::config::{Config, Strategy};
 use crate::credential::file_store::FileStore;
 use crate::credential::selector::{FillFirst, RoundRobin, Selector};
-use crate::credential::{Credential, config_source};
+use crate::credential::{Credential, CredentialId, config_source};
 use crate::model::ModelRegistry;
 use crate::runtime::Runtime;
+use crate::session::SessionAffinity;
+use crate::session::cache::SessionCache;
+use crate::session::memory_cache::MemoryCache;
 
 /// Why a generation could not be prepared; the running one stays.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +48,11 @@ pub struct Generation {
     pub registry: ModelRegistry,
     /// How a credential is chosen.
     pub selector: Arc<dyn Selector>,
+    /// Session affinity around the selector, when `routing.session-affinity` is on.
+    pub affinity: Option<Arc<SessionAffinity>>,
+    /// Credentials of the previous generation that are gone or disabled in this one; their
+    /// session bindings are dropped when this generation is installed.
+    pub invalidated_credentials: Vec<CredentialId>,
     /// Auth files not used, with the reason.
     pub skipped_files: Vec<(PathBuf, String)>,
     /// The `auth-dir` content this generation was built from.
@@ -62,6 +70,8 @@ impl Generation {
             config: Arc::new(config),
             registry: ModelRegistry::default(),
             selector: Arc::new(FillFirst),
+            affinity: None,
+            invalidated_credentials: Vec::new(),
             skipped_files: Vec::new(),
             auth_fingerprint: [0; 32],
         }
@@ -106,21 +116,57 @@ impl Generation {
                 })
                 .collect(),
         );
-        let selector =
-            if previous.number > 0 && previous.config.routing.strategy == config.routing.strategy {
-                previous.selector.clone()
-            } else {
-                new_selector(config.routing.strategy, runtime)
-            };
+        let routing_unchanged =
+            previous.number > 0 && routing_state(&previous.config) == routing_state(&config);
+        let (selector, affinity) = if routing_unchanged {
+            (previous.selector.clone(), previous.affinity.clone())
+        } else {
+            let selector = new_selector(config.routing.strategy, runtime);
+            let affinity = config.routing.session_affinity.then(|| {
+                let ttl = config.routing.session_affinity_ttl;
+                let cache: Arc<dyn SessionCache> =
+                    Arc::new(MemoryCache::new(ttl, runtime.clock.clone()));
+                Arc::new(SessionAffinity::new(
+                    selector.clone(),
+                    cache,
+                    ttl,
+                    runtime.affinity_counters.clone(),
+                ))
+            });
+            (selector, affinity)
+        };
+        let invalidated_credentials = previous
+            .registry
+            .credentials()
+            .filter(|old| {
+                registry
+                    .credential(&old.id)
+                    .is_none_or(|new| new.disabled && !old.disabled)
+            })
+            .map(|old| old.id.clone())
+            .collect();
         Ok(Generation {
             number: 0,
             config: Arc::new(config),
             registry,
             selector,
+            affinity,
+            invalidated_credentials,
             skipped_files: listing.skipped,
             auth_fingerprint: listing.fingerprint,
         })
     }
+}
+
+/// What decides whether the selector (and its bindings) must be rebuilt: strategy, affinity on
+/// or off, and the parsed TTL (so `1h` and `60m` are equal).
+fn routing_state(config: &Config) -> (Strategy, bool, std::time::Duration) {
+    let routing = &config.routing;
+    (
+        routing.strategy,
+        routing.session_affinity,
+        routing.session_affinity_ttl,
+    )
 }
 
 fn new_selector(strategy: Strategy, runtime: &Runtime) -> Arc<dyn Selector> {

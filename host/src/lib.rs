@@ -5,6 +5,7 @@
 //! The binary (`src/main.rs`) is a thin CLI over this library: [`server::RunningServer::start`]
 //! with [`server::ServerOptions`] runs a server.
 
+pub mod access;
 pub mod atomic_file;
 pub mod clock;
 pub mod config;
@@ -14,10 +15,12 @@ pub mod generation;
 pub mod management;
 pub mod metrics;
 pub mod model;
+pub mod plugin;
 pub mod protocol;
 pub mod proxy;
 pub mod resp;
 pub mod runtime;
 pub mod server;
+pub mod session;
 pub mod usage;
 pub mod watch;

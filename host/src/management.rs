@@ -16,6 +16,7 @@ pub mod error;
 pub mod provider_keys;
 pub mod report;
 pub mod secret;
+pub mod sessions;
 pub mod setting;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -207,6 +208,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(management: Arc<Management>) -> 
         .merge(provider_keys::routes())
         .merge(auth_files::routes())
         .merge(report::routes())
+        .merge(sessions::routes())
         .layer(middleware::from_fn_with_state(management.clone(), guard))
         .with_state(management)
 }

@@ -4,13 +4,15 @@
 //! Families: `switchyard_requests_total{route,status,credential}`,
 //! `switchyard_upstream_latency_seconds{provider}` (histogram, time to the upstream's response
 //! head, or its first payload for streams), `switchyard_reload_generation`,
-//! `switchyard_reload_attempts_total`, `switchyard_reload_failures_total`, and, with
-//! `usage-statistics-enabled`, `switchyard_usage_tokens_total{kind}`. Other subsystems add their
-//! families in [`render`].
+//! `switchyard_reload_attempts_total`, `switchyard_reload_failures_total`, with
+//! `usage-statistics-enabled` `switchyard_usage_tokens_total{kind}`, and the session-affinity
+//! `switchyard_session_picks_total{outcome}` and `switchyard_session_bindings`. Other subsystems
+//! add their families in [`render`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -22,18 +24,16 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
 ];
 
+/// Request counts per credential id.
+type ByCredential = HashMap<Arc<str>, u64>;
+
 /// The counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<HashMap<RequestKey, u64>>,
+    /// (route, status) → credential id (empty: none) → count. Looked up by reference, so
+    /// counting allocates only for a new label set.
+    requests: Mutex<HashMap<(&'static str, u16), ByCredential>>,
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct RequestKey {
-    route: &'static str,
-    status: u16,
-    credential: Arc<str>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -47,12 +47,15 @@ impl Metrics {
     /// Counts one proxied request answered with `status`, served by `credential` (`None` when
     /// no credential answered).
     pub fn record_request(&self, route: &'static str, status: u16, credential: Option<&str>) {
-        let key = RequestKey {
-            route,
-            status,
-            credential: Arc::from(credential.unwrap_or("")),
-        };
-        *self.requests.lock().entry(key).or_default() += 1;
+        let credential = credential.unwrap_or("");
+        let mut requests = self.requests.lock();
+        let by_credential = requests.entry((route, status)).or_default();
+        match by_credential.get_mut(credential) {
+            Some(count) => *count += 1,
+            None => {
+                by_credential.insert(Arc::from(credential), 1);
+            }
+        }
     }
 
     /// Records how long `provider`'s upstream took to answer.
@@ -72,8 +75,8 @@ impl Metrics {
         self.requests
             .lock()
             .iter()
-            .filter(|(k, _)| k.route == route && k.status == status && &*k.credential == credential)
-            .map(|(_, n)| *n)
+            .filter(|((r, s), _)| *r == route && *s == status)
+            .filter_map(|(_, by_credential)| by_credential.get(credential))
             .sum()
     }
 
@@ -88,16 +91,19 @@ impl Metrics {
             .requests
             .lock()
             .iter()
-            .map(|(k, v)| (k.clone(), *v))
+            .flat_map(|((route, status), by_credential)| {
+                by_credential
+                    .iter()
+                    .map(move |(credential, n)| (*route, *status, credential.clone(), *n))
+            })
             .collect();
         requests.sort();
-        for (key, value) in requests {
+        for (route, status, credential, value) in requests {
             let _ = writeln!(
                 out,
-                "switchyard_requests_total{{route=\"{}\",status=\"{}\",credential=\"{}\"}} {value}",
-                escape(key.route),
-                key.status,
-                escape(&key.credential)
+                "switchyard_requests_total{{route=\"{}\",status=\"{status}\",credential=\"{}\"}} {value}",
+                escape(route),
+                escape(&credential)
             );
         }
         family(
@@ -135,7 +141,7 @@ impl Metrics {
 }
 
 /// The whole `/metrics` page for `runtime`.
-pub fn render(runtime: &Runtime) -> String {
+pub async fn render(runtime: &Runtime) -> String {
     let mut out = String::new();
     runtime.metrics.render_into(&mut out);
     let status = runtime.reload_status().borrow().clone();
@@ -179,8 +185,37 @@ pub fn render(runtime: &Runtime) -> String {
             "switchyard_usage_tokens_total{{kind=\"{kind}\"}} {value}"
         );
     }
-    // Plugin calls and faults, and session cache hits / misses / rebinds, are added here by
-    // their subsystems.
+    let counters = &runtime.affinity_counters;
+    family(
+        &mut out,
+        "switchyard_session_picks_total",
+        "counter",
+        "Session-affinity picks by outcome: a live binding (hit), a new binding (miss), a moved binding (rebind), a previous turn's binding (inherited).",
+    );
+    for (outcome, counter) in [
+        ("hit", &counters.hits),
+        ("miss", &counters.misses),
+        ("rebind", &counters.rebinds),
+        ("inherited", &counters.inherited),
+    ] {
+        let _ = writeln!(
+            out,
+            "switchyard_session_picks_total{{outcome=\"{outcome}\"}} {}",
+            counter.load(Ordering::Relaxed)
+        );
+    }
+    let bindings = match &runtime.generation().affinity {
+        Some(affinity) => affinity.cache().stats().await.bindings,
+        None => 0,
+    };
+    family(
+        &mut out,
+        "switchyard_session_bindings",
+        "gauge",
+        "Live session bindings.",
+    );
+    let _ = writeln!(out, "switchyard_session_bindings {bindings}");
+    // Plugin calls and faults are added here once the plugin host is part of the runtime.
     out
 }
 

@@ -12,6 +12,7 @@ use crate::credential::state::StateTable;
 use crate::generation::Generation;
 use crate::metrics::Metrics;
 use crate::proxy::client_pool::ClientPool;
+use crate::session::affinity::AffinityCounters;
 use crate::usage::UsageHub;
 
 /// The process-wide state of one server.
@@ -27,6 +28,8 @@ pub struct Runtime {
     pub cursors: Arc<RoundRobinCursors>,
     /// Outbound HTTP clients.
     pub clients: ClientPool,
+    /// Session-affinity decisions so far.
+    pub affinity_counters: Arc<AffinityCounters>,
     /// Usage totals and the usage feed.
     pub usage: Arc<UsageHub>,
     /// Prometheus counters.
@@ -43,6 +46,7 @@ impl Runtime {
             states: StateTable::default(),
             cursors: Arc::default(),
             clients: ClientPool::default(),
+            affinity_counters: Arc::default(),
             usage: Arc::default(),
             metrics: Arc::default(),
         }
@@ -58,10 +62,28 @@ impl Runtime {
     pub fn swap(&self, mut next: Generation) -> u64 {
         let number = self.status.borrow().generation + 1;
         next.number = number;
+        let invalidated = std::mem::take(&mut next.invalidated_credentials);
         let previous = self.generation.swap(Arc::new(next));
-        let current = self.generation.load();
+        let current = self.generation.load_full();
         if !Arc::ptr_eq(&previous.selector, &current.selector) {
             previous.selector.stop();
+        }
+        if let Some(old) = &previous.affinity
+            && !current
+                .affinity
+                .as_ref()
+                .is_some_and(|new| Arc::ptr_eq(old, new))
+        {
+            old.stop();
+        }
+        if let (Some(affinity), false) = (current.affinity.clone(), invalidated.is_empty())
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            handle.spawn(async move {
+                for id in &invalidated {
+                    affinity.invalidate_credential(id).await;
+                }
+            });
         }
         self.status.send_modify(|status| {
             status.generation = number;

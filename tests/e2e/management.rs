@@ -936,3 +936,39 @@ async fn auth_files_are_listed_uploaded_toggled_and_deleted() {
     let list = admin(&proxy, Method::GET, "/auth-files", None).await.json();
     assert_eq!(list, json!({ "files": [] }));
 }
+
+#[tokio::test]
+async fn sessions_report_bindings_and_drop_a_credentials() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&managed(&format!(
+        "routing:\n  session-affinity: true\n{}",
+        claude(&mock, &["a"])
+    )))
+    .await;
+    let report = admin(&proxy, Method::GET, "/sessions", None).await;
+    assert_eq!(
+        report.json(),
+        json!({ "store": "memory", "degraded": false, "bindings": 0, "by-credential": {} })
+    );
+    let affinity = proxy.runtime().generation().affinity.clone().unwrap();
+    let (x, y) = (
+        switchyard::credential::CredentialId::new("cred-x"),
+        switchyard::credential::CredentialId::new("cred-y"),
+    );
+    affinity.cache().set("claude::s1::m", &x).await;
+    affinity.cache().set("claude::s2::m", &x).await;
+    affinity.cache().set("claude::s3::m", &y).await;
+    let report = admin(&proxy, Method::GET, "/sessions", None).await.json();
+    assert_eq!(report["bindings"], 3);
+    assert_eq!(report["by-credential"], json!({ "cred-x": 2, "cred-y": 1 }));
+
+    let dropped = admin(&proxy, Method::DELETE, "/sessions?credential=cred-x", None).await;
+    assert_eq!(dropped.json(), json!({ "status": "ok" }));
+    let report = admin(&proxy, Method::GET, "/sessions", None).await.json();
+    assert_eq!(report["by-credential"], json!({ "cred-y": 1 }));
+    let missing = admin(&proxy, Method::DELETE, "/sessions", None).await;
+    assert_eq!(
+        (missing.status, missing.json()),
+        (400, json!({ "error": "credential is required" }))
+    );
+}

@@ -14,8 +14,12 @@ use super::candidate::Candidate;
 /// What a selector knows about the request it picks for.
 #[derive(Debug, Clone, Copy)]
 pub struct PickRequest<'a> {
-    /// `provider:model`: the key of the round-robin cursor (and, with affinity, of bindings).
+    /// `provider:model`: the key of the round-robin cursor.
     pub route_key: &'a str,
+    /// The provider serving the model (`mixed` when several do).
+    pub provider: &'a str,
+    /// The model as routed (no prefix, no thinking suffix).
+    pub model: &'a str,
 }
 
 /// A strategy for choosing a credential. Session affinity wraps another selector.

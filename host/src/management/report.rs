@@ -34,7 +34,7 @@ pub async fn metrics(
         let key = auth::key_from_headers(request.headers());
         management.authenticate(ip, &key).await?;
     }
-    let mut response = metrics::render(&management.runtime).into_response();
+    let mut response = metrics::render(&management.runtime).await.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

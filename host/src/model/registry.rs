@@ -101,6 +101,14 @@ impl ModelRegistry {
         self.entries.iter().map(|e| &e.credential)
     }
 
+    /// The credential with `id`, if this registry has it.
+    pub fn credential(&self, id: &crate::credential::CredentialId) -> Option<&Arc<Credential>> {
+        self.entries
+            .binary_search_by(|e| e.credential.id.cmp(id))
+            .ok()
+            .map(|i| &self.entries[i].credential)
+    }
+
     /// The credentials that serve `requested` in `protocol`.
     pub fn resolve(&self, protocol: Protocol, requested: &str) -> Resolution {
         let name = ModelName::parse(requested);

@@ -34,7 +34,10 @@ pub async fn dispatch(
     let route_key = format!("{}:{}", resolved.provider, resolved.model);
     let pick = PickRequest {
         route_key: &route_key,
+        provider: &resolved.provider,
+        model: &resolved.model,
     };
+    let affinity = generation.affinity.as_deref().zip(call.session);
     let max_credentials = config.retry.max_retry_credentials as usize;
     let mut round = 0u32;
     loop {
@@ -57,13 +60,23 @@ pub async fn dispatch(
                     break;
                 }
             };
-            let candidate = generation.selector.pick(&pick, &available);
+            let candidate = match affinity {
+                Some((affinity, session)) => {
+                    affinity.pick(&pick, Some(session), &available).await.0
+                }
+                None => generation.selector.pick(&pick, &available),
+            };
             tried.insert(candidate.credential.id.as_str());
             match upstream::attempt(runtime, config, candidate, call).await {
                 Ok(answer) => {
                     // A stream succeeds when it completes; the relay records that.
                     if !call.stream {
                         candidate.state.record_success(&candidate.upstream_model);
+                        if let Some((affinity, session)) = affinity {
+                            affinity
+                                .feedback(&pick, session, &candidate.credential.id, true)
+                                .await;
+                        }
                     }
                     return Ok(Dispatched {
                         answer,
@@ -96,6 +109,11 @@ pub async fn dispatch(
                     );
                     if failed.request_invalid {
                         return Err(failed.error);
+                    }
+                    if let Some((affinity, session)) = affinity {
+                        affinity
+                            .feedback(&pick, session, &candidate.credential.id, false)
+                            .await;
                     }
                     last = Some(failed);
                 }

@@ -183,6 +183,7 @@ async fn try_forward(
         client_headers: headers,
         sse,
         stream,
+        session: None,
     };
     meter.provider(&resolved.provider);
     let dispatched_at = Instant::now();

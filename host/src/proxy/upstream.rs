@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::credential::candidate::Candidate;
 use crate::credential::cooldown;
 use crate::runtime::Runtime;
+use crate::session::SessionIds;
 
 /// The largest upstream error body kept (the rest is dropped).
 const MAX_ERROR_BODY: usize = 1 << 20;
@@ -33,6 +34,8 @@ pub struct Call<'a> {
     pub sse: bool,
     /// The client asked for a stream: success means a first payload, not just a 2xx head.
     pub stream: bool,
+    /// The request's session, for affinity.
+    pub session: Option<&'a SessionIds>,
 }
 
 /// The rest of an upstream body.

@@ -53,16 +53,8 @@ struct Inner {
     caller: Caller,
     model: String,
     provider: String,
-    served: Option<Served>,
+    served: Option<Arc<Credential>>,
     status: Option<u16>,
-}
-
-#[derive(Debug)]
-struct Served {
-    id: String,
-    index: String,
-    label: String,
-    auth_type: &'static str,
 }
 
 impl Meter {
@@ -116,22 +108,12 @@ impl Meter {
     }
 
     /// The credential that answered, and how long the upstream took to answer.
-    pub fn served(&mut self, credential: &Credential, upstream_latency: Duration) {
+    pub fn served(&mut self, credential: &Arc<Credential>, upstream_latency: Duration) {
         if let Some(inner) = &mut self.inner {
             inner
                 .metrics
                 .observe_upstream(credential.provider.as_str(), upstream_latency);
-            inner.provider = credential.provider.as_str().to_owned();
-            inner.served = Some(Served {
-                id: credential.id.to_string(),
-                index: credential.index.clone(),
-                label: credential.label.clone(),
-                auth_type: match credential.secret {
-                    Secret::ApiKey(_) => "apikey",
-                    Secret::AccessToken(_) => "oauth",
-                    Secret::None => "unknown",
-                },
-            });
+            inner.served = Some(credential.clone());
         }
     }
 
@@ -139,7 +121,7 @@ impl Meter {
     pub fn failed(mut self, status: StatusCode) {
         if let Some(mut inner) = self.inner.take() {
             inner.respond(status.as_u16());
-            inner.finish(None, true);
+            (*inner).finish(None, true);
         }
     }
 
@@ -180,7 +162,7 @@ impl Meter {
 
     fn finish(&mut self, tokens: Option<Tokens>, failed: bool) {
         if let Some(inner) = self.inner.take() {
-            inner.finish(tokens, failed);
+            (*inner).finish(tokens, failed);
         }
     }
 }
@@ -199,12 +181,12 @@ impl Inner {
             self.metrics.record_request(
                 self.route,
                 status,
-                self.served.as_ref().map(|s| s.id.as_str()),
+                self.served.as_ref().map(|c| c.id.as_str()),
             );
         }
     }
 
-    fn finish(mut self: Box<Self>, tokens: Option<Tokens>, failed: bool) {
+    fn finish(mut self, tokens: Option<Tokens>, failed: bool) {
         if self.status.is_none() {
             self.respond(CLIENT_CLOSED);
         }
@@ -219,24 +201,27 @@ impl Inner {
                 text.to_owned()
             }
         };
-        let served = self.served.take();
+        let served = self.served.as_deref();
+        let provider = served.map_or(self.provider.as_str(), |c| c.provider.as_str());
         let record = UsageRecord {
             timestamp: rfc3339(self.arrived),
             latency_ms: self.started.elapsed().as_millis() as u64,
-            source: unknown(served.as_ref().map_or("", |s| s.label.as_str())),
-            auth_index: served.as_ref().map(|s| s.index.clone()).unwrap_or_default(),
+            source: unknown(served.map_or("", |c| c.label.as_str())),
+            auth_index: served.map(|c| c.index.clone()).unwrap_or_default(),
             tokens: tokens.unwrap_or_default().with_total(),
             failed: failed || status >= 400,
-            provider: unknown(&self.provider),
+            provider: unknown(provider),
             model: unknown(&self.model),
             endpoint: format!("POST {}", self.route),
-            auth_type: served
-                .as_ref()
-                .map_or("unknown", |s| s.auth_type)
-                .to_owned(),
-            api_key: std::mem::take(&mut self.caller.principal),
-            request_id: std::mem::take(&mut self.caller.request_id),
-            credential: served.map(|s| s.id).unwrap_or_default(),
+            auth_type: match served.map(|c| &c.secret) {
+                Some(Secret::ApiKey(_)) => "apikey",
+                Some(Secret::AccessToken(_)) => "oauth",
+                _ => "unknown",
+            }
+            .to_owned(),
+            api_key: self.caller.principal_text(),
+            request_id: self.caller.request_id_text(),
+            credential: served.map(|c| c.id.to_string()).unwrap_or_default(),
             status,
         };
         self.hub.record(&record, self.feed, self.clock.now());

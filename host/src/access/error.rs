@@ -1,0 +1,121 @@
+//! Why a request was refused, and why a chain could not be prepared.
+
+use bytes::Bytes;
+use http::StatusCode;
+
+use crate::plugin::{Fault, PluginError};
+
+/// Why the chain refused a request. [`AccessError::status`] and [`AccessError::body`] are the
+/// response (design §2.2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccessError {
+    /// No provider allowed the request and none saw a wrong credential.
+    #[error("Missing API key")]
+    MissingCredential,
+    /// No provider allowed the request and at least one saw a wrong credential.
+    #[error("Invalid API key")]
+    InvalidCredential,
+    /// A provider refused the request.
+    #[error("access provider {provider} denied the request ({status}): {message}")]
+    Denied {
+        /// The instance name.
+        provider: String,
+        /// The status it chose.
+        status: StatusCode,
+        /// Its message.
+        message: String,
+    },
+    /// A provider answered `error`, or an answer that breaks the contract.
+    #[error("access provider {provider} error: {message}")]
+    ProviderError {
+        /// The instance name.
+        provider: String,
+        /// Its message.
+        message: String,
+    },
+    /// A provider faulted (trap, deadline, memory) or is quarantined: fail closed.
+    #[error("access provider {provider} failed: {fault}")]
+    Fault {
+        /// The instance name.
+        provider: String,
+        /// What went wrong.
+        fault: Fault,
+    },
+}
+
+impl AccessError {
+    /// The response status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AccessError::MissingCredential | AccessError::InvalidCredential => {
+                StatusCode::UNAUTHORIZED
+            }
+            AccessError::Denied { status, .. } => *status,
+            AccessError::ProviderError { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            AccessError::Fault { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The response body (JSON).
+    pub fn body(&self) -> Bytes {
+        let body = match self {
+            AccessError::MissingCredential | AccessError::InvalidCredential => {
+                serde_json::json!({ "error": self.to_string() })
+            }
+            AccessError::Denied { message, .. } => serde_json::json!({ "error": message }),
+            AccessError::ProviderError { message, .. } => {
+                let message = if message.is_empty() {
+                    "Authentication service error"
+                } else {
+                    message.as_str()
+                };
+                serde_json::json!({ "error": message })
+            }
+            AccessError::Fault { .. } => serde_json::json!({
+                "error": {
+                    "message": self.to_string(),
+                    "type": "server_error",
+                    "code": "plugin_fault",
+                }
+            }),
+        };
+        Bytes::from(body.to_string())
+    }
+}
+
+/// Why a chain could not be prepared from a config. Nothing is applied.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PrepareError {
+    /// No registered type or installed plugin has the instance's type name.
+    #[error("access provider {instance}: unknown type {kind:?} (known types: {})", known.join(", "))]
+    UnknownType {
+        /// The instance name.
+        instance: String,
+        /// The type it names.
+        kind: String,
+        /// The types that exist.
+        known: Vec<String>,
+    },
+    /// The plugin could not make the instance (rejected settings, start failure...).
+    #[error("access provider {instance} ({kind}) {source}")]
+    Plugin {
+        /// The instance name.
+        instance: String,
+        /// Its type.
+        kind: String,
+        /// What went wrong.
+        source: PluginError,
+    },
+    /// The native factory rejected the instance.
+    #[error("access provider {instance} ({kind}) rejected its settings: {message}")]
+    Native {
+        /// The instance name.
+        instance: String,
+        /// Its type.
+        kind: String,
+        /// The factory's message.
+        message: String,
+    },
+}

@@ -1,0 +1,586 @@
+//! The WebAssembly plugin host (design §3): one wasmtime engine, one linker per world,
+//! components compiled once per content (and cached on disk), type-checked at load, and a
+//! small pool of live instances per configured instance, each call bounded by a deadline and
+//! a memory cap.
+//!
+//! A [`PluginHost`] loads components into [`Plugin`]s; the world a component implements
+//! (access provider or session extractor) and the type name it declares are read at load.
+//! Configured instances are made by the role's module (`access` for providers).
+//!
+//! A plugin can never crash, hang or leak into the host: a trap, a deadline or a memory
+//! overflow is a [`Fault`] of that call, the live instance it ran in is discarded, and
+//! repeated faults quarantine the configured instance ([`FaultPolicy`]). Guests get an empty
+//! WASI context: no files, environment, arguments, sockets or standard input; clocks and
+//! random work; standard output and error go to the debug log.
+//!
+//! The async functions of this module and of the access chain run inside a Tokio runtime
+//! with its time driver enabled (deadlines use `tokio::time`, compilation a blocking thread).
+
+mod bindings;
+mod cache;
+mod embedded;
+mod engine;
+mod fault;
+mod health;
+mod instance;
+mod request_head;
+mod state;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::RwLock;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, Store};
+
+pub use fault::Fault;
+pub use health::FaultPolicy;
+pub use instance::InstanceStats;
+pub use request_head::RequestHead;
+
+pub(crate) use bindings::{AccessProvider, Denial, Grant, WitOutcome};
+pub(crate) use instance::{PluginInstance, within};
+
+use bindings::{AccessProviderPre, SessionExtractor, SessionExtractorPre};
+use cache::{Compiled, ComponentCache};
+use instance::InstanceSpec;
+use state::{LogOrigin, PluginState};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{PluginInstanceConfig, PluginLimits, PluginsConfig};
+
+/// Errors of loading a plugin or creating a configured instance.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PluginError {
+    /// The wasmtime engine could not be created.
+    #[error("could not create the WebAssembly engine: {0}")]
+    Engine(String),
+    /// The compiled-component cache folder could not be created.
+    #[error("could not open the plugin cache folder {path}: {source}")]
+    Cache {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A plugin file could not be read.
+    #[error("could not read the file: {0}")]
+    Read(String),
+    /// The file is not a valid component, or failed to compile.
+    #[error("not a valid WebAssembly component: {0}")]
+    Compile(String),
+    /// The component implements neither plugin world.
+    #[error(
+        "matches no switchyard plugin world (access-provider: {access}; session-extractor: {session})"
+    )]
+    NoWorld {
+        /// Why it is not an access provider.
+        access: String,
+        /// Why it is not a session extractor.
+        session: String,
+    },
+    /// The plugin's self-description is unusable.
+    #[error("invalid self-description: {0}")]
+    Describe(String),
+    /// The plugin rejected the settings in `configure`.
+    #[error("rejected its settings: {0}")]
+    Rejected(String),
+    /// A live instance could not be started (trap, deadline, memory) or configured.
+    #[error("could not start: {0}")]
+    Start(String),
+    /// The plugin implements a different world than the one asked for.
+    #[error("is a {actual}, not a {expected}")]
+    WrongWorld {
+        /// The world asked for.
+        expected: PluginWorld,
+        /// The world the plugin implements.
+        actual: PluginWorld,
+    },
+}
+
+/// The WIT worlds a plugin can implement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PluginWorld {
+    /// `access-provider`: decides who may call the proxy.
+    AccessProvider,
+    /// `session-extractor`: recognises a request's session.
+    SessionExtractor,
+}
+
+impl std::fmt::Display for PluginWorld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PluginWorld::AccessProvider => "access provider",
+            PluginWorld::SessionExtractor => "session extractor",
+        })
+    }
+}
+
+/// Where a plugin came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginOrigin {
+    /// Built with switchyard and embedded in the binary.
+    Embedded,
+    /// A file of the plugins folder.
+    File(PathBuf),
+    /// Bytes handed to [`PluginHost::load`] by the embedding program.
+    Bytes,
+}
+
+/// Settings of a [`PluginHost`].
+#[derive(Clone)]
+pub struct HostOptions {
+    /// Folder of the compiled-component cache; `None` compiles every load.
+    pub cache_dir: Option<PathBuf>,
+    /// Most idle live instances kept per configured instance; 0 disables pooling (every call
+    /// instantiates and configures a fresh instance: slow, for comparison and debugging).
+    pub pool_size: usize,
+    /// When repeated faults quarantine an instance.
+    pub fault_policy: FaultPolicy,
+    /// The clock of fault windows and quarantines.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for HostOptions {
+    /// No disk cache, 8 idle live instances per configured instance, the default fault
+    /// policy, the system clock.
+    fn default() -> HostOptions {
+        HostOptions {
+            cache_dir: None,
+            pool_size: 8,
+            fault_policy: FaultPolicy::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl HostOptions {
+    /// The options for `plugins.*` of a config (its cache folder), defaults otherwise.
+    pub fn from_config(plugins: &PluginsConfig) -> HostOptions {
+        HostOptions {
+            cache_dir: Some(plugins.cache_dir.clone()),
+            ..HostOptions::default()
+        }
+    }
+}
+
+/// Counters of a [`PluginHost`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct HostStats {
+    /// Components compiled by Cranelift.
+    pub compiled: u64,
+    /// Components loaded from the disk cache.
+    pub cache_hits: u64,
+}
+
+/// The plugin runtime: engine, linkers, cache, and the catalog of loaded plugins by type name.
+///
+/// Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct PluginHost {
+    core: Arc<HostCore>,
+    catalog: Arc<RwLock<HashMap<String, Plugin>>>,
+}
+
+/// What plugins and their instances share with the host (not the catalog, which holds the
+/// plugins: no reference cycle, so the engine and its epoch thread end with the last user).
+pub(crate) struct HostCore {
+    engine: Engine,
+    access_linker: Linker<PluginState>,
+    session_linker: Linker<PluginState>,
+    cache: Option<ComponentCache>,
+    options: HostOptions,
+    compiled: AtomicU64,
+    cache_hits: AtomicU64,
+}
+
+impl PluginHost {
+    /// Creates the engine (and its epoch thread), the linkers and the cache folder.
+    pub fn new(options: HostOptions) -> Result<PluginHost, PluginError> {
+        let engine = engine::new_engine().map_err(|e| PluginError::Engine(e.to_string()))?;
+        engine::start_epoch_ticker(&engine).map_err(|e| PluginError::Engine(e.to_string()))?;
+        let access_linker = linker(&engine)?;
+        let session_linker = linker(&engine)?;
+        let cache =
+            match &options.cache_dir {
+                Some(dir) => Some(ComponentCache::open(dir, &engine).map_err(|source| {
+                    PluginError::Cache {
+                        path: dir.clone(),
+                        source,
+                    }
+                })?),
+                None => None,
+            };
+        Ok(PluginHost {
+            core: Arc::new(HostCore {
+                engine,
+                access_linker,
+                session_linker,
+                cache,
+                options,
+                compiled: AtomicU64::new(0),
+                cache_hits: AtomicU64::new(0),
+            }),
+            catalog: Arc::new(RwLock::new(HashMap::new())),
+        })
+    }
+
+    /// Compiles (or loads from the cache) a component, finds its world and reads its
+    /// self-description. Compilation runs on a blocking thread. The plugin is not installed.
+    pub async fn load(
+        &self,
+        bytes: impl Into<Arc<[u8]>>,
+        origin: PluginOrigin,
+    ) -> Result<Plugin, PluginError> {
+        let bytes: Arc<[u8]> = bytes.into();
+        let core = self.core.clone();
+        let (component, content_hash) = tokio::task::spawn_blocking(move || core.compile(&bytes))
+            .await
+            .map_err(|e| PluginError::Compile(e.to_string()))??;
+        let access = self
+            .core
+            .access_linker
+            .instantiate_pre(&component)
+            .and_then(AccessProviderPre::new);
+        let world = match access {
+            Ok(pre) => WorldPre::Access(pre),
+            Err(access) => match self
+                .core
+                .session_linker
+                .instantiate_pre(&component)
+                .and_then(SessionExtractorPre::new)
+            {
+                Ok(pre) => WorldPre::Session(pre),
+                Err(session) => {
+                    return Err(PluginError::NoWorld {
+                        access: format!("{access:#}"),
+                        session: format!("{session:#}"),
+                    });
+                }
+            },
+        };
+        let (name, version, needs_body) = self.core.describe(&world).await?;
+        validate_name(&name)?;
+        Ok(Plugin {
+            inner: Arc::new(PluginInner {
+                core: self.core.clone(),
+                name,
+                version,
+                needs_body,
+                origin,
+                content_hash,
+                world,
+            }),
+        })
+    }
+
+    /// Loads the first-party plugins embedded in the binary and installs them (a plugin
+    /// already installed from a file keeps precedence).
+    pub async fn load_embedded(&self) -> Result<Vec<Plugin>, PluginError> {
+        let mut loaded = Vec::new();
+        for (_package, bytes) in embedded::EMBEDDED {
+            let plugin = self.load(*bytes, PluginOrigin::Embedded).await?;
+            self.install(plugin.clone());
+            loaded.push(plugin);
+        }
+        Ok(loaded)
+    }
+
+    /// Loads every `*.wasm` file directly in `dir` (not in subfolders; other files are
+    /// ignored), in file-name order. Returns the plugins that loaded and, separately, each
+    /// file that did not with the reason. Nothing is installed. A missing folder has no
+    /// plugins.
+    pub async fn load_dir(
+        &self,
+        dir: &std::path::Path,
+    ) -> (Vec<Plugin>, Vec<(PathBuf, PluginError)>) {
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|path| path.extension().is_some_and(|ext| ext == "wasm") && path.is_file())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        files.sort();
+        let (mut loaded, mut failed) = (Vec::new(), Vec::new());
+        for path in files {
+            let result = match std::fs::read(&path) {
+                Ok(bytes) => self.load(bytes, PluginOrigin::File(path.clone())).await,
+                Err(error) => Err(PluginError::Read(error.to_string())),
+            };
+            match result {
+                Ok(plugin) => loaded.push(plugin),
+                Err(error) => failed.push((path, error)),
+            }
+        }
+        (loaded, failed)
+    }
+
+    /// Makes `plugin` the one of its type name. An embedded plugin does not replace one
+    /// loaded from a file (a file declaring an embedded plugin's name overrides it).
+    /// Returns whether it was installed.
+    pub fn install(&self, plugin: Plugin) -> bool {
+        let mut catalog = self.catalog.write();
+        if let Some(existing) = catalog.get(plugin.name())
+            && plugin.origin() == &PluginOrigin::Embedded
+            && matches!(existing.origin(), PluginOrigin::File(_))
+        {
+            return false;
+        }
+        catalog.insert(plugin.name().to_owned(), plugin);
+        true
+    }
+
+    /// Removes the plugin of type `name`; returns it.
+    pub fn uninstall(&self, name: &str) -> Option<Plugin> {
+        self.catalog.write().remove(name)
+    }
+
+    /// The installed plugin of type `name`.
+    pub fn plugin(&self, name: &str) -> Option<Plugin> {
+        self.catalog.read().get(name).cloned()
+    }
+
+    /// Every installed plugin, sorted by name.
+    pub fn plugins(&self) -> Vec<Plugin> {
+        let mut plugins: Vec<_> = self.catalog.read().values().cloned().collect();
+        plugins.sort_by(|a, b| a.name().cmp(b.name()));
+        plugins
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> HostStats {
+        HostStats {
+            compiled: self.core.compiled.load(Ordering::Relaxed),
+            cache_hits: self.core.cache_hits.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The host's options.
+    pub fn options(&self) -> &HostOptions {
+        &self.core.options
+    }
+
+    /// Creates a configured access-provider instance of `plugin` from `config` (settings
+    /// applied through `configure` to a first live instance now). `defaults` are the limits
+    /// when the instance has none of its own.
+    pub(crate) async fn access_instance(
+        &self,
+        plugin: &Plugin,
+        config: &PluginInstanceConfig,
+        defaults: &PluginLimits,
+    ) -> Result<PluginInstance<AccessProvider>, PluginError> {
+        let WorldPre::Access(pre) = &plugin.inner.world else {
+            return Err(PluginError::WrongWorld {
+                expected: PluginWorld::AccessProvider,
+                actual: plugin.world(),
+            });
+        };
+        PluginInstance::new(plugin.clone(), pre.clone(), self.spec(config, defaults)).await
+    }
+
+    /// Creates a configured session-extractor instance of `plugin` from `config`.
+    #[allow(dead_code)] // Used by the session extraction chain (a later issue) and the tests.
+    pub(crate) async fn session_instance(
+        &self,
+        plugin: &Plugin,
+        config: &PluginInstanceConfig,
+        defaults: &PluginLimits,
+    ) -> Result<PluginInstance<SessionExtractor>, PluginError> {
+        let WorldPre::Session(pre) = &plugin.inner.world else {
+            return Err(PluginError::WrongWorld {
+                expected: PluginWorld::SessionExtractor,
+                actual: plugin.world(),
+            });
+        };
+        PluginInstance::new(plugin.clone(), pre.clone(), self.spec(config, defaults)).await
+    }
+
+    fn spec(&self, config: &PluginInstanceConfig, defaults: &PluginLimits) -> InstanceSpec {
+        InstanceSpec {
+            name: config.name.clone(),
+            settings: config.settings.to_string(),
+            limits: config.limits.unwrap_or(*defaults),
+            pool_size: self.core.options.pool_size,
+            policy: self.core.options.fault_policy,
+            clock: self.core.options.clock.clone(),
+        }
+    }
+}
+
+impl HostCore {
+    /// A fresh store for one live instance: empty WASI context, memory cap, epoch deadline
+    /// trapping.
+    pub(crate) fn new_store(
+        &self,
+        origin: Arc<LogOrigin>,
+        limits: &PluginLimits,
+    ) -> Store<PluginState> {
+        let mut store = Store::new(&self.engine, PluginState::new(origin, limits.memory_bytes));
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(engine::deadline_ticks(limits.deadline));
+        store
+    }
+
+    /// Compiles `bytes`, through the cache when there is one.
+    fn compile(&self, bytes: &[u8]) -> Result<(Component, [u8; 32]), PluginError> {
+        let content_hash: [u8; 32] = Sha256::digest(bytes).into();
+        let engine = &self.engine;
+        let (component, compiled) = match &self.cache {
+            Some(cache) => cache.load_or_compile(engine, bytes, &content_hash),
+            None => Component::new(engine, bytes).map(|c| (c, Compiled::Fresh)),
+        }
+        .map_err(|e| PluginError::Compile(format!("{e:#}")))?;
+        match compiled {
+            Compiled::Cached => self.cache_hits.fetch_add(1, Ordering::Relaxed),
+            Compiled::Fresh => self.compiled.fetch_add(1, Ordering::Relaxed),
+        };
+        Ok((component, content_hash))
+    }
+
+    /// Calls `describe` in a scratch instance: (name, version, needs body).
+    async fn describe(&self, world: &WorldPre) -> Result<(String, String, bool), PluginError> {
+        let limits = PluginLimits::default();
+        let origin = Arc::new(LogOrigin {
+            kind: "(loading)".to_owned(),
+            instance: "(describe)".to_owned(),
+        });
+        let mut store = self.new_store(origin, &limits);
+        let described = tokio::time::timeout(limits.deadline, async {
+            match world {
+                WorldPre::Access(pre) => {
+                    let bindings = pre.instantiate_async(&mut store).await?;
+                    let info = bindings
+                        .switchyard_plugin_access()
+                        .call_describe(&mut store)
+                        .await?;
+                    Ok::<_, wasmtime::Error>((info.name, info.version, false))
+                }
+                WorldPre::Session(pre) => {
+                    let bindings = pre.instantiate_async(&mut store).await?;
+                    let info = bindings
+                        .switchyard_plugin_session()
+                        .call_describe(&mut store)
+                        .await?;
+                    Ok((info.name, info.version, info.needs_body))
+                }
+            }
+        })
+        .await;
+        match described {
+            Ok(Ok(described)) => Ok(described),
+            Ok(Err(error)) => Err(PluginError::Start(
+                Fault::from_call(&error, store.data().limiter.exceeded, &limits).to_string(),
+            )),
+            Err(_) => Err(PluginError::Start(
+                Fault::Deadline(limits.deadline).to_string(),
+            )),
+        }
+    }
+}
+
+/// A linker with WASI p2 and the `host` interface, shared by every instance of a world.
+fn linker(engine: &Engine) -> Result<Linker<PluginState>, PluginError> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .and_then(|()| bindings::add_host_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s))
+        .map_err(|e| PluginError::Engine(e.to_string()))?;
+    Ok(linker)
+}
+
+/// Checks a declared type name: 1 to 64 of lowercase ASCII letters, digits and `-`.
+fn validate_name(name: &str) -> Result<(), PluginError> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(PluginError::Describe(format!(
+            "name {name:?} must be 1 to 64 lowercase ASCII letters, digits or '-'"
+        )))
+    }
+}
+
+/// A loaded plugin: a compiled, type-checked component and what it says about itself.
+///
+/// Cheap to clone. Configured instances made from it share the compiled code only.
+#[derive(Clone)]
+pub struct Plugin {
+    inner: Arc<PluginInner>,
+}
+
+struct PluginInner {
+    core: Arc<HostCore>,
+    name: String,
+    version: String,
+    needs_body: bool,
+    origin: PluginOrigin,
+    content_hash: [u8; 32],
+    world: WorldPre,
+}
+
+enum WorldPre {
+    Access(AccessProviderPre<PluginState>),
+    Session(SessionExtractorPre<PluginState>),
+}
+
+impl Plugin {
+    /// The type name the plugin declares.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The version the plugin declares.
+    pub fn version(&self) -> &str {
+        &self.inner.version
+    }
+
+    /// The world the plugin implements.
+    pub fn world(&self) -> PluginWorld {
+        match self.inner.world {
+            WorldPre::Access(_) => PluginWorld::AccessProvider,
+            WorldPre::Session(_) => PluginWorld::SessionExtractor,
+        }
+    }
+
+    /// Whether a session extractor wants the request body (always false for providers).
+    pub fn needs_body(&self) -> bool {
+        self.inner.needs_body
+    }
+
+    /// Where the plugin came from.
+    pub fn origin(&self) -> &PluginOrigin {
+        &self.inner.origin
+    }
+
+    /// SHA-256 of the component bytes.
+    pub fn content_hash(&self) -> [u8; 32] {
+        self.inner.content_hash
+    }
+
+    /// The runtime the plugin was loaded by.
+    pub(crate) fn core(&self) -> &HostCore {
+        &self.inner.core
+    }
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.inner.name)
+            .field("version", &self.inner.version)
+            .field("world", &self.world())
+            .field("origin", &self.inner.origin)
+            .field("content_hash", &hex::encode(self.inner.content_hash))
+            .finish()
+    }
+}

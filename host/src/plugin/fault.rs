@@ -1,0 +1,42 @@
+//! What goes wrong inside a plugin call: a fault, as opposed to an answer.
+
+use std::time::{Duration, SystemTime};
+
+/// A plugin call that produced no answer. The live instance it ran in is discarded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Fault {
+    /// The call ran past its deadline (`plugins.limits.deadline-ms`).
+    #[error("deadline of {} ms exceeded", .0.as_millis())]
+    Deadline(Duration),
+    /// The plugin tried to grow its memory past the limit (`plugins.limits.memory-mib`).
+    #[error("memory limit of {} MiB exceeded", .0 >> 20)]
+    Memory(u64),
+    /// The plugin trapped (a panic, an `unreachable`, an out-of-bounds access...).
+    #[error("trap: {0}")]
+    Trap(String),
+    /// A fresh live instance could not be started or configured.
+    #[error("could not start an instance: {0}")]
+    Start(String),
+    /// The instance faulted repeatedly and is skipped until the given time.
+    #[error("quarantined after repeated faults")]
+    Quarantined(SystemTime),
+}
+
+impl Fault {
+    /// Classifies an error returned by wasmtime for a call.
+    pub(crate) fn from_call(
+        error: &wasmtime::Error,
+        memory_exceeded: bool,
+        limits: &crate::config::PluginLimits,
+    ) -> Fault {
+        if memory_exceeded {
+            return Fault::Memory(limits.memory_bytes);
+        }
+        match error.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::Interrupt) => Fault::Deadline(limits.deadline),
+            Some(trap) => Fault::Trap(trap.to_string()),
+            None => Fault::Trap(error.root_cause().to_string()),
+        }
+    }
+}

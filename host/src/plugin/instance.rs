@@ -1,0 +1,333 @@
+//! A configured plugin instance: its settings, limits, a small pool of live instances, and
+//! its fault accounting.
+//!
+//! Each live instance is a wasmtime `Store` with the world's bindings, configured with this
+//! instance's settings when it was created. A call checks one out of the pool (creating one
+//! when the pool is empty), runs with a deadline and a memory cap, and gives it back; a call
+//! that faults discards its live instance instead.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use parking_lot::Mutex;
+use wasmtime::Store;
+
+use super::bindings::{AccessProvider, AccessProviderPre, SessionExtractor, SessionExtractorPre};
+use super::engine::deadline_ticks;
+use super::health::{FaultPolicy, Health};
+use super::state::{LogOrigin, PluginState};
+use super::{Fault, Plugin, PluginError};
+use crate::clock::Clock;
+use crate::config::PluginLimits;
+
+/// The bindings of one world, as far as the pool needs them.
+pub(crate) trait WorldBindings: Sized + Send + 'static {
+    /// The pre-instantiated component of this world.
+    type Pre: Clone + Send + Sync + 'static;
+
+    /// Instantiates `pre` into `store`.
+    fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<PluginState>,
+    ) -> impl Future<Output = wasmtime::Result<Self>> + Send;
+
+    /// Calls the world's `configure` export.
+    fn configure(
+        &self,
+        store: &mut Store<PluginState>,
+        settings: &str,
+    ) -> impl Future<Output = wasmtime::Result<Result<(), String>>> + Send;
+}
+
+impl WorldBindings for AccessProvider {
+    type Pre = AccessProviderPre<PluginState>;
+
+    async fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<PluginState>,
+    ) -> wasmtime::Result<Self> {
+        pre.instantiate_async(store).await
+    }
+
+    async fn configure(
+        &self,
+        store: &mut Store<PluginState>,
+        settings: &str,
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.switchyard_plugin_access()
+            .call_configure(store, settings)
+            .await
+    }
+}
+
+impl WorldBindings for SessionExtractor {
+    type Pre = SessionExtractorPre<PluginState>;
+
+    async fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<PluginState>,
+    ) -> wasmtime::Result<Self> {
+        pre.instantiate_async(store).await
+    }
+
+    async fn configure(
+        &self,
+        store: &mut Store<PluginState>,
+        settings: &str,
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.switchyard_plugin_session()
+            .call_configure(store, settings)
+            .await
+    }
+}
+
+/// One live instance: a store and the world's bindings in it.
+pub(crate) struct Live<B> {
+    /// The store.
+    pub(crate) store: Store<PluginState>,
+    /// The bindings.
+    pub(crate) bindings: B,
+}
+
+/// Counters of a configured instance (for the management API and tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct InstanceStats {
+    /// Calls attempted, including those refused by a quarantine.
+    pub calls: u64,
+    /// Calls that faulted (trap, deadline, memory, start failure).
+    pub faults: u64,
+    /// Times the instance was quarantined.
+    pub quarantines: u64,
+    /// Live instances created (each pays instantiation and `configure`).
+    pub instantiations: u64,
+    /// Live instances waiting in the pool.
+    pub idle: usize,
+    /// The end of the current quarantine.
+    pub quarantined_until: Option<SystemTime>,
+}
+
+/// A configured instance of a plugin of world `B`.
+pub(crate) struct PluginInstance<B: WorldBindings> {
+    plugin: Plugin,
+    pre: B::Pre,
+    origin: Arc<LogOrigin>,
+    settings: String,
+    limits: PluginLimits,
+    pool_size: usize,
+    policy: FaultPolicy,
+    clock: Arc<dyn Clock>,
+    idle: Mutex<Vec<Live<B>>>,
+    health: Mutex<Health>,
+    /// Whether `health` may hold a quarantine (spares the lock and the clock otherwise).
+    quarantined: AtomicBool,
+    calls: AtomicU64,
+    faults: AtomicU64,
+    quarantines: AtomicU64,
+    instantiations: AtomicU64,
+}
+
+/// What a configured instance is made from.
+pub(crate) struct InstanceSpec {
+    pub(crate) name: String,
+    pub(crate) settings: String,
+    pub(crate) limits: PluginLimits,
+    pub(crate) pool_size: usize,
+    pub(crate) policy: FaultPolicy,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl<B: WorldBindings> PluginInstance<B> {
+    /// Creates the configured instance and its first live instance, so settings the plugin
+    /// rejects are reported now rather than on a request.
+    pub(crate) async fn new(
+        plugin: Plugin,
+        pre: B::Pre,
+        spec: InstanceSpec,
+    ) -> Result<PluginInstance<B>, PluginError> {
+        let instance = PluginInstance {
+            origin: Arc::new(LogOrigin {
+                kind: plugin.name().to_owned(),
+                instance: spec.name,
+            }),
+            plugin,
+            pre,
+            settings: spec.settings,
+            limits: spec.limits,
+            pool_size: spec.pool_size,
+            policy: spec.policy,
+            clock: spec.clock,
+            idle: Mutex::new(Vec::new()),
+            health: Mutex::new(Health::default()),
+            quarantined: AtomicBool::new(false),
+            calls: AtomicU64::new(0),
+            faults: AtomicU64::new(0),
+            quarantines: AtomicU64::new(0),
+            instantiations: AtomicU64::new(0),
+        };
+        let live = instance.spawn().await?;
+        if instance.pool_size > 0 {
+            instance.idle.lock().push(live);
+        }
+        Ok(instance)
+    }
+
+    /// The plugin this is an instance of.
+    pub(crate) fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    /// The configured instance's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.origin.instance
+    }
+
+    /// The limits of each call.
+    pub(crate) fn limits(&self) -> &PluginLimits {
+        &self.limits
+    }
+
+    /// The counters.
+    pub(crate) fn stats(&self) -> InstanceStats {
+        InstanceStats {
+            calls: self.calls.load(Ordering::Relaxed),
+            faults: self.faults.load(Ordering::Relaxed),
+            quarantines: self.quarantines.load(Ordering::Relaxed),
+            instantiations: self.instantiations.load(Ordering::Relaxed),
+            idle: self.idle.lock().len(),
+            quarantined_until: self.health.lock().quarantined_until(self.clock.now()),
+        }
+    }
+
+    /// A live instance armed for one call: from the pool, or created and configured now.
+    /// Refused while the instance is quarantined.
+    pub(crate) async fn checkout(&self) -> Result<Live<B>, Fault> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if self.quarantined.load(Ordering::Acquire) {
+            let mut health = self.health.lock();
+            health.admit(self.clock.now()).map_err(Fault::Quarantined)?;
+            self.quarantined.store(false, Ordering::Release);
+        }
+        let pooled = self.idle.lock().pop();
+        let mut live = match pooled {
+            Some(live) => live,
+            None => match self.spawn().await {
+                Ok(live) => live,
+                Err(error) => return Err(self.fault(Fault::Start(error.to_string()), None)),
+            },
+        };
+        live.store.data_mut().begin_call();
+        live.store
+            .set_epoch_deadline(deadline_ticks(self.limits.deadline));
+        Ok(live)
+    }
+
+    /// Ends a call: on success the live instance goes back to the pool (if there is room)
+    /// and the answer is returned; on error it is discarded and the fault recorded.
+    /// `result` is `None` when the host-side deadline expired first.
+    pub(crate) fn checkin<R>(
+        &self,
+        live: Live<B>,
+        result: Option<wasmtime::Result<R>>,
+    ) -> Result<R, Fault> {
+        let output = live.store.data().output.take();
+        match result {
+            Some(Ok(answer)) => {
+                if let Some(output) = output {
+                    tracing::debug!(plugin = %self.origin.kind, instance = %self.origin.instance, %output, "plugin output");
+                }
+                let mut idle = self.idle.lock();
+                if idle.len() < self.pool_size {
+                    idle.push(live);
+                }
+                Ok(answer)
+            }
+            Some(Err(error)) => {
+                let fault =
+                    Fault::from_call(&error, live.store.data().limiter.exceeded, &self.limits);
+                tracing::debug!(plugin = %self.origin.kind, instance = %self.origin.instance, error = ?error, "plugin call failed");
+                Err(self.fault(fault, output))
+            }
+            None => Err(self.fault(Fault::Deadline(self.limits.deadline), output)),
+        }
+    }
+
+    /// Counts `fault`, quarantines the instance when the policy says so, and logs it.
+    fn fault(&self, fault: Fault, output: Option<String>) -> Fault {
+        self.faults.fetch_add(1, Ordering::Relaxed);
+        let quarantined = self
+            .health
+            .lock()
+            .record_fault(self.clock.now(), &self.policy);
+        tracing::warn!(
+            plugin = %self.origin.kind,
+            instance = %self.origin.instance,
+            %fault,
+            output = output.as_deref().unwrap_or(""),
+            "plugin fault"
+        );
+        if let Some(until) = quarantined {
+            self.quarantined.store(true, Ordering::Release);
+            self.quarantines.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                plugin = %self.origin.kind,
+                instance = %self.origin.instance,
+                seconds = self.policy.quarantine.as_secs(),
+                until = ?until,
+                "plugin instance quarantined after repeated faults"
+            );
+        }
+        fault
+    }
+
+    /// Creates a live instance and applies the settings to it.
+    async fn spawn(&self) -> Result<Live<B>, PluginError> {
+        self.instantiations.fetch_add(1, Ordering::Relaxed);
+        let mut store = self
+            .plugin
+            .core()
+            .new_store(self.origin.clone(), &self.limits);
+        let started = tokio::time::timeout(self.limits.deadline, async {
+            let bindings = B::instantiate(&self.pre, &mut store).await?;
+            let configured = bindings.configure(&mut store, &self.settings).await?;
+            Ok::<_, wasmtime::Error>((bindings, configured))
+        })
+        .await;
+        let memory = store.data().limiter.exceeded;
+        match started {
+            Ok(Ok((bindings, Ok(())))) => Ok(Live { store, bindings }),
+            Ok(Ok((_, Err(message)))) => Err(PluginError::Rejected(message)),
+            Ok(Err(error)) => Err(PluginError::Start(
+                Fault::from_call(&error, memory, &self.limits).to_string(),
+            )),
+            Err(_) => Err(PluginError::Start(
+                Fault::Deadline(self.limits.deadline).to_string(),
+            )),
+        }
+    }
+}
+
+/// Runs `future` for at most `limit` (from now); `None` when the limit passed first.
+///
+/// The timer is only armed if the future has to wait: a call that completes without waiting
+/// (the usual case: the guest computes and returns) costs one clock read. A guest that
+/// computes too long is stopped by the epoch deadline instead; this covers a guest waiting on
+/// the host (a WASI sleep or poll).
+pub(crate) async fn within<F: Future>(limit: std::time::Duration, future: F) -> Option<F::Output> {
+    let start = tokio::time::Instant::now();
+    let mut future = std::pin::pin!(future);
+    let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(cx) {
+            return std::task::Poll::Ready(Some(output));
+        }
+        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(start + limit)));
+        match timer.as_mut().poll(cx) {
+            std::task::Poll::Ready(()) => std::task::Poll::Ready(None),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    })
+    .await
+}

@@ -1,0 +1,125 @@
+//! The request head handed to access providers and session extractors.
+
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime};
+
+use super::bindings::WitRequestHead;
+
+/// What the host knows about a request before its body (the WIT record `request-head`).
+///
+/// Built once per request and shared by every provider of the chain; Wasm plugins receive
+/// it without conversion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    wit: WitRequestHead,
+    client_ip: Option<IpAddr>,
+    arrival: SystemTime,
+}
+
+impl RequestHead {
+    /// A head from its parts. Header names are lowercased; `query` is the raw query string
+    /// without `?`; `client_ip` is the TCP peer (never a forwarding header).
+    pub fn new(
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: impl IntoIterator<Item = (String, String)>,
+        client_ip: Option<IpAddr>,
+        arrival: SystemTime,
+    ) -> RequestHead {
+        let arrival_time_ms = arrival
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_millis()
+            .try_into()
+            .unwrap_or(u64::MAX);
+        RequestHead {
+            wit: WitRequestHead {
+                method: method.to_ascii_uppercase(),
+                path: path.to_owned(),
+                query: query.to_owned(),
+                headers: headers
+                    .into_iter()
+                    .map(|(name, value)| (name.to_ascii_lowercase(), value))
+                    .collect(),
+                client_address: client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                arrival_time_ms,
+            },
+            client_ip,
+            arrival,
+        }
+    }
+
+    /// A head from an HTTP request's parts. Header values that are not UTF-8 are converted
+    /// lossily.
+    pub fn from_http(
+        parts: &http::request::Parts,
+        client_ip: Option<IpAddr>,
+        arrival: SystemTime,
+    ) -> RequestHead {
+        RequestHead::new(
+            parts.method.as_str(),
+            parts.uri.path(),
+            parts.uri.query().unwrap_or(""),
+            parts.headers.iter().map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            }),
+            client_ip,
+            arrival,
+        )
+    }
+
+    /// The method in upper case.
+    pub fn method(&self) -> &str {
+        &self.wit.method
+    }
+
+    /// The path as received, still percent-encoded.
+    pub fn path(&self) -> &str {
+        &self.wit.path
+    }
+
+    /// The raw query string without `?` (empty when there is none).
+    pub fn query(&self) -> &str {
+        &self.wit.query
+    }
+
+    /// Every header field as `(lowercase name, value)`, in arrival order.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.wit.headers
+    }
+
+    /// The first value of header `name` (compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.wit
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of query parameter `name`, form-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.wit.query.as_bytes())
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    /// The TCP peer's address.
+    pub fn client_ip(&self) -> Option<IpAddr> {
+        self.client_ip
+    }
+
+    /// When the request arrived.
+    pub fn arrival(&self) -> SystemTime {
+        self.arrival
+    }
+
+    /// The WIT form handed to plugins.
+    pub(crate) fn wit(&self) -> &WitRequestHead {
+        &self.wit
+    }
+}

@@ -1,0 +1,905 @@
+//! Library-level tests of the plugin host and the access chain with real components:
+//! the embedded `config-api-key` and the test guests of `plugins/testing/` (built here).
+
+#[path = "../build/wasm_guest.rs"]
+#[allow(dead_code)]
+mod wasm_guest;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use switchyard::access::{
+    AccessChain, AccessError, Outcome, PrepareError, Provider, ProviderFuture, ProviderRegistry,
+    ProviderType, RequestHead,
+};
+use switchyard::clock::ManualClock;
+use switchyard::config::{Config, PluginInstanceConfig, PluginLimits};
+use switchyard::plugin::{
+    Fault, HostOptions, Plugin, PluginError, PluginHost, PluginOrigin, PluginWorld,
+};
+
+/// The test guests, built once per test binary: (misbehave, session-echo).
+fn guests() -> &'static (Vec<u8>, Vec<u8>) {
+    static GUESTS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+    GUESTS.get_or_init(|| {
+        let workspace = PathBuf::from(env!("SWITCHYARD_PLUGINS_WORKSPACE"));
+        let target = PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR"));
+        let paths = wasm_guest::build(&workspace, &target, &["misbehave", "session-echo"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        (
+            std::fs::read(&paths[0]).unwrap(),
+            std::fs::read(&paths[1]).unwrap(),
+        )
+    })
+}
+
+/// A compiled-component cache shared by the tests (under `target/`).
+fn shared_cache() -> PathBuf {
+    PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR")).join("test-cache")
+}
+
+struct Fixture {
+    host: PluginHost,
+    clock: Arc<ManualClock>,
+    registry: ProviderRegistry,
+}
+
+/// A host with the embedded plugins and the `misbehave` guest installed.
+async fn fixture() -> Fixture {
+    let clock = Arc::new(ManualClock::default());
+    let host = PluginHost::new(HostOptions {
+        cache_dir: Some(shared_cache()),
+        clock: clock.clone(),
+        ..HostOptions::default()
+    })
+    .unwrap();
+    host.load_embedded().await.unwrap();
+    let misbehave = host
+        .load(guests().0.clone(), PluginOrigin::Bytes)
+        .await
+        .unwrap();
+    assert!(host.install(misbehave));
+    Fixture {
+        host,
+        clock,
+        registry: ProviderRegistry::new(),
+    }
+}
+
+fn instance(name: &str, kind: &str, settings: serde_json::Value) -> PluginInstanceConfig {
+    PluginInstanceConfig {
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+        settings,
+        limits: None,
+    }
+}
+
+fn keys(name: &str, keys: &[&str]) -> PluginInstanceConfig {
+    instance(
+        name,
+        "config-api-key",
+        serde_json::json!({ "api-keys": keys }),
+    )
+}
+
+fn head(headers: &[(&str, &str)], query: &str) -> RequestHead {
+    RequestHead::new(
+        "POST",
+        "/v1/chat/completions",
+        query,
+        headers.iter().map(|(n, v)| (n.to_string(), v.to_string())),
+        Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))),
+        SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+    )
+}
+
+impl Fixture {
+    async fn chain(&self, instances: &[PluginInstanceConfig]) -> AccessChain {
+        self.try_chain(instances).await.unwrap()
+    }
+
+    async fn try_chain(
+        &self,
+        instances: &[PluginInstanceConfig],
+    ) -> Result<AccessChain, PrepareError> {
+        AccessChain::prepare_instances(
+            instances,
+            &PluginLimits::default(),
+            &self.registry,
+            &self.host,
+            None,
+        )
+        .await
+    }
+}
+
+/// The principal and `source` of an allowed request.
+async fn allowed(chain: &AccessChain, head: &RequestHead) -> (String, String, Option<String>) {
+    let principal = chain
+        .authenticate(head)
+        .await
+        .unwrap_or_else(|e| panic!("refused: {e}"))
+        .expect("a non-empty chain");
+    let source = principal.metadata("source").map(str::to_owned);
+    (principal.provider, principal.principal, source)
+}
+
+async fn refused(chain: &AccessChain, head: &RequestHead) -> AccessError {
+    chain
+        .authenticate(head)
+        .await
+        .expect_err("expected a refusal")
+}
+
+fn body(error: &AccessError) -> serde_json::Value {
+    serde_json::from_slice(&error.body()).unwrap()
+}
+
+#[tokio::test]
+async fn config_api_key_checks_every_location_in_order() {
+    let f = fixture().await;
+    let chain = f
+        .chain(&[keys("config-inline", &["sk-a", "sk-b", "Basic literal"])])
+        .await;
+    // (headers, query, the key found, its source)
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str, &'a str);
+    let cases: &[Case<'_>] = &[
+        (
+            &[("authorization", "Bearer sk-a")],
+            "",
+            "sk-a",
+            "authorization",
+        ),
+        (
+            &[("authorization", "bearer   sk-b ")],
+            "",
+            "sk-b",
+            "authorization",
+        ),
+        (&[("authorization", "sk-a")], "", "sk-a", "authorization"),
+        (
+            &[("authorization", "Basic literal")],
+            "",
+            "Basic literal",
+            "authorization",
+        ),
+        (&[("x-goog-api-key", "sk-b")], "", "sk-b", "x-goog-api-key"),
+        (&[("X-Api-Key", "sk-a")], "", "sk-a", "x-api-key"),
+        (&[], "key=sk-b", "sk-b", "query-key"),
+        (&[], "foo=1&auth_token=sk-a", "sk-a", "query-auth-token"),
+        // A wrong earlier candidate does not hide a right later one.
+        (
+            &[("authorization", "Bearer nope"), ("x-api-key", "sk-b")],
+            "",
+            "sk-b",
+            "x-api-key",
+        ),
+        // The first matching candidate in lookup order wins.
+        (&[("x-api-key", "sk-b")], "key=sk-a", "sk-b", "x-api-key"),
+    ];
+    for (headers, query, key, source) in cases {
+        let (provider, principal, found) = allowed(&chain, &head(headers, query)).await;
+        assert_eq!(provider, "config-inline");
+        assert_eq!(principal, *key, "{headers:?} {query}");
+        assert_eq!(found.as_deref(), Some(*source), "{headers:?} {query}");
+    }
+}
+
+#[tokio::test]
+async fn config_api_key_refuses_missing_and_wrong_keys() {
+    let f = fixture().await;
+    let chain = f.chain(&[keys("config-inline", &["sk-a"])]).await;
+
+    let missing = refused(&chain, &head(&[("accept", "*/*")], "")).await;
+    assert_eq!(missing, AccessError::MissingCredential);
+    assert_eq!(missing.status(), 401);
+    assert_eq!(
+        body(&missing),
+        serde_json::json!({"error": "Missing API key"})
+    );
+    // Empty values are no credentials.
+    let empty = refused(&chain, &head(&[("x-api-key", "")], "key=")).await;
+    assert_eq!(empty, AccessError::MissingCredential);
+
+    for (headers, query) in [
+        (&[("authorization", "Bearer sk-b")][..], ""),
+        (&[("authorization", "Basic sk-a")][..], ""),
+        (&[("authorization", "SK-A")][..], ""),
+        (&[][..], "key=sk-a%20"),
+        (&[("x-goog-api-key", "sk-")][..], ""),
+    ] {
+        let invalid = refused(&chain, &head(headers, query)).await;
+        assert_eq!(
+            invalid,
+            AccessError::InvalidCredential,
+            "{headers:?} {query}"
+        );
+        assert_eq!(invalid.status(), 401);
+        assert_eq!(
+            body(&invalid),
+            serde_json::json!({"error": "Invalid API key"})
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_instances_of_one_type_keep_their_own_keys() {
+    let f = fixture().await;
+    let chain = f
+        .chain(&[keys("team-a", &["sk-a"]), keys("team-b", &["sk-b"])])
+        .await;
+    let (provider, principal, _) = allowed(&chain, &head(&[("x-api-key", "sk-a")], "")).await;
+    assert_eq!((provider.as_str(), principal.as_str()), ("team-a", "sk-a"));
+    let (provider, principal, _) = allowed(&chain, &head(&[("x-api-key", "sk-b")], "")).await;
+    assert_eq!((provider.as_str(), principal.as_str()), ("team-b", "sk-b"));
+    assert_eq!(
+        refused(&chain, &head(&[("x-api-key", "sk-c")], "")).await,
+        AccessError::InvalidCredential
+    );
+}
+
+/// A native provider: `x-token` must equal the setting `token`.
+struct TokenProvider {
+    token: String,
+}
+
+impl Provider for TokenProvider {
+    fn authenticate<'a>(&'a self, head: &'a RequestHead) -> ProviderFuture<'a> {
+        Box::pin(async move {
+            Ok(match head.header("x-token") {
+                None => Outcome::NoCredentials,
+                Some(token) if token == self.token => Outcome::Allow {
+                    principal: format!("token:{token}"),
+                    metadata: vec![],
+                },
+                Some(_) => Outcome::InvalidCredential,
+            })
+        })
+    }
+}
+
+fn register_token(registry: &ProviderRegistry) {
+    registry.register_native("header-token", |config: &PluginInstanceConfig| {
+        let token = config.settings["token"]
+            .as_str()
+            .ok_or("token must be a string")?
+            .to_owned();
+        Ok(Arc::new(TokenProvider { token }) as Arc<dyn Provider>)
+    });
+}
+
+#[tokio::test]
+async fn native_and_wasm_providers_in_both_orders() {
+    let f = fixture().await;
+    register_token(&f.registry);
+    let native = instance(
+        "tokens",
+        "header-token",
+        serde_json::json!({"token": "t-1"}),
+    );
+    let wasm = keys("keys", &["sk-a"]);
+    for chain in [
+        f.chain(&[native.clone(), wasm.clone()]).await,
+        f.chain(&[wasm.clone(), native.clone()]).await,
+    ] {
+        let (provider, principal, _) = allowed(&chain, &head(&[("x-token", "t-1")], "")).await;
+        assert_eq!(
+            (provider.as_str(), principal.as_str()),
+            ("tokens", "token:t-1")
+        );
+        let (provider, _, _) = allowed(&chain, &head(&[("x-api-key", "sk-a")], "")).await;
+        assert_eq!(provider, "keys");
+        // Invalid from either provider wins over the other's missing credentials.
+        for headers in [[("x-token", "wrong")], [("x-api-key", "wrong")]] {
+            assert_eq!(
+                refused(&chain, &head(&headers, "")).await,
+                AccessError::InvalidCredential
+            );
+        }
+        assert_eq!(
+            refused(&chain, &head(&[], "")).await,
+            AccessError::MissingCredential
+        );
+    }
+    // Both accept different credentials in one request: the first in chain order wins.
+    let both = head(&[("x-token", "t-1"), ("x-api-key", "sk-a")], "");
+    let chain = f.chain(&[wasm.clone(), native.clone()]).await;
+    assert_eq!(allowed(&chain, &both).await.0, "keys");
+    let chain = f.chain(&[native, wasm]).await;
+    assert_eq!(allowed(&chain, &both).await.0, "tokens");
+}
+
+#[tokio::test]
+async fn new_settings_reconfigure_without_recompiling() {
+    let f = fixture().await;
+    let before = f.host.stats();
+    let first = f.chain(&[keys("config-inline", &["sk-old"])]).await;
+    allowed(&first, &head(&[("x-api-key", "sk-old")], "")).await;
+
+    let second = first
+        .prepare_next_instances(&[keys("config-inline", &["sk-new"])], &f)
+        .await;
+    allowed(&second, &head(&[("x-api-key", "sk-new")], "")).await;
+    assert_eq!(
+        refused(&second, &head(&[("x-api-key", "sk-old")], "")).await,
+        AccessError::InvalidCredential
+    );
+    // The old generation still answers with its own keys.
+    allowed(&first, &head(&[("x-api-key", "sk-old")], "")).await;
+    assert_eq!(
+        f.host.stats(),
+        before,
+        "nothing was compiled or loaded again"
+    );
+
+    // An unchanged instance is reused as it is by the next generation.
+    let third = second
+        .prepare_next_instances(
+            &[keys("config-inline", &["sk-new"]), keys("other", &["x"])],
+            &f,
+        )
+        .await;
+    assert!(Arc::ptr_eq(
+        second.entries()[0].provider(),
+        third.entries()[0].provider()
+    ));
+    assert!(!Arc::ptr_eq(
+        first.entries()[0].provider(),
+        second.entries()[0].provider()
+    ));
+}
+
+trait PrepareNext {
+    async fn prepare_next_instances(
+        &self,
+        instances: &[PluginInstanceConfig],
+        f: &Fixture,
+    ) -> AccessChain;
+}
+
+impl PrepareNext for AccessChain {
+    async fn prepare_next_instances(
+        &self,
+        instances: &[PluginInstanceConfig],
+        f: &Fixture,
+    ) -> AccessChain {
+        AccessChain::prepare_instances(
+            instances,
+            &PluginLimits::default(),
+            &f.registry,
+            &f.host,
+            Some(self),
+        )
+        .await
+        .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_config_file_becomes_a_chain() {
+    let f = fixture().await;
+    let yaml = r#"
+api-keys: [" sk-top ", "sk-top"]
+auth:
+  providers:
+    - name: partners
+      type: config-api-key
+      api-keys: [sk-partner]
+    - name: odd
+      type: misbehave
+      config: { mode: not-handled }
+"#;
+    let config = Config::parse(yaml, None, std::env::temp_dir())
+        .unwrap()
+        .config;
+    let chain = AccessChain::prepare(&config, &f.registry, &f.host)
+        .await
+        .unwrap();
+    let names: Vec<_> = chain.entries().iter().map(|e| e.name()).collect();
+    assert_eq!(names, ["config-inline", "partners", "odd"]);
+    let (provider, principal, _) = allowed(&chain, &head(&[("x-api-key", "sk-top")], "")).await;
+    assert_eq!(
+        (provider.as_str(), principal.as_str()),
+        ("config-inline", "sk-top")
+    );
+    let (provider, _, _) = allowed(&chain, &head(&[], "key=sk-partner")).await;
+    assert_eq!(provider, "partners");
+
+    // A reload with other keys: a new chain, nothing compiled.
+    let compiled = f.host.stats();
+    let yaml = yaml.replace("sk-partner", "sk-partner-2");
+    let config = Config::parse(&yaml, None, std::env::temp_dir())
+        .unwrap()
+        .config;
+    let next = chain
+        .prepare_next(&config, &f.registry, &f.host)
+        .await
+        .unwrap();
+    allowed(&next, &head(&[], "key=sk-partner-2")).await;
+    assert!(Arc::ptr_eq(
+        chain.entries()[0].provider(),
+        next.entries()[0].provider()
+    ));
+    assert_eq!(f.host.stats(), compiled);
+}
+
+#[tokio::test]
+async fn an_empty_chain_lets_everything_through() {
+    let chain = AccessChain::default();
+    assert!(chain.is_empty());
+    assert_eq!(chain.authenticate(&head(&[], "")).await, Ok(None));
+}
+
+#[tokio::test]
+async fn preparing_reports_unknown_types_and_rejected_settings() {
+    let f = fixture().await;
+    let error = f
+        .try_chain(&[instance("mystery", "no-such-type", serde_json::json!({}))])
+        .await
+        .unwrap_err();
+    assert!(matches!(&error, PrepareError::UnknownType { instance, .. } if instance == "mystery"));
+    let message = error.to_string();
+    assert!(
+        message.contains("mystery") && message.contains("no-such-type"),
+        "{message}"
+    );
+    assert!(
+        message.contains("config-api-key"),
+        "lists the known types: {message}"
+    );
+
+    let error = f
+        .try_chain(&[instance(
+            "bad-keys",
+            "config-api-key",
+            serde_json::json!({"api-keys": "sk-a"}),
+        )])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, PrepareError::Plugin { source: PluginError::Rejected(m), .. } if m.contains("list of strings")),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("access provider bad-keys (config-api-key)")
+    );
+
+    let error = f
+        .try_chain(&[instance(
+            "picky",
+            "misbehave",
+            serde_json::json!({"reject": "no thanks"}),
+        )])
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("no thanks"), "{error}");
+
+    register_token(&f.registry);
+    let error = f
+        .try_chain(&[instance("tokens", "header-token", serde_json::json!({}))])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, PrepareError::Native { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn registry_order_replacement_and_exclusive() {
+    let f = fixture().await;
+    let registry = &f.registry;
+    register_token(registry);
+    registry.register_native("second", |_: &PluginInstanceConfig| {
+        Ok(Arc::new(TokenProvider { token: "2".into() }) as Arc<dyn Provider>)
+    });
+    registry.register_native("  ", |_: &PluginInstanceConfig| Err("never".to_owned()));
+    let names = |r: &ProviderRegistry| -> Vec<String> {
+        r.registered().into_iter().map(|(n, _)| n).collect()
+    };
+    assert_eq!(names(registry), ["header-token", "second"]);
+    // Re-registering keeps the position.
+    register_token(registry);
+    assert_eq!(names(registry), ["header-token", "second"]);
+    // A registered type shadows an installed plugin of the same name.
+    registry.register_native("config-api-key", |_: &PluginInstanceConfig| {
+        Ok(Arc::new(TokenProvider {
+            token: "native".into(),
+        }) as Arc<dyn Provider>)
+    });
+    let chain = f.chain(&[keys("k", &["sk-a"])]).await;
+    assert_eq!(
+        allowed(&chain, &head(&[("x-token", "native")], "")).await.1,
+        "token:native"
+    );
+    assert!(registry.unregister("config-api-key").is_some());
+    let chain = f.chain(&[keys("k", &["sk-a"])]).await;
+    assert_eq!(
+        allowed(&chain, &head(&[("x-api-key", "sk-a")], "")).await.1,
+        "sk-a"
+    );
+
+    // Exclusive: only instances of that type remain while it is registered.
+    registry.set_exclusive("second");
+    assert_eq!(names(registry), ["second"]);
+    let all = [
+        keys("k", &["sk-a"]),
+        instance("s", "second", serde_json::json!({})),
+    ];
+    let chain = f.chain(&all).await;
+    assert_eq!(chain.entries().len(), 1);
+    assert_eq!(chain.entries()[0].name(), "s");
+    // An exclusive type that is not registered is ignored.
+    registry.unregister("second");
+    let chain = f.chain(&all[..1]).await;
+    assert_eq!(chain.entries().len(), 1);
+    registry.clear_exclusive();
+    assert_eq!(names(registry), ["header-token"]);
+
+    // A session extractor is not an access provider.
+    let echo = f
+        .host
+        .load(guests().1.clone(), PluginOrigin::Bytes)
+        .await
+        .unwrap();
+    assert_eq!(echo.world(), PluginWorld::SessionExtractor);
+    assert!(matches!(
+        registry.register_plugin(echo),
+        Err(PluginError::WrongWorld { .. })
+    ));
+    // A Wasm plugin can be registered explicitly too.
+    let provider = f.host.plugin("misbehave").unwrap();
+    registry.register_plugin(provider).unwrap();
+    assert!(matches!(
+        registry.get("misbehave"),
+        Some(ProviderType::Wasm(_))
+    ));
+}
+
+fn misbehave(name: &str, settings: serde_json::Value) -> PluginInstanceConfig {
+    instance(name, "misbehave", settings)
+}
+
+#[tokio::test]
+async fn every_outcome_maps_to_its_response() {
+    let f = fixture().await;
+    let chain = f
+        .chain(&[misbehave("odd", serde_json::json!({"principal": "p"}))])
+        .await;
+    let mode = |m: &str| head(&[("x-misbehave", m)], "");
+
+    let principal = chain.authenticate(&mode("allow")).await.unwrap().unwrap();
+    assert_eq!(principal.principal, "p");
+    assert_eq!(principal.metadata("client"), Some("203.0.113.7"));
+    assert_eq!(principal.metadata("arrival"), Some("1700000000123"));
+
+    let denied = refused(&chain, &mode("deny")).await;
+    assert_eq!(denied.status(), 451);
+    assert_eq!(
+        body(&denied),
+        serde_json::json!({"error": "denied by misbehave"})
+    );
+
+    let error = refused(&chain, &mode("error")).await;
+    assert_eq!(error.status(), 500);
+    assert_eq!(
+        body(&error),
+        serde_json::json!({"error": "misbehave error"})
+    );
+
+    let bad = refused(&chain, &mode("bad-deny")).await;
+    assert_eq!(bad.status(), 500);
+
+    assert_eq!(
+        refused(&chain, &mode("not-handled")).await,
+        AccessError::MissingCredential
+    );
+    assert_eq!(
+        refused(&chain, &mode("no-credentials")).await,
+        AccessError::MissingCredential
+    );
+    assert_eq!(
+        refused(&chain, &mode("invalid")).await,
+        AccessError::InvalidCredential
+    );
+
+    // Output and logs do not disturb the host.
+    assert_eq!(
+        refused(&chain, &mode("print")).await,
+        AccessError::MissingCredential
+    );
+    assert_eq!(
+        refused(&chain, &mode("log")).await,
+        AccessError::MissingCredential
+    );
+
+    // A deny ends the chain even when a later provider would allow.
+    let chain = f
+        .chain(&[
+            misbehave("deny-first", serde_json::json!({"mode": "deny"})),
+            keys("keys", &["sk-a"]),
+        ])
+        .await;
+    assert_eq!(
+        refused(&chain, &head(&[("x-api-key", "sk-a")], ""))
+            .await
+            .status(),
+        451
+    );
+}
+
+#[tokio::test]
+async fn two_instances_of_one_plugin_do_not_share_state() {
+    let f = fixture().await;
+    let chain = f
+        .chain(&[
+            misbehave("one", serde_json::json!({"mode": "not-handled"})),
+            misbehave("two", serde_json::json!({"principal": "second"})),
+        ])
+        .await;
+    for call in 1..=3 {
+        let principal = chain.authenticate(&head(&[], "")).await.unwrap().unwrap();
+        assert_eq!(principal.provider, "two");
+        assert_eq!(principal.principal, "second");
+        // The live instance of "two" counts only its own calls.
+        assert_eq!(principal.metadata("calls"), Some(call.to_string().as_str()));
+    }
+}
+
+fn fault_of(error: AccessError) -> Fault {
+    assert_eq!(error.status(), 503);
+    match error {
+        AccessError::Fault { fault, .. } => fault,
+        other => panic!("expected a fault, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn faults_fail_closed_and_the_host_stays_healthy() {
+    let f = fixture().await;
+    let mut limited = misbehave("odd", serde_json::json!({}));
+    limited.limits = Some(PluginLimits {
+        deadline: Duration::from_millis(50),
+        memory_bytes: 64 << 20,
+    });
+    let chain = f.chain(&[limited, keys("keys", &["sk-a"])]).await;
+    let mode = |m: &str| head(&[("x-misbehave", m), ("x-api-key", "sk-a")], "");
+
+    let error = refused(&chain, &mode("loop")).await;
+    assert_eq!(
+        body(&error),
+        serde_json::json!({"error": {
+            "message": "access provider odd failed: deadline of 50 ms exceeded",
+            "type": "server_error",
+            "code": "plugin_fault",
+        }})
+    );
+    assert_eq!(fault_of(error), Fault::Deadline(Duration::from_millis(50)));
+    assert_eq!(
+        fault_of(refused(&chain, &mode("sleep")).await),
+        Fault::Deadline(Duration::from_millis(50))
+    );
+    assert_eq!(
+        fault_of(refused(&chain, &mode("alloc")).await),
+        Fault::Memory(64 << 20)
+    );
+    let trap = fault_of(refused(&chain, &mode("panic")).await);
+    assert!(
+        matches!(&trap, Fault::Trap(m) if m.contains("unreachable")),
+        "{trap:?}"
+    );
+    // Five faults within 60 s would quarantine the instance: this one comes later.
+    f.clock.advance(Duration::from_secs(61));
+    // Unbounded recursion exhausts the guest's (shadow) stack: a trap, whichever stack ends first.
+    let overflow = fault_of(refused(&chain, &mode("recurse")).await);
+    assert!(matches!(&overflow, Fault::Trap(_)), "{overflow:?}");
+
+    // Still serving: the faulty live instances were replaced.
+    let principal = chain.authenticate(&mode("allow")).await.unwrap().unwrap();
+    assert_eq!(principal.provider, "odd");
+    let stats = chain.entries()[0].stats().unwrap();
+    assert_eq!(stats.faults, 5);
+    assert_eq!(stats.calls, 6);
+    assert_eq!(stats.quarantines, 0);
+    assert_eq!(stats.quarantined_until, None);
+    assert!(stats.instantiations >= 6, "{stats:?}");
+}
+
+#[tokio::test]
+async fn repeated_faults_quarantine_until_the_clock_moves_on() {
+    let f = fixture().await;
+    let chain = f.chain(&[misbehave("odd", serde_json::json!({}))]).await;
+    let panic = head(&[("x-misbehave", "panic")], "");
+    let fine = head(&[], "");
+    for _ in 0..4 {
+        assert!(matches!(
+            fault_of(refused(&chain, &panic).await),
+            Fault::Trap(_)
+        ));
+        f.clock.advance(Duration::from_secs(1));
+    }
+    assert!(
+        chain.authenticate(&fine).await.is_ok(),
+        "4 faults do not quarantine"
+    );
+    assert!(matches!(
+        fault_of(refused(&chain, &panic).await),
+        Fault::Trap(_)
+    ));
+
+    // The fifth fault within 60 s quarantines for 30 s: even a good request fails closed.
+    let quarantined = fault_of(refused(&chain, &fine).await);
+    assert!(
+        matches!(quarantined, Fault::Quarantined(_)),
+        "{quarantined:?}"
+    );
+    let stats = chain.entries()[0].stats().unwrap();
+    assert_eq!((stats.faults, stats.quarantines), (5, 1));
+    assert!(stats.quarantined_until.is_some());
+
+    f.clock.advance(Duration::from_secs(29));
+    assert!(matches!(
+        fault_of(refused(&chain, &fine).await),
+        Fault::Quarantined(_)
+    ));
+    f.clock.advance(Duration::from_secs(1));
+    let principal = chain.authenticate(&fine).await.unwrap().unwrap();
+    assert_eq!(principal.provider, "odd");
+    assert_eq!(chain.entries()[0].stats().unwrap().quarantined_until, None);
+}
+
+#[tokio::test]
+async fn faults_spread_over_more_than_a_minute_do_not_quarantine() {
+    let f = fixture().await;
+    let chain = f.chain(&[misbehave("odd", serde_json::json!({}))]).await;
+    let panic = head(&[("x-misbehave", "panic")], "");
+    for _ in 0..8 {
+        assert!(matches!(
+            fault_of(refused(&chain, &panic).await),
+            Fault::Trap(_)
+        ));
+        f.clock.advance(Duration::from_secs(16));
+    }
+    assert!(chain.authenticate(&head(&[], "")).await.is_ok());
+    assert_eq!(chain.entries()[0].stats().unwrap().quarantines, 0);
+}
+
+#[tokio::test]
+async fn the_compiled_component_cache_survives_restarts_and_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let bytes = guests().1.clone();
+    let new_host = || {
+        PluginHost::new(HostOptions {
+            cache_dir: Some(cache.clone()),
+            ..HostOptions::default()
+        })
+        .unwrap()
+    };
+
+    let host = new_host();
+    let plugin = host.load(bytes.clone(), PluginOrigin::Bytes).await.unwrap();
+    assert_eq!((host.stats().compiled, host.stats().cache_hits), (1, 0));
+    assert_eq!(plugin.name(), "session-echo");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+    }
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    let name = entry.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with(&hex::encode(plugin.content_hash())),
+        "{name}"
+    );
+
+    // Another host (a restart) loads it from the cache.
+    let host = new_host();
+    host.load(bytes.clone(), PluginOrigin::Bytes).await.unwrap();
+    assert_eq!((host.stats().compiled, host.stats().cache_hits), (0, 1));
+
+    // A damaged entry is compiled again and rewritten.
+    let mut data = std::fs::read(entry).unwrap();
+    let middle = data.len() / 2;
+    data[middle] ^= 0xff;
+    std::fs::write(entry, &data).unwrap();
+    let host = new_host();
+    host.load(bytes.clone(), PluginOrigin::Bytes).await.unwrap();
+    assert_eq!((host.stats().compiled, host.stats().cache_hits), (1, 0));
+    std::fs::write(entry, b"short").unwrap();
+    let host = new_host();
+    host.load(bytes.clone(), PluginOrigin::Bytes).await.unwrap();
+    assert_eq!((host.stats().compiled, host.stats().cache_hits), (1, 0));
+    let host = new_host();
+    host.load(bytes, PluginOrigin::Bytes).await.unwrap();
+    assert_eq!((host.stats().compiled, host.stats().cache_hits), (0, 1));
+}
+
+#[tokio::test]
+async fn loading_rejects_what_is_not_a_plugin() {
+    let host = PluginHost::new(HostOptions::default()).unwrap();
+    let garbage = host.load(&b"not wasm"[..], PluginOrigin::Bytes).await;
+    assert!(
+        matches!(garbage, Err(PluginError::Compile(_))),
+        "{garbage:?}"
+    );
+    // A core module (the empty module) is not a component.
+    let core = host
+        .load(&b"\0asm\x01\0\0\0"[..], PluginOrigin::Bytes)
+        .await;
+    assert!(matches!(core, Err(PluginError::Compile(_))), "{core:?}");
+    // A component of no switchyard world (the empty component).
+    let empty = host
+        .load(&b"\0asm\x0d\0\x01\0"[..], PluginOrigin::Bytes)
+        .await;
+    assert!(
+        matches!(empty, Err(PluginError::NoWorld { .. })),
+        "{empty:?}"
+    );
+}
+
+#[tokio::test]
+async fn embedded_plugins_yield_to_plugin_files_of_the_same_name() {
+    let f = fixture().await;
+    let embedded: Plugin = f.host.plugin("config-api-key").unwrap();
+    assert_eq!(embedded.origin(), &PluginOrigin::Embedded);
+    assert_eq!(embedded.world(), PluginWorld::AccessProvider);
+    assert_eq!(embedded.version(), "0.1.0");
+
+    // The same component "from a file" replaces it; loading the embedded ones again does not
+    // take its place back.
+    let bytes = std::fs::read(wasm_guest::component_path(
+        &PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR")),
+        "config-api-key",
+    ))
+    .unwrap();
+    let file = f
+        .host
+        .load(
+            bytes,
+            PluginOrigin::File("plugins/config-api-key.wasm".into()),
+        )
+        .await
+        .unwrap();
+    assert!(f.host.install(file));
+    f.host.load_embedded().await.unwrap();
+    assert!(matches!(
+        f.host.plugin("config-api-key").unwrap().origin(),
+        PluginOrigin::File(_)
+    ));
+}
+
+#[tokio::test]
+async fn a_plugins_folder_loads_its_wasm_files_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("b-misbehave.wasm"), &guests().0).unwrap();
+    std::fs::write(dir.path().join("a-echo.wasm"), &guests().1).unwrap();
+    std::fs::write(dir.path().join("broken.wasm"), b"nope").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"ignored").unwrap();
+    std::fs::create_dir(dir.path().join("nested.wasm")).unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/deeper.wasm"), &guests().0).unwrap();
+
+    let host = PluginHost::new(HostOptions::default()).unwrap();
+    let (loaded, failed) = host.load_dir(dir.path()).await;
+    let names: Vec<_> = loaded.iter().map(|p| p.name()).collect();
+    assert_eq!(names, ["session-echo", "misbehave"]);
+    assert_eq!(
+        loaded[1].origin(),
+        &PluginOrigin::File(dir.path().join("b-misbehave.wasm"))
+    );
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].0, dir.path().join("broken.wasm"));
+    assert!(matches!(failed[0].1, PluginError::Compile(_)));
+
+    let (loaded, failed) = host.load_dir(&dir.path().join("missing")).await;
+    assert!(loaded.is_empty() && failed.is_empty());
+}
