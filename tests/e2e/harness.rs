@@ -248,6 +248,19 @@ pub async fn read(response: reqwest::Response) -> Reply {
     }
 }
 
+/// Checks a ban message and returns the seconds it says are left: the message is
+/// `IP banned due to too many failed attempts. Try again in <Go duration>`.
+pub fn ban_seconds_left(message: &str) -> u64 {
+    let text = message
+        .strip_prefix("IP banned due to too many failed attempts. Try again in ")
+        .unwrap_or_else(|| panic!("not a ban message: {message}"));
+    let (minutes, seconds) = match text.split_once('m') {
+        Some((m, s)) => (m.parse::<u64>().unwrap(), s),
+        None => (0, text),
+    };
+    minutes * 60 + seconds.trim_end_matches('s').parse::<u64>().unwrap()
+}
+
 /// A chat completion request for `model`.
 pub fn chat(model: &str) -> Value {
     serde_json::json!({ "model": model, "messages": [{ "role": "user", "content": "Hello" }] })

@@ -200,7 +200,8 @@ struct Event {
 }
 
 impl Event {
-    /// `event: error`, or data with an `error` object or `"type": "error"` (reference §9.4).
+    /// `event: error`, or data with an `error` object, `"type": "error"` or (Responses)
+    /// `"type": "response.failed"` (reference §9.4).
     fn is_error(&self) -> bool {
         if self.error_name {
             return true;
@@ -216,7 +217,10 @@ impl Event {
         }
         serde_json::from_slice::<Probe>(&self.data).is_ok_and(|probe| {
             probe.error.as_ref().is_some_and(Value::is_object)
-                || probe.kind.as_ref().and_then(Value::as_str) == Some("error")
+                || matches!(
+                    probe.kind.as_ref().and_then(Value::as_str),
+                    Some("error" | "response.failed")
+                )
         })
     }
 }
@@ -356,6 +360,7 @@ mod tests {
         for stream in [
             &b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\"}}\n\n"[..],
             b"data: {\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}\n\n",
+            b"event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"error\":{}}}\n\n",
         ] {
             let mut scanner = StreamScanner::new(true);
             scanner.chunk(&Bytes::from_static(b"data: {\"choices\":[]}\n\n"));
