@@ -6,8 +6,10 @@
 //! head, or its first payload for streams), `switchyard_reload_generation`,
 //! `switchyard_reload_attempts_total`, `switchyard_reload_failures_total`, with
 //! `usage-statistics-enabled` `switchyard_usage_tokens_total{kind}`, and the session-affinity
-//! `switchyard_session_picks_total{outcome}` and `switchyard_session_bindings`. Other subsystems
-//! add their families in [`render`].
+//! `switchyard_session_picks_total{outcome}` and `switchyard_session_bindings`, and per access
+//! plugin instance `switchyard_plugin_calls_total`, `switchyard_plugin_faults_total` and
+//! `switchyard_plugin_quarantines_total{instance,type}`. Other subsystems add their families in
+//! [`render`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -17,6 +19,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::plugin::InstanceStats;
 use crate::runtime::Runtime;
 
 /// Upper bounds of the latency histogram's buckets, in seconds.
@@ -215,7 +218,43 @@ pub async fn render(runtime: &Runtime) -> String {
         "Live session bindings.",
     );
     let _ = writeln!(out, "switchyard_session_bindings {bindings}");
-    // Plugin calls and faults are added here once the plugin host is part of the runtime.
+    let generation = runtime.generation();
+    let instances: Vec<_> = generation
+        .access
+        .entries()
+        .iter()
+        .filter_map(|entry| Some((entry.name(), entry.kind(), entry.stats()?)))
+        .collect();
+    for (name, help, value) in [
+        (
+            "switchyard_plugin_calls_total",
+            "Calls into a configured plugin instance (access providers), quarantine refusals included.",
+            (|s: &InstanceStats| s.calls) as fn(&InstanceStats) -> u64,
+        ),
+        (
+            "switchyard_plugin_faults_total",
+            "Plugin calls that trapped, ran past their deadline or memory cap, or failed to start.",
+            |s| s.faults,
+        ),
+        (
+            "switchyard_plugin_quarantines_total",
+            "Times a plugin instance was quarantined after repeated faults.",
+            |s| s.quarantines,
+        ),
+    ] {
+        family(&mut out, name, "counter", help);
+        for (instance, kind, stats) in &instances {
+            let _ = writeln!(
+                out,
+                "{name}{{instance=\"{}\",type=\"{}\"}} {}",
+                escape(instance),
+                escape(kind),
+                value(stats)
+            );
+        }
+    }
+    // Session-extractor instances join the plugin families once the extractor chain is part
+    // of the generation.
     out
 }
 

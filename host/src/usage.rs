@@ -17,7 +17,7 @@ use std::time::SystemTime;
 use parking_lot::Mutex;
 
 pub use aggregate::{Summary, Totals};
-pub use caller::{Caller, ClientPrincipal};
+pub use caller::Caller;
 pub use feed::Feed;
 pub use meter::Meter;
 pub use record::{Tokens, UsageRecord};

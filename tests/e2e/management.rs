@@ -11,6 +11,9 @@ use crate::harness::{Proxy, Reply, ban_seconds_left, chat, messages, read, remot
 
 const SECRET: &str = "s3cret-admin";
 
+/// The client key of the configs with an `auth:` block.
+const CLIENT: &[(&str, &str)] = &[("authorization", "Bearer t1")];
+
 /// Sends a management request with `key` (as `Authorization: Bearer`).
 async fn call(
     proxy: &Proxy,
@@ -50,8 +53,16 @@ fn managed(extra: &str) -> String {
     format!("remote-management:\n  allow-remote: false\n  secret-key: {SECRET}\n{extra}")
 }
 
+/// The credential that answers a Messages request (sent with the client key `t1`, which the
+/// configs with an `auth:` block accept).
 async fn answered_by(proxy: &Proxy, model: &str) -> String {
-    let reply = proxy.post("/v1/messages", &messages(model)).await;
+    let reply = proxy
+        .post_with(
+            "/v1/messages",
+            &messages(model),
+            &[("authorization", "Bearer t1")],
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     reply.credential()
 }
@@ -722,7 +733,9 @@ async fn provider_key_lists_drive_the_proxy() {
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
-    let reply = proxy.post("/v1/chat/completions", &chat("mini")).await;
+    let reply = proxy
+        .post_with("/v1/chat/completions", &chat("mini"), CLIENT)
+        .await;
     assert_eq!((reply.status, reply.credential()), (200, "c".to_owned()));
     let reply = admin(
         &proxy,
@@ -732,7 +745,9 @@ async fn provider_key_lists_drive_the_proxy() {
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
-    let reply = proxy.post("/v1/chat/completions", &chat("mini")).await;
+    let reply = proxy
+        .post_with("/v1/chat/completions", &chat("mini"), CLIENT)
+        .await;
     assert_eq!(reply.credential(), "d");
     let reply = admin(
         &proxy,
@@ -744,7 +759,7 @@ async fn provider_key_lists_drive_the_proxy() {
     assert_eq!(reply.status, 200);
     assert_eq!(
         proxy
-            .post("/v1/chat/completions", &chat("mini"))
+            .post_with("/v1/chat/completions", &chat("mini"), CLIENT)
             .await
             .status,
         502

@@ -371,3 +371,49 @@ async fn metrics_count_requests_latency_and_reloads() {
             .any(|l| l == format!("switchyard_usage_tokens_total{{kind=\"input\"}} {input}"))
     );
 }
+
+#[tokio::test]
+async fn records_name_the_client_the_access_chain_admitted() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&format!(
+        "api-keys: [client-one, client-two]\n{}",
+        config(&mock, true)
+    ))
+    .await;
+    let denied = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
+    assert_eq!(denied.status, 401);
+    let reply = proxy
+        .post_with(
+            "/v1/messages",
+            &messages("claude-sonnet-4"),
+            &[("authorization", "Bearer client-two")],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    // The refused request never reached the proxy path: one record.
+    let record = pop(&proxy);
+    assert_eq!(record["api_key"], "client-two");
+    assert!(feed_is_empty(&proxy));
+    // Management and metrics are outside the access chain.
+    let totals = proxy
+        .request(Method::GET, "/v0/management/usage")
+        .bearer_auth(SECRET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(totals.status(), 200);
+    let metrics = proxy.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    let text = metrics.text();
+    for line in [
+        "switchyard_plugin_calls_total{instance=\"config-inline\",type=\"config-api-key\"} 2",
+        "switchyard_plugin_faults_total{instance=\"config-inline\",type=\"config-api-key\"} 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+}

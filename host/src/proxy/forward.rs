@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -31,23 +32,35 @@ use crate::usage::{Caller, Meter};
 /// `POST /v1/chat/completions`.
 pub async fn chat_completions(
     State(runtime): State<Arc<Runtime>>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let endpoint = Endpoint::ChatCompletions;
-    forward(&runtime, caller, endpoint, None, false, headers, body).await
-}
-
-/// `POST /v1/messages`.
-pub async fn messages(
-    State(runtime): State<Arc<Runtime>>,
+    Extension(generation): Extension<Arc<Generation>>,
     caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
+        generation,
+        caller,
+        Endpoint::ChatCompletions,
+        None,
+        false,
+        headers,
+        body,
+    )
+    .await
+}
+
+/// `POST /v1/messages`.
+pub async fn messages(
+    State(runtime): State<Arc<Runtime>>,
+    Extension(generation): Extension<Arc<Generation>>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    forward(
+        &runtime,
+        generation,
         caller,
         Endpoint::Messages,
         None,
@@ -61,12 +74,14 @@ pub async fn messages(
 /// `POST /v1/messages/count_tokens`.
 pub async fn count_tokens(
     State(runtime): State<Arc<Runtime>>,
+    Extension(generation): Extension<Arc<Generation>>,
     caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
+        generation,
         caller,
         Endpoint::CountTokens,
         None,
@@ -80,12 +95,14 @@ pub async fn count_tokens(
 /// `POST /v1/responses`.
 pub async fn responses(
     State(runtime): State<Arc<Runtime>>,
+    Extension(generation): Extension<Arc<Generation>>,
     caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
+        generation,
         caller,
         Endpoint::Responses,
         None,
@@ -99,6 +116,7 @@ pub async fn responses(
 /// `POST /v1beta/models/{model}:{action}`.
 pub async fn gemini(
     State(runtime): State<Arc<Runtime>>,
+    Extension(generation): Extension<Arc<Generation>>,
     Path(model_action): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     caller: Caller,
@@ -119,12 +137,23 @@ pub async fn gemini(
         .get("alt")
         .or_else(|| query.get("$alt"))
         .is_some_and(|alt| alt == "sse");
-    let model = Some(model.to_owned());
-    forward(&runtime, caller, endpoint, model, sse, headers, body).await
+    forward(
+        &runtime,
+        generation,
+        caller,
+        endpoint,
+        Some(model.to_owned()),
+        sse,
+        headers,
+        body,
+    )
+    .await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn forward(
     runtime: &Runtime,
+    generation: Arc<Generation>,
     caller: Caller,
     endpoint: Endpoint,
     path_model: Option<String>,
@@ -132,7 +161,6 @@ async fn forward(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let generation = runtime.generation();
     let mut meter = Meter::start(runtime, &generation, endpoint, caller);
     let result = try_forward(
         runtime, generation, &mut meter, endpoint, path_model, sse, &headers, body,

@@ -23,7 +23,7 @@ pub(super) fn app(runtime: Arc<Runtime>, management: Arc<Management>) -> Router 
             get(|| async { Json(json!({ "status": "ok" })) }),
         )
         .route("/", get(root))
-        .merge(proxy::routes())
+        .merge(proxy::routes(runtime.clone()))
         // Management and metrics: outside the access chain, behind the management gate.
         .nest(management::PREFIX, management::routes(management.clone()))
         .route(

@@ -219,7 +219,7 @@ impl Inner {
                 _ => "unknown",
             }
             .to_owned(),
-            api_key: self.caller.principal_text(),
+            api_key: self.caller.principal.take().unwrap_or_default(),
             request_id: self.caller.request_id_text(),
             credential: served.map(|c| c.id.to_string()).unwrap_or_default(),
             status,
