@@ -1265,6 +1265,42 @@ auth:
     }
 
     #[test]
+    fn a_real_cliproxyapi_config_is_edited_in_place() {
+        let text = include_str!("../../../examples/cliproxyapi-config.yaml");
+        let out = set(text, &path(&["routing", "strategy"]), &json!("fill-first")).unwrap();
+        assert_only(
+            text,
+            &out,
+            "strategy: \"round-robin\"",
+            "strategy: fill-first",
+        );
+        let out = set(
+            text,
+            &path(&["remote-management", "secret-key"]),
+            &json!("$2b$10$h"),
+        )
+        .unwrap();
+        assert_only(text, &out, "secret-key: \"\"", "secret-key: \"$2b$10$h\"");
+        let out = push(text, &path(&["api-keys"]), &json!("k3")).unwrap();
+        assert_only(
+            text,
+            &out,
+            "  - \"your-api-key-2\"\n",
+            "  - \"your-api-key-2\"\n  - k3\n",
+        );
+        let entry = json!({ "api-key": "new", "priority": 2 });
+        let out = push(text, &path(&["gemini-api-key"]), &entry).unwrap();
+        let list = value_at(&out, &path(&["gemini-api-key"])).unwrap().unwrap();
+        assert_eq!(list.as_array().unwrap().last(), Some(&entry));
+        let mut expected = json_of(text);
+        expected["gemini-api-key"]
+            .as_array_mut()
+            .unwrap()
+            .push(entry);
+        assert_eq!(json_of(&out), expected);
+    }
+
+    #[test]
     fn crlf_documents_keep_their_line_endings() {
         let text = "a: 1\r\nb:\r\n  - x\r\n";
         let out = push(text, &path(&["b"]), &json!("z")).unwrap();
