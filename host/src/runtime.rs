@@ -11,9 +11,11 @@ use crate::clock::Clock;
 use crate::credential::selector::RoundRobinCursors;
 use crate::credential::state::StateTable;
 use crate::generation::Generation;
+use crate::metrics::Metrics;
 use crate::plugin::PluginHost;
 use crate::proxy::client_pool::ClientPool;
 use crate::session::affinity::AffinityCounters;
+use crate::usage::UsageHub;
 
 /// The process-wide state of one server.
 pub struct Runtime {
@@ -33,6 +35,10 @@ pub struct Runtime {
     pub plugins: PluginHost,
     /// Access-provider types (native and Wasm) that configs can name.
     pub providers: ProviderRegistry,
+    /// Usage totals and the usage feed.
+    pub usage: Arc<UsageHub>,
+    /// Prometheus counters.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Runtime {
@@ -48,6 +54,8 @@ impl Runtime {
             affinity_counters: Arc::default(),
             plugins,
             providers,
+            usage: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 

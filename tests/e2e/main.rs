@@ -11,7 +11,10 @@ mod wasm_guest;
 
 mod access;
 mod demo;
+mod management;
 mod operations;
 mod proxy_core;
 mod reload;
+mod resp;
 mod streaming;
+mod usage;
