@@ -132,7 +132,7 @@ impl Summary {
                 "",
             ),
         ];
-        println!("\n{:<40} {:>12}  {}", "measure", "value", "target");
+        println!("\n{:<40} {:>12}  target", "measure", "value");
         for (name, value, target) in rows {
             println!("{name:<40} {value:>12}  {target}");
         }
