@@ -5,6 +5,7 @@ pub mod affinity;
 pub mod cache;
 pub mod id;
 pub mod memory_cache;
+pub mod redis_cache;
 
 pub use affinity::SessionAffinity;
 pub use cache::SessionCache;

@@ -14,6 +14,8 @@ mod demo;
 mod management;
 mod operations;
 mod proxy_core;
+mod redis_server;
+mod redis_store;
 mod reload;
 mod resp;
 mod streaming;

@@ -5,10 +5,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use arc_swap::ArcSwapOption;
 use parking_lot::{Mutex, RwLock};
 
 use super::CredentialId;
 use super::cooldown::{self, Failure};
+use super::shared_cooldown::{CooldownChange, CooldownListener, SharedCooldown};
+
+/// Where the table's states report their cooldown changes; empty without a shared store.
+type ListenerSlot = ArcSwapOption<Arc<dyn CooldownListener>>;
 
 /// Why a credential cannot serve a model right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +54,26 @@ pub struct StateSnapshot {
 #[derive(Debug, Default)]
 pub struct CredentialState {
     inner: Mutex<StateSnapshot>,
+    /// Set for states of a [`StateTable`]: the id and the table's listener slot.
+    share: Option<Share>,
+}
+
+#[derive(Debug)]
+struct Share {
+    id: CredentialId,
+    listener: Arc<ListenerSlot>,
+}
+
+impl Share {
+    fn notify(&self, model: &str, cooldown: Option<SharedCooldown>) {
+        if let Some(listener) = self.listener.load().as_ref() {
+            listener.changed(CooldownChange {
+                credential: self.id.clone(),
+                model: model.to_owned(),
+                cooldown,
+            });
+        }
+    }
 }
 
 impl CredentialState {
@@ -63,12 +88,19 @@ impl CredentialState {
         })
     }
 
-    /// Records a success on `model`: clears its cooldown and backoff.
+    /// Records a success on `model`: clears its cooldown and backoff (and tells the listener
+    /// when there was one to clear).
     pub fn record_success(&self, model: &str) {
         let mut inner = self.inner.lock();
         inner.successes += 1;
-        if let Some(state) = inner.models.get_mut(model) {
-            *state = ModelState::default();
+        let Some(state) = inner.models.get_mut(model) else {
+            return;
+        };
+        let cleared = state.next_retry_after.is_some() || state.backoff_level > 0;
+        *state = ModelState::default();
+        // Told under the lock, so the listener sees one credential's changes in order.
+        if cleared && let Some(share) = &self.share {
+            share.notify(model, None);
         }
     }
 
@@ -93,9 +125,37 @@ impl CredentialState {
             Some(wait) if !cooling_disabled => Some(now + wait),
             _ => None,
         };
-        state
-            .next_retry_after
-            .map(|_| decision.cooldown.unwrap_or_default())
+        let shared = state.next_retry_after.map(|until| SharedCooldown {
+            until,
+            quota: state.quota,
+            backoff_level: state.backoff_level,
+        });
+        if let (Some(share), Some(cooldown)) = (&self.share, shared) {
+            share.notify(model, Some(cooldown));
+        }
+        shared.map(|_| decision.cooldown.unwrap_or_default())
+    }
+
+    /// Applies a cooldown change another replica made (`None`: a success cleared it). Counts
+    /// nothing and tells no listener.
+    pub fn apply_remote(&self, model: &str, cooldown: Option<SharedCooldown>) {
+        let mut inner = self.inner.lock();
+        match cooldown {
+            Some(cooldown) => {
+                let state = inner.models.entry(model.to_owned()).or_default();
+                state.next_retry_after = Some(cooldown.until);
+                state.quota = cooldown.quota;
+                state.backoff_level = cooldown.backoff_level;
+            }
+            None => {
+                if let Some(state) = inner.models.get_mut(model) {
+                    state.next_retry_after = None;
+                    state.quota = false;
+                    state.backoff_level = 0;
+                    state.failed = false;
+                }
+            }
+        }
     }
 
     /// A copy of the state.
@@ -108,6 +168,7 @@ impl CredentialState {
 #[derive(Debug, Default)]
 pub struct StateTable {
     states: RwLock<HashMap<CredentialId, Arc<CredentialState>>>,
+    listener: Arc<ListenerSlot>,
 }
 
 impl StateTable {
@@ -116,7 +177,31 @@ impl StateTable {
         if let Some(state) = self.states.read().get(id) {
             return state.clone();
         }
-        self.states.write().entry(id.clone()).or_default().clone()
+        self.states
+            .write()
+            .entry(id.clone())
+            .or_insert_with(|| {
+                Arc::new(CredentialState {
+                    inner: Mutex::default(),
+                    share: Some(Share {
+                        id: id.clone(),
+                        listener: self.listener.clone(),
+                    }),
+                })
+            })
+            .clone()
+    }
+
+    /// Sends every later cooldown change of this table's states to `listener` (the shared
+    /// store), or to nobody.
+    pub fn set_listener(&self, listener: Option<Arc<dyn CooldownListener>>) {
+        self.listener.store(listener.map(Arc::new));
+    }
+
+    /// Applies a change another replica made.
+    pub fn apply(&self, change: &CooldownChange) {
+        self.state_for(&change.credential)
+            .apply_remote(&change.model, change.cooldown);
     }
 
     /// Forgets the credentials not in `keep` (they were removed from the config).
