@@ -265,13 +265,7 @@ async fn a_store_degrades_without_redis_and_recovers_when_it_is_back() {
     let value: Option<String> = query(&mut redis, &["GET", "t4:session:k3"]).await;
     assert_eq!(value.as_deref(), Some("c"));
     store.stop();
-    tokio::time::timeout(WAIT, async {
-        while !store.finished() {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .expect("the store's tasks end");
+    stopped(&store).await;
 }
 
 #[tokio::test]
@@ -610,4 +604,65 @@ async fn killing_redis_keeps_every_request_answered_and_a_restart_restores_shari
             .is_some()
     );
     assert_eq!(after.turn(b).await.credential(), moved);
+}
+
+/// Waits until `store`'s tasks have ended.
+async fn stopped(store: &RedisStore) {
+    tokio::time::timeout(WAIT, async {
+        while !store.finished() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the store's tasks end");
+}
+
+#[tokio::test]
+async fn a_reload_that_changes_the_store_rebuilds_it() {
+    let redis = RedisServer::start();
+    let mock = MockUpstream::start().await.unwrap();
+    let memory = format!(
+        "routing:\n  session-affinity: true\nclaude-api-key:\n  - api-key: k0\n    base-url: {}\n",
+        mock.base_url()
+    );
+    let proxy = Proxy::start(&memory).await;
+    assert!(proxy.runtime().generation().store.is_none());
+
+    let shared = replica_config(&redis, &mock, 1, true);
+    assert_eq!(proxy.rewrite_config(&shared).await.last_error, None);
+    let first = store_of(&proxy);
+    assert!(!first.degraded());
+    assert_eq!(first.target().prefix, "switchyard:");
+    // A change elsewhere keeps the store, its connection and the bindings' cache.
+    let affinity = proxy.runtime().generation().affinity.clone().unwrap();
+    let status = proxy
+        .rewrite_config(&format!("{shared}request-retry: 2\n"))
+        .await;
+    assert_eq!(status.last_error, None);
+    assert!(Arc::ptr_eq(&first, &store_of(&proxy)));
+    assert!(Arc::ptr_eq(
+        &affinity,
+        proxy.runtime().generation().affinity.as_ref().unwrap()
+    ));
+
+    // Another prefix: a new store, the old one stops, bindings go under the new prefix.
+    let prefixed = shared.replace(
+        "routing:\n",
+        "routing:\n  session-store-prefix: \"other:\"\n",
+    );
+    assert_eq!(proxy.rewrite_config(&prefixed).await.last_error, None);
+    let second = store_of(&proxy);
+    assert!(!Arc::ptr_eq(&first, &second));
+    assert_eq!(second.target().prefix, "other:");
+    stopped(&first).await;
+    let cache = proxy.runtime().generation().affinity.clone().unwrap();
+    cache.cache().set("claude::s::m", &id("c")).await;
+    let mut raw = raw(&redis).await;
+    let value: Option<String> = query(&mut raw, &["GET", "other:session:claude::s::m"]).await;
+    assert_eq!(value.as_deref(), Some("c"));
+
+    // Back to memory: the store stops.
+    assert_eq!(proxy.rewrite_config(&memory).await.last_error, None);
+    assert!(proxy.runtime().generation().store.is_none());
+    stopped(&second).await;
 }

@@ -277,4 +277,89 @@ mod tests {
         table.retain(&HashSet::new());
         assert!(table.state_for(&a).block("m", at(1)).is_none());
     }
+
+    #[derive(Debug, Default)]
+    struct Recorder(Mutex<Vec<CooldownChange>>);
+
+    impl CooldownListener for Recorder {
+        fn changed(&self, change: CooldownChange) {
+            self.0.lock().push(change);
+        }
+    }
+
+    #[test]
+    fn a_listener_hears_cooldowns_and_the_successes_that_end_them() {
+        let table = StateTable::default();
+        let a = CredentialId::new("a");
+        let state = table.state_for(&a);
+        // Without a listener nothing is told (the memory store's path).
+        state.record_failure("m", &status(500), at(0), false);
+        state.record_success("m");
+        let recorder = Arc::new(Recorder::default());
+        table.set_listener(Some(recorder.clone()));
+        state.record_success("m");
+        assert!(recorder.0.lock().is_empty(), "nothing to clear");
+        state.record_failure("m", &status(429), at(10), false);
+        state.record_failure("m", &status(400), at(10), false);
+        assert_eq!(state.record_failure("m", &status(503), at(10), true), None);
+        state.record_success("m");
+        assert_eq!(
+            *recorder.0.lock(),
+            [
+                CooldownChange {
+                    credential: a.clone(),
+                    model: "m".into(),
+                    cooldown: Some(SharedCooldown {
+                        until: at(11),
+                        quota: true,
+                        backoff_level: 1,
+                    }),
+                },
+                CooldownChange {
+                    credential: a.clone(),
+                    model: "m".into(),
+                    cooldown: None,
+                },
+            ]
+        );
+        table.set_listener(None);
+        state.record_failure("m", &status(500), at(0), false);
+        assert_eq!(recorder.0.lock().len(), 2);
+    }
+
+    #[test]
+    fn remote_changes_apply_silently() {
+        let table = StateTable::default();
+        let recorder = Arc::new(Recorder::default());
+        table.set_listener(Some(recorder.clone()));
+        let b = CredentialId::new("b");
+        let cooldown = SharedCooldown {
+            until: at(100),
+            quota: true,
+            backoff_level: 4,
+        };
+        table.apply(&CooldownChange {
+            credential: b.clone(),
+            model: "m".into(),
+            cooldown: Some(cooldown),
+        });
+        let state = table.state_for(&b);
+        assert_eq!(
+            state.block("m", at(50)),
+            Some(Block {
+                until: at(100),
+                quota: true
+            })
+        );
+        assert_eq!(state.snapshot().models["m"].backoff_level, 4);
+        assert_eq!(state.snapshot().failures, 0, "not counted here");
+        table.apply(&CooldownChange {
+            credential: b.clone(),
+            model: "m".into(),
+            cooldown: None,
+        });
+        assert_eq!(state.block("m", at(50)), None);
+        assert_eq!(state.snapshot().models["m"].backoff_level, 0);
+        assert!(recorder.0.lock().is_empty(), "never echoed");
+    }
 }
