@@ -102,15 +102,27 @@ async fn touch_and_compare_and_delete_act_only_on_their_own_binding() {
 
     // A late result for "a" neither refreshes nor removes the binding that now names "b".
     let _: () = query(&mut redis, &["PEXPIRE", "t1:session:k", "5000"]).await;
-    cache.touch("k", &id("a")).await;
+    assert_eq!(cache.touch_now("k", &id("a")).await, Some(false));
     cache.compare_and_delete("k", &id("a")).await;
     let ttl: i64 = query(&mut redis, &["PTTL", "t1:session:k"]).await;
     assert!((0..=5000).contains(&ttl), "not refreshed: {ttl}");
     assert_eq!(cache.get("k").await, Some(id("b")));
     // Its own credential's result does.
-    cache.touch("k", &id("b")).await;
+    assert_eq!(cache.touch_now("k", &id("b")).await, Some(true));
     let ttl: i64 = query(&mut redis, &["PTTL", "t1:session:k"]).await;
     assert!(ttl > 5000, "refreshed: {ttl}");
+    // The trait's touch refreshes in the background (a success does not wait for it).
+    let _: () = query(&mut redis, &["PEXPIRE", "t1:session:k", "5000"]).await;
+    cache.touch("k", &id("b")).await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let ttl: i64 = query(&mut redis, &["PTTL", "t1:session:k"]).await;
+        if ttl > 5000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "refreshed in the background");
+        tokio::task::yield_now().await;
+    }
     cache.compare_and_delete("k", &id("b")).await;
     assert_eq!(cache.get("k").await, None);
     assert!(index(&mut redis, "t1:", "b").await.is_empty());
@@ -125,7 +137,7 @@ async fn touch_and_compare_and_delete_act_only_on_their_own_binding() {
                 let credential = id(&format!("c{}", (task + i) % 4));
                 match (task + i) % 3 {
                     0 => cache.set(&key, &credential).await,
-                    1 => cache.touch(&key, &credential).await,
+                    1 => drop(cache.touch_now(&key, &credential).await),
                     _ => cache.compare_and_delete(&key, &credential).await,
                 }
             }

@@ -209,19 +209,27 @@ impl RedisCache {
         keys: &[&str],
         args: &[&str],
     ) -> Option<T> {
-        self.store
-            .call(|mut connection| async move {
-                let mut invocation = script.prepare_invoke();
-                for key in keys {
-                    invocation.key(*key);
-                }
-                for arg in args {
-                    invocation.arg(*arg);
-                }
-                invocation.invoke_async(&mut connection).await
-            })
-            .await
-            .ok()
+        run_on(&self.store, script, keys, args).await
+    }
+
+    /// [`SessionCache::touch`], waiting for Redis' answer: whether the binding was refreshed
+    /// there (`None` when Redis was skipped or failed).
+    pub async fn touch_now(&self, key: &str, credential: &CredentialId) -> Option<bool> {
+        self.local.touch(key, credential).await;
+        let names = self.store.keys();
+        let ttl = self.ttl_ms.to_string();
+        self.run::<i64>(
+            &TOUCH,
+            &[&names.binding(key)],
+            &[
+                credential.as_str(),
+                &ttl,
+                &names.binding_index_prefix(),
+                &names.bound_credentials(),
+            ],
+        )
+        .await
+        .map(|refreshed| refreshed == 1)
     }
 
     async fn lookup(&self, key: &str, refresh: bool) -> Option<CredentialId> {
@@ -269,6 +277,28 @@ impl RedisCache {
     }
 }
 
+/// Runs `script` with `keys` and `args` on `store`; `None` when Redis was skipped or failed.
+async fn run_on<T: redis::FromRedisValue>(
+    store: &RedisStore,
+    script: &'static Script,
+    keys: &[&str],
+    args: &[&str],
+) -> Option<T> {
+    store
+        .call(|mut connection| async move {
+            let mut invocation = script.prepare_invoke();
+            for key in keys {
+                invocation.key(*key);
+            }
+            for arg in args {
+                invocation.arg(*arg);
+            }
+            invocation.invoke_async(&mut connection).await
+        })
+        .await
+        .ok()
+}
+
 impl SessionCache for RedisCache {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<CredentialId>> {
         self.lookup(key, false).boxed()
@@ -302,23 +332,33 @@ impl SessionCache for RedisCache {
         .boxed()
     }
 
+    /// Refreshes the local copy at once and Redis in the background: a success's refresh needs
+    /// no answer, so the response does not wait for it (the script still refreshes only while
+    /// the binding names `credential`).
     fn touch<'a>(&'a self, key: &'a str, credential: &'a CredentialId) -> BoxFuture<'a, ()> {
         async move {
             self.local.touch(key, credential).await;
+            if self.store.degraded() {
+                return;
+            }
             let names = self.store.keys();
-            let ttl = self.ttl_ms.to_string();
-            let _: Option<i64> = self
-                .run(
+            let (store, binding, credential, ttl, index_prefix, credentials) = (
+                self.store.clone(),
+                names.binding(key),
+                credential.to_string(),
+                self.ttl_ms.to_string(),
+                names.binding_index_prefix(),
+                names.bound_credentials(),
+            );
+            tokio::spawn(async move {
+                let _: Option<i64> = run_on(
+                    &store,
                     &TOUCH,
-                    &[&names.binding(key)],
-                    &[
-                        credential.as_str(),
-                        &ttl,
-                        &names.binding_index_prefix(),
-                        &names.bound_credentials(),
-                    ],
+                    &[&binding],
+                    &[&credential, &ttl, &index_prefix, &credentials],
                 )
                 .await;
+            });
         }
         .boxed()
     }
