@@ -42,6 +42,17 @@ const HEADERS_AFTER_USER_ID: &[(&str, &str)] = &[
     ("x-client-request-id", "clientreq:"),
 ];
 
+/// Every header field the rules read: the extractor's `header-names`, so the host passes it
+/// only these.
+pub const HEADER_NAMES: &[&str] = &[
+    CLAUDE_HEADER.0,
+    HEADERS_AFTER_USER_ID[0].0,
+    HEADERS_AFTER_USER_ID[1].0,
+    HEADERS_AFTER_USER_ID[2].0,
+    HEADERS_AFTER_USER_ID[3].0,
+    HEADERS_AFTER_USER_ID[4].0,
+];
+
 /// The body fields the rules read.
 #[derive(Deserialize, Default)]
 struct Fields<'a> {
@@ -228,6 +239,14 @@ mod tests {
 
     fn primary(headers: &[(&str, &str)], body: serde_json::Value) -> String {
         run(headers, body).expect("a session").primary
+    }
+
+    #[test]
+    fn header_names_cover_every_header_rule() {
+        assert_eq!(HEADER_NAMES.len(), 1 + HEADERS_AFTER_USER_ID.len());
+        for (name, _) in std::iter::once(&CLAUDE_HEADER).chain(HEADERS_AFTER_USER_ID) {
+            assert!(HEADER_NAMES.contains(name), "{name}");
+        }
     }
 
     #[test]
