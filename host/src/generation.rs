@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::access::AccessChain;
 use crate::config::{Config, Strategy};
 use crate::credential::file_store::FileStore;
 use crate::credential::selector::{FillFirst, RoundRobin, Selector};
@@ -26,6 +27,9 @@ pub enum PrepareError {
         /// Why.
         source: std::io::Error,
     },
+    /// The access-provider chain could not be built.
+    #[error(transparent)]
+    Access(#[from] crate::access::PrepareError),
     /// No access provider while listening beyond loopback.
     #[error(
         "refusing to serve {host:?} without client authentication: set api-keys (or auth.providers), \
@@ -46,6 +50,8 @@ pub struct Generation {
     pub config: Arc<Config>,
     /// Credentials and the models they serve.
     pub registry: ModelRegistry,
+    /// Who may call the proxy.
+    pub access: Arc<AccessChain>,
     /// How a credential is chosen.
     pub selector: Arc<dyn Selector>,
     /// Session affinity around the selector, when `routing.session-affinity` is on.
@@ -69,6 +75,7 @@ impl Generation {
             number: 0,
             config: Arc::new(config),
             registry: ModelRegistry::default(),
+            access: Arc::new(AccessChain::new(Vec::new())),
             selector: Arc::new(FillFirst),
             affinity: None,
             invalidated_credentials: Vec::new(),
@@ -77,29 +84,39 @@ impl Generation {
         }
     }
 
-    /// Builds the generation for `config`: reads `auth-dir` (creating it 0700 when missing),
-    /// adds the config's credentials, indexes models. `previous` lends its selector when the
-    /// routing settings did not change.
-    pub fn prepare(
+    /// Builds the generation for `config`: the access chain (reusing `previous`'s unchanged
+    /// instances), the credentials of the config and of `auth-dir` (created 0700 when missing),
+    /// the model index. `previous` lends its selector when the routing settings did not change.
+    pub async fn prepare(
         config: Config,
         runtime: &Runtime,
         previous: &Generation,
     ) -> Result<Generation, PrepareError> {
-        if config.access_providers.is_empty()
-            && !config.host_is_loopback()
-            && !config.allow_unauthenticated
-        {
+        let access = if previous.number > 0 {
+            previous
+                .access
+                .prepare_next(&config, &runtime.providers, &runtime.plugins)
+                .await?
+        } else {
+            AccessChain::prepare(&config, &runtime.providers, &runtime.plugins).await?
+        };
+        if access.is_empty() && !config.host_is_loopback() && !config.allow_unauthenticated {
             return Err(PrepareError::Unauthenticated {
                 host: config.host.clone(),
             });
         }
-        let store = FileStore::new(&config.auth_dir);
-        let auth_dir_error = |source| PrepareError::AuthDir {
+        let auth_dir = config.auth_dir.clone();
+        let listing = tokio::task::spawn_blocking(move || {
+            let store = FileStore::new(&auth_dir);
+            store.ensure_dir()?;
+            store.list()
+        })
+        .await
+        .expect("listing auth-dir does not panic")
+        .map_err(|source| PrepareError::AuthDir {
             path: config.auth_dir.clone(),
             source,
-        };
-        store.ensure_dir().map_err(auth_dir_error)?;
-        let listing = store.list().map_err(auth_dir_error)?;
+        })?;
         for (path, reason) in &listing.skipped {
             tracing::warn!(file = %path.display(), "auth file not used: {reason}");
         }
@@ -149,6 +166,7 @@ impl Generation {
             number: 0,
             config: Arc::new(config),
             registry,
+            access: Arc::new(access),
             selector,
             affinity,
             invalidated_credentials,

@@ -1,5 +1,6 @@
 //! The client-facing API: routes, the forwarding flow, and the upstream calls.
 
+pub mod access_gate;
 pub mod client_pool;
 pub mod dispatch;
 pub mod endpoint;
@@ -20,9 +21,8 @@ use axum::routing::{get, post};
 
 use crate::runtime::Runtime;
 
-/// The proxy routes (reference §9.1): `/v1/*` and `/v1beta/*`. Access control is layered on
-/// by the server.
-pub fn routes() -> Router<Arc<Runtime>> {
+/// The proxy routes (reference §9.1): `/v1/*` and `/v1beta/*`, behind the access chain.
+pub fn routes(runtime: Arc<Runtime>) -> Router<Arc<Runtime>> {
     Router::new()
         .route("/v1/models", get(model_list::openai_or_claude))
         .route("/v1/chat/completions", post(forward::chat_completions))
@@ -34,4 +34,8 @@ pub fn routes() -> Router<Arc<Runtime>> {
             "/v1beta/models/{model_action}",
             get(model_list::gemini_one).post(forward::gemini),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            runtime,
+            access_gate::require_access,
+        ))
 }

@@ -6,15 +6,16 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
+use crate::access::ProviderRegistry;
 use crate::clock::Clock;
 use crate::credential::selector::RoundRobinCursors;
 use crate::credential::state::StateTable;
 use crate::generation::Generation;
+use crate::plugin::PluginHost;
 use crate::proxy::client_pool::ClientPool;
 use crate::session::affinity::AffinityCounters;
 
 /// The process-wide state of one server.
-#[derive(Debug)]
 pub struct Runtime {
     generation: ArcSwap<Generation>,
     status: watch::Sender<ReloadStatus>,
@@ -28,11 +29,15 @@ pub struct Runtime {
     pub clients: ClientPool,
     /// Session-affinity decisions so far.
     pub affinity_counters: Arc<AffinityCounters>,
+    /// The WebAssembly plugin host (engine, compiled plugins, live instances).
+    pub plugins: PluginHost,
+    /// Access-provider types (native and Wasm) that configs can name.
+    pub providers: ProviderRegistry,
 }
 
 impl Runtime {
     /// A runtime serving an empty generation (number 0) until the first [`Runtime::swap`].
-    pub fn new(clock: Arc<dyn Clock>) -> Self {
+    pub fn new(clock: Arc<dyn Clock>, plugins: PluginHost, providers: ProviderRegistry) -> Self {
         Runtime {
             generation: ArcSwap::from_pointee(Generation::empty()),
             status: watch::channel(ReloadStatus::default()).0,
@@ -41,6 +46,8 @@ impl Runtime {
             cursors: Arc::default(),
             clients: ClientPool::default(),
             affinity_counters: Arc::default(),
+            plugins,
+            providers,
         }
     }
 
@@ -100,6 +107,15 @@ impl Runtime {
     /// attempts and failures. Tests wait on this instead of sleeping.
     pub fn reload_status(&self) -> watch::Receiver<ReloadStatus> {
         self.status.subscribe()
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("generation", &self.generation.load().number)
+            .field("states", &self.states)
+            .finish_non_exhaustive()
     }
 }
 

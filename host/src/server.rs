@@ -15,9 +15,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::access::ProviderRegistry;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, LoadedConfig};
 use crate::generation::{Generation, PrepareError};
+use crate::plugin::{HostOptions, PluginError, PluginHost};
 use crate::runtime::Runtime;
 use crate::watch::ConfigWatcher;
 
@@ -26,6 +28,30 @@ pub use tls::TlsError;
 
 /// How long in-flight requests get to finish after a shutdown signal, by default.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Starts the plugin host for `config`: the embedded plugins, then (when `plugins.enabled`) every
+/// `*.wasm` in `plugins.dir`; a folder plugin that does not load is logged and skipped.
+async fn load_plugins(config: &Config, clock: Arc<dyn Clock>) -> Result<PluginHost, PluginError> {
+    let mut options = HostOptions::from_config(&config.plugins);
+    options.clock = clock;
+    let host = PluginHost::new(options)?;
+    host.load_embedded().await?;
+    if config.plugins.enabled {
+        let (loaded, failed) = host.load_dir(&config.plugins.dir).await;
+        for plugin in loaded {
+            tracing::info!(
+                plugin = plugin.name(),
+                version = plugin.version(),
+                "plugin loaded"
+            );
+            host.install(plugin);
+        }
+        for (path, error) in failed {
+            tracing::error!(file = %path.display(), "plugin not loaded: {error}");
+        }
+    }
+    Ok(host)
+}
 
 /// Raises the soft open-file limit to the hard limit, so thousands of concurrent streams fit.
 /// Returns the new soft limit.
@@ -42,6 +68,9 @@ pub enum ServerError {
     /// The first generation could not be built.
     #[error(transparent)]
     Prepare(#[from] PrepareError),
+    /// The plugin host could not start, or an embedded plugin did not load.
+    #[error("plugins: {0}")]
+    Plugins(#[from] PluginError),
     /// The TLS certificate or key cannot be used.
     #[error(transparent)]
     Tls(#[from] TlsError),
@@ -72,6 +101,8 @@ pub struct ServerOptions {
     pub shutdown_grace: Duration,
     /// Watch the config file and `auth-dir` and reload on changes (when the config has a file).
     pub watch: bool,
+    /// Access-provider types beside the embedded and folder plugins (native Rust providers).
+    pub providers: ProviderRegistry,
 }
 
 /// Where the config comes from.
@@ -101,12 +132,19 @@ impl ServerOptions {
             listener: None,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             watch: true,
+            providers: ProviderRegistry::new(),
         }
     }
 
     /// Uses `clock` instead of the system clock.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Uses `providers` for access-provider types (register native providers in it first).
+    pub fn with_providers(mut self, providers: ProviderRegistry) -> Self {
+        self.providers = providers;
         self
     }
 
@@ -150,8 +188,9 @@ impl RunningServer {
             tracing::warn!("config: {warning}");
         }
         let config = loaded.config;
-        let runtime = Arc::new(Runtime::new(options.clock));
-        let first = Generation::prepare(config, &runtime, &runtime.generation())?;
+        let plugins = load_plugins(&config, options.clock.clone()).await?;
+        let runtime = Arc::new(Runtime::new(options.clock, plugins, options.providers));
+        let first = Generation::prepare(config, &runtime, &runtime.generation()).await?;
         let listen = first.config.listen_addr();
         let tls = match first.config.tls.enable {
             true => Some(tls::acceptor(&first.config.tls)?),

@@ -43,12 +43,7 @@ pub enum ReloadError {
 /// Reloads from `path`: skips identical content, else prepares and swaps a new generation.
 /// The outcome is recorded in [`Runtime::reload_status`].
 pub async fn reload(runtime: &Arc<Runtime>, path: &Path) -> Result<ReloadOutcome, ReloadError> {
-    let worker = runtime.clone();
-    let path = path.to_owned();
-    let result = tokio::task::spawn_blocking(move || prepare_from_file(&worker, &path))
-        .await
-        .expect("reload preparation does not panic");
-    match result {
+    match prepare_from_file(runtime, path).await {
         Ok(Some(next)) => {
             let number = runtime.swap(next);
             tracing::info!(generation = number, "config reloaded");
@@ -72,22 +67,29 @@ pub async fn reload(runtime: &Arc<Runtime>, path: &Path) -> Result<ReloadOutcome
 
 /// The next generation, or `None` when the files are byte-for-byte what the current one was
 /// built from.
-fn prepare_from_file(runtime: &Runtime, path: &Path) -> Result<Option<Generation>, ReloadError> {
+async fn prepare_from_file(
+    runtime: &Runtime,
+    path: &Path,
+) -> Result<Option<Generation>, ReloadError> {
     let current = runtime.generation();
-    let text =
-        std::fs::read_to_string(path).map_err(|source| crate::config::ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+    let owned_path = path.to_owned();
+    let auth_dir = current.config.auth_dir.clone();
+    let (text, auth_fingerprint) = tokio::task::spawn_blocking(move || {
+        let text = std::fs::read_to_string(&owned_path);
+        let auth = FileStore::new(&auth_dir).list().map(|l| l.fingerprint).ok();
+        (text, auth)
+    })
+    .await
+    .expect("reading the config does not panic");
+    let text = text.map_err(|source| crate::config::ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     let hash: [u8; 32] = Sha256::digest(text.as_bytes()).into();
-    if hash == current.config.source.content_hash {
-        let auth = FileStore::new(&current.config.auth_dir)
-            .list()
-            .map(|listing| listing.fingerprint)
-            .ok();
-        if auth == Some(current.auth_fingerprint) {
-            return Ok(None);
-        }
+    if hash == current.config.source.content_hash
+        && auth_fingerprint == Some(current.auth_fingerprint)
+    {
+        return Ok(None);
     }
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
     let dir = absolute.parent().map(Path::to_owned).unwrap_or_default();
@@ -95,7 +97,9 @@ fn prepare_from_file(runtime: &Runtime, path: &Path) -> Result<Option<Generation
     for warning in &loaded.warnings {
         tracing::warn!("config: {warning}");
     }
-    Ok(Some(Generation::prepare(loaded.config, runtime, &current)?))
+    Ok(Some(
+        Generation::prepare(loaded.config, runtime, &current).await?,
+    ))
 }
 
 /// A running watcher; dropping it (or [`ConfigWatcher::stop`]) stops watching.

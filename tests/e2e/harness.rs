@@ -12,6 +12,32 @@ use switchyard::runtime::{ReloadStatus, Runtime};
 use switchyard::server::{RunningServer, ServerOptions};
 use tempfile::TempDir;
 
+/// The plugins workspace's test guests (`plugins/testing/*`), built once per test run.
+pub mod guests {
+    use std::path::PathBuf;
+    use std::sync::OnceLock;
+
+    use crate::wasm_guest;
+
+    /// The component bytes of the test guest `name` (e.g. `misbehave`).
+    pub fn guest(name: &str) -> Vec<u8> {
+        static BUILT: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
+        let built = BUILT.get_or_init(|| {
+            let names = ["misbehave", "session-echo"];
+            let workspace = PathBuf::from(env!("SWITCHYARD_PLUGINS_WORKSPACE"));
+            let target = PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR"));
+            let paths =
+                wasm_guest::build(&workspace, &target, &names).unwrap_or_else(|e| panic!("{e}"));
+            names.iter().map(|n| n.to_string()).zip(paths).collect()
+        });
+        let (_, path) = built
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("a known guest");
+        std::fs::read(path).expect("built guest")
+    }
+}
+
 /// How long any wait for an event may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(15);
 
@@ -93,12 +119,32 @@ impl Proxy {
 
     /// Starts a proxy on `yaml`.
     pub async fn try_start(yaml: &str) -> Result<Proxy, switchyard::server::ServerError> {
+        Self::try_start_with(yaml, |options| options).await
+    }
+
+    /// Starts a proxy on `yaml`, with `customize` applied to the server options.
+    pub async fn start_with(
+        yaml: &str,
+        customize: impl FnOnce(ServerOptions) -> ServerOptions,
+    ) -> Proxy {
+        Self::try_start_with(yaml, customize)
+            .await
+            .unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
+    /// Starts a proxy on `yaml` with customized server options.
+    pub async fn try_start_with(
+        yaml: &str,
+        customize: impl FnOnce(ServerOptions) -> ServerOptions,
+    ) -> Result<Proxy, switchyard::server::ServerError> {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("config.yaml"), with_defaults(yaml)).expect("write config");
         let clock = Arc::new(ManualClock::new());
-        let options = ServerOptions::from_file(dir.path().join("config.yaml"))
-            .with_clock(clock.clone())
-            .with_shutdown_grace(Duration::from_secs(5));
+        let options = customize(
+            ServerOptions::from_file(dir.path().join("config.yaml"))
+                .with_clock(clock.clone())
+                .with_shutdown_grace(Duration::from_secs(5)),
+        );
         let server = RunningServer::start(options).await?;
         let base = format!("http://{}", server.local_addr());
         Ok(Proxy {

@@ -4,6 +4,12 @@
 
 mod harness;
 
+/// The build helper of `host/build.rs`, reused to build the test guests.
+#[path = "../../host/build/wasm_guest.rs"]
+#[allow(dead_code)]
+mod wasm_guest;
+
+mod access;
 mod demo;
 mod operations;
 mod proxy_core;

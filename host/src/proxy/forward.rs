@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -29,11 +30,13 @@ use crate::runtime::Runtime;
 /// `POST /v1/chat/completions`.
 pub async fn chat_completions(
     State(runtime): State<Arc<Runtime>>,
+    Extension(generation): Extension<Arc<Generation>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
+        generation,
         Endpoint::ChatCompletions,
         None,
         false,
@@ -46,33 +49,64 @@ pub async fn chat_completions(
 /// `POST /v1/messages`.
 pub async fn messages(
     State(runtime): State<Arc<Runtime>>,
+    Extension(generation): Extension<Arc<Generation>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    forward(&runtime, Endpoint::Messages, None, false, headers, body).await
+    forward(
+        &runtime,
+        generation,
+        Endpoint::Messages,
+        None,
+        false,
+        headers,
+        body,
+    )
+    .await
 }
 
 /// `POST /v1/messages/count_tokens`.
 pub async fn count_tokens(
     State(runtime): State<Arc<Runtime>>,
+    Extension(generation): Extension<Arc<Generation>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    forward(&runtime, Endpoint::CountTokens, None, false, headers, body).await
+    forward(
+        &runtime,
+        generation,
+        Endpoint::CountTokens,
+        None,
+        false,
+        headers,
+        body,
+    )
+    .await
 }
 
 /// `POST /v1/responses`.
 pub async fn responses(
     State(runtime): State<Arc<Runtime>>,
+    Extension(generation): Extension<Arc<Generation>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    forward(&runtime, Endpoint::Responses, None, false, headers, body).await
+    forward(
+        &runtime,
+        generation,
+        Endpoint::Responses,
+        None,
+        false,
+        headers,
+        body,
+    )
+    .await
 }
 
 /// `POST /v1beta/models/{model}:{action}`.
 pub async fn gemini(
     State(runtime): State<Arc<Runtime>>,
+    Extension(generation): Extension<Arc<Generation>>,
     Path(model_action): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
@@ -94,6 +128,7 @@ pub async fn gemini(
         .is_some_and(|alt| alt == "sse");
     forward(
         &runtime,
+        generation,
         endpoint,
         Some(model.to_owned()),
         sse,
@@ -105,13 +140,18 @@ pub async fn gemini(
 
 async fn forward(
     runtime: &Runtime,
+    generation: Arc<Generation>,
     endpoint: Endpoint,
     path_model: Option<String>,
     sse: bool,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match try_forward(runtime, endpoint, path_model, sse, &headers, body).await {
+    match try_forward(
+        runtime, generation, endpoint, path_model, sse, &headers, body,
+    )
+    .await
+    {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
@@ -119,13 +159,13 @@ async fn forward(
 
 async fn try_forward(
     runtime: &Runtime,
+    generation: Arc<Generation>,
     endpoint: Endpoint,
     path_model: Option<String>,
     sse: bool,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ProxyError> {
-    let generation = runtime.generation();
     let config = &generation.config;
     let bytes = read_body(body, headers, config.body_limit_bytes).await?;
     let body = RequestBody::parse(bytes)?;

@@ -22,7 +22,7 @@ pub(super) fn app(runtime: Arc<Runtime>) -> Router {
             get(|| async { Json(json!({ "status": "ok" })) }),
         )
         .route("/", get(root))
-        .merge(proxy::routes())
+        .merge(proxy::routes(runtime.clone()))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(runtime.clone(), cors::apply))
         .layer(middleware::from_fn(request_id::assign))

@@ -1,0 +1,291 @@
+//! Who may call the proxy: the access chain with the embedded `config-api-key`, native
+//! providers registered through the library, plugin faults, and reloads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use switchyard::access::{Outcome, Provider, ProviderFuture, ProviderRegistry, RequestHead};
+use switchyard::config::PluginInstanceConfig;
+use switchyard_mock::MockUpstream;
+
+use crate::harness::{Proxy, guests, messages};
+
+fn upstream(mock: &MockUpstream) -> String {
+    format!(
+        "claude-api-key:\n  - api-key: upstream\n    base-url: {}\n",
+        mock.base_url()
+    )
+}
+
+async fn status(proxy: &Proxy, path: &str, headers: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let reply = proxy
+        .post_with(path, &messages("claude-sonnet-4"), headers)
+        .await;
+    let body = serde_json::from_slice(&reply.body).unwrap_or(json!(reply.text()));
+    (reply.status, body)
+}
+
+#[tokio::test]
+async fn config_api_key_accepts_every_credential_location() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&format!("api-keys: [sk-1, ' sk-2 ']\n{}", upstream(&mock))).await;
+    for (path, headers) in [
+        ("/v1/messages", vec![("authorization", "Bearer sk-1")]),
+        ("/v1/messages", vec![("authorization", "bearer sk-2")]),
+        ("/v1/messages", vec![("authorization", "sk-1")]),
+        ("/v1/messages", vec![("x-api-key", "sk-2")]),
+        ("/v1/messages", vec![("x-goog-api-key", "sk-1")]),
+        ("/v1/messages?key=sk-1", vec![]),
+        ("/v1/messages?auth_token=sk-2", vec![]),
+    ] {
+        let (code, body) = status(&proxy, path, &headers).await;
+        assert_eq!(code, 200, "{path} {headers:?}: {body}");
+    }
+    assert_eq!(
+        status(&proxy, "/v1/messages", &[]).await,
+        (401, json!({ "error": "Missing API key" }))
+    );
+    assert_eq!(
+        status(&proxy, "/v1/messages", &[("authorization", "Bearer nope")]).await,
+        (401, json!({ "error": "Invalid API key" }))
+    );
+    assert_eq!(
+        status(&proxy, "/v1/messages", &[("authorization", "Basic sk-1")])
+            .await
+            .0,
+        401,
+        "a non-Bearer scheme is compared literally"
+    );
+    // Open routes stay open; the model list is behind the chain.
+    assert_eq!(proxy.get("/healthz").await.status, 200);
+    assert_eq!(proxy.get("/v1/models").await.status, 401);
+    // The client's key never reaches the upstream.
+    for request in mock.requests() {
+        assert_eq!(request.header("x-api-key"), Some("upstream"));
+        assert!(request.header("authorization").is_none());
+    }
+}
+
+#[tokio::test]
+async fn two_instances_of_one_type_with_different_keys() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&format!(
+        "auth:\n  providers:\n    - name: team-a\n      type: config-api-key\n      api-keys: [key-a]\n    - name: team-b\n      type: config-api-key\n      config:\n        api-keys: [key-b]\n{}",
+        upstream(&mock)
+    ))
+    .await;
+    assert_eq!(
+        status(&proxy, "/v1/messages", &[("x-api-key", "key-a")])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        status(&proxy, "/v1/messages", &[("x-api-key", "key-b")])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        status(&proxy, "/v1/messages", &[("x-api-key", "key-c")])
+            .await
+            .0,
+        401
+    );
+}
+
+/// A native provider: header `x-team-token` must equal the setting `token`; a request without
+/// the header is not this provider's business.
+struct TeamToken {
+    token: String,
+}
+
+impl Provider for TeamToken {
+    fn authenticate<'a>(&'a self, head: &'a RequestHead) -> ProviderFuture<'a> {
+        Box::pin(async move {
+            Ok(match head.header("x-team-token") {
+                None => Outcome::NotHandled,
+                Some(token) if token == self.token => Outcome::Allow {
+                    principal: "team".to_owned(),
+                    metadata: vec![],
+                },
+                Some(_) => Outcome::Deny {
+                    status: 403,
+                    message: "wrong team token".to_owned(),
+                },
+            })
+        })
+    }
+}
+
+fn registry() -> ProviderRegistry {
+    let registry = ProviderRegistry::new();
+    registry.register_native("team-token", |config: &PluginInstanceConfig| {
+        let token = config.settings["token"]
+            .as_str()
+            .ok_or("token must be a string")?;
+        Ok(Arc::new(TeamToken {
+            token: token.to_owned(),
+        }) as Arc<dyn Provider>)
+    });
+    registry
+}
+
+#[tokio::test]
+async fn a_native_provider_beside_the_wasm_one_in_both_orders() {
+    let mock = MockUpstream::start().await.unwrap();
+    let native = "    - name: team\n      type: team-token\n      config: {token: t-1}\n";
+    let wasm = "    - name: keys\n      type: config-api-key\n      api-keys: [sk-1]\n";
+    for order in [[native, wasm], [wasm, native]] {
+        let proxy = Proxy::start_with(
+            &format!(
+                "auth:\n  providers:\n{}{}{}",
+                order[0],
+                order[1],
+                upstream(&mock)
+            ),
+            |options| options.with_providers(registry()),
+        )
+        .await;
+        assert_eq!(
+            status(&proxy, "/v1/messages", &[("x-team-token", "t-1")])
+                .await
+                .0,
+            200
+        );
+        assert_eq!(
+            status(&proxy, "/v1/messages", &[("x-api-key", "sk-1")])
+                .await
+                .0,
+            200
+        );
+        // Both credentials present, the native one wrong: its deny ends the chain only when
+        // it runs first; otherwise the key admits the request before it runs.
+        let (code, body) = status(
+            &proxy,
+            "/v1/messages",
+            &[("x-team-token", "t-2"), ("x-api-key", "sk-1")],
+        )
+        .await;
+        if order[0] == native {
+            assert_eq!((code, body), (403, json!({ "error": "wrong team token" })));
+        } else {
+            assert_eq!(code, 200, "{body}");
+        }
+        assert_eq!(
+            status(&proxy, "/v1/messages", &[]).await,
+            (401, json!({ "error": "Missing API key" }))
+        );
+    }
+}
+
+#[tokio::test]
+async fn key_and_provider_edits_apply_on_reload() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&format!("api-keys: [old]\n{}", upstream(&mock))).await;
+    assert_eq!(
+        status(&proxy, "/v1/messages", &[("x-api-key", "old")])
+            .await
+            .0,
+        200
+    );
+    let applied = proxy
+        .rewrite_config(&format!("api-keys: [new]\n{}", upstream(&mock)))
+        .await;
+    assert_eq!(applied.generation, 2);
+    assert_eq!(
+        status(&proxy, "/v1/messages", &[("x-api-key", "old")])
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        status(&proxy, "/v1/messages", &[("x-api-key", "new")])
+            .await
+            .0,
+        200
+    );
+    proxy
+        .rewrite_config(&format!(
+            "auth:\n  providers:\n    - name: partners\n      type: config-api-key\n      api-keys: [partner]\n{}",
+            upstream(&mock)
+        ))
+        .await;
+    assert_eq!(
+        status(&proxy, "/v1/messages", &[("x-api-key", "new")])
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        status(&proxy, "/v1/messages", &[("x-api-key", "partner")])
+            .await
+            .0,
+        200
+    );
+    // A provider of an unknown type keeps the running chain.
+    let failed = proxy
+        .rewrite_config(&format!(
+            "auth:\n  providers:\n    - name: sso\n      type: no-such-plugin\n{}",
+            upstream(&mock)
+        ))
+        .await;
+    assert!(failed.last_error.unwrap().contains("no-such-plugin"));
+    assert_eq!(
+        status(&proxy, "/v1/messages", &[("x-api-key", "partner")])
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_faulting_plugin_fails_closed_then_is_quarantined_and_recovers() {
+    let mock = MockUpstream::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("misbehave.wasm"),
+        guests::guest("misbehave"),
+    )
+    .unwrap();
+    let proxy = Proxy::start(&format!(
+        "plugins:\n  dir: {}\n  limits:\n    deadline-ms: 50\nauth:\n  providers:\n    - name: flaky\n      type: misbehave\n      config: {{mode: allow, principal: p}}\n{}",
+        dir.path().display(),
+        upstream(&mock)
+    ))
+    .await;
+    assert_eq!(status(&proxy, "/v1/messages", &[]).await.0, 200);
+    for mode in ["loop", "alloc", "panic", "recurse", "loop"] {
+        let (code, body) = status(&proxy, "/v1/messages", &[("x-misbehave", mode)]).await;
+        assert_eq!(code, 503, "{mode}: {body}");
+        assert_eq!(body["error"]["code"], "plugin_fault");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("access provider flaky failed:")
+        );
+        assert_eq!(
+            proxy.get("/healthz").await.status,
+            200,
+            "the server stays healthy"
+        );
+    }
+    // Five faults within a minute: quarantined, even for good requests.
+    let (code, body) = status(&proxy, "/v1/messages", &[]).await;
+    assert_eq!(code, 503, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("quarantine"),
+        "{body}"
+    );
+    let stats = proxy.runtime().generation().access.entries()[0]
+        .stats()
+        .unwrap();
+    assert_eq!(stats.faults, 5);
+    proxy.clock.advance(Duration::from_secs(31));
+    assert_eq!(status(&proxy, "/v1/messages", &[]).await.0, 200);
+}
