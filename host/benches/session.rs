@@ -37,7 +37,10 @@ fn claude_code_head() -> RequestHead {
         ("user-agent", "claude-cli/2.0.14 (external, cli)"),
         ("x-api-key", "sk-charlie-0003"),
         ("anthropic-version", "2023-06-01"),
-        ("anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14"),
+        (
+            "anthropic-beta",
+            "claude-code-20250219,interleaved-thinking-2025-05-14",
+        ),
         ("anthropic-dangerous-direct-browser-access", "true"),
         ("x-app", "cli"),
         ("x-stainless-lang", "js"),
@@ -175,9 +178,8 @@ fn extraction(c: &mut Criterion) {
             })
         });
         group.bench_function(format!("wasm-200k-{label}"), |b| {
-            b.to_async(&runtime).iter(|| {
-                chain.extract(std::hint::black_box(&head), std::hint::black_box(&body))
-            })
+            b.to_async(&runtime)
+                .iter(|| chain.extract(std::hint::black_box(&head), std::hint::black_box(&body)))
         });
     }
     group.finish();

@@ -12,9 +12,9 @@ use crate::credential::selector::{FillFirst, RoundRobin, Selector};
 use crate::credential::{Credential, CredentialId, config_source};
 use crate::model::ModelRegistry;
 use crate::runtime::Runtime;
-use crate::session::SessionAffinity;
 use crate::session::cache::SessionCache;
 use crate::session::memory_cache::MemoryCache;
+use crate::session::{ExtractorChain, SessionAffinity};
 
 /// Why a generation could not be prepared; the running one stays.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +30,9 @@ pub enum PrepareError {
     /// The access-provider chain could not be built.
     #[error(transparent)]
     Access(#[from] crate::access::PrepareError),
+    /// The session-extractor chain could not be built.
+    #[error(transparent)]
+    Extractors(#[from] crate::session::PrepareError),
     /// No access provider while listening beyond loopback.
     #[error(
         "refusing to serve {host:?} without client authentication: set api-keys (or auth.providers), \
@@ -52,6 +55,8 @@ pub struct Generation {
     pub registry: ModelRegistry,
     /// Who may call the proxy.
     pub access: Arc<AccessChain>,
+    /// Which conversation a request belongs to (run only while session affinity is on).
+    pub extractors: Arc<ExtractorChain>,
     /// How a credential is chosen.
     pub selector: Arc<dyn Selector>,
     /// Session affinity around the selector, when `routing.session-affinity` is on.
@@ -76,6 +81,7 @@ impl Generation {
             config: Arc::new(config),
             registry: ModelRegistry::default(),
             access: Arc::new(AccessChain::new(Vec::new())),
+            extractors: Arc::new(ExtractorChain::default()),
             selector: Arc::new(FillFirst),
             affinity: None,
             invalidated_credentials: Vec::new(),
@@ -84,8 +90,8 @@ impl Generation {
         }
     }
 
-    /// Builds the generation for `config`: the access chain (reusing `previous`'s unchanged
-    /// instances), the credentials of the config and of `auth-dir` (created 0700 when missing),
+    /// Builds the generation for `config`: the access and session-extractor chains (reusing
+    /// `previous`'s unchanged instances), the credentials of the config and of `auth-dir` (created 0700 when missing),
     /// the model index. `previous` lends its selector when the routing settings did not change.
     pub async fn prepare(
         config: Config,
@@ -99,6 +105,14 @@ impl Generation {
                 .await?
         } else {
             AccessChain::prepare(&config, &runtime.providers, &runtime.plugins).await?
+        };
+        let extractors = if previous.number > 0 {
+            previous
+                .extractors
+                .prepare_next(&config, &runtime.extractors, &runtime.plugins)
+                .await?
+        } else {
+            ExtractorChain::prepare(&config, &runtime.extractors, &runtime.plugins).await?
         };
         if access.is_empty() && !config.host_is_loopback() && !config.allow_unauthenticated {
             return Err(PrepareError::Unauthenticated {
@@ -167,6 +181,7 @@ impl Generation {
             config: Arc::new(config),
             registry,
             access: Arc::new(access),
+            extractors: Arc::new(extractors),
             selector,
             affinity,
             invalidated_credentials,

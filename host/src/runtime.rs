@@ -13,6 +13,7 @@ use crate::credential::state::StateTable;
 use crate::generation::Generation;
 use crate::plugin::PluginHost;
 use crate::proxy::client_pool::ClientPool;
+use crate::session::ExtractorRegistry;
 use crate::session::affinity::AffinityCounters;
 
 /// The process-wide state of one server.
@@ -33,6 +34,9 @@ pub struct Runtime {
     pub plugins: PluginHost,
     /// Access-provider types (native and Wasm) that configs can name.
     pub providers: ProviderRegistry,
+    /// Session-extractor types registered natively; the plugin host's extractor plugins are
+    /// found beside them.
+    pub extractors: ExtractorRegistry,
 }
 
 impl Runtime {
@@ -48,7 +52,14 @@ impl Runtime {
             affinity_counters: Arc::default(),
             plugins,
             providers,
+            extractors: ExtractorRegistry::new(),
         }
+    }
+
+    /// Uses `extractors` for session-extractor types (register native extractors in it first).
+    pub fn with_extractors(mut self, extractors: ExtractorRegistry) -> Self {
+        self.extractors = extractors;
+        self
     }
 
     /// The current generation; a request keeps the one it took until it ends.

@@ -21,6 +21,7 @@ use crate::config::{Config, ConfigError, LoadedConfig};
 use crate::generation::{Generation, PrepareError};
 use crate::plugin::{HostOptions, PluginError, PluginHost};
 use crate::runtime::Runtime;
+use crate::session::ExtractorRegistry;
 use crate::watch::ConfigWatcher;
 
 pub use request_id::RequestId;
@@ -103,6 +104,8 @@ pub struct ServerOptions {
     pub watch: bool,
     /// Access-provider types beside the embedded and folder plugins (native Rust providers).
     pub providers: ProviderRegistry,
+    /// Session-extractor types beside the embedded and folder plugins (native Rust extractors).
+    pub extractors: ExtractorRegistry,
 }
 
 /// Where the config comes from.
@@ -133,6 +136,7 @@ impl ServerOptions {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             watch: true,
             providers: ProviderRegistry::new(),
+            extractors: ExtractorRegistry::new(),
         }
     }
 
@@ -145,6 +149,12 @@ impl ServerOptions {
     /// Uses `providers` for access-provider types (register native providers in it first).
     pub fn with_providers(mut self, providers: ProviderRegistry) -> Self {
         self.providers = providers;
+        self
+    }
+
+    /// Uses `extractors` for session-extractor types (register native extractors in it first).
+    pub fn with_extractors(mut self, extractors: ExtractorRegistry) -> Self {
+        self.extractors = extractors;
         self
     }
 
@@ -189,7 +199,10 @@ impl RunningServer {
         }
         let config = loaded.config;
         let plugins = load_plugins(&config, options.clock.clone()).await?;
-        let runtime = Arc::new(Runtime::new(options.clock, plugins, options.providers));
+        let runtime = Arc::new(
+            Runtime::new(options.clock, plugins, options.providers)
+                .with_extractors(options.extractors),
+        );
         let first = Generation::prepare(config, &runtime, &runtime.generation()).await?;
         let listen = first.config.listen_addr();
         let tls = match first.config.tls.enable {

@@ -172,7 +172,10 @@ async fn the_standard_extractor_in_wasm_matches_the_native_rules() {
         (vec![("x-session-id", "abc")], json!({})),
         (vec![("X-Claude-Code-Session-Id", " cc ")], json!({})),
         (vec![("session_id", "codex-1")], json!({})),
-        (vec![("x-session-id", "bad\u{1}")], json!({ "prompt_cache_key": "p", "conversation": { "id": "c" } })),
+        (
+            vec![("x-session-id", "bad\u{1}")],
+            json!({ "prompt_cache_key": "p", "conversation": { "id": "c" } }),
+        ),
         (
             vec![],
             json!({ "messages": [
@@ -268,7 +271,9 @@ async fn invalid_ids_from_a_plugin_are_ignored() {
         );
     }
     assert_eq!(
-        chain.extract(&head(&[("x-session", "  padded ")]), &hello()).await,
+        chain
+            .extract(&head(&[("x-session", "  padded ")]), &hello())
+            .await,
         session("padded", None, SessionKind::Explicit)
     );
 }
@@ -406,12 +411,13 @@ impl Extractor for Broken {
 #[tokio::test]
 async fn native_extractors_mix_with_plugins() {
     let f = fixture().await;
-    f.registry.register_native("tenant", |config: &PluginInstanceConfig| {
-        if config.settings != json!({}) {
-            return Err("tenant takes no settings".to_owned());
-        }
-        Ok(Arc::new(Tenant) as Arc<dyn Extractor>)
-    });
+    f.registry
+        .register_native("tenant", |config: &PluginInstanceConfig| {
+            if config.settings != json!({}) {
+                return Err("tenant takes no settings".to_owned());
+            }
+            Ok(Arc::new(Tenant) as Arc<dyn Extractor>)
+        });
     f.registry
         .register_native("broken", |_: &PluginInstanceConfig| {
             Ok(Arc::new(Broken) as Arc<dyn Extractor>)
@@ -424,7 +430,9 @@ async fn native_extractors_mix_with_plugins() {
         ])
         .await;
     assert_eq!(
-        chain.extract(&head(&[("x-tenant", "acme")]), &hello()).await,
+        chain
+            .extract(&head(&[("x-tenant", "acme")]), &hello())
+            .await,
         session("tenant:acme", None, SessionKind::Explicit)
     );
     assert_eq!(
@@ -466,8 +474,14 @@ async fn preparing_reports_unknown_types_and_rejected_settings() {
         .try_chain(&[instance("x", "nope", json!({}))])
         .await
         .unwrap_err();
-    assert!(matches!(unknown, PrepareError::UnknownType { .. }), "{unknown}");
-    assert!(unknown.to_string().contains("session-standard"), "{unknown}");
+    assert!(
+        matches!(unknown, PrepareError::UnknownType { .. }),
+        "{unknown}"
+    );
+    assert!(
+        unknown.to_string().contains("session-standard"),
+        "{unknown}"
+    );
     // An access provider is not an extractor type.
     let wrong = f
         .try_chain(&[instance("k", "config-api-key", json!({}))])

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 use switchyard_mock::{Fault, MockUpstream};
 
-use crate::harness::{Proxy, Reply};
+use crate::harness::{Proxy, Reply, guests};
 
 const MODEL: &str = "claude-sonnet-4";
 
@@ -70,8 +70,7 @@ impl Conversation {
         let mut headers: Vec<(&str, String)> = Vec::new();
         match &self.client {
             Client::ClaudeCodeLegacy(uuid) => {
-                body["metadata"] =
-                    json!({ "user_id": format!("user_{}_account__session_{uuid}", "ab".repeat(32)) });
+                body["metadata"] = json!({ "user_id": format!("user_{}_account__session_{uuid}", "ab".repeat(32)) });
             }
             Client::ClaudeCodeJson(uuid) => {
                 body["metadata"] = json!({
@@ -174,10 +173,18 @@ async fn a_429_moves_the_session_to_one_other_credential_and_it_stays() {
         mock.set_fault(&bound, Fault::status(429).with_retry_after("600"));
         let moved = conversation.credentials(&proxy, 1).await[0].clone();
         assert_ne!(moved, bound, "{client:?}");
-        assert_eq!(mock.request_count_for(&bound), before + 1, "one failed attempt");
+        assert_eq!(
+            mock.request_count_for(&bound),
+            before + 1,
+            "one failed attempt"
+        );
         // It stays on the new credential, also once the old one has recovered.
         let after = conversation.credentials(&proxy, 3).await;
-        assert_eq!(distinct(&after), BTreeSet::from([moved.as_str()]), "{client:?}");
+        assert_eq!(
+            distinct(&after),
+            BTreeSet::from([moved.as_str()]),
+            "{client:?}"
+        );
         mock.clear_fault(&bound);
         proxy.clock.advance(std::time::Duration::from_secs(601));
         let recovered = conversation.credentials(&proxy, 3).await;
@@ -196,7 +203,10 @@ async fn turning_affinity_off_by_reload_returns_to_round_robin() {
     let mock = MockUpstream::start().await.unwrap();
     let proxy = Proxy::start(&config(&mock, 4, true)).await;
     let mut conversation = Conversation::new(Client::SessionHeader("sticky".into()), "reload");
-    assert_eq!(distinct(&conversation.credentials(&proxy, 4).await).len(), 1);
+    assert_eq!(
+        distinct(&conversation.credentials(&proxy, 4).await).len(),
+        1
+    );
 
     let status = proxy.rewrite_config(&config(&mock, 4, false)).await;
     assert_eq!((status.generation, status.failures), (2, 0), "{status:?}");
@@ -205,7 +215,10 @@ async fn turning_affinity_off_by_reload_returns_to_round_robin() {
 
     let status = proxy.rewrite_config(&config(&mock, 4, true)).await;
     assert_eq!(status.generation, 3);
-    assert_eq!(distinct(&conversation.credentials(&proxy, 4).await).len(), 1);
+    assert_eq!(
+        distinct(&conversation.credentials(&proxy, 4).await).len(),
+        1
+    );
     proxy.shutdown().await;
 }
 
@@ -252,7 +265,10 @@ async fn affinity_keeps_the_prompt_cache_warm() {
     let (hits_on, lookups_on) = prompt_cache_run(true, sessions, turns).await;
     let (hits_off, lookups_off) = prompt_cache_run(false, sessions, turns).await;
     let expected_lookups = (sessions * (turns - 1)) as u64;
-    assert_eq!((lookups_on, lookups_off), (expected_lookups, expected_lookups));
+    assert_eq!(
+        (lookups_on, lookups_off),
+        (expected_lookups, expected_lookups)
+    );
     let rate_on = hits_on as f64 / lookups_on as f64;
     let rate_off = hits_off as f64 / lookups_off as f64;
     eprintln!(
@@ -263,4 +279,84 @@ async fn affinity_keeps_the_prompt_cache_warm() {
     );
     assert!(rate_on >= 0.95, "affinity on: {rate_on}");
     assert!(rate_off < 0.5, "affinity off: {rate_off}");
+}
+
+#[tokio::test]
+async fn a_user_extractor_from_the_plugins_folder_is_reconfigured_by_reload() {
+    let mock = MockUpstream::start().await.unwrap();
+    let plugins = tempfile::tempdir().unwrap();
+    std::fs::write(
+        plugins.path().join("session-echo.wasm"),
+        guests::guest("session-echo"),
+    )
+    .unwrap();
+    let with_extractors = |extractors: &str| {
+        let credentials = config(&mock, 4, true);
+        let credentials = &credentials[credentials.find("claude-api-key:").unwrap()..];
+        format!(
+            "plugins:\n  dir: {}\nrouting:\n  session-affinity: true\n  session-extractors:\n{extractors}{credentials}",
+            plugins.path().display(),
+        )
+    };
+    // Only the standard extractor: two conversations with the same `x-session` header are two
+    // sessions (their message hashes differ), so they start on different credentials.
+    let proxy = Proxy::start(&with_extractors("    - type: session-standard\n")).await;
+    let first_turn = |topic: &'static str| {
+        let proxy = &proxy;
+        async move {
+            let body = json!({
+                "model": MODEL,
+                "max_tokens": 8,
+                "messages": [{ "role": "user", "content": topic }],
+            });
+            let reply = proxy
+                .post_with("/v1/messages", &body, &[("x-session", "team-7")])
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.text());
+            reply.credential()
+        }
+    };
+    assert_ne!(first_turn("alpha").await, first_turn("beta").await);
+
+    // The user's extractor first: its explicit id wins over the standard hash, so both
+    // conversations are one session. Nothing is compiled again.
+    let compiled = proxy.runtime().plugins.stats();
+    let status = proxy
+        .rewrite_config(&with_extractors(
+            "    - type: session-echo\n      config: {prefix: 'echo:'}\n    - type: session-standard\n",
+        ))
+        .await;
+    assert_eq!((status.generation, status.failures), (2, 0), "{status:?}");
+    assert_eq!(proxy.runtime().plugins.stats(), compiled);
+    let kinds: Vec<String> = proxy
+        .runtime()
+        .generation()
+        .extractors
+        .entries()
+        .iter()
+        .map(|e| e.kind().to_owned())
+        .collect();
+    assert_eq!(kinds, ["session-echo", "session-standard"]);
+    let bound = first_turn("gamma").await;
+    for topic in ["delta", "epsilon", "zeta"] {
+        assert_eq!(first_turn(topic).await, bound, "{topic}");
+    }
+
+    // Settings an extractor rejects keep the running generation.
+    let status = proxy
+        .rewrite_config(&with_extractors(
+            "    - type: session-standard\n      config: {unknown: 1}\n",
+        ))
+        .await;
+    assert_eq!((status.generation, status.failures), (2, 1), "{status:?}");
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("session-standard takes no settings; unknown: unknown"),
+        "{status:?}"
+    );
+    assert_eq!(first_turn("eta").await, bound);
+    proxy.shutdown().await;
 }

@@ -10,6 +10,7 @@ mod harness;
 mod wasm_guest;
 
 mod access;
+mod affinity;
 mod demo;
 mod operations;
 mod proxy_core;

@@ -122,7 +122,10 @@ mod tests {
 
     #[test]
     fn declared_names_are_normalized_and_checked() {
-        assert_eq!(HeaderFilter::from_declared(None).unwrap(), HeaderFilter::All);
+        assert_eq!(
+            HeaderFilter::from_declared(None).unwrap(),
+            HeaderFilter::All
+        );
         let filter = HeaderFilter::from_declared(Some(vec![
             " X-Api-Key ".to_owned(),
             "authorization".to_owned(),
@@ -148,10 +151,16 @@ mod tests {
         let mut slots = HeaderSlots::new();
         assert_eq!(slots.fill(&all, &HeaderFilter::All).len(), 4);
 
-        let many: Vec<(String, String)> = (0..40).map(|i| (format!("h{i}"), i.to_string())).collect();
+        let many: Vec<(String, String)> =
+            (0..40).map(|i| (format!("h{i}"), i.to_string())).collect();
         let mut slots = HeaderSlots::new();
         let passed = slots.fill(&many, &HeaderFilter::All);
         assert_eq!(passed.len(), 40);
-        assert!(passed.iter().enumerate().all(|(i, (_, v))| *v == i.to_string()));
+        assert!(
+            passed
+                .iter()
+                .enumerate()
+                .all(|(i, (_, v))| *v == i.to_string())
+        );
     }
 }

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +11,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
+use super::access_gate::Admitted;
 use super::dispatch::{self, Dispatched};
 use super::endpoint::Endpoint;
 use super::error::ProxyError;
@@ -30,13 +30,13 @@ use crate::runtime::Runtime;
 /// `POST /v1/chat/completions`.
 pub async fn chat_completions(
     State(runtime): State<Arc<Runtime>>,
-    Extension(generation): Extension<Arc<Generation>>,
+    admitted: Admitted,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
-        generation,
+        admitted,
         Endpoint::ChatCompletions,
         None,
         false,
@@ -49,13 +49,13 @@ pub async fn chat_completions(
 /// `POST /v1/messages`.
 pub async fn messages(
     State(runtime): State<Arc<Runtime>>,
-    Extension(generation): Extension<Arc<Generation>>,
+    admitted: Admitted,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
-        generation,
+        admitted,
         Endpoint::Messages,
         None,
         false,
@@ -68,13 +68,13 @@ pub async fn messages(
 /// `POST /v1/messages/count_tokens`.
 pub async fn count_tokens(
     State(runtime): State<Arc<Runtime>>,
-    Extension(generation): Extension<Arc<Generation>>,
+    admitted: Admitted,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
-        generation,
+        admitted,
         Endpoint::CountTokens,
         None,
         false,
@@ -87,13 +87,13 @@ pub async fn count_tokens(
 /// `POST /v1/responses`.
 pub async fn responses(
     State(runtime): State<Arc<Runtime>>,
-    Extension(generation): Extension<Arc<Generation>>,
+    admitted: Admitted,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
-        generation,
+        admitted,
         Endpoint::Responses,
         None,
         false,
@@ -106,7 +106,7 @@ pub async fn responses(
 /// `POST /v1beta/models/{model}:{action}`.
 pub async fn gemini(
     State(runtime): State<Arc<Runtime>>,
-    Extension(generation): Extension<Arc<Generation>>,
+    admitted: Admitted,
     Path(model_action): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
@@ -128,7 +128,7 @@ pub async fn gemini(
         .is_some_and(|alt| alt == "sse");
     forward(
         &runtime,
-        generation,
+        admitted,
         endpoint,
         Some(model.to_owned()),
         sse,
@@ -140,7 +140,7 @@ pub async fn gemini(
 
 async fn forward(
     runtime: &Runtime,
-    generation: Arc<Generation>,
+    admitted: Admitted,
     endpoint: Endpoint,
     path_model: Option<String>,
     sse: bool,
@@ -148,7 +148,7 @@ async fn forward(
     body: Body,
 ) -> Response {
     match try_forward(
-        runtime, generation, endpoint, path_model, sse, &headers, body,
+        runtime, &admitted, endpoint, path_model, sse, &headers, body,
     )
     .await
     {
@@ -159,13 +159,14 @@ async fn forward(
 
 async fn try_forward(
     runtime: &Runtime,
-    generation: Arc<Generation>,
+    admitted: &Admitted,
     endpoint: Endpoint,
     path_model: Option<String>,
     sse: bool,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ProxyError> {
+    let generation = &admitted.generation;
     let config = &generation.config;
     let bytes = read_body(body, headers, config.body_limit_bytes).await?;
     let body = RequestBody::parse(bytes)?;
@@ -184,16 +185,22 @@ async fn try_forward(
         Resolution::Unknown => return Err(ProxyError::UnknownModel(requested.to_owned())),
     };
     let stream = body.stream || endpoint == Endpoint::GeminiStream;
+    // Recognising the session costs an extractor call (a Wasm plugin parsing the body): only
+    // while affinity is on.
+    let session = match (&generation.affinity, &admitted.head) {
+        (Some(_), Some(head)) => generation.extractors.extract(head, &body.bytes).await,
+        _ => None,
+    };
     let call = Call {
         endpoint,
         body: &body,
         client_headers: headers,
         sse,
         stream,
-        session: None,
+        session: session.as_ref(),
     };
     let Dispatched { answer, candidate } =
-        dispatch::dispatch(runtime, &generation, &resolved, &call).await?;
+        dispatch::dispatch(runtime, generation, &resolved, &call).await?;
     tracing::debug!(credential = %candidate.credential.id, model = %candidate.upstream_model, "upstream answered");
     let mut response_headers = client_response_headers(&answer.headers, config.passthrough_headers);
     let idle = config.upstream_timeouts.idle;
@@ -207,7 +214,7 @@ async fn try_forward(
         }
         response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response_headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-        let on_end = stream_outcome_recorder(runtime, &generation, candidate);
+        let on_end = stream_outcome_recorder(runtime, generation, candidate);
         Body::from_stream(StreamRelay::new(
             answer.first,
             answer.rest,

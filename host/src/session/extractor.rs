@@ -24,8 +24,7 @@ pub trait Extractor: Send + Sync + 'static {
 
     /// Recognises the session of one request. `body` is the complete request body when
     /// [`Extractor::needs_body`] is true, else `None`.
-    fn extract<'a>(&'a self, head: &'a RequestHead, body: Option<&'a [u8]>)
-    -> ExtractorFuture<'a>;
+    fn extract<'a>(&'a self, head: &'a RequestHead, body: Option<&'a [u8]>) -> ExtractorFuture<'a>;
 
     /// Call and fault counters, for extractors that keep them (Wasm instances do).
     fn stats(&self) -> Option<InstanceStats> {

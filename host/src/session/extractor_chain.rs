@@ -216,13 +216,14 @@ impl ExtractorChain {
             }
             let (extractor, wasm) = match extractor_type {
                 ExtractorType::Native(factory) => {
-                    let extractor = factory.build(config).map_err(|message| {
-                        PrepareError::Native {
-                            instance: config.name.clone(),
-                            kind: config.kind.clone(),
-                            message,
-                        }
-                    })?;
+                    let extractor =
+                        factory
+                            .build(config)
+                            .map_err(|message| PrepareError::Native {
+                                instance: config.name.clone(),
+                                kind: config.kind.clone(),
+                                message,
+                            })?;
                     (extractor, None)
                 }
                 ExtractorType::Wasm(plugin) => {

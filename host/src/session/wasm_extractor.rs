@@ -71,11 +71,7 @@ impl Extractor for WasmExtractor {
         self.instance.plugin().needs_body()
     }
 
-    fn extract<'a>(
-        &'a self,
-        head: &'a RequestHead,
-        body: Option<&'a [u8]>,
-    ) -> ExtractorFuture<'a> {
+    fn extract<'a>(&'a self, head: &'a RequestHead, body: Option<&'a [u8]>) -> ExtractorFuture<'a> {
         Box::pin(self.call(head, body))
     }
 

@@ -127,7 +127,10 @@ pub fn extract(headers: &[(String, String)], body: Option<&[u8]>) -> Option<Sess
             return Some(explicit(id, None));
         }
     }
-    for field in [fields.session_id, fields.session_id_camel].into_iter().flatten() {
+    for field in [fields.session_id, fields.session_id_camel]
+        .into_iter()
+        .flatten()
+    {
         if let Some(id) = valid(&text_of(field)) {
             return Some(explicit(format!("session:{id}"), None));
         }
@@ -136,7 +139,10 @@ pub fn extract(headers: &[(String, String)], body: Option<&[u8]>) -> Option<Sess
         .conversation
         .and_then(|c| {
             if c.get().starts_with('{') {
-                serde_json::from_str::<Conversation<'_>>(c.get()).ok()?.id.map(text_of)
+                serde_json::from_str::<Conversation<'_>>(c.get())
+                    .ok()?
+                    .id
+                    .map(text_of)
             } else if c.get().starts_with('"') {
                 Some(text_of(c))
             } else {
@@ -190,7 +196,9 @@ fn claude_code_session(user_id: &str) -> Option<String> {
     let user_id = user_id.trim();
     if user_id.starts_with('{') {
         let parsed: ClaudeUserId<'_> = serde_json::from_str(user_id).ok()?;
-        return parsed.session_id.and_then(|id| valid(&id).map(str::to_owned));
+        return parsed
+            .session_id
+            .and_then(|id| valid(&id).map(str::to_owned));
     }
     let at = user_id.rfind("_session_")?;
     let tail = &user_id[at + "_session_".len()..];
@@ -257,7 +265,10 @@ mod tests {
             "claude:ac980658-63bd-4fb3-97ba-8da64cb1e344"
         );
         let new = r#"{"device_id":"d","session_id":"s-1"}"#;
-        assert_eq!(primary(&[], json!({ "metadata": { "user_id": new } })), "claude:s-1");
+        assert_eq!(
+            primary(&[], json!({ "metadata": { "user_id": new } })),
+            "claude:s-1"
+        );
         let not_hex = "user_xxx_account__session_failover-test-uuid";
         assert_eq!(
             primary(&[], json!({ "metadata": { "user_id": not_hex } })),
@@ -277,9 +288,13 @@ mod tests {
             "session_id": "body",
             "messages": [{ "role": "user", "content": "Hello world" }],
         });
-        assert_eq!(primary(&[("x-claude-code-session-id", "hdr")], body.clone()), "claude:hdr");
+        assert_eq!(
+            primary(&[("x-claude-code-session-id", "hdr")], body.clone()),
+            "claude:hdr"
+        );
         assert_eq!(primary(&[("x-session-id", "x")], body.clone()), "claude:cc");
-        let no_user = json!({ "session_id": "body", "messages": [{ "role": "user", "content": "Hi" }] });
+        let no_user =
+            json!({ "session_id": "body", "messages": [{ "role": "user", "content": "Hi" }] });
         for (header, expected) in [
             ("session-id", "codex:v"),
             ("session_id", "codex:v"),
@@ -289,33 +304,72 @@ mod tests {
         ] {
             assert_eq!(primary(&[(header, "v")], no_user.clone()), expected);
         }
-        assert_eq!(primary(&[("Session-Id", "a"), ("X-Session-ID", "b")], no_user.clone()), "codex:a");
+        assert_eq!(
+            primary(
+                &[("Session-Id", "a"), ("X-Session-ID", "b")],
+                no_user.clone()
+            ),
+            "codex:a"
+        );
         assert_eq!(primary(&[], no_user), "session:body");
         assert_eq!(primary(&[], json!({ "sessionId": 42 })), "session:42");
     }
 
     #[test]
     fn prompt_cache_key_and_conversations() {
-        let s = run(&[], json!({ "prompt_cache_key": "p", "conversation": { "id": "c" } })).unwrap();
-        assert_eq!((s.primary.as_str(), s.fallback.as_deref()), ("pck:p", Some("conv:c")));
+        let s = run(
+            &[],
+            json!({ "prompt_cache_key": "p", "conversation": { "id": "c" } }),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.primary.as_str(), s.fallback.as_deref()),
+            ("pck:p", Some("conv:c"))
+        );
         assert_eq!(primary(&[], json!({ "conversation": "c2" })), "conv:c2");
         assert_eq!(primary(&[], json!({ "conversation_id": 123 })), "conv:123");
-        assert_eq!(primary(&[], json!({ "metadata": { "user_id": 7 } })), "user:7");
+        assert_eq!(
+            primary(&[], json!({ "metadata": { "user_id": 7 } })),
+            "user:7"
+        );
     }
 
     #[test]
     fn invalid_explicit_ids_fall_through() {
         let body = json!({ "messages": [{ "role": "user", "content": "Hello world" }] });
         let long = "x".repeat(257);
-        assert_eq!(primary(&[("x-session-id", "bad\u{1}id")], body.clone()), "msg:6f3af82650710693");
-        assert_eq!(primary(&[("x-session-id", &long), ("x-session-affinity", " ok ")], body.clone()), "affinity:ok");
-        assert_eq!(primary(&[("x-session-id", "   ")], body), "msg:6f3af82650710693");
+        assert_eq!(
+            primary(&[("x-session-id", "bad\u{1}id")], body.clone()),
+            "msg:6f3af82650710693"
+        );
+        assert_eq!(
+            primary(
+                &[("x-session-id", &long), ("x-session-affinity", " ok ")],
+                body.clone()
+            ),
+            "affinity:ok"
+        );
+        assert_eq!(
+            primary(&[("x-session-id", "   ")], body),
+            "msg:6f3af82650710693"
+        );
     }
 
     #[test]
     fn message_hash_ids_are_derived() {
-        let turn1 = run(&[], json!({ "messages": [{ "role": "user", "content": "Hello world" }] })).unwrap();
-        assert_eq!(turn1, Session { primary: "msg:6f3af82650710693".into(), fallback: None, kind: Kind::Derived });
+        let turn1 = run(
+            &[],
+            json!({ "messages": [{ "role": "user", "content": "Hello world" }] }),
+        )
+        .unwrap();
+        assert_eq!(
+            turn1,
+            Session {
+                primary: "msg:6f3af82650710693".into(),
+                fallback: None,
+                kind: Kind::Derived
+            }
+        );
         let turn2 = run(
             &[],
             json!({ "messages": [
@@ -366,10 +420,26 @@ mod tests {
     #[test]
     fn texts_are_cut_at_100_bytes() {
         let long = "€".repeat(40);
-        let a = run(&[], json!({ "messages": [{ "role": "user", "content": long }] })).unwrap();
+        let a = run(
+            &[],
+            json!({ "messages": [{ "role": "user", "content": long }] }),
+        )
+        .unwrap();
         let cut = String::from_utf8_lossy(&long.as_bytes()[..100]).into_owned();
-        let b = run(&[], json!({ "messages": [{ "role": "user", "content": format!("{long}tail") }] })).unwrap();
+        let b = run(
+            &[],
+            json!({ "messages": [{ "role": "user", "content": format!("{long}tail") }] }),
+        )
+        .unwrap();
         assert_eq!(a.primary, b.primary);
-        assert_ne!(a.primary, run(&[], json!({ "messages": [{ "role": "user", "content": cut }] })).unwrap().primary);
+        assert_ne!(
+            a.primary,
+            run(
+                &[],
+                json!({ "messages": [{ "role": "user", "content": cut }] })
+            )
+            .unwrap()
+            .primary
+        );
     }
 }

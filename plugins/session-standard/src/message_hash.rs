@@ -100,10 +100,9 @@ pub fn collect(fields: &HashFields<'_>) -> Texts {
     // 2. Claude top-level `system`.
     if texts.sys.is_empty()
         && let Some(system) = fields.system
+        && let Some(text) = system_text(system)
     {
-        if let Some(text) = system_text(system) {
-            texts.sys = truncate(text);
-        }
+        texts.sys = truncate(text);
     }
     // 3. Gemini.
     if texts.sys.is_empty() && texts.usr.is_empty() {
@@ -306,16 +305,51 @@ mod tests {
     fn golden_vectors() {
         for (sys, usr, ast, expected) in [
             ("", "Hello world", "", "msg:6f3af82650710693"),
-            ("", "Hello world", "Hi! How can I help?", "msg:0964de51a03c0514"),
+            (
+                "",
+                "Hello world",
+                "Hi! How can I help?",
+                "msg:0964de51a03c0514",
+            ),
             ("", "Hello world", "I see an image!", "msg:d4429f8f5ed22254"),
             ("You are helpful", "Hello", "", "msg:db09d768eef0153d"),
-            ("You are helpful", "Hello", "Hi there!", "msg:46d2b383fc6205a1"),
+            (
+                "You are helpful",
+                "Hello",
+                "Hi there!",
+                "msg:46d2b383fc6205a1",
+            ),
             ("You are Claude Code", "Hello", "", "msg:88162f2c043d7252"),
-            ("You are Claude Code", "Hello", "Hi!", "msg:ea42b59ec89595e0"),
-            ("You are a helpful assistant.", "Hello Gemini", "", "msg:4e1e37270d99f20b"),
-            ("You are a helpful assistant.", "Hello Gemini", "Hi there!", "msg:03517aa800cda8f7"),
-            ("You are Codex, based on GPT-5.", "hi", "", "msg:049d86cbff4d8a84"),
-            ("You are Codex, based on GPT-5.", "hi", "Hello!", "msg:bae4ad1b6626e0e5"),
+            (
+                "You are Claude Code",
+                "Hello",
+                "Hi!",
+                "msg:ea42b59ec89595e0",
+            ),
+            (
+                "You are a helpful assistant.",
+                "Hello Gemini",
+                "",
+                "msg:4e1e37270d99f20b",
+            ),
+            (
+                "You are a helpful assistant.",
+                "Hello Gemini",
+                "Hi there!",
+                "msg:03517aa800cda8f7",
+            ),
+            (
+                "You are Codex, based on GPT-5.",
+                "hi",
+                "",
+                "msg:049d86cbff4d8a84",
+            ),
+            (
+                "You are Codex, based on GPT-5.",
+                "hi",
+                "Hello!",
+                "msg:bae4ad1b6626e0e5",
+            ),
             ("Inherit test", "Initial", "", "msg:f9397a9f7613bd0f"),
             ("Inherit test", "Initial", "Reply", "msg:48b16c19ad0c1437"),
         ] {
