@@ -1,11 +1,7 @@
 //! The standard extraction rules, in priority order (design §2 "Session-ID extraction",
 //! reference §1.10): explicit signals from headers and body first, the message hash last.
 
-use std::borrow::Cow;
-
-use serde::Deserialize;
-use serde_json::value::RawValue;
-
+use crate::json_scan;
 use crate::message_hash::{self, HashFields};
 
 /// How an id was obtained.
@@ -53,51 +49,68 @@ pub const HEADER_NAMES: &[&str] = &[
     HEADERS_AFTER_USER_ID[4].0,
 ];
 
-/// The body fields the rules read.
-#[derive(Deserialize, Default)]
+/// The top-level body members the rules read, in the order of [`Fields`].
+const FIELD_NAMES: [&str; 12] = [
+    "metadata",
+    "session_id",
+    "sessionId",
+    "prompt_cache_key",
+    "conversation",
+    "conversation_id",
+    "messages",
+    "system",
+    "systemInstruction",
+    "contents",
+    "instructions",
+    "input",
+];
+
+/// The body members the rules read, as raw JSON text (the first occurrence of each).
+#[derive(Default)]
 struct Fields<'a> {
-    #[serde(borrow, default)]
-    metadata: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    session_id: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "sessionId")]
-    session_id_camel: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    prompt_cache_key: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    conversation: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    conversation_id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    messages: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    system: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "systemInstruction")]
-    system_instruction: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    contents: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    instructions: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    input: Option<&'a RawValue>,
+    metadata: Option<&'a [u8]>,
+    session_id: Option<&'a [u8]>,
+    session_id_camel: Option<&'a [u8]>,
+    prompt_cache_key: Option<&'a [u8]>,
+    conversation: Option<&'a [u8]>,
+    conversation_id: Option<&'a [u8]>,
+    hash: HashFields<'a>,
 }
 
-#[derive(Deserialize)]
-struct Metadata<'a> {
-    #[serde(borrow, default)]
-    user_id: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Conversation<'a> {
-    #[serde(borrow, default)]
-    id: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct ClaudeUserId<'a> {
-    #[serde(borrow, default)]
-    session_id: Option<Cow<'a, str>>,
+impl<'a> Fields<'a> {
+    /// Finds the members in one lenient pass over `body` (anything but an object has none).
+    fn scan(body: &'a [u8]) -> Fields<'a> {
+        let [
+            metadata,
+            session_id,
+            session_id_camel,
+            prompt_cache_key,
+            conversation,
+            conversation_id,
+            messages,
+            system,
+            system_instruction,
+            contents,
+            instructions,
+            input,
+        ] = json_scan::object_members(body, FIELD_NAMES);
+        Fields {
+            metadata,
+            session_id,
+            session_id_camel,
+            prompt_cache_key,
+            conversation,
+            conversation_id,
+            hash: HashFields {
+                messages,
+                system,
+                system_instruction,
+                contents,
+                instructions,
+                input,
+            },
+        }
+    }
 }
 
 /// Recognises the session of a request from its headers (lower-case names) and body.
@@ -110,13 +123,10 @@ pub fn extract(headers: &[(String, String)], body: Option<&[u8]>) -> Option<Sess
     if let Some(id) = header_signal(headers, CLAUDE_HEADER) {
         return Some(explicit(id, None));
     }
-    let fields: Fields<'_> = body
-        .and_then(|b| serde_json::from_slice(b).ok())
-        .unwrap_or_default();
+    let fields = body.map(Fields::scan).unwrap_or_default();
     let user_id = fields
         .metadata
-        .and_then(|m| serde_json::from_str::<Metadata<'_>>(m.get()).ok())
-        .and_then(|m| m.user_id)
+        .and_then(|m| json_scan::object_members(m, ["user_id"])[0])
         .map(text_of)
         .unwrap_or_default();
     if let Some(id) = claude_code_session(&user_id) {
@@ -137,17 +147,10 @@ pub fn extract(headers: &[(String, String)], body: Option<&[u8]>) -> Option<Sess
     }
     let conversation = fields
         .conversation
-        .and_then(|c| {
-            if c.get().starts_with('{') {
-                serde_json::from_str::<Conversation<'_>>(c.get())
-                    .ok()?
-                    .id
-                    .map(text_of)
-            } else if c.get().starts_with('"') {
-                Some(text_of(c))
-            } else {
-                None
-            }
+        .and_then(|c| match c.first() {
+            Some(b'{') => json_scan::object_members(c, ["id"])[0].map(text_of),
+            Some(b'"') => Some(text_of(c)),
+            _ => None,
         })
         .and_then(|id| valid(&id).map(|id| format!("conv:{id}")));
     if let Some(key) = fields.prompt_cache_key.map(text_of)
@@ -166,14 +169,7 @@ pub fn extract(headers: &[(String, String)], body: Option<&[u8]>) -> Option<Sess
     {
         return Some(explicit(format!("conv:{id}"), None));
     }
-    let (primary, fallback) = message_hash::ids(&HashFields {
-        messages: fields.messages,
-        system: fields.system,
-        system_instruction: fields.system_instruction,
-        contents: fields.contents,
-        instructions: fields.instructions,
-        input: fields.input,
-    })?;
+    let (primary, fallback) = message_hash::ids(&fields.hash)?;
     Some(Session {
         primary,
         fallback,
@@ -195,10 +191,8 @@ fn header_signal(headers: &[(String, String)], (name, prefix): (&str, &str)) -> 
 fn claude_code_session(user_id: &str) -> Option<String> {
     let user_id = user_id.trim();
     if user_id.starts_with('{') {
-        let parsed: ClaudeUserId<'_> = serde_json::from_str(user_id).ok()?;
-        return parsed
-            .session_id
-            .and_then(|id| valid(&id).map(str::to_owned));
+        let session_id = json_scan::object_members(user_id.as_bytes(), ["session_id"])[0]?;
+        return json_scan::string(session_id).and_then(|id| valid(&id).map(str::to_owned));
     }
     let at = user_id.rfind("_session_")?;
     let tail = &user_id[at + "_session_".len()..];
@@ -220,14 +214,13 @@ fn valid(value: &str) -> Option<&str> {
 
 /// A JSON value as text, the way gjson's `String()` reads it: strings unquoted, other scalars
 /// and composites as their JSON text, `null` as empty.
-fn text_of(raw: &RawValue) -> String {
-    let text = raw.get();
-    if text.starts_with('"') {
-        serde_json::from_str::<String>(text).unwrap_or_default()
-    } else if text == "null" {
+fn text_of(raw: &[u8]) -> String {
+    if raw.first() == Some(&b'"') {
+        json_scan::string(raw).map(String::from).unwrap_or_default()
+    } else if raw == b"null" {
         String::new()
     } else {
-        text.to_owned()
+        String::from_utf8_lossy(raw).into_owned()
     }
 }
 
@@ -415,6 +408,48 @@ mod tests {
             ],
         });
         assert_eq!(primary(&[], responses), "msg:bae4ad1b6626e0e5");
+    }
+
+    #[test]
+    fn members_are_found_past_large_and_escaped_content() {
+        let file = "fn main() {\n    println!(\"hi \\\"there\\\"\");\n}\n".repeat(500);
+        let body = json!({
+            "tools": [{ "name": "Read", "input_schema": { "type": "object", "required": ["a"] } }],
+            "messages": [
+                { "role": "user", "content": [{ "type": "text", "text": "Read it" }] },
+                { "role": "assistant", "content": [
+                    { "type": "text", "text": "Reading." },
+                    { "type": "tool_use", "id": "t1", "name": "Read", "input": { "path": "/a\"b" } },
+                ] },
+                { "role": "user", "content": [{ "type": "tool_result", "tool_use_id": "t1", "content": file }] },
+            ],
+            "metadata": { "user_id": r#"{"device_id":"d","session_id":"s-9"}"# },
+        });
+        assert_eq!(primary(&[], body.clone()), "claude:s-9");
+        let mut anonymous = body;
+        anonymous.as_object_mut().unwrap().remove("metadata");
+        let session = run(&[], anonymous).unwrap();
+        assert_eq!(session.kind, Kind::Derived);
+        assert_eq!(
+            session.primary,
+            message_hash::ids(&HashFields {
+                messages: Some(
+                    br#"[{"role":"user","content":"Read it"},{"role":"assistant","content":"Reading."}]"#
+                ),
+                ..HashFields::default()
+            })
+            .unwrap()
+            .0
+        );
+    }
+
+    #[test]
+    fn the_first_of_repeated_members_counts() {
+        let body = br#"{"session_id":"first","session_id":"second"}"#;
+        assert_eq!(extract(&[], Some(body)).unwrap().primary, "session:first");
+        // What is not a JSON object has no members.
+        assert_eq!(extract(&[], Some(b"[1,2]")), None);
+        assert_eq!(extract(&[], Some(b"not json")), None);
     }
 
     #[test]

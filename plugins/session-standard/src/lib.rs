@@ -7,6 +7,7 @@
 //! Settings: none (`{}`); any key is rejected.
 
 pub mod extract;
+pub mod json_scan;
 pub mod message_hash;
 pub mod settings;
 
