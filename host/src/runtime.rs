@@ -11,10 +11,12 @@ use crate::clock::Clock;
 use crate::credential::selector::RoundRobinCursors;
 use crate::credential::state::StateTable;
 use crate::generation::Generation;
+use crate::metrics::Metrics;
 use crate::plugin::PluginHost;
 use crate::proxy::client_pool::ClientPool;
 use crate::session::ExtractorRegistry;
 use crate::session::affinity::AffinityCounters;
+use crate::usage::UsageHub;
 
 /// The process-wide state of one server.
 pub struct Runtime {
@@ -37,6 +39,10 @@ pub struct Runtime {
     /// Session-extractor types registered natively; the plugin host's extractor plugins are
     /// found beside them.
     pub extractors: ExtractorRegistry,
+    /// Usage totals and the usage feed.
+    pub usage: Arc<UsageHub>,
+    /// Prometheus counters.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Runtime {
@@ -53,6 +59,8 @@ impl Runtime {
             plugins,
             providers,
             extractors: ExtractorRegistry::new(),
+            usage: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -26,17 +27,20 @@ use crate::credential::cooldown::Failure;
 use crate::generation::Generation;
 use crate::model::Resolution;
 use crate::runtime::Runtime;
+use crate::usage::{Caller, Meter};
 
 /// `POST /v1/chat/completions`.
 pub async fn chat_completions(
     State(runtime): State<Arc<Runtime>>,
     admitted: Admitted,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
         admitted,
+        caller,
         Endpoint::ChatCompletions,
         None,
         false,
@@ -50,12 +54,14 @@ pub async fn chat_completions(
 pub async fn messages(
     State(runtime): State<Arc<Runtime>>,
     admitted: Admitted,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
         admitted,
+        caller,
         Endpoint::Messages,
         None,
         false,
@@ -69,12 +75,14 @@ pub async fn messages(
 pub async fn count_tokens(
     State(runtime): State<Arc<Runtime>>,
     admitted: Admitted,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
         admitted,
+        caller,
         Endpoint::CountTokens,
         None,
         false,
@@ -88,12 +96,14 @@ pub async fn count_tokens(
 pub async fn responses(
     State(runtime): State<Arc<Runtime>>,
     admitted: Admitted,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
         admitted,
+        caller,
         Endpoint::Responses,
         None,
         false,
@@ -109,6 +119,7 @@ pub async fn gemini(
     admitted: Admitted,
     Path(model_action): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -129,6 +140,7 @@ pub async fn gemini(
     forward(
         &runtime,
         admitted,
+        caller,
         endpoint,
         Some(model.to_owned()),
         sse,
@@ -138,28 +150,36 @@ pub async fn gemini(
     .await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn forward(
     runtime: &Runtime,
     admitted: Admitted,
+    caller: Caller,
     endpoint: Endpoint,
     path_model: Option<String>,
     sse: bool,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match try_forward(
-        runtime, &admitted, endpoint, path_model, sse, &headers, body,
+    let mut meter = Meter::start(runtime, &admitted.generation, endpoint, caller);
+    let result = try_forward(
+        runtime, &admitted, &mut meter, endpoint, path_model, sse, &headers, body,
     )
-    .await
-    {
+    .await;
+    match result {
         Ok(response) => response,
-        Err(error) => error.into_response(),
+        Err(error) => {
+            meter.failed(error.status());
+            error.into_response()
+        }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn try_forward(
     runtime: &Runtime,
     admitted: &Admitted,
+    meter: &mut Meter,
     endpoint: Endpoint,
     path_model: Option<String>,
     sse: bool,
@@ -174,6 +194,7 @@ async fn try_forward(
         Some(model) if !model.trim().is_empty() => model,
         _ => return Err(ProxyError::InvalidRequest("model is required".to_owned())),
     };
+    meter.model(requested);
     let resolved = match generation.registry.resolve(endpoint.protocol(), requested) {
         Resolution::Found(resolved) => resolved,
         Resolution::WrongProtocol { served_by } => {
@@ -185,7 +206,7 @@ async fn try_forward(
         Resolution::Unknown => return Err(ProxyError::UnknownModel(requested.to_owned())),
     };
     let stream = body.stream || endpoint == Endpoint::GeminiStream;
-    // Recognising the session costs an extractor call (a Wasm plugin parsing the body): only
+    // Recognising the session costs an extractor call (a Wasm plugin scanning the body): only
     // while affinity is on.
     let session = match (&generation.affinity, &admitted.head) {
         (Some(_), Some(head)) => generation.extractors.extract(head, &body.bytes).await,
@@ -199,8 +220,11 @@ async fn try_forward(
         stream,
         session: session.as_ref(),
     };
+    meter.provider(&resolved.provider);
+    let dispatched_at = Instant::now();
     let Dispatched { answer, candidate } =
         dispatch::dispatch(runtime, generation, &resolved, &call).await?;
+    meter.served(&candidate.credential, dispatched_at.elapsed());
     tracing::debug!(credential = %candidate.credential.id, model = %candidate.upstream_model, "upstream answered");
     let mut response_headers = client_response_headers(&answer.headers, config.passthrough_headers);
     let idle = config.upstream_timeouts.idle;
@@ -215,16 +239,26 @@ async fn try_forward(
         response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response_headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
         let on_end = stream_outcome_recorder(runtime, generation, candidate);
-        Body::from_stream(StreamRelay::new(
-            answer.first,
-            answer.rest,
-            style,
-            idle,
-            config.streaming.keepalive,
-            on_end,
-        ))
+        let observer = meter.take().stream_observer(answer.status, style.is_sse());
+        Body::from_stream(
+            StreamRelay::new(
+                answer.first,
+                answer.rest,
+                style,
+                idle,
+                config.streaming.keepalive,
+                on_end,
+            )
+            .with_observer(observer),
+        )
     } else {
-        Body::from_stream(IdleTimeout::new(answer.rest, idle))
+        let length = answer
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let tapped = meter.take().body(answer.status, answer.rest);
+        Body::new(IdleTimeout::new(tapped, idle, length))
     };
     let mut out = Response::new(body);
     *out.status_mut() = answer.status;
