@@ -8,7 +8,7 @@
 use super::PluginError;
 
 /// Most passed header fields kept on the stack during a call; more spill to the heap.
-pub(crate) const INLINE_HEADERS: usize = 16;
+pub(crate) const INLINE_HEADERS: usize = 8;
 
 /// The header fields a plugin reads.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
