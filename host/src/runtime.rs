@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::credential::selector::RoundRobinCursors;
 use crate::credential::state::StateTable;
 use crate::generation::Generation;
-use crate::plugin::PluginHost;
+use crate::plugin::{InstanceUse, PluginHost, PluginStatus};
 use crate::proxy::client_pool::ClientPool;
 use crate::session::affinity::AffinityCounters;
 
@@ -33,6 +33,8 @@ pub struct Runtime {
     pub plugins: PluginHost,
     /// Access-provider types (native and Wasm) that configs can name.
     pub providers: ProviderRegistry,
+    /// Held while a reload prepares and swaps, so reloads never interleave.
+    reload_lock: tokio::sync::Mutex<()>,
 }
 
 impl Runtime {
@@ -48,6 +50,7 @@ impl Runtime {
             affinity_counters: Arc::default(),
             plugins,
             providers,
+            reload_lock: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -62,6 +65,11 @@ impl Runtime {
         let number = self.status.borrow().generation + 1;
         next.number = number;
         let invalidated = std::mem::take(&mut next.invalidated_credentials);
+        let folder = &next.config.plugins;
+        self.plugins.commit(
+            next.plugins.clone(),
+            folder.enabled.then(|| folder.dir.clone()),
+        );
         let previous = self.generation.swap(Arc::new(next));
         let current = self.generation.load_full();
         if !Arc::ptr_eq(&previous.selector, &current.selector) {
@@ -101,6 +109,31 @@ impl Runtime {
                 status.last_error = Some(error);
             }
         });
+    }
+
+    /// Waits for (and then holds) the right to prepare and swap a generation: reloads from the
+    /// watcher and from the management API run one at a time.
+    pub async fn reload_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.reload_lock.lock().await
+    }
+
+    /// The status of every plugin (embedded, the plugins folder's files, and any other the
+    /// serving generation uses), with the counters of the serving generation's instances.
+    pub fn plugin_status(&self) -> Vec<PluginStatus> {
+        let generation = self.generation();
+        let instances: Vec<InstanceUse> = generation
+            .access
+            .entries()
+            .iter()
+            .filter_map(|entry| {
+                Some(InstanceUse {
+                    instance: entry.name().to_owned(),
+                    plugin: entry.plugin()?.clone(),
+                    stats: entry.stats()?,
+                })
+            })
+            .collect();
+        self.plugins.status(&generation.plugins, &instances)
     }
 
     /// Watches reloads: the generation number (1 for the first config, +1 per applied reload),

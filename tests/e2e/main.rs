@@ -11,7 +11,10 @@ mod wasm_guest;
 
 mod access;
 mod demo;
+mod jwt;
 mod operations;
+mod plugin_check;
+mod plugin_folder;
 mod proxy_core;
 mod reload;
 mod streaming;

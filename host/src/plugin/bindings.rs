@@ -36,4 +36,5 @@ pub(crate) use access_world::switchyard::plugin::host::{
 };
 pub(crate) use access_world::switchyard::plugin::types::{LogLevel, RequestHead as WitRequestHead};
 pub(crate) use access_world::{AccessProvider, AccessProviderPre};
+pub(crate) use session_world::exports::switchyard::plugin::session::SessionKind as WitSessionKind;
 pub(crate) use session_world::{SessionExtractor, SessionExtractorPre};
