@@ -55,7 +55,7 @@ pub enum ReloadError {
     /// A configured instance names a type that only a plugin file no longer there (or no
     /// longer loading) provided.
     #[error(
-        "{source}: the plugin file {} provided it and is gone or changed{}; the running generation keeps it until the config stops naming {kind:?}",
+        "{source}; it was provided by the plugin file {}, which is gone, changed or outside the plugins folder now{}; the running generation keeps it until the config stops naming {kind:?}",
         file.display(),
         reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
     )]
@@ -249,7 +249,9 @@ pub struct ConfigWatcher {
 impl ConfigWatcher {
     /// Watches `config_path`, the current `auth-dir` and (when enabled) `plugins.dir`,
     /// reloading `runtime` on changes. The folders follow the config: after each reload the
-    /// watcher moves to the generation's `auth-dir` and `plugins.dir`.
+    /// watcher moves to the serving generation's `auth-dir` and `plugins.dir`, and also
+    /// watches the `plugins.dir` of a reload that failed (copying the missing plugin there
+    /// retries it).
     pub fn spawn(runtime: Arc<Runtime>, config_path: PathBuf) -> notify::Result<Self> {
         let (events, mut changes) = mpsc::unbounded_channel::<()>();
         let config_path = std::path::absolute(&config_path).unwrap_or(config_path);
@@ -281,7 +283,7 @@ impl ConfigWatcher {
                     // A plugins folder watched only from now on may have changed since it was
                     // scanned: if so, look once more.
                     let added = filter.sync(&mut watcher, &mut watched);
-                    let missed = dirs.plugins.as_ref().is_some_and(|plugins| {
+                    let missed = dirs.plugins.iter().any(|plugins| {
                         added.contains(plugins) && runtime.plugins.folder_changed(plugins)
                     });
                     if !missed {
@@ -309,18 +311,17 @@ impl Drop for ConfigWatcher {
 #[derive(Debug, Clone)]
 struct Dirs {
     auth: PathBuf,
-    /// `None` while folder plugins are disabled.
-    plugins: Option<PathBuf>,
+    /// The serving plugins folder and the last one staged (none while folder plugins are
+    /// disabled).
+    plugins: Vec<PathBuf>,
 }
 
 impl Dirs {
-    /// The folders of the serving generation's config.
+    /// The serving generation's `auth-dir`, and the plugins folders the host watches.
     fn of(runtime: &Runtime) -> Dirs {
-        let generation = runtime.generation();
-        let config = &generation.config;
         Dirs {
-            auth: config.auth_dir.clone(),
-            plugins: config.plugins.enabled.then(|| config.plugins.dir.clone()),
+            auth: runtime.generation().config.auth_dir.clone(),
+            plugins: runtime.plugins.folders(),
         }
     }
 }
@@ -333,8 +334,8 @@ struct Filter {
 }
 
 impl Filter {
-    /// The config file, a `*.json` directly in `auth-dir`, a `*.wasm` directly in
-    /// `plugins.dir`, or the plugins folder itself (created, removed, renamed).
+    /// The config file, a `*.json` directly in `auth-dir`, a `*.wasm` directly in a plugins
+    /// folder, or a plugins folder itself (created, removed, renamed).
     fn matters(&self, path: &Path) -> bool {
         if path == self.config_path {
             return true;
@@ -348,8 +349,8 @@ impl Filter {
         {
             return true;
         }
-        dirs.plugins.as_deref().is_some_and(|plugins| {
-            path == plugins || (parent == Some(plugins) && is_plugin_file(path))
+        dirs.plugins.iter().any(|plugins| {
+            path == plugins || (parent == Some(plugins.as_path()) && is_plugin_file(path))
         })
     }
 
@@ -373,7 +374,7 @@ impl Filter {
         {
             let dirs = self.dirs.read();
             wanted.push(dirs.auth.clone());
-            wanted.extend(dirs.plugins.clone());
+            wanted.extend(dirs.plugins.iter().cloned());
         }
         watched.retain(|dir| {
             // A watched folder that was deleted lost its watch: watch it anew once it is back.

@@ -509,6 +509,30 @@ async fn plugins_enabled_and_dir_follow_the_config() {
     let status = drop_file(&proxy, b.path(), "v.wasm", &guests::guest("versioned-v1")).await;
     assert_eq!(status.generation, 5, "{status:?}");
     assert_eq!(probe(&proxy).await, "version 1.0.0");
+
+    // A new folder that lacks the plugin yet: refused; copying the plugin there retries.
+    let c = tempfile::tempdir().unwrap();
+    let refused = proxy
+        .rewrite_config(&config(&mock, c.path(), "", GATE))
+        .await;
+    assert_eq!(refused.generation, 5);
+    assert!(
+        refused
+            .last_error
+            .unwrap()
+            .contains("unknown type \"versioned\"")
+    );
+    let attempts = proxy.runtime().reload_status().borrow().attempts;
+    std::fs::write(
+        c.path().join("versioned.wasm"),
+        guests::guest("versioned-v2"),
+    )
+    .unwrap();
+    let applied = proxy
+        .wait_reload(|s| s.attempts > attempts && s.generation == 6)
+        .await;
+    assert_eq!(applied.last_error, None);
+    assert_eq!(probe(&proxy).await, "version 2.0.0");
 }
 
 #[tokio::test]

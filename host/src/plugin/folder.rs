@@ -20,6 +20,9 @@ pub(crate) struct Sources {
     pub(crate) embedded: Vec<Plugin>,
     /// The plugins folder of the serving generation (`None`: folder plugins are disabled).
     pub(crate) serving_folder: Option<PathBuf>,
+    /// The plugins folder of the last staging (another one than the serving folder when a
+    /// reload that changed `plugins.dir` failed).
+    pub(crate) staged_folder: Option<PathBuf>,
     /// Every `*.wasm` file of the folders scanned since the last swap (the serving folder and
     /// the one a failed reload staged, if another), by path.
     pub(crate) files: BTreeMap<PathBuf, FileRecord>,
@@ -137,6 +140,7 @@ impl PluginHost {
                 .collect();
             (sources.embedded.clone(), previous)
         };
+        self.sources.lock().staged_folder = plugins.enabled.then(|| plugins.dir.clone());
         let mut staged = StagedPlugins::default();
         let mut files = BTreeMap::new();
         if plugins.enabled {
@@ -275,6 +279,19 @@ impl PluginHost {
         {
             record.rejected = Some(reason.to_owned());
         }
+    }
+
+    /// The plugins folders to watch: the serving generation's, and the one a failed reload
+    /// staged (a plugin copied there next may make the reload succeed).
+    pub fn folders(&self) -> Vec<PathBuf> {
+        let sources = self.sources.lock();
+        let mut folders: Vec<PathBuf> = sources.serving_folder.iter().cloned().collect();
+        if let Some(staged) = &sources.staged_folder
+            && !folders.contains(staged)
+        {
+            folders.push(staged.clone());
+        }
+        folders
     }
 
     /// Whether the `*.wasm` files of `dir` differ from what the last scan of it saw (a
