@@ -217,7 +217,12 @@ async fn try_forward(
             on_end,
         ))
     } else {
-        Body::from_stream(IdleTimeout::new(answer.rest, idle))
+        let length = answer
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        Body::new(IdleTimeout::new(answer.rest, idle, length))
     };
     let mut out = Response::new(body);
     *out.status_mut() = answer.status;

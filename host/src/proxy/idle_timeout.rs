@@ -1,4 +1,5 @@
-//! A response body that fails when the upstream goes quiet for too long between chunks.
+//! A response body relayed from the upstream that fails when the upstream goes quiet for too
+//! long between chunks, and keeps the upstream's `Content-Length` when it sent one.
 
 use std::io;
 use std::pin::Pin;
@@ -7,39 +8,47 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::Stream;
+use http_body::{Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
-/// Wraps a chunk stream; a gap longer than `idle` ends it with a `TimedOut` error.
+/// Wraps a chunk stream as an HTTP body; a gap longer than `idle` ends it with a `TimedOut`
+/// error.
 pub struct IdleTimeout<S> {
     inner: S,
     idle: Duration,
     deadline: Pin<Box<Sleep>>,
+    length: Option<u64>,
 }
 
 impl<S> IdleTimeout<S> {
-    /// Wraps `inner`.
-    pub fn new(inner: S, idle: Duration) -> Self {
+    /// Wraps `inner`; `length` is the body's exact size when known.
+    pub fn new(inner: S, idle: Duration, length: Option<u64>) -> Self {
         IdleTimeout {
             inner,
             idle,
             deadline: Box::pin(tokio::time::sleep(idle)),
+            length,
         }
     }
 }
 
-impl<S, E> Stream for IdleTimeout<S>
+impl<S, E> http_body::Body for IdleTimeout<S>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::error::Error + Send + Sync + 'static,
 {
-    type Item = Result<Bytes, io::Error>;
+    type Data = Bytes;
+    type Error = io::Error;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         match Pin::new(&mut self.inner).poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
                 let next = Instant::now() + self.idle;
                 self.deadline.as_mut().reset(next);
-                Poll::Ready(Some(Ok(chunk)))
+                Poll::Ready(Some(Ok(Frame::data(chunk))))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(io::Error::other(e)))),
             Poll::Ready(None) => Poll::Ready(None),
@@ -52,11 +61,20 @@ where
             },
         }
     }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.length {
+            Some(length) => SizeHint::with_exact(length),
+            None => SizeHint::default(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use futures_util::StreamExt;
+    use http_body::Body as _;
+    use http_body_util::BodyExt;
 
     use super::*;
 
@@ -64,9 +82,17 @@ mod tests {
     async fn quiet_streams_time_out_and_busy_ones_do_not() {
         let chunks = futures_util::stream::iter([Ok::<_, io::Error>(Bytes::from("a"))])
             .chain(futures_util::stream::pending());
-        let mut body = IdleTimeout::new(Box::pin(chunks), Duration::from_secs(5));
-        assert_eq!(body.next().await.unwrap().unwrap(), "a");
-        let error = body.next().await.unwrap().unwrap_err();
+        let mut body = IdleTimeout::new(Box::pin(chunks), Duration::from_secs(5), None);
+        let first = body.frame().await.unwrap().unwrap();
+        assert_eq!(first.into_data().unwrap(), "a");
+        let error = body.frame().await.unwrap().unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[test]
+    fn a_known_length_is_kept() {
+        let chunks = futures_util::stream::iter([Ok::<_, io::Error>(Bytes::from("abc"))]);
+        let body = IdleTimeout::new(chunks, Duration::from_secs(5), Some(3));
+        assert_eq!(body.size_hint().exact(), Some(3));
     }
 }

@@ -1,0 +1,163 @@
+//! The processes under test: the mock upstream, switchyard, nginx. Each is killed on drop.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+/// A child process that is killed when dropped.
+pub struct Process {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl Process {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory in MiB, from `/proc`.
+    pub fn rss_mb(&self) -> Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .context("no VmRSS")?;
+        Ok(kb / 1024.0)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The folder of this binary (`target/release`), where the other binaries are built.
+pub fn binary_dir() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    Ok(exe.parent().context("binary has a folder")?.to_owned())
+}
+
+/// Builds the switchyard and mock binaries in release mode (a no-op when up to date).
+pub fn build_binaries() -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "switchyard", "-p", "switchyard-mock"])
+        .status()
+        .context("run cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release failed");
+    }
+    Ok(())
+}
+
+/// Starts `binary` with `args` and waits for its `listening on http://ADDR` line.
+fn start_listening(binary: &Path, args: &[&str], envs: &[(&str, &str)]) -> Result<Process> {
+    let mut child = Command::new(binary)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("start {}", binary.display()))?;
+    let stdout = child.stdout.take().context("stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let Some(line) = lines.next() else {
+            let _ = child.kill();
+            bail!("{} exited before listening", binary.display());
+        };
+        let line = line?;
+        if let Some(at) = line.find("listening on http://") {
+            break line[at + "listening on http://".len()..].trim().parse::<SocketAddr>()?;
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Ok(Process { child, addr })
+}
+
+/// The mock upstream, streaming `chunks` chunks `interval_ms` apart.
+pub fn mock(dir: &Path, chunks: u32, interval_ms: u64) -> Result<Process> {
+    start_listening(
+        &dir.join("switchyard-mock"),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--no-record",
+            "--chunks",
+            &chunks.to_string(),
+            "--chunk-interval-ms",
+            &interval_ms.to_string(),
+        ],
+        &[],
+    )
+}
+
+/// switchyard on `config`.
+pub fn switchyard(dir: &Path, config: &Path) -> Result<Process> {
+    start_listening(
+        &dir.join("switchyard"),
+        &["--config", &config.display().to_string()],
+        &[("RUST_LOG", "error")],
+    )
+}
+
+/// nginx as a reverse proxy in front of `upstream`, when it is installed.
+pub fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
+    let Some(binary) = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+    else {
+        return Ok(None);
+    };
+    let port = free_port()?;
+    let prefix = work.join("nginx");
+    std::fs::create_dir_all(prefix.join("logs"))?;
+    let p = prefix.display();
+    let conf = format!(
+        "worker_processes auto;\npid {p}/nginx.pid;\nerror_log stderr error;\n\
+         events {{ worker_connections 8192; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n  fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
+         \x20 upstream mock {{ server {upstream}; keepalive 256; }}\n\
+         \x20 server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://mock;\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n      proxy_buffering off;\n    }}\n  }}\n}}\n"
+    );
+    let conf_path = prefix.join("nginx.conf");
+    std::fs::write(&conf_path, conf)?;
+    let child = Command::new(binary)
+        .args(["-p", &p.to_string(), "-c", &conf_path.display().to_string(), "-g", "daemon off;"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("start nginx")?;
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    let process = Process { child, addr };
+    wait_for_port(addr)?;
+    Ok(Some(process))
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Waits until something accepts on `addr` (nginx prints nothing when ready).
+fn wait_for_port(addr: SocketAddr) -> Result<()> {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(50)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    bail!("nothing listens on {addr}")
+}

@@ -1,0 +1,101 @@
+//! The results: a table on stdout and `target/bench/summary.json`.
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde_json::{Value, json};
+
+/// Every figure of one run; `None` when a part did not run.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub added_latency_p50_us: Option<f64>,
+    pub added_latency_p99_us: Option<f64>,
+    pub rps_direct: Option<f64>,
+    pub rps_switchyard: Option<f64>,
+    pub rps_nginx: Option<f64>,
+    pub stream_added_ttfb_us: Option<f64>,
+    pub streams_concurrent: Option<u64>,
+    pub streams_failed: Option<u64>,
+    pub rss_idle_mb: Option<f64>,
+    pub rss_streams_mb: Option<f64>,
+    pub swap_failed_requests: Option<u64>,
+    pub swap_latency_ms: Option<f64>,
+    pub cache_hit_rate_affinity: Option<f64>,
+    pub cache_hit_rate_round_robin: Option<f64>,
+    pub plugin_call_median_ns: Option<f64>,
+    pub extraction_wasm_over_native: Option<f64>,
+    pub affinity_pick_median_ns: Option<f64>,
+    pub commit: String,
+}
+
+impl Summary {
+    /// switchyard's throughput over nginx's.
+    pub fn rps_ratio_vs_nginx(&self) -> Option<f64> {
+        Some(self.rps_switchyard? / self.rps_nginx?)
+    }
+
+    /// The flat JSON object of `target/bench/summary.json`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "added_latency_p50_us": self.added_latency_p50_us,
+            "added_latency_p99_us": self.added_latency_p99_us,
+            "rps_direct": self.rps_direct,
+            "rps_switchyard": self.rps_switchyard,
+            "rps_nginx": self.rps_nginx,
+            "rps_ratio_vs_nginx": self.rps_ratio_vs_nginx(),
+            "stream_added_ttfb_us": self.stream_added_ttfb_us,
+            "streams_concurrent": self.streams_concurrent,
+            "streams_failed": self.streams_failed,
+            "rss_idle_mb": self.rss_idle_mb,
+            "rss_streams_mb": self.rss_streams_mb,
+            "swap_failed_requests": self.swap_failed_requests,
+            "swap_latency_ms": self.swap_latency_ms,
+            "cache_hit_rate_affinity": self.cache_hit_rate_affinity,
+            "cache_hit_rate_round_robin": self.cache_hit_rate_round_robin,
+            "plugin_call_median_ns": self.plugin_call_median_ns,
+            "extraction_wasm_over_native": self.extraction_wasm_over_native,
+            "affinity_pick_median_ns": self.affinity_pick_median_ns,
+            "commit": self.commit,
+        })
+    }
+
+    /// Prints the table with each target of design §5.
+    pub fn print(&self) {
+        let f = |v: Option<f64>, digits: usize| v.map_or("n/a".to_owned(), |v| format!("{v:.digits$}"));
+        let u = |v: Option<u64>| v.map_or("n/a".to_owned(), |v| v.to_string());
+        let rows = [
+            ("added latency p50 (µs)", f(self.added_latency_p50_us, 1), "≤ 100"),
+            ("added latency p99 (µs)", f(self.added_latency_p99_us, 1), "≤ 300"),
+            ("rps direct, 64 conns", f(self.rps_direct, 0), ""),
+            ("rps switchyard, 64 conns", f(self.rps_switchyard, 0), ""),
+            ("rps nginx, 64 conns", f(self.rps_nginx, 0), ""),
+            ("rps switchyard / nginx", f(self.rps_ratio_vs_nginx(), 2), "≥ 0.8"),
+            ("stream added TTFB (µs)", f(self.stream_added_ttfb_us, 1), "≤ 200"),
+            ("concurrent streams", u(self.streams_concurrent), "1000"),
+            ("streams failed", u(self.streams_failed), "0"),
+            ("RSS idle (MB)", f(self.rss_idle_mb, 1), "≤ 30"),
+            ("RSS with streams open (MB)", f(self.rss_streams_mb, 1), "≤ 150"),
+            ("plugin swap: failed requests", u(self.swap_failed_requests), "0"),
+            ("plugin swap: new version after (ms)", f(self.swap_latency_ms, 1), "≤ 250"),
+            ("prompt-cache hit rate, affinity", f(self.cache_hit_rate_affinity, 3), "≥ 0.95"),
+            ("prompt-cache hit rate, round-robin", f(self.cache_hit_rate_round_robin, 3), "≈ 1/8"),
+            ("access plugin call median (ns)", f(self.plugin_call_median_ns, 0), "≤ 2000"),
+            ("extraction 200 KB, Wasm / native", f(self.extraction_wasm_over_native, 2), "≤ 1.5"),
+            ("affinity pick median (ns)", f(self.affinity_pick_median_ns, 0), ""),
+        ];
+        println!("\n{:<40} {:>12}  {}", "measure", "value", "target");
+        for (name, value, target) in rows {
+            println!("{name:<40} {value:>12}  {target}");
+        }
+        println!("commit {}", self.commit);
+    }
+
+    /// Writes the JSON next to the build output.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, serde_json::to_vec_pretty(&self.to_json())?)?;
+        Ok(())
+    }
+}

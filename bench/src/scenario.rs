@@ -1,0 +1,94 @@
+//! The measurements, one module each, and the processes they share.
+
+pub mod cache_hits;
+pub mod latency;
+pub mod micro;
+pub mod streams;
+pub mod swap;
+pub mod throughput;
+
+use std::path::Path;
+
+use anyhow::Result;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
+
+use crate::load::{Spec, Target};
+use crate::processes::{self, Process};
+
+/// The client key switchyard accepts.
+pub const CLIENT_KEY: &str = "bench-client-key";
+/// Upstream credentials switchyard spreads over.
+pub const CREDENTIALS: usize = 8;
+
+/// The mock, switchyard (default plugins, affinity on, 8 credentials) and nginx if present.
+pub struct Setup {
+    /// The mock upstream.
+    pub mock: Process,
+    /// switchyard.
+    pub switchyard: Process,
+    /// nginx in front of the mock.
+    pub nginx: Option<Process>,
+}
+
+impl Setup {
+    /// Starts everything; the mock streams 20 chunks 250 ms apart unless asked otherwise.
+    pub fn start(bin: &Path, work: &Path) -> Result<Setup> {
+        let mock = processes::mock(bin, 20, 250)?;
+        let config = work.join("config.yaml");
+        std::fs::write(&config, config_yaml(&format!("http://{}", mock.addr), true))?;
+        let switchyard = processes::switchyard(bin, &config)?;
+        let nginx = processes::nginx(work, mock.addr)?;
+        Ok(Setup { mock, switchyard, nginx })
+    }
+
+    /// The targets in measuring order.
+    pub fn targets(&self) -> Vec<Target> {
+        let mut targets = vec![
+            Target {
+                name: "direct",
+                addr: self.mock.addr,
+                headers: upstream_key(),
+            },
+            Target {
+                name: "switchyard",
+                addr: self.switchyard.addr,
+                headers: vec![(HeaderName::from_static("x-api-key"), HeaderValue::from_static(CLIENT_KEY))],
+            },
+        ];
+        if let Some(nginx) = &self.nginx {
+            targets.push(Target {
+                name: "nginx",
+                addr: nginx.addr,
+                headers: upstream_key(),
+            });
+        }
+        targets
+    }
+}
+
+fn upstream_key() -> Vec<(HeaderName, HeaderValue)> {
+    vec![(HeaderName::from_static("x-api-key"), HeaderValue::from_static("cred-1"))]
+}
+
+/// switchyard's config: the client key (the embedded config-api-key plugin), session affinity
+/// (the embedded standard extractor) when `affinity`, 8 Claude credentials on the mock.
+pub fn config_yaml(mock: &str, affinity: bool) -> String {
+    let mut yaml = format!(
+        "host: 127.0.0.1\nport: 0\napi-keys: [{CLIENT_KEY}]\nrouting:\n  session-affinity: {affinity}\nclaude-api-key:\n"
+    );
+    for n in 1..=CREDENTIALS {
+        yaml.push_str(&format!("  - api-key: cred-{n}\n    base-url: {mock}\n"));
+    }
+    yaml
+}
+
+/// A small non-streaming Messages request.
+pub fn small_request() -> Spec {
+    Spec {
+        path: "/v1/messages",
+        body: Bytes::from_static(
+            br#"{"model":"claude-sonnet-4","max_tokens":16,"messages":[{"role":"user","content":"Hello, how are you?"}]}"#,
+        ),
+    }
+}

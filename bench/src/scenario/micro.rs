@@ -1,0 +1,35 @@
+//! The Criterion micro-benchmarks of the `switchyard` crate, run and read back.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::report::Summary;
+
+/// Runs the access bench and reads the medians it wrote under `target/criterion`.
+pub fn run(summary: &mut Summary) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "bench", "-p", "switchyard", "--bench", "access", "--", "--noplot", "--warm-up-time",
+            "1", "--measurement-time", "3",
+        ])
+        .status()
+        .context("run cargo bench")?;
+    if !status.success() {
+        bail!("cargo bench failed");
+    }
+    summary.plugin_call_median_ns = Some(median("target/criterion/config-api-key/wasm-provider-call")?);
+    Ok(())
+}
+
+/// The median estimate, in nanoseconds, of one Criterion benchmark folder.
+fn median(dir: &str) -> Result<f64> {
+    let path = Path::new(dir).join("new/estimates.json");
+    let estimates: Value = serde_json::from_slice(&std::fs::read(&path).with_context(|| path.display().to_string())?)?;
+    estimates["median"]["point_estimate"]
+        .as_f64()
+        .context("median in estimates.json")
+}
