@@ -61,7 +61,11 @@ fn request(target: &Target, spec: &Spec) -> Request<Full<Bytes>> {
 }
 
 /// Sends `spec` and reads the whole answer; returns the time it took.
-async fn one(sender: &mut SendRequest<Full<Bytes>>, target: &Target, spec: &Spec) -> Result<Duration> {
+async fn one(
+    sender: &mut SendRequest<Full<Bytes>>,
+    target: &Target,
+    spec: &Spec,
+) -> Result<Duration> {
     sender.ready().await?;
     let started = Instant::now();
     let response = sender.send_request(request(target, spec)).await?;
@@ -79,7 +83,12 @@ pub fn histogram() -> Histogram<u64> {
 }
 
 /// `count` sequential requests on one connection (after `warmup` unmeasured ones).
-pub async fn sequential(target: &Target, spec: &Spec, warmup: u32, count: u32) -> Result<Histogram<u64>> {
+pub async fn sequential(
+    target: &Target,
+    spec: &Spec,
+    warmup: u32,
+    count: u32,
+) -> Result<Histogram<u64>> {
     let mut sender = connect(target.addr).await?;
     for _ in 0..warmup {
         one(&mut sender, target, spec).await?;
@@ -103,7 +112,12 @@ pub struct Throughput {
 }
 
 /// Drives `connections` connections for `duration`.
-pub async fn throughput(target: &Target, spec: &Spec, connections: usize, duration: Duration) -> Result<Throughput> {
+pub async fn throughput(
+    target: &Target,
+    spec: &Spec,
+    connections: usize,
+    duration: Duration,
+) -> Result<Throughput> {
     let ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -114,7 +128,13 @@ pub async fn throughput(target: &Target, spec: &Spec, connections: usize, durati
     let started = Instant::now();
     let mut tasks = Vec::new();
     for mut sender in senders {
-        let (ok, failed, stop, target, spec) = (ok.clone(), failed.clone(), stop.clone(), target.clone(), spec.clone());
+        let (ok, failed, stop, target, spec) = (
+            ok.clone(),
+            failed.clone(),
+            stop.clone(),
+            target.clone(),
+            spec.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 match one(&mut sender, &target, &spec).await {
@@ -178,7 +198,13 @@ pub struct Streams {
 
 /// Opens `count` streams at once; each must deliver `expect_marker` (the last event).
 /// `while_open` runs once every stream has received its first chunk.
-pub async fn hold_streams<F, Fut>(target: &Target, spec: &Spec, count: usize, expect_marker: &'static str, while_open: F) -> Result<(Streams, Fut::Output)>
+pub async fn hold_streams<F, Fut>(
+    target: &Target,
+    spec: &Spec,
+    count: usize,
+    expect_marker: &'static str,
+    while_open: F,
+) -> Result<(Streams, Fut::Output)>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future,
@@ -216,9 +242,10 @@ where
             matches!(result, Ok(true))
         }));
     }
-    let _all_open = tokio::time::timeout(Duration::from_secs(120), started.acquire_many(count as u32))
-        .await
-        .context("streams did not all open within 120 s")??;
+    let _all_open =
+        tokio::time::timeout(Duration::from_secs(120), started.acquire_many(count as u32))
+            .await
+            .context("streams did not all open within 120 s")??;
     let during = while_open().await;
     let mut streams = Streams::default();
     for task in tasks {

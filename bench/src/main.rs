@@ -72,7 +72,13 @@ async fn run(args: &Args) -> Result<Summary> {
     let setup = scenario::Setup::start(&bin, work.path()).context("start the processes")?;
     summary.rss_idle_mb = Some(setup.switchyard.rss_mb()?);
     scenario::latency::run(&setup, args.rounds, args.requests, &mut summary).await?;
-    scenario::throughput::run(&setup, args.rounds, Duration::from_secs(args.seconds), &mut summary).await?;
+    scenario::throughput::run(
+        &setup,
+        args.rounds,
+        Duration::from_secs(args.seconds),
+        &mut summary,
+    )
+    .await?;
     scenario::streams::run(&setup, args.streams, &mut summary).await?;
     drop(setup);
     scenario::cache_hits::run(&bin, work.path(), &mut summary).await?;

@@ -51,7 +51,14 @@ pub fn binary_dir() -> Result<PathBuf> {
 pub fn build_binaries() -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--release", "-p", "switchyard", "-p", "switchyard-mock"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "switchyard",
+            "-p",
+            "switchyard-mock",
+        ])
         .status()
         .context("run cargo build")?;
     if !status.success() {
@@ -78,7 +85,9 @@ fn start_listening(binary: &Path, args: &[&str], envs: &[(&str, &str)]) -> Resul
         };
         let line = line?;
         if let Some(at) = line.find("listening on http://") {
-            break line[at + "listening on http://".len()..].trim().parse::<SocketAddr>()?;
+            break line[at + "listening on http://".len()..]
+                .trim()
+                .parse::<SocketAddr>()?;
         }
     };
     // Keep draining stdout so the child never blocks on a full pipe.
@@ -135,7 +144,14 @@ pub fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
     let conf_path = prefix.join("nginx.conf");
     std::fs::write(&conf_path, conf)?;
     let child = Command::new(binary)
-        .args(["-p", &p.to_string(), "-c", &conf_path.display().to_string(), "-g", "daemon off;"])
+        .args([
+            "-p",
+            &p.to_string(),
+            "-c",
+            &conf_path.display().to_string(),
+            "-g",
+            "daemon off;",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -61,29 +61,78 @@ impl Summary {
 
     /// Prints the table with each target of design §5.
     pub fn print(&self) {
-        let f = |v: Option<f64>, digits: usize| v.map_or("n/a".to_owned(), |v| format!("{v:.digits$}"));
+        let f =
+            |v: Option<f64>, digits: usize| v.map_or("n/a".to_owned(), |v| format!("{v:.digits$}"));
         let u = |v: Option<u64>| v.map_or("n/a".to_owned(), |v| v.to_string());
         let rows = [
-            ("added latency p50 (µs)", f(self.added_latency_p50_us, 1), "≤ 100"),
-            ("added latency p99 (µs)", f(self.added_latency_p99_us, 1), "≤ 300"),
+            (
+                "added latency p50 (µs)",
+                f(self.added_latency_p50_us, 1),
+                "≤ 100",
+            ),
+            (
+                "added latency p99 (µs)",
+                f(self.added_latency_p99_us, 1),
+                "≤ 300",
+            ),
             ("rps direct, 64 conns", f(self.rps_direct, 0), ""),
             ("rps switchyard, 64 conns", f(self.rps_switchyard, 0), ""),
             ("rps nginx, 64 conns", f(self.rps_nginx, 0), ""),
-            ("rps switchyard / nginx", f(self.rps_ratio_vs_nginx(), 2), "≥ 0.8"),
-            ("stream added TTFB (µs)", f(self.stream_added_ttfb_us, 1), "≤ 200"),
+            (
+                "rps switchyard / nginx",
+                f(self.rps_ratio_vs_nginx(), 2),
+                "≥ 0.8",
+            ),
+            (
+                "stream added TTFB (µs)",
+                f(self.stream_added_ttfb_us, 1),
+                "≤ 200",
+            ),
             ("concurrent streams", u(self.streams_concurrent), "1000"),
             ("streams failed", u(self.streams_failed), "0"),
             ("RSS idle (MB)", f(self.rss_idle_mb, 1), "≤ 30"),
-            ("RSS with streams open (MB)", f(self.rss_streams_mb, 1), "≤ 150"),
-            ("plugin swap: failed requests", u(self.swap_failed_requests), "0"),
-            ("plugin swap: new version after (ms)", f(self.swap_latency_ms, 1), "≤ 250"),
-            ("prompt-cache hit rate, affinity", f(self.cache_hit_rate_affinity, 3), "≥ 0.95"),
-            ("prompt-cache hit rate, round-robin", f(self.cache_hit_rate_round_robin, 3), "≈ 1/8"),
-            ("access plugin call median (ns)", f(self.plugin_call_median_ns, 0), "≤ 2000"),
-            ("extraction 200 KB, Wasm / native", f(self.extraction_wasm_over_native, 2), "≤ 1.5"),
-            ("affinity pick median (ns)", f(self.affinity_pick_median_ns, 0), ""),
+            (
+                "RSS with streams open (MB)",
+                f(self.rss_streams_mb, 1),
+                "≤ 150",
+            ),
+            (
+                "plugin swap: failed requests",
+                u(self.swap_failed_requests),
+                "0",
+            ),
+            (
+                "plugin swap: new version after (ms)",
+                f(self.swap_latency_ms, 1),
+                "≤ 250",
+            ),
+            (
+                "prompt-cache hit rate, affinity",
+                f(self.cache_hit_rate_affinity, 3),
+                "≥ 0.95",
+            ),
+            (
+                "prompt-cache hit rate, round-robin",
+                f(self.cache_hit_rate_round_robin, 3),
+                "≈ 1/8",
+            ),
+            (
+                "access plugin call median (ns)",
+                f(self.plugin_call_median_ns, 0),
+                "≤ 2000",
+            ),
+            (
+                "extraction 200 KB, Wasm / native",
+                f(self.extraction_wasm_over_native, 2),
+                "≤ 1.5",
+            ),
+            (
+                "affinity pick median (ns)",
+                f(self.affinity_pick_median_ns, 0),
+                "",
+            ),
         ];
-        println!("\n{:<40} {:>12}  {}", "measure", "value", "target");
+        println!("\n{:<40} {:>12}  target", "measure", "value");
         for (name, value, target) in rows {
             println!("{name:<40} {value:>12}  {target}");
         }

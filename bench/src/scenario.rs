@@ -39,7 +39,11 @@ impl Setup {
         std::fs::write(&config, config_yaml(&format!("http://{}", mock.addr), true))?;
         let switchyard = processes::switchyard(bin, &config)?;
         let nginx = processes::nginx(work, mock.addr)?;
-        Ok(Setup { mock, switchyard, nginx })
+        Ok(Setup {
+            mock,
+            switchyard,
+            nginx,
+        })
     }
 
     /// The targets in measuring order.
@@ -53,7 +57,10 @@ impl Setup {
             Target {
                 name: "switchyard",
                 addr: self.switchyard.addr,
-                headers: vec![(HeaderName::from_static("x-api-key"), HeaderValue::from_static(CLIENT_KEY))],
+                headers: vec![(
+                    HeaderName::from_static("x-api-key"),
+                    HeaderValue::from_static(CLIENT_KEY),
+                )],
             },
         ];
         if let Some(nginx) = &self.nginx {
@@ -68,7 +75,10 @@ impl Setup {
 }
 
 fn upstream_key() -> Vec<(HeaderName, HeaderValue)> {
-    vec![(HeaderName::from_static("x-api-key"), HeaderValue::from_static("cred-1"))]
+    vec![(
+        HeaderName::from_static("x-api-key"),
+        HeaderValue::from_static("cred-1"),
+    )]
 }
 
 /// switchyard's config: the client key (the embedded config-api-key plugin), session affinity

@@ -10,6 +10,7 @@ pub mod go_duration;
 mod line_index;
 mod raw;
 mod validate;
+pub(crate) mod yaml_edit;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -20,6 +20,11 @@ struct Cli {
     /// The config file.
     #[arg(long, default_value = "config.yaml")]
     config: PathBuf,
+    /// A management API password accepted from local clients only (enough on its own to
+    /// enable the management API). `MANAGEMENT_PASSWORD` in the environment is a secret for
+    /// every client.
+    #[arg(long)]
+    password: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -81,7 +86,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => runtime.block_on(serve(cli.config)),
+        Command::Serve => runtime.block_on(serve(cli.config, cli.password)),
         Command::Demo { port } => runtime.block_on(demo(port)),
         Command::Plugin {
             command: PluginCommand::Check(args),
@@ -96,7 +101,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(path: PathBuf) -> Result<(), String> {
+async fn serve(path: PathBuf, password: Option<String>) -> Result<(), String> {
     let loaded = Config::load(&path).map_err(|error| match error {
         ConfigError::Read { .. } => format!(
             "{error} (to start, run `switchyard --config examples/config.yaml`, or copy it to ./config.yaml)"
@@ -107,7 +112,18 @@ async fn serve(path: PathBuf) -> Result<(), String> {
     if let Err(error) = switchyard::server::raise_open_file_limit() {
         tracing::warn!("cannot raise the open-file limit: {error}");
     }
-    let server = RunningServer::start(ServerOptions::from_config(loaded))
+    let mut options = ServerOptions::from_config(loaded);
+    if let Some(password) = password.filter(|p| !p.is_empty()) {
+        options = options.with_local_password(password);
+    }
+    if let Some(secret) = std::env::var("MANAGEMENT_PASSWORD")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+    {
+        options = options.with_management_password(secret);
+    }
+    let server = RunningServer::start(options)
         .await
         .map_err(|e| e.to_string())?;
     println!("switchyard listening on http://{}", server.local_addr());

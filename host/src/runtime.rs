@@ -11,9 +11,11 @@ use crate::clock::Clock;
 use crate::credential::selector::RoundRobinCursors;
 use crate::credential::state::StateTable;
 use crate::generation::Generation;
+use crate::metrics::Metrics;
 use crate::plugin::{InstanceUse, PluginHost, PluginStatus};
 use crate::proxy::client_pool::ClientPool;
 use crate::session::affinity::AffinityCounters;
+use crate::usage::UsageHub;
 
 /// The process-wide state of one server.
 pub struct Runtime {
@@ -35,6 +37,10 @@ pub struct Runtime {
     pub providers: ProviderRegistry,
     /// Held while a reload prepares and swaps, so reloads never interleave.
     reload_lock: tokio::sync::Mutex<()>,
+    /// Usage totals and the usage feed.
+    pub usage: Arc<UsageHub>,
+    /// Prometheus counters.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Runtime {
@@ -51,6 +57,8 @@ impl Runtime {
             plugins,
             providers,
             reload_lock: tokio::sync::Mutex::new(()),
+            usage: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 

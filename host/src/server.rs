@@ -2,6 +2,7 @@
 
 mod connection;
 mod cors;
+mod prefixed;
 mod request_id;
 mod router;
 mod tls;
@@ -19,6 +20,7 @@ use crate::access::ProviderRegistry;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, LoadedConfig};
 use crate::generation::{Generation, PrepareError};
+use crate::management::{Management, Passwords, secret};
 use crate::plugin::{HostOptions, PluginError, PluginHost};
 use crate::runtime::Runtime;
 use crate::watch::ConfigWatcher;
@@ -88,6 +90,9 @@ pub struct ServerOptions {
     /// Watch the config file, `auth-dir` and `plugins.dir` and reload on changes (when the
     /// config has a file).
     pub watch: bool,
+    /// Management passwords that do not come from the config (`--password`,
+    /// `MANAGEMENT_PASSWORD`).
+    pub passwords: Passwords,
     /// Access-provider types beside the embedded and folder plugins (native Rust providers).
     pub providers: ProviderRegistry,
 }
@@ -119,8 +124,23 @@ impl ServerOptions {
             listener: None,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             watch: true,
+            passwords: Passwords::default(),
             providers: ProviderRegistry::new(),
         }
+    }
+
+    /// `--password`: a management password accepted from local clients only, enough on its own
+    /// to enable the management API.
+    pub fn with_local_password(mut self, password: impl Into<String>) -> Self {
+        self.passwords.local = Some(password.into());
+        self
+    }
+
+    /// `MANAGEMENT_PASSWORD`: a management secret for every client; it also allows non-local
+    /// clients (as `remote-management.allow-remote: true`).
+    pub fn with_management_password(mut self, password: impl Into<String>) -> Self {
+        self.passwords.env = Some(password.into());
+        self
     }
 
     /// Uses `clock` instead of the system clock.
@@ -167,10 +187,21 @@ pub struct RunningServer {
 impl RunningServer {
     /// Loads the config, prepares the first generation and starts listening.
     pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError> {
-        let loaded = match options.config {
+        let mut loaded = match options.config {
             ConfigInput::File(path) => Config::load(&path)?,
             ConfigInput::Loaded(loaded) => *loaded,
         };
+        if let Some(path) = loaded.config.source.path.clone()
+            && !secret::is_hashed(&loaded.config.management.secret_key)
+            && !loaded.config.management.secret_key.is_empty()
+        {
+            // A plaintext secret-key is replaced by its bcrypt hash in the file.
+            match secret::hash_in_file(&path) {
+                Ok(true) => loaded = Config::load(&path)?,
+                Ok(false) => {}
+                Err(error) => tracing::warn!("cannot hash remote-management.secret-key: {error}"),
+            }
+        }
         for warning in &loaded.warnings {
             tracing::warn!("config: {warning}");
         }
@@ -205,7 +236,8 @@ impl RunningServer {
             source,
         })?;
         let (stop, stopped) = watch::channel(false);
-        let app = router::app(runtime.clone());
+        let management = Arc::new(Management::new(runtime.clone(), options.passwords));
+        let app = router::app(runtime.clone(), management.clone());
         let watcher = match config_path {
             Some(path) if options.watch => Some(ConfigWatcher::spawn(runtime.clone(), path)?),
             _ => None,
@@ -214,6 +246,7 @@ impl RunningServer {
             listener,
             tls,
             app,
+            management,
             stopped,
             options.shutdown_grace,
         ));

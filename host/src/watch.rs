@@ -117,7 +117,8 @@ async fn prepare_from_file(
     let owned_path = path.to_owned();
     let auth_dir = current.config.auth_dir.clone();
     let (text, auth_fingerprint) = tokio::task::spawn_blocking(move || {
-        let text = std::fs::read_to_string(&owned_path);
+        let text = std::fs::read_to_string(&owned_path)
+            .map(|text| hash_plaintext_secret(&owned_path, text));
         let auth = FileStore::new(&auth_dir).list().map(|l| l.fingerprint).ok();
         (text, auth)
     })
@@ -237,6 +238,22 @@ fn log_plugin_changes(before: &PluginCatalog, after: &PluginCatalog) {
         if after.get(plugin.name()).is_none() {
             tracing::info!(plugin = plugin.name(), "plugin removed");
         }
+    }
+}
+
+/// A plaintext `remote-management.secret-key` is replaced by its bcrypt hash in the file (as at
+/// start); returns the text to load.
+fn hash_plaintext_secret(path: &Path, text: String) -> String {
+    match crate::management::secret::hash_in_text(&text) {
+        Ok(Some(hashed)) => {
+            let mode = crate::atomic_file::mode_of(path).unwrap_or(0o600);
+            if let Err(error) = crate::atomic_file::write(path, hashed.as_bytes(), mode) {
+                tracing::warn!("cannot write the hashed secret-key back: {error}");
+            }
+            hashed
+        }
+        // Not YAML the editor reads: the config parser reports it.
+        Ok(None) | Err(_) => text,
     }
 }
 

@@ -184,6 +184,16 @@ impl Proxy {
         format!("{}{path}", self.base)
     }
 
+    /// The port the proxy listens on.
+    pub fn port(&self) -> u16 {
+        self.server().local_addr().port()
+    }
+
+    /// A request to `path` with the proxy's client.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
     /// The config file.
     pub fn config_path(&self) -> PathBuf {
         self.dir.path().join("config.yaml")
@@ -257,6 +267,16 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
+/// A client whose connections come from 127.0.0.2: not a local client.
+pub fn remote_client() -> reqwest::Client {
+    switchyard::proxy::client_pool::install_crypto_provider();
+    reqwest::Client::builder()
+        .no_proxy()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().expect("an address"))
+        .build()
+        .expect("client")
+}
+
 /// Reads a response whole.
 pub async fn read(response: reqwest::Response) -> Reply {
     let status = response.status().as_u16();
@@ -267,6 +287,19 @@ pub async fn read(response: reqwest::Response) -> Reply {
         headers,
         body,
     }
+}
+
+/// Checks a ban message and returns the seconds it says are left: the message is
+/// `IP banned due to too many failed attempts. Try again in <Go duration>`.
+pub fn ban_seconds_left(message: &str) -> u64 {
+    let text = message
+        .strip_prefix("IP banned due to too many failed attempts. Try again in ")
+        .unwrap_or_else(|| panic!("not a ban message: {message}"));
+    let (minutes, seconds) = match text.split_once('m') {
+        Some((m, s)) => (m.parse::<u64>().unwrap(), s),
+        None => (0, text),
+    };
+    minutes * 60 + seconds.trim_end_matches('s').parse::<u64>().unwrap()
 }
 
 /// A chat completion request for `model`.

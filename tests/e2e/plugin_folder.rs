@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use switchyard::plugin::{HostOptions, PluginHost, PluginOrigin, PluginStatus, ServiceState};
 use switchyard_mock::MockUpstream;
@@ -619,4 +620,63 @@ async fn swap_latency_under_load() {
         latencies[latencies.len() - 1]
     );
     assert_eq!(failed, 0);
+}
+
+#[tokio::test]
+async fn the_management_api_serves_the_plugin_status() {
+    let mock = MockUpstream::start().await.unwrap();
+    let plugins = tempfile::tempdir().unwrap();
+    std::fs::write(
+        plugins.path().join("versioned.wasm"),
+        guests::guest("versioned-v1"),
+    )
+    .unwrap();
+    std::fs::write(plugins.path().join("broken.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let proxy = Proxy::start(&format!(
+        "remote-management:\n  secret-key: admin-secret\n{}",
+        config(&mock, plugins.path(), "", GATE)
+    ))
+    .await;
+    let reply = crate::harness::read(
+        proxy
+            .client
+            .get(proxy.url("/v0/management/plugins"))
+            .bearer_auth("admin-secret")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let body = reply.json();
+    let plugins = body["plugins"].as_array().unwrap();
+    let by_name = |name: &str| plugins.iter().find(|p| p["name"] == name).unwrap().clone();
+    let embedded = by_name("config-api-key");
+    assert_eq!(
+        (&embedded["source"], &embedded["state"], &embedded["world"]),
+        (
+            &json!("embedded"),
+            &json!("active"),
+            &json!("access-provider")
+        )
+    );
+    let versioned = by_name("versioned.wasm");
+    assert_eq!(versioned["type"], "versioned");
+    assert_eq!(versioned["version"], "1.0.0");
+    assert_eq!(versioned["source"], "folder");
+    assert_eq!(versioned["state"], "active");
+    assert_eq!(versioned["instances"], json!(["gate"]));
+    assert_eq!(versioned["sha256"].as_str().unwrap().len(), 64);
+    assert!(versioned["calls"].is_u64() && versioned["faults"] == 0);
+    let broken = by_name("broken.wasm");
+    assert_eq!(
+        (&broken["state"], &broken["type"]),
+        (&json!("failed"), &Value::Null)
+    );
+    assert!(
+        broken["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid WebAssembly component")
+    );
 }

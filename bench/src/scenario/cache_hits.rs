@@ -30,7 +30,10 @@ pub async fn run(bin: &Path, work: &Path, summary: &mut Summary) -> Result<()> {
 }
 
 async fn hit_rate(bin: &Path, work: &Path, affinity: bool) -> Result<f64> {
-    let mock = MockUpstream::builder().record_requests(false).start().await?;
+    let mock = MockUpstream::builder()
+        .record_requests(false)
+        .start()
+        .await?;
     let config = work.join(format!("cache-{affinity}.yaml"));
     std::fs::write(&config, config_yaml(&mock.base_url(), affinity))?;
     let switchyard = processes::switchyard(bin, &config)?;
@@ -40,7 +43,8 @@ async fn hit_rate(bin: &Path, work: &Path, affinity: bool) -> Result<f64> {
     for turn in 0..TURNS {
         for (session, messages) in conversations.iter_mut().enumerate() {
             messages.push(json!({ "role": "user", "content": format!("conversation {session}, turn {turn}: tell me more") }));
-            let body = json!({ "model": "claude-sonnet-4", "max_tokens": 32, "messages": messages });
+            let body =
+                json!({ "model": "claude-sonnet-4", "max_tokens": 32, "messages": messages });
             let request = http::Request::post("/v1/messages")
                 .header("host", switchyard.addr.to_string())
                 .header("content-type", "application/json")
@@ -51,7 +55,10 @@ async fn hit_rate(bin: &Path, work: &Path, affinity: bool) -> Result<f64> {
             let status = response.status();
             let bytes = response.into_body().collect().await?.to_bytes();
             if !status.is_success() {
-                bail!("turn {turn} of {session}: {status} {}", String::from_utf8_lossy(&bytes));
+                bail!(
+                    "turn {turn} of {session}: {status} {}",
+                    String::from_utf8_lossy(&bytes)
+                );
             }
             let reply: Value = serde_json::from_slice(&bytes)?;
             let text = reply["content"][0]["text"].as_str().context("reply text")?;

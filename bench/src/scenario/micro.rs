@@ -13,22 +13,34 @@ pub fn run(summary: &mut Summary) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .args([
-            "bench", "-p", "switchyard", "--bench", "access", "--", "--noplot", "--warm-up-time",
-            "1", "--measurement-time", "3",
+            "bench",
+            "-p",
+            "switchyard",
+            "--bench",
+            "access",
+            "--",
+            "--noplot",
+            "--warm-up-time",
+            "1",
+            "--measurement-time",
+            "3",
         ])
         .status()
         .context("run cargo bench")?;
     if !status.success() {
         bail!("cargo bench failed");
     }
-    summary.plugin_call_median_ns = Some(median("target/criterion/config-api-key/wasm-provider-call")?);
+    summary.plugin_call_median_ns = Some(median(
+        "target/criterion/config-api-key/wasm-provider-call",
+    )?);
     Ok(())
 }
 
 /// The median estimate, in nanoseconds, of one Criterion benchmark folder.
 fn median(dir: &str) -> Result<f64> {
     let path = Path::new(dir).join("new/estimates.json");
-    let estimates: Value = serde_json::from_slice(&std::fs::read(&path).with_context(|| path.display().to_string())?)?;
+    let estimates: Value =
+        serde_json::from_slice(&std::fs::read(&path).with_context(|| path.display().to_string())?)?;
     estimates["median"]["point_estimate"]
         .as_f64()
         .context("median in estimates.json")

@@ -28,7 +28,11 @@ pub async fn run(setup: &Setup, count: usize, summary: &mut Summary) -> Result<(
         }
     }
     let p50 = |i: usize| ttfb[i].value_at_quantile(0.5) as f64;
-    println!("ttfb direct p50 {} µs, switchyard p50 {} µs", p50(0), p50(1));
+    println!(
+        "ttfb direct p50 {} µs, switchyard p50 {} µs",
+        p50(0),
+        p50(1)
+    );
     summary.stream_added_ttfb_us = Some(p50(1) - p50(0));
 
     let slow = stream_request(20, 250);
@@ -37,7 +41,10 @@ pub async fn run(setup: &Setup, count: usize, summary: &mut Summary) -> Result<(
         setup.switchyard.rss_mb()
     })
     .await?;
-    println!("{count} streams: {} completed, {} failed", streams.completed, streams.failed);
+    println!(
+        "{count} streams: {} completed, {} failed",
+        streams.completed, streams.failed
+    );
     summary.streams_concurrent = Some(count as u64);
     summary.streams_failed = Some(streams.failed);
     summary.rss_streams_mb = Some(rss?);

@@ -12,7 +12,12 @@ use crate::report::Summary;
 const CONNECTIONS: usize = 64;
 
 /// Interleaves `rounds` rounds of `seconds` per target and keeps each target's mean.
-pub async fn run(setup: &Setup, rounds: u32, seconds: Duration, summary: &mut Summary) -> Result<()> {
+pub async fn run(
+    setup: &Setup,
+    rounds: u32,
+    seconds: Duration,
+    summary: &mut Summary,
+) -> Result<()> {
     let spec = small_request();
     let targets = setup.targets();
     let mut totals = vec![(0u64, 0u64, Duration::ZERO); targets.len()];
@@ -26,7 +31,10 @@ pub async fn run(setup: &Setup, rounds: u32, seconds: Duration, summary: &mut Su
     }
     for (target, (ok, failed, elapsed)) in targets.iter().zip(&totals) {
         let rps = *ok as f64 / elapsed.as_secs_f64();
-        println!("throughput {:<10} {rps:>9.0} req/s ({failed} failed)", target.name);
+        println!(
+            "throughput {:<10} {rps:>9.0} req/s ({failed} failed)",
+            target.name
+        );
         match target.name {
             "direct" => summary.rps_direct = Some(rps),
             "switchyard" => summary.rps_switchyard = Some(rps),

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Extension;
 use axum::body::Body;
@@ -26,17 +27,20 @@ use crate::credential::cooldown::Failure;
 use crate::generation::Generation;
 use crate::model::Resolution;
 use crate::runtime::Runtime;
+use crate::usage::{Caller, Meter};
 
 /// `POST /v1/chat/completions`.
 pub async fn chat_completions(
     State(runtime): State<Arc<Runtime>>,
     Extension(generation): Extension<Arc<Generation>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
         generation,
+        caller,
         Endpoint::ChatCompletions,
         None,
         false,
@@ -50,12 +54,14 @@ pub async fn chat_completions(
 pub async fn messages(
     State(runtime): State<Arc<Runtime>>,
     Extension(generation): Extension<Arc<Generation>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
         generation,
+        caller,
         Endpoint::Messages,
         None,
         false,
@@ -69,12 +75,14 @@ pub async fn messages(
 pub async fn count_tokens(
     State(runtime): State<Arc<Runtime>>,
     Extension(generation): Extension<Arc<Generation>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
         generation,
+        caller,
         Endpoint::CountTokens,
         None,
         false,
@@ -88,12 +96,14 @@ pub async fn count_tokens(
 pub async fn responses(
     State(runtime): State<Arc<Runtime>>,
     Extension(generation): Extension<Arc<Generation>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     forward(
         &runtime,
         generation,
+        caller,
         Endpoint::Responses,
         None,
         false,
@@ -109,6 +119,7 @@ pub async fn gemini(
     Extension(generation): Extension<Arc<Generation>>,
     Path(model_action): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -129,6 +140,7 @@ pub async fn gemini(
     forward(
         &runtime,
         generation,
+        caller,
         endpoint,
         Some(model.to_owned()),
         sse,
@@ -138,28 +150,36 @@ pub async fn gemini(
     .await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn forward(
     runtime: &Runtime,
     generation: Arc<Generation>,
+    caller: Caller,
     endpoint: Endpoint,
     path_model: Option<String>,
     sse: bool,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match try_forward(
-        runtime, generation, endpoint, path_model, sse, &headers, body,
+    let mut meter = Meter::start(runtime, &generation, endpoint, caller);
+    let result = try_forward(
+        runtime, generation, &mut meter, endpoint, path_model, sse, &headers, body,
     )
-    .await
-    {
+    .await;
+    match result {
         Ok(response) => response,
-        Err(error) => error.into_response(),
+        Err(error) => {
+            meter.failed(error.status());
+            error.into_response()
+        }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn try_forward(
     runtime: &Runtime,
     generation: Arc<Generation>,
+    meter: &mut Meter,
     endpoint: Endpoint,
     path_model: Option<String>,
     sse: bool,
@@ -173,6 +193,7 @@ async fn try_forward(
         Some(model) if !model.trim().is_empty() => model,
         _ => return Err(ProxyError::InvalidRequest("model is required".to_owned())),
     };
+    meter.model(requested);
     let resolved = match generation.registry.resolve(endpoint.protocol(), requested) {
         Resolution::Found(resolved) => resolved,
         Resolution::WrongProtocol { served_by } => {
@@ -192,8 +213,11 @@ async fn try_forward(
         stream,
         session: None,
     };
+    meter.provider(&resolved.provider);
+    let dispatched_at = Instant::now();
     let Dispatched { answer, candidate } =
         dispatch::dispatch(runtime, &generation, &resolved, &call).await?;
+    meter.served(&candidate.credential, dispatched_at.elapsed());
     tracing::debug!(credential = %candidate.credential.id, model = %candidate.upstream_model, "upstream answered");
     let mut response_headers = client_response_headers(&answer.headers, config.passthrough_headers);
     let idle = config.upstream_timeouts.idle;
@@ -208,21 +232,26 @@ async fn try_forward(
         response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response_headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
         let on_end = stream_outcome_recorder(runtime, &generation, candidate);
-        Body::from_stream(StreamRelay::new(
-            answer.first,
-            answer.rest,
-            style,
-            idle,
-            config.streaming.keepalive,
-            on_end,
-        ))
+        let observer = meter.take().stream_observer(answer.status, style.is_sse());
+        Body::from_stream(
+            StreamRelay::new(
+                answer.first,
+                answer.rest,
+                style,
+                idle,
+                config.streaming.keepalive,
+                on_end,
+            )
+            .with_observer(observer),
+        )
     } else {
         let length = answer
             .headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
-        Body::new(IdleTimeout::new(answer.rest, idle, length))
+        let tapped = meter.take().body(answer.status, answer.rest);
+        Body::new(IdleTimeout::new(tapped, idle, length))
     };
     let mut out = Response::new(body);
     *out.status_mut() = answer.status;

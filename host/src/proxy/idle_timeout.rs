@@ -18,6 +18,7 @@ pub struct IdleTimeout<S> {
     idle: Duration,
     deadline: Pin<Box<Sleep>>,
     length: Option<u64>,
+    sent: u64,
 }
 
 impl<S> IdleTimeout<S> {
@@ -28,6 +29,7 @@ impl<S> IdleTimeout<S> {
             idle,
             deadline: Box::pin(tokio::time::sleep(idle)),
             length,
+            sent: 0,
         }
     }
 }
@@ -48,6 +50,12 @@ where
             Poll::Ready(Some(Ok(chunk))) => {
                 let next = Instant::now() + self.idle;
                 self.deadline.as_mut().reset(next);
+                self.sent += chunk.len() as u64;
+                if self.length == Some(self.sent) {
+                    // With a known length the server stops polling after the last byte; let
+                    // the inner stream see its end now (wrappers finish their work on it).
+                    let _ = Pin::new(&mut self.inner).poll_next(cx);
+                }
                 Poll::Ready(Some(Ok(Frame::data(chunk))))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(io::Error::other(e)))),
@@ -89,8 +97,8 @@ mod tests {
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
     }
 
-    #[test]
-    fn a_known_length_is_kept() {
+    #[tokio::test]
+    async fn a_known_length_is_kept() {
         let chunks = futures_util::stream::iter([Ok::<_, io::Error>(Bytes::from("abc"))]);
         let body = IdleTimeout::new(chunks, Duration::from_secs(5), Some(3));
         assert_eq!(body.size_hint().exact(), Some(3));

@@ -33,6 +33,16 @@ pub enum StreamEnd {
 /// Called once when the stream ends (not when the client goes away first).
 pub type OnEnd = Box<dyn FnOnce(StreamEnd) + Send>;
 
+/// Sees every payload chunk the relay forwards (not keep-alive comments or the terminal error
+/// event) and how the stream ended. Dropped without [`StreamObserver::end`] when the client goes
+/// away first.
+pub trait StreamObserver: Send {
+    /// One forwarded chunk (for SSE streams: whole events).
+    fn chunk(&mut self, chunk: &Bytes);
+    /// The stream ended.
+    fn end(self: Box<Self>, end: &StreamEnd);
+}
+
 /// The relay: a `Stream` of bytes for the client's response body.
 pub struct StreamRelay {
     first: Option<Bytes>,
@@ -45,6 +55,7 @@ pub struct StreamRelay {
     keepalive: Option<(Duration, Pin<Box<Sleep>>)>,
     done: bool,
     on_end: Option<OnEnd>,
+    observer: Option<Box<dyn StreamObserver>>,
 }
 
 impl StreamRelay {
@@ -71,14 +82,32 @@ impl StreamRelay {
                 .map(|every| (every, Box::pin(tokio::time::sleep_until(now + every)))),
             done: false,
             on_end: Some(on_end),
+            observer: None,
         }
+    }
+
+    /// Lets `observer` see the forwarded chunks and the end.
+    pub fn with_observer(mut self, observer: Box<dyn StreamObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     fn finish(&mut self, end: StreamEnd) {
         self.done = true;
+        if let Some(observer) = self.observer.take() {
+            observer.end(&end);
+        }
         if let Some(on_end) = self.on_end.take() {
             on_end(end);
         }
+    }
+
+    /// Forwards a payload chunk.
+    fn payload(&mut self, chunk: Bytes) -> Poll<Option<Result<Bytes, Infallible>>> {
+        if let Some(observer) = &mut self.observer {
+            observer.chunk(&chunk);
+        }
+        Poll::Ready(Some(Ok(chunk)))
     }
 
     /// What of `chunk` can go out now: complete events (or everything, for raw streams).
@@ -124,7 +153,7 @@ impl Stream for StreamRelay {
         if let Some(first) = this.first.take()
             && let Some(out) = this.take_complete(first)
         {
-            return Poll::Ready(Some(Ok(out)));
+            return this.payload(out);
         }
         loop {
             match this.upstream.as_mut().poll_next(cx) {
@@ -136,19 +165,24 @@ impl Stream for StreamRelay {
                         timer.as_mut().reset(now + *every);
                     }
                     if let Some(out) = this.take_complete(chunk) {
-                        return Poll::Ready(Some(Ok(out)));
+                        return this.payload(out);
                     }
                 }
                 Poll::Ready(Some(Err(error))) => {
                     return this.fail(format!("upstream stream error: {error}"));
                 }
                 Poll::Ready(None) => {
-                    let rest = std::mem::take(&mut this.partial);
+                    let rest = std::mem::take(&mut this.partial).freeze();
+                    if !rest.is_empty()
+                        && let Some(observer) = &mut this.observer
+                    {
+                        observer.chunk(&rest);
+                    }
                     this.finish(StreamEnd::Completed);
                     return if rest.is_empty() {
                         Poll::Ready(None)
                     } else {
-                        Poll::Ready(Some(Ok(rest.freeze())))
+                        Poll::Ready(Some(Ok(rest)))
                     };
                 }
                 Poll::Pending => break,

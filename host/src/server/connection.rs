@@ -1,7 +1,13 @@
 //! The accept loop: one hyper connection per client (plain or TLS), HTTP/1.1 and h2, with
-//! graceful shutdown.
+//! graceful shutdown; connections that speak RESP go to the usage feed ([`crate::resp`]).
+//!
+//! Sniffing: a plain connection's first byte is peeked (not consumed; up to
+//! [`SNIFF_TIMEOUT`], after which it is HTTP). A TLS connection is never sniffed before its
+//! handshake; one that negotiated `h2` or `http/1.1` by ALPN is HTTP, and one without ALPN has
+//! its first decrypted byte read and put back in front.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -10,20 +16,27 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use super::prefixed::Prefixed;
+use crate::management::Management;
+
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long to wait for a connection's first byte to tell RESP from HTTP.
+pub(super) const SNIFF_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Accepts connections until `stop` turns true, then waits up to `grace` for open ones.
 pub(super) async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     app: Router,
+    management: Arc<Management>,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
 ) {
@@ -37,14 +50,33 @@ pub(super) async fn serve(
                     let app = app.clone();
                     let builder = builder.clone();
                     let watcher = graceful.watcher();
+                    let resp = (management.clone(), stop.clone());
                     match tls.clone() {
                         None => {
-                            tokio::spawn(serve_io(builder, stream, peer, app, watcher));
+                            tokio::spawn(async move {
+                                if peeks_resp(&stream).await {
+                                    crate::resp::serve(stream, peer, resp.0, resp.1).await;
+                                } else {
+                                    serve_io(builder, stream, peer, app, watcher).await;
+                                }
+                            });
                         }
                         Some(acceptor) => {
                             tokio::spawn(async move {
                                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                                    Ok(Ok(stream)) => serve_io(builder, stream, peer, app, watcher).await,
+                                    Ok(Ok(stream)) if stream.get_ref().1.alpn_protocol().is_some() => {
+                                        serve_io(builder, stream, peer, app, watcher).await;
+                                    }
+                                    Ok(Ok(mut stream)) => {
+                                        let first = read_first(&mut stream).await;
+                                        let resp_start = first.first().is_some_and(|b| crate::resp::is_resp_start(*b));
+                                        let stream = Prefixed::new(first, stream);
+                                        if resp_start {
+                                            crate::resp::serve(stream, peer, resp.0, resp.1).await;
+                                        } else {
+                                            serve_io(builder, stream, peer, app, watcher).await;
+                                        }
+                                    }
                                     Ok(Err(error)) => tracing::debug!(%peer, "TLS handshake failed: {error}"),
                                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                                 }
@@ -68,6 +100,24 @@ pub(super) async fn serve(
         .is_err()
     {
         tracing::warn!("grace period over, closing the remaining connections");
+    }
+}
+
+/// Whether a plain connection's first byte is a RESP type prefix (peeked, not consumed).
+async fn peeks_resp(stream: &TcpStream) -> bool {
+    let mut first = [0u8; 1];
+    matches!(
+        tokio::time::timeout(SNIFF_TIMEOUT, stream.peek(&mut first)).await,
+        Ok(Ok(1)) if crate::resp::is_resp_start(first[0])
+    )
+}
+
+/// Reads a TLS connection's first byte (nothing when it ends or stays quiet).
+async fn read_first<I: AsyncRead + Unpin>(stream: &mut I) -> Vec<u8> {
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(SNIFF_TIMEOUT, stream.read(&mut first)).await {
+        Ok(Ok(n)) => first[..n].to_vec(),
+        _ => Vec::new(),
     }
 }
 

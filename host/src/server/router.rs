@@ -11,11 +11,12 @@ use http::{Method, StatusCode, Uri};
 use serde_json::json;
 
 use super::{cors, request_id};
+use crate::management::{self, Management};
 use crate::proxy;
 use crate::runtime::Runtime;
 
 /// The application for `runtime`.
-pub(super) fn app(runtime: Arc<Runtime>) -> Router {
+pub(super) fn app(runtime: Arc<Runtime>, management: Arc<Management>) -> Router {
     Router::new()
         .route(
             "/healthz",
@@ -23,6 +24,12 @@ pub(super) fn app(runtime: Arc<Runtime>) -> Router {
         )
         .route("/", get(root))
         .merge(proxy::routes(runtime.clone()))
+        // Management and metrics: outside the access chain, behind the management gate.
+        .nest(management::PREFIX, management::routes(management.clone()))
+        .route(
+            "/metrics",
+            get(management::report::metrics).with_state(management),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(runtime.clone(), cors::apply))
         .layer(middleware::from_fn(request_id::assign))

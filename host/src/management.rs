@@ -1,0 +1,258 @@
+//! The management API under `/v0/management` (reference §5, design §2): read and change the
+//! running proxy's config, keys, credentials and routing, and read its usage.
+//!
+//! Every route answers 404 unless a management secret exists (`remote-management.secret-key`,
+//! `MANAGEMENT_PASSWORD`, or `--password`); requests pass the [`auth::Gate`] first. Every
+//! write edits `config.yaml` (or an auth file) atomically — keeping comments, key order and the
+//! `auth:` block — and applies through the same reload path as a file edit before it answers; a
+//! change the config validation or the reload refuses leaves the file as it was.
+
+pub mod api_keys;
+pub mod auth;
+pub mod auth_files;
+pub mod ban;
+pub mod config_file;
+pub mod error;
+pub mod plugins;
+pub mod provider_keys;
+pub mod report;
+pub mod secret;
+pub mod sessions;
+pub mod setting;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use http::HeaderValue;
+use tokio::sync::Mutex;
+
+pub use auth::{Gate, Passwords};
+pub use error::ManagementError;
+
+use crate::atomic_file;
+use crate::config::yaml_edit::EditError;
+use crate::config::{Config, ConfigError};
+use crate::runtime::Runtime;
+use crate::watch;
+
+/// The mount point.
+pub const PREFIX: &str = "/v0/management";
+
+/// The management API's state: the runtime it manages, the gate, and a lock that serializes
+/// writes.
+#[derive(Debug)]
+pub struct Management {
+    /// The running proxy.
+    pub runtime: Arc<Runtime>,
+    /// Authentication and bans (shared with the Redis-protocol port).
+    pub gate: Gate,
+    writes: Mutex<()>,
+}
+
+impl Management {
+    /// Management of `runtime`, with the passwords given at start.
+    pub fn new(runtime: Arc<Runtime>, passwords: Passwords) -> Self {
+        let gate = Gate::new(passwords, runtime.clock.clone());
+        runtime.usage.set_feed_always_on(gate.always_enabled());
+        Management {
+            runtime,
+            gate,
+            writes: Mutex::new(()),
+        }
+    }
+
+    /// Whether the management API (and the usage feed) is on for the current config.
+    pub fn enabled(&self) -> bool {
+        self.gate.enabled(&self.runtime.generation().config)
+    }
+
+    /// Checks a key from `ip` against the current config.
+    pub async fn authenticate(&self, ip: IpAddr, key: &str) -> Result<(), ManagementError> {
+        let config = self.runtime.generation().config.clone();
+        if !self.gate.enabled(&config) {
+            return Err(ManagementError::Disabled);
+        }
+        self.gate.check(&config, ip, key).await
+    }
+
+    /// The config file of the running generation.
+    pub fn config_path(&self) -> Result<PathBuf, ManagementError> {
+        self.runtime
+            .generation()
+            .config
+            .source
+            .path
+            .clone()
+            .ok_or(ManagementError::NoConfigFile)
+    }
+
+    /// The config file's text.
+    pub async fn config_text(&self) -> Result<String, ManagementError> {
+        let path = self.config_path()?;
+        read_config(&path).await
+    }
+
+    /// Edits `config.yaml` with `edit` (old text → new text), then validates, writes and
+    /// reloads as [`Management::replace_config`] does.
+    pub async fn edit_config(
+        &self,
+        edit: impl FnOnce(&str) -> Result<String, ManagementError>,
+    ) -> Result<(), ManagementError> {
+        let _write = self.writes.lock().await;
+        let path = self.config_path()?;
+        let old = read_config(&path).await?;
+        let new = edit(&old)?;
+        self.write_and_reload(&path, &old, new).await
+    }
+
+    /// Replaces `config.yaml` with `text`: a plaintext secret is hashed, the result must load as
+    /// a config, then it is written atomically and reloaded. When the reload refuses it, the old
+    /// file is put back.
+    pub async fn replace_config(&self, text: String) -> Result<(), ManagementError> {
+        let _write = self.writes.lock().await;
+        let path = self.config_path()?;
+        let old = match tokio::fs::read_to_string(&path).await {
+            Ok(old) => old,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(ManagementError::WriteFailed(e.to_string())),
+        };
+        self.write_and_reload(&path, &old, text).await
+    }
+
+    async fn write_and_reload(
+        &self,
+        path: &Path,
+        old: &str,
+        new: String,
+    ) -> Result<(), ManagementError> {
+        let new = tokio::task::spawn_blocking(move || match secret::hash_in_text(&new) {
+            Ok(Some(hashed)) => Ok(hashed),
+            Ok(None) => Ok(new),
+            Err(secret::SecretError::Edit(EditError::Syntax(message))) => {
+                Err(ManagementError::InvalidYaml(message))
+            }
+            Err(error) => Err(ManagementError::InvalidConfig(error.to_string())),
+        })
+        .await
+        .map_err(|e| ManagementError::WriteFailed(e.to_string()))??;
+        let dir = path.parent().map(Path::to_owned).unwrap_or_default();
+        Config::parse(&new, Some(path.to_owned()), dir).map_err(|error| match error {
+            ConfigError::Syntax { .. } => ManagementError::InvalidYaml(error.to_string()),
+            other => ManagementError::InvalidConfig(other.to_string()),
+        })?;
+        if new == old {
+            return Ok(());
+        }
+        write_file(path, new.as_bytes()).await?;
+        match watch::reload(&self.runtime, path).await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                // Nothing may change: put the old file back (a reload of it is a no-op).
+                write_file(path, old.as_bytes()).await?;
+                let _ = watch::reload(&self.runtime, path).await;
+                Err(ManagementError::InvalidConfig(error.to_string()))
+            }
+        }
+    }
+
+    /// Applies a change of `auth-dir` (already written) through the reload path.
+    pub async fn reload_auth_files(&self) -> Result<(), ManagementError> {
+        let _write = self.writes.lock().await;
+        let path = self.config_path()?;
+        watch::reload(&self.runtime, &path)
+            .await
+            .map(|_| ())
+            .map_err(|e| ManagementError::InvalidConfig(e.to_string()))
+    }
+}
+
+/// Reads `config.yaml`.
+async fn read_config(path: &Path) -> Result<String, ManagementError> {
+    match tokio::fs::read_to_string(path).await {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(ManagementError::ConfigFileMissing)
+        }
+        Err(e) => Err(ManagementError::WriteFailed(e.to_string())),
+    }
+}
+
+/// Writes a file atomically, keeping its mode (0600 for a new one).
+async fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ManagementError> {
+    let (path, bytes) = (path.to_owned(), bytes.to_vec());
+    tokio::task::spawn_blocking(move || {
+        let mode = atomic_file::mode_of(&path).unwrap_or(0o600);
+        atomic_file::write(&path, &bytes, mode)
+    })
+    .await
+    .map_err(|e| ManagementError::WriteFailed(e.to_string()))?
+    .map_err(|e| ManagementError::WriteFailed(e.to_string()))
+}
+
+impl From<EditError> for ManagementError {
+    fn from(error: EditError) -> Self {
+        ManagementError::InvalidConfig(error.to_string())
+    }
+}
+
+/// The `/v0/management` routes, behind the gate.
+pub fn routes<S: Clone + Send + Sync + 'static>(management: Arc<Management>) -> Router<S> {
+    Router::new()
+        .merge(config_file::routes())
+        .merge(setting::routes())
+        .merge(api_keys::routes())
+        .merge(provider_keys::routes())
+        .merge(auth_files::routes())
+        .merge(plugins::routes())
+        .merge(report::routes())
+        .merge(sessions::routes())
+        .layer(middleware::from_fn_with_state(management.clone(), guard))
+        .with_state(management)
+}
+
+/// The TCP peer of a request (`0.0.0.0` — not local — when unknown).
+pub fn peer_ip(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
+}
+
+/// Lets a request through the gate, or answers why not.
+async fn guard(
+    State(management): State<Arc<Management>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let ip = peer_ip(&request);
+    let key = auth::key_from_headers(request.headers());
+    let mut response = match management.authenticate(ip, &key).await {
+        Ok(()) => next.run(request).await,
+        // As if there were no such route.
+        Err(ManagementError::Disabled) => return ManagementError::Disabled.into_response(),
+        Err(denied) => {
+            tracing::info!(%ip, "management request refused: {denied}");
+            denied.into_response()
+        }
+    };
+    response.headers_mut().insert(
+        "x-switchyard-version",
+        HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+    );
+    response
+}
+
+/// `{"status":"ok"}`.
+pub(crate) fn ok() -> Response {
+    axum::Json(serde_json::json!({ "status": "ok" })).into_response()
+}
+
+/// Parses a JSON body, or 400 `invalid body`.
+pub(crate) fn json_body(bytes: &[u8]) -> Result<serde_json::Value, ManagementError> {
+    serde_json::from_slice(bytes).map_err(|_| ManagementError::BadRequest("invalid body".into()))
+}

@@ -1,0 +1,439 @@
+//! `/auth-files`: the credential files in `auth-dir` (reference §5.5) — list them with their
+//! runtime state, upload, delete, download, enable or disable. Every change is applied through
+//! the reload path before the answer.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{FromRequest, Multipart, RawQuery, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch};
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use serde_json::{Map, Value, json};
+
+use super::{Management, ManagementError, json_body, ok};
+use crate::atomic_file;
+use crate::credential::file_store::FileStore;
+use crate::credential::{Credential, CredentialSource};
+use crate::usage::record::rfc3339;
+
+/// The auth-file routes.
+pub fn routes() -> Router<Arc<Management>> {
+    Router::new()
+        .route("/auth-files", get(list).post(upload).delete(delete))
+        .route("/auth-files/download", get(download))
+        .route("/auth-files/status", patch(set_status))
+}
+
+/// Checks an auth file name: a plain `*.json` name, no folders.
+fn check_name(name: &str, extension_error: &str) -> Result<(), ManagementError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.contains(['/', '\\', ':', '\0'])
+        || name == "."
+        || name == ".."
+        || name.starts_with('.')
+    {
+        return Err(ManagementError::BadRequest("invalid name".into()));
+    }
+    if !name.to_ascii_lowercase().ends_with(".json") {
+        return Err(ManagementError::BadRequest(extension_error.into()));
+    }
+    Ok(())
+}
+
+/// The values of `key` in a query string (repeatable).
+fn query_values(query: Option<&str>, key: &str) -> Vec<String> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .collect()
+}
+
+fn auth_dir(management: &Management) -> PathBuf {
+    management.runtime.generation().config.auth_dir.clone()
+}
+
+/// `GET /auth-files[?name=]`: `{"files": [...]}`, sorted by name.
+async fn list(State(management): State<Arc<Management>>, RawQuery(query): RawQuery) -> Json<Value> {
+    let generation = management.runtime.generation();
+    let now = management.runtime.clock.now();
+    let only = query_values(query.as_deref(), "name");
+    let mut files: Vec<Value> = Vec::new();
+    for credential in generation.registry.credentials() {
+        if let CredentialSource::File { path } = &credential.source {
+            let state = management
+                .runtime
+                .states
+                .state_for(&credential.id)
+                .snapshot();
+            files.push(credential_entry(credential, path, &state, now));
+        }
+    }
+    for (path, reason) in &generation.skipped_files {
+        let name = file_name(path);
+        files.push(json!({
+            "id": name,
+            "auth_index": crate::credential::index_of(&name),
+            "name": name,
+            "type": read_type(path),
+            "provider": "",
+            "label": "",
+            "status": "error",
+            "status_message": reason,
+            "disabled": false,
+            "unavailable": true,
+            "runtime_only": false,
+            "source": "file",
+            "size": file_size(path),
+            "success": 0,
+            "failed": 0,
+            "path": path.display().to_string(),
+        }));
+    }
+    files.retain(|f| only.is_empty() || only.iter().any(|n| f["name"] == n.as_str()));
+    files.sort_by_key(|f| f["name"].as_str().unwrap_or("").to_lowercase());
+    Json(json!({ "files": files }))
+}
+
+fn credential_entry(
+    credential: &Credential,
+    path: &Path,
+    state: &crate::credential::state::StateSnapshot,
+    now: std::time::SystemTime,
+) -> Value {
+    let mut cooldowns = Map::new();
+    let mut next_retry: Option<std::time::SystemTime> = None;
+    let mut models: Vec<_> = state.models.iter().collect();
+    models.sort_by(|a, b| a.0.cmp(b.0));
+    for (model, model_state) in models {
+        let Some(until) = model_state.next_retry_after.filter(|until| *until > now) else {
+            continue;
+        };
+        next_retry = Some(next_retry.map_or(until, |n| n.max(until)));
+        cooldowns.insert(
+            model.clone(),
+            json!({
+                "next_retry_after": rfc3339(until),
+                "quota": model_state.quota,
+                "status": model_state.last_status,
+            }),
+        );
+    }
+    let status = if credential.disabled {
+        "disabled"
+    } else if next_retry.is_some() {
+        "cooldown"
+    } else {
+        "active"
+    };
+    let metadata = credential.metadata.as_ref();
+    let field = |key: &str| {
+        metadata
+            .and_then(|m| m.get(key))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let name = file_name(path);
+    let mut entry = json!({
+        "id": credential.id.as_str(),
+        "auth_index": credential.index,
+        "name": name,
+        "type": field("type"),
+        "provider": credential.provider.as_str(),
+        "label": credential.label,
+        "status": status,
+        "status_message": "",
+        "disabled": credential.disabled,
+        "unavailable": next_retry.is_some(),
+        "runtime_only": false,
+        "source": "file",
+        "size": file_size(path),
+        "success": state.successes,
+        "failed": state.failures,
+        "cooldowns": cooldowns,
+        "path": path.display().to_string(),
+        "priority": credential.priority,
+    });
+    let object = entry.as_object_mut().expect("an object");
+    if let Some(until) = next_retry {
+        object.insert("next_retry_after".into(), json!(rfc3339(until)));
+    }
+    for key in ["email", "note"] {
+        if let Some(value) = credential.attributes.get(key) {
+            object.insert(key.into(), json!(value));
+        }
+    }
+    if let Ok(modified) = std::fs::metadata(path).and_then(|m| m.modified()) {
+        object.insert("modtime".into(), json!(rfc3339(modified)));
+    }
+    entry
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn read_type(path: &Path) -> Value {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|v| v.get("type").cloned())
+        .unwrap_or(Value::Null)
+}
+
+/// Writes one uploaded file (mode 0600, atomically) after checking its name and JSON.
+async fn store(dir: &Path, name: &str, bytes: Bytes) -> Result<(), ManagementError> {
+    if !matches!(
+        serde_json::from_slice::<Value>(&bytes),
+        Ok(Value::Object(_))
+    ) {
+        return Err(ManagementError::BadRequest(format!(
+            "{name}: not a JSON object"
+        )));
+    }
+    let store = FileStore::new(dir);
+    let path = dir.join(name.trim());
+    tokio::task::spawn_blocking(move || {
+        store.ensure_dir()?;
+        atomic_file::write(&path, &bytes, 0o600)
+    })
+    .await
+    .map_err(|e| ManagementError::WriteFailed(e.to_string()))?
+    .map_err(|e| ManagementError::WriteFailed(e.to_string()))
+}
+
+/// Several files' outcome: 200 when all succeeded, 207 otherwise.
+fn batch(count_key: &str, done: Vec<String>, failed: Vec<(String, String)>) -> Response {
+    let status = if failed.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    let mut body = json!({
+        "status": if failed.is_empty() { "ok" } else { "partial" },
+        count_key: done.len(),
+        "files": done,
+    });
+    if !failed.is_empty() {
+        body["failed"] = failed
+            .into_iter()
+            .map(|(name, error)| json!({ "name": name, "error": error }))
+            .collect();
+    }
+    (status, Json(body)).into_response()
+}
+
+/// `POST /auth-files`: multipart files, or a raw body with `?name=x.json`.
+async fn upload(
+    State(management): State<Arc<Management>>,
+    request: Request,
+) -> Result<Response, ManagementError> {
+    let dir = auth_dir(&management);
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !multipart {
+        let name = query_values(request.uri().query(), "name")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        check_name(&name, "name must end with .json")?;
+        let body = Bytes::from_request(request, &())
+            .await
+            .map_err(|e| ManagementError::BadRequest(e.body_text()))?;
+        store(&dir, &name, body).await?;
+        management.reload_auth_files().await?;
+        return Ok(ok());
+    }
+    let mut form = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| ManagementError::BadRequest(e.body_text()))?;
+    let mut done = Vec::new();
+    let mut failed = Vec::new();
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| ManagementError::BadRequest(e.body_text()))?
+    {
+        let Some(name) = field.file_name().map(str::to_owned) else {
+            continue;
+        };
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| ManagementError::BadRequest(e.body_text()))?;
+        let result = match check_name(&name, "file must be .json") {
+            Ok(()) => store(&dir, &name, bytes).await,
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(()) => done.push(name),
+            Err(error) => failed.push((name, error)),
+        }
+    }
+    if done.is_empty() && failed.is_empty() {
+        return Err(ManagementError::BadRequest("no files uploaded".into()));
+    }
+    if !done.is_empty() {
+        management.reload_auth_files().await?;
+    }
+    if done.len() + failed.len() == 1 {
+        return match failed.pop() {
+            Some((_, error)) => Err(error),
+            None => Ok(ok()),
+        };
+    }
+    let failed = failed
+        .into_iter()
+        .map(|(n, e)| (n, e.to_string()))
+        .collect();
+    Ok(batch("uploaded", done, failed))
+}
+
+/// `DELETE /auth-files`: `?all=true`, or names from `?name=` (repeatable), a JSON array body,
+/// or `{"name": …, "names": […]}`.
+async fn delete(
+    State(management): State<Arc<Management>>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<Response, ManagementError> {
+    let dir = auth_dir(&management);
+    let all = query_values(query.as_deref(), "all")
+        .iter()
+        .any(|v| matches!(v.as_str(), "true" | "1" | "*"));
+    if all {
+        let listing =
+            std::fs::read_dir(&dir).map_err(|e| ManagementError::WriteFailed(e.to_string()))?;
+        let mut deleted = 0;
+        for entry in listing.filter_map(Result::ok) {
+            let path = entry.path();
+            let is_json = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            if is_json && entry.file_type().is_ok_and(|t| t.is_file()) {
+                std::fs::remove_file(&path)
+                    .map_err(|e| ManagementError::WriteFailed(e.to_string()))?;
+                deleted += 1;
+            }
+        }
+        management.reload_auth_files().await?;
+        return Ok(Json(json!({ "status": "ok", "deleted": deleted })).into_response());
+    }
+    let mut names = query_values(query.as_deref(), "name");
+    if names.is_empty() && !body.is_empty() {
+        match json_body(&body)? {
+            Value::Array(items) => {
+                names.extend(items.iter().filter_map(Value::as_str).map(str::to_owned));
+            }
+            Value::Object(map) => {
+                names.extend(map.get("name").and_then(Value::as_str).map(str::to_owned));
+                if let Some(Value::Array(items)) = map.get("names") {
+                    names.extend(items.iter().filter_map(Value::as_str).map(str::to_owned));
+                }
+            }
+            _ => {}
+        }
+    }
+    if names.is_empty() {
+        return Err(ManagementError::BadRequest("name is required".into()));
+    }
+    let remove = |name: &str| -> Result<(), ManagementError> {
+        check_name(name, "name must end with .json")?;
+        match std::fs::remove_file(dir.join(name.trim())) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(ManagementError::NotFound("file not found".into()))
+            }
+            Err(e) => Err(ManagementError::WriteFailed(e.to_string())),
+        }
+    };
+    if names.len() == 1 {
+        remove(&names[0])?;
+        management.reload_auth_files().await?;
+        return Ok(ok());
+    }
+    let mut done = Vec::new();
+    let mut failed = Vec::new();
+    for name in names {
+        match remove(&name) {
+            Ok(()) => done.push(name),
+            Err(error) => failed.push((name, error.to_string())),
+        }
+    }
+    if !done.is_empty() {
+        management.reload_auth_files().await?;
+    }
+    Ok(batch("deleted", done, failed))
+}
+
+/// `GET /auth-files/download?name=x.json`: the file as an attachment.
+async fn download(
+    State(management): State<Arc<Management>>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ManagementError> {
+    let name = query_values(query.as_deref(), "name")
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    check_name(&name, "name must end with .json")?;
+    let name = name.trim().to_owned();
+    let bytes = tokio::fs::read(auth_dir(&management).join(&name))
+        .await
+        .map_err(|_| ManagementError::NotFound("file not found".into()))?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// `PATCH /auth-files/status` `{"name": "x.json", "disabled": true}`.
+async fn set_status(
+    State(management): State<Arc<Management>>,
+    body: Bytes,
+) -> Result<Response, ManagementError> {
+    let body = json_body(&body)?;
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ManagementError::BadRequest("name is required".into()))?
+        .to_owned();
+    let disabled = body
+        .get("disabled")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| ManagementError::BadRequest("disabled is required".into()))?;
+    let generation = management.runtime.generation();
+    let credential = generation
+        .registry
+        .credentials()
+        .find(|c| matches!(&c.source, CredentialSource::File { path } if file_name(path) == name))
+        .ok_or_else(|| ManagementError::NotFound("auth file not found".into()))?;
+    let mut changed = Credential::clone(credential);
+    changed.disabled = disabled;
+    let store = FileStore::new(&generation.config.auth_dir);
+    tokio::task::spawn_blocking(move || store.save(&changed))
+        .await
+        .map_err(|e| ManagementError::WriteFailed(e.to_string()))?
+        .map_err(|e| ManagementError::WriteFailed(e.to_string()))?;
+    management.reload_auth_files().await?;
+    Ok(Json(json!({ "status": "ok", "disabled": disabled })).into_response())
+}

@@ -1,0 +1,126 @@
+//! Every error the management API answers with, and its HTTP form: the one place where its
+//! statuses and bodies are decided. Bodies are `{"error": "..."}` as in the reference, plus a
+//! `message` for the config-file errors.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde_json::json;
+
+use crate::config::go_duration;
+
+/// A management request that did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ManagementError {
+    /// No management secret exists: the API is not there.
+    #[error("not found")]
+    Disabled,
+    /// Too many failed attempts from this address.
+    #[error("IP banned due to too many failed attempts. Try again in {}", go_duration::format_seconds(remaining_seconds(*.0)))]
+    Banned(Duration),
+    /// A client that is not local, with `allow-remote` off.
+    #[error("remote management disabled")]
+    RemoteDisabled,
+    /// Only a local password exists and the client is not local.
+    #[error("remote management key not set")]
+    KeyNotSet,
+    /// No key in the request.
+    #[error("missing management key")]
+    MissingKey,
+    /// A key that matches no secret.
+    #[error("invalid management key")]
+    InvalidKey,
+    /// The body or query is not what the endpoint takes.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The list item, file or credential is not there.
+    #[error("{0}")]
+    NotFound(String),
+    /// `PUT /config.yaml` with a body that is not YAML.
+    #[error("{0}")]
+    InvalidYaml(String),
+    /// The change would make the config invalid (or the reload refused it); nothing was written.
+    #[error("{0}")]
+    InvalidConfig(String),
+    /// The config was not loaded from a file, so it cannot be edited.
+    #[error("the running config has no file to edit")]
+    NoConfigFile,
+    /// `config.yaml` is gone.
+    #[error("config file not found")]
+    ConfigFileMissing,
+    /// Reading or writing a file failed.
+    #[error("{0}")]
+    WriteFailed(String),
+}
+
+/// Whole seconds left, rounded to the nearest second as Go's `Duration.Round(time.Second)`.
+pub fn remaining_seconds(remaining: Duration) -> u64 {
+    (remaining.as_millis() as u64 + 500) / 1000
+}
+
+impl ManagementError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ManagementError::Disabled
+            | ManagementError::NotFound(_)
+            | ManagementError::ConfigFileMissing => StatusCode::NOT_FOUND,
+            ManagementError::Banned(_)
+            | ManagementError::RemoteDisabled
+            | ManagementError::KeyNotSet => StatusCode::FORBIDDEN,
+            ManagementError::MissingKey | ManagementError::InvalidKey => StatusCode::UNAUTHORIZED,
+            ManagementError::BadRequest(_) | ManagementError::InvalidYaml(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ManagementError::InvalidConfig(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ManagementError::NoConfigFile => StatusCode::CONFLICT,
+            ManagementError::WriteFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ManagementError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match &self {
+            // The reference answers an unregistered route: no body at all.
+            ManagementError::Disabled => return status.into_response(),
+            ManagementError::InvalidYaml(message) => {
+                json!({ "error": "invalid_yaml", "message": message })
+            }
+            ManagementError::InvalidConfig(message) => {
+                json!({ "error": "invalid_config", "message": message })
+            }
+            ManagementError::ConfigFileMissing => {
+                json!({ "error": "not_found", "message": self.to_string() })
+            }
+            ManagementError::WriteFailed(message) => {
+                json!({ "error": "write_failed", "message": message })
+            }
+            other => json!({ "error": other.to_string() }),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ban_message_uses_go_durations() {
+        let error = ManagementError::Banned(Duration::from_millis(1_799_600));
+        assert_eq!(
+            error.to_string(),
+            "IP banned due to too many failed attempts. Try again in 30m0s"
+        );
+        let error = ManagementError::Banned(Duration::from_millis(4_400));
+        assert_eq!(
+            error.to_string(),
+            "IP banned due to too many failed attempts. Try again in 4s"
+        );
+        assert_eq!(error.status(), StatusCode::FORBIDDEN);
+    }
+}

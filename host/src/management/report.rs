@@ -1,0 +1,43 @@
+//! Reports: `GET /v0/management/usage` (usage totals) and `GET /metrics` (Prometheus text,
+//! open to local clients, the management key for others).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{HeaderValue, header};
+
+use super::{Management, ManagementError, auth, peer_ip};
+use crate::metrics;
+use crate::usage::Summary;
+
+/// The report routes under `/v0/management`.
+pub fn routes() -> Router<Arc<Management>> {
+    Router::new().route("/usage", get(usage))
+}
+
+/// `GET /v0/management/usage`: `{"total", "by-credential", "by-model"}`.
+async fn usage(State(management): State<Arc<Management>>) -> Json<Summary> {
+    Json(management.runtime.usage.summary())
+}
+
+/// `GET /metrics`.
+pub async fn metrics(
+    State(management): State<Arc<Management>>,
+    request: Request,
+) -> Result<Response, ManagementError> {
+    let ip = peer_ip(&request);
+    if !auth::is_local(ip) {
+        let key = auth::key_from_headers(request.headers());
+        management.authenticate(ip, &key).await?;
+    }
+    let mut response = metrics::render(&management.runtime).await.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,304 @@
+//! Prometheus metrics: counters the request path bumps, rendered as the text exposition format
+//! for `GET /metrics`.
+//!
+//! Families: `switchyard_requests_total{route,status,credential}`,
+//! `switchyard_upstream_latency_seconds{provider}` (histogram, time to the upstream's response
+//! head, or its first payload for streams), `switchyard_reload_generation`,
+//! `switchyard_reload_attempts_total`, `switchyard_reload_failures_total`, with
+//! `usage-statistics-enabled` `switchyard_usage_tokens_total{kind}`, and the session-affinity
+//! `switchyard_session_picks_total{outcome}` and `switchyard_session_bindings`, and per access
+//! plugin instance `switchyard_plugin_calls_total`, `switchyard_plugin_faults_total` and
+//! `switchyard_plugin_quarantines_total{instance,type}`. Other subsystems add their families in
+//! [`render`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::plugin::InstanceStats;
+use crate::runtime::Runtime;
+
+/// Upper bounds of the latency histogram's buckets, in seconds.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+/// Request counts per credential id.
+type ByCredential = HashMap<Arc<str>, u64>;
+
+/// The counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// (route, status) → credential id (empty: none) → count. Looked up by reference, so
+    /// counting allocates only for a new label set.
+    requests: Mutex<HashMap<(&'static str, u16), ByCredential>>,
+    latency: Mutex<BTreeMap<&'static str, Histogram>>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    buckets: [u64; LATENCY_BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Metrics {
+    /// Counts one proxied request answered with `status`, served by `credential` (`None` when
+    /// no credential answered).
+    pub fn record_request(&self, route: &'static str, status: u16, credential: Option<&str>) {
+        let credential = credential.unwrap_or("");
+        let mut requests = self.requests.lock();
+        let by_credential = requests.entry((route, status)).or_default();
+        match by_credential.get_mut(credential) {
+            Some(count) => *count += 1,
+            None => {
+                by_credential.insert(Arc::from(credential), 1);
+            }
+        }
+    }
+
+    /// Records how long `provider`'s upstream took to answer.
+    pub fn observe_upstream(&self, provider: &'static str, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let mut latency = self.latency.lock();
+        let histogram = latency.entry(provider).or_default();
+        histogram.count += 1;
+        histogram.sum += seconds;
+        if let Some(at) = LATENCY_BUCKETS.iter().position(|le| seconds <= *le) {
+            histogram.buckets[at] += 1;
+        }
+    }
+
+    /// The request counter's value for one label set (for tests and reports).
+    pub fn requests(&self, route: &str, status: u16, credential: &str) -> u64 {
+        self.requests
+            .lock()
+            .iter()
+            .filter(|((r, s), _)| *r == route && *s == status)
+            .filter_map(|(_, by_credential)| by_credential.get(credential))
+            .sum()
+    }
+
+    fn render_into(&self, out: &mut String) {
+        family(
+            out,
+            "switchyard_requests_total",
+            "counter",
+            "Proxied requests by route, status and the credential that answered.",
+        );
+        let mut requests: Vec<_> = self
+            .requests
+            .lock()
+            .iter()
+            .flat_map(|((route, status), by_credential)| {
+                by_credential
+                    .iter()
+                    .map(move |(credential, n)| (*route, *status, credential.clone(), *n))
+            })
+            .collect();
+        requests.sort();
+        for (route, status, credential, value) in requests {
+            let _ = writeln!(
+                out,
+                "switchyard_requests_total{{route=\"{}\",status=\"{status}\",credential=\"{}\"}} {value}",
+                escape(route),
+                escape(&credential)
+            );
+        }
+        family(
+            out,
+            "switchyard_upstream_latency_seconds",
+            "histogram",
+            "Time until the upstream's response head (first payload for streams), by provider.",
+        );
+        for (provider, histogram) in self.latency.lock().iter() {
+            let mut cumulative = 0;
+            for (le, n) in LATENCY_BUCKETS.iter().zip(histogram.buckets) {
+                cumulative += n;
+                let _ = writeln!(
+                    out,
+                    "switchyard_upstream_latency_seconds_bucket{{provider=\"{provider}\",le=\"{le}\"}} {cumulative}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "switchyard_upstream_latency_seconds_bucket{{provider=\"{provider}\",le=\"+Inf\"}} {}",
+                histogram.count
+            );
+            let _ = writeln!(
+                out,
+                "switchyard_upstream_latency_seconds_sum{{provider=\"{provider}\"}} {}",
+                histogram.sum
+            );
+            let _ = writeln!(
+                out,
+                "switchyard_upstream_latency_seconds_count{{provider=\"{provider}\"}} {}",
+                histogram.count
+            );
+        }
+    }
+}
+
+/// The whole `/metrics` page for `runtime`.
+pub async fn render(runtime: &Runtime) -> String {
+    let mut out = String::new();
+    runtime.metrics.render_into(&mut out);
+    let status = runtime.reload_status().borrow().clone();
+    for (name, kind, help, value) in [
+        (
+            "switchyard_reload_generation",
+            "gauge",
+            "The config generation serving requests.",
+            status.generation,
+        ),
+        (
+            "switchyard_reload_attempts_total",
+            "counter",
+            "Config loads and reloads attempted, including skipped and failed ones.",
+            status.attempts,
+        ),
+        (
+            "switchyard_reload_failures_total",
+            "counter",
+            "Reloads that kept the running generation because of an error.",
+            status.failures,
+        ),
+    ] {
+        family(&mut out, name, kind, help);
+        let _ = writeln!(out, "{name} {value}");
+    }
+    let totals = runtime.usage.summary().total;
+    family(
+        &mut out,
+        "switchyard_usage_tokens_total",
+        "counter",
+        "Tokens reported by upstreams (with usage-statistics-enabled), by kind.",
+    );
+    for (kind, value) in [
+        ("input", totals.input_tokens),
+        ("output", totals.output_tokens),
+        ("cached", totals.cached_tokens),
+    ] {
+        let _ = writeln!(
+            out,
+            "switchyard_usage_tokens_total{{kind=\"{kind}\"}} {value}"
+        );
+    }
+    let counters = &runtime.affinity_counters;
+    family(
+        &mut out,
+        "switchyard_session_picks_total",
+        "counter",
+        "Session-affinity picks by outcome: a live binding (hit), a new binding (miss), a moved binding (rebind), a previous turn's binding (inherited).",
+    );
+    for (outcome, counter) in [
+        ("hit", &counters.hits),
+        ("miss", &counters.misses),
+        ("rebind", &counters.rebinds),
+        ("inherited", &counters.inherited),
+    ] {
+        let _ = writeln!(
+            out,
+            "switchyard_session_picks_total{{outcome=\"{outcome}\"}} {}",
+            counter.load(Ordering::Relaxed)
+        );
+    }
+    let bindings = match &runtime.generation().affinity {
+        Some(affinity) => affinity.cache().stats().await.bindings,
+        None => 0,
+    };
+    family(
+        &mut out,
+        "switchyard_session_bindings",
+        "gauge",
+        "Live session bindings.",
+    );
+    let _ = writeln!(out, "switchyard_session_bindings {bindings}");
+    let generation = runtime.generation();
+    let instances: Vec<_> = generation
+        .access
+        .entries()
+        .iter()
+        .filter_map(|entry| Some((entry.name(), entry.kind(), entry.stats()?)))
+        .collect();
+    for (name, help, value) in [
+        (
+            "switchyard_plugin_calls_total",
+            "Calls into a configured plugin instance (access providers), quarantine refusals included.",
+            (|s: &InstanceStats| s.calls) as fn(&InstanceStats) -> u64,
+        ),
+        (
+            "switchyard_plugin_faults_total",
+            "Plugin calls that trapped, ran past their deadline or memory cap, or failed to start.",
+            |s| s.faults,
+        ),
+        (
+            "switchyard_plugin_quarantines_total",
+            "Times a plugin instance was quarantined after repeated faults.",
+            |s| s.quarantines,
+        ),
+    ] {
+        family(&mut out, name, "counter", help);
+        for (instance, kind, stats) in &instances {
+            let _ = writeln!(
+                out,
+                "{name}{{instance=\"{}\",type=\"{}\"}} {}",
+                escape(instance),
+                escape(kind),
+                value(stats)
+            );
+        }
+    }
+    // Session-extractor instances join the plugin families once the extractor chain is part
+    // of the generation.
+    out
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let metrics = Metrics::default();
+        metrics.record_request("/v1/messages", 200, Some("claude:apikey:1"));
+        metrics.record_request("/v1/messages", 200, Some("claude:apikey:1"));
+        metrics.record_request("/v1/messages", 502, None);
+        metrics.observe_upstream("claude", Duration::from_millis(30));
+        metrics.observe_upstream("claude", Duration::from_millis(700));
+        let mut out = String::new();
+        metrics.render_into(&mut out);
+        assert!(out.contains(
+            "switchyard_requests_total{route=\"/v1/messages\",status=\"200\",credential=\"claude:apikey:1\"} 2\n"
+        ));
+        assert!(out.contains(
+            "switchyard_requests_total{route=\"/v1/messages\",status=\"502\",credential=\"\"} 1\n"
+        ));
+        assert!(out.contains(
+            "switchyard_upstream_latency_seconds_bucket{provider=\"claude\",le=\"0.05\"} 1\n"
+        ));
+        assert!(out.contains(
+            "switchyard_upstream_latency_seconds_bucket{provider=\"claude\",le=\"1\"} 2\n"
+        ));
+        assert!(out.contains("switchyard_upstream_latency_seconds_count{provider=\"claude\"} 2\n"));
+        assert_eq!(metrics.requests("/v1/messages", 200, "claude:apikey:1"), 2);
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

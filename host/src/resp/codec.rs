@@ -1,0 +1,202 @@
+//! The RESP wire format, as much as the usage feed needs: commands are arrays of bulk strings
+//! (simple strings and integers accepted as elements); replies are simple strings, errors,
+//! integers, bulk strings, nil and arrays.
+
+use std::io;
+
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
+
+/// The longest header line accepted.
+const MAX_LINE: usize = 64 << 10;
+/// The most arguments in one command.
+const MAX_ARGS: usize = 1024;
+/// The largest bulk string accepted.
+const MAX_BULK: usize = 1 << 20;
+
+/// One command: its name and arguments.
+pub type Command = Vec<Vec<u8>>;
+
+/// Why no command could be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Not RESP, or beyond the limits: the connection gets `-ERR protocol error` and closes.
+    #[error("protocol error")]
+    Protocol,
+    /// The connection failed or ended in the middle of a command.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// Reads one command; `None` when the connection ended cleanly between commands. An empty
+/// array reads as an empty command.
+pub async fn read_command<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+) -> Result<Option<Command>, ReadError> {
+    let Some(line) = read_line(reader).await? else {
+        return Ok(None);
+    };
+    let count = match line.split_first() {
+        Some((b'*', count)) => parse_int(count)?,
+        _ => return Err(ReadError::Protocol),
+    };
+    let count = usize::try_from(count).map_err(|_| ReadError::Protocol)?;
+    if count > MAX_ARGS {
+        return Err(ReadError::Protocol);
+    }
+    let mut command = Vec::with_capacity(count);
+    for _ in 0..count {
+        let line = read_line(reader)
+            .await?
+            .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+        let element = match line.split_first() {
+            Some((b'$', len)) => {
+                let len = usize::try_from(parse_int(len)?).map_err(|_| ReadError::Protocol)?;
+                if len > MAX_BULK {
+                    return Err(ReadError::Protocol);
+                }
+                let mut bulk = vec![0; len + 2];
+                reader.read_exact(&mut bulk).await?;
+                if !bulk.ends_with(b"\r\n") {
+                    return Err(ReadError::Protocol);
+                }
+                bulk.truncate(len);
+                bulk
+            }
+            Some((b'+' | b':', rest)) => rest.to_vec(),
+            _ => return Err(ReadError::Protocol),
+        };
+        command.push(element);
+    }
+    Ok(Some(command))
+}
+
+/// One line without its `\r\n` (or `\n`); `None` at end of input before any byte.
+async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Option<Vec<u8>>, ReadError> {
+    let mut line = Vec::new();
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            if line.is_empty() {
+                return Ok(None);
+            }
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
+        }
+        match available.iter().position(|b| *b == b'\n') {
+            Some(at) => {
+                line.extend_from_slice(&available[..at]);
+                reader.consume(at + 1);
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                return Ok(Some(line));
+            }
+            None => {
+                let len = available.len();
+                line.extend_from_slice(available);
+                reader.consume(len);
+                if line.len() > MAX_LINE {
+                    return Err(ReadError::Protocol);
+                }
+            }
+        }
+    }
+}
+
+fn parse_int(text: &[u8]) -> Result<i64, ReadError> {
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .ok_or(ReadError::Protocol)
+}
+
+/// `+text`.
+pub fn simple(text: &str) -> Vec<u8> {
+    format!("+{text}\r\n").into_bytes()
+}
+
+/// `-text` (the text starts with the error kind, such as `ERR`).
+pub fn error(text: &str) -> Vec<u8> {
+    let text = text.replace(['\r', '\n'], " ");
+    format!("-{text}\r\n").into_bytes()
+}
+
+/// `:n`.
+pub fn integer(n: i64) -> Vec<u8> {
+    format!(":{n}\r\n").into_bytes()
+}
+
+/// `$len` and the bytes.
+pub fn bulk(bytes: &[u8]) -> Vec<u8> {
+    let mut out = format!("${}\r\n", bytes.len()).into_bytes();
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// The nil bulk string, `$-1`.
+pub fn nil() -> Vec<u8> {
+    b"$-1\r\n".to_vec()
+}
+
+/// An array of already-encoded elements.
+pub fn array(elements: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", elements.len()).into_bytes();
+    for element in elements {
+        out.extend_from_slice(element);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn read(input: &[u8]) -> Result<Option<Command>, ReadError> {
+        let mut reader = tokio::io::BufReader::new(input);
+        read_command(&mut reader).await
+    }
+
+    #[tokio::test]
+    async fn reads_arrays_of_bulk_strings() {
+        let command = read(b"*3\r\n$4\r\nLPOP\r\n$5\r\nusage\r\n:10\r\n")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            command,
+            vec![b"LPOP".to_vec(), b"usage".to_vec(), b"10".to_vec()]
+        );
+        assert_eq!(read(b"*0\r\n").await.unwrap(), Some(vec![]));
+        assert_eq!(read(b"").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn rejects_what_is_not_resp() {
+        for bad in [
+            &b"PING\r\n"[..],
+            b"*1\r\n-ERR\r\n",
+            b"*-1\r\n",
+            b"*1\r\n$3\r\nabcd\r\n",
+            b"*x\r\n",
+        ] {
+            assert!(
+                matches!(read(bad).await, Err(ReadError::Protocol)),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(matches!(
+            read(b"*2\r\n$4\r\nPING\r\n").await,
+            Err(ReadError::Io(_))
+        ));
+    }
+
+    #[test]
+    fn encodes_replies() {
+        assert_eq!(simple("OK"), b"+OK\r\n");
+        assert_eq!(error("ERR a\nb"), b"-ERR a b\r\n");
+        assert_eq!(bulk(b"hi"), b"$2\r\nhi\r\n");
+        assert_eq!(array(&[bulk(b"a"), integer(1)]), b"*2\r\n$1\r\na\r\n:1\r\n");
+        assert_eq!(nil(), b"$-1\r\n");
+    }
+}

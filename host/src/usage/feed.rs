@@ -1,0 +1,142 @@
+//! The usage feed behind the Redis-protocol port (reference §8.3): a FIFO of serialized usage
+//! records kept for a retention window, and live subscribers.
+//!
+//! While at least one subscriber is connected, new records go to the subscribers instead of the
+//! queue. A subscriber that falls [`SUBSCRIBER_BUFFER`] records behind is dropped.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+
+/// How long a record waits in the queue to be popped.
+pub const RETENTION: Duration = Duration::from_secs(60);
+
+/// Records a subscriber may have pending before it is dropped.
+pub const SUBSCRIBER_BUFFER: usize = 256;
+
+/// The queue and the subscribers.
+#[derive(Debug, Default)]
+pub struct Feed {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    queue: VecDeque<(SystemTime, Arc<str>)>,
+    subscribers: Vec<mpsc::Sender<Arc<str>>>,
+}
+
+impl Inner {
+    fn prune(&mut self, now: SystemTime) {
+        while let Some((at, _)) = self.queue.front() {
+            if now.duration_since(*at).unwrap_or_default() <= RETENTION {
+                break;
+            }
+            self.queue.pop_front();
+        }
+    }
+}
+
+impl Feed {
+    /// Hands `payload` to the subscribers, or queues it when there are none.
+    pub fn publish(&self, payload: Arc<str>, now: SystemTime) {
+        let mut inner = self.inner.lock();
+        inner.prune(now);
+        if !inner.subscribers.is_empty() {
+            inner
+                .subscribers
+                .retain(|subscriber| subscriber.try_send(payload.clone()).is_ok());
+            if !inner.subscribers.is_empty() {
+                return;
+            }
+        }
+        inner.queue.push_back((now, payload));
+    }
+
+    /// Removes and returns up to `count` of the oldest queued records.
+    pub fn pop(&self, count: usize, now: SystemTime) -> Vec<Arc<str>> {
+        let mut inner = self.inner.lock();
+        inner.prune(now);
+        let count = count.min(inner.queue.len());
+        inner.queue.drain(..count).map(|(_, p)| p).collect()
+    }
+
+    /// A new subscriber: it receives every record published from now on. The channel closes
+    /// when the subscriber falls behind or the feed is cleared.
+    pub fn subscribe(&self) -> mpsc::Receiver<Arc<str>> {
+        let (sender, receiver) = mpsc::channel(SUBSCRIBER_BUFFER);
+        self.inner.lock().subscribers.push(sender);
+        receiver
+    }
+
+    /// Drops the queue and disconnects the subscribers.
+    pub fn clear(&self) {
+        let mut inner = self.inner.lock();
+        inner.queue.clear();
+        inner.subscribers.clear();
+    }
+
+    /// Records waiting in the queue.
+    pub fn len(&self) -> usize {
+        self.inner.lock().queue.len()
+    }
+
+    /// Whether the queue is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn pops_oldest_first_and_forgets_after_the_retention() {
+        let feed = Feed::default();
+        feed.publish("a".into(), at(100));
+        feed.publish("b".into(), at(130));
+        feed.publish("c".into(), at(150));
+        assert_eq!(feed.pop(1, at(150)), vec![Arc::<str>::from("a")]);
+        // At 191, "b" is 61 s old.
+        assert_eq!(feed.pop(10, at(191)), vec![Arc::<str>::from("c")]);
+        assert!(feed.pop(1, at(191)).is_empty());
+    }
+
+    #[test]
+    fn subscribers_take_records_instead_of_the_queue() {
+        let feed = Feed::default();
+        let mut subscriber = feed.subscribe();
+        feed.publish("a".into(), at(0));
+        assert_eq!(subscriber.try_recv().unwrap().as_ref(), "a");
+        assert!(feed.is_empty());
+        drop(subscriber);
+        feed.publish("b".into(), at(0));
+        assert_eq!(feed.len(), 1);
+    }
+
+    #[test]
+    fn slow_subscribers_are_dropped() {
+        let feed = Feed::default();
+        let mut slow = feed.subscribe();
+        for i in 0..=SUBSCRIBER_BUFFER {
+            feed.publish(i.to_string().into(), at(0));
+        }
+        // The buffer held 256; the 257th found it full and the subscriber was dropped, so it
+        // went to the queue.
+        assert_eq!(feed.len(), 1);
+        let mut received = 0;
+        while slow.try_recv().is_ok() {
+            received += 1;
+        }
+        assert_eq!(received, SUBSCRIBER_BUFFER);
+        assert!(slow.try_recv().is_err());
+    }
+}

@@ -1,0 +1,317 @@
+//! The Redis-protocol usage feed on the main port, driven by the real `redis-cli`, and HTTP on
+//! the same port.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use switchyard_mock::MockUpstream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::harness::{Proxy, WAIT, ban_seconds_left, messages, read};
+
+const SECRET: &str = "feed-admin";
+
+fn config(mock: &MockUpstream) -> String {
+    format!(
+        "usage-statistics-enabled: true\nremote-management:\n  secret-key: {SECRET}\n\
+         claude-api-key:\n  - api-key: claude-key\n    base-url: {}\n",
+        mock.base_url()
+    )
+}
+
+/// Runs `redis-cli -p <port> --raw <args>` and returns its stdout and stderr, trimmed.
+async fn redis_cli(port: u16, args: &[&str]) -> (String, String) {
+    let mut command = Command::new("redis-cli");
+    command
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "--raw"])
+        .args(args);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("redis-cli runs (install redis-tools)");
+    (
+        String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+    )
+}
+
+/// `redis-cli -a SECRET …`.
+async fn authed(port: u16, args: &[&str]) -> String {
+    let mut all = vec!["-a", SECRET, "--no-auth-warning"];
+    all.extend_from_slice(args);
+    redis_cli(port, &all).await.0
+}
+
+#[tokio::test]
+async fn redis_cli_authenticates_and_pops_usage_records() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&config(&mock)).await;
+    let port = proxy.port();
+
+    let (out, _) = redis_cli(port, &["LPOP", "usage"]).await;
+    assert_eq!(out, "NOAUTH Authentication required.");
+    let (out, err) = redis_cli(port, &["-a", "wrong", "--no-auth-warning", "PING"]).await;
+    assert!(
+        format!("{out}{err}").contains("invalid management key"),
+        "{out} / {err}"
+    );
+    assert_eq!(authed(port, &["PING"]).await, "PONG");
+    assert_eq!(authed(port, &["LPOP", "usage"]).await, "", "nothing yet");
+
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
+    assert_eq!(reply.status, 200);
+    let popped = authed(port, &["LPOP", "usage"]).await;
+    let record: Value = serde_json::from_str(&popped).expect("a JSON record");
+    assert_eq!(record["model"], "claude-sonnet-4");
+    assert_eq!(record["provider"], "claude");
+    assert_eq!(record["request_id"].as_str(), reply.header("x-request-id"));
+    assert!(record["tokens"]["input_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(authed(port, &["LPOP", "usage"]).await, "");
+
+    for _ in 0..2 {
+        proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await;
+    }
+    let popped = authed(port, &["RPOP", "usage", "10"]).await;
+    assert_eq!(popped.lines().count(), 2, "{popped}");
+    assert!(
+        popped
+            .lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok())
+    );
+    assert_eq!(
+        authed(port, &["LPOP", "queue"]).await,
+        "ERR unsupported channel 'queue'"
+    );
+    assert_eq!(
+        authed(port, &["LPOP", "usage", "0"]).await,
+        "ERR value is not an integer or out of range"
+    );
+    assert_eq!(
+        authed(port, &["GET", "x"]).await,
+        "ERR unknown command 'get'"
+    );
+}
+
+#[tokio::test]
+async fn subscribers_receive_records_as_they_happen() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&config(&mock)).await;
+    let mut child = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &proxy.port().to_string()])
+        .args([
+            "-a",
+            SECRET,
+            "--no-auth-warning",
+            "--raw",
+            "SUBSCRIBE",
+            "usage",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-cli runs");
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut next = async || {
+        tokio::time::timeout(WAIT, lines.recv())
+            .await
+            .expect("redis-cli printed a line")
+            .expect("redis-cli still running")
+    };
+    // The confirmation: subscribe, usage, 1 — the subscription is registered.
+    assert_eq!(next().await, "subscribe");
+    assert_eq!(next().await, "usage");
+    assert_eq!(next().await, "1");
+
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(next().await, "message");
+    assert_eq!(next().await, "usage");
+    let record: Value = serde_json::from_str(&next().await).unwrap();
+    assert_eq!(record["request_id"].as_str(), reply.header("x-request-id"));
+    // Records went to the subscriber, not the queue.
+    assert!(proxy.runtime().usage.feed.is_empty());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn commands_before_auth_count_towards_the_shared_ban() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&config(&mock)).await;
+    let port = proxy.port();
+    for _ in 0..5 {
+        let (out, _) = redis_cli(port, &["LPOP", "usage"]).await;
+        assert_eq!(out, "NOAUTH Authentication required.");
+    }
+    let (out, _) = redis_cli(port, &["LPOP", "usage"]).await;
+    let left = ban_seconds_left(out.strip_prefix("ERR ").unwrap_or(&out));
+    assert!((1790..=1800).contains(&left), "{out}");
+    // The same counters as HTTP: the right key is refused over HTTP too.
+    let reply = read(
+        proxy
+            .request(Method::GET, "/v0/management/config")
+            .bearer_auth(SECRET)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, 403);
+    proxy.clock.advance(Duration::from_secs(30 * 60 + 1));
+    assert_eq!(authed(port, &["PING"]).await, "PONG");
+}
+
+/// Sends raw bytes and reads until the server closes the connection.
+async fn exchange(port: u16, bytes: &[u8]) -> String {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream.write_all(bytes).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer))
+        .await
+        .expect("the server closes the connection")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn protocol_errors_and_a_disabled_api_close_the_connection() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&config(&mock)).await;
+    assert_eq!(
+        exchange(proxy.port(), b"*1\r\n-oops\r\n").await,
+        "-ERR protocol error\r\n"
+    );
+    assert_eq!(
+        exchange(proxy.port(), b"*1\r\n$4\r\nQUIT\r\n").await,
+        "+OK\r\n"
+    );
+    let unmanaged = Proxy::start(&format!(
+        "claude-api-key:\n  - api-key: a\n    base-url: {}\n",
+        mock.base_url()
+    ))
+    .await;
+    assert_eq!(
+        exchange(unmanaged.port(), b"*2\r\n$4\r\nAUTH\r\n$1\r\nx\r\n").await,
+        "",
+        "closed silently"
+    );
+}
+
+#[tokio::test]
+async fn http_on_the_same_port_is_unaffected() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&config(&mock)).await;
+    // Keep-alive: several requests over one HTTP/1.1 connection.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .http1_only()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let response = client
+            .post(proxy.url("/v1/messages"))
+            .json(&messages("claude-sonnet-4"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.bytes().await.unwrap();
+    }
+    // A large body goes through whole.
+    let big = "x".repeat(3 << 20);
+    let body = json!({ "model": "claude-sonnet-4", "max_tokens": 16, "messages": [{ "role": "user", "content": big }] });
+    let response = client
+        .post(proxy.url("/v1/messages"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let last = mock.requests().pop().unwrap();
+    assert!(last.body.len() > 3 << 20);
+}
+
+#[tokio::test]
+async fn redis_cli_over_tls_and_https_share_the_port() {
+    let mock = MockUpstream::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let proxy = Proxy::start(&format!(
+        "tls:\n  enable: true\n  cert: {}\n  key: {}\n{}",
+        cert.display(),
+        key.display(),
+        config(&mock)
+    ))
+    .await;
+    let (out, err) = redis_cli(
+        proxy.port(),
+        &[
+            "--tls",
+            "--cacert",
+            cert.to_str().unwrap(),
+            "-a",
+            SECRET,
+            "--no-auth-warning",
+            "PING",
+        ],
+    )
+    .await;
+    assert_eq!(out, "PONG", "{err}");
+    let root = reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .tls_certs_only([root])
+        .build()
+        .unwrap();
+    let response = client
+        .post(proxy.url("/v1/messages").replace("http://", "https://"))
+        .json(&messages("claude-sonnet-4"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    response.bytes().await.unwrap();
+    let popped = redis_cli(
+        proxy.port(),
+        &[
+            "--tls",
+            "--cacert",
+            cert.to_str().unwrap(),
+            "-a",
+            SECRET,
+            "--no-auth-warning",
+            "LPOP",
+            "usage",
+        ],
+    )
+    .await
+    .0;
+    assert!(serde_json::from_str::<Value>(&popped).is_ok(), "{popped}");
+}
