@@ -12,6 +12,7 @@ use switchyard::plugin::{
     HostOptions, PluginHost, PluginOrigin, PluginWorld, Trial, TrialAnswer, TrialError,
 };
 use switchyard::server::{RunningServer, ServerOptions};
+use switchyard::session::SessionKind;
 
 /// An LLM API proxy: many upstream credentials, session affinity, Wasm plugins.
 #[derive(Debug, Parser)]
@@ -215,10 +216,17 @@ async fn plugin_check(args: CheckArgs) -> u8 {
                     println!("outcome    {}", describe_outcome(&outcome))
                 }
                 TrialAnswer::Session(None) => println!("session    none"),
-                TrialAnswer::Session(Some(ids)) => println!(
-                    "session    {:?} primary={:?} fallback={:?}",
-                    ids.kind, ids.primary, ids.fallback
-                ),
+                TrialAnswer::Session(Some(ids)) => {
+                    let kind = match ids.kind {
+                        SessionKind::Explicit => "explicit",
+                        SessionKind::Derived => "derived",
+                    };
+                    let mut line = format!("session    {kind} primary={:?}", ids.primary);
+                    if let Some(fallback) = &ids.fallback {
+                        line.push_str(&format!(" fallback={fallback:?}"));
+                    }
+                    println!("{line}");
+                }
             }
             println!("call       {:?}", report.call_time);
             0

@@ -95,7 +95,7 @@ fn a_session_extractor_runs_extract() {
     );
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("world      session-extractor"), "{out}");
-    assert!(out.contains("session    Explicit primary=\"abc\""), "{out}");
+    assert!(out.contains("session    explicit primary=\"abc\""), "{out}");
     let (code, out, _) = check(&guests::guest_path("session-echo"), &[]);
     assert_eq!(code, 0);
     assert!(out.contains("session    none"), "{out}");
