@@ -187,6 +187,28 @@ pub struct Credential {
     pub attributes: BTreeMap<String, String>,
     /// The auth file's JSON (file credentials only); what the file store writes back.
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Parsed upstream URLs of the fixed endpoints, built on first use.
+    pub(crate) urls: UrlCache,
+}
+
+/// Upstream URLs that depend only on the credential, parsed once instead of per request.
+#[derive(Debug, Clone, Default)]
+pub struct UrlCache(Arc<std::sync::OnceLock<Vec<(&'static str, Url)>>>);
+
+impl UrlCache {
+    /// The URL of `base` + `path` (one of the fixed `paths`), parsed on first use.
+    pub(crate) fn get(&self, base: &Url, paths: &[&'static str], path: &str) -> Option<Url> {
+        let urls = self.0.get_or_init(|| {
+            let base = base.as_str().trim_end_matches('/');
+            paths
+                .iter()
+                .filter_map(|p| Url::parse(&format!("{base}{p}")).ok().map(|u| (*p, u)))
+                .collect()
+        });
+        urls.iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, u)| u.clone())
+    }
 }
 
 impl Credential {
@@ -231,6 +253,7 @@ pub(crate) mod testing {
             disable_cooling: None,
             attributes: BTreeMap::new(),
             metadata: None,
+            urls: UrlCache::default(),
         }
     }
 }

@@ -57,6 +57,7 @@ pub fn credentials(config: &Config) -> Vec<Credential> {
                 disable_cooling: None,
                 attributes: BTreeMap::from([("compat_name".to_owned(), compat.name.clone())]),
                 metadata: None,
+                urls: Default::default(),
             });
         }
     }
@@ -99,6 +100,7 @@ fn provider_key(
         disable_cooling: None,
         attributes: BTreeMap::new(),
         metadata: None,
+        urls: Default::default(),
     }
 }
 

@@ -301,6 +301,7 @@ pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<Credential, String> {
         disable_cooling: bool_field(&metadata, "disable_cooling"),
         attributes,
         metadata: Some(metadata),
+        urls: Default::default(),
     })
 }
 

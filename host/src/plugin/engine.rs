@@ -5,7 +5,7 @@ use std::time::Duration;
 use wasmtime::{Config, Engine, OptLevel};
 
 /// How often the epoch advances; call deadlines are counted in these ticks.
-pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// The engine all plugins run on: Cranelift, optimised for speed, epoch interruption on.
 pub(crate) fn new_engine() -> wasmtime::Result<Engine> {

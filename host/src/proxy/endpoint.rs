@@ -3,6 +3,14 @@
 use crate::credential::{Credential, ProviderKind};
 use crate::protocol::Protocol;
 
+/// The upstream paths that do not depend on the request.
+const FIXED_PATHS: &[&str] = &[
+    "/v1/messages",
+    "/v1/messages/count_tokens",
+    "/chat/completions",
+    "/responses",
+];
+
 /// One client-facing operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
@@ -58,8 +66,32 @@ impl Endpoint {
         }
     }
 
-    /// The upstream URL for `credential`. `sse` asks a Gemini stream for SSE framing.
-    pub fn upstream_url(self, credential: &Credential, upstream_model: &str, sse: bool) -> String {
+    /// The upstream URL for `credential`. `sse` asks a Gemini stream for SSE framing. Fixed
+    /// URLs are parsed once per credential.
+    pub fn upstream_url(
+        self,
+        credential: &Credential,
+        upstream_model: &str,
+        sse: bool,
+    ) -> Option<url::Url> {
+        let text = self.upstream_url_text(credential, upstream_model, sse);
+        if credential.provider == ProviderKind::Gemini {
+            return url::Url::parse(&text).ok();
+        }
+        let path = &text[credential.base_url.as_str().trim_end_matches('/').len()..];
+        credential
+            .urls
+            .get(&credential.base_url, FIXED_PATHS, path)
+            .or_else(|| url::Url::parse(&text).ok())
+    }
+
+    /// The upstream URL as text.
+    pub fn upstream_url_text(
+        self,
+        credential: &Credential,
+        upstream_model: &str,
+        sse: bool,
+    ) -> String {
         let base = credential.base_url.as_str().trim_end_matches('/');
         let path = match (credential.provider, self) {
             (ProviderKind::Claude, Endpoint::CountTokens) => "/v1/messages/count_tokens",
@@ -86,30 +118,52 @@ mod tests {
     use crate::credential::testing::credential;
 
     #[test]
+    fn parsed_urls_match_their_text_and_are_cached() {
+        let mut c = credential("a", 0);
+        for provider in [
+            ProviderKind::Claude,
+            ProviderKind::Codex,
+            ProviderKind::Gemini,
+        ] {
+            c.provider = provider;
+            c.urls = Default::default();
+            for endpoint in [
+                Endpoint::Messages,
+                Endpoint::CountTokens,
+                Endpoint::Responses,
+                Endpoint::GeminiStream,
+            ] {
+                let parsed = endpoint.upstream_url(&c, "m", true).unwrap();
+                assert_eq!(parsed.as_str(), endpoint.upstream_url_text(&c, "m", true));
+            }
+        }
+    }
+
+    #[test]
     fn urls_per_provider() {
         let mut c = credential("a", 0);
         assert_eq!(
-            Endpoint::Messages.upstream_url(&c, "m", false),
+            Endpoint::Messages.upstream_url_text(&c, "m", false),
             "http://127.0.0.1:9/v1/messages"
         );
         assert_eq!(
-            Endpoint::CountTokens.upstream_url(&c, "m", false),
+            Endpoint::CountTokens.upstream_url_text(&c, "m", false),
             "http://127.0.0.1:9/v1/messages/count_tokens"
         );
         c.provider = ProviderKind::Gemini;
         assert_eq!(
-            Endpoint::GeminiStream.upstream_url(&c, "gemini-2.5-pro", true),
+            Endpoint::GeminiStream.upstream_url_text(&c, "gemini-2.5-pro", true),
             "http://127.0.0.1:9/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
         );
         c.provider = ProviderKind::OpenAiCompatibility;
         c.base_url = url::Url::parse("http://127.0.0.1:9/v1/").unwrap();
         assert_eq!(
-            Endpoint::ChatCompletions.upstream_url(&c, "m", false),
+            Endpoint::ChatCompletions.upstream_url_text(&c, "m", false),
             "http://127.0.0.1:9/v1/chat/completions"
         );
         c.provider = ProviderKind::Codex;
         assert_eq!(
-            Endpoint::Responses.upstream_url(&c, "m", false),
+            Endpoint::Responses.upstream_url_text(&c, "m", false),
             "http://127.0.0.1:9/v1/responses"
         );
     }

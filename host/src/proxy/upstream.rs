@@ -91,7 +91,8 @@ pub async fn attempt(
         .map_err(|e| unreachable(e.to_string()))?;
     let url = call
         .endpoint
-        .upstream_url(credential, &candidate.upstream_model, call.sse);
+        .upstream_url(credential, &candidate.upstream_model, call.sse)
+        .ok_or_else(|| unreachable(format!("invalid upstream URL for {}", credential.id)))?;
     let body = match call.endpoint.protocol() {
         crate::protocol::Protocol::Gemini => call.body.bytes.clone(),
         _ => call.body.with_model(&candidate.upstream_model),
