@@ -680,3 +680,45 @@ async fn the_management_api_serves_the_plugin_status() {
             .contains("not a valid WebAssembly component")
     );
 }
+
+#[tokio::test]
+async fn a_file_written_in_two_steps_is_taken_once_complete() {
+    let mock = MockUpstream::start().await.unwrap();
+    let plugins = tempfile::tempdir().unwrap();
+    let file = plugins.path().join("versioned.wasm");
+    std::fs::write(&file, guests::guest("versioned-v1")).unwrap();
+    let proxy = Proxy::start(&config(&mock, plugins.path(), "", GATE)).await;
+    let generation = proxy.runtime().reload_status().borrow().generation;
+
+    // The first half of version 2 over version 1, as a slow copy leaves it for a while: not a
+    // component, so version 1 keeps serving.
+    let v2 = guests::guest("versioned-v2");
+    let (head, tail) = v2.split_at(v2.len() / 2);
+    let half_sha = hex::encode(Sha256::digest(head));
+    std::fs::write(&file, head).unwrap();
+    let status = proxy
+        .wait_reload(|_| {
+            proxy
+                .runtime()
+                .plugin_status()
+                .iter()
+                .any(|p| p.name == "versioned.wasm" && p.sha256 == half_sha)
+        })
+        .await;
+    assert_eq!(status.generation, generation);
+    let plugin = status_of(&proxy, "versioned.wasm");
+    assert_eq!(plugin.state, ServiceState::Failed);
+    assert!(plugin.error.unwrap().contains("version 1.0.0"));
+    assert_eq!(probe(&proxy).await, "version 1.0.0");
+
+    // The rest arrives: version 2 swaps in.
+    let mut writer = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap();
+    std::io::Write::write_all(&mut writer, tail).unwrap();
+    drop(writer);
+    let applied = proxy.wait_reload(|s| s.generation > generation).await;
+    assert_eq!(applied.last_error, None);
+    assert_eq!(probe(&proxy).await, "version 2.0.0");
+}
