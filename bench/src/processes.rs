@@ -13,6 +13,8 @@ pub struct Process {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Stop it with SIGTERM and wait (nginx: its master then stops its workers).
+    terminate: bool,
 }
 
 impl Process {
@@ -36,7 +38,13 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if self.terminate {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+        } else {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
@@ -92,7 +100,11 @@ fn start_listening(binary: &Path, args: &[&str], envs: &[(&str, &str)]) -> Resul
     };
     // Keep draining stdout so the child never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Ok(Process { child, addr })
+    Ok(Process {
+        child,
+        addr,
+        terminate: false,
+    })
 }
 
 /// The mock upstream, streaming `chunks` chunks `interval_ms` apart.
@@ -157,7 +169,11 @@ pub fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
         .spawn()
         .context("start nginx")?;
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-    let process = Process { child, addr };
+    let process = Process {
+        child,
+        addr,
+        terminate: true,
+    };
     wait_for_port(addr)?;
     Ok(Some(process))
 }

@@ -13,9 +13,9 @@ use crate::credential::{Credential, CredentialId, config_source};
 use crate::model::ModelRegistry;
 use crate::plugin::PluginCatalog;
 use crate::runtime::Runtime;
-use crate::session::SessionAffinity;
 use crate::session::cache::SessionCache;
 use crate::session::memory_cache::MemoryCache;
+use crate::session::{ExtractorChain, SessionAffinity};
 
 /// Why a generation could not be prepared; the running one stays.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,9 @@ pub enum PrepareError {
     /// The access-provider chain could not be built.
     #[error(transparent)]
     Access(#[from] crate::access::PrepareError),
+    /// The session-extractor chain could not be built.
+    #[error(transparent)]
+    Extractors(#[from] crate::session::PrepareError),
     /// No access provider while listening beyond loopback.
     #[error(
         "refusing to serve {host:?} without client authentication: set api-keys (or auth.providers), \
@@ -56,6 +59,8 @@ pub struct Generation {
     pub plugins: PluginCatalog,
     /// Who may call the proxy.
     pub access: Arc<AccessChain>,
+    /// Which conversation a request belongs to (run only while session affinity is on).
+    pub extractors: Arc<ExtractorChain>,
     /// How a credential is chosen.
     pub selector: Arc<dyn Selector>,
     /// Session affinity around the selector, when `routing.session-affinity` is on.
@@ -81,6 +86,7 @@ impl Generation {
             registry: ModelRegistry::default(),
             plugins: PluginCatalog::default(),
             access: Arc::new(AccessChain::new(Vec::new())),
+            extractors: Arc::new(ExtractorChain::default()),
             selector: Arc::new(FillFirst),
             affinity: None,
             invalidated_credentials: Vec::new(),
@@ -89,8 +95,8 @@ impl Generation {
         }
     }
 
-    /// Builds the generation for `config`: the access chain (reusing `previous`'s unchanged
-    /// instances), the credentials of the config and of `auth-dir` (created 0700 when missing),
+    /// Builds the generation for `config`: the access and session-extractor chains (reusing
+    /// `previous`'s unchanged instances), the credentials of the config and of `auth-dir` (created 0700 when missing),
     /// the model index. `previous` lends its selector when the routing settings did not change.
     /// Plugin types resolve among the plugins installed in `runtime.plugins` now.
     pub async fn prepare(
@@ -118,6 +124,14 @@ impl Generation {
                 .await?
         } else {
             AccessChain::prepare(&config, &runtime.providers, &host).await?
+        };
+        let extractors = if previous.number > 0 {
+            previous
+                .extractors
+                .prepare_next(&config, &runtime.extractors, &host)
+                .await?
+        } else {
+            ExtractorChain::prepare(&config, &runtime.extractors, &host).await?
         };
         if access.is_empty() && !config.host_is_loopback() && !config.allow_unauthenticated {
             return Err(PrepareError::Unauthenticated {
@@ -187,6 +201,7 @@ impl Generation {
             registry,
             plugins,
             access: Arc::new(access),
+            extractors: Arc::new(extractors),
             selector,
             affinity,
             invalidated_credentials,

@@ -196,6 +196,10 @@ async fn plugin_check(args: CheckArgs) -> u8 {
     };
     println!("plugin     {} {}", plugin.name(), plugin.version());
     println!("world      {}", world_name(plugin.world()));
+    match plugin.header_filter().names() {
+        Some(names) => println!("headers    {}", names.join(", ")),
+        None => println!("headers    all"),
+    }
     println!("file       {file}");
     println!("sha256     {}", hex::encode(plugin.content_hash()));
     println!("compiled   {:?}", started.elapsed());

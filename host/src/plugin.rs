@@ -24,6 +24,7 @@ mod embedded;
 mod engine;
 mod fault;
 mod folder;
+mod header_filter;
 mod health;
 mod instance;
 mod request_head;
@@ -43,6 +44,7 @@ pub use catalog::PluginCatalog;
 pub use check::{Trial, TrialAnswer, TrialError, TrialReport};
 pub use fault::Fault;
 pub use folder::StagedPlugins;
+pub use header_filter::HeaderFilter;
 pub use health::FaultPolicy;
 pub use instance::InstanceStats;
 pub use request_head::RequestHead;
@@ -50,10 +52,13 @@ pub use status::{InstanceUse, PluginSource, PluginStatus, ServiceState};
 
 pub(crate) use folder::is_plugin_file;
 
-pub(crate) use bindings::{AccessProvider, Denial, Grant, WitOutcome};
+pub(crate) use bindings::{
+    AccessProvider, Denial, Grant, SessionExtractor, WitOutcome, WitSessionId, WitSessionKind,
+};
+pub(crate) use header_filter::HeaderSlots;
 pub(crate) use instance::{PluginInstance, within};
 
-use bindings::{AccessProviderPre, SessionExtractor, SessionExtractorPre};
+use bindings::{AccessProviderPre, SessionExtractorPre};
 use cache::{Compiled, ComponentCache};
 use instance::InstanceSpec;
 use state::{LogOrigin, PluginState};
@@ -278,14 +283,16 @@ impl PluginHost {
                 }
             },
         };
-        let (name, version, needs_body) = self.core.describe(&world).await?;
-        validate_name(&name)?;
+        let described = self.core.describe(&world).await?;
+        validate_name(&described.name)?;
+        let header_filter = HeaderFilter::from_declared(described.header_names)?;
         Ok(Plugin {
             inner: Arc::new(PluginInner {
                 core: self.core.clone(),
-                name,
-                version,
-                needs_body,
+                name: described.name,
+                version: described.version,
+                needs_body: described.needs_body,
+                header_filter,
                 origin,
                 content_hash,
                 world,
@@ -425,7 +432,6 @@ impl PluginHost {
     }
 
     /// Creates a configured session-extractor instance of `plugin` from `config`.
-    #[allow(dead_code)] // Used by the session extraction chain (a later issue) and the tests.
     pub(crate) async fn session_instance(
         &self,
         plugin: &Plugin,
@@ -484,8 +490,8 @@ impl HostCore {
         Ok((component, content_hash))
     }
 
-    /// Calls `describe` in a scratch instance: (name, version, needs body).
-    async fn describe(&self, world: &WorldPre) -> Result<(String, String, bool), PluginError> {
+    /// Calls `describe` in a scratch instance.
+    async fn describe(&self, world: &WorldPre) -> Result<Described, PluginError> {
         let limits = PluginLimits::default();
         let origin = Arc::new(LogOrigin {
             kind: "(loading)".to_owned(),
@@ -500,7 +506,12 @@ impl HostCore {
                         .switchyard_plugin_access()
                         .call_describe(&mut store)
                         .await?;
-                    Ok::<_, wasmtime::Error>((info.name, info.version, false))
+                    Ok::<_, wasmtime::Error>(Described {
+                        name: info.name,
+                        version: info.version,
+                        needs_body: false,
+                        header_names: info.header_names,
+                    })
                 }
                 WorldPre::Session(pre) => {
                     let bindings = pre.instantiate_async(&mut store).await?;
@@ -508,7 +519,12 @@ impl HostCore {
                         .switchyard_plugin_session()
                         .call_describe(&mut store)
                         .await?;
-                    Ok((info.name, info.version, info.needs_body))
+                    Ok(Described {
+                        name: info.name,
+                        version: info.version,
+                        needs_body: info.needs_body,
+                        header_names: info.header_names,
+                    })
                 }
             }
         })
@@ -523,6 +539,14 @@ impl HostCore {
             )),
         }
     }
+}
+
+/// What a plugin's `describe` said, whatever its world.
+struct Described {
+    name: String,
+    version: String,
+    needs_body: bool,
+    header_names: Option<Vec<String>>,
 }
 
 /// A linker with WASI p2 and the `host` interface, shared by every instance of a world.
@@ -563,6 +587,7 @@ struct PluginInner {
     name: String,
     version: String,
     needs_body: bool,
+    header_filter: HeaderFilter,
     origin: PluginOrigin,
     content_hash: [u8; 32],
     world: WorldPre,
@@ -597,6 +622,11 @@ impl Plugin {
         self.inner.needs_body
     }
 
+    /// The header fields the plugin receives (its declared `header-names`).
+    pub fn header_filter(&self) -> &HeaderFilter {
+        &self.inner.header_filter
+    }
+
     /// Where the plugin came from.
     pub fn origin(&self) -> &PluginOrigin {
         &self.inner.origin
@@ -619,6 +649,7 @@ impl std::fmt::Debug for Plugin {
             .field("name", &self.inner.name)
             .field("version", &self.inner.version)
             .field("world", &self.world())
+            .field("header_filter", &self.inner.header_filter)
             .field("origin", &self.inner.origin)
             .field("content_hash", &hex::encode(self.inner.content_hash))
             .finish()

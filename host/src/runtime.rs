@@ -14,6 +14,7 @@ use crate::generation::Generation;
 use crate::metrics::Metrics;
 use crate::plugin::{InstanceUse, PluginHost, PluginStatus};
 use crate::proxy::client_pool::ClientPool;
+use crate::session::ExtractorRegistry;
 use crate::session::affinity::AffinityCounters;
 use crate::usage::UsageHub;
 
@@ -35,6 +36,9 @@ pub struct Runtime {
     pub plugins: PluginHost,
     /// Access-provider types (native and Wasm) that configs can name.
     pub providers: ProviderRegistry,
+    /// Session-extractor types registered natively; the plugin host's extractor plugins are
+    /// found beside them.
+    pub extractors: ExtractorRegistry,
     /// Held while a reload prepares and swaps, so reloads never interleave.
     reload_lock: tokio::sync::Mutex<()>,
     /// Usage totals and the usage feed.
@@ -56,10 +60,17 @@ impl Runtime {
             affinity_counters: Arc::default(),
             plugins,
             providers,
+            extractors: ExtractorRegistry::new(),
             reload_lock: tokio::sync::Mutex::new(()),
             usage: Arc::default(),
             metrics: Arc::default(),
         }
+    }
+
+    /// Uses `extractors` for session-extractor types (register native extractors in it first).
+    pub fn with_extractors(mut self, extractors: ExtractorRegistry) -> Self {
+        self.extractors = extractors;
+        self
     }
 
     /// The current generation; a request keeps the one it took until it ends.
@@ -126,21 +137,25 @@ impl Runtime {
     }
 
     /// The status of every plugin (embedded, the plugins folder's files, and any other the
-    /// serving generation uses), with the counters of the serving generation's instances.
+    /// serving generation uses), with the counters of the serving generation's instances
+    /// (access providers and session extractors).
     pub fn plugin_status(&self) -> Vec<PluginStatus> {
         let generation = self.generation();
-        let instances: Vec<InstanceUse> = generation
-            .access
-            .entries()
-            .iter()
-            .filter_map(|entry| {
-                Some(InstanceUse {
-                    instance: entry.name().to_owned(),
-                    plugin: entry.plugin()?.clone(),
-                    stats: entry.stats()?,
-                })
+        let access = generation.access.entries().iter().filter_map(|entry| {
+            Some(InstanceUse {
+                instance: entry.name().to_owned(),
+                plugin: entry.plugin()?.clone(),
+                stats: entry.stats()?,
             })
-            .collect();
+        });
+        let extractors = generation.extractors.entries().iter().filter_map(|entry| {
+            Some(InstanceUse {
+                instance: entry.name().to_owned(),
+                plugin: entry.plugin()?.clone(),
+                stats: entry.stats()?,
+            })
+        });
+        let instances: Vec<InstanceUse> = access.chain(extractors).collect();
         self.plugins.status(&generation.plugins, &instances)
     }
 

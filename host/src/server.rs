@@ -23,6 +23,7 @@ use crate::generation::{Generation, PrepareError};
 use crate::management::{Management, Passwords, secret};
 use crate::plugin::{HostOptions, PluginError, PluginHost};
 use crate::runtime::Runtime;
+use crate::session::ExtractorRegistry;
 use crate::watch::ConfigWatcher;
 
 pub use request_id::RequestId;
@@ -95,6 +96,8 @@ pub struct ServerOptions {
     pub passwords: Passwords,
     /// Access-provider types beside the embedded and folder plugins (native Rust providers).
     pub providers: ProviderRegistry,
+    /// Session-extractor types beside the embedded and folder plugins (native Rust extractors).
+    pub extractors: ExtractorRegistry,
 }
 
 /// Where the config comes from.
@@ -126,6 +129,7 @@ impl ServerOptions {
             watch: true,
             passwords: Passwords::default(),
             providers: ProviderRegistry::new(),
+            extractors: ExtractorRegistry::new(),
         }
     }
 
@@ -152,6 +156,12 @@ impl ServerOptions {
     /// Uses `providers` for access-provider types (register native providers in it first).
     pub fn with_providers(mut self, providers: ProviderRegistry) -> Self {
         self.providers = providers;
+        self
+    }
+
+    /// Uses `extractors` for session-extractor types (register native extractors in it first).
+    pub fn with_extractors(mut self, extractors: ExtractorRegistry) -> Self {
+        self.extractors = extractors;
         self
     }
 
@@ -207,7 +217,10 @@ impl RunningServer {
         }
         let config = loaded.config;
         let plugins = start_plugins(&config, options.clock.clone()).await?;
-        let runtime = Arc::new(Runtime::new(options.clock, plugins, options.providers));
+        let runtime = Arc::new(
+            Runtime::new(options.clock, plugins, options.providers)
+                .with_extractors(options.extractors),
+        );
         // A plugin file that does not load is logged and left out; an instance naming a type
         // nobody provides stops the start.
         let staged = runtime.plugins.stage(&config.plugins).await;

@@ -178,35 +178,45 @@ fn explain(
     failed: &[(PathBuf, String)],
     error: PrepareError,
 ) -> ReloadError {
-    match &error {
-        PrepareError::Access(crate::access::PrepareError::UnknownType { kind, .. }) => {
-            if let Some(plugin) = serving.get(kind)
-                && let PluginOrigin::File(file) = plugin.origin()
-                && staged.get(kind).is_none()
-            {
-                return ReloadError::PluginGone {
-                    file: file.clone(),
-                    kind: kind.clone(),
-                    reason: failed
-                        .iter()
-                        .find(|(path, _)| path == file)
-                        .map(|(_, reason)| reason.clone()),
-                    source: error,
-                };
-            }
-        }
-        PrepareError::Access(crate::access::PrepareError::Plugin {
+    use crate::access::PrepareError as Access;
+    use crate::session::PrepareError as Extractors;
+
+    let (unknown, rejected) = match &error {
+        PrepareError::Access(Access::UnknownType { kind, .. })
+        | PrepareError::Extractors(Extractors::UnknownType { kind, .. }) => (Some(kind), None),
+        PrepareError::Access(Access::Plugin {
             instance,
             kind,
             source,
-        }) => {
-            if let Some(plugin) = staged.get(kind) {
-                runtime
-                    .plugins
-                    .record_rejection(plugin, &format!("instance {instance}: {source}"));
-            }
-        }
-        _ => {}
+        })
+        | PrepareError::Extractors(Extractors::Plugin {
+            instance,
+            kind,
+            source,
+        }) => (None, Some((instance, kind, source))),
+        _ => (None, None),
+    };
+    if let Some(kind) = unknown
+        && let Some(plugin) = serving.get(kind)
+        && let PluginOrigin::File(file) = plugin.origin()
+        && staged.get(kind).is_none()
+    {
+        return ReloadError::PluginGone {
+            file: file.clone(),
+            kind: kind.clone(),
+            reason: failed
+                .iter()
+                .find(|(path, _)| path == file)
+                .map(|(_, reason)| reason.clone()),
+            source: error,
+        };
+    }
+    if let Some((instance, kind, source)) = rejected
+        && let Some(plugin) = staged.get(kind)
+    {
+        runtime
+            .plugins
+            .record_rejection(plugin, &format!("instance {instance}: {source}"));
     }
     ReloadError::Prepare(error)
 }

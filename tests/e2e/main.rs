@@ -10,6 +10,7 @@ mod harness;
 mod wasm_guest;
 
 mod access;
+mod affinity;
 mod demo;
 mod jwt;
 mod management;

@@ -53,6 +53,7 @@ fn an_access_provider_is_described_configured_and_called() {
     for line in [
         "plugin     jwt-hs256 0.1.0",
         "world      access-provider",
+        "headers    authorization",
         "configure  ok",
         "outcome    allow principal=\"alice\" source=\"jwt\"",
         "call       ",

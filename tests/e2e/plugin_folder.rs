@@ -499,7 +499,7 @@ async fn plugins_enabled_and_dir_follow_the_config() {
         .into_iter()
         .map(|s| s.name)
         .collect();
-    assert_eq!(names, ["config-api-key"]);
+    assert_eq!(names, ["config-api-key", "session-standard"]);
 
     // On again: and the watcher follows the folder, a file replaced there swaps in.
     let on = proxy
@@ -632,8 +632,13 @@ async fn the_management_api_serves_the_plugin_status() {
     )
     .unwrap();
     std::fs::write(plugins.path().join("broken.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(
+        plugins.path().join("echo.wasm"),
+        guests::guest("session-echo"),
+    )
+    .unwrap();
     let proxy = Proxy::start(&format!(
-        "remote-management:\n  secret-key: admin-secret\n{}",
+        "remote-management:\n  secret-key: admin-secret\nrouting:\n  session-extractors:\n    - name: by-header\n      type: session-echo\n{}",
         config(&mock, plugins.path(), "", GATE)
     ))
     .await;
@@ -668,6 +673,11 @@ async fn the_management_api_serves_the_plugin_status() {
     assert_eq!(versioned["instances"], json!(["gate"]));
     assert_eq!(versioned["sha256"].as_str().unwrap().len(), 64);
     assert!(versioned["calls"].is_u64() && versioned["faults"] == 0);
+    let echo = by_name("echo.wasm");
+    assert_eq!(
+        (&echo["world"], &echo["instances"]),
+        (&json!("session-extractor"), &json!(["by-header"]))
+    );
     let broken = by_name("broken.wasm");
     assert_eq!(
         (&broken["state"], &broken["type"]),

@@ -3,12 +3,10 @@
 
 use std::time::Duration;
 
-use super::bindings::{SessionExtractor, WitSessionKind};
-use super::instance::within;
-use super::{Fault, Plugin, PluginError, PluginHost, PluginInstance, RequestHead};
+use super::{Fault, Plugin, PluginError, PluginHost, RequestHead};
 use crate::access::{Outcome, WasmProvider};
 use crate::config::{PluginInstanceConfig, PluginLimits};
-use crate::session::{SessionIds, SessionKind};
+use crate::session::{SessionIds, WasmExtractor};
 
 /// One trial: the settings for `configure` and the sample request.
 #[derive(Debug, Clone)]
@@ -78,7 +76,8 @@ impl From<PluginError> for TrialError {
 
 impl PluginHost {
     /// Configures an instance of `plugin` with the trial's settings and makes one call with
-    /// its request: `authenticate` for an access provider, `extract` for a session extractor.
+    /// its request, as the proxy would (only the header fields the plugin declares):
+    /// `authenticate` for an access provider, `extract` for a session extractor.
     pub async fn trial(&self, plugin: &Plugin, trial: &Trial) -> Result<TrialReport, TrialError> {
         let config = PluginInstanceConfig {
             name: "check".to_owned(),
@@ -99,14 +98,15 @@ impl PluginHost {
                 })
             }
             super::PluginWorld::SessionExtractor => {
-                let instance = self
-                    .session_instance(plugin, &config, &trial.limits)
-                    .await?;
+                let extractor = WasmExtractor::new(
+                    self.session_instance(plugin, &config, &trial.limits)
+                        .await?,
+                );
                 let body = plugin
                     .needs_body()
-                    .then(|| trial.body.clone().unwrap_or_default());
+                    .then(|| trial.body.as_deref().unwrap_or_default());
                 let started = std::time::Instant::now();
-                let found = extract_once(&instance, &trial.head, body).await;
+                let found = extractor.call(&trial.head, body).await;
                 let call_time = started.elapsed();
                 Ok(TrialReport {
                     answer: TrialAnswer::Session(found.map_err(TrialError::Fault)?),
@@ -115,31 +115,4 @@ impl PluginHost {
             }
         }
     }
-}
-
-/// One `extract` call in a live instance of `instance`.
-async fn extract_once(
-    instance: &PluginInstance<SessionExtractor>,
-    head: &RequestHead,
-    body: Option<Vec<u8>>,
-) -> Result<Option<SessionIds>, Fault> {
-    let mut live = instance.checkout().await?;
-    let result = within(
-        instance.limits().deadline,
-        live.bindings.switchyard_plugin_session().call_extract(
-            &mut live.store,
-            head.wit(),
-            body.as_deref(),
-        ),
-    )
-    .await;
-    let found = instance.checkin(live, result)?;
-    Ok(found.map(|id| SessionIds {
-        primary: id.primary,
-        fallback: id.fallback,
-        kind: match id.kind {
-            WitSessionKind::Explicit => SessionKind::Explicit,
-            WitSessionKind::Derived => SessionKind::Derived,
-        },
-    }))
 }

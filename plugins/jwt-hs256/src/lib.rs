@@ -49,6 +49,8 @@ mod component {
             ProviderInfo {
                 name: "jwt-hs256".to_owned(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
+                // Only this header is copied into the plugin on each call.
+                header_names: Some(vec!["authorization".to_owned()]),
             }
         }
 

@@ -24,6 +24,7 @@ impl Guest for Versioned {
         ProviderInfo {
             name: "versioned".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            header_names: Some(vec!["x-version-probe".to_owned()]),
         }
     }
 
