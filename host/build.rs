@@ -11,7 +11,7 @@ mod wasm_guest;
 use std::path::{Path, PathBuf};
 
 /// The first-party plugins embedded in the binary: the cargo package of each.
-const FIRST_PARTY: &[&str] = &["config-api-key"];
+const FIRST_PARTY: &[&str] = &["config-api-key", "session-standard"];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());

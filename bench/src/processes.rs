@@ -13,6 +13,8 @@ pub struct Process {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Stop it with SIGTERM and wait (nginx: its master then stops its workers).
+    terminate: bool,
 }
 
 impl Process {
@@ -36,7 +38,13 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if self.terminate {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+        } else {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
@@ -92,7 +100,11 @@ fn start_listening(binary: &Path, args: &[&str], envs: &[(&str, &str)]) -> Resul
     };
     // Keep draining stdout so the child never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Ok(Process { child, addr })
+    Ok(Process {
+        child,
+        addr,
+        terminate: false,
+    })
 }
 
 /// The mock upstream, streaming `chunks` chunks `interval_ms` apart.
@@ -137,7 +149,7 @@ pub fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
     let conf = format!(
         "worker_processes auto;\npid {p}/nginx.pid;\nerror_log stderr error;\n\
          events {{ worker_connections 8192; }}\n\
-         http {{\n  access_log off;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n  fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
+         http {{\n  access_log off;\n  keepalive_requests 10000000;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n  fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
          \x20 upstream mock {{ server {upstream}; keepalive 256; }}\n\
          \x20 server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://mock;\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n      proxy_buffering off;\n    }}\n  }}\n}}\n"
     );
@@ -157,7 +169,11 @@ pub fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
         .spawn()
         .context("start nginx")?;
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-    let process = Process { child, addr };
+    let process = Process {
+        child,
+        addr,
+        terminate: true,
+    };
     wait_for_port(addr)?;
     Ok(Some(process))
 }
@@ -184,7 +200,11 @@ pub fn redis_server(work: &Path) -> Result<Option<Process>> {
         .spawn()
         .context("start redis-server")?;
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-    let process = Process { child, addr };
+    let process = Process {
+        child,
+        addr,
+        terminate: false,
+    };
     wait_for_port(addr)?;
     Ok(Some(process))
 }

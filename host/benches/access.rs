@@ -41,6 +41,38 @@ fn request() -> RequestHead {
     )
 }
 
+/// A realistic Claude Code request head: 15 headers, the key in `x-api-key`.
+fn claude_code_request() -> RequestHead {
+    let headers = [
+        ("host", "127.0.0.1:8317"),
+        ("connection", "keep-alive"),
+        ("accept", "application/json"),
+        ("accept-encoding", "gzip, deflate, br"),
+        ("content-type", "application/json"),
+        ("content-length", "48211"),
+        ("user-agent", "claude-cli/2.0.14 (external, cli)"),
+        ("x-api-key", "sk-charlie-0003"),
+        ("anthropic-version", "2023-06-01"),
+        (
+            "anthropic-beta",
+            "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14",
+        ),
+        ("anthropic-dangerous-direct-browser-access", "true"),
+        ("x-app", "cli"),
+        ("x-stainless-lang", "js"),
+        ("x-stainless-package-version", "0.60.0"),
+        ("x-stainless-retry-count", "0"),
+    ];
+    RequestHead::new(
+        "POST",
+        "/v1/messages",
+        "beta=true",
+        headers.iter().map(|(n, v)| (n.to_string(), v.to_string())),
+        Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        SystemTime::now(),
+    )
+}
+
 /// The same lookup as the component, in native Rust: Bearer extraction, constant-time
 /// comparison with every key over the longest key's length.
 struct NativeKeys {
@@ -163,6 +195,10 @@ fn config_api_key(c: &mut Criterion) {
             .is_some()
     );
 
+    let claude_code = claude_code_request();
+    assert_eq!(claude_code.headers().len(), 15);
+    assert!(native.authenticate(&claude_code).is_some());
+
     let minimal = RequestHead::new(
         "POST",
         "/v1/messages",
@@ -184,6 +220,10 @@ fn config_api_key(c: &mut Criterion) {
     group.bench_function("wasm-provider-call", |b| {
         b.to_async(&runtime)
             .iter(|| provider.authenticate(std::hint::black_box(&head)))
+    });
+    group.bench_function("wasm-provider-call-15-headers", |b| {
+        b.to_async(&runtime)
+            .iter(|| provider.authenticate(std::hint::black_box(&claude_code)))
     });
     group.bench_function("wasm-provider-call-1-header", |b| {
         b.to_async(&runtime)

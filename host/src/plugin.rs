@@ -18,33 +18,47 @@
 
 mod bindings;
 mod cache;
+mod catalog;
+mod check;
 mod embedded;
 mod engine;
 mod fault;
+mod folder;
+mod header_filter;
 mod health;
 mod instance;
 mod request_head;
 mod state;
+mod status;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store};
 
+pub use catalog::PluginCatalog;
+pub use check::{Trial, TrialAnswer, TrialError, TrialReport};
 pub use fault::Fault;
+pub use folder::StagedPlugins;
+pub use header_filter::HeaderFilter;
 pub use health::FaultPolicy;
 pub use instance::InstanceStats;
 pub use request_head::RequestHead;
+pub use status::{InstanceUse, PluginSource, PluginStatus, ServiceState};
 
-pub(crate) use bindings::{AccessProvider, Denial, Grant, WitOutcome};
+pub(crate) use folder::is_plugin_file;
+
+pub(crate) use bindings::{
+    AccessProvider, Denial, Grant, SessionExtractor, WitOutcome, WitSessionId, WitSessionKind,
+};
+pub(crate) use header_filter::HeaderSlots;
 pub(crate) use instance::{PluginInstance, within};
 
-use bindings::{AccessProviderPre, SessionExtractor, SessionExtractorPre};
+use bindings::{AccessProviderPre, SessionExtractorPre};
 use cache::{Compiled, ComponentCache};
 use instance::InstanceSpec;
 use state::{LogOrigin, PluginState};
@@ -103,7 +117,8 @@ pub enum PluginError {
 }
 
 /// The WIT worlds a plugin can implement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum PluginWorld {
     /// `access-provider`: decides who may call the proxy.
     AccessProvider,
@@ -178,13 +193,16 @@ pub struct HostStats {
     pub cache_hits: u64,
 }
 
-/// The plugin runtime: engine, linkers, cache, and the catalog of loaded plugins by type name.
+/// The plugin runtime: engine, linkers, cache, the catalog of installed plugins by type name,
+/// and what the host knows about its plugin sources (the embedded plugins, the folder's files).
 ///
-/// Cheap to clone; clones share everything.
+/// Cheap to clone; clones share everything. [`PluginHost::with_catalog`] makes a view with a
+/// catalog of its own (for preparing a generation against a staged catalog).
 #[derive(Clone)]
 pub struct PluginHost {
     core: Arc<HostCore>,
-    catalog: Arc<RwLock<HashMap<String, Plugin>>>,
+    catalog: Arc<RwLock<PluginCatalog>>,
+    sources: Arc<Mutex<folder::Sources>>,
 }
 
 /// What plugins and their instances share with the host (not the catalog, which holds the
@@ -226,7 +244,8 @@ impl PluginHost {
                 compiled: AtomicU64::new(0),
                 cache_hits: AtomicU64::new(0),
             }),
-            catalog: Arc::new(RwLock::new(HashMap::new())),
+            catalog: Arc::default(),
+            sources: Arc::default(),
         })
     }
 
@@ -264,14 +283,16 @@ impl PluginHost {
                 }
             },
         };
-        let (name, version, needs_body) = self.core.describe(&world).await?;
-        validate_name(&name)?;
+        let described = self.core.describe(&world).await?;
+        validate_name(&described.name)?;
+        let header_filter = HeaderFilter::from_declared(described.header_names)?;
         Ok(Plugin {
             inner: Arc::new(PluginInner {
                 core: self.core.clone(),
-                name,
-                version,
-                needs_body,
+                name: described.name,
+                version: described.version,
+                needs_body: described.needs_body,
+                header_filter,
                 origin,
                 content_hash,
                 world,
@@ -280,7 +301,8 @@ impl PluginHost {
     }
 
     /// Loads the first-party plugins embedded in the binary and installs them (a plugin
-    /// already installed from a file keeps precedence).
+    /// already installed from a file keeps precedence). They are also the base of every
+    /// catalog [`PluginHost::stage`] stages.
     pub async fn load_embedded(&self) -> Result<Vec<Plugin>, PluginError> {
         let mut loaded = Vec::new();
         for (_package, bytes) in embedded::EMBEDDED {
@@ -288,6 +310,7 @@ impl PluginHost {
             self.install(plugin.clone());
             loaded.push(plugin);
         }
+        self.sources.lock().embedded = loaded.clone();
         Ok(loaded)
     }
 
@@ -326,19 +349,21 @@ impl PluginHost {
     /// Returns whether it was installed.
     pub fn install(&self, plugin: Plugin) -> bool {
         let mut catalog = self.catalog.write();
-        if let Some(existing) = catalog.get(plugin.name())
-            && plugin.origin() == &PluginOrigin::Embedded
-            && matches!(existing.origin(), PluginOrigin::File(_))
-        {
-            return false;
+        match catalog.with(plugin) {
+            Some(next) => {
+                *catalog = next;
+                true
+            }
+            None => false,
         }
-        catalog.insert(plugin.name().to_owned(), plugin);
-        true
     }
 
     /// Removes the plugin of type `name`; returns it.
     pub fn uninstall(&self, name: &str) -> Option<Plugin> {
-        self.catalog.write().remove(name)
+        let mut catalog = self.catalog.write();
+        let (next, removed) = catalog.without(name);
+        *catalog = next;
+        removed
     }
 
     /// The installed plugin of type `name`.
@@ -348,9 +373,31 @@ impl PluginHost {
 
     /// Every installed plugin, sorted by name.
     pub fn plugins(&self) -> Vec<Plugin> {
-        let mut plugins: Vec<_> = self.catalog.read().values().cloned().collect();
-        plugins.sort_by(|a, b| a.name().cmp(b.name()));
-        plugins
+        self.catalog.read().iter().cloned().collect()
+    }
+
+    /// The installed plugins (a snapshot).
+    pub fn catalog(&self) -> PluginCatalog {
+        self.catalog.read().clone()
+    }
+
+    /// A view of this host (same engine, cache and sources) whose installed plugins are
+    /// `catalog`: chains prepared with it resolve types in `catalog`, and installing into it
+    /// does not touch this host's catalog.
+    pub fn with_catalog(&self, catalog: PluginCatalog) -> PluginHost {
+        PluginHost {
+            core: self.core.clone(),
+            catalog: Arc::new(RwLock::new(catalog)),
+            sources: self.sources.clone(),
+        }
+    }
+
+    /// Makes `catalog` the installed plugins and `folder` the plugins folder in service
+    /// (`None`: folder plugins disabled): done when a generation prepared against a staged
+    /// catalog is swapped in.
+    pub fn commit(&self, catalog: PluginCatalog, folder: Option<PathBuf>) {
+        self.commit_sources(&catalog, folder);
+        *self.catalog.write() = catalog;
     }
 
     /// The counters.
@@ -385,7 +432,6 @@ impl PluginHost {
     }
 
     /// Creates a configured session-extractor instance of `plugin` from `config`.
-    #[allow(dead_code)] // Used by the session extraction chain (a later issue) and the tests.
     pub(crate) async fn session_instance(
         &self,
         plugin: &Plugin,
@@ -444,8 +490,8 @@ impl HostCore {
         Ok((component, content_hash))
     }
 
-    /// Calls `describe` in a scratch instance: (name, version, needs body).
-    async fn describe(&self, world: &WorldPre) -> Result<(String, String, bool), PluginError> {
+    /// Calls `describe` in a scratch instance.
+    async fn describe(&self, world: &WorldPre) -> Result<Described, PluginError> {
         let limits = PluginLimits::default();
         let origin = Arc::new(LogOrigin {
             kind: "(loading)".to_owned(),
@@ -460,7 +506,12 @@ impl HostCore {
                         .switchyard_plugin_access()
                         .call_describe(&mut store)
                         .await?;
-                    Ok::<_, wasmtime::Error>((info.name, info.version, false))
+                    Ok::<_, wasmtime::Error>(Described {
+                        name: info.name,
+                        version: info.version,
+                        needs_body: false,
+                        header_names: info.header_names,
+                    })
                 }
                 WorldPre::Session(pre) => {
                     let bindings = pre.instantiate_async(&mut store).await?;
@@ -468,7 +519,12 @@ impl HostCore {
                         .switchyard_plugin_session()
                         .call_describe(&mut store)
                         .await?;
-                    Ok((info.name, info.version, info.needs_body))
+                    Ok(Described {
+                        name: info.name,
+                        version: info.version,
+                        needs_body: info.needs_body,
+                        header_names: info.header_names,
+                    })
                 }
             }
         })
@@ -483,6 +539,14 @@ impl HostCore {
             )),
         }
     }
+}
+
+/// What a plugin's `describe` said, whatever its world.
+struct Described {
+    name: String,
+    version: String,
+    needs_body: bool,
+    header_names: Option<Vec<String>>,
 }
 
 /// A linker with WASI p2 and the `host` interface, shared by every instance of a world.
@@ -523,6 +587,7 @@ struct PluginInner {
     name: String,
     version: String,
     needs_body: bool,
+    header_filter: HeaderFilter,
     origin: PluginOrigin,
     content_hash: [u8; 32],
     world: WorldPre,
@@ -557,6 +622,11 @@ impl Plugin {
         self.inner.needs_body
     }
 
+    /// The header fields the plugin receives (its declared `header-names`).
+    pub fn header_filter(&self) -> &HeaderFilter {
+        &self.inner.header_filter
+    }
+
     /// Where the plugin came from.
     pub fn origin(&self) -> &PluginOrigin {
         &self.inner.origin
@@ -579,6 +649,7 @@ impl std::fmt::Debug for Plugin {
             .field("name", &self.inner.name)
             .field("version", &self.inner.version)
             .field("world", &self.world())
+            .field("header_filter", &self.inner.header_filter)
             .field("origin", &self.inner.origin)
             .field("content_hash", &hex::encode(self.inner.content_hash))
             .finish()

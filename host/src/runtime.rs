@@ -12,8 +12,9 @@ use crate::credential::selector::RoundRobinCursors;
 use crate::credential::state::StateTable;
 use crate::generation::Generation;
 use crate::metrics::Metrics;
-use crate::plugin::PluginHost;
+use crate::plugin::{InstanceUse, PluginHost, PluginStatus};
 use crate::proxy::client_pool::ClientPool;
+use crate::session::ExtractorRegistry;
 use crate::session::affinity::AffinityCounters;
 use crate::usage::UsageHub;
 
@@ -36,6 +37,11 @@ pub struct Runtime {
     pub plugins: PluginHost,
     /// Access-provider types (native and Wasm) that configs can name.
     pub providers: ProviderRegistry,
+    /// Session-extractor types registered natively; the plugin host's extractor plugins are
+    /// found beside them.
+    pub extractors: ExtractorRegistry,
+    /// Held while a reload prepares and swaps, so reloads never interleave.
+    reload_lock: tokio::sync::Mutex<()>,
     /// Usage totals and the usage feed.
     pub usage: Arc<UsageHub>,
     /// Prometheus counters.
@@ -55,9 +61,17 @@ impl Runtime {
             affinity_counters: Arc::default(),
             plugins,
             providers,
+            extractors: ExtractorRegistry::new(),
+            reload_lock: tokio::sync::Mutex::new(()),
             usage: Arc::default(),
             metrics: Arc::default(),
         }
+    }
+
+    /// Uses `extractors` for session-extractor types (register native extractors in it first).
+    pub fn with_extractors(mut self, extractors: ExtractorRegistry) -> Self {
+        self.extractors = extractors;
+        self
     }
 
     /// The current generation; a request keeps the one it took until it ends.
@@ -71,6 +85,11 @@ impl Runtime {
         let number = self.status.borrow().generation + 1;
         next.number = number;
         let invalidated = std::mem::take(&mut next.invalidated_credentials);
+        let folder = &next.config.plugins;
+        self.plugins.commit(
+            next.plugins.clone(),
+            folder.enabled.then(|| folder.dir.clone()),
+        );
         let previous = self.generation.swap(Arc::new(next));
         let current = self.generation.load_full();
         if !crate::generation::same_store(previous.store.as_ref(), current.store.as_ref()) {
@@ -125,6 +144,35 @@ impl Runtime {
                 status.last_error = Some(error);
             }
         });
+    }
+
+    /// Waits for (and then holds) the right to prepare and swap a generation: reloads from the
+    /// watcher and from the management API run one at a time.
+    pub async fn reload_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.reload_lock.lock().await
+    }
+
+    /// The status of every plugin (embedded, the plugins folder's files, and any other the
+    /// serving generation uses), with the counters of the serving generation's instances
+    /// (access providers and session extractors).
+    pub fn plugin_status(&self) -> Vec<PluginStatus> {
+        let generation = self.generation();
+        let access = generation.access.entries().iter().filter_map(|entry| {
+            Some(InstanceUse {
+                instance: entry.name().to_owned(),
+                plugin: entry.plugin()?.clone(),
+                stats: entry.stats()?,
+            })
+        });
+        let extractors = generation.extractors.entries().iter().filter_map(|entry| {
+            Some(InstanceUse {
+                instance: entry.name().to_owned(),
+                plugin: entry.plugin()?.clone(),
+                stats: entry.stats()?,
+            })
+        });
+        let instances: Vec<InstanceUse> = access.chain(extractors).collect();
+        self.plugins.status(&generation.plugins, &instances)
     }
 
     /// Watches reloads: the generation number (1 for the first config, +1 per applied reload),

@@ -10,9 +10,15 @@ mod harness;
 mod wasm_guest;
 
 mod access;
+mod affinity;
 mod demo;
+mod extractor_chain;
+mod jwt;
 mod management;
 mod operations;
+mod plugin_check;
+mod plugin_folder;
+mod plugin_host;
 mod proxy_core;
 mod redis_server;
 mod redis_store;

@@ -39,9 +39,20 @@ async fn hit_rate(bin: &Path, work: &Path, affinity: bool) -> Result<f64> {
     let switchyard = processes::switchyard(bin, &config)?;
     let mut sender = load::connect(switchyard.addr).await?;
     let mut conversations: Vec<Vec<Value>> = vec![Vec::new(); SESSIONS];
-    // Turn-major order: the conversations interleave as real clients would.
+    // Turn-major order, sessions in a different (fixed pseudo-random) order each turn: the
+    // conversations interleave as real clients' would, and a plain rotation does not line up
+    // with the session count by accident.
+    let mut order: Vec<usize> = (0..SESSIONS).collect();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
     for turn in 0..TURNS {
-        for (session, messages) in conversations.iter_mut().enumerate() {
+        for i in (1..order.len()).rev() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            order.swap(i, (seed % (i as u64 + 1)) as usize);
+        }
+        for &session in &order {
+            let messages = &mut conversations[session];
             messages.push(json!({ "role": "user", "content": format!("conversation {session}, turn {turn}: tell me more") }));
             let body =
                 json!({ "model": "claude-sonnet-4", "max_tokens": 32, "messages": messages });

@@ -8,30 +8,29 @@ use serde_json::Value;
 
 use crate::report::Summary;
 
-/// Runs the access bench and reads the medians it wrote under `target/criterion`.
+/// Runs the access and session benches and reads the medians they wrote under
+/// `target/criterion`.
 pub fn run(summary: &mut Summary) -> Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "bench",
-            "-p",
-            "switchyard",
-            "--bench",
-            "access",
-            "--",
-            "--noplot",
-            "--warm-up-time",
-            "1",
-            "--measurement-time",
-            "3",
-        ])
-        .status()
-        .context("run cargo bench")?;
-    if !status.success() {
-        bail!("cargo bench failed");
+    for bench in ["access", "session"] {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["bench", "-p", "switchyard", "--bench", bench, "--"])
+            .args(["--noplot", "--warm-up-time", "1", "--measurement-time", "3"])
+            .status()
+            .context("run cargo bench")?;
+        if !status.success() {
+            bail!("cargo bench --bench {bench} failed");
+        }
     }
+    // A Claude Code request carries about 15 headers; that is the realistic call.
     summary.plugin_call_median_ns = Some(median(
-        "target/criterion/config-api-key/wasm-provider-call",
+        "target/criterion/config-api-key/wasm-provider-call-15-headers",
+    )?);
+    let wasm = median("target/criterion/session-standard/wasm-200k-message-hash")?;
+    let native = median("target/criterion/session-standard/native-200k-message-hash")?;
+    summary.extraction_wasm_over_native = Some(wasm / native);
+    summary.affinity_pick_median_ns = Some(median(
+        "target/criterion/affinity/pick-warm-binding-8-candidates",
     )?);
     Ok(())
 }

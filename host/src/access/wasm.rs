@@ -2,7 +2,9 @@
 
 use super::provider::{Provider, ProviderFuture};
 use super::{Outcome, RequestHead};
-use crate::plugin::{AccessProvider, Fault, InstanceStats, Plugin, PluginInstance, within};
+use crate::plugin::{
+    AccessProvider, Fault, HeaderSlots, InstanceStats, Plugin, PluginInstance, within,
+};
 
 /// A configured instance of an access-provider plugin: a pool of live instances with its
 /// settings applied, called with the instance's deadline and memory cap.
@@ -25,15 +27,17 @@ impl WasmProvider {
         self.instance.name()
     }
 
-    /// Calls the plugin's `authenticate` in a live instance.
+    /// Calls the plugin's `authenticate` in a live instance, with the header fields it reads.
     pub async fn call(&self, head: &RequestHead) -> Result<Outcome, Fault> {
         let mut live = self.instance.checkout().await?;
         let deadline = self.instance.limits().deadline;
+        let mut slots = HeaderSlots::new();
+        let wit = head.wit(self.instance.plugin().header_filter(), &mut slots);
         let result = within(
             deadline,
             live.bindings
                 .switchyard_plugin_access()
-                .call_authenticate(&mut live.store, head.wit()),
+                .call_authenticate(&mut live.store, wit),
         )
         .await;
         self.instance.checkin(live, result).map(Outcome::from)

@@ -11,6 +11,9 @@ mod access_world {
         path: "../wit",
         imports: { default: trappable },
         exports: { default: async },
+        // Arguments to exports borrow (`request-head` is a view of the host's request, see
+        // `RequestHead::wit`), so nothing is cloned to call a plugin.
+        ownership: Borrowing { duplicate_if_necessary: false },
         additional_derives: [PartialEq, Eq],
     });
 }
@@ -21,6 +24,7 @@ mod session_world {
         path: "../wit",
         imports: { default: trappable },
         exports: { default: async },
+        ownership: Borrowing { duplicate_if_necessary: false },
         with: {
             "switchyard:plugin/types": super::access_world::switchyard::plugin::types,
             "switchyard:plugin/host": super::access_world::switchyard::plugin::host,
@@ -36,4 +40,7 @@ pub(crate) use access_world::switchyard::plugin::host::{
 };
 pub(crate) use access_world::switchyard::plugin::types::{LogLevel, RequestHead as WitRequestHead};
 pub(crate) use access_world::{AccessProvider, AccessProviderPre};
+pub(crate) use session_world::exports::switchyard::plugin::session::{
+    SessionId as WitSessionId, SessionKind as WitSessionKind,
+};
 pub(crate) use session_world::{SessionExtractor, SessionExtractorPre};

@@ -4,14 +4,20 @@ use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use super::bindings::WitRequestHead;
+use super::header_filter::{HeaderFilter, HeaderSlots};
 
 /// What the host knows about a request before its body (the WIT record `request-head`).
 ///
-/// Built once per request and shared by every provider of the chain; Wasm plugins receive
-/// it without conversion.
+/// Built once per request and shared by every provider and extractor; Wasm plugins receive a
+/// borrowed view of it holding the header fields they asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHead {
-    wit: WitRequestHead,
+    method: String,
+    path: String,
+    query: String,
+    headers: Vec<(String, String)>,
+    client_address: String,
+    arrival_time_ms: u64,
     client_ip: Option<IpAddr>,
     arrival: SystemTime,
 }
@@ -34,17 +40,15 @@ impl RequestHead {
             .try_into()
             .unwrap_or(u64::MAX);
         RequestHead {
-            wit: WitRequestHead {
-                method: method.to_ascii_uppercase(),
-                path: path.to_owned(),
-                query: query.to_owned(),
-                headers: headers
-                    .into_iter()
-                    .map(|(name, value)| (name.to_ascii_lowercase(), value))
-                    .collect(),
-                client_address: client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
-                arrival_time_ms,
-            },
+            method: method.to_ascii_uppercase(),
+            path: path.to_owned(),
+            query: query.to_owned(),
+            headers: headers
+                .into_iter()
+                .map(|(name, value)| (name.to_ascii_lowercase(), value))
+                .collect(),
+            client_address: client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            arrival_time_ms,
             client_ip,
             arrival,
         }
@@ -74,28 +78,27 @@ impl RequestHead {
 
     /// The method in upper case.
     pub fn method(&self) -> &str {
-        &self.wit.method
+        &self.method
     }
 
     /// The path as received, still percent-encoded.
     pub fn path(&self) -> &str {
-        &self.wit.path
+        &self.path
     }
 
     /// The raw query string without `?` (empty when there is none).
     pub fn query(&self) -> &str {
-        &self.wit.query
+        &self.query
     }
 
     /// Every header field as `(lowercase name, value)`, in arrival order.
     pub fn headers(&self) -> &[(String, String)] {
-        &self.wit.headers
+        &self.headers
     }
 
     /// The first value of header `name` (compared case-insensitively).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.wit
-            .headers
+        self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
@@ -103,7 +106,7 @@ impl RequestHead {
 
     /// The first value of query parameter `name`, form-decoded.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        url::form_urlencoded::parse(self.wit.query.as_bytes())
+        url::form_urlencoded::parse(self.query.as_bytes())
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.into_owned())
     }
@@ -118,8 +121,20 @@ impl RequestHead {
         self.arrival
     }
 
-    /// The WIT form handed to plugins.
-    pub(crate) fn wit(&self) -> &WitRequestHead {
-        &self.wit
+    /// The WIT form handed to a plugin: borrowed from `self`, with the header fields `filter`
+    /// passes (placed in `slots`).
+    pub(crate) fn wit<'a>(
+        &'a self,
+        filter: &HeaderFilter,
+        slots: &'a mut HeaderSlots<'a>,
+    ) -> WitRequestHead<'a> {
+        WitRequestHead {
+            method: &self.method,
+            path: &self.path,
+            query: &self.query,
+            headers: slots.fill(&self.headers, filter),
+            client_address: &self.client_address,
+            arrival_time_ms: self.arrival_time_ms,
+        }
     }
 }

@@ -4,10 +4,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, header};
+use http::request::Parts;
+use http::{HeaderValue, StatusCode, header};
 
 use crate::access::RequestHead;
 use crate::generation::Generation;
@@ -16,20 +17,31 @@ use crate::runtime::Runtime;
 /// Takes the current generation for the request, runs its access chain, and on success passes
 /// the request on with the generation (`Arc<Generation>`) and the caller's
 /// [`crate::access::Principal`] in its extensions. A refusal is answered here.
+///
+/// The [`RequestHead`] plugins see is built once, when the access chain or the session
+/// extractors (session affinity on) need it, and passed on as `Arc<RequestHead>`. Handlers
+/// take both as [`Admitted`].
 pub async fn require_access(
     State(runtime): State<Arc<Runtime>>,
     mut request: Request,
     next: Next,
 ) -> Response {
     let generation = runtime.generation();
+    let extracting = generation.affinity.is_some() && !generation.extractors.is_empty();
+    if generation.access.is_empty() && !extracting {
+        request
+            .extensions_mut()
+            .insert::<Arc<Generation>>(generation);
+        return next.run(request).await;
+    }
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let (parts, body) = request.into_parts();
+    let head = Arc::new(RequestHead::from_http(&parts, peer, runtime.clock.now()));
+    request = Request::from_parts(parts, body);
     if !generation.access.is_empty() {
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        let (parts, body) = request.into_parts();
-        let head = RequestHead::from_http(&parts, peer, runtime.clock.now());
-        request = Request::from_parts(parts, body);
         match generation.access.authenticate(&head).await {
             Ok(Some(principal)) => {
                 tracing::debug!(provider = %principal.provider, "access granted");
@@ -50,8 +62,35 @@ pub async fn require_access(
             }
         }
     }
+    if extracting {
+        request.extensions_mut().insert(head);
+    }
     request
         .extensions_mut()
         .insert::<Arc<Generation>>(generation);
     next.run(request).await
+}
+
+/// What [`require_access`] passed on with an admitted request: the generation it runs on to the
+/// end and, when plugins need it (session extraction), the request head built for them.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    /// The request's generation.
+    pub generation: Arc<Generation>,
+    /// The head plugins see, built once by the gate; `None` when nothing needed it.
+    pub head: Option<Arc<RequestHead>>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Admitted {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Admitted, StatusCode> {
+        let generation = parts
+            .extensions
+            .get::<Arc<Generation>>()
+            .cloned()
+            .ok_or(StatusCode::INTERNAL_SERVER_ERROR)?;
+        let head = parts.extensions.get::<Arc<RequestHead>>().cloned();
+        Ok(Admitted { generation, head })
+    }
 }

@@ -5,14 +5,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
+use super::access_gate::Admitted;
 use super::dispatch::{self, Dispatched};
 use super::endpoint::Endpoint;
 use super::error::ProxyError;
@@ -29,94 +30,26 @@ use crate::model::Resolution;
 use crate::runtime::Runtime;
 use crate::usage::{Caller, Meter};
 
-/// `POST /v1/chat/completions`.
-pub async fn chat_completions(
-    State(runtime): State<Arc<Runtime>>,
-    Extension(generation): Extension<Arc<Generation>>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    forward(
-        &runtime,
-        generation,
-        caller,
-        Endpoint::ChatCompletions,
-        None,
-        false,
-        headers,
-        body,
+/// The handler of an endpoint with a fixed path (the model is in the body).
+pub fn fixed_path(endpoint: Endpoint) -> MethodRouter<Arc<Runtime>> {
+    post(
+        move |State(runtime): State<Arc<Runtime>>,
+              admitted: Admitted,
+              caller: Caller,
+              headers: HeaderMap,
+              body: Body| async move {
+            forward(
+                &runtime, admitted, caller, endpoint, None, false, headers, body,
+            )
+            .await
+        },
     )
-    .await
-}
-
-/// `POST /v1/messages`.
-pub async fn messages(
-    State(runtime): State<Arc<Runtime>>,
-    Extension(generation): Extension<Arc<Generation>>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    forward(
-        &runtime,
-        generation,
-        caller,
-        Endpoint::Messages,
-        None,
-        false,
-        headers,
-        body,
-    )
-    .await
-}
-
-/// `POST /v1/messages/count_tokens`.
-pub async fn count_tokens(
-    State(runtime): State<Arc<Runtime>>,
-    Extension(generation): Extension<Arc<Generation>>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    forward(
-        &runtime,
-        generation,
-        caller,
-        Endpoint::CountTokens,
-        None,
-        false,
-        headers,
-        body,
-    )
-    .await
-}
-
-/// `POST /v1/responses`.
-pub async fn responses(
-    State(runtime): State<Arc<Runtime>>,
-    Extension(generation): Extension<Arc<Generation>>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    forward(
-        &runtime,
-        generation,
-        caller,
-        Endpoint::Responses,
-        None,
-        false,
-        headers,
-        body,
-    )
-    .await
 }
 
 /// `POST /v1beta/models/{model}:{action}`.
 pub async fn gemini(
     State(runtime): State<Arc<Runtime>>,
-    Extension(generation): Extension<Arc<Generation>>,
+    admitted: Admitted,
     Path(model_action): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     caller: Caller,
@@ -139,7 +72,7 @@ pub async fn gemini(
         .is_some_and(|alt| alt == "sse");
     forward(
         &runtime,
-        generation,
+        admitted,
         caller,
         endpoint,
         Some(model.to_owned()),
@@ -153,7 +86,7 @@ pub async fn gemini(
 #[allow(clippy::too_many_arguments)]
 async fn forward(
     runtime: &Runtime,
-    generation: Arc<Generation>,
+    admitted: Admitted,
     caller: Caller,
     endpoint: Endpoint,
     path_model: Option<String>,
@@ -161,9 +94,9 @@ async fn forward(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let mut meter = Meter::start(runtime, &generation, endpoint, caller);
+    let mut meter = Meter::start(runtime, &admitted.generation, endpoint, caller);
     let result = try_forward(
-        runtime, generation, &mut meter, endpoint, path_model, sse, &headers, body,
+        runtime, &admitted, &mut meter, endpoint, path_model, sse, &headers, body,
     )
     .await;
     match result {
@@ -178,7 +111,7 @@ async fn forward(
 #[allow(clippy::too_many_arguments)]
 async fn try_forward(
     runtime: &Runtime,
-    generation: Arc<Generation>,
+    admitted: &Admitted,
     meter: &mut Meter,
     endpoint: Endpoint,
     path_model: Option<String>,
@@ -186,6 +119,7 @@ async fn try_forward(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ProxyError> {
+    let generation = &admitted.generation;
     let config = &generation.config;
     let bytes = read_body(body, headers, config.body_limit_bytes).await?;
     let body = RequestBody::parse(bytes)?;
@@ -205,18 +139,24 @@ async fn try_forward(
         Resolution::Unknown => return Err(ProxyError::UnknownModel(requested.to_owned())),
     };
     let stream = body.stream || endpoint == Endpoint::GeminiStream;
+    // Recognising the session costs an extractor call (a Wasm plugin scanning the body): only
+    // while affinity is on.
+    let session = match (&generation.affinity, &admitted.head) {
+        (Some(_), Some(head)) => generation.extractors.extract(head, &body.bytes).await,
+        _ => None,
+    };
     let call = Call {
         endpoint,
         body: &body,
         client_headers: headers,
         sse,
         stream,
-        session: None,
+        session: session.as_ref(),
     };
     meter.provider(&resolved.provider);
     let dispatched_at = Instant::now();
     let Dispatched { answer, candidate } =
-        dispatch::dispatch(runtime, &generation, &resolved, &call).await?;
+        dispatch::dispatch(runtime, generation, &resolved, &call).await?;
     meter.served(&candidate.credential, dispatched_at.elapsed());
     tracing::debug!(credential = %candidate.credential.id, model = %candidate.upstream_model, "upstream answered");
     let mut response_headers = client_response_headers(&answer.headers, config.passthrough_headers);
@@ -231,7 +171,7 @@ async fn try_forward(
         }
         response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response_headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-        let on_end = stream_outcome_recorder(runtime, &generation, candidate);
+        let on_end = stream_outcome_recorder(runtime, generation, candidate);
         let observer = meter.take().stream_observer(answer.status, style.is_sse());
         Body::from_stream(
             StreamRelay::new(

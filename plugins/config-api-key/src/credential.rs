@@ -2,6 +2,10 @@
 
 use std::borrow::Cow;
 
+/// The header fields a key may be in: the provider's `header-names`, so the host passes it
+/// only these.
+pub const HEADER_NAMES: &[&str] = &["authorization", "x-goog-api-key", "x-api-key"];
+
 /// The credential candidates of one request, borrowed from it where possible.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Candidates<'a> {

@@ -17,7 +17,7 @@ pub mod key_set;
 mod component {
     use std::cell::RefCell;
 
-    use crate::credential::Candidates;
+    use crate::credential::{Candidates, HEADER_NAMES};
     use crate::key_set::KeySet;
 
     wit_bindgen::generate!({
@@ -40,6 +40,7 @@ mod component {
             ProviderInfo {
                 name: "config-api-key".to_owned(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
+                header_names: Some(HEADER_NAMES.iter().map(|n| (*n).to_owned()).collect()),
             }
         }
 

@@ -3,9 +3,7 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
-use serde::de::{IgnoredAny, SeqAccess, Visitor};
-use serde_json::value::RawValue;
+use crate::json_scan::{self, array_items, array_objects, object_members};
 
 /// Each collected text is cut to this many bytes (a byte cut: hash the raw bytes).
 const TEXT_LIMIT: usize = 100;
@@ -21,43 +19,83 @@ pub struct Texts {
     pub ast: Vec<u8>,
 }
 
-/// The parts of a body the hash reads, still unparsed.
+/// The body members the hash reads, as raw JSON text.
 #[derive(Default)]
 pub struct HashFields<'a> {
     /// OpenAI / Claude `messages`.
-    pub messages: Option<&'a RawValue>,
+    pub messages: Option<&'a [u8]>,
     /// Claude `system`.
-    pub system: Option<&'a RawValue>,
+    pub system: Option<&'a [u8]>,
     /// Gemini `systemInstruction`.
-    pub system_instruction: Option<&'a RawValue>,
+    pub system_instruction: Option<&'a [u8]>,
     /// Gemini `contents`.
-    pub contents: Option<&'a RawValue>,
+    pub contents: Option<&'a [u8]>,
     /// Responses `instructions`.
-    pub instructions: Option<&'a RawValue>,
+    pub instructions: Option<&'a [u8]>,
     /// Responses `input`.
-    pub input: Option<&'a RawValue>,
+    pub input: Option<&'a [u8]>,
 }
 
 /// A message-like item: a role, a content, and (Responses) a type.
-#[derive(Deserialize)]
 struct Item<'a> {
-    #[serde(borrow, default)]
     role: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "type")]
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    content: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    parts: Option<&'a RawValue>,
+    content: Option<&'a [u8]>,
+    parts: Option<&'a [u8]>,
+}
+
+/// The members an item is read from.
+const ITEM_MEMBERS: [&str; 4] = ["role", "type", "content", "parts"];
+
+impl<'a> Item<'a> {
+    /// An object with the item members; `None` for anything else, or when `role` or `type`
+    /// is present but not a string (`null` counts as absent).
+    fn parse(raw: &'a [u8]) -> Option<Item<'a>> {
+        if raw.first() != Some(&b'{') {
+            return None;
+        }
+        Item::from_members(object_members(raw, ITEM_MEMBERS))
+    }
+
+    /// The item of an object's [`ITEM_MEMBERS`].
+    fn from_members([role, kind, content, parts]: [Option<&'a [u8]>; 4]) -> Option<Item<'a>> {
+        Some(Item {
+            role: optional_string(role)?,
+            kind: optional_string(kind)?,
+            content: content.filter(|c| *c != b"null"),
+            parts: parts.filter(|p| *p != b"null"),
+        })
+    }
 }
 
 /// A content part: a type and a text.
-#[derive(Deserialize)]
 struct Part<'a> {
-    #[serde(borrow, default, rename = "type")]
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     text: Option<Cow<'a, str>>,
+}
+
+impl<'a> Part<'a> {
+    /// An object with the part members; `None` for anything else, or when `type` or `text` is
+    /// present but not a string.
+    fn parse(raw: &'a [u8]) -> Option<Part<'a>> {
+        if raw.first() != Some(&b'{') {
+            return None;
+        }
+        let [kind, text] = object_members(raw, ["type", "text"]);
+        Some(Part {
+            kind: optional_string(kind)?,
+            text: optional_string(text)?,
+        })
+    }
+}
+
+/// `Some(None)` for an absent or `null` member, `Some(Some(text))` for a string, `None` for
+/// any other value.
+fn optional_string(raw: Option<&[u8]>) -> Option<Option<Cow<'_, str>>> {
+    match raw {
+        None | Some(b"null") => Some(None),
+        Some(raw) => json_scan::string(raw).map(Some),
+    }
 }
 
 /// `msg:<16 hex>` ids: `(primary, fallback)`. `None` when neither a system nor a user text exists.
@@ -100,15 +138,14 @@ pub fn collect(fields: &HashFields<'_>) -> Texts {
     // 2. Claude top-level `system`.
     if texts.sys.is_empty()
         && let Some(system) = fields.system
+        && let Some(text) = system_text(system)
     {
-        if let Some(text) = system_text(system) {
-            texts.sys = truncate(text);
-        }
+        texts.sys = truncate(text);
     }
     // 3. Gemini.
     if texts.sys.is_empty() && texts.usr.is_empty() {
         if let Some(instruction) = fields.system_instruction
-            && let Ok(item) = serde_json::from_str::<Item<'_>>(instruction.get())
+            && let Some(item) = Item::parse(instruction)
             && let Some(text) = item.parts.and_then(first_part_text)
         {
             texts.sys = truncate(text);
@@ -132,13 +169,13 @@ pub fn collect(fields: &HashFields<'_>) -> Texts {
     // 4. OpenAI Responses.
     if texts.sys.is_empty() && texts.usr.is_empty() {
         if let Some(instructions) = fields.instructions
-            && let Ok(text) = serde_json::from_str::<Cow<'_, str>>(instructions.get())
+            && let Some(text) = json_scan::string(instructions)
             && !text.is_empty()
         {
             texts.sys = truncate(text);
         }
         if let Some(input) = fields.input
-            && input.get().starts_with('[')
+            && input.first() == Some(&b'[')
         {
             for_each_item(input, |item| {
                 match item.kind.as_deref() {
@@ -166,94 +203,52 @@ pub fn collect(fields: &HashFields<'_>) -> Texts {
     texts
 }
 
-/// Visits the items of a JSON array in order until `visit` returns true; the rest is skipped
-/// without being parsed into values.
-fn for_each_item<'a>(array: &'a RawValue, visit: impl FnMut(Item<'a>) -> bool) {
-    struct Walk<F>(F);
-    impl<'de, F: FnMut(Item<'de>) -> bool> Visitor<'de> for Walk<F> {
-        type Value = ();
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("an array")
+/// Visits the items of a JSON array in order until `visit` returns true; the rest is not
+/// looked at. Items that are not item objects are skipped.
+fn for_each_item<'a>(array: &'a [u8], mut visit: impl FnMut(Item<'a>) -> bool) {
+    let items = array_objects(array, ITEM_MEMBERS).flatten();
+    for item in items.filter_map(Item::from_members) {
+        if visit(item) {
+            return;
         }
-        fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-            let mut done = false;
-            while !done {
-                match seq.next_element::<MaybeItem<'de>>()? {
-                    None => return Ok(()),
-                    Some(MaybeItem(Some(item))) => done = (self.0)(item),
-                    Some(MaybeItem(None)) => {}
-                }
-            }
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(())
-        }
-    }
-    let mut de = serde_json::Deserializer::from_str(array.get());
-    let _ = serde::Deserializer::deserialize_seq(&mut de, Walk(visit));
-}
-
-/// An array element that is an object with the item fields, or anything else (skipped).
-struct MaybeItem<'a>(Option<Item<'a>>);
-
-impl<'de> Deserialize<'de> for MaybeItem<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = <&'de RawValue>::deserialize(deserializer)?;
-        Ok(MaybeItem(serde_json::from_str(raw.get()).ok()))
     }
 }
 
 /// A string content as is; an array content's texts of the accepted part types, joined by one
 /// space. `None` when empty.
-fn content_text<'a>(content: &'a RawValue, types: &[&str]) -> Option<Cow<'a, str>> {
-    let raw = content.get();
-    if raw.starts_with('"') {
-        let text: Cow<'a, str> = serde_json::from_str(raw).ok()?;
-        return (!text.is_empty()).then_some(text);
-    }
-    if !raw.starts_with('[') {
-        return None;
-    }
-    let parts: Vec<MaybePart<'a>> = serde_json::from_str(raw).ok()?;
-    let mut joined = String::new();
-    for part in parts.into_iter().filter_map(|p| p.0) {
-        if part.kind.as_deref().is_some_and(|k| types.contains(&k))
-            && let Some(text) = part.text
-        {
-            if !joined.is_empty() {
-                joined.push(' ');
+fn content_text<'a>(content: &'a [u8], types: &[&str]) -> Option<Cow<'a, str>> {
+    match content.first() {
+        Some(b'"') => json_scan::string(content).filter(|t| !t.is_empty()),
+        Some(b'[') => {
+            let mut joined = String::new();
+            for part in array_items(content).filter_map(Part::parse) {
+                if part.kind.as_deref().is_some_and(|k| types.contains(&k))
+                    && let Some(text) = part.text
+                {
+                    if !joined.is_empty() {
+                        joined.push(' ');
+                    }
+                    joined.push_str(&text);
+                }
             }
-            joined.push_str(&text);
+            (!joined.is_empty()).then_some(Cow::Owned(joined))
         }
-    }
-    (!joined.is_empty()).then_some(Cow::Owned(joined))
-}
-
-/// A content part, or anything else (skipped).
-struct MaybePart<'a>(Option<Part<'a>>);
-
-impl<'de> Deserialize<'de> for MaybePart<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = <&'de RawValue>::deserialize(deserializer)?;
-        Ok(MaybePart(serde_json::from_str(raw.get()).ok()))
+        _ => None,
     }
 }
 
 /// Claude's `system`: a string, or the first element of an array with a non-empty `text`.
-fn system_text(system: &RawValue) -> Option<Cow<'_, str>> {
-    let raw = system.get();
-    if raw.starts_with('"') {
-        let text: Cow<'_, str> = serde_json::from_str(raw).ok()?;
-        return (!text.is_empty()).then_some(text);
+fn system_text(system: &[u8]) -> Option<Cow<'_, str>> {
+    if system.first() == Some(&b'"') {
+        return json_scan::string(system).filter(|t| !t.is_empty());
     }
     first_part_text(system)
 }
 
 /// The first element of an array with a non-empty `text`.
-fn first_part_text(parts: &RawValue) -> Option<Cow<'_, str>> {
-    let parts: Vec<MaybePart<'_>> = serde_json::from_str(parts.get()).ok()?;
-    parts
-        .into_iter()
-        .filter_map(|p| p.0)
+fn first_part_text(parts: &[u8]) -> Option<Cow<'_, str>> {
+    array_items(parts)
+        .filter_map(Part::parse)
         .filter_map(|p| p.text)
         .find(|t| !t.is_empty())
 }
@@ -306,16 +301,51 @@ mod tests {
     fn golden_vectors() {
         for (sys, usr, ast, expected) in [
             ("", "Hello world", "", "msg:6f3af82650710693"),
-            ("", "Hello world", "Hi! How can I help?", "msg:0964de51a03c0514"),
+            (
+                "",
+                "Hello world",
+                "Hi! How can I help?",
+                "msg:0964de51a03c0514",
+            ),
             ("", "Hello world", "I see an image!", "msg:d4429f8f5ed22254"),
             ("You are helpful", "Hello", "", "msg:db09d768eef0153d"),
-            ("You are helpful", "Hello", "Hi there!", "msg:46d2b383fc6205a1"),
+            (
+                "You are helpful",
+                "Hello",
+                "Hi there!",
+                "msg:46d2b383fc6205a1",
+            ),
             ("You are Claude Code", "Hello", "", "msg:88162f2c043d7252"),
-            ("You are Claude Code", "Hello", "Hi!", "msg:ea42b59ec89595e0"),
-            ("You are a helpful assistant.", "Hello Gemini", "", "msg:4e1e37270d99f20b"),
-            ("You are a helpful assistant.", "Hello Gemini", "Hi there!", "msg:03517aa800cda8f7"),
-            ("You are Codex, based on GPT-5.", "hi", "", "msg:049d86cbff4d8a84"),
-            ("You are Codex, based on GPT-5.", "hi", "Hello!", "msg:bae4ad1b6626e0e5"),
+            (
+                "You are Claude Code",
+                "Hello",
+                "Hi!",
+                "msg:ea42b59ec89595e0",
+            ),
+            (
+                "You are a helpful assistant.",
+                "Hello Gemini",
+                "",
+                "msg:4e1e37270d99f20b",
+            ),
+            (
+                "You are a helpful assistant.",
+                "Hello Gemini",
+                "Hi there!",
+                "msg:03517aa800cda8f7",
+            ),
+            (
+                "You are Codex, based on GPT-5.",
+                "hi",
+                "",
+                "msg:049d86cbff4d8a84",
+            ),
+            (
+                "You are Codex, based on GPT-5.",
+                "hi",
+                "Hello!",
+                "msg:bae4ad1b6626e0e5",
+            ),
             ("Inherit test", "Initial", "", "msg:f9397a9f7613bd0f"),
             ("Inherit test", "Initial", "Reply", "msg:48b16c19ad0c1437"),
         ] {

@@ -3,6 +3,8 @@
 //! answers any outcome.
 //!
 //! The behaviour is the request header `x-misbehave`, else the setting `mode`, else `allow`.
+//! It declares the header names `x-misbehave` and `x-visible`; mode `headers` allows with the
+//! metadata `headers`: the names of the fields it received, comma-separated.
 //! Settings: `{"mode": "...", "principal": "...", "reject": "message"}`; `reject` makes
 //! `configure` fail with that message.
 
@@ -39,6 +41,7 @@ impl Guest for Misbehave {
         ProviderInfo {
             name: "misbehave".to_owned(),
             version: "0.0.1".to_owned(),
+            header_names: Some(vec!["X-Misbehave".to_owned(), "x-visible".to_owned()]),
         }
     }
 
@@ -112,6 +115,17 @@ impl Guest for Misbehave {
                 );
                 Outcome::NotHandled
             }
+            "headers" => Outcome::Allow(Grant {
+                principal,
+                metadata: vec![(
+                    "headers".to_owned(),
+                    head.headers
+                        .iter()
+                        .map(|(n, _)| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )],
+            }),
             "not-handled" => Outcome::NotHandled,
             "no-credentials" => Outcome::NoCredentials,
             "invalid" => Outcome::InvalidCredential,
