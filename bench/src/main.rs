@@ -46,9 +46,9 @@ struct Args {
     /// Do not run the Criterion micro-benchmarks.
     #[arg(long)]
     skip_micro: bool,
-    /// Run only this scenario (`session-store`: the Redis store against the memory store).
-    #[arg(long)]
-    only: Option<String>,
+    /// Run only these scenarios (comma-separated; default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Scenario>,
     /// Where to write the JSON summary.
     #[arg(long, default_value = "target/bench/summary.json")]
     out: PathBuf,
@@ -63,7 +63,7 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     let mut summary = runtime.block_on(run(&args))?;
-    if !args.skip_micro && args.only.is_none() {
+    if !args.skip_micro && args.wants(Scenario::Micro) {
         scenario::micro::run(&mut summary)?;
     }
     summary.commit = commit();
@@ -73,51 +73,64 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// The measurements `--only` can pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Scenario {
+    /// Added latency at one client.
+    Latency,
+    /// Requests per second at 64 connections (switchyard, direct, nginx).
+    Throughput,
+    /// Streaming: added time to first byte, 1,000 slow streams, memory.
+    Streams,
+    /// Prompt-cache hit rate with affinity on and off.
+    CacheHits,
+    /// A plugin swap under load.
+    Swap,
+    /// The Redis session store against the memory store.
+    SessionStore,
+    /// The Criterion micro-benchmarks.
+    Micro,
+}
+
+impl Args {
+    /// Whether `scenario` runs.
+    fn wants(&self, scenario: Scenario) -> bool {
+        self.only.is_empty() || self.only.contains(&scenario)
+    }
+}
+
 async fn run(args: &Args) -> Result<Summary> {
     let bin = processes::binary_dir()?;
     let work = tempfile::tempdir()?;
     let mut summary = Summary::default();
     let seconds = Duration::from_secs(args.seconds);
-    if let Some(only) = &args.only {
-        match only.as_str() {
-            "session-store" => {
-                scenario::session_store::run(
-                    &bin,
-                    work.path(),
-                    args.rounds,
-                    args.requests,
-                    seconds,
-                    &mut summary,
-                )
-                .await?
-            }
-            other => anyhow::bail!("unknown scenario {other:?} (known: session-store)"),
+    if [Scenario::Latency, Scenario::Throughput, Scenario::Streams]
+        .iter()
+        .any(|s| args.wants(*s))
+    {
+        let setup = scenario::Setup::start(&bin, work.path()).context("start the processes")?;
+        summary.rss_idle_mb = Some(setup.switchyard.rss_mb()?);
+        if args.wants(Scenario::Latency) {
+            scenario::latency::run(&setup, args.rounds, args.requests, &mut summary).await?;
         }
-        return Ok(summary);
+        if args.wants(Scenario::Throughput) {
+            scenario::throughput::run(&setup, args.rounds, seconds, &mut summary).await?;
+        }
+        if args.wants(Scenario::Streams) {
+            scenario::streams::run(&setup, args.streams, &mut summary).await?;
+        }
     }
-    let setup = scenario::Setup::start(&bin, work.path()).context("start the processes")?;
-    summary.rss_idle_mb = Some(setup.switchyard.rss_mb()?);
-    scenario::latency::run(&setup, args.rounds, args.requests, &mut summary).await?;
-    scenario::throughput::run(
-        &setup,
-        args.rounds,
-        Duration::from_secs(args.seconds),
-        &mut summary,
-    )
-    .await?;
-    scenario::streams::run(&setup, args.streams, &mut summary).await?;
-    drop(setup);
-    scenario::cache_hits::run(&bin, work.path(), &mut summary).await?;
-    scenario::swap::run(&bin, work.path(), &mut summary).await?;
-    scenario::session_store::run(
-        &bin,
-        work.path(),
-        args.rounds,
-        args.requests,
-        seconds,
-        &mut summary,
-    )
-    .await?;
+    if args.wants(Scenario::CacheHits) {
+        scenario::cache_hits::run(&bin, work.path(), &mut summary).await?;
+    }
+    if args.wants(Scenario::Swap) {
+        scenario::swap::run(&bin, work.path(), &mut summary).await?;
+    }
+    if args.wants(Scenario::SessionStore) {
+        let (rounds, requests) = (args.rounds, args.requests);
+        scenario::session_store::run(&bin, work.path(), rounds, requests, seconds, &mut summary)
+            .await?;
+    }
     Ok(summary)
 }
 

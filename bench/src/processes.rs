@@ -168,14 +168,7 @@ pub fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
         .stderr(Stdio::inherit())
         .spawn()
         .context("start nginx")?;
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-    let process = Process {
-        child,
-        addr,
-        terminate: true,
-    };
-    wait_for_port(addr)?;
-    Ok(Some(process))
+    Ok(Some(Process::once_listening(child, port, true)?))
 }
 
 /// `redis-server` on a free loopback port without persistence, when it is installed.
@@ -199,14 +192,22 @@ pub fn redis_server(work: &Path) -> Result<Option<Process>> {
         .stderr(Stdio::inherit())
         .spawn()
         .context("start redis-server")?;
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-    let process = Process {
-        child,
-        addr,
-        terminate: false,
-    };
-    wait_for_port(addr)?;
-    Ok(Some(process))
+    Ok(Some(Process::once_listening(child, port, false)?))
+}
+
+impl Process {
+    /// `child`, once something accepts on its loopback `port`; `terminate`: stop it with
+    /// SIGTERM rather than SIGKILL.
+    fn once_listening(child: Child, port: u16, terminate: bool) -> Result<Process> {
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        let process = Process {
+            child,
+            addr,
+            terminate,
+        };
+        wait_for_port(addr)?;
+        Ok(process)
+    }
 }
 
 /// A port that was free a moment ago.

@@ -311,3 +311,49 @@ pub fn chat(model: &str) -> Value {
 pub fn messages(model: &str) -> Value {
     serde_json::json!({ "model": model, "max_tokens": 16, "messages": [{ "role": "user", "content": "Hello" }] })
 }
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`, written as PEM files into a
+/// temporary folder, for TLS tests.
+pub struct SelfSigned {
+    _dir: TempDir,
+    /// The certificate file.
+    pub cert: PathBuf,
+    /// The certificate in PEM, to trust it in a client.
+    pub cert_pem: String,
+    /// The private key file.
+    pub key: PathBuf,
+}
+
+impl SelfSigned {
+    /// Generates and writes the pair.
+    pub fn generate() -> SelfSigned {
+        let dir = tempfile::tempdir().unwrap();
+        let certified =
+            rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+                .unwrap();
+        let cert = dir.path().join("cert.pem");
+        let key = dir.path().join("key.pem");
+        std::fs::write(&cert, certified.cert.pem()).unwrap();
+        std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+        SelfSigned {
+            _dir: dir,
+            cert,
+            cert_pem: certified.cert.pem(),
+            key,
+        }
+    }
+
+    /// The `tls:` block of a config that serves this pair.
+    pub fn config(&self) -> String {
+        format!(
+            "tls:\n  enable: true\n  cert: {}\n  key: {}\n",
+            self.cert.display(),
+            self.key.display()
+        )
+    }
+
+    /// The certificate as a root for a reqwest client.
+    pub fn root(&self) -> reqwest::Certificate {
+        reqwest::Certificate::from_pem(self.cert_pem.as_bytes()).unwrap()
+    }
+}

@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 use switchyard_mock::MockUpstream;
 
-use crate::harness::{Proxy, WAIT, messages};
+use crate::harness::{Proxy, SelfSigned, WAIT, messages};
 
 fn claude(mock: &MockUpstream) -> String {
     format!(
@@ -18,21 +18,9 @@ fn claude(mock: &MockUpstream) -> String {
 #[tokio::test]
 async fn tls_serves_http2_and_http1_with_the_configured_certificate() {
     let mock = MockUpstream::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let cert = dir.path().join("cert.pem");
-    let key = dir.path().join("key.pem");
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-    let proxy = Proxy::start(&format!(
-        "tls:\n  enable: true\n  cert: {}\n  key: {}\n{}",
-        cert.display(),
-        key.display(),
-        claude(&mock)
-    ))
-    .await;
-    let root = reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap();
+    let tls = SelfSigned::generate();
+    let proxy = Proxy::start(&format!("{}{}", tls.config(), claude(&mock))).await;
+    let root = tls.root();
     let url = proxy.url("/v1/messages").replace("http://", "https://");
     for http1_only in [false, true] {
         let mut builder = reqwest::Client::builder()

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use switchyard_mock::MockUpstream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::harness::{Proxy, WAIT, ban_seconds_left, messages, read};
+use crate::harness::{Proxy, SelfSigned, WAIT, ban_seconds_left, messages, read};
 
 const SECRET: &str = "feed-admin";
 
@@ -255,26 +255,14 @@ async fn http_on_the_same_port_is_unaffected() {
 #[tokio::test]
 async fn redis_cli_over_tls_and_https_share_the_port() {
     let mock = MockUpstream::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let cert = dir.path().join("cert.pem");
-    let key = dir.path().join("key.pem");
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-    let proxy = Proxy::start(&format!(
-        "tls:\n  enable: true\n  cert: {}\n  key: {}\n{}",
-        cert.display(),
-        key.display(),
-        config(&mock)
-    ))
-    .await;
+    let tls = SelfSigned::generate();
+    let proxy = Proxy::start(&format!("{}{}", tls.config(), config(&mock))).await;
     let (out, err) = redis_cli(
         proxy.port(),
         &[
             "--tls",
             "--cacert",
-            cert.to_str().unwrap(),
+            tls.cert.to_str().unwrap(),
             "-a",
             SECRET,
             "--no-auth-warning",
@@ -283,7 +271,7 @@ async fn redis_cli_over_tls_and_https_share_the_port() {
     )
     .await;
     assert_eq!(out, "PONG", "{err}");
-    let root = reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap();
+    let root = tls.root();
     let client = reqwest::Client::builder()
         .no_proxy()
         .tls_certs_only([root])
@@ -303,7 +291,7 @@ async fn redis_cli_over_tls_and_https_share_the_port() {
         &[
             "--tls",
             "--cacert",
-            cert.to_str().unwrap(),
+            tls.cert.to_str().unwrap(),
             "-a",
             SECRET,
             "--no-auth-warning",
