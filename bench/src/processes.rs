@@ -23,6 +23,20 @@ impl Process {
         self.child.id()
     }
 
+    /// CPU time (user + system) this process and its direct children (nginx's workers) have
+    /// used so far, from `/proc`.
+    pub fn cpu_time(&self) -> Result<Duration> {
+        let pid = self.pid();
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        let mut ticks = cpu_ticks(pid)?;
+        for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+            ticks += cpu_ticks(child).unwrap_or(0);
+        }
+        // The kernel's USER_HZ, fixed at 100 on Linux.
+        Ok(Duration::from_millis(ticks * 10))
+    }
+
     /// Resident memory in MiB, from `/proc`.
     pub fn rss_mb(&self) -> Result<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
@@ -208,6 +222,18 @@ impl Process {
         wait_for_port(addr)?;
         Ok(process)
     }
+}
+
+/// utime + stime of a process, in clock ticks (fields 14 and 15 of `/proc/PID/stat`, counted
+/// after the parenthesised command name, which may contain spaces).
+fn cpu_ticks(pid: u32) -> Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after_name = stat.rsplit_once(')').context("no command name")?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // After the name, field 3 (state) is index 0, so utime (14) is index 11.
+    let utime: u64 = fields.get(11).context("no utime")?.parse()?;
+    let stime: u64 = fields.get(12).context("no stime")?.parse()?;
+    Ok(utime + stime)
 }
 
 /// A port that was free a moment ago.

@@ -47,6 +47,14 @@ impl Setup {
         })
     }
 
+    /// The server process behind each of [`Setup::targets`], in the same order (the mock for
+    /// `direct`).
+    pub fn processes(&self) -> Vec<&Process> {
+        let mut processes = vec![&self.mock, &self.switchyard];
+        processes.extend(&self.nginx);
+        processes
+    }
+
     /// The targets in measuring order.
     pub fn targets(&self) -> Vec<Target> {
         let mut targets = vec![

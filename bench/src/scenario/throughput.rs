@@ -1,4 +1,6 @@
-//! Requests per second at 64 connections: direct, switchyard, nginx.
+//! Requests per second at 64 connections: direct, switchyard, nginx; and the CPU time each
+//! server process spends per request, which on a small machine decides the ratios (the load
+//! generator and the mock share the same cores).
 
 use std::time::Duration;
 
@@ -20,25 +22,36 @@ pub async fn run(
 ) -> Result<()> {
     let spec = small_request();
     let targets = setup.targets();
-    let mut totals = vec![(0u64, 0u64, Duration::ZERO); targets.len()];
+    let processes = setup.processes();
+    let mut totals = vec![(0u64, 0u64, Duration::ZERO, Duration::ZERO); targets.len()];
     for _ in 0..rounds {
-        for (target, total) in targets.iter().zip(&mut totals) {
+        for ((target, process), total) in targets.iter().zip(&processes).zip(&mut totals) {
+            let cpu_before = process.cpu_time()?;
             let result = load::throughput(target, &spec, CONNECTIONS, seconds).await?;
             total.0 += result.ok;
             total.1 += result.failed;
             total.2 += result.elapsed;
+            total.3 += process.cpu_time()?.saturating_sub(cpu_before);
         }
     }
-    for (target, (ok, failed, elapsed)) in targets.iter().zip(&totals) {
+    for (target, (ok, failed, elapsed, cpu)) in targets.iter().zip(&totals) {
         let rps = *ok as f64 / elapsed.as_secs_f64();
+        let cpu_us = cpu.as_secs_f64() * 1e6 / (*ok).max(1) as f64;
         println!(
-            "throughput {:<10} {rps:>9.0} req/s ({failed} failed)",
+            "throughput {:<10} {rps:>9.0} req/s ({failed} failed), {cpu_us:.1} µs CPU per request",
             target.name
         );
         match target.name {
-            "direct" => summary.rps_direct = Some(rps),
-            "switchyard" => summary.rps_switchyard = Some(rps),
-            _ => summary.rps_nginx = Some(rps),
+            "direct" => {
+                (summary.rps_direct, summary.cpu_us_per_request_mock) = (Some(rps), Some(cpu_us))
+            }
+            "switchyard" => {
+                (
+                    summary.rps_switchyard,
+                    summary.cpu_us_per_request_switchyard,
+                ) = (Some(rps), Some(cpu_us))
+            }
+            _ => (summary.rps_nginx, summary.cpu_us_per_request_nginx) = (Some(rps), Some(cpu_us)),
         }
     }
     Ok(())
