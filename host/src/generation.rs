@@ -151,9 +151,9 @@ impl Generation {
             .list(&config.auth_dir)
             .await
             .map_err(|source| PrepareError::AuthDir {
-            path: config.auth_dir.clone(),
-            source,
-        })?;
+                path: config.auth_dir.clone(),
+                source,
+            })?;
         for (path, reason) in &listing.skipped {
             tracing::warn!(file = %path.display(), "auth file not used: {reason}");
         }

@@ -16,8 +16,8 @@ use crate::hooks::Hooks;
 use crate::metrics::Metrics;
 use crate::plugin::{InstanceUse, PluginHost, PluginStatus};
 use crate::proxy::client_pool::ClientPool;
-use crate::session::{ExtractorRegistry, SessionStore};
 use crate::session::affinity::AffinityCounters;
+use crate::session::{ExtractorRegistry, SessionStore};
 use crate::usage::UsageHub;
 
 /// The process-wide state of one server.

@@ -214,10 +214,9 @@ impl RunningServer {
         let booted = boot(options).await?;
         let listener = bind(listener, &booted.listen).await?;
         let watcher = match &booted.config_path {
-            Some(path) if watch_files => Some(ConfigWatcher::spawn(
-                booted.runtime.clone(),
-                path.clone(),
-            )?),
+            Some(path) if watch_files => {
+                Some(ConfigWatcher::spawn(booted.runtime.clone(), path.clone())?)
+            }
             _ => None,
         };
         let serving = booted.serve(listener, grace)?;
@@ -357,7 +356,11 @@ pub(crate) async fn bind(
 
 impl Booted {
     /// Starts the accept loop on `listener`; in-flight requests get `grace` at shutdown.
-    pub(crate) fn serve(&self, listener: TcpListener, grace: Duration) -> Result<Serving, ServerError> {
+    pub(crate) fn serve(
+        &self,
+        listener: TcpListener,
+        grace: Duration,
+    ) -> Result<Serving, ServerError> {
         let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
             addr: self.listen.clone(),
             source,

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use switchyard::{
-    AccessFuture, AccessOutcome, AccessProvider, ApplyError, BoxFuture, Credential,
-    CredentialId, CredentialListing, CredentialStore, Hooks, InstanceConfig, InstanceSpec,
-    RequestHead, SdkConfig, Switchyard, Upstream, UsageRecord,
+    AccessFuture, AccessOutcome, AccessProvider, ApplyError, BoxFuture, Credential, CredentialId,
+    CredentialListing, CredentialStore, Hooks, InstanceConfig, InstanceSpec, RequestHead,
+    SdkConfig, Switchyard, Upstream, UsageRecord,
 };
 use switchyard_mock::MockUpstream;
 use tokio::sync::mpsc;
@@ -148,9 +148,7 @@ async fn post(addr: SocketAddr, headers: &[(&str, &str)]) -> crate::harness::Rep
 async fn a_native_provider_a_custom_store_and_hooks_serve_a_request() {
     let mock = MockUpstream::start().await.unwrap();
     let store = MemoryStore::default();
-    let claude = |priority: i32| {
-        json!({"type": "claude", "api_key": "sk-mem-1", "base_url": mock.base_url(), "priority": priority})
-    };
+    let claude = |priority: i32| json!({"type": "claude", "api_key": "sk-mem-1", "base_url": mock.base_url(), "priority": priority});
     store.put("mem-claude", claude(0));
     let (tx, mut events) = mpsc::unbounded_channel();
     let switchyard = with_team_keys(&[("tk-a", "team-a")])
@@ -161,7 +159,10 @@ async fn a_native_provider_a_custom_store_and_hooks_serve_a_request() {
         .await
         .unwrap();
     assert_eq!(switchyard.generation(), 1);
-    assert_eq!(next(&mut events).await, Seen::Registered("mem-claude".into()));
+    assert_eq!(
+        next(&mut events).await,
+        Seen::Registered("mem-claude".into())
+    );
     let addr = switchyard.serve(loopback()).unwrap();
     assert_eq!(switchyard.local_addr(), Some(addr));
 
@@ -190,7 +191,10 @@ async fn a_native_provider_a_custom_store_and_hooks_serve_a_request() {
         json!({"type": "claude", "api_key": "sk-mem-2", "base_url": mock.base_url()}),
     );
     assert_eq!(switchyard.refresh().await.unwrap(), 2);
-    let mut seen = vec![next_change(&mut events).await, next_change(&mut events).await];
+    let mut seen = vec![
+        next_change(&mut events).await,
+        next_change(&mut events).await,
+    ];
     seen.sort_by_key(|s| format!("{s:?}"));
     assert_eq!(
         seen,
@@ -199,7 +203,11 @@ async fn a_native_provider_a_custom_store_and_hooks_serve_a_request() {
             Seen::Updated("mem-claude".into(), 5),
         ]
     );
-    store.0.lock().unwrap().retain(|(id, _)| id != "mem-claude-2");
+    store
+        .0
+        .lock()
+        .unwrap()
+        .retain(|(id, _)| id != "mem-claude-2");
     assert_eq!(switchyard.refresh().await.unwrap(), 3);
     assert_eq!(
         next_change(&mut events).await,
@@ -225,7 +233,10 @@ async fn the_router_mounts_inside_the_programs_own_axum_app() {
         .await
         .unwrap();
     let app = axum::Router::new()
-        .route("/app/hello", axum::routing::get(|| async { "hello from the app" }))
+        .route(
+            "/app/hello",
+            axum::routing::get(|| async { "hello from the app" }),
+        )
         .merge(switchyard.router());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -248,7 +259,10 @@ async fn the_router_mounts_inside_the_programs_own_axum_app() {
             .unwrap(),
     )
     .await;
-    assert_eq!((own.status, own.text().as_str()), (200, "hello from the app"));
+    assert_eq!(
+        (own.status, own.text().as_str()),
+        (200, "hello from the app")
+    );
     let proxied = post(addr, &[("x-api-key", "sk-client")]).await;
     assert_eq!(proxied.status, 200, "{}", proxied.text());
     assert_eq!(mock.request_count_for("sk-up-1"), 1);

@@ -70,7 +70,10 @@ struct MemoryCredentials {
 }
 
 impl CredentialStore for MemoryCredentials {
-    fn list<'a>(&'a self, _auth_dir: &'a Path) -> BoxFuture<'a, std::io::Result<CredentialListing>> {
+    fn list<'a>(
+        &'a self,
+        _auth_dir: &'a Path,
+    ) -> BoxFuture<'a, std::io::Result<CredentialListing>> {
         Box::pin(async move {
             let mut listing = CredentialListing::default();
             for (id, json) in self.entries.read().expect("store lock").iter() {
@@ -89,7 +92,10 @@ struct PrintUsage(mpsc::UnboundedSender<UsageRecord>);
 
 impl Hooks for PrintUsage {
     fn credential_registered(&self, credential: &Credential) {
-        println!("credential registered: {} ({})", credential.id, credential.provider);
+        println!(
+            "credential registered: {} ({})",
+            credential.id, credential.provider
+        );
     }
 
     fn request_result(&self, record: &UsageRecord) {
@@ -110,7 +116,9 @@ impl Hooks for PrintUsage {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let once = std::env::args().any(|arg| arg == "--once");
-    let mock = MockUpstream::start().await.context("starting the mock upstream")?;
+    let mock = MockUpstream::start()
+        .await
+        .context("starting the mock upstream")?;
 
     let keys: KeyMap = Arc::new(RwLock::new(HashMap::from([(
         CLIENT_KEY.to_owned(),

@@ -16,12 +16,18 @@ fn the_example_answers_through_its_own_provider() {
         "stdout:\n{stdout}\nstderr:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("credential registered: memory-claude-1 (claude)"), "{stdout}");
+    assert!(
+        stdout.contains("credential registered: memory-claude-1 (claude)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("reply: 200 OK"), "{stdout}");
     let usage = stdout
         .lines()
         .find(|line| line.starts_with("usage: "))
         .unwrap_or_else(|| panic!("no usage line:\n{stdout}"));
-    assert!(usage.contains("team=team-a status=200 model=claude-sonnet-4"), "{usage}");
+    assert!(
+        usage.contains("team=team-a status=200 model=claude-sonnet-4"),
+        "{usage}"
+    );
     assert!(usage.contains("credential=memory-claude-"), "{usage}");
 }

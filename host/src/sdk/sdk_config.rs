@@ -176,7 +176,10 @@ impl SdkConfig {
         }
         if let Some(extractors) = &self.extractors {
             let routing = object_in(&mut keys, "routing");
-            routing.insert("session-extractors".into(), Value::Array(extractors.clone()));
+            routing.insert(
+                "session-extractors".into(),
+                Value::Array(extractors.clone()),
+            );
         }
         for (list, entry) in &self.upstreams {
             let entries = keys
@@ -201,9 +204,7 @@ impl SdkConfig {
 
 /// The object at `key` of `map`, made an empty one when missing or not an object.
 fn object_in<'a>(map: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
-    let value = map
-        .entry(key)
-        .or_insert_with(|| Value::Object(Map::new()));
+    let value = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
     if !value.is_object() {
         *value = Value::Object(Map::new());
     }
