@@ -176,7 +176,7 @@ impl Switchyard {
         let path = self.config_file().ok_or_else(|| {
             ApplyError::Rejected("no config file: built from an SdkConfig".into())
         })?;
-        match crate::watch::reload(&self.booted.runtime, &path).await? {
+        match crate::watch::reload(&self.booted.runtime, path).await? {
             ReloadOutcome::Applied(number) => Ok(Some(number)),
             ReloadOutcome::Unchanged => Ok(None),
         }
