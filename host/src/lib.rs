@@ -27,6 +27,7 @@
 //! The `switchyard` binary (`src/main.rs`) is a thin CLI over the same library.
 
 pub mod sdk;
+#[doc(inline)]
 pub use sdk::*;
 
 #[doc(hidden)]
