@@ -5,7 +5,7 @@
 //!
 //! | concept | items |
 //! |---|---|
-//! | build and run | [`Switchyard`], [`SwitchyardBuilder`], [`SdkError`] |
+//! | build and run | [`Switchyard`], [`SwitchyardBuilder`], [`SdkError`], [`Router`] |
 //! | config in code | [`SdkConfig`], [`InstanceSpec`], [`Upstream`], [`Strategy`], [`Config`], [`ConfigError`] |
 //! | config changes | [`Switchyard::apply_config`], [`Switchyard::refresh`], [`Switchyard::enable_watcher`], [`ReloadStatus`], [`ApplyError`] |
 //! | access providers | [`AccessProvider`], [`AccessFuture`], [`AccessOutcome`], [`RequestHead`], [`AccessProviderFactory`], [`InstanceConfig`], [`Fault`], [`secrets_equal`] |
@@ -47,6 +47,8 @@ pub use crate::session::{
     SessionIds, SessionKind, SessionStore,
 };
 pub use crate::usage::{Tokens, UsageRecord};
+/// The axum router type [`Switchyard::router`] returns (axum 0.8), to mount in the program's app.
+pub use axum::Router;
 /// A boxed, sendable future: what [`CredentialStore`] and [`SessionCache`] methods return.
 pub use futures_util::future::BoxFuture;
 

@@ -81,7 +81,7 @@ impl Switchyard {
     /// sees the TCP peer (local-only management, `127.0.0.1` detection); without it every
     /// client counts as remote. TLS and the RESP usage feed are then the program's business.
     /// Config changes apply to the mounted router too.
-    pub fn router(&self) -> axum::Router {
+    pub fn router(&self) -> super::Router {
         self.booted.app.clone()
     }
 
