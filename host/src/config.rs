@@ -1,7 +1,7 @@
 //! `config.yaml`: CLIProxyAPI's keys and defaults plus switchyard's own (design §2.1).
 //!
-//! Loading is two layers: the private serde structs of [`raw`] mirror the file, then
-//! [`validate`] builds the typed [`Config`], naming the key path and line of anything wrong.
+//! Loading is two layers: the private serde structs of `raw` mirror the file, then
+//! `validate` builds the typed [`Config`], naming the key path and line of anything wrong.
 //! Unknown keys never fail a load: they come back as [`ConfigWarning`]s, so a CLIProxyAPI
 //! config with keys switchyard does not implement still loads.
 

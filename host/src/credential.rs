@@ -9,6 +9,7 @@ pub mod file_store;
 pub mod selector;
 pub mod shared_cooldown;
 pub mod state;
+pub mod store;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -143,6 +144,8 @@ pub enum CredentialSource {
         /// The file.
         path: PathBuf,
     },
+    /// A program-supplied [`store::CredentialStore`] (see [`Credential::from_json`]).
+    Store,
 }
 
 /// One upstream credential (reference §3.1). Immutable; runtime state lives in
@@ -213,6 +216,61 @@ impl UrlCache {
 }
 
 impl Credential {
+    /// Builds a credential from the JSON of an auth file (the same fields `auth-dir` files
+    /// have: `type` `claude`, `codex`, `gemini` or `openai-compatibility`, `api_key` or
+    /// `access_token`, and optionally `base_url`, `prefix`, `priority`, `disabled`, `headers`,
+    /// `models`, `excluded_models`, `proxy_url`, `label`, …), with `id` as its id. For
+    /// programs that keep credentials elsewhere than in files ([`store::CredentialStore`]).
+    /// The error says what is missing or wrong.
+    ///
+    /// ```
+    /// use switchyard::{Credential, ProviderKind};
+    ///
+    /// let credential = Credential::from_json(
+    ///     "team-a-claude",
+    ///     &serde_json::json!({"type": "claude", "api_key": "sk-ant-1", "priority": 2}),
+    /// )
+    /// .unwrap();
+    /// assert_eq!(credential.provider, ProviderKind::Claude);
+    /// assert_eq!(credential.id.as_str(), "team-a-claude");
+    /// assert!(Credential::from_json("x", &serde_json::json!({"type": "claude"})).is_err());
+    /// ```
+    pub fn from_json(id: &str, json: &serde_json::Value) -> Result<Credential, String> {
+        let bytes = serde_json::to_vec(json).map_err(|e| e.to_string())?;
+        let mut credential = file_store::parse_file(std::path::Path::new(id), &bytes)?;
+        credential.id = CredentialId::new(id);
+        credential.index = index_of(id);
+        credential.source = CredentialSource::Store;
+        credential.attributes.remove("path");
+        credential
+            .attributes
+            .insert("source_backend".to_owned(), "store".to_owned());
+        Ok(credential)
+    }
+
+    /// Whether two credentials are defined alike (every field but the runtime caches): a
+    /// reload that keeps the id but changes any of them reports the credential as updated.
+    pub fn same_definition(&self, other: &Credential) -> bool {
+        self.id == other.id
+            && self.provider == other.provider
+            && self.compat_name == other.compat_name
+            && self.label == other.label
+            && self.prefix == other.prefix
+            && self.priority == other.priority
+            && self.disabled == other.disabled
+            && self.base_url == other.base_url
+            && self.secret == other.secret
+            && self.headers == other.headers
+            && self.models == other.models
+            && self.excluded_models == other.excluded_models
+            && self.proxy_url == other.proxy_url
+            && self.source == other.source
+            && self.request_retry == other.request_retry
+            && self.disable_cooling == other.disable_cooling
+            && self.attributes == other.attributes
+            && self.metadata == other.metadata
+    }
+
     /// Whether cooling is disabled for this credential, given the global setting.
     pub fn cooling_disabled(&self, global: bool) -> bool {
         self.disable_cooling.unwrap_or(global)

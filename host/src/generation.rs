@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use crate::access::AccessChain;
 use crate::config::{Config, SessionStoreConfig, Strategy};
-use crate::credential::file_store::FileStore;
 use crate::credential::selector::{FillFirst, RoundRobin, Selector};
 use crate::credential::{Credential, CredentialId, config_source};
 use crate::model::ModelRegistry;
@@ -22,7 +21,7 @@ use crate::session::{ExtractorChain, SessionAffinity};
 /// Why a generation could not be prepared; the running one stays.
 #[derive(Debug, thiserror::Error)]
 pub enum PrepareError {
-    /// `auth-dir` could not be created or read.
+    /// `auth-dir` could not be created or read (or the program's credential store failed).
     #[error("auth-dir {path}: {source}")]
     AuthDir {
         /// The folder.
@@ -147,18 +146,14 @@ impl Generation {
                 host: config.host.clone(),
             });
         }
-        let auth_dir = config.auth_dir.clone();
-        let listing = tokio::task::spawn_blocking(move || {
-            let store = FileStore::new(&auth_dir);
-            store.ensure_dir()?;
-            store.list()
-        })
-        .await
-        .expect("listing auth-dir does not panic")
-        .map_err(|source| PrepareError::AuthDir {
-            path: config.auth_dir.clone(),
-            source,
-        })?;
+        let listing = runtime
+            .credential_store
+            .list(&config.auth_dir)
+            .await
+            .map_err(|source| PrepareError::AuthDir {
+                path: config.auth_dir.clone(),
+                source,
+            })?;
         for (path, reason) in &listing.skipped {
             tracing::warn!(file = %path.display(), "auth file not used: {reason}");
         }
@@ -185,11 +180,12 @@ impl Generation {
             let selector = new_selector(config.routing.strategy, runtime);
             let affinity = config.routing.session_affinity.then(|| {
                 let ttl = config.routing.session_affinity_ttl;
-                let cache: Arc<dyn SessionCache> = match &store {
-                    Some(store) => {
+                let cache: Arc<dyn SessionCache> = match (&store, &runtime.session_store) {
+                    (Some(store), _) => {
                         Arc::new(RedisCache::new(store.clone(), ttl, runtime.clock.clone()))
                     }
-                    None => Arc::new(MemoryCache::new(ttl, runtime.clock.clone())),
+                    (None, Some(program)) => program.open(ttl),
+                    (None, None) => Arc::new(MemoryCache::new(ttl, runtime.clock.clone())),
                 };
                 Arc::new(SessionAffinity::new(
                     selector.clone(),

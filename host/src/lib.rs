@@ -2,26 +2,73 @@
 //! conversation on one credential, cools down failing credentials and fails over, with access
 //! control and session recognition as WebAssembly plugins.
 //!
-//! The binary (`src/main.rs`) is a thin CLI over this library: [`server::RunningServer::start`]
-//! with [`server::ServerOptions`] runs a server.
+//! This crate is also a library a Rust program embeds: build a [`Switchyard`] from a
+//! `config.yaml` or an [`SdkConfig`] made in code, register native access providers and
+//! session extractors beside the Wasm ones, plug in a [`CredentialStore`], a [`SessionStore`]
+//! and [`Hooks`], then serve it on a listener or mount its [`Switchyard::router`] in your own
+//! axum app. The [`sdk`] module lists the whole public surface; the guides are in `docs/`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), switchyard::SdkError> {
+//! use switchyard::{SdkConfig, Switchyard, Upstream};
+//!
+//! let switchyard = Switchyard::builder()
+//!     .config(SdkConfig::new().api_key("sk-client").upstream(Upstream::claude("sk-ant-...")))
+//!     .build()
+//!     .await?;
+//! let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+//! let addr = switchyard.serve(listener)?;
+//! println!("serving on http://{addr}");
+//! switchyard.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The `switchyard` binary (`src/main.rs`) is a thin CLI over the same library.
 
+pub mod sdk;
+#[doc(inline)]
+pub use sdk::*;
+
+#[doc(hidden)]
 pub mod access;
+#[doc(hidden)]
 pub mod atomic_file;
+#[doc(hidden)]
 pub mod clock;
+#[doc(hidden)]
 pub mod config;
+#[doc(hidden)]
 pub mod credential;
+#[doc(hidden)]
 pub mod demo;
+#[doc(hidden)]
 pub mod generation;
+#[doc(hidden)]
+pub mod hooks;
+#[doc(hidden)]
 pub mod management;
+#[doc(hidden)]
 pub mod metrics;
+#[doc(hidden)]
 pub mod model;
+#[doc(hidden)]
 pub mod plugin;
+#[doc(hidden)]
 pub mod protocol;
+#[doc(hidden)]
 pub mod proxy;
+#[doc(hidden)]
 pub mod redis_store;
+#[doc(hidden)]
 pub mod resp;
+#[doc(hidden)]
 pub mod runtime;
+#[doc(hidden)]
 pub mod server;
+#[doc(hidden)]
 pub mod session;
+#[doc(hidden)]
 pub mod usage;
+#[doc(hidden)]
 pub mod watch;

@@ -10,12 +10,14 @@ use crate::access::ProviderRegistry;
 use crate::clock::Clock;
 use crate::credential::selector::RoundRobinCursors;
 use crate::credential::state::StateTable;
+use crate::credential::store::{AuthDirStore, CredentialStore};
 use crate::generation::Generation;
+use crate::hooks::Hooks;
 use crate::metrics::Metrics;
 use crate::plugin::{InstanceUse, PluginHost, PluginStatus};
 use crate::proxy::client_pool::ClientPool;
-use crate::session::ExtractorRegistry;
 use crate::session::affinity::AffinityCounters;
+use crate::session::{ExtractorRegistry, SessionStore};
 use crate::usage::UsageHub;
 
 /// The process-wide state of one server.
@@ -46,6 +48,12 @@ pub struct Runtime {
     pub usage: Arc<UsageHub>,
     /// Prometheus counters.
     pub metrics: Arc<Metrics>,
+    /// Where credentials beyond the config's key lists come from (`auth-dir` by default).
+    pub credential_store: Arc<dyn CredentialStore>,
+    /// Opens the session-binding cache in place of the in-memory one, when set.
+    pub session_store: Option<Arc<dyn SessionStore>>,
+    /// The embedding program's observers, when set.
+    pub hooks: Option<Arc<dyn Hooks>>,
 }
 
 impl Runtime {
@@ -65,7 +73,28 @@ impl Runtime {
             reload_lock: tokio::sync::Mutex::new(()),
             usage: Arc::default(),
             metrics: Arc::default(),
+            credential_store: Arc::new(AuthDirStore),
+            session_store: None,
+            hooks: None,
         }
+    }
+
+    /// Lists credentials from `store` instead of `auth-dir`'s files.
+    pub fn with_credential_store(mut self, store: Arc<dyn CredentialStore>) -> Self {
+        self.credential_store = store;
+        self
+    }
+
+    /// Opens session-binding caches with `store` instead of in memory.
+    pub fn with_session_store(mut self, store: Option<Arc<dyn SessionStore>>) -> Self {
+        self.session_store = store;
+        self
+    }
+
+    /// Reports credential changes and request results to `hooks`.
+    pub fn with_hooks(mut self, hooks: Option<Arc<dyn Hooks>>) -> Self {
+        self.hooks = hooks;
+        self
     }
 
     /// Uses `extractors` for session-extractor types (register native extractors in it first).
@@ -92,6 +121,9 @@ impl Runtime {
         );
         let previous = self.generation.swap(Arc::new(next));
         let current = self.generation.load_full();
+        if let Some(hooks) = &self.hooks {
+            crate::hooks::report_credentials(hooks.as_ref(), &previous.registry, &current.registry);
+        }
         if !crate::generation::same_store(previous.store.as_ref(), current.store.as_ref()) {
             // Cooldown changes go to the new store (or stay local); the old one stops.
             self.states
@@ -128,9 +160,15 @@ impl Runtime {
         number
     }
 
-    /// Stops background work that outlives requests (the shared store's connection tasks).
+    /// Stops background work that outlives requests: the serving generation's selector and
+    /// session cache (its expiry sweeps) and the shared store's connection tasks.
     pub fn stop(&self) {
-        if let Some(store) = &self.generation.load().store {
+        let generation = self.generation.load();
+        generation.selector.stop();
+        if let Some(affinity) = &generation.affinity {
+            affinity.stop();
+        }
+        if let Some(store) = &generation.store {
             store.stop();
         }
     }
@@ -193,6 +231,7 @@ impl std::fmt::Debug for Runtime {
 
 /// What the reloads so far did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReloadStatus {
     /// The current generation number.
     pub generation: u64,

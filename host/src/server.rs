@@ -19,11 +19,13 @@ use tokio::task::JoinHandle;
 use crate::access::ProviderRegistry;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, LoadedConfig};
+use crate::credential::store::CredentialStore;
 use crate::generation::{Generation, PrepareError};
+use crate::hooks::Hooks;
 use crate::management::{Management, Passwords, secret};
 use crate::plugin::{HostOptions, PluginError, PluginHost};
 use crate::runtime::Runtime;
-use crate::session::ExtractorRegistry;
+use crate::session::{ExtractorRegistry, SessionStore};
 use crate::watch::ConfigWatcher;
 
 pub use request_id::RequestId;
@@ -98,6 +100,12 @@ pub struct ServerOptions {
     pub providers: ProviderRegistry,
     /// Session-extractor types beside the embedded and folder plugins (native Rust extractors).
     pub extractors: ExtractorRegistry,
+    /// Where credentials beyond the config's key lists come from; `None` reads `auth-dir`.
+    pub credential_store: Option<Arc<dyn CredentialStore>>,
+    /// Opens session-binding caches; `None` keeps them in memory (or in the configured Redis).
+    pub session_store: Option<Arc<dyn SessionStore>>,
+    /// The embedding program's observers.
+    pub hooks: Option<Arc<dyn Hooks>>,
 }
 
 /// Where the config comes from.
@@ -130,6 +138,9 @@ impl ServerOptions {
             passwords: Passwords::default(),
             providers: ProviderRegistry::new(),
             extractors: ExtractorRegistry::new(),
+            credential_store: None,
+            session_store: None,
+            hooks: None,
         }
     }
 
@@ -196,82 +207,24 @@ pub struct RunningServer {
 
 impl RunningServer {
     /// Loads the config, prepares the first generation and starts listening.
-    pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError> {
-        let mut loaded = match options.config {
-            ConfigInput::File(path) => Config::load(&path)?,
-            ConfigInput::Loaded(loaded) => *loaded,
-        };
-        if let Some(path) = loaded.config.source.path.clone()
-            && !secret::is_hashed(&loaded.config.management.secret_key)
-            && !loaded.config.management.secret_key.is_empty()
-        {
-            // A plaintext secret-key is replaced by its bcrypt hash in the file.
-            match secret::hash_in_file(&path) {
-                Ok(true) => loaded = Config::load(&path)?,
-                Ok(false) => {}
-                Err(error) => tracing::warn!("cannot hash remote-management.secret-key: {error}"),
+    pub async fn start(mut options: ServerOptions) -> Result<RunningServer, ServerError> {
+        let listener = options.listener.take();
+        let watch_files = options.watch;
+        let grace = options.shutdown_grace;
+        let booted = boot(options).await?;
+        let listener = bind(listener, &booted.listen).await?;
+        let watcher = match &booted.config_path {
+            Some(path) if watch_files => {
+                Some(ConfigWatcher::spawn(booted.runtime.clone(), path.clone())?)
             }
-        }
-        for warning in &loaded.warnings {
-            tracing::warn!("config: {warning}");
-        }
-        let config = loaded.config;
-        let plugins = start_plugins(&config, options.clock.clone()).await?;
-        let runtime = Arc::new(
-            Runtime::new(options.clock, plugins, options.providers)
-                .with_extractors(options.extractors),
-        );
-        // A plugin file that does not load is logged and left out; an instance naming a type
-        // nobody provides stops the start.
-        let staged = runtime.plugins.stage(&config.plugins).await;
-        let first =
-            Generation::prepare_with(config, &runtime, &runtime.generation(), staged.catalog)
-                .await?;
-        let listen = first.config.listen_addr();
-        let tls = match first.config.tls.enable {
-            true => Some(tls::acceptor(&first.config.tls)?),
-            false => None,
-        };
-        let config_path = first.config.source.path.clone();
-        runtime.swap(first);
-        let listener = match options.listener {
-            Some(listener) => listener
-                .set_nonblocking(true)
-                .and_then(|()| TcpListener::from_std(listener)),
-            None => TcpListener::bind(&listen).await,
-        }
-        .map_err(|source| ServerError::Bind {
-            addr: listen.clone(),
-            source,
-        })?;
-        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
-            addr: listen,
-            source,
-        })?;
-        let (stop, stopped) = watch::channel(false);
-        let management = Arc::new(Management::new(runtime.clone(), options.passwords));
-        let app = router::app(runtime.clone(), management.clone());
-        let watcher = match config_path {
-            Some(path) if options.watch => Some(ConfigWatcher::spawn(runtime.clone(), path)?),
             _ => None,
         };
-        let task = tokio::spawn(connection::serve(
-            listener,
-            tls,
-            app,
-            management,
-            stopped,
-            options.shutdown_grace,
-        ));
-        tracing::info!(
-            generation = runtime.generation().number,
-            "switchyard listening on http://{local_addr}"
-        );
+        let serving = booted.serve(listener, grace)?;
         Ok(RunningServer {
-            local_addr,
-            runtime,
-            stop,
-            task,
+            local_addr: serving.local_addr,
+            runtime: booted.runtime,
+            stop: serving.stop,
+            task: serving.task,
             watcher,
         })
     }
@@ -300,5 +253,135 @@ impl RunningServer {
     pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
         signal.await;
         self.shutdown().await;
+    }
+}
+
+/// A server ready to serve: its runtime with the first generation swapped in, and the router.
+pub(crate) struct Booted {
+    /// The runtime.
+    pub(crate) runtime: Arc<Runtime>,
+    /// The management API's state (shared with the RESP feed).
+    pub(crate) management: Arc<Management>,
+    /// The whole HTTP application.
+    pub(crate) app: axum::Router,
+    /// The TLS acceptor, when `tls.enable`.
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The config file, when the config came from one.
+    pub(crate) config_path: Option<PathBuf>,
+    /// The configured `host:port`.
+    pub(crate) listen: String,
+}
+
+/// An accept loop running on a listener.
+pub(crate) struct Serving {
+    /// Where it listens.
+    pub(crate) local_addr: SocketAddr,
+    /// Set to true to stop accepting and drain.
+    pub(crate) stop: watch::Sender<bool>,
+    /// The accept loop; it ends after the drain.
+    pub(crate) task: JoinHandle<()>,
+}
+
+/// Loads the config, starts the plugin host and prepares and installs the first generation;
+/// nothing listens yet (`options.listener` and `options.watch` are not used here).
+pub(crate) async fn boot(options: ServerOptions) -> Result<Booted, ServerError> {
+    let mut loaded = match options.config {
+        ConfigInput::File(path) => Config::load(&path)?,
+        ConfigInput::Loaded(loaded) => *loaded,
+    };
+    if let Some(path) = loaded.config.source.path.clone()
+        && !secret::is_hashed(&loaded.config.management.secret_key)
+        && !loaded.config.management.secret_key.is_empty()
+    {
+        // A plaintext secret-key is replaced by its bcrypt hash in the file.
+        match secret::hash_in_file(&path) {
+            Ok(true) => loaded = Config::load(&path)?,
+            Ok(false) => {}
+            Err(error) => tracing::warn!("cannot hash remote-management.secret-key: {error}"),
+        }
+    }
+    for warning in &loaded.warnings {
+        tracing::warn!("config: {warning}");
+    }
+    let config = loaded.config;
+    let plugins = start_plugins(&config, options.clock.clone()).await?;
+    let mut runtime = Runtime::new(options.clock, plugins, options.providers)
+        .with_extractors(options.extractors)
+        .with_session_store(options.session_store)
+        .with_hooks(options.hooks);
+    if let Some(store) = options.credential_store {
+        runtime = runtime.with_credential_store(store);
+    }
+    let runtime = Arc::new(runtime);
+    // A plugin file that does not load is logged and left out; an instance naming a type
+    // nobody provides stops the start.
+    let staged = runtime.plugins.stage(&config.plugins).await;
+    let first =
+        Generation::prepare_with(config, &runtime, &runtime.generation(), staged.catalog).await?;
+    let listen = first.config.listen_addr();
+    let tls = match first.config.tls.enable {
+        true => Some(tls::acceptor(&first.config.tls)?),
+        false => None,
+    };
+    let config_path = first.config.source.path.clone();
+    runtime.swap(first);
+    let management = Arc::new(Management::new(runtime.clone(), options.passwords));
+    let app = router::app(runtime.clone(), management.clone());
+    Ok(Booted {
+        runtime,
+        management,
+        app,
+        tls,
+        config_path,
+        listen,
+    })
+}
+
+/// `listener` made non-blocking, or a new one bound to `listen`.
+pub(crate) async fn bind(
+    listener: Option<std::net::TcpListener>,
+    listen: &str,
+) -> Result<TcpListener, ServerError> {
+    match listener {
+        Some(listener) => listener
+            .set_nonblocking(true)
+            .and_then(|()| TcpListener::from_std(listener)),
+        None => TcpListener::bind(listen).await,
+    }
+    .map_err(|source| ServerError::Bind {
+        addr: listen.to_owned(),
+        source,
+    })
+}
+
+impl Booted {
+    /// Starts the accept loop on `listener`; in-flight requests get `grace` at shutdown.
+    pub(crate) fn serve(
+        &self,
+        listener: TcpListener,
+        grace: Duration,
+    ) -> Result<Serving, ServerError> {
+        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: self.listen.clone(),
+            source,
+        })?;
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(connection::serve(
+            listener,
+            self.tls.clone(),
+            self.app.clone(),
+            self.management.clone(),
+            stopped,
+            grace,
+        ));
+        tracing::info!(
+            generation = self.runtime.generation().number,
+            "switchyard listening on http://{local_addr}"
+        );
+        Ok(Serving {
+            local_addr,
+            stop,
+            task,
+        })
     }
 }

@@ -18,6 +18,7 @@ pub mod id;
 pub mod memory_cache;
 pub mod prepare_error;
 pub mod redis_cache;
+pub mod store;
 pub mod wasm_extractor;
 
 pub use affinity::SessionAffinity;
@@ -27,4 +28,5 @@ pub use extractor_chain::{ExtractorChain, ExtractorEntry};
 pub use extractor_registry::{ExtractorFactory, ExtractorRegistry, ExtractorType};
 pub use id::{SessionIds, SessionKind};
 pub use prepare_error::PrepareError;
+pub use store::SessionStore;
 pub use wasm_extractor::WasmExtractor;

@@ -23,7 +23,6 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::credential::file_store::FileStore;
 use crate::generation::{Generation, PrepareError};
 use crate::plugin::{PluginCatalog, PluginOrigin, is_plugin_file};
 use crate::runtime::Runtime;
@@ -107,6 +106,35 @@ pub async fn reload(runtime: &Arc<Runtime>, path: &Path) -> Result<ReloadOutcome
     }
 }
 
+/// Applies `config` (from the program, not from a file): stages the plugins it names, prepares
+/// the next generation and swaps it in, even when nothing changed (so a program's credential
+/// store is asked again). Returns the new generation number; an error keeps the running
+/// generation. The outcome is recorded in [`Runtime::reload_status`]; reloads run one at a
+/// time.
+pub async fn apply(runtime: &Arc<Runtime>, config: Config) -> Result<u64, ReloadError> {
+    let _guard = runtime.reload_guard().await;
+    let current = runtime.generation();
+    let staged = runtime.plugins.stage(&config.plugins).await;
+    let catalog = staged.catalog.clone();
+    match Generation::prepare_with(config, runtime, &current, staged.catalog).await {
+        Ok(next) => {
+            log_plugin_changes(&current.plugins, &next.plugins);
+            let number = runtime.swap(next);
+            tracing::info!(generation = number, "config applied");
+            Ok(number)
+        }
+        Err(error) => {
+            let error = explain(runtime, &current.plugins, &catalog, &staged.failed, error);
+            tracing::error!(
+                "config not applied, keeping generation {}: {error}",
+                current.number
+            );
+            runtime.record_reload(Some(error.to_string()));
+            Err(error)
+        }
+    }
+}
+
 /// The next generation, or `None` when the config and auth files are byte-for-byte what the
 /// current one was built from and the staged plugins are the serving ones.
 async fn prepare_from_file(
@@ -115,15 +143,17 @@ async fn prepare_from_file(
 ) -> Result<Option<Generation>, ReloadError> {
     let current = runtime.generation();
     let owned_path = path.to_owned();
-    let auth_dir = current.config.auth_dir.clone();
-    let (text, auth_fingerprint) = tokio::task::spawn_blocking(move || {
-        let text = std::fs::read_to_string(&owned_path)
-            .map(|text| hash_plaintext_secret(&owned_path, text));
-        let auth = FileStore::new(&auth_dir).list().map(|l| l.fingerprint).ok();
-        (text, auth)
+    let text = tokio::task::spawn_blocking(move || {
+        std::fs::read_to_string(&owned_path).map(|text| hash_plaintext_secret(&owned_path, text))
     })
     .await
     .expect("reading the config does not panic");
+    let auth_fingerprint = runtime
+        .credential_store
+        .list(&current.config.auth_dir)
+        .await
+        .map(|listing| listing.fingerprint)
+        .ok();
     let text = text.map_err(|source| crate::config::ConfigError::Read {
         path: path.to_owned(),
         source,
@@ -325,6 +355,13 @@ impl ConfigWatcher {
     /// Stops watching.
     pub fn stop(self) {
         self.task.abort();
+    }
+
+    /// Stops watching and waits until the watching task has ended (a reload it was running
+    /// is cancelled before its swap, or has completed).
+    pub async fn shutdown(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
     }
 }
 

@@ -24,5 +24,6 @@ mod redis_server;
 mod redis_store;
 mod reload;
 mod resp;
+mod sdk;
 mod streaming;
 mod usage;

@@ -50,6 +50,7 @@ pub enum StoreError {
 
 /// What [`FileStore::list`] found.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct Listing {
     /// Usable credentials, by file name.
     pub credentials: Vec<Credential>,
@@ -185,7 +186,9 @@ impl FileStore {
     fn path_of(&self, credential: &Credential) -> Result<PathBuf, StoreError> {
         match &credential.source {
             CredentialSource::File { path } => Ok(path.clone()),
-            CredentialSource::Config { .. } => self.path_for_id(credential.id.as_str()),
+            CredentialSource::Config { .. } | CredentialSource::Store => {
+                self.path_for_id(credential.id.as_str())
+            }
         }
     }
 

@@ -1,5 +1,5 @@
 //! The session-affinity selector: wraps round-robin or fill-first and keeps each session on the
-//! credential it was bound to (reference §1.5 with the [HEAD] fixes of §1.10).
+//! credential it was bound to (reference §1.5 with the \[HEAD\] fixes of §1.10).
 //!
 //! Pick: a live binding whose credential is available (in any priority tier) is reused; a
 //! binding whose credential is not available is moved to what the wrapped selector picks; a new

@@ -9,6 +9,7 @@ use crate::credential::CredentialId;
 
 /// Counts for reports (`GET /v0/management/sessions`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BindingStats {
     /// Live bindings.
     pub bindings: usize,

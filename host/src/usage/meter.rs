@@ -43,8 +43,13 @@ struct Inner {
     hub: Arc<UsageHub>,
     metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
-    /// Make a usage record (`usage-statistics-enabled` when the request arrived).
+    /// Make a usage record (`usage-statistics-enabled` when the request arrived, or hooks
+    /// installed).
     usage: bool,
+    /// Add the record to the totals (`usage-statistics-enabled` when the request arrived).
+    totals: bool,
+    /// The embedding program's observers.
+    hooks: Option<Arc<dyn crate::hooks::Hooks>>,
     /// Send it to the Redis-protocol feed as well.
     feed: bool,
     started: Instant,
@@ -66,14 +71,16 @@ impl Meter {
         caller: Caller,
     ) -> Meter {
         let config = &generation.config;
-        let usage = config.usage_statistics_enabled;
+        let totals = config.usage_statistics_enabled;
         Meter {
             inner: Some(Box::new(Inner {
                 hub: runtime.usage.clone(),
                 metrics: runtime.metrics.clone(),
                 clock: runtime.clock.clone(),
-                usage,
-                feed: usage && runtime.usage.feed_enabled(&config.management.secret_key),
+                usage: totals || runtime.hooks.is_some(),
+                totals,
+                hooks: runtime.hooks.clone(),
+                feed: totals && runtime.usage.feed_enabled(&config.management.secret_key),
                 started: Instant::now(),
                 arrived: runtime.clock.now(),
                 route: endpoint.route(),
@@ -224,7 +231,12 @@ impl Inner {
             credential: served.map(|c| c.id.to_string()).unwrap_or_default(),
             status,
         };
-        self.hub.record(&record, self.feed, self.clock.now());
+        if self.totals {
+            self.hub.record(&record, self.feed, self.clock.now());
+        }
+        if let Some(hooks) = &self.hooks {
+            hooks.request_result(&record);
+        }
     }
 }
 

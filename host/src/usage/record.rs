@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// Token counts of one request, as the upstream's usage block reported them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Tokens {
     /// Prompt tokens (`prompt_tokens`, `input_tokens`, `promptTokenCount`). For Anthropic this
     /// is its `input_tokens`, which leaves out tokens read from the prompt cache.
@@ -52,6 +53,7 @@ impl Tokens {
 
 /// One finished request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct UsageRecord {
     /// When the request arrived (RFC 3339, UTC).
     pub timestamp: String,

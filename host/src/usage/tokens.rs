@@ -122,7 +122,7 @@ pub enum StreamScanner {
     /// A raw stream (Gemini without `alt=sse`: one JSON array): the tail is kept and searched
     /// at the end.
     Raw {
-        /// The last chunks, at most about [`RAW_TAIL`] bytes.
+        /// The last chunks, at most about `RAW_TAIL` bytes.
         tail: VecDeque<Bytes>,
         /// Their length.
         len: usize,
