@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use switchyard::{
-    AccessFuture, AccessOutcome, AccessProvider, ApplyError, BoxFuture, Credential, CredentialId,
-    CredentialListing, CredentialStore, Hooks, InstanceConfig, InstanceSpec, RequestHead,
-    SdkConfig, Switchyard, Upstream, UsageRecord,
+    AccessFuture, AccessOutcome, AccessProvider, ApplyError, BindingStats, BoxFuture, Credential,
+    CredentialId, CredentialListing, CredentialStore, Hooks, InstanceConfig, InstanceSpec,
+    RequestHead, SdkConfig, SessionCache, Switchyard, Upstream, UsageRecord,
 };
 use switchyard_mock::MockUpstream;
 use tokio::sync::mpsc;
@@ -383,4 +383,120 @@ async fn shutdown_ends_every_task_including_the_watcher_and_the_session_cache() 
         )
     });
     mock.shutdown().await;
+}
+
+/// Session bindings in a map the program owns (no expiry: the test reads and edits it).
+#[derive(Debug, Default, Clone)]
+struct ProgramBindings(Arc<Mutex<HashMap<String, CredentialId>>>);
+
+impl ProgramBindings {
+    fn snapshot(&self) -> HashMap<String, CredentialId> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl SessionCache for ProgramBindings {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<CredentialId>> {
+        Box::pin(async move { self.0.lock().unwrap().get(key).cloned() })
+    }
+
+    fn get_and_refresh<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<CredentialId>> {
+        self.get(key)
+    }
+
+    fn set<'a>(&'a self, key: &'a str, credential: &'a CredentialId) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            self.0
+                .lock()
+                .unwrap()
+                .insert(key.to_owned(), credential.clone());
+        })
+    }
+
+    fn touch<'a>(&'a self, _key: &'a str, _credential: &'a CredentialId) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+
+    fn compare_and_delete<'a>(
+        &'a self,
+        key: &'a str,
+        credential: &'a CredentialId,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let mut map = self.0.lock().unwrap();
+            if map.get(key) == Some(credential) {
+                map.remove(key);
+            }
+        })
+    }
+
+    fn invalidate<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            self.0.lock().unwrap().remove(key);
+        })
+    }
+
+    fn invalidate_credential<'a>(&'a self, credential: &'a CredentialId) -> BoxFuture<'a, ()> {
+        Box::pin(async move { self.0.lock().unwrap().retain(|_, c| c != credential) })
+    }
+
+    fn stats(&self) -> BoxFuture<'_, BindingStats> {
+        Box::pin(async move {
+            let mut stats = BindingStats::default();
+            stats.bindings = self.0.lock().unwrap().len();
+            stats
+        })
+    }
+
+    fn stop(&self) {}
+}
+
+#[tokio::test]
+async fn session_bindings_live_in_the_programs_session_store() {
+    let mock = MockUpstream::start().await.unwrap();
+    let store = MemoryStore::default();
+    for n in ["1", "2"] {
+        store.put(
+            &format!("mem-{n}"),
+            json!({"type": "claude", "api_key": format!("sk-mem-{n}"), "base_url": mock.base_url()}),
+        );
+    }
+    let bindings = ProgramBindings::default();
+    let opened = bindings.clone();
+    let switchyard = Switchyard::builder()
+        .config(
+            SdkConfig::new()
+                .api_key("client-key")
+                .session_affinity(std::time::Duration::from_secs(3600)),
+        )
+        .credential_store(store)
+        .session_store(move |_ttl| Arc::new(opened.clone()) as Arc<dyn SessionCache>)
+        .build()
+        .await
+        .unwrap();
+    let addr = switchyard.serve(loopback()).unwrap();
+    let conversation = [("x-api-key", "client-key"), ("x-session-id", "conv-7")];
+
+    // The first turn binds the conversation in the program's map.
+    let reply = post(addr, &conversation).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let bound = bindings.snapshot();
+    assert_eq!(bound.len(), 1, "{bound:?}");
+    let (key, first) = bound.into_iter().next().unwrap();
+    assert_eq!(mock.request_count_for(&format!("sk-{first}")), 1);
+
+    // The program rebinds it: the next turn follows the program's map.
+    let other = CredentialId::new(if first.to_string() == "mem-1" {
+        "mem-2"
+    } else {
+        "mem-1"
+    });
+    bindings.0.lock().unwrap().insert(key, other.clone());
+    for _ in 0..3 {
+        let reply = post(addr, &conversation).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+    }
+    assert_eq!(mock.request_count_for(&format!("sk-{other}")), 3);
+    assert_eq!(mock.request_count_for(&format!("sk-{first}")), 1);
+    switchyard.shutdown().await;
 }
