@@ -27,6 +27,7 @@ mod folder;
 mod header_filter;
 mod health;
 mod instance;
+mod instance_source;
 mod request_head;
 mod state;
 mod status;
@@ -47,6 +48,7 @@ pub use folder::StagedPlugins;
 pub use header_filter::HeaderFilter;
 pub use health::FaultPolicy;
 pub use instance::InstanceStats;
+pub use instance_source::InstanceSource;
 pub use request_head::RequestHead;
 pub use status::{InstanceUse, PluginSource, PluginStatus, ServiceState};
 

@@ -8,7 +8,7 @@ use super::{
     AccessError, Outcome, PrepareError, Principal, Provider, ProviderRegistry, RequestHead,
 };
 use crate::config::{Config, PluginInstanceConfig, PluginLimits};
-use crate::plugin::{InstanceStats, Plugin, PluginHost};
+use crate::plugin::{InstanceSource, InstanceStats, Plugin, PluginHost};
 
 /// One configured provider instance of a chain.
 #[derive(Clone)]
@@ -19,31 +19,7 @@ pub struct ChainEntry {
     /// The same provider when it is a Wasm instance: called directly, without boxing a future.
     wasm: Option<Arc<WasmProvider>>,
     /// What the instance was made from; an unchanged instance is reused by the next chain.
-    source: Option<Source>,
-}
-
-/// The identity of what a chain entry was made from.
-#[derive(Clone, PartialEq)]
-struct Source {
-    config: PluginInstanceConfig,
-    defaults: PluginLimits,
-    origin: TypeOrigin,
-}
-
-#[derive(Clone)]
-enum TypeOrigin {
-    Native(Arc<dyn NativeFactory>),
-    Wasm([u8; 32]),
-}
-
-impl PartialEq for TypeOrigin {
-    fn eq(&self, other: &TypeOrigin) -> bool {
-        match (self, other) {
-            (TypeOrigin::Native(a), TypeOrigin::Native(b)) => Arc::ptr_eq(a, b),
-            (TypeOrigin::Wasm(a), TypeOrigin::Wasm(b)) => a == b,
-            _ => false,
-        }
-    }
+    source: Option<InstanceSource<dyn NativeFactory>>,
 }
 
 impl ChainEntry {
@@ -168,20 +144,12 @@ impl AccessChain {
                     known: registry.known(host),
                 });
             };
-            let source = Source {
-                config: config.clone(),
-                defaults: *defaults,
-                origin: match &provider_type {
-                    ProviderType::Native(factory) => TypeOrigin::Native(factory.clone()),
-                    ProviderType::Wasm(plugin) => TypeOrigin::Wasm(plugin.content_hash()),
-                },
+            let source = match &provider_type {
+                ProviderType::Native(factory) => InstanceSource::native(config, defaults, factory),
+                ProviderType::Wasm(plugin) => InstanceSource::wasm(config, defaults, plugin),
             };
-            let reused = previous.and_then(|chain| {
-                chain
-                    .entries
-                    .iter()
-                    .find(|e| e.source.as_ref() == Some(&source))
-            });
+            let reused =
+                previous.and_then(|chain| source.find_in(&chain.entries, |e| e.source.as_ref()));
             let mut wasm = None;
             let provider = match (reused, provider_type) {
                 (Some(entry), _) => {

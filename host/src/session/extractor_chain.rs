@@ -11,7 +11,7 @@ use super::prepare_error::PrepareError;
 use super::wasm_extractor::WasmExtractor;
 use super::{SessionIds, SessionKind};
 use crate::config::{Config, PluginInstanceConfig, PluginLimits};
-use crate::plugin::{InstanceStats, Plugin, PluginHost, RequestHead};
+use crate::plugin::{InstanceSource, InstanceStats, Plugin, PluginHost, RequestHead};
 
 /// One configured extractor instance of a chain.
 #[derive(Clone)]
@@ -26,31 +26,7 @@ pub struct ExtractorEntry {
     /// that reuse this entry.
     skipped: Arc<AtomicU64>,
     /// What the instance was made from; an unchanged instance is reused by the next chain.
-    source: Option<Source>,
-}
-
-/// The identity of what a chain entry was made from.
-#[derive(Clone, PartialEq)]
-struct Source {
-    config: PluginInstanceConfig,
-    defaults: PluginLimits,
-    origin: TypeOrigin,
-}
-
-#[derive(Clone)]
-enum TypeOrigin {
-    Native(Arc<dyn ExtractorFactory>),
-    Wasm([u8; 32]),
-}
-
-impl PartialEq for TypeOrigin {
-    fn eq(&self, other: &TypeOrigin) -> bool {
-        match (self, other) {
-            (TypeOrigin::Native(a), TypeOrigin::Native(b)) => Arc::ptr_eq(a, b),
-            (TypeOrigin::Wasm(a), TypeOrigin::Wasm(b)) => a == b,
-            _ => false,
-        }
-    }
+    source: Option<InstanceSource<dyn ExtractorFactory>>,
 }
 
 impl ExtractorEntry {
@@ -201,20 +177,12 @@ impl ExtractorChain {
                     known: registry.known(host),
                 });
             };
-            let source = Source {
-                config: config.clone(),
-                defaults: *defaults,
-                origin: match &extractor_type {
-                    ExtractorType::Native(factory) => TypeOrigin::Native(factory.clone()),
-                    ExtractorType::Wasm(plugin) => TypeOrigin::Wasm(plugin.content_hash()),
-                },
+            let source = match &extractor_type {
+                ExtractorType::Native(factory) => InstanceSource::native(config, defaults, factory),
+                ExtractorType::Wasm(plugin) => InstanceSource::wasm(config, defaults, plugin),
             };
-            let reused = previous.and_then(|chain| {
-                chain
-                    .entries
-                    .iter()
-                    .find(|e| e.source.as_ref() == Some(&source))
-            });
+            let reused =
+                previous.and_then(|chain| source.find_in(&chain.entries, |e| e.source.as_ref()));
             if let Some(entry) = reused {
                 entries.push(entry.clone());
                 continue;
