@@ -20,6 +20,7 @@ pub mod protocol;
 pub mod proxy;
 pub mod resp;
 pub mod runtime;
+pub mod scaffold;
 pub mod server;
 pub mod session;
 pub mod usage;
