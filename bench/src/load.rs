@@ -60,8 +60,8 @@ fn request(target: &Target, spec: &Spec) -> Request<Full<Bytes>> {
         .expect("valid request")
 }
 
-/// Sends `spec` and reads the whole answer; returns the time it took.
-async fn one(
+/// Sends `spec` and reads the whole answer; returns the time it took (an error for a non-2xx).
+pub async fn once(
     sender: &mut SendRequest<Full<Bytes>>,
     target: &Target,
     spec: &Spec,
@@ -91,11 +91,11 @@ pub async fn sequential(
 ) -> Result<Histogram<u64>> {
     let mut sender = connect(target.addr).await?;
     for _ in 0..warmup {
-        one(&mut sender, target, spec).await?;
+        once(&mut sender, target, spec).await?;
     }
     let mut hist = histogram();
     for _ in 0..count {
-        let took = one(&mut sender, target, spec).await?;
+        let took = once(&mut sender, target, spec).await?;
         hist.record(took.as_micros().max(1) as u64)?;
     }
     Ok(hist)
@@ -137,7 +137,7 @@ pub async fn throughput(
         );
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                match one(&mut sender, &target, &spec).await {
+                match once(&mut sender, &target, &spec).await {
                     Ok(_) => ok.fetch_add(1, Ordering::Relaxed),
                     Err(_) => {
                         failed.fetch_add(1, Ordering::Relaxed);

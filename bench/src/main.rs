@@ -11,6 +11,11 @@ mod processes;
 mod report;
 mod scenario;
 
+/// The guest-building helper of `host/build.rs`, for the swap scenario's test plugins.
+#[path = "../../host/build/wasm_guest.rs"]
+#[allow(dead_code)]
+mod wasm_guest;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

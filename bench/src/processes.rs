@@ -149,7 +149,7 @@ pub fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
     let conf = format!(
         "worker_processes auto;\npid {p}/nginx.pid;\nerror_log stderr error;\n\
          events {{ worker_connections 8192; }}\n\
-         http {{\n  access_log off;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n  fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
+         http {{\n  access_log off;\n  keepalive_requests 10000000;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n  fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
          \x20 upstream mock {{ server {upstream}; keepalive 256; }}\n\
          \x20 server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://mock;\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n      proxy_buffering off;\n    }}\n  }}\n}}\n"
     );

@@ -11,6 +11,7 @@ use crate::credential::file_store::FileStore;
 use crate::credential::selector::{FillFirst, RoundRobin, Selector};
 use crate::credential::{Credential, CredentialId, config_source};
 use crate::model::ModelRegistry;
+use crate::plugin::PluginCatalog;
 use crate::runtime::Runtime;
 use crate::session::cache::SessionCache;
 use crate::session::memory_cache::MemoryCache;
@@ -53,6 +54,9 @@ pub struct Generation {
     pub config: Arc<Config>,
     /// Credentials and the models they serve.
     pub registry: ModelRegistry,
+    /// The plugins this generation's instance types were resolved in; installed as the
+    /// host's catalog when the generation is swapped in.
+    pub plugins: PluginCatalog,
     /// Who may call the proxy.
     pub access: Arc<AccessChain>,
     /// Which conversation a request belongs to (run only while session affinity is on).
@@ -80,6 +84,7 @@ impl Generation {
             number: 0,
             config: Arc::new(config),
             registry: ModelRegistry::default(),
+            plugins: PluginCatalog::default(),
             access: Arc::new(AccessChain::new(Vec::new())),
             extractors: Arc::new(ExtractorChain::default()),
             selector: Arc::new(FillFirst),
@@ -93,26 +98,40 @@ impl Generation {
     /// Builds the generation for `config`: the access and session-extractor chains (reusing
     /// `previous`'s unchanged instances), the credentials of the config and of `auth-dir` (created 0700 when missing),
     /// the model index. `previous` lends its selector when the routing settings did not change.
+    /// Plugin types resolve among the plugins installed in `runtime.plugins` now.
     pub async fn prepare(
         config: Config,
         runtime: &Runtime,
         previous: &Generation,
     ) -> Result<Generation, PrepareError> {
+        Self::prepare_with(config, runtime, previous, runtime.plugins.catalog()).await
+    }
+
+    /// Like [`Generation::prepare`], but plugin types resolve in `plugins` (a catalog staged
+    /// by [`crate::plugin::PluginHost::stage`]), which becomes the host's catalog only when
+    /// this generation is swapped in.
+    pub async fn prepare_with(
+        config: Config,
+        runtime: &Runtime,
+        previous: &Generation,
+        plugins: PluginCatalog,
+    ) -> Result<Generation, PrepareError> {
+        let host = runtime.plugins.with_catalog(plugins.clone());
         let access = if previous.number > 0 {
             previous
                 .access
-                .prepare_next(&config, &runtime.providers, &runtime.plugins)
+                .prepare_next(&config, &runtime.providers, &host)
                 .await?
         } else {
-            AccessChain::prepare(&config, &runtime.providers, &runtime.plugins).await?
+            AccessChain::prepare(&config, &runtime.providers, &host).await?
         };
         let extractors = if previous.number > 0 {
             previous
                 .extractors
-                .prepare_next(&config, &runtime.extractors, &runtime.plugins)
+                .prepare_next(&config, &runtime.extractors, &host)
                 .await?
         } else {
-            ExtractorChain::prepare(&config, &runtime.extractors, &runtime.plugins).await?
+            ExtractorChain::prepare(&config, &runtime.extractors, &host).await?
         };
         if access.is_empty() && !config.host_is_loopback() && !config.allow_unauthenticated {
             return Err(PrepareError::Unauthenticated {
@@ -180,6 +199,7 @@ impl Generation {
             number: 0,
             config: Arc::new(config),
             registry,
+            plugins,
             access: Arc::new(access),
             extractors: Arc::new(extractors),
             selector,

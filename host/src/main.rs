@@ -1,11 +1,18 @@
 //! The `switchyard` command.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Instant, SystemTime};
 
 use clap::{Parser, Subcommand};
-use switchyard::config::{Config, ConfigError};
+use switchyard::access::{Outcome, RequestHead};
+use switchyard::config::{Config, ConfigError, PluginLimits};
+use switchyard::plugin::{
+    HostOptions, PluginHost, PluginOrigin, PluginWorld, Trial, TrialAnswer, TrialError,
+};
 use switchyard::server::{RunningServer, ServerOptions};
+use switchyard::session::SessionKind;
 
 /// mimalloc: the proxy allocates and frees many small buffers per request; glibc's allocator
 /// spent about a tenth of the CPU time of a benchmark run on them.
@@ -38,6 +45,38 @@ enum Command {
         #[arg(long, default_value_t = 8317)]
         port: u16,
     },
+    /// Tools for plugin authors.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Load and type-check a plugin file, configure it, and make one sample call.
+    ///
+    /// Exit codes: 0 fine, 1 the file does not load or matches no plugin world, 2 the plugin
+    /// rejected its settings, 3 a call faulted (trap, deadline, memory).
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// The component file (`*.wasm`).
+    file: PathBuf,
+    /// Settings handed to `configure`: JSON (YAML works too), or @FILE to read them.
+    #[arg(long = "config", value_name = "JSON|@FILE", default_value = "{}")]
+    settings: String,
+    /// A header of the sample request, `Name: value`; repeatable.
+    #[arg(long = "header", short = 'H', value_name = "K:V")]
+    headers: Vec<String>,
+    /// The sample request's path, with an optional `?query`.
+    #[arg(long, default_value = "/v1/chat/completions")]
+    path: String,
+    /// The sample request's body, for a session extractor: @FILE, or the text itself.
+    #[arg(long, value_name = "TEXT|@FILE")]
+    body: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -55,6 +94,9 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => runtime.block_on(serve(cli.config, cli.password)),
         Command::Demo { port } => runtime.block_on(demo(port)),
+        Command::Plugin {
+            command: PluginCommand::Check(args),
+        } => return ExitCode::from(runtime.block_on(plugin_check(args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -108,6 +150,148 @@ async fn demo(port: u16) -> Result<(), String> {
     shutdown_signal().await;
     demo.shutdown().await;
     Ok(())
+}
+
+/// `switchyard plugin check`: prints what the plugin is and what it answered; returns the exit
+/// code (0 fine, 1 not loadable, 2 settings rejected, 3 fault).
+async fn plugin_check(args: CheckArgs) -> u8 {
+    init_logging(false);
+    let fail = |code: u8, message: String| {
+        eprintln!("switchyard: {message}");
+        code
+    };
+    let file = args.file.display().to_string();
+    let bytes = match std::fs::read(&args.file) {
+        Ok(bytes) => bytes,
+        Err(error) => return fail(1, format!("{file}: cannot read: {error}")),
+    };
+    let settings = match read_argument(&args.settings).and_then(|text| parse_settings(&text)) {
+        Ok(settings) => settings,
+        Err(message) => return fail(2, format!("--config: {message}")),
+    };
+    let mut headers = Vec::new();
+    for header in &args.headers {
+        match header.split_once(':') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                headers.push((name.trim().to_owned(), value.trim().to_owned()));
+            }
+            _ => return fail(2, format!("--header {header:?}: expected `Name: value`")),
+        }
+    }
+    let body = match args.body.as_deref().map(read_argument).transpose() {
+        Ok(body) => body.map(String::into_bytes),
+        Err(message) => return fail(2, format!("--body: {message}")),
+    };
+    let host = match PluginHost::new(HostOptions::default()) {
+        Ok(host) => host,
+        Err(error) => return fail(1, error.to_string()),
+    };
+    let started = Instant::now();
+    let plugin = match host
+        .load(bytes, PluginOrigin::File(args.file.clone()))
+        .await
+    {
+        Ok(plugin) => plugin,
+        Err(error) => return fail(1, format!("{file}: {error}")),
+    };
+    println!("plugin     {} {}", plugin.name(), plugin.version());
+    println!("world      {}", world_name(plugin.world()));
+    match plugin.header_filter().names() {
+        Some(names) => println!("headers    {}", names.join(", ")),
+        None => println!("headers    all"),
+    }
+    println!("file       {file}");
+    println!("sha256     {}", hex::encode(plugin.content_hash()));
+    println!("compiled   {:?}", started.elapsed());
+    let (path, query) = args.path.split_once('?').unwrap_or((&args.path, ""));
+    let trial = Trial {
+        settings,
+        head: RequestHead::new(
+            "POST",
+            path,
+            query,
+            headers,
+            Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            SystemTime::now(),
+        ),
+        body,
+        limits: PluginLimits::default(),
+    };
+    match host.trial(&plugin, &trial).await {
+        Ok(report) => {
+            println!("configure  ok");
+            match report.answer {
+                TrialAnswer::Access(outcome) => {
+                    println!("outcome    {}", describe_outcome(&outcome))
+                }
+                TrialAnswer::Session(None) => println!("session    none"),
+                TrialAnswer::Session(Some(ids)) => {
+                    let kind = match ids.kind {
+                        SessionKind::Explicit => "explicit",
+                        SessionKind::Derived => "derived",
+                    };
+                    let mut line = format!("session    {kind} primary={:?}", ids.primary);
+                    if let Some(fallback) = &ids.fallback {
+                        line.push_str(&format!(" fallback={fallback:?}"));
+                    }
+                    println!("{line}");
+                }
+            }
+            println!("call       {:?}", report.call_time);
+            0
+        }
+        Err(error) => {
+            if let TrialError::Fault(_) = error {
+                println!("configure  ok");
+            }
+            fail(error.exit_code(), format!("{}: {error}", plugin.name()))
+        }
+    }
+}
+
+/// The text of an argument that may be `@FILE`.
+fn read_argument(value: &str) -> Result<String, String> {
+    match value.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}")),
+        None => Ok(value.to_owned()),
+    }
+}
+
+/// Settings as JSON, else YAML (as they would stand under `config:` in `config.yaml`).
+fn parse_settings(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).or_else(|json_error| {
+        serde_yaml_ng::from_str::<serde_json::Value>(text)
+            .map_err(|_| format!("not valid JSON: {json_error}"))
+    })
+}
+
+/// The WIT world's name.
+fn world_name(world: PluginWorld) -> &'static str {
+    match world {
+        PluginWorld::AccessProvider => "access-provider",
+        PluginWorld::SessionExtractor => "session-extractor",
+    }
+}
+
+/// An access outcome on one line.
+fn describe_outcome(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Allow {
+            principal,
+            metadata,
+        } => {
+            let mut line = format!("allow principal={principal:?}");
+            for (key, value) in metadata {
+                line.push_str(&format!(" {key}={value:?}"));
+            }
+            line
+        }
+        Outcome::NotHandled => "not-handled".to_owned(),
+        Outcome::NoCredentials => "no-credentials".to_owned(),
+        Outcome::InvalidCredential => "invalid-credential".to_owned(),
+        Outcome::Deny { status, message } => format!("deny status={status} message={message:?}"),
+        Outcome::Error(message) => format!("error {message:?}"),
+    }
 }
 
 /// Logs go to stderr; the level comes from `RUST_LOG`, else `debug: true`, else info.

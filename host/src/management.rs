@@ -13,6 +13,7 @@ pub mod auth_files;
 pub mod ban;
 pub mod config_file;
 pub mod error;
+pub mod plugins;
 pub mod provider_keys;
 pub mod report;
 pub mod secret;
@@ -207,6 +208,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(management: Arc<Management>) -> 
         .merge(api_keys::routes())
         .merge(provider_keys::routes())
         .merge(auth_files::routes())
+        .merge(plugins::routes())
         .merge(report::routes())
         .merge(sessions::routes())
         .layer(middleware::from_fn_with_state(management.clone(), guard))

@@ -18,30 +18,39 @@
 
 mod bindings;
 mod cache;
+mod catalog;
+mod check;
 mod embedded;
 mod engine;
 mod fault;
+mod folder;
 mod header_filter;
 mod health;
 mod instance;
 mod request_head;
 mod state;
+mod status;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store};
 
+pub use catalog::PluginCatalog;
+pub use check::{Trial, TrialAnswer, TrialError, TrialReport};
 pub use fault::Fault;
+pub use folder::StagedPlugins;
 pub use header_filter::HeaderFilter;
 pub use health::FaultPolicy;
 pub use instance::InstanceStats;
 pub use request_head::RequestHead;
+pub use status::{InstanceUse, PluginSource, PluginStatus, ServiceState};
+
+pub(crate) use folder::is_plugin_file;
 
 pub(crate) use bindings::{
     AccessProvider, Denial, Grant, SessionExtractor, WitOutcome, WitSessionId, WitSessionKind,
@@ -108,7 +117,8 @@ pub enum PluginError {
 }
 
 /// The WIT worlds a plugin can implement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum PluginWorld {
     /// `access-provider`: decides who may call the proxy.
     AccessProvider,
@@ -183,13 +193,16 @@ pub struct HostStats {
     pub cache_hits: u64,
 }
 
-/// The plugin runtime: engine, linkers, cache, and the catalog of loaded plugins by type name.
+/// The plugin runtime: engine, linkers, cache, the catalog of installed plugins by type name,
+/// and what the host knows about its plugin sources (the embedded plugins, the folder's files).
 ///
-/// Cheap to clone; clones share everything.
+/// Cheap to clone; clones share everything. [`PluginHost::with_catalog`] makes a view with a
+/// catalog of its own (for preparing a generation against a staged catalog).
 #[derive(Clone)]
 pub struct PluginHost {
     core: Arc<HostCore>,
-    catalog: Arc<RwLock<HashMap<String, Plugin>>>,
+    catalog: Arc<RwLock<PluginCatalog>>,
+    sources: Arc<Mutex<folder::Sources>>,
 }
 
 /// What plugins and their instances share with the host (not the catalog, which holds the
@@ -231,7 +244,8 @@ impl PluginHost {
                 compiled: AtomicU64::new(0),
                 cache_hits: AtomicU64::new(0),
             }),
-            catalog: Arc::new(RwLock::new(HashMap::new())),
+            catalog: Arc::default(),
+            sources: Arc::default(),
         })
     }
 
@@ -287,7 +301,8 @@ impl PluginHost {
     }
 
     /// Loads the first-party plugins embedded in the binary and installs them (a plugin
-    /// already installed from a file keeps precedence).
+    /// already installed from a file keeps precedence). They are also the base of every
+    /// catalog [`PluginHost::stage`] stages.
     pub async fn load_embedded(&self) -> Result<Vec<Plugin>, PluginError> {
         let mut loaded = Vec::new();
         for (_package, bytes) in embedded::EMBEDDED {
@@ -295,6 +310,7 @@ impl PluginHost {
             self.install(plugin.clone());
             loaded.push(plugin);
         }
+        self.sources.lock().embedded = loaded.clone();
         Ok(loaded)
     }
 
@@ -333,19 +349,21 @@ impl PluginHost {
     /// Returns whether it was installed.
     pub fn install(&self, plugin: Plugin) -> bool {
         let mut catalog = self.catalog.write();
-        if let Some(existing) = catalog.get(plugin.name())
-            && plugin.origin() == &PluginOrigin::Embedded
-            && matches!(existing.origin(), PluginOrigin::File(_))
-        {
-            return false;
+        match catalog.with(plugin) {
+            Some(next) => {
+                *catalog = next;
+                true
+            }
+            None => false,
         }
-        catalog.insert(plugin.name().to_owned(), plugin);
-        true
     }
 
     /// Removes the plugin of type `name`; returns it.
     pub fn uninstall(&self, name: &str) -> Option<Plugin> {
-        self.catalog.write().remove(name)
+        let mut catalog = self.catalog.write();
+        let (next, removed) = catalog.without(name);
+        *catalog = next;
+        removed
     }
 
     /// The installed plugin of type `name`.
@@ -355,9 +373,31 @@ impl PluginHost {
 
     /// Every installed plugin, sorted by name.
     pub fn plugins(&self) -> Vec<Plugin> {
-        let mut plugins: Vec<_> = self.catalog.read().values().cloned().collect();
-        plugins.sort_by(|a, b| a.name().cmp(b.name()));
-        plugins
+        self.catalog.read().iter().cloned().collect()
+    }
+
+    /// The installed plugins (a snapshot).
+    pub fn catalog(&self) -> PluginCatalog {
+        self.catalog.read().clone()
+    }
+
+    /// A view of this host (same engine, cache and sources) whose installed plugins are
+    /// `catalog`: chains prepared with it resolve types in `catalog`, and installing into it
+    /// does not touch this host's catalog.
+    pub fn with_catalog(&self, catalog: PluginCatalog) -> PluginHost {
+        PluginHost {
+            core: self.core.clone(),
+            catalog: Arc::new(RwLock::new(catalog)),
+            sources: self.sources.clone(),
+        }
+    }
+
+    /// Makes `catalog` the installed plugins and `folder` the plugins folder in service
+    /// (`None`: folder plugins disabled): done when a generation prepared against a staged
+    /// catalog is swapped in.
+    pub fn commit(&self, catalog: PluginCatalog, folder: Option<PathBuf>) {
+        self.commit_sources(&catalog, folder);
+        *self.catalog.write() = catalog;
     }
 
     /// The counters.

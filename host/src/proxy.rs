@@ -17,18 +17,25 @@ pub mod upstream;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::get;
 
 use crate::runtime::Runtime;
+use endpoint::Endpoint;
 
 /// The proxy routes (reference §9.1): `/v1/*` and `/v1beta/*`, behind the access chain.
 pub fn routes(runtime: Arc<Runtime>) -> Router<Arc<Runtime>> {
     Router::new()
         .route("/v1/models", get(model_list::openai_or_claude))
-        .route("/v1/chat/completions", post(forward::chat_completions))
-        .route("/v1/messages", post(forward::messages))
-        .route("/v1/messages/count_tokens", post(forward::count_tokens))
-        .route("/v1/responses", post(forward::responses))
+        .route(
+            "/v1/chat/completions",
+            forward::fixed_path(Endpoint::ChatCompletions),
+        )
+        .route("/v1/messages", forward::fixed_path(Endpoint::Messages))
+        .route(
+            "/v1/messages/count_tokens",
+            forward::fixed_path(Endpoint::CountTokens),
+        )
+        .route("/v1/responses", forward::fixed_path(Endpoint::Responses))
         .route("/v1beta/models", get(model_list::gemini))
         .route(
             "/v1beta/models/{model_action}",

@@ -12,7 +12,7 @@ use crate::credential::selector::RoundRobinCursors;
 use crate::credential::state::StateTable;
 use crate::generation::Generation;
 use crate::metrics::Metrics;
-use crate::plugin::PluginHost;
+use crate::plugin::{InstanceUse, PluginHost, PluginStatus};
 use crate::proxy::client_pool::ClientPool;
 use crate::session::ExtractorRegistry;
 use crate::session::affinity::AffinityCounters;
@@ -39,6 +39,8 @@ pub struct Runtime {
     /// Session-extractor types registered natively; the plugin host's extractor plugins are
     /// found beside them.
     pub extractors: ExtractorRegistry,
+    /// Held while a reload prepares and swaps, so reloads never interleave.
+    reload_lock: tokio::sync::Mutex<()>,
     /// Usage totals and the usage feed.
     pub usage: Arc<UsageHub>,
     /// Prometheus counters.
@@ -59,6 +61,7 @@ impl Runtime {
             plugins,
             providers,
             extractors: ExtractorRegistry::new(),
+            reload_lock: tokio::sync::Mutex::new(()),
             usage: Arc::default(),
             metrics: Arc::default(),
         }
@@ -81,6 +84,11 @@ impl Runtime {
         let number = self.status.borrow().generation + 1;
         next.number = number;
         let invalidated = std::mem::take(&mut next.invalidated_credentials);
+        let folder = &next.config.plugins;
+        self.plugins.commit(
+            next.plugins.clone(),
+            folder.enabled.then(|| folder.dir.clone()),
+        );
         let previous = self.generation.swap(Arc::new(next));
         let current = self.generation.load_full();
         if !Arc::ptr_eq(&previous.selector, &current.selector) {
@@ -120,6 +128,35 @@ impl Runtime {
                 status.last_error = Some(error);
             }
         });
+    }
+
+    /// Waits for (and then holds) the right to prepare and swap a generation: reloads from the
+    /// watcher and from the management API run one at a time.
+    pub async fn reload_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.reload_lock.lock().await
+    }
+
+    /// The status of every plugin (embedded, the plugins folder's files, and any other the
+    /// serving generation uses), with the counters of the serving generation's instances
+    /// (access providers and session extractors).
+    pub fn plugin_status(&self) -> Vec<PluginStatus> {
+        let generation = self.generation();
+        let access = generation.access.entries().iter().filter_map(|entry| {
+            Some(InstanceUse {
+                instance: entry.name().to_owned(),
+                plugin: entry.plugin()?.clone(),
+                stats: entry.stats()?,
+            })
+        });
+        let extractors = generation.extractors.entries().iter().filter_map(|entry| {
+            Some(InstanceUse {
+                instance: entry.name().to_owned(),
+                plugin: entry.plugin()?.clone(),
+                stats: entry.stats()?,
+            })
+        });
+        let instances: Vec<InstanceUse> = access.chain(extractors).collect();
+        self.plugins.status(&generation.plugins, &instances)
     }
 
     /// Watches reloads: the generation number (1 for the first config, +1 per applied reload),

@@ -32,27 +32,13 @@ pub use tls::TlsError;
 /// How long in-flight requests get to finish after a shutdown signal, by default.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// Starts the plugin host for `config`: the embedded plugins, then (when `plugins.enabled`) every
-/// `*.wasm` in `plugins.dir`; a folder plugin that does not load is logged and skipped.
-async fn load_plugins(config: &Config, clock: Arc<dyn Clock>) -> Result<PluginHost, PluginError> {
+/// Starts the plugin host for `config` with the embedded plugins installed. The plugins folder
+/// is staged with the first generation (and again by every reload).
+async fn start_plugins(config: &Config, clock: Arc<dyn Clock>) -> Result<PluginHost, PluginError> {
     let mut options = HostOptions::from_config(&config.plugins);
     options.clock = clock;
     let host = PluginHost::new(options)?;
     host.load_embedded().await?;
-    if config.plugins.enabled {
-        let (loaded, failed) = host.load_dir(&config.plugins.dir).await;
-        for plugin in loaded {
-            tracing::info!(
-                plugin = plugin.name(),
-                version = plugin.version(),
-                "plugin loaded"
-            );
-            host.install(plugin);
-        }
-        for (path, error) in failed {
-            tracing::error!(file = %path.display(), "plugin not loaded: {error}");
-        }
-    }
     Ok(host)
 }
 
@@ -102,7 +88,8 @@ pub struct ServerOptions {
     pub listener: Option<std::net::TcpListener>,
     /// How long in-flight requests get to finish after a shutdown signal.
     pub shutdown_grace: Duration,
-    /// Watch the config file and `auth-dir` and reload on changes (when the config has a file).
+    /// Watch the config file, `auth-dir` and `plugins.dir` and reload on changes (when the
+    /// config has a file).
     pub watch: bool,
     /// Management passwords that do not come from the config (`--password`,
     /// `MANAGEMENT_PASSWORD`).
@@ -229,12 +216,17 @@ impl RunningServer {
             tracing::warn!("config: {warning}");
         }
         let config = loaded.config;
-        let plugins = load_plugins(&config, options.clock.clone()).await?;
+        let plugins = start_plugins(&config, options.clock.clone()).await?;
         let runtime = Arc::new(
             Runtime::new(options.clock, plugins, options.providers)
                 .with_extractors(options.extractors),
         );
-        let first = Generation::prepare(config, &runtime, &runtime.generation()).await?;
+        // A plugin file that does not load is logged and left out; an instance naming a type
+        // nobody provides stops the start.
+        let staged = runtime.plugins.stage(&config.plugins).await;
+        let first =
+            Generation::prepare_with(config, &runtime, &runtime.generation(), staged.catalog)
+                .await?;
         let listen = first.config.listen_addr();
         let tls = match first.config.tls.enable {
             true => Some(tls::acceptor(&first.config.tls)?),

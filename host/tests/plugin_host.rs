@@ -903,3 +903,216 @@ async fn a_plugins_folder_loads_its_wasm_files_only() {
     let (loaded, failed) = host.load_dir(&dir.path().join("missing")).await;
     assert!(loaded.is_empty() && failed.is_empty());
 }
+
+fn folder(dir: &std::path::Path, enabled: bool) -> switchyard::config::PluginsConfig {
+    switchyard::config::PluginsConfig {
+        enabled,
+        dir: dir.to_owned(),
+        cache_dir: shared_cache(),
+        limits: PluginLimits::default(),
+    }
+}
+
+fn names(catalog: &switchyard::plugin::PluginCatalog) -> Vec<&str> {
+    catalog.iter().map(|p| p.name()).collect()
+}
+
+fn config_api_key_bytes() -> Vec<u8> {
+    std::fs::read(wasm_guest::component_path(
+        &PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR")),
+        "config-api-key",
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn staging_compiles_new_or_changed_files_only_and_installs_nothing() {
+    // No disk cache: every compilation counts.
+    let host = PluginHost::new(HostOptions::default()).unwrap();
+    host.load_embedded().await.unwrap();
+    let embedded = host.stats().compiled;
+    let compiled = || host.stats().compiled - embedded;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = folder(dir.path(), true);
+    std::fs::write(dir.path().join("a.wasm"), &guests().0).unwrap();
+
+    let staged = host.stage(&settings).await;
+    assert_eq!(
+        names(&staged.catalog),
+        ["config-api-key", "misbehave", "session-standard"]
+    );
+    assert_eq!((staged.loaded.len(), staged.failed.len()), (1, 0));
+    assert_eq!(compiled(), 1);
+    assert!(
+        host.plugin("misbehave").is_none(),
+        "staging installs nothing"
+    );
+
+    // Unchanged, and rewritten with the same bytes: not compiled again.
+    assert!(host.stage(&settings).await.loaded.is_empty());
+    std::fs::write(dir.path().join("a.wasm"), &guests().0).unwrap();
+    let staged = host.stage(&settings).await;
+    assert!(staged.loaded.is_empty() && staged.failed.is_empty());
+    assert_eq!(compiled(), 1);
+
+    // A second file declaring the same type: reported once; the first by name serves.
+    std::fs::write(dir.path().join("b.wasm"), &guests().0).unwrap();
+    let staged = host.stage(&settings).await;
+    assert_eq!(staged.failed.len(), 1, "{:?}", staged.failed);
+    assert_eq!(staged.failed[0].0, dir.path().join("b.wasm"));
+    assert!(
+        staged.failed[0]
+            .1
+            .contains("declares the type \"misbehave\"")
+    );
+    assert_eq!(
+        staged.catalog.get("misbehave").unwrap().origin(),
+        &PluginOrigin::File(dir.path().join("a.wasm"))
+    );
+    assert!(host.stage(&settings).await.failed.is_empty());
+    std::fs::remove_file(dir.path().join("b.wasm")).unwrap();
+
+    // A file declaring the embedded type overrides it; removed, the embedded one is back.
+    std::fs::write(dir.path().join("keys.wasm"), config_api_key_bytes()).unwrap();
+    let staged = host.stage(&settings).await;
+    assert_eq!(
+        staged.catalog.get("config-api-key").unwrap().origin(),
+        &PluginOrigin::File(dir.path().join("keys.wasm"))
+    );
+    std::fs::remove_file(dir.path().join("keys.wasm")).unwrap();
+    let staged = host.stage(&settings).await;
+    assert_eq!(
+        staged.catalog.get("config-api-key").unwrap().origin(),
+        &PluginOrigin::Embedded
+    );
+    assert!(!host.folder_changed(dir.path()));
+    std::fs::write(dir.path().join("c.wasm"), b"new").unwrap();
+    assert!(host.folder_changed(dir.path()));
+
+    // Folder plugins disabled: the embedded ones only.
+    let staged = host.stage(&folder(dir.path(), false)).await;
+    assert_eq!(
+        names(&staged.catalog),
+        ["config-api-key", "session-standard"]
+    );
+}
+
+#[tokio::test]
+async fn the_status_reports_each_plugin_and_its_state() {
+    use switchyard::plugin::{InstanceUse, PluginSource, ServiceState};
+
+    let host = PluginHost::new(HostOptions {
+        cache_dir: Some(shared_cache()),
+        ..HostOptions::default()
+    })
+    .unwrap();
+    host.load_embedded().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = folder(dir.path(), true);
+    std::fs::write(dir.path().join("good.wasm"), &guests().0).unwrap();
+    std::fs::write(dir.path().join("bad.wasm"), b"nope").unwrap();
+    let staged = host.stage(&settings).await;
+    assert_eq!(staged.failed.len(), 1);
+    host.commit(staged.catalog, Some(dir.path().to_owned()));
+
+    let by_name = |name: &str, instances: &[InstanceUse]| {
+        host.status(&host.catalog(), instances)
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no status for {name}"))
+    };
+    let embedded = by_name("config-api-key", &[]);
+    assert_eq!(
+        (embedded.source, embedded.state, embedded.kind.as_deref()),
+        (
+            PluginSource::Embedded,
+            ServiceState::Active,
+            Some("config-api-key")
+        )
+    );
+    let bad = by_name("bad.wasm", &[]);
+    assert_eq!((bad.state, bad.kind), (ServiceState::Failed, None));
+    assert!(
+        bad.error
+            .unwrap()
+            .contains("not a valid WebAssembly component")
+    );
+    let good = by_name("good.wasm", &[]);
+    assert_eq!(
+        (good.source, good.state, good.version.as_deref(), good.world),
+        (
+            PluginSource::Folder,
+            ServiceState::Active,
+            Some("0.0.1"),
+            Some(PluginWorld::AccessProvider)
+        )
+    );
+
+    // Calls and faults of the serving instances; a quarantine shows.
+    let registry = ProviderRegistry::new();
+    let chain = AccessChain::prepare_instances(
+        &[instance("m", "misbehave", serde_json::json!({}))],
+        &PluginLimits::default(),
+        &registry,
+        &host,
+        None,
+    )
+    .await
+    .unwrap();
+    chain.authenticate(&head(&[], "")).await.unwrap();
+    let uses = |chain: &AccessChain| -> Vec<InstanceUse> {
+        chain
+            .entries()
+            .iter()
+            .map(|e| InstanceUse {
+                instance: e.name().to_owned(),
+                plugin: e.plugin().unwrap().clone(),
+                stats: e.stats().unwrap(),
+            })
+            .collect()
+    };
+    let good = by_name("good.wasm", &uses(&chain));
+    assert_eq!(
+        (good.calls, good.faults, good.instances),
+        (1, 0, vec!["m".to_owned()])
+    );
+    for _ in 0..5 {
+        let _ = chain
+            .authenticate(&head(&[("x-misbehave", "panic")], ""))
+            .await;
+    }
+    let good = by_name("good.wasm", &uses(&chain));
+    assert_eq!((good.state, good.faults), (ServiceState::Quarantined, 5));
+
+    // A rejection noted by a failed reload shows until a commit with the plugin.
+    let plugin = host.plugin("misbehave").unwrap();
+    host.record_rejection(&plugin, "instance x: rejected its settings: no");
+    assert!(
+        by_name("good.wasm", &[])
+            .error
+            .unwrap()
+            .contains("instance x")
+    );
+    host.commit(host.catalog(), Some(dir.path().to_owned()));
+    assert_eq!(by_name("good.wasm", &[]).error, None);
+
+    // New content staged but not in service: pending, the serving version noted.
+    std::fs::write(dir.path().join("good.wasm"), &guests().1).unwrap();
+    host.stage(&settings).await;
+    let good = by_name("good.wasm", &[]);
+    assert_eq!(
+        (good.state, good.kind.as_deref()),
+        (ServiceState::Pending, Some("session-echo"))
+    );
+    assert!(good.error.unwrap().contains("version 0.0.1"));
+
+    // Removed while serving: still listed, in service.
+    std::fs::remove_file(dir.path().join("good.wasm")).unwrap();
+    host.stage(&settings).await;
+    let good = by_name("good.wasm", &[]);
+    assert_eq!(
+        (good.state, good.kind.as_deref()),
+        (ServiceState::Active, Some("misbehave"))
+    );
+    assert!(good.error.unwrap().contains("removed"));
+}

@@ -19,11 +19,24 @@ pub mod guests {
 
     use crate::wasm_guest;
 
-    /// The component bytes of the test guest `name` (e.g. `misbehave`).
+    /// The component bytes of the plugins workspace package `name`: a test guest (e.g.
+    /// `misbehave`) or a first-party plugin that is not embedded (`jwt-hs256`).
     pub fn guest(name: &str) -> Vec<u8> {
+        std::fs::read(guest_path(name)).expect("built guest")
+    }
+
+    /// The component file of the plugins workspace package `name` (see [`guest`]).
+    pub fn guest_path(name: &str) -> PathBuf {
         static BUILT: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
         let built = BUILT.get_or_init(|| {
-            let names = ["misbehave", "session-echo"];
+            let names = [
+                "misbehave",
+                "session-echo",
+                "versioned-v1",
+                "versioned-v2",
+                "unknown-world",
+                "jwt-hs256",
+            ];
             let workspace = PathBuf::from(env!("SWITCHYARD_PLUGINS_WORKSPACE"));
             let target = PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR"));
             let paths =
@@ -34,7 +47,7 @@ pub mod guests {
             .iter()
             .find(|(n, _)| n == name)
             .expect("a known guest");
-        std::fs::read(path).expect("built guest")
+        path.clone()
     }
 }
 

@@ -8,7 +8,7 @@ use super::{
     AccessError, Outcome, PrepareError, Principal, Provider, ProviderRegistry, RequestHead,
 };
 use crate::config::{Config, PluginInstanceConfig, PluginLimits};
-use crate::plugin::{InstanceStats, PluginHost};
+use crate::plugin::{InstanceStats, Plugin, PluginHost};
 
 /// One configured provider instance of a chain.
 #[derive(Clone)]
@@ -76,6 +76,11 @@ impl ChainEntry {
     /// The provider's counters, if it keeps them.
     pub fn stats(&self) -> Option<InstanceStats> {
         self.provider.stats()
+    }
+
+    /// The plugin this is an instance of, when it is a Wasm plugin.
+    pub fn plugin(&self) -> Option<&Plugin> {
+        self.wasm.as_ref().map(|wasm| wasm.plugin())
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -29,88 +30,20 @@ use crate::model::Resolution;
 use crate::runtime::Runtime;
 use crate::usage::{Caller, Meter};
 
-/// `POST /v1/chat/completions`.
-pub async fn chat_completions(
-    State(runtime): State<Arc<Runtime>>,
-    admitted: Admitted,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    forward(
-        &runtime,
-        admitted,
-        caller,
-        Endpoint::ChatCompletions,
-        None,
-        false,
-        headers,
-        body,
+/// The handler of an endpoint with a fixed path (the model is in the body).
+pub fn fixed_path(endpoint: Endpoint) -> MethodRouter<Arc<Runtime>> {
+    post(
+        move |State(runtime): State<Arc<Runtime>>,
+              admitted: Admitted,
+              caller: Caller,
+              headers: HeaderMap,
+              body: Body| async move {
+            forward(
+                &runtime, admitted, caller, endpoint, None, false, headers, body,
+            )
+            .await
+        },
     )
-    .await
-}
-
-/// `POST /v1/messages`.
-pub async fn messages(
-    State(runtime): State<Arc<Runtime>>,
-    admitted: Admitted,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    forward(
-        &runtime,
-        admitted,
-        caller,
-        Endpoint::Messages,
-        None,
-        false,
-        headers,
-        body,
-    )
-    .await
-}
-
-/// `POST /v1/messages/count_tokens`.
-pub async fn count_tokens(
-    State(runtime): State<Arc<Runtime>>,
-    admitted: Admitted,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    forward(
-        &runtime,
-        admitted,
-        caller,
-        Endpoint::CountTokens,
-        None,
-        false,
-        headers,
-        body,
-    )
-    .await
-}
-
-/// `POST /v1/responses`.
-pub async fn responses(
-    State(runtime): State<Arc<Runtime>>,
-    admitted: Admitted,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    forward(
-        &runtime,
-        admitted,
-        caller,
-        Endpoint::Responses,
-        None,
-        false,
-        headers,
-        body,
-    )
-    .await
 }
 
 /// `POST /v1beta/models/{model}:{action}`.

@@ -11,7 +11,7 @@ use super::prepare_error::PrepareError;
 use super::wasm_extractor::WasmExtractor;
 use super::{SessionIds, SessionKind};
 use crate::config::{Config, PluginInstanceConfig, PluginLimits};
-use crate::plugin::{InstanceStats, PluginHost, RequestHead};
+use crate::plugin::{InstanceStats, Plugin, PluginHost, RequestHead};
 
 /// One configured extractor instance of a chain.
 #[derive(Clone)]
@@ -95,6 +95,11 @@ impl ExtractorEntry {
     /// The extractor's counters, if it keeps them.
     pub fn stats(&self) -> Option<InstanceStats> {
         self.extractor.stats()
+    }
+
+    /// The plugin this is an instance of, when it is a Wasm plugin.
+    pub fn plugin(&self) -> Option<&Plugin> {
+        self.wasm.as_ref().map(|wasm| wasm.plugin())
     }
 
     /// Runs the extractor; a fault is counted, logged and read as "no session".
