@@ -84,6 +84,28 @@ pub struct Skeleton {
     pub output: PathBuf,
 }
 
+impl Skeleton {
+    /// What `switchyard plugin new` prints: what was written and the commands to build and
+    /// check it.
+    pub fn instructions(&self) -> String {
+        let dir = self.dir.display();
+        let mut text = format!("created {dir}/\n");
+        for file in &self.files {
+            if !file.starts_with("wit") {
+                text.push_str(&format!("  {}\n", file.display()));
+            }
+        }
+        text.push_str("  wit/ (the plugin contract, switchyard:plugin@0.1.0)\n\n");
+        text.push_str(&format!(
+            "build:  cd {dir} && {}\ncheck:  switchyard plugin check {}\nthen copy it into the plugins folder; {}/README.md has the config lines\n",
+            self.build,
+            self.dir.join(&self.output).display(),
+            dir,
+        ));
+        text
+    }
+}
+
 /// Writes the skeleton of a `world` plugin called `name` in `language` into `parent/name`.
 ///
 /// `name` is the plugin's type name (the name its `describe` declares and `config.yaml` uses
@@ -316,6 +338,24 @@ mod tests {
     }
 
     #[test]
+    fn ci_and_the_javascript_example_pin_the_skeletons_toolchains() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+        assert!(
+            ci.contains(&format!("componentize-py=={COMPONENTIZE_PY_VERSION}")),
+            ".ci/run installs another componentize-py"
+        );
+        let package =
+            std::fs::read_to_string(root.join("examples/plugins/js-session-header/package.json"))
+                .unwrap();
+        let package: serde_json::Value = serde_json::from_str(&package).unwrap();
+        assert_eq!(
+            package["devDependencies"]["@bytecodealliance/componentize-js"],
+            COMPONENTIZE_JS_VERSION
+        );
+    }
+
+    #[test]
     fn every_skeleton_is_complete_and_names_its_plugin() {
         for world in WORLDS {
             for language in LANGUAGES {
@@ -386,7 +426,7 @@ mod tests {
         let package: serde_json::Value = serde_json::from_str(&package).unwrap();
         assert_eq!(
             package["scripts"]["build"],
-            "componentize-js plugin.js --wit wit --world-name access-provider -o d.wasm"
+            "componentize-js plugin.js --wit wit --world-name access-provider --disable http fetch-event -o d.wasm"
         );
         assert_eq!(
             package["devDependencies"]["@bytecodealliance/componentize-js"],

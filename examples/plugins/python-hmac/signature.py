@@ -4,6 +4,10 @@ under a plain ``python3`` too: ``python3 -m unittest`` in this folder)."""
 import enum
 import hashlib
 import hmac
+
+# componentize-py bundles the modules imported while it builds the component; `hmac` imports
+# `warnings` lazily (inside `hmac.new`), so it is imported here to be bundled too.
+import warnings  # noqa: F401
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
