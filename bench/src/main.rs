@@ -46,6 +46,9 @@ struct Args {
     /// Do not run the Criterion micro-benchmarks.
     #[arg(long)]
     skip_micro: bool,
+    /// Run only this scenario (`session-store`: the Redis store against the memory store).
+    #[arg(long)]
+    only: Option<String>,
     /// Where to write the JSON summary.
     #[arg(long, default_value = "target/bench/summary.json")]
     out: PathBuf,
@@ -60,7 +63,7 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     let mut summary = runtime.block_on(run(&args))?;
-    if !args.skip_micro {
+    if !args.skip_micro && args.only.is_none() {
         scenario::micro::run(&mut summary)?;
     }
     summary.commit = commit();
@@ -74,6 +77,24 @@ async fn run(args: &Args) -> Result<Summary> {
     let bin = processes::binary_dir()?;
     let work = tempfile::tempdir()?;
     let mut summary = Summary::default();
+    let seconds = Duration::from_secs(args.seconds);
+    if let Some(only) = &args.only {
+        match only.as_str() {
+            "session-store" => {
+                scenario::session_store::run(
+                    &bin,
+                    work.path(),
+                    args.rounds,
+                    args.requests,
+                    seconds,
+                    &mut summary,
+                )
+                .await?
+            }
+            other => anyhow::bail!("unknown scenario {other:?} (known: session-store)"),
+        }
+        return Ok(summary);
+    }
     let setup = scenario::Setup::start(&bin, work.path()).context("start the processes")?;
     summary.rss_idle_mb = Some(setup.switchyard.rss_mb()?);
     scenario::latency::run(&setup, args.rounds, args.requests, &mut summary).await?;
@@ -88,6 +109,15 @@ async fn run(args: &Args) -> Result<Summary> {
     drop(setup);
     scenario::cache_hits::run(&bin, work.path(), &mut summary).await?;
     scenario::swap::run(&bin, work.path(), &mut summary).await?;
+    scenario::session_store::run(
+        &bin,
+        work.path(),
+        args.rounds,
+        args.requests,
+        seconds,
+        &mut summary,
+    )
+    .await?;
     Ok(summary)
 }
 

@@ -178,6 +178,37 @@ pub fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
     Ok(Some(process))
 }
 
+/// `redis-server` on a free loopback port without persistence, when it is installed.
+pub fn redis_server(work: &Path) -> Result<Option<Process>> {
+    let Some(binary) = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+    else {
+        return Ok(None);
+    };
+    let port = free_port()?;
+    let dir = work.join("redis");
+    std::fs::create_dir_all(&dir)?;
+    let child = Command::new(binary)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("start redis-server")?;
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    let process = Process {
+        child,
+        addr,
+        terminate: false,
+    };
+    wait_for_port(addr)?;
+    Ok(Some(process))
+}
+
 /// A port that was free a moment ago.
 pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())

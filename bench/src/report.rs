@@ -25,6 +25,11 @@ pub struct Summary {
     pub plugin_call_median_ns: Option<f64>,
     pub extraction_wasm_over_native: Option<f64>,
     pub affinity_pick_median_ns: Option<f64>,
+    pub redis_added_latency_p50_us: Option<f64>,
+    pub redis_added_latency_p99_us: Option<f64>,
+    pub rps_memory_store: Option<f64>,
+    pub rps_redis_store: Option<f64>,
+    pub rps_redis_two_replicas: Option<f64>,
     pub commit: String,
 }
 
@@ -55,6 +60,11 @@ impl Summary {
             "plugin_call_median_ns": self.plugin_call_median_ns,
             "extraction_wasm_over_native": self.extraction_wasm_over_native,
             "affinity_pick_median_ns": self.affinity_pick_median_ns,
+            "redis_added_latency_p50_us": self.redis_added_latency_p50_us,
+            "redis_added_latency_p99_us": self.redis_added_latency_p99_us,
+            "rps_memory_store": self.rps_memory_store,
+            "rps_redis_store": self.rps_redis_store,
+            "rps_redis_two_replicas": self.rps_redis_two_replicas,
             "commit": self.commit,
         })
     }
@@ -129,6 +139,27 @@ impl Summary {
             (
                 "affinity pick median (ns)",
                 f(self.affinity_pick_median_ns, 0),
+                "",
+            ),
+            (
+                "Redis store over memory, p50 (µs)",
+                f(self.redis_added_latency_p50_us, 1),
+                "",
+            ),
+            (
+                "Redis store over memory, p99 (µs)",
+                f(self.redis_added_latency_p99_us, 1),
+                "",
+            ),
+            (
+                "rps memory store, 64 conns",
+                f(self.rps_memory_store, 0),
+                "",
+            ),
+            ("rps Redis store, 64 conns", f(self.rps_redis_store, 0), ""),
+            (
+                "rps Redis store, 2 replicas, 64 conns",
+                f(self.rps_redis_two_replicas, 0),
                 "",
             ),
         ];

@@ -3,6 +3,7 @@
 pub mod cache_hits;
 pub mod latency;
 pub mod micro;
+pub mod session_store;
 pub mod streams;
 pub mod swap;
 pub mod throughput;

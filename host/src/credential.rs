@@ -7,6 +7,7 @@ pub mod config_source;
 pub mod cooldown;
 pub mod file_store;
 pub mod selector;
+pub mod shared_cooldown;
 pub mod state;
 
 use std::collections::BTreeMap;

@@ -6,15 +6,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::access::AccessChain;
-use crate::config::{Config, Strategy};
+use crate::config::{Config, SessionStoreConfig, Strategy};
 use crate::credential::file_store::FileStore;
 use crate::credential::selector::{FillFirst, RoundRobin, Selector};
 use crate::credential::{Credential, CredentialId, config_source};
 use crate::model::ModelRegistry;
 use crate::plugin::PluginCatalog;
+use crate::redis_store::{RedisOptions, RedisStore, RedisStoreError, RedisTarget};
 use crate::runtime::Runtime;
 use crate::session::cache::SessionCache;
 use crate::session::memory_cache::MemoryCache;
+use crate::session::redis_cache::RedisCache;
 use crate::session::{ExtractorChain, SessionAffinity};
 
 /// Why a generation could not be prepared; the running one stays.
@@ -34,6 +36,9 @@ pub enum PrepareError {
     /// The session-extractor chain could not be built.
     #[error(transparent)]
     Extractors(#[from] crate::session::PrepareError),
+    /// The shared session store cannot be used (its URL).
+    #[error(transparent)]
+    SessionStore(#[from] RedisStoreError),
     /// No access provider while listening beyond loopback.
     #[error(
         "refusing to serve {host:?} without client authentication: set api-keys (or auth.providers), \
@@ -65,6 +70,9 @@ pub struct Generation {
     pub selector: Arc<dyn Selector>,
     /// Session affinity around the selector, when `routing.session-affinity` is on.
     pub affinity: Option<Arc<SessionAffinity>>,
+    /// The shared store (`routing.session-store: redis://…`) holding session bindings and
+    /// cooldowns; `None` keeps both in this process.
+    pub store: Option<Arc<RedisStore>>,
     /// Credentials of the previous generation that are gone or disabled in this one; their
     /// session bindings are dropped when this generation is installed.
     pub invalidated_credentials: Vec<CredentialId>,
@@ -89,6 +97,7 @@ impl Generation {
             extractors: Arc::new(ExtractorChain::default()),
             selector: Arc::new(FillFirst),
             affinity: None,
+            store: None,
             invalidated_credentials: Vec::new(),
             skipped_files: Vec::new(),
             auth_fingerprint: [0; 32],
@@ -166,16 +175,22 @@ impl Generation {
                 })
                 .collect(),
         );
-        let routing_unchanged =
-            previous.number > 0 && routing_state(&previous.config) == routing_state(&config);
+        let store = prepare_store(&config, runtime, previous).await?;
+        let routing_unchanged = previous.number > 0
+            && routing_state(&previous.config) == routing_state(&config)
+            && same_store(previous.store.as_ref(), store.as_ref());
         let (selector, affinity) = if routing_unchanged {
             (previous.selector.clone(), previous.affinity.clone())
         } else {
             let selector = new_selector(config.routing.strategy, runtime);
             let affinity = config.routing.session_affinity.then(|| {
                 let ttl = config.routing.session_affinity_ttl;
-                let cache: Arc<dyn SessionCache> =
-                    Arc::new(MemoryCache::new(ttl, runtime.clock.clone()));
+                let cache: Arc<dyn SessionCache> = match &store {
+                    Some(store) => {
+                        Arc::new(RedisCache::new(store.clone(), ttl, runtime.clock.clone()))
+                    }
+                    None => Arc::new(MemoryCache::new(ttl, runtime.clock.clone())),
+                };
                 Arc::new(SessionAffinity::new(
                     selector.clone(),
                     cache,
@@ -204,6 +219,7 @@ impl Generation {
             extractors: Arc::new(extractors),
             selector,
             affinity,
+            store,
             invalidated_credentials,
             skipped_files: listing.skipped,
             auth_fingerprint: listing.fingerprint,
@@ -220,6 +236,44 @@ fn routing_state(config: &Config) -> (Strategy, bool, std::time::Duration) {
         routing.session_affinity,
         routing.session_affinity_ttl,
     )
+}
+
+/// The shared store `config` names: `previous`'s when it names the same one (its connection and
+/// subscription go on), else a new one (connected here, off the request path).
+async fn prepare_store(
+    config: &Config,
+    runtime: &Runtime,
+    previous: &Generation,
+) -> Result<Option<Arc<RedisStore>>, PrepareError> {
+    let SessionStoreConfig::Redis(url) = &config.routing.session_store else {
+        return Ok(None);
+    };
+    let target = RedisTarget {
+        url: url.clone(),
+        prefix: config.routing.session_store_prefix.clone(),
+    };
+    if let Some(store) = &previous.store
+        && *store.target() == target
+    {
+        return Ok(Some(store.clone()));
+    }
+    let store = RedisStore::connect(
+        target,
+        RedisOptions::default(),
+        runtime.states.clone(),
+        runtime.clock.clone(),
+    )
+    .await?;
+    Ok(Some(Arc::new(store)))
+}
+
+/// Whether two generations use the same store (both none, or the same instance).
+pub fn same_store(a: Option<&Arc<RedisStore>>, b: Option<&Arc<RedisStore>>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    }
 }
 
 fn new_selector(strategy: Strategy, runtime: &Runtime) -> Arc<dyn Selector> {

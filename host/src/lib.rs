@@ -18,6 +18,7 @@ pub mod model;
 pub mod plugin;
 pub mod protocol;
 pub mod proxy;
+pub mod redis_store;
 pub mod resp;
 pub mod runtime;
 pub mod scaffold;

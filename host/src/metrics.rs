@@ -6,7 +6,9 @@
 //! head, or its first payload for streams), `switchyard_reload_generation`,
 //! `switchyard_reload_attempts_total`, `switchyard_reload_failures_total`, with
 //! `usage-statistics-enabled` `switchyard_usage_tokens_total{kind}`, and the session-affinity
-//! `switchyard_session_picks_total{outcome}` and `switchyard_session_bindings`, and per access
+//! `switchyard_session_picks_total{outcome}` and `switchyard_session_bindings`, the shared
+//! store's `switchyard_session_store_degraded` and `switchyard_session_store_errors_total`, and
+//! per access
 //! plugin instance `switchyard_plugin_calls_total`, `switchyard_plugin_faults_total` and
 //! `switchyard_plugin_quarantines_total{instance,type}`. Other subsystems add their families in
 //! [`render`].
@@ -218,6 +220,7 @@ pub async fn render(runtime: &Runtime) -> String {
         "Live session bindings.",
     );
     let _ = writeln!(out, "switchyard_session_bindings {bindings}");
+    render_session_store(&mut out, runtime);
     let generation = runtime.generation();
     let instances: Vec<_> = generation
         .access
@@ -256,6 +259,33 @@ pub async fn render(runtime: &Runtime) -> String {
     // Session-extractor instances join the plugin families once the extractor chain is part
     // of the generation.
     out
+}
+
+/// The shared store's health: degraded (1) or not (0; always 0 for the memory store), and its
+/// failed calls.
+fn render_session_store(out: &mut String, runtime: &Runtime) {
+    let generation = runtime.generation();
+    let store = generation.store.as_deref();
+    family(
+        out,
+        "switchyard_session_store_degraded",
+        "gauge",
+        "1 while the Redis session store is unreachable and bindings and cooldowns are served per replica.",
+    );
+    let degraded = store.is_some_and(|s| s.degraded());
+    let _ = writeln!(
+        out,
+        "switchyard_session_store_degraded {}",
+        u8::from(degraded)
+    );
+    family(
+        out,
+        "switchyard_session_store_errors_total",
+        "counter",
+        "Redis session store calls that failed (connection, timeout, error answer).",
+    );
+    let errors = store.map_or(0, |s| s.errors());
+    let _ = writeln!(out, "switchyard_session_store_errors_total {errors}");
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {

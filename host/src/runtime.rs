@@ -24,8 +24,9 @@ pub struct Runtime {
     status: watch::Sender<ReloadStatus>,
     /// The time source.
     pub clock: Arc<dyn Clock>,
-    /// Cooldowns and counters per credential.
-    pub states: StateTable,
+    /// Cooldowns and counters per credential (shared with the Redis store, which applies other
+    /// replicas' cooldowns to it).
+    pub states: Arc<StateTable>,
     /// Round-robin positions.
     pub cursors: Arc<RoundRobinCursors>,
     /// Outbound HTTP clients.
@@ -54,7 +55,7 @@ impl Runtime {
             generation: ArcSwap::from_pointee(Generation::empty()),
             status: watch::channel(ReloadStatus::default()).0,
             clock,
-            states: StateTable::default(),
+            states: Arc::default(),
             cursors: Arc::default(),
             clients: ClientPool::default(),
             affinity_counters: Arc::default(),
@@ -91,6 +92,14 @@ impl Runtime {
         );
         let previous = self.generation.swap(Arc::new(next));
         let current = self.generation.load_full();
+        if !crate::generation::same_store(previous.store.as_ref(), current.store.as_ref()) {
+            // Cooldown changes go to the new store (or stay local); the old one stops.
+            self.states
+                .set_listener(current.store.as_ref().map(|store| store.listener()));
+            if let Some(old) = &previous.store {
+                old.stop();
+            }
+        }
         if !Arc::ptr_eq(&previous.selector, &current.selector) {
             previous.selector.stop();
         }
@@ -117,6 +126,13 @@ impl Runtime {
             status.last_error = None;
         });
         number
+    }
+
+    /// Stops background work that outlives requests (the shared store's connection tasks).
+    pub fn stop(&self) {
+        if let Some(store) = &self.generation.load().store {
+            store.stop();
+        }
     }
 
     /// Records a reload that changed nothing (same bytes) or could not be applied.

@@ -293,6 +293,7 @@ impl RunningServer {
         }
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        self.runtime.stop();
     }
 
     /// Runs until `signal` completes, then shuts down gracefully.

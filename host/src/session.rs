@@ -17,6 +17,7 @@ pub mod extractor_registry;
 pub mod id;
 pub mod memory_cache;
 pub mod prepare_error;
+pub mod redis_cache;
 pub mod wasm_extractor;
 
 pub use affinity::SessionAffinity;

@@ -33,10 +33,11 @@ async fn report(State(management): State<Arc<Management>>) -> Response {
         SessionStoreConfig::Memory => "memory",
         SessionStoreConfig::Redis(_) => "redis",
     };
+    // Degraded: Redis is unreachable and bindings and cooldowns are served per replica.
+    let degraded = generation.store.as_ref().is_some_and(|s| s.degraded());
     Json(json!({
         "store": store,
-        // The shared store reports its own fallback once it exists; memory never degrades.
-        "degraded": false,
+        "degraded": degraded,
         "bindings": stats.bindings,
         "by-credential": stats.by_credential,
     }))

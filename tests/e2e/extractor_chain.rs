@@ -2,10 +2,6 @@
 //! `session-standard`, the `session-echo` test guest (its answer is chosen by the request) and,
 //! for header filtering, the `misbehave` access provider.
 
-#[path = "../build/wasm_guest.rs"]
-#[allow(dead_code)]
-mod wasm_guest;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -23,19 +19,12 @@ use switchyard::session::{
     SessionKind,
 };
 
+use crate::harness::guests::guest;
+
 /// The test guests, built once per test binary: (misbehave, session-echo).
 fn guests() -> &'static (Vec<u8>, Vec<u8>) {
     static GUESTS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
-    GUESTS.get_or_init(|| {
-        let workspace = PathBuf::from(env!("SWITCHYARD_PLUGINS_WORKSPACE"));
-        let target = PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR"));
-        let paths = wasm_guest::build(&workspace, &target, &["misbehave", "session-echo"])
-            .unwrap_or_else(|e| panic!("{e}"));
-        (
-            std::fs::read(&paths[0]).unwrap(),
-            std::fs::read(&paths[1]).unwrap(),
-        )
-    })
+    GUESTS.get_or_init(|| (guest("misbehave"), guest("session-echo")))
 }
 
 struct Fixture {

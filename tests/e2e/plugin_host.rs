@@ -1,10 +1,6 @@
 //! Library-level tests of the plugin host and the access chain with real components:
 //! the embedded `config-api-key` and the test guests of `plugins/testing/` (built here).
 
-#[path = "../build/wasm_guest.rs"]
-#[allow(dead_code)]
-mod wasm_guest;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -20,19 +16,13 @@ use switchyard::plugin::{
     Fault, HostOptions, Plugin, PluginError, PluginHost, PluginOrigin, PluginWorld,
 };
 
+use crate::harness::guests::guest;
+use crate::wasm_guest;
+
 /// The test guests, built once per test binary: (misbehave, session-echo).
 fn guests() -> &'static (Vec<u8>, Vec<u8>) {
     static GUESTS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
-    GUESTS.get_or_init(|| {
-        let workspace = PathBuf::from(env!("SWITCHYARD_PLUGINS_WORKSPACE"));
-        let target = PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR"));
-        let paths = wasm_guest::build(&workspace, &target, &["misbehave", "session-echo"])
-            .unwrap_or_else(|e| panic!("{e}"));
-        (
-            std::fs::read(&paths[0]).unwrap(),
-            std::fs::read(&paths[1]).unwrap(),
-        )
-    })
+    GUESTS.get_or_init(|| (guest("misbehave"), guest("session-echo")))
 }
 
 /// A compiled-component cache shared by the tests (under `target/`).

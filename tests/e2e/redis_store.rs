@@ -1,0 +1,680 @@
+//! The Redis session store (`routing.session-store: redis://…`) against a real `redis-server`:
+//! the binding scripts' semantics, TTLs and invalidation at the library level; then replicas
+//! sharing bindings and cooldowns, and carrying on when Redis dies and comes back.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use switchyard::clock::{Clock, SystemClock};
+use switchyard::credential::{CredentialId, Secret};
+use switchyard::redis_store::{RedisOptions, RedisStore, RedisTarget};
+use switchyard::session::SessionCache;
+use switchyard::session::redis_cache::RedisCache;
+use switchyard_mock::{Fault, MockUpstream};
+
+use crate::harness::{Proxy, Reply, WAIT, messages, read};
+use crate::redis_server::RedisServer;
+
+const MODEL: &str = "claude-sonnet-4";
+const PASSWORD: &str = "store-admin";
+
+fn id(text: &str) -> CredentialId {
+    CredentialId::new(text)
+}
+
+async fn store_at(url: String, prefix: &str) -> Arc<RedisStore> {
+    let target = RedisTarget {
+        url,
+        prefix: prefix.to_owned(),
+    };
+    let store = RedisStore::connect(
+        target,
+        RedisOptions::default(),
+        Arc::default(),
+        Arc::new(SystemClock),
+    )
+    .await
+    .expect("a valid URL");
+    Arc::new(store)
+}
+
+async fn connected_store(server: &RedisServer, prefix: &str) -> Arc<RedisStore> {
+    let store = store_at(server.url(), prefix).await;
+    assert!(!store.degraded(), "connected");
+    store
+}
+
+async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    server
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw connection")
+}
+
+async fn query<T: redis::FromRedisValue>(
+    connection: &mut redis::aio::MultiplexedConnection,
+    command: &[&str],
+) -> T {
+    let mut cmd = redis::cmd(command[0]);
+    for arg in &command[1..] {
+        cmd.arg(*arg);
+    }
+    cmd.query_async(connection).await.expect("raw command")
+}
+
+/// The binding keys in `credential`'s index.
+async fn index(
+    connection: &mut redis::aio::MultiplexedConnection,
+    prefix: &str,
+    credential: &str,
+) -> Vec<String> {
+    query(
+        connection,
+        &[
+            "ZRANGE",
+            &format!("{prefix}bindings:{credential}"),
+            "0",
+            "-1",
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn touch_and_compare_and_delete_act_only_on_their_own_binding() {
+    let server = RedisServer::start();
+    let store = connected_store(&server, "t1:").await;
+    let cache = Arc::new(RedisCache::new(
+        store,
+        Duration::from_secs(60),
+        Arc::new(SystemClock),
+    ));
+    let mut redis = raw(&server).await;
+
+    cache.set("k", &id("a")).await;
+    cache.set("k", &id("b")).await;
+    assert_eq!(cache.get("k").await, Some(id("b")));
+    assert!(index(&mut redis, "t1:", "a").await.is_empty(), "moved away");
+    assert_eq!(index(&mut redis, "t1:", "b").await, ["t1:session:k"]);
+
+    // A late result for "a" neither refreshes nor removes the binding that now names "b".
+    let _: () = query(&mut redis, &["PEXPIRE", "t1:session:k", "5000"]).await;
+    assert_eq!(cache.touch_now("k", &id("a")).await, Some(false));
+    cache.compare_and_delete("k", &id("a")).await;
+    let ttl: i64 = query(&mut redis, &["PTTL", "t1:session:k"]).await;
+    assert!((0..=5000).contains(&ttl), "not refreshed: {ttl}");
+    assert_eq!(cache.get("k").await, Some(id("b")));
+    // Its own credential's result does.
+    assert_eq!(cache.touch_now("k", &id("b")).await, Some(true));
+    let ttl: i64 = query(&mut redis, &["PTTL", "t1:session:k"]).await;
+    assert!(ttl > 5000, "refreshed: {ttl}");
+    // The trait's touch refreshes in the background (a success does not wait for it).
+    let _: () = query(&mut redis, &["PEXPIRE", "t1:session:k", "5000"]).await;
+    cache.touch("k", &id("b")).await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let ttl: i64 = query(&mut redis, &["PTTL", "t1:session:k"]).await;
+        if ttl > 5000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "refreshed in the background");
+        tokio::task::yield_now().await;
+    }
+    cache.compare_and_delete("k", &id("b")).await;
+    assert_eq!(cache.get("k").await, None);
+    assert!(index(&mut redis, "t1:", "b").await.is_empty());
+
+    // Racing rebinds, refreshes and removals leave every index in step with the bindings.
+    let mut tasks = Vec::new();
+    for task in 0..8usize {
+        let cache = cache.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..60usize {
+                let key = format!("r{}", i % 5);
+                let credential = id(&format!("c{}", (task + i) % 4));
+                match (task + i) % 3 {
+                    0 => cache.set(&key, &credential).await,
+                    1 => drop(cache.touch_now(&key, &credential).await),
+                    _ => cache.compare_and_delete(&key, &credential).await,
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let mut bound = 0;
+    for r in 0..5 {
+        let key = format!("t1:session:r{r}");
+        let value: Option<String> = query(&mut redis, &["GET", &key]).await;
+        bound += usize::from(value.is_some());
+        for c in 0..4 {
+            let credential = format!("c{c}");
+            let listed = index(&mut redis, "t1:", &credential).await.contains(&key);
+            assert_eq!(
+                listed,
+                value.as_deref() == Some(credential.as_str()),
+                "{key} = {value:?}, index of {credential}"
+            );
+        }
+    }
+    assert_eq!(cache.stats().await.bindings, bound);
+}
+
+#[tokio::test]
+async fn bindings_expire_on_redis_clock_unless_refreshed() {
+    let server = RedisServer::start();
+    let store = connected_store(&server, "t2:").await;
+    let cache = RedisCache::new(store, Duration::from_secs(1), Arc::new(SystemClock));
+    let mut redis = raw(&server).await;
+
+    cache.set("k", &id("a")).await;
+    // A hit refreshes the TTL; a plain get does not.
+    let _: () = query(&mut redis, &["PEXPIRE", "t2:session:k", "400"]).await;
+    assert_eq!(cache.get("k").await, Some(id("a")));
+    let ttl: i64 = query(&mut redis, &["PTTL", "t2:session:k"]).await;
+    assert!(ttl <= 400, "get does not refresh: {ttl}");
+    assert_eq!(cache.get_and_refresh("k").await, Some(id("a")));
+    let index_ttl: i64 = query(&mut redis, &["PTTL", "t2:bindings:a"]).await;
+    let ttl: i64 = query(&mut redis, &["PTTL", "t2:session:k"]).await;
+    assert!(ttl > 500, "refreshed to the TTL: {ttl}");
+    assert!(
+        (ttl..=1000).contains(&index_ttl),
+        "the index outlives the binding: {index_ttl} vs {ttl}"
+    );
+
+    // Expiry is the feature here: wait (briefly) for Redis to drop the binding.
+    let deadline = Instant::now() + WAIT;
+    while cache.get("k").await.is_some() {
+        assert!(Instant::now() < deadline, "the binding expires");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(cache.get_and_refresh("k").await, None);
+    let stats = cache.stats().await;
+    assert_eq!(stats.bindings, 0);
+    assert!(stats.by_credential.is_empty());
+    let listed: i64 = query(&mut redis, &["ZCARD", "t2:bindings:a"]).await;
+    assert_eq!(listed, 0, "the counting trimmed the expired member");
+}
+
+#[tokio::test]
+async fn a_credentials_bindings_are_dropped_through_its_index() {
+    let server = RedisServer::start();
+    let store = connected_store(&server, "t3:").await;
+    let cache = RedisCache::new(store, Duration::from_secs(60), Arc::new(SystemClock));
+    let mut redis = raw(&server).await;
+
+    for (key, credential) in [("k1", "a"), ("k2", "a"), ("k3", "b"), ("k4", "a")] {
+        cache.set(key, &id(credential)).await;
+    }
+    // k4 moves to b: dropping a's bindings must leave it.
+    cache.set("k4", &id("b")).await;
+    let stats = cache.stats().await;
+    assert_eq!(stats.bindings, 4);
+    assert_eq!(stats.by_credential["a"], 2);
+    assert_eq!(stats.by_credential["b"], 2);
+
+    cache.invalidate_credential(&id("a")).await;
+    assert_eq!(cache.get("k1").await, None);
+    assert_eq!(cache.get("k2").await, None);
+    assert_eq!(cache.get("k3").await, Some(id("b")));
+    assert_eq!(cache.get("k4").await, Some(id("b")));
+    let exists: i64 = query(&mut redis, &["EXISTS", "t3:bindings:a"]).await;
+    assert_eq!(exists, 0);
+    let members: BTreeSet<String> = query(&mut redis, &["SMEMBERS", "t3:credentials"]).await;
+    assert_eq!(members, BTreeSet::from(["b".to_owned()]));
+
+    cache.invalidate("k3").await;
+    let stats = cache.stats().await;
+    assert_eq!((stats.bindings, stats.by_credential["b"]), (1, 1));
+    assert_eq!(index(&mut redis, "t3:", "b").await, ["t3:session:k4"]);
+}
+
+#[tokio::test]
+async fn a_store_degrades_without_redis_and_recovers_when_it_is_back() {
+    let mut server = RedisServer::start();
+    let store = connected_store(&server, "t4:").await;
+    let cache = RedisCache::new(
+        store.clone(),
+        Duration::from_secs(60),
+        Arc::new(SystemClock),
+    );
+    cache.set("k", &id("a")).await;
+    let mut degraded = store.degraded_changes();
+
+    server.kill();
+    // Answers come from memory, without waiting on the dead server.
+    let started = Instant::now();
+    assert_eq!(cache.get_and_refresh("k").await, Some(id("a")));
+    cache.set("k2", &id("b")).await;
+    assert_eq!(cache.get("k2").await, Some(id("b")));
+    assert!(started.elapsed() < Duration::from_secs(1), "bounded waits");
+    tokio::time::timeout(WAIT, degraded.wait_for(|d| *d))
+        .await
+        .expect("degraded")
+        .unwrap();
+    let started = Instant::now();
+    for _ in 0..100 {
+        cache.get("k").await;
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "Redis is skipped while degraded: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(cache.stats().await.bindings, 2, "local counts");
+
+    server.restart();
+    tokio::time::timeout(WAIT, degraded.wait_for(|d| !*d))
+        .await
+        .expect("back")
+        .unwrap();
+    cache.set("k3", &id("c")).await;
+    let mut redis = raw(&server).await;
+    let value: Option<String> = query(&mut redis, &["GET", "t4:session:k3"]).await;
+    assert_eq!(value.as_deref(), Some("c"));
+    store.stop();
+    stopped(&store).await;
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_starts_degraded_and_is_picked_up_later() {
+    let port = RedisServer::unused_port();
+    let started = Instant::now();
+    let store = store_at(format!("redis://127.0.0.1:{port}"), "t5:").await;
+    assert!(store.degraded());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let mut degraded = store.degraded_changes();
+    let _server = RedisServer::start_on(port);
+    tokio::time::timeout(WAIT, degraded.wait_for(|d| !*d))
+        .await
+        .expect("connected once Redis is there")
+        .unwrap();
+}
+
+// --- replicas -----------------------------------------------------------------------------
+
+/// `routing` with the Redis store and `claude-api-key` entries `k0`..`k{n-1}` on the mock.
+fn replica_config(
+    redis: &RedisServer,
+    mock: &MockUpstream,
+    credentials: usize,
+    affinity: bool,
+) -> String {
+    let mut yaml = format!(
+        "routing:\n  session-affinity: {affinity}\n  session-store: {}\nclaude-api-key:\n",
+        redis.url()
+    );
+    for i in 0..credentials {
+        yaml.push_str(&format!(
+            "  - api-key: k{i}\n    base-url: {}\n",
+            mock.base_url()
+        ));
+    }
+    yaml
+}
+
+async fn replicas(yaml: &str, n: usize) -> Vec<Proxy> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(Proxy::start_with(yaml, |o| o.with_local_password(PASSWORD)).await);
+    }
+    out
+}
+
+fn store_of(proxy: &Proxy) -> Arc<RedisStore> {
+    proxy
+        .runtime()
+        .generation()
+        .store
+        .clone()
+        .expect("the Redis store")
+}
+
+/// The credential id of the `claude-api-key` entry with `key`.
+fn credential_id(proxy: &Proxy, key: &str) -> CredentialId {
+    proxy
+        .runtime()
+        .generation()
+        .registry
+        .credentials()
+        .find(|c| matches!(&c.secret, Secret::ApiKey(k) if k == key))
+        .map(|c| c.id.clone())
+        .expect("configured")
+}
+
+async fn sessions_report(proxy: &Proxy) -> Value {
+    read(
+        proxy
+            .client
+            .get(proxy.url("/v0/management/sessions"))
+            .bearer_auth(PASSWORD)
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await
+    .json()
+}
+
+/// A conversation: an `X-Session-ID` client, or one recognised by its message hash.
+struct Conversation {
+    header: Option<String>,
+    topic: String,
+    messages: Vec<Value>,
+}
+
+impl Conversation {
+    fn with_header(id: &str) -> Conversation {
+        Conversation {
+            header: Some(id.to_owned()),
+            topic: id.to_owned(),
+            messages: Vec::new(),
+        }
+    }
+
+    fn anonymous(topic: &str) -> Conversation {
+        Conversation {
+            header: None,
+            topic: topic.to_owned(),
+            messages: Vec::new(),
+        }
+    }
+
+    /// Sends the next turn (the whole conversation so far) and keeps the answer.
+    async fn turn(&mut self, proxy: &Proxy) -> Reply {
+        let n = self.messages.len() / 2;
+        self.messages.push(json!({
+            "role": "user",
+            "content": format!("{}: question {n}", self.topic),
+        }));
+        let body = json!({
+            "model": MODEL,
+            "max_tokens": 64,
+            "system": "You are a careful assistant.",
+            "messages": self.messages,
+        });
+        let headers: Vec<(&str, &str)> = match &self.header {
+            Some(id) => vec![("x-session-id", id.as_str())],
+            None => Vec::new(),
+        };
+        let reply = proxy.post_with("/v1/messages", &body, &headers).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let text = reply.json()["content"][0]["text"]
+            .as_str()
+            .unwrap_or("ok")
+            .to_owned();
+        self.messages
+            .push(json!({ "role": "assistant", "content": text }));
+        reply
+    }
+
+    /// Sends one turn to each of `proxies` in turn, `rounds` times; the credential of each.
+    async fn alternate(&mut self, proxies: &[&Proxy], rounds: usize) -> Vec<String> {
+        let mut used = Vec::new();
+        for _ in 0..rounds {
+            for proxy in proxies {
+                used.push(self.turn(proxy).await.credential());
+            }
+        }
+        used
+    }
+}
+
+fn distinct(credentials: &[String]) -> BTreeSet<&str> {
+    credentials.iter().map(String::as_str).collect()
+}
+
+#[tokio::test]
+async fn a_conversation_alternating_between_replicas_stays_on_one_credential() {
+    let redis = RedisServer::start();
+    let mock = MockUpstream::start().await.unwrap();
+    let proxies = replicas(&replica_config(&redis, &mock, 4, true), 3).await;
+    let all: Vec<&Proxy> = proxies.iter().collect();
+
+    let mut used = BTreeSet::new();
+    for n in 0..4 {
+        let mut header = Conversation::with_header(&format!("header-session-{n}"));
+        let credentials = header.alternate(&all, 2).await;
+        assert_eq!(distinct(&credentials).len(), 1, "{credentials:?}");
+        used.insert(credentials[0].clone());
+        let mut hashed = Conversation::anonymous(&format!("hashed conversation {n}"));
+        let credentials = hashed.alternate(&all, 2).await;
+        assert_eq!(distinct(&credentials).len(), 1, "{credentials:?}");
+        used.insert(credentials[0].clone());
+    }
+    assert!(
+        used.len() > 1,
+        "sessions spread over the credentials: {used:?}"
+    );
+
+    let report = sessions_report(&proxies[2]).await;
+    assert_eq!(report["store"], "redis");
+    assert_eq!(report["degraded"], false);
+    assert!(report["bindings"].as_u64().unwrap() >= 8, "{report}");
+}
+
+#[tokio::test]
+async fn a_429_seen_by_one_replica_cools_the_credential_on_all() {
+    let redis = RedisServer::start();
+    let mock = MockUpstream::start().await.unwrap();
+    let proxies = replicas(&replica_config(&redis, &mock, 3, false), 2).await;
+    let (a, b) = (&proxies[0], &proxies[1]);
+    let k0 = credential_id(a, "k0");
+    let mut b_applied = store_of(b).applied_changes();
+    let mut a_applied = store_of(a).applied_changes();
+
+    mock.set_fault("k0", Fault::status(429).with_retry_after("30"));
+    // Round robin through A reaches k0 within three requests; each is answered by another.
+    for _ in 0..3 {
+        let reply = a.post("/v1/messages", &messages(MODEL)).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_ne!(reply.credential(), "k0");
+        if mock.request_count_for("k0") > 0 {
+            break;
+        }
+    }
+    assert_eq!(mock.request_count_for("k0"), 1);
+
+    tokio::time::timeout(WAIT, b_applied.wait_for(|n| *n >= 1))
+        .await
+        .expect("B hears of A's cooldown")
+        .unwrap();
+    let block = b
+        .runtime()
+        .states
+        .state_for(&k0)
+        .block(MODEL, b.clock.now())
+        .expect("k0 cools down on B");
+    assert!(block.quota);
+    for _ in 0..6 {
+        let reply = b.post("/v1/messages", &messages(MODEL)).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_ne!(reply.credential(), "k0");
+    }
+    assert_eq!(mock.request_count_for("k0"), 1, "B never tried k0");
+
+    // B's clock passes the cooldown; k0 answers through B, and that success ends the cooldown
+    // on A too (whose clock still reads inside it).
+    mock.clear_faults();
+    b.clock.advance(Duration::from_secs(31));
+    let mut recovered = false;
+    for _ in 0..3 {
+        let reply = b.post("/v1/messages", &messages(MODEL)).await;
+        if reply.credential() == "k0" {
+            recovered = true;
+            break;
+        }
+    }
+    assert!(recovered, "B uses k0 again");
+    tokio::time::timeout(WAIT, a_applied.wait_for(|n| *n >= 1))
+        .await
+        .expect("A hears of the success")
+        .unwrap();
+    assert_eq!(
+        a.runtime()
+            .states
+            .state_for(&k0)
+            .block(MODEL, a.clock.now()),
+        None
+    );
+    let mut answered = BTreeSet::new();
+    for _ in 0..3 {
+        answered.insert(a.post("/v1/messages", &messages(MODEL)).await.credential());
+    }
+    assert!(answered.contains("k0"), "{answered:?}");
+}
+
+#[tokio::test]
+async fn killing_redis_keeps_every_request_answered_and_a_restart_restores_sharing() {
+    let mut redis = RedisServer::start();
+    let mock = MockUpstream::start().await.unwrap();
+    let proxies = replicas(&replica_config(&redis, &mock, 3, true), 2).await;
+    let (a, b) = (&proxies[0], &proxies[1]);
+    let both = [a, b];
+
+    let mut kept = Conversation::with_header("kept-through-the-outage");
+    let credentials = kept.alternate(&both, 1).await;
+    assert_eq!(distinct(&credentials).len(), 1);
+    let bound = credentials[0].clone();
+
+    let mut degraded: Vec<_> = both
+        .iter()
+        .map(|p| store_of(p).degraded_changes())
+        .collect();
+    redis.kill();
+    // Every request is answered; each replica keeps the session where it last saw it.
+    let during = kept.alternate(&both, 3).await;
+    assert_eq!(distinct(&during), BTreeSet::from([bound.as_str()]));
+    for n in 0..3 {
+        let mut fresh = Conversation::with_header(&format!("new-during-outage-{n}"));
+        for proxy in both {
+            let first = fresh.turn(proxy).await.credential();
+            assert_eq!(fresh.turn(proxy).await.credential(), first, "per replica");
+        }
+    }
+    for watch in &mut degraded {
+        tokio::time::timeout(WAIT, watch.wait_for(|d| *d))
+            .await
+            .expect("degraded")
+            .unwrap();
+    }
+    let report = sessions_report(a).await;
+    assert_eq!(
+        (report["store"].as_str(), report["degraded"].as_bool()),
+        (Some("redis"), Some(true))
+    );
+    let metrics = read(
+        a.client
+            .get(a.url("/metrics"))
+            .bearer_auth(PASSWORD)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .text();
+    assert!(
+        metrics.contains("switchyard_session_store_degraded 1"),
+        "{metrics}"
+    );
+
+    redis.restart();
+    for watch in &mut degraded {
+        tokio::time::timeout(WAIT, watch.wait_for(|d| !*d))
+            .await
+            .expect("Redis is used again")
+            .unwrap();
+    }
+    assert_eq!(sessions_report(b).await["degraded"], false);
+
+    // Bindings are shared again…
+    let mut after = Conversation::with_header("after-the-outage");
+    let credentials = after.alternate(&both, 3).await;
+    assert_eq!(distinct(&credentials).len(), 1, "{credentials:?}");
+    // …and so are cooldowns: the session's credential fails through A, the session moves, and
+    // B both knows the cooldown and follows the move.
+    let failing = credentials[0].clone();
+    let failing_id = credential_id(a, &failing);
+    let mut b_applied = store_of(b).applied_changes();
+    let before = *b_applied.borrow_and_update();
+    mock.set_fault(&failing, Fault::status(429).with_retry_after("30"));
+    let moved = after.turn(a).await.credential();
+    assert_ne!(moved, failing);
+    tokio::time::timeout(WAIT, b_applied.wait_for(|n| *n > before))
+        .await
+        .expect("B hears of the cooldown")
+        .unwrap();
+    assert!(
+        b.runtime()
+            .states
+            .state_for(&failing_id)
+            .block(MODEL, b.clock.now())
+            .is_some()
+    );
+    assert_eq!(after.turn(b).await.credential(), moved);
+}
+
+/// Waits until `store`'s tasks have ended.
+async fn stopped(store: &RedisStore) {
+    tokio::time::timeout(WAIT, async {
+        while !store.finished() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the store's tasks end");
+}
+
+#[tokio::test]
+async fn a_reload_that_changes_the_store_rebuilds_it() {
+    let redis = RedisServer::start();
+    let mock = MockUpstream::start().await.unwrap();
+    let memory = format!(
+        "routing:\n  session-affinity: true\nclaude-api-key:\n  - api-key: k0\n    base-url: {}\n",
+        mock.base_url()
+    );
+    let proxy = Proxy::start(&memory).await;
+    assert!(proxy.runtime().generation().store.is_none());
+
+    let shared = replica_config(&redis, &mock, 1, true);
+    assert_eq!(proxy.rewrite_config(&shared).await.last_error, None);
+    let first = store_of(&proxy);
+    assert!(!first.degraded());
+    assert_eq!(first.target().prefix, "switchyard:");
+    // A change elsewhere keeps the store, its connection and the bindings' cache.
+    let affinity = proxy.runtime().generation().affinity.clone().unwrap();
+    let status = proxy
+        .rewrite_config(&format!("{shared}request-retry: 2\n"))
+        .await;
+    assert_eq!(status.last_error, None);
+    assert!(Arc::ptr_eq(&first, &store_of(&proxy)));
+    assert!(Arc::ptr_eq(
+        &affinity,
+        proxy.runtime().generation().affinity.as_ref().unwrap()
+    ));
+
+    // Another prefix: a new store, the old one stops, bindings go under the new prefix.
+    let prefixed = shared.replace(
+        "routing:\n",
+        "routing:\n  session-store-prefix: \"other:\"\n",
+    );
+    assert_eq!(proxy.rewrite_config(&prefixed).await.last_error, None);
+    let second = store_of(&proxy);
+    assert!(!Arc::ptr_eq(&first, &second));
+    assert_eq!(second.target().prefix, "other:");
+    stopped(&first).await;
+    let cache = proxy.runtime().generation().affinity.clone().unwrap();
+    cache.cache().set("claude::s::m", &id("c")).await;
+    let mut raw = raw(&redis).await;
+    let value: Option<String> = query(&mut raw, &["GET", "other:session:claude::s::m"]).await;
+    assert_eq!(value.as_deref(), Some("c"));
+
+    // Back to memory: the store stops.
+    assert_eq!(proxy.rewrite_config(&memory).await.last_error, None);
+    assert!(proxy.runtime().generation().store.is_none());
+    stopped(&second).await;
+}
