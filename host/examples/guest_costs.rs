@@ -63,7 +63,11 @@ async fn main() -> anyhow::Result<()> {
         cache_dir: Some(cache.path().to_owned()),
         ..HostOptions::default()
     };
-    println!("file               {} ({:.1} MiB)", args.file.display(), mib(bytes.len() as u64));
+    println!(
+        "file               {} ({:.1} MiB)",
+        args.file.display(),
+        mib(bytes.len() as u64)
+    );
 
     // Cold: compiled by Cranelift (and stored in the empty cache).
     let cold = {
@@ -121,8 +125,14 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let chain = match plugin.world() {
         PluginWorld::AccessProvider => Chain::Access(
-            AccessChain::prepare_instances(&instances, &limits, &ProviderRegistry::new(), &host, None)
-                .await?,
+            AccessChain::prepare_instances(
+                &instances,
+                &limits,
+                &ProviderRegistry::new(),
+                &host,
+                None,
+            )
+            .await?,
         ),
         PluginWorld::SessionExtractor => Chain::Session(
             ExtractorChain::prepare_instances(
@@ -181,13 +191,21 @@ enum Chain {
 
 impl Chain {
     /// Calls instance `index` once.
-    async fn call(&self, index: usize, head: &RequestHead, body: Option<&[u8]>) -> anyhow::Result<()> {
+    async fn call(
+        &self,
+        index: usize,
+        head: &RequestHead,
+        body: Option<&[u8]>,
+    ) -> anyhow::Result<()> {
         match self {
             Chain::Access(chain) => {
                 chain.entries()[index].provider().authenticate(head).await?;
             }
             Chain::Session(chain) => {
-                chain.entries()[index].extractor().extract(head, body).await?;
+                chain.entries()[index]
+                    .extractor()
+                    .extract(head, body)
+                    .await?;
             }
         }
         Ok(())

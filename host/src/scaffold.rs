@@ -437,10 +437,23 @@ mod tests {
     #[test]
     fn bad_names_and_occupied_folders_are_refused() {
         let parent = tempfile::tempdir().unwrap();
-        for name in ["", "My-Plugin", "9lives", "a_b", "a/b", "../x", &"a".repeat(65)] {
+        for name in [
+            "",
+            "My-Plugin",
+            "9lives",
+            "a_b",
+            "a/b",
+            "../x",
+            &"a".repeat(65),
+        ] {
             assert!(
                 matches!(
-                    create(parent.path(), name, PluginWorld::AccessProvider, Language::Rust),
+                    create(
+                        parent.path(),
+                        name,
+                        PluginWorld::AccessProvider,
+                        Language::Rust
+                    ),
                     Err(ScaffoldError::InvalidName(_))
                 ),
                 "{name:?}"

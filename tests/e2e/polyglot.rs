@@ -54,7 +54,10 @@ fn hmac_auth_version(version: &str) -> PathBuf {
     for file in ["app.py", "signature.py"] {
         let text = std::fs::read_to_string(python_example_dir().join(file)).unwrap();
         let text = if file == "app.py" {
-            assert!(text.contains("VERSION = \"1.0.0\""), "app.py declares its version");
+            assert!(
+                text.contains("VERSION = \"1.0.0\""),
+                "app.py declares its version"
+            );
             text.replace("VERSION = \"1.0.0\"", &format!("VERSION = \"{version}\""))
         } else {
             text
@@ -130,7 +133,10 @@ async fn the_python_hmac_provider_allows_and_denies() {
     let path = "/v1/messages";
 
     let (status, body) = post(&proxy, path, &[]).await;
-    assert_eq!((status, body.as_str()), (401, r#"{"error":"Missing API key"}"#));
+    assert_eq!(
+        (status, body.as_str()),
+        (401, r#"{"error":"Missing API key"}"#)
+    );
 
     let alice = signature("alice", "s3cret", "POST", path, now);
     let (status, body) = post(&proxy, path, &alice).await;
@@ -143,7 +149,10 @@ async fn the_python_hmac_provider_allows_and_denies() {
         signature("mallory", "s3cret", "POST", path, now),
     ] {
         let (status, body) = post(&proxy, path, &headers).await;
-        assert_eq!((status, body.as_str()), (401, r#"{"error":"Invalid API key"}"#));
+        assert_eq!(
+            (status, body.as_str()),
+            (401, r#"{"error":"Invalid API key"}"#)
+        );
     }
 
     // `paths` limits bob to the model list: a deny with the plugin's status and message.
@@ -169,7 +178,8 @@ async fn the_python_hmac_provider_allows_and_denies() {
         .unwrap()
         .to_owned();
     assert!(
-        message.starts_with("signature timestamp is 60") && message.ends_with("(at most 300 s allowed)"),
+        message.starts_with("signature timestamp is 60")
+            && message.ends_with("(at most 300 s allowed)"),
         "{message}"
     );
     let fresh = signature("alice", "s3cret", "POST", path, proxy.clock.now());
@@ -230,8 +240,16 @@ async fn the_python_provider_is_swapped_under_traffic() {
     stop.store(true, Ordering::Release);
     let statuses = tokio::time::timeout(WAIT, traffic).await.unwrap().unwrap();
     assert!(!statuses.is_empty());
-    let failed: Vec<_> = statuses.iter().filter(|(status, _)| *status != 200).collect();
-    assert!(failed.is_empty(), "{} of {} failed: {failed:?}", failed.len(), statuses.len());
+    let failed: Vec<_> = statuses
+        .iter()
+        .filter(|(status, _)| *status != 200)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} failed: {failed:?}",
+        failed.len(),
+        statuses.len()
+    );
     Arc::into_inner(proxy).unwrap().shutdown().await;
 }
 

@@ -42,11 +42,22 @@ pub fn check(file: &Path, args: &[&str]) -> (i32, String) {
 fn new(parent: &Path, world: &str, lang: &str, name: &str) -> PathBuf {
     let parent_arg = parent.display().to_string();
     let (code, out, err) = switchyard(&[
-        "plugin", "new", "--world", world, "--lang", lang, name, "--dir", &parent_arg,
+        "plugin",
+        "new",
+        "--world",
+        world,
+        "--lang",
+        lang,
+        name,
+        "--dir",
+        &parent_arg,
     ]);
     assert_eq!(code, 0, "{out}{err}");
     let dir = parent.join(name);
-    assert!(out.contains(&format!("created {}/", dir.display())), "{out}");
+    assert!(
+        out.contains(&format!("created {}/", dir.display())),
+        "{out}"
+    );
     assert!(out.contains("build:  cd "), "{out}");
     dir
 }
@@ -101,7 +112,10 @@ fn check_skeleton(file: &Path, world: &str, name: &str) {
     let (code, out) = check(file, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("plugin     {name} 0.1.0")), "{out}");
-    assert!(out.contains(&format!("world      {}", world_name(world))), "{out}");
+    assert!(
+        out.contains(&format!("world      {}", world_name(world))),
+        "{out}"
+    );
     let none = match world {
         "access" => "outcome    no-credentials",
         _ => "session    none",
@@ -142,10 +156,7 @@ async fn rust_skeletons_build_standalone_and_serve() {
             (reply.status, reply.text())
         }
     };
-    assert_eq!(
-        call(&[("x-api-token", "a-long-random-token")]).await.0,
-        200
-    );
+    assert_eq!(call(&[("x-api-token", "a-long-random-token")]).await.0, 200);
     assert_eq!(
         call(&[("x-api-token", "wrong")]).await,
         (401, r#"{"error":"Invalid API key"}"#.to_owned())
@@ -238,7 +249,10 @@ fn the_examples_pass_plugin_check_with_their_default_settings() {
         &["--config", r#"{"keys":{"a":""}}"#],
     );
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("keys must map key ids to non-empty secrets"), "{out}");
+    assert!(
+        out.contains("keys must map key ids to non-empty secrets"),
+        "{out}"
+    );
 }
 
 #[test]

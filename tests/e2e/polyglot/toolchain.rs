@@ -74,7 +74,8 @@ pub fn python(build: &Build<'_>) -> PathBuf {
 /// JavaScript example's `node_modules`.
 pub fn javascript(build: &Build<'_>, entry: &str) -> PathBuf {
     let tool = js_example_dir().join("node_modules/.bin/componentize-js");
-    let package = js_example_dir().join("node_modules/@bytecodealliance/componentize-js/package.json");
+    let package =
+        js_example_dir().join("node_modules/@bytecodealliance/componentize-js/package.json");
     let version = std::fs::read_to_string(&package).unwrap_or_else(|_| {
         panic!(
             "componentize-js, the JavaScript plugin toolchain, is not installed in {}: run `.ci/run` \
@@ -98,7 +99,9 @@ pub fn javascript(build: &Build<'_>, entry: &str) -> PathBuf {
 /// The first line a tool prints for `command` (its version), or a panic with `missing`.
 fn tool_version(command: &mut Command, missing: &str) -> String {
     match command.output() {
-        Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+        Ok(output) if output.status.success() => {
+            String::from_utf8_lossy(&output.stdout).trim().to_owned()
+        }
         Ok(output) => panic!("{missing}\n{}", String::from_utf8_lossy(&output.stderr)),
         Err(_) => panic!("{missing}"),
     }
@@ -144,7 +147,9 @@ fn cached(
     let partial = cache_root().join(format!("{}-{key}.partial.wasm", build.name));
     let mut command = command(&partial);
     let started = std::time::Instant::now();
-    let result = command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let result = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
     assert!(
         result.status.success() && partial.is_file(),
         "building {} failed ({}):\n{}{}",
