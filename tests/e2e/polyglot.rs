@@ -1,8 +1,8 @@
 //! Plugins in Python and JavaScript: the examples under `examples/plugins/`, built from source
 //! with their toolchains and loaded into a running switchyard from its plugins folder — the
 //! HMAC access provider (allow, deny, a hot swap under traffic) and the header/cookie session
-//! extractor (the session it produces, and affinity on it) — and what such large guests cost
-//! (compile cold and cached, memory per live instance, call latency).
+//! extractor (the session it produces, and affinity on it) — and `switchyard plugin check` on
+//! each with its default settings.
 
 pub mod toolchain;
 
@@ -20,6 +20,7 @@ use switchyard_mock::MockUpstream;
 
 use crate::harness::{Proxy, WAIT, messages};
 use crate::plugin_folder::{cache_dir, config, drop_file, status_of, warm_cache};
+use crate::scaffold::check;
 use toolchain::{Build, js_example_dir, python_example_dir};
 
 /// The limits the guides recommend for an instance of a Python or JavaScript plugin.
@@ -188,6 +189,18 @@ async fn the_python_hmac_provider_allows_and_denies() {
     let status = status_of(&proxy, "hmac-auth.wasm");
     assert_eq!(status.version.as_deref(), Some("1.0.0"));
     assert_eq!(status.faults, 0, "{status:?}");
+
+    // One request at a time: every call reused the one pooled live instance configured when
+    // the generation was prepared; its interpreter's memory fits well inside the limit.
+    let generation = proxy.runtime().generation();
+    let entry = &generation.access.entries()[0];
+    assert_eq!(entry.name(), "signed");
+    let stats = entry.stats().expect("a Wasm provider");
+    assert_eq!((stats.instantiations, stats.calls), (1, 9), "{stats:?}");
+    assert!(
+        (1 << 20..256 << 20).contains(&stats.memory_bytes),
+        "{stats:?}"
+    );
     proxy.shutdown().await;
 }
 
@@ -355,4 +368,51 @@ async fn the_javascript_extractor_names_the_session() {
         "{status:?}"
     );
     proxy.shutdown().await;
+}
+
+#[test]
+fn the_examples_pass_plugin_check_with_their_default_settings() {
+    for (file, name, answer) in [
+        (hmac_auth(), "hmac-auth", "outcome    no-credentials"),
+        (session_header(), "session-header", "session    none"),
+    ] {
+        // No `--config`: the settings `{}`, and the default limits.
+        let (code, out) = check(&file, &[]);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains(&format!("plugin     {name} 1.0.0")), "{out}");
+        assert!(out.contains("configure  ok"), "{out}");
+        assert!(out.contains(answer), "{out}");
+    }
+    let (code, out) = check(&session_header(), &["-H", "cookie: conversation=abc"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("session    explicit primary=\"abc\""), "{out}");
+
+    // `plugin check` stamps its sample request (`POST /v1/chat/completions` unless `--path`
+    // says otherwise) with the current time: a fresh signature.
+    let signed: Vec<String> = signature(
+        "alice",
+        "s3cret",
+        "POST",
+        "/v1/chat/completions",
+        SystemTime::now(),
+    )
+    .into_iter()
+    .map(|(name, value)| format!("{name}: {value}"))
+    .collect();
+    let mut args = vec!["--config", r#"{"keys":{"alice":"s3cret"}}"#];
+    for header in &signed {
+        args.extend(["-H", header]);
+    }
+    let (code, out) = check(&hmac_auth(), &args);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("outcome    allow principal=\"alice\" scheme=\"hmac-sha256\""),
+        "{out}"
+    );
+    let (code, out) = check(&hmac_auth(), &["--config", r#"{"keys":{"a":""}}"#]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("keys must map key ids to non-empty secrets"),
+        "{out}"
+    );
 }
