@@ -211,7 +211,7 @@ impl<'a> Plan<'a> {
                 "Python 3.10 or later and `pip install componentize-py=={COMPONENTIZE_PY_VERSION}`."
             ),
             Language::JavaScript => format!(
-                "Node.js 18 or later; `npm install` fetches `@bytecodealliance/componentize-js` {COMPONENTIZE_JS_VERSION}."
+                "Node.js (tested with 20); `npm install` fetches `@bytecodealliance/componentize-js` {COMPONENTIZE_JS_VERSION}."
             ),
         }
     }
