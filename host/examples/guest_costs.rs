@@ -185,7 +185,9 @@ async fn main() -> anyhow::Result<()> {
 
 /// The configured instances, of either world.
 enum Chain {
+    /// Access-provider instances.
     Access(AccessChain),
+    /// Session-extractor instances.
     Session(ExtractorChain),
 }
 
@@ -234,18 +236,22 @@ fn rss() -> u64 {
         .unwrap_or(0)
 }
 
+/// Bytes in MiB.
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / f64::from(1 << 20)
 }
 
+/// The difference of two resident sets in KiB, in MiB.
 fn mib_delta(before_kib: u64, after_kib: u64) -> f64 {
     (after_kib as f64 - before_kib as f64) / 1024.0
 }
 
+/// A duration in milliseconds, for the report.
 fn ms(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1e3)
 }
 
+/// A duration in microseconds, for the report.
 fn us(duration: Duration) -> String {
     format!("{:.1} µs", duration.as_secs_f64() * 1e6)
 }
