@@ -297,6 +297,14 @@ pub struct PluginsConfig {
     pub limits: PluginLimits,
 }
 
+impl PluginsConfig {
+    /// The default of `plugins.cache-dir`: `$XDG_CACHE_HOME/switchyard`, else
+    /// `~/.cache/switchyard`, else `.switchyard-cache` in `config_dir`.
+    pub fn default_cache_dir(config_dir: &std::path::Path) -> PathBuf {
+        validate::default_cache_dir(config_dir)
+    }
+}
+
 /// Per-call limits of a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PluginLimits {

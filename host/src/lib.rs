@@ -65,6 +65,8 @@ pub mod resp;
 #[doc(hidden)]
 pub mod runtime;
 #[doc(hidden)]
+pub mod scaffold;
+#[doc(hidden)]
 pub mod server;
 #[doc(hidden)]
 pub mod session;

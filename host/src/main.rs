@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 
 use clap::{Parser, Subcommand};
 use switchyard::access::{Outcome, RequestHead};
-use switchyard::config::{Config, ConfigError, PluginLimits};
+use switchyard::config::{Config, ConfigError, PluginLimits, PluginsConfig};
 use switchyard::plugin::{
     HostOptions, PluginHost, PluginOrigin, PluginWorld, Trial, TrialAnswer, TrialError,
 };
@@ -59,6 +59,43 @@ enum PluginCommand {
     /// Exit codes: 0 fine, 1 the file does not load or matches no plugin world, 2 the plugin
     /// rejected its settings, 3 a call faulted (trap, deadline, memory).
     Check(CheckArgs),
+    /// Write a ready-to-build plugin skeleton into a new folder NAME, and print how to build it.
+    New(NewArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct NewArgs {
+    /// What the plugin is: an access provider or a session-id extractor.
+    #[arg(long, value_enum)]
+    world: NewWorld,
+    /// The language of the skeleton.
+    #[arg(long = "lang", value_enum)]
+    language: NewLanguage,
+    /// The plugin's type name (lowercase letters, digits and `-`), also the folder's name.
+    name: String,
+    /// Where to create the folder.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+}
+
+/// `--world` of `plugin new`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum NewWorld {
+    /// An access provider (world `access-provider`).
+    Access,
+    /// A session-id extractor (world `session-extractor`).
+    Session,
+}
+
+/// `--lang` of `plugin new`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum NewLanguage {
+    /// Rust (`wit-bindgen`, target `wasm32-wasip2`).
+    Rust,
+    /// Python (`componentize-py`).
+    Python,
+    /// JavaScript (`componentize-js`).
+    Js,
 }
 
 #[derive(Debug, clap::Args)]
@@ -77,6 +114,20 @@ struct CheckArgs {
     /// The sample request's body, for a session extractor: @FILE, or the text itself.
     #[arg(long, value_name = "TEXT|@FILE")]
     body: Option<String>,
+    /// The compiled-component cache (default: the default of `plugins.cache-dir`, so a
+    /// checked plugin loads from the cache in the server too).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// The deadline of each call, as `limits.deadline-ms` of an instance.
+    #[arg(long, value_name = "MS")]
+    deadline_ms: Option<u64>,
+    /// The memory cap of each live instance, as `limits.memory-mib` of an instance.
+    #[arg(long, value_name = "MIB")]
+    memory_mib: Option<u64>,
+    /// Make the call this many times into the same live instance and print the median and
+    /// the 99th percentile of the call time.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    calls: u32,
 }
 
 fn main() -> ExitCode {
@@ -97,6 +148,9 @@ fn main() -> ExitCode {
         Command::Plugin {
             command: PluginCommand::Check(args),
         } => return ExitCode::from(runtime.block_on(plugin_check(args))),
+        Command::Plugin {
+            command: PluginCommand::New(args),
+        } => plugin_new(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -182,7 +236,14 @@ async fn plugin_check(args: CheckArgs) -> u8 {
         Ok(body) => body.map(String::into_bytes),
         Err(message) => return fail(2, format!("--body: {message}")),
     };
-    let host = match PluginHost::new(HostOptions::default()) {
+    let cache_dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| PluginsConfig::default_cache_dir(std::path::Path::new(".")));
+    let host = match PluginHost::new(HostOptions {
+        cache_dir: Some(cache_dir),
+        ..HostOptions::default()
+    }) {
         Ok(host) => host,
         Err(error) => return fail(1, error.to_string()),
     };
@@ -202,7 +263,12 @@ async fn plugin_check(args: CheckArgs) -> u8 {
     }
     println!("file       {file}");
     println!("sha256     {}", hex::encode(plugin.content_hash()));
-    println!("compiled   {:?}", started.elapsed());
+    let cached = if host.stats().cache_hits > 0 {
+        " (from the cache)"
+    } else {
+        ""
+    };
+    println!("compiled   {:?}{cached}", started.elapsed());
     let (path, query) = args.path.split_once('?').unwrap_or((&args.path, ""));
     let trial = Trial {
         settings,
@@ -215,7 +281,8 @@ async fn plugin_check(args: CheckArgs) -> u8 {
             SystemTime::now(),
         ),
         body,
-        limits: PluginLimits::default(),
+        limits: limits(&args),
+        calls: args.calls,
     };
     match host.trial(&plugin, &trial).await {
         Ok(report) => {
@@ -237,7 +304,19 @@ async fn plugin_check(args: CheckArgs) -> u8 {
                     println!("{line}");
                 }
             }
+            println!(
+                "started    {:?} (instantiate + configure)",
+                report.start_time
+            );
             println!("call       {:?}", report.call_time);
+            if report.call_times.len() > 1 {
+                println!("calls      {}", call_summary(&report.call_times));
+            }
+            println!(
+                "memory     {:.1} MiB linear memory (limit {} MiB)",
+                report.memory_bytes as f64 / f64::from(1 << 20),
+                trial.limits.memory_bytes >> 20
+            );
             0
         }
         Err(error) => {
@@ -246,6 +325,51 @@ async fn plugin_check(args: CheckArgs) -> u8 {
             }
             fail(error.exit_code(), format!("{}: {error}", plugin.name()))
         }
+    }
+}
+
+/// `switchyard plugin new`: writes the skeleton and prints what to do next.
+fn plugin_new(args: NewArgs) -> Result<(), String> {
+    let world = match args.world {
+        NewWorld::Access => PluginWorld::AccessProvider,
+        NewWorld::Session => PluginWorld::SessionExtractor,
+    };
+    let language = match args.language {
+        NewLanguage::Rust => switchyard::scaffold::Language::Rust,
+        NewLanguage::Python => switchyard::scaffold::Language::Python,
+        NewLanguage::Js => switchyard::scaffold::Language::JavaScript,
+    };
+    let skeleton = switchyard::scaffold::create(&args.dir, &args.name, world, language)
+        .map_err(|e| e.to_string())?;
+    print!("{}", skeleton.instructions());
+    Ok(())
+}
+
+/// `N calls: median …, p99 …, max …` of call times.
+fn call_summary(times: &[std::time::Duration]) -> String {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+    format!(
+        "{} calls: median {:?}, p99 {:?}, max {:?}",
+        sorted.len(),
+        at(0.5),
+        at(0.99),
+        sorted[sorted.len() - 1]
+    )
+}
+
+/// The call limits of `plugin check`: the defaults of `plugins.limits`, overridden by
+/// `--deadline-ms` and `--memory-mib`.
+fn limits(args: &CheckArgs) -> PluginLimits {
+    let defaults = PluginLimits::default();
+    PluginLimits {
+        deadline: args
+            .deadline_ms
+            .map_or(defaults.deadline, std::time::Duration::from_millis),
+        memory_bytes: args
+            .memory_mib
+            .map_or(defaults.memory_bytes, |mib| mib.saturating_mul(1 << 20)),
     }
 }
 

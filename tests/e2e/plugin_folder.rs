@@ -71,7 +71,7 @@ async fn probe(proxy: &Proxy) -> String {
 }
 
 /// The status entry called `name`.
-fn status_of(proxy: &Proxy, name: &str) -> PluginStatus {
+pub fn status_of(proxy: &Proxy, name: &str) -> PluginStatus {
     let statuses = proxy.runtime().plugin_status();
     statuses
         .iter()
@@ -303,7 +303,7 @@ async fn a_plugin_swaps_under_traffic_without_a_failed_request() {
 }
 
 /// Drops `bytes` as `plugins/<name>` and waits for the reload attempt that scanned it.
-async fn drop_file(
+pub async fn drop_file(
     proxy: &Proxy,
     plugins: &Path,
     name: &str,

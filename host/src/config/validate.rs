@@ -715,7 +715,7 @@ fn resolve_path(dir: &Path, text: &str, default: &str) -> PathBuf {
 }
 
 /// `$XDG_CACHE_HOME/switchyard`, else `~/.cache/switchyard`, else beside the config.
-fn default_cache_dir(dir: &Path) -> PathBuf {
+pub(crate) fn default_cache_dir(dir: &Path) -> PathBuf {
     if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(xdg).join("switchyard");
     }

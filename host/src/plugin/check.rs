@@ -1,12 +1,13 @@
-//! Trying a plugin out once, as `switchyard plugin check` does: configure an instance, make
-//! one call, time it.
+//! Trying a plugin out, as `switchyard plugin check` does: configure an instance, make one
+//! call (or several), and report what it answered and what it cost (start time, call times,
+//! memory).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Fault, Plugin, PluginError, PluginHost, RequestHead};
-use crate::access::{Outcome, WasmProvider};
+use crate::access::{Outcome, Provider, WasmProvider};
 use crate::config::{PluginInstanceConfig, PluginLimits};
-use crate::session::{SessionIds, WasmExtractor};
+use crate::session::{Extractor, SessionIds, WasmExtractor};
 
 /// One trial: the settings for `configure` and the sample request.
 #[derive(Debug, Clone)]
@@ -19,6 +20,8 @@ pub struct Trial {
     pub body: Option<Vec<u8>>,
     /// The deadline and memory cap of the calls.
     pub limits: PluginLimits,
+    /// How many times to make the call (at least once); the answer is the first call's.
+    pub calls: u32,
 }
 
 /// What the plugin answered.
@@ -36,8 +39,16 @@ pub enum TrialAnswer {
 pub struct TrialReport {
     /// The answer.
     pub answer: TrialAnswer,
-    /// How long the call took (into a configured live instance).
+    /// How long the first call took (into a configured live instance).
     pub call_time: Duration,
+    /// How long each call took, in order (the first is `call_time`).
+    pub call_times: Vec<Duration>,
+    /// How long creating the configured instance took: instantiating the component and
+    /// applying the settings (what a new live instance costs).
+    pub start_time: Duration,
+    /// The largest linear memory of the live instance, in bytes (see
+    /// [`super::InstanceStats::memory_bytes`]).
+    pub memory_bytes: u64,
 }
 
 /// Why a trial did not produce an answer.
@@ -85,34 +96,52 @@ impl PluginHost {
             settings: trial.settings.clone(),
             limits: Some(trial.limits),
         };
-        match plugin.world() {
+        let calls = trial.calls.max(1);
+        let mut call_times = Vec::with_capacity(calls as usize);
+        let started = Instant::now();
+        let (answer, start_time, stats) = match plugin.world() {
             super::PluginWorld::AccessProvider => {
                 let provider =
                     WasmProvider::new(self.access_instance(plugin, &config, &trial.limits).await?);
-                let started = std::time::Instant::now();
-                let outcome = provider.call(&trial.head).await;
-                let call_time = started.elapsed();
-                Ok(TrialReport {
-                    answer: TrialAnswer::Access(outcome.map_err(TrialError::Fault)?),
-                    call_time,
-                })
+                let start_time = started.elapsed();
+                let mut first = None;
+                for _ in 0..calls {
+                    let started = Instant::now();
+                    let outcome = provider.call(&trial.head).await;
+                    call_times.push(started.elapsed());
+                    let outcome = outcome.map_err(TrialError::Fault)?;
+                    first.get_or_insert(outcome);
+                }
+                let answer = TrialAnswer::Access(first.expect("one call"));
+                (answer, start_time, provider.stats())
             }
             super::PluginWorld::SessionExtractor => {
                 let extractor = WasmExtractor::new(
                     self.session_instance(plugin, &config, &trial.limits)
                         .await?,
                 );
+                let start_time = started.elapsed();
                 let body = plugin
                     .needs_body()
                     .then(|| trial.body.as_deref().unwrap_or_default());
-                let started = std::time::Instant::now();
-                let found = extractor.call(&trial.head, body).await;
-                let call_time = started.elapsed();
-                Ok(TrialReport {
-                    answer: TrialAnswer::Session(found.map_err(TrialError::Fault)?),
-                    call_time,
-                })
+                let mut first = None;
+                for _ in 0..calls {
+                    let started = Instant::now();
+                    let found = extractor.call(&trial.head, body).await;
+                    call_times.push(started.elapsed());
+                    let found = found.map_err(TrialError::Fault)?;
+                    first.get_or_insert(found);
+                }
+                let answer = TrialAnswer::Session(first.expect("one call"));
+                (answer, start_time, extractor.stats())
             }
-        }
+        };
+        Ok(TrialReport {
+            answer,
+            call_time: call_times[0],
+            call_times,
+            start_time,
+            memory_bytes: stats.map_or(0, |s| s.memory_bytes),
+        })
     }
 }

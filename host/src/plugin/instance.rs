@@ -105,6 +105,9 @@ pub struct InstanceStats {
     pub instantiations: u64,
     /// Live instances waiting in the pool.
     pub idle: usize,
+    /// The largest linear memory a live instance has had after a call (all its memories
+    /// together), in bytes: what `limits.memory-mib` must leave room for.
+    pub memory_bytes: u64,
     /// The end of the current quarantine.
     pub quarantined_until: Option<SystemTime>,
 }
@@ -127,6 +130,7 @@ pub(crate) struct PluginInstance<B: WorldBindings> {
     faults: AtomicU64,
     quarantines: AtomicU64,
     instantiations: AtomicU64,
+    memory_bytes: AtomicU64,
 }
 
 /// What a configured instance is made from.
@@ -166,6 +170,7 @@ impl<B: WorldBindings> PluginInstance<B> {
             faults: AtomicU64::new(0),
             quarantines: AtomicU64::new(0),
             instantiations: AtomicU64::new(0),
+            memory_bytes: AtomicU64::new(0),
         };
         let live = instance.spawn().await?;
         if instance.pool_size > 0 {
@@ -197,6 +202,7 @@ impl<B: WorldBindings> PluginInstance<B> {
             quarantines: self.quarantines.load(Ordering::Relaxed),
             instantiations: self.instantiations.load(Ordering::Relaxed),
             idle: self.idle.lock().len(),
+            memory_bytes: self.memory_bytes.load(Ordering::Relaxed),
             quarantined_until: self.health.lock().quarantined_until(self.clock.now()),
         }
     }
@@ -235,6 +241,7 @@ impl<B: WorldBindings> PluginInstance<B> {
         let output = live.store.data().output.take();
         match result {
             Some(Ok(answer)) => {
+                self.note_memory(&live);
                 if let Some(output) = output {
                     tracing::debug!(plugin = %self.origin.kind, instance = %self.origin.instance, %output, "plugin output");
                 }
@@ -282,6 +289,15 @@ impl<B: WorldBindings> PluginInstance<B> {
         fault
     }
 
+    /// Records the linear memory of `live` when it is the largest seen.
+    fn note_memory(&self, live: &Live<B>) {
+        let bytes = u64::try_from(live.store.data().limiter.total_bytes).unwrap_or(u64::MAX);
+        // Read first: memory rarely grows, and a read keeps the cache line shared.
+        if bytes > self.memory_bytes.load(Ordering::Relaxed) {
+            self.memory_bytes.fetch_max(bytes, Ordering::Relaxed);
+        }
+    }
+
     /// Creates a live instance and applies the settings to it.
     async fn spawn(&self) -> Result<Live<B>, PluginError> {
         self.instantiations.fetch_add(1, Ordering::Relaxed);
@@ -297,7 +313,11 @@ impl<B: WorldBindings> PluginInstance<B> {
         .await;
         let memory = store.data().limiter.exceeded;
         match started {
-            Ok(Ok((bindings, Ok(())))) => Ok(Live { store, bindings }),
+            Ok(Ok((bindings, Ok(())))) => {
+                let live = Live { store, bindings };
+                self.note_memory(&live);
+                Ok(live)
+            }
             Ok(Ok((_, Err(message)))) => Err(PluginError::Rejected(message)),
             Ok(Err(error)) => Err(PluginError::Start(
                 Fault::from_call(&error, memory, &self.limits).to_string(),

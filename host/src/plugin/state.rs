@@ -153,6 +153,8 @@ pub(crate) struct MemoryLimiter {
     max_bytes: usize,
     /// Whether a growth was refused during the current call.
     pub(crate) exceeded: bool,
+    /// The size of all linear memories of the store together, in bytes.
+    pub(crate) total_bytes: usize,
 }
 
 impl MemoryLimiter {
@@ -160,6 +162,7 @@ impl MemoryLimiter {
         MemoryLimiter {
             max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
             exceeded: false,
+            total_bytes: 0,
         }
     }
 }
@@ -167,7 +170,7 @@ impl MemoryLimiter {
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -175,6 +178,9 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
             self.exceeded = true;
             return Ok(false);
         }
+        self.total_bytes = self
+            .total_bytes
+            .saturating_add(desired.saturating_sub(current));
         Ok(true)
     }
 
