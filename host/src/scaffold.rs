@@ -26,6 +26,10 @@ pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 /// The `@bytecodealliance/componentize-js` version the JavaScript skeleton and example use.
 pub const COMPONENTIZE_JS_VERSION: &str = "0.23.0";
 
+/// The `@bytecodealliance/preview2-shim` version pinned beside componentize-js: its CLI
+/// imports the shim without declaring it, and this version is the one it is tested with.
+pub const PREVIEW2_SHIM_VERSION: &str = "0.25.0";
+
 /// The language of a skeleton.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {
@@ -259,6 +263,7 @@ impl<'a> Plan<'a> {
             .replace("{{check_args}}", self.check_args())
             .replace("{{config}}", &self.config())
             .replace("{{componentize_js}}", COMPONENTIZE_JS_VERSION)
+            .replace("{{preview2_shim}}", PREVIEW2_SHIM_VERSION)
     }
 
     /// Every file of the skeleton: (path in the folder, contents).
@@ -353,6 +358,10 @@ mod tests {
             package["devDependencies"]["@bytecodealliance/componentize-js"],
             COMPONENTIZE_JS_VERSION
         );
+        assert_eq!(
+            package["devDependencies"]["@bytecodealliance/preview2-shim"],
+            PREVIEW2_SHIM_VERSION
+        );
     }
 
     #[test]
@@ -431,6 +440,10 @@ mod tests {
         assert_eq!(
             package["devDependencies"]["@bytecodealliance/componentize-js"],
             COMPONENTIZE_JS_VERSION
+        );
+        assert_eq!(
+            package["devDependencies"]["@bytecodealliance/preview2-shim"],
+            PREVIEW2_SHIM_VERSION
         );
     }
 

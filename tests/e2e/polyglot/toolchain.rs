@@ -4,8 +4,9 @@
 //! A build takes 30 s to a minute, so each component is cached under `target/` by a hash of
 //! everything that goes into it (the sources, the WIT package, the world, the toolchain's
 //! version): a repeated test run builds nothing. The toolchains are installed by `.ci/run`
-//! (`pip install componentize-py`, `npm ci` in the JavaScript example); when one is missing
-//! the test fails and says so, rather than skipping.
+//! (`pip install componentize-py`, `npm ci` in the JavaScript example; the tests run that
+//! `npm ci` themselves when Node.js is there); when one is missing the test fails and says
+//! so, rather than skipping.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -76,6 +77,7 @@ pub fn javascript(build: &Build<'_>, entry: &str) -> PathBuf {
     let tool = js_example_dir().join("node_modules/.bin/componentize-js");
     let package =
         js_example_dir().join("node_modules/@bytecodealliance/componentize-js/package.json");
+    install_javascript_toolchain(&package);
     let version = std::fs::read_to_string(&package).unwrap_or_else(|_| {
         panic!(
             "componentize-js, the JavaScript plugin toolchain, is not installed in {}: run `.ci/run` \
@@ -94,6 +96,29 @@ pub fn javascript(build: &Build<'_>, entry: &str) -> PathBuf {
             .arg(out);
         command
     })
+}
+
+/// Runs `npm ci` in the JavaScript example once when its `node_modules` lacks `package` (the
+/// lockfile pins componentize-js), so `cargo test` works on a machine with Node.js but without
+/// a prior `.ci/run`. Without npm the caller's check reports the missing toolchain.
+fn install_javascript_toolchain(package: &Path) {
+    let _one_at_a_time = BUILDING.lock();
+    if package.is_file() {
+        return;
+    }
+    let Ok(output) = Command::new("npm")
+        .current_dir(js_example_dir())
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .output()
+    else {
+        return;
+    };
+    assert!(
+        output.status.success(),
+        "`npm ci` in {} failed:\n{}",
+        js_example_dir().display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// The first line a tool prints for `command` (its version), or a panic with `missing`.
