@@ -8,10 +8,11 @@
 //! `usage-statistics-enabled` `switchyard_usage_tokens_total{kind}`, and the session-affinity
 //! `switchyard_session_picks_total{outcome}` and `switchyard_session_bindings`, the shared
 //! store's `switchyard_session_store_degraded` and `switchyard_session_store_errors_total`, and
-//! per access
-//! plugin instance `switchyard_plugin_calls_total`, `switchyard_plugin_faults_total` and
-//! `switchyard_plugin_quarantines_total{instance,type}`. Other subsystems add their families in
-//! [`render`].
+//! per plugin instance (access providers and session extractors)
+//! `switchyard_plugin_calls_total`, `switchyard_plugin_faults_total` and
+//! `switchyard_plugin_quarantines_total{instance,type}`, and per session-extractor instance
+//! `switchyard_session_extractor_skipped_total{instance,type}`. Other subsystems add their
+//! families in [`render`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -222,16 +223,21 @@ pub async fn render(runtime: &Runtime) -> String {
     let _ = writeln!(out, "switchyard_session_bindings {bindings}");
     render_session_store(&mut out, runtime);
     let generation = runtime.generation();
-    let instances: Vec<_> = generation
+    let access = generation
         .access
         .entries()
         .iter()
-        .filter_map(|entry| Some((entry.name(), entry.kind(), entry.stats()?)))
-        .collect();
+        .filter_map(|entry| Some((entry.name(), entry.kind(), entry.stats()?)));
+    let extractors = generation
+        .extractors
+        .entries()
+        .iter()
+        .filter_map(|entry| Some((entry.name(), entry.kind(), entry.stats()?)));
+    let instances: Vec<_> = access.chain(extractors).collect();
     for (name, help, value) in [
         (
             "switchyard_plugin_calls_total",
-            "Calls into a configured plugin instance (access providers), quarantine refusals included.",
+            "Calls into a configured plugin instance (access providers and session extractors), quarantine refusals included.",
             (|s: &InstanceStats| s.calls) as fn(&InstanceStats) -> u64,
         ),
         (
@@ -256,8 +262,21 @@ pub async fn render(runtime: &Runtime) -> String {
             );
         }
     }
-    // Session-extractor instances join the plugin families once the extractor chain is part
-    // of the generation.
+    family(
+        &mut out,
+        "switchyard_session_extractor_skipped_total",
+        "counter",
+        "Requests for which a session extractor was skipped because it faulted or was quarantined.",
+    );
+    for entry in generation.extractors.entries() {
+        let _ = writeln!(
+            out,
+            "switchyard_session_extractor_skipped_total{{instance=\"{}\",type=\"{}\"}} {}",
+            escape(entry.name()),
+            escape(entry.kind()),
+            entry.skipped()
+        );
+    }
     out
 }
 

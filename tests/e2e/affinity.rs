@@ -358,5 +358,31 @@ async fn a_user_extractor_from_the_plugins_folder_is_reconfigured_by_reload() {
         "{status:?}"
     );
     assert_eq!(first_turn("eta").await, bound);
+
+    // An extractor that traps is skipped (the request is still served) and counted.
+    let reply = proxy
+        .post_with(
+            "/v1/messages",
+            &json!({"model": MODEL, "max_tokens": 8, "messages": [{"role": "user", "content": "theta"}]}),
+            &[("x-session", "team-7"), ("x-echo", "panic")],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let metrics = proxy.get("/metrics").await.text();
+    let skipped = |kind: &str| {
+        metrics
+            .lines()
+            .find(|l| {
+                l.starts_with("switchyard_session_extractor_skipped_total{")
+                    && l.contains(&format!("type=\"{kind}\""))
+            })
+            .unwrap_or_else(|| panic!("no skipped count for {kind} in\n{metrics}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(skipped("session-echo"), "1");
+    assert_eq!(skipped("session-standard"), "0");
     proxy.shutdown().await;
 }
