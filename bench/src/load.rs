@@ -82,23 +82,34 @@ pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds")
 }
 
-/// `count` sequential requests on one connection (after `warmup` unmeasured ones).
+/// Sends `warmup` then `count` requests one after another on one connection and records each
+/// one's time in µs. The client runs alone on a single-threaded runtime of its own thread, as
+/// wrk's event loop does, so no hop between the load generator's threads is timed.
 pub async fn sequential(
     target: &Target,
     spec: &Spec,
     warmup: u32,
     count: u32,
 ) -> Result<Histogram<u64>> {
-    let mut sender = connect(target.addr).await?;
-    for _ in 0..warmup {
-        once(&mut sender, target, spec).await?;
-    }
-    let mut hist = histogram();
-    for _ in 0..count {
-        let took = once(&mut sender, target, spec).await?;
-        hist.record(took.as_micros().max(1) as u64)?;
-    }
-    Ok(hist)
+    let (target, spec) = (target.clone(), spec.clone());
+    tokio::task::spawn_blocking(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(async {
+                let mut sender = connect(target.addr).await?;
+                for _ in 0..warmup {
+                    once(&mut sender, &target, &spec).await?;
+                }
+                let mut hist = histogram();
+                for _ in 0..count {
+                    let took = once(&mut sender, &target, &spec).await?;
+                    hist.record(took.as_micros().max(1) as u64)?;
+                }
+                Ok(hist)
+            })
+    })
+    .await?
 }
 
 /// Throughput: `connections` connections sending back to back for `duration`.
