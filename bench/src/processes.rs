@@ -149,10 +149,7 @@ pub fn switchyard(dir: &Path, config: &Path) -> Result<Process> {
 
 /// nginx as a reverse proxy in front of `upstream`, when it is installed.
 pub fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
-    let Some(binary) = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    let Some(binary) = installed(&["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"])
     else {
         return Ok(None);
     };
@@ -187,11 +184,7 @@ pub fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
 
 /// `redis-server` on a free loopback port without persistence, when it is installed.
 pub fn redis_server(work: &Path) -> Result<Option<Process>> {
-    let Some(binary) = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-    else {
+    let Some(binary) = installed(&["/usr/bin/redis-server", "/usr/local/bin/redis-server"]) else {
         return Ok(None);
     };
     let port = free_port()?;
@@ -234,6 +227,11 @@ fn cpu_ticks(pid: u32) -> Result<u64> {
     let utime: u64 = fields.get(11).context("no utime")?.parse()?;
     let stime: u64 = fields.get(12).context("no stime")?.parse()?;
     Ok(utime + stime)
+}
+
+/// The first of `candidates` that exists.
+fn installed(candidates: &[&str]) -> Option<PathBuf> {
+    candidates.iter().map(PathBuf::from).find(|p| p.exists())
 }
 
 /// A port that was free a moment ago.

@@ -357,3 +357,17 @@ impl SelfSigned {
         reqwest::Certificate::from_pem(self.cert_pem.as_bytes()).unwrap()
     }
 }
+
+/// Runs the built `switchyard` with `args`: (exit code, stdout, stderr).
+pub fn switchyard(args: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run switchyard");
+    (
+        output.status.code().expect("exited"),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

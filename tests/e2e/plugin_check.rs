@@ -2,27 +2,20 @@
 //! with its exit codes (0 fine, 1 not loadable, 2 settings rejected, 3 fault).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::json;
 
-use crate::harness::guests;
+use crate::harness::{guests, switchyard};
 use crate::jwt::{SECRET, mint, unix};
 
 /// Runs `switchyard plugin check FILE ARGS...`: (exit code, stdout, stderr).
 fn check(file: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["plugin", "check"])
-        .arg(file)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run switchyard");
-    (
-        output.status.code().expect("exited"),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let file = file.to_str().expect("a UTF-8 path");
+    let all: Vec<&str> = ["plugin", "check", file]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    switchyard(&all)
 }
 
 /// `bytes` written as `name` in `dir`.

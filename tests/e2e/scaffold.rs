@@ -3,30 +3,15 @@
 //! built standalone (their own cargo workspace) and loaded into a running switchyard.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::SystemTime;
 
 use switchyard::session::{SessionIds, SessionKind};
 use switchyard_mock::MockUpstream;
 
-use crate::harness::{Proxy, messages};
+use crate::harness::{Proxy, messages, switchyard};
 use crate::plugin_folder::{cache_dir, config};
 use crate::polyglot::toolchain::{self, Build};
 use crate::wasm_guest;
-
-/// Runs the built `switchyard` with `args`: (exit code, stdout, stderr).
-pub fn switchyard(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run switchyard");
-    (
-        output.status.code().expect("exited"),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 /// `switchyard plugin check FILE ARGS…` with the tests' compiled-component cache.
 pub fn check(file: &Path, args: &[&str]) -> (i32, String) {
