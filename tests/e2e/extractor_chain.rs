@@ -4,28 +4,20 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 use switchyard::access::{AccessChain, ProviderRegistry};
 use switchyard::clock::ManualClock;
 use switchyard::config::{Config, PluginInstanceConfig, PluginLimits};
-use switchyard::plugin::{
-    Fault, HostOptions, PluginError, PluginHost, PluginOrigin, PluginWorld, RequestHead,
-};
+use switchyard::plugin::{Fault, PluginError, PluginHost, PluginOrigin, PluginWorld, RequestHead};
 use switchyard::session::{
     Extractor, ExtractorChain, ExtractorFuture, ExtractorRegistry, PrepareError, SessionIds,
     SessionKind,
 };
 
-use crate::harness::guests::guest;
-
-/// The test guests, built once per test binary: (misbehave, session-echo).
-fn guests() -> &'static (Vec<u8>, Vec<u8>) {
-    static GUESTS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
-    GUESTS.get_or_init(|| (guest("misbehave"), guest("session-echo")))
-}
+use crate::harness::{instance, plugin_host};
 
 struct Fixture {
     host: PluginHost,
@@ -36,30 +28,11 @@ struct Fixture {
 /// A host with the embedded plugins, `session-echo` and `misbehave` installed.
 async fn fixture() -> Fixture {
     let clock = Arc::new(ManualClock::default());
-    let host = PluginHost::new(HostOptions {
-        cache_dir: Some(PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR")).join("test-cache")),
-        clock: clock.clone(),
-        ..HostOptions::default()
-    })
-    .unwrap();
-    host.load_embedded().await.unwrap();
-    for bytes in [&guests().0, &guests().1] {
-        let plugin = host.load(bytes.clone(), PluginOrigin::Bytes).await.unwrap();
-        assert!(host.install(plugin));
-    }
+    let host = plugin_host(clock.clone(), &["misbehave", "session-echo"]).await;
     Fixture {
         host,
         clock,
         registry: ExtractorRegistry::new(),
-    }
-}
-
-fn instance(name: &str, kind: &str, settings: serde_json::Value) -> PluginInstanceConfig {
-    PluginInstanceConfig {
-        name: name.to_owned(),
-        kind: kind.to_owned(),
-        settings,
-        limits: None,
     }
 }
 

@@ -371,3 +371,45 @@ pub fn switchyard(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// The compiled-component cache the library-level plugin tests share (under `target/`).
+pub fn shared_plugin_cache() -> PathBuf {
+    PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR")).join("test-cache")
+}
+
+/// A plugin host on `clock` with the embedded plugins and the test guests `names` installed.
+pub async fn plugin_host(
+    clock: Arc<ManualClock>,
+    names: &[&str],
+) -> switchyard::plugin::PluginHost {
+    use switchyard::plugin::{HostOptions, PluginHost, PluginOrigin};
+    let host = PluginHost::new(HostOptions {
+        cache_dir: Some(shared_plugin_cache()),
+        clock,
+        ..HostOptions::default()
+    })
+    .unwrap();
+    host.load_embedded().await.unwrap();
+    for name in names {
+        let plugin = host
+            .load(guests::guest(name), PluginOrigin::Bytes)
+            .await
+            .unwrap();
+        assert!(host.install(plugin), "{name} installs");
+    }
+    host
+}
+
+/// A plugin instance config without limits of its own.
+pub fn instance(
+    name: &str,
+    kind: &str,
+    settings: serde_json::Value,
+) -> switchyard::config::PluginInstanceConfig {
+    switchyard::config::PluginInstanceConfig {
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+        settings,
+        limits: None,
+    }
+}

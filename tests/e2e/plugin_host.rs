@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use switchyard::access::{
@@ -17,18 +17,8 @@ use switchyard::plugin::{
 };
 
 use crate::harness::guests::guest;
+use crate::harness::{instance, plugin_host, shared_plugin_cache};
 use crate::wasm_guest;
-
-/// The test guests, built once per test binary: (misbehave, session-echo).
-fn guests() -> &'static (Vec<u8>, Vec<u8>) {
-    static GUESTS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
-    GUESTS.get_or_init(|| (guest("misbehave"), guest("session-echo")))
-}
-
-/// A compiled-component cache shared by the tests (under `target/`).
-fn shared_cache() -> PathBuf {
-    PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR")).join("test-cache")
-}
 
 struct Fixture {
     host: PluginHost,
@@ -39,31 +29,11 @@ struct Fixture {
 /// A host with the embedded plugins and the `misbehave` guest installed.
 async fn fixture() -> Fixture {
     let clock = Arc::new(ManualClock::default());
-    let host = PluginHost::new(HostOptions {
-        cache_dir: Some(shared_cache()),
-        clock: clock.clone(),
-        ..HostOptions::default()
-    })
-    .unwrap();
-    host.load_embedded().await.unwrap();
-    let misbehave = host
-        .load(guests().0.clone(), PluginOrigin::Bytes)
-        .await
-        .unwrap();
-    assert!(host.install(misbehave));
+    let host = plugin_host(clock.clone(), &["misbehave"]).await;
     Fixture {
         host,
         clock,
         registry: ProviderRegistry::new(),
-    }
-}
-
-fn instance(name: &str, kind: &str, settings: serde_json::Value) -> PluginInstanceConfig {
-    PluginInstanceConfig {
-        name: name.to_owned(),
-        kind: kind.to_owned(),
-        settings,
-        limits: None,
     }
 }
 
@@ -531,7 +501,7 @@ async fn registry_order_replacement_and_exclusive() {
     // A session extractor is not an access provider.
     let echo = f
         .host
-        .load(guests().1.clone(), PluginOrigin::Bytes)
+        .load(guest("session-echo"), PluginOrigin::Bytes)
         .await
         .unwrap();
     assert_eq!(echo.world(), PluginWorld::SessionExtractor);
@@ -760,7 +730,7 @@ async fn faults_spread_over_more_than_a_minute_do_not_quarantine() {
 async fn the_compiled_component_cache_survives_restarts_and_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
-    let bytes = guests().1.clone();
+    let bytes = guest("session-echo");
     let new_host = || {
         PluginHost::new(HostOptions {
             cache_dir: Some(cache.clone()),
@@ -870,13 +840,13 @@ async fn embedded_plugins_yield_to_plugin_files_of_the_same_name() {
 #[tokio::test]
 async fn a_plugins_folder_loads_its_wasm_files_only() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("b-misbehave.wasm"), &guests().0).unwrap();
-    std::fs::write(dir.path().join("a-echo.wasm"), &guests().1).unwrap();
+    std::fs::write(dir.path().join("b-misbehave.wasm"), guest("misbehave")).unwrap();
+    std::fs::write(dir.path().join("a-echo.wasm"), guest("session-echo")).unwrap();
     std::fs::write(dir.path().join("broken.wasm"), b"nope").unwrap();
     std::fs::write(dir.path().join("notes.txt"), b"ignored").unwrap();
     std::fs::create_dir(dir.path().join("nested.wasm")).unwrap();
     std::fs::create_dir(dir.path().join("sub")).unwrap();
-    std::fs::write(dir.path().join("sub/deeper.wasm"), &guests().0).unwrap();
+    std::fs::write(dir.path().join("sub/deeper.wasm"), guest("misbehave")).unwrap();
 
     let host = PluginHost::new(HostOptions::default()).unwrap();
     let (loaded, failed) = host.load_dir(dir.path()).await;
@@ -898,7 +868,7 @@ fn folder(dir: &std::path::Path, enabled: bool) -> switchyard::config::PluginsCo
     switchyard::config::PluginsConfig {
         enabled,
         dir: dir.to_owned(),
-        cache_dir: shared_cache(),
+        cache_dir: shared_plugin_cache(),
         limits: PluginLimits::default(),
     }
 }
@@ -924,7 +894,7 @@ async fn staging_compiles_new_or_changed_files_only_and_installs_nothing() {
     let compiled = || host.stats().compiled - embedded;
     let dir = tempfile::tempdir().unwrap();
     let settings = folder(dir.path(), true);
-    std::fs::write(dir.path().join("a.wasm"), &guests().0).unwrap();
+    std::fs::write(dir.path().join("a.wasm"), guest("misbehave")).unwrap();
 
     let staged = host.stage(&settings).await;
     assert_eq!(
@@ -940,13 +910,13 @@ async fn staging_compiles_new_or_changed_files_only_and_installs_nothing() {
 
     // Unchanged, and rewritten with the same bytes: not compiled again.
     assert!(host.stage(&settings).await.loaded.is_empty());
-    std::fs::write(dir.path().join("a.wasm"), &guests().0).unwrap();
+    std::fs::write(dir.path().join("a.wasm"), guest("misbehave")).unwrap();
     let staged = host.stage(&settings).await;
     assert!(staged.loaded.is_empty() && staged.failed.is_empty());
     assert_eq!(compiled(), 1);
 
     // A second file declaring the same type: reported once; the first by name serves.
-    std::fs::write(dir.path().join("b.wasm"), &guests().0).unwrap();
+    std::fs::write(dir.path().join("b.wasm"), guest("misbehave")).unwrap();
     let staged = host.stage(&settings).await;
     assert_eq!(staged.failed.len(), 1, "{:?}", staged.failed);
     assert_eq!(staged.failed[0].0, dir.path().join("b.wasm"));
@@ -992,14 +962,14 @@ async fn the_status_reports_each_plugin_and_its_state() {
     use switchyard::plugin::{InstanceUse, PluginSource, ServiceState};
 
     let host = PluginHost::new(HostOptions {
-        cache_dir: Some(shared_cache()),
+        cache_dir: Some(shared_plugin_cache()),
         ..HostOptions::default()
     })
     .unwrap();
     host.load_embedded().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let settings = folder(dir.path(), true);
-    std::fs::write(dir.path().join("good.wasm"), &guests().0).unwrap();
+    std::fs::write(dir.path().join("good.wasm"), guest("misbehave")).unwrap();
     std::fs::write(dir.path().join("bad.wasm"), b"nope").unwrap();
     let staged = host.stage(&settings).await;
     assert_eq!(staged.failed.len(), 1);
@@ -1087,7 +1057,7 @@ async fn the_status_reports_each_plugin_and_its_state() {
     assert_eq!(by_name("good.wasm", &[]).error, None);
 
     // New content staged but not in service: pending, the serving version noted.
-    std::fs::write(dir.path().join("good.wasm"), &guests().1).unwrap();
+    std::fs::write(dir.path().join("good.wasm"), guest("session-echo")).unwrap();
     host.stage(&settings).await;
     let good = by_name("good.wasm", &[]);
     assert_eq!(
