@@ -125,22 +125,15 @@ impl Generation {
         plugins: PluginCatalog,
     ) -> Result<Generation, PrepareError> {
         let host = runtime.plugins.with_catalog(plugins.clone());
-        let access = if previous.number > 0 {
-            previous
-                .access
-                .prepare_next(&config, &runtime.providers, &host)
-                .await?
-        } else {
-            AccessChain::prepare(&config, &runtime.providers, &host).await?
-        };
-        let extractors = if previous.number > 0 {
-            previous
-                .extractors
-                .prepare_next(&config, &runtime.extractors, &host)
-                .await?
-        } else {
-            ExtractorChain::prepare(&config, &runtime.extractors, &host).await?
-        };
+        // The empty generation's chains are empty, so they reuse nothing.
+        let access = previous
+            .access
+            .prepare_next(&config, &runtime.providers, &host)
+            .await?;
+        let extractors = previous
+            .extractors
+            .prepare_next(&config, &runtime.extractors, &host)
+            .await?;
         if access.is_empty() && !config.host_is_loopback() && !config.allow_unauthenticated {
             return Err(PrepareError::Unauthenticated {
                 host: config.host.clone(),
