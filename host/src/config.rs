@@ -52,7 +52,8 @@ pub struct Config {
     pub proxy_url: Option<ProxyUrl>,
     /// `passthrough-headers`: forward the upstream's other end-to-end headers.
     pub passthrough_headers: bool,
-    /// `request-retry`, `max-retry-credentials`, `max-retry-interval`.
+    /// `request-retry`, `max-retry-credentials`, `max-retry-interval`,
+    /// `max-cooldowns-per-request`.
     pub retry: RetryConfig,
     /// `disable-cooling`: never put a failing credential into cooldown.
     pub disable_cooling: bool,
@@ -106,7 +107,7 @@ pub struct ManagementConfig {
 }
 
 /// How a failed request is retried.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryConfig {
     /// `request-retry`: extra rounds over the credentials after a failed round.
     pub request_retry: u32,
@@ -114,6 +115,23 @@ pub struct RetryConfig {
     pub max_retry_credentials: u32,
     /// `max-retry-interval`: the longest wait for a cooldown before another round; zero never waits.
     pub max_retry_interval: Duration,
+    /// `max-cooldowns-per-request`: credentials one client request (all its rounds) may cool
+    /// down; past that it still fails over but records no cooldown. 0 = no cap.
+    pub max_cooldowns_per_request: u32,
+}
+
+/// Default `max-cooldowns-per-request`.
+pub const DEFAULT_MAX_COOLDOWNS_PER_REQUEST: u32 = 2;
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            request_retry: 0,
+            max_retry_credentials: 0,
+            max_retry_interval: Duration::ZERO,
+            max_cooldowns_per_request: DEFAULT_MAX_COOLDOWNS_PER_REQUEST,
+        }
+    }
 }
 
 /// How a credential is chosen among the available ones.

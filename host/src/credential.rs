@@ -2,6 +2,7 @@
 //! their runtime state (cooldowns per model), and how one is chosen for a request.
 
 pub mod availability;
+pub mod blame;
 pub mod candidate;
 pub mod config_source;
 pub mod cooldown;

@@ -134,7 +134,10 @@ impl Generation {
             .extractors
             .prepare_next(&config, &runtime.extractors, &host)
             .await?;
-        if access.is_empty() && !config.host_is_loopback() && !config.allow_unauthenticated {
+        // No authentication: only where nothing but this machine can connect, judged by the
+        // sockets really listening (and by the config's host, which a restart would bind).
+        let loopback = config.host_is_loopback() && runtime.listeners_are_loopback() != Some(false);
+        if access.is_empty() && !loopback && !config.allow_unauthenticated {
             return Err(PrepareError::Unauthenticated {
                 host: config.host.clone(),
             });

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -40,6 +40,9 @@ pub struct Metrics {
     /// counting allocates only for a new label set.
     requests: Mutex<HashMap<(&'static str, u16), ByCredential>>,
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
+    /// Failed attempts that recorded no cooldown because their request had used up
+    /// `max-cooldowns-per-request`.
+    capped_cooldowns: AtomicU64,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -74,6 +77,12 @@ impl Metrics {
         if let Some(at) = LATENCY_BUCKETS.iter().position(|le| seconds <= *le) {
             histogram.buckets[at] += 1;
         }
+    }
+
+    /// Counts a failed attempt that cooled nothing because its request reached
+    /// `max-cooldowns-per-request`.
+    pub fn count_capped_cooldown(&self) {
+        self.capped_cooldowns.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The request counter's value for one label set (for tests and reports).
@@ -143,6 +152,17 @@ impl Metrics {
                 histogram.count
             );
         }
+        family(
+            out,
+            "switchyard_cooldowns_capped_total",
+            "counter",
+            "Failed attempts that cooled nothing because their request reached max-cooldowns-per-request.",
+        );
+        let _ = writeln!(
+            out,
+            "switchyard_cooldowns_capped_total {}",
+            self.capped_cooldowns.load(Ordering::Relaxed)
+        );
     }
 }
 

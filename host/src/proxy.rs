@@ -12,6 +12,7 @@ pub mod model_list;
 pub mod request_body;
 pub mod stream_event;
 pub mod stream_relay;
+pub mod unauthenticated_guard;
 pub mod upstream;
 
 use std::sync::Arc;

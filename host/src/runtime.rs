@@ -54,6 +54,18 @@ pub struct Runtime {
     pub session_store: Option<Arc<dyn SessionStore>>,
     /// The embedding program's observers, when set.
     pub hooks: Option<Arc<dyn Hooks>>,
+    /// Where the server really listens, once it does.
+    listening: parking_lot::RwLock<Listening>,
+}
+
+/// The sockets a runtime serves on, and the config values they were bound from.
+#[derive(Debug, Clone, Default)]
+struct Listening {
+    /// The bound addresses.
+    addrs: Vec<std::net::SocketAddr>,
+    /// `host` and `port` of the config the listener was bound from (`None` for a listener
+    /// the program passed in).
+    bound_from: Option<(String, u16)>,
 }
 
 impl Runtime {
@@ -76,7 +88,41 @@ impl Runtime {
             credential_store: Arc::new(AuthDirStore),
             session_store: None,
             hooks: None,
+            listening: Default::default(),
         }
+    }
+
+    /// Records a listener bound at `addr`; `bound_from` is the config's `host` and `port` when
+    /// the server bound it from them. The no-authentication guard checks these real addresses.
+    pub fn add_listener(&self, addr: std::net::SocketAddr, bound_from: Option<(String, u16)>) {
+        let mut listening = self.listening.write();
+        listening.addrs.push(addr);
+        if bound_from.is_some() {
+            listening.bound_from = bound_from;
+        }
+    }
+
+    /// Whether every listener accepts only loopback connections (`None` before any listens).
+    pub fn listeners_are_loopback(&self) -> Option<bool> {
+        let listening = self.listening.read();
+        (!listening.addrs.is_empty()).then(|| listening.addrs.iter().all(|a| a.ip().is_loopback()))
+    }
+
+    /// The config keys among `host` and `port` whose new values in `config` differ from those
+    /// the listener was bound from: they apply only after a restart.
+    pub fn restart_required(&self, config: &crate::config::Config) -> Vec<&'static str> {
+        let listening = self.listening.read();
+        let Some((host, port)) = &listening.bound_from else {
+            return Vec::new();
+        };
+        let mut keys = Vec::new();
+        if *host != config.host {
+            keys.push("host");
+        }
+        if *port != config.port {
+            keys.push("port");
+        }
+        keys
     }
 
     /// Lists credentials from `store` instead of `auth-dir`'s files.
@@ -152,10 +198,19 @@ impl Runtime {
                 }
             });
         }
+        let restart_required = self.restart_required(&current.config);
+        if !restart_required.is_empty() {
+            tracing::warn!(
+                "config changes {} apply only after a restart; still listening on {:?}",
+                restart_required.join(" and "),
+                self.listening.read().addrs
+            );
+        }
         self.status.send_modify(|status| {
             status.generation = number;
             status.attempts += 1;
             status.last_error = None;
+            status.restart_required = restart_required;
         });
         number
     }
@@ -241,4 +296,7 @@ pub struct ReloadStatus {
     pub failures: u64,
     /// The last failure's message, until a generation is applied.
     pub last_error: Option<String>,
+    /// Config keys changed since the listener was bound (`host`, `port`) that take effect only
+    /// after a restart.
+    pub restart_required: Vec<&'static str>,
 }

@@ -212,6 +212,10 @@ impl RunningServer {
         let watch_files = options.watch;
         let grace = options.shutdown_grace;
         let booted = boot(options).await?;
+        let bound_from = listener.is_none().then(|| {
+            let config = booted.runtime.generation().config.clone();
+            (config.host.clone(), config.port)
+        });
         let listener = bind(listener, &booted.listen).await?;
         let watcher = match &booted.config_path {
             Some(path) if watch_files => {
@@ -219,7 +223,7 @@ impl RunningServer {
             }
             _ => None,
         };
-        let serving = booted.serve(listener, grace)?;
+        let serving = booted.serve(listener, bound_from, grace)?;
         Ok(RunningServer {
             local_addr: serving.local_addr,
             runtime: booted.runtime,
@@ -355,16 +359,29 @@ pub(crate) async fn bind(
 }
 
 impl Booted {
-    /// Starts the accept loop on `listener`; in-flight requests get `grace` at shutdown.
+    /// Starts the accept loop on `listener` (bound from the config's `bound_from` host and
+    /// port, or passed in by the program); in-flight requests get `grace` at shutdown. Refuses
+    /// a listener beyond loopback while the generation authenticates nobody.
     pub(crate) fn serve(
         &self,
         listener: TcpListener,
+        bound_from: Option<(String, u16)>,
         grace: Duration,
     ) -> Result<Serving, ServerError> {
         let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
             addr: self.listen.clone(),
             source,
         })?;
+        let generation = self.runtime.generation();
+        if generation.access.is_empty()
+            && !generation.config.allow_unauthenticated
+            && !local_addr.ip().is_loopback()
+        {
+            return Err(ServerError::Prepare(PrepareError::Unauthenticated {
+                host: local_addr.to_string(),
+            }));
+        }
+        self.runtime.add_listener(local_addr, bound_from);
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(connection::serve(
             listener,

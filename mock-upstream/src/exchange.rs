@@ -171,6 +171,15 @@ impl Exchange {
                 return Ok(self.error(protocol, StatusCode::BAD_REQUEST, &message));
             }
         };
+        if let Some(name) = self
+            .state
+            .unknown_fields
+            .iter()
+            .find(|name| json.get(name.as_str()).is_some())
+        {
+            let message = protocol.unknown_field_message(name);
+            return Ok(self.error(protocol, StatusCode::BAD_REQUEST, &message));
+        }
         let request = match Protocol::parse(&route, &json) {
             Ok(request) => request,
             Err(message) => return Ok(self.error(protocol, StatusCode::BAD_REQUEST, &message)),

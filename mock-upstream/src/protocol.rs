@@ -266,6 +266,19 @@ impl Protocol {
         }
     }
 
+    /// How the provider words a 400 for a top-level field it does not know.
+    pub(crate) fn unknown_field_message(self, name: &str) -> String {
+        match self {
+            Protocol::OpenAiChat | Protocol::OpenAiResponses => {
+                format!("Unrecognized request argument supplied: {name}")
+            }
+            Protocol::Anthropic => format!("{name}: Extra inputs are not permitted"),
+            Protocol::Gemini => format!(
+                "Invalid JSON payload received. Unknown name \"{name}\": Cannot find field."
+            ),
+        }
+    }
+
     /// The protocol's error body for `status`.
     pub(crate) fn error_body(self, status: StatusCode, message: &str) -> Bytes {
         match self {

@@ -19,15 +19,19 @@ pub(crate) struct MockState {
     pub(crate) recorder: Recorder,
     /// The per-credential prompt-cache model.
     pub(crate) prompt_cache: PromptCache,
+    /// Top-level request fields the mock does not know: a request with one gets a 400 that
+    /// echoes the field's name, as real providers answer unknown parameters.
+    pub(crate) unknown_fields: Vec<String>,
     /// `true` once the mock is shutting down: hung requests and stalled streams end.
     shutting_down: watch::Sender<bool>,
 }
 
 impl MockState {
     /// Fresh state.
-    pub(crate) fn new(pacing: Pacing, keep_requests: bool) -> Self {
+    pub(crate) fn new(pacing: Pacing, keep_requests: bool, unknown_fields: Vec<String>) -> Self {
         MockState {
             pacing,
+            unknown_fields,
             faults: FaultTable::default(),
             recorder: Recorder::new(keep_requests),
             prompt_cache: PromptCache::default(),

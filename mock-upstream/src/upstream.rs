@@ -22,6 +22,7 @@ pub struct MockUpstreamBuilder {
     listen: SocketAddr,
     pacing: Pacing,
     record_requests: bool,
+    unknown_fields: Vec<String>,
 }
 
 impl Default for MockUpstreamBuilder {
@@ -30,6 +31,7 @@ impl Default for MockUpstreamBuilder {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             pacing: Pacing::default(),
             record_requests: true,
+            unknown_fields: Vec::new(),
         }
     }
 }
@@ -60,6 +62,15 @@ impl MockUpstreamBuilder {
         self
     }
 
+    /// Top-level request fields this mock does not know: a request carrying one gets a 400 in
+    /// the protocol's error shape whose message echoes the field's name (OpenAI
+    /// `Unrecognized request argument supplied: <name>`, Anthropic `<name>: Extra inputs are
+    /// not permitted`, Gemini `Unknown name "<name>"`), as the real providers do.
+    pub fn unknown_fields<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.unknown_fields = names.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Binds the address and starts serving on the current Tokio runtime.
     pub async fn start(self) -> io::Result<MockUpstream> {
         let listener = TcpListener::bind(self.listen).await?;
@@ -67,6 +78,7 @@ impl MockUpstreamBuilder {
         let state = Arc::new(MockState::new(
             self.pacing.normalized(),
             self.record_requests,
+            self.unknown_fields,
         ));
         let server = tokio::spawn(server::serve(listener, Arc::clone(&state)));
         Ok(MockUpstream {

@@ -24,6 +24,7 @@ mod proxy_core;
 mod redis_server;
 mod redis_store;
 mod reload;
+mod request_safety;
 mod resp;
 mod scaffold;
 mod sdk;

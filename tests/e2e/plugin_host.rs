@@ -95,7 +95,7 @@ async fn refused(chain: &AccessChain, head: &RequestHead) -> AccessError {
 }
 
 fn body(error: &AccessError) -> serde_json::Value {
-    serde_json::from_slice(&error.body()).unwrap()
+    serde_json::from_slice(&error.body("req-1")).unwrap()
 }
 
 #[tokio::test]
@@ -631,7 +631,7 @@ async fn faults_fail_closed_and_the_host_stays_healthy() {
     assert_eq!(
         body(&error),
         serde_json::json!({"error": {
-            "message": "access provider odd failed: deadline of 50 ms exceeded",
+            "message": "access check failed (request req-1)",
             "type": "server_error",
             "code": "plugin_fault",
         }})

@@ -57,8 +57,9 @@ impl AccessError {
         }
     }
 
-    /// The response body (JSON).
-    pub fn body(&self) -> Bytes {
+    /// The response body (JSON) for the request `request_id`. A fault's body names only the
+    /// request; the instance and the reason go to the log line with that id.
+    pub fn body(&self, request_id: &str) -> Bytes {
         let body = match self {
             AccessError::MissingCredential | AccessError::InvalidCredential => {
                 serde_json::json!({ "error": self.to_string() })
@@ -74,7 +75,7 @@ impl AccessError {
             }
             AccessError::Fault { .. } => serde_json::json!({
                 "error": {
-                    "message": self.to_string(),
+                    "message": format!("access check failed (request {request_id})"),
                     "type": "server_error",
                     "code": "plugin_fault",
                 }

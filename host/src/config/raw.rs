@@ -25,6 +25,7 @@ pub(crate) struct RawConfig {
     pub request_retry: i64,
     pub max_retry_credentials: i64,
     pub max_retry_interval: i64,
+    pub max_cooldowns_per_request: Option<i64>,
     pub disable_cooling: bool,
     pub routing: RawRouting,
     pub streaming: RawStreaming,

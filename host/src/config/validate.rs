@@ -189,6 +189,11 @@ impl Context {
                 request_retry: clamp_count(raw.request_retry),
                 max_retry_credentials: clamp_count(raw.max_retry_credentials),
                 max_retry_interval: Duration::from_secs(raw.max_retry_interval.max(0) as u64),
+                max_cooldowns_per_request: self.count(
+                    "max-cooldowns-per-request",
+                    raw.max_cooldowns_per_request,
+                    super::DEFAULT_MAX_COOLDOWNS_PER_REQUEST,
+                )?,
             },
             disable_cooling: raw.disable_cooling,
             routing,
@@ -684,6 +689,17 @@ fn settings_keys(settings: &serde_json::Value) -> Vec<String> {
 fn set_settings_keys(settings: &mut serde_json::Value, keys: Vec<String>) {
     if let Some(object) = settings.as_object_mut() {
         object.insert("api-keys".to_owned(), serde_json::json!(keys));
+    }
+}
+
+impl Context {
+    /// A non-negative count under `key`, `default` when absent.
+    fn count(&self, key: &str, value: Option<i64>, default: u32) -> Result<u32, ConfigError> {
+        match value {
+            None => Ok(default),
+            Some(value) => u32::try_from(value)
+                .map_err(|_| self.invalid(key, format!("must be between 0 and {}", u32::MAX))),
+        }
     }
 }
 

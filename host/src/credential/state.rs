@@ -109,7 +109,7 @@ impl CredentialState {
     pub fn record_failure(
         &self,
         model: &str,
-        failure: &Failure<'_>,
+        failure: &Failure,
         now: SystemTime,
         cooling_disabled: bool,
     ) -> Option<Duration> {
@@ -213,15 +213,21 @@ impl StateTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credential::blame::Blame;
 
     fn at(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
     }
 
-    fn status(code: u16) -> Failure<'static> {
+    fn status(code: u16) -> Failure {
+        let blame = match code {
+            400 => Blame::Request,
+            429 => Blame::Quota,
+            _ => Blame::Transient,
+        };
         Failure {
+            blame,
             status: Some(code),
-            message: "",
             retry_after: None,
         }
     }

@@ -75,6 +75,7 @@ pub fn config_json(config: &Config) -> Value {
         "request-retry": config.retry.request_retry,
         "max-retry-credentials": config.retry.max_retry_credentials,
         "max-retry-interval": config.retry.max_retry_interval.as_secs(),
+        "max-cooldowns-per-request": config.retry.max_cooldowns_per_request,
         "disable-cooling": config.disable_cooling,
         "allow-unauthenticated": config.allow_unauthenticated,
         "api-keys": config.api_keys,

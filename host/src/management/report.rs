@@ -1,4 +1,5 @@
-//! Reports: `GET /v0/management/usage` (usage totals) and `GET /metrics` (Prometheus text,
+//! Reports: `GET /v0/management/usage` (usage totals), `GET /v0/management/reload` (what the
+//! last reloads did, and which changes wait for a restart) and `GET /metrics` (Prometheus text,
 //! open to local clients, the management key for others).
 
 use std::sync::Arc;
@@ -16,7 +17,22 @@ use crate::usage::Summary;
 
 /// The report routes under `/v0/management`.
 pub fn routes() -> Router<Arc<Management>> {
-    Router::new().route("/usage", get(usage))
+    Router::new()
+        .route("/usage", get(usage))
+        .route("/reload", get(reload))
+}
+
+/// `GET /v0/management/reload`: `{"generation", "attempts", "failures", "last-error",
+/// "restart-required"}`.
+async fn reload(State(management): State<Arc<Management>>) -> Json<serde_json::Value> {
+    let status = management.runtime.reload_status().borrow().clone();
+    Json(serde_json::json!({
+        "generation": status.generation,
+        "attempts": status.attempts,
+        "failures": status.failures,
+        "last-error": status.last_error,
+        "restart-required": status.restart_required,
+    }))
 }
 
 /// `GET /v0/management/usage`: `{"total", "by-credential", "by-model"}`.

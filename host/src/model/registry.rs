@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::name::ModelName;
-use super::{builtin, pattern};
+use super::{builtin, pattern, safe_name};
 use crate::credential::candidate::Candidate;
 use crate::credential::state::CredentialState;
 use crate::credential::{Credential, ProviderKind};
@@ -113,9 +113,11 @@ impl ModelRegistry {
     pub fn resolve(&self, protocol: Protocol, requested: &str) -> Resolution {
         let name = ModelName::parse(requested);
         let (prefix, model) = name.split_prefix(|p| self.prefixes.contains(p));
-        let mut matches = self.matches(prefix, model);
+        // A family rule serves only a strict charset, with a strict thinking suffix.
+        let family = name.thinking.is_none_or(safe_name::is_thinking_value);
+        let mut matches = self.matches(prefix, model, family);
         if matches.is_empty() && name.base != name.full.trim() {
-            matches = self.matches(None, name.full.trim());
+            matches = self.matches(None, name.full.trim(), true);
         }
         if matches.is_empty() {
             return Resolution::Unknown;
@@ -153,18 +155,20 @@ impl ModelRegistry {
         })
     }
 
-    /// The entries (in id order) serving `model`, each with its upstream name.
-    fn matches(&self, prefix: Option<&str>, model: &str) -> Vec<(usize, Arc<str>)> {
+    /// The entries (in id order) serving `model`, each with its upstream name. `family` allows
+    /// the providers' family rules, which also need a [`safe_name::is_family_name`].
+    fn matches(&self, prefix: Option<&str>, model: &str, family: bool) -> Vec<(usize, Arc<str>)> {
         let lower = model.to_ascii_lowercase();
         let mut found: Vec<(usize, Arc<str>)> = Vec::new();
         if let Some(list) = self.explicit.get(&lower) {
             found.extend(list.iter().cloned());
         }
         let mut upstream_as_sent: Option<Arc<str>> = None;
+        let family = family && safe_name::is_family_name(model);
         for &i in &self.builtin {
             let provider = self.entries[i].credential.provider;
             if builtin::models(provider).contains(&lower.as_str())
-                || builtin::in_family(provider, &lower)
+                || (family && builtin::in_family(provider, &lower))
             {
                 let name = upstream_as_sent
                     .get_or_insert_with(|| Arc::from(model))
@@ -337,6 +341,36 @@ mod tests {
         assert_eq!(ids(&resolved), [("ok", "claude-opus-4")]);
         let listed: Vec<_> = r.list(None).into_iter().map(|m| m.id).collect();
         assert!(listed.contains(&"claude-opus-4".to_owned()));
+    }
+
+    #[test]
+    fn family_rules_serve_a_strict_charset_only() {
+        let mut named = credential("named", 0);
+        named.provider = ProviderKind::Gemini;
+        named.models = vec![ModelAlias {
+            name: "tunedModels/gemini-x@001".into(),
+            alias: "gemini-tuned/v1@001".into(),
+        }];
+        let mut family = credential("family", 0);
+        family.provider = ProviderKind::Gemini;
+        let r = registry(vec![named, family]);
+        for refused in [
+            "gemini-x/../gemini-2.5-pro",
+            "gemini-x/y",
+            "gemini-x:predict",
+            "gemini-x@1",
+            "gemini-2.5-pro(a b)",
+            "gemini-2.5-pro(../x)",
+        ] {
+            assert!(
+                matches!(r.resolve(Protocol::Gemini, refused), Resolution::Unknown),
+                "{refused}"
+            );
+        }
+        let configured = found(r.resolve(Protocol::Gemini, "gemini-tuned/v1@001"));
+        assert_eq!(ids(&configured), [("named", "tunedModels/gemini-x@001")]);
+        let thinking = found(r.resolve(Protocol::Gemini, "gemini-9-pro(high)"));
+        assert_eq!(ids(&thinking), [("family", "gemini-9-pro")]);
     }
 
     #[test]

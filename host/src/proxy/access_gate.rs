@@ -10,9 +10,11 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 
+use super::unauthenticated_guard;
 use crate::access::RequestHead;
 use crate::generation::Generation;
 use crate::runtime::Runtime;
+use crate::server::RequestId;
 
 /// Takes the current generation for the request, runs its access chain, and on success passes
 /// the request on with the generation (`Arc<Generation>`) and the caller's
@@ -27,6 +29,12 @@ pub async fn require_access(
     next: Next,
 ) -> Response {
     let generation = runtime.generation();
+    if generation.access.is_empty()
+        && let Err(refused) =
+            unauthenticated_guard::check(&generation.config, request.uri(), request.headers())
+    {
+        return refused.into_response();
+    }
     let extracting = generation.affinity.is_some() && !generation.extractors.is_empty();
     if generation.access.is_empty() && !extracting {
         request
@@ -51,9 +59,15 @@ pub async fn require_access(
             Err(error) => {
                 let status = error.status();
                 if status.is_server_error() {
+                    // The span carries the request id the client sees in the body.
                     tracing::error!("access check failed: {error}");
                 }
-                let mut response = (status, error.body()).into_response();
+                let request_id = request
+                    .extensions()
+                    .get::<RequestId>()
+                    .map(RequestId::as_str)
+                    .unwrap_or_default();
+                let mut response = (status, error.body(request_id)).into_response();
                 response.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
@@ -79,6 +93,8 @@ pub struct Admitted {
     pub generation: Arc<Generation>,
     /// The head plugins see, built once by the gate; `None` when nothing needed it.
     pub head: Option<Arc<RequestHead>>,
+    /// The request's `x-request-id`, named in error bodies whose details only the log has.
+    pub request_id: Option<RequestId>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Admitted {
@@ -91,6 +107,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Admitted {
             .cloned()
             .ok_or(StatusCode::INTERNAL_SERVER_ERROR)?;
         let head = parts.extensions.get::<Arc<RequestHead>>().cloned();
-        Ok(Admitted { generation, head })
+        let request_id = parts.extensions.get::<RequestId>().cloned();
+        Ok(Admitted {
+            generation,
+            head,
+            request_id,
+        })
     }
 }

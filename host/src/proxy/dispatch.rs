@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use super::error::ProxyError;
 use super::upstream::{self, Answer, Call, Failed};
 use crate::credential::availability::{self, Unavailable};
+use crate::credential::blame::Blame;
 use crate::credential::candidate::Candidate;
 use crate::credential::cooldown::Failure;
 use crate::credential::selector::PickRequest;
@@ -39,6 +40,8 @@ pub async fn dispatch(
     };
     let affinity = generation.affinity.as_deref().zip(call.session);
     let max_credentials = config.retry.max_retry_credentials as usize;
+    let max_cooldowns = config.retry.max_cooldowns_per_request;
+    let mut cooled = 0u32;
     let mut round = 0u32;
     loop {
         let mut tried: HashSet<&str> = HashSet::new();
@@ -84,32 +87,44 @@ pub async fn dispatch(
                     });
                 }
                 Err(failed) => {
-                    let cooling = candidate
-                        .credential
-                        .cooling_disabled(config.disable_cooling);
-                    let message = match &failed.error {
-                        ProxyError::Upstream { body, .. } => String::from_utf8_lossy(body),
-                        _ => "".into(),
-                    };
-                    candidate.state.record_failure(
+                    if failed.blame == Blame::Request {
+                        // The request's own fault: nothing cools, nothing fails over.
+                        tracing::info!(
+                            credential = %candidate.credential.id,
+                            status = failed.status,
+                            model = %candidate.upstream_model,
+                            "upstream refused the request"
+                        );
+                        return Err(failed.error);
+                    }
+                    // One request may cool only so many credentials; past that it still
+                    // fails over but records no cooldown.
+                    let capped = max_cooldowns > 0 && cooled >= max_cooldowns;
+                    if capped {
+                        runtime.metrics.count_capped_cooldown();
+                    }
+                    let cooling_disabled = capped
+                        || candidate
+                            .credential
+                            .cooling_disabled(config.disable_cooling);
+                    let blocked = candidate.state.record_failure(
                         &candidate.upstream_model,
                         &Failure {
+                            blame: failed.blame,
                             status: failed.status,
-                            message: &message,
                             retry_after: failed.retry_after,
                         },
                         runtime.clock.now(),
-                        cooling,
+                        cooling_disabled,
                     );
+                    cooled += u32::from(blocked.is_some());
                     tracing::warn!(
                         credential = %candidate.credential.id,
                         status = failed.status,
+                        blame = failed.blame.as_str(),
                         model = %candidate.upstream_model,
                         "upstream attempt failed"
                     );
-                    if failed.request_invalid {
-                        return Err(failed.error);
-                    }
                     if let Some((affinity, session)) = affinity {
                         affinity
                             .feedback(&pick, session, &candidate.credential.id, false)
@@ -142,7 +157,7 @@ fn retry_wait(
 ) -> Option<Duration> {
     let config = &generation.config;
     let interval = config.retry.max_retry_interval;
-    if interval.is_zero() || last.is_some_and(|f| f.request_invalid) {
+    if interval.is_zero() {
         return None;
     }
     let has_budget = |c: &Candidate| {

@@ -67,48 +67,55 @@ impl Endpoint {
     }
 
     /// The upstream URL for `credential`. `sse` asks a Gemini stream for SSE framing. Fixed
-    /// URLs are parsed once per credential.
+    /// URLs are parsed once per credential; a Gemini URL gets the model as one encoded path
+    /// segment, so no model name can change the path, query or fragment.
     pub fn upstream_url(
         self,
         credential: &Credential,
         upstream_model: &str,
         sse: bool,
     ) -> Option<url::Url> {
-        let text = self.upstream_url_text(credential, upstream_model, sse);
         if credential.provider == ProviderKind::Gemini {
-            return url::Url::parse(&text).ok();
+            return self.gemini_url(&credential.base_url, upstream_model, sse);
         }
-        let path = &text[credential.base_url.as_str().trim_end_matches('/').len()..];
+        let path = self.fixed_path(credential.provider);
         credential
             .urls
             .get(&credential.base_url, FIXED_PATHS, path)
-            .or_else(|| url::Url::parse(&text).ok())
+            .or_else(|| {
+                let base = credential.base_url.as_str().trim_end_matches('/');
+                url::Url::parse(&format!("{base}{path}")).ok()
+            })
     }
 
-    /// The upstream URL as text.
-    pub fn upstream_url_text(
-        self,
-        credential: &Credential,
-        upstream_model: &str,
-        sse: bool,
-    ) -> String {
-        let base = credential.base_url.as_str().trim_end_matches('/');
-        let path = match (credential.provider, self) {
+    /// The upstream path of a provider whose path does not depend on the model.
+    fn fixed_path(self, provider: ProviderKind) -> &'static str {
+        match (provider, self) {
             (ProviderKind::Claude, Endpoint::CountTokens) => "/v1/messages/count_tokens",
             (ProviderKind::Claude, _) => "/v1/messages",
-            (ProviderKind::Gemini, _) => {
-                let action = match self {
-                    Endpoint::GeminiStream => "streamGenerateContent",
-                    Endpoint::GeminiCountTokens => "countTokens",
-                    _ => "generateContent",
-                };
-                let alt = if sse { "?alt=sse" } else { "" };
-                return format!("{base}/v1beta/models/{upstream_model}:{action}{alt}");
-            }
             (_, Endpoint::ChatCompletions) => "/chat/completions",
             (_, _) => "/responses",
+        }
+    }
+
+    /// `{base}/v1beta/models/{model}:{action}[?alt=sse]`, the model pushed as one segment.
+    fn gemini_url(self, base: &url::Url, model: &str, sse: bool) -> Option<url::Url> {
+        let action = match self {
+            Endpoint::GeminiStream => "streamGenerateContent",
+            Endpoint::GeminiCountTokens => "countTokens",
+            _ => "generateContent",
         };
-        format!("{base}{path}")
+        let mut url = base.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        url.path_segments_mut()
+            .ok()?
+            .pop_if_empty()
+            .extend(["v1beta", "models", &format!("{model}:{action}")]);
+        if sse {
+            url.set_query(Some("alt=sse"));
+        }
+        Some(url)
     }
 }
 
@@ -117,54 +124,66 @@ mod tests {
     use super::*;
     use crate::credential::testing::credential;
 
+    fn url_of(endpoint: Endpoint, c: &Credential, model: &str, sse: bool) -> String {
+        endpoint.upstream_url(c, model, sse).unwrap().to_string()
+    }
+
     #[test]
-    fn parsed_urls_match_their_text_and_are_cached() {
-        let mut c = credential("a", 0);
-        for provider in [
-            ProviderKind::Claude,
-            ProviderKind::Codex,
-            ProviderKind::Gemini,
-        ] {
-            c.provider = provider;
-            c.urls = Default::default();
-            for endpoint in [
-                Endpoint::Messages,
-                Endpoint::CountTokens,
-                Endpoint::Responses,
-                Endpoint::GeminiStream,
-            ] {
-                let parsed = endpoint.upstream_url(&c, "m", true).unwrap();
-                assert_eq!(parsed.as_str(), endpoint.upstream_url_text(&c, "m", true));
-            }
-        }
+    fn fixed_urls_are_cached_per_credential() {
+        let c = credential("a", 0);
+        let first = Endpoint::Messages.upstream_url(&c, "m", false).unwrap();
+        assert_eq!(first.as_str(), "http://127.0.0.1:9/v1/messages");
+        assert_eq!(Endpoint::Messages.upstream_url(&c, "x", false), Some(first));
     }
 
     #[test]
     fn urls_per_provider() {
         let mut c = credential("a", 0);
         assert_eq!(
-            Endpoint::Messages.upstream_url_text(&c, "m", false),
+            url_of(Endpoint::Messages, &c, "m", false),
             "http://127.0.0.1:9/v1/messages"
         );
         assert_eq!(
-            Endpoint::CountTokens.upstream_url_text(&c, "m", false),
+            url_of(Endpoint::CountTokens, &c, "m", false),
             "http://127.0.0.1:9/v1/messages/count_tokens"
         );
         c.provider = ProviderKind::Gemini;
         assert_eq!(
-            Endpoint::GeminiStream.upstream_url_text(&c, "gemini-2.5-pro", true),
+            url_of(Endpoint::GeminiStream, &c, "gemini-2.5-pro", true),
             "http://127.0.0.1:9/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
         );
+        c.base_url = url::Url::parse("http://127.0.0.1:9/google/").unwrap();
+        assert_eq!(
+            url_of(Endpoint::GeminiCountTokens, &c, "gemini-2.5-pro", false),
+            "http://127.0.0.1:9/google/v1beta/models/gemini-2.5-pro:countTokens"
+        );
         c.provider = ProviderKind::OpenAiCompatibility;
+        c.urls = Default::default();
         c.base_url = url::Url::parse("http://127.0.0.1:9/v1/").unwrap();
         assert_eq!(
-            Endpoint::ChatCompletions.upstream_url_text(&c, "m", false),
+            url_of(Endpoint::ChatCompletions, &c, "m", false),
             "http://127.0.0.1:9/v1/chat/completions"
         );
         c.provider = ProviderKind::Codex;
+        c.urls = Default::default();
         assert_eq!(
-            Endpoint::Responses.upstream_url_text(&c, "m", false),
+            url_of(Endpoint::Responses, &c, "m", false),
             "http://127.0.0.1:9/v1/responses"
         );
+    }
+
+    #[test]
+    fn a_gemini_model_stays_one_segment() {
+        let mut c = credential("a", 0);
+        c.provider = ProviderKind::Gemini;
+        let url = Endpoint::GeminiGenerate
+            .upstream_url(&c, "x/../veo:predict?#", false)
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9/v1beta/models/x%2F..%2Fveo:predict%3F%23:generateContent"
+        );
+        assert_eq!(url.query(), None);
+        assert_eq!(url.fragment(), None);
     }
 }

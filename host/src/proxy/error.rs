@@ -67,6 +67,14 @@ pub enum ProxyError {
         /// Until the first blocked credential is available again, if known.
         retry_after: Option<Duration>,
     },
+    /// The request may not be served here (an unauthenticated proxy's Host and Origin rules).
+    #[error("{message}")]
+    Forbidden {
+        /// The envelope's `code`.
+        code: &'static str,
+        /// Why.
+        message: String,
+    },
     /// The upstream answered with an error; passed through unchanged.
     #[error("upstream answered {status}")]
     Upstream {
@@ -90,6 +98,7 @@ impl ProxyError {
             | ProxyError::Unreachable(_)
             | ProxyError::StreamFailed(_) => StatusCode::BAD_GATEWAY,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ProxyError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::ModelCooldown { .. } => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::NoCredentialAvailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -108,7 +117,31 @@ impl ProxyError {
 
     /// The JSON body (the upstream's bytes for [`ProxyError::Upstream`]).
     pub fn body(&self) -> Bytes {
+        self.body_for(None)
+    }
+
+    /// The JSON body for the request `request_id`. An unreachable upstream or a broken stream
+    /// is named without its details (which can hold internal URLs and addresses): those go to
+    /// the log line with the same id.
+    pub fn body_for(&self, request_id: Option<&str>) -> Bytes {
+        let with_id = |what: &str| match request_id {
+            Some(id) => format!("{what} (request {id})"),
+            None => what.to_owned(),
+        };
         match self {
+            ProxyError::Unreachable(_) => envelope_parts(
+                &with_id("upstream unreachable"),
+                "server_error",
+                Some("upstream_unreachable"),
+            ),
+            ProxyError::Forbidden { code, message } => {
+                envelope_parts(message, "permission_error", Some(code))
+            }
+            ProxyError::StreamFailed(_) => envelope_parts(
+                &with_id("upstream stream failed"),
+                "server_error",
+                Some("upstream_stream_failed"),
+            ),
             ProxyError::Upstream { body, .. } => body.clone(),
             ProxyError::ModelCooldown {
                 model,
@@ -141,8 +174,19 @@ impl ProxyError {
 
 impl IntoResponse for ProxyError {
     fn into_response(self) -> Response {
+        self.into_response_for(None)
+    }
+}
+
+impl ProxyError {
+    /// The response for the request `request_id` (see [`ProxyError::body_for`]); the details
+    /// left out of the body are logged here.
+    pub fn into_response_for(self, request_id: Option<&str>) -> Response {
+        if let ProxyError::Unreachable(detail) | ProxyError::StreamFailed(detail) = &self {
+            tracing::warn!(request_id, "{}: {detail}", self.status());
+        }
         let status = self.status();
-        let body = self.body();
+        let body = self.body_for(request_id);
         let retry_after = self.retry_after();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
@@ -173,6 +217,11 @@ pub fn envelope(status: StatusCode, message: &str) -> Bytes {
         500.. => ("server_error", Some("internal_server_error")),
         _ => ("invalid_request_error", None),
     };
+    envelope_parts(message, kind, code)
+}
+
+/// `{"error":{"message","type","code"}}` with the given type and code.
+fn envelope_parts(message: &str, kind: &str, code: Option<&str>) -> Bytes {
     /// Serialized in field order, as the reference does.
     #[derive(serde::Serialize)]
     struct Envelope<'a> {
@@ -253,6 +302,12 @@ mod tests {
         assert_eq!(
             std::str::from_utf8(&unknown.body()).unwrap(),
             r#"{"error":{"message":"unknown provider for model x","type":"server_error","code":"internal_server_error"}}"#
+        );
+        let unreachable = ProxyError::Unreachable("error sending request for url (http://10.0.0.7/v1/messages)".into());
+        assert_eq!(unreachable.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            std::str::from_utf8(&unreachable.body_for(Some("r-1"))).unwrap(),
+            r#"{"error":{"message":"upstream unreachable (request r-1)","type":"server_error","code":"upstream_unreachable"}}"#
         );
         let bad = ProxyError::InvalidRequest("bad".into());
         assert_eq!(

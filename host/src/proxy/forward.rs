@@ -26,8 +26,9 @@ use super::upstream::Call;
 use crate::credential::candidate::Candidate;
 use crate::credential::cooldown::Failure;
 use crate::generation::Generation;
-use crate::model::Resolution;
+use crate::model::{Resolution, safe_name};
 use crate::runtime::Runtime;
+use crate::server::RequestId;
 use crate::usage::{Caller, Meter};
 
 /// The handler of an endpoint with a fixed path (the model is in the body).
@@ -103,7 +104,7 @@ async fn forward(
         Ok(response) => response,
         Err(error) => {
             meter.failed(error.status());
-            error.into_response()
+            error.into_response_for(admitted.request_id.as_ref().map(RequestId::as_str))
         }
     }
 }
@@ -127,6 +128,9 @@ async fn try_forward(
         Some(model) if !model.trim().is_empty() => model,
         _ => return Err(ProxyError::InvalidRequest("model is required".to_owned())),
     };
+    // Before any credential is chosen: a model name is data, never path.
+    safe_name::check(requested)
+        .map_err(|reason| ProxyError::InvalidRequest(format!("invalid model name: {reason}")))?;
     meter.model(requested);
     let resolved = match generation.registry.resolve(endpoint.protocol(), requested) {
         Resolution::Found(resolved) => resolved,
@@ -211,14 +215,10 @@ fn stream_outcome_recorder(
         .cooling_disabled(generation.config.disable_cooling);
     Box::new(move |end| match end {
         StreamEnd::Completed => candidate.state.record_success(&candidate.upstream_model),
-        StreamEnd::Failed(reason) => {
+        StreamEnd::Failed(_) => {
             candidate.state.record_failure(
                 &candidate.upstream_model,
-                &Failure {
-                    status: None,
-                    message: &reason,
-                    retry_after: None,
-                },
+                &Failure::transient(),
                 clock.now(),
                 cooling_disabled,
             );

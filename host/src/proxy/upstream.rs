@@ -14,7 +14,8 @@ use super::headers;
 use super::request_body::RequestBody;
 use crate::config::Config;
 use crate::credential::candidate::Candidate;
-use crate::credential::cooldown;
+use crate::credential::ProviderKind;
+use crate::credential::blame::{self, Blame};
 use crate::runtime::Runtime;
 use crate::session::SessionIds;
 
@@ -69,8 +70,8 @@ pub struct Failed {
     pub status: Option<u16>,
     /// The upstream's `Retry-After`.
     pub retry_after: Option<Duration>,
-    /// The client's fault: no other credential would do better.
-    pub request_invalid: bool,
+    /// Whom the answer blames; [`Blame::Request`] means no other credential would do better.
+    pub blame: Blame,
     /// What the client gets if this is the last attempt.
     pub error: ProxyError,
 }
@@ -118,12 +119,12 @@ pub async fn attempt(
     };
     let status = response.status();
     if !status.is_success() {
-        return Err(failed_response(response, config).await);
+        return Err(failed_response(response, config, credential.provider).await);
     }
     let headers = response.headers().clone();
     let mut rest: ChunkStream = Box::pin(response.bytes_stream());
     let first = if call.stream {
-        Some(first_payload(&mut rest, config, &headers).await?)
+        Some(first_payload(&mut rest, config, &headers, credential.provider).await?)
     } else {
         None
     };
@@ -140,6 +141,7 @@ async fn first_payload(
     rest: &mut ChunkStream,
     config: &Config,
     headers: &HeaderMap,
+    provider: ProviderKind,
 ) -> Result<Bytes, Failed> {
     let idle = config.upstream_timeouts.idle;
     loop {
@@ -163,10 +165,7 @@ async fn first_payload(
                     Some((status, body)) => Err(Failed {
                         status: Some(status.as_u16()),
                         retry_after: retry_after(headers, SystemTime::now()),
-                        request_invalid: cooldown::is_request_invalid(
-                            status.as_u16(),
-                            &String::from_utf8_lossy(&body),
-                        ),
+                        blame: blame::classify(provider, Some(status.as_u16()), &body),
                         error: ProxyError::Upstream {
                             status,
                             headers: Box::new(json_content_type()),
@@ -189,7 +188,11 @@ fn json_content_type() -> HeaderMap {
 }
 
 /// Reads an error response and classifies it.
-async fn failed_response(mut response: reqwest::Response, config: &Config) -> Failed {
+async fn failed_response(
+    mut response: reqwest::Response,
+    config: &Config,
+    provider: ProviderKind,
+) -> Failed {
     let status = response.status();
     let retry_after = retry_after(response.headers(), SystemTime::now());
     let client_headers =
@@ -204,11 +207,10 @@ async fn failed_response(mut response: reqwest::Response, config: &Config) -> Fa
     }
     body.truncate(MAX_ERROR_BODY);
     let body: Bytes = body.freeze();
-    let text = String::from_utf8_lossy(&body);
     Failed {
         status: Some(status.as_u16()),
         retry_after,
-        request_invalid: cooldown::is_request_invalid(status.as_u16(), &text),
+        blame: blame::classify(provider, Some(status.as_u16()), &body),
         error: ProxyError::Upstream {
             status: StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
             headers: Box::new(client_headers),
@@ -231,7 +233,7 @@ fn unreachable(message: String) -> Failed {
     Failed {
         status: None,
         retry_after: None,
-        request_invalid: false,
+        blame: Blame::Transient,
         error: ProxyError::Unreachable(message),
     }
 }
@@ -240,7 +242,7 @@ fn stream_failed(message: String) -> Failed {
     Failed {
         status: None,
         retry_after: None,
-        request_invalid: false,
+        blame: Blame::Transient,
         error: ProxyError::StreamFailed(message),
     }
 }
@@ -249,7 +251,7 @@ fn timeout(message: String) -> Failed {
     Failed {
         status: None,
         retry_after: None,
-        request_invalid: false,
+        blame: Blame::Transient,
         error: ProxyError::Timeout(message),
     }
 }

@@ -88,6 +88,15 @@ impl Switchyard {
     /// Serves on `listener` (already bound) until [`Switchyard::shutdown`]; returns its
     /// address. One listener per instance.
     pub fn serve(&self, listener: std::net::TcpListener) -> Result<SocketAddr, SdkError> {
+        self.serve_on(listener, None)
+    }
+
+    /// Serves on `listener`, bound from the config's `host` and `port` when `bound_from` says so.
+    fn serve_on(
+        &self,
+        listener: std::net::TcpListener,
+        bound_from: Option<(String, u16)>,
+    ) -> Result<SocketAddr, SdkError> {
         let mut serving = self.serving.lock();
         if let Some(serving) = serving.as_ref() {
             return Err(SdkError::AlreadyServing(serving.local_addr));
@@ -96,7 +105,7 @@ impl Switchyard {
             .set_nonblocking(true)
             .and_then(|()| tokio::net::TcpListener::from_std(listener))
             .map_err(|e| SdkError::Start(format!("cannot use the listener: {e}")))?;
-        let started = self.booted.serve(listener, self.grace)?;
+        let started = self.booted.serve(listener, bound_from, self.grace)?;
         let addr = started.local_addr;
         *serving = Some(started);
         Ok(addr)
@@ -108,11 +117,12 @@ impl Switchyard {
         if let Some(addr) = self.local_addr() {
             return Err(SdkError::AlreadyServing(addr));
         }
+        let config = self.config();
         let listener = server::bind(None, &self.booted.listen).await?;
         let listener = listener
             .into_std()
             .map_err(|e| SdkError::Start(format!("cannot use the listener: {e}")))?;
-        self.serve(listener)
+        self.serve_on(listener, Some((config.host.clone(), config.port)))
     }
 
     /// Where [`Switchyard::serve`] or [`Switchyard::listen`] serves, once it does.

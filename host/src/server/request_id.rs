@@ -17,6 +17,13 @@ pub const HEADER: &str = "x-request-id";
 #[derive(Debug, Clone)]
 pub struct RequestId(pub HeaderValue);
 
+impl RequestId {
+    /// The id as text (ids are checked to be `[A-Za-z0-9._:-]` or generated as hex).
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or_default()
+    }
+}
+
 /// Assigns the id, runs the request inside a span that carries it, and echoes it back.
 pub(super) async fn assign(mut request: Request, next: Next) -> Response {
     let id = request

@@ -185,6 +185,7 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use crate::credential::availability::available;
+    use crate::credential::blame::Blame;
     use crate::credential::cooldown::Failure;
     use crate::credential::selector::{RoundRobin, RoundRobinCursors};
     use crate::credential::state::CredentialState;
@@ -309,8 +310,8 @@ mod tests {
         all[1].state.record_failure(
             "m",
             &Failure {
+                blame: Blame::Transient,
                 status: Some(500),
-                message: "",
                 retry_after: None,
             },
             SystemTime::now(),
