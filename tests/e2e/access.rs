@@ -256,7 +256,10 @@ async fn a_faulting_plugin_fails_closed_then_is_quarantined_and_recovers() {
     ))
     .await;
     assert_eq!(status(&proxy, "/v1/messages", &[]).await.0, 200);
-    for (i, mode) in ["loop", "alloc", "panic", "recurse", "loop"].iter().enumerate() {
+    for (i, mode) in ["loop", "alloc", "panic", "recurse", "loop"]
+        .iter()
+        .enumerate()
+    {
         let id = format!("fault-{i}");
         let headers = [("x-misbehave", *mode), ("x-request-id", id.as_str())];
         let (code, body) = status(&proxy, "/v1/messages", &headers).await;

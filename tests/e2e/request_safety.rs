@@ -93,7 +93,10 @@ async fn body_model_names_are_checked_before_a_credential_is_chosen() {
         assert_eq!(reply.status, 400, "{model:?}: {}", reply.text());
     }
     let huge = format!("claude-{}", "x".repeat(20_000));
-    assert_eq!(proxy.post("/v1/messages", &messages(&huge)).await.status, 400);
+    assert_eq!(
+        proxy.post("/v1/messages", &messages(&huge)).await.status,
+        400
+    );
     assert_eq!(mock.request_count(), 0);
 }
 
@@ -107,7 +110,11 @@ async fn configured_names_with_slashes_colons_and_ats_still_route() {
          gemini-api-key:\n  - api-key: g\n    base-url: {base}\n    models:\n      - {{name: gemini-2.5-pro, alias: team/gem@1}}\n"
     ))
     .await;
-    for model in ["meta-llama/Llama-3", "llama3.1:8b", "ft:gpt-4o-mini:org::id"] {
+    for model in [
+        "meta-llama/Llama-3",
+        "llama3.1:8b",
+        "ft:gpt-4o-mini:org::id",
+    ] {
         let reply = proxy.post("/v1/chat/completions", &chat(model)).await;
         assert_eq!(reply.status, 200, "{model}: {}", reply.text());
         let sent = mock.requests().last().unwrap().body_json().unwrap();
@@ -157,7 +164,9 @@ async fn errors_that_echo_the_request_cool_nothing() {
             .await;
         assert_eq!(reply.status, 400, "{}", reply.text());
         assert!(reply.text().contains("model_not_supported: Extra inputs"));
-        let reply = proxy.post("/v1/responses", &poisoned(responses.clone())).await;
+        let reply = proxy
+            .post("/v1/responses", &poisoned(responses.clone()))
+            .await;
         assert_eq!(reply.status, 400, "{}", reply.text());
         let reply = proxy.post(gemini, &poisoned(gemini_body())).await;
         assert_eq!(reply.status, 400, "{}", reply.text());
@@ -206,14 +215,24 @@ async fn a_structured_model_not_found_moves_that_model_off_that_credential() {
     // The other model still uses both credentials.
     let mut served = std::collections::BTreeSet::new();
     for _ in 0..2 {
-        served.insert(proxy.post("/v1/chat/completions", &chat("m2")).await.credential());
+        served.insert(
+            proxy
+                .post("/v1/chat/completions", &chat("m2"))
+                .await
+                .credential(),
+        );
     }
     assert_eq!(served.len(), 2);
     // Twelve hours later m1 is back on a.
     proxy.clock.advance(Duration::from_secs(12 * 3600));
     let mut served = std::collections::BTreeSet::new();
     for _ in 0..2 {
-        served.insert(proxy.post("/v1/chat/completions", &chat("m1")).await.credential());
+        served.insert(
+            proxy
+                .post("/v1/chat/completions", &chat("m1"))
+                .await
+                .credential(),
+        );
     }
     assert_eq!(served.len(), 2);
 }
@@ -232,7 +251,11 @@ async fn one_request_cools_at_most_max_cooldowns_per_request_credentials() {
         .post("/v1/messages", &messages("claude-sonnet-4"))
         .await;
     assert_eq!(reply.status, 503);
-    assert_eq!(mock.request_count(), 4, "it still fails over to every credential");
+    assert_eq!(
+        mock.request_count(),
+        4,
+        "it still fails over to every credential"
+    );
     let now = proxy.runtime().clock.now();
     let cooling: Vec<String> = proxy
         .runtime()
@@ -249,7 +272,11 @@ async fn one_request_cools_at_most_max_cooldowns_per_request_credentials() {
         })
         .map(|c| c.id.as_str().to_owned())
         .collect();
-    assert_eq!(cooling.len(), 2, "default max-cooldowns-per-request: {cooling:?}");
+    assert_eq!(
+        cooling.len(),
+        2,
+        "default max-cooldowns-per-request: {cooling:?}"
+    );
     assert_eq!(metric(&proxy, "switchyard_cooldowns_capped_total").await, 2);
     // The two it could not cool keep serving.
     mock.clear_faults();
@@ -301,12 +328,28 @@ async fn an_unauthenticated_proxy_answers_only_local_hosts_and_listed_origins() 
     .await;
     let body = messages("claude-sonnet-4");
     for (headers, status, code) in [
-        (vec![("host", "evil.example")], 403, Some("host_not_allowed")),
-        (vec![("host", "evil.example:8317")], 403, Some("host_not_allowed")),
-        (vec![("host", "127.0.0.1.nip.io")], 403, Some("host_not_allowed")),
+        (
+            vec![("host", "evil.example")],
+            403,
+            Some("host_not_allowed"),
+        ),
+        (
+            vec![("host", "evil.example:8317")],
+            403,
+            Some("host_not_allowed"),
+        ),
+        (
+            vec![("host", "127.0.0.1.nip.io")],
+            403,
+            Some("host_not_allowed"),
+        ),
         (vec![("host", "localhost:8317")], 200, None),
         (vec![("host", "[::1]:8317")], 200, None),
-        (vec![("origin", "https://evil.example")], 403, Some("origin_not_allowed")),
+        (
+            vec![("origin", "https://evil.example")],
+            403,
+            Some("origin_not_allowed"),
+        ),
         (vec![("origin", "null")], 403, Some("origin_not_allowed")),
         (vec![("origin", "http://localhost:3000")], 200, None),
     ] {

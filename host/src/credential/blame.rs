@@ -76,14 +76,16 @@ struct Envelope {
 
 /// The structured error fields of `body`, when it is a JSON error envelope.
 fn fields(body: &[u8]) -> ErrorFields {
-    let envelope = match serde_json::from_slice::<Envelope>(body) {
-        Ok(envelope) => envelope,
-        Err(_) => serde_json::from_slice::<Vec<Envelope>>(body)
+    // Checked first: serde would also read an array into the struct, by position.
+    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let envelope = if is_array {
+        serde_json::from_slice::<Vec<Envelope>>(body)
             .ok()
             .and_then(|list| list.into_iter().next())
-            .unwrap_or_default(),
+    } else {
+        serde_json::from_slice::<Envelope>(body).ok()
     };
-    envelope.error.unwrap_or_default()
+    envelope.and_then(|e| e.error).unwrap_or_default()
 }
 
 /// Whom the upstream answer `status` (`None`: unreachable or timed out) with `body` blames.
@@ -185,13 +187,38 @@ mod tests {
     fn openai_table() {
         for provider in [Codex, OpenAiCompatibility] {
             for (status, kind, code, blame) in [
-                (401, "invalid_request_error", "invalid_api_key", Blame::Credential),
-                (429, "insufficient_quota", "insufficient_quota", Blame::Credential),
+                (
+                    401,
+                    "invalid_request_error",
+                    "invalid_api_key",
+                    Blame::Credential,
+                ),
+                (
+                    429,
+                    "insufficient_quota",
+                    "insufficient_quota",
+                    Blame::Credential,
+                ),
                 (403, "x", "", Blame::Credential),
-                (404, "invalid_request_error", "model_not_found", Blame::Model),
-                (400, "invalid_request_error", "model_not_found", Blame::Model),
+                (
+                    404,
+                    "invalid_request_error",
+                    "model_not_found",
+                    Blame::Model,
+                ),
+                (
+                    400,
+                    "invalid_request_error",
+                    "model_not_found",
+                    Blame::Model,
+                ),
                 (404, "invalid_request_error", "", Blame::Request),
-                (400, "invalid_request_error", "unknown_parameter", Blame::Request),
+                (
+                    400,
+                    "invalid_request_error",
+                    "unknown_parameter",
+                    Blame::Request,
+                ),
                 (413, "", "", Blame::Request),
                 (422, "", "", Blame::Request),
                 (429, "requests", "rate_limit_exceeded", Blame::Quota),

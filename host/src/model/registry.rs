@@ -359,8 +359,8 @@ mod tests {
             "gemini-x/y",
             "gemini-x:predict",
             "gemini-x@1",
-            "gemini-2.5-pro(a b)",
-            "gemini-2.5-pro(../x)",
+            "gemini-9-pro(a b)",
+            "gemini-9-pro(../x)",
         ] {
             assert!(
                 matches!(r.resolve(Protocol::Gemini, refused), Resolution::Unknown),
@@ -371,6 +371,9 @@ mod tests {
         assert_eq!(ids(&configured), [("named", "tunedModels/gemini-x@001")]);
         let thinking = found(r.resolve(Protocol::Gemini, "gemini-9-pro(high)"));
         assert_eq!(ids(&thinking), [("family", "gemini-9-pro")]);
+        // A built-in name is not a family name: its thinking suffix is only stripped.
+        let builtin = found(r.resolve(Protocol::Gemini, "gemini-2.5-pro(a b)"));
+        assert_eq!(ids(&builtin), [("family", "gemini-2.5-pro")]);
     }
 
     #[test]

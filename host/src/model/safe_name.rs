@@ -65,7 +65,9 @@ pub fn is_family_name(name: &str) -> bool {
 /// Whether `value` may be the thinking suffix of a family name: `[A-Za-z0-9-]{1,32}`.
 pub fn is_thinking_value(value: &str) -> bool {
     (1..=MAX_THINKING_BYTES).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 #[cfg(test)]
@@ -88,7 +90,10 @@ mod tests {
 
     #[test]
     fn path_characters_and_dot_segments_are_refused() {
-        assert_eq!(check("gemini-x/../gemini-2.5-pro"), Err(UnsafeModelName::DotSegment));
+        assert_eq!(
+            check("gemini-x/../gemini-2.5-pro"),
+            Err(UnsafeModelName::DotSegment)
+        );
         assert_eq!(check("./gpt-5"), Err(UnsafeModelName::DotSegment));
         assert_eq!(check("a/.."), Err(UnsafeModelName::DotSegment));
         for (name, c) in [("a?b", '?'), ("a#b", '#'), ("a%2e", '%'), ("a\\b", '\\')] {

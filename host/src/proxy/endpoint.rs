@@ -108,10 +108,11 @@ impl Endpoint {
         let mut url = base.clone();
         url.set_query(None);
         url.set_fragment(None);
-        url.path_segments_mut()
-            .ok()?
-            .pop_if_empty()
-            .extend(["v1beta", "models", &format!("{model}:{action}")]);
+        url.path_segments_mut().ok()?.pop_if_empty().extend([
+            "v1beta",
+            "models",
+            &format!("{model}:{action}"),
+        ]);
         if sse {
             url.set_query(Some("alt=sse"));
         }

@@ -303,7 +303,9 @@ mod tests {
             std::str::from_utf8(&unknown.body()).unwrap(),
             r#"{"error":{"message":"unknown provider for model x","type":"server_error","code":"internal_server_error"}}"#
         );
-        let unreachable = ProxyError::Unreachable("error sending request for url (http://10.0.0.7/v1/messages)".into());
+        let unreachable = ProxyError::Unreachable(
+            "error sending request for url (http://10.0.0.7/v1/messages)".into(),
+        );
         assert_eq!(unreachable.status(), StatusCode::BAD_GATEWAY);
         assert_eq!(
             std::str::from_utf8(&unreachable.body_for(Some("r-1"))).unwrap(),

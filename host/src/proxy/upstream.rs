@@ -13,9 +13,9 @@ use super::error::ProxyError;
 use super::headers;
 use super::request_body::RequestBody;
 use crate::config::Config;
-use crate::credential::candidate::Candidate;
 use crate::credential::ProviderKind;
 use crate::credential::blame::{self, Blame};
+use crate::credential::candidate::Candidate;
 use crate::runtime::Runtime;
 use crate::session::SessionIds;
 
