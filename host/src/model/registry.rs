@@ -386,4 +386,39 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    /// Whatever a client sends, a name that only the family rule serves reaches the upstream
+    /// as a family name.
+    fn family_property(requested: &str) {
+        let mut c = credential("family", 0);
+        c.provider = ProviderKind::Gemini;
+        c.prefix = Some("team".into());
+        let r = registry(vec![c]);
+        if let Resolution::Found(found) = r.resolve(Protocol::Gemini, requested) {
+            for candidate in &found.candidates {
+                let upstream = &*candidate.upstream_model;
+                assert!(
+                    safe_name::is_family_name(upstream)
+                        || builtin::models(ProviderKind::Gemini)
+                            .contains(&upstream.to_ascii_lowercase().as_str()),
+                    "{requested:?} -> {upstream:?}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(256))]
+
+        #[test]
+        fn family_matches_are_family_names(requested in r"(team/)?gemini-[ -~]{0,24}(\([ -~]{0,6}\))?") {
+            family_property(&requested);
+        }
+
+        #[test]
+        fn any_string_is_checked_without_panicking(requested in proptest::prelude::any::<String>()) {
+            let _ = safe_name::check(&requested);
+            family_property(&requested);
+        }
+    }
 }

@@ -187,4 +187,96 @@ mod tests {
         assert_eq!(url.query(), None);
         assert_eq!(url.fragment(), None);
     }
+
+    /// Percent-decodes `text` (test helper).
+    fn decode(text: &str) -> Vec<u8> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// No model changes the upstream URL's host, path shape, query or fragment; a model that
+    /// passes [`crate::model::safe_name::check`] arrives unchanged in its one segment.
+    fn url_property(model: &str, base: &str, sse: bool) {
+        let mut c = credential("a", 0);
+        c.provider = ProviderKind::Gemini;
+        c.base_url = url::Url::parse(base).unwrap();
+        let base_segments = c
+            .base_url
+            .path_segments()
+            .unwrap()
+            .filter(|s| !s.is_empty())
+            .count();
+        for endpoint in [
+            Endpoint::GeminiGenerate,
+            Endpoint::GeminiStream,
+            Endpoint::GeminiCountTokens,
+        ] {
+            let url = endpoint.upstream_url(&c, model, sse).unwrap();
+            assert_eq!(url.host_str(), Some("127.0.0.1"));
+            assert_eq!(url.fragment(), None);
+            assert_eq!(url.query(), sse.then_some("alt=sse"));
+            let segments: Vec<&str> = url.path_segments().unwrap().collect();
+            assert_eq!(segments.len(), base_segments + 3, "{url}");
+            assert_eq!(
+                &segments[base_segments..base_segments + 2],
+                ["v1beta", "models"]
+            );
+            let last = segments[base_segments + 2];
+            let action = last.rsplit_once(':').unwrap().1;
+            if crate::model::safe_name::check(model).is_ok() {
+                assert_eq!(
+                    decode(last),
+                    format!("{model}:{action}").into_bytes(),
+                    "{url}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(256))]
+
+        #[test]
+        fn no_model_changes_the_url_shape(
+            model in proptest::prelude::any::<String>(),
+            base in proptest::sample::select(vec!["http://127.0.0.1:9", "http://127.0.0.1:9/", "http://127.0.0.1:9/g/"]),
+            sse in proptest::prelude::any::<bool>(),
+        ) {
+            url_property(&model, base, sse);
+        }
+
+        #[test]
+        fn path_like_models_keep_the_url_shape(
+            model in r"[a-z./%?#\\:@ -]{0,40}",
+            sse in proptest::prelude::any::<bool>(),
+        ) {
+            url_property(&model, "http://127.0.0.1:9/", sse);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(100_000))]
+
+        /// The long run (`cargo test -- --ignored`), the stable stand-in for `cargo fuzz`.
+        #[test]
+        #[ignore = "long-running property test"]
+        fn no_model_changes_the_url_shape_long(
+            model in proptest::prelude::any::<String>(),
+            sse in proptest::prelude::any::<bool>(),
+        ) {
+            url_property(&model, "http://127.0.0.1:9/g", sse);
+        }
+    }
 }

@@ -146,4 +146,56 @@ mod tests {
             );
         }
     }
+
+    /// Arbitrary bytes, or JSON objects with arbitrary `model` and `stream` values.
+    fn bodies() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..256),
+            (any::<String>(), any::<Option<bool>>(), any::<String>()).prop_map(
+                |(model, stream, other)| {
+                    let mut body = serde_json::json!({ "model": model, "x": other });
+                    if let Some(stream) = stream {
+                        body["stream"] = stream.into();
+                    }
+                    body.to_string().into_bytes()
+                }
+            ),
+        ]
+    }
+
+    /// Parsing never panics; a parsed model is replaced whole and the result is JSON again.
+    fn parse_property(bytes: Vec<u8>, upstream: &str) {
+        match RequestBody::parse(Bytes::from(bytes)) {
+            Err(error) => assert!(matches!(error, ProxyError::InvalidRequest(_))),
+            Ok(body) => {
+                let rewritten = body.with_model(upstream);
+                if body.model.is_some() {
+                    let again = RequestBody::parse(rewritten).expect("still a JSON object");
+                    assert_eq!(again.model.as_deref(), Some(upstream));
+                    assert_eq!(again.stream, body.stream);
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(256))]
+
+        #[test]
+        fn any_bytes_parse_or_are_a_400(bytes in bodies(), upstream in ".{0,40}") {
+            parse_property(bytes, &upstream);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(200_000))]
+
+        /// The long run (`cargo test -- --ignored`), the stable stand-in for `cargo fuzz`.
+        #[test]
+        #[ignore = "long-running property test"]
+        fn any_bytes_parse_or_are_a_400_long(bytes in bodies(), upstream in ".{0,40}") {
+            parse_property(bytes, &upstream);
+        }
+    }
 }
