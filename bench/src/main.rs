@@ -52,6 +52,10 @@ struct Args {
     /// Where to write the JSON summary.
     #[arg(long, default_value = "target/bench/summary.json")]
     out: PathBuf,
+    /// Another switchyard binary (an earlier build) measured beside this one in the same
+    /// interleaved rounds of the latency and throughput scenarios.
+    #[arg(long)]
+    baseline_bin: Option<PathBuf>,
 }
 
 fn main() -> Result<()> {
@@ -108,7 +112,8 @@ async fn run(args: &Args) -> Result<Summary> {
         .iter()
         .any(|s| args.wants(*s))
     {
-        let setup = scenario::Setup::start(&bin, work.path()).context("start the processes")?;
+        let setup = scenario::Setup::start(&bin, work.path(), args.baseline_bin.as_deref())
+            .context("start the processes")?;
         summary.rss_idle_mb = Some(setup.switchyard.rss_mb()?);
         if args.wants(Scenario::Latency) {
             scenario::latency::run(&setup, args.rounds, args.requests, &mut summary).await?;

@@ -138,10 +138,15 @@ pub fn mock(dir: &Path, chunks: u32, interval_ms: u64) -> Result<Process> {
     )
 }
 
-/// switchyard on `config`.
+/// switchyard (the one built beside this binary, in `dir`) on `config`.
 pub fn switchyard(dir: &Path, config: &Path) -> Result<Process> {
+    switchyard_binary(&dir.join("switchyard"), config)
+}
+
+/// The switchyard `binary` (say, an earlier build) on `config`.
+pub fn switchyard_binary(binary: &Path, config: &Path) -> Result<Process> {
     start_listening(
-        &dir.join("switchyard"),
+        binary,
         &["--config", &config.display().to_string()],
         &[("RUST_LOG", "error")],
     )

@@ -33,6 +33,10 @@ pub struct Summary {
     pub rps_memory_store: Option<f64>,
     pub rps_redis_store: Option<f64>,
     pub rps_redis_two_replicas: Option<f64>,
+    pub baseline_added_latency_p50_us: Option<f64>,
+    pub baseline_added_latency_p99_us: Option<f64>,
+    pub rps_baseline: Option<f64>,
+    pub cpu_us_per_request_baseline: Option<f64>,
     pub commit: String,
 }
 
@@ -71,6 +75,10 @@ impl Summary {
             "rps_memory_store": self.rps_memory_store,
             "rps_redis_store": self.rps_redis_store,
             "rps_redis_two_replicas": self.rps_redis_two_replicas,
+            "baseline_added_latency_p50_us": self.baseline_added_latency_p50_us,
+            "baseline_added_latency_p99_us": self.baseline_added_latency_p99_us,
+            "rps_baseline": self.rps_baseline,
+            "cpu_us_per_request_baseline": self.cpu_us_per_request_baseline,
             "commit": self.commit,
         })
     }
@@ -181,6 +189,22 @@ impl Summary {
             (
                 "rps Redis store, 2 replicas, 64 conns",
                 f(self.rps_redis_two_replicas, 0),
+                "",
+            ),
+            (
+                "baseline build: added latency p50 (µs)",
+                f(self.baseline_added_latency_p50_us, 1),
+                "",
+            ),
+            (
+                "baseline build: added latency p99 (µs)",
+                f(self.baseline_added_latency_p99_us, 1),
+                "",
+            ),
+            ("rps baseline build, 64 conns", f(self.rps_baseline, 0), ""),
+            (
+                "CPU per request: baseline build (µs)",
+                f(self.cpu_us_per_request_baseline, 1),
                 "",
             ),
         ];

@@ -30,20 +30,27 @@ pub struct Setup {
     pub switchyard: Process,
     /// nginx in front of the mock.
     pub nginx: Option<Process>,
+    /// A baseline switchyard build on the same config (`--baseline-bin`).
+    pub baseline: Option<Process>,
 }
 
 impl Setup {
-    /// Starts everything; the mock streams 20 chunks 250 ms apart unless asked otherwise.
-    pub fn start(bin: &Path, work: &Path) -> Result<Setup> {
+    /// Starts everything (and the `baseline` switchyard binary when given); the mock streams
+    /// 20 chunks 250 ms apart unless asked otherwise.
+    pub fn start(bin: &Path, work: &Path, baseline: Option<&Path>) -> Result<Setup> {
         let mock = processes::mock(bin, 20, 250)?;
         let config = work.join("config.yaml");
         std::fs::write(&config, config_yaml(&format!("http://{}", mock.addr), true))?;
         let switchyard = processes::switchyard(bin, &config)?;
         let nginx = processes::nginx(work, mock.addr)?;
+        let baseline = baseline
+            .map(|binary| processes::switchyard_binary(binary, &config))
+            .transpose()?;
         Ok(Setup {
             mock,
             switchyard,
             nginx,
+            baseline,
         })
     }
 
@@ -52,10 +59,11 @@ impl Setup {
     pub fn processes(&self) -> Vec<&Process> {
         let mut processes = vec![&self.mock, &self.switchyard];
         processes.extend(&self.nginx);
+        processes.extend(&self.baseline);
         processes
     }
 
-    /// The targets in measuring order.
+    /// The targets in measuring order: direct, switchyard, nginx, baseline (when present).
     pub fn targets(&self) -> Vec<Target> {
         let mut targets = vec![
             Target {
@@ -66,10 +74,7 @@ impl Setup {
             Target {
                 name: "switchyard",
                 addr: self.switchyard.addr,
-                headers: vec![(
-                    HeaderName::from_static("x-api-key"),
-                    HeaderValue::from_static(CLIENT_KEY),
-                )],
+                headers: client_key(),
             },
         ];
         if let Some(nginx) = &self.nginx {
@@ -79,8 +84,22 @@ impl Setup {
                 headers: upstream_key(),
             });
         }
+        if let Some(baseline) = &self.baseline {
+            targets.push(Target {
+                name: "baseline",
+                addr: baseline.addr,
+                headers: client_key(),
+            });
+        }
         targets
     }
+}
+
+fn client_key() -> Vec<(HeaderName, HeaderValue)> {
+    vec![(
+        HeaderName::from_static("x-api-key"),
+        HeaderValue::from_static(CLIENT_KEY),
+    )]
 }
 
 fn upstream_key() -> Vec<(HeaderName, HeaderValue)> {

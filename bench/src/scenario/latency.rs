@@ -24,8 +24,14 @@ pub async fn run(setup: &Setup, rounds: u32, requests: u32, summary: &mut Summar
             hist.value_at_quantile(0.99)
         );
     }
-    let q = |i: usize, q: f64| hists[i].value_at_quantile(q) as f64;
-    summary.added_latency_p50_us = Some(q(1, 0.5) - q(0, 0.5));
-    summary.added_latency_p99_us = Some(q(1, 0.99) - q(0, 0.99));
+    let q = |name: &str, q: f64| {
+        let at = targets.iter().position(|t| t.name == name)?;
+        Some(hists[at].value_at_quantile(q) as f64)
+    };
+    let added = |name: &str, quantile: f64| Some(q(name, quantile)? - q("direct", quantile)?);
+    summary.added_latency_p50_us = added("switchyard", 0.5);
+    summary.added_latency_p99_us = added("switchyard", 0.99);
+    summary.baseline_added_latency_p50_us = added("baseline", 0.5);
+    summary.baseline_added_latency_p99_us = added("baseline", 0.99);
     Ok(())
 }

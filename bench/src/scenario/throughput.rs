@@ -51,6 +51,10 @@ pub async fn run(
                     summary.cpu_us_per_request_switchyard,
                 ) = (Some(rps), Some(cpu_us))
             }
+            "baseline" => {
+                (summary.rps_baseline, summary.cpu_us_per_request_baseline) =
+                    (Some(rps), Some(cpu_us))
+            }
             _ => (summary.rps_nginx, summary.cpu_us_per_request_nginx) = (Some(rps), Some(cpu_us)),
         }
     }
