@@ -500,3 +500,20 @@ async fn session_bindings_live_in_the_programs_session_store() {
     assert_eq!(mock.request_count_for(&format!("sk-{first}")), 1);
     switchyard.shutdown().await;
 }
+
+#[tokio::test]
+async fn serve_refuses_a_listener_beyond_loopback_while_nobody_is_authenticated() {
+    let dir = tempfile::tempdir().unwrap();
+    let switchyard = Switchyard::builder()
+        .config(SdkConfig::new().base_dir(dir.path()))
+        .build()
+        .await
+        .unwrap();
+    // The config's host is loopback; the socket the program hands over is not.
+    let wide = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let error = switchyard.serve(wide).err().expect("refused").to_string();
+    assert!(error.contains("without client authentication"), "{error}");
+    assert!(switchyard.local_addr().is_none());
+    // A loopback listener is fine.
+    assert!(switchyard.serve(loopback()).is_ok());
+}
