@@ -4,9 +4,15 @@
 //! forwards what precedes the event and keeps the tail until the event completes, so keep-alive
 //! comments and a terminal error event always land between events. Bytes are never re-encoded;
 //! a chunk made of complete events is forwarded as the same buffer.
+//!
+//! The tail of an incomplete event is held up to `streaming.max-event-mib`; past it the stream
+//! ends with the protocol's error event. Each chunk is searched for an event end once: only its
+//! own bytes and the last three held before it (a blank line split across chunks), never the
+//! whole held tail again ([`last_event_end_since`]).
 
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -16,9 +22,28 @@ use tokio::time::{Instant, Sleep};
 
 use super::stream_event::{ErrorStyle, last_event_end, terminal_error};
 use super::upstream::ChunkStream;
+use crate::metrics::{LimitCounters, Metrics};
 
 /// A keep-alive comment.
 const KEEPALIVE: &[u8] = b": keep-alive\n\n";
+
+/// The end of the last complete event in `buf`, whose first `scanned` bytes are known to hold
+/// no event end: only `buf[scanned - 3..]` is searched (the 3 bytes before catch a `\n\n` or
+/// `\r\n\r\n` split across chunks). Equals [`last_event_end`] of the whole buffer.
+pub fn last_event_end_since(buf: &[u8], scanned: usize) -> Option<usize> {
+    let from = scanned.saturating_sub(3).min(buf.len());
+    last_event_end(&buf[from..]).map(|end| from + end)
+}
+
+/// The cap on an incomplete SSE event (`streaming.max-event-mib`) and where to count
+/// oversized events.
+#[derive(Debug, Clone)]
+pub struct EventLimit {
+    /// The largest incomplete event held, in bytes.
+    pub max_bytes: usize,
+    /// Counts the events over the cap.
+    pub metrics: Arc<Metrics>,
+}
 
 /// How a relayed stream ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +75,10 @@ pub struct StreamRelay {
     style: ErrorStyle,
     /// The tail of an incomplete event.
     partial: BytesMut,
+    /// The cap on `partial`.
+    limit: Option<EventLimit>,
+    /// `partial` grew past the cap: the stream fails at the next poll.
+    oversized: bool,
     idle: Duration,
     idle_deadline: Pin<Box<Sleep>>,
     keepalive: Option<(Duration, Pin<Box<Sleep>>)>,
@@ -75,6 +104,8 @@ impl StreamRelay {
             upstream,
             style,
             partial: BytesMut::new(),
+            limit: None,
+            oversized: false,
             idle,
             idle_deadline: Box::pin(tokio::time::sleep_until(now + idle)),
             keepalive: keepalive
@@ -89,6 +120,12 @@ impl StreamRelay {
     /// Lets `observer` see the forwarded chunks and the end.
     pub fn with_observer(mut self, observer: Box<dyn StreamObserver>) -> Self {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Caps the incomplete event held at `limit` (SSE streams only).
+    pub fn with_event_limit(mut self, limit: Option<EventLimit>) -> Self {
+        self.limit = limit;
         self
     }
 
@@ -110,13 +147,14 @@ impl StreamRelay {
         Poll::Ready(Some(Ok(chunk)))
     }
 
-    /// What of `chunk` can go out now: complete events (or everything, for raw streams).
+    /// What of `chunk` can go out now: complete events (or everything, for raw streams). Marks
+    /// the stream oversized when the held tail passes the cap.
     fn take_complete(&mut self, chunk: Bytes) -> Option<Bytes> {
         if !self.style.is_sse() {
             return Some(chunk);
         }
-        if self.partial.is_empty() {
-            return match last_event_end(&chunk) {
+        let out = if self.partial.is_empty() {
+            match last_event_end(&chunk) {
                 Some(end) if end == chunk.len() => Some(chunk),
                 Some(end) => {
                     self.partial.extend_from_slice(&chunk[end..]);
@@ -126,11 +164,33 @@ impl StreamRelay {
                     self.partial.extend_from_slice(&chunk);
                     None
                 }
-            };
+            }
+        } else {
+            let scanned = self.partial.len();
+            self.partial.extend_from_slice(&chunk);
+            last_event_end_since(&self.partial, scanned)
+                .map(|end| self.partial.split_to(end).freeze())
+        };
+        if let Some(limit) = &self.limit
+            && self.partial.len() > limit.max_bytes
+        {
+            self.oversized = true;
         }
-        self.partial.extend_from_slice(&chunk);
-        let end = last_event_end(&self.partial)?;
-        Some(self.partial.split_to(end).freeze())
+        out
+    }
+
+    /// Ends the stream because an event grew past the cap.
+    fn fail_oversized(&mut self) -> Poll<Option<Result<Bytes, Infallible>>> {
+        let mib = match &self.limit {
+            Some(limit) => {
+                LimitCounters::bump(&limit.metrics.limits.oversized_events_after_first_byte);
+                limit.max_bytes >> 20
+            }
+            None => 0,
+        };
+        self.fail(format!(
+            "upstream event larger than streaming.max-event-mib ({mib} MiB)"
+        ))
     }
 
     fn fail(&mut self, reason: String) -> Poll<Option<Result<Bytes, Infallible>>> {
@@ -150,10 +210,16 @@ impl Stream for StreamRelay {
         if this.done {
             return Poll::Ready(None);
         }
+        if this.oversized {
+            return this.fail_oversized();
+        }
         if let Some(first) = this.first.take()
             && let Some(out) = this.take_complete(first)
         {
             return this.payload(out);
+        }
+        if this.oversized {
+            return this.fail_oversized();
         }
         loop {
             match this.upstream.as_mut().poll_next(cx) {
@@ -166,6 +232,9 @@ impl Stream for StreamRelay {
                     }
                     if let Some(out) = this.take_complete(chunk) {
                         return this.payload(out);
+                    }
+                    if this.oversized {
+                        return this.fail_oversized();
                     }
                 }
                 Poll::Ready(Some(Err(error))) => {
