@@ -378,4 +378,221 @@ mod tests {
         tx.send(Ok(Bytes::from_static(b"[]}]"))).unwrap();
         assert_eq!(next(&mut relay).await, "[]}]");
     }
+
+    fn limited(relay: StreamRelay, max_bytes: usize) -> (StreamRelay, Arc<Metrics>) {
+        let metrics = Arc::new(Metrics::default());
+        let relay = relay.with_event_limit(Some(EventLimit {
+            max_bytes,
+            metrics: metrics.clone(),
+        }));
+        (relay, metrics)
+    }
+
+    fn oversized_after_first_byte(metrics: &Metrics) -> u64 {
+        metrics
+            .limits
+            .oversized_events_after_first_byte
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_event_past_the_cap_ends_the_stream_with_the_error_event() {
+        let (relay, tx, ended) = relay("data: 1\n\n", ErrorStyle::OpenAi, None);
+        let (mut relay, metrics) = limited(relay, 64);
+        assert_eq!(next(&mut relay).await, "data: 1\n\n");
+        tx.send(Ok(Bytes::from(format!("data: {}", "x".repeat(40)))))
+            .unwrap();
+        tx.send(Ok(Bytes::from("y".repeat(40)))).unwrap();
+        let error = next(&mut relay).await;
+        assert!(
+            error.starts_with("data: {\"error\":{\"message\":\"upstream event larger than streaming.max-event-mib"),
+            "{error}"
+        );
+        assert!(relay.next().await.is_none());
+        assert!(matches!(*ended.lock().unwrap(), Some(StreamEnd::Failed(_))));
+        assert_eq!(oversized_after_first_byte(&metrics), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn complete_events_before_an_oversized_tail_still_go_out() {
+        let first = "event: a\ndata: 1\n\nevent: b\ndata: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+        let (relay, _tx, _) = relay(first, ErrorStyle::Claude, None);
+        let (mut relay, metrics) = limited(relay, 32);
+        assert_eq!(next(&mut relay).await, "event: a\ndata: 1\n\n");
+        assert!(next(&mut relay).await.starts_with("event: error\n"));
+        assert!(relay.next().await.is_none());
+        assert_eq!(oversized_after_first_byte(&metrics), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn events_up_to_the_cap_pass() {
+        let (relay, tx, ended) = relay("data: 1\n\n", ErrorStyle::OpenAi, None);
+        let (mut relay, metrics) = limited(relay, 16);
+        next(&mut relay).await;
+        // 16 bytes held, then the end arrives.
+        tx.send(Ok(Bytes::from_static(b"data: 0123456789"))).unwrap();
+        tx.send(Ok(Bytes::from_static(b"\n\n"))).unwrap();
+        assert_eq!(next(&mut relay).await, "data: 0123456789\n\n");
+        drop(tx);
+        assert!(relay.next().await.is_none());
+        assert_eq!(*ended.lock().unwrap(), Some(StreamEnd::Completed));
+        assert_eq!(oversized_after_first_byte(&metrics), 0);
+    }
+
+    #[test]
+    fn a_blank_line_split_across_chunks_is_found_in_the_new_bytes() {
+        // `\r\n\r\n` with three of its bytes already held.
+        assert_eq!(last_event_end_since(b"data: a\r\n\r\n", 10), Some(11));
+        assert_eq!(last_event_end_since(b"data: a\n\n", 8), Some(9));
+        // Nothing new: nothing found, and no panic on short buffers.
+        assert_eq!(last_event_end_since(b"ab", 2), None);
+        assert_eq!(last_event_end_since(b"", 0), None);
+    }
+
+    mod framing {
+        //! Property: whatever the events and wherever the upstream splits them, the relay
+        //! forwards the same bytes, and each chunk it forwards ends at an event boundary.
+
+        use proptest::prelude::*;
+        use proptest::sample::Index;
+
+        use super::*;
+
+        /// One event: 1–4 non-empty lines (no `\r`, no `\n`), LF or CRLF line ends, and the
+        /// blank line that ends it.
+        fn event() -> impl Strategy<Value = Vec<u8>> {
+            (
+                prop::collection::vec("[a-zA-Z0-9 :{}\",\\[\\]]{1,40}", 1..4),
+                any::<bool>(),
+            )
+                .prop_map(|(lines, crlf)| {
+                    let eol = if crlf { "\r\n" } else { "\n" };
+                    let mut event = String::new();
+                    for line in lines {
+                        event.push_str(&line);
+                        event.push_str(eol);
+                    }
+                    event.push_str(eol);
+                    event.into_bytes()
+                })
+        }
+
+        /// Events, an optional unterminated tail, and where the upstream cuts the bytes.
+        fn upstream() -> impl Strategy<Value = (Vec<Vec<u8>>, Option<String>, Vec<Index>)> {
+            (
+                prop::collection::vec(event(), 0..24),
+                prop::option::of("[a-z: ]{1,20}"),
+                prop::collection::vec(any::<Index>(), 0..32),
+            )
+        }
+
+        /// Runs the relay over `input` cut at `cuts`: the chunks it forwards and how it ended.
+        fn relay_chunks(input: &[u8], cuts: &[Index]) -> (Vec<Bytes>, Option<StreamEnd>) {
+            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
+            points.push(0);
+            points.push(input.len());
+            points.sort_unstable();
+            let mut chunks: Vec<Bytes> = points
+                .windows(2)
+                .map(|w| Bytes::copy_from_slice(&input[w[0]..w[1]]))
+                .collect();
+            let first = (!chunks.is_empty()).then(|| chunks.remove(0));
+            let upstream: ChunkStream =
+                Box::pin(futures_util::stream::iter(chunks.into_iter().map(Ok)));
+            let ended = Arc::new(Mutex::new(None));
+            let record = ended.clone();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            let out = runtime.block_on(async move {
+                let relay = StreamRelay::new(
+                    first,
+                    upstream,
+                    ErrorStyle::OpenAi,
+                    Duration::from_secs(30),
+                    None,
+                    Box::new(move |end| *record.lock().unwrap() = Some(end)),
+                )
+                .with_event_limit(Some(EventLimit {
+                    max_bytes: 1 << 20,
+                    metrics: Arc::new(Metrics::default()),
+                }));
+                relay.map(|item| item.unwrap()).collect::<Vec<_>>().await
+            });
+            let end = ended.lock().unwrap().clone();
+            (out, end)
+        }
+
+        fn check(events: Vec<Vec<u8>>, tail: Option<String>, cuts: Vec<Index>) {
+            let mut input = Vec::new();
+            let mut boundaries = vec![0];
+            for event in &events {
+                input.extend_from_slice(event);
+                boundaries.push(input.len());
+            }
+            if let Some(tail) = &tail {
+                input.extend_from_slice(tail.as_bytes());
+            }
+            let (out, end) = relay_chunks(&input, &cuts);
+            assert_eq!(end, Some(StreamEnd::Completed));
+            let joined: Vec<u8> = out.iter().flat_map(|c| c.iter().copied()).collect();
+            assert_eq!(joined, input, "the relay changed the bytes");
+            let mut at = 0;
+            for (i, chunk) in out.iter().enumerate() {
+                assert!(!chunk.is_empty(), "an empty chunk was forwarded");
+                at += chunk.len();
+                let last = i + 1 == out.len();
+                assert!(
+                    boundaries.contains(&at) || (last && tail.is_some() && at == input.len()),
+                    "chunk {i} ends at {at}, inside an event (boundaries {boundaries:?})"
+                );
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn any_split_gives_the_same_events((events, tail, cuts) in upstream()) {
+                check(events, tail, cuts);
+            }
+
+            #[test]
+            fn searching_the_new_bytes_finds_what_a_full_scan_finds(
+                (events, tail, cuts) in upstream()
+            ) {
+                let mut input = Vec::new();
+                for event in &events {
+                    input.extend_from_slice(event);
+                }
+                if let Some(tail) = &tail {
+                    input.extend_from_slice(tail.as_bytes());
+                }
+                // Held bytes never contain an event end: start after the last one before a cut.
+                for cut in cuts {
+                    let cut = cut.index(input.len() + 1);
+                    let held_from = last_event_end(&input[..cut]).unwrap_or(0);
+                    let held = &input[held_from..];
+                    prop_assert_eq!(
+                        last_event_end_since(held, cut - held_from),
+                        last_event_end(held)
+                    );
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(50_000))]
+
+            /// The long-running variant (the stable stand-in for fuzzing the framer):
+            /// `cargo test -p switchyard --lib framing -- --ignored`.
+            #[test]
+            #[ignore = "long-running; run with --ignored"]
+            fn any_split_gives_the_same_events_long((events, tail, cuts) in upstream()) {
+                check(events, tail, cuts);
+            }
+        }
+    }
 }

@@ -124,7 +124,11 @@ mod tests {
 
     type Chunks = mpsc::UnboundedSender<Result<Frame<Bytes>, Infallible>>;
 
-    fn body(timeout: Duration) -> (impl Body<Data = Bytes>, Chunks, Arc<Metrics>) {
+    type Deadline = BodyDeadline<
+        StreamBody<futures_util::stream::BoxStream<'static, Result<Frame<Bytes>, Infallible>>>,
+    >;
+
+    fn body(timeout: Duration) -> (Deadline, Chunks, Arc<Metrics>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let stream = futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
