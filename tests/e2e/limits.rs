@@ -11,13 +11,14 @@ use tokio::net::{TcpSocket, TcpStream};
 
 use crate::harness::{Proxy, WAIT, read};
 
-/// `streaming: {max-event-mib: 1}` and the Claude keys `keys` on `mock`, tried in order.
+/// `extra`, then the Claude keys `keys` on `mock`, tried in order (falling priorities).
 fn claude(mock: &MockUpstream, keys: &[&str], extra: &str) -> String {
     let mut yaml = format!("{extra}routing:\n  strategy: fill-first\nclaude-api-key:\n");
-    for key in keys {
+    for (i, key) in keys.iter().enumerate() {
         yaml.push_str(&format!(
-            "  - api-key: {key}\n    base-url: {}\n",
-            mock.base_url()
+            "  - api-key: {key}\n    base-url: {}\n    priority: {}\n",
+            mock.base_url(),
+            keys.len() - i
         ));
     }
     yaml
@@ -252,7 +253,7 @@ async fn an_endless_event_before_the_first_byte_fails_over_to_the_next_credentia
     let text = reply.text();
     assert!(text.contains("message_stop"), "{text}");
     assert!(!text.contains("xxxx"), "credential a's event leaked");
-    assert_eq!(mock.request_count_for("a"), 1);
+    assert_eq!(mock.request_count_for("a"), 1, "{:?}", mock.request_counts());
     let limits = &proxy.runtime().metrics.limits;
     assert_eq!(load(&limits.oversized_events_before_first_byte), 1);
     assert_eq!(load(&limits.oversized_events_after_first_byte), 0);
@@ -299,5 +300,75 @@ async fn an_endless_event_after_the_first_byte_ends_with_the_protocols_error_eve
     let limits = &proxy.runtime().metrics.limits;
     assert_eq!(load(&limits.oversized_events_after_first_byte), 1);
     assert_eq!(load(&limits.oversized_events_before_first_byte), 0);
+    proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_http1_connection_idle_after_its_response_is_closed() {
+    // The header-read clock (which hyper also runs between requests) is off: only the idle
+    // timeout can close the connection.
+    let proxy =
+        Proxy::start("server:\n  idle-timeout-ms: 200\n  header-read-timeout-ms: 0\n").await;
+    let mut stream = TcpStream::connect(server_addr(&proxy)).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let received = read_until_closed(&mut stream).await;
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let limits = &proxy.runtime().metrics.limits;
+    assert_eq!(load(&limits.idle_timeouts), 1);
+    proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed() {
+    let proxy =
+        Proxy::start("server:\n  idle-timeout-ms: 200\n  header-read-timeout-ms: 0\n").await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = client.get(proxy.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
+    response.bytes().await.unwrap();
+    let limits = &proxy.runtime().metrics.limits;
+    until("the idle HTTP/2 connection to be closed", || {
+        load(&limits.idle_timeouts) == 1 && load(&limits.open_connections) == 0
+    })
+    .await;
+    // The client notices and connects again.
+    let again = client.get(proxy.url("/metrics")).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn past_max_connections_new_connections_wait_until_one_closes() {
+    let proxy =
+        Proxy::start("server:\n  max-connections: 2\n  header-read-timeout-ms: 0\n").await;
+    let limits = &proxy.runtime().metrics.limits;
+    let addr = server_addr(&proxy);
+    let first = TcpStream::connect(addr).await.unwrap();
+    let _second = TcpStream::connect(addr).await.unwrap();
+    until("2 connections open", || load(&limits.open_connections) == 2).await;
+    until("the accept loop to pause", || load(&limits.accept_paused) == 1).await;
+    // A third connection waits in the backlog (it is not refused) ...
+    let client = crate::harness::client();
+    let url = proxy.url("/metrics");
+    let waiting = tokio::spawn(async move { client.get(url).send().await });
+    assert_eq!(load(&limits.refused_per_ip), 0);
+    // ... and is served once one of the two closes.
+    drop(first);
+    let response = tokio::time::timeout(WAIT, waiting)
+        .await
+        .expect("served after a close")
+        .unwrap()
+        .expect("a response");
+    assert_eq!(response.status(), 200);
+    assert!(load(&limits.open_connections) <= 2);
     proxy.shutdown().await;
 }

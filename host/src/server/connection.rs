@@ -94,7 +94,7 @@ pub(super) async fn serve(
             () = gate.wait_for_room(limits.max_connections) => {}
             // A reload may change the limit: look again.
             _ = reloads.changed() => continue,
-            _ = async { let _ = stop.wait_for(|stopped| *stopped).await; } => break,
+            () = stopped(&mut stop) => break,
         }
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -122,7 +122,7 @@ pub(super) async fn serve(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
-            _ = async { let _ = stop.wait_for(|stopped| *stopped).await; } => break,
+            () = stopped(&mut stop) => break,
         }
     }
     drop(listener);
@@ -135,7 +135,13 @@ pub(super) async fn serve(
 /// A plain connection: RESP or HTTP by its first byte.
 async fn serve_plain(stream: TcpStream, peer: SocketAddr, limits: ServerConfig, shared: Shared) {
     let sniff = limits.header_read_timeout.unwrap_or(SNIFF_TIMEOUT);
-    match sniff_plain(&stream, sniff).await {
+    let mut stop = shared.stop.clone();
+    let sniffed = tokio::select! {
+        sniffed = sniff_plain(&stream, sniff) => sniffed,
+        // Shutting down: a connection that has not said anything yet is just closed.
+        () = stopped(&mut stop) => return,
+    };
+    match sniffed {
         Sniffed::Resp => {
             crate::resp::serve(stream, peer, shared.management, shared.stop).await;
         }
@@ -162,7 +168,11 @@ async fn serve_tls(
         }
         Ok(Ok(mut stream)) => {
             let sniff = limits.header_read_timeout.unwrap_or(SNIFF_TIMEOUT);
-            let first = read_first(&mut stream, sniff).await;
+            let mut stop = shared.stop.clone();
+            let first = tokio::select! {
+                first = read_first(&mut stream, sniff) => first,
+                () = stopped(&mut stop) => return,
+            };
             let resp_start = first.first().is_some_and(|b| crate::resp::is_resp_start(*b));
             let stream = Prefixed::new(first, stream);
             if resp_start {
@@ -174,6 +184,11 @@ async fn serve_tls(
         Ok(Err(error)) => tracing::debug!(%peer, "TLS handshake failed: {error}"),
         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
     }
+}
+
+/// Returns once `stop` turns true.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
 /// What a plain connection's first byte says.
@@ -278,7 +293,7 @@ where
                 Err(_) => Ok(()),
             }
         }
-        () = async { let _ = stop.wait_for(|stopped| *stopped).await; } => {
+        () = stopped(&mut stop) => {
             connection.as_mut().graceful_shutdown();
             connection.as_mut().await
         }
