@@ -82,7 +82,10 @@ async fn a_request_head_that_stops_halfway_is_closed_after_the_header_read_timeo
     let limits = &proxy.runtime().metrics.limits;
     assert_eq!(load(&limits.header_read_timeouts), 0);
     let mut stream = TcpStream::connect(server_addr(&proxy)).await.unwrap();
-    stream.write_all(b"GET / HTTP/1.1\r\nHost: x").await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x")
+        .await
+        .unwrap();
     let received = read_until_closed(&mut stream).await;
     let text = String::from_utf8_lossy(&received);
     assert!(
@@ -253,7 +256,12 @@ async fn an_endless_event_before_the_first_byte_fails_over_to_the_next_credentia
     let text = reply.text();
     assert!(text.contains("message_stop"), "{text}");
     assert!(!text.contains("xxxx"), "credential a's event leaked");
-    assert_eq!(mock.request_count_for("a"), 1, "{:?}", mock.request_counts());
+    assert_eq!(
+        mock.request_count_for("a"),
+        1,
+        "{:?}",
+        mock.request_counts()
+    );
     let limits = &proxy.runtime().metrics.limits;
     assert_eq!(load(&limits.oversized_events_before_first_byte), 1);
     assert_eq!(load(&limits.oversized_events_after_first_byte), 0);
@@ -348,14 +356,16 @@ async fn an_idle_http2_connection_is_closed() {
 
 #[tokio::test]
 async fn past_max_connections_new_connections_wait_until_one_closes() {
-    let proxy =
-        Proxy::start("server:\n  max-connections: 2\n  header-read-timeout-ms: 0\n").await;
+    let proxy = Proxy::start("server:\n  max-connections: 2\n  header-read-timeout-ms: 0\n").await;
     let limits = &proxy.runtime().metrics.limits;
     let addr = server_addr(&proxy);
     let first = TcpStream::connect(addr).await.unwrap();
     let _second = TcpStream::connect(addr).await.unwrap();
     until("2 connections open", || load(&limits.open_connections) == 2).await;
-    until("the accept loop to pause", || load(&limits.accept_paused) == 1).await;
+    until("the accept loop to pause", || {
+        load(&limits.accept_paused) == 1
+    })
+    .await;
     // A third connection waits in the backlog (it is not refused) ...
     let client = crate::harness::client();
     let url = proxy.url("/metrics");

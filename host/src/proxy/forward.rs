@@ -183,10 +183,15 @@ async fn try_forward(
                 config.streaming.keepalive,
                 on_end,
             )
-            .with_event_limit(config.streaming.max_event_bytes.map(|max_bytes| EventLimit {
-                max_bytes,
-                metrics: runtime.metrics.clone(),
-            }))
+            .with_event_limit(
+                config
+                    .streaming
+                    .max_event_bytes
+                    .map(|max_bytes| EventLimit {
+                        max_bytes,
+                        metrics: runtime.metrics.clone(),
+                    }),
+            )
             .with_observer(observer),
         )
     } else {

@@ -405,7 +405,9 @@ mod tests {
         tx.send(Ok(Bytes::from("y".repeat(40)))).unwrap();
         let error = next(&mut relay).await;
         assert!(
-            error.starts_with("data: {\"error\":{\"message\":\"upstream event larger than streaming.max-event-mib"),
+            error.starts_with(
+                "data: {\"error\":{\"message\":\"upstream event larger than streaming.max-event-mib"
+            ),
             "{error}"
         );
         assert!(relay.next().await.is_none());
@@ -430,7 +432,8 @@ mod tests {
         let (mut relay, metrics) = limited(relay, 16);
         next(&mut relay).await;
         // 16 bytes held, then the end arrives.
-        tx.send(Ok(Bytes::from_static(b"data: 0123456789"))).unwrap();
+        tx.send(Ok(Bytes::from_static(b"data: 0123456789")))
+            .unwrap();
         tx.send(Ok(Bytes::from_static(b"\n\n"))).unwrap();
         assert_eq!(next(&mut relay).await, "data: 0123456789\n\n");
         drop(tx);

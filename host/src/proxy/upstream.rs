@@ -173,9 +173,9 @@ async fn first_payload(
             Ok(Some(Ok(chunk))) if chunk.is_empty() => continue,
             Ok(Some(Ok(chunk))) => chunk,
         };
-        let first = if !sse {
-            chunk
-        } else if held.is_empty() && last_event_end(&chunk).is_some() {
+        // A raw stream, or an SSE chunk that completes an event by itself, is the payload.
+        let whole = !sse || (held.is_empty() && last_event_end(&chunk).is_some());
+        let first = if whole {
             chunk
         } else {
             let scanned = held.len();

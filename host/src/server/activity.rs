@@ -159,7 +159,10 @@ mod tests {
         let activity = Activity::new();
         let started = Instant::now();
         let quiet = activity
-            .quiet(Some(Duration::from_secs(10)), Some(Duration::from_secs(120)))
+            .quiet(
+                Some(Duration::from_secs(10)),
+                Some(Duration::from_secs(120)),
+            )
             .await;
         assert_eq!(quiet, Quiet::NoFirstRequest);
         assert_eq!(started.elapsed(), Duration::from_secs(10));

@@ -147,7 +147,7 @@ mod tests {
     async fn a_stalled_body_ends_with_the_timeout_error() {
         let (body, tx, metrics) = body(Duration::from_millis(200));
         tx.send(data("{\"model\":")).unwrap();
-        let error = body.collect().await.err().expect("timed out");
+        let error = body.collect().await.expect_err("timed out");
         let found = BodyReadTimedOut::find(&*error).expect("the timeout error");
         assert_eq!(found.timeout, Duration::from_millis(200));
         assert_eq!(metrics.limits.body_read_timeouts.load(Ordering::Relaxed), 1);

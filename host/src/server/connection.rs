@@ -173,7 +173,9 @@ async fn serve_tls(
                 first = read_first(&mut stream, sniff) => first,
                 () = stopped(&mut stop) => return,
             };
-            let resp_start = first.first().is_some_and(|b| crate::resp::is_resp_start(*b));
+            let resp_start = first
+                .first()
+                .is_some_and(|b| crate::resp::is_resp_start(*b));
             let stream = Prefixed::new(first, stream);
             if resp_start {
                 crate::resp::serve(stream, peer, shared.management, shared.stop).await;
@@ -256,11 +258,9 @@ where
         request.extensions_mut().insert(ConnectInfo(peer));
         let body_timeout = runtime.generation().config.server.body_read_timeout;
         let request = request.map(|body| match body_timeout {
-            Some(timeout) if !body.is_end_stream() => axum::body::Body::new(BodyDeadline::new(
-                body,
-                timeout,
-                body_metrics.clone(),
-            )),
+            Some(timeout) if !body.is_end_stream() => {
+                axum::body::Body::new(BodyDeadline::new(body, timeout, body_metrics.clone()))
+            }
             _ => axum::body::Body::new(body),
         });
         let app = app.clone();

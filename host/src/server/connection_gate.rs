@@ -107,7 +107,10 @@ impl ConnectionGate {
             if !paused {
                 paused = true;
                 LimitCounters::bump(&self.metrics.limits.accept_paused);
-                tracing::warn!(limit, "server.max-connections open: not accepting until one closes");
+                tracing::warn!(
+                    limit,
+                    "server.max-connections open: not accepting until one closes"
+                );
             }
             closed.await;
         }
