@@ -456,6 +456,7 @@ mod tests {
         //! Property: whatever the events and wherever the upstream splits them, the relay
         //! forwards the same bytes, and each chunk it forwards ends at an event boundary.
 
+        use futures_util::FutureExt;
         use proptest::prelude::*;
         use proptest::sample::Index;
 
@@ -489,19 +490,28 @@ mod tests {
             )
         }
 
-        /// Runs the relay over `input` cut at `cuts`: the chunks it forwards and how it ended.
-        fn relay_chunks(input: &[u8], cuts: &[Index]) -> (Vec<Bytes>, Option<StreamEnd>) {
+        /// Runs the relay over `input` cut at `cuts`, feeding one chunk at a time and taking
+        /// everything the relay can forward before the next: the chunks it forwards and how it
+        /// ended. Checks, after every upstream chunk, that every event complete so far went out
+        /// (`boundaries`: where the events end).
+        fn relay_chunks(
+            input: &[u8],
+            cuts: &[Index],
+            boundaries: &[usize],
+        ) -> (Vec<Bytes>, Option<StreamEnd>) {
             let mut points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
             points.push(0);
             points.push(input.len());
             points.sort_unstable();
-            let mut chunks: Vec<Bytes> = points
+            let chunks: Vec<Bytes> = points
                 .windows(2)
                 .map(|w| Bytes::copy_from_slice(&input[w[0]..w[1]]))
                 .collect();
-            let first = (!chunks.is_empty()).then(|| chunks.remove(0));
+            let (tx, rx) = mpsc::unbounded_channel();
             let upstream: ChunkStream =
-                Box::pin(futures_util::stream::iter(chunks.into_iter().map(Ok)));
+                Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+                    rx.recv().await.map(|item| (item, rx))
+                }));
             let ended = Arc::new(Mutex::new(None));
             let record = ended.clone();
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -509,21 +519,42 @@ mod tests {
                 .start_paused(true)
                 .build()
                 .unwrap();
-            let out = runtime.block_on(async move {
-                let relay = StreamRelay::new(
-                    first,
-                    upstream,
-                    ErrorStyle::OpenAi,
-                    Duration::from_secs(30),
-                    None,
-                    Box::new(move |end| *record.lock().unwrap() = Some(end)),
-                )
-                .with_event_limit(Some(EventLimit {
-                    max_bytes: 1 << 20,
-                    metrics: Arc::new(Metrics::default()),
-                }));
-                relay.map(|item| item.unwrap()).collect::<Vec<_>>().await
-            });
+            let _entered = runtime.enter();
+            // The first chunk is the bootstrap's first payload; the rest come from upstream.
+            let mut relay = StreamRelay::new(
+                Some(chunks[0].clone()),
+                upstream,
+                ErrorStyle::OpenAi,
+                Duration::from_secs(30),
+                None,
+                Box::new(move |end| *record.lock().unwrap() = Some(end)),
+            )
+            .with_event_limit(Some(EventLimit {
+                max_bytes: 1 << 20,
+                metrics: Arc::new(Metrics::default()),
+            }));
+            let mut out = Vec::new();
+            let mut received = 0;
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                received += chunk.len();
+                if i > 0 {
+                    tx.send(Ok(chunk)).unwrap();
+                }
+                // Everything the relay can forward without waiting.
+                while let Some(Some(item)) = relay.next().now_or_never() {
+                    out.push(item.unwrap());
+                }
+                let forwarded: usize = out.iter().map(Bytes::len).sum();
+                let complete = boundaries.iter().rev().find(|b| **b <= received).unwrap();
+                assert_eq!(
+                    forwarded, *complete,
+                    "after {received} bytes the complete events end at {complete}"
+                );
+            }
+            drop(tx);
+            while let Some(Some(item)) = relay.next().now_or_never() {
+                out.push(item.unwrap());
+            }
             let end = ended.lock().unwrap().clone();
             (out, end)
         }
@@ -538,7 +569,7 @@ mod tests {
             if let Some(tail) = &tail {
                 input.extend_from_slice(tail.as_bytes());
             }
-            let (out, end) = relay_chunks(&input, &cuts);
+            let (out, end) = relay_chunks(&input, &cuts, &boundaries);
             assert_eq!(end, Some(StreamEnd::Completed));
             let joined: Vec<u8> = out.iter().flat_map(|c| c.iter().copied()).collect();
             assert_eq!(joined, input, "the relay changed the bytes");
