@@ -470,6 +470,21 @@ mod tests {
         ));
         assert!(out.contains("switchyard_upstream_latency_seconds_count{provider=\"claude\"} 2\n"));
         assert_eq!(metrics.requests("/v1/messages", 200, "claude:apikey:1"), 2);
+        LimitCounters::bump(&metrics.limits.refused_per_ip);
+        LimitCounters::bump(&metrics.limits.oversized_events_after_first_byte);
+        metrics.limits.open_connections.store(3, Ordering::Relaxed);
+        let mut out = String::new();
+        metrics.render_into(&mut out);
+        for line in [
+            "switchyard_connections_open 3\n",
+            "switchyard_connections_refused_total{reason=\"max_connections_per_ip\"} 1\n",
+            "switchyard_accept_paused_total 0\n",
+            "switchyard_connections_timed_out_total{phase=\"idle\"} 0\n",
+            "switchyard_request_body_timeouts_total 0\n",
+            "switchyard_sse_oversized_events_total{phase=\"after_first_byte\"} 1\n",
+        ] {
+            assert!(out.contains(line), "{line} missing from\n{out}");
+        }
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }
