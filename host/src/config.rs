@@ -82,6 +82,8 @@ pub struct Config {
     pub upstream_timeouts: UpstreamTimeouts,
     /// `cors.*`.
     pub cors: CorsConfig,
+    /// `server.*`.
+    pub server: ServerConfig,
     /// Where this config came from.
     pub source: ConfigSource,
 }
@@ -191,12 +193,59 @@ pub enum SessionStoreConfig {
 }
 
 /// `streaming.*`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamingConfig {
     /// Interval of `: keep-alive` comments; `None` sends none.
     pub keepalive: Option<Duration>,
     /// Extra attempts before the first byte of a stream.
     pub bootstrap_retries: u32,
+    /// `max-event-mib`, in bytes: the largest incomplete SSE event the relay holds while it
+    /// waits for the event's end; `None` (`0`) holds any size.
+    pub max_event_bytes: Option<usize>,
+}
+
+/// Default `streaming.max-event-mib`.
+pub const DEFAULT_MAX_EVENT_MIB: u64 = 16;
+
+impl Default for StreamingConfig {
+    fn default() -> Self {
+        StreamingConfig {
+            keepalive: None,
+            bootstrap_retries: 0,
+            max_event_bytes: Some((DEFAULT_MAX_EVENT_MIB << 20) as usize),
+        }
+    }
+}
+
+/// `server.*`: deadlines and limits of client connections. `None` (`0` in the file) disables
+/// a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// `header-read-timeout-ms`: an HTTP/1 request head must arrive within this (hyper's
+    /// clock also runs while a keep-alive connection waits for its next request).
+    pub header_read_timeout: Option<Duration>,
+    /// `idle-timeout-ms`: a connection with no request in flight for this long is closed
+    /// (HTTP/1 and HTTP/2).
+    pub idle_timeout: Option<Duration>,
+    /// `body-read-timeout-ms`: a longer gap between request-body bytes gets 408.
+    pub body_read_timeout: Option<Duration>,
+    /// `max-connections`: open connections; past it new ones wait in the listen backlog.
+    pub max_connections: Option<usize>,
+    /// `max-connections-per-ip`: open connections per client address (IPv6 per /64); a
+    /// connection past it is closed at once. Local peers are exempt.
+    pub max_connections_per_ip: Option<usize>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_read_timeout: Some(Duration::from_secs(10)),
+            idle_timeout: Some(Duration::from_secs(120)),
+            body_read_timeout: Some(Duration::from_secs(60)),
+            max_connections: Some(10_000),
+            max_connections_per_ip: Some(1_024),
+        }
+    }
 }
 
 /// An outbound proxy setting.

@@ -11,8 +11,12 @@
 //! per plugin instance (access providers and session extractors)
 //! `switchyard_plugin_calls_total`, `switchyard_plugin_faults_total` and
 //! `switchyard_plugin_quarantines_total{instance,type}`, and per session-extractor instance
-//! `switchyard_session_extractor_skipped_total{instance,type}`. Other subsystems add their
-//! families in [`render`].
+//! `switchyard_session_extractor_skipped_total{instance,type}`. The connection and body limits
+//! ([`LimitCounters`]) add `switchyard_connections_open`,
+//! `switchyard_connections_refused_total{reason}`, `switchyard_accept_paused_total`,
+//! `switchyard_connections_timed_out_total{phase}`, `switchyard_request_body_timeouts_total` and
+//! `switchyard_sse_oversized_events_total{phase}`. Other subsystems add their families in
+//! [`render`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -43,6 +47,123 @@ pub struct Metrics {
     /// Failed attempts that recorded no cooldown because their request had used up
     /// `max-cooldowns-per-request`.
     capped_cooldowns: AtomicU64,
+    /// What the connection and body limits did.
+    pub limits: LimitCounters,
+}
+
+/// What the connection and body limits (`server.*`, `streaming.max-event-mib`) did.
+#[derive(Debug, Default)]
+pub struct LimitCounters {
+    /// Client connections open now (HTTP and RESP).
+    pub open_connections: AtomicU64,
+    /// Connections closed at once because their address already had
+    /// `server.max-connections-per-ip` open.
+    pub refused_per_ip: AtomicU64,
+    /// Times the accept loop stopped accepting because `server.max-connections` were open.
+    pub accept_paused: AtomicU64,
+    /// HTTP/1 connections closed because a request head did not arrive within
+    /// `server.header-read-timeout-ms`.
+    pub header_read_timeouts: AtomicU64,
+    /// Connections closed after `server.idle-timeout-ms` without a request in flight.
+    pub idle_timeouts: AtomicU64,
+    /// Request bodies that stalled longer than `server.body-read-timeout-ms` (408).
+    pub body_read_timeouts: AtomicU64,
+    /// Upstream SSE events over `streaming.max-event-mib` before the stream's first byte
+    /// reached the client (the attempt failed over).
+    pub oversized_events_before_first_byte: AtomicU64,
+    /// Upstream SSE events over `streaming.max-event-mib` after the first byte (the client got
+    /// the protocol's error event).
+    pub oversized_events_after_first_byte: AtomicU64,
+}
+
+impl LimitCounters {
+    /// Adds one to `counter`.
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render_into(&self, out: &mut String) {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        family(
+            out,
+            "switchyard_connections_open",
+            "gauge",
+            "Client connections open now (HTTP and RESP).",
+        );
+        let _ = writeln!(
+            out,
+            "switchyard_connections_open {}",
+            read(&self.open_connections)
+        );
+        family(
+            out,
+            "switchyard_connections_refused_total",
+            "counter",
+            "Client connections closed at once by a limit, by reason.",
+        );
+        let _ = writeln!(
+            out,
+            "switchyard_connections_refused_total{{reason=\"max_connections_per_ip\"}} {}",
+            read(&self.refused_per_ip)
+        );
+        family(
+            out,
+            "switchyard_accept_paused_total",
+            "counter",
+            "Times the server stopped accepting because server.max-connections were open.",
+        );
+        let _ = writeln!(
+            out,
+            "switchyard_accept_paused_total {}",
+            read(&self.accept_paused)
+        );
+        family(
+            out,
+            "switchyard_connections_timed_out_total",
+            "counter",
+            "Client connections closed by a deadline: a request head too slow (header_read) or no request for server.idle-timeout-ms (idle).",
+        );
+        for (phase, counter) in [
+            ("header_read", &self.header_read_timeouts),
+            ("idle", &self.idle_timeouts),
+        ] {
+            let _ = writeln!(
+                out,
+                "switchyard_connections_timed_out_total{{phase=\"{phase}\"}} {}",
+                read(counter)
+            );
+        }
+        family(
+            out,
+            "switchyard_request_body_timeouts_total",
+            "counter",
+            "Request bodies that stalled longer than server.body-read-timeout-ms (answered 408).",
+        );
+        let _ = writeln!(
+            out,
+            "switchyard_request_body_timeouts_total {}",
+            read(&self.body_read_timeouts)
+        );
+        family(
+            out,
+            "switchyard_sse_oversized_events_total",
+            "counter",
+            "Upstream SSE events larger than streaming.max-event-mib, before the first byte reached the client (failed over) or after it (error event).",
+        );
+        for (phase, counter) in [
+            (
+                "before_first_byte",
+                &self.oversized_events_before_first_byte,
+            ),
+            ("after_first_byte", &self.oversized_events_after_first_byte),
+        ] {
+            let _ = writeln!(
+                out,
+                "switchyard_sse_oversized_events_total{{phase=\"{phase}\"}} {}",
+                read(counter)
+            );
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -163,6 +284,7 @@ impl Metrics {
             "switchyard_cooldowns_capped_total {}",
             self.capped_cooldowns.load(Ordering::Relaxed)
         );
+        self.limits.render_into(out);
     }
 }
 
@@ -368,6 +490,21 @@ mod tests {
         ));
         assert!(out.contains("switchyard_upstream_latency_seconds_count{provider=\"claude\"} 2\n"));
         assert_eq!(metrics.requests("/v1/messages", 200, "claude:apikey:1"), 2);
+        LimitCounters::bump(&metrics.limits.refused_per_ip);
+        LimitCounters::bump(&metrics.limits.oversized_events_after_first_byte);
+        metrics.limits.open_connections.store(3, Ordering::Relaxed);
+        let mut out = String::new();
+        metrics.render_into(&mut out);
+        for line in [
+            "switchyard_connections_open 3\n",
+            "switchyard_connections_refused_total{reason=\"max_connections_per_ip\"} 1\n",
+            "switchyard_accept_paused_total 0\n",
+            "switchyard_connections_timed_out_total{phase=\"idle\"} 0\n",
+            "switchyard_request_body_timeouts_total 0\n",
+            "switchyard_sse_oversized_events_total{phase=\"after_first_byte\"} 1\n",
+        ] {
+            assert!(out.contains(line), "{line} missing from\n{out}");
+        }
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

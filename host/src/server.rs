@@ -1,6 +1,9 @@
 //! Wiring: load the config, build the first generation, listen, serve, shut down gracefully.
 
+mod activity;
+mod body_deadline;
 mod connection;
+mod connection_gate;
 mod cors;
 mod prefixed;
 mod request_id;
@@ -28,6 +31,7 @@ use crate::runtime::Runtime;
 use crate::session::{ExtractorRegistry, SessionStore};
 use crate::watch::ConfigWatcher;
 
+pub(crate) use body_deadline::BodyReadTimedOut;
 pub use request_id::RequestId;
 pub use tls::TlsError;
 
@@ -387,6 +391,7 @@ impl Booted {
             listener,
             self.tls.clone(),
             self.app.clone(),
+            self.runtime.clone(),
             self.management.clone(),
             stopped,
             grace,

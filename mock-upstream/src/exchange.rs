@@ -328,12 +328,22 @@ fn stream_plan(
         Some(
             FaultBehavior::StreamError { after_chunks, .. }
             | FaultBehavior::StreamStall { after_chunks }
+            | FaultBehavior::OversizedEvent { after_chunks, .. }
             | FaultBehavior::Close { after_chunks },
         ) => (*after_chunks as usize).min(pieces.len()),
         _ => pieces.len(),
     };
     let mut first = BytesMut::new();
-    encoder.opening(&mut first);
+    let endless_from_the_start = matches!(
+        fault,
+        Some(FaultBehavior::OversizedEvent {
+            after_chunks: 0,
+            ..
+        })
+    );
+    if !endless_from_the_start {
+        encoder.opening(&mut first);
+    }
     let mut paced: Vec<BytesMut> = Vec::with_capacity(sent);
     for (index, piece) in pieces[..sent].iter().enumerate() {
         if index == 0 {
@@ -354,6 +364,17 @@ fn stream_plan(
             Ending::Complete
         }
         Some(FaultBehavior::StreamStall { .. }) => Ending::Stall,
+        Some(FaultBehavior::OversizedEvent { bytes, .. }) => {
+            let mut frame = BytesMut::with_capacity(bytes);
+            frame.extend_from_slice(&b"data: "[..bytes.min(6)]);
+            frame.resize(bytes, b'x');
+            if endless_from_the_start {
+                first.extend_from_slice(&frame);
+            } else {
+                paced.push(frame);
+            }
+            Ending::Stall
+        }
         Some(FaultBehavior::Close { .. }) => Ending::Close,
         _ => {
             encoder.closing(paced.last_mut().unwrap_or(&mut first));

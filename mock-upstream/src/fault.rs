@@ -9,11 +9,11 @@ use parking_lot::Mutex;
 
 /// What a faulty credential does with a request. Build one with the constructors on [`Fault`].
 ///
-/// The stream faults (`StreamError`, `StreamStall`, `Close`) act after `after_chunks` content
-/// chunks of a streamed answer, at the moment the next chunk would have been due. On a
-/// non-streaming request they act before the response head instead: `StreamError` answers with
-/// its status as a plain error response, `StreamStall` never answers, `Close` drops the
-/// connection.
+/// The stream faults (`StreamError`, `StreamStall`, `Close`, `OversizedEvent`) act after
+/// `after_chunks` content chunks of a streamed answer, at the moment the next chunk would have
+/// been due. On a non-streaming request they act before the response head instead: `StreamError`
+/// answers with its status as a plain error response, `StreamStall` never answers, `Close` and
+/// `OversizedEvent` drop the connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FaultBehavior {
@@ -44,6 +44,15 @@ pub enum FaultBehavior {
     StreamStall {
         /// Content chunks sent before the stall.
         after_chunks: u32,
+    },
+    /// Stream `after_chunks` chunks, then one frame of `bytes` bytes that starts an event and
+    /// never ends it (`data: xxx…`, no blank line), then stall like `StreamStall`. With
+    /// `after_chunks` 0 the frame is the stream's very first bytes (no opening events).
+    OversizedEvent {
+        /// Content chunks sent before the endless event.
+        after_chunks: u32,
+        /// The size of the event's frame.
+        bytes: usize,
     },
     /// Stream `after_chunks` chunks, then close the connection abruptly (no terminating chunk).
     Close {
@@ -130,6 +139,15 @@ impl Fault {
     /// Stream `after_chunks` chunks, then stall forever.
     pub fn stall_after(after_chunks: u32) -> Self {
         Fault::new(FaultBehavior::StreamStall { after_chunks })
+    }
+
+    /// Stream `after_chunks` chunks, then an event of `bytes` bytes that never ends, then stall
+    /// (`after_chunks` 0: the event is the stream's first bytes).
+    pub fn oversized_event_after(after_chunks: u32, bytes: usize) -> Self {
+        Fault::new(FaultBehavior::OversizedEvent {
+            after_chunks,
+            bytes,
+        })
     }
 
     /// Stream `after_chunks` chunks, then close the connection abruptly.

@@ -14,6 +14,7 @@ mod affinity;
 mod demo;
 mod extractor_chain;
 mod jwt;
+mod limits;
 mod management;
 mod operations;
 mod plugin_check;

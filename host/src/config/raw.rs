@@ -39,6 +39,7 @@ pub(crate) struct RawConfig {
     pub body_limit_mb: Option<u64>,
     pub upstream_timeouts: RawUpstreamTimeouts,
     pub cors: RawCors,
+    pub server: RawServer,
 }
 
 /// `tls.*`
@@ -77,6 +78,7 @@ pub(crate) struct RawRouting {
 pub(crate) struct RawStreaming {
     pub keepalive_seconds: i64,
     pub bootstrap_retries: i64,
+    pub max_event_mib: Option<u64>,
 }
 
 /// One entry of `claude-api-key`, `codex-api-key` or `gemini-api-key`.
@@ -172,6 +174,17 @@ pub(crate) struct RawUpstreamTimeouts {
     pub connect_ms: Option<u64>,
     pub first_byte_ms: Option<u64>,
     pub idle_ms: Option<u64>,
+}
+
+/// `server.*`
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub(crate) struct RawServer {
+    pub header_read_timeout_ms: Option<u64>,
+    pub idle_timeout_ms: Option<u64>,
+    pub body_read_timeout_ms: Option<u64>,
+    pub max_connections: Option<u64>,
+    pub max_connections_per_ip: Option<u64>,
 }
 
 /// `cors.*`

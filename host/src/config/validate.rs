@@ -14,14 +14,18 @@ use super::{
     ApiKeyEntry, CONFIG_API_KEY_TYPE, CONFIG_INLINE_NAME, Config, ConfigError, ConfigSource,
     ConfigWarning, CorsConfig, LoadedConfig, ManagementConfig, ModelAlias, OpenAiCompatConfig,
     PluginInstanceConfig, PluginLimits, PluginsConfig, ProviderKeyConfig, ProxyUrl, RetryConfig,
-    RoutingConfig, SESSION_STANDARD_TYPE, SessionStoreConfig, Strategy, StreamingConfig, TlsConfig,
-    UpstreamTimeouts, go_duration,
+    RoutingConfig, SESSION_STANDARD_TYPE, ServerConfig, SessionStoreConfig, Strategy,
+    StreamingConfig, TlsConfig, UpstreamTimeouts, go_duration,
 };
 
 /// Default `routing.session-affinity-ttl`.
 const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(3600);
 /// Default `body-limit-mb`.
 const DEFAULT_BODY_LIMIT_MB: u64 = 64;
+/// The longest `server.*-timeout-ms`: one day.
+const MAX_SERVER_TIMEOUT_MS: u64 = 86_400_000;
+/// The largest `streaming.max-event-mib`.
+const MAX_EVENT_MIB: u64 = 4096;
 
 /// Parses and validates `text`.
 pub(super) fn validate(text: &str, source: ConfigSource) -> Result<LoadedConfig, ConfigError> {
@@ -150,6 +154,18 @@ impl Context {
             )?,
             idle: self.millis("upstream-timeouts.idle-ms", timeouts.idle_ms, defaults.idle)?,
         };
+        let server = self.server(&raw)?;
+        let max_event_bytes = match raw.streaming.max_event_mib {
+            None => Some((super::DEFAULT_MAX_EVENT_MIB << 20) as usize),
+            Some(0) => None,
+            Some(mib) if mib > MAX_EVENT_MIB => {
+                return Err(self.invalid(
+                    "streaming.max-event-mib",
+                    format!("must be at most {MAX_EVENT_MIB} (0 disables the limit)"),
+                ));
+            }
+            Some(mib) => Some((mib << 20) as usize),
+        };
         let mut claude_keys = Vec::new();
         let mut codex_keys = Vec::new();
         let mut gemini_keys = Vec::new();
@@ -201,6 +217,7 @@ impl Context {
                 keepalive: (raw.streaming.keepalive_seconds > 0)
                     .then(|| Duration::from_secs(raw.streaming.keepalive_seconds as u64)),
                 bootstrap_retries: clamp_count(raw.streaming.bootstrap_retries),
+                max_event_bytes,
             },
             claude_keys,
             codex_keys,
@@ -220,7 +237,50 @@ impl Context {
                     .filter(|o| !o.is_empty())
                     .collect(),
             },
+            server,
             source,
+        })
+    }
+
+    /// `server.*`: each key absent keeps its default, `0` disables its limit.
+    fn server(&self, raw: &RawConfig) -> Result<ServerConfig, ConfigError> {
+        let defaults = ServerConfig::default();
+        let server = &raw.server;
+        let timeout = |key: &str, value: Option<u64>, default: Option<Duration>| match value {
+            None => Ok(default),
+            Some(0) => Ok(None),
+            Some(ms) if ms > MAX_SERVER_TIMEOUT_MS => Err(self.invalid(
+                key,
+                format!("must be at most {MAX_SERVER_TIMEOUT_MS} (one day; 0 disables it)"),
+            )),
+            Some(ms) => Ok(Some(Duration::from_millis(ms))),
+        };
+        let count = |value: Option<u64>, default: Option<usize>| match value {
+            None => default,
+            Some(0) => None,
+            Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+        };
+        Ok(ServerConfig {
+            header_read_timeout: timeout(
+                "server.header-read-timeout-ms",
+                server.header_read_timeout_ms,
+                defaults.header_read_timeout,
+            )?,
+            idle_timeout: timeout(
+                "server.idle-timeout-ms",
+                server.idle_timeout_ms,
+                defaults.idle_timeout,
+            )?,
+            body_read_timeout: timeout(
+                "server.body-read-timeout-ms",
+                server.body_read_timeout_ms,
+                defaults.body_read_timeout,
+            )?,
+            max_connections: count(server.max_connections, defaults.max_connections),
+            max_connections_per_ip: count(
+                server.max_connections_per_ip,
+                defaults.max_connections_per_ip,
+            ),
         })
     }
 
@@ -966,5 +1026,61 @@ mod tests {
         let loaded = parse(text).unwrap();
         assert!(!loaded.warnings.is_empty());
         assert_eq!(loaded.config.port, 8317);
+    }
+
+    #[test]
+    fn server_limits_have_defaults_and_zero_disables_them() {
+        let config = parse("").unwrap().config;
+        assert_eq!(config.server, ServerConfig::default());
+        assert_eq!(
+            config.server.header_read_timeout,
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(config.server.idle_timeout, Some(Duration::from_secs(120)));
+        assert_eq!(
+            config.server.body_read_timeout,
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(config.server.max_connections, Some(10_000));
+        assert_eq!(config.server.max_connections_per_ip, Some(1_024));
+        assert_eq!(config.streaming.max_event_bytes, Some(16 << 20));
+
+        let config = parse(
+            "server:\n  header-read-timeout-ms: 200\n  idle-timeout-ms: 0\n  body-read-timeout-ms: 0\n  max-connections: 0\n  max-connections-per-ip: 8\nstreaming:\n  max-event-mib: 0\n",
+        )
+        .unwrap()
+        .config;
+        assert_eq!(
+            config.server,
+            ServerConfig {
+                header_read_timeout: Some(Duration::from_millis(200)),
+                idle_timeout: None,
+                body_read_timeout: None,
+                max_connections: None,
+                max_connections_per_ip: Some(8),
+            }
+        );
+        assert_eq!(config.streaming.max_event_bytes, None);
+        let config = parse("streaming:\n  max-event-mib: 2\n").unwrap().config;
+        assert_eq!(config.streaming.max_event_bytes, Some(2 << 20));
+    }
+
+    #[test]
+    fn server_limits_with_wrong_types_or_values_name_the_key_and_line() {
+        let e = error("port: 0\nserver:\n  max-connections-per-ip: many\n");
+        assert_eq!(e.key(), Some("server.max-connections-per-ip"));
+        assert_eq!(e.line(), Some(3));
+        let e = error("server:\n  idle-timeout-ms: -5\n");
+        assert_eq!(e.key(), Some("server.idle-timeout-ms"));
+        assert_eq!(e.line(), Some(2));
+        let e = error("server:\n  header-read-timeout-ms: 86400001\n");
+        assert_eq!(e.key(), Some("server.header-read-timeout-ms"));
+        assert_eq!(e.line(), Some(2));
+        let e = error("streaming:\n  keepalive-seconds: 5\n  max-event-mib: 1.5\n");
+        assert_eq!(e.key(), Some("streaming.max-event-mib"));
+        assert_eq!(e.line(), Some(3));
+        let e = error("streaming:\n  max-event-mib: 5000\n");
+        assert_eq!(e.key(), Some("streaming.max-event-mib"));
+        assert_eq!(e.line(), Some(2));
     }
 }

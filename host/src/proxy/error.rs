@@ -38,6 +38,12 @@ pub enum ProxyError {
         /// The limit.
         limit_mb: usize,
     },
+    /// The client paused longer than `server.body-read-timeout-ms` between request-body bytes.
+    #[error("request body not received: nothing arrived for {timeout_ms} ms")]
+    BodyReadTimeout {
+        /// The limit, in milliseconds.
+        timeout_ms: u128,
+    },
     /// The upstream could not be reached.
     #[error("upstream unreachable: {0}")]
     Unreachable(String),
@@ -99,6 +105,7 @@ impl ProxyError {
             | ProxyError::StreamFailed(_) => StatusCode::BAD_GATEWAY,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ProxyError::BodyReadTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ProxyError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::ModelCooldown { .. } => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::NoCredentialAvailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -213,6 +220,7 @@ pub fn envelope(status: StatusCode, message: &str) -> Bytes {
         401 => ("authentication_error", Some("invalid_api_key")),
         403 => ("permission_error", Some("insufficient_quota")),
         404 => ("invalid_request_error", Some("model_not_found")),
+        408 => ("invalid_request_error", Some("request_timeout")),
         429 => ("rate_limit_error", Some("rate_limit_exceeded")),
         500.. => ("server_error", Some("internal_server_error")),
         _ => ("invalid_request_error", None),
@@ -310,6 +318,12 @@ mod tests {
         assert_eq!(
             std::str::from_utf8(&unreachable.body_for(Some("r-1"))).unwrap(),
             r#"{"error":{"message":"upstream unreachable (request r-1)","type":"server_error","code":"upstream_unreachable"}}"#
+        );
+        let slow = ProxyError::BodyReadTimeout { timeout_ms: 200 };
+        assert_eq!(slow.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(
+            std::str::from_utf8(&slow.body()).unwrap(),
+            r#"{"error":{"message":"request body not received: nothing arrived for 200 ms","type":"invalid_request_error","code":"request_timeout"}}"#
         );
         let bad = ProxyError::InvalidRequest("bad".into());
         assert_eq!(

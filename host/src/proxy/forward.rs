@@ -21,13 +21,14 @@ use super::headers::client_response_headers;
 use super::idle_timeout::IdleTimeout;
 use super::request_body::RequestBody;
 use super::stream_event::ErrorStyle;
-use super::stream_relay::{OnEnd, StreamEnd, StreamRelay};
+use super::stream_relay::{EventLimit, OnEnd, StreamEnd, StreamRelay};
 use super::upstream::Call;
 use crate::credential::candidate::Candidate;
 use crate::credential::cooldown::Failure;
 use crate::generation::Generation;
 use crate::model::{Resolution, safe_name};
 use crate::runtime::Runtime;
+use crate::server::BodyReadTimedOut;
 use crate::server::RequestId;
 use crate::usage::{Caller, Meter};
 
@@ -186,6 +187,15 @@ async fn try_forward(
                 config.streaming.keepalive,
                 on_end,
             )
+            .with_event_limit(
+                config
+                    .streaming
+                    .max_event_bytes
+                    .map(|max_bytes| EventLimit {
+                        max_bytes,
+                        metrics: runtime.metrics.clone(),
+                    }),
+            )
             .with_observer(observer),
         )
     } else {
@@ -226,7 +236,8 @@ fn stream_outcome_recorder(
     })
 }
 
-/// Reads the whole body, refusing more than `limit` bytes with a 413.
+/// Reads the whole body, refusing more than `limit` bytes with a 413 and a body that stalled
+/// past `server.body-read-timeout-ms` with a 408.
 async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ProxyError> {
     let too_large = || ProxyError::BodyTooLarge {
         limit_mb: limit >> 20,
@@ -241,6 +252,12 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        // The connection's `server.body-read-timeout-ms` passed between two body frames.
+        Err(e) if let Some(timed_out) = BodyReadTimedOut::find(&*e).copied() => {
+            Err(ProxyError::BodyReadTimeout {
+                timeout_ms: timed_out.timeout.as_millis(),
+            })
+        }
         Err(e) => Err(ProxyError::InvalidRequest(format!(
             "cannot read the request body: {e}"
         ))),

@@ -12,10 +12,13 @@ use super::endpoint::Endpoint;
 use super::error::ProxyError;
 use super::headers;
 use super::request_body::RequestBody;
+use super::stream_event::{ErrorStyle, last_event_end};
+use super::stream_relay::last_event_end_since;
 use crate::config::Config;
 use crate::credential::ProviderKind;
 use crate::credential::blame::{self, Blame};
 use crate::credential::candidate::Candidate;
+use crate::metrics::{LimitCounters, Metrics};
 use crate::runtime::Runtime;
 use crate::session::SessionIds;
 
@@ -124,7 +127,9 @@ pub async fn attempt(
     let headers = response.headers().clone();
     let mut rest: ChunkStream = Box::pin(response.bytes_stream());
     let first = if call.stream {
-        Some(first_payload(&mut rest, config, &headers, credential.provider).await?)
+        let sse = ErrorStyle::of(call.endpoint, call.sse).is_sse();
+        let provider = credential.provider;
+        Some(first_payload(&mut rest, config, &headers, sse, provider, &runtime.metrics).await?)
     } else {
         None
     };
@@ -136,45 +141,75 @@ pub async fn attempt(
     })
 }
 
-/// Reads until the first non-empty chunk of a stream (the bootstrap phase).
+/// Reads the first payload of a stream (the bootstrap phase): the first non-empty chunk, or
+/// for an SSE stream everything up to the end of its first complete event. An SSE event that
+/// grows past `streaming.max-event-mib` before it completes fails the attempt (the next
+/// credential is tried).
 async fn first_payload(
     rest: &mut ChunkStream,
     config: &Config,
     headers: &HeaderMap,
+    sse: bool,
     provider: ProviderKind,
+    metrics: &Metrics,
 ) -> Result<Bytes, Failed> {
     let idle = config.upstream_timeouts.idle;
+    let max_event = config.streaming.max_event_bytes;
+    // An SSE stream's first event so far, when it came in several chunks.
+    let mut held = BytesMut::new();
     loop {
-        match tokio::time::timeout(idle, rest.next()).await {
+        let chunk = match tokio::time::timeout(idle, rest.next()).await {
             Err(_) => {
                 return Err(timeout(format!(
                     "no stream data within {} ms",
                     idle.as_millis()
                 )));
             }
-            Ok(None) => {
+            Ok(None) if held.is_empty() => {
                 return Err(stream_failed(
                     "upstream stream closed before the first payload".to_owned(),
                 ));
             }
+            // The stream ended inside its first event: the relay forwards what there is.
+            Ok(None) => return Ok(held.freeze()),
             Ok(Some(Err(e))) => return Err(stream_failed(describe(&e))),
             Ok(Some(Ok(chunk))) if chunk.is_empty() => continue,
-            Ok(Some(Ok(chunk))) => {
-                return match super::stream_event::opening_error(&chunk) {
-                    None => Ok(chunk),
-                    Some((status, body)) => Err(Failed {
-                        status: Some(status.as_u16()),
-                        retry_after: retry_after(headers, SystemTime::now()),
-                        blame: blame::classify(provider, Some(status.as_u16()), &body),
-                        error: ProxyError::Upstream {
-                            status,
-                            headers: Box::new(json_content_type()),
-                            body,
-                        },
-                    }),
-                };
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        // A raw stream, or an SSE chunk that completes an event by itself, is the payload.
+        let whole = !sse || (held.is_empty() && last_event_end(&chunk).is_some());
+        let first = if whole {
+            chunk
+        } else {
+            let scanned = held.len();
+            held.extend_from_slice(&chunk);
+            if last_event_end_since(&held, scanned).is_none() {
+                if let Some(max) = max_event
+                    && held.len() > max
+                {
+                    LimitCounters::bump(&metrics.limits.oversized_events_before_first_byte);
+                    return Err(stream_failed(format!(
+                        "upstream event larger than streaming.max-event-mib ({} MiB) before the first payload",
+                        max >> 20
+                    )));
+                }
+                continue;
             }
-        }
+            std::mem::take(&mut held).freeze()
+        };
+        return match super::stream_event::opening_error(&first) {
+            None => Ok(first),
+            Some((status, body)) => Err(Failed {
+                status: Some(status.as_u16()),
+                retry_after: retry_after(headers, SystemTime::now()),
+                blame: blame::classify(provider, Some(status.as_u16()), &body),
+                error: ProxyError::Upstream {
+                    status,
+                    headers: Box::new(json_content_type()),
+                    body,
+                },
+            }),
+        };
     }
 }
 

@@ -375,3 +375,76 @@ async fn delayed_stream_fault_combines_delay_and_behavior() {
         ["message_start", "content_block_start", "ping", "error"]
     );
 }
+
+/// Reads a stream until `total` bytes arrived.
+async fn read_bytes(response: &mut reqwest::Response, total: usize) -> Vec<u8> {
+    let mut received = Vec::new();
+    while received.len() < total {
+        let chunk = tokio::time::timeout(WAIT, response.chunk())
+            .await
+            .expect("the next chunk arrives")
+            .expect("reading the stream")
+            .unwrap_or_else(|| panic!("the stream ended after {} bytes", received.len()));
+        received.extend_from_slice(&chunk);
+    }
+    received
+}
+
+#[tokio::test]
+async fn oversized_event_from_the_first_byte_never_ends_and_stalls() {
+    let mock = mock().await;
+    mock.set_fault("k", Fault::oversized_event_after(0, 100_000));
+    let mut response = client()
+        .post(format!("{}/v1/chat/completions", mock.base_url()))
+        .header("x-api-key", "k")
+        .json_body(&chat_body("m", &["hi"], true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body = read_bytes(&mut response, 100_000).await;
+    assert_eq!(body.len(), 100_000, "nothing after the event");
+    assert!(body.starts_with(b"data: xxx"), "no opening before it");
+    assert!(body.iter().all(|b| *b != b'\n'), "the event never ends");
+    // Then the stream stalls, open, until the client leaves.
+    assert_eq!(mock.open_streams(), 1);
+    drop(response);
+    mock.wait_for_disconnects(1, WAIT).await.unwrap();
+}
+
+#[tokio::test]
+async fn oversized_event_after_chunks_follows_complete_events() {
+    let mock = mock().await;
+    mock.set_fault("k", Fault::oversized_event_after(1, 50_000));
+    let mut response = client()
+        .post(format!("{}/v1/messages", mock.base_url()))
+        .header("x-api-key", "k")
+        .header(CHUNK_INTERVAL_MS_HEADER, "0")
+        .json_body(&chat_body("claude", &["hi"], true))
+        .send()
+        .await
+        .unwrap();
+    // Whatever the network's chunking: complete events, then 50,000 bytes that never end.
+    let mut received = Vec::new();
+    let tail_at = |received: &[u8]| {
+        received
+            .windows(2)
+            .rposition(|w| w == b"\n\n")
+            .map_or(0, |at| at + 2)
+    };
+    while received.len() - tail_at(&received) < 50_000 {
+        let chunk = tokio::time::timeout(WAIT, response.chunk())
+            .await
+            .expect("the next chunk arrives")
+            .expect("reading the stream")
+            .expect("the stream stays open");
+        received.extend_from_slice(&chunk);
+    }
+    let (events, rest) = received.split_at(tail_at(&received));
+    let events = std::str::from_utf8(events).unwrap();
+    assert!(events.starts_with("event: message_start"), "{events}");
+    assert!(events.contains("content_block_delta"), "{events}");
+    assert_eq!(rest.len(), 50_000);
+    assert!(rest.starts_with(b"data: xxx"));
+    assert_eq!(mock.open_streams(), 1);
+}

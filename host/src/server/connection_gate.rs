@@ -1,0 +1,273 @@
+//! Limits on open client connections (`server.max-connections`, `server.max-connections-per-ip`).
+//!
+//! The accept loop waits for room before it accepts ([`ConnectionGate::wait_for_room`]): past
+//! the total limit new connections stay in the listen backlog. An accepted connection is then
+//! admitted or refused by its client address ([`ConnectionGate::admit`]); a refused one is
+//! closed at once. IPv4 addresses count one by one, IPv6 addresses per /64 (one host usually
+//! owns a whole /64), and an IPv4-mapped IPv6 address counts as its IPv4 address.
+//!
+//! The per-address limit never applies to the peers [`exempt`] names: this machine, exactly as
+//! the management API defines a local client (`127.0.0.1`, `::1`, `::ffff:127.0.0.1`). Other
+//! loopback addresses (`127.0.0.2`, …) are limited like any client.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use crate::management::auth::is_local;
+use crate::metrics::{LimitCounters, Metrics};
+
+/// Whether the per-address limit skips `ip`. The one place where exemptions are decided: a
+/// list of trusted proxies, once the config has one, belongs here.
+pub(super) fn exempt(ip: IpAddr) -> bool {
+    is_local(ip)
+}
+
+/// What the per-address limit counts a client address as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum AddressGroup {
+    /// One IPv4 address.
+    V4(Ipv4Addr),
+    /// The first 64 bits of an IPv6 address.
+    V6Prefix(u64),
+}
+
+impl AddressGroup {
+    /// The group of `ip`.
+    pub(super) fn of(ip: IpAddr) -> Self {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => AddressGroup::V4(v4),
+            IpAddr::V6(v6) => AddressGroup::V6Prefix((u128::from(v6) >> 64) as u64),
+        }
+    }
+}
+
+/// The open connections, in total and per address group.
+#[derive(Debug)]
+pub(super) struct ConnectionGate {
+    state: Mutex<Open>,
+    /// Woken whenever a connection closes.
+    closed: Notify,
+    metrics: Arc<Metrics>,
+}
+
+#[derive(Debug, Default)]
+struct Open {
+    total: usize,
+    /// Only groups with at least one open connection (so the table is bounded by the open
+    /// connections).
+    per_group: HashMap<AddressGroup, usize>,
+}
+
+/// Why a connection was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refused {
+    /// Its address group already has `server.max-connections-per-ip` open.
+    PerAddress,
+}
+
+/// An admitted connection; dropping it frees its place.
+#[derive(Debug)]
+pub(super) struct Admission {
+    gate: Arc<ConnectionGate>,
+    group: Option<AddressGroup>,
+}
+
+impl ConnectionGate {
+    /// A gate with nothing open, reporting to `metrics`.
+    pub(super) fn new(metrics: Arc<Metrics>) -> Arc<Self> {
+        Arc::new(ConnectionGate {
+            state: Mutex::new(Open::default()),
+            closed: Notify::new(),
+            metrics,
+        })
+    }
+
+    /// Connections open now.
+    pub(super) fn open(&self) -> usize {
+        self.state.lock().total
+    }
+
+    /// Returns once fewer than `limit` connections are open (at once when `limit` is `None`).
+    /// Counts one pause in `/metrics` when it had to wait.
+    pub(super) async fn wait_for_room(&self, limit: Option<usize>) {
+        let Some(limit) = limit else { return };
+        let mut paused = false;
+        loop {
+            let closed = self.closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if self.open() < limit {
+                return;
+            }
+            if !paused {
+                paused = true;
+                LimitCounters::bump(&self.metrics.limits.accept_paused);
+                tracing::warn!(
+                    limit,
+                    "server.max-connections open: not accepting until one closes"
+                );
+            }
+            closed.await;
+        }
+    }
+
+    /// Admits a connection from `peer` unless its address group already has `per_address`
+    /// connections open (`None`: no limit). A refusal is counted in `/metrics`.
+    pub(super) fn admit(
+        self: &Arc<Self>,
+        peer: IpAddr,
+        per_address: Option<usize>,
+    ) -> Result<Admission, Refused> {
+        let group = (!exempt(peer)).then(|| AddressGroup::of(peer));
+        let mut open = self.state.lock();
+        if let Some(group) = group {
+            let count = open.per_group.get(&group).copied().unwrap_or(0);
+            if per_address.is_some_and(|limit| count >= limit) {
+                drop(open);
+                LimitCounters::bump(&self.metrics.limits.refused_per_ip);
+                return Err(Refused::PerAddress);
+            }
+            open.per_group.insert(group, count + 1);
+        }
+        open.total += 1;
+        self.publish(open.total);
+        Ok(Admission {
+            gate: self.clone(),
+            group,
+        })
+    }
+
+    /// Returns once no connection is open.
+    pub(super) async fn drained(&self) {
+        loop {
+            let closed = self.closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if self.open() == 0 {
+                return;
+            }
+            closed.await;
+        }
+    }
+
+    fn release(&self, group: Option<AddressGroup>) {
+        let mut open = self.state.lock();
+        open.total = open.total.saturating_sub(1);
+        if let Some(group) = group
+            && let Some(count) = open.per_group.get_mut(&group)
+        {
+            *count -= 1;
+            if *count == 0 {
+                open.per_group.remove(&group);
+            }
+        }
+        self.publish(open.total);
+        drop(open);
+        self.closed.notify_waiters();
+    }
+
+    fn publish(&self, total: usize) {
+        self.metrics
+            .limits
+            .open_connections
+            .store(total as u64, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.gate.release(self.group);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
+        assert_eq!(
+            AddressGroup::of(ip("2001:db8:1:2::1")),
+            AddressGroup::of(ip("2001:db8:1:2:ffff::9"))
+        );
+        assert_ne!(
+            AddressGroup::of(ip("2001:db8:1:2::1")),
+            AddressGroup::of(ip("2001:db8:1:3::1"))
+        );
+        assert_eq!(
+            AddressGroup::of(ip("::ffff:10.0.0.1")),
+            AddressGroup::of(ip("10.0.0.1"))
+        );
+    }
+
+    #[test]
+    fn the_per_address_limit_refuses_counts_and_frees_on_drop() {
+        let metrics = Arc::new(Metrics::default());
+        let gate = ConnectionGate::new(metrics.clone());
+        let first = gate.admit(ip("127.0.0.2"), Some(2)).unwrap();
+        let _second = gate.admit(ip("127.0.0.2"), Some(2)).unwrap();
+        assert_eq!(
+            gate.admit(ip("127.0.0.2"), Some(2)).unwrap_err(),
+            Refused::PerAddress
+        );
+        // Another address, and the local machine, are not affected.
+        let _other = gate.admit(ip("127.0.0.3"), Some(2)).unwrap();
+        let locals: Vec<_> = (0..5)
+            .map(|_| gate.admit(ip("::1"), Some(2)).unwrap())
+            .collect();
+        assert_eq!(gate.open(), 8);
+        assert_eq!(metrics.limits.refused_per_ip.load(Ordering::Relaxed), 1);
+        drop(first);
+        drop(locals);
+        assert_eq!(gate.open(), 2);
+        assert_eq!(metrics.limits.open_connections.load(Ordering::Relaxed), 2);
+        gate.admit(ip("127.0.0.2"), Some(2)).unwrap();
+        // No limit: admitted whatever is open.
+        let many: Vec<_> = (0..10)
+            .map(|_| gate.admit(ip("10.1.1.1"), None).unwrap())
+            .collect();
+        drop(many);
+        assert!(gate.state.lock().per_group.len() <= 2);
+    }
+
+    #[tokio::test]
+    async fn waiting_for_room_ends_when_a_connection_closes() {
+        let metrics = Arc::new(Metrics::default());
+        let gate = ConnectionGate::new(metrics.clone());
+        let held = gate.admit(ip("10.0.0.1"), None).unwrap();
+        gate.wait_for_room(None).await;
+        gate.wait_for_room(Some(2)).await;
+        let waiter = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.wait_for_room(Some(1)).await }
+        });
+        // The waiter pauses (counted) and stays paused while the connection is open.
+        tokio::time::timeout(Duration::from_secs(15), async {
+            while metrics.limits.accept_paused.load(Ordering::Relaxed) == 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the pause is counted");
+        assert!(!waiter.is_finished());
+        drop(held);
+        tokio::time::timeout(Duration::from_secs(15), waiter)
+            .await
+            .expect("room after the close")
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(15), gate.drained())
+            .await
+            .expect("drained");
+    }
+}
