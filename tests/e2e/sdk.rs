@@ -511,7 +511,7 @@ async fn serve_refuses_a_listener_beyond_loopback_while_nobody_is_authenticated(
         .unwrap();
     // The config's host is loopback; the socket the program hands over is not.
     let wide = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
-    let error = switchyard.serve(wide).err().expect("refused").to_string();
+    let error = switchyard.serve(wide).expect_err("refused").to_string();
     assert!(error.contains("without client authentication"), "{error}");
     assert!(switchyard.local_addr().is_none());
     // A loopback listener is fine.
