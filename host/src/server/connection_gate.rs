@@ -11,13 +11,14 @@
 //! loopback addresses (`127.0.0.2`, …) are limited like any client.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+use crate::client_address::AddressGroup;
 use crate::management::auth::is_local;
 use crate::metrics::{LimitCounters, Metrics};
 
@@ -25,25 +26,6 @@ use crate::metrics::{LimitCounters, Metrics};
 /// list of trusted proxies, once the config has one, belongs here.
 pub(super) fn exempt(ip: IpAddr) -> bool {
     is_local(ip)
-}
-
-/// What the per-address limit counts a client address as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) enum AddressGroup {
-    /// One IPv4 address.
-    V4(Ipv4Addr),
-    /// The first 64 bits of an IPv6 address.
-    V6Prefix(u64),
-}
-
-impl AddressGroup {
-    /// The group of `ip`.
-    pub(super) fn of(ip: IpAddr) -> Self {
-        match ip.to_canonical() {
-            IpAddr::V4(v4) => AddressGroup::V4(v4),
-            IpAddr::V6(v6) => AddressGroup::V6Prefix((u128::from(v6) >> 64) as u64),
-        }
-    }
 }
 
 /// The open connections, in total and per address group.
