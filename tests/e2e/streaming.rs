@@ -163,12 +163,19 @@ fn normalized(reply: &crate::harness::Reply) -> String {
 #[tokio::test]
 async fn a_failure_before_the_first_byte_fails_over() {
     let mock = MockUpstream::start().await.unwrap();
-    let proxy = Proxy::start(&claude(&mock, &["a", "b"])).await;
+    // `a` in the higher tier, so fill-first always tries it first (ids are hashes).
+    let proxy = Proxy::start(&claude(&mock, &["a", "b"]).replacen(
+        "    base-url",
+        "    priority: 1\n    base-url",
+        1,
+    ))
+    .await;
     mock.set_fault("a", Fault::status(529));
     let reply = read(open_stream(&proxy, "/v1/messages", &slow_messages(3, 0)).await).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.credential(), "b");
     assert!(reply.text().contains("message_stop"));
+    assert_eq!(mock.request_count_for("a"), 1, "a was tried first");
 
     // A stream that ends before any payload (a 200 with an empty body) fails over too.
     mock.clear_faults();
@@ -176,6 +183,7 @@ async fn a_failure_before_the_first_byte_fails_over() {
     mock.set_fault("a", Fault::status(200).with_body(""));
     let reply = read(open_stream(&proxy, "/v1/messages", &slow_messages(3, 0)).await).await;
     assert_eq!((reply.status, reply.credential()), (200, "b".to_owned()));
+    assert_eq!(mock.request_count_for("a"), 2, "a was tried first again");
 }
 
 #[tokio::test]
