@@ -4,6 +4,7 @@ pub mod builtin;
 pub mod name;
 pub mod pattern;
 pub mod registry;
+pub mod tracked;
 
 pub use name::ModelName;
 pub use registry::{ModelRegistry, Resolution};

@@ -93,6 +93,7 @@ pub async fn dispatch(
                     };
                     candidate.state.record_failure(
                         &candidate.upstream_model,
+                        candidate.tracking,
                         &Failure {
                             status: failed.status,
                             message: &message,
