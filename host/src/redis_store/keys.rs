@@ -41,7 +41,7 @@ impl KeyNames {
         format!("{}bindings:", self.prefix)
     }
 
-    /// Every binding key, scored by its last set or refresh (unix ms): the oldest are evicted
+    /// Every binding key, scored by its last set or refresh (unix µs): the oldest are evicted
     /// beyond `routing.session-affinity-max-bindings`.
     pub fn binding_order(&self) -> String {
         format!("{}binding-order", self.prefix)

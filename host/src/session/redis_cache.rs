@@ -40,6 +40,12 @@ end
 local function score(ms)
   return string.format('%.0f', ms)
 end
+-- The eviction order's score: Redis' clock in microseconds (finer than ms, so bindings set in
+-- one millisecond keep their order).
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 -- An index lives at least as long as the bindings it lists.
 local function outlive(key, ttl)
   local left = redis.call('PTTL', key)
@@ -53,7 +59,7 @@ local function refresh(key, credential, ttl, index_prefix, credentials, order)
   local index = index_prefix .. credential
   local now = now_ms()
   redis.call('ZADD', index, score(now + ttl), key)
-  redis.call('ZADD', order, 'XX', score(now), key)
+  redis.call('ZADD', order, 'XX', score(now_us()), key)
   outlive(index, ttl)
   outlive(credentials, ttl)
   outlive(order, ttl)
@@ -87,7 +93,7 @@ redis.call('SADD', ARGV[4], ARGV[1])
 outlive(index, ttl)
 outlive(ARGV[4], ttl)
 local order = ARGV[5]
-redis.call('ZADD', order, score(now), KEYS[1])
+redis.call('ZADD', order, score(now_us()), KEYS[1])
 outlive(order, ttl)
 local over = redis.call('ZCARD', order) - tonumber(ARGV[6])
 if over <= 0 then
@@ -231,7 +237,8 @@ impl RedisCache {
     }
 
     /// Bindings with `ttl` in `store`, at most `limit.max` of them there and in the local
-    /// fallback each; `clock` times the local fallback.
+    /// fallback each (the evictions Redis reports are counted); `clock` times the local
+    /// fallback.
     pub fn with_limit(
         store: Arc<RedisStore>,
         ttl: Duration,
@@ -241,7 +248,12 @@ impl RedisCache {
         RedisCache {
             store,
             ttl_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1),
-            local: MemoryCache::with_limit(ttl, clock, limit.clone()),
+            // The local copy mirrors Redis: its evictions are not counted again.
+            local: MemoryCache::with_limit(
+                ttl,
+                clock,
+                BindingLimit::new(limit.max, Arc::default()),
+            ),
             limit,
         }
     }
