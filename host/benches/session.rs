@@ -206,6 +206,7 @@ fn affinity_pick(c: &mut Criterion) {
             credential: Arc::new(credential),
             upstream_model: Arc::from("claude-sonnet-4-5"),
             state: Arc::new(CredentialState::default()),
+            tracking: switchyard::model::tracked::Tracking::Listed,
         })
         .collect();
     candidates.sort_by(|a, b| a.credential.id.cmp(&b.credential.id));

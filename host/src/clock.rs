@@ -45,8 +45,23 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        SystemTime::now() + Duration::from_millis(self.offset_ms.load(Ordering::SeqCst))
+        saturating_add(
+            SystemTime::now(),
+            Duration::from_millis(self.offset_ms.load(Ordering::SeqCst)),
+        )
     }
+}
+
+/// The longest span [`saturating_add`] adds when the exact sum does not fit.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// `time + by`, never panicking: when the sum does not fit in a [`SystemTime`], a time about a
+/// century after `time` (or `time` itself, should even that not fit). Cooldown ends, bans and
+/// TTL expiries are computed with it.
+pub fn saturating_add(time: SystemTime, by: Duration) -> SystemTime {
+    time.checked_add(by)
+        .or_else(|| time.checked_add(by.min(FAR_FUTURE)))
+        .unwrap_or(time)
 }
 
 /// Milliseconds since the Unix epoch of `time` (0 before the epoch).
@@ -67,5 +82,16 @@ mod tests {
         clock.advance(Duration::from_secs(1800));
         let moved = clock.now().duration_since(before).unwrap();
         assert!(moved >= Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn saturating_add_never_panics() {
+        let now = SystemTime::now();
+        assert_eq!(
+            saturating_add(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        assert_eq!(saturating_add(now, Duration::MAX), now + FAR_FUTURE);
+        assert!(saturating_add(now, Duration::from_secs(u64::MAX / 2)) > now);
     }
 }

@@ -180,6 +180,12 @@ pub struct RoutingConfig {
     pub session_store: SessionStoreConfig,
     /// `routing.session-store-prefix`.
     pub session_store_prefix: String,
+    /// `routing.session-affinity-max-bindings`: the most session bindings kept (in memory and
+    /// in Redis); the oldest is evicted beyond it.
+    pub session_affinity_max_bindings: usize,
+    /// `routing.max-tracked-models`: the most model names outside the config's and built-in
+    /// lists that credential states and usage totals keep (see [`crate::model::tracked`]).
+    pub max_tracked_models: usize,
 }
 
 /// Where session bindings and cooldowns live.

@@ -13,7 +13,7 @@ use crate::model::ModelRegistry;
 use crate::plugin::PluginCatalog;
 use crate::redis_store::{RedisOptions, RedisStore, RedisStoreError, RedisTarget};
 use crate::runtime::Runtime;
-use crate::session::cache::SessionCache;
+use crate::session::cache::{BindingLimit, SessionCache};
 use crate::session::memory_cache::MemoryCache;
 use crate::session::redis_cache::RedisCache;
 use crate::session::{ExtractorChain, SessionAffinity};
@@ -176,12 +176,17 @@ impl Generation {
             let selector = new_selector(config.routing.strategy, runtime);
             let affinity = config.routing.session_affinity.then(|| {
                 let ttl = config.routing.session_affinity_ttl;
+                let limit = BindingLimit::new(
+                    config.routing.session_affinity_max_bindings,
+                    runtime.metrics.clone(),
+                );
+                let clock = runtime.clock.clone();
                 let cache: Arc<dyn SessionCache> = match (&store, &runtime.session_store) {
                     (Some(store), _) => {
-                        Arc::new(RedisCache::new(store.clone(), ttl, runtime.clock.clone()))
+                        Arc::new(RedisCache::with_limit(store.clone(), ttl, clock, limit))
                     }
                     (None, Some(program)) => program.open(ttl),
-                    (None, None) => Arc::new(MemoryCache::new(ttl, runtime.clock.clone())),
+                    (None, None) => Arc::new(MemoryCache::with_limit(ttl, clock, limit)),
                 };
                 Arc::new(SessionAffinity::new(
                     selector.clone(),
@@ -220,13 +225,14 @@ impl Generation {
 }
 
 /// What decides whether the selector (and its bindings) must be rebuilt: strategy, affinity on
-/// or off, and the parsed TTL (so `1h` and `60m` are equal).
-fn routing_state(config: &Config) -> (Strategy, bool, std::time::Duration) {
+/// or off, the parsed TTL (so `1h` and `60m` are equal) and the most bindings.
+fn routing_state(config: &Config) -> (Strategy, bool, std::time::Duration, usize) {
     let routing = &config.routing;
     (
         routing.strategy,
         routing.session_affinity,
         routing.session_affinity_ttl,
+        routing.session_affinity_max_bindings,
     )
 }
 

@@ -49,6 +49,8 @@ pub mod generation;
 #[doc(hidden)]
 pub mod hooks;
 #[doc(hidden)]
+pub mod lru;
+#[doc(hidden)]
 pub mod management;
 #[doc(hidden)]
 pub mod metrics;

@@ -15,8 +15,10 @@
 //! ([`LimitCounters`]) add `switchyard_connections_open`,
 //! `switchyard_connections_refused_total{reason}`, `switchyard_accept_paused_total`,
 //! `switchyard_connections_timed_out_total{phase}`, `switchyard_request_body_timeouts_total` and
-//! `switchyard_sse_oversized_events_total{phase}`. Other subsystems add their families in
-//! [`render`].
+//! `switchyard_sse_oversized_events_total{phase}`; the bounded tables' sizes
+//! `switchyard_model_states`, `switchyard_usage_models` (and `switchyard_session_bindings`), their
+//! `switchyard_table_evictions_total{table}`, `switchyard_retry_after_clamped_total` and
+//! `switchyard_cooldowns_capped_total`. Other subsystems add their families in [`render`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -37,6 +39,34 @@ const LATENCY_BUCKETS: &[f64] = &[
 /// Request counts per credential id.
 type ByCredential = HashMap<Arc<str>, u64>;
 
+/// A table whose size the config bounds (label of `switchyard_table_evictions_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Per-credential model states (cooldowns), `switchyard_model_states`.
+    ModelStates,
+    /// Usage totals by model, `switchyard_usage_models`.
+    UsageModels,
+    /// Session bindings, `switchyard_session_bindings`.
+    SessionBindings,
+}
+
+impl Table {
+    const ALL: [Table; 3] = [
+        Table::ModelStates,
+        Table::UsageModels,
+        Table::SessionBindings,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Table::ModelStates => "model_states",
+            Table::UsageModels => "usage_models",
+            Table::SessionBindings => "session_bindings",
+        }
+    }
+}
+
 /// The counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -47,6 +77,10 @@ pub struct Metrics {
     /// Failed attempts that recorded no cooldown because their request had used up
     /// `max-cooldowns-per-request`.
     capped_cooldowns: AtomicU64,
+    /// Entries evicted to keep each [`Table`] within its bound, by `Table as usize`.
+    evictions: [AtomicU64; 3],
+    /// Upstream `Retry-After` values cut to the longest wait switchyard honours.
+    retry_after_clamped: AtomicU64,
     /// What the connection and body limits did.
     pub limits: LimitCounters,
 }
@@ -206,6 +240,28 @@ impl Metrics {
         self.capped_cooldowns.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts `n` entries evicted from `table` to keep it within its bound.
+    pub fn record_evictions(&self, table: Table, n: u64) {
+        if n > 0 {
+            self.evictions[table as usize].fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Entries evicted from `table` so far.
+    pub fn evictions(&self, table: Table) -> u64 {
+        self.evictions[table as usize].load(Ordering::Relaxed)
+    }
+
+    /// Counts an upstream `Retry-After` that was cut to the longest honoured wait.
+    pub fn record_retry_after_clamped(&self) {
+        self.retry_after_clamped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Upstream `Retry-After` values cut so far.
+    pub fn retry_after_clamped(&self) -> u64 {
+        self.retry_after_clamped.load(Ordering::Relaxed)
+    }
+
     /// The request counter's value for one label set (for tests and reports).
     pub fn requests(&self, route: &str, status: u16, credential: &str) -> u64 {
         self.requests
@@ -363,6 +419,7 @@ pub async fn render(runtime: &Runtime) -> String {
         "Live session bindings.",
     );
     let _ = writeln!(out, "switchyard_session_bindings {bindings}");
+    render_tables(&mut out, runtime);
     render_session_store(&mut out, runtime);
     let generation = runtime.generation();
     let access = generation
@@ -420,6 +477,52 @@ pub async fn render(runtime: &Runtime) -> String {
         );
     }
     out
+}
+
+/// The sizes of the tables the config bounds (session bindings are rendered with the other
+/// session families), their evictions and the clamped `Retry-After` values.
+fn render_tables(out: &mut String, runtime: &Runtime) {
+    for (name, help, value) in [
+        (
+            "switchyard_model_states",
+            "Per-credential model states (cooldowns and backoff), all credentials together.",
+            runtime.states.model_states(),
+        ),
+        (
+            "switchyard_usage_models",
+            "Models in the usage totals (by-model).",
+            runtime.usage.models(),
+        ),
+    ] {
+        family(out, name, "gauge", help);
+        let _ = writeln!(out, "{name} {value}");
+    }
+    family(
+        out,
+        "switchyard_table_evictions_total",
+        "counter",
+        "Entries evicted to keep a table within its configured bound (routing.max-tracked-models, routing.session-affinity-max-bindings), by table.",
+    );
+    let metrics = &runtime.metrics;
+    for table in Table::ALL {
+        let _ = writeln!(
+            out,
+            "switchyard_table_evictions_total{{table=\"{}\"}} {}",
+            table.as_str(),
+            metrics.evictions(table)
+        );
+    }
+    family(
+        out,
+        "switchyard_retry_after_clamped_total",
+        "counter",
+        "Upstream Retry-After values longer than 24 h, honoured as 24 h.",
+    );
+    let _ = writeln!(
+        out,
+        "switchyard_retry_after_clamped_total {}",
+        metrics.retry_after_clamped()
+    );
 }
 
 /// The shared store's health: degraded (1) or not (0; always 0 for the memory store), and its

@@ -5,6 +5,7 @@ pub mod name;
 pub mod pattern;
 pub mod registry;
 pub mod safe_name;
+pub mod tracked;
 
 pub use name::ModelName;
 pub use registry::{ModelRegistry, Resolution};

@@ -14,6 +14,7 @@ use crate::credential::store::{AuthDirStore, CredentialStore};
 use crate::generation::Generation;
 use crate::hooks::Hooks;
 use crate::metrics::Metrics;
+use crate::model::tracked::{DEFAULT_MAX_TRACKED_MODELS, TrackedModels};
 use crate::plugin::{InstanceUse, PluginHost, PluginStatus};
 use crate::proxy::client_pool::ClientPool;
 use crate::session::affinity::AffinityCounters;
@@ -48,6 +49,9 @@ pub struct Runtime {
     pub usage: Arc<UsageHub>,
     /// Prometheus counters.
     pub metrics: Arc<Metrics>,
+    /// The unlisted model names the credential states and usage totals may hold
+    /// (`routing.max-tracked-models`).
+    pub tracked_models: Arc<TrackedModels>,
     /// Where credentials beyond the config's key lists come from (`auth-dir` by default).
     pub credential_store: Arc<dyn CredentialStore>,
     /// Opens the session-binding cache in place of the in-memory one, when set.
@@ -71,11 +75,16 @@ struct Listening {
 impl Runtime {
     /// A runtime serving an empty generation (number 0) until the first [`Runtime::swap`].
     pub fn new(clock: Arc<dyn Clock>, plugins: PluginHost, providers: ProviderRegistry) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let tracked_models = Arc::new(TrackedModels::new(
+            DEFAULT_MAX_TRACKED_MODELS,
+            metrics.clone(),
+        ));
         Runtime {
             generation: ArcSwap::from_pointee(Generation::empty()),
             status: watch::channel(ReloadStatus::default()).0,
             clock,
-            states: Arc::default(),
+            states: StateTable::new(tracked_models.clone()),
             cursors: Arc::default(),
             clients: ClientPool::default(),
             affinity_counters: Arc::default(),
@@ -83,8 +92,9 @@ impl Runtime {
             providers,
             extractors: ExtractorRegistry::new(),
             reload_lock: tokio::sync::Mutex::new(()),
-            usage: Arc::default(),
-            metrics: Arc::default(),
+            usage: UsageHub::new(tracked_models.clone()),
+            tracked_models,
+            metrics,
             credential_store: Arc::new(AuthDirStore),
             session_store: None,
             hooks: None,
@@ -165,6 +175,8 @@ impl Runtime {
             next.plugins.clone(),
             folder.enabled.then(|| folder.dir.clone()),
         );
+        self.tracked_models
+            .set_capacity(next.config.routing.max_tracked_models);
         let previous = self.generation.swap(Arc::new(next));
         let current = self.generation.load_full();
         if let Some(hooks) = &self.hooks {

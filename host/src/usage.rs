@@ -3,6 +3,9 @@
 //! the model, the endpoint, the upstream's token counts (cached tokens included), whether it
 //! failed, and who the client was. Records feed the totals of `GET /v0/management/usage` and,
 //! when the management API is enabled, the Redis-protocol feed (see [`crate::resp`]).
+//!
+//! The totals by model keep names a list gives freely; other names go through the
+//! process-wide [`TrackedModels`] and are dropped when it evicts them.
 
 pub mod aggregate;
 pub mod caller;
@@ -11,7 +14,9 @@ pub mod meter;
 pub mod record;
 pub mod tokens;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::SystemTime;
 
 use parking_lot::Mutex;
@@ -22,10 +27,14 @@ pub use feed::Feed;
 pub use meter::Meter;
 pub use record::{Tokens, UsageRecord};
 
+use crate::metrics::Table;
+use crate::model::tracked::{ForgetModel, TrackedModels, Tracking};
+
 /// Where usage records go: the running totals and the feed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct UsageHub {
-    summary: Mutex<Summary>,
+    totals: Mutex<Kept>,
+    tracked: Arc<TrackedModels>,
     /// Records waiting for Redis-protocol clients.
     pub feed: Feed,
     /// The management API is on regardless of the config (a password from the command line or
@@ -33,10 +42,55 @@ pub struct UsageHub {
     feed_always_on: AtomicBool,
 }
 
+/// The totals, and the models in them that were admitted through the tracked names.
+#[derive(Debug, Default)]
+struct Kept {
+    summary: Summary,
+    unlisted: HashSet<String>,
+}
+
+impl ForgetModel for UsageHub {
+    fn forget(&self, model: &str) -> u64 {
+        let mut kept = self.totals.lock();
+        let forgotten = kept.unlisted.remove(model) && kept.summary.forget_model(model);
+        u64::from(forgotten)
+    }
+}
+
 impl UsageHub {
-    /// Adds `record` to the totals, and to the feed when `to_feed`.
-    pub fn record(&self, record: &UsageRecord, to_feed: bool, now: SystemTime) {
-        self.summary.lock().add(record);
+    /// An empty hub whose totals admit unlisted model names through `tracked`.
+    pub fn new(tracked: Arc<TrackedModels>) -> Arc<Self> {
+        let hub = Arc::new(UsageHub {
+            totals: Mutex::default(),
+            tracked: tracked.clone(),
+            feed: Feed::default(),
+            feed_always_on: AtomicBool::new(false),
+        });
+        let weak: Weak<dyn ForgetModel> = Arc::downgrade(&hub) as Weak<dyn ForgetModel>;
+        tracked.register(Table::UsageModels, weak);
+        hub
+    }
+
+    /// Adds `record` to the totals, and to the feed when `to_feed`. `tracking` says whether a
+    /// list names `record.model` (else it is admitted through the tracked names).
+    pub fn record(&self, record: &UsageRecord, tracking: Tracking, to_feed: bool, now: SystemTime) {
+        let add = || {
+            let mut kept = self.totals.lock();
+            match tracking {
+                Tracking::Listed => {
+                    kept.unlisted.remove(&record.model);
+                }
+                Tracking::Unlisted if !kept.summary.by_model.contains_key(&record.model) => {
+                    kept.unlisted.insert(record.model.clone());
+                }
+                Tracking::Unlisted => {}
+            }
+            kept.summary.add(record);
+        };
+        match tracking {
+            Tracking::Listed => add(),
+            Tracking::Unlisted => self.tracked.admit(&record.model, add),
+        }
         if to_feed {
             let payload = serde_json::to_string(record).expect("records serialize");
             self.feed.publish(payload.into(), now);
@@ -45,7 +99,12 @@ impl UsageHub {
 
     /// The totals so far.
     pub fn summary(&self) -> Summary {
-        self.summary.lock().clone()
+        self.totals.lock().summary.clone()
+    }
+
+    /// How many models the totals by model hold (the `switchyard_usage_models` gauge).
+    pub fn models(&self) -> usize {
+        self.totals.lock().summary.by_model.len()
     }
 
     /// Marks the management API as enabled whatever the config says (see

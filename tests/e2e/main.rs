@@ -30,4 +30,5 @@ mod resp;
 mod scaffold;
 mod sdk;
 mod streaming;
+mod tables;
 mod usage;

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use switchyard::clock::{Clock, SystemClock};
+use switchyard::credential::state::StateTable;
 use switchyard::credential::{CredentialId, Secret};
+use switchyard::model::tracked::TrackedModels;
 use switchyard::redis_store::{RedisOptions, RedisStore, RedisTarget};
 use switchyard::session::SessionCache;
 use switchyard::session::redis_cache::RedisCache;
@@ -32,7 +34,7 @@ async fn store_at(url: String, prefix: &str) -> Arc<RedisStore> {
     let store = RedisStore::connect(
         target,
         RedisOptions::default(),
-        Arc::default(),
+        StateTable::new(Arc::new(TrackedModels::new(1000, Arc::default()))),
         Arc::new(SystemClock),
     )
     .await

@@ -26,6 +26,9 @@ const DEFAULT_BODY_LIMIT_MB: u64 = 64;
 const MAX_SERVER_TIMEOUT_MS: u64 = 86_400_000;
 /// The largest `streaming.max-event-mib`.
 const MAX_EVENT_MIB: u64 = 4096;
+/// The longest duration any config key may give; longer ones are clamped with a warning, so
+/// adding one to the current time can never overflow.
+pub const MAX_CONFIG_DURATION: Duration = Duration::from_secs(30 * 86_400);
 
 /// Parses and validates `text`.
 pub(super) fn validate(text: &str, source: ConfigSource) -> Result<LoadedConfig, ConfigError> {
@@ -204,7 +207,10 @@ impl Context {
             retry: RetryConfig {
                 request_retry: clamp_count(raw.request_retry),
                 max_retry_credentials: clamp_count(raw.max_retry_credentials),
-                max_retry_interval: Duration::from_secs(raw.max_retry_interval.max(0) as u64),
+                max_retry_interval: self.at_most_max_duration(
+                    "max-retry-interval",
+                    Duration::from_secs(raw.max_retry_interval.max(0) as u64),
+                ),
                 max_cooldowns_per_request: self.count(
                     "max-cooldowns-per-request",
                     raw.max_cooldowns_per_request,
@@ -214,8 +220,12 @@ impl Context {
             disable_cooling: raw.disable_cooling,
             routing,
             streaming: StreamingConfig {
-                keepalive: (raw.streaming.keepalive_seconds > 0)
-                    .then(|| Duration::from_secs(raw.streaming.keepalive_seconds as u64)),
+                keepalive: (raw.streaming.keepalive_seconds > 0).then(|| {
+                    self.at_most_max_duration(
+                        "streaming.keepalive-seconds",
+                        Duration::from_secs(raw.streaming.keepalive_seconds as u64),
+                    )
+                }),
                 bootstrap_retries: clamp_count(raw.streaming.bootstrap_retries),
                 max_event_bytes,
             },
@@ -321,7 +331,7 @@ impl Context {
     }
 
     fn limits(
-        &self,
+        &mut self,
         key: &str,
         raw: &RawLimits,
         defaults: &PluginLimits,
@@ -329,7 +339,9 @@ impl Context {
         let deadline = match raw.deadline_ms {
             None => defaults.deadline,
             Some(0) => return Err(self.invalid(&format!("{key}.deadline-ms"), "must be > 0")),
-            Some(ms) => Duration::from_millis(ms),
+            Some(ms) => {
+                self.at_most_max_duration(&format!("{key}.deadline-ms"), Duration::from_millis(ms))
+            }
         };
         let memory_bytes = match raw.memory_mib {
             None => defaults.memory_bytes,
@@ -371,7 +383,9 @@ impl Context {
             DEFAULT_SESSION_TTL
         } else {
             match go_duration::parse(ttl_text) {
-                Some(ttl) if !ttl.is_zero() => ttl,
+                Some(ttl) if !ttl.is_zero() => {
+                    self.at_most_max_duration("routing.session-affinity-ttl", ttl)
+                }
                 _ => {
                     self.warn(
                         "routing.session-affinity-ttl",
@@ -404,6 +418,16 @@ impl Context {
                 "expected memory or a redis:// / rediss:// URL",
             ));
         };
+        let session_affinity_max_bindings = self.bound(
+            "routing.session-affinity-max-bindings",
+            routing.session_affinity_max_bindings,
+            crate::session::cache::DEFAULT_MAX_BINDINGS,
+        )?;
+        let max_tracked_models = self.bound(
+            "routing.max-tracked-models",
+            routing.max_tracked_models,
+            crate::model::tracked::DEFAULT_MAX_TRACKED_MODELS,
+        )?;
         Ok(RoutingConfig {
             strategy,
             session_affinity: routing.session_affinity || routing.claude_code_session_affinity,
@@ -414,7 +438,33 @@ impl Context {
                 .session_store_prefix
                 .clone()
                 .unwrap_or_else(|| "switchyard:".to_owned()),
+            session_affinity_max_bindings,
+            max_tracked_models,
         })
+    }
+
+    /// A table bound: `default` when absent, else a positive count.
+    fn bound(&self, key: &str, value: Option<u64>, default: usize) -> Result<usize, ConfigError> {
+        match value {
+            None => Ok(default),
+            Some(0) => Err(self.invalid(key, "must be > 0")),
+            Some(n) => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+        }
+    }
+
+    /// `value`, or [`MAX_CONFIG_DURATION`] with a warning naming `key` when it is longer.
+    fn at_most_max_duration(&mut self, key: &str, value: Duration) -> Duration {
+        if value <= MAX_CONFIG_DURATION {
+            return value;
+        }
+        self.warn(
+            key,
+            format!(
+                "{} is longer than the 30 days allowed, using 30 days",
+                go_duration::format_seconds(value.as_secs())
+            ),
+        );
+        MAX_CONFIG_DURATION
     }
 
     fn access_providers(
@@ -688,7 +738,7 @@ impl Context {
     }
 
     fn millis(
-        &self,
+        &mut self,
         key: &str,
         value: Option<u64>,
         default: Duration,
@@ -696,7 +746,7 @@ impl Context {
         match value {
             None => Ok(default),
             Some(0) => Err(self.invalid(key, "must be > 0")),
-            Some(ms) => Ok(Duration::from_millis(ms)),
+            Some(ms) => Ok(self.at_most_max_duration(key, Duration::from_millis(ms))),
         }
     }
 }
@@ -976,6 +1026,57 @@ mod tests {
             Duration::from_secs(3600)
         );
         assert_eq!(loaded.warnings[0].key, "routing.session-affinity-ttl");
+    }
+
+    #[test]
+    fn endless_durations_are_clamped_to_thirty_days_with_a_warning() {
+        let loaded = parse(
+            "routing:\n  session-affinity-ttl: 3000000000000000h\nmax-retry-interval: 9223372036854775807\nstreaming:\n  keepalive-seconds: 9223372036854775807\nupstream-timeouts:\n  idle-ms: 18446744073709551615\nplugins:\n  limits:\n    deadline-ms: 18446744073709551615\n",
+        )
+        .unwrap();
+        let config = &loaded.config;
+        assert_eq!(config.routing.session_affinity_ttl, MAX_CONFIG_DURATION);
+        assert_eq!(config.retry.max_retry_interval, MAX_CONFIG_DURATION);
+        assert_eq!(config.streaming.keepalive, Some(MAX_CONFIG_DURATION));
+        assert_eq!(config.upstream_timeouts.idle, MAX_CONFIG_DURATION);
+        assert_eq!(config.plugins.limits.deadline, MAX_CONFIG_DURATION);
+        let warned: Vec<_> = loaded.warnings.iter().map(|w| w.key.as_str()).collect();
+        for key in [
+            "routing.session-affinity-ttl",
+            "max-retry-interval",
+            "streaming.keepalive-seconds",
+            "upstream-timeouts.idle-ms",
+            "plugins.limits.deadline-ms",
+        ] {
+            assert!(warned.contains(&key), "{key} in {warned:?}");
+        }
+        let ttl = &loaded.warnings[warned
+            .iter()
+            .position(|k| *k == "routing.session-affinity-ttl")
+            .unwrap()];
+        assert_eq!(ttl.line, Some(2));
+        assert!(ttl.message.contains("30 days"), "{}", ttl.message);
+        let fine = parse("routing:\n  session-affinity-ttl: 720h\n").unwrap();
+        assert!(fine.warnings.is_empty());
+    }
+
+    #[test]
+    fn table_bounds() {
+        let defaults = parse("").unwrap().config.routing;
+        assert_eq!(defaults.max_tracked_models, 1000);
+        assert_eq!(defaults.session_affinity_max_bindings, 100_000);
+        let set = parse("routing:\n  max-tracked-models: 50\n  session-affinity-max-bindings: 7\n")
+            .unwrap()
+            .config
+            .routing;
+        assert_eq!(set.max_tracked_models, 50);
+        assert_eq!(set.session_affinity_max_bindings, 7);
+        for key in ["max-tracked-models", "session-affinity-max-bindings"] {
+            let e = error(&format!("routing:\n  {key}: 0\n"));
+            assert_eq!(e.key(), Some(format!("routing.{key}").as_str()));
+            let e = error(&format!("routing:\n  {key}: lots\n"));
+            assert_eq!(e.key(), Some(format!("routing.{key}").as_str()));
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::Credential;
 use super::state::CredentialState;
+use crate::model::tracked::Tracking;
 
 /// One credential that serves the requested model.
 #[derive(Debug, Clone)]
@@ -14,4 +15,7 @@ pub struct Candidate {
     pub upstream_model: Arc<str>,
     /// The credential's runtime state.
     pub state: Arc<CredentialState>,
+    /// Whether `upstream_model` comes from a list (the credential's `models` or its provider's
+    /// built-in list, exactly) or only from the family rule: how the state may keep it.
+    pub tracking: Tracking,
 }

@@ -63,7 +63,7 @@ impl BanTable {
         entry.failures += 1;
         if entry.failures >= MAX_FAILURES {
             entry.failures = 0;
-            entry.banned_until = Some(now + BAN_DURATION);
+            entry.banned_until = Some(crate::clock::saturating_add(now, BAN_DURATION));
         }
     }
 

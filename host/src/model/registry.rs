@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::name::ModelName;
+use super::tracked::Tracking;
 use super::{builtin, pattern, safe_name};
 use crate::credential::candidate::Candidate;
 use crate::credential::state::CredentialState;
@@ -31,6 +32,9 @@ pub struct Resolved {
     pub provider: String,
     /// The serving credentials, in id order.
     pub candidates: Vec<Candidate>,
+    /// Whether the name the client sent is one [`ModelRegistry::list`] lists (a configured
+    /// alias or a built-in name, with or without a prefix): how usage totals may keep it.
+    pub tracking: Tracking,
 }
 
 /// The outcome of resolving a model for a protocol.
@@ -65,6 +69,8 @@ pub struct ModelRegistry {
     /// Entries without `models`, served by built-in list and family.
     builtin: Vec<usize>,
     prefixes: HashSet<String>,
+    /// Every id [`ModelRegistry::list`] returns.
+    listed: HashSet<String>,
 }
 
 impl ModelRegistry {
@@ -93,6 +99,7 @@ impl ModelRegistry {
             }
         }
         registry.entries = entries;
+        registry.listed = registry.list(None).into_iter().map(|m| m.id).collect();
         registry
     }
 
@@ -125,7 +132,7 @@ impl ModelRegistry {
         let mut candidates = Vec::with_capacity(matches.len());
         let mut others = BTreeSet::new();
         let mut providers = BTreeSet::new();
-        for (i, upstream_model) in matches {
+        for (i, upstream_model, tracking) in matches {
             let entry = &self.entries[i];
             let provider = entry.credential.provider;
             if provider.speaks(protocol) {
@@ -134,6 +141,7 @@ impl ModelRegistry {
                     credential: entry.credential.clone(),
                     upstream_model,
                     state: entry.state.clone(),
+                    tracking,
                 });
             } else {
                 others.extend(protocols_of(provider));
@@ -148,35 +156,56 @@ impl ModelRegistry {
             1 => providers.into_iter().next().unwrap_or_default().to_owned(),
             _ => "mixed".to_owned(),
         };
+        let tracking = if self.listed.contains(requested.trim()) {
+            Tracking::Listed
+        } else {
+            Tracking::Unlisted
+        };
         Resolution::Found(Resolved {
             model: model.to_owned(),
             provider,
             candidates,
+            tracking,
         })
     }
 
-    /// The entries (in id order) serving `model`, each with its upstream name. `family` allows
-    /// the providers' family rules, which also need a [`safe_name::is_family_name`].
-    fn matches(&self, prefix: Option<&str>, model: &str, family: bool) -> Vec<(usize, Arc<str>)> {
+    /// The entries (in id order) serving `model`, each with its upstream name and whether a
+    /// list gives that name ([`Tracking::Listed`]: a `models` entry, or a built-in name written
+    /// exactly) or only the family rule. `family` allows the providers' family rules, which
+    /// also need a [`safe_name::is_family_name`].
+    fn matches(
+        &self,
+        prefix: Option<&str>,
+        model: &str,
+        family: bool,
+    ) -> Vec<(usize, Arc<str>, Tracking)> {
         let lower = model.to_ascii_lowercase();
-        let mut found: Vec<(usize, Arc<str>)> = Vec::new();
+        let mut found: Vec<(usize, Arc<str>, Tracking)> = Vec::new();
         if let Some(list) = self.explicit.get(&lower) {
-            found.extend(list.iter().cloned());
+            found.extend(
+                list.iter()
+                    .map(|(i, name)| (*i, name.clone(), Tracking::Listed)),
+            );
         }
         let mut upstream_as_sent: Option<Arc<str>> = None;
         let family = family && safe_name::is_family_name(model);
         for &i in &self.builtin {
             let provider = self.entries[i].credential.provider;
-            if builtin::models(provider).contains(&lower.as_str())
-                || (family && builtin::in_family(provider, &lower))
-            {
+            let listed = builtin::models(provider).contains(&lower.as_str());
+            if listed || (family && builtin::in_family(provider, &lower)) {
                 let name = upstream_as_sent
                     .get_or_insert_with(|| Arc::from(model))
                     .clone();
-                found.push((i, name));
+                // Another spelling of a built-in name is another key upstream-side: tracked.
+                let tracking = if listed && lower == model {
+                    Tracking::Listed
+                } else {
+                    Tracking::Unlisted
+                };
+                found.push((i, name, tracking));
             }
         }
-        found.retain(|(i, upstream)| {
+        found.retain(|(i, upstream, _)| {
             let credential = &self.entries[*i].credential;
             !credential.disabled
                 && prefix.is_none_or(|p| credential.prefix.as_deref() == Some(p))
@@ -185,7 +214,7 @@ impl ModelRegistry {
                     .iter()
                     .any(|pat| pattern::matches(pat, model) || pattern::matches(pat, upstream))
         });
-        found.sort_by_key(|(i, _)| *i);
+        found.sort_by_key(|(i, _, _)| *i);
         found
     }
 
@@ -374,6 +403,51 @@ mod tests {
         // A built-in name is not a family name: its thinking suffix is only stripped.
         let builtin = found(r.resolve(Protocol::Gemini, "gemini-2.5-pro(a b)"));
         assert_eq!(ids(&builtin), [("family", "gemini-2.5-pro")]);
+    }
+
+    #[test]
+    fn matches_say_whether_a_list_names_the_model() {
+        let mut a = credential("a", 0);
+        a.models = vec![ModelAlias {
+            name: "claude-custom-upstream".into(),
+            alias: "custom".into(),
+        }];
+        a.prefix = Some("team".into());
+        let r = registry(vec![a, credential("b", 0)]);
+        let tracking = |requested: &str| {
+            let resolved = found(r.resolve(Protocol::ClaudeMessages, requested));
+            let per_candidate: Vec<_> = resolved
+                .candidates
+                .iter()
+                .map(|c| (c.credential.id.as_str().to_owned(), c.tracking))
+                .collect();
+            (resolved.tracking, per_candidate)
+        };
+        use Tracking::{Listed, Unlisted};
+        assert_eq!(tracking("custom"), (Listed, vec![("a".into(), Listed)]));
+        assert_eq!(
+            tracking("team/custom"),
+            (Listed, vec![("a".into(), Listed)])
+        );
+        assert_eq!(
+            tracking("claude-sonnet-4"),
+            (Listed, vec![("b".into(), Listed)])
+        );
+        assert_eq!(
+            tracking("claude-x-123"),
+            (Unlisted, vec![("b".into(), Unlisted)]),
+            "the family rule only"
+        );
+        assert_eq!(
+            tracking("Claude-Sonnet-4"),
+            (Unlisted, vec![("b".into(), Unlisted)]),
+            "another spelling"
+        );
+        assert_eq!(
+            tracking("claude-sonnet-4(8000)"),
+            (Unlisted, vec![("b".into(), Listed)]),
+            "the suffix makes the requested name the client's own, not the upstream one"
+        );
     }
 
     #[test]

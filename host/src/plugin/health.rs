@@ -60,7 +60,7 @@ impl Health {
         }
         self.faults.push_back(now);
         if self.faults.len() >= policy.max_faults.max(1) && self.quarantined_until.is_none() {
-            let until = now + policy.quarantine;
+            let until = crate::clock::saturating_add(now, policy.quarantine);
             self.quarantined_until = Some(until);
             self.faults.clear();
             return Some(until);

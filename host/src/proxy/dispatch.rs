@@ -109,6 +109,7 @@ pub async fn dispatch(
                             .cooling_disabled(config.disable_cooling);
                     let blocked = candidate.state.record_failure(
                         &candidate.upstream_model,
+                        candidate.tracking,
                         &Failure {
                             blame: failed.blame,
                             status: failed.status,

@@ -159,6 +159,7 @@ async fn try_forward(
         session: session.as_ref(),
     };
     meter.provider(&resolved.provider);
+    meter.tracking(resolved.tracking);
     let dispatched_at = Instant::now();
     let Dispatched { answer, candidate } =
         dispatch::dispatch(runtime, generation, &resolved, &call).await?;
@@ -228,6 +229,7 @@ fn stream_outcome_recorder(
         StreamEnd::Failed(_) => {
             candidate.state.record_failure(
                 &candidate.upstream_model,
+                candidate.tracking,
                 &Failure::transient(),
                 clock.now(),
                 cooling_disabled,

@@ -18,12 +18,15 @@ use crate::config::Config;
 use crate::credential::ProviderKind;
 use crate::credential::blame::{self, Blame};
 use crate::credential::candidate::Candidate;
-use crate::metrics::{LimitCounters, Metrics};
+use crate::metrics::LimitCounters;
 use crate::runtime::Runtime;
 use crate::session::SessionIds;
 
 /// The largest upstream error body kept (the rest is dropped).
 const MAX_ERROR_BODY: usize = 1 << 20;
+
+/// The longest `Retry-After` honoured: longer ones (or dates further ahead) count as this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// What the client asked for, independent of the credential that will serve it.
 #[derive(Debug, Clone, Copy)]
@@ -122,14 +125,14 @@ pub async fn attempt(
     };
     let status = response.status();
     if !status.is_success() {
-        return Err(failed_response(response, config, credential.provider).await);
+        return Err(failed_response(response, runtime, config, credential.provider).await);
     }
     let headers = response.headers().clone();
     let mut rest: ChunkStream = Box::pin(response.bytes_stream());
     let first = if call.stream {
         let sse = ErrorStyle::of(call.endpoint, call.sse).is_sse();
         let provider = credential.provider;
-        Some(first_payload(&mut rest, config, &headers, sse, provider, &runtime.metrics).await?)
+        Some(first_payload(&mut rest, runtime, config, &headers, sse, provider).await?)
     } else {
         None
     };
@@ -147,12 +150,13 @@ pub async fn attempt(
 /// credential is tried).
 async fn first_payload(
     rest: &mut ChunkStream,
+    runtime: &Runtime,
     config: &Config,
     headers: &HeaderMap,
     sse: bool,
     provider: ProviderKind,
-    metrics: &Metrics,
 ) -> Result<Bytes, Failed> {
+    let metrics = &runtime.metrics;
     let idle = config.upstream_timeouts.idle;
     let max_event = config.streaming.max_event_bytes;
     // An SSE stream's first event so far, when it came in several chunks.
@@ -201,7 +205,7 @@ async fn first_payload(
             None => Ok(first),
             Some((status, body)) => Err(Failed {
                 status: Some(status.as_u16()),
-                retry_after: retry_after(headers, SystemTime::now()),
+                retry_after: upstream_retry_after(runtime, headers),
                 blame: blame::classify(provider, Some(status.as_u16()), &body),
                 error: ProxyError::Upstream {
                     status,
@@ -225,11 +229,12 @@ fn json_content_type() -> HeaderMap {
 /// Reads an error response and classifies it.
 async fn failed_response(
     mut response: reqwest::Response,
+    runtime: &Runtime,
     config: &Config,
     provider: ProviderKind,
 ) -> Failed {
     let status = response.status();
-    let retry_after = retry_after(response.headers(), SystemTime::now());
+    let retry_after = upstream_retry_after(runtime, response.headers());
     let client_headers =
         headers::client_response_headers(response.headers(), config.passthrough_headers);
     let mut body = BytesMut::new();
@@ -254,14 +259,44 @@ async fn failed_response(
     }
 }
 
-/// A `Retry-After` header in seconds or as an HTTP date.
-pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+/// A wait an upstream asked for, at most [`MAX_RETRY_AFTER`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter {
+    /// How long to wait.
+    pub wait: Duration,
+    /// The upstream asked for longer than [`MAX_RETRY_AFTER`].
+    pub clamped: bool,
+}
+
+/// A `Retry-After` header in seconds or as an HTTP date (read against `now`), at most
+/// [`MAX_RETRY_AFTER`]; `None` when absent or unreadable. Never panics, whatever the value.
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<RetryAfter> {
+    parse_retry_after(headers.get(RETRY_AFTER)?.to_str().ok()?, now)
+}
+
+/// A `Retry-After` value (see [`retry_after`]).
+pub fn parse_retry_after(text: &str, now: SystemTime) -> Option<RetryAfter> {
+    let text = text.trim();
+    let wait = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        // Any number of digits: one too large for a u64 is still "very long".
+        Duration::from_secs(text.parse::<u64>().unwrap_or(u64::MAX))
+    } else {
+        let date = httpdate::parse_http_date(text).ok()?;
+        date.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(RetryAfter {
+        wait: wait.min(MAX_RETRY_AFTER),
+        clamped: wait > MAX_RETRY_AFTER,
+    })
+}
+
+/// The upstream's `Retry-After`, read against the runtime's clock; a clamped value is counted.
+fn upstream_retry_after(runtime: &Runtime, headers: &HeaderMap) -> Option<Duration> {
+    let parsed = retry_after(headers, runtime.clock.now())?;
+    if parsed.clamped {
+        runtime.metrics.record_retry_after_clamped();
     }
-    let date = httpdate::parse_http_date(text).ok()?;
-    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(parsed.wait)
 }
 
 fn unreachable(message: String) -> Failed {
@@ -307,19 +342,102 @@ fn describe(error: &reqwest::Error) -> String {
 mod tests {
     use super::*;
 
+    use proptest::prelude::*;
+
+    fn wait(text: &str, now: SystemTime) -> Option<Duration> {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, text.parse().unwrap());
+        retry_after(&h, now).map(|r| r.wait)
+    }
+
     #[test]
     fn retry_after_seconds_and_dates() {
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, "17".parse().unwrap());
-        assert_eq!(
-            retry_after(&h, SystemTime::now()),
-            Some(Duration::from_secs(17))
-        );
+        assert_eq!(wait("17", SystemTime::now()), Some(Duration::from_secs(17)));
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        h.insert(RETRY_AFTER, later.parse().unwrap());
-        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(30)));
-        h.insert(RETRY_AFTER, "soon".parse().unwrap());
-        assert_eq!(retry_after(&h, now), None);
+        assert_eq!(wait(&later, now), Some(Duration::from_secs(30)));
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(wait(&earlier, now), Some(Duration::ZERO));
+        assert_eq!(wait("soon", now), None);
+        assert_eq!(wait("-5", now), None);
+        assert_eq!(wait("", now), None);
+    }
+
+    #[test]
+    fn retry_after_is_clamped_to_a_day() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let day = RetryAfter {
+            wait: MAX_RETRY_AFTER,
+            clamped: true,
+        };
+        for text in [
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999999999999999",
+            "86401",
+        ] {
+            assert_eq!(parse_retry_after(text, now), Some(day), "{text}");
+        }
+        assert_eq!(
+            parse_retry_after("86400", now),
+            Some(RetryAfter {
+                wait: MAX_RETRY_AFTER,
+                clamped: false
+            })
+        );
+        let far = httpdate::fmt_http_date(now + Duration::from_secs(400 * 86_400));
+        assert_eq!(parse_retry_after(&far, now), Some(day));
+        // A date read against a clock far in the past is still at most a day away.
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", SystemTime::UNIX_EPOCH),
+            Some(day)
+        );
+    }
+
+    /// Checks one arbitrary `Retry-After` value: never a panic, never more than a day.
+    fn check_retry_after(text: &str, now_secs: u64) -> Result<(), TestCaseError> {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(now_secs);
+        if let Some(parsed) = parse_retry_after(text, now) {
+            prop_assert!(parsed.wait <= MAX_RETRY_AFTER);
+            prop_assert!(!parsed.clamped || parsed.wait == MAX_RETRY_AFTER);
+        }
+        Ok(())
+    }
+
+    /// Arbitrary strings, numbers of any size and HTTP dates of any year the format allows,
+    /// against clocks from 1970 to 2200.
+    fn retry_after_values() -> impl Strategy<Value = (String, u64)> {
+        let now = 0u64..7_258_118_400;
+        let value = prop_oneof![
+            any::<String>(),
+            "[ \t]*[0-9]{1,40}[ \t]*",
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<u128>().prop_map(|n| n.to_string()),
+            (0u64..253_402_300_799).prop_map(|secs| {
+                httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+            }),
+            "(Mon|Tue|Sun), [0-9]{2} (Jan|Feb|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT",
+        ];
+        (value, now)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn retry_after_never_panics_nor_exceeds_a_day((text, now) in retry_after_values()) {
+            check_retry_after(&text, now)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1_000_000))]
+
+        /// The long-running variant: `cargo test -p switchyard --lib -- --ignored retry_after`.
+        #[test]
+        #[ignore = "long-running; the fuzzing stand-in"]
+        fn retry_after_never_panics_nor_exceeds_a_day_long((text, now) in retry_after_values()) {
+            check_retry_after(&text, now)?;
+        }
     }
 }

@@ -41,6 +41,12 @@ impl KeyNames {
         format!("{}bindings:", self.prefix)
     }
 
+    /// Every binding key, scored by its last set or refresh (unix µs): the oldest are evicted
+    /// beyond `routing.session-affinity-max-bindings`.
+    pub fn binding_order(&self) -> String {
+        format!("{}binding-order", self.prefix)
+    }
+
     /// The set of credentials that have a binding index.
     pub fn bound_credentials(&self) -> String {
         format!("{}credentials", self.prefix)

@@ -200,6 +200,7 @@ mod tests {
                 credential: Arc::new(credential(id, *priority)),
                 upstream_model: Arc::from("m"),
                 state: Arc::new(CredentialState::default()),
+                tracking: crate::model::tracked::Tracking::Listed,
             })
             .collect()
     }
@@ -309,6 +310,7 @@ mod tests {
         // "high" cools down: the session moves to "low".
         all[1].state.record_failure(
             "m",
+            crate::model::tracked::Tracking::Listed,
             &Failure {
                 blame: Blame::Transient,
                 status: Some(500),

@@ -2,10 +2,47 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
 use crate::credential::CredentialId;
+use crate::metrics::{Metrics, Table};
+
+/// Default `routing.session-affinity-max-bindings`.
+pub const DEFAULT_MAX_BINDINGS: usize = 100_000;
+
+/// How many bindings a cache keeps (`routing.session-affinity-max-bindings`), and where it
+/// counts the live ones it evicts to stay within that.
+#[derive(Debug, Clone)]
+pub struct BindingLimit {
+    /// The most bindings kept (at least 1); beyond it the least recently set or refreshed
+    /// binding is evicted.
+    pub max: usize,
+    /// Counts evictions as `switchyard_table_evictions_total{table="session_bindings"}`.
+    pub metrics: Arc<Metrics>,
+}
+
+impl BindingLimit {
+    /// At most `max` bindings, evictions counted in `metrics`.
+    pub fn new(max: usize, metrics: Arc<Metrics>) -> Self {
+        BindingLimit {
+            max: max.max(1),
+            metrics,
+        }
+    }
+
+    /// Counts `n` evicted bindings.
+    pub fn evicted(&self, n: u64) {
+        self.metrics.record_evictions(Table::SessionBindings, n);
+    }
+}
+
+impl Default for BindingLimit {
+    fn default() -> Self {
+        BindingLimit::new(DEFAULT_MAX_BINDINGS, Arc::default())
+    }
+}
 
 /// Counts for reports (`GET /v0/management/sessions`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,6 +1,7 @@
-//! Session bindings in this process's memory, with a background sweep of expired entries.
+//! Session bindings in this process's memory, with a background sweep of expired entries and
+//! a bound on their number: beyond `routing.session-affinity-max-bindings` the binding set or
+//! refreshed least recently is evicted.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -10,9 +11,13 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::cache::{BindingStats, SessionCache};
-use crate::clock::Clock;
+use super::cache::{BindingLimit, BindingStats, SessionCache};
+use crate::clock::{Clock, saturating_add};
 use crate::credential::CredentialId;
+use crate::lru::Lru;
+
+/// The longest wait between two sweeps of expired entries.
+const MAX_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -30,14 +35,19 @@ pub struct MemoryCache {
 
 #[derive(Debug)]
 struct Inner {
-    entries: RwLock<HashMap<String, Entry>>,
+    entries: RwLock<Lru<Entry>>,
     ttl: Duration,
     clock: Arc<dyn Clock>,
+    limit: BindingLimit,
 }
 
 impl Inner {
     fn live(&self, entry: &Entry) -> bool {
         self.clock.now() < entry.expires_at
+    }
+
+    fn expiry(&self, now: SystemTime) -> SystemTime {
+        saturating_add(now, self.ttl)
     }
 
     fn sweep(&self) {
@@ -47,18 +57,26 @@ impl Inner {
 }
 
 impl MemoryCache {
-    /// A cache whose entries live `ttl` after their last set or refresh. When called inside a
-    /// tokio runtime, a task sweeps expired entries every `ttl / 2` until [`SessionCache::stop`].
+    /// A cache whose entries live `ttl` after their last set or refresh, at most the default
+    /// number of them (see [`MemoryCache::with_limit`]).
     pub fn new(ttl: Duration, clock: Arc<dyn Clock>) -> Self {
+        MemoryCache::with_limit(ttl, clock, BindingLimit::default())
+    }
+
+    /// A cache whose entries live `ttl` after their last set or refresh, at most `limit.max`
+    /// of them. When called inside a tokio runtime, a task sweeps expired entries every
+    /// `ttl / 2` until [`SessionCache::stop`].
+    pub fn with_limit(ttl: Duration, clock: Arc<dyn Clock>, limit: BindingLimit) -> Self {
         let inner = Arc::new(Inner {
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(Lru::new()),
             ttl,
             clock,
+            limit,
         });
         let (stop, mut stopped) = watch::channel(false);
         let sweeper = tokio::runtime::Handle::try_current().ok().map(|runtime| {
             let inner = Arc::downgrade(&inner);
-            let every = (ttl / 2).max(Duration::from_millis(10));
+            let every = (ttl / 2).clamp(Duration::from_millis(10), MAX_SWEEP_INTERVAL);
             runtime.spawn(async move {
                 let mut ticks = tokio::time::interval(every);
                 ticks.tick().await;
@@ -103,8 +121,10 @@ impl MemoryCache {
             entries.remove(key);
             return None;
         }
-        entry.expires_at = self.inner.clock.now() + self.inner.ttl;
-        Some(entry.credential.clone())
+        entry.expires_at = self.inner.expiry(self.inner.clock.now());
+        let credential = entry.credential.clone();
+        entries.touch(key);
+        Some(credential)
     }
 }
 
@@ -119,25 +139,37 @@ impl SessionCache for MemoryCache {
 
     fn set<'a>(&'a self, key: &'a str, credential: &'a CredentialId) -> BoxFuture<'a, ()> {
         if !key.is_empty() && !credential.as_str().is_empty() {
-            let expires_at = self.inner.clock.now() + self.inner.ttl;
-            self.inner.entries.write().insert(
-                key.to_owned(),
+            let now = self.inner.clock.now();
+            let mut entries = self.inner.entries.write();
+            entries.insert(
+                key,
                 Entry {
                     credential: credential.clone(),
-                    expires_at,
+                    expires_at: self.inner.expiry(now),
                 },
             );
+            let mut evicted = 0;
+            while entries.len() > self.inner.limit.max {
+                match entries.pop_oldest() {
+                    Some((_, entry)) => evicted += u64::from(now < entry.expires_at),
+                    None => break,
+                }
+            }
+            drop(entries);
+            self.inner.limit.evicted(evicted);
         }
         futures_util::future::ready(()).boxed()
     }
 
     fn touch<'a>(&'a self, key: &'a str, credential: &'a CredentialId) -> BoxFuture<'a, ()> {
         let now = self.inner.clock.now();
-        if let Some(entry) = self.inner.entries.write().get_mut(key)
+        let mut entries = self.inner.entries.write();
+        if let Some(entry) = entries.get_mut(key)
             && entry.credential == *credential
             && now < entry.expires_at
         {
-            entry.expires_at = now + self.inner.ttl;
+            entry.expires_at = self.inner.expiry(now);
+            entries.touch(key);
         }
         futures_util::future::ready(()).boxed()
     }
@@ -173,7 +205,7 @@ impl SessionCache for MemoryCache {
     fn stats(&self) -> BoxFuture<'_, BindingStats> {
         let entries = self.inner.entries.read();
         let mut stats = BindingStats::default();
-        for entry in entries.values().filter(|e| self.inner.live(e)) {
+        for (_, entry) in entries.iter().filter(|(_, e)| self.inner.live(e)) {
             stats.bindings += 1;
             *stats
                 .by_credential
@@ -198,6 +230,7 @@ impl Drop for MemoryCache {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+    use crate::metrics::{Metrics, Table};
 
     fn id(s: &str) -> CredentialId {
         CredentialId::new(s)
@@ -292,6 +325,39 @@ mod tests {
             task.await.unwrap();
         }
         assert_eq!(cache.stats().await.bindings, 50);
+    }
+
+    #[tokio::test]
+    async fn two_hundred_thousand_sessions_stay_within_the_bound() {
+        let clock = Arc::new(ManualClock::new());
+        let metrics = Arc::new(Metrics::default());
+        let cache = MemoryCache::with_limit(
+            Duration::from_secs(3600),
+            clock,
+            BindingLimit::new(1000, metrics.clone()),
+        );
+        cache.set("kept", &id("a")).await;
+        for i in 0..200_000 {
+            cache.set(&format!("session-{i}"), &id("a")).await;
+            if i % 500 == 0 {
+                // Used often: never the least recently used.
+                assert_eq!(cache.get_and_refresh("kept").await, Some(id("a")));
+            }
+        }
+        assert_eq!(cache.stats().await.bindings, 1000);
+        assert_eq!(cache.get("kept").await, Some(id("a")));
+        assert_eq!(cache.get("session-0").await, None, "the oldest went first");
+        assert_eq!(cache.get("session-199999").await, Some(id("a")));
+        assert_eq!(metrics.evictions(Table::SessionBindings), 200_001 - 1000);
+    }
+
+    #[tokio::test]
+    async fn an_endless_ttl_never_overflows() {
+        let (clock, _) = cache(1);
+        let cache = MemoryCache::new(Duration::MAX, clock);
+        cache.set("k", &id("a")).await;
+        cache.touch("k", &id("a")).await;
+        assert_eq!(cache.get_and_refresh("k").await, Some(id("a")));
     }
 
     #[tokio::test(start_paused = true)]

@@ -10,6 +10,11 @@
 //! binding cannot undo each other (`touch` and `compare_and_delete` act only while the key still
 //! names their credential). Scripts read Redis' own clock for index scores.
 //!
+//! The number of bindings is bounded by `routing.session-affinity-max-bindings`: every binding
+//! key is also in `<prefix>binding-order`, scored by its last set or refresh, and a new binding
+//! beyond the bound evicts the oldest ones (at most [`EVICT_PER_CALL`] per call, so every script
+//! call stays short) in the same script.
+//!
 //! Every binding is also written to a local [`MemoryCache`]: while the store is degraded,
 //! bindings are served from it (per replica), starting from what this replica last saw.
 
@@ -20,7 +25,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use redis::Script;
 
-use super::cache::{BindingStats, SessionCache};
+use super::cache::{BindingLimit, BindingStats, SessionCache};
 use super::memory_cache::MemoryCache;
 use crate::clock::Clock;
 use crate::credential::CredentialId;
@@ -35,6 +40,12 @@ end
 local function score(ms)
   return string.format('%.0f', ms)
 end
+-- The eviction order's score: Redis' clock in microseconds (finer than ms, so bindings set in
+-- one millisecond keep their order).
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 -- An index lives at least as long as the bindings it lists.
 local function outlive(key, ttl)
   local left = redis.call('PTTL', key)
@@ -42,21 +53,29 @@ local function outlive(key, ttl)
     redis.call('PEXPIRE', key, ttl)
   end
 end
--- Refreshes a binding's expiry and its index entry.
-local function refresh(key, credential, ttl, index_prefix, credentials)
+-- Refreshes a binding's expiry, its index entry and its place in the eviction order.
+local function refresh(key, credential, ttl, index_prefix, credentials, order)
   redis.call('PEXPIRE', key, ttl)
   local index = index_prefix .. credential
-  redis.call('ZADD', index, score(now_ms() + ttl), key)
+  local now = now_ms()
+  redis.call('ZADD', index, score(now + ttl), key)
+  redis.call('ZADD', order, 'XX', score(now_us()), key)
   outlive(index, ttl)
   outlive(credentials, ttl)
+  outlive(order, ttl)
 end
 ";
+
+/// The most bindings one `set` evicts (a lowered bound is reached over several calls).
+pub const EVICT_PER_CALL: usize = 16;
 
 fn script(body: &str) -> Script {
     Script::new(&format!("{PRELUDE}{body}"))
 }
 
-/// `set`: `KEYS[1]` binding; `ARGV`: credential, TTL ms, index prefix, credentials set.
+/// `set`: `KEYS[1]` binding; `ARGV`: credential, TTL ms, index prefix, credentials set,
+/// eviction order, the most bindings, the most evictions in this call. Returns how many live
+/// bindings it evicted.
 static BIND: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
@@ -73,13 +92,31 @@ redis.call('ZADD', index, score(now + ttl), KEYS[1])
 redis.call('SADD', ARGV[4], ARGV[1])
 outlive(index, ttl)
 outlive(ARGV[4], ttl)
-return 1
+local order = ARGV[5]
+redis.call('ZADD', order, score(now_us()), KEYS[1])
+outlive(order, ttl)
+local over = redis.call('ZCARD', order) - tonumber(ARGV[6])
+if over <= 0 then
+  return 0
+end
+over = math.min(over, tonumber(ARGV[7]))
+local evicted = 0
+for _, key in ipairs(redis.call('ZRANGE', order, 0, over - 1)) do
+  local credential = redis.call('GET', key)
+  if credential then
+    redis.call('DEL', key)
+    redis.call('ZREM', ARGV[3] .. credential, key)
+    evicted = evicted + 1
+  end
+end
+redis.call('ZREMRANGEBYRANK', order, 0, over - 1)
+return evicted
 ",
     )
 });
 
-/// `get_and_refresh`: `KEYS[1]` binding; `ARGV`: TTL ms, index prefix, credentials set.
-/// Returns the credential or nil.
+/// `get_and_refresh`: `KEYS[1]` binding; `ARGV`: TTL ms, index prefix, credentials set,
+/// eviction order. Returns the credential or nil.
 static GET_AND_REFRESH: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
@@ -87,28 +124,28 @@ local credential = redis.call('GET', KEYS[1])
 if not credential then
   return false
 end
-refresh(KEYS[1], credential, tonumber(ARGV[1]), ARGV[2], ARGV[3])
+refresh(KEYS[1], credential, tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4])
 return credential
 ",
     )
 });
 
-/// `touch`: `KEYS[1]` binding; `ARGV`: credential, TTL ms, index prefix, credentials set.
-/// Returns 1 when refreshed.
+/// `touch`: `KEYS[1]` binding; `ARGV`: credential, TTL ms, index prefix, credentials set,
+/// eviction order. Returns 1 when refreshed.
 static TOUCH: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
-refresh(KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4])
+refresh(KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5])
 return 1
 ",
     )
 });
 
-/// `compare_and_delete`: `KEYS[1]` binding; `ARGV`: credential, index prefix. Returns 1 when
-/// deleted.
+/// `compare_and_delete`: `KEYS[1]` binding; `ARGV`: credential, index prefix, eviction
+/// order. Returns 1 when deleted.
 static COMPARE_AND_DELETE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
@@ -117,15 +154,18 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then
 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', ARGV[2] .. ARGV[1], KEYS[1])
+redis.call('ZREM', ARGV[3], KEYS[1])
 return 1
 ",
     )
 });
 
-/// `invalidate`: `KEYS[1]` binding; `ARGV`: index prefix. Returns 1 when deleted.
+/// `invalidate`: `KEYS[1]` binding; `ARGV`: index prefix, eviction order. Returns 1 when
+/// deleted.
 static INVALIDATE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
+redis.call('ZREM', ARGV[2], KEYS[1])
 local credential = redis.call('GET', KEYS[1])
 if not credential then
   return 0
@@ -138,7 +178,7 @@ return 1
 });
 
 /// `invalidate_credential`: `KEYS[1]` the credential's index, `KEYS[2]` credentials set;
-/// `ARGV`: credential. Deletes the bindings still naming it; returns how many.
+/// `ARGV`: credential, eviction order. Deletes the bindings still naming it; returns how many.
 static INVALIDATE_CREDENTIAL: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
@@ -146,6 +186,7 @@ local deleted = 0
 for _, key in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if redis.call('GET', key) == ARGV[1] then
     redis.call('DEL', key)
+    redis.call('ZREM', ARGV[2], key)
     deleted = deleted + 1
   end
 end
@@ -184,16 +225,36 @@ return out
 pub struct RedisCache {
     store: Arc<RedisStore>,
     ttl_ms: u64,
+    limit: BindingLimit,
     local: MemoryCache,
 }
 
 impl RedisCache {
-    /// Bindings with `ttl` in `store`; `clock` times the local fallback.
+    /// Bindings with `ttl` in `store`, at most the default number of them (see
+    /// [`RedisCache::with_limit`]); `clock` times the local fallback.
     pub fn new(store: Arc<RedisStore>, ttl: Duration, clock: Arc<dyn Clock>) -> Self {
+        RedisCache::with_limit(store, ttl, clock, BindingLimit::default())
+    }
+
+    /// Bindings with `ttl` in `store`, at most `limit.max` of them there and in the local
+    /// fallback each (the evictions Redis reports are counted); `clock` times the local
+    /// fallback.
+    pub fn with_limit(
+        store: Arc<RedisStore>,
+        ttl: Duration,
+        clock: Arc<dyn Clock>,
+        limit: BindingLimit,
+    ) -> Self {
         RedisCache {
             store,
-            ttl_ms: (ttl.as_millis() as u64).max(1),
-            local: MemoryCache::new(ttl, clock),
+            ttl_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1),
+            // The local copy mirrors Redis: its evictions are not counted again.
+            local: MemoryCache::with_limit(
+                ttl,
+                clock,
+                BindingLimit::new(limit.max, Arc::default()),
+            ),
+            limit,
         }
     }
 
@@ -226,6 +287,7 @@ impl RedisCache {
                 &ttl,
                 &names.binding_index_prefix(),
                 &names.bound_credentials(),
+                &names.binding_order(),
             ],
         )
         .await
@@ -247,6 +309,7 @@ impl RedisCache {
                     &ttl,
                     &names.binding_index_prefix(),
                     &names.bound_credentials(),
+                    &names.binding_order(),
                 ],
             )
             .await
@@ -316,7 +379,7 @@ impl SessionCache for RedisCache {
             self.local.set(key, credential).await;
             let names = self.store.keys();
             let ttl = self.ttl_ms.to_string();
-            let _: Option<i64> = self
+            let evicted: Option<i64> = self
                 .run(
                     &BIND,
                     &[&names.binding(key)],
@@ -325,9 +388,14 @@ impl SessionCache for RedisCache {
                         &ttl,
                         &names.binding_index_prefix(),
                         &names.bound_credentials(),
+                        &names.binding_order(),
+                        &self.limit.max.to_string(),
+                        &EVICT_PER_CALL.to_string(),
                     ],
                 )
                 .await;
+            self.limit
+                .evicted(evicted.map_or(0, |n| u64::try_from(n).unwrap_or(0)));
         }
         .boxed()
     }
@@ -342,20 +410,21 @@ impl SessionCache for RedisCache {
                 return;
             }
             let names = self.store.keys();
-            let (store, binding, credential, ttl, index_prefix, credentials) = (
+            let (store, binding, credential, ttl, index_prefix, credentials, order) = (
                 self.store.clone(),
                 names.binding(key),
                 credential.to_string(),
                 self.ttl_ms.to_string(),
                 names.binding_index_prefix(),
                 names.bound_credentials(),
+                names.binding_order(),
             );
             tokio::spawn(async move {
                 let _: Option<i64> = run_on(
                     &store,
                     &TOUCH,
                     &[&binding],
-                    &[&credential, &ttl, &index_prefix, &credentials],
+                    &[&credential, &ttl, &index_prefix, &credentials, &order],
                 )
                 .await;
             });
@@ -375,7 +444,11 @@ impl SessionCache for RedisCache {
                 .run(
                     &COMPARE_AND_DELETE,
                     &[&names.binding(key)],
-                    &[credential.as_str(), &names.binding_index_prefix()],
+                    &[
+                        credential.as_str(),
+                        &names.binding_index_prefix(),
+                        &names.binding_order(),
+                    ],
                 )
                 .await;
         }
@@ -390,7 +463,7 @@ impl SessionCache for RedisCache {
                 .run(
                     &INVALIDATE,
                     &[&names.binding(key)],
-                    &[&names.binding_index_prefix()],
+                    &[&names.binding_index_prefix(), &names.binding_order()],
                 )
                 .await;
         }
@@ -406,7 +479,7 @@ impl SessionCache for RedisCache {
                 .run(
                     &INVALIDATE_CREDENTIAL,
                     &[&index, &names.bound_credentials()],
-                    &[credential.as_str()],
+                    &[credential.as_str(), &names.binding_order()],
                 )
                 .await;
         }

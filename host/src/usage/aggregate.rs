@@ -22,12 +22,14 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// Adds one record; upstream counts saturate instead of overflowing.
     fn add(&mut self, record: &UsageRecord) {
-        self.requests += 1;
-        self.failed += u64::from(record.failed);
-        self.input_tokens += record.tokens.input_tokens;
-        self.output_tokens += record.tokens.output_tokens;
-        self.cached_tokens += record.tokens.cached_tokens;
+        self.requests = self.requests.saturating_add(1);
+        self.failed = self.failed.saturating_add(u64::from(record.failed));
+        let tokens = &record.tokens;
+        self.input_tokens = self.input_tokens.saturating_add(tokens.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(tokens.output_tokens);
+        self.cached_tokens = self.cached_tokens.saturating_add(tokens.cached_tokens);
     }
 }
 
@@ -58,5 +60,11 @@ impl Summary {
             .entry(record.model.clone())
             .or_default()
             .add(record);
+    }
+
+    /// Drops the totals of `model` (they stay in `total` and `by-credential`); whether there
+    /// were any.
+    pub fn forget_model(&mut self, model: &str) -> bool {
+        self.by_model.remove(model).is_some()
     }
 }

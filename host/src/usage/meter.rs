@@ -22,6 +22,7 @@ use crate::clock::Clock;
 use crate::credential::{Credential, Secret};
 use crate::generation::Generation;
 use crate::metrics::Metrics;
+use crate::model::tracked::Tracking;
 use crate::proxy::endpoint::Endpoint;
 use crate::proxy::stream_relay::{StreamEnd, StreamObserver};
 use crate::runtime::Runtime;
@@ -57,6 +58,8 @@ struct Inner {
     route: &'static str,
     caller: Caller,
     model: String,
+    /// Whether a list names `model` (set once the model resolved).
+    tracking: Tracking,
     provider: String,
     served: Option<Arc<Credential>>,
     status: Option<u16>,
@@ -86,6 +89,7 @@ impl Meter {
                 route: endpoint.route(),
                 caller,
                 model: String::new(),
+                tracking: Tracking::Unlisted,
                 provider: String::new(),
                 served: None,
                 status: None,
@@ -104,6 +108,14 @@ impl Meter {
     pub fn model(&mut self, model: &str) {
         if let Some(inner) = &mut self.inner {
             inner.model = model.to_owned();
+        }
+    }
+
+    /// Whether a list names the model the client asked for (see
+    /// [`crate::model::registry::Resolved::tracking`]); unresolved names are not listed.
+    pub fn tracking(&mut self, tracking: Tracking) {
+        if let Some(inner) = &mut self.inner {
+            inner.tracking = tracking;
         }
     }
 
@@ -232,7 +244,8 @@ impl Inner {
             status,
         };
         if self.totals {
-            self.hub.record(&record, self.feed, self.clock.now());
+            self.hub
+                .record(&record, self.tracking, self.feed, self.clock.now());
         }
         if let Some(hooks) = &self.hooks {
             hooks.request_result(&record);

@@ -42,7 +42,10 @@ impl Tokens {
     /// when that is still 0.
     pub fn with_total(mut self) -> Tokens {
         if self.total_tokens == 0 {
-            self.total_tokens = self.input_tokens + self.output_tokens + self.reasoning_tokens;
+            self.total_tokens = self
+                .input_tokens
+                .saturating_add(self.output_tokens)
+                .saturating_add(self.reasoning_tokens);
         }
         if self.total_tokens == 0 {
             self.total_tokens = self.cached_tokens;
