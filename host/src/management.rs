@@ -23,6 +23,7 @@ pub mod setting;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
@@ -52,18 +53,32 @@ pub struct Management {
     /// Authentication and bans (shared with the Redis-protocol port).
     pub gate: Gate,
     writes: Mutex<()>,
+    resp_idle_timeout: Duration,
 }
 
 impl Management {
     /// Management of `runtime`, with the passwords given at start.
     pub fn new(runtime: Arc<Runtime>, passwords: Passwords) -> Self {
-        let gate = Gate::new(passwords, runtime.clock.clone());
+        let gate = Gate::new(passwords, runtime.clock.clone(), runtime.metrics.clone());
         runtime.usage.set_feed_always_on(gate.always_enabled());
         Management {
             runtime,
             gate,
             writes: Mutex::new(()),
+            resp_idle_timeout: crate::resp::IDLE_TIMEOUT,
         }
+    }
+
+    /// The same, with RESP connections closed after `timeout` without a command (instead of
+    /// [`crate::resp::IDLE_TIMEOUT`]; tests shorten it).
+    pub fn with_resp_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.resp_idle_timeout = timeout;
+        self
+    }
+
+    /// How long a RESP connection that is not subscribed may stay without a command.
+    pub fn resp_idle_timeout(&self) -> Duration {
+        self.resp_idle_timeout
     }
 
     /// Whether the management API (and the usage feed) is on for the current config.
@@ -73,11 +88,60 @@ impl Management {
 
     /// Checks a key from `ip` against the current config.
     pub async fn authenticate(&self, ip: IpAddr, key: &str) -> Result<(), ManagementError> {
-        let config = self.runtime.generation().config.clone();
+        self.log_in(ip, key).await.map(|_| ())
+    }
+
+    /// Checks a key from `ip` against the current config and returns the fingerprint the login
+    /// depends on ([`Gate::fingerprint`]). A key that matched a legacy hash of a long secret
+    /// gets its new hash written to `config.yaml` (through the config write path) first.
+    pub async fn log_in(&self, ip: IpAddr, key: &str) -> Result<[u8; 32], ManagementError> {
+        let mut config = self.runtime.generation().config.clone();
         if !self.gate.enabled(&config) {
             return Err(ManagementError::Disabled);
         }
-        self.gate.check(&config, ip, key).await
+        let granted = self.gate.check(&config, ip, key).await?;
+        if let Some(legacy) = granted.legacy_hash {
+            self.replace_legacy_hash(&legacy, key).await;
+            config = self.runtime.generation().config.clone();
+        }
+        self.gate
+            .fingerprint(&config, ip)
+            .ok_or(ManagementError::Disabled)
+    }
+
+    /// What a login from `ip` depends on under the current config (`None`: the API is off or
+    /// closed to `ip`).
+    pub fn fingerprint(&self, ip: IpAddr) -> Option<[u8; 32]> {
+        self.gate.fingerprint(&self.runtime.generation().config, ip)
+    }
+
+    /// Writes a new hash of `key` over `legacy` in `config.yaml` (unless the file's secret
+    /// changed meanwhile) and reloads. A failure is logged; the login stands.
+    async fn replace_legacy_hash(&self, legacy: &str, key: &str) {
+        let new_hash = match self.gate.hash(key).await {
+            Ok(hash) => hash,
+            Err(error) => {
+                tracing::warn!("cannot re-hash remote-management.secret-key: {error}");
+                return;
+            }
+        };
+        let result = self
+            .edit_config(
+                |text| match secret::replace_hash_in_text(text, legacy, &new_hash) {
+                    Ok(Some(replaced)) => Ok(replaced),
+                    Ok(None) => Ok(text.to_owned()),
+                    Err(error) => Err(ManagementError::InvalidConfig(error.to_string())),
+                },
+            )
+            .await;
+        match result {
+            Ok(()) => tracing::info!(
+                "remote-management.secret-key: a legacy hash of a long secret was replaced"
+            ),
+            Err(error) => tracing::warn!(
+                "remote-management.secret-key matched a legacy hash that cannot be replaced: {error}"
+            ),
+        }
     }
 
     /// The config file of the running generation.

@@ -18,7 +18,10 @@
 //! `switchyard_sse_oversized_events_total{phase}`; the bounded tables' sizes
 //! `switchyard_model_states`, `switchyard_usage_models` (and `switchyard_session_bindings`), their
 //! `switchyard_table_evictions_total{table}`, `switchyard_retry_after_clamped_total` and
-//! `switchyard_cooldowns_capped_total`. Other subsystems add their families in [`render`].
+//! `switchyard_cooldowns_capped_total`. The management gate and the RESP feed
+//! ([`ControlCounters`]) add `switchyard_management_bcrypt_verifications_total`,
+//! `switchyard_management_bans_total` and `switchyard_resp_connections_closed_total{reason}`.
+//! Other subsystems add their families in [`render`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -83,6 +86,67 @@ pub struct Metrics {
     retry_after_clamped: AtomicU64,
     /// What the connection and body limits did.
     pub limits: LimitCounters,
+    /// What the management gate and the RESP feed did.
+    pub control: ControlCounters,
+}
+
+/// What the management gate and the RESP feed's limits did.
+#[derive(Debug, Default)]
+pub struct ControlCounters {
+    /// bcrypt verifications of management keys run.
+    pub bcrypt_verifications: AtomicU64,
+    /// Bans started (after five failed management keys from one address group).
+    pub bans: AtomicU64,
+    /// RESP connections closed at their first command because the management API is off.
+    pub resp_closed_disabled: AtomicU64,
+    /// RESP connections closed for a command over the limits before `AUTH`.
+    pub resp_closed_oversized: AtomicU64,
+    /// RESP connections closed after being idle (not subscribed) too long.
+    pub resp_closed_idle: AtomicU64,
+    /// Authenticated RESP sessions ended because the management secret or enablement changed.
+    pub resp_closed_revoked: AtomicU64,
+}
+
+impl ControlCounters {
+    fn render_into(&self, out: &mut String) {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        family(
+            out,
+            "switchyard_management_bcrypt_verifications_total",
+            "counter",
+            "bcrypt verifications of management keys (at most 2 run at once).",
+        );
+        let _ = writeln!(
+            out,
+            "switchyard_management_bcrypt_verifications_total {}",
+            read(&self.bcrypt_verifications)
+        );
+        family(
+            out,
+            "switchyard_management_bans_total",
+            "counter",
+            "Client addresses (IPv6 per /64) banned for 30 minutes after 5 failed management keys.",
+        );
+        let _ = writeln!(out, "switchyard_management_bans_total {}", read(&self.bans));
+        family(
+            out,
+            "switchyard_resp_connections_closed_total",
+            "counter",
+            "RESP connections closed by a rule: management off (disabled), a command over the limits before AUTH (oversized), idle too long (idle), the secret or enablement changed after AUTH (revoked).",
+        );
+        for (reason, counter) in [
+            ("disabled", &self.resp_closed_disabled),
+            ("oversized", &self.resp_closed_oversized),
+            ("idle", &self.resp_closed_idle),
+            ("revoked", &self.resp_closed_revoked),
+        ] {
+            let _ = writeln!(
+                out,
+                "switchyard_resp_connections_closed_total{{reason=\"{reason}\"}} {}",
+                read(counter)
+            );
+        }
+    }
 }
 
 /// What the connection and body limits (`server.*`, `streaming.max-event-mib`) did.
@@ -341,6 +405,7 @@ impl Metrics {
             self.capped_cooldowns.load(Ordering::Relaxed)
         );
         self.limits.render_into(out);
+        self.control.render_into(out);
     }
 }
 
@@ -605,6 +670,9 @@ mod tests {
             "switchyard_connections_timed_out_total{phase=\"idle\"} 0\n",
             "switchyard_request_body_timeouts_total 0\n",
             "switchyard_sse_oversized_events_total{phase=\"after_first_byte\"} 1\n",
+            "switchyard_management_bcrypt_verifications_total 0\n",
+            "switchyard_management_bans_total 0\n",
+            "switchyard_resp_connections_closed_total{reason=\"revoked\"} 0\n",
         ] {
             assert!(out.contains(line), "{line} missing from\n{out}");
         }

@@ -6,9 +6,16 @@
 //! the HTTP management API), `LPOP usage [count]` / `RPOP usage [count]` (both pop the oldest
 //! records, kept for 60 s), `SUBSCRIBE usage` (records as they happen; while a subscriber is
 //! connected, records go to it instead of the queue), `PING`, `QUIT`. Any other command before
-//! `AUTH` gets `-NOAUTH Authentication required.` and counts as a failed login. Input that is not
-//! RESP gets `-ERR protocol error` and the connection closes; so does a connection when the
-//! management API is disabled.
+//! `AUTH` gets `-NOAUTH Authentication required.` (not a failed login, unlike the reference).
+//! Input that is not RESP gets `-ERR protocol error` and the connection closes.
+//!
+//! Nothing is given before `AUTH`: with the management API off, the first command gets `-ERR`
+//! and the connection closes; a command before `AUTH` has at most 3 elements of at most 1 KiB
+//! (checked from the declared lengths, else `-ERR` and close); one command at most is read
+//! ahead of the one being answered; a connection that is not subscribed closes after
+//! [`IDLE_TIMEOUT`] without a command. A session that logged in ends (`-ERR`, close) as soon as
+//! the management secrets or enablement differ from those at `AUTH` (a fingerprint compared on
+//! every command, every reload and before every message).
 //!
 //! With TLS on, nothing is sniffed before the handshake (no plaintext on a TLS port): a
 //! connection whose handshake negotiated no ALPN protocol is sniffed after it, so
@@ -20,11 +27,15 @@ pub mod session;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
 use crate::management::Management;
+
+/// How long a connection that is not subscribed may stay without a command.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Whether a connection that starts with `byte` speaks RESP.
 pub fn is_resp_start(byte: u8) -> bool {

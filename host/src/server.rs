@@ -110,6 +110,9 @@ pub struct ServerOptions {
     pub session_store: Option<Arc<dyn SessionStore>>,
     /// The embedding program's observers.
     pub hooks: Option<Arc<dyn Hooks>>,
+    /// How long a RESP connection that is not subscribed may stay without a command
+    /// ([`crate::resp::IDLE_TIMEOUT`]; tests shorten it).
+    pub resp_idle_timeout: Duration,
 }
 
 /// Where the config comes from.
@@ -145,7 +148,14 @@ impl ServerOptions {
             credential_store: None,
             session_store: None,
             hooks: None,
+            resp_idle_timeout: crate::resp::IDLE_TIMEOUT,
         }
+    }
+
+    /// Closes RESP connections that are not subscribed after `timeout` without a command.
+    pub fn with_resp_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.resp_idle_timeout = timeout;
+        self
     }
 
     /// `--password`: a management password accepted from local clients only, enough on its own
@@ -333,7 +343,10 @@ pub(crate) async fn boot(options: ServerOptions) -> Result<Booted, ServerError> 
     };
     let config_path = first.config.source.path.clone();
     runtime.swap(first);
-    let management = Arc::new(Management::new(runtime.clone(), options.passwords));
+    let management = Arc::new(
+        Management::new(runtime.clone(), options.passwords)
+            .with_resp_idle_timeout(options.resp_idle_timeout),
+    );
     let app = router::app(runtime.clone(), management.clone());
     Ok(Booted {
         runtime,

@@ -216,6 +216,163 @@ async fn five_failures_ban_an_address_for_thirty_minutes() {
     );
 }
 
+/// A counter's value on `/metrics` (read as a local client, which needs no key).
+async fn metric(proxy: &Proxy, name: &str) -> u64 {
+    let text = proxy.get("/metrics").await.text();
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn concurrent_wrong_keys_cost_five_bcrypt_checks_then_meet_the_ban() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&managed(&claude(&mock, &["a"]))).await;
+    let mut requests = tokio::task::JoinSet::new();
+    for n in 0..200 {
+        let request = proxy
+            .request(Method::GET, "/v0/management/config")
+            .bearer_auth(format!("wrong-{n}"));
+        requests.spawn(async move { read(request.send().await.expect("request sent")).await });
+    }
+    let (mut refused, mut banned) = (0, 0);
+    while let Some(reply) = requests.join_next().await {
+        let reply = reply.unwrap();
+        match reply.status {
+            401 => refused += 1,
+            403 => {
+                ban_seconds_left(reply.json()["error"].as_str().unwrap());
+                banned += 1;
+            }
+            other => panic!("unexpected {other}: {}", reply.text()),
+        }
+    }
+    assert_eq!((refused, banned), (5, 195));
+    let runs = metric(&proxy, "switchyard_management_bcrypt_verifications_total").await;
+    assert!(runs <= 5, "{runs} bcrypt verifications");
+    assert_eq!(metric(&proxy, "switchyard_management_bans_total").await, 1);
+    // The right key is banned too, without another bcrypt run.
+    let reply = admin(&proxy, Method::GET, "/config", None).await;
+    assert_eq!(reply.status, 403);
+    let left = ban_seconds_left(reply.json()["error"].as_str().unwrap());
+    assert!((1790..=1800).contains(&left), "{left}");
+    assert_eq!(
+        metric(&proxy, "switchyard_management_bcrypt_verifications_total").await,
+        runs
+    );
+}
+
+#[tokio::test]
+async fn requests_without_a_key_are_not_failures() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&managed(&claude(&mock, &["a"]))).await;
+    for _ in 0..10 {
+        let missing = call(&proxy, &proxy.client, Method::GET, "/config", None, None).await;
+        assert_eq!(
+            (missing.status, missing.json()),
+            (401, json!({ "error": "missing management key" }))
+        );
+    }
+    assert_eq!(
+        admin(&proxy, Method::GET, "/config", None).await.status,
+        200
+    );
+}
+
+/// A 100-byte secret, and a key that shares its first 72 bytes.
+fn long_secret_pair() -> (String, String) {
+    let secret = format!("{}{}", "k".repeat(72), "s".repeat(28));
+    let imposter = format!("{}{}", "k".repeat(72), "x".repeat(28));
+    (secret, imposter)
+}
+
+#[tokio::test]
+async fn long_secrets_are_told_apart_beyond_72_bytes() {
+    let mock = MockUpstream::start().await.unwrap();
+    let (secret, imposter) = long_secret_pair();
+    let proxy = Proxy::start(&format!(
+        "remote-management:\n  secret-key: {secret}\n{}",
+        claude(&mock, &["a"])
+    ))
+    .await;
+    assert!(config_text(&proxy).contains("secret-key: \"$2"));
+    let right = call(
+        &proxy,
+        &proxy.client,
+        Method::GET,
+        "/config",
+        Some(&secret),
+        None,
+    )
+    .await;
+    assert_eq!(right.status, 200, "{}", right.text());
+    let wrong = call(
+        &proxy,
+        &proxy.client,
+        Method::GET,
+        "/config",
+        Some(&imposter),
+        None,
+    )
+    .await;
+    assert_eq!(wrong.status, 401);
+}
+
+#[tokio::test]
+async fn a_legacy_hash_of_a_long_secret_is_accepted_once_and_replaced() {
+    let mock = MockUpstream::start().await.unwrap();
+    let (secret, imposter) = long_secret_pair();
+    // What earlier versions (and the reference) wrote: bcrypt of the truncated secret.
+    let legacy = bcrypt::hash(&secret, 4).unwrap();
+    let proxy = Proxy::start(&format!(
+        "remote-management:\n  secret-key: \"{legacy}\"  # rotated in 2025\n{}",
+        claude(&mock, &["a"])
+    ))
+    .await;
+    let generation = proxy.runtime().generation().number;
+    let right = call(
+        &proxy,
+        &proxy.client,
+        Method::GET,
+        "/config",
+        Some(&secret),
+        None,
+    )
+    .await;
+    assert_eq!(right.status, 200, "{}", right.text());
+    // Written back (before the answer) through the config write path, comment kept.
+    let text = config_text(&proxy);
+    let line = text.lines().find(|l| l.contains("secret-key:")).unwrap();
+    assert!(line.ends_with("\"  # rotated in 2025"), "{line}");
+    let stored = line.split('"').nth(1).unwrap();
+    assert!(stored.starts_with("$2") && stored != legacy, "{line}");
+    assert!(proxy.runtime().generation().number > generation, "reloaded");
+    // The legacy form is gone: a key sharing the first 72 bytes no longer gets in.
+    let wrong = call(
+        &proxy,
+        &proxy.client,
+        Method::GET,
+        "/config",
+        Some(&imposter),
+        None,
+    )
+    .await;
+    assert_eq!(wrong.status, 401);
+    let again = call(
+        &proxy,
+        &proxy.client,
+        Method::GET,
+        "/config",
+        Some(&secret),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, 200);
+    assert_eq!(config_text(&proxy), text, "rewritten once");
+}
+
 #[tokio::test]
 async fn clients_that_are_not_local_need_allow_remote() {
     let mock = MockUpstream::start().await.unwrap();

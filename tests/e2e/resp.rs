@@ -153,18 +153,28 @@ async fn subscribers_receive_records_as_they_happen() {
 }
 
 #[tokio::test]
-async fn commands_before_auth_count_towards_the_shared_ban() {
+async fn commands_before_auth_do_not_count_towards_the_shared_ban() {
     let mock = MockUpstream::start().await.unwrap();
     let proxy = Proxy::start(&config(&mock)).await;
     let port = proxy.port();
-    for _ in 0..5 {
+    // A departure from the reference: `redis-cli` without `-a` cannot ban this machine.
+    for _ in 0..6 {
         let (out, _) = redis_cli(port, &["LPOP", "usage"]).await;
         assert_eq!(out, "NOAUTH Authentication required.");
+    }
+    assert_eq!(authed(port, &["PING"]).await, "PONG");
+    // Wrong keys do count, with the same counters as HTTP.
+    for _ in 0..5 {
+        let (out, err) = redis_cli(port, &["-a", "wrong", "--no-auth-warning", "PING"]).await;
+        assert!(
+            format!("{out}{err}").contains("invalid management key"),
+            "{out} / {err}"
+        );
     }
     let (out, _) = redis_cli(port, &["LPOP", "usage"]).await;
     let left = ban_seconds_left(out.strip_prefix("ERR ").unwrap_or(&out));
     assert!((1790..=1800).contains(&left), "{out}");
-    // The same counters as HTTP: the right key is refused over HTTP too.
+    // The right key is refused over HTTP too.
     let reply = read(
         proxy
             .request(Method::GET, "/v0/management/config")
@@ -177,6 +187,180 @@ async fn commands_before_auth_count_towards_the_shared_ban() {
     assert_eq!(reply.status, 403);
     proxy.clock.advance(Duration::from_secs(30 * 60 + 1));
     assert_eq!(authed(port, &["PING"]).await, "PONG");
+}
+
+/// A raw RESP connection.
+struct Raw {
+    stream: tokio::net::TcpStream,
+}
+
+impl Raw {
+    async fn connect(port: u16) -> Raw {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        Raw { stream }
+    }
+
+    /// Sends a command as an array of bulk strings.
+    async fn send(&mut self, args: &[&str]) {
+        let mut bytes = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            bytes.extend_from_slice(format!("${}\r\n{arg}\r\n", arg.len()).as_bytes());
+        }
+        self.stream.write_all(&bytes).await.unwrap();
+    }
+
+    /// Reads exactly `want`'s length and compares.
+    async fn expect(&mut self, want: &str) {
+        let mut got = vec![0; want.len()];
+        tokio::time::timeout(WAIT, self.stream.read_exact(&mut got))
+            .await
+            .expect("an answer within the deadline")
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&got), want);
+    }
+
+    /// Reads until the server closes the connection.
+    async fn until_closed(mut self) -> String {
+        let mut rest = Vec::new();
+        tokio::time::timeout(WAIT, self.stream.read_to_end(&mut rest))
+            .await
+            .expect("the server closes the connection")
+            .unwrap();
+        String::from_utf8_lossy(&rest).into_owned()
+    }
+}
+
+/// A counter's value on `/metrics`.
+async fn metric(proxy: &Proxy, line_prefix: &str) -> u64 {
+    let text = proxy.get("/metrics").await.text();
+    text.lines()
+        .find_map(|line| line.strip_prefix(line_prefix))
+        .unwrap_or_else(|| panic!("{line_prefix} missing from /metrics"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn before_auth_a_command_is_small_and_refused_from_its_declared_size() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&config(&mock)).await;
+    let refused = "-ERR before AUTH a command has at most 3 arguments of at most 1 KiB\r\n";
+    // Only the headers: the answer comes without any body sent (nothing is allocated for it).
+    assert_eq!(
+        exchange(proxy.port(), b"*1\r\n$1073741824\r\n").await,
+        refused
+    );
+    assert_eq!(exchange(proxy.port(), b"*1\r\n$2048\r\n").await, refused);
+    assert_eq!(
+        exchange(
+            proxy.port(),
+            b"*4\r\n$4\r\nAUTH\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"
+        )
+        .await,
+        refused
+    );
+    assert_eq!(
+        metric(
+            &proxy,
+            "switchyard_resp_connections_closed_total{reason=\"oversized\"} "
+        )
+        .await,
+        3
+    );
+    // After AUTH, larger commands are fine.
+    let mut raw = Raw::connect(proxy.port()).await;
+    raw.send(&["AUTH", SECRET]).await;
+    raw.expect("+OK\r\n").await;
+    let big = "b".repeat(2048);
+    raw.send(&["PING", &big]).await;
+    raw.expect(&format!("$2048\r\n{big}\r\n")).await;
+}
+
+#[tokio::test]
+async fn connections_that_are_not_subscribed_close_when_idle() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start_with(&config(&mock), |options| {
+        options.with_resp_idle_timeout(Duration::from_millis(300))
+    })
+    .await;
+    // A subscriber is never idle.
+    let mut subscriber = Raw::connect(proxy.port()).await;
+    subscriber.send(&["AUTH", SECRET]).await;
+    subscriber.expect("+OK\r\n").await;
+    subscriber.send(&["SUBSCRIBE", "usage"]).await;
+    subscriber
+        .expect("*3\r\n$9\r\nsubscribe\r\n$5\r\nusage\r\n:1\r\n")
+        .await;
+    // Half a command, then nothing: closed.
+    let mut partial = Raw::connect(proxy.port()).await;
+    partial
+        .stream
+        .write_all(b"*2\r\n$4\r\nAUTH\r\n")
+        .await
+        .unwrap();
+    assert_eq!(partial.until_closed().await, "");
+    // Logged in but quiet: closed too.
+    let mut quiet = Raw::connect(proxy.port()).await;
+    quiet.send(&["AUTH", SECRET]).await;
+    quiet.expect("+OK\r\n").await;
+    assert_eq!(quiet.until_closed().await, "");
+    assert_eq!(
+        metric(
+            &proxy,
+            "switchyard_resp_connections_closed_total{reason=\"idle\"} "
+        )
+        .await,
+        2
+    );
+    // The subscriber, quiet for longer than the timeout, still gets records.
+    let reply = proxy
+        .post("/v1/messages", &messages("claude-sonnet-4"))
+        .await;
+    assert_eq!(reply.status, 200);
+    subscriber
+        .expect("*3\r\n$7\r\nmessage\r\n$5\r\nusage\r\n")
+        .await;
+}
+
+#[tokio::test]
+async fn sessions_end_when_the_management_key_is_rotated() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&config(&mock)).await;
+    let mut subscriber = Raw::connect(proxy.port()).await;
+    subscriber.send(&["AUTH", SECRET]).await;
+    subscriber.expect("+OK\r\n").await;
+    subscriber.send(&["SUBSCRIBE", "usage"]).await;
+    subscriber
+        .expect("*3\r\n$9\r\nsubscribe\r\n$5\r\nusage\r\n:1\r\n")
+        .await;
+    let mut poller = Raw::connect(proxy.port()).await;
+    poller.send(&["AUTH", SECRET]).await;
+    poller.expect("+OK\r\n").await;
+
+    let status = proxy
+        .rewrite_config(&config(&mock).replace(SECRET, "rotated-admin"))
+        .await;
+    assert_eq!(status.last_error, None);
+    let revoked = "-ERR the management key or settings changed; authenticate again\r\n";
+    assert_eq!(subscriber.until_closed().await, revoked);
+    assert_eq!(poller.until_closed().await, revoked);
+    assert_eq!(
+        metric(
+            &proxy,
+            "switchyard_resp_connections_closed_total{reason=\"revoked\"} "
+        )
+        .await,
+        2
+    );
+    // The new key works; the old one does not.
+    let mut fresh = Raw::connect(proxy.port()).await;
+    fresh.send(&["AUTH", "rotated-admin"]).await;
+    fresh.expect("+OK\r\n").await;
+    fresh.send(&["AUTH", SECRET]).await;
+    fresh.expect("-ERR invalid management key\r\n").await;
 }
 
 /// Sends raw bytes and reads until the server closes the connection.
@@ -210,10 +394,14 @@ async fn protocol_errors_and_a_disabled_api_close_the_connection() {
         mock.base_url()
     ))
     .await;
+    // A departure from the reference, which closes silently.
     assert_eq!(
         exchange(unmanaged.port(), b"*2\r\n$4\r\nAUTH\r\n$1\r\nx\r\n").await,
-        "",
-        "closed silently"
+        "-ERR the usage feed is off (no management secret)\r\n",
+    );
+    assert_eq!(
+        exchange(unmanaged.port(), b"*1\r\n$4\r\nPING\r\n").await,
+        "-ERR the usage feed is off (no management secret)\r\n",
     );
 }
 

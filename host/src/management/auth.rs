@@ -3,27 +3,37 @@
 //!
 //! The decision, in order: a banned address gets 403; a client that is not local gets 403
 //! unless `allow-remote` (or `MANAGEMENT_PASSWORD`) is on; with no secret usable by this client,
-//! 403; no key, 401 (a failure); then the key is checked against the local password (local
-//! clients only), the `MANAGEMENT_PASSWORD` secret, and the config's bcrypt hash; no match is a
-//! failure and 401. Five failures ban the address for thirty minutes.
+//! 403; no key, 401 (not a failure: unlike the reference, a request without a key cannot ban
+//! anyone); then an attempt is reserved in the ban table ([`BanTable::reserve`], which waits
+//! while the address has five failures and attempts in flight, and meets the ban after them),
+//! and the key is checked against the local password (local clients only), the
+//! `MANAGEMENT_PASSWORD` secret, and the config's bcrypt hash; no match is a failure and 401.
+//! Five failures ban the address (IPv6 per /64) for thirty minutes. At most
+//! [`BCRYPT_CONCURRENCY`] bcrypt verifications run at once, on the blocking pool.
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use http::HeaderMap;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
 
 use super::ban::BanTable;
 use super::error::ManagementError;
-use super::secret;
+use super::secret::{self, Match};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::metrics::Metrics;
 
 /// Successful bcrypt checks remembered (as digests), so a client does not pay ~50 ms per call.
 const VERIFIED_CACHE: usize = 8;
+
+/// bcrypt verifications that may run at once (each takes a core for ~50 ms).
+pub const BCRYPT_CONCURRENCY: usize = 2;
 
 /// Secrets that do not come from the config file.
 #[derive(Clone, Default)]
@@ -50,19 +60,38 @@ pub struct Gate {
     bans: BanTable,
     clock: Arc<dyn Clock>,
     verified: Mutex<VecDeque<[u8; 32]>>,
+    bcrypt: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
+}
+
+/// A key the gate accepted.
+#[derive(Debug, Default)]
+pub struct Granted {
+    /// The config's hash (this one) matched only in the legacy form of a long secret: the
+    /// caller should store a new hash of the key.
+    pub legacy_hash: Option<String>,
+}
+
+/// The secrets a client may use under a config.
+struct Usable<'a> {
+    stored: &'a str,
+    env: Option<&'a str>,
+    local_password: Option<&'a str>,
 }
 
 impl Gate {
-    /// A gate with these passwords, timing bans on `clock`.
-    pub fn new(passwords: Passwords, clock: Arc<dyn Clock>) -> Self {
+    /// A gate with these passwords, timing bans on `clock`, counting in `metrics`.
+    pub fn new(passwords: Passwords, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Self {
         Gate {
             passwords: Passwords {
                 local: passwords.local.filter(|p| !p.is_empty()),
                 env: passwords.env.filter(|p| !p.is_empty()),
             },
-            bans: BanTable::default(),
+            bans: BanTable::with_metrics(metrics.clone()),
             clock,
             verified: Mutex::new(VecDeque::new()),
+            bcrypt: Arc::new(Semaphore::new(BCRYPT_CONCURRENCY)),
+            metrics,
         }
     }
 
@@ -83,17 +112,8 @@ impl Gate {
         self.bans.banned(ip, self.clock.now())
     }
 
-    /// Checks `key` from the client at `ip` under `config`.
-    pub async fn check(
-        &self,
-        config: &Config,
-        ip: IpAddr,
-        key: &str,
-    ) -> Result<(), ManagementError> {
-        let now = self.clock.now();
-        if let Some(remaining) = self.bans.banned(ip, now) {
-            return Err(ManagementError::Banned(remaining));
-        }
+    /// The secrets the client at `ip` may use under `config`, or why it may not use any.
+    fn usable<'a>(&'a self, config: &'a Config, ip: IpAddr) -> Result<Usable<'a>, ManagementError> {
         let local = is_local(ip);
         let env = self.passwords.env.as_deref();
         if !local && !config.management.allow_remote && env.is_none() {
@@ -104,24 +124,100 @@ impl Gate {
         if stored.is_empty() && env.is_none() && local_password.is_none() {
             return Err(ManagementError::KeyNotSet);
         }
+        Ok(Usable {
+            stored,
+            env,
+            local_password,
+        })
+    }
+
+    /// A digest of what a login of the client at `ip` depends on under `config`: the
+    /// configured hash, `MANAGEMENT_PASSWORD` and (for a local client) `--password`; `None`
+    /// when the API is off or closed to this client. A session that logged in ends when this
+    /// changes (a cheap SHA-256, no bcrypt).
+    pub fn fingerprint(&self, config: &Config, ip: IpAddr) -> Option<[u8; 32]> {
+        if !self.enabled(config) {
+            return None;
+        }
+        let usable = self.usable(config, ip).ok()?;
+        let mut digest = Sha256::new();
+        for part in [Some(usable.stored), usable.env, usable.local_password] {
+            match part {
+                Some(text) => {
+                    digest.update((text.len() as u64 + 1).to_be_bytes());
+                    digest.update(text.as_bytes());
+                }
+                None => digest.update(0u64.to_be_bytes()),
+            }
+        }
+        Some(digest.finalize().into())
+    }
+
+    /// Checks `key` from the client at `ip` under `config`.
+    pub async fn check(
+        &self,
+        config: &Config,
+        ip: IpAddr,
+        key: &str,
+    ) -> Result<Granted, ManagementError> {
+        if let Some(remaining) = self.bans.banned(ip, self.clock.now()) {
+            return Err(ManagementError::Banned(remaining));
+        }
+        let usable = self.usable(config, ip)?;
         if key.is_empty() {
-            self.bans.fail(ip, now);
             return Err(ManagementError::MissingKey);
         }
-        let accepted = local_password.is_some_and(|p| same(key, p))
-            || env.is_some_and(|p| same(key, p))
-            || (!stored.is_empty() && self.verify_stored(key, stored).await);
-        if accepted {
-            self.bans.reset(ip);
-            Ok(())
-        } else {
-            self.bans.fail(ip, self.clock.now());
-            Err(ManagementError::InvalidKey)
+        // From here on this is an attempt: a failure unless it succeeds.
+        let attempt = self
+            .bans
+            .reserve(ip, || self.clock.now())
+            .await
+            .map_err(ManagementError::Banned)?;
+        if usable.local_password.is_some_and(|p| same(key, p))
+            || usable.env.is_some_and(|p| same(key, p))
+        {
+            attempt.succeeded();
+            return Ok(Granted::default());
+        }
+        let outcome = match usable.stored {
+            "" => Match::No,
+            stored => self.verify_stored(key, stored).await,
+        };
+        match outcome {
+            Match::No => {
+                attempt.failed();
+                Err(ManagementError::InvalidKey)
+            }
+            Match::Yes => {
+                attempt.succeeded();
+                Ok(Granted::default())
+            }
+            Match::Legacy => {
+                attempt.succeeded();
+                Ok(Granted {
+                    legacy_hash: Some(usable.stored.to_owned()),
+                })
+            }
         }
     }
 
-    /// bcrypt (off the async workers), with a small cache of recent successes.
-    async fn verify_stored(&self, key: &str, stored: &str) -> bool {
+    /// The bcrypt hash of `key` for the config (pre-hashed when long), computed under the same
+    /// concurrency bound as verifications.
+    pub async fn hash(&self, key: &str) -> Result<String, ManagementError> {
+        let permit = self.bcrypt.clone().acquire_owned().await.ok();
+        let key = key.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            secret::hash(&key)
+        })
+        .await
+        .map_err(|e| ManagementError::WriteFailed(e.to_string()))?
+        .map_err(|e| ManagementError::WriteFailed(e.to_string()))
+    }
+
+    /// bcrypt (off the async workers, at most [`BCRYPT_CONCURRENCY`] at once), with a small
+    /// cache of recent successes.
+    async fn verify_stored(&self, key: &str, stored: &str) -> Match {
         let digest: [u8; 32] = Sha256::new()
             .chain_update(stored.as_bytes())
             .chain_update([0])
@@ -134,20 +230,34 @@ impl Gate {
             .iter()
             .any(|seen| bool::from(seen.ct_eq(&digest)))
         {
-            return true;
+            return Match::Yes;
         }
+        // The permit moves into the blocking task: a client that goes away mid-check does not
+        // free a slot while its bcrypt still runs.
+        let Ok(permit) = self.bcrypt.clone().acquire_owned().await else {
+            return Match::No;
+        };
         let (key, stored) = (key.to_owned(), stored.to_owned());
-        let ok = tokio::task::spawn_blocking(move || secret::verify(&key, &stored))
-            .await
-            .unwrap_or(false);
-        if ok {
+        let metrics = self.metrics.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let verification = secret::verify(&key, &stored);
+            metrics
+                .control
+                .bcrypt_verifications
+                .fetch_add(u64::from(verification.bcrypt_runs), Ordering::Relaxed);
+            verification.outcome
+        })
+        .await
+        .unwrap_or(Match::No);
+        if outcome == Match::Yes {
             let mut verified = self.verified.lock();
             if verified.len() >= VERIFIED_CACHE {
                 verified.pop_front();
             }
             verified.push_back(digest);
         }
-        ok
+        outcome
     }
 }
 

@@ -1,10 +1,20 @@
 //! The management secret at rest: a plaintext `remote-management.secret-key` is replaced by its
 //! bcrypt hash in `config.yaml` (comments and key order kept, written atomically), at start and
 //! on every reload, as the reference does.
+//!
+//! bcrypt reads at most 72 bytes of its input (and at exactly 72 loses its terminator), so a
+//! secret of 72 bytes or more is pre-hashed: bcrypt gets the standard base64 of its SHA-256
+//! (44 bytes). Verification tries that form, then the legacy form (the whole key, which bcrypt
+//! truncates) that earlier versions wrote; a legacy match says so ([`Match::Legacy`]) and the
+//! caller writes a new hash back. A hash switchyard wrote for such a long secret is not
+//! understood by the reference.
 
+use std::borrow::Cow;
 use std::path::Path;
 
+use base64::Engine;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::atomic_file;
 use crate::config::yaml_edit::{self, EditError, path};
@@ -34,17 +44,93 @@ pub fn is_hashed(secret: &str) -> bool {
             .any(|p| secret.starts_with(p))
 }
 
-/// The bcrypt hash of `plaintext`.
+/// Secrets of this many bytes or more are pre-hashed before bcrypt.
+pub const PRE_HASH_FROM: usize = 72;
+
+/// The bcrypt input for `secret`: itself below [`PRE_HASH_FROM`] bytes, else the standard
+/// base64 of its SHA-256.
+pub fn bcrypt_input(secret: &str) -> Cow<'_, str> {
+    if secret.len() < PRE_HASH_FROM {
+        Cow::Borrowed(secret)
+    } else {
+        let digest = Sha256::digest(secret.as_bytes());
+        Cow::Owned(base64::engine::general_purpose::STANDARD.encode(digest))
+    }
+}
+
+/// The bcrypt hash of `plaintext` (pre-hashed when long, see [`bcrypt_input`]).
 pub fn hash(plaintext: &str) -> Result<String, bcrypt::BcryptError> {
-    bcrypt::hash(plaintext, COST)
+    bcrypt::hash(bcrypt_input(plaintext).as_bytes(), COST)
+}
+
+/// How a key matched a stored secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// It is not the secret.
+    No,
+    /// It is the secret.
+    Yes,
+    /// It matched a hash of the legacy form (a long key that bcrypt truncated): accept it once
+    /// and store a new hash.
+    Legacy,
+}
+
+/// A verification's outcome and the bcrypt runs it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verification {
+    /// How the key matched.
+    pub outcome: Match,
+    /// bcrypt verifications run (0 for a plaintext secret, 2 for a long wrong key).
+    pub bcrypt_runs: u32,
 }
 
 /// Whether `key` is the secret `stored` (a bcrypt hash, or plaintext compared in constant time).
-pub fn verify(key: &str, stored: &str) -> bool {
-    if is_hashed(stored) {
-        bcrypt::verify(key, stored).unwrap_or(false)
-    } else {
-        super::auth::same(key, stored)
+pub fn verify(key: &str, stored: &str) -> Verification {
+    let matched = |yes| if yes { Match::Yes } else { Match::No };
+    if !is_hashed(stored) {
+        return Verification {
+            outcome: matched(super::auth::same(key, stored)),
+            bcrypt_runs: 0,
+        };
+    }
+    let check = |input: &[u8]| bcrypt::verify(input, stored).unwrap_or(false);
+    if check(bcrypt_input(key).as_bytes()) {
+        return Verification {
+            outcome: Match::Yes,
+            bcrypt_runs: 1,
+        };
+    }
+    if key.len() < PRE_HASH_FROM {
+        return Verification {
+            outcome: Match::No,
+            bcrypt_runs: 1,
+        };
+    }
+    Verification {
+        outcome: if check(key.as_bytes()) {
+            Match::Legacy
+        } else {
+            Match::No
+        },
+        bcrypt_runs: 2,
+    }
+}
+
+/// `text` with `remote-management.secret-key` set to `new_hash` when it still holds
+/// `old_hash`; `None` when it holds something else (it changed meanwhile).
+pub fn replace_hash_in_text(
+    text: &str,
+    old_hash: &str,
+    new_hash: &str,
+) -> Result<Option<String>, SecretError> {
+    let at = path(&["remote-management", "secret-key"]);
+    match yaml_edit::value_at(text, &at)? {
+        Some(Value::String(current)) if current.trim() == old_hash => Ok(Some(yaml_edit::set(
+            text,
+            &at,
+            &Value::String(new_hash.to_owned()),
+        )?)),
+        _ => Ok(None),
     }
 }
 
@@ -89,8 +175,8 @@ mod tests {
             .unwrap();
         let stored = stored.as_str().unwrap();
         assert!(is_hashed(stored));
-        assert!(verify("hunter2", stored));
-        assert!(!verify("hunter3", stored));
+        assert_eq!(verify("hunter2", stored).outcome, Match::Yes);
+        assert_eq!(verify("hunter3", stored).outcome, Match::No);
         assert_eq!(
             hashed,
             text.replace("secret-key: hunter2", &format!("secret-key: \"{stored}\""))
@@ -105,8 +191,68 @@ mod tests {
 
     #[test]
     fn plaintext_comparison_without_a_hash() {
-        assert!(verify("abc", "abc"));
-        assert!(!verify("abd", "abc"));
-        assert!(!verify("", "abc"));
+        assert_eq!(verify("abc", "abc").outcome, Match::Yes);
+        assert_eq!(verify("abd", "abc").outcome, Match::No);
+        assert_eq!(verify("", "abc").outcome, Match::No);
+        assert_eq!(verify("abc", "abc").bcrypt_runs, 0);
+    }
+
+    /// A 100-byte secret and a key that shares its first 72 bytes.
+    fn long_pair() -> (String, String) {
+        let secret = format!("{}{}", "k".repeat(72), "s".repeat(28));
+        let imposter = format!("{}{}", "k".repeat(72), "x".repeat(28));
+        (secret, imposter)
+    }
+
+    #[test]
+    fn long_secrets_are_pre_hashed_and_only_the_right_one_matches() {
+        let (secret, imposter) = long_pair();
+        let stored = bcrypt::hash(bcrypt_input(&secret).as_bytes(), 4).unwrap();
+        assert_eq!(verify(&secret, &stored).outcome, Match::Yes);
+        assert_eq!(verify(&imposter, &stored).outcome, Match::No);
+        // A secret of exactly 72 bytes is pre-hashed too: bcrypt drops its terminator there.
+        let exact = "e".repeat(72);
+        assert_ne!(bcrypt_input(&exact), exact.as_str());
+        let stored = bcrypt::hash(bcrypt_input(&exact).as_bytes(), 4).unwrap();
+        assert_eq!(verify(&format!("{exact}!"), &stored).outcome, Match::No);
+        assert_eq!(verify(&exact, &stored).outcome, Match::Yes);
+        // Short secrets are bcrypt's input as they are (hashes stay the reference's).
+        assert_eq!(bcrypt_input("hunter2"), "hunter2");
+        let hashed = hash_in_text(&format!("remote-management:\n  secret-key: {secret}\n"))
+            .unwrap()
+            .unwrap();
+        let stored = yaml_edit::value_at(&hashed, &path(&["remote-management", "secret-key"]))
+            .unwrap()
+            .unwrap();
+        let stored = stored.as_str().unwrap();
+        assert_eq!(verify(&secret, stored).outcome, Match::Yes);
+        assert_eq!(verify(&imposter, stored).outcome, Match::No);
+        assert!(
+            !bcrypt::verify(&secret, stored).unwrap(),
+            "not the legacy form"
+        );
+    }
+
+    #[test]
+    fn a_legacy_hash_of_a_long_secret_matches_as_legacy() {
+        let (secret, imposter) = long_pair();
+        let legacy = bcrypt::hash(&secret, 4).unwrap();
+        let verification = verify(&secret, &legacy);
+        assert_eq!(verification.outcome, Match::Legacy);
+        assert_eq!(verification.bcrypt_runs, 2);
+        // What the legacy form could not tell apart (the reason to replace it).
+        assert_eq!(verify(&imposter, &legacy).outcome, Match::Legacy);
+        let text = format!("remote-management:\n  secret-key: \"{legacy}\"  # kept\n");
+        let replaced = replace_hash_in_text(&text, &legacy, "$2b$new")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            replaced,
+            "remote-management:\n  secret-key: \"$2b$new\"  # kept\n"
+        );
+        assert_eq!(
+            replace_hash_in_text(&text, "$2b$other", "$2b$new").unwrap(),
+            None
+        );
     }
 }

@@ -1,17 +1,39 @@
 //! The RESP wire format, as much as the usage feed needs: commands are arrays of bulk strings
 //! (simple strings and integers accepted as elements); replies are simple strings, errors,
 //! integers, bulk strings, nil and arrays.
+//!
+//! Every size is checked against the [`Limits`] from the declared lengths, before anything is
+//! read or allocated for it.
 
 use std::io;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 
-/// The longest header line accepted.
-const MAX_LINE: usize = 64 << 10;
-/// The most arguments in one command.
-const MAX_ARGS: usize = 1024;
-/// The largest bulk string accepted.
-const MAX_BULK: usize = 1 << 20;
+/// How large a command may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most elements (the command's name included).
+    pub max_args: usize,
+    /// The largest element.
+    pub max_arg_bytes: usize,
+    /// The longest header line (`*n`, `$n`, or an inline `+` / `:` element).
+    pub max_line: usize,
+}
+
+impl Limits {
+    /// Before `AUTH`: at most 3 elements (`AUTH user password`) of at most 1 KiB.
+    pub const BEFORE_AUTH: Limits = Limits {
+        max_args: 3,
+        max_arg_bytes: 1 << 10,
+        max_line: (1 << 10) + 32,
+    };
+    /// After `AUTH`.
+    pub const AUTHENTICATED: Limits = Limits {
+        max_args: 1024,
+        max_arg_bytes: 1 << 20,
+        max_line: 64 << 10,
+    };
+}
 
 /// One command: its name and arguments.
 pub type Command = Vec<Vec<u8>>;
@@ -19,9 +41,13 @@ pub type Command = Vec<Vec<u8>>;
 /// Why no command could be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    /// Not RESP, or beyond the limits: the connection gets `-ERR protocol error` and closes.
+    /// Not RESP: the connection gets `-ERR protocol error` and closes.
     #[error("protocol error")]
     Protocol,
+    /// Beyond the [`Limits`] (seen from a declared length, before reading the element): the
+    /// connection gets an error and closes.
+    #[error("command too large")]
+    TooLarge,
     /// The connection failed or ended in the middle of a command.
     #[error(transparent)]
     Io(#[from] io::Error),
@@ -31,8 +57,9 @@ pub enum ReadError {
 /// array reads as an empty command.
 pub async fn read_command<R: AsyncBufRead + Unpin>(
     reader: &mut R,
+    limits: Limits,
 ) -> Result<Option<Command>, ReadError> {
-    let Some(line) = read_line(reader).await? else {
+    let Some(line) = read_line(reader, limits.max_line).await? else {
         return Ok(None);
     };
     let count = match line.split_first() {
@@ -40,19 +67,19 @@ pub async fn read_command<R: AsyncBufRead + Unpin>(
         _ => return Err(ReadError::Protocol),
     };
     let count = usize::try_from(count).map_err(|_| ReadError::Protocol)?;
-    if count > MAX_ARGS {
-        return Err(ReadError::Protocol);
+    if count > limits.max_args {
+        return Err(ReadError::TooLarge);
     }
     let mut command = Vec::with_capacity(count);
     for _ in 0..count {
-        let line = read_line(reader)
+        let line = read_line(reader, limits.max_line)
             .await?
             .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
         let element = match line.split_first() {
             Some((b'$', len)) => {
                 let len = usize::try_from(parse_int(len)?).map_err(|_| ReadError::Protocol)?;
-                if len > MAX_BULK {
-                    return Err(ReadError::Protocol);
+                if len > limits.max_arg_bytes {
+                    return Err(ReadError::TooLarge);
                 }
                 let mut bulk = vec![0; len + 2];
                 reader.read_exact(&mut bulk).await?;
@@ -62,7 +89,8 @@ pub async fn read_command<R: AsyncBufRead + Unpin>(
                 bulk.truncate(len);
                 bulk
             }
-            Some((b'+' | b':', rest)) => rest.to_vec(),
+            Some((b'+' | b':', rest)) if rest.len() <= limits.max_arg_bytes => rest.to_vec(),
+            Some((b'+' | b':', _)) => return Err(ReadError::TooLarge),
             _ => return Err(ReadError::Protocol),
         };
         command.push(element);
@@ -70,8 +98,12 @@ pub async fn read_command<R: AsyncBufRead + Unpin>(
     Ok(Some(command))
 }
 
-/// One line without its `\r\n` (or `\n`); `None` at end of input before any byte.
-async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Option<Vec<u8>>, ReadError> {
+/// One line without its `\r\n` (or `\n`), of at most `max` bytes; `None` at end of input
+/// before any byte.
+async fn read_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    max: usize,
+) -> Result<Option<Vec<u8>>, ReadError> {
     let mut line = Vec::new();
     loop {
         let available = reader.fill_buf().await?;
@@ -88,14 +120,17 @@ async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Option<Vec
                 if line.last() == Some(&b'\r') {
                     line.pop();
                 }
+                if line.len() > max {
+                    return Err(ReadError::TooLarge);
+                }
                 return Ok(Some(line));
             }
             None => {
                 let len = available.len();
                 line.extend_from_slice(available);
                 reader.consume(len);
-                if line.len() > MAX_LINE {
-                    return Err(ReadError::Protocol);
+                if line.len() > max + 1 {
+                    return Err(ReadError::TooLarge);
                 }
             }
         }
@@ -152,8 +187,12 @@ mod tests {
     use super::*;
 
     async fn read(input: &[u8]) -> Result<Option<Command>, ReadError> {
+        read_with(input, Limits::AUTHENTICATED).await
+    }
+
+    async fn read_with(input: &[u8], limits: Limits) -> Result<Option<Command>, ReadError> {
         let mut reader = tokio::io::BufReader::new(input);
-        read_command(&mut reader).await
+        read_command(&mut reader, limits).await
     }
 
     #[tokio::test]
@@ -188,6 +227,48 @@ mod tests {
         assert!(matches!(
             read(b"*2\r\n$4\r\nPING\r\n").await,
             Err(ReadError::Io(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn limits_apply_from_declared_lengths() {
+        let auth = b"*3\r\n$4\r\nAUTH\r\n$4\r\nuser\r\n$4\r\npass\r\n";
+        assert!(
+            read_with(auth, Limits::BEFORE_AUTH)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let kib = format!("*2\r\n$4\r\nAUTH\r\n$1024\r\n{}\r\n", "k".repeat(1024));
+        assert!(
+            read_with(kib.as_bytes(), Limits::BEFORE_AUTH)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // Only the headers are sent: the declared length alone refuses them, without a body.
+        for (input, limits) in [
+            (&b"*4\r\n"[..], Limits::BEFORE_AUTH),
+            (b"*1\r\n$1025\r\n", Limits::BEFORE_AUTH),
+            (b"*1\r\n$1073741824\r\n", Limits::BEFORE_AUTH),
+            (b"*1\r\n$1073741824\r\n", Limits::AUTHENTICATED),
+            (b"*1025\r\n", Limits::AUTHENTICATED),
+        ] {
+            assert!(
+                matches!(read_with(input, limits).await, Err(ReadError::TooLarge)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        let inline = format!("*1\r\n+{}\r\n", "i".repeat(1025));
+        assert!(matches!(
+            read_with(inline.as_bytes(), Limits::BEFORE_AUTH).await,
+            Err(ReadError::TooLarge)
+        ));
+        let long_line = format!("*{}", "0".repeat(2000));
+        assert!(matches!(
+            read_with(long_line.as_bytes(), Limits::BEFORE_AUTH).await,
+            Err(ReadError::TooLarge)
         ));
     }
 

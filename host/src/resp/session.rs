@@ -5,25 +5,29 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
-use super::codec::{self, Command, ReadError};
+use super::codec::{self, Command, Limits, ReadError};
 use crate::management::{Management, ManagementError};
+use crate::metrics::LimitCounters;
 
 /// The only channel: usage records.
 const CHANNEL: &str = "usage";
 
-/// What to do after a command.
+/// What to do after a command or an event.
 enum Next {
     Reply(Vec<u8>),
     ReplyAndClose(Vec<u8>),
     Close,
+    Nothing,
 }
 
 /// A connection's state.
 pub struct Session {
     peer: SocketAddr,
     management: Arc<Management>,
-    authenticated: bool,
+    /// What the login depended on ([`Management::fingerprint`]); `Some` once authenticated.
+    fingerprint: Option<[u8; 32]>,
     subscription: Option<mpsc::Receiver<Arc<str>>>,
 }
 
@@ -33,7 +37,7 @@ impl Session {
         Session {
             peer,
             management,
-            authenticated: false,
+            fingerprint: None,
             subscription: None,
         }
     }
@@ -45,48 +49,84 @@ impl Session {
     {
         let (read, mut write) = tokio::io::split(io);
         // Commands are read by their own task, so a subscriber's messages and its commands can
-        // interleave without a half-read command being dropped.
-        let (commands_tx, mut commands) = mpsc::channel::<Result<Option<Command>, ReadError>>(8);
+        // interleave without a half-read command being dropped. The task reads a command only
+        // when given a credit (with the limits of the session's state), one after each answer:
+        // at most one command is read ahead.
+        let (credits, mut credits_rx) = mpsc::channel::<Limits>(1);
+        let (commands_tx, mut commands) = mpsc::channel::<Result<Option<Command>, ReadError>>(1);
         let reader = tokio::spawn(async move {
             let mut reader = BufReader::new(read);
-            loop {
-                let result = codec::read_command(&mut reader).await;
+            while let Some(limits) = credits_rx.recv().await {
+                let result = codec::read_command(&mut reader, limits).await;
                 let last = !matches!(result, Ok(Some(_)));
                 if commands_tx.send(result).await.is_err() || last {
                     break;
                 }
             }
         });
+        let _ = credits.try_send(Limits::BEFORE_AUTH);
+        let idle_timeout = self.management.resp_idle_timeout();
+        let idle = tokio::time::sleep(idle_timeout);
+        tokio::pin!(idle);
+        let mut reloads = self.management.runtime.reload_status();
+        let mut watch_reloads = true;
+        let counters = self.management.runtime.metrics.clone();
+        let counters = &counters.control;
         loop {
             let next = tokio::select! {
                 _ = stopped(&mut stop) => Next::Close,
                 command = commands.recv() => match command {
                     Some(Ok(Some(command))) => {
-                        if !self.management.enabled() {
-                            Next::Close
-                        } else {
-                            self.handle(command).await
+                        idle.as_mut().reset(Instant::now() + idle_timeout);
+                        let next = self.on_command(command).await;
+                        if matches!(next, Next::Reply(_) | Next::Nothing) {
+                            let _ = credits.try_send(self.limits());
                         }
+                        next
                     }
                     Some(Err(ReadError::Protocol)) => {
                         Next::ReplyAndClose(codec::error("ERR protocol error"))
                     }
+                    Some(Err(ReadError::TooLarge)) => {
+                        LimitCounters::bump(&counters.resp_closed_oversized);
+                        Next::ReplyAndClose(codec::error(if self.fingerprint.is_none() {
+                            "ERR before AUTH a command has at most 3 arguments of at most 1 KiB"
+                        } else {
+                            "ERR command too large"
+                        }))
+                    }
                     _ => Next::Close,
                 },
                 message = next_message(&mut self.subscription) => match message {
-                    Some(payload) => Next::Reply(codec::array(&[
-                        codec::bulk(b"message"),
-                        codec::bulk(CHANNEL.as_bytes()),
-                        codec::bulk(payload.as_bytes()),
-                    ])),
+                    Some(payload) => match self.revoked() {
+                        Some(revoked) => revoked,
+                        None => Next::Reply(codec::array(&[
+                            codec::bulk(b"message"),
+                            codec::bulk(CHANNEL.as_bytes()),
+                            codec::bulk(payload.as_bytes()),
+                        ])),
+                    },
                     // Dropped as too slow, or the feed was cleared.
                     None => Next::Close,
                 },
+                changed = reloads.changed(), if watch_reloads => match changed {
+                    Ok(()) => self.revoked().unwrap_or(Next::Nothing),
+                    Err(_) => {
+                        watch_reloads = false;
+                        Next::Nothing
+                    }
+                },
+                () = &mut idle, if self.subscription.is_none() => {
+                    LimitCounters::bump(&counters.resp_closed_idle);
+                    tracing::debug!(peer = %self.peer, "RESP connection idle: closed");
+                    Next::Close
+                }
             };
             let (reply, close) = match next {
                 Next::Reply(reply) => (Some(reply), false),
                 Next::ReplyAndClose(reply) => (Some(reply), true),
                 Next::Close => (None, true),
+                Next::Nothing => (None, false),
             };
             if let Some(reply) = reply
                 && write.write_all(&reply).await.is_err()
@@ -101,6 +141,48 @@ impl Session {
         reader.abort();
     }
 
+    /// The limits of the next command.
+    fn limits(&self) -> Limits {
+        match self.fingerprint {
+            Some(_) => Limits::AUTHENTICATED,
+            None => Limits::BEFORE_AUTH,
+        }
+    }
+
+    /// `-ERR` and close when the session logged in and the management secrets or enablement
+    /// have changed since.
+    fn revoked(&self) -> Option<Next> {
+        let at_auth = self.fingerprint?;
+        if self.management.fingerprint(self.peer.ip()) == Some(at_auth) {
+            return None;
+        }
+        LimitCounters::bump(&self.management.runtime.metrics.control.resp_closed_revoked);
+        tracing::info!(peer = %self.peer, "usage feed session ended: the management key changed");
+        Some(Next::ReplyAndClose(codec::error(
+            "ERR the management key or settings changed; authenticate again",
+        )))
+    }
+
+    /// A command: refused when management is off or the login was revoked, else handled.
+    async fn on_command(&mut self, command: Command) -> Next {
+        if self.fingerprint.is_some() {
+            if let Some(revoked) = self.revoked() {
+                return revoked;
+            }
+        } else if !self.management.enabled() {
+            return self.disabled();
+        }
+        self.handle(command).await
+    }
+
+    /// The management API is off: `-ERR` and close.
+    fn disabled(&self) -> Next {
+        LimitCounters::bump(&self.management.runtime.metrics.control.resp_closed_disabled);
+        Next::ReplyAndClose(codec::error(
+            "ERR the usage feed is off (no management secret)",
+        ))
+    }
+
     async fn handle(&mut self, command: Command) -> Next {
         let Some(name) = command.first() else {
             return Next::Reply(codec::error("ERR empty command"));
@@ -113,16 +195,15 @@ impl Session {
         if name == "AUTH" {
             return self.auth(args).await;
         }
-        if !self.authenticated {
-            // Checked with an empty key: counts as a failed login.
-            return match self.management.authenticate(self.peer.ip(), "").await {
-                Err(ManagementError::Banned(remaining)) => Next::Reply(codec::error(&format!(
-                    "ERR {}",
-                    ManagementError::Banned(remaining)
-                ))),
-                Err(ManagementError::Disabled) => Next::Close,
-                _ => Next::Reply(codec::error("NOAUTH Authentication required.")),
-            };
+        if self.fingerprint.is_none() {
+            // Not a failed login (the reference counts it: `redis-cli` without `-a` would ban
+            // this machine); a banned address still hears of its ban.
+            return Next::Reply(match self.management.gate.banned(self.peer.ip()) {
+                Some(remaining) => {
+                    codec::error(&format!("ERR {}", ManagementError::Banned(remaining)))
+                }
+                None => codec::error("NOAUTH Authentication required."),
+            });
         }
         if self.subscription.is_some() {
             return self.subscribed(&name, args);
@@ -154,16 +235,12 @@ impl Session {
                 });
             }
         };
-        match self
-            .management
-            .authenticate(self.peer.ip(), &password)
-            .await
-        {
-            Ok(()) => {
-                self.authenticated = true;
+        match self.management.log_in(self.peer.ip(), &password).await {
+            Ok(fingerprint) => {
+                self.fingerprint = Some(fingerprint);
                 Next::Reply(codec::simple("OK"))
             }
-            Err(ManagementError::Disabled) => Next::Close,
+            Err(ManagementError::Disabled) => self.disabled(),
             Err(denied) => {
                 tracing::info!(peer = %self.peer, "usage feed login refused: {denied}");
                 Next::Reply(codec::error(&format!("ERR {denied}")))
