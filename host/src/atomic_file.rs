@@ -93,8 +93,7 @@ fn create_temp(
     mode: u32,
     temp_name: &mut impl FnMut(&OsStr) -> Vec<u8>,
 ) -> io::Result<(Vec<u8>, File)> {
-    let flags =
-        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let mut last = None;
     for _ in 0..TEMP_ATTEMPTS {
         let temp = temp_name(name);
@@ -109,7 +108,9 @@ fn create_temp(
         format!(
             "no free temporary name beside {} after {TEMP_ATTEMPTS} tries ({})",
             name.to_string_lossy(),
-            last.map(io::Error::from).map(|e| e.to_string()).unwrap_or_default()
+            last.map(io::Error::from)
+                .map(|e| e.to_string())
+                .unwrap_or_default()
         ),
     ))
 }
@@ -208,8 +209,16 @@ mod tests {
             "new"
         );
         let link = dir.path().join(OsStr::from_bytes(&trap));
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
-        assert!(names.is_empty(), "the taken name was skipped for a fresh one");
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(
+            names.is_empty(),
+            "the taken name was skipped for a fresh one"
+        );
     }
 
     #[test]
@@ -233,10 +242,19 @@ mod tests {
         symlink(real.join("config.yaml"), dir.path().join("middle.yaml")).unwrap();
         let mode = mode_of(&link).unwrap();
         write(&link, b"new", mode).unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(fs::read_to_string(real.join("config.yaml")).unwrap(), "new");
         assert_eq!(mode_of(&real.join("config.yaml")), Some(0o640));
         let beside: Vec<_> = fs::read_dir(&real).unwrap().collect();
-        assert_eq!(beside.len(), 1, "the temporary was created beside the target");
+        assert_eq!(
+            beside.len(),
+            1,
+            "the temporary was created beside the target"
+        );
     }
 }
