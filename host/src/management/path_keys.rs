@@ -6,19 +6,26 @@
 //! is written. Values are compared as the validated config holds them — `~` and relative paths
 //! resolved — so spelling the same folder differently is not a change.
 
+use std::path::Path;
+
 use crate::config::Config;
 
-/// The path-valued keys whose resolved values differ between `before` and `after`, in the
-/// order the README lists them.
+/// A path-valued key and how to read its resolved value.
+type PathKey = (&'static str, fn(&Config) -> &Path);
+
+/// The path-valued keys, in the order the README lists them.
+const PATH_KEYS: [PathKey; 5] = [
+    ("auth-dir", |c| &c.auth_dir),
+    ("plugins.dir", |c| &c.plugins.dir),
+    ("plugins.cache-dir", |c| &c.plugins.cache_dir),
+    ("tls.cert", |c| &c.tls.cert),
+    ("tls.key", |c| &c.tls.key),
+];
+
+/// The path-valued keys whose resolved values differ between `before` and `after`.
 pub fn changed(before: &Config, after: &Config) -> Vec<&'static str> {
-    let keys: [(&'static str, fn(&Config) -> &std::path::Path); 5] = [
-        ("auth-dir", |c| &c.auth_dir),
-        ("plugins.dir", |c| &c.plugins.dir),
-        ("plugins.cache-dir", |c| &c.plugins.cache_dir),
-        ("tls.cert", |c| &c.tls.cert),
-        ("tls.key", |c| &c.tls.key),
-    ];
-    keys.into_iter()
+    PATH_KEYS
+        .into_iter()
         .filter(|(_, value)| value(before) != value(after))
         .map(|(key, _)| key)
         .collect()
