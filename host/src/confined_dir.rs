@@ -200,8 +200,9 @@ impl ConfinedDir {
         match result {
             Ok(fd) => Ok(fd),
             Err(Errno::XDEV) => Err(self.outside(asked)),
-            // Without openat2 (kernels before 5.6, some sandboxes): no symlink is followed.
-            Err(Errno::NOSYS) => {
+            // Without openat2 (kernels before 5.6; sandboxes whose seccomp filter answers
+            // ENOSYS or EPERM for it): no symlink is followed.
+            Err(Errno::NOSYS | Errno::PERM) => {
                 match rustix::fs::openat(&self.fd, path, flags | OFlags::NOFOLLOW, Mode::empty()) {
                     Ok(fd) if !path.as_bytes().contains(&b'/') => Ok(fd),
                     Ok(_) | Err(Errno::LOOP) => Err(self.outside(asked)),
