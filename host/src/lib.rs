@@ -41,6 +41,8 @@ pub mod clock;
 #[doc(hidden)]
 pub mod config;
 #[doc(hidden)]
+pub mod confined_dir;
+#[doc(hidden)]
 pub mod credential;
 #[doc(hidden)]
 pub mod demo;

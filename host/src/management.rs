@@ -5,7 +5,9 @@
 //! `MANAGEMENT_PASSWORD`, or `--password`); requests pass the [`auth::Gate`] first. Every
 //! write edits `config.yaml` (or an auth file) atomically — keeping comments, key order and the
 //! `auth:` block — and applies through the same reload path as a file edit before it answers; a
-//! change the config validation or the reload refuses leaves the file as it was.
+//! change the config validation or the reload refuses leaves the file as it was. The
+//! path-valued keys (`auth-dir`, `plugins.dir`, `plugins.cache-dir`, `tls.cert`, `tls.key`)
+//! are file-only: a write that changes one is refused ([`path_keys`]).
 
 pub mod api_keys;
 pub mod auth;
@@ -13,6 +15,7 @@ pub mod auth_files;
 pub mod ban;
 pub mod config_file;
 pub mod error;
+pub mod path_keys;
 pub mod plugins;
 pub mod provider_keys;
 pub mod report;
@@ -205,10 +208,27 @@ impl Management {
         .await
         .map_err(|e| ManagementError::WriteFailed(e.to_string()))??;
         let dir = path.parent().map(Path::to_owned).unwrap_or_default();
-        Config::parse(&new, Some(path.to_owned()), dir).map_err(|error| match error {
-            ConfigError::Syntax { .. } => ManagementError::InvalidYaml(error.to_string()),
-            other => ManagementError::InvalidConfig(other.to_string()),
-        })?;
+        let after = Config::parse(&new, Some(path.to_owned()), dir.clone())
+            .map_err(|error| match error {
+                ConfigError::Syntax { .. } => ManagementError::InvalidYaml(error.to_string()),
+                other => ManagementError::InvalidConfig(other.to_string()),
+            })?
+            .config;
+        // The file's own values are the reference; a file that is gone, empty or no longer
+        // loads falls back to the running ones.
+        let before = match old.trim() {
+            "" => None,
+            text => Config::parse(text, Some(path.to_owned()), dir).ok(),
+        }
+        .map_or_else(|| (*self.runtime.generation().config).clone(), |l| l.config);
+        let changed = path_keys::changed(&before, &after);
+        if !changed.is_empty() {
+            tracing::warn!(
+                keys = changed.join(", "),
+                "management write refused: path-valued keys are file-only"
+            );
+            return Err(ManagementError::PathKeysAreFileOnly(changed));
+        }
         if new == old {
             return Ok(());
         }
@@ -224,7 +244,7 @@ impl Management {
         }
     }
 
-    /// Applies a change of `auth-dir` (already written) through the reload path.
+    /// Applies a change of the files in `auth-dir` (already written) through the reload path.
     pub async fn reload_auth_files(&self) -> Result<(), ManagementError> {
         let _write = self.writes.lock().await;
         let path = self.config_path()?;

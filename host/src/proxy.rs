@@ -5,6 +5,7 @@ pub mod client_pool;
 pub mod dispatch;
 pub mod endpoint;
 pub mod error;
+pub mod example_key;
 pub mod forward;
 pub mod headers;
 pub mod idle_timeout;

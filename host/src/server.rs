@@ -8,6 +8,7 @@ mod cors;
 mod prefixed;
 mod request_id;
 mod router;
+pub mod secret_files;
 mod tls;
 
 use std::net::SocketAddr;
@@ -322,6 +323,13 @@ pub(crate) async fn boot(options: ServerOptions) -> Result<Booted, ServerError> 
         tracing::warn!("config: {warning}");
     }
     let config = loaded.config;
+    secret_files::warn_readable(
+        config.source.path.as_deref(),
+        options
+            .credential_store
+            .is_none()
+            .then_some(config.auth_dir.as_path()),
+    );
     let plugins = start_plugins(&config, options.clock.clone()).await?;
     let mut runtime = Runtime::new(options.clock, plugins, options.providers)
         .with_extractors(options.extractors)
@@ -399,6 +407,14 @@ impl Booted {
             }));
         }
         self.runtime.add_listener(local_addr, bound_from);
+        let examples = crate::proxy::example_key::example_keys_in(&generation.config);
+        if !local_addr.ip().is_loopback() && !examples.is_empty() {
+            tracing::warn!(
+                "example client keys ({}) on a listener beyond loopback: the proxy routes answer \
+                 403 unsafe_example_api_key until they are replaced",
+                examples.join(", ")
+            );
+        }
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(connection::serve(
             listener,

@@ -13,6 +13,7 @@ mod access;
 mod affinity;
 mod demo;
 mod extractor_chain;
+mod host_files;
 mod jwt;
 mod limits;
 mod management;

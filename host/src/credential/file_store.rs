@@ -4,9 +4,10 @@
 //! `api_key` or `access_token` are used; the reference's OAuth kinds are reported as unsupported.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fs;
-use std::io;
-use std::os::unix::fs::DirBuilderExt;
+use std::io::{self, Read};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use http::{HeaderName, HeaderValue};
@@ -16,8 +17,8 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{Credential, CredentialId, CredentialSource, ProviderKind, Secret, index_of};
-use crate::atomic_file;
 use crate::config::{ModelAlias, ProxyUrl};
+use crate::confined_dir::{ConfinedDir, EntryKind};
 
 /// Legacy dash keys renamed to snake_case on load and save; an existing snake_case key wins.
 const LEGACY_KEYS: &[(&str, &str)] = &[
@@ -93,26 +94,20 @@ impl FileStore {
     }
 
     /// Every `*.json` file directly inside the folder, parsed. A missing folder lists nothing.
+    ///
+    /// Files are opened beneath the folder ([`ConfinedDir`]): a symlink that stays inside it
+    /// is read, one that leads outside is skipped with the reason (and never read).
     pub fn list(&self) -> io::Result<Listing> {
         let mut listing = Listing::default();
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
+        let dir = match ConfinedDir::open(&self.dir) {
+            Ok(dir) => dir,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing),
             Err(e) => return Err(e),
         };
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .map(|e| e.path())
-            .filter(|p| {
-                p.extension()
-                    .is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
-            })
-            .collect();
-        paths.sort();
         let mut fingerprint = Sha256::new();
-        for path in paths {
-            let read = fs::read(&path);
+        for name in json_names(&dir)? {
+            let path = self.dir.join(&name);
+            let read = dir.read(&name);
             fingerprint.update(path.as_os_str().as_encoded_bytes());
             fingerprint.update([0]);
             if let Ok(bytes) = &read {
@@ -131,6 +126,27 @@ impl FileStore {
         Ok(listing)
     }
 
+    /// The auth files (as [`FileStore::list`] finds them) that the group or others may read,
+    /// with their permission bits. Files that cannot be opened are left out.
+    pub fn readable_by_others(&self) -> io::Result<Vec<(PathBuf, u32)>> {
+        let dir = match ConfinedDir::open(&self.dir) {
+            Ok(dir) => dir,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut exposed = Vec::new();
+        for name in json_names(&dir)? {
+            let Ok(meta) = dir.open_file(&name).and_then(|f| f.metadata()) else {
+                continue;
+            };
+            let mode = meta.permissions().mode() & 0o7777;
+            if readable_by_others(mode) {
+                exposed.push((self.dir.join(&name), mode));
+            }
+        }
+        Ok(exposed)
+    }
+
     /// Writes a file credential back: its metadata with `disabled` set. Unchanged JSON (compared
     /// semantically) leaves the file untouched; a disabled credential whose file is gone is not
     /// re-created (returns `None`). New files get mode 0600; the write is atomic.
@@ -139,44 +155,63 @@ impl FileStore {
             return Err(StoreError::NothingToPersist(credential.id.clone()));
         };
         let path = self.path_of(credential)?;
+        let name = path
+            .file_name()
+            .filter(|_| path.parent() == Some(self.dir.as_path()))
+            .ok_or_else(|| StoreError::InvalidId(path.display().to_string()))?
+            .to_owned();
         let _guard = self.write_lock.lock();
-        let exists = path.exists();
-        if credential.disabled && !exists {
+        let io_error = |source| StoreError::Io {
+            path: path.clone(),
+            source,
+        };
+        let dir = match ConfinedDir::open(&self.dir) {
+            Ok(dir) => Some(dir),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_error(e)),
+        };
+        let current = match dir.as_ref().map(|d| d.open_file(&name)) {
+            None => None,
+            Some(Err(e)) if e.kind() == io::ErrorKind::NotFound => None,
+            Some(Err(e)) => return Err(io_error(e)),
+            Some(Ok(file)) => Some(file),
+        };
+        if credential.disabled && current.is_none() {
             return Ok(None);
         }
         let mut metadata = metadata.clone();
         normalize_legacy_keys(&mut metadata);
         metadata.insert("disabled".to_owned(), Value::Bool(credential.disabled));
         let bytes = serde_json::to_vec(&metadata).expect("JSON maps serialize");
-        let io_error = |source| StoreError::Io {
-            path: path.clone(),
-            source,
-        };
-        let mode = if exists {
-            match fs::read(&path) {
-                Ok(current) if json_equal_bytes(&current, &bytes) => return Ok(Some(path)),
-                Ok(_) => atomic_file::mode_of(&path).unwrap_or(0o600),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => 0o600,
-                Err(e) => return Err(io_error(e)),
+        let mode = match current {
+            Some(mut file) => {
+                let mut text = Vec::new();
+                file.read_to_end(&mut text).map_err(io_error)?;
+                if json_equal_bytes(&text, &bytes) {
+                    return Ok(Some(path));
+                }
+                file.metadata().map_err(io_error)?.permissions().mode() & 0o7777
             }
-        } else {
-            0o600
+            None => 0o600,
         };
-        if let Some(parent) = path.parent() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)
-                .map_err(io_error)?;
-        }
-        atomic_file::write(&path, &bytes, mode).map_err(io_error)?;
+        let dir = match dir {
+            Some(dir) => dir,
+            None => {
+                self.ensure_dir().map_err(io_error)?;
+                ConfinedDir::open(&self.dir).map_err(io_error)?
+            }
+        };
+        dir.write(&name, &bytes, mode).map_err(io_error)?;
         Ok(Some(path))
     }
 
-    /// Removes the file of `id`; a missing file is not an error.
+    /// Removes the file of `id`; a missing file is not an error. A symlink leading outside the
+    /// folder is refused (and kept).
     pub fn delete(&self, id: &str) -> Result<(), StoreError> {
         let path = self.path_for_id(id)?;
-        match fs::remove_file(&path) {
+        let result = ConfinedDir::open(&self.dir)
+            .and_then(|dir| dir.remove(path.file_name().unwrap_or_default()));
+        match result {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(source) => Err(StoreError::Io { path, source }),
@@ -199,6 +234,26 @@ impl FileStore {
         }
         Ok(self.dir.join(id))
     }
+}
+
+/// The names of the folder's `*.json` files and symlinks (any case), sorted.
+pub fn json_names(dir: &ConfinedDir) -> io::Result<Vec<OsString>> {
+    Ok(dir
+        .entries()?
+        .into_iter()
+        .filter(|e| matches!(e.kind, EntryKind::File | EntryKind::Symlink))
+        .filter(|e| {
+            Path::new(&e.name)
+                .extension()
+                .is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
+        })
+        .map(|e| e.name)
+        .collect())
+}
+
+/// Whether permission bits let the group or others read the file.
+pub fn readable_by_others(mode: u32) -> bool {
+    mode & 0o044 != 0
 }
 
 /// Parses one auth file into a credential, or says why it is skipped.
@@ -426,6 +481,8 @@ fn json_equal(a: &Value, b: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::atomic_file;
+    use std::os::unix::fs::symlink;
 
     fn store() -> (tempfile::TempDir, FileStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -544,5 +601,72 @@ mod tests {
         assert!(!json_equal_bytes(br#"{"a":1}"#, br#"{"a":1,"b":2}"#));
         assert!(!json_equal_bytes(br#"{"a":[1,2]}"#, br#"{"a":[2,1]}"#));
         assert!(!json_equal_bytes(b"{", b"{}"));
+    }
+
+    #[test]
+    fn symlinks_are_read_only_when_they_stay_inside_the_folder() {
+        let (dir, store) = store();
+        fs::create_dir(store.dir().join("..data")).unwrap();
+        put(
+            &store,
+            "..data/mounted.json",
+            r#"{"type":"claude","api_key":"k"}"#,
+        );
+        symlink("..data/mounted.json", store.dir().join("mounted.json")).unwrap();
+        fs::write(
+            dir.path().join("outside.json"),
+            r#"{"type":"claude","api_key":"stolen"}"#,
+        )
+        .unwrap();
+        symlink(dir.path().join("outside.json"), store.dir().join("x.json")).unwrap();
+        symlink("../outside.json", store.dir().join("y.json")).unwrap();
+        let listing = store.list().unwrap();
+        let ids: Vec<_> = listing.credentials.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["mounted.json"]);
+        let skipped: Vec<_> = listing
+            .skipped
+            .iter()
+            .map(|(p, reason)| (p.file_name().unwrap().to_str().unwrap(), reason.as_str()))
+            .collect();
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        for (name, reason) in skipped {
+            assert!(reason.contains("leads outside"), "{name}: {reason}");
+        }
+        let mut credential = listing.credentials[0].clone();
+        credential.disabled = true;
+        store.save(&credential).unwrap();
+        assert!(
+            fs::symlink_metadata(store.dir().join("mounted.json"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let saved = fs::read_to_string(store.dir().join("..data/mounted.json")).unwrap();
+        assert!(saved.contains("\"disabled\":true"), "{saved}");
+        assert!(store.delete("x.json").is_err());
+        assert!(dir.path().join("outside.json").exists());
+    }
+
+    #[test]
+    fn files_others_can_read_are_found() {
+        let (_dir, store) = store();
+        for (name, mode) in [("a.json", 0o600), ("b.json", 0o640), ("c.json", 0o604)] {
+            let path = put(&store, name, "{}");
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let exposed: Vec<_> = store
+            .readable_by_others()
+            .unwrap()
+            .into_iter()
+            .map(|(p, mode)| (p.file_name().unwrap().to_str().unwrap().to_owned(), mode))
+            .collect();
+        assert_eq!(
+            exposed,
+            [("b.json".to_owned(), 0o640), ("c.json".to_owned(), 0o604)]
+        );
+        assert!(!readable_by_others(0o600));
+        assert!(!readable_by_others(0o700));
+        assert!(readable_by_others(0o640));
+        assert!(readable_by_others(0o604));
     }
 }

@@ -1,6 +1,10 @@
 //! `/auth-files`: the credential files in `auth-dir` (reference §5.5) — list them with their
 //! runtime state, upload, delete, download, enable or disable. Every change is applied through
 //! the reload path before the answer.
+//!
+//! Files are opened beneath the `auth-dir` handle ([`ConfinedDir`]): a symlink that stays inside
+//! the folder works, one that leads outside is never read, written or deleted (403
+//! `outside_auth_dir`, and the listing shows it as an error).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,8 +19,8 @@ use http::{HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
 use super::{Management, ManagementError, json_body, ok};
-use crate::atomic_file;
-use crate::credential::file_store::FileStore;
+use crate::confined_dir::{self, ConfinedDir};
+use crate::credential::file_store::{self, FileStore};
 use crate::credential::{Credential, CredentialSource};
 use crate::usage::record::rfc3339;
 
@@ -57,11 +61,25 @@ fn auth_dir(management: &Management) -> PathBuf {
     management.runtime.generation().config.auth_dir.clone()
 }
 
+/// The management error for a failed auth-file operation; refusals are logged.
+fn file_error(error: std::io::Error) -> ManagementError {
+    if confined_dir::is_outside(&error) {
+        tracing::warn!("auth file refused: {error}");
+        ManagementError::OutsideAuthDir(error.to_string())
+    } else if error.kind() == std::io::ErrorKind::NotFound {
+        ManagementError::NotFound("file not found".into())
+    } else {
+        ManagementError::WriteFailed(error.to_string())
+    }
+}
+
 /// `GET /auth-files[?name=]`: `{"files": [...]}`, sorted by name.
 async fn list(State(management): State<Arc<Management>>, RawQuery(query): RawQuery) -> Json<Value> {
     let generation = management.runtime.generation();
     let now = management.runtime.clock.now();
     let only = query_values(query.as_deref(), "name");
+    let dir = ConfinedDir::open(&generation.config.auth_dir).ok();
+    let dir = dir.as_ref();
     let mut files: Vec<Value> = Vec::new();
     for credential in generation.registry.credentials() {
         if let CredentialSource::File { path } = &credential.source {
@@ -70,7 +88,7 @@ async fn list(State(management): State<Arc<Management>>, RawQuery(query): RawQue
                 .states
                 .state_for(&credential.id)
                 .snapshot();
-            files.push(credential_entry(credential, path, &state, now));
+            files.push(credential_entry(credential, path, &state, now, dir));
         }
     }
     for (path, reason) in &generation.skipped_files {
@@ -79,7 +97,7 @@ async fn list(State(management): State<Arc<Management>>, RawQuery(query): RawQue
             "id": name,
             "auth_index": crate::credential::index_of(&name),
             "name": name,
-            "type": read_type(path),
+            "type": read_type(dir, path),
             "provider": "",
             "label": "",
             "status": "error",
@@ -88,7 +106,7 @@ async fn list(State(management): State<Arc<Management>>, RawQuery(query): RawQue
             "unavailable": true,
             "runtime_only": false,
             "source": "file",
-            "size": file_size(path),
+            "size": file_size(dir, path),
             "success": 0,
             "failed": 0,
             "path": path.display().to_string(),
@@ -104,6 +122,7 @@ fn credential_entry(
     path: &Path,
     state: &crate::credential::state::StateSnapshot,
     now: std::time::SystemTime,
+    dir: Option<&ConfinedDir>,
 ) -> Value {
     let mut cooldowns = Map::new();
     let mut next_retry: Option<std::time::SystemTime> = None;
@@ -151,7 +170,7 @@ fn credential_entry(
         "unavailable": next_retry.is_some(),
         "runtime_only": false,
         "source": "file",
-        "size": file_size(path),
+        "size": file_size(dir, path),
         "success": state.successes,
         "failed": state.failures,
         "cooldowns": cooldowns,
@@ -167,7 +186,7 @@ fn credential_entry(
             object.insert(key.into(), json!(value));
         }
     }
-    if let Ok(modified) = std::fs::metadata(path).and_then(|m| m.modified()) {
+    if let Some(modified) = metadata_of(dir, path).and_then(|m| m.modified().ok()) {
         object.insert("modtime".into(), json!(rfc3339(modified)));
     }
     entry
@@ -179,19 +198,25 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn file_size(path: &Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+/// The metadata of an auth file, opened beneath the folder (`None` for a file refused or gone).
+fn metadata_of(dir: Option<&ConfinedDir>, path: &Path) -> Option<std::fs::Metadata> {
+    dir?.open_file(path.file_name()?).ok()?.metadata().ok()
 }
 
-fn read_type(path: &Path) -> Value {
-    std::fs::read(path)
-        .ok()
+fn file_size(dir: Option<&ConfinedDir>, path: &Path) -> u64 {
+    metadata_of(dir, path).map_or(0, |m| m.len())
+}
+
+fn read_type(dir: Option<&ConfinedDir>, path: &Path) -> Value {
+    dir.zip(path.file_name())
+        .and_then(|(dir, name)| dir.read(name).ok())
         .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
         .and_then(|v| v.get("type").cloned())
         .unwrap_or(Value::Null)
 }
 
-/// Writes one uploaded file (mode 0600, atomically) after checking its name and JSON.
+/// Writes one uploaded file (mode 0600, atomically, beneath the folder) after checking its
+/// name and JSON.
 async fn store(dir: &Path, name: &str, bytes: Bytes) -> Result<(), ManagementError> {
     if !matches!(
         serde_json::from_slice::<Value>(&bytes),
@@ -202,14 +227,17 @@ async fn store(dir: &Path, name: &str, bytes: Bytes) -> Result<(), ManagementErr
         )));
     }
     let store = FileStore::new(dir);
-    let path = dir.join(name.trim());
+    let name = name.trim().to_owned();
     tokio::task::spawn_blocking(move || {
         store.ensure_dir()?;
-        atomic_file::write(&path, &bytes, 0o600)
+        ConfinedDir::open(store.dir())?.write(name.as_ref(), &bytes, 0o600)
     })
     .await
     .map_err(|e| ManagementError::WriteFailed(e.to_string()))?
-    .map_err(|e| ManagementError::WriteFailed(e.to_string()))
+    .map_err(|e| match file_error(e) {
+        ManagementError::NotFound(message) => ManagementError::WriteFailed(message),
+        other => other,
+    })
 }
 
 /// Several files' outcome: 200 when all succeeded, 207 otherwise.
@@ -314,22 +342,29 @@ async fn delete(
         .iter()
         .any(|v| matches!(v.as_str(), "true" | "1" | "*"));
     if all {
-        let listing =
-            std::fs::read_dir(&dir).map_err(|e| ManagementError::WriteFailed(e.to_string()))?;
+        let folder = ConfinedDir::open(&dir).map_err(file_error)?;
         let mut deleted = 0;
-        for entry in listing.filter_map(Result::ok) {
-            let path = entry.path();
-            let is_json = path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-            if is_json && entry.file_type().is_ok_and(|t| t.is_file()) {
-                std::fs::remove_file(&path)
-                    .map_err(|e| ManagementError::WriteFailed(e.to_string()))?;
-                deleted += 1;
+        let mut refused = Vec::new();
+        for name in file_store::json_names(&folder).map_err(file_error)? {
+            match folder.remove(&name) {
+                Ok(()) => deleted += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) if confined_dir::is_outside(&e) => {
+                    tracing::warn!("auth file refused: {e}");
+                    refused.push(json!({
+                        "name": name.to_string_lossy(),
+                        "error": e.to_string(),
+                    }));
+                }
+                Err(e) => return Err(ManagementError::WriteFailed(e.to_string())),
             }
         }
         management.reload_auth_files().await?;
-        return Ok(Json(json!({ "status": "ok", "deleted": deleted })).into_response());
+        if refused.is_empty() {
+            return Ok(Json(json!({ "status": "ok", "deleted": deleted })).into_response());
+        }
+        let body = json!({ "status": "partial", "deleted": deleted, "failed": refused });
+        return Ok((StatusCode::MULTI_STATUS, Json(body)).into_response());
     }
     let mut names = query_values(query.as_deref(), "name");
     if names.is_empty() && !body.is_empty() {
@@ -349,15 +384,10 @@ async fn delete(
     if names.is_empty() {
         return Err(ManagementError::BadRequest("name is required".into()));
     }
+    let folder = ConfinedDir::open(&dir).map_err(file_error)?;
     let remove = |name: &str| -> Result<(), ManagementError> {
         check_name(name, "name must end with .json")?;
-        match std::fs::remove_file(dir.join(name.trim())) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(ManagementError::NotFound("file not found".into()))
-            }
-            Err(e) => Err(ManagementError::WriteFailed(e.to_string())),
-        }
+        folder.remove(name.trim().as_ref()).map_err(file_error)
     };
     if names.len() == 1 {
         remove(&names[0])?;
@@ -389,9 +419,15 @@ async fn download(
         .unwrap_or_default();
     check_name(&name, "name must end with .json")?;
     let name = name.trim().to_owned();
-    let bytes = tokio::fs::read(auth_dir(&management).join(&name))
+    let dir = auth_dir(&management);
+    let file = name.clone();
+    let bytes = tokio::task::spawn_blocking(move || ConfinedDir::open(&dir)?.read(file.as_ref()))
         .await
-        .map_err(|_| ManagementError::NotFound("file not found".into()))?;
+        .map_err(|e| ManagementError::WriteFailed(e.to_string()))?
+        .map_err(|e| match file_error(e) {
+            refused @ ManagementError::OutsideAuthDir(_) => refused,
+            _ => ManagementError::NotFound("file not found".into()),
+        })?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(

@@ -53,6 +53,15 @@ pub enum ManagementError {
     /// Reading or writing a file failed.
     #[error("{0}")]
     WriteFailed(String),
+    /// The write would change path-valued keys, which only the file on disk may change.
+    #[error(
+        "{} cannot be changed through the management API: edit the config file on disk",
+        .0.join(", ")
+    )]
+    PathKeysAreFileOnly(Vec<&'static str>),
+    /// An auth file name resolves (through a symlink) outside `auth-dir`.
+    #[error("{0}")]
+    OutsideAuthDir(String),
 }
 
 /// Whole seconds left, rounded to the nearest second as Go's `Duration.Round(time.Second)`.
@@ -69,7 +78,9 @@ impl ManagementError {
             | ManagementError::ConfigFileMissing => StatusCode::NOT_FOUND,
             ManagementError::Banned(_)
             | ManagementError::RemoteDisabled
-            | ManagementError::KeyNotSet => StatusCode::FORBIDDEN,
+            | ManagementError::KeyNotSet
+            | ManagementError::PathKeysAreFileOnly(_)
+            | ManagementError::OutsideAuthDir(_) => StatusCode::FORBIDDEN,
             ManagementError::MissingKey | ManagementError::InvalidKey => StatusCode::UNAUTHORIZED,
             ManagementError::BadRequest(_) | ManagementError::InvalidYaml(_) => {
                 StatusCode::BAD_REQUEST
@@ -98,6 +109,12 @@ impl IntoResponse for ManagementError {
             }
             ManagementError::WriteFailed(message) => {
                 json!({ "error": "write_failed", "message": message })
+            }
+            ManagementError::PathKeysAreFileOnly(_) => {
+                json!({ "error": "path_keys_are_file_only", "message": self.to_string() })
+            }
+            ManagementError::OutsideAuthDir(message) => {
+                json!({ "error": "outside_auth_dir", "message": message })
             }
             other => json!({ "error": other.to_string() }),
         };

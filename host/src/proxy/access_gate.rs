@@ -1,5 +1,6 @@
 //! The access check in front of the proxy routes: the generation's access chain decides who may
-//! call; the request then runs on that same generation to the end.
+//! call; the request then runs on that same generation to the end. Before it, the example-key
+//! safe mode ([`example_key`]) may shut the proxy routes.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 
-use super::unauthenticated_guard;
+use super::{example_key, unauthenticated_guard};
 use crate::access::RequestHead;
 use crate::generation::Generation;
 use crate::runtime::Runtime;
@@ -29,6 +30,9 @@ pub async fn require_access(
     next: Next,
 ) -> Response {
     let generation = runtime.generation();
+    if example_key::safe_mode(&runtime, &generation.config) {
+        return example_key::refusal();
+    }
     if generation.access.is_empty()
         && let Err(refused) =
             unauthenticated_guard::check(&generation.config, request.uri(), request.headers())
