@@ -25,9 +25,15 @@ use crate::runtime::Runtime;
 use endpoint::Endpoint;
 
 /// The proxy routes (reference §9.1): `/v1/*` and `/v1beta/*`, behind the access chain.
+/// `/v1/models/{model}:{action}` is the Gemini API's `v1` twin of the `v1beta` route (the
+/// version google-genai calls by default); the rest of the model name may hold `/` (a prefix).
 pub fn routes(runtime: Arc<Runtime>) -> Router<Arc<Runtime>> {
     Router::new()
-        .route("/v1/models", get(model_list::openai_or_claude))
+        .route("/v1/models", get(model_list::list))
+        .route(
+            "/v1/models/{*model_action}",
+            get(model_list::one).post(forward::gemini),
+        )
         .route(
             "/v1/chat/completions",
             forward::fixed_path(Endpoint::ChatCompletions),

@@ -230,7 +230,12 @@ impl Exchange {
         if cache_reply {
             cache.remember(credential, &request.model, conversation);
         }
-        let text = reply_text(credential, conversation.last_user_text());
+        let reply = reply_text(credential, conversation.last_user_text());
+        // A tool call carries the reply in its arguments, so it still names the credential.
+        let text = match &request.tool {
+            Some(_) => serde_json::json!({ "reply": reply }).to_string(),
+            None => reply,
+        };
         let usage = Usage {
             input: conversation.input_tokens(),
             cached: match outcome {
@@ -246,6 +251,7 @@ impl Exchange {
             created: unix_now(),
             usage,
             include_usage: request.include_usage,
+            tool: request.tool,
         };
         (answer, outcome)
     }

@@ -178,6 +178,9 @@ pub(crate) struct GenerateRequest {
     pub(crate) stream: Option<Framing>,
     /// OpenAI Chat `stream_options.include_usage`: end the stream with a usage chunk.
     pub(crate) include_usage: bool,
+    /// The function the answer calls instead of replying in text: the first tool an OpenAI
+    /// Chat request defines (unless `tool_choice` is `"none"`).
+    pub(crate) tool: Option<String>,
 }
 
 /// Token counts of one answer.
@@ -206,6 +209,9 @@ pub(crate) struct Answer {
     pub(crate) usage: Usage,
     /// OpenAI Chat `stream_options.include_usage`.
     pub(crate) include_usage: bool,
+    /// The function called instead of a text reply; [`Answer::text`] is then its arguments
+    /// (a JSON object as a string), streamed in pieces like a text reply.
+    pub(crate) tool: Option<String>,
 }
 
 /// Writes one streamed answer, event by event, in a protocol's framing. The stream is: the

@@ -50,14 +50,17 @@ async fn gemini_model_names_cannot_walk_the_upstream_path() {
             "gemini-2.5-flash%0A",
             "..",
         ] {
-            let path = format!("/v1beta/models/{model}:{action}");
-            let reply = proxy.post(&path, &gemini_body()).await;
-            assert_eq!(reply.status, 400, "{path}: {}", reply.text());
-            assert_eq!(
-                reply.json()["error"]["type"],
-                "invalid_request_error",
-                "{path}"
-            );
+            // The `v1` twin of each route (google-genai's default) is checked the same way.
+            for version in ["v1beta", "v1"] {
+                let path = format!("/{version}/models/{model}:{action}");
+                let reply = proxy.post(&path, &gemini_body()).await;
+                assert_eq!(reply.status, 400, "{path}: {}", reply.text());
+                assert_eq!(
+                    reply.json()["error"]["type"],
+                    "invalid_request_error",
+                    "{path}"
+                );
+            }
         }
     }
     // A name longer than 256 bytes, and one only the family rule would serve with a bad charset.
@@ -73,6 +76,12 @@ async fn gemini_model_names_cannot_walk_the_upstream_path() {
     assert_eq!(proxy.post(fine, &gemini_body()).await.status, 200);
     assert_eq!(
         mock.requests()[0].path,
+        "/v1beta/models/gemini-2.5-flash:generateContent"
+    );
+    let fine_v1 = "/v1/models/gemini-2.5-flash:generateContent";
+    assert_eq!(proxy.post(fine_v1, &gemini_body()).await.status, 200);
+    assert_eq!(
+        mock.requests()[1].path,
         "/v1beta/models/gemini-2.5-flash:generateContent"
     );
 }

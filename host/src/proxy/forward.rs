@@ -48,7 +48,7 @@ pub fn fixed_path(endpoint: Endpoint) -> MethodRouter<Arc<Runtime>> {
     )
 }
 
-/// `POST /v1beta/models/{model}:{action}`.
+/// `POST /v1beta/models/{model}:{action}` and its `v1` twin `POST /v1/models/{model}:{action}`.
 pub async fn gemini(
     State(runtime): State<Arc<Runtime>>,
     admitted: Admitted,
@@ -60,7 +60,7 @@ pub async fn gemini(
 ) -> Response {
     let Some((model, action)) = model_action.rsplit_once(':') else {
         return ProxyError::InvalidRequest(format!(
-            "expected /v1beta/models/{{model}}:{{action}}, got {model_action:?}"
+            "expected /v1beta/models/{{model}}:{{action}} or /v1/models/{{model}}:{{action}}, got {model_action:?}"
         ))
         .into_response();
     };

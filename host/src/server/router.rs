@@ -48,6 +48,9 @@ async fn root() -> Json<serde_json::Value> {
             "POST /v1beta/models/{model}:generateContent",
             "POST /v1beta/models/{model}:streamGenerateContent",
             "GET /v1beta/models",
+            "POST /v1/models/{model}:generateContent",
+            "POST /v1/models/{model}:streamGenerateContent",
+            "GET /v1/models/{model}",
         ],
     }))
 }

@@ -37,6 +37,7 @@ pub(super) fn parse(body: &Value, model: &str, stream: Option<Framing>) -> Gener
         conversation,
         stream,
         include_usage: false,
+        tool: None,
     }
 }
 

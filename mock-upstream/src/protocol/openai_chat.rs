@@ -1,5 +1,6 @@
 //! OpenAI Chat Completions: `chat.completion`, `chat.completion.chunk` + `[DONE]`, the OpenAI
-//! error shape (shared with the Responses API) and the model list.
+//! error shape (shared with the Responses API) and the model list. A request that defines
+//! tools is answered with a call of its first one (its arguments stream like text).
 
 use bytes::{Bytes, BytesMut};
 use http::StatusCode;
@@ -10,7 +11,7 @@ use super::{Answer, Framing, GenerateRequest};
 use crate::conversation::{Conversation, Role};
 use crate::wire;
 
-/// Parses `{model, messages: [{role, content}], stream?, stream_options?}`.
+/// Parses `{model, messages: [{role, content}], stream?, stream_options?, tools?, tool_choice?}`.
 pub(super) fn parse(body: &Value) -> Result<GenerateRequest, String> {
     let model = body
         .get("model")
@@ -40,7 +41,28 @@ pub(super) fn parse(body: &Value) -> Result<GenerateRequest, String> {
         conversation,
         stream: stream.then_some(Framing::Sse),
         include_usage,
+        tool: called_tool(body),
     })
+}
+
+/// The function the answer calls: the one `tool_choice` names, else the first of `tools`;
+/// none when `tool_choice` is `"none"` or no function tool is defined.
+fn called_tool(body: &Value) -> Option<String> {
+    let choice = body.get("tool_choice");
+    if choice.and_then(Value::as_str) == Some("none") {
+        return None;
+    }
+    let named = choice.and_then(|choice| choice.pointer("/function/name"));
+    let first = || {
+        body.get("tools")?
+            .as_array()?
+            .iter()
+            .find_map(|tool| tool.pointer("/function/name"))
+    };
+    named
+        .or_else(first)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 #[derive(Serialize)]
@@ -63,7 +85,24 @@ struct Choice<'a> {
 #[derive(Serialize)]
 struct Message<'a> {
     role: &'static str,
-    content: &'a str,
+    /// `null` when the answer is a tool call.
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<[ToolCall<'a>; 1]>,
+}
+
+#[derive(Serialize)]
+struct ToolCall<'a> {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: FunctionCall<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionCall<'a> {
+    name: &'a str,
+    arguments: &'a str,
 }
 
 #[derive(Serialize)]
@@ -96,6 +135,19 @@ fn completion_id(answer: &Answer) -> String {
     format!("chatcmpl-mock-{}", answer.sequence)
 }
 
+fn tool_call_id(answer: &Answer) -> String {
+    format!("call_mock_{}", answer.sequence)
+}
+
+/// `tool_calls` for a tool answer, `stop` for a text one.
+fn finish_reason(answer: &Answer) -> &'static str {
+    if answer.tool.is_some() {
+        "tool_calls"
+    } else {
+        "stop"
+    }
+}
+
 /// The `chat.completion` object.
 pub(super) fn answer_body(answer: &Answer) -> Bytes {
     wire::json(&Completion {
@@ -105,11 +157,26 @@ pub(super) fn answer_body(answer: &Answer) -> Bytes {
         model: &answer.model,
         choices: [Choice {
             index: 0,
-            message: Message {
-                role: "assistant",
-                content: &answer.text,
+            message: match &answer.tool {
+                None => Message {
+                    role: "assistant",
+                    content: Some(&answer.text),
+                    tool_calls: None,
+                },
+                Some(name) => Message {
+                    role: "assistant",
+                    content: None,
+                    tool_calls: Some([ToolCall {
+                        id: tool_call_id(answer),
+                        kind: "function",
+                        function: FunctionCall {
+                            name,
+                            arguments: &answer.text,
+                        },
+                    }]),
+                },
             },
-            finish_reason: "stop",
+            finish_reason: finish_reason(answer),
         }],
         usage: CompletionUsage::of(answer),
     })
@@ -139,20 +206,66 @@ struct Delta<'a> {
     role: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<[ToolCallDelta<'a>; 1]>,
+}
+
+/// One piece of a streamed tool call: the first carries its id, type and name.
+#[derive(Serialize)]
+struct ToolCallDelta<'a> {
+    index: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    function: FunctionDelta<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionDelta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    arguments: &'a str,
 }
 
 /// Streams `data: {chat.completion.chunk}` events: a role chunk, one chunk per piece, a
 /// `finish_reason: "stop"` chunk, a usage chunk when `stream_options.include_usage` asked for
-/// it, then `data: [DONE]`.
+/// it, then `data: [DONE]`. A tool answer opens its call in the role chunk, streams the
+/// arguments as the pieces and finishes with `tool_calls`.
 pub(super) struct ChunkEncoder {
     answer: Answer,
     id: String,
+    call_id: String,
 }
 
 impl ChunkEncoder {
     pub(super) fn new(answer: Answer) -> Self {
         let id = completion_id(&answer);
-        ChunkEncoder { answer, id }
+        let call_id = tool_call_id(&answer);
+        ChunkEncoder {
+            answer,
+            id,
+            call_id,
+        }
+    }
+
+    /// The delta of a tool answer's call: `arguments` is the piece (empty at the opening,
+    /// which also names the call).
+    fn tool_delta<'a>(
+        &'a self,
+        opening: bool,
+        arguments: &'a str,
+    ) -> Option<[ToolCallDelta<'a>; 1]> {
+        let name = self.answer.tool.as_deref()?;
+        Some([ToolCallDelta {
+            index: 0,
+            id: opening.then_some(self.call_id.as_str()),
+            kind: opening.then_some("function"),
+            function: FunctionDelta {
+                name: opening.then_some(name),
+                arguments,
+            },
+        }])
     }
 
     fn push(
@@ -175,9 +288,11 @@ impl ChunkEncoder {
 
 impl super::StreamEncoder for ChunkEncoder {
     fn opening(&mut self, out: &mut BytesMut) {
+        let tool_calls = self.tool_delta(true, "");
         let delta = Delta {
             role: Some("assistant"),
-            content: Some(""),
+            content: tool_calls.is_none().then_some(""),
+            tool_calls,
         };
         self.push(
             out,
@@ -191,9 +306,11 @@ impl super::StreamEncoder for ChunkEncoder {
     }
 
     fn chunk(&mut self, piece: &str, out: &mut BytesMut) {
+        let tool_calls = self.tool_delta(false, piece);
         let delta = Delta {
             role: None,
-            content: Some(piece),
+            content: tool_calls.is_none().then_some(piece),
+            tool_calls,
         };
         self.push(
             out,
@@ -210,7 +327,7 @@ impl super::StreamEncoder for ChunkEncoder {
         let finish = ChunkChoice {
             index: 0,
             delta: Delta::default(),
-            finish_reason: Some("stop"),
+            finish_reason: Some(finish_reason(&self.answer)),
         };
         self.push(out, vec![finish], None);
         if self.answer.include_usage {

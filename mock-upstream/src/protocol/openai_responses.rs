@@ -37,6 +37,7 @@ pub(super) fn parse(body: &Value) -> Result<GenerateRequest, String> {
         conversation,
         stream: stream.then_some(Framing::Sse),
         include_usage: false,
+        tool: None,
     })
 }
 

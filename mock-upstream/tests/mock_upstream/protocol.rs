@@ -73,6 +73,122 @@ async fn openai_chat_streams_chunks_then_done() {
     assert!(chunks[7]["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
 }
 
+fn chat_with_tools(stream: bool, tool_choice: Value) -> Value {
+    json!({"model": "gpt-test", "stream": stream, "tool_choice": tool_choice,
+    "messages": [{"role": "user", "content": "weather in Oslo?"}],
+    "tools": [
+        {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}},
+        {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}
+    ]})
+}
+
+#[tokio::test]
+async fn openai_chat_answers_tools_with_a_tool_call() {
+    let mock = mock().await;
+    let response = post(
+        &mock,
+        "/v1/chat/completions",
+        "key-a",
+        &chat_with_tools(false, json!("auto")),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let answer: Value = json_of(response).await;
+    let choice = &answer["choices"][0];
+    assert_eq!(choice["finish_reason"], "tool_calls");
+    assert_eq!(choice["message"]["content"], Value::Null);
+    let calls = choice["message"]["tool_calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["type"], "function");
+    assert!(calls[0]["id"].as_str().unwrap().starts_with("call_"));
+    assert_eq!(calls[0]["function"]["name"], "get_weather");
+    let arguments: Value =
+        serde_json::from_str(calls[0]["function"]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        arguments,
+        json!({"reply": "mock reply via key-a to: weather in Oslo?"})
+    );
+    // tool_choice names the function; "none" asks for text.
+    let named = json!({"type": "function", "function": {"name": "get_time"}});
+    let response = post(
+        &mock,
+        "/v1/chat/completions",
+        "key-a",
+        &chat_with_tools(false, named),
+    )
+    .await;
+    let answer: Value = json_of(response).await;
+    assert_eq!(
+        answer["choices"][0]["message"]["tool_calls"][0]["function"]["name"],
+        "get_time"
+    );
+    let response = post(
+        &mock,
+        "/v1/chat/completions",
+        "key-a",
+        &chat_with_tools(false, json!("none")),
+    )
+    .await;
+    let answer: Value = json_of(response).await;
+    assert_eq!(answer["choices"][0]["finish_reason"], "stop");
+    assert!(answer["choices"][0]["message"].get("tool_calls").is_none());
+    assert_eq!(
+        answer["choices"][0]["message"]["content"],
+        "mock reply via key-a to: weather in Oslo?"
+    );
+}
+
+#[tokio::test]
+async fn openai_chat_streams_a_tool_call() {
+    let mock = mock().await;
+    let response = post(
+        &mock,
+        "/v1/chat/completions",
+        "key-a",
+        &chat_with_tools(true, json!("auto")),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let (text, aborted) = read_stream(response).await;
+    assert!(!aborted);
+    let events = parse_sse(&text);
+    assert_eq!(events.last().unwrap().data, "[DONE]");
+    let chunks: Vec<Value> = events[..events.len() - 1]
+        .iter()
+        .map(|event| event.json())
+        .collect();
+    let opening = &chunks[0]["choices"][0]["delta"];
+    assert_eq!(opening["role"], "assistant");
+    assert_eq!(opening["tool_calls"][0]["index"], 0);
+    assert_eq!(opening["tool_calls"][0]["type"], "function");
+    assert_eq!(opening["tool_calls"][0]["function"]["name"], "get_weather");
+    let id = opening["tool_calls"][0]["id"].as_str().unwrap();
+    assert!(id.starts_with("call_"));
+    let mut arguments = String::new();
+    for chunk in &chunks[1..chunks.len() - 1] {
+        let call = &chunk["choices"][0]["delta"]["tool_calls"][0];
+        assert_eq!(call["index"], 0, "{chunk}");
+        assert!(
+            call.get("id").is_none(),
+            "only the opening names the call: {chunk}"
+        );
+        assert!(
+            chunk["choices"][0]["delta"].get("content").is_none(),
+            "{chunk}"
+        );
+        arguments.push_str(call["function"]["arguments"].as_str().unwrap());
+    }
+    assert!(chunks.len() > 3, "the arguments arrive in pieces");
+    assert_eq!(
+        serde_json::from_str::<Value>(&arguments).unwrap(),
+        json!({"reply": "mock reply via key-a to: weather in Oslo?"})
+    );
+    assert_eq!(
+        chunks.last().unwrap()["choices"][0]["finish_reason"],
+        "tool_calls"
+    );
+}
+
 #[tokio::test]
 async fn responses_answers_a_response_object() {
     let mock = mock().await;
