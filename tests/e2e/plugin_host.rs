@@ -46,13 +46,27 @@ fn keys(name: &str, keys: &[&str]) -> PluginInstanceConfig {
 }
 
 fn head(headers: &[(&str, &str)], query: &str) -> RequestHead {
+    head_from(headers, query, IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)))
+}
+
+/// A request head from the client address `client`.
+fn head_from(headers: &[(&str, &str)], query: &str, client: IpAddr) -> RequestHead {
     RequestHead::new(
         "POST",
         "/v1/chat/completions",
         query,
         headers.iter().map(|(n, v)| (n.to_string(), v.to_string())),
-        Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))),
+        Some(client),
         SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+    )
+}
+
+/// A trapping request from the client `198.51.100.<n>`.
+fn panic_from(n: u8) -> RequestHead {
+    head_from(
+        &[("x-misbehave", "panic")],
+        "",
+        IpAddr::V4(Ipv4Addr::new(198, 51, 100, n)),
     )
 }
 
@@ -623,6 +637,7 @@ async fn faults_fail_closed_and_the_host_stays_healthy() {
     limited.limits = Some(PluginLimits {
         deadline: Duration::from_millis(50),
         memory_bytes: 64 << 20,
+        ..PluginLimits::default()
     });
     let chain = f.chain(&[limited, keys("keys", &["sk-a"])]).await;
     let mode = |m: &str| head(&[("x-misbehave", m), ("x-api-key", "sk-a")], "");
@@ -671,25 +686,27 @@ async fn faults_fail_closed_and_the_host_stays_healthy() {
 async fn repeated_faults_quarantine_until_the_clock_moves_on() {
     let f = fixture().await;
     let chain = f.chain(&[misbehave("odd", serde_json::json!({}))]).await;
-    let panic = head(&[("x-misbehave", "panic")], "");
     let fine = head(&[], "");
-    for _ in 0..4 {
+    // Ten calls: five good ones and five faults from five addresses.
+    for n in 1..=4 {
+        assert!(chain.authenticate(&fine).await.is_ok());
         assert!(matches!(
-            fault_of(refused(&chain, &panic).await),
+            fault_of(refused(&chain, &panic_from(n)).await),
             Fault::Trap(_)
         ));
         f.clock.advance(Duration::from_secs(1));
     }
     assert!(
         chain.authenticate(&fine).await.is_ok(),
-        "4 faults do not quarantine"
+        "4 faults of 9 calls do not quarantine"
     );
     assert!(matches!(
-        fault_of(refused(&chain, &panic).await),
+        fault_of(refused(&chain, &panic_from(5)).await),
         Fault::Trap(_)
     ));
 
-    // The fifth fault within 60 s quarantines for 30 s: even a good request fails closed.
+    // Half of 10 calls within 60 s faulted: quarantined for 30 s, even a good request fails
+    // closed.
     let quarantined = fault_of(refused(&chain, &fine).await);
     assert!(
         matches!(quarantined, Fault::Quarantined(_)),
@@ -714,13 +731,12 @@ async fn repeated_faults_quarantine_until_the_clock_moves_on() {
 async fn faults_spread_over_more_than_a_minute_do_not_quarantine() {
     let f = fixture().await;
     let chain = f.chain(&[misbehave("odd", serde_json::json!({}))]).await;
-    let panic = head(&[("x-misbehave", "panic")], "");
-    for _ in 0..8 {
+    for n in 0..16 {
         assert!(matches!(
-            fault_of(refused(&chain, &panic).await),
+            fault_of(refused(&chain, &panic_from(n)).await),
             Fault::Trap(_)
         ));
-        f.clock.advance(Duration::from_secs(16));
+        f.clock.advance(Duration::from_secs(8));
     }
     assert!(chain.authenticate(&head(&[], "")).await.is_ok());
     assert_eq!(chain.entries()[0].stats().unwrap().quarantines, 0);
@@ -870,6 +886,9 @@ fn folder(dir: &std::path::Path, enabled: bool) -> switchyard::config::PluginsCo
         dir: dir.to_owned(),
         cache_dir: shared_plugin_cache(),
         limits: PluginLimits::default(),
+        quarantine: switchyard::plugin::FaultPolicy::default(),
+        allow_override: Vec::new(),
+        max_file_bytes: 64 << 20,
     }
 }
 
@@ -1036,13 +1055,11 @@ async fn the_status_reports_each_plugin_and_its_state() {
         (good.calls, good.faults, good.instances),
         (1, 0, vec!["m".to_owned()])
     );
-    for _ in 0..5 {
-        let _ = chain
-            .authenticate(&head(&[("x-misbehave", "panic")], ""))
-            .await;
+    for n in 0..9 {
+        let _ = chain.authenticate(&panic_from(n)).await;
     }
     let good = by_name("good.wasm", &uses(&chain));
-    assert_eq!((good.state, good.faults), (ServiceState::Quarantined, 5));
+    assert_eq!((good.state, good.faults), (ServiceState::Quarantined, 9));
 
     // A rejection noted by a failed reload shows until a commit with the plugin.
     let plugin = host.plugin("misbehave").unwrap();
