@@ -31,3 +31,4 @@ mod scaffold;
 mod sdk;
 mod streaming;
 mod usage;
+mod wat_guest;

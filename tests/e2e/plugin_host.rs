@@ -1093,3 +1093,142 @@ async fn the_status_reports_each_plugin_and_its_state() {
     );
     assert!(good.error.unwrap().contains("removed"));
 }
+
+/// Installs the component `bytes` in `f`'s host; returns a chain of one instance of it with
+/// `limits`.
+async fn wat_chain(f: &Fixture, bytes: Vec<u8>, limits: PluginLimits) -> AccessChain {
+    let plugin = f.host.load(bytes, PluginOrigin::Bytes).await.unwrap();
+    let name = plugin.name().to_owned();
+    f.host.install(plugin);
+    let mut config = instance("wat", &name, serde_json::json!({}));
+    config.limits = Some(limits);
+    f.chain(&[config]).await
+}
+
+#[tokio::test]
+async fn memories_together_over_the_cap_are_a_memory_fault() {
+    let f = fixture().await;
+    // Three memories besides the main one; each grows by 20 MiB, under the 48 MiB cap alone,
+    // 60 MiB together.
+    let grow = |m: &str| {
+        format!("(if (i32.eq (memory.grow {m} (i32.const 320)) (i32.const -1)) (then unreachable))")
+    };
+    let guest = crate::wat_guest::access_provider(
+        "wat-memories",
+        "(memory $a 1) (memory $b 1) (memory $c 1)",
+        &format!(
+            "{} {} {} (i32.const 192)",
+            grow("$a"),
+            grow("$b"),
+            grow("$c")
+        ),
+    );
+    let chain = wat_chain(
+        &f,
+        guest,
+        PluginLimits {
+            memory_bytes: 48 << 20,
+            ..PluginLimits::default()
+        },
+    )
+    .await;
+    let fault = fault_of(refused(&chain, &head(&[], "")).await);
+    assert_eq!(fault, Fault::Memory(48 << 20));
+    let stats = chain.entries()[0].stats().unwrap();
+    assert_eq!(stats.faults, 1);
+    assert!(stats.memory_bytes <= 48 << 20, "{stats:?}");
+}
+
+#[tokio::test]
+async fn more_memories_than_allowed_cannot_start() {
+    let f = fixture().await;
+    let memories: String = (0..12).map(|i| format!("(memory $m{i} 1) ")).collect();
+    let guest = crate::wat_guest::access_provider("wat-many", &memories, "(i32.const 192)");
+    let plugin = f.host.load(guest, PluginOrigin::Bytes).await;
+    let error = match plugin {
+        Err(error) => error.to_string(),
+        Ok(plugin) => {
+            f.host.install(plugin);
+            f.try_chain(&[instance("wat", "wat-many", serde_json::json!({}))])
+                .await
+                .expect_err("12 memories are over the limit")
+                .to_string()
+        }
+    };
+    assert!(error.contains("memor"), "{error}");
+}
+
+#[tokio::test]
+async fn a_guest_logging_100_mb_is_refused_and_the_host_copies_none_of_it() {
+    let f = fixture().await;
+    // 100 MB of NUL (valid UTF-8) at 65536, logged as one message; then a million fields
+    // (all the same 1-byte string) in a list at 65536.
+    let guest = crate::wat_guest::access_provider(
+        "wat-logger",
+        "",
+        "(if (i32.eq (memory.grow $main (i32.const 1600)) (i32.const -1)) (then unreachable))
+         (call $log (i32.const 2) (i32.const 65536) (i32.const 100000000) (i32.const 0) (i32.const 0))
+         (call $log (i32.const 2) (i32.const 16) (i32.const 3) (i32.const 65536) (i32.const 1000000))
+         (i32.const 192)",
+    );
+    let chain = wat_chain(
+        &f,
+        guest,
+        PluginLimits {
+            memory_bytes: 256 << 20,
+            deadline: Duration::from_secs(5),
+            ..PluginLimits::default()
+        },
+    )
+    .await;
+    let outcome = chain.authenticate(&head(&[], "")).await;
+    assert!(
+        matches!(outcome, Err(AccessError::MissingCredential)),
+        "the call answers not-handled: {outcome:?}"
+    );
+    let stats = chain.entries()[0].stats().unwrap();
+    assert_eq!((stats.faults, stats.log_refused), (0, 2), "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_past_max_concurrency_wait_at_most_the_deadline_then_get_plugin_busy() {
+    let f = fixture().await;
+    let mut one = misbehave("one", serde_json::json!({}));
+    one.limits = Some(PluginLimits {
+        deadline: Duration::from_millis(400),
+        max_concurrency: 1,
+        ..PluginLimits::default()
+    });
+    let chain = Arc::new(f.chain(&[one]).await);
+    // Five calls that each hold the one slot for the whole deadline, at once: the first runs,
+    // at most one more gets the slot within its own deadline, the others are refused.
+    let calls: Vec<_> = (0..5u8)
+        .map(|n| {
+            let chain = chain.clone();
+            tokio::spawn(async move {
+                let sleep = head_from(
+                    &[("x-misbehave", "sleep")],
+                    "",
+                    IpAddr::V4(Ipv4Addr::new(198, 51, 100, n)),
+                );
+                chain.authenticate(&sleep).await.expect_err("no answer")
+            })
+        })
+        .collect();
+    let mut busy = 0;
+    for call in calls {
+        let error = call.await.unwrap();
+        let body = body(&error);
+        if fault_of(error.clone()) == Fault::Busy(1) {
+            busy += 1;
+            assert_eq!(body["error"]["code"], "plugin_busy", "{body}");
+        } else {
+            assert_eq!(body["error"]["code"], "plugin_fault", "{body}");
+        }
+    }
+    assert!(busy >= 3, "{busy}");
+    let stats = chain.entries()[0].stats().unwrap();
+    assert_eq!((stats.busy, stats.faults), (busy, 5 - busy), "{stats:?}");
+    // A slot frees when its call ends: the next call runs.
+    assert!(chain.authenticate(&head(&[], "")).await.is_ok());
+}
