@@ -16,6 +16,7 @@
 //! The async functions of this module and of the access chain run inside a Tokio runtime
 //! with its time driver enabled (deadlines use `tokio::time`, compilation a blocking thread).
 
+mod beneath;
 mod bindings;
 mod cache;
 mod catalog;

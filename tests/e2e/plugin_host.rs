@@ -951,8 +951,28 @@ async fn staging_compiles_new_or_changed_files_only_and_installs_nothing() {
     assert!(host.stage(&settings).await.failed.is_empty());
     std::fs::remove_file(dir.path().join("b.wasm")).unwrap();
 
-    // A file declaring the embedded type overrides it; removed, the embedded one is back.
+    // A file declaring an embedded type is refused with a message: the embedded one serves.
     std::fs::write(dir.path().join("keys.wasm"), config_api_key_bytes()).unwrap();
+    let staged = host.stage(&settings).await;
+    assert_eq!(
+        staged.catalog.get("config-api-key").unwrap().origin(),
+        &PluginOrigin::Embedded
+    );
+    assert_eq!(staged.failed.len(), 1, "{:?}", staged.failed);
+    assert_eq!(staged.failed[0].0, dir.path().join("keys.wasm"));
+    assert!(
+        staged.failed[0].1.contains(
+            "declares the type \"config-api-key\" of an embedded plugin: a plugins-folder file replaces an embedded plugin only when plugins.allow-override lists its type"
+        ),
+        "{:?}",
+        staged.failed
+    );
+    // Unless plugins.allow-override lists the type: then it overrides; removed, the embedded
+    // one is back.
+    let settings = switchyard::config::PluginsConfig {
+        allow_override: vec!["config-api-key".to_owned()],
+        ..settings
+    };
     let staged = host.stage(&settings).await;
     assert_eq!(
         staged.catalog.get("config-api-key").unwrap().origin(),
@@ -1231,4 +1251,128 @@ async fn calls_past_max_concurrency_wait_at_most_the_deadline_then_get_plugin_bu
     assert_eq!((stats.busy, stats.faults), (busy, 5 - busy), "{stats:?}");
     // A slot frees when its call ends: the next call runs.
     assert!(chain.authenticate(&head(&[], "")).await.is_ok());
+}
+
+#[tokio::test]
+async fn the_folder_is_trusted_only_as_far_as_the_operator_says() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    let host = PluginHost::new(HostOptions::default()).unwrap();
+    host.load_embedded().await.unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("plugins");
+    std::fs::create_dir_all(dir.join("inner")).unwrap();
+    mode(&dir, 0o755);
+    let settings = switchyard::config::PluginsConfig {
+        max_file_bytes: 1 << 20,
+        ..folder(&dir, true)
+    };
+    // A symlink inside the folder works; one leading out of it is refused.
+    std::fs::write(dir.join("inner/echo.bin"), guest("session-echo")).unwrap();
+    mode(&dir.join("inner/echo.bin"), 0o644);
+    std::os::unix::fs::symlink("inner/echo.bin", dir.join("in.wasm")).unwrap();
+    std::fs::write(root.path().join("outside.wasm"), guest("misbehave")).unwrap();
+    std::os::unix::fs::symlink(root.path().join("outside.wasm"), dir.join("out.wasm")).unwrap();
+    std::os::unix::fs::symlink("../outside.wasm", dir.join("up.wasm")).unwrap();
+    // A file writable by others, and one over plugins.max-file-mib.
+    std::fs::write(dir.join("shared.wasm"), guest("versioned-v1")).unwrap();
+    mode(&dir.join("shared.wasm"), 0o666);
+    std::fs::write(dir.join("big.wasm"), vec![0u8; 2 << 20]).unwrap();
+    mode(&dir.join("big.wasm"), 0o644);
+
+    let staged = host.stage(&settings).await;
+    assert_eq!(
+        names(&staged.catalog),
+        ["config-api-key", "session-echo", "session-standard"]
+    );
+    let reason = |name: &str| -> String {
+        staged
+            .failed
+            .iter()
+            .find(|(path, _)| path == &dir.join(name))
+            .unwrap_or_else(|| panic!("{name} refused: {:?}", staged.failed))
+            .1
+            .clone()
+    };
+    assert!(
+        reason("out.wasm").contains("beneath the plugins folder"),
+        "{}",
+        reason("out.wasm")
+    );
+    assert!(
+        reason("up.wasm").contains("beneath the plugins folder"),
+        "{}",
+        reason("up.wasm")
+    );
+    assert!(reason("shared.wasm").contains("writable by group or others (mode 0666)"));
+    assert!(reason("big.wasm").contains("over plugins.max-file-mib (1 MiB)"));
+    assert_eq!(staged.failed.len(), 4, "{:?}", staged.failed);
+
+    // Made private, the file is taken at the next scan (a chmod is a change).
+    mode(&dir.join("shared.wasm"), 0o644);
+    let staged = host.stage(&settings).await;
+    assert!(
+        staged.catalog.get("versioned").is_some(),
+        "{:?}",
+        staged.failed
+    );
+
+    // A folder writable by group or others: nothing is loaded from it.
+    mode(&dir, 0o775);
+    let staged = host.stage(&settings).await;
+    assert_eq!(
+        names(&staged.catalog),
+        ["config-api-key", "session-standard"]
+    );
+    assert_eq!(staged.failed.len(), 1, "{:?}", staged.failed);
+    assert_eq!(staged.failed[0].0, dir);
+    assert!(
+        staged.failed[0].1.contains("mode 0775"),
+        "{:?}",
+        staged.failed
+    );
+}
+
+#[tokio::test]
+async fn the_cache_folder_and_its_entries_must_be_private_to_the_proxy_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let cache = root.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let options = || HostOptions {
+        cache_dir: Some(cache.clone()),
+        ..HostOptions::default()
+    };
+    let error = PluginHost::new(options())
+        .err()
+        .expect("a shared cache folder is refused");
+    assert!(error.to_string().contains("mode 0777"), "{error}");
+
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let bytes = guest("session-echo");
+    let host = PluginHost::new(options()).unwrap();
+    host.load(bytes.clone(), PluginOrigin::Bytes).await.unwrap();
+    let entry = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .unwrap();
+    let reload = || async {
+        let host = PluginHost::new(options()).unwrap();
+        host.load(bytes.clone(), PluginOrigin::Bytes).await.unwrap();
+        (host.stats().compiled, host.stats().cache_hits)
+    };
+    assert_eq!(reload().await, (0, 1), "a private entry is used");
+    // An entry writable by others is ignored and compiled again (and rewritten private).
+    std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).unwrap();
+    assert_eq!(reload().await, (1, 0));
+    assert_eq!(reload().await, (0, 1));
+    // An entry owned by another user (only root can make one) is ignored too.
+    if rustix::process::geteuid().is_root() {
+        std::os::unix::fs::chown(&entry, Some(4242), None).unwrap();
+        assert_eq!(reload().await, (1, 0));
+    }
 }
