@@ -163,6 +163,7 @@ fn chain(runtime: &tokio::runtime::Runtime, pool_size: usize) -> AccessChain {
             kind: "config-api-key".to_owned(),
             settings: serde_json::json!({ "api-keys": KEYS }),
             limits: None,
+            on_fault: switchyard::config::OnFault::Deny,
         }];
         AccessChain::prepare_instances(
             &instances,

@@ -144,6 +144,7 @@ fn extraction(c: &mut Criterion) {
             kind: "session-standard".to_owned(),
             settings: json!({}),
             limits: None,
+            on_fault: switchyard::config::OnFault::Deny,
         }];
         ExtractorChain::prepare_instances(
             &instances,

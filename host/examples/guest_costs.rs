@@ -97,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
     let limits = PluginLimits {
         deadline: Duration::from_millis(args.deadline_ms),
         memory_bytes: args.memory_mib << 20,
+        ..PluginLimits::default()
     };
     let instances: Vec<PluginInstanceConfig> = (0..args.instances.max(1))
         .map(|i| PluginInstanceConfig {
@@ -104,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
             kind: plugin.name().to_owned(),
             settings: settings.clone(),
             limits: Some(limits),
+            on_fault: switchyard::config::OnFault::Deny,
         })
         .collect();
     let mut headers = Vec::new();

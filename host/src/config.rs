@@ -355,7 +355,23 @@ pub struct PluginInstanceConfig {
     pub settings: serde_json::Value,
     /// Per-instance limits overriding `plugins.limits`.
     pub limits: Option<PluginLimits>,
+    /// What a fault of this instance does to the request (`on-fault`, access providers only).
+    pub on_fault: OnFault,
 }
+
+/// What a fault (trap, deadline, memory, quarantine) of an access provider does to the
+/// request: `on-fault` of an `auth.providers` instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnFault {
+    /// Fail closed: the request gets 503 (the default).
+    #[default]
+    Deny,
+    /// As if the provider answered `not-handled`: the next provider decides.
+    Skip,
+}
+
+/// Default `plugins.max-file-mib`.
+pub const DEFAULT_MAX_PLUGIN_FILE_MIB: u64 = 64;
 
 /// `plugins.*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -368,6 +384,12 @@ pub struct PluginsConfig {
     pub cache_dir: PathBuf,
     /// Default per-call limits.
     pub limits: PluginLimits,
+    /// When faults quarantine a configured instance (`plugins.quarantine.*`).
+    pub quarantine: crate::plugin::FaultPolicy,
+    /// Embedded plugin types a plugins-folder file may replace (`plugins.allow-override`).
+    pub allow_override: Vec<String>,
+    /// Largest plugin file loaded from the folder, in bytes (`plugins.max-file-mib`).
+    pub max_file_bytes: u64,
 }
 
 impl PluginsConfig {
@@ -383,8 +405,24 @@ impl PluginsConfig {
 pub struct PluginLimits {
     /// Wall-clock deadline of one call.
     pub deadline: Duration,
-    /// Largest linear memory, in bytes.
+    /// Most bytes of all linear memories of a live instance together.
     pub memory_bytes: u64,
+    /// Most calls in flight at once in one configured instance; a call that would wait for
+    /// one longer than `deadline` gets 503 `plugin_busy`.
+    pub max_concurrency: usize,
+}
+
+impl PluginLimits {
+    /// The default of `max-concurrency`: twice the cores this process may use.
+    pub fn default_max_concurrency() -> usize {
+        static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        *CORES.get_or_init(|| {
+            std::thread::available_parallelism()
+                .map(std::num::NonZeroUsize::get)
+                .unwrap_or(1)
+                .saturating_mul(2)
+        })
+    }
 }
 
 impl Default for PluginLimits {
@@ -392,6 +430,7 @@ impl Default for PluginLimits {
         PluginLimits {
             deadline: Duration::from_millis(100),
             memory_bytes: 128 << 20,
+            max_concurrency: PluginLimits::default_max_concurrency(),
         }
     }
 }

@@ -370,6 +370,7 @@ fn limits(args: &CheckArgs) -> PluginLimits {
         memory_bytes: args
             .memory_mib
             .map_or(defaults.memory_bytes, |mib| mib.saturating_mul(1 << 20)),
+        ..defaults
     }
 }
 

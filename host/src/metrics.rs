@@ -9,8 +9,9 @@
 //! `switchyard_session_picks_total{outcome}` and `switchyard_session_bindings`, the shared
 //! store's `switchyard_session_store_degraded` and `switchyard_session_store_errors_total`, and
 //! per plugin instance (access providers and session extractors)
-//! `switchyard_plugin_calls_total`, `switchyard_plugin_faults_total` and
-//! `switchyard_plugin_quarantines_total{instance,type}`, and per session-extractor instance
+//! `switchyard_plugin_calls_total`, `switchyard_plugin_faults_total`,
+//! `switchyard_plugin_quarantines_total`, `switchyard_plugin_busy_total` and
+//! `switchyard_plugin_log_refused_total{instance,type}`, and per session-extractor instance
 //! `switchyard_session_extractor_skipped_total{instance,type}`. The connection and body limits
 //! ([`LimitCounters`]) add `switchyard_connections_open`,
 //! `switchyard_connections_refused_total{reason}`, `switchyard_accept_paused_total`,
@@ -511,8 +512,18 @@ pub async fn render(runtime: &Runtime) -> String {
         ),
         (
             "switchyard_plugin_quarantines_total",
-            "Times a plugin instance was quarantined after repeated faults.",
+            "Times a plugin instance was quarantined because too many of its recent calls faulted.",
             |s| s.quarantines,
+        ),
+        (
+            "switchyard_plugin_busy_total",
+            "Plugin calls refused because all limits.max-concurrency call slots stayed busy for the deadline (503 plugin_busy).",
+            |s| s.busy,
+        ),
+        (
+            "switchyard_plugin_log_refused_total",
+            "Plugin log records refused for a message or field list over the host's limits.",
+            |s| s.log_refused,
         ),
     ] {
         family(&mut out, name, "counter", help);

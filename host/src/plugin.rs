@@ -16,6 +16,7 @@
 //! The async functions of this module and of the access chain run inside a Tokio runtime
 //! with its time driver enabled (deadlines use `tokio::time`, compilation a blocking thread).
 
+mod beneath;
 mod bindings;
 mod cache;
 mod catalog;
@@ -38,7 +39,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
 pub use catalog::PluginCatalog;
@@ -176,10 +177,12 @@ impl Default for HostOptions {
 }
 
 impl HostOptions {
-    /// The options for `plugins.*` of a config (its cache folder), defaults otherwise.
+    /// The options for `plugins.*` of a config (its cache folder and quarantine policy),
+    /// defaults otherwise.
     pub fn from_config(plugins: &PluginsConfig) -> HostOptions {
         HostOptions {
             cache_dir: Some(plugins.cache_dir.clone()),
+            fault_policy: plugins.quarantine,
             ..HostOptions::default()
         }
     }
@@ -495,10 +498,7 @@ impl HostCore {
     /// Calls `describe` in a scratch instance.
     async fn describe(&self, world: &WorldPre) -> Result<Described, PluginError> {
         let limits = PluginLimits::default();
-        let origin = Arc::new(LogOrigin {
-            kind: "(loading)".to_owned(),
-            instance: "(describe)".to_owned(),
-        });
+        let origin = Arc::new(LogOrigin::new("(loading)", "(describe)"));
         let mut store = self.new_store(origin, &limits);
         let described = tokio::time::timeout(limits.deadline, async {
             match world {
@@ -555,7 +555,7 @@ struct Described {
 fn linker(engine: &Engine) -> Result<Linker<PluginState>, PluginError> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-        .and_then(|()| bindings::add_host_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s))
+        .and_then(|()| state::add_host_to_linker(&mut linker))
         .map_err(|e| PluginError::Engine(e.to_string()))?;
     Ok(linker)
 }

@@ -1,6 +1,7 @@
 //! Who may call the proxy: the access chain with the embedded `config-api-key`, native
 //! providers registered through the library, plugin faults, and reloads.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,35 @@ fn upstream(mock: &MockUpstream) -> String {
     format!(
         "claude-api-key:\n  - api-key: upstream\n    base-url: {}\n",
         mock.base_url()
+    )
+}
+
+/// A client whose connections come from `127.0.0.<last>`.
+fn client_from(last: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)))
+        .build()
+        .unwrap()
+}
+
+/// POSTs a message to `/v1/messages` with `client`; the status and the JSON body.
+async fn post_from(
+    client: &reqwest::Client,
+    proxy: &Proxy,
+    headers: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let mut request = client
+        .post(proxy.url("/v1/messages"))
+        .json(&messages("claude-sonnet-4"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let reply = request.send().await.expect("request sent");
+    let status = reply.status().as_u16();
+    let body = reply.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or(json!(String::from_utf8_lossy(&body))),
     )
 }
 
@@ -255,14 +285,18 @@ async fn a_faulting_plugin_fails_closed_then_is_quarantined_and_recovers() {
         upstream(&mock)
     ))
     .await;
-    assert_eq!(status(&proxy, "/v1/messages", &[]).await.0, 200);
+    for _ in 0..5 {
+        assert_eq!(status(&proxy, "/v1/messages", &[]).await.0, 200);
+    }
+    // Five faults from four client addresses (127.0.0.2-5).
     for (i, mode) in ["loop", "alloc", "panic", "recurse", "loop"]
         .iter()
         .enumerate()
     {
         let id = format!("fault-{i}");
         let headers = [("x-misbehave", *mode), ("x-request-id", id.as_str())];
-        let (code, body) = status(&proxy, "/v1/messages", &headers).await;
+        let client = client_from(2 + (i % 4) as u8);
+        let (code, body) = post_from(&client, &proxy, &headers).await;
         assert_eq!(code, 503, "{mode}: {body}");
         // The client learns which request failed, not which instance or why.
         assert_eq!(
@@ -279,8 +313,8 @@ async fn a_faulting_plugin_fails_closed_then_is_quarantined_and_recovers() {
             "the server stays healthy"
         );
     }
-    // Five faults within a minute: quarantined, even for good requests (which the plugin
-    // itself would allow).
+    // Half of ten calls within a minute faulted: quarantined, even for good requests (which
+    // the plugin itself would allow).
     let (code, body) = status(&proxy, "/v1/messages", &[]).await;
     assert_eq!(code, 503, "{body}");
     assert_eq!(body["error"]["code"], "plugin_fault", "{body}");
@@ -290,4 +324,103 @@ async fn a_faulting_plugin_fails_closed_then_is_quarantined_and_recovers() {
     assert_eq!(stats.faults, 5);
     proxy.clock.advance(Duration::from_secs(31));
     assert_eq!(status(&proxy, "/v1/messages", &[]).await.0, 200);
+}
+
+/// A proxy whose only provider is the `misbehave` plugin with `settings` (and `extra` lines
+/// appended to the instance).
+async fn misbehaving_proxy(
+    mock: &MockUpstream,
+    dir: &std::path::Path,
+    settings: &str,
+    extra: &str,
+) -> Proxy {
+    std::fs::write(dir.join("misbehave.wasm"), guests::guest("misbehave")).unwrap();
+    Proxy::start(&format!(
+        "plugins:\n  dir: {}\nauth:\n  providers:\n    - name: flaky\n      type: misbehave\n      config: {settings}\n{extra}{}",
+        dir.display(),
+        upstream(mock)
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn traps_one_client_provokes_do_not_quarantine_the_provider_for_others() {
+    let mock = MockUpstream::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = misbehaving_proxy(&mock, dir.path(), "{mode: allow, principal: p}", "").await;
+    let (good, attacker) = (client_from(1), client_from(2));
+    let mut failures = 0;
+    for i in 0..500 {
+        if post_from(&good, &proxy, &[]).await.0 != 200 {
+            failures += 1;
+        }
+        if i % 10 == 0 {
+            let (code, body) = post_from(&attacker, &proxy, &[("x-misbehave", "panic")]).await;
+            assert_eq!(code, 503, "{body}");
+        }
+    }
+    let stats = proxy.runtime().generation().access.entries()[0]
+        .stats()
+        .unwrap();
+    assert_eq!(failures, 0, "{stats:?}");
+    assert_eq!((stats.faults, stats.quarantines), (50, 0));
+    assert_eq!(stats.quarantined_until, None);
+}
+
+#[tokio::test]
+async fn a_provider_that_traps_for_many_clients_is_quarantined() {
+    let mock = MockUpstream::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = misbehaving_proxy(&mock, dir.path(), "{mode: panic}", "").await;
+    let clients: Vec<_> = (2..=5).map(client_from).collect();
+    let quarantines = || {
+        proxy.runtime().generation().access.entries()[0]
+            .stats()
+            .unwrap()
+            .quarantines
+    };
+    let mut calls = 0;
+    while quarantines() == 0 {
+        assert!(calls < 12, "4 addresses x 3 counted faults suffice");
+        let (code, body) = post_from(&clients[calls % 4], &proxy, &[]).await;
+        assert_eq!(
+            (code, &body["error"]["code"]),
+            (503, &json!("plugin_fault"))
+        );
+        calls += 1;
+    }
+    assert_eq!(
+        calls, 10,
+        "quarantined at the tenth call, all of them faults"
+    );
+    let stats = proxy.runtime().generation().access.entries()[0]
+        .stats()
+        .unwrap();
+    assert!(stats.quarantined_until.is_some(), "{stats:?}");
+}
+
+#[tokio::test]
+async fn on_fault_skip_lets_the_next_provider_decide() {
+    let mock = MockUpstream::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = misbehaving_proxy(
+        &mock,
+        dir.path(),
+        "{mode: panic}",
+        "      on-fault: skip\n    - name: keys\n      type: config-api-key\n      api-keys: [sk-1]\n",
+    )
+    .await;
+    let (code, body) = status(&proxy, "/v1/messages", &[("x-api-key", "sk-1")]).await;
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = status(&proxy, "/v1/messages", &[("x-api-key", "sk-wrong")]).await;
+    assert_eq!((code, body), (401, json!({"error": "Invalid API key"})));
+    let (code, body) = status(&proxy, "/v1/messages", &[]).await;
+    assert_eq!((code, body), (401, json!({"error": "Missing API key"})));
+    let stats = proxy.runtime().generation().access.entries()[0]
+        .stats()
+        .unwrap();
+    assert_eq!(
+        stats.faults, 3,
+        "the skipped provider was called and faulted"
+    );
 }

@@ -266,18 +266,26 @@ async fn an_extractor_that_faults_is_skipped_and_counted() {
         session("back", None, SessionKind::Explicit)
     );
 
-    // Repeated faults quarantine it: it is skipped without being called until the clock
-    // moves past the quarantine.
-    for _ in 0..3 {
-        chain.extract(&head(&[("x-echo", "panic")]), &hello()).await;
+    // Faults in at least half of 10 calls, from several client addresses, quarantine it: it
+    // is skipped without being called until the clock moves past the quarantine.
+    for n in 0..7 {
+        let panic = RequestHead::new(
+            "POST",
+            "/v1/messages",
+            "",
+            [("x-echo".to_owned(), "panic".to_owned())],
+            Some(IpAddr::V4(Ipv4Addr::new(198, 51, 100, n))),
+            head(&[]).arrival(),
+        );
+        chain.extract(&panic, &hello()).await;
     }
     let stats = mine.stats().unwrap();
-    assert_eq!((stats.faults, stats.quarantines), (5, 1));
+    assert_eq!((stats.faults, stats.quarantines), (9, 1));
     assert_eq!(
         chain.extract(&head(&[("x-session", "s")]), &hello()).await,
         session("msg:6f3af82650710693", None, SessionKind::Derived)
     );
-    assert_eq!(mine.skipped(), 6);
+    assert_eq!(mine.skipped(), 10);
     f.clock.advance(Duration::from_secs(31));
     assert_eq!(
         chain.extract(&head(&[("x-session", "s")]), &hello()).await,

@@ -411,5 +411,6 @@ pub fn instance(
         kind: kind.to_owned(),
         settings,
         limits: None,
+        on_fault: switchyard::config::OnFault::Deny,
     }
 }

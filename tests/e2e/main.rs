@@ -35,3 +35,4 @@ mod sdk_clients;
 mod streaming;
 mod tables;
 mod usage;
+mod wat_guest;

@@ -46,13 +46,27 @@ fn keys(name: &str, keys: &[&str]) -> PluginInstanceConfig {
 }
 
 fn head(headers: &[(&str, &str)], query: &str) -> RequestHead {
+    head_from(headers, query, IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)))
+}
+
+/// A request head from the client address `client`.
+fn head_from(headers: &[(&str, &str)], query: &str, client: IpAddr) -> RequestHead {
     RequestHead::new(
         "POST",
         "/v1/chat/completions",
         query,
         headers.iter().map(|(n, v)| (n.to_string(), v.to_string())),
-        Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))),
+        Some(client),
         SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+    )
+}
+
+/// A trapping request from the client `198.51.100.<n>`.
+fn panic_from(n: u8) -> RequestHead {
+    head_from(
+        &[("x-misbehave", "panic")],
+        "",
+        IpAddr::V4(Ipv4Addr::new(198, 51, 100, n)),
     )
 }
 
@@ -623,6 +637,7 @@ async fn faults_fail_closed_and_the_host_stays_healthy() {
     limited.limits = Some(PluginLimits {
         deadline: Duration::from_millis(50),
         memory_bytes: 64 << 20,
+        ..PluginLimits::default()
     });
     let chain = f.chain(&[limited, keys("keys", &["sk-a"])]).await;
     let mode = |m: &str| head(&[("x-misbehave", m), ("x-api-key", "sk-a")], "");
@@ -671,25 +686,27 @@ async fn faults_fail_closed_and_the_host_stays_healthy() {
 async fn repeated_faults_quarantine_until_the_clock_moves_on() {
     let f = fixture().await;
     let chain = f.chain(&[misbehave("odd", serde_json::json!({}))]).await;
-    let panic = head(&[("x-misbehave", "panic")], "");
     let fine = head(&[], "");
-    for _ in 0..4 {
+    // Ten calls: five good ones and five faults from five addresses.
+    for n in 1..=4 {
+        assert!(chain.authenticate(&fine).await.is_ok());
         assert!(matches!(
-            fault_of(refused(&chain, &panic).await),
+            fault_of(refused(&chain, &panic_from(n)).await),
             Fault::Trap(_)
         ));
         f.clock.advance(Duration::from_secs(1));
     }
     assert!(
         chain.authenticate(&fine).await.is_ok(),
-        "4 faults do not quarantine"
+        "4 faults of 9 calls do not quarantine"
     );
     assert!(matches!(
-        fault_of(refused(&chain, &panic).await),
+        fault_of(refused(&chain, &panic_from(5)).await),
         Fault::Trap(_)
     ));
 
-    // The fifth fault within 60 s quarantines for 30 s: even a good request fails closed.
+    // Half of 10 calls within 60 s faulted: quarantined for 30 s, even a good request fails
+    // closed.
     let quarantined = fault_of(refused(&chain, &fine).await);
     assert!(
         matches!(quarantined, Fault::Quarantined(_)),
@@ -714,13 +731,12 @@ async fn repeated_faults_quarantine_until_the_clock_moves_on() {
 async fn faults_spread_over_more_than_a_minute_do_not_quarantine() {
     let f = fixture().await;
     let chain = f.chain(&[misbehave("odd", serde_json::json!({}))]).await;
-    let panic = head(&[("x-misbehave", "panic")], "");
-    for _ in 0..8 {
+    for n in 0..16 {
         assert!(matches!(
-            fault_of(refused(&chain, &panic).await),
+            fault_of(refused(&chain, &panic_from(n)).await),
             Fault::Trap(_)
         ));
-        f.clock.advance(Duration::from_secs(16));
+        f.clock.advance(Duration::from_secs(8));
     }
     assert!(chain.authenticate(&head(&[], "")).await.is_ok());
     assert_eq!(chain.entries()[0].stats().unwrap().quarantines, 0);
@@ -870,6 +886,9 @@ fn folder(dir: &std::path::Path, enabled: bool) -> switchyard::config::PluginsCo
         dir: dir.to_owned(),
         cache_dir: shared_plugin_cache(),
         limits: PluginLimits::default(),
+        quarantine: switchyard::plugin::FaultPolicy::default(),
+        allow_override: Vec::new(),
+        max_file_bytes: 64 << 20,
     }
 }
 
@@ -932,8 +951,28 @@ async fn staging_compiles_new_or_changed_files_only_and_installs_nothing() {
     assert!(host.stage(&settings).await.failed.is_empty());
     std::fs::remove_file(dir.path().join("b.wasm")).unwrap();
 
-    // A file declaring the embedded type overrides it; removed, the embedded one is back.
+    // A file declaring an embedded type is refused with a message: the embedded one serves.
     std::fs::write(dir.path().join("keys.wasm"), config_api_key_bytes()).unwrap();
+    let staged = host.stage(&settings).await;
+    assert_eq!(
+        staged.catalog.get("config-api-key").unwrap().origin(),
+        &PluginOrigin::Embedded
+    );
+    assert_eq!(staged.failed.len(), 1, "{:?}", staged.failed);
+    assert_eq!(staged.failed[0].0, dir.path().join("keys.wasm"));
+    assert!(
+        staged.failed[0].1.contains(
+            "declares the type \"config-api-key\" of an embedded plugin: a plugins-folder file replaces an embedded plugin only when plugins.allow-override lists its type"
+        ),
+        "{:?}",
+        staged.failed
+    );
+    // Unless plugins.allow-override lists the type: then it overrides; removed, the embedded
+    // one is back.
+    let settings = switchyard::config::PluginsConfig {
+        allow_override: vec!["config-api-key".to_owned()],
+        ..settings
+    };
     let staged = host.stage(&settings).await;
     assert_eq!(
         staged.catalog.get("config-api-key").unwrap().origin(),
@@ -1036,13 +1075,11 @@ async fn the_status_reports_each_plugin_and_its_state() {
         (good.calls, good.faults, good.instances),
         (1, 0, vec!["m".to_owned()])
     );
-    for _ in 0..5 {
-        let _ = chain
-            .authenticate(&head(&[("x-misbehave", "panic")], ""))
-            .await;
+    for n in 0..9 {
+        let _ = chain.authenticate(&panic_from(n)).await;
     }
     let good = by_name("good.wasm", &uses(&chain));
-    assert_eq!((good.state, good.faults), (ServiceState::Quarantined, 5));
+    assert_eq!((good.state, good.faults), (ServiceState::Quarantined, 9));
 
     // A rejection noted by a failed reload shows until a commit with the plugin.
     let plugin = host.plugin("misbehave").unwrap();
@@ -1075,4 +1112,267 @@ async fn the_status_reports_each_plugin_and_its_state() {
         (ServiceState::Active, Some("misbehave"))
     );
     assert!(good.error.unwrap().contains("removed"));
+}
+
+/// Installs the component `bytes` in `f`'s host; returns a chain of one instance of it with
+/// `limits`.
+async fn wat_chain(f: &Fixture, bytes: Vec<u8>, limits: PluginLimits) -> AccessChain {
+    let plugin = f.host.load(bytes, PluginOrigin::Bytes).await.unwrap();
+    let name = plugin.name().to_owned();
+    f.host.install(plugin);
+    let mut config = instance("wat", &name, serde_json::json!({}));
+    config.limits = Some(limits);
+    f.chain(&[config]).await
+}
+
+#[tokio::test]
+async fn memories_together_over_the_cap_are_a_memory_fault() {
+    let f = fixture().await;
+    // Three memories besides the main one; each grows by 20 MiB, under the 48 MiB cap alone,
+    // 60 MiB together.
+    let grow = |m: &str| {
+        format!("(if (i32.eq (memory.grow {m} (i32.const 320)) (i32.const -1)) (then unreachable))")
+    };
+    let guest = crate::wat_guest::access_provider(
+        "wat-memories",
+        "(memory $a 1) (memory $b 1) (memory $c 1)",
+        &format!(
+            "{} {} {} (i32.const 192)",
+            grow("$a"),
+            grow("$b"),
+            grow("$c")
+        ),
+    );
+    let chain = wat_chain(
+        &f,
+        guest,
+        PluginLimits {
+            memory_bytes: 48 << 20,
+            ..PluginLimits::default()
+        },
+    )
+    .await;
+    let fault = fault_of(refused(&chain, &head(&[], "")).await);
+    assert_eq!(fault, Fault::Memory(48 << 20));
+    let stats = chain.entries()[0].stats().unwrap();
+    assert_eq!(stats.faults, 1);
+    assert!(stats.memory_bytes <= 48 << 20, "{stats:?}");
+}
+
+#[tokio::test]
+async fn more_memories_than_allowed_cannot_start() {
+    let f = fixture().await;
+    let memories: String = (0..12).map(|i| format!("(memory $m{i} 1) ")).collect();
+    let guest = crate::wat_guest::access_provider("wat-many", &memories, "(i32.const 192)");
+    let plugin = f.host.load(guest, PluginOrigin::Bytes).await;
+    let error = match plugin {
+        Err(error) => error.to_string(),
+        Ok(plugin) => {
+            f.host.install(plugin);
+            f.try_chain(&[instance("wat", "wat-many", serde_json::json!({}))])
+                .await
+                .expect_err("12 memories are over the limit")
+                .to_string()
+        }
+    };
+    assert!(error.contains("memor"), "{error}");
+}
+
+#[tokio::test]
+async fn a_guest_logging_100_mb_is_refused_and_the_host_copies_none_of_it() {
+    let f = fixture().await;
+    // 100 MB of NUL (valid UTF-8) at 65536, logged as one message; then a million fields
+    // (all the same 1-byte string) in a list at 65536.
+    let guest = crate::wat_guest::access_provider(
+        "wat-logger",
+        "",
+        "(if (i32.eq (memory.grow $main (i32.const 1600)) (i32.const -1)) (then unreachable))
+         (call $log (i32.const 2) (i32.const 65536) (i32.const 100000000) (i32.const 0) (i32.const 0))
+         (call $log (i32.const 2) (i32.const 16) (i32.const 3) (i32.const 65536) (i32.const 1000000))
+         (i32.const 192)",
+    );
+    let chain = wat_chain(
+        &f,
+        guest,
+        PluginLimits {
+            memory_bytes: 256 << 20,
+            deadline: Duration::from_secs(5),
+            ..PluginLimits::default()
+        },
+    )
+    .await;
+    let outcome = chain.authenticate(&head(&[], "")).await;
+    assert!(
+        matches!(outcome, Err(AccessError::MissingCredential)),
+        "the call answers not-handled: {outcome:?}"
+    );
+    let stats = chain.entries()[0].stats().unwrap();
+    assert_eq!((stats.faults, stats.log_refused), (0, 2), "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_past_max_concurrency_wait_at_most_the_deadline_then_get_plugin_busy() {
+    let f = fixture().await;
+    let mut one = misbehave("one", serde_json::json!({}));
+    one.limits = Some(PluginLimits {
+        deadline: Duration::from_millis(400),
+        max_concurrency: 1,
+        ..PluginLimits::default()
+    });
+    let chain = Arc::new(f.chain(&[one]).await);
+    // Five calls that each hold the one slot for the whole deadline, at once: the first runs,
+    // at most one more gets the slot within its own deadline, the others are refused.
+    let calls: Vec<_> = (0..5u8)
+        .map(|n| {
+            let chain = chain.clone();
+            tokio::spawn(async move {
+                let sleep = head_from(
+                    &[("x-misbehave", "sleep")],
+                    "",
+                    IpAddr::V4(Ipv4Addr::new(198, 51, 100, n)),
+                );
+                chain.authenticate(&sleep).await.expect_err("no answer")
+            })
+        })
+        .collect();
+    let mut busy = 0;
+    for call in calls {
+        let error = call.await.unwrap();
+        let body = body(&error);
+        if fault_of(error.clone()) == Fault::Busy(1) {
+            busy += 1;
+            assert_eq!(body["error"]["code"], "plugin_busy", "{body}");
+        } else {
+            assert_eq!(body["error"]["code"], "plugin_fault", "{body}");
+        }
+    }
+    assert!(busy >= 3, "{busy}");
+    let stats = chain.entries()[0].stats().unwrap();
+    assert_eq!((stats.busy, stats.faults), (busy, 5 - busy), "{stats:?}");
+    // A slot frees when its call ends: the next call runs.
+    assert!(chain.authenticate(&head(&[], "")).await.is_ok());
+}
+
+#[tokio::test]
+async fn the_folder_is_trusted_only_as_far_as_the_operator_says() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    let host = PluginHost::new(HostOptions::default()).unwrap();
+    host.load_embedded().await.unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("plugins");
+    std::fs::create_dir_all(dir.join("inner")).unwrap();
+    mode(&dir, 0o755);
+    let settings = switchyard::config::PluginsConfig {
+        max_file_bytes: 1 << 20,
+        ..folder(&dir, true)
+    };
+    // A symlink inside the folder works; one leading out of it is refused.
+    std::fs::write(dir.join("inner/echo.bin"), guest("session-echo")).unwrap();
+    mode(&dir.join("inner/echo.bin"), 0o644);
+    std::os::unix::fs::symlink("inner/echo.bin", dir.join("in.wasm")).unwrap();
+    std::fs::write(root.path().join("outside.wasm"), guest("misbehave")).unwrap();
+    std::os::unix::fs::symlink(root.path().join("outside.wasm"), dir.join("out.wasm")).unwrap();
+    std::os::unix::fs::symlink("../outside.wasm", dir.join("up.wasm")).unwrap();
+    // A file writable by others, and one over plugins.max-file-mib.
+    std::fs::write(dir.join("shared.wasm"), guest("versioned-v1")).unwrap();
+    mode(&dir.join("shared.wasm"), 0o666);
+    std::fs::write(dir.join("big.wasm"), vec![0u8; 2 << 20]).unwrap();
+    mode(&dir.join("big.wasm"), 0o644);
+
+    let staged = host.stage(&settings).await;
+    assert_eq!(
+        names(&staged.catalog),
+        ["config-api-key", "session-echo", "session-standard"]
+    );
+    let reason = |name: &str| -> String {
+        staged
+            .failed
+            .iter()
+            .find(|(path, _)| path == &dir.join(name))
+            .unwrap_or_else(|| panic!("{name} refused: {:?}", staged.failed))
+            .1
+            .clone()
+    };
+    assert!(
+        reason("out.wasm").contains("beneath the plugins folder"),
+        "{}",
+        reason("out.wasm")
+    );
+    assert!(
+        reason("up.wasm").contains("beneath the plugins folder"),
+        "{}",
+        reason("up.wasm")
+    );
+    assert!(reason("shared.wasm").contains("writable by group or others (mode 0666)"));
+    assert!(reason("big.wasm").contains("over plugins.max-file-mib (1 MiB)"));
+    assert_eq!(staged.failed.len(), 4, "{:?}", staged.failed);
+
+    // Made private, the file is taken at the next scan (a chmod is a change).
+    mode(&dir.join("shared.wasm"), 0o644);
+    let staged = host.stage(&settings).await;
+    assert!(
+        staged.catalog.get("versioned").is_some(),
+        "{:?}",
+        staged.failed
+    );
+
+    // A folder writable by group or others: nothing is loaded from it.
+    mode(&dir, 0o775);
+    let staged = host.stage(&settings).await;
+    assert_eq!(
+        names(&staged.catalog),
+        ["config-api-key", "session-standard"]
+    );
+    assert_eq!(staged.failed.len(), 1, "{:?}", staged.failed);
+    assert_eq!(staged.failed[0].0, dir);
+    assert!(
+        staged.failed[0].1.contains("mode 0775"),
+        "{:?}",
+        staged.failed
+    );
+}
+
+#[tokio::test]
+async fn the_cache_folder_and_its_entries_must_be_private_to_the_proxy_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let cache = root.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let options = || HostOptions {
+        cache_dir: Some(cache.clone()),
+        ..HostOptions::default()
+    };
+    let error = PluginHost::new(options())
+        .err()
+        .expect("a shared cache folder is refused");
+    assert!(error.to_string().contains("mode 0777"), "{error}");
+
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let bytes = guest("session-echo");
+    let host = PluginHost::new(options()).unwrap();
+    host.load(bytes.clone(), PluginOrigin::Bytes).await.unwrap();
+    let entry = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .unwrap();
+    let reload = || async {
+        let host = PluginHost::new(options()).unwrap();
+        host.load(bytes.clone(), PluginOrigin::Bytes).await.unwrap();
+        (host.stats().compiled, host.stats().cache_hits)
+    };
+    assert_eq!(reload().await, (0, 1), "a private entry is used");
+    // An entry writable by others is ignored and compiled again (and rewritten private).
+    std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).unwrap();
+    assert_eq!(reload().await, (1, 0));
+    assert_eq!(reload().await, (0, 1));
+    // An entry owned by another user (only root can make one) is ignored too.
+    if rustix::process::geteuid().is_root() {
+        std::os::unix::fs::chown(&entry, Some(4242), None).unwrap();
+        assert_eq!(reload().await, (1, 0));
+    }
 }

@@ -78,12 +78,14 @@ fn hmac_auth_version(version: &str) -> PathBuf {
     })
 }
 
-/// The `x-hmac-*` headers of a request signed by `key_id` with `secret` at `at`.
+/// The `x-hmac-*` headers of a request to `target` (a path with an optional `?query`) signed
+/// by `key_id` with `secret` at `at`, claiming the body of [`post`] (a `GET` claims an empty
+/// body).
 fn signature(
     key_id: &str,
     secret: &str,
     method: &str,
-    path: &str,
+    target: &str,
     at: SystemTime,
 ) -> Vec<(&'static str, String)> {
     let timestamp = at
@@ -91,11 +93,19 @@ fn signature(
         .unwrap()
         .as_secs()
         .to_string();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let body = if method == "GET" {
+        Vec::new()
+    } else {
+        serde_json::to_vec(&messages("claude-sonnet-4")).unwrap()
+    };
+    let content = hex::encode(<Sha256 as sha2::Digest>::digest(&body));
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{method}\n{path}\n{timestamp}").as_bytes());
+    mac.update(format!("{method}\n{path}\n{query}\n{timestamp}\n{content}").as_bytes());
     vec![
         ("x-hmac-key-id", key_id.to_owned()),
         ("x-hmac-timestamp", timestamp),
+        ("x-hmac-content-sha256", content),
         ("x-hmac-signature", hex::encode(mac.finalize().into_bytes())),
     ]
 }
@@ -143,16 +153,57 @@ async fn the_python_hmac_provider_allows_and_denies() {
     let (status, body) = post(&proxy, path, &alice).await;
     assert_eq!(status, 200, "{body}");
 
-    // A wrong secret, or a signature made for another path, is an invalid credential.
-    for headers in [
-        signature("alice", "guess", "POST", path, now),
-        signature("alice", "s3cret", "POST", "/v1/models", now),
-        signature("mallory", "s3cret", "POST", path, now),
+    // The query is signed too.
+    let with_query = signature("alice", "s3cret", "POST", "/v1/messages?beta=true", now);
+    let (status, body) = post(&proxy, "/v1/messages?beta=true", &with_query).await;
+    assert_eq!(status, 200, "{body}");
+
+    // A wrong secret, or a signature made for another path, query or body hash, is an
+    // invalid credential.
+    let mut other_body = alice.clone();
+    other_body[2].1 = hex::encode(<Sha256 as sha2::Digest>::digest(b"other"));
+    for (target, headers) in [
+        (path, signature("alice", "guess", "POST", path, now)),
+        (
+            path,
+            signature("alice", "s3cret", "POST", "/v1/models", now),
+        ),
+        (path, signature("mallory", "s3cret", "POST", path, now)),
+        ("/v1/messages?beta=false", with_query.clone()),
+        (path, other_body),
     ] {
-        let (status, body) = post(&proxy, path, &headers).await;
+        let (status, body) = post(&proxy, target, &headers).await;
         assert_eq!(
             (status, body.as_str()),
-            (401, r#"{"error":"Invalid API key"}"#)
+            (401, r#"{"error":"Invalid API key"}"#),
+            "{target}"
+        );
+    }
+
+    // Bytes that are not UTF-8 (the host hands them over as U+FFFD) and a timestamp of
+    // non-ASCII digits are invalid credentials, not a trap: no fault, no 503.
+    for (name, value) in [
+        ("x-hmac-signature", &b"\xe9"[..]),
+        ("x-hmac-timestamp", "\u{b2}".as_bytes()),
+        ("x-hmac-content-sha256", &b"\xff\xfe"[..]),
+    ] {
+        let mut request = proxy
+            .request(reqwest::Method::POST, path)
+            .json(&messages("claude-sonnet-4"));
+        for (header, text) in &alice {
+            if *header != name {
+                request = request.header(*header, text);
+            }
+        }
+        let request = request.header(
+            name,
+            reqwest::header::HeaderValue::from_bytes(value).unwrap(),
+        );
+        let reply = request.send().await.unwrap();
+        assert_eq!(reply.status(), 401, "{name}");
+        assert_eq!(
+            reply.text().await.unwrap(),
+            r#"{"error":"Invalid API key"}"#
         );
     }
 
@@ -180,7 +231,7 @@ async fn the_python_hmac_provider_allows_and_denies() {
         .to_owned();
     assert!(
         message.starts_with("signature timestamp is 60")
-            && message.ends_with("(at most 300 s allowed)"),
+            && message.ends_with("(at most 60 s allowed)"),
         "{message}"
     );
     let fresh = signature("alice", "s3cret", "POST", path, proxy.clock.now());
@@ -196,7 +247,7 @@ async fn the_python_hmac_provider_allows_and_denies() {
     let entry = &generation.access.entries()[0];
     assert_eq!(entry.name(), "signed");
     let stats = entry.stats().expect("a Wasm provider");
-    assert_eq!((stats.instantiations, stats.calls), (1, 9), "{stats:?}");
+    assert_eq!((stats.instantiations, stats.calls), (1, 15), "{stats:?}");
     assert!(
         (1 << 20..256 << 20).contains(&stats.memory_bytes),
         "{stats:?}"

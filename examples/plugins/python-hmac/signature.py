@@ -21,7 +21,7 @@ class Settings:
     """The validated settings of one configured instance."""
 
     keys: Dict[str, bytes] = field(default_factory=dict)
-    max_skew_ms: int = 300_000
+    max_skew_ms: int = 60_000
     paths: Dict[str, List[str]] = field(default_factory=dict)
 
     @staticmethod
@@ -37,7 +37,7 @@ class Settings:
             isinstance(k, str) and k and isinstance(v, str) and v for k, v in keys.items()
         ):
             raise SettingsError("keys must map key ids to non-empty secrets")
-        skew = raw.get("max-skew-seconds", 300)
+        skew = raw.get("max-skew-seconds", 60)
         if isinstance(skew, bool) or not isinstance(skew, int) or not 1 <= skew <= 86_400:
             raise SettingsError("max-skew-seconds must be an integer from 1 to 86400")
         paths = raw.get("paths", {})
@@ -72,29 +72,67 @@ class Result:
     message: str = ""
 
 
-def sign(secret: bytes, method: str, path: str, timestamp: str) -> str:
-    """The signature a client sends: hex HMAC-SHA256 over ``METHOD\\nPATH\\nTIMESTAMP``."""
-    message = f"{method}\n{path}\n{timestamp}".encode()
+def canonical(method: str, path: str, query: str, timestamp: str, content_sha256: str) -> bytes:
+    """What is signed: ``METHOD\\nPATH\\nQUERY\\nTIMESTAMP\\nCONTENT-SHA256`` (UTF-8)."""
+    text = f"{method}\n{path}\n{query}\n{timestamp}\n{content_sha256}"
+    return text.encode("utf-8", "surrogatepass")
+
+
+def sign(
+    secret: bytes, method: str, path: str, query: str, timestamp: str, content_sha256: str
+) -> str:
+    """The signature a client sends: hex HMAC-SHA256 of :func:`canonical`."""
+    message = canonical(method, path, query, timestamp, content_sha256)
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def _ascii_digits(text: str) -> bool:
+    # str.isdigit() also accepts "²" or "١", which int() may then refuse.
+    return text.isascii() and text.isdigit()
+
+
+def _lower_hex(text: str, length: int) -> bool:
+    return len(text) == length and all(c in "0123456789abcdef" for c in text)
+
+
+def _dot_segments(path: str) -> bool:
+    """Whether `path` holds a ``.``/``..`` segment, an encoded one, or an encoded slash, so a
+    prefix check on the raw path could be fooled."""
+    lowered = path.lower()
+    if "%2e" in lowered or "%2f" in lowered or "%5c" in lowered or "\\" in path:
+        return True
+    return any(segment in (".", "..") for segment in path.split("/"))
 
 
 def check(
     settings: Settings,
     method: str,
     path: str,
+    query: str,
     key_id: Optional[str],
     timestamp: Optional[str],
     signature: Optional[str],
+    content_sha256: Optional[str],
     arrival_time_ms: int,
 ) -> Result:
-    """Checks one request's signature headers against the settings."""
+    """Checks one request's signature headers against the settings.
+
+    Never raises on client input: anything malformed (not ASCII, not hex, not a number) is
+    ``INVALID``.
+    """
     if key_id is None and timestamp is None and signature is None:
         return Result(Check.MISSING)
     secret = settings.keys.get(key_id or "")
-    if secret is None or not timestamp or not signature or not timestamp.isdigit():
+    if secret is None or not timestamp or not signature or content_sha256 is None:
         return Result(Check.INVALID)
-    expected = sign(secret, method, path, timestamp)
-    if not hmac.compare_digest(expected, signature.strip().lower()):
+    if not _ascii_digits(timestamp) or len(timestamp) > 12:
+        return Result(Check.INVALID)
+    if not _lower_hex(content_sha256, 64):
+        return Result(Check.INVALID)
+    expected = sign(secret, method, path, query, timestamp, content_sha256).encode("ascii")
+    # Compared as bytes: compare_digest refuses str arguments that are not ASCII.
+    given = signature.strip().lower().encode("utf-8", "surrogatepass")
+    if not hmac.compare_digest(expected, given):
         return Result(Check.INVALID)
     skew_ms = abs(int(timestamp) * 1000 - arrival_time_ms)
     if skew_ms > settings.max_skew_ms:
@@ -105,6 +143,8 @@ def check(
             f"(at most {settings.max_skew_ms // 1000} s allowed)",
         )
     allowed = settings.paths.get(key_id)
-    if allowed is not None and not any(path.startswith(prefix) for prefix in allowed):
+    if allowed is not None and (
+        _dot_segments(path) or not any(path.startswith(prefix) for prefix in allowed)
+    ):
         return Result(Check.DENY, status=403, message=f"key {key_id} may not call {path}")
     return Result(Check.ALLOW, key_id=key_id)

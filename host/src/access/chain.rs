@@ -7,8 +7,8 @@ use super::wasm::WasmProvider;
 use super::{
     AccessError, Outcome, PrepareError, Principal, Provider, ProviderRegistry, RequestHead,
 };
-use crate::config::{Config, PluginInstanceConfig, PluginLimits};
-use crate::plugin::{InstanceSource, InstanceStats, Plugin, PluginHost};
+use crate::config::{Config, OnFault, PluginInstanceConfig, PluginLimits};
+use crate::plugin::{Fault, InstanceSource, InstanceStats, Plugin, PluginHost};
 
 /// One configured provider instance of a chain.
 #[derive(Clone)]
@@ -16,6 +16,8 @@ pub struct ChainEntry {
     name: String,
     kind: String,
     provider: Arc<dyn Provider>,
+    /// What a fault of the provider does to the request.
+    on_fault: OnFault,
     /// The same provider when it is a Wasm instance: called directly, without boxing a future.
     wasm: Option<Arc<WasmProvider>>,
     /// What the instance was made from; an unchanged instance is reused by the next chain.
@@ -29,9 +31,21 @@ impl ChainEntry {
             name: name.to_owned(),
             kind: kind.to_owned(),
             provider,
+            on_fault: OnFault::Deny,
             wasm: None,
             source: None,
         }
+    }
+
+    /// This entry with `on_fault` as what a fault of its provider does.
+    pub fn with_on_fault(mut self, on_fault: OnFault) -> ChainEntry {
+        self.on_fault = on_fault;
+        self
+    }
+
+    /// What a fault of the provider does to the request.
+    pub fn on_fault(&self) -> OnFault {
+        self.on_fault
     }
 
     /// The instance name.
@@ -183,6 +197,7 @@ impl AccessChain {
                 name: config.name.clone(),
                 kind: config.kind.clone(),
                 provider,
+                on_fault: config.on_fault,
                 wasm,
                 source: Some(source),
             });
@@ -204,7 +219,9 @@ impl AccessChain {
     ///
     /// `Ok(None)`: the chain is empty, nobody checked the request. `Ok(Some(principal))`: the
     /// first provider that allowed it. Otherwise: the first `deny`, `error` or fault ends the
-    /// chain; `not-handled` and `no-credentials` pass to the next provider; when none allowed,
+    /// chain (a fault of a provider with `on-fault: skip` counts as `not-handled` instead,
+    /// except a refusal for lack of a free call slot, which always answers 503 `plugin_busy`);
+    /// `not-handled` and `no-credentials` pass to the next provider; when none allowed,
     /// `invalid-credential` from any provider wins over missing credentials.
     pub async fn authenticate(&self, head: &RequestHead) -> Result<Option<Principal>, AccessError> {
         if self.entries.is_empty() {
@@ -212,15 +229,21 @@ impl AccessChain {
         }
         let mut invalid = false;
         for entry in &self.entries {
-            let outcome =
-                entry
-                    .provider
-                    .authenticate(head)
-                    .await
-                    .map_err(|fault| AccessError::Fault {
+            let outcome = match entry.provider.authenticate(head).await {
+                Ok(outcome) => outcome,
+                Err(fault)
+                    if entry.on_fault == OnFault::Skip && !matches!(fault, Fault::Busy(_)) =>
+                {
+                    tracing::warn!(provider = %entry.name, %fault, "access provider skipped after a fault (on-fault: skip)");
+                    Outcome::NotHandled
+                }
+                Err(fault) => {
+                    return Err(AccessError::Fault {
                         provider: entry.name.clone(),
                         fault,
-                    })?;
+                    });
+                }
+            };
             match outcome {
                 Outcome::Allow {
                     principal,

@@ -34,7 +34,8 @@ pub enum AccessError {
         /// Its message.
         message: String,
     },
-    /// A provider faulted (trap, deadline, memory) or is quarantined: fail closed.
+    /// A provider faulted (trap, deadline, memory) or is quarantined: fail closed. A provider
+    /// with no free call slot ([`Fault::Busy`]) answers 503 with the code `plugin_busy`.
     #[error("access provider {provider} failed: {fault}")]
     Fault {
         /// The instance name.
@@ -73,6 +74,16 @@ impl AccessError {
                 };
                 serde_json::json!({ "error": message })
             }
+            AccessError::Fault {
+                fault: Fault::Busy(_),
+                ..
+            } => serde_json::json!({
+                "error": {
+                    "message": format!("access check busy, retry later (request {request_id})"),
+                    "type": "server_error",
+                    "code": "plugin_busy",
+                }
+            }),
             AccessError::Fault { .. } => serde_json::json!({
                 "error": {
                     "message": format!("access check failed (request {request_id})"),

@@ -29,7 +29,7 @@ impl WasmProvider {
 
     /// Calls the plugin's `authenticate` in a live instance, with the header fields it reads.
     pub async fn call(&self, head: &RequestHead) -> Result<Outcome, Fault> {
-        let mut live = self.instance.checkout().await?;
+        let mut live = self.instance.checkout(head.client_ip()).await?;
         let deadline = self.instance.limits().deadline;
         let mut slots = HeaderSlots::new();
         let wit = head.wit(self.instance.plugin().header_filter(), &mut slots);

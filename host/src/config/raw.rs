@@ -147,6 +147,8 @@ pub(crate) struct RawInstance {
     /// Shorthand for `config: {api-keys: …}` on `config-api-key` instances.
     pub api_keys: Option<Vec<String>>,
     pub limits: Option<RawLimits>,
+    /// `deny` or `skip` (access providers only).
+    pub on_fault: Option<String>,
     /// The reference's SDK hint; accepted and unused.
     pub sdk: Option<serde_json::Value>,
 }
@@ -159,6 +161,20 @@ pub(crate) struct RawPlugins {
     pub dir: String,
     pub cache_dir: String,
     pub limits: RawLimits,
+    pub quarantine: RawQuarantine,
+    pub allow_override: Vec<String>,
+    pub max_file_mib: Option<u64>,
+}
+
+/// `plugins.quarantine.*`
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub(crate) struct RawQuarantine {
+    pub min_calls: Option<u64>,
+    pub fault_ratio: Option<f64>,
+    pub window_s: Option<u64>,
+    pub duration_s: Option<u64>,
+    pub max_faults_per_address: Option<u64>,
 }
 
 /// `plugins.limits` or an instance's own `limits`.
@@ -167,6 +183,7 @@ pub(crate) struct RawPlugins {
 pub(crate) struct RawLimits {
     pub deadline_ms: Option<u64>,
     pub memory_mib: Option<u64>,
+    pub max_concurrency: Option<u64>,
 }
 
 /// `upstream-timeouts.*`

@@ -8,14 +8,16 @@ use http::{HeaderName, HeaderValue};
 use saphyr_parser::Parser;
 use url::Url;
 
+use crate::plugin::FaultPolicy;
+
 use super::line_index::{LineIndex, join_key};
-use super::raw::{RawConfig, RawInstance, RawLimits, RawModel, RawProviderKey};
+use super::raw::{RawConfig, RawInstance, RawLimits, RawModel, RawProviderKey, RawQuarantine};
 use super::{
     ApiKeyEntry, CONFIG_API_KEY_TYPE, CONFIG_INLINE_NAME, Config, ConfigError, ConfigSource,
-    ConfigWarning, CorsConfig, LoadedConfig, ManagementConfig, ModelAlias, OpenAiCompatConfig,
-    PluginInstanceConfig, PluginLimits, PluginsConfig, ProviderKeyConfig, ProxyUrl, RetryConfig,
-    RoutingConfig, SESSION_STANDARD_TYPE, ServerConfig, SessionStoreConfig, Strategy,
-    StreamingConfig, TlsConfig, UpstreamTimeouts, go_duration,
+    ConfigWarning, CorsConfig, LoadedConfig, ManagementConfig, ModelAlias, OnFault,
+    OpenAiCompatConfig, PluginInstanceConfig, PluginLimits, PluginsConfig, ProviderKeyConfig,
+    ProxyUrl, RetryConfig, RoutingConfig, SESSION_STANDARD_TYPE, ServerConfig, SessionStoreConfig,
+    Strategy, StreamingConfig, TlsConfig, UpstreamTimeouts, go_duration,
 };
 
 /// Default `routing.session-affinity-ttl`.
@@ -322,11 +324,79 @@ impl Context {
         } else {
             resolve_path(dir, &raw.plugins.cache_dir, "")
         };
+        let quarantine = self.quarantine(&raw.plugins.quarantine)?;
+        let mut allow_override = Vec::new();
+        for (i, kind) in raw.plugins.allow_override.iter().enumerate() {
+            let kind = kind.trim();
+            if ![CONFIG_API_KEY_TYPE, SESSION_STANDARD_TYPE].contains(&kind) {
+                return Err(self.invalid(
+                    &format!("plugins.allow-override[{i}]"),
+                    format!(
+                        "{kind:?} is not an embedded plugin type (expected {CONFIG_API_KEY_TYPE} or {SESSION_STANDARD_TYPE})"
+                    ),
+                ));
+            }
+            allow_override.push(kind.to_owned());
+        }
+        let max_file_bytes = match raw.plugins.max_file_mib {
+            None => super::DEFAULT_MAX_PLUGIN_FILE_MIB << 20,
+            Some(0) => return Err(self.invalid("plugins.max-file-mib", "must be > 0")),
+            Some(mib) if mib > 4096 => {
+                return Err(self.invalid("plugins.max-file-mib", "must be at most 4096"));
+            }
+            Some(mib) => mib << 20,
+        };
         Ok(PluginsConfig {
             enabled: raw.plugins.enabled.unwrap_or(true),
             dir: resolve_path(dir, &raw.plugins.dir, "plugins"),
             cache_dir,
             limits,
+            quarantine,
+            allow_override,
+            max_file_bytes,
+        })
+    }
+
+    /// `plugins.quarantine.*`: each key absent keeps its default.
+    fn quarantine(&self, raw: &RawQuarantine) -> Result<FaultPolicy, ConfigError> {
+        let defaults = FaultPolicy::default();
+        let positive = |key: &str, value: Option<u64>, default: u64| match value {
+            None => Ok(default),
+            Some(0) => Err(self.invalid(&format!("plugins.quarantine.{key}"), "must be > 0")),
+            Some(n) if n > 1_000_000 => Err(self.invalid(
+                &format!("plugins.quarantine.{key}"),
+                "must be at most 1000000",
+            )),
+            Some(n) => Ok(n),
+        };
+        let fault_ratio_permille = match raw.fault_ratio {
+            None => defaults.fault_ratio_permille,
+            Some(ratio) if ratio > 0.0 && ratio <= 1.0 => ((ratio * 1000.0).round() as u32).max(1),
+            Some(_) => {
+                return Err(self.invalid(
+                    "plugins.quarantine.fault-ratio",
+                    "must be a number above 0 and at most 1",
+                ));
+            }
+        };
+        Ok(FaultPolicy {
+            min_calls: positive("min-calls", raw.min_calls, defaults.min_calls as u64)? as usize,
+            fault_ratio_permille,
+            window: Duration::from_secs(positive(
+                "window-s",
+                raw.window_s,
+                defaults.window.as_secs(),
+            )?),
+            quarantine: Duration::from_secs(positive(
+                "duration-s",
+                raw.duration_s,
+                defaults.quarantine.as_secs(),
+            )?),
+            max_faults_per_address: positive(
+                "max-faults-per-address",
+                raw.max_faults_per_address,
+                defaults.max_faults_per_address as u64,
+            )? as usize,
         })
     }
 
@@ -351,9 +421,22 @@ impl Context {
             }
             Some(mib) => mib << 20,
         };
+        let max_concurrency = match raw.max_concurrency {
+            None => defaults.max_concurrency,
+            Some(0) => {
+                return Err(self.invalid(&format!("{key}.max-concurrency"), "must be > 0"));
+            }
+            Some(n) if n > 100_000 => {
+                return Err(
+                    self.invalid(&format!("{key}.max-concurrency"), "must be at most 100000")
+                );
+            }
+            Some(n) => n as usize,
+        };
         Ok(PluginLimits {
             deadline,
             memory_bytes,
+            max_concurrency,
         })
     }
 
@@ -401,6 +484,7 @@ impl Context {
                 kind: SESSION_STANDARD_TYPE.to_owned(),
                 settings: serde_json::json!({}),
                 limits: None,
+                on_fault: OnFault::Deny,
             }],
             Some(list) => self.instances("routing.session-extractors", list, limits)?,
         };
@@ -493,6 +577,7 @@ impl Context {
                 kind: CONFIG_API_KEY_TYPE.to_owned(),
                 settings: serde_json::json!({ "api-keys": api_keys }),
                 limits: None,
+                on_fault: OnFault::Deny,
             },
         };
         if chain.iter().any(|i| i.name == CONFIG_INLINE_NAME) {
@@ -555,11 +640,29 @@ impl Context {
                 None => None,
                 Some(own) => Some(self.limits(&join_key(&key, "limits"), own, limits)?),
             };
+            let on_fault = match entry.on_fault.as_deref().map(str::trim) {
+                None => OnFault::Deny,
+                Some(_) if list != "auth.providers" => {
+                    return Err(self.invalid(
+                        &join_key(&key, "on-fault"),
+                        "only auth.providers instances take on-fault (a session extractor that faults is always skipped)",
+                    ));
+                }
+                Some("deny") => OnFault::Deny,
+                Some("skip") => OnFault::Skip,
+                Some(other) => {
+                    return Err(self.invalid(
+                        &join_key(&key, "on-fault"),
+                        format!("unknown value {other:?} (expected deny or skip)"),
+                    ));
+                }
+            };
             out.push(PluginInstanceConfig {
                 name,
                 kind: kind.to_owned(),
                 settings,
                 limits,
+                on_fault,
             });
         }
         Ok(out)
@@ -920,6 +1023,62 @@ mod tests {
         let e = error("claude-api-key:\n  - api-key: a\n  - api-key: b\n    priority: high\n");
         assert_eq!(e.key(), Some("claude-api-key[1].priority"));
         assert_eq!(e.line(), Some(4));
+    }
+
+    #[test]
+    fn plugin_safety_keys_parse_and_wrong_values_name_the_key_and_line() {
+        let config = parse(
+            "plugins:\n  allow-override: [config-api-key]\n  max-file-mib: 8\n  quarantine:\n    min-calls: 20\n    fault-ratio: 0.25\n    window-s: 30\n    duration-s: 5\n    max-faults-per-address: 1\n  limits:\n    max-concurrency: 3\nauth:\n  providers:\n    - type: x\n      on-fault: skip\n    - type: y\n",
+        )
+        .unwrap()
+        .config;
+        assert_eq!(config.plugins.allow_override, ["config-api-key"]);
+        assert_eq!(config.plugins.max_file_bytes, 8 << 20);
+        assert_eq!(
+            config.plugins.quarantine,
+            FaultPolicy {
+                min_calls: 20,
+                fault_ratio_permille: 250,
+                window: Duration::from_secs(30),
+                quarantine: Duration::from_secs(5),
+                max_faults_per_address: 1,
+            }
+        );
+        assert_eq!(config.plugins.limits.max_concurrency, 3);
+        let on_fault: Vec<_> = config.access_providers.iter().map(|i| i.on_fault).collect();
+        assert_eq!(on_fault, [OnFault::Skip, OnFault::Deny]);
+        let defaults = parse("").unwrap().config.plugins;
+        assert_eq!(defaults.quarantine, FaultPolicy::default());
+        assert_eq!(defaults.max_file_bytes, 64 << 20);
+        assert!(defaults.allow_override.is_empty());
+        assert_eq!(
+            defaults.limits.max_concurrency,
+            2 * std::thread::available_parallelism().unwrap().get()
+        );
+
+        let e = error(
+            "routing:\n  session-extractors:\n    - type: session-standard\n      on-fault: skip\n",
+        );
+        assert_eq!(e.key(), Some("routing.session-extractors[0].on-fault"));
+        assert_eq!(e.line(), Some(4));
+        let e = error("auth:\n  providers:\n    - type: x\n      on-fault: open\n");
+        assert_eq!(e.key(), Some("auth.providers[0].on-fault"));
+        assert_eq!(e.line(), Some(4));
+        let e = error("plugins:\n  quarantine:\n    fault-ratio: 1.5\n");
+        assert_eq!(
+            (e.key(), e.line()),
+            (Some("plugins.quarantine.fault-ratio"), Some(3))
+        );
+        let e = error("plugins:\n  allow-override: [hmac-auth]\n");
+        assert_eq!(
+            (e.key(), e.line()),
+            (Some("plugins.allow-override[0]"), Some(2))
+        );
+        let e = error("plugins:\n  limits:\n    max-concurrency: 0\n");
+        assert_eq!(
+            (e.key(), e.line()),
+            (Some("plugins.limits.max-concurrency"), Some(3))
+        );
     }
 
     #[test]

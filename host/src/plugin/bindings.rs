@@ -35,9 +35,6 @@ mod session_world {
 pub(crate) use access_world::exports::switchyard::plugin::access::{
     Denial, Grant, Outcome as WitOutcome,
 };
-pub(crate) use access_world::switchyard::plugin::host::{
-    Host, add_to_linker as add_host_to_linker,
-};
 pub(crate) use access_world::switchyard::plugin::types::{LogLevel, RequestHead as WitRequestHead};
 pub(crate) use access_world::{AccessProvider, AccessProviderPre};
 pub(crate) use session_world::exports::switchyard::plugin::session::{

@@ -6,11 +6,16 @@
 //! artifact. Files are written to a temporary name and renamed into place, end with the
 //! SHA-256 of the artifact, and live in a folder of mode 0700. An entry that is unreadable,
 //! truncated or rejected by wasmtime is compiled again and rewritten.
+//!
+//! Loading an entry runs its machine code, so the folder must be the proxy user's alone: a
+//! folder not owned by that user, or writable by group or others, is refused (the host does
+//! not start); an entry that is a symlink out of the folder, not owned by that user, or
+//! writable by group or others is ignored and compiled again.
 
 mod artifact;
 
 use std::hash::{Hash, Hasher};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -80,9 +85,16 @@ impl ComponentCache {
         ))
     }
 
-    /// The component of a valid entry at `path`; an invalid entry is removed.
+    /// The component of a valid entry at `path`; an invalid entry is removed, one that is
+    /// not trusted (see the module doc) is ignored.
     fn load(&self, engine: &Engine, path: &Path) -> Option<Component> {
-        let data = std::fs::read(path).ok()?;
+        let data = match read_trusted(&self.dir, path) {
+            Ok(data) => data?,
+            Err(reason) => {
+                tracing::warn!(path = %path.display(), "ignoring a compiled-component cache entry: {reason}");
+                return None;
+            }
+        };
         let valid = data.len() > TRAILER && {
             let (artifact, digest) = data.split_at(data.len() - TRAILER);
             Sha256::digest(artifact).as_slice() == digest
@@ -125,20 +137,43 @@ impl ComponentCache {
     }
 }
 
-/// Creates `dir` (and its parents) and makes it private to this user (0700).
+/// The bytes of the entry `path` in the cache folder `dir`, opened beneath it: `Ok(None)` when
+/// there is none, `Err` why it is not trusted.
+fn read_trusted(dir: &Path, path: &Path) -> Result<Option<Vec<u8>>, String> {
+    let Some(name) = path.file_name() else {
+        return Ok(None);
+    };
+    let fd = super::beneath::open_dir(dir).map_err(|e| e.to_string())?;
+    let file = match super::beneath::open_beneath(&fd, Path::new(name)) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error.to_string()),
+    };
+    let metadata = file.metadata().map_err(|e| e.to_string())?;
+    if !metadata.is_file() {
+        return Err("not a regular file".to_owned());
+    }
+    super::beneath::owned_by_us(&metadata, "the entry")?;
+    super::beneath::not_shared_writable(&metadata, "the entry")?;
+    let mut data = Vec::with_capacity(metadata.len() as usize);
+    (&file).read_to_end(&mut data).map_err(|e| e.to_string())?;
+    Ok(Some(data))
+}
+
+/// Creates `dir` (and its parents) and makes it private to this user (0700). A folder owned by
+/// another user, or writable by group or others, is refused.
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
-    #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
-        if mode != 0o700 {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-        }
+    let metadata = std::fs::metadata(dir)?;
+    super::beneath::owned_by_us(&metadata, "the folder")
+        .and_then(|()| super::beneath::not_shared_writable(&metadata, "the folder"))
+        .map_err(std::io::Error::other)?;
+    if metadata.permissions().mode() & 0o777 != 0o700 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
     Ok(())
 }

@@ -95,6 +95,7 @@ impl PluginHost {
             kind: plugin.name().to_owned(),
             settings: trial.settings.clone(),
             limits: Some(trial.limits),
+            on_fault: crate::config::OnFault::Deny,
         };
         let calls = trial.calls.max(1);
         let mut call_times = Vec::with_capacity(calls as usize);

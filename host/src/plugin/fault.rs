@@ -21,6 +21,19 @@ pub enum Fault {
     /// The instance faulted repeatedly and is skipped until the given time.
     #[error("quarantined after repeated faults")]
     Quarantined(SystemTime),
+    /// All of the instance's `max-concurrency` call slots stayed busy for the whole deadline.
+    /// The host's doing (load), not the plugin's: never counted towards a quarantine.
+    #[error("all {0} call slots busy for the whole deadline")]
+    Busy(usize),
+}
+
+impl Fault {
+    /// Whether the plugin caused this fault (a trap, deadline or memory overflow), as opposed
+    /// to the host (an instance that could not start, no free call slot) or a quarantine.
+    /// Only these count towards a quarantine.
+    pub fn caused_by_plugin(&self) -> bool {
+        matches!(self, Fault::Deadline(_) | Fault::Memory(_) | Fault::Trap(_))
+    }
 }
 
 impl Fault {

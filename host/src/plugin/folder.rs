@@ -5,12 +5,18 @@
 //! content hash), on a blocking thread, so a reload never recompiles what it already has and
 //! never compiles on the request path. A file whose size or modification time changes while it
 //! is read is being written: it is left for the next scan (the write's own event triggers one).
+//!
+//! The folder is trusted only as far as the config says: files are opened beneath it (a
+//! symlink leading out of it is refused), a file over `plugins.max-file-mib` or a folder or
+//! file writable by group or others is refused, and a file declaring the type of an embedded
+//! plugin is refused unless `plugins.allow-override` lists that type.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::{Plugin, PluginCatalog, PluginHost, PluginOrigin};
+use super::{Plugin, PluginCatalog, PluginHost, PluginOrigin, beneath};
 use crate::config::PluginsConfig;
 
 /// What the host knows about its plugin sources: the embedded plugins and the folder's files.
@@ -61,18 +67,20 @@ struct FileStamp {
     len: u64,
     modified: Option<SystemTime>,
     inode: u64,
+    /// Permission bits and owner: a `chmod` or `chown` is a change (it may lift a refusal).
+    mode: u32,
+    uid: u32,
 }
 
 impl FileStamp {
     fn of(metadata: &std::fs::Metadata) -> FileStamp {
-        #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino(metadata);
-        #[cfg(not(unix))]
-        let inode = 0;
+        use std::os::unix::fs::MetadataExt;
         FileStamp {
             len: metadata.len(),
             modified: metadata.modified().ok(),
-            inode,
+            inode: metadata.ino(),
+            mode: metadata.mode(),
+            uid: metadata.uid(),
         }
     }
 }
@@ -96,31 +104,72 @@ pub(crate) fn is_plugin_file(path: &Path) -> bool {
     path.extension().is_some_and(|ext| ext == "wasm")
 }
 
-/// The `*.wasm` regular files directly in `dir` with their stamps, sorted; none when `dir` is
-/// missing or unreadable.
+/// The `*.wasm` entries directly in `dir` with their stamps, sorted; none when `dir` is
+/// missing or unreadable. The stamp is the file's as opened beneath `dir`, or the entry's own
+/// (not followed) when it cannot be opened so (a symlink out of the folder); directories are
+/// left out.
 fn list(dir: &Path) -> Vec<(PathBuf, FileStamp)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let (Ok(entries), Ok(fd)) = (std::fs::read_dir(dir), beneath::open_dir(dir)) else {
         return Vec::new();
     };
     let mut files: Vec<_> = entries
         .filter_map(|entry| {
-            let path = entry.ok()?.path();
+            let entry = entry.ok()?;
+            let path = entry.path();
             if !is_plugin_file(&path) {
                 return None;
             }
-            let metadata = std::fs::metadata(&path).ok()?;
-            metadata.is_file().then(|| (path, FileStamp::of(&metadata)))
+            let metadata = match beneath::open_beneath(&fd, Path::new(&entry.file_name())) {
+                Ok(file) => file.metadata().ok()?,
+                Err(_) => std::fs::symlink_metadata(&path).ok()?,
+            };
+            (!metadata.is_dir()).then(|| (path, FileStamp::of(&metadata)))
         })
         .collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
     files
 }
 
-/// Reads `path` whole; `None` when it cannot be read or changed while being read.
-fn read_complete(path: &Path, stamp: FileStamp) -> Option<Vec<u8>> {
-    let bytes = std::fs::read(path).ok()?;
-    let after = std::fs::metadata(path).ok().map(|m| FileStamp::of(&m));
-    (after == Some(stamp) && bytes.len() as u64 == stamp.len).then_some(bytes)
+/// Reads the plugin file `path` (directly in its folder) whole, opened beneath the folder:
+/// `Err` why it is refused (a symlink out of the folder, not a regular file, writable by group
+/// or others, over `max_bytes`); `Ok(None)` when it changed while being read.
+fn read_complete(path: &Path, stamp: FileStamp, max_bytes: u64) -> Result<Option<Vec<u8>>, String> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err("is not a file name".to_owned());
+    };
+    let fd = beneath::open_dir(dir).map_err(|e| format!("could not open its folder: {e}"))?;
+    let file = beneath::open_beneath(&fd, Path::new(name))
+        .map_err(|e| format!("could not be opened beneath the plugins folder: {e}"))?;
+    let metadata = file.metadata().map_err(|e| e.to_string())?;
+    if !metadata.is_file() {
+        return Err("is not a regular file".to_owned());
+    }
+    beneath::not_shared_writable(&metadata, "the file")?;
+    if metadata.len() > max_bytes {
+        return Err(format!(
+            "is {} bytes, over plugins.max-file-mib ({} MiB)",
+            metadata.len(),
+            max_bytes >> 20
+        ));
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    (&file)
+        .take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("could not read the file: {e}"))?;
+    let after = file.metadata().ok().map(|m| FileStamp::of(&m));
+    Ok((after == Some(stamp) && bytes.len() as u64 == stamp.len).then_some(bytes))
+}
+
+/// `Err` when the plugins folder `dir` (when it exists) is writable by group or others.
+fn check_folder(dir: &Path) -> Result<(), String> {
+    match std::fs::metadata(dir) {
+        Ok(metadata) => beneath::not_shared_writable(
+            &metadata,
+            &format!("the plugins folder {}", dir.display()),
+        ),
+        Err(_) => Ok(()),
+    }
 }
 
 impl PluginHost {
@@ -143,7 +192,16 @@ impl PluginHost {
         self.sources.lock().staged_folder = plugins.enabled.then(|| plugins.dir.clone());
         let mut staged = StagedPlugins::default();
         let mut files = BTreeMap::new();
-        if plugins.enabled {
+        let folder_refused = if plugins.enabled {
+            check_folder(&plugins.dir).err()
+        } else {
+            None
+        };
+        if let Some(reason) = &folder_refused {
+            tracing::error!("no plugin loaded from the plugins folder: {reason}");
+            staged.failed.push((plugins.dir.clone(), reason.clone()));
+        }
+        if plugins.enabled && folder_refused.is_none() {
             let dir = plugins.dir.clone();
             let listed = tokio::task::spawn_blocking(move || list(&dir))
                 .await
@@ -151,7 +209,10 @@ impl PluginHost {
             for (path, stamp) in listed {
                 let record = match previous.remove(&path) {
                     Some(record) if record.stamp == stamp => record,
-                    earlier => match self.read_and_load(&path, stamp, earlier.as_ref()).await {
+                    earlier => match self
+                        .read_and_load(&path, stamp, earlier.as_ref(), plugins.max_file_bytes)
+                        .await
+                    {
                         Some((record, false)) => record,
                         Some((record, true)) => {
                             match &record.loaded {
@@ -182,6 +243,8 @@ impl PluginHost {
             .filter(|p| !matches!(p.origin(), PluginOrigin::File(_)))
             .map(|p| (p.name().to_owned(), p.clone()))
             .collect();
+        let embedded_types: BTreeSet<String> =
+            embedded.iter().map(|p| p.name().to_owned()).collect();
         for plugin in embedded {
             catalog.entry(plugin.name().to_owned()).or_insert(plugin);
         }
@@ -189,12 +252,23 @@ impl PluginHost {
         for (path, record) in &mut files {
             let Ok(plugin) = &record.loaded else { continue };
             let was = record.conflict.take();
-            if let Some(first) = declared.get(plugin.name()) {
-                let conflict = format!(
-                    "declares the type {:?}, which {} declares too (the first file by name is used)",
-                    plugin.name(),
-                    first.display()
-                );
+            let refusal = if embedded_types.contains(plugin.name())
+                && !plugins.allow_override.iter().any(|t| t == plugin.name())
+            {
+                Some(format!(
+                    "declares the type {:?} of an embedded plugin: a plugins-folder file replaces an embedded plugin only when plugins.allow-override lists its type",
+                    plugin.name()
+                ))
+            } else {
+                declared.get(plugin.name()).map(|first| {
+                    format!(
+                        "declares the type {:?}, which {} declares too (the first file by name is used)",
+                        plugin.name(),
+                        first.display()
+                    )
+                })
+            };
+            if let Some(conflict) = refusal {
                 if was.as_ref() != Some(&conflict) {
                     tracing::error!(file = %path.display(), "plugin not used: {conflict}");
                     staged.failed.push((path.clone(), conflict.clone()));
@@ -223,11 +297,27 @@ impl PluginHost {
         path: &Path,
         stamp: FileStamp,
         earlier: Option<&FileRecord>,
+        max_bytes: u64,
     ) -> Option<(FileRecord, bool)> {
         let owned = path.to_owned();
-        let bytes = tokio::task::spawn_blocking(move || read_complete(&owned, stamp))
+        let read = tokio::task::spawn_blocking(move || read_complete(&owned, stamp, max_bytes))
             .await
-            .ok()??;
+            .ok()?;
+        let bytes = match read {
+            Ok(bytes) => bytes?,
+            Err(reason) => {
+                return Some((
+                    FileRecord {
+                        stamp,
+                        sha256: [0; 32],
+                        loaded: Err(reason),
+                        conflict: None,
+                        rejected: None,
+                    },
+                    true,
+                ));
+            }
+        };
         let sha256: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&bytes).into();
         if let Some(earlier) = earlier
             && earlier.sha256 == sha256

@@ -4,14 +4,18 @@
 //! Each live instance is a wasmtime `Store` with the world's bindings, configured with this
 //! instance's settings when it was created. A call checks one out of the pool (creating one
 //! when the pool is empty), runs with a deadline and a memory cap, and gives it back; a call
-//! that faults discards its live instance instead.
+//! that faults discards its live instance instead. At most `limits.max-concurrency` calls of
+//! one configured instance are in flight at once; a call that cannot get a slot within its
+//! deadline is refused ([`Fault::Busy`]).
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use parking_lot::Mutex;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Store;
 
 use super::bindings::{AccessProvider, AccessProviderPre, SessionExtractor, SessionExtractorPre};
@@ -19,6 +23,7 @@ use super::engine::deadline_ticks;
 use super::health::{FaultPolicy, Health};
 use super::state::{LogOrigin, PluginState};
 use super::{Fault, Plugin, PluginError};
+use crate::client_address::AddressGroup;
 use crate::clock::Clock;
 use crate::config::PluginLimits;
 
@@ -89,6 +94,10 @@ pub(crate) struct Live<B> {
     pub(crate) store: Store<PluginState>,
     /// The bindings.
     pub(crate) bindings: B,
+    /// The call slot held while checked out.
+    permit: Option<OwnedSemaphorePermit>,
+    /// Who the current call is for (fault accounting).
+    client: Option<AddressGroup>,
 }
 
 /// Counters of a configured instance (for the management API and tests).
@@ -99,6 +108,10 @@ pub struct InstanceStats {
     pub calls: u64,
     /// Calls that faulted (trap, deadline, memory, start failure).
     pub faults: u64,
+    /// Calls refused because all `max-concurrency` call slots stayed busy (503 `plugin_busy`).
+    pub busy: u64,
+    /// Log records refused because their message or field list was over the host's limits.
+    pub log_refused: u64,
     /// Times the instance was quarantined.
     pub quarantines: u64,
     /// Live instances created (each pays instantiation and `configure`).
@@ -123,11 +136,14 @@ pub(crate) struct PluginInstance<B: WorldBindings> {
     policy: FaultPolicy,
     clock: Arc<dyn Clock>,
     idle: Mutex<Vec<Live<B>>>,
+    /// One permit per call in flight (`limits.max-concurrency`).
+    slots: Arc<Semaphore>,
     health: Mutex<Health>,
     /// Whether `health` may hold a quarantine (spares the lock and the clock otherwise).
     quarantined: AtomicBool,
     calls: AtomicU64,
     faults: AtomicU64,
+    busy: AtomicU64,
     quarantines: AtomicU64,
     instantiations: AtomicU64,
     memory_bytes: AtomicU64,
@@ -152,10 +168,7 @@ impl<B: WorldBindings> PluginInstance<B> {
         spec: InstanceSpec,
     ) -> Result<PluginInstance<B>, PluginError> {
         let instance = PluginInstance {
-            origin: Arc::new(LogOrigin {
-                kind: plugin.name().to_owned(),
-                instance: spec.name,
-            }),
+            origin: Arc::new(LogOrigin::new(plugin.name(), &spec.name)),
             plugin,
             pre,
             settings: spec.settings,
@@ -164,10 +177,14 @@ impl<B: WorldBindings> PluginInstance<B> {
             policy: spec.policy,
             clock: spec.clock,
             idle: Mutex::new(Vec::new()),
+            slots: Arc::new(Semaphore::new(
+                spec.limits.max_concurrency.clamp(1, Semaphore::MAX_PERMITS),
+            )),
             health: Mutex::new(Health::default()),
             quarantined: AtomicBool::new(false),
             calls: AtomicU64::new(0),
             faults: AtomicU64::new(0),
+            busy: AtomicU64::new(0),
             quarantines: AtomicU64::new(0),
             instantiations: AtomicU64::new(0),
             memory_bytes: AtomicU64::new(0),
@@ -199,6 +216,8 @@ impl<B: WorldBindings> PluginInstance<B> {
         InstanceStats {
             calls: self.calls.load(Ordering::Relaxed),
             faults: self.faults.load(Ordering::Relaxed),
+            busy: self.busy.load(Ordering::Relaxed),
+            log_refused: self.origin.log_refused.load(Ordering::Relaxed),
             quarantines: self.quarantines.load(Ordering::Relaxed),
             instantiations: self.instantiations.load(Ordering::Relaxed),
             idle: self.idle.lock().len(),
@@ -207,23 +226,44 @@ impl<B: WorldBindings> PluginInstance<B> {
         }
     }
 
-    /// A live instance armed for one call: from the pool, or created and configured now.
-    /// Refused while the instance is quarantined.
-    pub(crate) async fn checkout(&self) -> Result<Live<B>, Fault> {
+    /// A live instance armed for one call for a client at `client` (the request's client
+    /// address, for fault accounting): from the pool, or created and configured now. Refused
+    /// while the instance is quarantined, and when no call slot frees up within the deadline.
+    pub(crate) async fn checkout(&self, client: Option<IpAddr>) -> Result<Live<B>, Fault> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         if self.quarantined.load(Ordering::Acquire) {
             let mut health = self.health.lock();
             health.admit(self.clock.now()).map_err(Fault::Quarantined)?;
             self.quarantined.store(false, Ordering::Release);
         }
+        let permit = match self.slots.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                match tokio::time::timeout(self.limits.deadline, self.slots.clone().acquire_owned())
+                    .await
+                {
+                    Ok(Ok(permit)) => permit,
+                    _ => {
+                        self.busy.fetch_add(1, Ordering::Relaxed);
+                        return Err(Fault::Busy(self.limits.max_concurrency));
+                    }
+                }
+            }
+        };
         let pooled = self.idle.lock().pop();
         let mut live = match pooled {
             Some(live) => live,
             None => match self.spawn().await {
                 Ok(live) => live,
-                Err(error) => return Err(self.fault(Fault::Start(error.to_string()), None)),
+                Err(error) => return Err(self.fault(Fault::Start(error.to_string()), None, None)),
             },
         };
+        let client = client.map(AddressGroup::of);
+        self.health
+            .lock()
+            .record_call(self.clock.now(), &self.policy);
+        live.permit = Some(permit);
+        live.client = client;
         live.store.data_mut().begin_call();
         live.store
             .set_epoch_deadline(deadline_ticks(self.limits.deadline));
@@ -235,10 +275,13 @@ impl<B: WorldBindings> PluginInstance<B> {
     /// `result` is `None` when the host-side deadline expired first.
     pub(crate) fn checkin<R>(
         &self,
-        live: Live<B>,
+        mut live: Live<B>,
         result: Option<wasmtime::Result<R>>,
     ) -> Result<R, Fault> {
         let output = live.store.data().output.take();
+        // The slot frees when the call ends, whether the live instance is kept or not.
+        live.permit = None;
+        let client = live.client.take();
         match result {
             Some(Ok(answer)) => {
                 self.note_memory(&live);
@@ -255,19 +298,23 @@ impl<B: WorldBindings> PluginInstance<B> {
                 let fault =
                     Fault::from_call(&error, live.store.data().limiter.exceeded, &self.limits);
                 tracing::debug!(plugin = %self.origin.kind, instance = %self.origin.instance, error = ?error, "plugin call failed");
-                Err(self.fault(fault, output))
+                Err(self.fault(fault, output, client))
             }
-            None => Err(self.fault(Fault::Deadline(self.limits.deadline), output)),
+            None => Err(self.fault(Fault::Deadline(self.limits.deadline), output, client)),
         }
     }
 
-    /// Counts `fault`, quarantines the instance when the policy says so, and logs it.
-    fn fault(&self, fault: Fault, output: Option<String>) -> Fault {
+    /// Counts `fault` (of a call for `client`), quarantines the instance when the policy
+    /// says so, and logs it. Only faults the plugin caused count towards a quarantine.
+    fn fault(&self, fault: Fault, output: Option<String>, client: Option<AddressGroup>) -> Fault {
         self.faults.fetch_add(1, Ordering::Relaxed);
-        let quarantined = self
-            .health
-            .lock()
-            .record_fault(self.clock.now(), &self.policy);
+        let quarantined = if fault.caused_by_plugin() {
+            self.health
+                .lock()
+                .record_fault(self.clock.now(), client, &self.policy)
+        } else {
+            None
+        };
         tracing::warn!(
             plugin = %self.origin.kind,
             instance = %self.origin.instance,
@@ -283,7 +330,7 @@ impl<B: WorldBindings> PluginInstance<B> {
                 instance = %self.origin.instance,
                 seconds = self.policy.quarantine.as_secs(),
                 until = ?until,
-                "plugin instance quarantined after repeated faults"
+                "plugin instance quarantined: too many of its recent calls faulted"
             );
         }
         fault
@@ -314,7 +361,12 @@ impl<B: WorldBindings> PluginInstance<B> {
         let memory = store.data().limiter.exceeded;
         match started {
             Ok(Ok((bindings, Ok(())))) => {
-                let live = Live { store, bindings };
+                let live = Live {
+                    store,
+                    bindings,
+                    permit: None,
+                    client: None,
+                };
                 self.note_memory(&live);
                 Ok(live)
             }

@@ -1,22 +1,42 @@
-//! The data of one live instance's store: its empty WASI context, its memory limiter, the
+//! The data of one live instance's store: its empty WASI context, its resource limiter, the
 //! `host` interface it imports, and the capture of its standard output and error.
+//!
+//! The `host` interface is linked by hand rather than through the generated bindings: the
+//! generated `log` would lift (copy onto the host) the guest's whole message and field list
+//! before any host code runs, so a guest could make the host allocate its memory size many
+//! times over (every field pointing at the same huge string). Here `log` receives views into
+//! guest memory ([`WasmStr`], [`WasmList`]): an oversized field list is refused from its length
+//! alone, a message is checked in place (UTF-8 validation, no copy), and only the at most
+//! [`MESSAGE_CAPACITY`] bytes kept are copied.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
-use wasmtime::component::ResourceTable;
+use wasmtime::StoreContextMut;
+use wasmtime::component::{Linker, ResourceTable, WasmList, WasmStr};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::{Host, LogLevel};
+use super::bindings::LogLevel;
 
 /// Most bytes of standard output and error kept per call.
 const OUTPUT_CAPACITY: usize = 4096;
-/// Longest log message kept, in bytes.
+/// Longest log message kept, in bytes (longer ones are cut).
 const MESSAGE_CAPACITY: usize = 2048;
-/// Most fields kept per log record.
-const MAX_FIELDS: usize = 16;
+/// Longest log message accepted, in bytes: a longer one refuses the record.
+pub(crate) const MAX_MESSAGE_BYTES: usize = 64 << 10;
+/// Most fields accepted per log record: more refuse the record.
+pub(crate) const MAX_FIELDS: usize = 16;
 /// Most log records kept per call.
 const MAX_RECORDS_PER_CALL: u32 = 32;
+/// Most core instances a live instance may create (a Python component has a few dozen).
+const MAX_INSTANCES: usize = 100;
+/// Most linear memories of a live instance.
+const MAX_MEMORIES: usize = 8;
+/// Most tables of a live instance.
+const MAX_TABLES: usize = 32;
+/// Most elements of one table.
+const MAX_TABLE_ELEMENTS: usize = 1 << 17;
 
 /// The store data of one live instance.
 pub(crate) struct PluginState {
@@ -29,13 +49,26 @@ pub(crate) struct PluginState {
     records: u32,
 }
 
-/// Who a log record comes from.
+/// Who a log record comes from, and what the host refused of that configured instance's logs.
 #[derive(Debug)]
 pub(crate) struct LogOrigin {
     /// The plugin type.
     pub(crate) kind: String,
     /// The configured instance.
     pub(crate) instance: String,
+    /// Log records refused for being over [`MAX_MESSAGE_BYTES`] or [`MAX_FIELDS`].
+    pub(crate) log_refused: AtomicU64,
+}
+
+impl LogOrigin {
+    /// The origin of records of `instance`, an instance of the type `kind`.
+    pub(crate) fn new(kind: &str, instance: &str) -> LogOrigin {
+        LogOrigin {
+            kind: kind.to_owned(),
+            instance: instance.to_owned(),
+            log_refused: AtomicU64::new(0),
+        }
+    }
 }
 
 impl PluginState {
@@ -76,61 +109,149 @@ impl WasiView for PluginState {
     }
 }
 
-impl Host for PluginState {
-    fn log_enabled(&mut self, level: LogLevel) -> wasmtime::Result<bool> {
-        Ok(match level {
-            LogLevel::Trace => {
-                tracing::enabled!(target: "switchyard::plugin::guest", tracing::Level::TRACE)
-            }
-            LogLevel::Debug => {
-                tracing::enabled!(target: "switchyard::plugin::guest", tracing::Level::DEBUG)
-            }
-            LogLevel::Info => {
-                tracing::enabled!(target: "switchyard::plugin::guest", tracing::Level::INFO)
-            }
-            LogLevel::Warn => {
-                tracing::enabled!(target: "switchyard::plugin::guest", tracing::Level::WARN)
-            }
-            LogLevel::Error => {
-                tracing::enabled!(target: "switchyard::plugin::guest", tracing::Level::ERROR)
-            }
-        })
+/// Whether the guest log at `level` would be emitted.
+fn log_enabled(level: LogLevel) -> bool {
+    match level {
+        LogLevel::Trace => {
+            tracing::enabled!(target: "switchyard::plugin::guest", tracing::Level::TRACE)
+        }
+        LogLevel::Debug => {
+            tracing::enabled!(target: "switchyard::plugin::guest", tracing::Level::DEBUG)
+        }
+        LogLevel::Info => {
+            tracing::enabled!(target: "switchyard::plugin::guest", tracing::Level::INFO)
+        }
+        LogLevel::Warn => {
+            tracing::enabled!(target: "switchyard::plugin::guest", tracing::Level::WARN)
+        }
+        LogLevel::Error => {
+            tracing::enabled!(target: "switchyard::plugin::guest", tracing::Level::ERROR)
+        }
     }
+}
 
-    fn log(
-        &mut self,
-        level: LogLevel,
-        mut message: String,
-        fields: Vec<(String, String)>,
-    ) -> wasmtime::Result<()> {
-        self.records += 1;
-        if self.records > MAX_RECORDS_PER_CALL {
+/// Links the `host` interface (`log-enabled`, `log`) into `linker`.
+pub(crate) fn add_host_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
+    let mut host = linker.instance("switchyard:plugin/host@0.1.0")?;
+    host.func_wrap("log-enabled", |_store, (level,): (LogLevel,)| {
+        Ok((log_enabled(level),))
+    })?;
+    host.func_wrap(
+        "log",
+        |store: StoreContextMut<'_, PluginState>,
+         (level, message, fields): (LogLevel, WasmStr, WasmList<(WasmStr, WasmStr)>)| {
+            log(store, level, &message, &fields)
+        },
+    )?;
+    Ok(())
+}
+
+/// What the guest's `log` call leaves once checked: the kept message and rendered fields.
+struct Record {
+    message: String,
+    fields: String,
+}
+
+/// The host's `log`: checks the record in guest memory, copies what is kept, emits it.
+fn log(
+    mut store: StoreContextMut<'_, PluginState>,
+    level: LogLevel,
+    message: &WasmStr,
+    fields: &WasmList<(WasmStr, WasmStr)>,
+) -> wasmtime::Result<()> {
+    {
+        let state = store.data_mut();
+        state.records += 1;
+        if state.records > MAX_RECORDS_PER_CALL {
             return Ok(());
         }
-        truncate(&mut message, MESSAGE_CAPACITY);
-        let mut rendered = String::new();
-        for (key, value) in fields.iter().take(MAX_FIELDS) {
-            if !rendered.is_empty() {
-                rendered.push(' ');
-            }
-            rendered.push_str(&format!("{key}={value:?}"));
-        }
-        truncate(&mut rendered, MESSAGE_CAPACITY);
-        let (kind, instance) = (&self.origin.kind, &self.origin.instance);
-        macro_rules! emit {
-            ($level:expr) => {
-                tracing::event!(target: "switchyard::plugin::guest", $level, plugin = %kind, instance = %instance, fields = %rendered, "{message}")
-            };
-        }
-        match level {
-            LogLevel::Trace => emit!(tracing::Level::TRACE),
-            LogLevel::Debug => emit!(tracing::Level::DEBUG),
-            LogLevel::Info => emit!(tracing::Level::INFO),
-            LogLevel::Warn => emit!(tracing::Level::WARN),
-            LogLevel::Error => emit!(tracing::Level::ERROR),
-        }
-        Ok(())
     }
+    let record = match read_record(&mut store, message, fields) {
+        Ok(record) => record,
+        Err(reason) => {
+            let origin = &store.data().origin;
+            origin.log_refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(plugin = %origin.kind, instance = %origin.instance, "plugin log record refused: {reason}");
+            return Ok(());
+        }
+    };
+    let origin = &store.data().origin;
+    let (kind, instance) = (&origin.kind, &origin.instance);
+    let (message, rendered) = (&record.message, &record.fields);
+    macro_rules! emit {
+        ($level:expr) => {
+            tracing::event!(target: "switchyard::plugin::guest", $level, plugin = %kind, instance = %instance, fields = %rendered, "{message}")
+        };
+    }
+    match level {
+        LogLevel::Trace => emit!(tracing::Level::TRACE),
+        LogLevel::Debug => emit!(tracing::Level::DEBUG),
+        LogLevel::Info => emit!(tracing::Level::INFO),
+        LogLevel::Warn => emit!(tracing::Level::WARN),
+        LogLevel::Error => emit!(tracing::Level::ERROR),
+    }
+    Ok(())
+}
+
+/// Reads a log record out of guest memory, copying at most [`MESSAGE_CAPACITY`] bytes of
+/// message and of rendered fields; `Err` names the limit a record is over (or why it is
+/// invalid).
+fn read_record(
+    store: &mut StoreContextMut<'_, PluginState>,
+    message: &WasmStr,
+    fields: &WasmList<(WasmStr, WasmStr)>,
+) -> Result<Record, String> {
+    if fields.len() > MAX_FIELDS {
+        return Err(format!(
+            "{} fields, over the limit of {MAX_FIELDS}",
+            fields.len()
+        ));
+    }
+    // A view of guest memory (UTF-8 guests: validated in place, not copied).
+    let text = message.to_str(&*store).map_err(|e| e.to_string())?;
+    if text.len() > MAX_MESSAGE_BYTES {
+        return Err(format!(
+            "a message of {} bytes, over the limit of {MAX_MESSAGE_BYTES}",
+            text.len()
+        ));
+    }
+    let message = cut(&text, MESSAGE_CAPACITY);
+    let mut rendered = String::new();
+    for index in 0..fields.len() {
+        let Some(Ok((key, value))) = fields.get(&mut *store, index) else {
+            return Err("an invalid field list".to_owned());
+        };
+        let key = key.to_str(&*store).map_err(|e| e.to_string())?;
+        let value = value.to_str(&*store).map_err(|e| e.to_string())?;
+        if !rendered.is_empty() {
+            rendered.push(' ');
+        }
+        let room = MESSAGE_CAPACITY.saturating_sub(rendered.len());
+        let value = format!("{:?}", cut(&value, room));
+        rendered.push_str(&cut(&key, room));
+        rendered.push('=');
+        rendered.push_str(&value);
+        if rendered.len() >= MESSAGE_CAPACITY {
+            break;
+        }
+    }
+    truncate(&mut rendered, MESSAGE_CAPACITY);
+    Ok(Record {
+        message,
+        fields: rendered,
+    })
+}
+
+/// A copy of at most `max` bytes of `text` (cut on a character boundary, marked with `…`).
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary.
@@ -145,11 +266,13 @@ fn truncate(text: &mut String, max: usize) {
     }
 }
 
-/// Caps each linear memory of a live instance (`plugins.limits.memory-mib`).
+/// Caps the linear memories of a live instance together (`plugins.limits.memory-mib`), and its
+/// core instances, memories, tables and table elements.
 ///
 /// Refusing to grow makes `memory.grow` fail inside the guest; a guest that cannot go on
 /// without the memory traps, and the flag set here turns that trap into a memory fault.
 pub(crate) struct MemoryLimiter {
+    /// The most bytes of all memories together.
     max_bytes: usize,
     /// Whether a growth was refused during the current call.
     pub(crate) exceeded: bool,
@@ -174,13 +297,14 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_bytes {
+        let total = self
+            .total_bytes
+            .saturating_add(desired.saturating_sub(current));
+        if total > self.max_bytes {
             self.exceeded = true;
             return Ok(false);
         }
-        self.total_bytes = self
-            .total_bytes
-            .saturating_add(desired.saturating_sub(current));
+        self.total_bytes = total;
         Ok(true)
     }
 
@@ -190,7 +314,19 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1 << 20)
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
     }
 }
 

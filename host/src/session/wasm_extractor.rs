@@ -36,7 +36,7 @@ impl WasmExtractor {
         head: &RequestHead,
         body: Option<&[u8]>,
     ) -> Result<Option<SessionIds>, Fault> {
-        let mut live = self.instance.checkout().await?;
+        let mut live = self.instance.checkout(head.client_ip()).await?;
         let deadline = self.instance.limits().deadline;
         let mut slots = HeaderSlots::new();
         let wit = head.wit(self.instance.plugin().header_filter(), &mut slots);

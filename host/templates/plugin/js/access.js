@@ -32,7 +32,12 @@ export const access = {
   },
 
   configure(settingsJson) {
-    const settings = JSON.parse(settingsJson);
+    let settings;
+    try {
+      settings = JSON.parse(settingsJson);
+    } catch (error) {
+      throw `settings are not JSON: ${error}`;
+    }
     if (settings === null || typeof settings !== "object" || Array.isArray(settings)) {
       throw "settings must be an object";
     }
@@ -51,18 +56,33 @@ export const access = {
   },
 
   authenticate(head) {
-    const field = head.headers.find(([name]) => name === HEADER);
-    if (field === undefined) {
-      // Not ours to judge: the next provider in the chain is asked.
-      return { tag: "no-credentials" };
+    // An exception escaping here traps the plugin: the host answers 503 for the request, and a
+    // client could provoke that with any input the code does not expect. Whatever goes wrong
+    // with a request's input is that request's invalid credential.
+    try {
+      return check(head);
+    } catch (error) {
+      log("warn", "request refused: its credential could not be checked", [
+        ["error", String(error?.name ?? "error")],
+      ]);
+      return { tag: "invalid-credential" };
     }
-    const presented = field[1].trim();
-    let found;
-    // Every token is compared, so timing reveals nothing about which one matched.
-    for (const [principal, token] of tokens) {
-      if (same(token, presented)) found = principal;
-    }
-    if (found === undefined) return { tag: "invalid-credential" };
-    return { tag: "allow", val: { principal: found, metadata: [["source", HEADER]] } };
   },
 };
+
+// The answer for one request head.
+function check(head) {
+  const field = head.headers.find(([name]) => name === HEADER);
+  if (field === undefined) {
+    // Not ours to judge: the next provider in the chain is asked.
+    return { tag: "no-credentials" };
+  }
+  const presented = field[1].trim();
+  let found;
+  // Every token is compared, so timing reveals nothing about which one matched.
+  for (const [principal, token] of tokens) {
+    if (same(token, presented)) found = principal;
+  }
+  if (found === undefined) return { tag: "invalid-credential" };
+  return { tag: "allow", val: { principal: found, metadata: [["source", HEADER]] } };
+}

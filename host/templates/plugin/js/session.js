@@ -25,7 +25,12 @@ export const session = {
   },
 
   configure(settingsJson) {
-    const settings = JSON.parse(settingsJson);
+    let settings;
+    try {
+      settings = JSON.parse(settingsJson);
+    } catch (error) {
+      throw `settings are not JSON: ${error}`;
+    }
     if (settings === null || typeof settings !== "object" || Array.isArray(settings)) {
       throw "settings must be an object";
     }
@@ -38,10 +43,21 @@ export const session = {
   },
 
   extract(head, _body) {
-    const field = head.headers.find(([name]) => name === HEADER);
-    const value = field === undefined ? "" : field[1].trim();
-    if (value === "") return undefined;
-    // The client named its session: an explicit id wins over computed (derived) ones.
-    return { primary: prefix + value, fallback: undefined, kind: "explicit" };
+    // An exception escaping here traps the plugin (the host then skips it for this request):
+    // whatever goes wrong with a request's input means "no session" instead.
+    try {
+      return sessionOf(head);
+    } catch {
+      return undefined;
+    }
   },
 };
+
+// The session a request names, if any.
+function sessionOf(head) {
+  const field = head.headers.find(([name]) => name === HEADER);
+  const value = field === undefined ? "" : field[1].trim();
+  if (value === "") return undefined;
+  // The client named its session: an explicit id wins over computed (derived) ones.
+  return { primary: prefix + value, fallback: undefined, kind: "explicit" };
+}

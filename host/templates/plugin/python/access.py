@@ -37,7 +37,10 @@ class Access(wit_world.exports.Access):
 
     def configure(self, settings_json: str) -> None:
         global TOKENS
-        settings = json.loads(settings_json)
+        try:
+            settings = json.loads(settings_json)
+        except ValueError as error:
+            raise Err(f"settings are not JSON: {error}")
         if not isinstance(settings, dict):
             raise Err("settings must be an object")
         for key in settings:
@@ -54,16 +57,33 @@ class Access(wit_world.exports.Access):
             host.log(types.LogLevel.WARN, "no tokens configured: nobody is admitted", [])
 
     def authenticate(self, head: types.RequestHead) -> Outcome:
-        presented = next((v for n, v in head.headers if n == HEADER), None)
-        if presented is None:
-            # Not ours to judge: the next provider in the chain is asked.
-            return Outcome_NoCredentials()
-        presented = presented.strip().encode()
-        found = None
-        for principal, token in TOKENS:
-            # Constant-time comparison: timing reveals nothing about the tokens.
-            if hmac.compare_digest(token, presented):
-                found = principal
-        if found is None:
+        # An exception escaping here traps the plugin: the host answers 503 for the request,
+        # and a client could provoke that with any input the code does not expect. Whatever
+        # goes wrong with a request's input is that request's invalid credential.
+        try:
+            return check(head)
+        except Exception as error:  # noqa: BLE001 - every failure is the request's
+            host.log(
+                types.LogLevel.WARN,
+                "request refused: its credential could not be checked",
+                [("error", type(error).__name__)],
+            )
             return Outcome_InvalidCredential()
-        return Outcome_Allow(Grant(principal=found, metadata=[("source", HEADER)]))
+
+
+def check(head: types.RequestHead) -> Outcome:
+    """The answer for one request head."""
+    presented = next((v for n, v in head.headers if n == HEADER), None)
+    if presented is None:
+        # Not ours to judge: the next provider in the chain is asked.
+        return Outcome_NoCredentials()
+    # Compared as bytes: hmac.compare_digest refuses str arguments that are not ASCII.
+    presented = presented.strip().encode("utf-8", "surrogatepass")
+    found = None
+    for principal, token in TOKENS:
+        # Constant-time comparison: timing reveals nothing about the tokens.
+        if hmac.compare_digest(token, presented):
+            found = principal
+    if found is None:
+        return Outcome_InvalidCredential()
+    return Outcome_Allow(Grant(principal=found, metadata=[("source", HEADER)]))

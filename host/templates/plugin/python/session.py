@@ -34,7 +34,10 @@ class Session(wit_world.exports.Session):
 
     def configure(self, settings_json: str) -> None:
         global PREFIX
-        settings = json.loads(settings_json)
+        try:
+            settings = json.loads(settings_json)
+        except ValueError as error:
+            raise Err(f"settings are not JSON: {error}")
         if not isinstance(settings, dict):
             raise Err("settings must be an object")
         for key in settings:
@@ -49,8 +52,18 @@ class Session(wit_world.exports.Session):
     def extract(
         self, head: types.RequestHead, body: Optional[bytes]
     ) -> Optional[SessionId]:
-        value = next((v for n, v in head.headers if n == HEADER), "").strip()
-        if not value:
+        # An exception escaping here traps the plugin (the host then skips it for this
+        # request): whatever goes wrong with a request's input means "no session" instead.
+        try:
+            return session_of(head)
+        except Exception:  # noqa: BLE001 - every failure is the request's
             return None
-        # The client named its session: an explicit id wins over computed (derived) ones.
-        return SessionId(primary=PREFIX + value, fallback=None, kind=SessionKind.EXPLICIT)
+
+
+def session_of(head: types.RequestHead) -> Optional[SessionId]:
+    """The session a request names, if any."""
+    value = next((v for n, v in head.headers if n == HEADER), "").strip()
+    if not value:
+        return None
+    # The client named its session: an explicit id wins over computed (derived) ones.
+    return SessionId(primary=PREFIX + value, fallback=None, kind=SessionKind.EXPLICIT)
