@@ -16,7 +16,6 @@
 //! The async functions of this module and of the access chain run inside a Tokio runtime
 //! with its time driver enabled (deadlines use `tokio::time`, compilation a blocking thread).
 
-mod beneath;
 mod bindings;
 mod cache;
 mod catalog;
@@ -24,6 +23,7 @@ mod check;
 mod embedded;
 mod engine;
 mod fault;
+mod file_trust;
 mod folder;
 mod header_filter;
 mod health;

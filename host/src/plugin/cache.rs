@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
+
+use super::file_trust;
+use crate::confined_dir::ConfinedDir;
 use wasmtime::component::Component;
 
 /// Length of the digest trailer of a cache file.
@@ -143,8 +146,8 @@ fn read_trusted(dir: &Path, path: &Path) -> Result<Option<Vec<u8>>, String> {
     let Some(name) = path.file_name() else {
         return Ok(None);
     };
-    let fd = super::beneath::open_dir(dir).map_err(|e| e.to_string())?;
-    let file = match super::beneath::open_beneath(&fd, Path::new(name)) {
+    let confined = ConfinedDir::open(dir).map_err(|e| e.to_string())?;
+    let file = match confined.open_file(name) {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error.to_string()),
@@ -153,8 +156,8 @@ fn read_trusted(dir: &Path, path: &Path) -> Result<Option<Vec<u8>>, String> {
     if !metadata.is_file() {
         return Err("not a regular file".to_owned());
     }
-    super::beneath::owned_by_us(&metadata, "the entry")?;
-    super::beneath::not_shared_writable(&metadata, "the entry")?;
+    file_trust::owned_by_us(&metadata, "the entry")?;
+    file_trust::not_shared_writable(&metadata, "the entry")?;
     let mut data = Vec::with_capacity(metadata.len() as usize);
     (&file).read_to_end(&mut data).map_err(|e| e.to_string())?;
     Ok(Some(data))
@@ -169,8 +172,8 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)?;
     let metadata = std::fs::metadata(dir)?;
-    super::beneath::owned_by_us(&metadata, "the folder")
-        .and_then(|()| super::beneath::not_shared_writable(&metadata, "the folder"))
+    file_trust::owned_by_us(&metadata, "the folder")
+        .and_then(|()| file_trust::not_shared_writable(&metadata, "the folder"))
         .map_err(std::io::Error::other)?;
     if metadata.permissions().mode() & 0o777 != 0o700 {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;

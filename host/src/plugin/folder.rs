@@ -16,8 +16,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::{Plugin, PluginCatalog, PluginHost, PluginOrigin, beneath};
+use super::{Plugin, PluginCatalog, PluginHost, PluginOrigin, file_trust};
 use crate::config::PluginsConfig;
+use crate::confined_dir::ConfinedDir;
 
 /// What the host knows about its plugin sources: the embedded plugins and the folder's files.
 #[derive(Default)]
@@ -109,7 +110,7 @@ pub(crate) fn is_plugin_file(path: &Path) -> bool {
 /// (not followed) when it cannot be opened so (a symlink out of the folder); directories are
 /// left out.
 fn list(dir: &Path) -> Vec<(PathBuf, FileStamp)> {
-    let (Ok(entries), Ok(fd)) = (std::fs::read_dir(dir), beneath::open_dir(dir)) else {
+    let (Ok(entries), Ok(confined)) = (std::fs::read_dir(dir), ConfinedDir::open(dir)) else {
         return Vec::new();
     };
     let mut files: Vec<_> = entries
@@ -119,7 +120,7 @@ fn list(dir: &Path) -> Vec<(PathBuf, FileStamp)> {
             if !is_plugin_file(&path) {
                 return None;
             }
-            let metadata = match beneath::open_beneath(&fd, Path::new(&entry.file_name())) {
+            let metadata = match confined.open_file(&entry.file_name()) {
                 Ok(file) => file.metadata().ok()?,
                 Err(_) => std::fs::symlink_metadata(&path).ok()?,
             };
@@ -137,14 +138,15 @@ fn read_complete(path: &Path, stamp: FileStamp, max_bytes: u64) -> Result<Option
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Err("is not a file name".to_owned());
     };
-    let fd = beneath::open_dir(dir).map_err(|e| format!("could not open its folder: {e}"))?;
-    let file = beneath::open_beneath(&fd, Path::new(name))
+    let confined = ConfinedDir::open(dir).map_err(|e| format!("could not open its folder: {e}"))?;
+    let file = confined
+        .open_file(name)
         .map_err(|e| format!("could not be opened beneath the plugins folder: {e}"))?;
     let metadata = file.metadata().map_err(|e| e.to_string())?;
     if !metadata.is_file() {
         return Err("is not a regular file".to_owned());
     }
-    beneath::not_shared_writable(&metadata, "the file")?;
+    file_trust::not_shared_writable(&metadata, "the file")?;
     if metadata.len() > max_bytes {
         return Err(format!(
             "is {} bytes, over plugins.max-file-mib ({} MiB)",
@@ -164,7 +166,7 @@ fn read_complete(path: &Path, stamp: FileStamp, max_bytes: u64) -> Result<Option
 /// `Err` when the plugins folder `dir` (when it exists) is writable by group or others.
 fn check_folder(dir: &Path) -> Result<(), String> {
     match std::fs::metadata(dir) {
-        Ok(metadata) => beneath::not_shared_writable(
+        Ok(metadata) => file_trust::not_shared_writable(
             &metadata,
             &format!("the plugins folder {}", dir.display()),
         ),
