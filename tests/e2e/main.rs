@@ -34,4 +34,5 @@ mod sdk;
 mod sdk_clients;
 mod streaming;
 mod tables;
+mod trusted_proxies;
 mod usage;

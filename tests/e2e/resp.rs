@@ -234,7 +234,7 @@ impl Raw {
 
 /// A counter's value on `/metrics`.
 async fn metric(proxy: &Proxy, line_prefix: &str) -> u64 {
-    let text = proxy.get("/metrics").await.text();
+    let text = proxy.metrics().await;
     text.lines()
         .find_map(|line| line.strip_prefix(line_prefix))
         .unwrap_or_else(|| panic!("{line_prefix} missing from /metrics"))
