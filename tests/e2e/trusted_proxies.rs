@@ -197,3 +197,104 @@ async fn the_request_head_names_the_forwarded_client() {
     switchyard.shutdown().await;
     mock.shutdown().await;
 }
+
+#[test]
+fn the_binary_reads_the_local_password_from_a_file_and_refuses_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let (code, _, stderr) =
+        crate::harness::switchyard(&["--password-file", missing.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("--password-file"), "{stderr}");
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    let (code, _, stderr) =
+        crate::harness::switchyard(&["--password-file", empty.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("the first line is empty"), "{stderr}");
+    // Not both at once.
+    let (code, _, stderr) = crate::harness::switchyard(&[
+        "--password",
+        "x",
+        "--password-file",
+        empty.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}
+
+/// Kills the child when the test ends, pass or fail.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the binary on a loopback config with `args` and `env`, and returns it with its base
+/// URL (from its "listening on" line).
+fn spawn_binary(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+    use std::io::BufRead;
+    let config = dir.join("config.yaml");
+    std::fs::write(&config, "host: 127.0.0.1\nport: 0\n").unwrap();
+    let mut child = Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .envs(env.iter().copied())
+            .env_remove("MANAGEMENT_PASSWORD")
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("switchyard starts"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let first = std::io::BufReader::new(stdout).lines().next();
+        let _ = tx.send(first);
+    });
+    let first = rx
+        .recv_timeout(crate::harness::WAIT)
+        .expect("listening within the deadline")
+        .expect("a line")
+        .unwrap();
+    let base = first
+        .strip_prefix("switchyard listening on ")
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    (child, base)
+}
+
+#[tokio::test]
+async fn the_local_password_comes_from_a_file_or_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("password");
+    std::fs::write(&file, "from-the-file\n").unwrap();
+    for (args, env, password) in [
+        (
+            vec!["--password-file", file.to_str().unwrap()],
+            vec![],
+            "from-the-file",
+        ),
+        (
+            vec![],
+            vec![("SWITCHYARD_LOCAL_PASSWORD", "from-the-env")],
+            "from-the-env",
+        ),
+    ] {
+        let (_child, base) = spawn_binary(dir.path(), &args, &env);
+        let get = |key: &str| {
+            client()
+                .get(format!("{base}/v0/management/config"))
+                .bearer_auth(key)
+                .send()
+        };
+        assert_eq!(get(password).await.unwrap().status(), 200, "{password}");
+        assert_eq!(get("wrong").await.unwrap().status(), 401, "{password}");
+    }
+}
