@@ -84,6 +84,10 @@ pub struct Config {
     pub cors: CorsConfig,
     /// `server.*`.
     pub server: ServerConfig,
+    /// `trusted-proxies`: peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::client_address::TrustedProxies,
+    /// `metrics.public`: `/metrics` answers without the management key.
+    pub metrics_public: bool,
     /// Where this config came from.
     pub source: ConfigSource,
 }

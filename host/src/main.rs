@@ -27,10 +27,14 @@ struct Cli {
     #[arg(long, default_value = "config.yaml")]
     config: PathBuf,
     /// A management API password accepted from local clients only (enough on its own to
-    /// enable the management API). `MANAGEMENT_PASSWORD` in the environment is a secret for
-    /// every client.
-    #[arg(long)]
+    /// enable the management API). Visible to every user of the machine in the process list:
+    /// prefer `--password-file` or `SWITCHYARD_LOCAL_PASSWORD`. `MANAGEMENT_PASSWORD` in the
+    /// environment is a secret for every client.
+    #[arg(long, conflicts_with = "password_file")]
     password: Option<String>,
+    /// The local-only password, read from a file (its first line).
+    #[arg(long, value_name = "PATH")]
+    password_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -143,7 +147,14 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => runtime.block_on(serve(cli.config, cli.password)),
+        Command::Serve => match local_password(
+            cli.password,
+            cli.password_file.as_deref(),
+            std::env::var(LOCAL_PASSWORD_ENV).ok(),
+        ) {
+            Ok(password) => runtime.block_on(serve(cli.config, password)),
+            Err(message) => Err(message),
+        },
         Command::Demo { port } => runtime.block_on(demo(port)),
         Command::Plugin {
             command: PluginCommand::Check(args),
@@ -159,6 +170,35 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The environment variable that may hold the local-only password.
+const LOCAL_PASSWORD_ENV: &str = "SWITCHYARD_LOCAL_PASSWORD";
+
+/// The local-only password: `--password`, else the first line of `--password-file`, else
+/// `SWITCHYARD_LOCAL_PASSWORD` (`env`); empty values count as none, but an empty or unreadable
+/// file is an error.
+fn local_password(
+    argument: Option<String>,
+    file: Option<&std::path::Path>,
+    env: Option<String>,
+) -> Result<Option<String>, String> {
+    if let Some(password) = argument.filter(|p| !p.is_empty()) {
+        return Ok(Some(password));
+    }
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--password-file {}: {e}", path.display()))?;
+        let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
+        if line.is_empty() {
+            return Err(format!(
+                "--password-file {}: the first line is empty",
+                path.display()
+            ));
+        }
+        return Ok(Some(line.to_owned()));
+    }
+    Ok(env.filter(|p| !p.is_empty()))
 }
 
 async fn serve(path: PathBuf, password: Option<String>) -> Result<(), String> {
@@ -446,5 +486,46 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_local_password_comes_from_the_argument_a_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, "from-file\nignored\n").unwrap();
+        let env = || Some("from-env".to_owned());
+        assert_eq!(
+            local_password(Some("arg".into()), None, env()),
+            Ok(Some("arg".into()))
+        );
+        assert_eq!(
+            local_password(None, Some(&file), env()),
+            Ok(Some("from-file".into()))
+        );
+        assert_eq!(
+            local_password(None, None, env()),
+            Ok(Some("from-env".into()))
+        );
+        assert_eq!(local_password(None, None, Some(String::new())), Ok(None));
+        assert_eq!(local_password(None, None, None), Ok(None));
+        std::fs::write(&file, "\n").unwrap();
+        assert!(local_password(None, Some(&file), None).is_err());
+        let missing = dir.path().join("missing");
+        assert!(local_password(None, Some(&missing), env()).is_err());
+    }
+
+    #[test]
+    fn the_cli_takes_a_password_file_but_not_with_a_password() {
+        let cli = Cli::try_parse_from(["switchyard", "--password-file", "/run/secret"]).unwrap();
+        assert_eq!(cli.password_file, Some(PathBuf::from("/run/secret")));
+        assert!(
+            Cli::try_parse_from(["switchyard", "--password", "x", "--password-file", "/p"])
+                .is_err()
+        );
     }
 }

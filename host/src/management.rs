@@ -39,6 +39,7 @@ pub use auth::{Gate, Passwords};
 pub use error::ManagementError;
 
 use crate::atomic_file;
+use crate::client_address::{self, ClientAddress};
 use crate::config::yaml_edit::EditError;
 use crate::config::{Config, ConfigError};
 use crate::runtime::Runtime;
@@ -89,33 +90,42 @@ impl Management {
         self.gate.enabled(&self.runtime.generation().config)
     }
 
-    /// Checks a key from `ip` against the current config.
-    pub async fn authenticate(&self, ip: IpAddr, key: &str) -> Result<(), ManagementError> {
-        self.log_in(ip, key).await.map(|_| ())
+    /// Checks a key from `client` against the current config.
+    pub async fn authenticate(
+        &self,
+        client: ClientAddress,
+        key: &str,
+    ) -> Result<(), ManagementError> {
+        self.log_in(client, key).await.map(|_| ())
     }
 
-    /// Checks a key from `ip` against the current config and returns the fingerprint the login
+    /// Checks a key from `client` against the current config and returns the fingerprint the login
     /// depends on ([`Gate::fingerprint`]). A key that matched a legacy hash of a long secret
     /// gets its new hash written to `config.yaml` (through the config write path) first.
-    pub async fn log_in(&self, ip: IpAddr, key: &str) -> Result<[u8; 32], ManagementError> {
+    pub async fn log_in(
+        &self,
+        client: ClientAddress,
+        key: &str,
+    ) -> Result<[u8; 32], ManagementError> {
         let mut config = self.runtime.generation().config.clone();
         if !self.gate.enabled(&config) {
             return Err(ManagementError::Disabled);
         }
-        let granted = self.gate.check(&config, ip, key).await?;
+        let granted = self.gate.check(&config, client, key).await?;
         if let Some(legacy) = granted.legacy_hash {
             self.replace_legacy_hash(&legacy, key).await;
             config = self.runtime.generation().config.clone();
         }
         self.gate
-            .fingerprint(&config, ip)
+            .fingerprint(&config, client)
             .ok_or(ManagementError::Disabled)
     }
 
-    /// What a login from `ip` depends on under the current config (`None`: the API is off or
-    /// closed to `ip`).
-    pub fn fingerprint(&self, ip: IpAddr) -> Option<[u8; 32]> {
-        self.gate.fingerprint(&self.runtime.generation().config, ip)
+    /// What a login from `client` depends on under the current config (`None`: the API is
+    /// off or closed to `client`).
+    pub fn fingerprint(&self, client: ClientAddress) -> Option<[u8; 32]> {
+        self.gate
+            .fingerprint(&self.runtime.generation().config, client)
     }
 
     /// Writes a new hash of `key` over `legacy` in `config.yaml` (unless the file's secret
@@ -307,15 +317,21 @@ pub fn peer_ip(request: &Request) -> IpAddr {
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
 }
 
+/// The client of a request, resolved through the running config's `trusted-proxies`.
+pub fn client_of(request: &Request, config: &Config) -> ClientAddress {
+    client_address::resolve(peer_ip(request), request.headers(), &config.trusted_proxies)
+}
+
 /// Lets a request through the gate, or answers why not.
 async fn guard(
     State(management): State<Arc<Management>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let ip = peer_ip(&request);
+    let client = client_of(&request, &management.runtime.generation().config);
+    let ip = client.ip;
     let key = auth::key_from_headers(request.headers());
-    let mut response = match management.authenticate(ip, &key).await {
+    let mut response = match management.authenticate(client, &key).await {
         Ok(()) => next.run(request).await,
         // As if there were no such route.
         Err(ManagementError::Disabled) => return ManagementError::Disabled.into_response(),

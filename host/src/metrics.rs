@@ -434,6 +434,12 @@ pub async fn render(runtime: &Runtime) -> String {
             "Reloads that kept the running generation because of an error.",
             status.failures,
         ),
+        (
+            "switchyard_usage_feed_dropped_total",
+            "counter",
+            "Usage records dropped from the full feed queue (oldest first).",
+            runtime.usage.feed.dropped(),
+        ),
     ] {
         family(&mut out, name, kind, help);
         let _ = writeln!(out, "{name} {value}");

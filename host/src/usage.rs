@@ -25,7 +25,7 @@ pub use aggregate::{Summary, Totals};
 pub use caller::Caller;
 pub use feed::Feed;
 pub use meter::Meter;
-pub use record::{Tokens, UsageRecord};
+pub use record::{Tokens, UsageRecord, fingerprint};
 
 use crate::metrics::Table;
 use crate::model::tracked::{ForgetModel, TrackedModels, Tracking};

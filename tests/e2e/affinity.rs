@@ -368,7 +368,7 @@ async fn a_user_extractor_from_the_plugins_folder_is_reconfigured_by_reload() {
         )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
-    let metrics = proxy.get("/metrics").await.text();
+    let metrics = proxy.metrics().await;
     let skipped = |kind: &str| {
         metrics
             .lines()

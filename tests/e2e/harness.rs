@@ -218,6 +218,12 @@ impl Proxy {
         read(request.send().await.expect("request sent")).await
     }
 
+    /// The `/metrics` page as the server renders it (read in-process: over HTTP it needs the
+    /// management key unless `metrics.public: true`).
+    pub async fn metrics(&self) -> String {
+        switchyard::metrics::render(self.runtime()).await
+    }
+
     /// GETs `path`.
     pub async fn get(&self, path: &str) -> Reply {
         read(

@@ -96,7 +96,7 @@ async fn a_request_head_that_stops_halfway_is_closed_after_the_header_read_timeo
         load(&limits.header_read_timeouts) >= 1
     })
     .await;
-    let metrics = proxy.get("/metrics").await.text();
+    let metrics = proxy.metrics().await;
     assert!(
         metrics.contains("switchyard_connections_timed_out_total{phase=\"header_read\"} "),
         "{metrics}"
@@ -180,7 +180,7 @@ async fn the_connection_past_the_per_address_cap_is_closed_while_other_addresses
     .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
 
-    let metrics = proxy.get("/metrics").await.text();
+    let metrics = proxy.metrics().await;
     assert!(
         metrics.contains(
             "switchyard_connections_refused_total{reason=\"max_connections_per_ip\"} 1\n"
@@ -210,7 +210,7 @@ async fn a_request_body_that_stalls_gets_408() {
     assert_eq!(error["error"]["type"], "invalid_request_error");
     let limits = &proxy.runtime().metrics.limits;
     assert_eq!(load(&limits.body_read_timeouts), 1);
-    let metrics = proxy.get("/metrics").await.text();
+    let metrics = proxy.metrics().await;
     assert!(
         metrics.contains("switchyard_request_body_timeouts_total 1\n"),
         "{metrics}"
@@ -265,7 +265,7 @@ async fn an_endless_event_before_the_first_byte_fails_over_to_the_next_credentia
     let limits = &proxy.runtime().metrics.limits;
     assert_eq!(load(&limits.oversized_events_before_first_byte), 1);
     assert_eq!(load(&limits.oversized_events_after_first_byte), 0);
-    let metrics = proxy.get("/metrics").await.text();
+    let metrics = proxy.metrics().await;
     assert!(
         metrics.contains("switchyard_sse_oversized_events_total{phase=\"before_first_byte\"} 1\n"),
         "{metrics}"
@@ -315,8 +315,10 @@ async fn an_endless_event_after_the_first_byte_ends_with_the_protocols_error_eve
 async fn an_http1_connection_idle_after_its_response_is_closed() {
     // The header-read clock (which hyper also runs between requests) is off: only the idle
     // timeout can close the connection.
-    let proxy =
-        Proxy::start("server:\n  idle-timeout-ms: 200\n  header-read-timeout-ms: 0\n").await;
+    let proxy = Proxy::start(
+        "metrics:\n  public: true\nserver:\n  idle-timeout-ms: 200\n  header-read-timeout-ms: 0\n",
+    )
+    .await;
     let mut stream = TcpStream::connect(server_addr(&proxy)).await.unwrap();
     stream
         .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
@@ -332,8 +334,10 @@ async fn an_http1_connection_idle_after_its_response_is_closed() {
 
 #[tokio::test]
 async fn an_idle_http2_connection_is_closed() {
-    let proxy =
-        Proxy::start("server:\n  idle-timeout-ms: 200\n  header-read-timeout-ms: 0\n").await;
+    let proxy = Proxy::start(
+        "metrics:\n  public: true\nserver:\n  idle-timeout-ms: 200\n  header-read-timeout-ms: 0\n",
+    )
+    .await;
     let client = reqwest::Client::builder()
         .no_proxy()
         .http2_prior_knowledge()
@@ -356,7 +360,10 @@ async fn an_idle_http2_connection_is_closed() {
 
 #[tokio::test]
 async fn past_max_connections_new_connections_wait_until_one_closes() {
-    let proxy = Proxy::start("server:\n  max-connections: 2\n  header-read-timeout-ms: 0\n").await;
+    let proxy = Proxy::start(
+        "metrics:\n  public: true\nserver:\n  max-connections: 2\n  header-read-timeout-ms: 0\n",
+    )
+    .await;
     let limits = &proxy.runtime().metrics.limits;
     let addr = server_addr(&proxy);
     let first = TcpStream::connect(addr).await.unwrap();

@@ -34,5 +34,6 @@ mod sdk;
 mod sdk_clients;
 mod streaming;
 mod tables;
+mod trusted_proxies;
 mod usage;
 mod wat_guest;

@@ -84,8 +84,8 @@ async fn without_a_secret_there_is_no_management_api() {
         let reply = call(&proxy, &proxy.client, method, path, Some("anything"), None).await;
         assert_eq!((reply.status, reply.text()), (404, String::new()), "{path}");
     }
-    // Metrics stay open to local clients; others would need a key that cannot exist.
-    assert_eq!(proxy.get("/metrics").await.status, 200);
+    // Metrics need the key from local clients too (unless `metrics.public`): none can exist.
+    assert_eq!(proxy.get("/metrics").await.status, 404);
     let remote = remote_client()
         .get(proxy.url("/metrics"))
         .send()
@@ -218,7 +218,7 @@ async fn five_failures_ban_an_address_for_thirty_minutes() {
 
 /// A counter's value on `/metrics` (read as a local client, which needs no key).
 async fn metric(proxy: &Proxy, name: &str) -> u64 {
-    let text = proxy.get("/metrics").await.text();
+    let text = proxy.metrics().await;
     text.lines()
         .find_map(|line| line.strip_prefix(&format!("{name} ")))
         .unwrap_or_else(|| panic!("{name} missing from /metrics"))

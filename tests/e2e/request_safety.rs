@@ -24,7 +24,7 @@ fn gemini_body() -> Value {
 
 /// The metric line `name` (without labels) as a number.
 async fn metric(proxy: &Proxy, name: &str) -> u64 {
-    let page = proxy.get("/metrics").await.text();
+    let page = proxy.metrics().await;
     page.lines()
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or_else(|| panic!("no {name} in\n{page}"))

@@ -234,7 +234,7 @@ impl Raw {
 
 /// A counter's value on `/metrics`.
 async fn metric(proxy: &Proxy, line_prefix: &str) -> u64 {
-    let text = proxy.get("/metrics").await.text();
+    let text = proxy.metrics().await;
     text.lines()
         .find_map(|line| line.strip_prefix(line_prefix))
         .unwrap_or_else(|| panic!("{line_prefix} missing from /metrics"))
@@ -490,4 +490,36 @@ async fn redis_cli_over_tls_and_https_share_the_port() {
     .await
     .0;
     assert!(serde_json::from_str::<Value>(&popped).is_ok(), "{popped}");
+}
+
+#[tokio::test]
+async fn records_carry_a_key_fingerprint_and_a_trusted_proxy_peer_is_not_local() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&format!("api-keys: [resp-client-key]\n{}", config(&mock))).await;
+    let port = proxy.port();
+    let reply = proxy
+        .post_with(
+            "/v1/messages",
+            &messages("claude-sonnet-4"),
+            &[("authorization", "Bearer resp-client-key")],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let popped = authed(port, &["LPOP", "usage"]).await;
+    assert!(!popped.contains("resp-client-key"), "{popped}");
+    let record: Value = serde_json::from_str(&popped).expect("a JSON record");
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(b"resp-client-key");
+    let expected: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(record["api_key"], expected.as_str());
+
+    // RESP has no forwarding headers: a trusted proxy peer is simply not local.
+    let proxied = Proxy::start(&format!(
+        "trusted-proxies: ['127.0.0.1']\nremote-management:\n  allow-remote: false\n  secret-key: {SECRET}\n"
+    ))
+    .await;
+    let (out, err) = redis_cli(proxied.port(), &["-a", SECRET, "--no-auth-warning", "PING"]).await;
+    assert!(
+        format!("{out}{err}").contains("remote management disabled"),
+        "{out} / {err}"
+    );
 }

@@ -174,7 +174,10 @@ async fn a_native_provider_a_custom_store_and_hooks_serve_a_request() {
     };
     assert_eq!(record.status, 200);
     assert_eq!(record.credential, "mem-claude");
-    assert_eq!(record.api_key, "team-a");
+    // Hooks see the principal's fingerprint (SHA-256, first 8 hex digits), not the principal.
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(b"team-a");
+    let expected: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(record.api_key, expected);
     assert_eq!(record.model, "claude-sonnet-4");
     assert!(!record.failed);
     assert!(record.tokens.output_tokens > 0, "{record:?}");

@@ -107,7 +107,7 @@ async fn two_thousand_family_names_stay_within_max_tracked_models() {
     )
     .await;
     assert_eq!(mock.request_count_for("a"), 2001, "each name tried on a");
-    let metrics = proxy.get("/metrics").await.text();
+    let metrics = proxy.metrics().await;
     // 50 tracked names on `a`, plus the built-in name, which is kept freely.
     assert_eq!(sample(&metrics, "switchyard_model_states"), 51);
     assert_eq!(sample(&metrics, "switchyard_usage_models"), 51);
@@ -144,7 +144,7 @@ async fn the_default_bound_is_a_thousand_names() {
         |_| None,
     )
     .await;
-    let metrics = proxy.get("/metrics").await.text();
+    let metrics = proxy.metrics().await;
     assert_eq!(sample(&metrics, "switchyard_model_states"), 1000);
     assert_eq!(sample(&metrics, "switchyard_usage_models"), 1000);
     assert_eq!(evictions(&metrics, "model_states"), 100);
@@ -165,7 +165,7 @@ async fn session_ids_stay_within_max_bindings() {
         |i| Some(("x-session-id", format!("session-{i}"))),
     )
     .await;
-    let metrics = proxy.get("/metrics").await.text();
+    let metrics = proxy.metrics().await;
     assert_eq!(sample(&metrics, "switchyard_session_bindings"), 20);
     assert_eq!(evictions(&metrics, "session_bindings"), 480);
 }
@@ -257,7 +257,7 @@ async fn an_endless_retry_after_cools_for_a_day_and_fails_over() {
         left <= day && left > day - Duration::from_secs(60),
         "{left:?}"
     );
-    let metrics = proxy.get("/metrics").await.text();
+    let metrics = proxy.metrics().await;
     assert_eq!(sample(&metrics, "switchyard_retry_after_clamped_total"), 1);
     // The next day, `a` serves again.
     mock.clear_fault("a");
@@ -317,7 +317,7 @@ async fn an_endless_session_ttl_is_clamped_and_affinity_works() {
             .await;
         assert_eq!(reply.status, 200, "{}", reply.text());
     }
-    let metrics = proxy.get("/metrics").await.text();
+    let metrics = proxy.metrics().await;
     assert_eq!(sample(&metrics, "switchyard_session_bindings"), 1);
 }
 
@@ -354,7 +354,7 @@ async fn the_binary_stays_within_thirty_megabytes_under_client_chosen_names() {
     std::fs::write(
         &config,
         format!(
-            "host: 127.0.0.1\nport: 0\n{}",
+            "host: 127.0.0.1\nport: 0\nmetrics:\n  public: true\n{}",
             two_keys(
                 &mock,
                 "  session-affinity: true\n  session-affinity-ttl: 3000000000000000h\n"

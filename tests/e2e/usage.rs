@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use sha2::Digest;
 use switchyard_mock::{Fault, MockUpstream};
 
 use crate::harness::{Proxy, Reply, chat, messages, read};
@@ -339,7 +340,15 @@ async fn metrics_count_requests_latency_and_reloads() {
         .unwrap()
         .id
         .to_string();
-    let reply = proxy.get("/metrics").await;
+    let reply = read(
+        proxy
+            .request(Method::GET, "/metrics")
+            .bearer_auth(SECRET)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(reply.status, 200);
     assert!(
         reply
@@ -394,7 +403,11 @@ async fn records_name_the_client_the_access_chain_admitted() {
     assert_eq!(reply.status, 200, "{}", reply.text());
     // The refused request never reached the proxy path: one record.
     let record = pop(&proxy);
-    assert_eq!(record["api_key"], "client-two");
+    // The fingerprint of the key (first 8 hex digits of its SHA-256), never the key.
+    let digest = sha2::Sha256::digest(b"client-two");
+    let expected: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(record["api_key"], expected.as_str());
+    assert!(!record.to_string().contains("client-two"), "{record}");
     assert!(feed_is_empty(&proxy));
     // Management and metrics are outside the access chain.
     let totals = proxy
@@ -404,7 +417,15 @@ async fn records_name_the_client_the_access_chain_admitted() {
         .await
         .unwrap();
     assert_eq!(totals.status(), 200);
-    let metrics = proxy.get("/metrics").await;
+    let metrics = read(
+        proxy
+            .request(Method::GET, "/metrics")
+            .bearer_auth(SECRET)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(metrics.status, 200);
     let text = metrics.text();
     for line in [

@@ -100,7 +100,7 @@ impl Hooks for PrintUsage {
 
     fn request_result(&self, record: &UsageRecord) {
         println!(
-            "usage: team={} status={} model={} credential={} input={} output={} latency={}ms",
+            "usage: client={} status={} model={} credential={} input={} output={} latency={}ms",
             record.api_key,
             record.status,
             record.model,
@@ -170,7 +170,11 @@ async fn main() -> anyhow::Result<()> {
         switchyard.shutdown().await;
         mock.shutdown().await;
         anyhow::ensure!(status == 200, "the request through the example failed");
-        anyhow::ensure!(record.api_key == "team-a", "the hook saw {record:?}");
+        // Records name the client by a fingerprint of its principal, never the principal.
+        anyhow::ensure!(
+            record.api_key == switchyard::usage::fingerprint("team-a"),
+            "the hook saw {record:?}"
+        );
         return Ok(());
     }
 

@@ -26,7 +26,10 @@ fn the_example_answers_through_its_own_provider() {
         .find(|line| line.starts_with("usage: "))
         .unwrap_or_else(|| panic!("no usage line:\n{stdout}"));
     assert!(
-        usage.contains("team=team-a status=200 model=claude-sonnet-4"),
+        usage.contains(&format!(
+            "client={} status=200 model=claude-sonnet-4",
+            switchyard::usage::fingerprint("team-a")
+        )),
         "{usage}"
     );
     assert!(usage.contains("credential=memory-claude-"), "{usage}");

@@ -40,6 +40,15 @@ pub(crate) struct RawConfig {
     pub upstream_timeouts: RawUpstreamTimeouts,
     pub cors: RawCors,
     pub server: RawServer,
+    pub trusted_proxies: Vec<String>,
+    pub metrics: RawMetrics,
+}
+
+/// `metrics.*`
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub(crate) struct RawMetrics {
+    pub public: bool,
 }
 
 /// `tls.*`

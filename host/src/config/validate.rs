@@ -19,6 +19,7 @@ use super::{
     ProxyUrl, RetryConfig, RoutingConfig, SESSION_STANDARD_TYPE, ServerConfig, SessionStoreConfig,
     Strategy, StreamingConfig, TlsConfig, UpstreamTimeouts, go_duration,
 };
+use crate::client_address::TrustedProxies;
 
 /// Default `routing.session-affinity-ttl`.
 const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(3600);
@@ -250,8 +251,21 @@ impl Context {
                     .collect(),
             },
             server,
+            trusted_proxies: self.trusted_proxies(&raw.trusted_proxies)?,
+            metrics_public: raw.metrics.public,
             source,
         })
+    }
+
+    /// `trusted-proxies`: each entry an address or CIDR block.
+    fn trusted_proxies(&self, entries: &[String]) -> Result<TrustedProxies, ConfigError> {
+        for (i, entry) in entries.iter().enumerate() {
+            if let Err(error) = TrustedProxies::parse([entry.as_str()]) {
+                return Err(self.invalid(&format!("trusted-proxies[{i}]"), error.to_string()));
+            }
+        }
+        TrustedProxies::parse(entries.iter().map(String::as_str))
+            .map_err(|error| self.invalid("trusted-proxies", error.to_string()))
     }
 
     /// `server.*`: each key absent keeps its default, `0` disables its limit.
@@ -1342,5 +1356,27 @@ mod tests {
         let e = error("streaming:\n  max-event-mib: 5000\n");
         assert_eq!(e.key(), Some("streaming.max-event-mib"));
         assert_eq!(e.line(), Some(2));
+    }
+
+    #[test]
+    fn trusted_proxies_parse_and_a_wrong_entry_names_its_index_and_line() {
+        let config = parse("").unwrap().config;
+        assert!(config.trusted_proxies.is_empty());
+        assert!(!config.metrics_public);
+        let config = parse(
+            "trusted-proxies: [10.0.0.0/8, '::1/128', 192.0.2.1]\nmetrics:\n  public: true\n",
+        )
+        .unwrap()
+        .config;
+        assert!(config.trusted_proxies.contains("10.9.9.9".parse().unwrap()));
+        assert!(
+            config
+                .trusted_proxies
+                .contains("192.0.2.1".parse().unwrap())
+        );
+        assert!(config.metrics_public);
+        let e = error("port: 0\ntrusted-proxies:\n  - 10.0.0.0/8\n  - ::1/128\n  - 10.0.0.0/40\n");
+        assert_eq!(e.key(), Some("trusted-proxies[2]"));
+        assert_eq!(e.line(), Some(5));
     }
 }

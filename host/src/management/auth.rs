@@ -1,6 +1,10 @@
 //! Who may use the management API (reference §5.2, design §2 "Who is local"), shared by HTTP
 //! and the Redis-protocol port so both count failures against the same bans.
 //!
+//! The client is a [`ClientAddress`] resolved through `trusted-proxies`
+//! ([`crate::client_address::resolve`]): bans count its address, and only a local one may
+//! use `--password`.
+//!
 //! The decision, in order: a banned address gets 403; a client that is not local gets 403
 //! unless `allow-remote` (or `MANAGEMENT_PASSWORD`) is on; with no secret usable by this client,
 //! 403; no key, 401 (not a failure: unlike the reference, a request without a key cannot ban
@@ -25,6 +29,7 @@ use tokio::sync::Semaphore;
 use super::ban::BanTable;
 use super::error::ManagementError;
 use super::secret::{self, Match};
+use crate::client_address::ClientAddress;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -112,9 +117,13 @@ impl Gate {
         self.bans.banned(ip, self.clock.now())
     }
 
-    /// The secrets the client at `ip` may use under `config`, or why it may not use any.
-    fn usable<'a>(&'a self, config: &'a Config, ip: IpAddr) -> Result<Usable<'a>, ManagementError> {
-        let local = is_local(ip);
+    /// The secrets `client` may use under `config`, or why it may not use any.
+    fn usable<'a>(
+        &'a self,
+        config: &'a Config,
+        client: ClientAddress,
+    ) -> Result<Usable<'a>, ManagementError> {
+        let local = client.local;
         let env = self.passwords.env.as_deref();
         if !local && !config.management.allow_remote && env.is_none() {
             return Err(ManagementError::RemoteDisabled);
@@ -131,15 +140,15 @@ impl Gate {
         })
     }
 
-    /// A digest of what a login of the client at `ip` depends on under `config`: the
+    /// A digest of what a login of `client` depends on under `config`: the
     /// configured hash, `MANAGEMENT_PASSWORD` and (for a local client) `--password`; `None`
     /// when the API is off or closed to this client. A session that logged in ends when this
     /// changes (a cheap SHA-256, no bcrypt).
-    pub fn fingerprint(&self, config: &Config, ip: IpAddr) -> Option<[u8; 32]> {
+    pub fn fingerprint(&self, config: &Config, client: ClientAddress) -> Option<[u8; 32]> {
         if !self.enabled(config) {
             return None;
         }
-        let usable = self.usable(config, ip).ok()?;
+        let usable = self.usable(config, client).ok()?;
         let mut digest = Sha256::new();
         for part in [Some(usable.stored), usable.env, usable.local_password] {
             match part {
@@ -153,17 +162,18 @@ impl Gate {
         Some(digest.finalize().into())
     }
 
-    /// Checks `key` from the client at `ip` under `config`.
+    /// Checks `key` from `client` under `config` (bans count `client.ip`).
     pub async fn check(
         &self,
         config: &Config,
-        ip: IpAddr,
+        client: ClientAddress,
         key: &str,
     ) -> Result<Granted, ManagementError> {
+        let ip = client.ip;
         if let Some(remaining) = self.bans.banned(ip, self.clock.now()) {
             return Err(ManagementError::Banned(remaining));
         }
-        let usable = self.usable(config, ip)?;
+        let usable = self.usable(config, client)?;
         if key.is_empty() {
             return Err(ManagementError::MissingKey);
         }
@@ -261,18 +271,6 @@ impl Gate {
     }
 }
 
-/// Whether the TCP peer is this machine: `127.0.0.1`, `::1` or `::ffff:127.0.0.1` exactly.
-/// Forwarding headers never count.
-pub fn is_local(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4 == std::net::Ipv4Addr::LOCALHOST,
-        IpAddr::V6(v6) => {
-            v6 == std::net::Ipv6Addr::LOCALHOST
-                || v6.to_ipv4_mapped() == Some(std::net::Ipv4Addr::LOCALHOST)
-        }
-    }
-}
-
 /// The key a request carries: `Authorization: Bearer <key>` (the rest after the first space,
 /// untrimmed), another `Authorization` value whole, else `X-Management-Key`.
 pub fn key_from_headers(headers: &HeaderMap) -> String {
@@ -304,14 +302,15 @@ pub fn same(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client_address::is_loopback_peer;
 
     #[test]
     fn only_loopback_peers_are_local() {
         for local in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
-            assert!(is_local(local.parse().unwrap()), "{local}");
+            assert!(is_loopback_peer(local.parse().unwrap()), "{local}");
         }
         for remote in ["127.0.0.2", "10.0.0.1", "::ffff:127.0.0.2", "::2"] {
-            assert!(!is_local(remote.parse().unwrap()), "{remote}");
+            assert!(!is_loopback_peer(remote.parse().unwrap()), "{remote}");
         }
     }
 

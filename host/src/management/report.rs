@@ -1,6 +1,6 @@
 //! Reports: `GET /v0/management/usage` (usage totals), `GET /v0/management/reload` (what the
 //! last reloads did, and which changes wait for a restart) and `GET /metrics` (Prometheus text,
-//! open to local clients, the management key for others).
+//! with the management key, or open to all with `metrics.public: true`).
 
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::{HeaderValue, header};
 
-use super::{Management, ManagementError, auth, peer_ip};
+use super::{Management, ManagementError, auth, client_of};
 use crate::metrics;
 use crate::usage::Summary;
 
@@ -40,15 +40,17 @@ async fn usage(State(management): State<Arc<Management>>) -> Json<Summary> {
     Json(management.runtime.usage.summary())
 }
 
-/// `GET /metrics`.
+/// `GET /metrics`: the management key is needed (from local clients too) unless
+/// `metrics.public: true`.
 pub async fn metrics(
     State(management): State<Arc<Management>>,
     request: Request,
 ) -> Result<Response, ManagementError> {
-    let ip = peer_ip(&request);
-    if !auth::is_local(ip) {
+    let config = management.runtime.generation().config.clone();
+    if !config.metrics_public {
+        let client = client_of(&request, &config);
         let key = auth::key_from_headers(request.headers());
-        management.authenticate(ip, &key).await?;
+        management.authenticate(client, &key).await?;
     }
     let mut response = metrics::render(&management.runtime).await.into_response();
     response.headers_mut().insert(

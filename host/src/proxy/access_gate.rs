@@ -13,6 +13,7 @@ use http::{HeaderValue, StatusCode, header};
 
 use super::{example_key, unauthenticated_guard};
 use crate::access::RequestHead;
+use crate::client_address;
 use crate::generation::Generation;
 use crate::runtime::Runtime;
 use crate::server::RequestId;
@@ -46,12 +47,20 @@ pub async fn require_access(
             .insert::<Arc<Generation>>(generation);
         return next.run(request).await;
     }
-    let peer = request
+    // The client as every per-address rule sees it (resolved through `trusted-proxies`).
+    let client = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
+        .map(|ConnectInfo(addr)| {
+            client_address::resolve(
+                addr.ip(),
+                request.headers(),
+                &generation.config.trusted_proxies,
+            )
+            .ip
+        });
     let (parts, body) = request.into_parts();
-    let head = Arc::new(RequestHead::from_http(&parts, peer, runtime.clock.now()));
+    let head = Arc::new(RequestHead::from_http(&parts, client, runtime.clock.now()));
     request = Request::from_parts(parts, body);
     if !generation.access.is_empty() {
         match generation.access.authenticate(&head).await {

@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::codec::{self, Command, Limits, ReadError};
+use crate::client_address::ClientAddress;
 use crate::management::{Management, ManagementError};
 use crate::metrics::LimitCounters;
 
@@ -141,6 +142,13 @@ impl Session {
         reader.abort();
     }
 
+    /// Who this connection is for the management rules: the TCP peer (RESP has no headers),
+    /// never local when it is a trusted proxy.
+    fn client(&self) -> ClientAddress {
+        let generation = self.management.runtime.generation();
+        ClientAddress::of_peer(self.peer.ip(), &generation.config.trusted_proxies)
+    }
+
     /// The limits of the next command.
     fn limits(&self) -> Limits {
         match self.fingerprint {
@@ -153,7 +161,7 @@ impl Session {
     /// have changed since.
     fn revoked(&self) -> Option<Next> {
         let at_auth = self.fingerprint?;
-        if self.management.fingerprint(self.peer.ip()) == Some(at_auth) {
+        if self.management.fingerprint(self.client()) == Some(at_auth) {
             return None;
         }
         LimitCounters::bump(&self.management.runtime.metrics.control.resp_closed_revoked);
@@ -235,7 +243,7 @@ impl Session {
                 });
             }
         };
-        match self.management.log_in(self.peer.ip(), &password).await {
+        match self.management.log_in(self.client(), &password).await {
             Ok(fingerprint) => {
                 self.fingerprint = Some(fingerprint);
                 Next::Reply(codec::simple("OK"))

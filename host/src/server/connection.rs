@@ -99,8 +99,15 @@ pub(super) async fn serve(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let limits = runtime.generation().config.server;
-                    let Ok(admission) = gate.admit(peer.ip(), limits.max_connections_per_ip) else {
+                    let generation = runtime.generation();
+                    let limits = generation.config.server;
+                    let admitted = gate.admit(
+                        peer.ip(),
+                        limits.max_connections_per_ip,
+                        &generation.config.trusted_proxies,
+                    );
+                    drop(generation);
+                    let Ok(admission) = admitted else {
                         tracing::debug!(%peer, "server.max-connections-per-ip open: connection closed");
                         drop(stream);
                         continue;

@@ -7,8 +7,9 @@
 //! owns a whole /64), and an IPv4-mapped IPv6 address counts as its IPv4 address.
 //!
 //! The per-address limit never applies to the peers [`exempt`] names: this machine, exactly as
-//! the management API defines a local client (`127.0.0.1`, `::1`, `::ffff:127.0.0.1`). Other
-//! loopback addresses (`127.0.0.2`, …) are limited like any client.
+//! the management API defines a local peer (`127.0.0.1`, `::1`, `::ffff:127.0.0.1`), and the
+//! peers in `trusted-proxies` (many clients share a proxy's connections). Other loopback
+//! addresses (`127.0.0.2`, …) are limited like any client.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -18,14 +19,13 @@ use std::sync::atomic::Ordering;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use crate::client_address::AddressGroup;
-use crate::management::auth::is_local;
+use crate::client_address::{AddressGroup, TrustedProxies, is_loopback_peer};
 use crate::metrics::{LimitCounters, Metrics};
 
-/// Whether the per-address limit skips `ip`. The one place where exemptions are decided: a
-/// list of trusted proxies, once the config has one, belongs here.
-pub(super) fn exempt(ip: IpAddr) -> bool {
-    is_local(ip)
+/// Whether the per-address limit skips the peer `ip`: this machine, or a trusted proxy. The
+/// one place where exemptions are decided.
+pub(super) fn exempt(ip: IpAddr, trusted: &TrustedProxies) -> bool {
+    is_loopback_peer(ip) || trusted.contains(ip)
 }
 
 /// The open connections, in total and per address group.
@@ -99,13 +99,15 @@ impl ConnectionGate {
     }
 
     /// Admits a connection from `peer` unless its address group already has `per_address`
-    /// connections open (`None`: no limit). A refusal is counted in `/metrics`.
+    /// connections open (`None`: no limit; [`exempt`] peers, with `trusted` the configured
+    /// proxies, are never limited). A refusal is counted in `/metrics`.
     pub(super) fn admit(
         self: &Arc<Self>,
         peer: IpAddr,
         per_address: Option<usize>,
+        trusted: &TrustedProxies,
     ) -> Result<Admission, Refused> {
-        let group = (!exempt(peer)).then(|| AddressGroup::of(peer));
+        let group = (!exempt(peer, trusted)).then(|| AddressGroup::of(peer));
         let mut open = self.state.lock();
         if let Some(group) = group {
             let count = open.per_group.get(&group).copied().unwrap_or(0);
@@ -193,20 +195,45 @@ mod tests {
         );
     }
 
+    fn none() -> TrustedProxies {
+        TrustedProxies::default()
+    }
+
+    #[test]
+    fn a_trusted_proxy_is_exempt_from_the_per_address_limit() {
+        let gate = ConnectionGate::new(Arc::new(Metrics::default()));
+        let proxies = TrustedProxies::parse(["10.0.0.0/8"]).unwrap();
+        let held: Vec<_> = (0..5)
+            .map(|_| gate.admit(ip("10.2.3.4"), Some(2), &proxies).unwrap())
+            .collect();
+        assert_eq!(held.len(), 5);
+        let _others = [
+            gate.admit(ip("11.2.3.4"), Some(2), &proxies).unwrap(),
+            gate.admit(ip("11.2.3.4"), Some(2), &proxies).unwrap(),
+        ];
+        assert!(gate.admit(ip("11.2.3.4"), Some(2), &proxies).is_err());
+        // Without the list, the same peer is limited.
+        let _limited = [
+            gate.admit(ip("10.9.9.9"), Some(2), &none()).unwrap(),
+            gate.admit(ip("10.9.9.9"), Some(2), &none()).unwrap(),
+        ];
+        assert!(gate.admit(ip("10.9.9.9"), Some(2), &none()).is_err());
+    }
+
     #[test]
     fn the_per_address_limit_refuses_counts_and_frees_on_drop() {
         let metrics = Arc::new(Metrics::default());
         let gate = ConnectionGate::new(metrics.clone());
-        let first = gate.admit(ip("127.0.0.2"), Some(2)).unwrap();
-        let _second = gate.admit(ip("127.0.0.2"), Some(2)).unwrap();
+        let first = gate.admit(ip("127.0.0.2"), Some(2), &none()).unwrap();
+        let _second = gate.admit(ip("127.0.0.2"), Some(2), &none()).unwrap();
         assert_eq!(
-            gate.admit(ip("127.0.0.2"), Some(2)).unwrap_err(),
+            gate.admit(ip("127.0.0.2"), Some(2), &none()).unwrap_err(),
             Refused::PerAddress
         );
         // Another address, and the local machine, are not affected.
-        let _other = gate.admit(ip("127.0.0.3"), Some(2)).unwrap();
+        let _other = gate.admit(ip("127.0.0.3"), Some(2), &none()).unwrap();
         let locals: Vec<_> = (0..5)
-            .map(|_| gate.admit(ip("::1"), Some(2)).unwrap())
+            .map(|_| gate.admit(ip("::1"), Some(2), &none()).unwrap())
             .collect();
         assert_eq!(gate.open(), 8);
         assert_eq!(metrics.limits.refused_per_ip.load(Ordering::Relaxed), 1);
@@ -214,10 +241,10 @@ mod tests {
         drop(locals);
         assert_eq!(gate.open(), 2);
         assert_eq!(metrics.limits.open_connections.load(Ordering::Relaxed), 2);
-        gate.admit(ip("127.0.0.2"), Some(2)).unwrap();
+        gate.admit(ip("127.0.0.2"), Some(2), &none()).unwrap();
         // No limit: admitted whatever is open.
         let many: Vec<_> = (0..10)
-            .map(|_| gate.admit(ip("10.1.1.1"), None).unwrap())
+            .map(|_| gate.admit(ip("10.1.1.1"), None, &none()).unwrap())
             .collect();
         drop(many);
         assert!(gate.state.lock().per_group.len() <= 2);
@@ -227,7 +254,7 @@ mod tests {
     async fn waiting_for_room_ends_when_a_connection_closes() {
         let metrics = Arc::new(Metrics::default());
         let gate = ConnectionGate::new(metrics.clone());
-        let held = gate.admit(ip("10.0.0.1"), None).unwrap();
+        let held = gate.admit(ip("10.0.0.1"), None, &none()).unwrap();
         gate.wait_for_room(None).await;
         gate.wait_for_room(Some(2)).await;
         let waiter = tokio::spawn({

@@ -2,10 +2,12 @@
 //! records kept for a retention window, and live subscribers.
 //!
 //! While at least one subscriber is connected, new records go to the subscribers instead of the
-//! queue. A subscriber that falls [`SUBSCRIBER_BUFFER`] records behind is dropped.
+//! queue. A subscriber that falls [`SUBSCRIBER_BUFFER`] records behind is dropped. The queue
+//! holds at most [`MAX_QUEUED`] records: past that the oldest is dropped and counted.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use parking_lot::Mutex;
@@ -17,10 +19,14 @@ pub const RETENTION: Duration = Duration::from_secs(60);
 /// Records a subscriber may have pending before it is dropped.
 pub const SUBSCRIBER_BUFFER: usize = 256;
 
+/// Records the queue holds at most.
+pub const MAX_QUEUED: usize = 10_000;
+
 /// The queue and the subscribers.
 #[derive(Debug, Default)]
 pub struct Feed {
     inner: Mutex<Inner>,
+    dropped: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -53,7 +59,16 @@ impl Feed {
                 return;
             }
         }
+        if inner.queue.len() >= MAX_QUEUED {
+            inner.queue.pop_front();
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
         inner.queue.push_back((now, payload));
+    }
+
+    /// Records dropped because the queue was full (`/metrics`).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Removes and returns up to `count` of the oldest queued records.
@@ -138,5 +153,17 @@ mod tests {
         }
         assert_eq!(received, SUBSCRIBER_BUFFER);
         assert!(slow.try_recv().is_err());
+    }
+
+    #[test]
+    fn the_queue_keeps_the_newest_records_up_to_its_cap() {
+        let feed = Feed::default();
+        for i in 0..=MAX_QUEUED {
+            feed.publish(i.to_string().into(), at(0));
+        }
+        assert_eq!(feed.len(), MAX_QUEUED);
+        assert_eq!(feed.dropped(), 1);
+        // The oldest ("0") went; "1" is first.
+        assert_eq!(feed.pop(1, at(0)), vec![Arc::<str>::from("1")]);
     }
 }

@@ -15,7 +15,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use http::StatusCode;
 
-use super::record::{Tokens, UsageRecord, rfc3339};
+use super::record::{Tokens, UsageRecord, fingerprint, rfc3339};
 use super::tokens::{self, StreamScanner};
 use super::{Caller, UsageHub};
 use crate::clock::Clock;
@@ -238,7 +238,7 @@ impl Inner {
                 _ => "unknown",
             }
             .to_owned(),
-            api_key: self.caller.principal.take().unwrap_or_default(),
+            api_key: fingerprint(self.caller.principal.as_deref().unwrap_or_default()),
             request_id: self.caller.request_id_text(),
             credential: served.map(|c| c.id.to_string()).unwrap_or_default(),
             status,

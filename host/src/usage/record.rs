@@ -78,7 +78,8 @@ pub struct UsageRecord {
     pub endpoint: String,
     /// `apikey`, `oauth` (access token) or `unknown`.
     pub auth_type: String,
-    /// Who the client is, as the access provider said (for API keys: the key).
+    /// Who the client is, as a fingerprint of what the access provider said (for API keys:
+    /// of the key): the first 8 hex digits of its SHA-256 ([`fingerprint`]), never the key.
     pub api_key: String,
     /// The request's `x-request-id`.
     pub request_id: String,
@@ -86,6 +87,21 @@ pub struct UsageRecord {
     pub credential: String,
     /// switchyard: the HTTP status the client got.
     pub status: u16,
+}
+
+/// The first 8 hex digits of the SHA-256 of `principal` (empty for an empty one): what usage
+/// records, the feed and hooks hold instead of a client's key.
+pub fn fingerprint(principal: &str) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+    if principal.is_empty() {
+        return String::new();
+    }
+    let digest = Sha256::digest(principal.as_bytes());
+    digest[..4].iter().fold(String::new(), |mut out, byte| {
+        let _ = write!(out, "{byte:02x}");
+        out
+    })
 }
 
 /// `time` as RFC 3339 in UTC with milliseconds, such as `2025-01-02T03:04:05.678Z`.
@@ -124,6 +140,13 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn fingerprints_are_the_first_8_hex_digits_of_sha256() {
+        // SHA-256("abc") = ba7816bf...
+        assert_eq!(fingerprint("abc"), "ba7816bf");
+        assert_eq!(fingerprint(""), "");
+    }
 
     #[test]
     fn formats_rfc3339() {
