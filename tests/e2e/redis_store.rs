@@ -30,6 +30,7 @@ async fn store_at(url: String, prefix: &str) -> Arc<RedisStore> {
     let target = RedisTarget {
         url,
         prefix: prefix.to_owned(),
+        secret: Default::default(),
     };
     let store = RedisStore::connect(
         target,
