@@ -48,7 +48,7 @@ return redis.call('PUBLISH', ARGV[5], ARGV[2])
 const TRIM_PER_CALL: usize = 64;
 
 /// How many index members one resynchronisation call reads (`ZSCAN … COUNT`).
-const LOAD_BATCH: usize = 500;
+const LOAD_BATCH: usize = 100;
 
 /// The furthest in the future a remote cooldown may end: the longest wait switchyard itself sets
 /// (an upstream's `Retry-After` is clamped to this, and it exceeds every cooldown of the table).

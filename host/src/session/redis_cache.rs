@@ -192,10 +192,10 @@ return 1
 
 /// How many index members one call of an index walk handles (`ZSCAN`/`SSCAN … COUNT`, then
 /// one short script per batch): no Redis call is long however many bindings there are.
-pub const WALK_BATCH: usize = 500;
+pub const WALK_BATCH: usize = 32;
 
 /// The most ended index members one `stats` batch trims in total.
-const TRIM_PER_STATS_CALL: usize = 500;
+const TRIM_PER_STATS_CALL: usize = 100;
 
 /// One batch of `invalidate_credential`: `KEYS` the binding keys (read from the credential's
 /// index); `ARGV`: credential, its index, eviction order, credentials set. Deletes the bindings
