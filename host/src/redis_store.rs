@@ -12,7 +12,10 @@
 //!   again. Both transitions are logged once.
 //! - Cooldowns stay checked locally (no Redis round trip per candidate): this process's changes
 //!   are published (a key per cooldown with its TTL, an index, and a pub/sub message) and the
-//!   other replicas' changes are applied to the local [`StateTable`].
+//!   other replicas' changes are applied to the local [`StateTable`]. Every cooldown message and
+//!   key is signed ([`signing`], `routing.session-store-secret`); one whose MAC does not check is
+//!   ignored and counted ([`RedisStore::rejected`]), and a remote cooldown ends at most 24 h
+//!   from now.
 //!
 //! The key layout is in [`keys`]. A store is built when a generation is prepared, off the request
 //! path; an unreachable Redis starts it degraded, never fails the start.

@@ -6,6 +6,9 @@
 //! they wait (the latest per credential and model) and go out when it is back. Each published
 //! change is applied locally again, so this process ends where every replica ends: at the last
 //! change in Redis' order.
+//!
+//! Messages are signed ([`super::signing`]); what comes back is checked before it is read, and
+//! the resynchronisation walks the index in `ZSCAN` batches, so it never runs one long call.
 
 use std::sync::Arc;
 use std::sync::LazyLock;
