@@ -1012,3 +1012,52 @@ async fn no_redis_call_is_slow_with_200000_bindings() {
     }
     panic!("calls over 5 ms in every try (id, µs, command): {tries:?}");
 }
+
+#[tokio::test]
+async fn a_proxy_applies_only_cooldowns_signed_with_its_configured_secret() {
+    let redis = RedisServer::start();
+    let mock = MockUpstream::start().await.unwrap();
+    let yaml = replica_config(&redis, &mock, 1, false).replace(
+        "\nclaude-api-key:",
+        &format!("\n  session-store-secret: {SECRET}\nclaude-api-key:"),
+    );
+    let proxy = &replicas(&yaml, 1).await[0];
+    let store = store_of(proxy);
+    let k0 = credential_id(proxy, "k0");
+    let mut raw = raw(&redis).await;
+    let until = proxy.clock.now() + Duration::from_secs(3600);
+    let until_ms = u64::try_from(
+        until
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let body = cooldown_body(k0.as_str(), until_ms);
+
+    let _: i64 = query(&mut raw, &["PUBLISH", "switchyard:cooldown-events", &body]).await;
+    until_at_least("rejected", 1, || store.rejected()).await;
+    let metrics = proxy.get("/metrics").await.text();
+    assert!(
+        metrics.contains("switchyard_session_store_rejected_messages_total 1"),
+        "{metrics}"
+    );
+    let reply = proxy.post("/v1/messages", &messages(MODEL)).await;
+    assert_eq!(reply.status, 200, "an unsigned message cools nothing");
+
+    let mut applied = store.applied_changes();
+    let signed = signed(SECRET, "switchyard:", &body);
+    let _: i64 = query(
+        &mut raw,
+        &["PUBLISH", "switchyard:cooldown-events", &signed],
+    )
+    .await;
+    tokio::time::timeout(WAIT, applied.wait_for(|n| *n >= 1))
+        .await
+        .expect("the signed message is applied")
+        .unwrap();
+    // The only credential is benched: nothing reaches the upstream.
+    let reply = proxy.post("/v1/messages", &messages(MODEL)).await;
+    assert_eq!(reply.status, 503, "{}", reply.text());
+    assert_eq!(mock.request_count_for("k0"), 1);
+}
