@@ -184,6 +184,9 @@ pub struct RoutingConfig {
     pub session_store: SessionStoreConfig,
     /// `routing.session-store-prefix`.
     pub session_store_prefix: String,
+    /// `routing.session-store-secret`: what cooldown messages in Redis are signed with (unset:
+    /// a fixed key, which authenticates nothing; allowed only for a loopback Redis).
+    pub session_store_secret: crate::redis_store::StoreSecret,
     /// `routing.session-affinity-max-bindings`: the most session bindings kept (in memory and
     /// in Redis); the oldest is evicted beyond it.
     pub session_affinity_max_bindings: usize,

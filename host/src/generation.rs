@@ -249,6 +249,7 @@ async fn prepare_store(
     let target = RedisTarget {
         url: url.clone(),
         prefix: config.routing.session_store_prefix.clone(),
+        secret: config.routing.session_store_secret.clone(),
     };
     if let Some(store) = &previous.store
         && *store.target() == target

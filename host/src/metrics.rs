@@ -7,7 +7,8 @@
 //! `switchyard_reload_attempts_total`, `switchyard_reload_failures_total`, with
 //! `usage-statistics-enabled` `switchyard_usage_tokens_total{kind}`, and the session-affinity
 //! `switchyard_session_picks_total{outcome}` and `switchyard_session_bindings`, the shared
-//! store's `switchyard_session_store_degraded` and `switchyard_session_store_errors_total`, and
+//! store's `switchyard_session_store_degraded`, `switchyard_session_store_errors_total` and
+//! `switchyard_session_store_rejected_messages_total`, and
 //! per plugin instance (access providers and session extractors)
 //! `switchyard_plugin_calls_total`, `switchyard_plugin_faults_total`,
 //! `switchyard_plugin_quarantines_total`, `switchyard_plugin_busy_total` and
@@ -632,6 +633,17 @@ fn render_session_store(out: &mut String, runtime: &Runtime) {
     );
     let errors = store.map_or(0, |s| s.errors());
     let _ = writeln!(out, "switchyard_session_store_errors_total {errors}");
+    family(
+        out,
+        "switchyard_session_store_rejected_messages_total",
+        "counter",
+        "Cooldown messages and keys in Redis ignored: bad or missing MAC (routing.session-store-secret), or unreadable.",
+    );
+    let rejected = store.map_or(0, |s| s.rejected());
+    let _ = writeln!(
+        out,
+        "switchyard_session_store_rejected_messages_total {rejected}"
+    );
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {

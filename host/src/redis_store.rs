@@ -12,7 +12,10 @@
 //!   again. Both transitions are logged once.
 //! - Cooldowns stay checked locally (no Redis round trip per candidate): this process's changes
 //!   are published (a key per cooldown with its TTL, an index, and a pub/sub message) and the
-//!   other replicas' changes are applied to the local [`StateTable`].
+//!   other replicas' changes are applied to the local [`StateTable`]. Every cooldown message and
+//!   key is signed ([`signing`], `routing.session-store-secret`); one whose MAC does not check is
+//!   ignored and counted ([`RedisStore::rejected`]), and a remote cooldown ends at most 24 h
+//!   from now.
 //!
 //! The key layout is in [`keys`]. A store is built when a generation is prepared, off the request
 //! path; an unreachable Redis starts it degraded, never fails the start.
@@ -21,6 +24,7 @@ mod cooldown_sync;
 pub mod error;
 pub mod health;
 pub mod keys;
+pub mod signing;
 mod supervisor;
 
 use std::future::Future;
@@ -35,6 +39,7 @@ use tokio::task::JoinHandle;
 
 pub use error::RedisStoreError;
 pub use keys::KeyNames;
+pub use signing::StoreSecret;
 
 use self::health::Health;
 use crate::clock::Clock;
@@ -70,6 +75,8 @@ pub struct RedisTarget {
     pub url: String,
     /// `routing.session-store-prefix`.
     pub prefix: String,
+    /// `routing.session-store-secret`: the key cooldown messages are signed with.
+    pub secret: StoreSecret,
 }
 
 /// A connection to the shared store, with its health and its cooldown sharing.
@@ -98,7 +105,16 @@ struct Shared {
     errors: AtomicU64,
     /// Remote cooldown changes applied so far.
     applied: watch::Sender<u64>,
+    /// Signs this store's cooldown messages and checks the others'.
+    signer: signing::Signer,
+    /// Cooldown messages and keys ignored: bad or missing MAC, or unreadable.
+    rejected: AtomicU64,
+    /// When a rejection was last logged (at most one warning per [`REJECTION_LOG_INTERVAL`]).
+    rejection_logged: Mutex<Option<std::time::Instant>>,
 }
+
+/// The least time between two warnings about rejected cooldown messages.
+const REJECTION_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 impl RedisStore {
     /// Builds the store for `target` and waits (at most `options.connect_timeout`) for its first
@@ -122,6 +138,7 @@ impl RedisStore {
         let connection = ConnectionManager::new_lazy_with_config(client.clone(), config)
             .map_err(RedisStoreError::Url)?;
         let keys = KeyNames::new(target.prefix.clone());
+        let signer = signing::Signer::new(&target.secret, &target.prefix);
         let shared = Arc::new(Shared {
             health: Health::new(redacted(&target.url)),
             target,
@@ -134,6 +151,9 @@ impl RedisStore {
             clock,
             errors: AtomicU64::new(0),
             applied: watch::channel(0).0,
+            signer,
+            rejected: AtomicU64::new(0),
+            rejection_logged: Mutex::new(None),
         });
         let (stop, stopped) = watch::channel(false);
         let (changes, queued) = mpsc::unbounded_channel();
@@ -186,6 +206,12 @@ impl RedisStore {
         self.shared.errors.load(Ordering::Relaxed)
     }
 
+    /// Cooldown messages and keys ignored so far because their MAC did not check (or they
+    /// could not be read).
+    pub fn rejected(&self) -> u64 {
+        self.shared.rejected.load(Ordering::Relaxed)
+    }
+
     /// What to install in the state table (with
     /// [`StateTable::set_listener`](crate::credential::state::StateTable::set_listener)) so this
     /// process's cooldown changes are published.
@@ -221,6 +247,21 @@ impl Drop for RedisStore {
 }
 
 impl Shared {
+    /// Counts an ignored cooldown message (`what` says why), warning at most once per interval.
+    fn reject(&self, what: &dyn std::fmt::Display) {
+        let total = self.rejected.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = std::time::Instant::now();
+        let mut logged = self.rejection_logged.lock();
+        if logged.is_none_or(|at| now.duration_since(at) >= REJECTION_LOG_INTERVAL) {
+            *logged = Some(now);
+            tracing::warn!(
+                total,
+                "session store: ignoring a cooldown message ({what}); is \
+                 routing.session-store-secret the same on every replica?"
+            );
+        }
+    }
+
     async fn call<T, F, Fut>(&self, op: F) -> Result<T, RedisStoreError>
     where
         F: FnOnce(ConnectionManager) -> Fut,

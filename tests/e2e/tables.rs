@@ -177,6 +177,7 @@ async fn redis_bindings_stay_within_max_bindings() {
         RedisTarget {
             url: server.url(),
             prefix: "bound:".to_owned(),
+            secret: Default::default(),
         },
         RedisOptions::default(),
         StateTable::new(Arc::new(TrackedModels::new(1000, Arc::default()))),

@@ -79,6 +79,7 @@ pub(crate) struct RawRouting {
     pub session_extractors: Option<Vec<RawInstance>>,
     pub session_store: String,
     pub session_store_prefix: Option<String>,
+    pub session_store_secret: Option<String>,
     pub session_affinity_max_bindings: Option<u64>,
     pub max_tracked_models: Option<u64>,
 }

@@ -11,7 +11,9 @@ use url::Url;
 use crate::plugin::FaultPolicy;
 
 use super::line_index::{LineIndex, join_key};
-use super::raw::{RawConfig, RawInstance, RawLimits, RawModel, RawProviderKey, RawQuarantine};
+use super::raw::{
+    RawConfig, RawInstance, RawLimits, RawModel, RawProviderKey, RawQuarantine, RawRouting,
+};
 use super::{
     ApiKeyEntry, CONFIG_API_KEY_TYPE, CONFIG_INLINE_NAME, Config, ConfigError, ConfigSource,
     ConfigWarning, CorsConfig, LoadedConfig, ManagementConfig, ModelAlias, OnFault,
@@ -20,6 +22,7 @@ use super::{
     Strategy, StreamingConfig, TlsConfig, UpstreamTimeouts, go_duration,
 };
 use crate::client_address::TrustedProxies;
+use crate::redis_store::StoreSecret;
 
 /// Default `routing.session-affinity-ttl`.
 const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(3600);
@@ -516,6 +519,7 @@ impl Context {
                 "expected memory or a redis:// / rediss:// URL",
             ));
         };
+        let session_store_secret = self.session_store_secret(routing, &session_store)?;
         let session_affinity_max_bindings = self.bound(
             "routing.session-affinity-max-bindings",
             routing.session_affinity_max_bindings,
@@ -536,9 +540,38 @@ impl Context {
                 .session_store_prefix
                 .clone()
                 .unwrap_or_else(|| "switchyard:".to_owned()),
+            session_store_secret,
             session_affinity_max_bindings,
             max_tracked_models,
         })
+    }
+
+    /// `routing.session-store-secret`: at least 16 characters when set; required for a Redis
+    /// that is not on this host (a loopback address or `localhost`).
+    fn session_store_secret(
+        &self,
+        routing: &RawRouting,
+        store: &SessionStoreConfig,
+    ) -> Result<StoreSecret, ConfigError> {
+        const KEY: &str = "routing.session-store-secret";
+        let secret = routing.session_store_secret.as_deref().unwrap_or("").trim();
+        if !secret.is_empty() && secret.chars().count() < 16 {
+            return Err(self.invalid(
+                KEY,
+                "must be at least 16 characters (e.g. `openssl rand -hex 32`)",
+            ));
+        }
+        if let SessionStoreConfig::Redis(url) = store
+            && secret.is_empty()
+            && !redis_is_loopback(url)
+        {
+            return Err(self.invalid(
+                KEY,
+                "required when routing.session-store is a Redis that is not on this host \
+                 (generate one with `openssl rand -hex 32`, the same on every replica)",
+            ));
+        }
+        Ok(StoreSecret::new(secret))
     }
 
     /// A table bound: `default` when absent, else a positive count.
@@ -968,6 +1001,25 @@ pub(crate) fn default_cache_dir(dir: &Path) -> PathBuf {
     dir.join(".switchyard-cache")
 }
 
+/// Whether a Redis URL names this host: `localhost` or a loopback address.
+fn redis_is_loopback(url: &str) -> bool {
+    match Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        // `redis:` is not a special scheme: an IPv4 address comes back as a domain.
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1378,5 +1430,31 @@ mod tests {
         let e = error("port: 0\ntrusted-proxies:\n  - 10.0.0.0/8\n  - ::1/128\n  - 10.0.0.0/40\n");
         assert_eq!(e.key(), Some("trusted-proxies[2]"));
         assert_eq!(e.line(), Some(5));
+    }
+
+    #[test]
+    fn a_remote_redis_needs_a_session_store_secret() {
+        let e = error("routing:\n  session-store: redis://redis.internal:6379\n");
+        assert_eq!(e.key(), Some("routing.session-store-secret"));
+        let e = error("routing:\n  session-store: redis://10.0.0.5\n");
+        assert_eq!(e.key(), Some("routing.session-store-secret"));
+        let e =
+            error("routing:\n  session-store: redis://127.0.0.1\n  session-store-secret: short\n");
+        assert_eq!(e.key(), Some("routing.session-store-secret"));
+        for url in [
+            "redis://127.0.0.1:6379",
+            "redis://localhost",
+            "redis://[::1]:6379",
+        ] {
+            assert!(redis_is_loopback(url), "{url}");
+        }
+        assert!(!redis_is_loopback("rediss://10.1.2.3"));
+        assert!(!redis_is_loopback("redis://127.0.0.1.example.com"));
+        let config = parse(
+            "routing:\n  session-store: redis://10.0.0.5\n  session-store-secret: 0123456789abcdef\n",
+        )
+        .unwrap()
+        .config;
+        assert!(config.routing.session_store_secret.is_set());
     }
 }

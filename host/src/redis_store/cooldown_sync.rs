@@ -6,6 +6,9 @@
 //! they wait (the latest per credential and model) and go out when it is back. Each published
 //! change is applied locally again, so this process ends where every replica ends: at the last
 //! change in Redis' order.
+//!
+//! Messages are signed ([`super::signing`]); what comes back is checked before it is read, and
+//! the resynchronisation walks the index in `ZSCAN` batches, so it never runs one long call.
 
 use std::sync::Arc;
 use std::sync::LazyLock;
@@ -20,10 +23,11 @@ use crate::clock::unix_millis;
 use crate::credential::CredentialId;
 use crate::credential::shared_cooldown::{CooldownChange, CooldownListener, SharedCooldown};
 
-/// Stores (or clears) one cooldown, trims the index and publishes the message.
+/// Stores (or clears) one cooldown, trims the index (at most [`TRIM_PER_CALL`] ended members)
+/// and publishes the message.
 ///
-/// `KEYS[1]` the cooldown key, `KEYS[2]` the index; `ARGV`: member, message, TTL in ms (0: the
-/// cooldown was cleared), end (unix ms), channel, now (unix ms).
+/// `KEYS[1]` the cooldown key, `KEYS[2]` the index; `ARGV`: member, signed message, TTL in ms (0:
+/// the cooldown was cleared), end (unix ms), channel, now (unix ms), the most members trimmed.
 static PUBLISH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -34,32 +38,24 @@ else
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], ARGV[1])
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[6])
+local ended = redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. ARGV[6])
+if ended > 0 then
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, math.min(ended, tonumber(ARGV[7])) - 1)
+end
 return redis.call('PUBLISH', ARGV[5], ARGV[2])
 ",
     )
 });
 
-/// The messages of the cooldowns in force, dropping index members that ended.
-///
-/// `KEYS[1]` the index; `ARGV`: now (unix ms), the cooldown key prefix.
-static LOAD: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
-local out = {}
-for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local message = redis.call('GET', ARGV[2] .. member)
-  if message then
-    out[#out + 1] = message
-  else
-    redis.call('ZREM', KEYS[1], member)
-  end
-end
-return out
-",
-    )
-});
+/// The most ended index members one publication trims.
+const TRIM_PER_CALL: usize = 64;
+
+/// How many index members one resynchronisation call reads (`ZSCAN … COUNT`).
+const LOAD_BATCH: usize = 100;
+
+/// The furthest in the future a remote cooldown may end: the longest wait switchyard itself sets
+/// (an upstream's `Retry-After` is clamped to this, and it exceeds every cooldown of the table).
+pub(super) const MAX_REMOTE_COOLDOWN: Duration = crate::proxy::upstream::MAX_RETRY_AFTER;
 
 /// A cooldown change on the wire (channel message and key value alike).
 #[derive(Debug, Serialize, Deserialize)]
@@ -177,6 +173,7 @@ async fn publish_one(shared: &Shared, change: &CooldownChange) -> Result<(), Red
         backoff_level: change.cooldown.map_or(0, |c| c.backoff_level),
     })
     .expect("the message serializes");
+    let message = shared.signer.sign(&message);
     let keys = &shared.keys;
     let (key, index, channel) = (
         keys.cooldown(&member),
@@ -194,7 +191,8 @@ async fn publish_one(shared: &Shared, change: &CooldownChange) -> Result<(), Red
                 .arg(ttl_ms)
                 .arg(until_ms.unwrap_or(0))
                 .arg(&channel)
-                .arg(now);
+                .arg(now)
+                .arg(TRIM_PER_CALL);
             invocation.invoke_async::<i64>(&mut connection).await
         })
         .await
@@ -202,41 +200,110 @@ async fn publish_one(shared: &Shared, change: &CooldownChange) -> Result<(), Red
 }
 
 /// Applies the cooldowns in force in Redis (other replicas' ones); returns how many. Used by the
-/// supervisor while (re)connecting, on `connection`, within `timeout`.
+/// supervisor while (re)connecting, on `connection`, each call within `timeout`.
+///
+/// The index is walked from here in batches (`ZSCAN … COUNT`), so no single Redis call is long
+/// however big the index; members whose cooldown ended or whose key is gone are dropped.
 pub(super) async fn load(
     shared: &Shared,
     mut connection: redis::aio::ConnectionManager,
     timeout: Duration,
 ) -> Result<usize, RedisStoreError> {
     let now = unix_millis(shared.clock.now());
-    let mut invocation = LOAD.prepare_invoke();
-    invocation
-        .key(shared.keys.cooldown_index())
-        .arg(now)
-        .arg(shared.keys.cooldown_prefix());
-    let messages: Vec<Vec<u8>> =
-        tokio::time::timeout(timeout, invocation.invoke_async(&mut connection))
-            .await
-            .map_err(|_| RedisStoreError::Timeout(timeout))??;
+    let (index, prefix) = (shared.keys.cooldown_index(), shared.keys.cooldown_prefix());
     let mut applied = 0;
-    for message in messages {
-        applied += usize::from(receive(shared, &message));
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, flat): (u64, Vec<Vec<u8>>) = within(
+            timeout,
+            redis::cmd("ZSCAN")
+                .arg(&index)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(LOAD_BATCH)
+                .query_async(&mut connection),
+        )
+        .await?;
+        let members: Vec<(Vec<u8>, u64)> = flat
+            .chunks_exact(2)
+            .map(|pair| {
+                let end = std::str::from_utf8(&pair[1])
+                    .ok()
+                    .and_then(|s| s.parse::<f64>().ok())
+                    .unwrap_or(0.0);
+                // Scores are unix ms; a float beyond u64 saturates.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                (pair[0].clone(), end.max(0.0) as u64)
+            })
+            .collect();
+        if !members.is_empty() {
+            let mut get = redis::cmd("MGET");
+            for (member, _) in &members {
+                let mut key = prefix.clone().into_bytes();
+                key.extend_from_slice(member);
+                get.arg(key);
+            }
+            let messages: Vec<Option<Vec<u8>>> =
+                within(timeout, get.query_async(&mut connection)).await?;
+            let mut ended = Vec::new();
+            for ((member, end), message) in members.iter().zip(messages) {
+                match message {
+                    Some(message) if *end >= now => {
+                        applied += usize::from(receive(shared, &message));
+                    }
+                    _ => ended.push(member),
+                }
+            }
+            if !ended.is_empty() {
+                within(
+                    timeout,
+                    redis::cmd("ZREM")
+                        .arg(&index)
+                        .arg(ended)
+                        .query_async::<i64>(&mut connection),
+                )
+                .await?;
+            }
+        }
+        if next == 0 {
+            return Ok(applied);
+        }
+        cursor = next;
     }
-    Ok(applied)
 }
 
-/// Applies one message of another replica; returns whether it was applied.
+/// `future` (a Redis call), within `timeout`.
+async fn within<T>(
+    timeout: Duration,
+    future: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, RedisStoreError> {
+    tokio::time::timeout(timeout, future)
+        .await
+        .map_err(|_| RedisStoreError::Timeout(timeout))?
+        .map_err(RedisStoreError::from)
+}
+
+/// Applies one message of another replica; returns whether it was applied. A message whose MAC
+/// does not check, or that cannot be read, is ignored and counted; a cooldown ending more than
+/// [`MAX_REMOTE_COOLDOWN`] from now is cut to that.
 pub(super) fn receive(shared: &Shared, payload: &[u8]) -> bool {
-    let message: Message = match serde_json::from_slice(payload) {
+    let Some(body) = shared.signer.verify(payload) else {
+        shared.reject(&"bad or missing MAC");
+        return false;
+    };
+    let mut message: Message = match serde_json::from_slice(body) {
         Ok(message) => message,
         Err(error) => {
-            tracing::warn!("session store: ignoring a cooldown message: {error}");
+            shared.reject(&error);
             return false;
         }
     };
     if message.origin == shared.origin {
         return false;
     }
+    let latest = unix_millis(shared.clock.now())
+        .saturating_add(u64::try_from(MAX_REMOTE_COOLDOWN.as_millis()).unwrap_or(u64::MAX));
+    message.until_ms = message.until_ms.map(|until| until.min(latest));
     let change = message.change();
     tracing::debug!(
         credential = %change.credential,

@@ -5,9 +5,9 @@
 //! | `<p>session:<binding key>` | string, `PX` = binding TTL | the bound credential id |
 //! | `<p>bindings:<credential>` | sorted set | binding keys bound to the credential, scored by expiry (unix ms) |
 //! | `<p>credentials` | set | credentials that have a `bindings:` index |
-//! | `<p>cooldown:<member>` | string, `PX` = until the cooldown ends | the cooldown message (JSON) |
+//! | `<p>cooldown:<member>` | string, `PX` = until the cooldown ends | the cooldown message (signed JSON, [`super::signing`]) |
 //! | `<p>cooldowns` | sorted set | cooldown members (`["<credential>","<model>"]`), scored by end (unix ms) |
-//! | `<p>cooldown-events` | pub/sub channel | every cooldown change (JSON), cleared ones included |
+//! | `<p>cooldown-events` | pub/sub channel | every cooldown change (signed JSON), cleared ones included |
 //!
 //! The scripts derive the `bindings:` names from the prefix and a credential id, so the store
 //! needs a single Redis (standalone, or behind Sentinel), not Redis Cluster.

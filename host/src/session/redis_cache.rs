@@ -5,8 +5,10 @@
 //! binding TTL (`PX`), refreshed on a hit. Each credential has an index of its bindings
 //! (`<prefix>bindings:<credential>`, a sorted set scored by expiry), kept in step with the
 //! bindings by the scripts below, so dropping a credential's bindings and counting them never
-//! scans the keyspace; index members whose binding expired are trimmed lazily (on a new binding
-//! and when counting). Every read-modify-write is one Lua script, so two replicas racing on a
+//! scans the keyspace; index members whose binding expired are trimmed lazily and a few at a
+//! time (on a new binding and when counting). Dropping a credential's bindings and counting
+//! them walk the indexes from here in batches of [`WALK_BATCH`] (`ZSCAN`/`SSCAN`, one short
+//! script per batch), so no single Redis call grows with the number of bindings. Every read-modify-write is one Lua script, so two replicas racing on a
 //! binding cannot undo each other (`touch` and `compare_and_delete` act only while the key still
 //! names their credential). Scripts read Redis' own clock for index scores.
 //!
@@ -45,6 +47,17 @@ end
 local function now_us()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+-- Drops at most `most` members of `index` (scored by expiry) whose expiry is before `now`: the
+-- lowest ranks, so the call stays short however many ended. Returns how many it dropped and
+-- how many ended ones are left.
+local function trim(index, now, most)
+  local ended = redis.call('ZCOUNT', index, '-inf', '(' .. now)
+  local n = math.min(ended, most)
+  if n > 0 then
+    redis.call('ZREMRANGEBYRANK', index, 0, n - 1)
+  end
+  return n, ended - n
 end
 -- An index lives at least as long as the bindings it lists.
 local function outlive(key, ttl)
@@ -87,7 +100,7 @@ if old and old ~= ARGV[1] then
 end
 local now = now_ms()
 local index = ARGV[3] .. ARGV[1]
-redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. score(now))
+trim(index, score(now), tonumber(ARGV[7]))
 redis.call('ZADD', index, score(now + ttl), KEYS[1])
 redis.call('SADD', ARGV[4], ARGV[1])
 outlive(index, ttl)
@@ -177,40 +190,59 @@ return 1
     )
 });
 
-/// `invalidate_credential`: `KEYS[1]` the credential's index, `KEYS[2]` credentials set;
-/// `ARGV`: credential, eviction order. Deletes the bindings still naming it; returns how many.
-static INVALIDATE_CREDENTIAL: LazyLock<Script> = LazyLock::new(|| {
+/// How many index members one call of an index walk handles (`ZSCAN`/`SSCAN … COUNT`, then
+/// one short script per batch): no Redis call is long however many bindings there are.
+pub const WALK_BATCH: usize = 32;
+
+/// The most ended index members one `stats` batch trims in total.
+const TRIM_PER_STATS_CALL: usize = 100;
+
+/// One batch of `invalidate_credential`: `KEYS` the binding keys (read from the credential's
+/// index); `ARGV`: credential, its index, eviction order, credentials set. Deletes the bindings
+/// still naming the credential, drops the batch from the index (and the credential from the set
+/// once its index is empty); returns how many bindings it deleted.
+static INVALIDATE_BATCH: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
-local deleted = 0
-for _, key in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if redis.call('GET', key) == ARGV[1] then
-    redis.call('DEL', key)
-    redis.call('ZREM', ARGV[2], key)
-    deleted = deleted + 1
+local values = redis.call('MGET', unpack(KEYS))
+local doomed = {}
+for i, key in ipairs(KEYS) do
+  if values[i] == ARGV[1] then
+    doomed[#doomed + 1] = key
   end
 end
-redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[2], ARGV[1])
-return deleted
+if #doomed > 0 then
+  redis.call('DEL', unpack(doomed))
+  redis.call('ZREM', ARGV[3], unpack(doomed))
+end
+redis.call('ZREM', ARGV[2], unpack(KEYS))
+if redis.call('EXISTS', ARGV[2]) == 0 then
+  redis.call('SREM', ARGV[4], ARGV[1])
+end
+return #doomed
 ",
     )
 });
 
-/// `stats`: `KEYS[1]` credentials set; `ARGV`: index prefix. Trims each index of expired
-/// members and returns `[credential, count, …]` for the non-empty ones.
-static STATS: LazyLock<Script> = LazyLock::new(|| {
+/// One batch of `stats`: `ARGV[1]` the index prefix, `ARGV[2]` credentials set, `ARGV[3]` the
+/// most ended members trimmed in this call, then the credentials (read from the set). Counts
+/// each index's live members, trims ended ones (within the budget), drops empty indexes from the
+/// set; returns `[credential, count, …]` for the non-empty ones.
+static STATS_BATCH: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
 local now = score(now_ms())
+local budget = tonumber(ARGV[3])
 local out = {}
-for _, credential in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for i = 4, #ARGV do
+  local credential = ARGV[i]
   local index = ARGV[1] .. credential
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. now)
-  local count = redis.call('ZCARD', index)
-  if count == 0 then
-    redis.call('SREM', KEYS[1], credential)
-  else
+  local dropped, left = trim(index, now, budget)
+  budget = budget - dropped
+  local count = redis.call('ZCOUNT', index, now, '+inf')
+  if count == 0 and left == 0 then
+    redis.call('SREM', ARGV[2], credential)
+  elseif count > 0 then
     out[#out + 1] = credential
     out[#out + 1] = count
   end
@@ -362,6 +394,28 @@ async fn run_on<T: redis::FromRedisValue>(
         .ok()
 }
 
+/// One step of `SCAN`-family `command` over `key` from `cursor`, at most about [`WALK_BATCH`]
+/// elements: the next cursor (0: done) and the elements. `None` when Redis was skipped or failed.
+async fn scan(
+    store: &RedisStore,
+    command: &'static str,
+    key: &str,
+    cursor: u64,
+) -> Option<(u64, Vec<String>)> {
+    store
+        .call(|mut connection| async move {
+            redis::cmd(command)
+                .arg(key)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(WALK_BATCH)
+                .query_async(&mut connection)
+                .await
+        })
+        .await
+        .ok()
+}
+
 impl SessionCache for RedisCache {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<CredentialId>> {
         self.lookup(key, false).boxed()
@@ -470,43 +524,74 @@ impl SessionCache for RedisCache {
         .boxed()
     }
 
+    /// Walks the credential's index in batches (`ZSCAN`), deleting each batch's bindings that
+    /// still name it with one short script. A binding made during the walk may survive it.
     fn invalidate_credential<'a>(&'a self, credential: &'a CredentialId) -> BoxFuture<'a, ()> {
         async move {
             self.local.invalidate_credential(credential).await;
             let names = self.store.keys();
             let index = format!("{}{credential}", names.binding_index_prefix());
-            let _: Option<i64> = self
-                .run(
-                    &INVALIDATE_CREDENTIAL,
-                    &[&index, &names.bound_credentials()],
-                    &[credential.as_str(), &names.binding_order()],
-                )
-                .await;
+            let (order, credentials) = (names.binding_order(), names.bound_credentials());
+            let mut cursor = 0;
+            loop {
+                let Some((next, flat)) = scan(&self.store, "ZSCAN", &index, cursor).await else {
+                    return;
+                };
+                // `ZSCAN` answers member, score, member, score, …
+                let batch: Vec<&str> = flat.iter().step_by(2).map(String::as_str).collect();
+                if !batch.is_empty() {
+                    let deleted: Option<i64> = self
+                        .run(
+                            &INVALIDATE_BATCH,
+                            &batch,
+                            &[credential.as_str(), &index, &order, &credentials],
+                        )
+                        .await;
+                    if deleted.is_none() {
+                        return;
+                    }
+                }
+                if next == 0 {
+                    return;
+                }
+                cursor = next;
+            }
         }
         .boxed()
     }
 
+    /// Walks the credentials set in batches (`SSCAN`), counting each batch's live bindings with
+    /// one short script (which also trims a bounded number of ended index members).
     fn stats(&self) -> BoxFuture<'_, BindingStats> {
         async move {
             let names = self.store.keys();
-            let counts: Option<Vec<(String, usize)>> = self
-                .run(
-                    &STATS,
-                    &[&names.bound_credentials()],
-                    &[&names.binding_index_prefix()],
-                )
-                .await;
-            match counts {
-                Some(counts) => {
-                    let mut stats = BindingStats::default();
-                    for (credential, count) in counts {
-                        stats.bindings += count;
-                        stats.by_credential.insert(credential, count);
-                    }
-                    stats
+            let (set, index_prefix) = (names.bound_credentials(), names.binding_index_prefix());
+            let budget = TRIM_PER_STATS_CALL.to_string();
+            let mut stats = BindingStats::default();
+            let mut cursor = 0;
+            loop {
+                let Some((next, batch)) = scan(&self.store, "SSCAN", &set, cursor).await else {
+                    return self.local.stats().await;
+                };
+                if !batch.is_empty() {
+                    let mut args = vec![index_prefix.as_str(), set.as_str(), budget.as_str()];
+                    args.extend(batch.iter().map(String::as_str));
+                    let Some(counts) = self
+                        .run::<Vec<(String, usize)>>(&STATS_BATCH, &[], &args)
+                        .await
+                    else {
+                        return self.local.stats().await;
+                    };
+                    // `SSCAN` may return a member twice: the last count wins.
+                    stats.by_credential.extend(counts);
                 }
-                None => self.local.stats().await,
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
             }
+            stats.bindings = stats.by_credential.values().sum();
+            stats
         }
         .boxed()
     }
