@@ -1037,7 +1037,7 @@ async fn a_proxy_applies_only_cooldowns_signed_with_its_configured_secret() {
 
     let _: i64 = query(&mut raw, &["PUBLISH", "switchyard:cooldown-events", &body]).await;
     until_at_least("rejected", 1, || store.rejected()).await;
-    let metrics = proxy.get("/metrics").await.text();
+    let metrics = proxy.metrics().await;
     assert!(
         metrics.contains("switchyard_session_store_rejected_messages_total 1"),
         "{metrics}"
