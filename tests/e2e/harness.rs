@@ -420,3 +420,12 @@ pub fn instance(
         on_fault: switchyard::config::OnFault::Deny,
     }
 }
+
+/// A `list` section (e.g. `claude-api-key`) with one entry per key, each on `base`.
+pub fn provider_keys(list: &str, base: &str, keys: &[&str]) -> String {
+    let mut yaml = format!("{list}:\n");
+    for key in keys {
+        yaml.push_str(&format!("  - api-key: {key}\n    base-url: {base}\n"));
+    }
+    yaml
+}

@@ -9,14 +9,7 @@ use crate::harness::{Proxy, chat, messages};
 
 /// YAML listing `keys` as credentials of `list` (e.g. `claude-api-key`) on the mock.
 fn keys(list: &str, mock: &MockUpstream, keys: &[&str]) -> String {
-    let mut yaml = format!("{list}:\n");
-    for key in keys {
-        yaml.push_str(&format!(
-            "  - api-key: {key}\n    base-url: {}\n",
-            mock.base_url()
-        ));
-    }
-    yaml
+    crate::harness::provider_keys(list, &mock.base_url(), keys)
 }
 
 async fn mock() -> MockUpstream {

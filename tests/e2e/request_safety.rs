@@ -7,16 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use switchyard_mock::{Fault, MockUpstream};
 
-use crate::harness::{Proxy, chat, messages};
-
-/// `list` entries for `keys`, all on `mock`.
-fn keys(list: &str, base: &str, keys: &[&str]) -> String {
-    let mut yaml = format!("{list}:\n");
-    for key in keys {
-        yaml.push_str(&format!("  - api-key: {key}\n    base-url: {base}\n"));
-    }
-    yaml
-}
+use crate::harness::{Proxy, chat, messages, provider_keys as keys};
 
 fn gemini_body() -> Value {
     json!({ "contents": [{ "role": "user", "parts": [{ "text": "Hello" }] }] })
