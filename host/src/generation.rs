@@ -6,6 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::access::AccessChain;
+use crate::affinity::SessionAffinity;
+use crate::affinity::cache::{BindingLimit, SessionCache};
+use crate::affinity::memory::MemoryCache;
+use crate::affinity::redis::RedisCache;
 use crate::config::{Config, SessionStoreConfig, Strategy};
 use crate::credential::selector::{FillFirst, RoundRobin, Selector};
 use crate::credential::{Credential, CredentialId, config_source};
@@ -13,10 +17,7 @@ use crate::model::ModelRegistry;
 use crate::plugin::PluginCatalog;
 use crate::redis_store::{RedisOptions, RedisStore, RedisStoreError, RedisTarget};
 use crate::runtime::Runtime;
-use crate::session::cache::{BindingLimit, SessionCache};
-use crate::session::memory_cache::MemoryCache;
-use crate::session::redis_cache::RedisCache;
-use crate::session::{ExtractorChain, SessionAffinity};
+use crate::session::ExtractorChain;
 
 /// Why a generation could not be prepared; the running one stays.
 #[derive(Debug, thiserror::Error)]

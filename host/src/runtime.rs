@@ -7,6 +7,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 use crate::access::ProviderRegistry;
+use crate::affinity::{AffinityCounters, SessionStore};
 use crate::clock::Clock;
 use crate::credential::selector::RoundRobinCursors;
 use crate::credential::state::StateTable;
@@ -17,8 +18,7 @@ use crate::metrics::Metrics;
 use crate::model::tracked::{DEFAULT_MAX_TRACKED_MODELS, TrackedModels};
 use crate::plugin::{InstanceUse, PluginHost, PluginStatus};
 use crate::proxy::client_pool::ClientPool;
-use crate::session::affinity::AffinityCounters;
-use crate::session::{ExtractorRegistry, SessionStore};
+use crate::session::ExtractorRegistry;
 use crate::usage::UsageHub;
 
 /// The process-wide state of one server.

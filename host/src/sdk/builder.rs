@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use super::{SdkConfig, SdkError, Switchyard};
 use crate::access::{NativeFactory, ProviderRegistry};
+use crate::affinity::SessionStore;
 use crate::credential::store::CredentialStore;
 use crate::hooks::Hooks;
 use crate::server::{self, DEFAULT_SHUTDOWN_GRACE, ServerOptions};
-use crate::session::{ExtractorFactory, ExtractorRegistry, SessionStore};
+use crate::session::{ExtractorFactory, ExtractorRegistry};
 
 /// Builds a [`Switchyard`]; from [`Switchyard::builder`].
 ///
