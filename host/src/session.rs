@@ -8,16 +8,16 @@
 //! - [`ExtractorChain`] is one generation's chain, prepared from
 //!   `Config::routing.session_extractors` off the request path and used per request.
 
+pub mod chain;
 pub mod extractor;
-pub mod extractor_chain;
 pub mod extractor_registry;
 pub mod id;
 pub mod prepare_error;
-pub mod wasm_extractor;
+pub mod wasm;
 
+pub use chain::{ExtractorChain, ExtractorEntry};
 pub use extractor::{Extractor, ExtractorFuture};
-pub use extractor_chain::{ExtractorChain, ExtractorEntry};
 pub use extractor_registry::{ExtractorFactory, ExtractorRegistry, ExtractorType};
 pub use id::{SessionIds, SessionKind};
 pub use prepare_error::PrepareError;
-pub use wasm_extractor::WasmExtractor;
+pub use wasm::WasmExtractor;

@@ -8,7 +8,7 @@ use super::extractor::Extractor;
 use super::extractor_registry::{ExtractorFactory, ExtractorRegistry, ExtractorType};
 use super::id::normalize_explicit;
 use super::prepare_error::PrepareError;
-use super::wasm_extractor::WasmExtractor;
+use super::wasm::WasmExtractor;
 use super::{SessionIds, SessionKind};
 use crate::config::{Config, PluginInstanceConfig, PluginLimits};
 use crate::plugin::{InstanceSource, InstanceStats, Plugin, PluginHost, RequestHead};
