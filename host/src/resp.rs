@@ -51,7 +51,7 @@ pub async fn serve<I>(
 ) where
     I: AsyncRead + AsyncWrite + Send + 'static,
 {
-    connection::Session::new(peer, management)
+    connection::Connection::new(peer, management)
         .run(io, stop)
         .await;
 }
