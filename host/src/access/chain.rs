@@ -180,14 +180,14 @@ impl AccessChain {
                         })?
                 }
                 (None, ProviderType::Wasm(plugin)) => {
-                    let instance = host
-                        .access_instance(&plugin, config, defaults)
-                        .await
-                        .map_err(|source| PrepareError::Plugin {
-                            instance: config.name.clone(),
-                            kind: config.kind.clone(),
-                            source,
-                        })?;
+                    let instance =
+                        host.instance(&plugin, config, defaults)
+                            .await
+                            .map_err(|source| PrepareError::Plugin {
+                                instance: config.name.clone(),
+                                kind: config.kind.clone(),
+                                source,
+                            })?;
                     let provider = Arc::new(WasmProvider::new(instance));
                     wasm = Some(provider.clone());
                     provider as Arc<dyn Provider>

@@ -18,19 +18,28 @@ use parking_lot::Mutex;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Store;
 
-use super::bindings::{AccessProvider, AccessProviderPre, SessionExtractor, SessionExtractorPre};
+use super::bindings::{
+    AccessProvider, AccessProviderPre, SessionExtractor, SessionExtractorPre, WitRequestHead,
+};
 use super::engine::deadline_ticks;
+use super::header_filter::HeaderSlots;
 use super::health::{FaultPolicy, Health};
 use super::state::{LogOrigin, PluginState};
-use super::{Fault, Plugin, PluginError};
+use super::{Fault, Plugin, PluginError, PluginWorld, RequestHead, WorldPre};
 use crate::client_address::AddressGroup;
 use crate::clock::Clock;
 use crate::config::PluginLimits;
 
 /// The bindings of one world, as far as the pool needs them.
 pub(crate) trait WorldBindings: Sized + Send + 'static {
+    /// The world.
+    const WORLD: PluginWorld;
+
     /// The pre-instantiated component of this world.
     type Pre: Clone + Send + Sync + 'static;
+
+    /// The pre-instantiated component of a plugin, when the plugin implements this world.
+    fn pre(world: &WorldPre) -> Option<&Self::Pre>;
 
     /// Instantiates `pre` into `store`.
     fn instantiate(
@@ -47,7 +56,16 @@ pub(crate) trait WorldBindings: Sized + Send + 'static {
 }
 
 impl WorldBindings for AccessProvider {
+    const WORLD: PluginWorld = PluginWorld::AccessProvider;
+
     type Pre = AccessProviderPre<PluginState>;
+
+    fn pre(world: &WorldPre) -> Option<&Self::Pre> {
+        match world {
+            WorldPre::Access(pre) => Some(pre),
+            WorldPre::Session(_) => None,
+        }
+    }
 
     async fn instantiate(
         pre: &Self::Pre,
@@ -68,7 +86,16 @@ impl WorldBindings for AccessProvider {
 }
 
 impl WorldBindings for SessionExtractor {
+    const WORLD: PluginWorld = PluginWorld::SessionExtractor;
+
     type Pre = SessionExtractorPre<PluginState>;
+
+    fn pre(world: &WorldPre) -> Option<&Self::Pre> {
+        match world {
+            WorldPre::Session(pre) => Some(pre),
+            WorldPre::Access(_) => None,
+        }
+    }
 
     async fn instantiate(
         pre: &Self::Pre,
@@ -206,11 +233,6 @@ impl<B: WorldBindings> PluginInstance<B> {
         &self.origin.instance
     }
 
-    /// The limits of each call.
-    pub(crate) fn limits(&self) -> &PluginLimits {
-        &self.limits
-    }
-
     /// The counters.
     pub(crate) fn stats(&self) -> InstanceStats {
         InstanceStats {
@@ -268,6 +290,24 @@ impl<B: WorldBindings> PluginInstance<B> {
         live.store
             .set_epoch_deadline(deadline_ticks(self.limits.deadline));
         Ok(live)
+    }
+
+    /// Makes one call for the request `head`: checks a live instance out (for the request's
+    /// client), hands `call` its bindings, its store and the header fields the plugin declared,
+    /// bounds the call by the deadline, and checks the instance back in.
+    pub(crate) async fn call<R>(
+        &self,
+        head: &RequestHead,
+        call: impl AsyncFnOnce(&B, &mut Store<PluginState>, WitRequestHead<'_>) -> wasmtime::Result<R>,
+    ) -> Result<R, Fault> {
+        let mut live = self.checkout(head.client_ip()).await?;
+        let mut slots = HeaderSlots::new();
+        let wit = head.wit(self.plugin.header_filter(), &mut slots);
+        let Live {
+            store, bindings, ..
+        } = &mut live;
+        let result = within(self.limits.deadline, call(bindings, store, wit)).await;
+        self.checkin(live, result)
     }
 
     /// Ends a call: on success the live instance goes back to the pool (if there is room)
@@ -387,7 +427,7 @@ impl<B: WorldBindings> PluginInstance<B> {
 /// (the usual case: the guest computes and returns) costs one clock read. A guest that
 /// computes too long is stopped by the epoch deadline instead; this covers a guest waiting on
 /// the host (a WASI sleep or poll).
-pub(crate) async fn within<F: Future>(limit: std::time::Duration, future: F) -> Option<F::Output> {
+async fn within<F: Future>(limit: std::time::Duration, future: F) -> Option<F::Output> {
     let start = tokio::time::Instant::now();
     let mut future = std::pin::pin!(future);
     let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;

@@ -200,14 +200,14 @@ impl ExtractorChain {
                     (extractor, None)
                 }
                 ExtractorType::Wasm(plugin) => {
-                    let instance = host
-                        .session_instance(&plugin, config, defaults)
-                        .await
-                        .map_err(|source| PrepareError::Plugin {
-                            instance: config.name.clone(),
-                            kind: config.kind.clone(),
-                            source,
-                        })?;
+                    let instance =
+                        host.instance(&plugin, config, defaults)
+                            .await
+                            .map_err(|source| PrepareError::Plugin {
+                                instance: config.name.clone(),
+                                kind: config.kind.clone(),
+                                source,
+                            })?;
                     let wasm = Arc::new(WasmExtractor::new(instance));
                     (wasm.clone() as Arc<dyn Extractor>, Some(wasm))
                 }
