@@ -55,65 +55,55 @@ pub(crate) trait WorldBindings: Sized + Send + 'static {
     ) -> impl Future<Output = wasmtime::Result<Result<(), String>>> + Send;
 }
 
-impl WorldBindings for AccessProvider {
-    const WORLD: PluginWorld = PluginWorld::AccessProvider;
+/// Implements [`WorldBindings`] for the bindings `$bindings` of one world (bindgen gives the
+/// worlds no common trait): `$pre` is its pre-instantiated form, `$world` its [`PluginWorld`],
+/// `$variant` its [`WorldPre`] variant and `$interface` the accessor of its exported interface.
+macro_rules! world_bindings {
+    ($bindings:ident, $pre:ident, $world:ident, $variant:ident, $interface:ident) => {
+        impl WorldBindings for $bindings {
+            const WORLD: PluginWorld = PluginWorld::$world;
 
-    type Pre = AccessProviderPre<PluginState>;
+            type Pre = $pre<PluginState>;
 
-    fn pre(world: &WorldPre) -> Option<&Self::Pre> {
-        match world {
-            WorldPre::Access(pre) => Some(pre),
-            WorldPre::Session(_) => None,
+            fn pre(world: &WorldPre) -> Option<&Self::Pre> {
+                match world {
+                    WorldPre::$variant(pre) => Some(pre),
+                    _ => None,
+                }
+            }
+
+            async fn instantiate(
+                pre: &Self::Pre,
+                store: &mut Store<PluginState>,
+            ) -> wasmtime::Result<Self> {
+                pre.instantiate_async(store).await
+            }
+
+            async fn configure(
+                &self,
+                store: &mut Store<PluginState>,
+                settings: &str,
+            ) -> wasmtime::Result<Result<(), String>> {
+                self.$interface().call_configure(store, settings).await
+            }
         }
-    }
-
-    async fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<PluginState>,
-    ) -> wasmtime::Result<Self> {
-        pre.instantiate_async(store).await
-    }
-
-    async fn configure(
-        &self,
-        store: &mut Store<PluginState>,
-        settings: &str,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.switchyard_plugin_access()
-            .call_configure(store, settings)
-            .await
-    }
+    };
 }
 
-impl WorldBindings for SessionExtractor {
-    const WORLD: PluginWorld = PluginWorld::SessionExtractor;
-
-    type Pre = SessionExtractorPre<PluginState>;
-
-    fn pre(world: &WorldPre) -> Option<&Self::Pre> {
-        match world {
-            WorldPre::Session(pre) => Some(pre),
-            WorldPre::Access(_) => None,
-        }
-    }
-
-    async fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<PluginState>,
-    ) -> wasmtime::Result<Self> {
-        pre.instantiate_async(store).await
-    }
-
-    async fn configure(
-        &self,
-        store: &mut Store<PluginState>,
-        settings: &str,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.switchyard_plugin_session()
-            .call_configure(store, settings)
-            .await
-    }
-}
+world_bindings!(
+    AccessProvider,
+    AccessProviderPre,
+    AccessProvider,
+    Access,
+    switchyard_plugin_access
+);
+world_bindings!(
+    SessionExtractor,
+    SessionExtractorPre,
+    SessionExtractor,
+    Session,
+    switchyard_plugin_session
+);
 
 /// One live instance: a store and the world's bindings in it.
 pub(crate) struct Live<B> {
