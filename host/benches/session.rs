@@ -144,7 +144,7 @@ fn extraction(c: &mut Criterion) {
             limits: None,
             on_fault: switchyard::config::OnFault::Deny,
         }];
-        ExtractorChain::prepare_instances(
+        ExtractorChain::prepare(
             &instances,
             &PluginLimits::default(),
             &ExtractorRegistry::new(),

@@ -5,7 +5,8 @@
 //!
 //! A [`PluginHost`] loads components into [`Plugin`]s; the world a component implements
 //! (access provider or session extractor) and the type name it declares are read at load.
-//! Configured instances are made by the role's module (`access` for providers).
+//! Configured instances are made through [`crate::chain`], for the role whose world the plugin
+//! implements (`access` for providers, `session` for extractors).
 //!
 //! A plugin can never crash, hang or leak into the host: a trap, a deadline or a memory
 //! overflow is a [`Fault`] of that call, the live instance it ran in is discarded, and

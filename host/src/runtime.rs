@@ -262,21 +262,11 @@ impl Runtime {
     /// (access providers and session extractors).
     pub fn plugin_status(&self) -> Vec<PluginStatus> {
         let generation = self.generation();
-        let access = generation.access.entries().iter().filter_map(|entry| {
-            Some(InstanceUse {
-                instance: entry.name().to_owned(),
-                plugin: entry.plugin()?.clone(),
-                stats: entry.stats()?,
-            })
-        });
-        let extractors = generation.extractors.entries().iter().filter_map(|entry| {
-            Some(InstanceUse {
-                instance: entry.name().to_owned(),
-                plugin: entry.plugin()?.clone(),
-                stats: entry.stats()?,
-            })
-        });
-        let instances: Vec<InstanceUse> = access.chain(extractors).collect();
+        let instances: Vec<InstanceUse> = generation
+            .access
+            .plugin_uses()
+            .chain(generation.extractors.plugin_uses())
+            .collect();
         self.plugins.status(&generation.plugins, &instances)
     }
 

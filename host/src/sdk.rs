@@ -31,7 +31,7 @@ pub use secret::secrets_equal;
 pub use switchyard::Switchyard;
 
 pub use crate::access::{
-    NativeFactory as AccessProviderFactory, Outcome as AccessOutcome, Provider as AccessProvider,
+    Outcome as AccessOutcome, Provider as AccessProvider, ProviderFactory as AccessProviderFactory,
     ProviderFuture as AccessFuture,
 };
 pub use crate::affinity::SessionStore;

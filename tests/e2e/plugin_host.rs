@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use switchyard::access::{
-    AccessChain, AccessError, Outcome, PrepareError, Provider, ProviderFuture, ProviderRegistry,
-    ProviderType, RequestHead,
+    AccessChain, AccessError, Outcome, Provider, ProviderFuture, ProviderRegistry, ProviderType,
+    RequestHead,
 };
+use switchyard::chain::{PrepareCause, PrepareError};
 use switchyard::clock::ManualClock;
 use switchyard::config::{Config, PluginInstanceConfig, PluginLimits};
 use switchyard::plugin::{
@@ -79,7 +80,7 @@ impl Fixture {
         &self,
         instances: &[PluginInstanceConfig],
     ) -> Result<AccessChain, PrepareError> {
-        AccessChain::prepare_instances(
+        AccessChain::prepare(
             instances,
             &PluginLimits::default(),
             &self.registry,
@@ -317,12 +318,12 @@ async fn new_settings_reconfigure_without_recompiling() {
         )
         .await;
     assert!(Arc::ptr_eq(
-        second.entries()[0].provider(),
-        third.entries()[0].provider()
+        second.entries()[0].instance(),
+        third.entries()[0].instance()
     ));
     assert!(!Arc::ptr_eq(
-        first.entries()[0].provider(),
-        second.entries()[0].provider()
+        first.entries()[0].instance(),
+        second.entries()[0].instance()
     ));
 }
 
@@ -340,7 +341,7 @@ impl PrepareNext for AccessChain {
         instances: &[PluginInstanceConfig],
         f: &Fixture,
     ) -> AccessChain {
-        AccessChain::prepare_instances(
+        AccessChain::prepare(
             instances,
             &PluginLimits::default(),
             &f.registry,
@@ -369,7 +370,8 @@ auth:
     let config = Config::parse(yaml, None, std::env::temp_dir())
         .unwrap()
         .config;
-    let chain = AccessChain::prepare(&config, &f.registry, &f.host)
+    let limits = &config.plugins.limits;
+    let chain = AccessChain::prepare(&config.access_providers, limits, &f.registry, &f.host, None)
         .await
         .unwrap();
     let names: Vec<_> = chain.entries().iter().map(|e| e.name()).collect();
@@ -388,14 +390,19 @@ auth:
     let config = Config::parse(&yaml, None, std::env::temp_dir())
         .unwrap()
         .config;
-    let next = chain
-        .prepare_next(&config, &f.registry, &f.host)
-        .await
-        .unwrap();
+    let next = AccessChain::prepare(
+        &config.access_providers,
+        &config.plugins.limits,
+        &f.registry,
+        &f.host,
+        Some(&chain),
+    )
+    .await
+    .unwrap();
     allowed(&next, &head(&[], "key=sk-partner-2")).await;
     assert!(Arc::ptr_eq(
-        chain.entries()[0].provider(),
-        next.entries()[0].provider()
+        chain.entries()[0].instance(),
+        next.entries()[0].instance()
     ));
     assert_eq!(f.host.stats(), compiled);
 }
@@ -414,7 +421,9 @@ async fn preparing_reports_unknown_types_and_rejected_settings() {
         .try_chain(&[instance("mystery", "no-such-type", serde_json::json!({}))])
         .await
         .unwrap_err();
-    assert!(matches!(&error, PrepareError::UnknownType { instance, .. } if instance == "mystery"));
+    assert!(
+        matches!(&error, PrepareError { instance, cause: PrepareCause::UnknownType { .. }, .. } if instance == "mystery")
+    );
     let message = error.to_string();
     assert!(
         message.contains("mystery") && message.contains("no-such-type"),
@@ -434,7 +443,7 @@ async fn preparing_reports_unknown_types_and_rejected_settings() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, PrepareError::Plugin { source: PluginError::Rejected(m), .. } if m.contains("list of strings")),
+        matches!(&error, PrepareError { cause: PrepareCause::Plugin(PluginError::Rejected(m)), .. } if m.contains("list of strings")),
         "{error}"
     );
     assert!(
@@ -458,7 +467,7 @@ async fn preparing_reports_unknown_types_and_rejected_settings() {
         .try_chain(&[instance("tokens", "header-token", serde_json::json!({}))])
         .await
         .unwrap_err();
-    assert!(matches!(error, PrepareError::Native { .. }), "{error}");
+    assert!(matches!(error.cause, PrepareCause::Native(_)), "{error}");
 }
 
 #[tokio::test]
@@ -1049,7 +1058,7 @@ async fn the_status_reports_each_plugin_and_its_state() {
 
     // Calls and faults of the serving instances; a quarantine shows.
     let registry = ProviderRegistry::new();
-    let chain = AccessChain::prepare_instances(
+    let chain = AccessChain::prepare(
         &[instance("m", "misbehave", serde_json::json!({}))],
         &PluginLimits::default(),
         &registry,
