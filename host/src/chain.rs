@@ -1,4 +1,4 @@
-//! One chain machine for every plugin role (design §3): the configured instances of a role
+//! One chain machine for every plugin role: the configured instances of a role
 //! (access providers, session extractors, or the role of a future WIT world), each native Rust
 //! or a WebAssembly plugin, prepared off the request path and then shared immutably by every
 //! request of their generation.

@@ -1,6 +1,8 @@
 //! The session-extractor chain of one generation (design §3): which conversation a request
 //! belongs to. The per-request policy of the extractor role over the generic [`InstanceChain`].
 
+use std::sync::atomic::Ordering;
+
 use super::id::normalize_explicit;
 use super::{ExtractorRole, SessionIds, SessionKind};
 use crate::chain::{Entry, InstanceChain};
@@ -18,12 +20,12 @@ pub type ExtractorEntry = Entry<ExtractorRole>;
 impl Entry<ExtractorRole> {
     /// Whether the extractor is handed the request body.
     pub fn needs_body(&self) -> bool {
-        self.state().needs_body()
+        self.state().needs_body
     }
 
     /// Requests for which the extractor was skipped because it faulted or was quarantined.
     pub fn skipped(&self) -> u64 {
-        self.state().skipped()
+        self.state().skipped.load(Ordering::Relaxed)
     }
 
     /// Runs the extractor (a Wasm one directly, without boxing a future); a fault is counted,
@@ -37,7 +39,7 @@ impl Entry<ExtractorRole> {
         match result {
             Ok(ids) => ids,
             Err(fault) => {
-                self.state().count_skip();
+                self.state().skipped.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(extractor = %self.name(), %fault, "session extractor skipped");
                 None
             }

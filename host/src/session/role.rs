@@ -2,7 +2,7 @@
 //! each entry keeps, and the names of its registry.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use super::{Extractor, WasmExtractor};
 use crate::chain::{InstanceType, Role, TypeRegistry};
@@ -48,31 +48,15 @@ impl Role for ExtractorRole {
     }
 }
 
-/// What an extractor entry keeps beside its instance.
+/// What an extractor entry keeps beside its instance (read through the entry:
+/// [`super::ExtractorEntry::needs_body`], [`super::ExtractorEntry::skipped`]).
 #[derive(Debug, Clone)]
 pub struct ExtractorState {
     /// Whether the extractor is handed the request body.
-    needs_body: bool,
+    pub(super) needs_body: bool,
     /// Calls skipped because the extractor faulted or was quarantined; shared with the chains
     /// that reuse the entry.
-    skipped: Arc<AtomicU64>,
-}
-
-impl ExtractorState {
-    /// Whether the extractor is handed the request body.
-    pub fn needs_body(&self) -> bool {
-        self.needs_body
-    }
-
-    /// Requests for which the extractor was skipped because it faulted or was quarantined.
-    pub fn skipped(&self) -> u64 {
-        self.skipped.load(Ordering::Relaxed)
-    }
-
-    /// Counts one skipped request.
-    pub(super) fn count_skip(&self) {
-        self.skipped.fetch_add(1, Ordering::Relaxed);
-    }
+    pub(super) skipped: Arc<AtomicU64>,
 }
 
 /// Session-extractor types by name, in registration order (native ones registered here, the
