@@ -140,6 +140,11 @@ impl Default for RetryConfig {
     }
 }
 
+/// The largest credential `weight` (the reference's bound).
+pub const MAX_CREDENTIAL_WEIGHT: u32 = 1_000_000;
+/// The `weight` of a credential that gives none.
+pub const DEFAULT_CREDENTIAL_WEIGHT: u32 = 1;
+
 /// How a credential is chosen among the available ones.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Strategy {
@@ -148,6 +153,9 @@ pub enum Strategy {
     RoundRobin,
     /// Always the first available credential (`fill-first`, `fillfirst`, `ff`).
     FillFirst,
+    /// Smooth weighted round-robin over the credentials' `weight`s (`weighted-round-robin`,
+    /// `weightedroundrobin`, `wrr`); weight-0 credentials are never chosen.
+    WeightedRoundRobin,
 }
 
 impl Strategy {
@@ -156,14 +164,19 @@ impl Strategy {
         match self {
             Strategy::RoundRobin => "round-robin",
             Strategy::FillFirst => "fill-first",
+            Strategy::WeightedRoundRobin => "weighted-round-robin",
         }
     }
 
     /// Parses a strategy name with the reference's aliases; case and surrounding space ignored.
+    /// `None` for an unknown name (the config loads it as round-robin, with a warning).
     pub fn parse(text: &str) -> Option<Strategy> {
         match text.trim().to_ascii_lowercase().as_str() {
             "" | "round-robin" | "roundrobin" | "rr" => Some(Strategy::RoundRobin),
             "fill-first" | "fillfirst" | "ff" => Some(Strategy::FillFirst),
+            "weighted-round-robin" | "weightedroundrobin" | "wrr" => {
+                Some(Strategy::WeightedRoundRobin)
+            }
             _ => None,
         }
     }
@@ -296,6 +309,8 @@ pub struct ProviderKeyConfig {
     pub excluded_models: Vec<String>,
     /// Higher is preferred.
     pub priority: i32,
+    /// Share of requests under `weighted-round-robin` (0 = never chosen by it).
+    pub weight: u32,
     /// Per-credential outbound proxy.
     pub proxy_url: Option<ProxyUrl>,
 }
@@ -308,6 +323,7 @@ impl std::fmt::Debug for ProviderKeyConfig {
             .field("prefix", &self.prefix)
             .field("models", &self.models)
             .field("priority", &self.priority)
+            .field("weight", &self.weight)
             .finish_non_exhaustive()
     }
 }
@@ -331,6 +347,9 @@ pub struct OpenAiCompatConfig {
     pub excluded_models: Vec<String>,
     /// Higher is preferred.
     pub priority: i32,
+    /// Share of requests under `weighted-round-robin` of each key (an entry's own `weight`
+    /// overrides it).
+    pub weight: u32,
 }
 
 /// One key of an `openai-compatibility` entry.
@@ -340,6 +359,8 @@ pub struct ApiKeyEntry {
     pub api_key: String,
     /// Per-key outbound proxy.
     pub proxy_url: Option<ProxyUrl>,
+    /// Per-key `weight`, overriding the provider entry's.
+    pub weight: Option<u32>,
 }
 
 impl std::fmt::Debug for ApiKeyEntry {
@@ -347,6 +368,7 @@ impl std::fmt::Debug for ApiKeyEntry {
         f.debug_struct("ApiKeyEntry")
             .field("api_key", &"<redacted>")
             .field("proxy_url", &self.proxy_url)
+            .field("weight", &self.weight)
             .finish()
     }
 }

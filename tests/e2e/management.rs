@@ -521,14 +521,17 @@ async fn config_yaml_is_validated_before_anything_is_written() {
     let bad_yaml = put(format!("{original}routing: [unclosed\n")).await;
     assert_eq!(bad_yaml.status, 400);
     assert_eq!(bad_yaml.json()["error"], "invalid_yaml");
-    let bad_config = put(original.replace("strategy: fill-first", "strategy: sideways")).await;
+    let bad_config =
+        put(original.replace("api-key: a\n", "api-key: a\n    weight: 1000001\n")).await;
     assert_eq!(bad_config.status, 422, "{}", bad_config.text());
     assert_eq!(bad_config.json()["error"], "invalid_config");
     assert!(
         bad_config.json()["message"]
             .as_str()
             .unwrap()
-            .contains("routing.strategy")
+            .contains("claude-api-key[0].weight"),
+        "{}",
+        bad_config.text()
     );
     // Valid as a config, refused when applied: no client authentication on every interface.
     let unsafe_host = put(original.replace("host: 127.0.0.1", "host: 0.0.0.0")).await;
@@ -548,6 +551,68 @@ async fn config_yaml_is_validated_before_anything_is_written() {
     assert!(proxy.runtime().generation().number > generation);
     assert_eq!(answered_by(&proxy, "claude-sonnet-4").await, "b");
     assert_eq!(config_text(&proxy), replaced);
+}
+
+#[tokio::test]
+async fn put_routing_strategy_takes_weighted_round_robin() {
+    let mock = MockUpstream::start().await.unwrap();
+    let base = mock.base_url();
+    let proxy = Proxy::start(&managed(&format!(
+        "routing:\n  strategy: fill-first   # for now\n\
+         claude-api-key:\n  - api-key: a\n    base-url: {base}\n    weight: 3\n  - api-key: b\n    base-url: {base}\n"
+    )))
+    .await;
+    let before = config_text(&proxy);
+    let reply = admin(
+        &proxy,
+        Method::PUT,
+        "/routing/strategy",
+        Some(json!({ "value": "wrr" })),
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.json()),
+        (200, json!({ "status": "ok" }))
+    );
+    assert_eq!(
+        config_text(&proxy),
+        before.replace(
+            "strategy: fill-first   #",
+            "strategy: weighted-round-robin   #"
+        )
+    );
+    assert_eq!(
+        admin(&proxy, Method::GET, "/routing/strategy", None)
+            .await
+            .json(),
+        json!({ "strategy": "weighted-round-robin" })
+    );
+    // Applied: a answers three requests of every four.
+    let mut counts = std::collections::BTreeMap::new();
+    for _ in 0..8 {
+        let reply = proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await;
+        *counts.entry(reply.credential()).or_insert(0) += 1;
+    }
+    assert_eq!(
+        counts,
+        std::collections::BTreeMap::from([("a".to_owned(), 6), ("b".to_owned(), 2)])
+    );
+    // The weights are in the config view.
+    let config = admin(&proxy, Method::GET, "/config", None).await.json();
+    assert_eq!(config["claude-api-key"][0]["weight"], 3);
+    assert_eq!(config["claude-api-key"][1]["weight"], 1);
+    for alias in ["weighted-round-robin", "WeightedRoundRobin"] {
+        let reply = admin(
+            &proxy,
+            Method::PATCH,
+            "/routing/strategy",
+            Some(json!({ "value": alias })),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{alias}: {}", reply.text());
+    }
 }
 
 #[tokio::test]

@@ -16,10 +16,11 @@ use super::raw::{
 };
 use super::{
     ApiKeyEntry, CONFIG_API_KEY_TYPE, CONFIG_INLINE_NAME, Config, ConfigError, ConfigSource,
-    ConfigWarning, CorsConfig, LoadedConfig, ManagementConfig, ModelAlias, OnFault,
-    OpenAiCompatConfig, PluginInstanceConfig, PluginLimits, PluginsConfig, ProviderKeyConfig,
-    ProxyUrl, RetryConfig, RoutingConfig, SESSION_STANDARD_TYPE, ServerConfig, SessionStoreConfig,
-    Strategy, StreamingConfig, TlsConfig, UpstreamTimeouts, go_duration,
+    ConfigWarning, CorsConfig, DEFAULT_CREDENTIAL_WEIGHT, LoadedConfig, MAX_CREDENTIAL_WEIGHT,
+    ManagementConfig, ModelAlias, OnFault, OpenAiCompatConfig, PluginInstanceConfig, PluginLimits,
+    PluginsConfig, ProviderKeyConfig, ProxyUrl, RetryConfig, RoutingConfig, SESSION_STANDARD_TYPE,
+    ServerConfig, SessionStoreConfig, Strategy, StreamingConfig, TlsConfig, UpstreamTimeouts,
+    go_duration,
 };
 use crate::client_address::TrustedProxies;
 use crate::redis_store::StoreSecret;
@@ -463,15 +464,18 @@ impl Context {
         limits: &PluginLimits,
     ) -> Result<RoutingConfig, ConfigError> {
         let routing = &raw.routing;
-        let strategy = Strategy::parse(&routing.strategy).ok_or_else(|| {
-            self.invalid(
+        // The reference's rule: a name it does not know is round-robin.
+        let strategy = Strategy::parse(&routing.strategy).unwrap_or_else(|| {
+            self.warn(
                 "routing.strategy",
                 format!(
-                    "unknown strategy {:?} (expected round-robin or fill-first)",
-                    routing.strategy
+                    "unknown strategy {:?}, using round-robin (expected round-robin, fill-first \
+                     or weighted-round-robin)",
+                    routing.strategy.trim()
                 ),
-            )
-        })?;
+            );
+            Strategy::RoundRobin
+        });
         if routing.claude_code_session_affinity {
             self.warn(
                 "routing.claude-code-session-affinity",
@@ -733,6 +737,9 @@ impl Context {
             models: self.models(&join_key(key, "models"), &raw.models)?,
             excluded_models: normalize_patterns(&raw.excluded_models),
             priority: self.priority(&join_key(key, "priority"), raw.priority)?,
+            weight: self
+                .weight(&join_key(key, "weight"), raw.weight)?
+                .unwrap_or(DEFAULT_CREDENTIAL_WEIGHT),
             proxy_url: self.proxy_url(&join_key(key, "proxy-url"), &raw.proxy_url)?,
         }))
     }
@@ -764,6 +771,7 @@ impl Context {
             api_key_entries.push(ApiKeyEntry {
                 api_key: api_key.to_owned(),
                 proxy_url: self.proxy_url(&join_key(&entry_key, "proxy-url"), &entry.proxy_url)?,
+                weight: self.weight(&join_key(&entry_key, "weight"), entry.weight)?,
             });
         }
         if !raw.api_keys.is_empty() {
@@ -775,6 +783,7 @@ impl Context {
                 api_key_entries.push(ApiKeyEntry {
                     api_key,
                     proxy_url: None,
+                    weight: None,
                 });
             }
         }
@@ -794,6 +803,9 @@ impl Context {
             models,
             excluded_models: normalize_patterns(&raw.excluded_models),
             priority: self.priority(&join_key(key, "priority"), raw.priority)?,
+            weight: self
+                .weight(&join_key(key, "weight"), raw.weight)?
+                .unwrap_or(DEFAULT_CREDENTIAL_WEIGHT),
         }))
     }
 
@@ -885,6 +897,20 @@ impl Context {
 
     fn priority(&self, key: &str, value: i64) -> Result<i32, ConfigError> {
         i32::try_from(value).map_err(|_| self.invalid(key, "out of range"))
+    }
+
+    /// A credential `weight`: an integer from 0 to [`MAX_CREDENTIAL_WEIGHT`].
+    fn weight(&self, key: &str, value: Option<i64>) -> Result<Option<u32>, ConfigError> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        match u32::try_from(value) {
+            Ok(weight) if weight <= MAX_CREDENTIAL_WEIGHT => Ok(Some(weight)),
+            _ => Err(self.invalid(
+                key,
+                format!("must be an integer from 0 to {MAX_CREDENTIAL_WEIGHT}, not {value}"),
+            )),
+        }
     }
 
     fn millis(
@@ -1149,10 +1175,6 @@ mod tests {
 
     #[test]
     fn wrong_values_name_the_key_and_line() {
-        let e = error("debug: true\nrouting:\n  strategy: random\n");
-        assert_eq!(e.key(), Some("routing.strategy"));
-        assert_eq!(e.line(), Some(3));
-        assert!(e.to_string().contains("expected round-robin or fill-first"));
         let e = error("gemini-api-key:\n  - api-key: k\n    base-url: ftp://x\n");
         assert_eq!(e.key(), Some("gemini-api-key[0].base-url"));
         assert_eq!(e.line(), Some(3));
@@ -1180,12 +1202,88 @@ mod tests {
             ("rr", Strategy::RoundRobin),
             ("roundrobin", Strategy::RoundRobin),
             ("''", Strategy::RoundRobin),
+            ("weighted-round-robin", Strategy::WeightedRoundRobin),
+            ("WeightedRoundRobin", Strategy::WeightedRoundRobin),
+            ("' wrr '", Strategy::WeightedRoundRobin),
         ] {
-            let config = parse(&format!("routing:\n  strategy: {text}\n"))
-                .unwrap()
-                .config;
-            assert_eq!(config.routing.strategy, strategy, "{text}");
+            let loaded = parse(&format!("routing:\n  strategy: {text}\n")).unwrap();
+            assert_eq!(loaded.config.routing.strategy, strategy, "{text}");
+            assert!(loaded.warnings.is_empty(), "{text}: {:?}", loaded.warnings);
         }
+    }
+
+    #[test]
+    fn an_unknown_strategy_is_a_warning_and_round_robin() {
+        let loaded = parse("debug: true\nrouting:\n  strategy: random\n").unwrap();
+        assert_eq!(loaded.config.routing.strategy, Strategy::RoundRobin);
+        let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            [
+                "line 3: routing.strategy: unknown strategy \"random\", using round-robin \
+              (expected round-robin, fill-first or weighted-round-robin)"
+            ]
+        );
+    }
+
+    #[test]
+    fn weights_default_to_one_and_an_api_key_entry_overrides_its_provider() {
+        let config = parse(
+            "claude-api-key:\n  - api-key: a\n    weight: 5\n  - api-key: b\n    weight: 0\n  - api-key: c\n\
+             openai-compatibility:\n  - name: router\n    base-url: http://127.0.0.1:1/v1\n    priority: 2\n    weight: 3\n\
+             \x20   api-key-entries:\n      - api-key: x\n        weight: 1000000\n      - api-key: y\n    models: [{name: m}]\n\
+             \x20 - name: plain\n    base-url: http://127.0.0.1:1/v1\n    api-key-entries: [{api-key: z}]\n    models: [{name: m}]\n",
+        )
+        .unwrap()
+        .config;
+        let weights: Vec<u32> = config.claude_keys.iter().map(|k| k.weight).collect();
+        assert_eq!(weights, [5, 0, 1]);
+        let router = &config.openai_compatibility[0];
+        assert_eq!(router.weight, 3);
+        let entries: Vec<_> = router.api_key_entries.iter().map(|e| e.weight).collect();
+        assert_eq!(entries, [Some(1_000_000), None]);
+        assert_eq!(config.openai_compatibility[1].weight, 1);
+    }
+
+    #[test]
+    fn a_weight_out_of_range_names_the_key_and_line() {
+        for (yaml, key, line) in [
+            (
+                "claude-api-key:\n  - api-key: a\n  - api-key: b\n    weight: 1000001\n",
+                "claude-api-key[1].weight",
+                4,
+            ),
+            (
+                "gemini-api-key:\n  - api-key: a\n    weight: -1\n",
+                "gemini-api-key[0].weight",
+                3,
+            ),
+            (
+                "openai-compatibility:\n  - name: r\n    base-url: http://x\n    weight: 99999999999\n",
+                "openai-compatibility[0].weight",
+                4,
+            ),
+            (
+                "openai-compatibility:\n  - name: r\n    base-url: http://x\n    api-key-entries:\n      - api-key: k\n        weight: -5\n",
+                "openai-compatibility[0].api-key-entries[0].weight",
+                6,
+            ),
+            // Not an integer: serde's type error, with the same key and line.
+            (
+                "codex-api-key:\n  - api-key: a\n    weight: 1.5\n",
+                "codex-api-key[0].weight",
+                3,
+            ),
+        ] {
+            let e = error(yaml);
+            assert_eq!((e.key(), e.line()), (Some(key), Some(line)), "{e}");
+        }
+        let e = error("claude-api-key:\n  - api-key: a\n    weight: 1000001\n");
+        assert!(
+            e.to_string()
+                .ends_with("must be an integer from 0 to 1000000, not 1000001"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1352,6 +1450,24 @@ mod tests {
         let loaded = parse(text).unwrap();
         assert!(!loaded.warnings.is_empty());
         assert_eq!(loaded.config.port, 8317);
+        // Only keys switchyard does not implement are warned about.
+        for warning in &loaded.warnings {
+            assert!(
+                warning.message == "unknown key, ignored",
+                "unexpected warning: {warning}"
+            );
+        }
+        let config = &loaded.config;
+        assert_eq!(config.routing.strategy, Strategy::WeightedRoundRobin);
+        let claude: Vec<u32> = config.claude_keys.iter().map(|k| k.weight).collect();
+        assert_eq!(claude, [3, 1]);
+        assert_eq!(config.gemini_keys[0].weight, 2);
+        let weights: Vec<u32> = crate::credential::config_source::credentials(config)
+            .iter()
+            .filter(|c| c.compat_name.as_deref() == Some("openrouter"))
+            .map(|c| c.weight)
+            .collect();
+        assert_eq!(weights, [5, 2]);
     }
 
     #[test]

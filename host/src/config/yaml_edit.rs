@@ -1271,7 +1271,7 @@ auth:
         assert_only(
             text,
             &out,
-            "strategy: \"round-robin\"",
+            "strategy: \"weighted-round-robin\"",
             "strategy: fill-first",
         );
         let out = set(

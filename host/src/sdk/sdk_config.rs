@@ -261,7 +261,7 @@ impl InstanceSpec {
 /// ```
 /// use switchyard::Upstream;
 ///
-/// let claude = Upstream::claude("sk-ant-1").priority(1).model("claude-sonnet-4-5", "sonnet");
+/// let claude = Upstream::claude("sk-ant-1").priority(1).weight(3).model("claude-sonnet-4-5", "sonnet");
 /// let local = Upstream::openai_compatible("local", "http://127.0.0.1:8000/v1", "none");
 /// ```
 #[derive(Debug, Clone)]
@@ -321,6 +321,13 @@ impl Upstream {
     /// `priority`: higher tiers are used first.
     pub fn priority(mut self, priority: i32) -> Upstream {
         self.entry["priority"] = json!(priority);
+        self
+    }
+
+    /// `weight`: the credential's share of requests under `weighted-round-robin` (0 to
+    /// 1,000,000; 0 is never chosen by it; other strategies ignore it).
+    pub fn weight(mut self, weight: u32) -> Upstream {
+        self.entry["weight"] = json!(weight);
         self
     }
 
