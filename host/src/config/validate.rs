@@ -1383,7 +1383,23 @@ mod tests {
         let text = include_str!("../../../examples/cliproxyapi-config.yaml");
         let loaded = parse(text).unwrap();
         assert!(!loaded.warnings.is_empty());
+        // Only keys switchyard does not implement are warned about.
+        for warning in &loaded.warnings {
+            assert_eq!(warning.message, "unknown key, ignored", "{warning:?}");
+        }
         assert_eq!(loaded.config.port, 8317);
+        // The reference's `default` config-api-key provider, mirrored by the top-level list.
+        let names: Vec<_> = loaded
+            .config
+            .access_providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(names, ["default"]);
+        assert_eq!(
+            loaded.config.api_keys,
+            ["your-api-key-1", "your-api-key-2"]
+        );
     }
 
     #[test]
