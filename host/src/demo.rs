@@ -79,8 +79,7 @@ impl Demo {
             )
         };
         let user = |text: &str| format!("{{\"role\":\"user\",\"content\":\"{text}\"}}");
-        let assistant =
-            |text: &str| format!("{{\"role\":\"assistant\",\"content\":\"{text}\"}}");
+        let assistant = |text: &str| format!("{{\"role\":\"assistant\",\"content\":\"{text}\"}}");
         let session = " -H 'x-session-id: demo-conversation-1'";
         let turn_1 = messages(session, &user("Plan a trip to Lisbon"));
         let turn_2 = messages(

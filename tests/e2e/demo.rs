@@ -69,7 +69,11 @@ fn the_demo_serves_its_own_curl_lines() {
     // 3. The same message again: one session, one credential.
     let first = credential(&curls[2]);
     assert!(first.starts_with("demo-openai-"), "{first}");
-    assert_eq!(credential(&curls[2]), first, "identical messages hash to one session");
+    assert_eq!(
+        credential(&curls[2]),
+        first,
+        "identical messages hash to one session"
+    );
 
     // 4. Two turns of one conversation (one X-Session-ID, different bodies): one credential.
     for line in &curls[3..5] {

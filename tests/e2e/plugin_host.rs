@@ -399,7 +399,11 @@ auth:
     // A reload with other keys: a new chain, nothing compiled, the unchanged instance reused.
     let compiled = f.host.stats();
     let next = chain
-        .prepare_next(&parse(&yaml.replace("sk-top", "sk-top-2")), &f.registry, &f.host)
+        .prepare_next(
+            &parse(&yaml.replace("sk-top", "sk-top-2")),
+            &f.registry,
+            &f.host,
+        )
         .await
         .unwrap();
     allowed(&next, &head(&[], "key=sk-top-2")).await;
@@ -415,7 +419,10 @@ async fn config_api_key_without_keys_answers_not_handled() {
     let f = fixture().await;
     // Alone it has nothing to compare a key with: not "invalid", the chain ends as missing.
     let chain = f.chain(&[keys("empty", &[])]).await;
-    for (headers, query) in [(&[("authorization", "Bearer sk-x")][..], ""), (&[][..], "key=x")] {
+    for (headers, query) in [
+        (&[("authorization", "Bearer sk-x")][..], ""),
+        (&[][..], "key=x"),
+    ] {
         assert_eq!(
             refused(&chain, &head(headers, query)).await,
             AccessError::MissingCredential,

@@ -177,15 +177,31 @@ mod tests {
         ];
         let out = sync(&mut chain, &strings(&["legacy", "k1"])).unwrap();
         assert_eq!(out.api_keys, ["k1", "k2"]);
-        assert_eq!(names(&chain), ["jwt", "default", "more"], "no config-inline");
-        assert_eq!(chain[1].settings["api-keys"], serde_json::json!(["k1", "k2"]));
+        assert_eq!(
+            names(&chain),
+            ["jwt", "default", "more"],
+            "no config-inline"
+        );
+        assert_eq!(
+            chain[1].settings["api-keys"],
+            serde_json::json!(["k1", "k2"])
+        );
         assert_eq!(out.warnings.len(), 1);
         let (key, message) = &out.warnings[0];
         assert_eq!(key, "api-keys");
-        assert!(message.contains("auth.providers[1] (\"default\")"), "{message}");
+        assert!(
+            message.contains("auth.providers[1] (\"default\")"),
+            "{message}"
+        );
         // The ignored key is named by fingerprint, never in clear.
-        assert!(message.contains(&crate::usage::fingerprint("legacy")), "{message}");
-        assert!(!message.contains("legacy") && !message.contains("k1"), "{message}");
+        assert!(
+            message.contains(&crate::usage::fingerprint("legacy")),
+            "{message}"
+        );
+        assert!(
+            !message.contains("legacy") && !message.contains("k1"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -247,13 +263,19 @@ mod tests {
         let named: Vec<_> = list.split(", ").collect();
         assert_eq!(named.len(), MAX_NAMED_KEYS + 1);
         assert_eq!(named[0], crate::usage::fingerprint("legacy-0"));
-        assert_eq!(named[MAX_NAMED_KEYS], format!("and {} more", 10_000 - MAX_NAMED_KEYS));
+        assert_eq!(
+            named[MAX_NAMED_KEYS],
+            format!("and {} more", 10_000 - MAX_NAMED_KEYS)
+        );
         assert!(message.len() < 512, "{}", message.len());
     }
 
     #[test]
     fn the_authoritative_instance_is_found_by_its_trimmed_type() {
-        assert_eq!(first_key_instance(["a", " config-api-key ", "config-api-key"]), Some(1));
+        assert_eq!(
+            first_key_instance(["a", " config-api-key ", "config-api-key"]),
+            Some(1)
+        );
         assert_eq!(first_key_instance(["a", "b"]), None);
     }
 }

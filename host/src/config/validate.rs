@@ -1192,7 +1192,8 @@ mod tests {
             serde_json::json!(["k1", "k2"])
         );
         assert_eq!(config.access_providers[0].settings["secret"], "s");
-        let e = error("api-keys: [a]\nauth:\n  providers:\n    - name: config-inline\n      type: x\n");
+        let e =
+            error("api-keys: [a]\nauth:\n  providers:\n    - name: config-inline\n      type: x\n");
         assert_eq!(e.key(), Some("auth.providers[0].name"));
         assert_eq!(e.line(), Some(4));
     }
@@ -1203,7 +1204,11 @@ mod tests {
         let text = "api-keys: [legacy]\nauth:\n  providers:\n    - name: jwt\n      type: jwt-hs256\n      config: {secret: s}\n    - name: default\n      type: config-api-key\n      api-keys: [k1, k2]\n    - name: team\n      type: config-api-key\n      config: {api-keys: [t1]}\n";
         let loaded = parse(text).unwrap();
         let config = &loaded.config;
-        assert_eq!(config.api_keys, ["k1", "k2"], "the top-level list mirrors it");
+        assert_eq!(
+            config.api_keys,
+            ["k1", "k2"],
+            "the top-level list mirrors it"
+        );
         let chain: Vec<_> = config
             .access_providers
             .iter()
@@ -1224,7 +1229,11 @@ mod tests {
             .expect("a warning for the ignored top-level list");
         assert_eq!(warning.line, Some(1));
         assert!(warning.message.contains("auth.providers[1] (\"default\")"));
-        assert!(warning.message.contains(&crate::usage::fingerprint("legacy")));
+        assert!(
+            warning
+                .message
+                .contains(&crate::usage::fingerprint("legacy"))
+        );
         assert!(!warning.message.contains("legacy"), "{}", warning.message);
 
         // An empty instance is filled from the top-level list, without a warning.
@@ -1254,7 +1263,10 @@ mod tests {
             .collect();
         assert_eq!(
             warned,
-            [("auth.providers[0]", Some(3)), ("auth.providers[1]", Some(5))]
+            [
+                ("auth.providers[0]", Some(3)),
+                ("auth.providers[1]", Some(5))
+            ]
         );
         assert!(loaded.warnings[0].message.contains("not-handled"));
         assert!(loaded.config.api_keys.is_empty());
@@ -1396,10 +1408,7 @@ mod tests {
             .map(|p| p.name.as_str())
             .collect();
         assert_eq!(names, ["default"]);
-        assert_eq!(
-            loaded.config.api_keys,
-            ["your-api-key-1", "your-api-key-2"]
-        );
+        assert_eq!(loaded.config.api_keys, ["your-api-key-1", "your-api-key-2"]);
     }
 
     #[test]

@@ -278,9 +278,7 @@ async fn delete(
                     .filter(|&i| set.keys[i].trim() == value)
                     .collect()
             } else {
-                return Err(ManagementError::BadRequest(
-                    "missing index or value".into(),
-                ));
+                return Err(ManagementError::BadRequest("missing index or value".into()));
             };
             let mut text = set.aligned(text)?;
             for place in set.places() {

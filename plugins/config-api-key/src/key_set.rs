@@ -121,7 +121,11 @@ mod tests {
         let set = KeySet::from_settings(r#"{"api-keys": ["x", " y", "x"], "other": 1}"#).unwrap();
         assert_eq!(set.keys(), ["x", "y"]);
         assert!(KeySet::from_settings("{}").unwrap().is_empty());
-        assert!(KeySet::from_settings(r#"{"api-keys": [" "]}"#).unwrap().is_empty());
+        assert!(
+            KeySet::from_settings(r#"{"api-keys": [" "]}"#)
+                .unwrap()
+                .is_empty()
+        );
         assert!(!set.is_empty());
         assert!(KeySet::from_settings("[]").unwrap_err().contains("object"));
         assert!(
