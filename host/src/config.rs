@@ -5,6 +5,7 @@
 //! Unknown keys never fail a load: they come back as [`ConfigWarning`]s, so a CLIProxyAPI
 //! config with keys switchyard does not implement still loads.
 
+pub(crate) mod client_keys;
 mod error;
 pub mod go_duration;
 mod line_index;
@@ -23,7 +24,8 @@ pub use error::{ConfigError, ConfigWarning};
 
 /// The type name of the embedded API-key access provider.
 pub const CONFIG_API_KEY_TYPE: &str = "config-api-key";
-/// The instance name the top-level `api-keys` list becomes.
+/// The instance name the top-level `api-keys` list becomes when `auth.providers` has no
+/// `config-api-key` instance.
 pub const CONFIG_INLINE_NAME: &str = "config-inline";
 /// The type name of the embedded standard session-id extractor.
 pub const SESSION_STANDARD_TYPE: &str = "session-standard";
@@ -42,7 +44,9 @@ pub struct Config {
     pub management: ManagementConfig,
     /// Folder of credential JSON files (`auth-dir`), resolved to an absolute path.
     pub auth_dir: PathBuf,
-    /// Client API keys (`api-keys`), trimmed, without empties or duplicates.
+    /// Client API keys (`api-keys`), trimmed, without empties or duplicates. When
+    /// `auth.providers` lists a `config-api-key` instance, the keys of the first one (which the
+    /// top-level list only fills when it has none).
     pub api_keys: Vec<String>,
     /// `debug`: verbose logs.
     pub debug: bool,
@@ -69,8 +73,8 @@ pub struct Config {
     pub gemini_keys: Vec<ProviderKeyConfig>,
     /// `openai-compatibility` entries.
     pub openai_compatibility: Vec<OpenAiCompatConfig>,
-    /// The access-provider chain in order: the `config-inline` instance built from `api-keys`
-    /// first (when there are keys), then `auth.providers`.
+    /// The access-provider chain in order: `auth.providers`, then the `config-inline` instance
+    /// built from `api-keys` (only when there are keys and no `config-api-key` instance).
     pub access_providers: Vec<PluginInstanceConfig>,
     /// `allow-unauthenticated`: serve a non-loopback host with no access provider.
     pub allow_unauthenticated: bool,

@@ -355,49 +355,86 @@ impl PrepareNext for AccessChain {
 #[tokio::test]
 async fn a_config_file_becomes_a_chain() {
     let f = fixture().await;
+    let parse = |yaml: &str| {
+        Config::parse(yaml, None, std::env::temp_dir())
+            .unwrap()
+            .config
+    };
+    // No config-api-key instance: the top-level keys become `config-inline`, last.
     let yaml = r#"
 api-keys: [" sk-top ", "sk-top"]
 auth:
   providers:
-    - name: partners
-      type: config-api-key
-      api-keys: [sk-partner]
     - name: odd
       type: misbehave
       config: { mode: not-handled }
 "#;
-    let config = Config::parse(yaml, None, std::env::temp_dir())
-        .unwrap()
-        .config;
-    let chain = AccessChain::prepare(&config, &f.registry, &f.host)
+    let chain = AccessChain::prepare(&parse(yaml), &f.registry, &f.host)
         .await
         .unwrap();
     let names: Vec<_> = chain.entries().iter().map(|e| e.name()).collect();
-    assert_eq!(names, ["config-inline", "partners", "odd"]);
+    assert_eq!(names, ["odd", "config-inline"]);
     let (provider, principal, _) = allowed(&chain, &head(&[("x-api-key", "sk-top")], "")).await;
     assert_eq!(
         (provider.as_str(), principal.as_str()),
         ("config-inline", "sk-top")
     );
-    let (provider, _, _) = allowed(&chain, &head(&[], "key=sk-partner")).await;
-    assert_eq!(provider, "partners");
 
-    // A reload with other keys: a new chain, nothing compiled.
-    let compiled = f.host.stats();
-    let yaml = yaml.replace("sk-partner", "sk-partner-2");
-    let config = Config::parse(&yaml, None, std::env::temp_dir())
-        .unwrap()
-        .config;
-    let next = chain
-        .prepare_next(&config, &f.registry, &f.host)
+    // A config-api-key instance is authoritative: the top-level list is not a second instance.
+    let with_partners = format!(
+        "{yaml}    - name: partners\n      type: config-api-key\n      api-keys: [sk-partner]\n"
+    );
+    let partners = AccessChain::prepare(&parse(&with_partners), &f.registry, &f.host)
         .await
         .unwrap();
-    allowed(&next, &head(&[], "key=sk-partner-2")).await;
+    let names: Vec<_> = partners.entries().iter().map(|e| e.name()).collect();
+    assert_eq!(names, ["odd", "partners"]);
+    let (provider, _, _) = allowed(&partners, &head(&[], "key=sk-partner")).await;
+    assert_eq!(provider, "partners");
+    assert_eq!(
+        refused(&partners, &head(&[("x-api-key", "sk-top")], "")).await,
+        AccessError::InvalidCredential
+    );
+
+    // A reload with other keys: a new chain, nothing compiled, the unchanged instance reused.
+    let compiled = f.host.stats();
+    let next = chain
+        .prepare_next(
+            &parse(&yaml.replace("sk-top", "sk-top-2")),
+            &f.registry,
+            &f.host,
+        )
+        .await
+        .unwrap();
+    allowed(&next, &head(&[], "key=sk-top-2")).await;
     assert!(Arc::ptr_eq(
         chain.entries()[0].provider(),
         next.entries()[0].provider()
     ));
     assert_eq!(f.host.stats(), compiled);
+}
+
+#[tokio::test]
+async fn config_api_key_without_keys_answers_not_handled() {
+    let f = fixture().await;
+    // Alone it has nothing to compare a key with: not "invalid", the chain ends as missing.
+    let chain = f.chain(&[keys("empty", &[])]).await;
+    for (headers, query) in [
+        (&[("authorization", "Bearer sk-x")][..], ""),
+        (&[][..], "key=x"),
+    ] {
+        assert_eq!(
+            refused(&chain, &head(headers, query)).await,
+            AccessError::MissingCredential,
+            "{headers:?} {query}"
+        );
+    }
+    // Before another instance, that one decides.
+    let chain = f
+        .chain(&[keys("empty", &[" "]), keys("team", &["sk-a"])])
+        .await;
+    let (provider, _, _) = allowed(&chain, &head(&[("x-api-key", "sk-a")], "")).await;
+    assert_eq!(provider, "team");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use url::Url;
 
 use crate::plugin::FaultPolicy;
 
+use super::client_keys::{self, ReservedName};
 use super::line_index::{LineIndex, join_key};
 use super::raw::{
     RawConfig, RawInstance, RawLimits, RawModel, RawProviderKey, RawQuarantine, RawRouting,
@@ -142,8 +143,8 @@ impl Context {
         let dir = source.dir.clone();
         let plugins = self.plugins(&raw, &dir)?;
         let routing = self.routing(&raw, &plugins.limits)?;
-        let api_keys = normalize_keys(&raw.api_keys);
-        let access_providers = self.access_providers(&raw, &api_keys, &plugins.limits)?;
+        let (access_providers, api_keys) =
+            self.access_providers(&raw, &normalize_keys(&raw.api_keys), &plugins.limits)?;
         let tls = self.tls(&raw, &dir)?;
         let body_limit_mb = raw.body_limit_mb.unwrap_or(DEFAULT_BODY_LIMIT_MB);
         if body_limit_mb == 0 || body_limit_mb > 4096 {
@@ -602,43 +603,27 @@ impl Context {
         MAX_CONFIG_DURATION
     }
 
+    /// `auth.providers` and the top-level `api-keys`, kept in sync (see `client_keys`): the
+    /// chain, and the effective top-level list.
     fn access_providers(
         &mut self,
         raw: &RawConfig,
         api_keys: &[String],
         limits: &PluginLimits,
-    ) -> Result<Vec<PluginInstanceConfig>, ConfigError> {
+    ) -> Result<(Vec<PluginInstanceConfig>, Vec<String>), ConfigError> {
         let mut chain = self.instances("auth.providers", &raw.auth.providers, limits)?;
-        if api_keys.is_empty() {
-            return Ok(chain);
+        let synced = client_keys::sync(&mut chain, api_keys).map_err(|ReservedName(key)| {
+            self.invalid(
+                &key,
+                format!(
+                    "the name {CONFIG_INLINE_NAME} is reserved for the top-level api-keys (when no {CONFIG_API_KEY_TYPE} instance is listed)"
+                ),
+            )
+        })?;
+        for (key, message) in synced.warnings {
+            self.warn(&key, message);
         }
-        let inline = match chain
-            .iter()
-            .position(|i| i.name == CONFIG_INLINE_NAME && i.kind == CONFIG_API_KEY_TYPE)
-        {
-            Some(at) => {
-                let mut inline = chain.remove(at);
-                let mut keys = api_keys.to_vec();
-                keys.extend(settings_keys(&inline.settings));
-                set_settings_keys(&mut inline.settings, normalize_keys(&keys));
-                inline
-            }
-            None => PluginInstanceConfig {
-                name: CONFIG_INLINE_NAME.to_owned(),
-                kind: CONFIG_API_KEY_TYPE.to_owned(),
-                settings: serde_json::json!({ "api-keys": api_keys }),
-                limits: None,
-                on_fault: OnFault::Deny,
-            },
-        };
-        if chain.iter().any(|i| i.name == CONFIG_INLINE_NAME) {
-            return Err(self.invalid(
-                "auth.providers",
-                format!("the name {CONFIG_INLINE_NAME} is reserved for the top-level api-keys"),
-            ));
-        }
-        chain.insert(0, inline);
-        Ok(chain)
+        Ok((chain, synced.api_keys))
     }
 
     fn instances(
@@ -1287,9 +1272,9 @@ mod tests {
     }
 
     #[test]
-    fn api_keys_become_the_first_access_instance() {
+    fn api_keys_become_config_inline_after_the_other_instances() {
         let config = parse(
-            "api-keys: [' k1 ', k2, '', k1]\nauth:\n  providers:\n    - name: jwt\n      type: jwt-hs256\n      config: {secret: s}\n    - type: config-api-key\n      name: team\n      api-keys: [t1]\n",
+            "api-keys: [' k1 ', k2, '', k1]\nauth:\n  providers:\n    - name: jwt\n      type: jwt-hs256\n      config: {secret: s}\n",
         )
         .unwrap()
         .config;
@@ -1299,31 +1284,90 @@ mod tests {
             .iter()
             .map(|p| p.name.as_str())
             .collect();
-        assert_eq!(names, ["config-inline", "jwt", "team"]);
+        assert_eq!(names, ["jwt", "config-inline"]);
         assert_eq!(
-            config.access_providers[0].settings["api-keys"],
+            config.access_providers[1].settings["api-keys"],
             serde_json::json!(["k1", "k2"])
         );
-        assert_eq!(
-            config.access_providers[2].settings["api-keys"],
-            serde_json::json!(["t1"])
-        );
-        assert_eq!(config.access_providers[1].settings["secret"], "s");
+        assert_eq!(config.access_providers[0].settings["secret"], "s");
+        let e =
+            error("api-keys: [a]\nauth:\n  providers:\n    - name: config-inline\n      type: x\n");
+        assert_eq!(e.key(), Some("auth.providers[0].name"));
+        assert_eq!(e.line(), Some(4));
     }
 
     #[test]
-    fn explicit_config_inline_is_merged_and_moved_first() {
-        let config = parse(
-            "api-keys: [a]\nauth:\n  providers:\n    - name: other\n      type: x\n    - name: config-inline\n      type: config-api-key\n      api-keys: [b]\n",
-        )
-        .unwrap()
-        .config;
-        assert_eq!(config.access_providers[0].name, "config-inline");
+    fn the_first_config_api_key_instance_is_authoritative_over_api_keys() {
+        // The reference's own example plus a legacy top-level list.
+        let text = "api-keys: [legacy]\nauth:\n  providers:\n    - name: jwt\n      type: jwt-hs256\n      config: {secret: s}\n    - name: default\n      type: config-api-key\n      api-keys: [k1, k2]\n    - name: team\n      type: config-api-key\n      config: {api-keys: [t1]}\n";
+        let loaded = parse(text).unwrap();
+        let config = &loaded.config;
         assert_eq!(
-            config.access_providers[0].settings["api-keys"],
-            serde_json::json!(["a", "b"])
+            config.api_keys,
+            ["k1", "k2"],
+            "the top-level list mirrors it"
         );
-        assert_eq!(config.access_providers.len(), 2);
+        let chain: Vec<_> = config
+            .access_providers
+            .iter()
+            .map(|p| (p.name.as_str(), p.settings["api-keys"].clone()))
+            .collect();
+        assert_eq!(
+            chain,
+            [
+                ("jwt", serde_json::Value::Null),
+                ("default", serde_json::json!(["k1", "k2"])),
+                ("team", serde_json::json!(["t1"])),
+            ]
+        );
+        let warning = loaded
+            .warnings
+            .iter()
+            .find(|w| w.key == "api-keys")
+            .expect("a warning for the ignored top-level list");
+        assert_eq!(warning.line, Some(1));
+        assert!(warning.message.contains("auth.providers[1] (\"default\")"));
+        assert!(
+            warning
+                .message
+                .contains(&crate::usage::fingerprint("legacy"))
+        );
+        assert!(!warning.message.contains("legacy"), "{}", warning.message);
+
+        // An empty instance is filled from the top-level list, without a warning.
+        let loaded = parse(
+            "api-keys: [legacy]\nauth:\n  providers:\n    - name: default\n      type: config-api-key\n      api-keys: []\n",
+        )
+        .unwrap();
+        assert_eq!(loaded.config.api_keys, ["legacy"]);
+        assert_eq!(loaded.config.access_providers.len(), 1);
+        assert_eq!(
+            loaded.config.access_providers[0].settings["api-keys"],
+            serde_json::json!(["legacy"])
+        );
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+
+    #[test]
+    fn a_config_api_key_instance_without_keys_is_a_warning() {
+        let loaded = parse(
+            "auth:\n  providers:\n    - name: default\n      type: config-api-key\n    - name: empty\n      type: config-api-key\n      api-keys: ['  ']\n",
+        )
+        .unwrap();
+        let warned: Vec<_> = loaded
+            .warnings
+            .iter()
+            .map(|w| (w.key.as_str(), w.line))
+            .collect();
+        assert_eq!(
+            warned,
+            [
+                ("auth.providers[0]", Some(3)),
+                ("auth.providers[1]", Some(5))
+            ]
+        );
+        assert!(loaded.warnings[0].message.contains("not-handled"));
+        assert!(loaded.config.api_keys.is_empty());
     }
 
     #[test]
@@ -1449,14 +1493,11 @@ mod tests {
         let text = include_str!("../../../examples/cliproxyapi-config.yaml");
         let loaded = parse(text).unwrap();
         assert!(!loaded.warnings.is_empty());
-        assert_eq!(loaded.config.port, 8317);
         // Only keys switchyard does not implement are warned about.
         for warning in &loaded.warnings {
-            assert!(
-                warning.message == "unknown key, ignored",
-                "unexpected warning: {warning}"
-            );
+            assert_eq!(warning.message, "unknown key, ignored", "{warning:?}");
         }
+        assert_eq!(loaded.config.port, 8317);
         let config = &loaded.config;
         assert_eq!(config.routing.strategy, Strategy::WeightedRoundRobin);
         let claude: Vec<u32> = config.claude_keys.iter().map(|k| k.weight).collect();
@@ -1468,6 +1509,15 @@ mod tests {
             .map(|c| c.weight)
             .collect();
         assert_eq!(weights, [5, 2]);
+        // The reference's `default` config-api-key provider, mirrored by the top-level list.
+        let names: Vec<_> = loaded
+            .config
+            .access_providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(names, ["default"]);
+        assert_eq!(loaded.config.api_keys, ["your-api-key-1", "your-api-key-2"]);
     }
 
     #[test]

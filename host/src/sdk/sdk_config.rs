@@ -71,8 +71,9 @@ impl SdkConfig {
         self.set("host", host).set("port", port)
     }
 
-    /// Adds a client key to `api-keys` (the embedded `config-api-key` provider's
-    /// `config-inline` instance, first in the chain).
+    /// Adds a client key to `api-keys`: the embedded `config-api-key` provider's
+    /// `config-inline` instance, last in the chain, or, when an access provider of type
+    /// `config-api-key` is listed, the keys of the first one while it has none of its own.
     pub fn api_key(mut self, key: &str) -> SdkConfig {
         let keys = self
             .keys
