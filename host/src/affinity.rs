@@ -2,12 +2,14 @@
 //! prompt cache stays warm. Which conversation a request belongs to is [`crate::session`]'s
 //! part; this module keeps the bindings and picks by them.
 //!
-//! [`SessionAffinity`] is the selector: it wraps round-robin or fill-first and keeps each
-//! session on the credential it was bound to (reference §1.5 with the \[HEAD\] fixes of §1.10).
+//! [`SessionAffinity`] is the selector: it wraps the strategy's selector (round-robin,
+//! fill-first or weighted round-robin) and keeps each session on the credential it was bound to
+//! (reference §1.5 with the \[HEAD\] fixes of §1.10).
 //! Pick: a live binding whose credential is available (in any priority tier) is reused; a
 //! binding whose credential is not available is moved to what the wrapped selector picks; a new
 //! turn inherits the binding of its fallback id; otherwise the wrapped selector's pick becomes
-//! the binding. Result feedback keeps bindings honest: a success refreshes a binding only while
+//! the binding. A credential the wrapped selector may never choose (weight 0 under weighted
+//! round-robin) is not available, so a binding to it moves too. Result feedback keeps bindings honest: a success refreshes a binding only while
 //! it still points at that credential, a failure removes it only while it does.
 //!
 //! Bindings live in a [`SessionCache`]: in memory ([`memory::MemoryCache`]) or in the shared
@@ -363,6 +365,59 @@ mod tests {
         a.feedback(&REQUEST, &s, &CredentialId::new(second), false)
             .await;
         assert_eq!(pick(&a, &all, Some(&s), &[]).await.1, PickOutcome::Miss);
+    }
+
+    #[tokio::test]
+    async fn a_binding_to_a_weight_zero_credential_moves_to_a_weighted_pick() {
+        use crate::credential::selector::{WeightedCredits, WeightedRoundRobin};
+        let inner: Arc<dyn Selector> = Arc::new(WeightedRoundRobin::new(Arc::new(
+            WeightedCredits::default(),
+        )));
+        let a = SessionAffinity::new(
+            inner.clone(),
+            Arc::new(MemoryCache::new(
+                Duration::from_secs(3600),
+                Arc::new(ManualClock::new()),
+            )),
+            Duration::from_secs(3600),
+            Arc::default(),
+        );
+        let weighted = |weights: &[(&str, u32)]| -> Vec<Candidate> {
+            let mut all = candidates(&weights.iter().map(|(id, _)| (*id, 0)).collect::<Vec<_>>());
+            for (candidate, (_, weight)) in all.iter_mut().zip(weights) {
+                Arc::make_mut(&mut candidate.credential).weight = *weight;
+            }
+            all
+        };
+        async fn pick(
+            a: &SessionAffinity,
+            inner: &Arc<dyn Selector>,
+            all: &[Candidate],
+        ) -> (String, PickOutcome) {
+            let avail = available(all, |c| !inner.may_choose(c), SystemTime::now()).unwrap();
+            let (candidate, outcome) = a.pick(&REQUEST, Some(&session("s1", None)), &avail).await;
+            (candidate.credential.id.to_string(), outcome)
+        }
+        let before = weighted(&[("a", 1), ("b", 3), ("c", 1)]);
+        assert_eq!(
+            pick(&a, &inner, &before).await,
+            ("b".into(), PickOutcome::Miss)
+        );
+        // A reload sets b's weight to 0: the session moves, by weight, and stays moved.
+        let after = weighted(&[("a", 1), ("b", 0), ("c", 4)]);
+        assert_eq!(
+            pick(&a, &inner, &after).await,
+            ("c".into(), PickOutcome::Rebound)
+        );
+        assert_eq!(
+            pick(&a, &inner, &after).await,
+            ("c".into(), PickOutcome::Hit)
+        );
+        // b's weight coming back does not move it back.
+        assert_eq!(
+            pick(&a, &inner, &before).await,
+            ("c".into(), PickOutcome::Hit)
+        );
     }
 
     #[tokio::test]

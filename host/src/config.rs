@@ -5,6 +5,7 @@
 //! Unknown keys never fail a load: they come back as [`ConfigWarning`]s, so a CLIProxyAPI
 //! config with keys switchyard does not implement still loads.
 
+pub(crate) mod client_keys;
 mod error;
 pub mod go_duration;
 mod line_index;
@@ -23,7 +24,8 @@ pub use error::{ConfigError, ConfigWarning};
 
 /// The type name of the embedded API-key access provider.
 pub const CONFIG_API_KEY_TYPE: &str = "config-api-key";
-/// The instance name the top-level `api-keys` list becomes.
+/// The instance name the top-level `api-keys` list becomes when `auth.providers` has no
+/// `config-api-key` instance.
 pub const CONFIG_INLINE_NAME: &str = "config-inline";
 /// The type name of the embedded standard session-id extractor.
 pub const SESSION_STANDARD_TYPE: &str = "session-standard";
@@ -42,7 +44,9 @@ pub struct Config {
     pub management: ManagementConfig,
     /// Folder of credential JSON files (`auth-dir`), resolved to an absolute path.
     pub auth_dir: PathBuf,
-    /// Client API keys (`api-keys`), trimmed, without empties or duplicates.
+    /// Client API keys (`api-keys`), trimmed, without empties or duplicates. When
+    /// `auth.providers` lists a `config-api-key` instance, the keys of the first one (which the
+    /// top-level list only fills when it has none).
     pub api_keys: Vec<String>,
     /// `debug`: verbose logs.
     pub debug: bool,
@@ -69,8 +73,8 @@ pub struct Config {
     pub gemini_keys: Vec<ProviderKeyConfig>,
     /// `openai-compatibility` entries.
     pub openai_compatibility: Vec<OpenAiCompatConfig>,
-    /// The access-provider chain in order: the `config-inline` instance built from `api-keys`
-    /// first (when there are keys), then `auth.providers`.
+    /// The access-provider chain in order: `auth.providers`, then the `config-inline` instance
+    /// built from `api-keys` (only when there are keys and no `config-api-key` instance).
     pub access_providers: Vec<PluginInstanceConfig>,
     /// `allow-unauthenticated`: serve a non-loopback host with no access provider.
     pub allow_unauthenticated: bool,
@@ -140,6 +144,11 @@ impl Default for RetryConfig {
     }
 }
 
+/// The largest credential `weight` (the reference's bound).
+pub const MAX_CREDENTIAL_WEIGHT: u32 = 1_000_000;
+/// The `weight` of a credential that gives none.
+pub const DEFAULT_CREDENTIAL_WEIGHT: u32 = 1;
+
 /// How a credential is chosen among the available ones.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Strategy {
@@ -148,6 +157,9 @@ pub enum Strategy {
     RoundRobin,
     /// Always the first available credential (`fill-first`, `fillfirst`, `ff`).
     FillFirst,
+    /// Smooth weighted round-robin over the credentials' `weight`s (`weighted-round-robin`,
+    /// `weightedroundrobin`, `wrr`); weight-0 credentials are never chosen.
+    WeightedRoundRobin,
 }
 
 impl Strategy {
@@ -156,14 +168,19 @@ impl Strategy {
         match self {
             Strategy::RoundRobin => "round-robin",
             Strategy::FillFirst => "fill-first",
+            Strategy::WeightedRoundRobin => "weighted-round-robin",
         }
     }
 
     /// Parses a strategy name with the reference's aliases; case and surrounding space ignored.
+    /// `None` for an unknown name (the config loads it as round-robin, with a warning).
     pub fn parse(text: &str) -> Option<Strategy> {
         match text.trim().to_ascii_lowercase().as_str() {
             "" | "round-robin" | "roundrobin" | "rr" => Some(Strategy::RoundRobin),
             "fill-first" | "fillfirst" | "ff" => Some(Strategy::FillFirst),
+            "weighted-round-robin" | "weightedroundrobin" | "wrr" => {
+                Some(Strategy::WeightedRoundRobin)
+            }
             _ => None,
         }
     }
@@ -296,6 +313,8 @@ pub struct ProviderKeyConfig {
     pub excluded_models: Vec<String>,
     /// Higher is preferred.
     pub priority: i32,
+    /// Share of requests under `weighted-round-robin` (0 = never chosen by it).
+    pub weight: u32,
     /// Per-credential outbound proxy.
     pub proxy_url: Option<ProxyUrl>,
 }
@@ -308,6 +327,7 @@ impl std::fmt::Debug for ProviderKeyConfig {
             .field("prefix", &self.prefix)
             .field("models", &self.models)
             .field("priority", &self.priority)
+            .field("weight", &self.weight)
             .finish_non_exhaustive()
     }
 }
@@ -331,6 +351,9 @@ pub struct OpenAiCompatConfig {
     pub excluded_models: Vec<String>,
     /// Higher is preferred.
     pub priority: i32,
+    /// Share of requests under `weighted-round-robin` of each key (an entry's own `weight`
+    /// overrides it).
+    pub weight: u32,
 }
 
 /// One key of an `openai-compatibility` entry.
@@ -340,6 +363,8 @@ pub struct ApiKeyEntry {
     pub api_key: String,
     /// Per-key outbound proxy.
     pub proxy_url: Option<ProxyUrl>,
+    /// Per-key `weight`, overriding the provider entry's.
+    pub weight: Option<u32>,
 }
 
 impl std::fmt::Debug for ApiKeyEntry {
@@ -347,6 +372,7 @@ impl std::fmt::Debug for ApiKeyEntry {
         f.debug_struct("ApiKeyEntry")
             .field("api_key", &"<redacted>")
             .field("proxy_url", &self.proxy_url)
+            .field("weight", &self.weight)
             .finish()
     }
 }

@@ -168,6 +168,10 @@ pub struct Credential {
     pub prefix: Option<String>,
     /// Higher is preferred.
     pub priority: i32,
+    /// Share of requests under `weighted-round-robin`, 0 to
+    /// [`crate::config::MAX_CREDENTIAL_WEIGHT`]; 0 is never chosen by it. Other strategies
+    /// ignore it.
+    pub weight: u32,
     /// Operator-disabled: never selected.
     pub disabled: bool,
     /// Upstream base URL.
@@ -219,8 +223,8 @@ impl UrlCache {
 impl Credential {
     /// Builds a credential from the JSON of an auth file (the same fields `auth-dir` files
     /// have: `type` `claude`, `codex`, `gemini` or `openai-compatibility`, `api_key` or
-    /// `access_token`, and optionally `base_url`, `prefix`, `priority`, `disabled`, `headers`,
-    /// `models`, `excluded_models`, `proxy_url`, `label`, …), with `id` as its id. For
+    /// `access_token`, and optionally `base_url`, `prefix`, `priority`, `weight`, `disabled`,
+    /// `headers`, `models`, `excluded_models`, `proxy_url`, `label`, …), with `id` as its id. For
     /// programs that keep credentials elsewhere than in files ([`store::CredentialStore`]).
     /// The error says what is missing or wrong.
     ///
@@ -258,6 +262,7 @@ impl Credential {
             && self.label == other.label
             && self.prefix == other.prefix
             && self.priority == other.priority
+            && self.weight == other.weight
             && self.disabled == other.disabled
             && self.base_url == other.base_url
             && self.secret == other.secret
@@ -299,6 +304,7 @@ pub(crate) mod testing {
             label: id.to_owned(),
             prefix: None,
             priority,
+            weight: 1,
             disabled: false,
             base_url: Url::parse("http://127.0.0.1:9").unwrap(),
             secret: Secret::ApiKey(format!("key-{id}")),

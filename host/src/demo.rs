@@ -72,9 +72,30 @@ impl Demo {
     pub fn instructions(&self) -> String {
         let base = format!("http://{}", self.server.local_addr());
         let key = DEMO_CLIENT_KEY;
+        let credential = "| grep -i x-mock-credential";
+        let messages = |session: &str, turns: &str| {
+            format!(
+                "curl -s -o /dev/null -D - {base}/v1/messages -H 'x-api-key: {key}'{session} -H 'content-type: application/json' -d '{{\"model\":\"claude-sonnet-4\",\"max_tokens\":64,\"messages\":[{turns}]}}' {credential}"
+            )
+        };
+        let user = |text: &str| format!("{{\"role\":\"user\",\"content\":\"{text}\"}}");
+        let assistant = |text: &str| format!("{{\"role\":\"assistant\",\"content\":\"{text}\"}}");
+        let session = " -H 'x-session-id: demo-conversation-1'";
+        let turn_1 = messages(session, &user("Plan a trip to Lisbon"));
+        let turn_2 = messages(
+            session,
+            &[
+                user("Plan a trip to Lisbon"),
+                assistant("How many days?"),
+                user("Three"),
+            ]
+            .join(","),
+        );
+        let other_a = messages("", &user("Explain tides"));
+        let other_b = messages("", &user("Write a haiku"));
         format!(
             "switchyard demo: a mock upstream with 3 Claude, 2 OpenAI, 2 Gemini and 1 OpenAI-compatible fake credentials\n\
-             config: {config} (edit it: the proxy reloads it live)\n\
+             config: {config} (edit it: the proxy reloads it live); session affinity is on\n\
              \n\
              # 1. a plain request (Anthropic Messages):\n\
              curl -s {base}/v1/messages -H 'x-api-key: {key}' -H 'content-type: application/json' -d '{{\"model\":\"claude-sonnet-4\",\"max_tokens\":64,\"messages\":[{{\"role\":\"user\",\"content\":\"Hello\"}}]}}'\n\
@@ -82,8 +103,16 @@ impl Demo {
              # 2. a streaming request (OpenAI chat completions):\n\
              curl -sN {base}/v1/chat/completions -H 'authorization: Bearer {key}' -H 'content-type: application/json' -d '{{\"model\":\"demo-llama\",\"stream\":true,\"messages\":[{{\"role\":\"user\",\"content\":\"Stream please\"}}]}}'\n\
              \n\
-             # 3. which credential answered (run it a few times: round-robin):\n\
-             curl -s -o /dev/null -D - {base}/v1/responses -H 'authorization: Bearer {key}' -H 'content-type: application/json' -d '{{\"model\":\"gpt-5\",\"input\":\"Hi\"}}' | grep -i x-mock-credential\n\
+             # 3. which credential answered: run it again and the same one answers, because identical\n\
+             #    messages hash to one session (change \"Hi\" and a new session may get another):\n\
+             curl -s -o /dev/null -D - {base}/v1/responses -H 'authorization: Bearer {key}' -H 'content-type: application/json' -d '{{\"model\":\"gpt-5\",\"input\":[{{\"role\":\"user\",\"content\":\"Hi\"}}]}}' {credential}\n\
+             \n\
+             # 4. session affinity: two turns of one conversation (same X-Session-ID) show the same credential,\n\
+             {turn_1}\n\
+             {turn_2}\n\
+             #    while two conversations with different first messages may show different ones:\n\
+             {other_a}\n\
+             {other_b}\n\
              \n\
              Ctrl-C stops the demo.",
             config = self.config_path.display(),
@@ -97,11 +126,12 @@ impl Demo {
     }
 }
 
-/// The demo's config: fake credentials on the mock, the demo client key, headers passed
-/// through so the mock's `x-mock-credential` shows which credential answered.
+/// The demo's config: fake credentials on the mock, the demo client key, session affinity on,
+/// headers passed through so the mock's `x-mock-credential` shows which credential answered.
 fn config_yaml(mock: &str, port: u16) -> String {
     let mut yaml = format!(
         "host: 127.0.0.1\nport: {port}\napi-keys:\n  - {DEMO_CLIENT_KEY}\npassthrough-headers: true\n\
+         routing:\n  session-affinity: true\n\
          streaming:\n  keepalive-seconds: 15\nclaude-api-key:\n"
     );
     for n in 1..=3 {

@@ -11,7 +11,7 @@ use crate::affinity::cache::{BindingLimit, SessionCache};
 use crate::affinity::memory::MemoryCache;
 use crate::affinity::redis::RedisCache;
 use crate::config::{Config, SessionStoreConfig, Strategy};
-use crate::credential::selector::{FillFirst, RoundRobin, Selector};
+use crate::credential::selector::{FillFirst, RoundRobin, Selector, WeightedRoundRobin};
 use crate::credential::{Credential, CredentialId, config_source};
 use crate::model::ModelRegistry;
 use crate::plugin::PluginCatalog;
@@ -286,5 +286,8 @@ fn new_selector(strategy: Strategy, runtime: &Runtime) -> Arc<dyn Selector> {
     match strategy {
         Strategy::RoundRobin => Arc::new(RoundRobin::new(runtime.cursors.clone())),
         Strategy::FillFirst => Arc::new(FillFirst),
+        Strategy::WeightedRoundRobin => {
+            Arc::new(WeightedRoundRobin::new(runtime.weighted_credits.clone()))
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! What lives for the whole process, across config generations: the current generation, the
-//! clock, credential states, round-robin cursors and the upstream connection pools.
+//! clock, credential states, round-robin cursors, weighted round-robin credits and the upstream
+//! connection pools.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use tokio::sync::watch;
 use crate::access::ProviderRegistry;
 use crate::affinity::{AffinityCounters, SessionStore};
 use crate::clock::Clock;
-use crate::credential::selector::RoundRobinCursors;
+use crate::credential::selector::{RoundRobinCursors, WeightedCredits};
 use crate::credential::state::StateTable;
 use crate::credential::store::{AuthDirStore, CredentialStore};
 use crate::generation::Generation;
@@ -32,6 +33,8 @@ pub struct Runtime {
     pub states: Arc<StateTable>,
     /// Round-robin positions.
     pub cursors: Arc<RoundRobinCursors>,
+    /// Weighted round-robin credits.
+    pub weighted_credits: Arc<WeightedCredits>,
     /// Outbound HTTP clients.
     pub clients: ClientPool,
     /// Session-affinity decisions so far.
@@ -86,6 +89,7 @@ impl Runtime {
             clock,
             states: StateTable::new(tracked_models.clone()),
             cursors: Arc::default(),
+            weighted_credits: Arc::default(),
             clients: ClientPool::default(),
             affinity_counters: Arc::default(),
             plugins,

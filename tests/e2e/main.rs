@@ -37,3 +37,4 @@ mod tables;
 mod trusted_proxies;
 mod usage;
 mod wat_guest;
+mod weighted_round_robin;

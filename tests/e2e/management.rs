@@ -521,14 +521,17 @@ async fn config_yaml_is_validated_before_anything_is_written() {
     let bad_yaml = put(format!("{original}routing: [unclosed\n")).await;
     assert_eq!(bad_yaml.status, 400);
     assert_eq!(bad_yaml.json()["error"], "invalid_yaml");
-    let bad_config = put(original.replace("strategy: fill-first", "strategy: sideways")).await;
+    let bad_config =
+        put(original.replace("api-key: a\n", "api-key: a\n    weight: 1000001\n")).await;
     assert_eq!(bad_config.status, 422, "{}", bad_config.text());
     assert_eq!(bad_config.json()["error"], "invalid_config");
     assert!(
         bad_config.json()["message"]
             .as_str()
             .unwrap()
-            .contains("routing.strategy")
+            .contains("claude-api-key[0].weight"),
+        "{}",
+        bad_config.text()
     );
     // Valid as a config, refused when applied: no client authentication on every interface.
     let unsafe_host = put(original.replace("host: 127.0.0.1", "host: 0.0.0.0")).await;
@@ -548,6 +551,68 @@ async fn config_yaml_is_validated_before_anything_is_written() {
     assert!(proxy.runtime().generation().number > generation);
     assert_eq!(answered_by(&proxy, "claude-sonnet-4").await, "b");
     assert_eq!(config_text(&proxy), replaced);
+}
+
+#[tokio::test]
+async fn put_routing_strategy_takes_weighted_round_robin() {
+    let mock = MockUpstream::start().await.unwrap();
+    let base = mock.base_url();
+    let proxy = Proxy::start(&managed(&format!(
+        "routing:\n  strategy: fill-first   # for now\n\
+         claude-api-key:\n  - api-key: a\n    base-url: {base}\n    weight: 3\n  - api-key: b\n    base-url: {base}\n"
+    )))
+    .await;
+    let before = config_text(&proxy);
+    let reply = admin(
+        &proxy,
+        Method::PUT,
+        "/routing/strategy",
+        Some(json!({ "value": "wrr" })),
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.json()),
+        (200, json!({ "status": "ok" }))
+    );
+    assert_eq!(
+        config_text(&proxy),
+        before.replace(
+            "strategy: fill-first   #",
+            "strategy: weighted-round-robin   #"
+        )
+    );
+    assert_eq!(
+        admin(&proxy, Method::GET, "/routing/strategy", None)
+            .await
+            .json(),
+        json!({ "strategy": "weighted-round-robin" })
+    );
+    // Applied: a answers three requests of every four.
+    let mut counts = std::collections::BTreeMap::new();
+    for _ in 0..8 {
+        let reply = proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await;
+        *counts.entry(reply.credential()).or_insert(0) += 1;
+    }
+    assert_eq!(
+        counts,
+        std::collections::BTreeMap::from([("a".to_owned(), 6), ("b".to_owned(), 2)])
+    );
+    // The weights are in the config view.
+    let config = admin(&proxy, Method::GET, "/config", None).await.json();
+    assert_eq!(config["claude-api-key"][0]["weight"], 3);
+    assert_eq!(config["claude-api-key"][1]["weight"], 1);
+    for alias in ["weighted-round-robin", "WeightedRoundRobin"] {
+        let reply = admin(
+            &proxy,
+            Method::PATCH,
+            "/routing/strategy",
+            Some(json!({ "value": alias })),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{alias}: {}", reply.text());
+    }
 }
 
 #[tokio::test]
@@ -761,6 +826,111 @@ async fn api_key_list_edits_follow_the_reference_shapes() {
             (400, json!({ "error": error }))
         );
     }
+}
+
+/// The status a Messages request sent with the client key `key` gets.
+async fn status_with_key(proxy: &Proxy, key: &str) -> u16 {
+    proxy
+        .post_with(
+            "/v1/messages",
+            &messages("claude-sonnet-4"),
+            &[("x-api-key", key)],
+        )
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn api_key_edits_reach_the_config_api_key_instance_and_its_clients() {
+    let mock = MockUpstream::start().await.unwrap();
+    // The reference's example (`default`) plus a legacy top-level list that differs.
+    let proxy = Proxy::start(&managed(&format!(
+        "# from an old setup\napi-keys:\n  - legacy\n{}\
+         auth:\n  providers:\n    - name: default   # the client keys\n      type: config-api-key\n      api-keys:\n        - k1   # first\n        - k2\n# the end\n",
+        claude(&mock, &["a"])
+    )))
+    .await;
+    let keys = |reply: Reply| reply.json()["api-keys"].clone();
+    let generation = || proxy.runtime().generation();
+    // The instance is authoritative: `legacy` is no client key, and there is no config-inline.
+    assert_eq!(status_with_key(&proxy, "legacy").await, 401);
+    assert_eq!(status_with_key(&proxy, "k1").await, 200);
+    assert_eq!(
+        keys(admin(&proxy, Method::GET, "/api-keys", None).await),
+        json!(["k1", "k2"])
+    );
+    let names: Vec<String> = generation()
+        .config
+        .access_providers
+        .iter()
+        .map(|i| i.name.clone())
+        .collect();
+    assert_eq!(names, ["default"]);
+
+    // Added through the API: in both places, comments kept, and clients may use it.
+    let reply = admin(
+        &proxy,
+        Method::PATCH,
+        "/api-keys",
+        Some(json!({ "old": "absent", "new": "k3" })),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let text = config_text(&proxy);
+    assert!(
+        text.contains("# from an old setup\napi-keys:\n  - k1\n  - k2\n  - k3\nclaude-api-key:\n"),
+        "the top-level list mirrors the instance: {text}"
+    );
+    assert!(
+        text.contains(
+            "    - name: default   # the client keys\n      type: config-api-key\n      api-keys:\n        - k1   # first\n        - k2\n        - k3\n# the end\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(generation().config.api_keys, ["k1", "k2", "k3"]);
+    assert_eq!(status_with_key(&proxy, "k3").await, 200);
+    assert_eq!(
+        keys(admin(&proxy, Method::GET, "/api-keys", None).await),
+        json!(["k1", "k2", "k3"])
+    );
+
+    // Revoked through the API: 200 before, 401 after; only the two lines of `k1` go.
+    assert_eq!(status_with_key(&proxy, "k1").await, 200);
+    let before = config_text(&proxy);
+    let reply = admin(&proxy, Method::DELETE, "/api-keys?value=k1", None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        config_text(&proxy),
+        before
+            .replacen("  - k1\n", "", 1)
+            .replace("        - k1   # first\n", "")
+    );
+    assert_eq!(status_with_key(&proxy, "k1").await, 401);
+    assert_eq!(status_with_key(&proxy, "k2").await, 200);
+
+    // Replaced, then emptied: a config-api-key instance without keys admits nobody.
+    let reply = admin(&proxy, Method::PUT, "/api-keys", Some(json!(["n1"]))).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(status_with_key(&proxy, "k2").await, 401);
+    assert_eq!(status_with_key(&proxy, "n1").await, 200);
+    let reply = admin(&proxy, Method::DELETE, "/api-keys?index=0", None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        keys(admin(&proxy, Method::GET, "/api-keys", None).await),
+        json!([])
+    );
+    let refused = proxy
+        .post_with(
+            "/v1/messages",
+            &messages("claude-sonnet-4"),
+            &[("x-api-key", "n1")],
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.json()),
+        (401, json!({ "error": "Missing API key" }))
+    );
+    assert!(config_text(&proxy).contains("# the end\n"));
 }
 
 #[tokio::test]

@@ -353,58 +353,91 @@ impl PrepareNext for AccessChain {
     }
 }
 
-#[tokio::test]
-async fn a_config_file_becomes_a_chain() {
-    let f = fixture().await;
-    let yaml = r#"
-api-keys: [" sk-top ", "sk-top"]
-auth:
-  providers:
-    - name: partners
-      type: config-api-key
-      api-keys: [sk-partner]
-    - name: odd
-      type: misbehave
-      config: { mode: not-handled }
-"#;
+/// The access chain of a config file (`auth.providers` and `api-keys`), reusing the unchanged
+/// instances of `previous`.
+async fn config_chain(f: &Fixture, yaml: &str, previous: Option<&AccessChain>) -> AccessChain {
     let config = Config::parse(yaml, None, std::env::temp_dir())
         .unwrap()
         .config;
     let limits = &config.plugins.limits;
-    let chain = AccessChain::prepare(&config.access_providers, limits, &f.registry, &f.host, None)
-        .await
-        .unwrap();
+    AccessChain::prepare(
+        &config.access_providers,
+        limits,
+        &f.registry,
+        &f.host,
+        previous,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_config_file_becomes_a_chain() {
+    let f = fixture().await;
+    // No config-api-key instance: the top-level keys become `config-inline`, last.
+    let yaml = r#"
+api-keys: [" sk-top ", "sk-top"]
+auth:
+  providers:
+    - name: odd
+      type: misbehave
+      config: { mode: not-handled }
+"#;
+    let chain = config_chain(&f, yaml, None).await;
     let names: Vec<_> = chain.entries().iter().map(|e| e.name()).collect();
-    assert_eq!(names, ["config-inline", "partners", "odd"]);
+    assert_eq!(names, ["odd", "config-inline"]);
     let (provider, principal, _) = allowed(&chain, &head(&[("x-api-key", "sk-top")], "")).await;
     assert_eq!(
         (provider.as_str(), principal.as_str()),
         ("config-inline", "sk-top")
     );
-    let (provider, _, _) = allowed(&chain, &head(&[], "key=sk-partner")).await;
-    assert_eq!(provider, "partners");
 
-    // A reload with other keys: a new chain, nothing compiled.
+    // A config-api-key instance is authoritative: the top-level list is not a second instance.
+    let with_partners = format!(
+        "{yaml}    - name: partners\n      type: config-api-key\n      api-keys: [sk-partner]\n"
+    );
+    let partners = config_chain(&f, &with_partners, None).await;
+    let names: Vec<_> = partners.entries().iter().map(|e| e.name()).collect();
+    assert_eq!(names, ["odd", "partners"]);
+    let (provider, _, _) = allowed(&partners, &head(&[], "key=sk-partner")).await;
+    assert_eq!(provider, "partners");
+    assert_eq!(
+        refused(&partners, &head(&[("x-api-key", "sk-top")], "")).await,
+        AccessError::InvalidCredential
+    );
+
+    // A reload with other keys: a new chain, nothing compiled, the unchanged instance reused.
     let compiled = f.host.stats();
-    let yaml = yaml.replace("sk-partner", "sk-partner-2");
-    let config = Config::parse(&yaml, None, std::env::temp_dir())
-        .unwrap()
-        .config;
-    let next = AccessChain::prepare(
-        &config.access_providers,
-        &config.plugins.limits,
-        &f.registry,
-        &f.host,
-        Some(&chain),
-    )
-    .await
-    .unwrap();
-    allowed(&next, &head(&[], "key=sk-partner-2")).await;
+    let next = config_chain(&f, &yaml.replace("sk-top", "sk-top-2"), Some(&chain)).await;
+    allowed(&next, &head(&[], "key=sk-top-2")).await;
     assert!(Arc::ptr_eq(
         chain.entries()[0].instance(),
         next.entries()[0].instance()
     ));
     assert_eq!(f.host.stats(), compiled);
+}
+
+#[tokio::test]
+async fn config_api_key_without_keys_answers_not_handled() {
+    let f = fixture().await;
+    // Alone it has nothing to compare a key with: not "invalid", the chain ends as missing.
+    let chain = f.chain(&[keys("empty", &[])]).await;
+    for (headers, query) in [
+        (&[("authorization", "Bearer sk-x")][..], ""),
+        (&[][..], "key=x"),
+    ] {
+        assert_eq!(
+            refused(&chain, &head(headers, query)).await,
+            AccessError::MissingCredential,
+            "{headers:?} {query}"
+        );
+    }
+    // Before another instance, that one decides.
+    let chain = f
+        .chain(&[keys("empty", &[" "]), keys("team", &["sk-a"])])
+        .await;
+    let (provider, _, _) = allowed(&chain, &head(&[("x-api-key", "sk-a")], "")).await;
+    assert_eq!(provider, "team");
 }
 
 #[tokio::test]

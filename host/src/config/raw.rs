@@ -104,6 +104,7 @@ pub(crate) struct RawProviderKey {
     pub models: Vec<RawModel>,
     pub excluded_models: Vec<String>,
     pub priority: i64,
+    pub weight: Option<i64>,
     pub proxy_url: String,
 }
 
@@ -129,6 +130,7 @@ pub(crate) struct RawOpenAiCompat {
     pub models: Vec<RawModel>,
     pub excluded_models: Vec<String>,
     pub priority: i64,
+    pub weight: Option<i64>,
 }
 
 /// One entry of `openai-compatibility[].api-key-entries`.
@@ -137,6 +139,7 @@ pub(crate) struct RawOpenAiCompat {
 pub(crate) struct RawApiKeyEntry {
     pub api_key: String,
     pub proxy_url: String,
+    pub weight: Option<i64>,
 }
 
 /// `auth.*`

@@ -10,16 +10,18 @@ use url::Url;
 
 use crate::plugin::FaultPolicy;
 
+use super::client_keys::{self, ReservedName};
 use super::line_index::{LineIndex, join_key};
 use super::raw::{
     RawConfig, RawInstance, RawLimits, RawModel, RawProviderKey, RawQuarantine, RawRouting,
 };
 use super::{
     ApiKeyEntry, CONFIG_API_KEY_TYPE, CONFIG_INLINE_NAME, Config, ConfigError, ConfigSource,
-    ConfigWarning, CorsConfig, LoadedConfig, ManagementConfig, ModelAlias, OnFault,
-    OpenAiCompatConfig, PluginInstanceConfig, PluginLimits, PluginsConfig, ProviderKeyConfig,
-    ProxyUrl, RetryConfig, RoutingConfig, SESSION_STANDARD_TYPE, ServerConfig, SessionStoreConfig,
-    Strategy, StreamingConfig, TlsConfig, UpstreamTimeouts, go_duration,
+    ConfigWarning, CorsConfig, DEFAULT_CREDENTIAL_WEIGHT, LoadedConfig, MAX_CREDENTIAL_WEIGHT,
+    ManagementConfig, ModelAlias, OnFault, OpenAiCompatConfig, PluginInstanceConfig, PluginLimits,
+    PluginsConfig, ProviderKeyConfig, ProxyUrl, RetryConfig, RoutingConfig, SESSION_STANDARD_TYPE,
+    ServerConfig, SessionStoreConfig, Strategy, StreamingConfig, TlsConfig, UpstreamTimeouts,
+    go_duration,
 };
 use crate::client_address::TrustedProxies;
 use crate::redis_store::StoreSecret;
@@ -141,8 +143,8 @@ impl Context {
         let dir = source.dir.clone();
         let plugins = self.plugins(&raw, &dir)?;
         let routing = self.routing(&raw, &plugins.limits)?;
-        let api_keys = normalize_keys(&raw.api_keys);
-        let access_providers = self.access_providers(&raw, &api_keys, &plugins.limits)?;
+        let (access_providers, api_keys) =
+            self.access_providers(&raw, &normalize_keys(&raw.api_keys), &plugins.limits)?;
         let tls = self.tls(&raw, &dir)?;
         let body_limit_mb = raw.body_limit_mb.unwrap_or(DEFAULT_BODY_LIMIT_MB);
         if body_limit_mb == 0 || body_limit_mb > 4096 {
@@ -463,15 +465,18 @@ impl Context {
         limits: &PluginLimits,
     ) -> Result<RoutingConfig, ConfigError> {
         let routing = &raw.routing;
-        let strategy = Strategy::parse(&routing.strategy).ok_or_else(|| {
-            self.invalid(
+        // The reference's rule: a name it does not know is round-robin.
+        let strategy = Strategy::parse(&routing.strategy).unwrap_or_else(|| {
+            self.warn(
                 "routing.strategy",
                 format!(
-                    "unknown strategy {:?} (expected round-robin or fill-first)",
-                    routing.strategy
+                    "unknown strategy {:?}, using round-robin (expected round-robin, fill-first \
+                     or weighted-round-robin)",
+                    routing.strategy.trim()
                 ),
-            )
-        })?;
+            );
+            Strategy::RoundRobin
+        });
         if routing.claude_code_session_affinity {
             self.warn(
                 "routing.claude-code-session-affinity",
@@ -598,43 +603,27 @@ impl Context {
         MAX_CONFIG_DURATION
     }
 
+    /// `auth.providers` and the top-level `api-keys`, kept in sync (see `client_keys`): the
+    /// chain, and the effective top-level list.
     fn access_providers(
         &mut self,
         raw: &RawConfig,
         api_keys: &[String],
         limits: &PluginLimits,
-    ) -> Result<Vec<PluginInstanceConfig>, ConfigError> {
+    ) -> Result<(Vec<PluginInstanceConfig>, Vec<String>), ConfigError> {
         let mut chain = self.instances("auth.providers", &raw.auth.providers, limits)?;
-        if api_keys.is_empty() {
-            return Ok(chain);
+        let synced = client_keys::sync(&mut chain, api_keys).map_err(|ReservedName(key)| {
+            self.invalid(
+                &key,
+                format!(
+                    "the name {CONFIG_INLINE_NAME} is reserved for the top-level api-keys (when no {CONFIG_API_KEY_TYPE} instance is listed)"
+                ),
+            )
+        })?;
+        for (key, message) in synced.warnings {
+            self.warn(&key, message);
         }
-        let inline = match chain
-            .iter()
-            .position(|i| i.name == CONFIG_INLINE_NAME && i.kind == CONFIG_API_KEY_TYPE)
-        {
-            Some(at) => {
-                let mut inline = chain.remove(at);
-                let mut keys = api_keys.to_vec();
-                keys.extend(settings_keys(&inline.settings));
-                set_settings_keys(&mut inline.settings, normalize_keys(&keys));
-                inline
-            }
-            None => PluginInstanceConfig {
-                name: CONFIG_INLINE_NAME.to_owned(),
-                kind: CONFIG_API_KEY_TYPE.to_owned(),
-                settings: serde_json::json!({ "api-keys": api_keys }),
-                limits: None,
-                on_fault: OnFault::Deny,
-            },
-        };
-        if chain.iter().any(|i| i.name == CONFIG_INLINE_NAME) {
-            return Err(self.invalid(
-                "auth.providers",
-                format!("the name {CONFIG_INLINE_NAME} is reserved for the top-level api-keys"),
-            ));
-        }
-        chain.insert(0, inline);
-        Ok(chain)
+        Ok((chain, synced.api_keys))
     }
 
     fn instances(
@@ -733,6 +722,9 @@ impl Context {
             models: self.models(&join_key(key, "models"), &raw.models)?,
             excluded_models: normalize_patterns(&raw.excluded_models),
             priority: self.priority(&join_key(key, "priority"), raw.priority)?,
+            weight: self
+                .weight(&join_key(key, "weight"), raw.weight)?
+                .unwrap_or(DEFAULT_CREDENTIAL_WEIGHT),
             proxy_url: self.proxy_url(&join_key(key, "proxy-url"), &raw.proxy_url)?,
         }))
     }
@@ -764,6 +756,7 @@ impl Context {
             api_key_entries.push(ApiKeyEntry {
                 api_key: api_key.to_owned(),
                 proxy_url: self.proxy_url(&join_key(&entry_key, "proxy-url"), &entry.proxy_url)?,
+                weight: self.weight(&join_key(&entry_key, "weight"), entry.weight)?,
             });
         }
         if !raw.api_keys.is_empty() {
@@ -775,6 +768,7 @@ impl Context {
                 api_key_entries.push(ApiKeyEntry {
                     api_key,
                     proxy_url: None,
+                    weight: None,
                 });
             }
         }
@@ -794,6 +788,9 @@ impl Context {
             models,
             excluded_models: normalize_patterns(&raw.excluded_models),
             priority: self.priority(&join_key(key, "priority"), raw.priority)?,
+            weight: self
+                .weight(&join_key(key, "weight"), raw.weight)?
+                .unwrap_or(DEFAULT_CREDENTIAL_WEIGHT),
         }))
     }
 
@@ -885,6 +882,20 @@ impl Context {
 
     fn priority(&self, key: &str, value: i64) -> Result<i32, ConfigError> {
         i32::try_from(value).map_err(|_| self.invalid(key, "out of range"))
+    }
+
+    /// A credential `weight`: an integer from 0 to [`MAX_CREDENTIAL_WEIGHT`].
+    fn weight(&self, key: &str, value: Option<i64>) -> Result<Option<u32>, ConfigError> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        match u32::try_from(value) {
+            Ok(weight) if weight <= MAX_CREDENTIAL_WEIGHT => Ok(Some(weight)),
+            _ => Err(self.invalid(
+                key,
+                format!("must be an integer from 0 to {MAX_CREDENTIAL_WEIGHT}, not {value}"),
+            )),
+        }
     }
 
     fn millis(
@@ -1149,10 +1160,6 @@ mod tests {
 
     #[test]
     fn wrong_values_name_the_key_and_line() {
-        let e = error("debug: true\nrouting:\n  strategy: random\n");
-        assert_eq!(e.key(), Some("routing.strategy"));
-        assert_eq!(e.line(), Some(3));
-        assert!(e.to_string().contains("expected round-robin or fill-first"));
         let e = error("gemini-api-key:\n  - api-key: k\n    base-url: ftp://x\n");
         assert_eq!(e.key(), Some("gemini-api-key[0].base-url"));
         assert_eq!(e.line(), Some(3));
@@ -1180,18 +1187,94 @@ mod tests {
             ("rr", Strategy::RoundRobin),
             ("roundrobin", Strategy::RoundRobin),
             ("''", Strategy::RoundRobin),
+            ("weighted-round-robin", Strategy::WeightedRoundRobin),
+            ("WeightedRoundRobin", Strategy::WeightedRoundRobin),
+            ("' wrr '", Strategy::WeightedRoundRobin),
         ] {
-            let config = parse(&format!("routing:\n  strategy: {text}\n"))
-                .unwrap()
-                .config;
-            assert_eq!(config.routing.strategy, strategy, "{text}");
+            let loaded = parse(&format!("routing:\n  strategy: {text}\n")).unwrap();
+            assert_eq!(loaded.config.routing.strategy, strategy, "{text}");
+            assert!(loaded.warnings.is_empty(), "{text}: {:?}", loaded.warnings);
         }
     }
 
     #[test]
-    fn api_keys_become_the_first_access_instance() {
+    fn an_unknown_strategy_is_a_warning_and_round_robin() {
+        let loaded = parse("debug: true\nrouting:\n  strategy: random\n").unwrap();
+        assert_eq!(loaded.config.routing.strategy, Strategy::RoundRobin);
+        let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            [
+                "line 3: routing.strategy: unknown strategy \"random\", using round-robin \
+              (expected round-robin, fill-first or weighted-round-robin)"
+            ]
+        );
+    }
+
+    #[test]
+    fn weights_default_to_one_and_an_api_key_entry_overrides_its_provider() {
         let config = parse(
-            "api-keys: [' k1 ', k2, '', k1]\nauth:\n  providers:\n    - name: jwt\n      type: jwt-hs256\n      config: {secret: s}\n    - type: config-api-key\n      name: team\n      api-keys: [t1]\n",
+            "claude-api-key:\n  - api-key: a\n    weight: 5\n  - api-key: b\n    weight: 0\n  - api-key: c\n\
+             openai-compatibility:\n  - name: router\n    base-url: http://127.0.0.1:1/v1\n    priority: 2\n    weight: 3\n\
+             \x20   api-key-entries:\n      - api-key: x\n        weight: 1000000\n      - api-key: y\n    models: [{name: m}]\n\
+             \x20 - name: plain\n    base-url: http://127.0.0.1:1/v1\n    api-key-entries: [{api-key: z}]\n    models: [{name: m}]\n",
+        )
+        .unwrap()
+        .config;
+        let weights: Vec<u32> = config.claude_keys.iter().map(|k| k.weight).collect();
+        assert_eq!(weights, [5, 0, 1]);
+        let router = &config.openai_compatibility[0];
+        assert_eq!(router.weight, 3);
+        let entries: Vec<_> = router.api_key_entries.iter().map(|e| e.weight).collect();
+        assert_eq!(entries, [Some(1_000_000), None]);
+        assert_eq!(config.openai_compatibility[1].weight, 1);
+    }
+
+    #[test]
+    fn a_weight_out_of_range_names_the_key_and_line() {
+        for (yaml, key, line) in [
+            (
+                "claude-api-key:\n  - api-key: a\n  - api-key: b\n    weight: 1000001\n",
+                "claude-api-key[1].weight",
+                4,
+            ),
+            (
+                "gemini-api-key:\n  - api-key: a\n    weight: -1\n",
+                "gemini-api-key[0].weight",
+                3,
+            ),
+            (
+                "openai-compatibility:\n  - name: r\n    base-url: http://x\n    weight: 99999999999\n",
+                "openai-compatibility[0].weight",
+                4,
+            ),
+            (
+                "openai-compatibility:\n  - name: r\n    base-url: http://x\n    api-key-entries:\n      - api-key: k\n        weight: -5\n",
+                "openai-compatibility[0].api-key-entries[0].weight",
+                6,
+            ),
+            // Not an integer: serde's type error, with the same key and line.
+            (
+                "codex-api-key:\n  - api-key: a\n    weight: 1.5\n",
+                "codex-api-key[0].weight",
+                3,
+            ),
+        ] {
+            let e = error(yaml);
+            assert_eq!((e.key(), e.line()), (Some(key), Some(line)), "{e}");
+        }
+        let e = error("claude-api-key:\n  - api-key: a\n    weight: 1000001\n");
+        assert!(
+            e.to_string()
+                .ends_with("must be an integer from 0 to 1000000, not 1000001"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn api_keys_become_config_inline_after_the_other_instances() {
+        let config = parse(
+            "api-keys: [' k1 ', k2, '', k1]\nauth:\n  providers:\n    - name: jwt\n      type: jwt-hs256\n      config: {secret: s}\n",
         )
         .unwrap()
         .config;
@@ -1201,31 +1284,90 @@ mod tests {
             .iter()
             .map(|p| p.name.as_str())
             .collect();
-        assert_eq!(names, ["config-inline", "jwt", "team"]);
+        assert_eq!(names, ["jwt", "config-inline"]);
         assert_eq!(
-            config.access_providers[0].settings["api-keys"],
+            config.access_providers[1].settings["api-keys"],
             serde_json::json!(["k1", "k2"])
         );
-        assert_eq!(
-            config.access_providers[2].settings["api-keys"],
-            serde_json::json!(["t1"])
-        );
-        assert_eq!(config.access_providers[1].settings["secret"], "s");
+        assert_eq!(config.access_providers[0].settings["secret"], "s");
+        let e =
+            error("api-keys: [a]\nauth:\n  providers:\n    - name: config-inline\n      type: x\n");
+        assert_eq!(e.key(), Some("auth.providers[0].name"));
+        assert_eq!(e.line(), Some(4));
     }
 
     #[test]
-    fn explicit_config_inline_is_merged_and_moved_first() {
-        let config = parse(
-            "api-keys: [a]\nauth:\n  providers:\n    - name: other\n      type: x\n    - name: config-inline\n      type: config-api-key\n      api-keys: [b]\n",
-        )
-        .unwrap()
-        .config;
-        assert_eq!(config.access_providers[0].name, "config-inline");
+    fn the_first_config_api_key_instance_is_authoritative_over_api_keys() {
+        // The reference's own example plus a legacy top-level list.
+        let text = "api-keys: [legacy]\nauth:\n  providers:\n    - name: jwt\n      type: jwt-hs256\n      config: {secret: s}\n    - name: default\n      type: config-api-key\n      api-keys: [k1, k2]\n    - name: team\n      type: config-api-key\n      config: {api-keys: [t1]}\n";
+        let loaded = parse(text).unwrap();
+        let config = &loaded.config;
         assert_eq!(
-            config.access_providers[0].settings["api-keys"],
-            serde_json::json!(["a", "b"])
+            config.api_keys,
+            ["k1", "k2"],
+            "the top-level list mirrors it"
         );
-        assert_eq!(config.access_providers.len(), 2);
+        let chain: Vec<_> = config
+            .access_providers
+            .iter()
+            .map(|p| (p.name.as_str(), p.settings["api-keys"].clone()))
+            .collect();
+        assert_eq!(
+            chain,
+            [
+                ("jwt", serde_json::Value::Null),
+                ("default", serde_json::json!(["k1", "k2"])),
+                ("team", serde_json::json!(["t1"])),
+            ]
+        );
+        let warning = loaded
+            .warnings
+            .iter()
+            .find(|w| w.key == "api-keys")
+            .expect("a warning for the ignored top-level list");
+        assert_eq!(warning.line, Some(1));
+        assert!(warning.message.contains("auth.providers[1] (\"default\")"));
+        assert!(
+            warning
+                .message
+                .contains(&crate::usage::fingerprint("legacy"))
+        );
+        assert!(!warning.message.contains("legacy"), "{}", warning.message);
+
+        // An empty instance is filled from the top-level list, without a warning.
+        let loaded = parse(
+            "api-keys: [legacy]\nauth:\n  providers:\n    - name: default\n      type: config-api-key\n      api-keys: []\n",
+        )
+        .unwrap();
+        assert_eq!(loaded.config.api_keys, ["legacy"]);
+        assert_eq!(loaded.config.access_providers.len(), 1);
+        assert_eq!(
+            loaded.config.access_providers[0].settings["api-keys"],
+            serde_json::json!(["legacy"])
+        );
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+
+    #[test]
+    fn a_config_api_key_instance_without_keys_is_a_warning() {
+        let loaded = parse(
+            "auth:\n  providers:\n    - name: default\n      type: config-api-key\n    - name: empty\n      type: config-api-key\n      api-keys: ['  ']\n",
+        )
+        .unwrap();
+        let warned: Vec<_> = loaded
+            .warnings
+            .iter()
+            .map(|w| (w.key.as_str(), w.line))
+            .collect();
+        assert_eq!(
+            warned,
+            [
+                ("auth.providers[0]", Some(3)),
+                ("auth.providers[1]", Some(5))
+            ]
+        );
+        assert!(loaded.warnings[0].message.contains("not-handled"));
+        assert!(loaded.config.api_keys.is_empty());
     }
 
     #[test]
@@ -1351,7 +1493,31 @@ mod tests {
         let text = include_str!("../../../examples/cliproxyapi-config.yaml");
         let loaded = parse(text).unwrap();
         assert!(!loaded.warnings.is_empty());
+        // Only keys switchyard does not implement are warned about.
+        for warning in &loaded.warnings {
+            assert_eq!(warning.message, "unknown key, ignored", "{warning:?}");
+        }
         assert_eq!(loaded.config.port, 8317);
+        let config = &loaded.config;
+        assert_eq!(config.routing.strategy, Strategy::WeightedRoundRobin);
+        let claude: Vec<u32> = config.claude_keys.iter().map(|k| k.weight).collect();
+        assert_eq!(claude, [3, 1]);
+        assert_eq!(config.gemini_keys[0].weight, 2);
+        let weights: Vec<u32> = crate::credential::config_source::credentials(config)
+            .iter()
+            .filter(|c| c.compat_name.as_deref() == Some("openrouter"))
+            .map(|c| c.weight)
+            .collect();
+        assert_eq!(weights, [5, 2]);
+        // The reference's `default` config-api-key provider, mirrored by the top-level list.
+        let names: Vec<_> = loaded
+            .config
+            .access_providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(names, ["default"]);
+        assert_eq!(loaded.config.api_keys, ["your-api-key-1", "your-api-key-2"]);
     }
 
     #[test]

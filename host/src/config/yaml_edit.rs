@@ -1271,7 +1271,7 @@ auth:
         assert_only(
             text,
             &out,
-            "strategy: \"round-robin\"",
+            "strategy: \"weighted-round-robin\"",
             "strategy: fill-first",
         );
         let out = set(
@@ -1285,8 +1285,8 @@ auth:
         assert_only(
             text,
             &out,
-            "  - \"your-api-key-2\"\n",
-            "  - \"your-api-key-2\"\n  - k3\n",
+            "\n  - \"your-api-key-2\"\n",
+            "\n  - \"your-api-key-2\"\n  - k3\n",
         );
         let entry = json!({ "api-key": "new", "priority": 2 });
         let out = push(text, &path(&["gemini-api-key"]), &entry).unwrap();

@@ -40,6 +40,7 @@ pub fn credentials(config: &Config) -> Vec<Credential> {
                 label: format!("{}[{j}]", compat.name),
                 prefix: compat.prefix.clone(),
                 priority: compat.priority,
+                weight: entry.and_then(|e| e.weight).unwrap_or(compat.weight),
                 disabled: false,
                 base_url: compat.base_url.clone(),
                 secret: match entry {
@@ -86,6 +87,7 @@ fn provider_key(
         label: format!("{list}[{i}]"),
         prefix: entry.prefix.clone(),
         priority: entry.priority,
+        weight: entry.weight,
         disabled: false,
         base_url,
         secret: Secret::ApiKey(entry.api_key.clone()),
@@ -187,5 +189,16 @@ mod tests {
                 .starts_with("openai-compatibility:router:")
         );
         assert_eq!(all[3].label, "router[1]");
+    }
+
+    #[test]
+    fn weights_carry_over_and_an_api_key_entry_overrides_its_provider() {
+        let config = load(
+            "claude-api-key:\n  - api-key: a\n    weight: 5\n  - api-key: b\n\
+             openai-compatibility:\n  - name: router\n    base-url: http://127.0.0.1:1/v1\n    weight: 3\n\
+             \x20   api-key-entries:\n      - api-key: x\n        weight: 0\n      - api-key: y\n    models:\n      - name: m\n",
+        );
+        let weights: Vec<u32> = credentials(&config).iter().map(|c| c.weight).collect();
+        assert_eq!(weights, [5, 1, 0, 3]);
     }
 }

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{Credential, CredentialId, CredentialSource, ProviderKind, Secret, index_of};
-use crate::config::{ModelAlias, ProxyUrl};
+use crate::config::{DEFAULT_CREDENTIAL_WEIGHT, MAX_CREDENTIAL_WEIGHT, ModelAlias, ProxyUrl};
 use crate::confined_dir::{ConfinedDir, EntryKind};
 
 /// Legacy dash keys renamed to snake_case on load and save; an existing snake_case key wins.
@@ -330,6 +330,7 @@ pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<Credential, String> {
         label,
         prefix: (!prefix.is_empty()).then_some(prefix),
         priority: int_field(&metadata, "priority").unwrap_or(0) as i32,
+        weight: weight_field(&metadata)?,
         disabled: metadata
             .get("disabled")
             .and_then(Value::as_bool)
@@ -398,6 +399,31 @@ fn int_field(metadata: &Map<String, Value>, key: &str) -> Option<i64> {
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
+}
+
+/// The file's `weight`: absent or `null` is 1; otherwise an integer (a JSON number without a
+/// fraction, or a string of digits) from 0 to [`MAX_CREDENTIAL_WEIGHT`], else the reason the
+/// file is not used.
+pub fn weight_field(metadata: &Map<String, Value>) -> Result<u32, String> {
+    let value = match metadata.get("weight") {
+        None | Some(Value::Null) => return Ok(DEFAULT_CREDENTIAL_WEIGHT),
+        Some(value) => value,
+    };
+    let parsed = match value {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_CREDENTIAL_WEIGHT as f64)
+                .map(|f| f as i64)
+        }),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    parsed
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n <= MAX_CREDENTIAL_WEIGHT)
+        .ok_or_else(|| {
+            format!("weight {value} is not an integer from 0 to {MAX_CREDENTIAL_WEIGHT}")
+        })
 }
 
 /// A bool, a bool-like string, or a number.
@@ -545,6 +571,73 @@ mod tests {
             .collect();
         assert_eq!(skipped, ["broken.json", "oauth.json"]);
         assert!(listing.skipped[1].1.contains("unsupported type"));
+    }
+
+    #[test]
+    fn an_auth_file_weight_defaults_to_one_and_a_bad_one_skips_the_file() {
+        let (_dir, store) = store();
+        for (name, weight) in [
+            ("a-none.json", "null"),
+            ("b-five.json", "5"),
+            ("c-zero.json", "0"),
+            ("d-string.json", "\" 7 \""),
+            ("e-whole-float.json", "2.0"),
+            ("f-max.json", "1000000"),
+            ("x-fraction.json", "1.5"),
+            ("y-negative.json", "-1"),
+            ("z-too-large.json", "1000001"),
+            ("z2-word.json", "\"heavy\""),
+        ] {
+            put(
+                &store,
+                name,
+                &format!(r#"{{"type":"claude","api_key":"k","weight":{weight}}}"#),
+            );
+        }
+        put(
+            &store,
+            "a-absent.json",
+            r#"{"type":"claude","api_key":"k"}"#,
+        );
+        let listing = store.list().unwrap();
+        let used: Vec<_> = listing
+            .credentials
+            .iter()
+            .map(|c| (c.id.as_str(), c.weight))
+            .collect();
+        assert_eq!(
+            used,
+            [
+                ("a-absent.json", 1),
+                ("a-none.json", 1),
+                ("b-five.json", 5),
+                ("c-zero.json", 0),
+                ("d-string.json", 7),
+                ("e-whole-float.json", 2),
+                ("f-max.json", 1_000_000),
+            ]
+        );
+        let skipped: Vec<_> = listing
+            .skipped
+            .iter()
+            .map(|(p, reason)| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    reason,
+                )
+            })
+            .collect();
+        assert_eq!(skipped.len(), 4, "{skipped:?}");
+        for (_, reason) in &skipped {
+            assert!(
+                reason.contains("is not an integer from 0 to 1000000"),
+                "{reason}"
+            );
+        }
+        assert_eq!(
+            skipped[0].1,
+            "weight 1.5 is not an integer from 0 to 1000000"
+        );
     }
 
     #[test]

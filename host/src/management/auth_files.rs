@@ -176,6 +176,7 @@ fn credential_entry(
         "cooldowns": cooldowns,
         "path": path.display().to_string(),
         "priority": credential.priority,
+        "weight": credential.weight,
     });
     let object = entry.as_object_mut().expect("an object");
     if let Some(until) = next_retry {
@@ -218,14 +219,14 @@ fn read_type(dir: Option<&ConfinedDir>, path: &Path) -> Value {
 /// Writes one uploaded file (mode 0600, atomically, beneath the folder) after checking its
 /// name and JSON.
 async fn store(dir: &Path, name: &str, bytes: Bytes) -> Result<(), ManagementError> {
-    if !matches!(
-        serde_json::from_slice::<Value>(&bytes),
-        Ok(Value::Object(_))
-    ) {
+    let Ok(Value::Object(metadata)) = serde_json::from_slice::<Value>(&bytes) else {
         return Err(ManagementError::BadRequest(format!(
             "{name}: not a JSON object"
         )));
-    }
+    };
+    // As the reference saves: an invalid weight writes nothing.
+    file_store::weight_field(&metadata)
+        .map_err(|reason| ManagementError::BadRequest(format!("{name}: {reason}")))?;
     let store = FileStore::new(dir);
     let name = name.trim().to_owned();
     tokio::task::spawn_blocking(move || {

@@ -163,6 +163,7 @@ fn provider_key(entry: &ProviderKeyConfig) -> Value {
         "models": models(&entry.models),
         "excluded-models": entry.excluded_models,
         "priority": entry.priority,
+        "weight": entry.weight,
         "proxy-url": proxy_url(entry.proxy_url.as_ref()),
     })
 }
@@ -173,13 +174,20 @@ fn compat(entry: &OpenAiCompatConfig) -> Value {
         "base-url": entry.base_url.to_string(),
         "prefix": entry.prefix.clone().unwrap_or_default(),
         "headers": headers(&entry.headers),
-        "api-key-entries": entry.api_key_entries.iter().map(|k| json!({
-            "api-key": k.api_key,
-            "proxy-url": proxy_url(k.proxy_url.as_ref()),
-        })).collect::<Vec<_>>(),
+        "api-key-entries": entry.api_key_entries.iter().map(|k| {
+            let mut key = json!({
+                "api-key": k.api_key,
+                "proxy-url": proxy_url(k.proxy_url.as_ref()),
+            });
+            if let Some(weight) = k.weight {
+                key["weight"] = json!(weight);
+            }
+            key
+        }).collect::<Vec<_>>(),
         "models": models(&entry.models),
         "excluded-models": entry.excluded_models,
         "priority": entry.priority,
+        "weight": entry.weight,
     })
 }
 

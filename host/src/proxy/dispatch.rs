@@ -39,6 +39,8 @@ pub async fn dispatch(
         model: &resolved.model,
     };
     let affinity = generation.affinity.as_deref().zip(call.session);
+    // Affinity wraps this selector: what it may never choose is no candidate for either.
+    let selector = &generation.selector;
     let max_credentials = config.retry.max_retry_credentials as usize;
     let max_cooldowns = config.retry.max_cooldowns_per_request;
     let mut cooled = 0u32;
@@ -54,7 +56,7 @@ pub async fn dispatch(
             let now = runtime.clock.now();
             let available = match availability::available(
                 &resolved.candidates,
-                |c| tried.contains(c.credential.id.as_str()),
+                |c| tried.contains(c.credential.id.as_str()) || !selector.may_choose(c),
                 now,
             ) {
                 Ok(available) => available,
@@ -67,7 +69,7 @@ pub async fn dispatch(
                 Some((affinity, session)) => {
                     affinity.pick(&pick, Some(session), &available).await.0
                 }
-                None => generation.selector.pick(&pick, &available),
+                None => selector.pick(&pick, &available),
             };
             tried.insert(candidate.credential.id.as_str());
             match upstream::attempt(runtime, config, candidate, call).await {
@@ -170,7 +172,7 @@ fn retry_wait(
     let shortest = resolved
         .candidates
         .iter()
-        .filter(|c| !c.credential.disabled && has_budget(c))
+        .filter(|c| !c.credential.disabled && has_budget(c) && generation.selector.may_choose(c))
         .filter_map(|c| c.state.block(&c.upstream_model, now))
         .map(|block| block.until.duration_since(now).unwrap_or_default())
         .min();

@@ -71,8 +71,9 @@ impl SdkConfig {
         self.set("host", host).set("port", port)
     }
 
-    /// Adds a client key to `api-keys` (the embedded `config-api-key` provider's
-    /// `config-inline` instance, first in the chain).
+    /// Adds a client key to `api-keys`: the embedded `config-api-key` provider's
+    /// `config-inline` instance, last in the chain, or, when an access provider of type
+    /// `config-api-key` is listed, the keys of the first one while it has none of its own.
     pub fn api_key(mut self, key: &str) -> SdkConfig {
         let keys = self
             .keys
@@ -261,7 +262,7 @@ impl InstanceSpec {
 /// ```
 /// use switchyard::Upstream;
 ///
-/// let claude = Upstream::claude("sk-ant-1").priority(1).model("claude-sonnet-4-5", "sonnet");
+/// let claude = Upstream::claude("sk-ant-1").priority(1).weight(3).model("claude-sonnet-4-5", "sonnet");
 /// let local = Upstream::openai_compatible("local", "http://127.0.0.1:8000/v1", "none");
 /// ```
 #[derive(Debug, Clone)]
@@ -321,6 +322,13 @@ impl Upstream {
     /// `priority`: higher tiers are used first.
     pub fn priority(mut self, priority: i32) -> Upstream {
         self.entry["priority"] = json!(priority);
+        self
+    }
+
+    /// `weight`: the credential's share of requests under `weighted-round-robin` (0 to
+    /// 1,000,000; 0 is never chosen by it; other strategies ignore it).
+    pub fn weight(mut self, weight: u32) -> Upstream {
+        self.entry["weight"] = json!(weight);
         self
     }
 

@@ -57,6 +57,11 @@ impl KeySet {
         set
     }
 
+    /// Whether there is no key at all.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
     /// The keys in configured order.
     pub fn keys(&self) -> &[String] {
         &self.keys
@@ -115,7 +120,13 @@ mod tests {
     fn parses_settings() {
         let set = KeySet::from_settings(r#"{"api-keys": ["x", " y", "x"], "other": 1}"#).unwrap();
         assert_eq!(set.keys(), ["x", "y"]);
-        assert_eq!(KeySet::from_settings("{}").unwrap().keys().len(), 0);
+        assert!(KeySet::from_settings("{}").unwrap().is_empty());
+        assert!(
+            KeySet::from_settings(r#"{"api-keys": [" "]}"#)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(!set.is_empty());
         assert!(KeySet::from_settings("[]").unwrap_err().contains("object"));
         assert!(
             KeySet::from_settings(r#"{"api-keys": "x"}"#)

@@ -6,7 +6,9 @@
 //! a key wins; the principal is the key and the metadata `source` says where it was found.
 //!
 //! Settings: `{"api-keys": ["key-1", "key-2"]}`. Keys are trimmed; empty ones and duplicates
-//! are dropped. Comparison runs in constant time (see `key_set`).
+//! are dropped. Comparison runs in constant time (see `key_set`). An instance without keys
+//! answers `not-handled`: it has nothing to check, so the rest of the chain decides (the host
+//! warns about it when the config loads).
 
 pub mod credential;
 pub mod key_set;
@@ -51,6 +53,9 @@ mod component {
         }
 
         fn authenticate(head: RequestHead) -> Outcome {
+            if KEYS.with(|keys| keys.borrow().is_empty()) {
+                return Outcome::NotHandled;
+            }
             let candidates = Candidates::from_request(&head.headers, &head.query);
             if candidates.is_empty() {
                 return Outcome::NoCredentials;
