@@ -165,7 +165,7 @@ fn chain(runtime: &tokio::runtime::Runtime, pool_size: usize) -> AccessChain {
             limits: None,
             on_fault: switchyard::config::OnFault::Deny,
         }];
-        AccessChain::prepare_instances(
+        AccessChain::prepare(
             &instances,
             &PluginLimits::default(),
             &ProviderRegistry::new(),
@@ -187,8 +187,8 @@ fn config_api_key(c: &mut Criterion) {
     let per_call = chain(&runtime, 0);
     let native = NativeKeys::new(KEYS);
     assert!(native.authenticate(&head).is_some());
-    let provider = pooled.entries()[0].provider().clone();
-    let per_call_provider = per_call.entries()[0].provider().clone();
+    let provider = pooled.entries()[0].instance().clone();
+    let per_call_provider = per_call.entries()[0].instance().clone();
     assert!(
         runtime
             .block_on(pooled.authenticate(&head))

@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
+use switchyard::affinity::memory::MemoryCache;
+use switchyard::affinity::{PickOutcome, SessionAffinity};
 use switchyard::clock::SystemClock;
 use switchyard::config::{Config, PluginInstanceConfig, PluginLimits};
 use switchyard::credential::availability::available;
@@ -19,11 +21,7 @@ use switchyard::credential::config_source;
 use switchyard::credential::selector::{PickRequest, RoundRobin, RoundRobinCursors};
 use switchyard::credential::state::CredentialState;
 use switchyard::plugin::{HostOptions, PluginHost, RequestHead};
-use switchyard::session::affinity::PickOutcome;
-use switchyard::session::memory_cache::MemoryCache;
-use switchyard::session::{
-    ExtractorChain, ExtractorRegistry, SessionAffinity, SessionIds, SessionKind,
-};
+use switchyard::session::{ExtractorChain, ExtractorRegistry, SessionIds, SessionKind};
 
 /// A Claude Code request head (15 header fields, none of them a session header).
 fn claude_code_head() -> RequestHead {
@@ -146,7 +144,7 @@ fn extraction(c: &mut Criterion) {
             limits: None,
             on_fault: switchyard::config::OnFault::Deny,
         }];
-        ExtractorChain::prepare_instances(
+        ExtractorChain::prepare(
             &instances,
             &PluginLimits::default(),
             &ExtractorRegistry::new(),

@@ -127,24 +127,12 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let chain = match plugin.world() {
         PluginWorld::AccessProvider => Chain::Access(
-            AccessChain::prepare_instances(
-                &instances,
-                &limits,
-                &ProviderRegistry::new(),
-                &host,
-                None,
-            )
-            .await?,
+            AccessChain::prepare(&instances, &limits, &ProviderRegistry::new(), &host, None)
+                .await?,
         ),
         PluginWorld::SessionExtractor => Chain::Session(
-            ExtractorChain::prepare_instances(
-                &instances,
-                &limits,
-                &ExtractorRegistry::new(),
-                &host,
-                None,
-            )
-            .await?,
+            ExtractorChain::prepare(&instances, &limits, &ExtractorRegistry::new(), &host, None)
+                .await?,
         ),
     };
     println!(
@@ -203,11 +191,11 @@ impl Chain {
     ) -> anyhow::Result<()> {
         match self {
             Chain::Access(chain) => {
-                chain.entries()[index].provider().authenticate(head).await?;
+                chain.entries()[index].instance().authenticate(head).await?;
             }
             Chain::Session(chain) => {
                 chain.entries()[index]
-                    .extractor()
+                    .instance()
                     .extract(head, body)
                     .await?;
             }

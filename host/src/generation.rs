@@ -6,6 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::access::AccessChain;
+use crate::affinity::SessionAffinity;
+use crate::affinity::cache::{BindingLimit, SessionCache};
+use crate::affinity::memory::MemoryCache;
+use crate::affinity::redis::RedisCache;
 use crate::config::{Config, SessionStoreConfig, Strategy};
 use crate::credential::selector::{FillFirst, RoundRobin, Selector, WeightedRoundRobin};
 use crate::credential::{Credential, CredentialId, config_source};
@@ -13,10 +17,7 @@ use crate::model::ModelRegistry;
 use crate::plugin::PluginCatalog;
 use crate::redis_store::{RedisOptions, RedisStore, RedisStoreError, RedisTarget};
 use crate::runtime::Runtime;
-use crate::session::cache::{BindingLimit, SessionCache};
-use crate::session::memory_cache::MemoryCache;
-use crate::session::redis_cache::RedisCache;
-use crate::session::{ExtractorChain, SessionAffinity};
+use crate::session::ExtractorChain;
 
 /// Why a generation could not be prepared; the running one stays.
 #[derive(Debug, thiserror::Error)]
@@ -29,12 +30,9 @@ pub enum PrepareError {
         /// Why.
         source: std::io::Error,
     },
-    /// The access-provider chain could not be built.
+    /// A plugin chain (the access providers, the session extractors) could not be built.
     #[error(transparent)]
-    Access(#[from] crate::access::PrepareError),
-    /// The session-extractor chain could not be built.
-    #[error(transparent)]
-    Extractors(#[from] crate::session::PrepareError),
+    Chain(#[from] crate::chain::PrepareError),
     /// The shared session store cannot be used (its URL).
     #[error(transparent)]
     SessionStore(#[from] RedisStoreError),
@@ -92,7 +90,7 @@ impl Generation {
             config: Arc::new(config),
             registry: ModelRegistry::default(),
             plugins: PluginCatalog::default(),
-            access: Arc::new(AccessChain::new(Vec::new())),
+            access: Arc::new(AccessChain::default()),
             extractors: Arc::new(ExtractorChain::default()),
             selector: Arc::new(FillFirst),
             affinity: None,
@@ -126,14 +124,23 @@ impl Generation {
     ) -> Result<Generation, PrepareError> {
         let host = runtime.plugins.with_catalog(plugins.clone());
         // The empty generation's chains are empty, so they reuse nothing.
-        let access = previous
-            .access
-            .prepare_next(&config, &runtime.providers, &host)
-            .await?;
-        let extractors = previous
-            .extractors
-            .prepare_next(&config, &runtime.extractors, &host)
-            .await?;
+        let defaults = &config.plugins.limits;
+        let access = AccessChain::prepare(
+            &config.access_providers,
+            defaults,
+            &runtime.providers,
+            &host,
+            Some(&previous.access),
+        )
+        .await?;
+        let extractors = ExtractorChain::prepare(
+            &config.routing.session_extractors,
+            defaults,
+            &runtime.extractors,
+            &host,
+            Some(&previous.extractors),
+        )
+        .await?;
         // No authentication: only where nothing but this machine can connect, judged by the
         // sockets really listening (and by the config's host, which a restart would bind).
         let loopback = config.host_is_loopback() && runtime.listeners_are_loopback() != Some(false);

@@ -33,7 +33,11 @@ pub use sdk::*;
 #[doc(hidden)]
 pub mod access;
 #[doc(hidden)]
+pub mod affinity;
+#[doc(hidden)]
 pub mod atomic_file;
+#[doc(hidden)]
+pub mod chain;
 #[doc(hidden)]
 pub mod client_address;
 #[doc(hidden)]

@@ -5,7 +5,8 @@
 //!
 //! A [`PluginHost`] loads components into [`Plugin`]s; the world a component implements
 //! (access provider or session extractor) and the type name it declares are read at load.
-//! Configured instances are made by the role's module (`access` for providers).
+//! Configured instances are made through [`crate::chain`], for the role whose world the plugin
+//! implements (`access` for providers, `session` for extractors).
 //!
 //! A plugin can never crash, hang or leak into the host: a trap, a deadline or a memory
 //! overflow is a [`Fault`] of that call, the live instance it ran in is discarded, and
@@ -58,8 +59,7 @@ pub(crate) use folder::is_plugin_file;
 pub(crate) use bindings::{
     AccessProvider, Denial, Grant, SessionExtractor, WitOutcome, WitSessionId, WitSessionKind,
 };
-pub(crate) use header_filter::HeaderSlots;
-pub(crate) use instance::{PluginInstance, within};
+pub(crate) use instance::{PluginInstance, WorldBindings};
 
 use bindings::{AccessProviderPre, SessionExtractorPre};
 use cache::{Compiled, ComponentCache};
@@ -418,34 +418,18 @@ impl PluginHost {
         &self.core.options
     }
 
-    /// Creates a configured access-provider instance of `plugin` from `config` (settings
-    /// applied through `configure` to a first live instance now). `defaults` are the limits
-    /// when the instance has none of its own.
-    pub(crate) async fn access_instance(
+    /// Creates a configured instance of `plugin` (a plugin of the world `B`) from `config`
+    /// (settings applied through `configure` to a first live instance now). `defaults` are the
+    /// limits when the instance has none of its own.
+    pub(crate) async fn instance<B: WorldBindings>(
         &self,
         plugin: &Plugin,
         config: &PluginInstanceConfig,
         defaults: &PluginLimits,
-    ) -> Result<PluginInstance<AccessProvider>, PluginError> {
-        let WorldPre::Access(pre) = &plugin.inner.world else {
+    ) -> Result<PluginInstance<B>, PluginError> {
+        let Some(pre) = B::pre(&plugin.inner.world) else {
             return Err(PluginError::WrongWorld {
-                expected: PluginWorld::AccessProvider,
-                actual: plugin.world(),
-            });
-        };
-        PluginInstance::new(plugin.clone(), pre.clone(), self.spec(config, defaults)).await
-    }
-
-    /// Creates a configured session-extractor instance of `plugin` from `config`.
-    pub(crate) async fn session_instance(
-        &self,
-        plugin: &Plugin,
-        config: &PluginInstanceConfig,
-        defaults: &PluginLimits,
-    ) -> Result<PluginInstance<SessionExtractor>, PluginError> {
-        let WorldPre::Session(pre) = &plugin.inner.world else {
-            return Err(PluginError::WrongWorld {
-                expected: PluginWorld::SessionExtractor,
+                expected: B::WORLD,
                 actual: plugin.world(),
             });
         };
@@ -595,7 +579,8 @@ struct PluginInner {
     world: WorldPre,
 }
 
-enum WorldPre {
+/// The pre-instantiated component of a plugin, by the world it implements.
+pub(crate) enum WorldPre {
     Access(AccessProviderPre<PluginState>),
     Session(SessionExtractorPre<PluginState>),
 }

@@ -1,5 +1,5 @@
 //! The store several replicas share (`routing.session-store: redis://…`, design §4): session
-//! bindings (served through [`crate::session::redis_cache::RedisCache`]) and credential
+//! bindings (served through [`crate::affinity::redis::RedisCache`]) and credential
 //! cooldowns live in one Redis.
 //!
 //! - One [`ConnectionManager`] per store (one multiplexed, pipelined connection that reconnects

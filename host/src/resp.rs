@@ -23,7 +23,7 @@
 //! to HTTP.
 
 pub mod codec;
-pub mod session;
+pub mod connection;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,5 +51,7 @@ pub async fn serve<I>(
 ) where
     I: AsyncRead + AsyncWrite + Send + 'static,
 {
-    session::Session::new(peer, management).run(io, stop).await;
+    connection::Connection::new(peer, management)
+        .run(io, stop)
+        .await;
 }

@@ -8,6 +8,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 use crate::access::ProviderRegistry;
+use crate::affinity::{AffinityCounters, SessionStore};
 use crate::clock::Clock;
 use crate::credential::selector::{RoundRobinCursors, WeightedCredits};
 use crate::credential::state::StateTable;
@@ -18,8 +19,7 @@ use crate::metrics::Metrics;
 use crate::model::tracked::{DEFAULT_MAX_TRACKED_MODELS, TrackedModels};
 use crate::plugin::{InstanceUse, PluginHost, PluginStatus};
 use crate::proxy::client_pool::ClientPool;
-use crate::session::affinity::AffinityCounters;
-use crate::session::{ExtractorRegistry, SessionStore};
+use crate::session::ExtractorRegistry;
 use crate::usage::UsageHub;
 
 /// The process-wide state of one server.
@@ -266,21 +266,11 @@ impl Runtime {
     /// (access providers and session extractors).
     pub fn plugin_status(&self) -> Vec<PluginStatus> {
         let generation = self.generation();
-        let access = generation.access.entries().iter().filter_map(|entry| {
-            Some(InstanceUse {
-                instance: entry.name().to_owned(),
-                plugin: entry.plugin()?.clone(),
-                stats: entry.stats()?,
-            })
-        });
-        let extractors = generation.extractors.entries().iter().filter_map(|entry| {
-            Some(InstanceUse {
-                instance: entry.name().to_owned(),
-                plugin: entry.plugin()?.clone(),
-                stats: entry.stats()?,
-            })
-        });
-        let instances: Vec<InstanceUse> = access.chain(extractors).collect();
+        let instances: Vec<InstanceUse> = generation
+            .access
+            .plugin_uses()
+            .chain(generation.extractors.plugin_uses())
+            .collect();
         self.plugins.status(&generation.plugins, &instances)
     }
 

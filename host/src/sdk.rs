@@ -31,9 +31,11 @@ pub use secret::secrets_equal;
 pub use switchyard::Switchyard;
 
 pub use crate::access::{
-    NativeFactory as AccessProviderFactory, Outcome as AccessOutcome, Provider as AccessProvider,
+    Outcome as AccessOutcome, Provider as AccessProvider, ProviderFactory as AccessProviderFactory,
     ProviderFuture as AccessFuture,
 };
+pub use crate::affinity::SessionStore;
+pub use crate::affinity::cache::{BindingStats, SessionCache};
 pub use crate::config::{Config, ConfigError, PluginInstanceConfig as InstanceConfig, Strategy};
 pub use crate::credential::file_store::Listing as CredentialListing;
 pub use crate::credential::store::CredentialStore;
@@ -41,10 +43,9 @@ pub use crate::credential::{Credential, CredentialId, ProviderKind};
 pub use crate::hooks::Hooks;
 pub use crate::plugin::{Fault, RequestHead};
 pub use crate::runtime::ReloadStatus;
-pub use crate::session::cache::{BindingStats, SessionCache};
 pub use crate::session::{
     Extractor as SessionExtractor, ExtractorFactory as SessionExtractorFactory, ExtractorFuture,
-    SessionIds, SessionKind, SessionStore,
+    SessionIds, SessionKind,
 };
 pub use crate::usage::{Tokens, UsageRecord};
 /// The axum router type [`Switchyard::router`] returns (axum 0.8), to mount in the program's app.

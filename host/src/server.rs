@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::access::ProviderRegistry;
+use crate::affinity::SessionStore;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, LoadedConfig};
 use crate::credential::store::CredentialStore;
@@ -29,7 +30,7 @@ use crate::hooks::Hooks;
 use crate::management::{Management, Passwords, secret};
 use crate::plugin::{HostOptions, PluginError, PluginHost};
 use crate::runtime::Runtime;
-use crate::session::{ExtractorRegistry, SessionStore};
+use crate::session::ExtractorRegistry;
 use crate::watch::ConfigWatcher;
 
 pub(crate) use body_deadline::BodyReadTimedOut;

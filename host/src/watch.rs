@@ -208,22 +208,14 @@ fn explain(
     failed: &[(PathBuf, String)],
     error: PrepareError,
 ) -> ReloadError {
-    use crate::access::PrepareError as Access;
-    use crate::session::PrepareError as Extractors;
+    use crate::chain::PrepareCause;
 
     let (unknown, rejected) = match &error {
-        PrepareError::Access(Access::UnknownType { kind, .. })
-        | PrepareError::Extractors(Extractors::UnknownType { kind, .. }) => (Some(kind), None),
-        PrepareError::Access(Access::Plugin {
-            instance,
-            kind,
-            source,
-        })
-        | PrepareError::Extractors(Extractors::Plugin {
-            instance,
-            kind,
-            source,
-        }) => (None, Some((instance, kind, source))),
+        PrepareError::Chain(chain) => match &chain.cause {
+            PrepareCause::UnknownType { .. } => (Some(&chain.kind), None),
+            PrepareCause::Plugin(source) => (None, Some((&chain.instance, &chain.kind, source))),
+            _ => (None, None),
+        },
         _ => (None, None),
     };
     if let Some(kind) = unknown

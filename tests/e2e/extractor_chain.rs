@@ -9,12 +9,12 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 use switchyard::access::{AccessChain, ProviderRegistry};
+use switchyard::chain::{PrepareCause, PrepareError};
 use switchyard::clock::ManualClock;
 use switchyard::config::{Config, PluginInstanceConfig, PluginLimits};
 use switchyard::plugin::{Fault, PluginError, PluginHost, PluginOrigin, PluginWorld, RequestHead};
 use switchyard::session::{
-    Extractor, ExtractorChain, ExtractorFuture, ExtractorRegistry, PrepareError, SessionIds,
-    SessionKind,
+    Extractor, ExtractorChain, ExtractorFuture, ExtractorRegistry, SessionIds, SessionKind,
 };
 
 use crate::harness::{instance, plugin_host};
@@ -72,7 +72,7 @@ impl Fixture {
         &self,
         instances: &[PluginInstanceConfig],
     ) -> Result<ExtractorChain, PrepareError> {
-        ExtractorChain::prepare_instances(
+        ExtractorChain::prepare(
             instances,
             &PluginLimits::default(),
             &self.registry,
@@ -310,7 +310,7 @@ async fn only_the_declared_headers_reach_a_plugin() {
     );
     // `misbehave` declares `x-misbehave` and `x-visible`: it sees those only, every
     // occurrence, in arrival order.
-    let access = AccessChain::prepare_instances(
+    let access = AccessChain::prepare(
         &[instance("m", "misbehave", json!({}))],
         &PluginLimits::default(),
         &ProviderRegistry::new(),
@@ -445,7 +445,7 @@ async fn preparing_reports_unknown_types_and_rejected_settings() {
         .await
         .unwrap_err();
     assert!(
-        matches!(unknown, PrepareError::UnknownType { .. }),
+        matches!(unknown.cause, PrepareCause::UnknownType { .. }),
         "{unknown}"
     );
     assert!(
@@ -457,7 +457,10 @@ async fn preparing_reports_unknown_types_and_rejected_settings() {
         .try_chain(&[instance("k", "config-api-key", json!({}))])
         .await
         .unwrap_err();
-    assert!(matches!(wrong, PrepareError::UnknownType { .. }), "{wrong}");
+    assert!(
+        matches!(wrong.cause, PrepareCause::UnknownType { .. }),
+        "{wrong}"
+    );
     let rejected = f
         .try_chain(&[instance("s", "session-standard", json!({ "ttl": 5 }))])
         .await
@@ -465,17 +468,23 @@ async fn preparing_reports_unknown_types_and_rejected_settings() {
     assert!(
         matches!(
             &rejected,
-            PrepareError::Plugin {
-                source: PluginError::Rejected(message),
+            PrepareError {
+                cause: PrepareCause::Plugin(PluginError::Rejected(message)),
                 ..
             } if message == "session-standard takes no settings; unknown: ttl"
         ),
         "{rejected}"
     );
     let config = Config::parse("", None, PathBuf::from(".")).unwrap().config;
-    let default = ExtractorChain::prepare(&config, &f.registry, &f.host)
-        .await
-        .unwrap();
+    let default = ExtractorChain::prepare(
+        &config.routing.session_extractors,
+        &config.plugins.limits,
+        &f.registry,
+        &f.host,
+        None,
+    )
+    .await
+    .unwrap();
     let kinds: Vec<_> = default.entries().iter().map(|e| e.kind()).collect();
     assert_eq!(kinds, ["session-standard"]);
 }
@@ -489,7 +498,7 @@ async fn a_new_chain_reuses_unchanged_instances_without_recompiling() {
     let mine_instantiations = first.entries()[1].stats().unwrap().instantiations;
     first.extract(&head(&[("x-session", "s")]), b"").await;
 
-    let second = ExtractorChain::prepare_instances(
+    let second = ExtractorChain::prepare(
         &[standard(), echo("mine", "b:")],
         &PluginLimits::default(),
         &f.registry,

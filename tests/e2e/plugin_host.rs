@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use switchyard::access::{
-    AccessChain, AccessError, Outcome, PrepareError, Provider, ProviderFuture, ProviderRegistry,
-    ProviderType, RequestHead,
+    AccessChain, AccessError, Outcome, Provider, ProviderFuture, ProviderRegistry, ProviderType,
+    RequestHead,
 };
+use switchyard::chain::{PrepareCause, PrepareError};
 use switchyard::clock::ManualClock;
 use switchyard::config::{Config, PluginInstanceConfig, PluginLimits};
 use switchyard::plugin::{
@@ -79,7 +80,7 @@ impl Fixture {
         &self,
         instances: &[PluginInstanceConfig],
     ) -> Result<AccessChain, PrepareError> {
-        AccessChain::prepare_instances(
+        AccessChain::prepare(
             instances,
             &PluginLimits::default(),
             &self.registry,
@@ -317,12 +318,12 @@ async fn new_settings_reconfigure_without_recompiling() {
         )
         .await;
     assert!(Arc::ptr_eq(
-        second.entries()[0].provider(),
-        third.entries()[0].provider()
+        second.entries()[0].instance(),
+        third.entries()[0].instance()
     ));
     assert!(!Arc::ptr_eq(
-        first.entries()[0].provider(),
-        second.entries()[0].provider()
+        first.entries()[0].instance(),
+        second.entries()[0].instance()
     ));
 }
 
@@ -340,7 +341,7 @@ impl PrepareNext for AccessChain {
         instances: &[PluginInstanceConfig],
         f: &Fixture,
     ) -> AccessChain {
-        AccessChain::prepare_instances(
+        AccessChain::prepare(
             instances,
             &PluginLimits::default(),
             &f.registry,
@@ -352,14 +353,27 @@ impl PrepareNext for AccessChain {
     }
 }
 
+/// The access chain of a config file (`auth.providers` and `api-keys`), reusing the unchanged
+/// instances of `previous`.
+async fn config_chain(f: &Fixture, yaml: &str, previous: Option<&AccessChain>) -> AccessChain {
+    let config = Config::parse(yaml, None, std::env::temp_dir())
+        .unwrap()
+        .config;
+    let limits = &config.plugins.limits;
+    AccessChain::prepare(
+        &config.access_providers,
+        limits,
+        &f.registry,
+        &f.host,
+        previous,
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn a_config_file_becomes_a_chain() {
     let f = fixture().await;
-    let parse = |yaml: &str| {
-        Config::parse(yaml, None, std::env::temp_dir())
-            .unwrap()
-            .config
-    };
     // No config-api-key instance: the top-level keys become `config-inline`, last.
     let yaml = r#"
 api-keys: [" sk-top ", "sk-top"]
@@ -369,9 +383,7 @@ auth:
       type: misbehave
       config: { mode: not-handled }
 "#;
-    let chain = AccessChain::prepare(&parse(yaml), &f.registry, &f.host)
-        .await
-        .unwrap();
+    let chain = config_chain(&f, yaml, None).await;
     let names: Vec<_> = chain.entries().iter().map(|e| e.name()).collect();
     assert_eq!(names, ["odd", "config-inline"]);
     let (provider, principal, _) = allowed(&chain, &head(&[("x-api-key", "sk-top")], "")).await;
@@ -384,9 +396,7 @@ auth:
     let with_partners = format!(
         "{yaml}    - name: partners\n      type: config-api-key\n      api-keys: [sk-partner]\n"
     );
-    let partners = AccessChain::prepare(&parse(&with_partners), &f.registry, &f.host)
-        .await
-        .unwrap();
+    let partners = config_chain(&f, &with_partners, None).await;
     let names: Vec<_> = partners.entries().iter().map(|e| e.name()).collect();
     assert_eq!(names, ["odd", "partners"]);
     let (provider, _, _) = allowed(&partners, &head(&[], "key=sk-partner")).await;
@@ -398,18 +408,11 @@ auth:
 
     // A reload with other keys: a new chain, nothing compiled, the unchanged instance reused.
     let compiled = f.host.stats();
-    let next = chain
-        .prepare_next(
-            &parse(&yaml.replace("sk-top", "sk-top-2")),
-            &f.registry,
-            &f.host,
-        )
-        .await
-        .unwrap();
+    let next = config_chain(&f, &yaml.replace("sk-top", "sk-top-2"), Some(&chain)).await;
     allowed(&next, &head(&[], "key=sk-top-2")).await;
     assert!(Arc::ptr_eq(
-        chain.entries()[0].provider(),
-        next.entries()[0].provider()
+        chain.entries()[0].instance(),
+        next.entries()[0].instance()
     ));
     assert_eq!(f.host.stats(), compiled);
 }
@@ -451,7 +454,9 @@ async fn preparing_reports_unknown_types_and_rejected_settings() {
         .try_chain(&[instance("mystery", "no-such-type", serde_json::json!({}))])
         .await
         .unwrap_err();
-    assert!(matches!(&error, PrepareError::UnknownType { instance, .. } if instance == "mystery"));
+    assert!(
+        matches!(&error, PrepareError { instance, cause: PrepareCause::UnknownType { .. }, .. } if instance == "mystery")
+    );
     let message = error.to_string();
     assert!(
         message.contains("mystery") && message.contains("no-such-type"),
@@ -471,7 +476,7 @@ async fn preparing_reports_unknown_types_and_rejected_settings() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, PrepareError::Plugin { source: PluginError::Rejected(m), .. } if m.contains("list of strings")),
+        matches!(&error, PrepareError { cause: PrepareCause::Plugin(PluginError::Rejected(m)), .. } if m.contains("list of strings")),
         "{error}"
     );
     assert!(
@@ -495,7 +500,7 @@ async fn preparing_reports_unknown_types_and_rejected_settings() {
         .try_chain(&[instance("tokens", "header-token", serde_json::json!({}))])
         .await
         .unwrap_err();
-    assert!(matches!(error, PrepareError::Native { .. }), "{error}");
+    assert!(matches!(error.cause, PrepareCause::Native(_)), "{error}");
 }
 
 #[tokio::test]
@@ -1086,7 +1091,7 @@ async fn the_status_reports_each_plugin_and_its_state() {
 
     // Calls and faults of the serving instances; a quarantine shows.
     let registry = ProviderRegistry::new();
-    let chain = AccessChain::prepare_instances(
+    let chain = AccessChain::prepare(
         &[instance("m", "misbehave", serde_json::json!({}))],
         &PluginLimits::default(),
         &registry,

@@ -7,6 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
+use switchyard::affinity::SessionCache;
+use switchyard::affinity::cache::BindingLimit;
+use switchyard::affinity::redis::RedisCache;
 use switchyard::clock::{Clock, SystemClock};
 use switchyard::credential::blame::Blame;
 use switchyard::credential::cooldown::Failure;
@@ -15,9 +18,6 @@ use switchyard::credential::{CredentialId, Secret};
 use switchyard::model::tracked::TrackedModels;
 use switchyard::model::tracked::Tracking;
 use switchyard::redis_store::{RedisOptions, RedisStore, RedisTarget, StoreSecret};
-use switchyard::session::SessionCache;
-use switchyard::session::cache::BindingLimit;
-use switchyard::session::redis_cache::RedisCache;
 use switchyard_mock::{Fault, MockUpstream};
 
 use crate::harness::{Proxy, Reply, WAIT, messages, read};

@@ -8,15 +8,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
+use switchyard::affinity::SessionCache;
+use switchyard::affinity::cache::BindingLimit;
+use switchyard::affinity::redis::RedisCache;
 use switchyard::clock::{Clock, SystemClock};
 use switchyard::credential::state::StateTable;
 use switchyard::credential::{CredentialId, Secret};
 use switchyard::metrics::{Metrics, Table};
 use switchyard::model::tracked::TrackedModels;
 use switchyard::redis_store::{RedisOptions, RedisStore, RedisTarget};
-use switchyard::session::SessionCache;
-use switchyard::session::cache::BindingLimit;
-use switchyard::session::redis_cache::RedisCache;
 use switchyard_mock::{Fault, MockUpstream};
 
 use crate::harness::{Proxy, WAIT, client, messages};

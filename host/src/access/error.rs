@@ -1,9 +1,9 @@
-//! Why a request was refused, and why a chain could not be prepared.
+//! Why a request was refused.
 
 use bytes::Bytes;
 use http::StatusCode;
 
-use crate::plugin::{Fault, PluginError};
+use crate::plugin::Fault;
 
 /// Why the chain refused a request. [`AccessError::status`] and [`AccessError::body`] are the
 /// response (design §2.2).
@@ -94,40 +94,4 @@ impl AccessError {
         };
         Bytes::from(body.to_string())
     }
-}
-
-/// Why a chain could not be prepared from a config. Nothing is applied.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum PrepareError {
-    /// No registered type or installed plugin has the instance's type name.
-    #[error("access provider {instance}: unknown type {kind:?} (known types: {})", known.join(", "))]
-    UnknownType {
-        /// The instance name.
-        instance: String,
-        /// The type it names.
-        kind: String,
-        /// The types that exist.
-        known: Vec<String>,
-    },
-    /// The plugin could not make the instance (rejected settings, start failure...).
-    #[error("access provider {instance} ({kind}) {source}")]
-    Plugin {
-        /// The instance name.
-        instance: String,
-        /// Its type.
-        kind: String,
-        /// What went wrong.
-        source: PluginError,
-    },
-    /// The native factory rejected the instance.
-    #[error("access provider {instance} ({kind}) rejected its settings: {message}")]
-    Native {
-        /// The instance name.
-        instance: String,
-        /// Its type.
-        kind: String,
-        /// The factory's message.
-        message: String,
-    },
 }

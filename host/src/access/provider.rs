@@ -1,9 +1,11 @@
-//! The provider trait: one configured instance's decision about a request.
+//! The provider trait: one configured instance's decision about a request; and the factory of
+//! native providers.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use super::{Outcome, RequestHead};
+use super::{AccessRole, Outcome, RequestHead};
+use crate::chain::NativeFactory;
 use crate::plugin::{Fault, InstanceStats};
 
 /// The future a [`Provider`] returns.
@@ -23,3 +25,9 @@ pub trait Provider: Send + Sync + 'static {
         None
     }
 }
+
+/// Builds configured instances of a native access-provider type. A closure
+/// `Fn(&PluginInstanceConfig) -> Result<Arc<dyn Provider>, String>` is one.
+pub trait ProviderFactory: NativeFactory<AccessRole> {}
+
+impl<F: NativeFactory<AccessRole>> ProviderFactory for F {}

@@ -2,9 +2,7 @@
 
 use super::provider::{Provider, ProviderFuture};
 use super::{Outcome, RequestHead};
-use crate::plugin::{
-    AccessProvider, Fault, HeaderSlots, InstanceStats, Plugin, PluginInstance, within,
-};
+use crate::plugin::{AccessProvider, Fault, InstanceStats, Plugin, PluginInstance};
 
 /// A configured instance of an access-provider plugin: a pool of live instances with its
 /// settings applied, called with the instance's deadline and memory cap.
@@ -29,18 +27,15 @@ impl WasmProvider {
 
     /// Calls the plugin's `authenticate` in a live instance, with the header fields it reads.
     pub async fn call(&self, head: &RequestHead) -> Result<Outcome, Fault> {
-        let mut live = self.instance.checkout(head.client_ip()).await?;
-        let deadline = self.instance.limits().deadline;
-        let mut slots = HeaderSlots::new();
-        let wit = head.wit(self.instance.plugin().header_filter(), &mut slots);
-        let result = within(
-            deadline,
-            live.bindings
-                .switchyard_plugin_access()
-                .call_authenticate(&mut live.store, wit),
-        )
-        .await;
-        self.instance.checkin(live, result).map(Outcome::from)
+        self.instance
+            .call(head, async |bindings, store, wit| {
+                bindings
+                    .switchyard_plugin_access()
+                    .call_authenticate(store, wit)
+                    .await
+            })
+            .await
+            .map(Outcome::from)
     }
 }
 

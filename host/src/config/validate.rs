@@ -528,7 +528,7 @@ impl Context {
         let session_affinity_max_bindings = self.bound(
             "routing.session-affinity-max-bindings",
             routing.session_affinity_max_bindings,
-            crate::session::cache::DEFAULT_MAX_BINDINGS,
+            crate::affinity::cache::DEFAULT_MAX_BINDINGS,
         )?;
         let max_tracked_models = self.bound(
             "routing.max-tracked-models",

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Management, ManagementError, ok};
+use crate::affinity::cache::BindingStats;
 use crate::config::SessionStoreConfig;
 use crate::credential::CredentialId;
-use crate::session::cache::BindingStats;
 
 /// The session routes.
 pub fn routes() -> Router<Arc<Management>> {

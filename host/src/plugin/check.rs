@@ -103,7 +103,7 @@ impl PluginHost {
         let (answer, start_time, stats) = match plugin.world() {
             super::PluginWorld::AccessProvider => {
                 let provider =
-                    WasmProvider::new(self.access_instance(plugin, &config, &trial.limits).await?);
+                    WasmProvider::new(self.instance(plugin, &config, &trial.limits).await?);
                 let start_time = started.elapsed();
                 let mut first = None;
                 for _ in 0..calls {
@@ -117,10 +117,8 @@ impl PluginHost {
                 (answer, start_time, provider.stats())
             }
             super::PluginWorld::SessionExtractor => {
-                let extractor = WasmExtractor::new(
-                    self.session_instance(plugin, &config, &trial.limits)
-                        .await?,
-                );
+                let extractor =
+                    WasmExtractor::new(self.instance(plugin, &config, &trial.limits).await?);
                 let start_time = started.elapsed();
                 let body = plugin
                     .needs_body()

@@ -18,19 +18,28 @@ use parking_lot::Mutex;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Store;
 
-use super::bindings::{AccessProvider, AccessProviderPre, SessionExtractor, SessionExtractorPre};
+use super::bindings::{
+    AccessProvider, AccessProviderPre, SessionExtractor, SessionExtractorPre, WitRequestHead,
+};
 use super::engine::deadline_ticks;
+use super::header_filter::HeaderSlots;
 use super::health::{FaultPolicy, Health};
 use super::state::{LogOrigin, PluginState};
-use super::{Fault, Plugin, PluginError};
+use super::{Fault, Plugin, PluginError, PluginWorld, RequestHead, WorldPre};
 use crate::client_address::AddressGroup;
 use crate::clock::Clock;
 use crate::config::PluginLimits;
 
 /// The bindings of one world, as far as the pool needs them.
 pub(crate) trait WorldBindings: Sized + Send + 'static {
+    /// The world.
+    const WORLD: PluginWorld;
+
     /// The pre-instantiated component of this world.
     type Pre: Clone + Send + Sync + 'static;
+
+    /// The pre-instantiated component of a plugin, when the plugin implements this world.
+    fn pre(world: &WorldPre) -> Option<&Self::Pre>;
 
     /// Instantiates `pre` into `store`.
     fn instantiate(
@@ -46,47 +55,55 @@ pub(crate) trait WorldBindings: Sized + Send + 'static {
     ) -> impl Future<Output = wasmtime::Result<Result<(), String>>> + Send;
 }
 
-impl WorldBindings for AccessProvider {
-    type Pre = AccessProviderPre<PluginState>;
+/// Implements [`WorldBindings`] for the bindings `$bindings` of one world (bindgen gives the
+/// worlds no common trait): `$pre` is its pre-instantiated form, `$world` its [`PluginWorld`],
+/// `$variant` its [`WorldPre`] variant and `$interface` the accessor of its exported interface.
+macro_rules! world_bindings {
+    ($bindings:ident, $pre:ident, $world:ident, $variant:ident, $interface:ident) => {
+        impl WorldBindings for $bindings {
+            const WORLD: PluginWorld = PluginWorld::$world;
 
-    async fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<PluginState>,
-    ) -> wasmtime::Result<Self> {
-        pre.instantiate_async(store).await
-    }
+            type Pre = $pre<PluginState>;
 
-    async fn configure(
-        &self,
-        store: &mut Store<PluginState>,
-        settings: &str,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.switchyard_plugin_access()
-            .call_configure(store, settings)
-            .await
-    }
+            fn pre(world: &WorldPre) -> Option<&Self::Pre> {
+                match world {
+                    WorldPre::$variant(pre) => Some(pre),
+                    _ => None,
+                }
+            }
+
+            async fn instantiate(
+                pre: &Self::Pre,
+                store: &mut Store<PluginState>,
+            ) -> wasmtime::Result<Self> {
+                pre.instantiate_async(store).await
+            }
+
+            async fn configure(
+                &self,
+                store: &mut Store<PluginState>,
+                settings: &str,
+            ) -> wasmtime::Result<Result<(), String>> {
+                self.$interface().call_configure(store, settings).await
+            }
+        }
+    };
 }
 
-impl WorldBindings for SessionExtractor {
-    type Pre = SessionExtractorPre<PluginState>;
-
-    async fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<PluginState>,
-    ) -> wasmtime::Result<Self> {
-        pre.instantiate_async(store).await
-    }
-
-    async fn configure(
-        &self,
-        store: &mut Store<PluginState>,
-        settings: &str,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.switchyard_plugin_session()
-            .call_configure(store, settings)
-            .await
-    }
-}
+world_bindings!(
+    AccessProvider,
+    AccessProviderPre,
+    AccessProvider,
+    Access,
+    switchyard_plugin_access
+);
+world_bindings!(
+    SessionExtractor,
+    SessionExtractorPre,
+    SessionExtractor,
+    Session,
+    switchyard_plugin_session
+);
 
 /// One live instance: a store and the world's bindings in it.
 pub(crate) struct Live<B> {
@@ -206,11 +223,6 @@ impl<B: WorldBindings> PluginInstance<B> {
         &self.origin.instance
     }
 
-    /// The limits of each call.
-    pub(crate) fn limits(&self) -> &PluginLimits {
-        &self.limits
-    }
-
     /// The counters.
     pub(crate) fn stats(&self) -> InstanceStats {
         InstanceStats {
@@ -268,6 +280,24 @@ impl<B: WorldBindings> PluginInstance<B> {
         live.store
             .set_epoch_deadline(deadline_ticks(self.limits.deadline));
         Ok(live)
+    }
+
+    /// Makes one call for the request `head`: checks a live instance out (for the request's
+    /// client), hands `call` its bindings, its store and the header fields the plugin declared,
+    /// bounds the call by the deadline, and checks the instance back in.
+    pub(crate) async fn call<R>(
+        &self,
+        head: &RequestHead,
+        call: impl AsyncFnOnce(&B, &mut Store<PluginState>, WitRequestHead<'_>) -> wasmtime::Result<R>,
+    ) -> Result<R, Fault> {
+        let mut live = self.checkout(head.client_ip()).await?;
+        let mut slots = HeaderSlots::new();
+        let wit = head.wit(self.plugin.header_filter(), &mut slots);
+        let Live {
+            store, bindings, ..
+        } = &mut live;
+        let result = within(self.limits.deadline, call(bindings, store, wit)).await;
+        self.checkin(live, result)
     }
 
     /// Ends a call: on success the live instance goes back to the pool (if there is room)
@@ -387,7 +417,7 @@ impl<B: WorldBindings> PluginInstance<B> {
 /// (the usual case: the guest computes and returns) costs one clock read. A guest that
 /// computes too long is stopped by the epoch deadline instead; this covers a guest waiting on
 /// the host (a WASI sleep or poll).
-pub(crate) async fn within<F: Future>(limit: std::time::Duration, future: F) -> Option<F::Output> {
+async fn within<F: Future>(limit: std::time::Duration, future: F) -> Option<F::Output> {
     let start = tokio::time::Instant::now();
     let mut future = std::pin::pin!(future);
     let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;

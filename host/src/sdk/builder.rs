@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{SdkConfig, SdkError, Switchyard};
-use crate::access::{NativeFactory, ProviderRegistry};
+use crate::access::{ProviderFactory, ProviderRegistry};
+use crate::affinity::SessionStore;
 use crate::credential::store::CredentialStore;
 use crate::hooks::Hooks;
 use crate::server::{self, DEFAULT_SHUTDOWN_GRACE, ServerOptions};
-use crate::session::{ExtractorFactory, ExtractorRegistry, SessionStore};
+use crate::session::{ExtractorFactory, ExtractorRegistry};
 
 /// Builds a [`Switchyard`]; from [`Switchyard::builder`].
 ///
@@ -97,7 +98,7 @@ impl SwitchyardBuilder {
     ///     Ok(Arc::new(Everyone) as Arc<dyn AccessProvider>)
     /// });
     /// ```
-    pub fn register_access_provider(self, kind: &str, factory: impl NativeFactory) -> Self {
+    pub fn register_access_provider(self, kind: &str, factory: impl ProviderFactory) -> Self {
         self.providers.register_native(kind, factory);
         self
     }

@@ -24,7 +24,7 @@ enum Next {
 }
 
 /// A connection's state.
-pub struct Session {
+pub struct Connection {
     peer: SocketAddr,
     management: Arc<Management>,
     /// What the login depended on ([`Management::fingerprint`]); `Some` once authenticated.
@@ -32,10 +32,10 @@ pub struct Session {
     subscription: Option<mpsc::Receiver<Arc<str>>>,
 }
 
-impl Session {
-    /// A new, unauthenticated session.
+impl Connection {
+    /// A new, unauthenticated connection.
     pub fn new(peer: SocketAddr, management: Arc<Management>) -> Self {
-        Session {
+        Connection {
             peer,
             management,
             fingerprint: None,
@@ -157,7 +157,7 @@ impl Session {
         }
     }
 
-    /// `-ERR` and close when the session logged in and the management secrets or enablement
+    /// `-ERR` and close when the connection logged in and the management secrets or enablement
     /// have changed since.
     fn revoked(&self) -> Option<Next> {
         let at_auth = self.fingerprint?;

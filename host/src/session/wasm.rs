@@ -3,8 +3,8 @@
 use super::extractor::{Extractor, ExtractorFuture};
 use super::{SessionIds, SessionKind};
 use crate::plugin::{
-    Fault, HeaderSlots, InstanceStats, Plugin, PluginInstance, RequestHead, SessionExtractor,
-    WitSessionId, WitSessionKind, within,
+    Fault, InstanceStats, Plugin, PluginInstance, RequestHead, SessionExtractor, WitSessionId,
+    WitSessionKind,
 };
 
 /// A configured instance of a session-extractor plugin: a pool of live instances with its
@@ -36,19 +36,14 @@ impl WasmExtractor {
         head: &RequestHead,
         body: Option<&[u8]>,
     ) -> Result<Option<SessionIds>, Fault> {
-        let mut live = self.instance.checkout(head.client_ip()).await?;
-        let deadline = self.instance.limits().deadline;
-        let mut slots = HeaderSlots::new();
-        let wit = head.wit(self.instance.plugin().header_filter(), &mut slots);
-        let result = within(
-            deadline,
-            live.bindings
-                .switchyard_plugin_session()
-                .call_extract(&mut live.store, wit, body),
-        )
-        .await;
         self.instance
-            .checkin(live, result)
+            .call(head, async |bindings, store, wit| {
+                bindings
+                    .switchyard_plugin_session()
+                    .call_extract(store, wit, body)
+                    .await
+            })
+            .await
             .map(|ids| ids.map(SessionIds::from))
     }
 }

@@ -28,7 +28,7 @@ use futures_util::future::BoxFuture;
 use redis::Script;
 
 use super::cache::{BindingLimit, BindingStats, SessionCache};
-use super::memory_cache::MemoryCache;
+use super::memory::MemoryCache;
 use crate::clock::Clock;
 use crate::credential::CredentialId;
 use crate::redis_store::RedisStore;

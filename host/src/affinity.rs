@@ -1,24 +1,38 @@
-//! The session-affinity selector: wraps the strategy's selector (round-robin, fill-first or
-//! weighted round-robin) and keeps each session on the credential it was bound to (reference
-//! §1.5 with the \[HEAD\] fixes of §1.10).
+//! Session affinity: keeping a conversation on the credential it started on, so the upstream
+//! prompt cache stays warm. Which conversation a request belongs to is [`crate::session`]'s
+//! part; this module keeps the bindings and picks by them.
 //!
+//! [`SessionAffinity`] is the selector: it wraps the strategy's selector (round-robin,
+//! fill-first or weighted round-robin) and keeps each session on the credential it was bound to
+//! (reference §1.5 with the \[HEAD\] fixes of §1.10).
 //! Pick: a live binding whose credential is available (in any priority tier) is reused; a
 //! binding whose credential is not available is moved to what the wrapped selector picks; a new
 //! turn inherits the binding of its fallback id; otherwise the wrapped selector's pick becomes
 //! the binding. A credential the wrapped selector may never choose (weight 0 under weighted
 //! round-robin) is not available, so a binding to it moves too. Result feedback keeps bindings honest: a success refreshes a binding only while
 //! it still points at that credential, a failure removes it only while it does.
+//!
+//! Bindings live in a [`SessionCache`]: in memory ([`memory::MemoryCache`]) or in the shared
+//! Redis store ([`redis::RedisCache`]); a program embedding switchyard opens its own through a
+//! [`SessionStore`].
+
+pub mod cache;
+pub mod memory;
+pub mod redis;
+pub mod store;
+
+pub use cache::SessionCache;
+pub use store::SessionStore;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::cache::SessionCache;
-use super::id::SessionIds;
 use crate::credential::CredentialId;
 use crate::credential::availability::Available;
 use crate::credential::candidate::Candidate;
 use crate::credential::selector::{PickRequest, Selector};
+use crate::session::SessionIds;
 
 /// Counters of affinity decisions; they survive selector rebuilds.
 #[derive(Debug, Default)]
@@ -185,6 +199,7 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
+    use crate::affinity::memory::MemoryCache;
     use crate::clock::ManualClock;
     use crate::credential::availability::available;
     use crate::credential::blame::Blame;
@@ -192,8 +207,7 @@ mod tests {
     use crate::credential::selector::{RoundRobin, RoundRobinCursors};
     use crate::credential::state::CredentialState;
     use crate::credential::testing::credential;
-    use crate::session::id::SessionKind;
-    use crate::session::memory_cache::MemoryCache;
+    use crate::session::SessionKind;
 
     fn candidates(specs: &[(&str, i32)]) -> Vec<Candidate> {
         specs

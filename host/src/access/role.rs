@@ -1,0 +1,53 @@
+//! The access-provider role: what the generic chain needs to make access-provider instances,
+//! and the names of its registry.
+
+use std::sync::Arc;
+
+use super::{Provider, WasmProvider};
+use crate::chain::{InstanceType, Role, TypeRegistry};
+use crate::config::{OnFault, PluginInstanceConfig, PluginLimits};
+use crate::plugin::{InstanceStats, Plugin, PluginError, PluginHost, PluginWorld};
+
+/// The access-provider role: instances answer to [`Provider`], Wasm ones are plugins of the
+/// `access-provider` world, and each entry keeps its `on-fault`.
+#[derive(Debug)]
+pub struct AccessRole;
+
+impl Role for AccessRole {
+    const NAME: &'static str = "access provider";
+    const WORLD: PluginWorld = PluginWorld::AccessProvider;
+    type Native = dyn Provider;
+    type Wasm = WasmProvider;
+    type State = OnFault;
+
+    async fn instantiate(
+        host: &PluginHost,
+        plugin: &Plugin,
+        config: &PluginInstanceConfig,
+        defaults: &PluginLimits,
+    ) -> Result<WasmProvider, PluginError> {
+        host.instance(plugin, config, defaults)
+            .await
+            .map(WasmProvider::new)
+    }
+
+    fn as_native(wasm: Arc<WasmProvider>) -> Arc<dyn Provider> {
+        wasm
+    }
+
+    fn stats(instance: &dyn Provider) -> Option<InstanceStats> {
+        instance.stats()
+    }
+
+    /// A fault of an instance built outside a config denies the request.
+    fn state(_instance: &dyn Provider, config: Option<&PluginInstanceConfig>) -> OnFault {
+        config.map_or(OnFault::Deny, |config| config.on_fault)
+    }
+}
+
+/// Access-provider types by name, in registration order (native ones registered here, the
+/// access-provider plugins installed in the host found beside them).
+pub type ProviderRegistry = TypeRegistry<AccessRole>;
+
+/// An access-provider type: how its configured instances are made.
+pub type ProviderType = InstanceType<AccessRole>;

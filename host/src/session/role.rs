@@ -1,0 +1,67 @@
+//! The session-extractor role: what the generic chain needs to make extractor instances, what
+//! each entry keeps, and the names of its registry.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use super::{Extractor, WasmExtractor};
+use crate::chain::{InstanceType, Role, TypeRegistry};
+use crate::config::{PluginInstanceConfig, PluginLimits};
+use crate::plugin::{InstanceStats, Plugin, PluginError, PluginHost, PluginWorld};
+
+/// The session-extractor role: instances answer to [`Extractor`], Wasm ones are plugins of the
+/// `session-extractor` world, and each entry keeps an [`ExtractorState`].
+#[derive(Debug)]
+pub struct ExtractorRole;
+
+impl Role for ExtractorRole {
+    const NAME: &'static str = "session extractor";
+    const WORLD: PluginWorld = PluginWorld::SessionExtractor;
+    type Native = dyn Extractor;
+    type Wasm = WasmExtractor;
+    type State = ExtractorState;
+
+    async fn instantiate(
+        host: &PluginHost,
+        plugin: &Plugin,
+        config: &PluginInstanceConfig,
+        defaults: &PluginLimits,
+    ) -> Result<WasmExtractor, PluginError> {
+        host.instance(plugin, config, defaults)
+            .await
+            .map(WasmExtractor::new)
+    }
+
+    fn as_native(wasm: Arc<WasmExtractor>) -> Arc<dyn Extractor> {
+        wasm
+    }
+
+    fn stats(instance: &dyn Extractor) -> Option<InstanceStats> {
+        instance.stats()
+    }
+
+    fn state(instance: &dyn Extractor, _config: Option<&PluginInstanceConfig>) -> ExtractorState {
+        ExtractorState {
+            needs_body: instance.needs_body(),
+            skipped: Arc::default(),
+        }
+    }
+}
+
+/// What an extractor entry keeps beside its instance (read through the entry:
+/// [`super::ExtractorEntry::needs_body`], [`super::ExtractorEntry::skipped`]).
+#[derive(Debug, Clone)]
+pub struct ExtractorState {
+    /// Whether the extractor is handed the request body.
+    pub(super) needs_body: bool,
+    /// Calls skipped because the extractor faulted or was quarantined; shared with the chains
+    /// that reuse the entry.
+    pub(super) skipped: Arc<AtomicU64>,
+}
+
+/// Session-extractor types by name, in registration order (native ones registered here, the
+/// session-extractor plugins installed in the host found beside them).
+pub type ExtractorRegistry = TypeRegistry<ExtractorRole>;
+
+/// A session-extractor type: how its configured instances are made.
+pub type ExtractorType = InstanceType<ExtractorRole>;
