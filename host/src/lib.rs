@@ -35,6 +35,8 @@ pub mod access;
 #[doc(hidden)]
 pub mod atomic_file;
 #[doc(hidden)]
+pub mod build_info;
+#[doc(hidden)]
 pub mod client_address;
 #[doc(hidden)]
 pub mod clock;
