@@ -7,6 +7,7 @@ use std::time::{Instant, SystemTime};
 
 use clap::{Parser, Subcommand};
 use switchyard::access::{Outcome, RequestHead};
+use switchyard::build_info::HeadEntry;
 use switchyard::config::{Config, ConfigError, LogFormat, PluginLimits, PluginsConfig};
 use switchyard::plugin::{
     HostOptions, PluginHost, PluginOrigin, PluginWorld, Trial, TrialAnswer, TrialError,
@@ -138,7 +139,13 @@ struct CheckArgs {
     calls: u32,
 }
 
+/// Where the checkout's `HEAD` stood when this binary was built (`host/build.rs` names its
+/// reflog; only this file reads it, so a commit recompiles the binary, not the library).
+const BUILT_FROM: Option<HeadEntry> =
+    HeadEntry::from_reflog(include_bytes!(env!("SWITCHYARD_GIT_REFLOG")));
+
 fn main() -> ExitCode {
+    switchyard::build_info::record(BUILT_FROM);
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -347,10 +347,12 @@ async fn guard(
         ("x-switchyard-version", build_info::VERSION),
         // The reference's names, read by its panel and tooling.
         ("x-cpa-version", build_info::VERSION),
-        ("x-cpa-commit", build_info::COMMIT),
-        ("x-cpa-build-date", build_info::BUILD_DATE),
+        ("x-cpa-commit", build_info::commit()),
+        ("x-cpa-build-date", build_info::date()),
     ] {
-        headers.insert(name, HeaderValue::from_static(value));
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
     }
     response
 }

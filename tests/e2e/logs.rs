@@ -1,121 +1,32 @@
 //! Logs as the `switchyard` command writes them to a pipe: no colour codes, one JSON object per
 //! line with `--log-format json` or `log-format: json`, and one `info` line per request.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-
 use serde_json::{Value, json};
 use switchyard_mock::MockUpstream;
 
-use crate::harness::{WAIT, client, messages, read};
+use crate::harness::{Binary, client, messages, read};
 
 /// The management key of the configs here.
 const SECRET: &str = "logs-admin";
 
-/// A `switchyard` process whose stderr lines arrive on `lines`; killed when dropped.
-struct Running {
-    child: std::process::Child,
-    base: String,
-    lines: mpsc::Receiver<String>,
-    /// Every stderr line read so far.
-    seen: Vec<String>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Running {
-    /// Starts the binary on `config` (written to `dir/config.yaml`) with `args`, logging at
-    /// `info` to a pipe.
-    fn start(dir: &Path, config: &str, args: &[&str]) -> Running {
-        let path = dir.join("config.yaml");
-        std::fs::write(&path, config).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-            .arg("--config")
-            .arg(&path)
-            .args(args)
-            .env("RUST_LOG", "info")
-            .env_remove("NO_COLOR")
-            .env_remove("MANAGEMENT_PASSWORD")
-            .env_remove("SWITCHYARD_LOCAL_PASSWORD")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("switchyard starts");
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (first_tx, first_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let first = BufReader::new(stdout).lines().next();
-            let _ = first_tx.send(first);
-        });
-        let (lines_tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut running = Running {
-            child,
-            base: String::new(),
-            lines,
-            seen: Vec::new(),
-        };
-        let first = first_rx
-            .recv_timeout(WAIT)
-            .expect("listening within the deadline")
-            .expect("a line")
-            .unwrap();
-        running.base = first
-            .strip_prefix("switchyard listening on ")
-            .unwrap_or_else(|| panic!("{first}\n{}", running.seen.join("\n")))
-            .to_owned();
-        running
-    }
-
-    /// Reads stderr until a line satisfies `done`; returns that line.
-    fn wait_for_line(&mut self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        loop {
-            let line = self.lines.recv_timeout(WAIT).unwrap_or_else(|_| {
-                panic!(
-                    "no log line {what} within the deadline; got:\n{}",
-                    self.seen.join("\n")
-                )
-            });
-            self.seen.push(line.clone());
-            if done(&line) {
-                return line;
-            }
-        }
-    }
-
-    /// A streamed Messages request with the request id `id` and the session `session`.
-    async fn stream(&self, id: &str, session: &str) -> u16 {
-        let mut body = messages("claude-sonnet-4");
-        body["stream"] = json!(true);
-        let reply = read(
-            client()
-                .post(format!("{}/v1/messages", self.base))
-                .header("x-request-id", id)
-                .header("x-session-id", session)
-                .json(&body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert!(reply.text().contains("message_stop"), "{}", reply.text());
-        reply.status
-    }
+/// A streamed Messages request through `binary` with the request id `id` and the session
+/// `session`; its status.
+async fn stream(binary: &Binary, id: &str, session: &str) -> u16 {
+    let mut body = messages("claude-sonnet-4");
+    body["stream"] = json!(true);
+    let reply = read(
+        client()
+            .post(format!("{}/v1/messages", binary.base))
+            .header("x-request-id", id)
+            .header("x-session-id", session)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(reply.text().contains("message_stop"), "{}", reply.text());
+    reply.status
 }
 
 fn config(mock: &MockUpstream, extra: &str) -> String {
@@ -131,8 +42,8 @@ fn config(mock: &MockUpstream, extra: &str) -> String {
 async fn text_logs_to_a_pipe_have_no_colour_codes_and_one_line_per_request() {
     let mock = MockUpstream::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut running = Running::start(dir.path(), &config(&mock, ""), &[]);
-    assert_eq!(running.stream("text-1", "conversation").await, 200);
+    let mut running = Binary::start(dir.path(), &config(&mock, ""), &[]);
+    assert_eq!(stream(&running, "text-1", "conversation").await, 200);
     // A 404 is a request too.
     let missing = client()
         .get(format!("{}/no/such/route", running.base))
@@ -180,13 +91,13 @@ async fn json_logs_are_one_object_per_line_with_the_request_summary() {
     let mock = MockUpstream::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     // The flag wins over the config.
-    let mut running = Running::start(
+    let mut running = Binary::start(
         dir.path(),
         &config(&mock, "log-format: text\n"),
         &["--log-format", "json"],
     );
     for id in ["json-1", "json-2"] {
-        assert_eq!(running.stream(id, "one-conversation").await, 200);
+        assert_eq!(stream(&running, id, "one-conversation").await, 200);
         running.wait_for_line(&format!("for {id}"), |l| {
             l.contains(id) && l.contains("request finished")
         });
@@ -226,9 +137,9 @@ async fn json_logs_are_one_object_per_line_with_the_request_summary() {
 async fn a_reload_that_changes_the_log_format_asks_for_a_restart() {
     let mock = MockUpstream::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut running = Running::start(dir.path(), &config(&mock, "log-format: json\n"), &[]);
+    let mut running = Binary::start(dir.path(), &config(&mock, "log-format: json\n"), &[]);
     // JSON from the config alone.
-    assert_eq!(running.stream("reload-1", "s").await, 200);
+    assert_eq!(stream(&running, "reload-1", "s").await, 200);
     running.wait_for_line("for reload-1", |l| {
         l.contains("reload-1") && l.contains("request finished")
     });
@@ -264,7 +175,7 @@ async fn a_reload_that_changes_the_log_format_asks_for_a_restart() {
     .json();
     assert_eq!(reload["restart-required"], json!(["log-format"]));
     // Still JSON until the restart.
-    assert_eq!(running.stream("reload-2", "s").await, 200);
+    assert_eq!(stream(&running, "reload-2", "s").await, 200);
     let line = running.wait_for_line("for reload-2", |l| {
         l.contains("reload-2") && l.contains("request finished")
     });

@@ -1140,8 +1140,8 @@ async fn sessions_report_bindings_and_drop_a_credentials() {
     );
 }
 
-/// `git` in the checkout the tests were built from: what the build script saw (`None` when
-/// there is no checkout or no `git`).
+/// `git` in the checkout the tests were built from (`None` when there is no checkout or no
+/// `git`).
 fn git(args: &[&str]) -> Option<String> {
     let output = std::process::Command::new("git")
         .args(args)
@@ -1155,29 +1155,38 @@ fn git(args: &[&str]) -> Option<String> {
 
 #[tokio::test]
 async fn every_management_answer_names_the_build() {
-    let proxy = Proxy::start(&managed("")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let binary = crate::harness::Binary::start(
+        dir.path(),
+        &format!("host: 127.0.0.1\nport: 0\n{}", managed("")),
+        &[],
+    );
+    // What the binary was built from: the checkout's HEAD and when it moved there.
     let commit = git(&["rev-parse", "HEAD"]);
-    let date = commit.as_ref().and_then(|_| {
-        git(&[
-            "show",
-            "-s",
-            "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
-            "--format=%cd",
-            "HEAD",
-        ])
+    let date = git(&[
+        "reflog",
+        "-1",
+        "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
+        "--format=%gd",
+    ])
+    .and_then(|selector| {
+        selector
+            .strip_prefix("HEAD@{")?
+            .strip_suffix('}')
+            .map(str::to_owned)
     });
+    let get = |key: Option<&str>| {
+        let mut request =
+            crate::harness::client().get(format!("{}/v0/management/config", binary.base));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        async move { read(request.send().await.unwrap()).await }
+    };
     let answers = [
-        admin(&proxy, Method::GET, "/config", None).await,
-        call(&proxy, &proxy.client, Method::GET, "/config", None, None).await,
-        call(
-            &proxy,
-            &proxy.client,
-            Method::GET,
-            "/usage",
-            Some("wrong"),
-            None,
-        )
-        .await,
+        get(Some(SECRET)).await,
+        get(None).await,
+        get(Some("wrong")).await,
     ];
     assert_eq!(
         answers.iter().map(|r| r.status).collect::<Vec<_>>(),
