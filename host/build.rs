@@ -4,7 +4,10 @@
 //! [`FIRST_PARTY`] for `wasm32-wasip2` into `target/plugins/`, and this script writes
 //! `$OUT_DIR/embedded_plugins.rs`, a table of their bytes (`include_bytes!`) that
 //! `plugin::embedded` includes. Adding a first-party plugin is one line in [`FIRST_PARTY`].
+//! It also tells the binary where to read the commit it is built from ([`build_info`]).
 
+#[path = "build/build_info.rs"]
+mod build_info;
 #[path = "build/wasm_guest.rs"]
 mod wasm_guest;
 
@@ -35,6 +38,9 @@ fn main() {
         );
     }
     println!("cargo:rerun-if-changed=build/wasm_guest.rs");
+    println!("cargo:rerun-if-changed=build/build_info.rs");
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
+    build_info::emit(&manifest_dir, &out_dir);
     println!(
         "cargo:rerun-if-changed={}",
         root.join("Cargo.lock").display()
@@ -72,7 +78,7 @@ fn main() {
         ));
     }
     table.push_str("];\n");
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap()).join("embedded_plugins.rs");
+    let out = out_dir.join("embedded_plugins.rs");
     std::fs::write(&out, table).unwrap();
 }
 

@@ -62,6 +62,19 @@ pub enum PickOutcome {
     Miss,
 }
 
+impl PickOutcome {
+    /// The outcome in a log line: `none`, `hit`, `rebind`, `inherit`, `miss`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PickOutcome::NoSession => "none",
+            PickOutcome::Hit => "hit",
+            PickOutcome::Rebound => "rebind",
+            PickOutcome::Inherited => "inherit",
+            PickOutcome::Miss => "miss",
+        }
+    }
+}
+
 /// Session affinity over a wrapped selector and a [`SessionCache`].
 #[derive(Debug)]
 pub struct SessionAffinity {
@@ -123,7 +136,7 @@ impl SessionAffinity {
             let candidate = self.inner.pick(request, available);
             self.cache.set(&key, &candidate.credential.id).await;
             self.counters.rebinds.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(session = %short(&session.primary), from = %bound, to = %candidate.credential.id, "session-affinity: bound credential unavailable, rebound");
+            tracing::debug!(session = %short(&session.primary), from = %bound, to = %candidate.credential.id, "session-affinity: bound credential unavailable, rebound");
             return (candidate, PickOutcome::Rebound);
         }
         if let Some(fallback) = session

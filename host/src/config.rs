@@ -50,6 +50,8 @@ pub struct Config {
     pub api_keys: Vec<String>,
     /// `debug`: verbose logs.
     pub debug: bool,
+    /// `log-format`: how log lines are written (read at start; a change asks for a restart).
+    pub log_format: LogFormat,
     /// `usage-statistics-enabled`.
     pub usage_statistics_enabled: bool,
     /// Global outbound proxy (`proxy-url`).
@@ -212,6 +214,36 @@ pub struct RoutingConfig {
     pub max_tracked_models: usize,
 }
 
+/// `log-format`: how the `switchyard` command writes log lines to stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (`text`, the default); coloured only when stderr is a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line (`json`): timestamp, level, target, message, the event's
+    /// fields and the request's span (its `request_id`, method and path).
+    Json,
+}
+
+impl LogFormat {
+    /// The name in the config file and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+
+    /// Parses `text` or `json` (case and surrounding space ignored; empty is `text`).
+    pub fn parse(text: &str) -> Option<LogFormat> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
+}
+
 /// Where session bindings and cooldowns live.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum SessionStoreConfig {
@@ -227,12 +259,17 @@ pub enum SessionStoreConfig {
 pub struct StreamingConfig {
     /// Interval of `: keep-alive` comments; `None` sends none.
     pub keepalive: Option<Duration>,
-    /// Extra attempts before the first byte of a stream.
+    /// `bootstrap-retries`: how many times the whole pick / fail over / retry loop runs again
+    /// for a stream that failed before its first byte (at most [`MAX_BOOTSTRAP_RETRIES`]).
     pub bootstrap_retries: u32,
     /// `max-event-mib`, in bytes: the largest incomplete SSE event the relay holds while it
     /// waits for the event's end; `None` (`0`) holds any size.
     pub max_event_bytes: Option<usize>,
 }
+
+/// The largest `streaming.bootstrap-retries`: a larger value is this, with a warning (each
+/// retry may try every credential again).
+pub const MAX_BOOTSTRAP_RETRIES: u32 = 10;
 
 /// Default `streaming.max-event-mib`.
 pub const DEFAULT_MAX_EVENT_MIB: u64 = 16;

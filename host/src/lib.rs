@@ -37,6 +37,8 @@ pub mod affinity;
 #[doc(hidden)]
 pub mod atomic_file;
 #[doc(hidden)]
+pub mod build_info;
+#[doc(hidden)]
 pub mod chain;
 #[doc(hidden)]
 pub mod client_address;

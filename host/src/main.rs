@@ -7,7 +7,8 @@ use std::time::{Instant, SystemTime};
 
 use clap::{Parser, Subcommand};
 use switchyard::access::{Outcome, RequestHead};
-use switchyard::config::{Config, ConfigError, PluginLimits, PluginsConfig};
+use switchyard::build_info::HeadEntry;
+use switchyard::config::{Config, ConfigError, LogFormat, PluginLimits, PluginsConfig};
 use switchyard::plugin::{
     HostOptions, PluginHost, PluginOrigin, PluginWorld, Trial, TrialAnswer, TrialError,
 };
@@ -35,6 +36,10 @@ struct Cli {
     /// The local-only password, read from a file (its first line).
     #[arg(long, value_name = "PATH")]
     password_file: Option<PathBuf>,
+    /// How log lines are written to stderr: `text` (coloured only on a terminal) or `json` (one
+    /// object per line). Overrides `log-format` in the config.
+    #[arg(long, value_name = "FORMAT", global = true, value_parser = parse_log_format)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -134,7 +139,13 @@ struct CheckArgs {
     calls: u32,
 }
 
+/// Where the checkout's `HEAD` stood when this binary was built (`host/build.rs` names its
+/// reflog; only this file reads it, so a commit recompiles the binary, not the library).
+const BUILT_FROM: Option<HeadEntry> =
+    HeadEntry::from_reflog(include_bytes!(env!("SWITCHYARD_GIT_REFLOG")));
+
 fn main() -> ExitCode {
+    switchyard::build_info::record(BUILT_FROM);
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -152,13 +163,13 @@ fn main() -> ExitCode {
             cli.password_file.as_deref(),
             std::env::var(LOCAL_PASSWORD_ENV).ok(),
         ) {
-            Ok(password) => runtime.block_on(serve(cli.config, password)),
+            Ok(password) => runtime.block_on(serve(cli.config, password, cli.log_format)),
             Err(message) => Err(message),
         },
-        Command::Demo { port } => runtime.block_on(demo(port)),
+        Command::Demo { port } => runtime.block_on(demo(port, cli.log_format)),
         Command::Plugin {
             command: PluginCommand::Check(args),
-        } => return ExitCode::from(runtime.block_on(plugin_check(args))),
+        } => return ExitCode::from(runtime.block_on(plugin_check(args, cli.log_format))),
         Command::Plugin {
             command: PluginCommand::New(args),
         } => plugin_new(args),
@@ -201,18 +212,26 @@ fn local_password(
     Ok(env.filter(|p| !p.is_empty()))
 }
 
-async fn serve(path: PathBuf, password: Option<String>) -> Result<(), String> {
+async fn serve(
+    path: PathBuf,
+    password: Option<String>,
+    log_format: Option<LogFormat>,
+) -> Result<(), String> {
     let loaded = Config::load(&path).map_err(|error| match error {
         ConfigError::Read { .. } => format!(
             "{error} (to start, run `switchyard --config examples/config.yaml`, or copy it to ./config.yaml)"
         ),
         other => other.to_string(),
     })?;
-    init_logging(loaded.config.debug);
+    let from_config = loaded.config.log_format;
+    init_logging(loaded.config.debug, log_format.unwrap_or(from_config));
     if let Err(error) = switchyard::server::raise_open_file_limit() {
         tracing::warn!("cannot raise the open-file limit: {error}");
     }
     let mut options = ServerOptions::from_config(loaded);
+    if log_format.is_none() {
+        options = options.with_log_format(from_config);
+    }
     if let Some(password) = password.filter(|p| !p.is_empty()) {
         options = options.with_local_password(password);
     }
@@ -231,8 +250,8 @@ async fn serve(path: PathBuf, password: Option<String>) -> Result<(), String> {
     Ok(())
 }
 
-async fn demo(port: u16) -> Result<(), String> {
-    init_logging(false);
+async fn demo(port: u16, log_format: Option<LogFormat>) -> Result<(), String> {
+    init_logging(false, log_format.unwrap_or_default());
     let demo = switchyard::demo::Demo::start(port)
         .await
         .map_err(|e| format!("{e} (is port {port} taken? try `switchyard demo --port 0`)"))?;
@@ -248,8 +267,8 @@ async fn demo(port: u16) -> Result<(), String> {
 
 /// `switchyard plugin check`: prints what the plugin is and what it answered; returns the exit
 /// code (0 fine, 1 not loadable, 2 settings rejected, 3 fault).
-async fn plugin_check(args: CheckArgs) -> u8 {
-    init_logging(false);
+async fn plugin_check(args: CheckArgs, log_format: Option<LogFormat>) -> u8 {
+    init_logging(false, log_format.unwrap_or_default());
     let fail = |code: u8, message: String| {
         eprintln!("switchyard: {message}");
         code
@@ -459,15 +478,37 @@ fn describe_outcome(outcome: &Outcome) -> String {
     }
 }
 
-/// Logs go to stderr; the level comes from `RUST_LOG`, else `debug: true`, else info.
-fn init_logging(debug: bool) {
+/// Logs go to stderr in `format`; the level comes from `RUST_LOG`, else `debug: true`, else
+/// info. Text is coloured only when stderr is a terminal (and `NO_COLOR` is unset); JSON is one
+/// object per line: `timestamp`, `level`, `message`, the event's fields, `target`, and `span`
+/// (the request's `request_id`, `method` and `path`).
+fn init_logging(debug: bool, format: LogFormat) {
     let default = if debug { "debug" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(colour_logs()).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
+}
+
+/// Whether text logs get ANSI colours: stderr is a terminal and `NO_COLOR` is unset or empty.
+fn colour_logs() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `--log-format`: `text` or `json`.
+fn parse_log_format(text: &str) -> Result<LogFormat, String> {
+    LogFormat::parse(text).ok_or_else(|| format!("unknown log format {text:?} (text or json)"))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -527,5 +568,19 @@ mod tests {
             Cli::try_parse_from(["switchyard", "--password", "x", "--password-file", "/p"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_cli_takes_a_log_format_before_or_after_the_command() {
+        let cli = Cli::try_parse_from(["switchyard", "--log-format", "json"]).unwrap();
+        assert_eq!(cli.log_format, Some(LogFormat::Json));
+        let cli = Cli::try_parse_from(["switchyard", "demo", "--log-format", "TEXT"]).unwrap();
+        assert_eq!(cli.log_format, Some(LogFormat::Text));
+        assert_eq!(
+            Cli::try_parse_from(["switchyard"]).unwrap().log_format,
+            None
+        );
+        let error = Cli::try_parse_from(["switchyard", "--log-format", "xml"]).unwrap_err();
+        assert!(error.to_string().contains("text or json"), "{error}");
     }
 }

@@ -39,6 +39,7 @@ pub use auth::{Gate, Passwords};
 pub use error::ManagementError;
 
 use crate::atomic_file;
+use crate::build_info;
 use crate::client_address::{self, ClientAddress};
 use crate::config::yaml_edit::EditError;
 use crate::config::{Config, ConfigError};
@@ -336,14 +337,23 @@ async fn guard(
         // As if there were no such route.
         Err(ManagementError::Disabled) => return ManagementError::Disabled.into_response(),
         Err(denied) => {
-            tracing::info!(%ip, "management request refused: {denied}");
+            // The request's summary line has the status; the reason is detail.
+            tracing::debug!(%ip, "management request refused: {denied}");
             denied.into_response()
         }
     };
-    response.headers_mut().insert(
-        "x-switchyard-version",
-        HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
-    );
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-switchyard-version", build_info::VERSION),
+        // The reference's names, read by its panel and tooling.
+        ("x-cpa-version", build_info::VERSION),
+        ("x-cpa-commit", build_info::commit()),
+        ("x-cpa-build-date", build_info::date()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    }
     response
 }
 

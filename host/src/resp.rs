@@ -4,8 +4,10 @@
 //!
 //! Commands: `AUTH [user] password` (the management key, with the same checks and ban counters as
 //! the HTTP management API), `LPOP usage [count]` / `RPOP usage [count]` (both pop the oldest
-//! records, kept for 60 s), `SUBSCRIBE usage` (records as they happen; while a subscriber is
-//! connected, records go to it instead of the queue), `PING`, `QUIT`. Any other command before
+//! records, kept for 60 s), `SUBSCRIBE usage` (first `{"support_refresh":true}`, as the
+//! reference sends it, then records as they happen; while a subscriber is connected, records go
+//! to it instead of the queue), `PING`, `QUIT`. Turning the feed off (the management API or
+//! `usage-statistics-enabled`) empties the queue and ends the subscriptions. Any other command before
 //! `AUTH` gets `-NOAUTH Authentication required.` (not a failed login, unlike the reference).
 //! Input that is not RESP gets `-ERR protocol error` and the connection closes.
 //!

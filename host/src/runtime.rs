@@ -10,6 +10,8 @@ use tokio::sync::watch;
 use crate::access::ProviderRegistry;
 use crate::affinity::{AffinityCounters, SessionStore};
 use crate::clock::Clock;
+use crate::config::LogFormat;
+use crate::credential::file_store::FileStore;
 use crate::credential::selector::{RoundRobinCursors, WeightedCredits};
 use crate::credential::state::StateTable;
 use crate::credential::store::{AuthDirStore, CredentialStore};
@@ -57,12 +59,17 @@ pub struct Runtime {
     pub tracked_models: Arc<TrackedModels>,
     /// Where credentials beyond the config's key lists come from (`auth-dir` by default).
     pub credential_store: Arc<dyn CredentialStore>,
+    /// The files of the serving generation's `auth-dir`, as the management API writes them:
+    /// one store, so its writes are serialised.
+    pub auth_files: Arc<FileStore>,
     /// Opens the session-binding cache in place of the in-memory one, when set.
     pub session_store: Option<Arc<dyn SessionStore>>,
     /// The embedding program's observers, when set.
     pub hooks: Option<Arc<dyn Hooks>>,
     /// Where the server really listens, once it does.
     listening: parking_lot::RwLock<Listening>,
+    /// The config's `log-format` the process's logging was set up with, when it was.
+    log_format: Option<LogFormat>,
 }
 
 /// The sockets a runtime serves on, and the config values they were bound from.
@@ -100,9 +107,11 @@ impl Runtime {
             tracked_models,
             metrics,
             credential_store: Arc::new(AuthDirStore),
+            auth_files: Arc::new(FileStore::new(std::path::PathBuf::new())),
             session_store: None,
             hooks: None,
             listening: Default::default(),
+            log_format: None,
         }
     }
 
@@ -122,21 +131,34 @@ impl Runtime {
         (!listening.addrs.is_empty()).then(|| listening.addrs.iter().all(|a| a.ip().is_loopback()))
     }
 
-    /// The config keys among `host` and `port` whose new values in `config` differ from those
-    /// the listener was bound from: they apply only after a restart.
+    /// The config keys whose new values in `config` apply only after a restart: `host` and
+    /// `port` when they differ from those the listener was bound from, `log-format` when it
+    /// differs from the one logging was set up with.
     pub fn restart_required(&self, config: &crate::config::Config) -> Vec<&'static str> {
         let listening = self.listening.read();
-        let Some((host, port)) = &listening.bound_from else {
-            return Vec::new();
-        };
         let mut keys = Vec::new();
-        if *host != config.host {
-            keys.push("host");
+        if let Some((host, port)) = &listening.bound_from {
+            if *host != config.host {
+                keys.push("host");
+            }
+            if *port != config.port {
+                keys.push("port");
+            }
         }
-        if *port != config.port {
-            keys.push("port");
+        if self
+            .log_format
+            .is_some_and(|format| format != config.log_format)
+        {
+            keys.push("log-format");
         }
         keys
+    }
+
+    /// Logging was set up with the config's `log-format` `format` (`None`: not from the
+    /// config); a later config with another one reports it in `restart_required`.
+    pub fn with_log_format(mut self, format: Option<LogFormat>) -> Self {
+        self.log_format = format;
+        self
     }
 
     /// Lists credentials from `store` instead of `auth-dir`'s files.
@@ -183,6 +205,8 @@ impl Runtime {
             .set_capacity(next.config.routing.max_tracked_models);
         let previous = self.generation.swap(Arc::new(next));
         let current = self.generation.load_full();
+        self.usage.reconfigure(&previous.config, &current.config);
+        self.auth_files.set_dir(current.config.auth_dir.clone());
         if let Some(hooks) = &self.hooks {
             crate::hooks::report_credentials(hooks.as_ref(), &previous.registry, &current.registry);
         }
@@ -217,8 +241,8 @@ impl Runtime {
         let restart_required = self.restart_required(&current.config);
         if !restart_required.is_empty() {
             tracing::warn!(
-                "config changes {} apply only after a restart; still listening on {:?}",
-                restart_required.join(" and "),
+                "config changes to {} apply only after a restart (listening on {:?})",
+                restart_required.join(", "),
                 self.listening.read().addrs
             );
         }

@@ -7,6 +7,7 @@ mod connection_gate;
 mod cors;
 mod prefixed;
 mod request_id;
+pub(crate) mod request_log;
 mod router;
 pub mod secret_files;
 mod tls;
@@ -23,7 +24,7 @@ use tokio::task::JoinHandle;
 use crate::access::ProviderRegistry;
 use crate::affinity::SessionStore;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, ConfigError, LoadedConfig};
+use crate::config::{Config, ConfigError, LoadedConfig, LogFormat};
 use crate::credential::store::CredentialStore;
 use crate::generation::{Generation, PrepareError};
 use crate::hooks::Hooks;
@@ -115,6 +116,10 @@ pub struct ServerOptions {
     /// How long a RESP connection that is not subscribed may stay without a command
     /// ([`crate::resp::IDLE_TIMEOUT`]; tests shorten it).
     pub resp_idle_timeout: Duration,
+    /// The config's `log-format` the program set its logging up with; a reload that changes
+    /// it then reports that it applies after a restart. `None`: logging is not set up from
+    /// the config (an embedding program's own, or a command-line flag).
+    pub log_format: Option<LogFormat>,
 }
 
 /// Where the config comes from.
@@ -151,7 +156,15 @@ impl ServerOptions {
             session_store: None,
             hooks: None,
             resp_idle_timeout: crate::resp::IDLE_TIMEOUT,
+            log_format: None,
         }
+    }
+
+    /// Logging was set up with the config's `log-format` `format`: a reload that changes it
+    /// asks for a restart (`restart-required`).
+    pub fn with_log_format(mut self, format: LogFormat) -> Self {
+        self.log_format = Some(format);
+        self
     }
 
     /// Closes RESP connections that are not subscribed after `timeout` without a command.
@@ -335,7 +348,8 @@ pub(crate) async fn boot(options: ServerOptions) -> Result<Booted, ServerError> 
     let mut runtime = Runtime::new(options.clock, plugins, options.providers)
         .with_extractors(options.extractors)
         .with_session_store(options.session_store)
-        .with_hooks(options.hooks);
+        .with_hooks(options.hooks)
+        .with_log_format(options.log_format);
     if let Some(store) = options.credential_store {
         runtime = runtime.with_credential_store(store);
     }

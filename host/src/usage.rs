@@ -118,4 +118,18 @@ impl UsageHub {
     pub fn feed_enabled(&self, config_secret: &str) -> bool {
         !config_secret.is_empty() || self.feed_always_on.load(Ordering::Relaxed)
     }
+
+    /// Whether `config` feeds records to the feed: usage statistics are on and so is the
+    /// management API.
+    pub fn feeds(&self, config: &crate::config::Config) -> bool {
+        config.usage_statistics_enabled && self.feed_enabled(&config.management.secret_key)
+    }
+
+    /// Applies a change of config from `before` to `after`: when the feed turns off, its queue
+    /// is emptied and its subscribers are disconnected (reference §8.3).
+    pub fn reconfigure(&self, before: &crate::config::Config, after: &crate::config::Config) {
+        if self.feeds(before) && !self.feeds(after) {
+            self.feed.clear();
+        }
+    }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::Value;
+use std::io::BufRead;
 use switchyard::clock::ManualClock;
 use switchyard::runtime::{ReloadStatus, Runtime};
 use switchyard::server::{RunningServer, ServerOptions};
@@ -376,6 +377,92 @@ pub fn switchyard(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// The built `switchyard` binary, running, with its stderr lines read as they come; killed
+/// when dropped.
+pub struct Binary {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`, as the binary printed it.
+    pub base: String,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Every stderr line read so far.
+    pub seen: Vec<String>,
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Binary {
+    /// Starts the binary on `config` (written to `dir/config.yaml`) with `args`, logging at
+    /// `info` to a pipe, and waits until it listens.
+    pub fn start(dir: &std::path::Path, config: &str, args: &[&str]) -> Binary {
+        let path = dir.join("config.yaml");
+        std::fs::write(&path, config).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("--config")
+            .arg(&path)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env_remove("NO_COLOR")
+            .env_remove("MANAGEMENT_PASSWORD")
+            .env_remove("SWITCHYARD_LOCAL_PASSWORD")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("switchyard starts");
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (first_tx, first_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let first = std::io::BufReader::new(stdout).lines().next();
+            let _ = first_tx.send(first);
+        });
+        let (lines_tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = first_rx
+            .recv_timeout(WAIT)
+            .expect("listening within the deadline")
+            .expect("a line")
+            .unwrap();
+        let base = first
+            .strip_prefix("switchyard listening on ")
+            .unwrap_or_else(|| panic!("{first}"))
+            .to_owned();
+        Binary {
+            child,
+            base,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads stderr until a line satisfies `done`; returns that line.
+    pub fn wait_for_line(&mut self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        loop {
+            let line = self.lines.recv_timeout(WAIT).unwrap_or_else(|_| {
+                panic!(
+                    "no log line {what} within the deadline; got:\n{}",
+                    self.seen.join("\n")
+                )
+            });
+            self.seen.push(line.clone());
+            if done(&line) {
+                return line;
+            }
+        }
+    }
 }
 
 /// The compiled-component cache the library-level plugin tests share (under `target/`).

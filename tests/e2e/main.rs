@@ -16,6 +16,7 @@ mod extractor_chain;
 mod host_files;
 mod jwt;
 mod limits;
+mod logs;
 mod management;
 mod model_routes;
 mod operations;

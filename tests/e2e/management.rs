@@ -1309,3 +1309,137 @@ async fn sessions_report_bindings_and_drop_a_credentials() {
         (400, json!({ "error": "credential is required" }))
     );
 }
+
+/// `git` in the checkout the tests were built from (`None` when there is no checkout or no
+/// `git`).
+fn git(args: &[&str]) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("TZ", "UTC")
+        .output()
+        .ok()?;
+    let text = String::from_utf8(output.stdout).ok()?.trim().to_owned();
+    (output.status.success() && !text.is_empty()).then_some(text)
+}
+
+#[tokio::test]
+async fn every_management_answer_names_the_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = crate::harness::Binary::start(
+        dir.path(),
+        &format!("host: 127.0.0.1\nport: 0\n{}", managed("")),
+        &[],
+    );
+    // What the binary was built from: the checkout's HEAD and when it moved there.
+    let commit = git(&["rev-parse", "HEAD"]);
+    let date = git(&[
+        "reflog",
+        "-1",
+        "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
+        "--format=%gd",
+    ])
+    .and_then(|selector| {
+        selector
+            .strip_prefix("HEAD@{")?
+            .strip_suffix('}')
+            .map(str::to_owned)
+    });
+    let get = |key: Option<&str>| {
+        let mut request =
+            crate::harness::client().get(format!("{}/v0/management/config", binary.base));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        async move { read(request.send().await.unwrap()).await }
+    };
+    let answers = [
+        get(Some(SECRET)).await,
+        get(None).await,
+        get(Some("wrong")).await,
+    ];
+    assert_eq!(
+        answers.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [200, 401, 401]
+    );
+    for reply in &answers {
+        let version = env!("CARGO_PKG_VERSION");
+        assert_eq!(reply.header("x-switchyard-version"), Some(version));
+        assert_eq!(reply.header("x-cpa-version"), Some(version));
+        assert_eq!(
+            reply.header("x-cpa-commit"),
+            Some(commit.as_deref().unwrap_or("unknown"))
+        );
+        assert_eq!(
+            reply.header("x-cpa-build-date"),
+            Some(date.as_deref().unwrap_or("unknown"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn auth_file_writes_go_through_one_lock() {
+    let mock = MockUpstream::start().await.unwrap();
+    let base = mock.base_url();
+    let proxy = Proxy::start(&managed("")).await;
+    let file = json!({ "type": "claude", "api_key": "f1", "base_url": base });
+    let upload = |body: String| {
+        proxy
+            .client
+            .post(proxy.url("/v0/management/auth-files?name=one.json"))
+            .bearer_auth(SECRET)
+            .body(body)
+            .send()
+    };
+    assert_eq!(upload(file.to_string()).await.unwrap().status(), 200);
+    let path = proxy.auth_dir().join("one.json");
+    let files = proxy.runtime().auth_files.clone();
+    assert_eq!(files.dir(), proxy.auth_dir());
+
+    // While the runtime's store is locked, a status change and an upload of the same file
+    // both wait for it, and the file stays as it was.
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (locked, is_locked) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn({
+        let files = files.clone();
+        move || {
+            let _held = files.lock_writes();
+            locked.send(()).unwrap();
+            let _ = released.recv();
+        }
+    });
+    is_locked.recv_timeout(crate::harness::WAIT).unwrap();
+    let toggle = admin(
+        &proxy,
+        Method::PATCH,
+        "/auth-files/status",
+        Some(json!({ "name": "one.json", "disabled": true })),
+    );
+    let mut renamed = file.clone();
+    renamed["label"] = json!("renamed");
+    let replace = upload(renamed.to_string());
+    tokio::pin!(toggle, replace);
+    let both_wait = async {
+        while files.writes_waiting() < 2 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::select! {
+        reply = &mut toggle => panic!("the status write went past the lock: {reply:?}"),
+        reply = &mut replace => panic!("the upload went past the lock: {reply:?}"),
+        waited = tokio::time::timeout(crate::harness::WAIT, both_wait) => {
+            waited.expect("both writes wait for the lock");
+        }
+    }
+    assert_eq!(files.writes_waiting(), 2);
+    let before: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(before, file);
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    let (toggle, replace) = tokio::join!(toggle, replace);
+    assert_eq!(toggle.status, 200, "{}", toggle.text());
+    assert_eq!(replace.unwrap().status(), 200);
+    // One of them wrote last, whole.
+    let after: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert!(after == renamed || after["disabled"] == true, "{after}");
+}

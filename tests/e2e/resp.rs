@@ -14,6 +14,13 @@ use crate::harness::{Proxy, SelfSigned, WAIT, ban_seconds_left, messages, read};
 
 const SECRET: &str = "feed-admin";
 
+/// The reference's first message of a `usage` subscription.
+const SUPPORT_REFRESH: &str = r#"{"support_refresh":true}"#;
+
+/// The answer to `SUBSCRIBE usage`: the confirmation, then the `support_refresh` message.
+const SUBSCRIBED: &str = "*3\r\n$9\r\nsubscribe\r\n$5\r\nusage\r\n:1\r\n\
+     *3\r\n$7\r\nmessage\r\n$5\r\nusage\r\n$24\r\n{\"support_refresh\":true}\r\n";
+
 fn config(mock: &MockUpstream) -> String {
     format!(
         "usage-statistics-enabled: true\nremote-management:\n  secret-key: {SECRET}\n\
@@ -133,10 +140,14 @@ async fn subscribers_receive_records_as_they_happen() {
             .expect("redis-cli printed a line")
             .expect("redis-cli still running")
     };
-    // The confirmation: subscribe, usage, 1 — the subscription is registered.
+    // The confirmation: subscribe, usage, 1 — the subscription is registered; then the
+    // reference's first message.
     assert_eq!(next().await, "subscribe");
     assert_eq!(next().await, "usage");
     assert_eq!(next().await, "1");
+    assert_eq!(next().await, "message");
+    assert_eq!(next().await, "usage");
+    assert_eq!(next().await, SUPPORT_REFRESH);
 
     let reply = proxy
         .post("/v1/messages", &messages("claude-sonnet-4"))
@@ -291,9 +302,7 @@ async fn connections_that_are_not_subscribed_close_when_idle() {
     subscriber.send(&["AUTH", SECRET]).await;
     subscriber.expect("+OK\r\n").await;
     subscriber.send(&["SUBSCRIBE", "usage"]).await;
-    subscriber
-        .expect("*3\r\n$9\r\nsubscribe\r\n$5\r\nusage\r\n:1\r\n")
-        .await;
+    subscriber.expect(SUBSCRIBED).await;
     // Half a command, then nothing: closed.
     let mut partial = Raw::connect(proxy.port()).await;
     partial
@@ -333,9 +342,7 @@ async fn sessions_end_when_the_management_key_is_rotated() {
     subscriber.send(&["AUTH", SECRET]).await;
     subscriber.expect("+OK\r\n").await;
     subscriber.send(&["SUBSCRIBE", "usage"]).await;
-    subscriber
-        .expect("*3\r\n$9\r\nsubscribe\r\n$5\r\nusage\r\n:1\r\n")
-        .await;
+    subscriber.expect(SUBSCRIBED).await;
     let mut poller = Raw::connect(proxy.port()).await;
     poller.send(&["AUTH", SECRET]).await;
     poller.expect("+OK\r\n").await;
@@ -522,4 +529,56 @@ async fn records_carry_a_key_fingerprint_and_a_trusted_proxy_peer_is_not_local()
         format!("{out}{err}").contains("remote management disabled"),
         "{out} / {err}"
     );
+}
+
+#[tokio::test]
+async fn turning_the_feed_off_empties_the_queue_and_ends_subscribers() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&config(&mock)).await;
+    // The file as the proxy left it (the secret hashed): the same management key throughout.
+    let on = std::fs::read_to_string(proxy.config_path()).unwrap();
+    let statistics_off = on.replace(
+        "usage-statistics-enabled: true",
+        "usage-statistics-enabled: false",
+    );
+    let management_off: String = on
+        .lines()
+        .filter(|l| !l.starts_with("remote-management:") && !l.starts_with("  secret-key:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(statistics_off != on && management_off != on);
+    for (off, last_words) in [
+        (statistics_off, ""),
+        (
+            management_off,
+            "-ERR the management key or settings changed; authenticate again\r\n",
+        ),
+    ] {
+        // A record waits in the queue; then a subscriber connects.
+        let reply = proxy
+            .post("/v1/messages", &messages("claude-sonnet-4"))
+            .await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(proxy.runtime().usage.feed.len(), 1);
+        let mut subscriber = Raw::connect(proxy.port()).await;
+        subscriber.send(&["AUTH", SECRET]).await;
+        subscriber.expect("+OK\r\n").await;
+        subscriber.send(&["SUBSCRIBE", "usage"]).await;
+        subscriber.expect(SUBSCRIBED).await;
+
+        let status = proxy.rewrite_config(&off).await;
+        assert_eq!(status.last_error, None);
+        assert_eq!(subscriber.until_closed().await, last_words);
+        assert!(proxy.runtime().usage.feed.is_empty());
+
+        // On again: the record is gone for good (the clock has not moved: it would still be
+        // within its 60 seconds).
+        let status = proxy.rewrite_config(&on).await;
+        assert_eq!(status.last_error, None);
+        let mut poller = Raw::connect(proxy.port()).await;
+        poller.send(&["AUTH", SECRET]).await;
+        poller.expect("+OK\r\n").await;
+        poller.send(&["LPOP", "usage"]).await;
+        poller.expect("$-1\r\n").await;
+    }
 }

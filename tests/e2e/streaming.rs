@@ -267,3 +267,81 @@ async fn keepalive_comments_fill_quiet_periods() {
     }
     assert!(seen.contains("message_start"));
 }
+
+#[tokio::test]
+async fn bootstrap_retries_run_the_whole_loop_again_for_a_stream() {
+    let mock = MockUpstream::start().await.unwrap();
+    // Cooling off, so the credential stays available and only bootstrap retries try it again.
+    let proxy = Proxy::start(&format!(
+        "disable-cooling: true\nstreaming:\n  bootstrap-retries: 2\n{}",
+        claude(&mock, &["a"])
+    ))
+    .await;
+    let stream =
+        || async { read(open_stream(&proxy, "/v1/messages", &slow_messages(3, 0)).await).await };
+
+    // Two server errors, then an answer: the third run streams it.
+    mock.set_fault("a", Fault::status(503).times(2));
+    let reply = stream().await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(reply.text().contains("message_stop"));
+    assert_eq!(mock.request_count_for("a"), 3);
+
+    // No status at all (a stream that ends before its first payload) counts too.
+    mock.set_fault("a", Fault::status(200).with_body("").times(2));
+    assert_eq!(stream().await.status, 200);
+    assert_eq!(mock.request_count_for("a"), 6);
+
+    // At most `bootstrap-retries` extra runs: the third error is the client's.
+    mock.set_fault("a", Fault::status(500).times(3));
+    assert_eq!(stream().await.status, 500);
+    assert_eq!(mock.request_count_for("a"), 9);
+
+    // A status no retry cures is not retried.
+    mock.set_fault("a", Fault::status(404).times(1));
+    assert_eq!(stream().await.status, 404);
+    assert_eq!(mock.request_count_for("a"), 10);
+
+    // Nor is a request that does not stream.
+    mock.set_fault("a", Fault::status(503).times(1));
+    let reply = proxy
+        .post("/v1/messages", &crate::harness::messages("claude-sonnet-4"))
+        .await;
+    assert_eq!(reply.status, 503);
+    assert_eq!(mock.request_count_for("a"), 11);
+}
+
+#[tokio::test]
+async fn bootstrap_retries_skip_cooling_credentials() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&format!(
+        "streaming:\n  bootstrap-retries: 3\n{}",
+        claude(&mock, &["a"])
+    ))
+    .await;
+    // The 503 cools `a`; the retry finds nothing to try and the stream's own server error
+    // stands (the reference's rule).
+    mock.set_fault("a", Fault::status(503).times(1));
+    let reply = read(open_stream(&proxy, "/v1/messages", &slow_messages(3, 0)).await).await;
+    assert_eq!(reply.status, 503);
+    assert_eq!(reply.json()["type"], "error", "the upstream's body");
+    assert_eq!(
+        mock.request_count_for("a"),
+        1,
+        "the cooling credential was skipped"
+    );
+
+    // A 429 cools it too; a status below 500 gives way to why nothing could be tried.
+    proxy.clock.advance(Duration::from_secs(3600));
+    mock.set_fault("a", Fault::status(429).with_retry_after("12").times(1));
+    let reply = read(open_stream(&proxy, "/v1/messages", &slow_messages(3, 0)).await).await;
+    assert_eq!(reply.status, 429);
+    assert_eq!(
+        reply.json()["error"]["code"],
+        "model_cooldown",
+        "{}",
+        reply.text()
+    );
+    assert_eq!(reply.header("retry-after"), Some("12"));
+    assert_eq!(mock.request_count_for("a"), 2);
+}

@@ -19,6 +19,7 @@ pub(crate) struct RawConfig {
     pub auth_dir: String,
     pub api_keys: Vec<String>,
     pub debug: bool,
+    pub log_format: String,
     pub usage_statistics_enabled: bool,
     pub proxy_url: String,
     pub passthrough_headers: bool,

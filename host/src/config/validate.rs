@@ -10,6 +10,7 @@ use url::Url;
 
 use crate::plugin::FaultPolicy;
 
+use super::LogFormat;
 use super::client_keys::{self, ReservedName};
 use super::line_index::{LineIndex, join_key};
 use super::raw::{
@@ -209,6 +210,12 @@ impl Context {
             auth_dir: resolve_path(&dir, &raw.auth_dir, "auths"),
             api_keys,
             debug: raw.debug,
+            log_format: LogFormat::parse(&raw.log_format).ok_or_else(|| {
+                self.invalid(
+                    "log-format",
+                    format!("unknown format {:?} (use text or json)", raw.log_format),
+                )
+            })?,
             usage_statistics_enabled: raw.usage_statistics_enabled,
             proxy_url: self.proxy_url("proxy-url", &raw.proxy_url)?,
             passthrough_headers: raw.passthrough_headers,
@@ -234,7 +241,7 @@ impl Context {
                         Duration::from_secs(raw.streaming.keepalive_seconds as u64),
                     )
                 }),
-                bootstrap_retries: clamp_count(raw.streaming.bootstrap_retries),
+                bootstrap_retries: self.bootstrap_retries(raw.streaming.bootstrap_retries),
                 max_event_bytes,
             },
             claude_keys,
@@ -260,6 +267,20 @@ impl Context {
             metrics_public: raw.metrics.public,
             source,
         })
+    }
+
+    /// `streaming.bootstrap-retries`: negative is 0 (off), more than
+    /// [`super::MAX_BOOTSTRAP_RETRIES`] is that many, with a warning.
+    fn bootstrap_retries(&mut self, value: i64) -> u32 {
+        let max = super::MAX_BOOTSTRAP_RETRIES;
+        if value > i64::from(max) {
+            self.warn(
+                "streaming.bootstrap-retries",
+                format!("{value} is more than the {max} allowed, using {max}"),
+            );
+            return max;
+        }
+        clamp_count(value)
     }
 
     /// `trusted-proxies`: each entry an address or CIDR block.
@@ -1622,5 +1643,38 @@ mod tests {
         .unwrap()
         .config;
         assert!(config.routing.session_store_secret.is_set());
+    }
+
+    #[test]
+    fn log_format_is_text_or_json() {
+        assert_eq!(parse("").unwrap().config.log_format, LogFormat::Text);
+        let config = parse("log-format: JSON\n").unwrap().config;
+        assert_eq!(config.log_format, LogFormat::Json);
+        let e = error("debug: true\nlog-format: yaml\n");
+        assert_eq!(e.key(), Some("log-format"));
+        assert_eq!(e.line(), Some(2));
+        assert!(e.to_string().contains("text or json"), "{e}");
+    }
+
+    #[test]
+    fn bootstrap_retries_are_bounded_with_a_warning() {
+        let loaded = parse("streaming:\n  bootstrap-retries: 3\n").unwrap();
+        assert_eq!(loaded.config.streaming.bootstrap_retries, 3);
+        assert!(loaded.warnings.is_empty());
+        assert_eq!(
+            parse("streaming:\n  bootstrap-retries: -2\n")
+                .unwrap()
+                .config
+                .streaming
+                .bootstrap_retries,
+            0
+        );
+        let loaded = parse("streaming:\n  bootstrap-retries: 9223372036854775807\n").unwrap();
+        assert_eq!(
+            loaded.config.streaming.bootstrap_retries,
+            super::super::MAX_BOOTSTRAP_RETRIES
+        );
+        assert_eq!(loaded.warnings[0].key, "streaming.bootstrap-retries");
+        assert_eq!(loaded.warnings[0].line, Some(2));
     }
 }

@@ -10,8 +10,10 @@ use std::io::{self, Read};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use http::{HeaderName, HeaderValue};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard, RwLock};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -62,35 +64,76 @@ pub struct Listing {
 }
 
 /// The `auth-dir` folder.
+///
+/// The runtime holds one store (`Runtime::auth_files`) whose folder follows `auth-dir` across
+/// reloads, so every write of the management API goes through one lock: writes of one file
+/// never interleave (reference §4.1). Reads take no lock.
 #[derive(Debug)]
 pub struct FileStore {
-    dir: PathBuf,
-    write_lock: Mutex<()>,
+    dir: RwLock<PathBuf>,
+    writes: WriteLock,
+}
+
+/// Serialises a store's writes, and counts those waiting.
+#[derive(Debug, Default)]
+struct WriteLock {
+    lock: Mutex<()>,
+    waiting: AtomicUsize,
+}
+
+impl WriteLock {
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        if let Some(guard) = self.lock.try_lock() {
+            return guard;
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let guard = self.lock.lock();
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        guard
+    }
 }
 
 impl FileStore {
     /// A store over `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         FileStore {
-            dir: dir.into(),
-            write_lock: Mutex::new(()),
+            dir: RwLock::new(dir.into()),
+            writes: WriteLock::default(),
         }
     }
 
     /// The folder.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    pub fn dir(&self) -> PathBuf {
+        self.dir.read().clone()
+    }
+
+    /// Moves the store to `dir` (a reload changed `auth-dir`); writes in progress finish in
+    /// the folder they started in.
+    pub fn set_dir(&self, dir: impl Into<PathBuf>) {
+        *self.dir.write() = dir.into();
+    }
+
+    /// Runs `write` with the store's write lock held, after every other write of the store
+    /// and before the next: for writes the store has no method for (an uploaded file, a
+    /// removal). `write` gets the folder. Blocks: call it off the async runtime.
+    pub fn locked<T>(&self, write: impl FnOnce(&Path) -> T) -> T {
+        let _guard = self.writes.lock();
+        write(&self.dir())
+    }
+
+    /// Holds the write lock until the guard is dropped: the store's writes wait meanwhile.
+    pub fn lock_writes(&self) -> MutexGuard<'_, ()> {
+        self.writes.lock()
+    }
+
+    /// Writes waiting for the write lock at this moment.
+    pub fn writes_waiting(&self) -> usize {
+        self.writes.waiting.load(Ordering::SeqCst)
     }
 
     /// Creates the folder with mode 0700 when it is missing.
     pub fn ensure_dir(&self) -> io::Result<()> {
-        if self.dir.is_dir() {
-            return Ok(());
-        }
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
+        ensure_private_dir(&self.dir())
     }
 
     /// Every `*.json` file directly inside the folder, parsed. A missing folder lists nothing.
@@ -99,14 +142,15 @@ impl FileStore {
     /// is read, one that leads outside is skipped with the reason (and never read).
     pub fn list(&self) -> io::Result<Listing> {
         let mut listing = Listing::default();
-        let dir = match ConfinedDir::open(&self.dir) {
+        let folder = self.dir();
+        let dir = match ConfinedDir::open(&folder) {
             Ok(dir) => dir,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing),
             Err(e) => return Err(e),
         };
         let mut fingerprint = Sha256::new();
         for name in json_names(&dir)? {
-            let path = self.dir.join(&name);
+            let path = folder.join(&name);
             let read = dir.read(&name);
             fingerprint.update(path.as_os_str().as_encoded_bytes());
             fingerprint.update([0]);
@@ -129,7 +173,8 @@ impl FileStore {
     /// The auth files (as [`FileStore::list`] finds them) that the group or others may read,
     /// with their permission bits. Files that cannot be opened are left out.
     pub fn readable_by_others(&self) -> io::Result<Vec<(PathBuf, u32)>> {
-        let dir = match ConfinedDir::open(&self.dir) {
+        let folder = self.dir();
+        let dir = match ConfinedDir::open(&folder) {
             Ok(dir) => dir,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
@@ -141,7 +186,7 @@ impl FileStore {
             };
             let mode = meta.permissions().mode() & 0o7777;
             if readable_by_others(mode) {
-                exposed.push((self.dir.join(&name), mode));
+                exposed.push((folder.join(&name), mode));
             }
         }
         Ok(exposed)
@@ -154,18 +199,19 @@ impl FileStore {
         let Some(metadata) = &credential.metadata else {
             return Err(StoreError::NothingToPersist(credential.id.clone()));
         };
-        let path = self.path_of(credential)?;
+        let _guard = self.writes.lock();
+        let folder = self.dir();
+        let path = path_of(&folder, credential)?;
         let name = path
             .file_name()
-            .filter(|_| path.parent() == Some(self.dir.as_path()))
+            .filter(|_| path.parent() == Some(folder.as_path()))
             .ok_or_else(|| StoreError::InvalidId(path.display().to_string()))?
             .to_owned();
-        let _guard = self.write_lock.lock();
         let io_error = |source| StoreError::Io {
             path: path.clone(),
             source,
         };
-        let dir = match ConfinedDir::open(&self.dir) {
+        let dir = match ConfinedDir::open(&folder) {
             Ok(dir) => Some(dir),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(io_error(e)),
@@ -197,8 +243,8 @@ impl FileStore {
         let dir = match dir {
             Some(dir) => dir,
             None => {
-                self.ensure_dir().map_err(io_error)?;
-                ConfinedDir::open(&self.dir).map_err(io_error)?
+                ensure_private_dir(&folder).map_err(io_error)?;
+                ConfinedDir::open(&folder).map_err(io_error)?
             }
         };
         dir.write(&name, &bytes, mode).map_err(io_error)?;
@@ -208,8 +254,10 @@ impl FileStore {
     /// Removes the file of `id`; a missing file is not an error. A symlink leading outside the
     /// folder is refused (and kept).
     pub fn delete(&self, id: &str) -> Result<(), StoreError> {
-        let path = self.path_for_id(id)?;
-        let result = ConfinedDir::open(&self.dir)
+        let _guard = self.writes.lock();
+        let folder = self.dir();
+        let path = path_for_id(&folder, id)?;
+        let result = ConfinedDir::open(&folder)
             .and_then(|dir| dir.remove(path.file_name().unwrap_or_default()));
         match result {
             Ok(()) => Ok(()),
@@ -217,23 +265,36 @@ impl FileStore {
             Err(source) => Err(StoreError::Io { path, source }),
         }
     }
+}
 
-    fn path_of(&self, credential: &Credential) -> Result<PathBuf, StoreError> {
-        match &credential.source {
-            CredentialSource::File { path } => Ok(path.clone()),
-            CredentialSource::Config { .. } | CredentialSource::Store => {
-                self.path_for_id(credential.id.as_str())
-            }
+/// Creates `dir` with mode 0700 when it is missing.
+pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Where `credential` is written in `folder`.
+fn path_of(folder: &Path, credential: &Credential) -> Result<PathBuf, StoreError> {
+    match &credential.source {
+        CredentialSource::File { path } => Ok(path.clone()),
+        CredentialSource::Config { .. } | CredentialSource::Store => {
+            path_for_id(folder, credential.id.as_str())
         }
     }
+}
 
-    fn path_for_id(&self, id: &str) -> Result<PathBuf, StoreError> {
-        let id = id.trim();
-        if id.is_empty() || id.contains('/') || id.contains('\\') || id == "." || id == ".." {
-            return Err(StoreError::InvalidId(id.to_owned()));
-        }
-        Ok(self.dir.join(id))
+/// The file of the credential `id` in `folder`: a plain name, no folders.
+fn path_for_id(folder: &Path, id: &str) -> Result<PathBuf, StoreError> {
+    let id = id.trim();
+    if id.is_empty() || id.contains('/') || id.contains('\\') || id == "." || id == ".." {
+        return Err(StoreError::InvalidId(id.to_owned()));
     }
+    Ok(folder.join(id))
 }
 
 /// The names of the folder's `*.json` files and symlinks (any case), sorted.
@@ -526,7 +587,7 @@ mod tests {
     #[test]
     fn folder_is_created_private() {
         let (_dir, store) = store();
-        assert_eq!(atomic_file::mode_of(store.dir()), Some(0o700));
+        assert_eq!(atomic_file::mode_of(&store.dir()), Some(0o700));
     }
 
     #[test]
@@ -761,5 +822,47 @@ mod tests {
         assert!(!readable_by_others(0o700));
         assert!(readable_by_others(0o640));
         assert!(readable_by_others(0o604));
+    }
+
+    #[test]
+    fn writes_wait_for_the_lock_and_follow_the_folder() {
+        let (dir, store) = store();
+        let path = put(&store, "a.json", r#"{"type":"claude","api_key":"k"}"#);
+        let mut credential = parse_file(&path, &fs::read(&path).unwrap()).unwrap();
+        credential.disabled = true;
+        let store = std::sync::Arc::new(store);
+        let held = store.lock_writes();
+        let writer = {
+            let store = store.clone();
+            std::thread::spawn(move || store.save(&credential).map(|_| ()))
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while store.writes_waiting() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the save never waited"
+            );
+            std::thread::yield_now();
+        }
+        assert!(!fs::read_to_string(&path).unwrap().contains("disabled"));
+        drop(held);
+        writer.join().unwrap().unwrap();
+        assert!(
+            fs::read_to_string(&path)
+                .unwrap()
+                .contains("\"disabled\":true")
+        );
+        assert_eq!(store.writes_waiting(), 0);
+
+        let moved = dir.path().join("moved");
+        store.set_dir(&moved);
+        store
+            .locked(|folder| {
+                ensure_private_dir(folder)?;
+                fs::write(folder.join("b.json"), "{}")
+            })
+            .unwrap();
+        assert!(moved.join("b.json").exists());
+        assert_eq!(atomic_file::mode_of(&moved), Some(0o700));
     }
 }

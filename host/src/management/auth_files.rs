@@ -216,9 +216,9 @@ fn read_type(dir: Option<&ConfinedDir>, path: &Path) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// Writes one uploaded file (mode 0600, atomically, beneath the folder) after checking its
-/// name and JSON.
-async fn store(dir: &Path, name: &str, bytes: Bytes) -> Result<(), ManagementError> {
+/// Writes one uploaded file (mode 0600, atomically, beneath the folder, after the store's
+/// other writes) after checking its JSON.
+async fn store(files: &Arc<FileStore>, name: &str, bytes: Bytes) -> Result<(), ManagementError> {
     let Ok(Value::Object(metadata)) = serde_json::from_slice::<Value>(&bytes) else {
         return Err(ManagementError::BadRequest(format!(
             "{name}: not a JSON object"
@@ -227,18 +227,27 @@ async fn store(dir: &Path, name: &str, bytes: Bytes) -> Result<(), ManagementErr
     // As the reference saves: an invalid weight writes nothing.
     file_store::weight_field(&metadata)
         .map_err(|reason| ManagementError::BadRequest(format!("{name}: {reason}")))?;
-    let store = FileStore::new(dir);
     let name = name.trim().to_owned();
-    tokio::task::spawn_blocking(move || {
-        store.ensure_dir()?;
-        ConfinedDir::open(store.dir())?.write(name.as_ref(), &bytes, 0o600)
+    locked(files, move |dir| {
+        file_store::ensure_private_dir(dir)?;
+        ConfinedDir::open(dir)?.write(name.as_ref(), &bytes, 0o600)
     })
-    .await
-    .map_err(|e| ManagementError::WriteFailed(e.to_string()))?
+    .await?
     .map_err(|e| match file_error(e) {
         ManagementError::NotFound(message) => ManagementError::WriteFailed(message),
         other => other,
     })
+}
+
+/// Runs `write` on a blocking thread, with the folder, holding the store's write lock.
+async fn locked<T: Send + 'static>(
+    files: &Arc<FileStore>,
+    write: impl FnOnce(&Path) -> T + Send + 'static,
+) -> Result<T, ManagementError> {
+    let files = files.clone();
+    tokio::task::spawn_blocking(move || files.locked(write))
+        .await
+        .map_err(|e| ManagementError::WriteFailed(e.to_string()))
 }
 
 /// Several files' outcome: 200 when all succeeded, 207 otherwise.
@@ -267,7 +276,7 @@ async fn upload(
     State(management): State<Arc<Management>>,
     request: Request,
 ) -> Result<Response, ManagementError> {
-    let dir = auth_dir(&management);
+    let files = &management.runtime.auth_files;
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -282,7 +291,7 @@ async fn upload(
         let body = Bytes::from_request(request, &())
             .await
             .map_err(|e| ManagementError::BadRequest(e.body_text()))?;
-        store(&dir, &name, body).await?;
+        store(files, &name, body).await?;
         management.reload_auth_files().await?;
         return Ok(ok());
     }
@@ -304,7 +313,7 @@ async fn upload(
             .await
             .map_err(|e| ManagementError::BadRequest(e.body_text()))?;
         let result = match check_name(&name, "file must be .json") {
-            Ok(()) => store(&dir, &name, bytes).await,
+            Ok(()) => store(files, &name, bytes).await,
             Err(error) => Err(error),
         };
         match result {
@@ -338,28 +347,12 @@ async fn delete(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Response, ManagementError> {
-    let dir = auth_dir(&management);
+    let files = &management.runtime.auth_files;
     let all = query_values(query.as_deref(), "all")
         .iter()
         .any(|v| matches!(v.as_str(), "true" | "1" | "*"));
     if all {
-        let folder = ConfinedDir::open(&dir).map_err(file_error)?;
-        let mut deleted = 0;
-        let mut refused = Vec::new();
-        for name in file_store::json_names(&folder).map_err(file_error)? {
-            match folder.remove(&name) {
-                Ok(()) => deleted += 1,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) if confined_dir::is_outside(&e) => {
-                    tracing::warn!("auth file refused: {e}");
-                    refused.push(json!({
-                        "name": name.to_string_lossy(),
-                        "error": e.to_string(),
-                    }));
-                }
-                Err(e) => return Err(ManagementError::WriteFailed(e.to_string())),
-            }
-        }
+        let (deleted, refused) = locked(files, remove_all).await??;
         management.reload_auth_files().await?;
         if refused.is_empty() {
             return Ok(Json(json!({ "status": "ok", "deleted": deleted })).into_response());
@@ -385,20 +378,18 @@ async fn delete(
     if names.is_empty() {
         return Err(ManagementError::BadRequest("name is required".into()));
     }
-    let folder = ConfinedDir::open(&dir).map_err(file_error)?;
-    let remove = |name: &str| -> Result<(), ManagementError> {
-        check_name(name, "name must end with .json")?;
-        folder.remove(name.trim().as_ref()).map_err(file_error)
-    };
-    if names.len() == 1 {
-        remove(&names[0])?;
+    let single = names.len() == 1;
+    let outcomes = locked(files, move |dir| remove_names(dir, names)).await??;
+    if single {
+        let (_, outcome) = outcomes.into_iter().next().expect("one name");
+        outcome?;
         management.reload_auth_files().await?;
         return Ok(ok());
     }
     let mut done = Vec::new();
     let mut failed = Vec::new();
-    for name in names {
-        match remove(&name) {
+    for (name, outcome) in outcomes {
+        match outcome {
             Ok(()) => done.push(name),
             Err(error) => failed.push((name, error.to_string())),
         }
@@ -407,6 +398,44 @@ async fn delete(
         management.reload_auth_files().await?;
     }
     Ok(batch("deleted", done, failed))
+}
+
+/// Removes every auth file of `dir`: how many, and those refused (outside the folder).
+fn remove_all(dir: &Path) -> Result<(usize, Vec<Value>), ManagementError> {
+    let folder = ConfinedDir::open(dir).map_err(file_error)?;
+    let mut deleted = 0;
+    let mut refused = Vec::new();
+    for name in file_store::json_names(&folder).map_err(file_error)? {
+        match folder.remove(&name) {
+            Ok(()) => deleted += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if confined_dir::is_outside(&e) => {
+                tracing::warn!("auth file refused: {e}");
+                refused.push(json!({
+                    "name": name.to_string_lossy(),
+                    "error": e.to_string(),
+                }));
+            }
+            Err(e) => return Err(ManagementError::WriteFailed(e.to_string())),
+        }
+    }
+    Ok((deleted, refused))
+}
+
+/// Each name of a removal, with its outcome.
+type Removals = Vec<(String, Result<(), ManagementError>)>;
+
+/// Removes the files `names` of `dir`, each with its outcome.
+fn remove_names(dir: &Path, names: Vec<String>) -> Result<Removals, ManagementError> {
+    let folder = ConfinedDir::open(dir).map_err(file_error)?;
+    Ok(names
+        .into_iter()
+        .map(|name| {
+            let outcome = check_name(&name, "name must end with .json")
+                .and_then(|()| folder.remove(name.trim().as_ref()).map_err(file_error));
+            (name, outcome)
+        })
+        .collect())
 }
 
 /// `GET /auth-files/download?name=x.json`: the file as an attachment.
@@ -466,7 +495,8 @@ async fn set_status(
         .ok_or_else(|| ManagementError::NotFound("auth file not found".into()))?;
     let mut changed = Credential::clone(credential);
     changed.disabled = disabled;
-    let store = FileStore::new(&generation.config.auth_dir);
+    // The runtime's store: its lock orders this write after the others of the folder.
+    let store = management.runtime.auth_files.clone();
     tokio::task::spawn_blocking(move || store.save(&changed))
         .await
         .map_err(|e| ManagementError::WriteFailed(e.to_string()))?

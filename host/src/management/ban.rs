@@ -186,6 +186,11 @@ impl BanTable {
                 if let Some(metrics) = &self.metrics {
                     LimitCounters::bump(&metrics.control.bans);
                 }
+                tracing::warn!(
+                    address = ?group,
+                    "management: {MAX_FAILURES} wrong keys, address banned for {} minutes",
+                    BAN_DURATION.as_secs() / 60
+                );
             }
             state.sweep(now);
         }

@@ -69,6 +69,7 @@ async fn replace(
 pub fn config_json(config: &Config) -> Value {
     json!({
         "debug": config.debug,
+        "log-format": config.log_format.as_str(),
         "usage-statistics-enabled": config.usage_statistics_enabled,
         "proxy-url": proxy_url(config.proxy_url.as_ref()),
         "passthrough-headers": config.passthrough_headers,

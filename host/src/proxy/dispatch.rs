@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use super::error::ProxyError;
 use super::upstream::{self, Answer, Call, Failed};
+use crate::affinity::PickOutcome;
 use crate::credential::availability::{self, Unavailable};
 use crate::credential::blame::Blame;
 use crate::credential::candidate::Candidate;
@@ -21,16 +22,90 @@ pub struct Dispatched {
     pub answer: Answer,
     /// The credential that answered.
     pub candidate: Candidate,
+    /// How session affinity chose that credential.
+    pub session: PickOutcome,
+}
+
+/// Why one run of the loop gave up.
+enum Exhausted {
+    /// Nothing could be tried: every candidate cooling, disabled or excluded.
+    NothingToTry(ProxyError),
+    /// Every attempt failed; the last with `status` (`None`: no answer, a transport error).
+    Failed {
+        error: ProxyError,
+        status: Option<u16>,
+    },
+    /// The request's own fault: no other credential, and no other run, would do better.
+    Refused(ProxyError),
 }
 
 /// Runs `call` over the candidates of `resolved` until one succeeds, failing over on errors
 /// and retrying rounds as `request-retry` / `max-retry-interval` allow.
+///
+/// A stream whose every attempt failed before its first byte with a status a retry may cure
+/// (401, 402, 403, 408, 429, 5xx, or no answer) runs the whole loop again, up to
+/// `streaming.bootstrap-retries` times (reference §3.5); cooling credentials are still skipped.
+/// When such a run finds nothing to try, a server error of the stream stands (the
+/// reference's rule), anything else gives way to why nothing could be tried.
 pub async fn dispatch(
     runtime: &Runtime,
     generation: &Generation,
     resolved: &Resolved,
     call: &Call<'_>,
 ) -> Result<Dispatched, ProxyError> {
+    let max_retries = if call.stream {
+        generation.config.streaming.bootstrap_retries
+    } else {
+        0
+    };
+    // One request may cool only so many credentials, over all runs.
+    let mut cooled = 0u32;
+    let mut retries = 0u32;
+    let mut stream_error: Option<ProxyError> = None;
+    loop {
+        match run(runtime, generation, resolved, call, &mut cooled).await {
+            Ok(dispatched) => return Ok(dispatched),
+            Err(Exhausted::Refused(error)) => return Err(error),
+            Err(Exhausted::NothingToTry(error)) => {
+                return Err(match stream_error {
+                    Some(failed) if failed.status().is_server_error() => failed,
+                    _ => error,
+                });
+            }
+            Err(Exhausted::Failed { error, status }) => {
+                if retries >= max_retries || !bootstrap_retryable(status) {
+                    return Err(error);
+                }
+                retries += 1;
+                tracing::debug!(
+                    retry = retries,
+                    of = max_retries,
+                    status,
+                    "stream failed before its first byte: streaming.bootstrap-retries runs the loop again"
+                );
+                stream_error = Some(error);
+            }
+        }
+    }
+}
+
+/// Whether a failure before a stream's first byte may be retried (reference
+/// `bootstrapEligible`): no answer, 401, 402, 403, 408, 429 or a server error.
+fn bootstrap_retryable(status: Option<u16>) -> bool {
+    match status {
+        None => true,
+        Some(status) => matches!(status, 401..=403 | 408 | 429) || status >= 500,
+    }
+}
+
+/// One run of the loop: pick, attempt, fail over, and retry rounds.
+async fn run(
+    runtime: &Runtime,
+    generation: &Generation,
+    resolved: &Resolved,
+    call: &Call<'_>,
+    cooled: &mut u32,
+) -> Result<Dispatched, Exhausted> {
     let config = &generation.config;
     let route_key = format!("{}:{}", resolved.provider, resolved.model);
     let pick = PickRequest {
@@ -43,8 +118,9 @@ pub async fn dispatch(
     let selector = &generation.selector;
     let max_credentials = config.retry.max_retry_credentials as usize;
     let max_cooldowns = config.retry.max_cooldowns_per_request;
-    let mut cooled = 0u32;
     let mut round = 0u32;
+    // The status of this run's latest failed attempt (`Some(None)`: no answer).
+    let mut failed_status: Option<Option<u16>> = None;
     loop {
         let mut tried: HashSet<&str> = HashSet::new();
         let mut last: Option<Failed> = None;
@@ -65,11 +141,9 @@ pub async fn dispatch(
                     break;
                 }
             };
-            let candidate = match affinity {
-                Some((affinity, session)) => {
-                    affinity.pick(&pick, Some(session), &available).await.0
-                }
-                None => selector.pick(&pick, &available),
+            let (candidate, session) = match affinity {
+                Some((affinity, session)) => affinity.pick(&pick, Some(session), &available).await,
+                None => (selector.pick(&pick, &available), PickOutcome::NoSession),
             };
             tried.insert(candidate.credential.id.as_str());
             match upstream::attempt(runtime, config, candidate, call).await {
@@ -86,22 +160,23 @@ pub async fn dispatch(
                     return Ok(Dispatched {
                         answer,
                         candidate: candidate.clone(),
+                        session,
                     });
                 }
                 Err(failed) => {
                     if failed.blame == Blame::Request {
                         // The request's own fault: nothing cools, nothing fails over.
-                        tracing::info!(
+                        tracing::debug!(
                             credential = %candidate.credential.id,
                             status = failed.status,
                             model = %candidate.upstream_model,
                             "upstream refused the request"
                         );
-                        return Err(failed.error);
+                        return Err(Exhausted::Refused(failed.error));
                     }
                     // One request may cool only so many credentials; past that it still
                     // fails over but records no cooldown.
-                    let capped = max_cooldowns > 0 && cooled >= max_cooldowns;
+                    let capped = max_cooldowns > 0 && *cooled >= max_cooldowns;
                     if capped {
                         runtime.metrics.count_capped_cooldown();
                     }
@@ -120,7 +195,7 @@ pub async fn dispatch(
                         runtime.clock.now(),
                         cooling_disabled,
                     );
-                    cooled += u32::from(blocked.is_some());
+                    *cooled += u32::from(blocked.is_some());
                     tracing::warn!(
                         credential = %candidate.credential.id,
                         status = failed.status,
@@ -133,6 +208,7 @@ pub async fn dispatch(
                             .feedback(&pick, session, &candidate.credential.id, false)
                             .await;
                     }
+                    failed_status = Some(failed.status);
                     last = Some(failed);
                 }
             }
@@ -144,7 +220,11 @@ pub async fn dispatch(
             round += 1;
             continue;
         }
-        return Err(final_error(resolved, last, pick_error, now));
+        let error = final_error(resolved, last, pick_error, now);
+        return Err(match failed_status {
+            Some(status) => Exhausted::Failed { error, status },
+            None => Exhausted::NothingToTry(error),
+        });
     }
 }
 

@@ -30,6 +30,7 @@ use crate::model::{Resolution, safe_name};
 use crate::runtime::Runtime;
 use crate::server::BodyReadTimedOut;
 use crate::server::RequestId;
+use crate::server::request_log::LoggedByMeter;
 use crate::usage::{Caller, Meter};
 
 /// The handler of an endpoint with a fixed path (the model is in the body).
@@ -101,13 +102,15 @@ async fn forward(
         runtime, &admitted, &mut meter, endpoint, path_model, sse, &headers, body,
     )
     .await;
-    match result {
+    let mut response = match result {
         Ok(response) => response,
         Err(error) => {
             meter.failed(error.status());
             error.into_response_for(admitted.request_id.as_ref().map(RequestId::as_str))
         }
-    }
+    };
+    response.extensions_mut().insert(LoggedByMeter);
+    response
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -161,9 +164,13 @@ async fn try_forward(
     meter.provider(&resolved.provider);
     meter.tracking(resolved.tracking);
     let dispatched_at = Instant::now();
-    let Dispatched { answer, candidate } =
-        dispatch::dispatch(runtime, generation, &resolved, &call).await?;
+    let Dispatched {
+        answer,
+        candidate,
+        session,
+    } = dispatch::dispatch(runtime, generation, &resolved, &call).await?;
     meter.served(&candidate.credential, dispatched_at.elapsed());
+    meter.session(session);
     tracing::debug!(credential = %candidate.credential.id, model = %candidate.upstream_model, "upstream answered");
     let mut response_headers = client_response_headers(&answer.headers, config.passthrough_headers);
     let idle = config.upstream_timeouts.idle;

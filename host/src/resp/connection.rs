@@ -15,6 +15,10 @@ use crate::metrics::LimitCounters;
 /// The only channel: usage records.
 const CHANNEL: &str = "usage";
 
+/// The first message of a `usage` subscription, as the reference sends it: it tells a client
+/// that the channel may carry `{"refresh":true}` notifications (switchyard sends none).
+const SUPPORT_REFRESH: &str = r#"{"support_refresh":true}"#;
+
 /// What to do after a command or an event.
 enum Next {
     Reply(Vec<u8>),
@@ -107,8 +111,9 @@ impl Connection {
                             codec::bulk(payload.as_bytes()),
                         ])),
                     },
-                    // Dropped as too slow, or the feed was cleared.
-                    None => Next::Close,
+                    // Dropped as too slow, or the feed was turned off (with the management
+                    // API: say so, as to every other session).
+                    None => self.revoked().unwrap_or(Next::Close),
                 },
                 changed = reloads.changed(), if watch_reloads => match changed {
                     Ok(()) => self.revoked().unwrap_or(Next::Nothing),
@@ -309,7 +314,8 @@ impl Connection {
                 "ERR unsupported channel '{channel}'"
             )));
         }
-        self.subscription = Some(self.management.runtime.usage.feed.subscribe());
+        let feed = &self.management.runtime.usage.feed;
+        self.subscription = Some(feed.subscribe(Some(SUPPORT_REFRESH.into())));
         Next::Reply(codec::array(&[
             codec::bulk(b"subscribe"),
             codec::bulk(CHANNEL.as_bytes()),

@@ -1,14 +1,18 @@
 //! `x-request-id`: the client's when it sent a sane one, else switchyard's own; returned in the
-//! response and attached to every log line of the request.
+//! response and attached to every log line of the request (the span's `request_id`). A request
+//! the proxy's meter does not cover gets its summary line here ([`super::request_log`]).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderValue;
 use tracing::Instrument;
+
+use super::request_log::{self, LoggedByMeter};
 
 /// The header name.
 pub const HEADER: &str = "x-request-id";
@@ -26,6 +30,7 @@ impl RequestId {
 
 /// Assigns the id, runs the request inside a span that carries it, and echoes it back.
 pub(super) async fn assign(mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
     let id = request
         .headers()
         .get(HEADER)
@@ -35,11 +40,23 @@ pub(super) async fn assign(mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",
-        id = %String::from_utf8_lossy(id.as_bytes()),
+        request_id = %String::from_utf8_lossy(id.as_bytes()),
         method = %request.method(),
         path = %request.uri().path()
     );
-    let mut response = next.run(request).instrument(span).await;
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    if response.extensions().get::<LoggedByMeter>().is_none() {
+        span.in_scope(|| {
+            request_log::other_request(
+                method.as_str(),
+                &path,
+                response.status().as_u16(),
+                started.elapsed(),
+            );
+        });
+    }
     response.headers_mut().insert(HEADER, id);
     response
 }

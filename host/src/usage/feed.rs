@@ -79,15 +79,21 @@ impl Feed {
         inner.queue.drain(..count).map(|(_, p)| p).collect()
     }
 
-    /// A new subscriber: it receives every record published from now on. The channel closes
-    /// when the subscriber falls behind or the feed is cleared.
-    pub fn subscribe(&self) -> mpsc::Receiver<Arc<str>> {
+    /// A new subscriber: it receives `first` (when given; it takes a place in the buffer), then
+    /// every record published from now on. The channel closes when the subscriber falls behind
+    /// or the feed is cleared.
+    pub fn subscribe(&self, first: Option<Arc<str>>) -> mpsc::Receiver<Arc<str>> {
         let (sender, receiver) = mpsc::channel(SUBSCRIBER_BUFFER);
+        if let Some(first) = first {
+            // A new channel has room.
+            let _ = sender.try_send(first);
+        }
         self.inner.lock().subscribers.push(sender);
         receiver
     }
 
-    /// Drops the queue and disconnects the subscribers.
+    /// Drops the queue and disconnects the subscribers (the feed was turned off: the
+    /// management API or `usage-statistics-enabled`).
     pub fn clear(&self) {
         let mut inner = self.inner.lock();
         inner.queue.clear();
@@ -128,8 +134,9 @@ mod tests {
     #[test]
     fn subscribers_take_records_instead_of_the_queue() {
         let feed = Feed::default();
-        let mut subscriber = feed.subscribe();
+        let mut subscriber = feed.subscribe(Some("hello".into()));
         feed.publish("a".into(), at(0));
+        assert_eq!(subscriber.try_recv().unwrap().as_ref(), "hello");
         assert_eq!(subscriber.try_recv().unwrap().as_ref(), "a");
         assert!(feed.is_empty());
         drop(subscriber);
@@ -140,7 +147,7 @@ mod tests {
     #[test]
     fn slow_subscribers_are_dropped() {
         let feed = Feed::default();
-        let mut slow = feed.subscribe();
+        let mut slow = feed.subscribe(None);
         for i in 0..=SUBSCRIBER_BUFFER {
             feed.publish(i.to_string().into(), at(0));
         }
@@ -153,6 +160,22 @@ mod tests {
         }
         assert_eq!(received, SUBSCRIBER_BUFFER);
         assert!(slow.try_recv().is_err());
+    }
+
+    #[test]
+    fn clearing_empties_the_queue_and_ends_the_subscribers() {
+        let feed = Feed::default();
+        feed.publish("queued".into(), at(0));
+        let mut subscriber = feed.subscribe(None);
+        feed.clear();
+        assert!(feed.is_empty());
+        assert!(matches!(
+            subscriber.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
+        // A record after the clear has no subscriber left: it is queued.
+        feed.publish("later".into(), at(0));
+        assert_eq!(feed.len(), 1);
     }
 
     #[test]

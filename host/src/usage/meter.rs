@@ -18,6 +18,7 @@ use http::StatusCode;
 use super::record::{Tokens, UsageRecord, fingerprint, rfc3339};
 use super::tokens::{self, StreamScanner};
 use super::{Caller, UsageHub};
+use crate::affinity::PickOutcome;
 use crate::clock::Clock;
 use crate::credential::{Credential, Secret};
 use crate::generation::Generation;
@@ -26,6 +27,7 @@ use crate::model::tracked::Tracking;
 use crate::proxy::endpoint::Endpoint;
 use crate::proxy::stream_relay::{StreamEnd, StreamObserver};
 use crate::runtime::Runtime;
+use crate::server::request_log::ProxiedRequest;
 
 /// The largest whole response body kept to read its usage block.
 const MAX_COLLECTED: usize = 8 << 20;
@@ -62,7 +64,11 @@ struct Inner {
     tracking: Tracking,
     provider: String,
     served: Option<Arc<Credential>>,
+    /// How session affinity chose the credential that answered.
+    session: Option<PickOutcome>,
     status: Option<u16>,
+    /// The request's span: the summary line is written inside it, even from the body.
+    span: tracing::Span,
 }
 
 impl Meter {
@@ -83,7 +89,7 @@ impl Meter {
                 usage: totals || runtime.hooks.is_some(),
                 totals,
                 hooks: runtime.hooks.clone(),
-                feed: totals && runtime.usage.feed_enabled(&config.management.secret_key),
+                feed: runtime.usage.feeds(config),
                 started: Instant::now(),
                 arrived: runtime.clock.now(),
                 route: endpoint.route(),
@@ -92,7 +98,9 @@ impl Meter {
                 tracking: Tracking::Unlisted,
                 provider: String::new(),
                 served: None,
+                session: None,
                 status: None,
+                span: tracing::Span::current(),
             })),
         }
     }
@@ -133,6 +141,13 @@ impl Meter {
                 .metrics
                 .observe_upstream(credential.provider.as_str(), upstream_latency);
             inner.served = Some(credential.clone());
+        }
+    }
+
+    /// How session affinity chose the credential that answered.
+    pub fn session(&mut self, outcome: PickOutcome) {
+        if let Some(inner) = &mut self.inner {
+            inner.session = Some(outcome);
         }
     }
 
@@ -209,10 +224,21 @@ impl Inner {
         if self.status.is_none() {
             self.respond(CLIENT_CLOSED);
         }
+        let status = self.status.unwrap_or(CLIENT_CLOSED);
+        self.span.in_scope(|| {
+            ProxiedRequest {
+                route: self.route,
+                model: &self.model,
+                status,
+                credential: self.served.as_ref().map(|c| c.id.as_str()),
+                session: self.session,
+                latency: self.started.elapsed(),
+            }
+            .log();
+        });
         if !self.usage {
             return;
         }
-        let status = self.status.unwrap_or(CLIENT_CLOSED);
         let unknown = |text: &str| {
             if text.is_empty() {
                 "unknown".to_owned()
