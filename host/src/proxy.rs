@@ -10,6 +10,7 @@ pub mod forward;
 pub mod headers;
 pub mod idle_timeout;
 pub mod model_list;
+pub mod outcome;
 pub mod request_body;
 pub mod stream_event;
 pub mod stream_relay;

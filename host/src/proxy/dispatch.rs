@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use super::error::ProxyError;
+use super::outcome::AttemptOutcome;
 use super::upstream::{self, Answer, Call, Failed};
 use crate::affinity::PickOutcome;
 use crate::credential::availability::{self, Unavailable};
@@ -24,6 +25,9 @@ pub struct Dispatched {
     pub candidate: Candidate,
     /// How session affinity chose that credential.
     pub session: PickOutcome,
+    /// For a stream: the attempt's outcome, reported when the relay ends (a non-stream's is
+    /// reported already).
+    pub stream_outcome: Option<AttemptOutcome>,
 }
 
 /// Why one run of the loop gave up.
@@ -146,21 +150,27 @@ async fn run(
                 None => (selector.pick(&pick, &available), PickOutcome::NoSession),
             };
             tried.insert(candidate.credential.id.as_str());
+            let outcome = AttemptOutcome::new(
+                candidate,
+                runtime.clock.clone(),
+                config.disable_cooling,
+                &pick,
+                generation.affinity.as_ref().zip(call.session),
+            );
             match upstream::attempt(runtime, config, candidate, call).await {
                 Ok(answer) => {
-                    // A stream succeeds when it completes; the relay records that.
-                    if !call.stream {
-                        candidate.state.record_success(&candidate.upstream_model);
-                        if let Some((affinity, session)) = affinity {
-                            affinity
-                                .feedback(&pick, session, &candidate.credential.id, true)
-                                .await;
-                        }
-                    }
+                    // A stream succeeds when it completes; the relay reports that.
+                    let stream_outcome = if call.stream {
+                        Some(outcome)
+                    } else {
+                        outcome.succeeded().await;
+                        None
+                    };
                     return Ok(Dispatched {
                         answer,
                         candidate: candidate.clone(),
                         session,
+                        stream_outcome,
                     });
                 }
                 Err(failed) => {
@@ -180,22 +190,6 @@ async fn run(
                     if capped {
                         runtime.metrics.count_capped_cooldown();
                     }
-                    let cooling_disabled = capped
-                        || candidate
-                            .credential
-                            .cooling_disabled(config.disable_cooling);
-                    let blocked = candidate.state.record_failure(
-                        &candidate.upstream_model,
-                        candidate.tracking,
-                        &Failure {
-                            blame: failed.blame,
-                            status: failed.status,
-                            retry_after: failed.retry_after,
-                        },
-                        runtime.clock.now(),
-                        cooling_disabled,
-                    );
-                    *cooled += u32::from(blocked.is_some());
                     tracing::warn!(
                         credential = %candidate.credential.id,
                         status = failed.status,
@@ -203,11 +197,13 @@ async fn run(
                         model = %candidate.upstream_model,
                         "upstream attempt failed"
                     );
-                    if let Some((affinity, session)) = affinity {
-                        affinity
-                            .feedback(&pick, session, &candidate.credential.id, false)
-                            .await;
-                    }
+                    let failure = Failure {
+                        blame: failed.blame,
+                        status: failed.status,
+                        retry_after: failed.retry_after,
+                    };
+                    let blocked = outcome.failed(&failure, capped).await;
+                    *cooled += u32::from(blocked.is_some());
                     failed_status = Some(failed.status);
                     last = Some(failed);
                 }

@@ -19,13 +19,11 @@ use super::endpoint::Endpoint;
 use super::error::ProxyError;
 use super::headers::client_response_headers;
 use super::idle_timeout::IdleTimeout;
+use super::outcome::StreamOutcome;
 use super::request_body::RequestBody;
 use super::stream_event::ErrorStyle;
-use super::stream_relay::{EventLimit, OnEnd, StreamEnd, StreamRelay};
+use super::stream_relay::{EventLimit, StreamRelay};
 use super::upstream::Call;
-use crate::credential::candidate::Candidate;
-use crate::credential::cooldown::Failure;
-use crate::generation::Generation;
 use crate::model::{Resolution, safe_name};
 use crate::runtime::Runtime;
 use crate::server::BodyReadTimedOut;
@@ -168,13 +166,15 @@ async fn try_forward(
         answer,
         candidate,
         session,
+        stream_outcome,
     } = dispatch::dispatch(runtime, generation, &resolved, &call).await?;
     meter.served(&candidate.credential, dispatched_at.elapsed());
     meter.session(session);
     tracing::debug!(credential = %candidate.credential.id, model = %candidate.upstream_model, "upstream answered");
     let mut response_headers = client_response_headers(&answer.headers, config.passthrough_headers);
     let idle = config.upstream_timeouts.idle;
-    let body = if stream {
+    // A stream's outcome comes with it (`call.stream`), reported when the relay ends.
+    let body = if let Some(attempt) = stream_outcome {
         let style = ErrorStyle::of(endpoint, sse);
         if style.is_sse() {
             response_headers.insert(
@@ -184,8 +184,10 @@ async fn try_forward(
         }
         response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response_headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-        let on_end = stream_outcome_recorder(runtime, generation, candidate);
-        let observer = meter.take().stream_observer(answer.status, style.is_sse());
+        let outcome = StreamOutcome {
+            usage: meter.take().stream_observer(answer.status, style.is_sse()),
+            attempt,
+        };
         Body::from_stream(
             StreamRelay::new(
                 answer.first,
@@ -193,18 +195,14 @@ async fn try_forward(
                 style,
                 idle,
                 config.streaming.keepalive,
-                on_end,
+                Box::new(outcome),
             )
-            .with_event_limit(
-                config
-                    .streaming
-                    .max_event_bytes
-                    .map(|max_bytes| EventLimit {
-                        max_bytes,
-                        metrics: runtime.metrics.clone(),
-                    }),
-            )
-            .with_observer(observer),
+            .with_event_limit(config.streaming.max_event_bytes.map(|max_bytes| {
+                EventLimit {
+                    max_bytes,
+                    metrics: runtime.metrics.clone(),
+                }
+            })),
         )
     } else {
         let length = answer
@@ -219,30 +217,6 @@ async fn try_forward(
     *out.status_mut() = answer.status;
     *out.headers_mut() = response_headers;
     Ok(out)
-}
-
-/// Records a relayed stream's end on the credential that served it.
-fn stream_outcome_recorder(
-    runtime: &Runtime,
-    generation: &Generation,
-    candidate: Candidate,
-) -> OnEnd {
-    let clock = runtime.clock.clone();
-    let cooling_disabled = candidate
-        .credential
-        .cooling_disabled(generation.config.disable_cooling);
-    Box::new(move |end| match end {
-        StreamEnd::Completed => candidate.state.record_success(&candidate.upstream_model),
-        StreamEnd::Failed(_) => {
-            candidate.state.record_failure(
-                &candidate.upstream_model,
-                candidate.tracking,
-                &Failure::transient(),
-                clock.now(),
-                cooling_disabled,
-            );
-        }
-    })
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with a 413 and a body that stalled

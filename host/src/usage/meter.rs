@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
+use futures_util::future::BoxFuture;
 use http::StatusCode;
 
 use super::record::{Tokens, UsageRecord, fingerprint, rfc3339};
@@ -350,7 +351,7 @@ impl StreamObserver for UsageObserver {
         }
     }
 
-    fn end(mut self: Box<Self>, end: &StreamEnd) {
+    fn end(mut self: Box<Self>, end: &StreamEnd) -> Option<BoxFuture<'static, ()>> {
         let usage = self
             .scanner
             .take()
@@ -358,5 +359,6 @@ impl StreamObserver for UsageObserver {
             .unwrap_or_default();
         let failed = usage.error || matches!(end, StreamEnd::Failed(_));
         self.meter.finish(usage.tokens, failed);
+        None
     }
 }
