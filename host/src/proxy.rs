@@ -16,6 +16,7 @@ pub mod stream_event;
 pub mod stream_relay;
 pub mod unauthenticated_guard;
 pub mod upstream;
+pub mod upstream_error;
 
 use std::sync::Arc;
 
