@@ -2,6 +2,7 @@
 
 pub mod access_gate;
 pub mod client_pool;
+pub mod ctx;
 pub mod dispatch;
 pub mod endpoint;
 pub mod error;

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
+use super::ctx::Ctx;
 use super::error::ProxyError;
 use super::outcome::AttemptOutcome;
 use super::upstream::{self, Answer, Call};
@@ -14,7 +15,6 @@ use crate::credential::cooldown::Failure;
 use crate::credential::selector::PickRequest;
 use crate::generation::Generation;
 use crate::model::registry::Resolved;
-use crate::runtime::Runtime;
 
 /// A successful upstream answer and the candidate that produced it.
 #[derive(Debug)]
@@ -49,11 +49,11 @@ enum Exhausted {
 /// When such a run finds nothing to try, a server error of the stream stands (the
 /// reference's rule), anything else gives way to why nothing could be tried.
 pub async fn dispatch(
-    runtime: &Runtime,
-    generation: &Generation,
+    ctx: Ctx<'_>,
     resolved: &Resolved,
     call: &Call<'_>,
 ) -> Result<Dispatched, ProxyError> {
+    let generation = ctx.generation;
     let max_retries = if call.stream {
         generation.config.streaming.bootstrap_retries
     } else {
@@ -64,7 +64,7 @@ pub async fn dispatch(
     let mut retries = 0u32;
     let mut stream_error: Option<ProxyError> = None;
     loop {
-        match run(runtime, generation, resolved, call, &mut cooled).await {
+        match run(ctx, resolved, call, &mut cooled).await {
             Ok(dispatched) => return Ok(dispatched),
             Err(Exhausted::Refused(error)) => return Err(error),
             Err(Exhausted::NothingToTry(error)) => {
@@ -92,12 +92,15 @@ pub async fn dispatch(
 
 /// One run of the loop: pick, attempt, fail over, and retry rounds.
 async fn run(
-    runtime: &Runtime,
-    generation: &Generation,
+    ctx: Ctx<'_>,
     resolved: &Resolved,
     call: &Call<'_>,
     cooled: &mut u32,
 ) -> Result<Dispatched, Exhausted> {
+    let Ctx {
+        runtime,
+        generation,
+    } = ctx;
     let config = &generation.config;
     let route_key = format!("{}:{}", resolved.provider, resolved.model);
     let pick = PickRequest {
@@ -139,14 +142,8 @@ async fn run(
                 None => (selector.pick(&pick, &available), PickOutcome::NoSession),
             };
             tried.insert(candidate.credential.id.as_str());
-            let outcome = AttemptOutcome::new(
-                candidate,
-                runtime.clock.clone(),
-                config.disable_cooling,
-                &pick,
-                generation.affinity.as_ref().zip(call.session),
-            );
-            match upstream::attempt(runtime, config, candidate, call).await {
+            let outcome = AttemptOutcome::new(ctx, candidate, &pick, call.session);
+            match upstream::attempt(ctx, candidate, call).await {
                 Ok(answer) => {
                     // A stream succeeds when it completes; the relay reports that.
                     let stream_outcome = if call.stream {

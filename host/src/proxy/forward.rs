@@ -14,6 +14,7 @@ use http::{HeaderMap, HeaderValue, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::access_gate::Admitted;
+use super::ctx::{ClientCall, Ctx};
 use super::dispatch::{self, Dispatched};
 use super::endpoint::Endpoint;
 use super::error::ProxyError;
@@ -39,10 +40,12 @@ pub fn fixed_path(endpoint: Endpoint) -> MethodRouter<Arc<Runtime>> {
               caller: Caller,
               headers: HeaderMap,
               body: Body| async move {
-            forward(
-                &runtime, admitted, caller, endpoint, None, false, headers, body,
-            )
-            .await
+            let call = ClientCall {
+                endpoint,
+                path_model: None,
+                sse: false,
+            };
+            forward(&runtime, admitted, caller, call, headers, body).await
         },
     )
 }
@@ -71,35 +74,28 @@ pub async fn gemini(
         .get("alt")
         .or_else(|| query.get("$alt"))
         .is_some_and(|alt| alt == "sse");
-    forward(
-        &runtime,
-        admitted,
-        caller,
+    let call = ClientCall {
         endpoint,
-        Some(model.to_owned()),
+        path_model: Some(model.to_owned()),
         sse,
-        headers,
-        body,
-    )
-    .await
+    };
+    forward(&runtime, admitted, caller, call, headers, body).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn forward(
     runtime: &Runtime,
     admitted: Admitted,
     caller: Caller,
-    endpoint: Endpoint,
-    path_model: Option<String>,
-    sse: bool,
+    call: ClientCall,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let mut meter = Meter::start(runtime, &admitted.generation, endpoint, caller);
-    let result = try_forward(
-        runtime, &admitted, &mut meter, endpoint, path_model, sse, &headers, body,
-    )
-    .await;
+    let ctx = Ctx {
+        runtime,
+        generation: &admitted.generation,
+    };
+    let mut meter = Meter::start(ctx, call.endpoint, caller);
+    let result = try_forward(ctx, &admitted, &mut meter, call, &headers, body).await;
     let mut response = match result {
         Ok(response) => response,
         Err(error) => {
@@ -111,18 +107,20 @@ async fn forward(
     response
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn try_forward(
-    runtime: &Runtime,
+    ctx: Ctx<'_>,
     admitted: &Admitted,
     meter: &mut Meter,
-    endpoint: Endpoint,
-    path_model: Option<String>,
-    sse: bool,
+    call: ClientCall,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ProxyError> {
-    let generation = &admitted.generation;
+    let ClientCall {
+        endpoint,
+        path_model,
+        sse,
+    } = call;
+    let generation = ctx.generation;
     let config = &generation.config;
     let bytes = read_body(body, headers, config.body_limit_bytes).await?;
     let body = RequestBody::parse(bytes)?;
@@ -167,7 +165,7 @@ async fn try_forward(
         candidate,
         session,
         stream_outcome,
-    } = dispatch::dispatch(runtime, generation, &resolved, &call).await?;
+    } = dispatch::dispatch(ctx, &resolved, &call).await?;
     meter.served(&candidate.credential, dispatched_at.elapsed());
     meter.session(session);
     tracing::debug!(credential = %candidate.credential.id, model = %candidate.upstream_model, "upstream answered");
@@ -200,7 +198,7 @@ async fn try_forward(
             .with_event_limit(config.streaming.max_event_bytes.map(|max_bytes| {
                 EventLimit {
                     max_bytes,
-                    metrics: runtime.metrics.clone(),
+                    metrics: ctx.runtime.metrics.clone(),
                 }
             })),
         )

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
+use super::ctx::Ctx;
 use super::stream_relay::{StreamEnd, StreamObserver};
 use crate::affinity::SessionAffinity;
 use crate::clock::Clock;
@@ -44,19 +45,19 @@ struct Binding {
 }
 
 impl AttemptOutcome {
-    /// The sink for an attempt of `candidate`, picked for `pick`; `binding` is the session
-    /// affinity and the request's session, when both exist.
+    /// The sink for an attempt of `candidate` in `ctx`, picked for `pick` for a request of
+    /// `session`.
     pub fn new(
+        ctx: Ctx<'_>,
         candidate: &Candidate,
-        clock: Arc<dyn Clock>,
-        disable_cooling: bool,
         pick: &PickRequest<'_>,
-        binding: Option<(&Arc<SessionAffinity>, &SessionIds)>,
+        session: Option<&SessionIds>,
     ) -> Self {
+        let binding = ctx.generation.affinity.as_ref().zip(session);
         AttemptOutcome {
             candidate: candidate.clone(),
-            clock,
-            disable_cooling,
+            clock: ctx.runtime.clock.clone(),
+            disable_cooling: ctx.generation.config.disable_cooling,
             binding: binding.map(|(affinity, session)| Binding {
                 affinity: affinity.clone(),
                 session: session.clone(),

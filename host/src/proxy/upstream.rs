@@ -8,13 +8,13 @@ use futures_util::{Stream, StreamExt};
 use http::header::RETRY_AFTER;
 use http::{HeaderMap, StatusCode};
 
+use super::ctx::Ctx;
 use super::endpoint::Endpoint;
 use super::headers;
 use super::request_body::RequestBody;
 use super::stream_event::{ErrorStyle, last_event_end};
 use super::stream_relay::last_event_end_since;
 use super::upstream_error::{Phase, UpstreamError};
-use crate::config::Config;
 use crate::credential::ProviderKind;
 use crate::credential::candidate::Candidate;
 use crate::metrics::LimitCounters;
@@ -73,11 +73,15 @@ impl std::fmt::Debug for Answer {
 /// [`UpstreamError`], as is a stream that ends or fails before its first payload or opens with
 /// an error event.
 pub async fn attempt(
-    runtime: &Runtime,
-    config: &Config,
+    ctx: Ctx<'_>,
     candidate: &Candidate,
     call: &Call<'_>,
 ) -> Result<Answer, UpstreamError> {
+    let Ctx {
+        runtime,
+        generation,
+    } = ctx;
+    let config = &generation.config;
     let credential = &candidate.credential;
     let client = runtime
         .clients
@@ -117,14 +121,14 @@ pub async fn attempt(
     };
     let status = response.status();
     if !status.is_success() {
-        return Err(failed_response(response, runtime, config, credential.provider).await);
+        return Err(failed_response(response, ctx, credential.provider).await);
     }
     let headers = response.headers().clone();
     let mut rest: ChunkStream = Box::pin(response.bytes_stream());
     let first = if call.stream {
         let sse = ErrorStyle::of(call.endpoint, call.sse).is_sse();
         let provider = credential.provider;
-        Some(first_payload(&mut rest, runtime, config, &headers, sse, provider).await?)
+        Some(first_payload(&mut rest, ctx, &headers, sse, provider).await?)
     } else {
         None
     };
@@ -142,12 +146,12 @@ pub async fn attempt(
 /// credential is tried).
 async fn first_payload(
     rest: &mut ChunkStream,
-    runtime: &Runtime,
-    config: &Config,
+    ctx: Ctx<'_>,
     headers: &HeaderMap,
     sse: bool,
     provider: ProviderKind,
 ) -> Result<Bytes, UpstreamError> {
+    let (runtime, config) = (ctx.runtime, &ctx.generation.config);
     let metrics = &runtime.metrics;
     let idle = config.upstream_timeouts.idle;
     let max_event = config.streaming.max_event_bytes;
@@ -223,10 +227,10 @@ fn json_content_type() -> HeaderMap {
 /// Reads an error response and classifies it.
 async fn failed_response(
     mut response: reqwest::Response,
-    runtime: &Runtime,
-    config: &Config,
+    ctx: Ctx<'_>,
     provider: ProviderKind,
 ) -> UpstreamError {
+    let (runtime, config) = (ctx.runtime, &ctx.generation.config);
     let status = response.status();
     let retry_after = upstream_retry_after(runtime, response.headers());
     let client_headers =

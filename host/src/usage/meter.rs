@@ -22,12 +22,11 @@ use super::{Caller, UsageHub};
 use crate::affinity::PickOutcome;
 use crate::clock::Clock;
 use crate::credential::{Credential, Secret};
-use crate::generation::Generation;
 use crate::metrics::Metrics;
 use crate::model::tracked::Tracking;
+use crate::proxy::ctx::Ctx;
 use crate::proxy::endpoint::Endpoint;
 use crate::proxy::stream_relay::{StreamEnd, StreamObserver};
-use crate::runtime::Runtime;
 use crate::server::request_log::ProxiedRequest;
 
 /// The largest whole response body kept to read its usage block.
@@ -73,13 +72,12 @@ struct Inner {
 }
 
 impl Meter {
-    /// Starts metering a request to `endpoint` served by `generation`.
-    pub fn start(
-        runtime: &Runtime,
-        generation: &Generation,
-        endpoint: Endpoint,
-        caller: Caller,
-    ) -> Meter {
+    /// Starts metering a request to `endpoint` in `ctx`.
+    pub fn start(ctx: Ctx<'_>, endpoint: Endpoint, caller: Caller) -> Meter {
+        let Ctx {
+            runtime,
+            generation,
+        } = ctx;
         let config = &generation.config;
         let totals = config.usage_statistics_enabled;
         Meter {
