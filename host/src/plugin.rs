@@ -73,9 +73,9 @@ use crate::config::{PluginInstanceConfig, PluginLimits, PluginsConfig};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PluginError {
-    /// The wasmtime engine could not be created.
+    /// The wasmtime engine (its configuration, epoch thread or linker) could not be created.
     #[error("could not create the WebAssembly engine: {0}")]
-    Engine(String),
+    Engine(#[source] wasmtime::Error),
     /// The compiled-component cache folder could not be created.
     #[error("could not open the plugin cache folder {path}: {source}")]
     Cache {
@@ -86,10 +86,10 @@ pub enum PluginError {
     },
     /// A plugin file could not be read.
     #[error("could not read the file: {0}")]
-    Read(String),
+    Read(#[source] std::io::Error),
     /// The file is not a valid component, or failed to compile.
-    #[error("not a valid WebAssembly component: {0}")]
-    Compile(String),
+    #[error("not a valid WebAssembly component: {0:#}")]
+    Compile(#[source] wasmtime::Error),
     /// The component implements neither plugin world.
     #[error(
         "matches no switchyard plugin world (access-provider: {access}; session-extractor: {session})"
@@ -106,9 +106,9 @@ pub enum PluginError {
     /// The plugin rejected the settings in `configure`.
     #[error("rejected its settings: {0}")]
     Rejected(String),
-    /// A live instance could not be started (trap, deadline, memory) or configured.
+    /// A live instance could not be started or configured (trap, deadline, memory).
     #[error("could not start: {0}")]
-    Start(String),
+    Start(#[source] Fault),
     /// The plugin implements a different world than the one asked for.
     #[error("is a {actual}, not a {expected}")]
     WrongWorld {
@@ -225,8 +225,8 @@ pub(crate) struct HostCore {
 impl PluginHost {
     /// Creates the engine (and its epoch thread), the linkers and the cache folder.
     pub fn new(options: HostOptions) -> Result<PluginHost, PluginError> {
-        let engine = engine::new_engine().map_err(|e| PluginError::Engine(e.to_string()))?;
-        engine::start_epoch_ticker(&engine).map_err(|e| PluginError::Engine(e.to_string()))?;
+        let engine = engine::new_engine().map_err(PluginError::Engine)?;
+        engine::start_epoch_ticker(&engine).map_err(|e| PluginError::Engine(e.into()))?;
         let access_linker = linker(&engine)?;
         let session_linker = linker(&engine)?;
         let cache =
@@ -265,7 +265,7 @@ impl PluginHost {
         let core = self.core.clone();
         let (component, content_hash) = tokio::task::spawn_blocking(move || core.compile(&bytes))
             .await
-            .map_err(|e| PluginError::Compile(e.to_string()))??;
+            .map_err(|e| PluginError::Compile(e.into()))??;
         let access = self
             .core
             .access_linker
@@ -339,7 +339,7 @@ impl PluginHost {
         for path in files {
             let result = match std::fs::read(&path) {
                 Ok(bytes) => self.load(bytes, PluginOrigin::File(path.clone())).await,
-                Err(error) => Err(PluginError::Read(error.to_string())),
+                Err(error) => Err(PluginError::Read(error)),
             };
             match result {
                 Ok(plugin) => loaded.push(plugin),
@@ -471,7 +471,7 @@ impl HostCore {
             Some(cache) => cache.load_or_compile(engine, bytes, &content_hash),
             None => Component::new(engine, bytes).map(|c| (c, Compiled::Fresh)),
         }
-        .map_err(|e| PluginError::Compile(format!("{e:#}")))?;
+        .map_err(PluginError::Compile)?;
         match compiled {
             Compiled::Cached => self.cache_hits.fetch_add(1, Ordering::Relaxed),
             Compiled::Fresh => self.compiled.fetch_add(1, Ordering::Relaxed),
@@ -517,12 +517,12 @@ impl HostCore {
         .await;
         match described {
             Ok(Ok(described)) => Ok(described),
-            Ok(Err(error)) => Err(PluginError::Start(
-                Fault::from_call(&error, store.data().limiter.exceeded, &limits).to_string(),
-            )),
-            Err(_) => Err(PluginError::Start(
-                Fault::Deadline(limits.deadline).to_string(),
-            )),
+            Ok(Err(error)) => Err(PluginError::Start(Fault::from_call(
+                &error,
+                store.data().limiter.exceeded,
+                &limits,
+            ))),
+            Err(_) => Err(PluginError::Start(Fault::Deadline(limits.deadline))),
         }
     }
 }
@@ -540,7 +540,7 @@ fn linker(engine: &Engine) -> Result<Linker<PluginState>, PluginError> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
         .and_then(|()| state::add_host_to_linker(&mut linker))
-        .map_err(|e| PluginError::Engine(e.to_string()))?;
+        .map_err(PluginError::Engine)?;
     Ok(linker)
 }
 

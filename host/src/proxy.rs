@@ -2,6 +2,7 @@
 
 pub mod access_gate;
 pub mod client_pool;
+pub mod ctx;
 pub mod dispatch;
 pub mod endpoint;
 pub mod error;
@@ -10,11 +11,13 @@ pub mod forward;
 pub mod headers;
 pub mod idle_timeout;
 pub mod model_list;
+pub mod outcome;
 pub mod request_body;
 pub mod stream_event;
 pub mod stream_relay;
 pub mod unauthenticated_guard;
 pub mod upstream;
+pub mod upstream_error;
 
 use std::sync::Arc;
 

@@ -1,14 +1,19 @@
 //! Session affinity end to end: the embedded `session-standard` extractor recognises each kind
 //! of client, every turn of a conversation goes to one credential, a failing credential moves
-//! the session once, a reload turns affinity off, and the mock's per-credential prompt cache
-//! measures what affinity is for.
+//! the session once, a reload turns affinity off, a stream's end feeds the bindings as a
+//! finished attempt does, and the mock's per-credential prompt cache measures what affinity is
+//! for.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures_util::StreamExt;
 
 use serde_json::{Value, json};
 use switchyard_mock::{Fault, MockUpstream};
 
-use crate::harness::{Proxy, Reply, guests};
+use crate::harness::{Proxy, Reply, guests, read};
 
 const MODEL: &str = "claude-sonnet-4";
 
@@ -195,6 +200,95 @@ async fn a_429_moves_the_session_to_one_other_credential_and_it_stays() {
         );
         assert_eq!(mock.request_count_for(&bound), before + 1, "{client:?}");
     }
+    proxy.shutdown().await;
+}
+
+/// A streaming turn of the conversation `session` (named by `X-Session-ID`), paced by the
+/// mock: `chunks` chunks, `interval_ms` apart.
+async fn open_stream_turn(
+    proxy: &Proxy,
+    session: &str,
+    chunks: u32,
+    interval_ms: u64,
+) -> reqwest::Response {
+    let body = json!({
+        "model": MODEL,
+        "max_tokens": 64,
+        "stream": true,
+        "messages": [{ "role": "user", "content": "Tell me a story" }],
+        "mock": { "chunks": chunks, "chunk_interval_ms": interval_ms },
+    });
+    proxy
+        .client
+        .post(proxy.url("/v1/messages"))
+        .header("x-session-id", session)
+        .json(&body)
+        .send()
+        .await
+        .expect("stream opens")
+}
+
+/// The affinity decisions so far: (hits, misses, rebinds).
+fn decisions(proxy: &Proxy) -> (u64, u64, u64) {
+    let counters = &proxy.runtime().affinity_counters;
+    (
+        counters.hits.load(Ordering::Relaxed),
+        counters.misses.load(Ordering::Relaxed),
+        counters.rebinds.load(Ordering::Relaxed),
+    )
+}
+
+#[tokio::test]
+async fn a_stream_failing_after_its_first_byte_unbinds_its_session_as_a_failed_attempt_does() {
+    let mock = MockUpstream::start().await.unwrap();
+    // No cooldown: the bound credential stays available, so only the binding decides.
+    let proxy = Proxy::start(&format!(
+        "disable-cooling: true\n{}",
+        config(&mock, 2, true)
+    ))
+    .await;
+    let first = read(open_stream_turn(&proxy, "streaming", 3, 0).await).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let bound = first.credential();
+
+    mock.set_fault(&bound, Fault::close_after(2));
+    let failed = read(open_stream_turn(&proxy, "streaming", 5, 0).await).await;
+    assert_eq!(failed.credential(), bound, "the binding held");
+    assert!(failed.text().contains("event: error"), "{}", failed.text());
+    mock.clear_fault(&bound);
+
+    // The failure removed the binding: the next turn is a new pick, not a hit.
+    let (hits, misses, rebinds) = decisions(&proxy);
+    let next = read(open_stream_turn(&proxy, "streaming", 3, 0).await).await;
+    assert_eq!(next.status, 200, "{}", next.text());
+    assert_eq!(decisions(&proxy), (hits, misses + 1, rebinds));
+    proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_completed_stream_refreshes_its_binding_when_it_ends_as_a_successful_attempt_does() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&format!(
+        "routing:\n  session-affinity: true\n  session-affinity-ttl: 60s\nclaude-api-key:\n  - api-key: k0\n    base-url: {base}\n  - api-key: k1\n    base-url: {base}\n",
+        base = mock.base_url()
+    ))
+    .await;
+    // The binding is made (TTL 60 s) when the stream opens; the stream ends 50 s later.
+    let response = open_stream_turn(&proxy, "long", 5, 200).await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    body.next().await.expect("a first chunk").expect("chunk");
+    proxy.clock.advance(Duration::from_secs(50));
+    while let Some(chunk) = body.next().await {
+        chunk.expect("chunk");
+    }
+
+    // 70 s after the binding was made, 20 s after the stream ended: still bound.
+    proxy.clock.advance(Duration::from_secs(20));
+    let (hits, misses, rebinds) = decisions(&proxy);
+    let next = read(open_stream_turn(&proxy, "long", 3, 0).await).await;
+    assert_eq!(next.status, 200, "{}", next.text());
+    assert_eq!(decisions(&proxy), (hits + 1, misses, rebinds));
     proxy.shutdown().await;
 }
 

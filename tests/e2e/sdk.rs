@@ -314,6 +314,10 @@ async fn apply_config_swaps_the_generation_and_a_bad_one_keeps_it() {
         .apply_config(config("sk-new").set("request-retry", "many"))
         .await
         .unwrap_err();
+    assert!(
+        error.is_config() && error.prepare_error().is_none(),
+        "{error}"
+    );
     let ApplyError::Config(error) = error else {
         panic!("a config error: {error}")
     };
@@ -325,6 +329,15 @@ async fn apply_config_swaps_the_generation_and_a_bad_one_keeps_it() {
         .unwrap_err();
     assert!(matches!(error, ApplyError::Rejected(_)), "{error}");
     assert!(error.to_string().contains("no-such-type"), "{error}");
+    // The typed cause is kept: a generation that could not be prepared, for no plugin's fault.
+    let prepare = error
+        .prepare_error()
+        .expect("a prepare error as the source");
+    assert!(
+        matches!(prepare, switchyard::generation::PrepareError::Chain(_)),
+        "{prepare:?}"
+    );
+    assert!(!error.is_config() && !error.is_plugin(), "{error}");
     assert_eq!(switchyard.generation(), 2);
     let failed = status.borrow_and_update().clone();
     assert_eq!((failed.generation, failed.failures), (2, 2));

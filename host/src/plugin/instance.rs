@@ -401,12 +401,12 @@ impl<B: WorldBindings> PluginInstance<B> {
                 Ok(live)
             }
             Ok(Ok((_, Err(message)))) => Err(PluginError::Rejected(message)),
-            Ok(Err(error)) => Err(PluginError::Start(
-                Fault::from_call(&error, memory, &self.limits).to_string(),
-            )),
-            Err(_) => Err(PluginError::Start(
-                Fault::Deadline(self.limits.deadline).to_string(),
-            )),
+            Ok(Err(error)) => Err(PluginError::Start(Fault::from_call(
+                &error,
+                memory,
+                &self.limits,
+            ))),
+            Err(_) => Err(PluginError::Start(Fault::Deadline(self.limits.deadline))),
         }
     }
 }

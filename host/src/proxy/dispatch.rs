@@ -3,17 +3,18 @@
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
+use super::ctx::Ctx;
 use super::error::ProxyError;
-use super::upstream::{self, Answer, Call, Failed};
+use super::outcome::AttemptOutcome;
+use super::upstream::{self, Answer, Call};
+use super::upstream_error::{Retry, UpstreamError};
 use crate::affinity::PickOutcome;
 use crate::credential::availability::{self, Unavailable};
-use crate::credential::blame::Blame;
 use crate::credential::candidate::Candidate;
 use crate::credential::cooldown::Failure;
 use crate::credential::selector::PickRequest;
 use crate::generation::Generation;
 use crate::model::registry::Resolved;
-use crate::runtime::Runtime;
 
 /// A successful upstream answer and the candidate that produced it.
 #[derive(Debug)]
@@ -24,17 +25,17 @@ pub struct Dispatched {
     pub candidate: Candidate,
     /// How session affinity chose that credential.
     pub session: PickOutcome,
+    /// For a stream: the attempt's outcome, reported when the relay ends (a non-stream's is
+    /// reported already).
+    pub stream_outcome: Option<AttemptOutcome>,
 }
 
 /// Why one run of the loop gave up.
 enum Exhausted {
     /// Nothing could be tried: every candidate cooling, disabled or excluded.
     NothingToTry(ProxyError),
-    /// Every attempt failed; the last with `status` (`None`: no answer, a transport error).
-    Failed {
-        error: ProxyError,
-        status: Option<u16>,
-    },
+    /// Every attempt failed; `rerun`: the last failed so that a stream may run the loop again.
+    Failed { error: ProxyError, rerun: bool },
     /// The request's own fault: no other credential, and no other run, would do better.
     Refused(ProxyError),
 }
@@ -48,11 +49,11 @@ enum Exhausted {
 /// When such a run finds nothing to try, a server error of the stream stands (the
 /// reference's rule), anything else gives way to why nothing could be tried.
 pub async fn dispatch(
-    runtime: &Runtime,
-    generation: &Generation,
+    ctx: Ctx<'_>,
     resolved: &Resolved,
     call: &Call<'_>,
 ) -> Result<Dispatched, ProxyError> {
+    let generation = ctx.generation;
     let max_retries = if call.stream {
         generation.config.streaming.bootstrap_retries
     } else {
@@ -63,7 +64,7 @@ pub async fn dispatch(
     let mut retries = 0u32;
     let mut stream_error: Option<ProxyError> = None;
     loop {
-        match run(runtime, generation, resolved, call, &mut cooled).await {
+        match run(ctx, resolved, call, &mut cooled).await {
             Ok(dispatched) => return Ok(dispatched),
             Err(Exhausted::Refused(error)) => return Err(error),
             Err(Exhausted::NothingToTry(error)) => {
@@ -72,15 +73,15 @@ pub async fn dispatch(
                     _ => error,
                 });
             }
-            Err(Exhausted::Failed { error, status }) => {
-                if retries >= max_retries || !bootstrap_retryable(status) {
+            Err(Exhausted::Failed { error, rerun }) => {
+                if retries >= max_retries || !rerun {
                     return Err(error);
                 }
                 retries += 1;
                 tracing::debug!(
                     retry = retries,
                     of = max_retries,
-                    status,
+                    status = error.status().as_u16(),
                     "stream failed before its first byte: streaming.bootstrap-retries runs the loop again"
                 );
                 stream_error = Some(error);
@@ -89,23 +90,17 @@ pub async fn dispatch(
     }
 }
 
-/// Whether a failure before a stream's first byte may be retried (reference
-/// `bootstrapEligible`): no answer, 401, 402, 403, 408, 429 or a server error.
-fn bootstrap_retryable(status: Option<u16>) -> bool {
-    match status {
-        None => true,
-        Some(status) => matches!(status, 401..=403 | 408 | 429) || status >= 500,
-    }
-}
-
 /// One run of the loop: pick, attempt, fail over, and retry rounds.
 async fn run(
-    runtime: &Runtime,
-    generation: &Generation,
+    ctx: Ctx<'_>,
     resolved: &Resolved,
     call: &Call<'_>,
     cooled: &mut u32,
 ) -> Result<Dispatched, Exhausted> {
+    let Ctx {
+        runtime,
+        generation,
+    } = ctx;
     let config = &generation.config;
     let route_key = format!("{}:{}", resolved.provider, resolved.model);
     let pick = PickRequest {
@@ -119,11 +114,12 @@ async fn run(
     let max_credentials = config.retry.max_retry_credentials as usize;
     let max_cooldowns = config.retry.max_cooldowns_per_request;
     let mut round = 0u32;
-    // The status of this run's latest failed attempt (`Some(None)`: no answer).
-    let mut failed_status: Option<Option<u16>> = None;
+    // Whether this run's latest failed attempt lets a stream run the loop again (`None`: no
+    // attempt failed).
+    let mut rerun: Option<bool> = None;
     loop {
         let mut tried: HashSet<&str> = HashSet::new();
-        let mut last: Option<Failed> = None;
+        let mut last: Option<UpstreamError> = None;
         let mut pick_error: Option<Unavailable> = None;
         loop {
             if max_credentials > 0 && tried.len() >= max_credentials {
@@ -146,69 +142,55 @@ async fn run(
                 None => (selector.pick(&pick, &available), PickOutcome::NoSession),
             };
             tried.insert(candidate.credential.id.as_str());
-            match upstream::attempt(runtime, config, candidate, call).await {
+            let outcome = AttemptOutcome::new(ctx, candidate, &pick, call.session);
+            match upstream::attempt(ctx, candidate, call).await {
                 Ok(answer) => {
-                    // A stream succeeds when it completes; the relay records that.
-                    if !call.stream {
-                        candidate.state.record_success(&candidate.upstream_model);
-                        if let Some((affinity, session)) = affinity {
-                            affinity
-                                .feedback(&pick, session, &candidate.credential.id, true)
-                                .await;
-                        }
-                    }
+                    // A stream succeeds when it completes; the relay reports that.
+                    let stream_outcome = if call.stream {
+                        Some(outcome)
+                    } else {
+                        outcome.succeeded().await;
+                        None
+                    };
                     return Ok(Dispatched {
                         answer,
                         candidate: candidate.clone(),
                         session,
+                        stream_outcome,
                     });
                 }
                 Err(failed) => {
-                    if failed.blame == Blame::Request {
+                    let Retry::OtherCredential(blame) = failed.retry else {
                         // The request's own fault: nothing cools, nothing fails over.
                         tracing::debug!(
                             credential = %candidate.credential.id,
-                            status = failed.status,
+                            status = failed.upstream_status(),
                             model = %candidate.upstream_model,
                             "upstream refused the request"
                         );
-                        return Err(Exhausted::Refused(failed.error));
-                    }
+                        return Err(Exhausted::Refused(failed.into()));
+                    };
                     // One request may cool only so many credentials; past that it still
                     // fails over but records no cooldown.
                     let capped = max_cooldowns > 0 && *cooled >= max_cooldowns;
                     if capped {
                         runtime.metrics.count_capped_cooldown();
                     }
-                    let cooling_disabled = capped
-                        || candidate
-                            .credential
-                            .cooling_disabled(config.disable_cooling);
-                    let blocked = candidate.state.record_failure(
-                        &candidate.upstream_model,
-                        candidate.tracking,
-                        &Failure {
-                            blame: failed.blame,
-                            status: failed.status,
-                            retry_after: failed.retry_after,
-                        },
-                        runtime.clock.now(),
-                        cooling_disabled,
-                    );
-                    *cooled += u32::from(blocked.is_some());
                     tracing::warn!(
                         credential = %candidate.credential.id,
-                        status = failed.status,
-                        blame = failed.blame.as_str(),
+                        status = failed.upstream_status(),
+                        blame = blame.as_str(),
                         model = %candidate.upstream_model,
                         "upstream attempt failed"
                     );
-                    if let Some((affinity, session)) = affinity {
-                        affinity
-                            .feedback(&pick, session, &candidate.credential.id, false)
-                            .await;
-                    }
-                    failed_status = Some(failed.status);
+                    let failure = Failure {
+                        blame,
+                        status: failed.upstream_status(),
+                        retry_after: failed.retry_after,
+                    };
+                    let blocked = outcome.failed(&failure, capped).await;
+                    *cooled += u32::from(blocked.is_some());
+                    rerun = Some(failed.may_rerun_stream());
                     last = Some(failed);
                 }
             }
@@ -221,8 +203,8 @@ async fn run(
             continue;
         }
         let error = final_error(resolved, last, pick_error, now);
-        return Err(match failed_status {
-            Some(status) => Exhausted::Failed { error, status },
+        return Err(match rerun {
+            Some(rerun) => Exhausted::Failed { error, rerun },
             None => Exhausted::NothingToTry(error),
         });
     }
@@ -234,7 +216,7 @@ async fn run(
 fn retry_wait(
     generation: &Generation,
     resolved: &Resolved,
-    last: Option<&Failed>,
+    last: Option<&UpstreamError>,
     round: u32,
     now: SystemTime,
 ) -> Option<Duration> {
@@ -262,7 +244,7 @@ fn retry_wait(
         None => {
             let failed = last?;
             let wait = failed.retry_after.filter(|w| !w.is_zero())?;
-            (failed.status == Some(429)
+            (failed.upstream_status() == Some(429)
                 && wait <= interval
                 && resolved.candidates.iter().any(has_budget))
             .then_some(wait)
@@ -274,35 +256,24 @@ fn retry_wait(
 /// `Retry-After` when a cooldown says when to come back), else why nothing could be tried.
 fn final_error(
     resolved: &Resolved,
-    last: Option<Failed>,
+    last: Option<UpstreamError>,
     pick_error: Option<Unavailable>,
     now: SystemTime,
 ) -> ProxyError {
     let remaining = |until: SystemTime| until.duration_since(now).unwrap_or_default();
-    if let Some(failed) = last {
-        return match failed.error {
-            ProxyError::Upstream {
-                status,
-                mut headers,
-                body,
-            } => {
-                if !headers.contains_key(http::header::RETRY_AFTER)
-                    && let Some(
-                        Unavailable::Cooldown { until }
-                        | Unavailable::Exhausted { until: Some(until) },
-                    ) = pick_error
-                {
-                    let seconds = super::error::ceil_seconds(remaining(until));
-                    headers.insert(http::header::RETRY_AFTER, seconds.into());
-                }
-                ProxyError::Upstream {
-                    status,
-                    headers,
-                    body,
-                }
-            }
-            other => other,
-        };
+    if let Some(mut failed) = last {
+        if let Some(answer) = &mut failed.answer
+            && !answer.headers.contains_key(http::header::RETRY_AFTER)
+            && let Some(
+                Unavailable::Cooldown { until } | Unavailable::Exhausted { until: Some(until) },
+            ) = pick_error
+        {
+            let seconds = super::error::ceil_seconds(remaining(until));
+            answer
+                .headers
+                .insert(http::header::RETRY_AFTER, seconds.into());
+        }
+        return failed.into();
     }
     match pick_error {
         Some(Unavailable::Cooldown { until }) => ProxyError::ModelCooldown {

@@ -6,9 +6,10 @@ use std::time::Duration;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderValue, StatusCode};
 use serde_json::json;
 
+use super::upstream_error::{UpstreamError, UpstreamErrorKind};
 use crate::config::go_duration;
 use crate::protocol::Protocol;
 
@@ -44,15 +45,6 @@ pub enum ProxyError {
         /// The limit, in milliseconds.
         timeout_ms: u128,
     },
-    /// The upstream could not be reached.
-    #[error("upstream unreachable: {0}")]
-    Unreachable(String),
-    /// The upstream stream failed before its first payload.
-    #[error("upstream stream failed: {0}")]
-    StreamFailed(String),
-    /// The upstream did not answer in time.
-    #[error("upstream timed out: {0}")]
-    Timeout(String),
     /// Every credential for the model is in a quota cooldown.
     #[error("All credentials for model {model} are cooling down")]
     ModelCooldown {
@@ -81,16 +73,10 @@ pub enum ProxyError {
         /// Why.
         message: String,
     },
-    /// The upstream answered with an error; passed through unchanged.
-    #[error("upstream answered {status}")]
-    Upstream {
-        /// The upstream status.
-        status: StatusCode,
-        /// Headers to send (content type, `Retry-After`, pass-through headers).
-        headers: Box<HeaderMap>,
-        /// The upstream body.
-        body: Bytes,
-    },
+    /// The last upstream attempt failed: unreachable, timed out, a stream broken before its
+    /// first payload (502, 504, 502), or an error answer passed through unchanged.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
 }
 
 impl ProxyError {
@@ -100,16 +86,13 @@ impl ProxyError {
             ProxyError::InvalidRequest(_) | ProxyError::WrongProtocol { .. } => {
                 StatusCode::BAD_REQUEST
             }
-            ProxyError::UnknownModel(_)
-            | ProxyError::Unreachable(_)
-            | ProxyError::StreamFailed(_) => StatusCode::BAD_GATEWAY,
+            ProxyError::UnknownModel(_) => StatusCode::BAD_GATEWAY,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ProxyError::BodyReadTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            ProxyError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::ModelCooldown { .. } => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::NoCredentialAvailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ProxyError::Upstream { status, .. } => *status,
+            ProxyError::Upstream(error) => error.client_status(),
         }
     }
 
@@ -136,20 +119,23 @@ impl ProxyError {
             None => what.to_owned(),
         };
         match self {
-            ProxyError::Unreachable(_) => envelope_parts(
-                &with_id("upstream unreachable"),
-                "server_error",
-                Some("upstream_unreachable"),
-            ),
+            ProxyError::Upstream(error) => match (&error.kind, &error.answer) {
+                (UpstreamErrorKind::Connect, _) => envelope_parts(
+                    &with_id("upstream unreachable"),
+                    "server_error",
+                    Some("upstream_unreachable"),
+                ),
+                (UpstreamErrorKind::Stream, _) => envelope_parts(
+                    &with_id("upstream stream failed"),
+                    "server_error",
+                    Some("upstream_stream_failed"),
+                ),
+                (_, Some(answer)) => answer.body.clone(),
+                (_, None) => envelope(error.client_status(), &error.detail()),
+            },
             ProxyError::Forbidden { code, message } => {
                 envelope_parts(message, "permission_error", Some(code))
             }
-            ProxyError::StreamFailed(_) => envelope_parts(
-                &with_id("upstream stream failed"),
-                "server_error",
-                Some("upstream_stream_failed"),
-            ),
-            ProxyError::Upstream { body, .. } => body.clone(),
             ProxyError::ModelCooldown {
                 model,
                 provider,
@@ -189,8 +175,13 @@ impl ProxyError {
     /// The response for the request `request_id` (see [`ProxyError::body_for`]); the details
     /// left out of the body are logged here.
     pub fn into_response_for(self, request_id: Option<&str>) -> Response {
-        if let ProxyError::Unreachable(detail) | ProxyError::StreamFailed(detail) = &self {
-            tracing::warn!(request_id, "{}: {detail}", self.status());
+        if let ProxyError::Upstream(error) = &self
+            && matches!(
+                error.kind,
+                UpstreamErrorKind::Connect | UpstreamErrorKind::Stream
+            )
+        {
+            tracing::warn!(request_id, "{}: {}", self.status(), error.detail());
         }
         let status = self.status();
         let body = self.body_for(request_id);
@@ -198,9 +189,10 @@ impl ProxyError {
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         match self {
-            ProxyError::Upstream {
-                headers: upstream, ..
-            } => headers.extend(*upstream),
+            ProxyError::Upstream(UpstreamError {
+                answer: Some(answer),
+                ..
+            }) => headers.extend(*answer.headers),
             _ => {
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             }
@@ -311,9 +303,10 @@ mod tests {
             std::str::from_utf8(&unknown.body()).unwrap(),
             r#"{"error":{"message":"unknown provider for model x","type":"server_error","code":"internal_server_error"}}"#
         );
-        let unreachable = ProxyError::Unreachable(
-            "error sending request for url (http://10.0.0.7/v1/messages)".into(),
-        );
+        let unreachable = ProxyError::from(UpstreamError::connect(
+            "error sending request for url (http://10.0.0.7/v1/messages)",
+            None,
+        ));
         assert_eq!(unreachable.status(), StatusCode::BAD_GATEWAY);
         assert_eq!(
             std::str::from_utf8(&unreachable.body_for(Some("r-1"))).unwrap(),

@@ -14,18 +14,17 @@ use http::{HeaderMap, HeaderValue, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::access_gate::Admitted;
+use super::ctx::{ClientCall, Ctx};
 use super::dispatch::{self, Dispatched};
 use super::endpoint::Endpoint;
 use super::error::ProxyError;
 use super::headers::client_response_headers;
 use super::idle_timeout::IdleTimeout;
+use super::outcome::StreamOutcome;
 use super::request_body::RequestBody;
 use super::stream_event::ErrorStyle;
-use super::stream_relay::{EventLimit, OnEnd, StreamEnd, StreamRelay};
+use super::stream_relay::{EventLimit, StreamRelay};
 use super::upstream::Call;
-use crate::credential::candidate::Candidate;
-use crate::credential::cooldown::Failure;
-use crate::generation::Generation;
 use crate::model::{Resolution, safe_name};
 use crate::runtime::Runtime;
 use crate::server::BodyReadTimedOut;
@@ -41,10 +40,12 @@ pub fn fixed_path(endpoint: Endpoint) -> MethodRouter<Arc<Runtime>> {
               caller: Caller,
               headers: HeaderMap,
               body: Body| async move {
-            forward(
-                &runtime, admitted, caller, endpoint, None, false, headers, body,
-            )
-            .await
+            let call = ClientCall {
+                endpoint,
+                path_model: None,
+                sse: false,
+            };
+            forward(&runtime, admitted, caller, call, headers, body).await
         },
     )
 }
@@ -73,35 +74,28 @@ pub async fn gemini(
         .get("alt")
         .or_else(|| query.get("$alt"))
         .is_some_and(|alt| alt == "sse");
-    forward(
-        &runtime,
-        admitted,
-        caller,
+    let call = ClientCall {
         endpoint,
-        Some(model.to_owned()),
+        path_model: Some(model.to_owned()),
         sse,
-        headers,
-        body,
-    )
-    .await
+    };
+    forward(&runtime, admitted, caller, call, headers, body).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn forward(
     runtime: &Runtime,
     admitted: Admitted,
     caller: Caller,
-    endpoint: Endpoint,
-    path_model: Option<String>,
-    sse: bool,
+    call: ClientCall,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let mut meter = Meter::start(runtime, &admitted.generation, endpoint, caller);
-    let result = try_forward(
-        runtime, &admitted, &mut meter, endpoint, path_model, sse, &headers, body,
-    )
-    .await;
+    let ctx = Ctx {
+        runtime,
+        generation: &admitted.generation,
+    };
+    let mut meter = Meter::start(ctx, call.endpoint, caller);
+    let result = try_forward(ctx, &admitted, &mut meter, call, &headers, body).await;
     let mut response = match result {
         Ok(response) => response,
         Err(error) => {
@@ -113,18 +107,20 @@ async fn forward(
     response
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn try_forward(
-    runtime: &Runtime,
+    ctx: Ctx<'_>,
     admitted: &Admitted,
     meter: &mut Meter,
-    endpoint: Endpoint,
-    path_model: Option<String>,
-    sse: bool,
+    call: ClientCall,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ProxyError> {
-    let generation = &admitted.generation;
+    let ClientCall {
+        endpoint,
+        path_model,
+        sse,
+    } = call;
+    let generation = ctx.generation;
     let config = &generation.config;
     let bytes = read_body(body, headers, config.body_limit_bytes).await?;
     let body = RequestBody::parse(bytes)?;
@@ -168,13 +164,15 @@ async fn try_forward(
         answer,
         candidate,
         session,
-    } = dispatch::dispatch(runtime, generation, &resolved, &call).await?;
+        stream_outcome,
+    } = dispatch::dispatch(ctx, &resolved, &call).await?;
     meter.served(&candidate.credential, dispatched_at.elapsed());
     meter.session(session);
     tracing::debug!(credential = %candidate.credential.id, model = %candidate.upstream_model, "upstream answered");
     let mut response_headers = client_response_headers(&answer.headers, config.passthrough_headers);
     let idle = config.upstream_timeouts.idle;
-    let body = if stream {
+    // A stream's outcome comes with it (`call.stream`), reported when the relay ends.
+    let body = if let Some(attempt) = stream_outcome {
         let style = ErrorStyle::of(endpoint, sse);
         if style.is_sse() {
             response_headers.insert(
@@ -184,8 +182,10 @@ async fn try_forward(
         }
         response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response_headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-        let on_end = stream_outcome_recorder(runtime, generation, candidate);
-        let observer = meter.take().stream_observer(answer.status, style.is_sse());
+        let outcome = StreamOutcome {
+            usage: meter.take().stream_observer(answer.status, style.is_sse()),
+            attempt,
+        };
         Body::from_stream(
             StreamRelay::new(
                 answer.first,
@@ -193,18 +193,14 @@ async fn try_forward(
                 style,
                 idle,
                 config.streaming.keepalive,
-                on_end,
+                Box::new(outcome),
             )
-            .with_event_limit(
-                config
-                    .streaming
-                    .max_event_bytes
-                    .map(|max_bytes| EventLimit {
-                        max_bytes,
-                        metrics: runtime.metrics.clone(),
-                    }),
-            )
-            .with_observer(observer),
+            .with_event_limit(config.streaming.max_event_bytes.map(|max_bytes| {
+                EventLimit {
+                    max_bytes,
+                    metrics: ctx.runtime.metrics.clone(),
+                }
+            })),
         )
     } else {
         let length = answer
@@ -219,30 +215,6 @@ async fn try_forward(
     *out.status_mut() = answer.status;
     *out.headers_mut() = response_headers;
     Ok(out)
-}
-
-/// Records a relayed stream's end on the credential that served it.
-fn stream_outcome_recorder(
-    runtime: &Runtime,
-    generation: &Generation,
-    candidate: Candidate,
-) -> OnEnd {
-    let clock = runtime.clock.clone();
-    let cooling_disabled = candidate
-        .credential
-        .cooling_disabled(generation.config.disable_cooling);
-    Box::new(move |end| match end {
-        StreamEnd::Completed => candidate.state.record_success(&candidate.upstream_model),
-        StreamEnd::Failed(_) => {
-            candidate.state.record_failure(
-                &candidate.upstream_model,
-                candidate.tracking,
-                &Failure::transient(),
-                clock.now(),
-                cooling_disabled,
-            );
-        }
-    })
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with a 413 and a body that stalled

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
+use futures_util::future::BoxFuture;
 use tokio::time::{Instant, Sleep};
 
 use super::stream_event::{ErrorStyle, last_event_end, terminal_error};
@@ -55,17 +56,14 @@ pub enum StreamEnd {
     Failed(String),
 }
 
-/// Called once when the stream ends (not when the client goes away first).
-pub type OnEnd = Box<dyn FnOnce(StreamEnd) + Send>;
-
 /// Sees every payload chunk the relay forwards (not keep-alive comments or the terminal error
 /// event) and how the stream ended. Dropped without [`StreamObserver::end`] when the client goes
 /// away first.
 pub trait StreamObserver: Send {
     /// One forwarded chunk (for SSE streams: whole events).
     fn chunk(&mut self, chunk: &Bytes);
-    /// The stream ended.
-    fn end(self: Box<Self>, end: &StreamEnd);
+    /// The stream ended. The work returned, if any, finishes before the client's body ends.
+    fn end(self: Box<Self>, end: &StreamEnd) -> Option<BoxFuture<'static, ()>>;
 }
 
 /// The relay: a `Stream` of bytes for the client's response body.
@@ -83,20 +81,22 @@ pub struct StreamRelay {
     idle_deadline: Pin<Box<Sleep>>,
     keepalive: Option<(Duration, Pin<Box<Sleep>>)>,
     done: bool,
-    on_end: Option<OnEnd>,
     observer: Option<Box<dyn StreamObserver>>,
+    /// The observer's work after the end, run before the body ends.
+    ending: Option<BoxFuture<'static, ()>>,
 }
 
 impl StreamRelay {
-    /// Relays `first` then `upstream`. `idle` ends a quiet stream with an error event;
-    /// `keepalive` sends comments while the upstream is quiet (SSE only).
+    /// Relays `first` then `upstream`, telling `observer` what went out and how it ended.
+    /// `idle` ends a quiet stream with an error event; `keepalive` sends comments while the
+    /// upstream is quiet (SSE only).
     pub fn new(
         first: Option<Bytes>,
         upstream: ChunkStream,
         style: ErrorStyle,
         idle: Duration,
         keepalive: Option<Duration>,
-        on_end: OnEnd,
+        observer: Box<dyn StreamObserver>,
     ) -> Self {
         let now = Instant::now();
         StreamRelay {
@@ -112,15 +112,9 @@ impl StreamRelay {
                 .filter(|_| style.is_sse())
                 .map(|every| (every, Box::pin(tokio::time::sleep_until(now + every)))),
             done: false,
-            on_end: Some(on_end),
-            observer: None,
+            observer: Some(observer),
+            ending: None,
         }
-    }
-
-    /// Lets `observer` see the forwarded chunks and the end.
-    pub fn with_observer(mut self, observer: Box<dyn StreamObserver>) -> Self {
-        self.observer = Some(observer);
-        self
     }
 
     /// Caps the incomplete event held at `limit` (SSE streams only).
@@ -132,11 +126,17 @@ impl StreamRelay {
     fn finish(&mut self, end: StreamEnd) {
         self.done = true;
         if let Some(observer) = self.observer.take() {
-            observer.end(&end);
+            self.ending = observer.end(&end);
         }
-        if let Some(on_end) = self.on_end.take() {
-            on_end(end);
+    }
+
+    /// The end of the body, once the observer's work after the end is done.
+    fn poll_ended(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Infallible>>> {
+        if let Some(ending) = &mut self.ending {
+            std::task::ready!(ending.as_mut().poll(cx));
+            self.ending = None;
         }
+        Poll::Ready(None)
     }
 
     /// Forwards a payload chunk.
@@ -208,7 +208,7 @@ impl Stream for StreamRelay {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         if this.done {
-            return Poll::Ready(None);
+            return this.poll_ended(cx);
         }
         if this.oversized {
             return this.fail_oversized();
@@ -249,7 +249,7 @@ impl Stream for StreamRelay {
                     }
                     this.finish(StreamEnd::Completed);
                     return if rest.is_empty() {
-                        Poll::Ready(None)
+                        this.poll_ended(cx)
                     } else {
                         Poll::Ready(Some(Ok(rest)))
                     };
@@ -288,6 +288,18 @@ mod tests {
 
     type Sender = mpsc::UnboundedSender<Result<Bytes, reqwest::Error>>;
 
+    /// Keeps how the stream ended.
+    struct EndRecorder(Arc<Mutex<Option<StreamEnd>>>);
+
+    impl StreamObserver for EndRecorder {
+        fn chunk(&mut self, _: &Bytes) {}
+
+        fn end(self: Box<Self>, end: &StreamEnd) -> Option<BoxFuture<'static, ()>> {
+            *self.0.lock().unwrap() = Some(end.clone());
+            None
+        }
+    }
+
     fn relay(
         first: &'static str,
         style: ErrorStyle,
@@ -299,14 +311,13 @@ mod tests {
                 rx.recv().await.map(|item| (item, rx))
             }));
         let ended = Arc::new(Mutex::new(None));
-        let record = ended.clone();
         let relay = StreamRelay::new(
             Some(Bytes::from_static(first.as_bytes())),
             upstream,
             style,
             Duration::from_secs(30),
             keepalive,
-            Box::new(move |end| *record.lock().unwrap() = Some(end)),
+            Box::new(EndRecorder(ended.clone())),
         );
         (relay, tx, ended)
     }
@@ -513,7 +524,6 @@ mod tests {
                     rx.recv().await.map(|item| (item, rx))
                 }));
             let ended = Arc::new(Mutex::new(None));
-            let record = ended.clone();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_time()
                 .start_paused(true)
@@ -527,7 +537,7 @@ mod tests {
                 ErrorStyle::OpenAi,
                 Duration::from_secs(30),
                 None,
-                Box::new(move |end| *record.lock().unwrap() = Some(end)),
+                Box::new(EndRecorder(ended.clone())),
             )
             .with_event_limit(Some(EventLimit {
                 max_bytes: 1 << 20,

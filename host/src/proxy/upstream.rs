@@ -8,15 +8,14 @@ use futures_util::{Stream, StreamExt};
 use http::header::RETRY_AFTER;
 use http::{HeaderMap, StatusCode};
 
+use super::ctx::Ctx;
 use super::endpoint::Endpoint;
-use super::error::ProxyError;
 use super::headers;
 use super::request_body::RequestBody;
 use super::stream_event::{ErrorStyle, last_event_end};
 use super::stream_relay::last_event_end_since;
-use crate::config::Config;
+use super::upstream_error::{Phase, UpstreamError};
 use crate::credential::ProviderKind;
-use crate::credential::blame::{self, Blame};
 use crate::credential::candidate::Candidate;
 use crate::metrics::LimitCounters;
 use crate::runtime::Runtime;
@@ -69,37 +68,31 @@ impl std::fmt::Debug for Answer {
     }
 }
 
-/// A failed attempt, with what the cooldown table and the retry loop need.
-#[derive(Debug)]
-pub struct Failed {
-    /// The upstream status; `None` when unreachable or timed out.
-    pub status: Option<u16>,
-    /// The upstream's `Retry-After`.
-    pub retry_after: Option<Duration>,
-    /// Whom the answer blames; [`Blame::Request`] means no other credential would do better.
-    pub blame: Blame,
-    /// What the client gets if this is the last attempt.
-    pub error: ProxyError,
-}
-
 /// Sends `call` to `candidate` and waits for the response head (and, for a stream, its first
-/// payload). 2xx is a success; anything else is read whole and returned as a [`Failed`], as is a
-/// stream that ends or fails before its first payload or opens with an error event.
+/// payload). 2xx is a success; anything else is read whole and returned as an
+/// [`UpstreamError`], as is a stream that ends or fails before its first payload or opens with
+/// an error event.
 pub async fn attempt(
-    runtime: &Runtime,
-    config: &Config,
+    ctx: Ctx<'_>,
     candidate: &Candidate,
     call: &Call<'_>,
-) -> Result<Answer, Failed> {
+) -> Result<Answer, UpstreamError> {
+    let Ctx {
+        runtime,
+        generation,
+    } = ctx;
+    let config = &generation.config;
     let credential = &candidate.credential;
     let client = runtime
         .clients
         .client_for(credential, config)
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(|e| UpstreamError::connect("", Some(Box::new(e))))?;
     let url = call
         .endpoint
         .upstream_url(credential, &candidate.upstream_model, call.sse)
-        .ok_or_else(|| unreachable(format!("invalid upstream URL for {}", credential.id)))?;
+        .ok_or_else(|| {
+            UpstreamError::connect(format!("invalid upstream URL for {}", credential.id), None)
+        })?;
     let body = match call.endpoint.protocol() {
         crate::protocol::Protocol::Gemini => call.body.bytes.clone(),
         _ => call.body.with_model(&candidate.upstream_model),
@@ -114,25 +107,28 @@ pub async fn attempt(
     let first_byte = config.upstream_timeouts.first_byte;
     let response = match tokio::time::timeout(first_byte, request.send()).await {
         Err(_) => {
-            return Err(timeout(format!(
-                "no response within {} ms",
-                first_byte.as_millis()
-            )));
+            return Err(UpstreamError::timeout(
+                Phase::Head,
+                format!("no response within {} ms", first_byte.as_millis()),
+                None,
+            ));
         }
-        Ok(Err(e)) if e.is_timeout() => return Err(timeout(describe(&e))),
-        Ok(Err(e)) => return Err(unreachable(describe(&e))),
+        Ok(Err(e)) if e.is_timeout() => {
+            return Err(UpstreamError::timeout(Phase::Head, "", Some(Box::new(e))));
+        }
+        Ok(Err(e)) => return Err(UpstreamError::connect("", Some(Box::new(e)))),
         Ok(Ok(response)) => response,
     };
     let status = response.status();
     if !status.is_success() {
-        return Err(failed_response(response, runtime, config, credential.provider).await);
+        return Err(failed_response(response, ctx, credential.provider).await);
     }
     let headers = response.headers().clone();
     let mut rest: ChunkStream = Box::pin(response.bytes_stream());
     let first = if call.stream {
         let sse = ErrorStyle::of(call.endpoint, call.sse).is_sse();
         let provider = credential.provider;
-        Some(first_payload(&mut rest, runtime, config, &headers, sse, provider).await?)
+        Some(first_payload(&mut rest, ctx, &headers, sse, provider).await?)
     } else {
         None
     };
@@ -150,12 +146,12 @@ pub async fn attempt(
 /// credential is tried).
 async fn first_payload(
     rest: &mut ChunkStream,
-    runtime: &Runtime,
-    config: &Config,
+    ctx: Ctx<'_>,
     headers: &HeaderMap,
     sse: bool,
     provider: ProviderKind,
-) -> Result<Bytes, Failed> {
+) -> Result<Bytes, UpstreamError> {
+    let (runtime, config) = (ctx.runtime, &ctx.generation.config);
     let metrics = &runtime.metrics;
     let idle = config.upstream_timeouts.idle;
     let max_event = config.streaming.max_event_bytes;
@@ -164,19 +160,21 @@ async fn first_payload(
     loop {
         let chunk = match tokio::time::timeout(idle, rest.next()).await {
             Err(_) => {
-                return Err(timeout(format!(
-                    "no stream data within {} ms",
-                    idle.as_millis()
-                )));
+                return Err(UpstreamError::timeout(
+                    Phase::FirstPayload,
+                    format!("no stream data within {} ms", idle.as_millis()),
+                    None,
+                ));
             }
             Ok(None) if held.is_empty() => {
-                return Err(stream_failed(
-                    "upstream stream closed before the first payload".to_owned(),
+                return Err(UpstreamError::stream(
+                    "upstream stream closed before the first payload",
+                    None,
                 ));
             }
             // The stream ended inside its first event: the relay forwards what there is.
             Ok(None) => return Ok(held.freeze()),
-            Ok(Some(Err(e))) => return Err(stream_failed(describe(&e))),
+            Ok(Some(Err(e))) => return Err(UpstreamError::stream("", Some(Box::new(e)))),
             Ok(Some(Ok(chunk))) if chunk.is_empty() => continue,
             Ok(Some(Ok(chunk))) => chunk,
         };
@@ -192,10 +190,13 @@ async fn first_payload(
                     && held.len() > max
                 {
                     LimitCounters::bump(&metrics.limits.oversized_events_before_first_byte);
-                    return Err(stream_failed(format!(
-                        "upstream event larger than streaming.max-event-mib ({} MiB) before the first payload",
-                        max >> 20
-                    )));
+                    return Err(UpstreamError::stream(
+                        format!(
+                            "upstream event larger than streaming.max-event-mib ({} MiB) before the first payload",
+                            max >> 20
+                        ),
+                        None,
+                    ));
                 }
                 continue;
             }
@@ -203,16 +204,13 @@ async fn first_payload(
         };
         return match super::stream_event::opening_error(&first) {
             None => Ok(first),
-            Some((status, body)) => Err(Failed {
-                status: Some(status.as_u16()),
-                retry_after: upstream_retry_after(runtime, headers),
-                blame: blame::classify(provider, Some(status.as_u16()), &body),
-                error: ProxyError::Upstream {
-                    status,
-                    headers: Box::new(json_content_type()),
-                    body,
-                },
-            }),
+            Some((status, body)) => Err(UpstreamError::status(
+                provider,
+                status,
+                upstream_retry_after(runtime, headers),
+                json_content_type(),
+                body,
+            )),
         };
     }
 }
@@ -229,10 +227,10 @@ fn json_content_type() -> HeaderMap {
 /// Reads an error response and classifies it.
 async fn failed_response(
     mut response: reqwest::Response,
-    runtime: &Runtime,
-    config: &Config,
+    ctx: Ctx<'_>,
     provider: ProviderKind,
-) -> Failed {
+) -> UpstreamError {
+    let (runtime, config) = (ctx.runtime, &ctx.generation.config);
     let status = response.status();
     let retry_after = upstream_retry_after(runtime, response.headers());
     let client_headers =
@@ -246,17 +244,7 @@ async fn failed_response(
         }
     }
     body.truncate(MAX_ERROR_BODY);
-    let body: Bytes = body.freeze();
-    Failed {
-        status: Some(status.as_u16()),
-        retry_after,
-        blame: blame::classify(provider, Some(status.as_u16()), &body),
-        error: ProxyError::Upstream {
-            status: StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
-            headers: Box::new(client_headers),
-            body,
-        },
-    }
+    UpstreamError::status(provider, status, retry_after, client_headers, body.freeze())
 }
 
 /// A wait an upstream asked for, at most [`MAX_RETRY_AFTER`].
@@ -297,45 +285,6 @@ fn upstream_retry_after(runtime: &Runtime, headers: &HeaderMap) -> Option<Durati
         runtime.metrics.record_retry_after_clamped();
     }
     Some(parsed.wait)
-}
-
-fn unreachable(message: String) -> Failed {
-    Failed {
-        status: None,
-        retry_after: None,
-        blame: Blame::Transient,
-        error: ProxyError::Unreachable(message),
-    }
-}
-
-fn stream_failed(message: String) -> Failed {
-    Failed {
-        status: None,
-        retry_after: None,
-        blame: Blame::Transient,
-        error: ProxyError::StreamFailed(message),
-    }
-}
-
-fn timeout(message: String) -> Failed {
-    Failed {
-        status: None,
-        retry_after: None,
-        blame: Blame::Transient,
-        error: ProxyError::Timeout(message),
-    }
-}
-
-/// A reqwest error with its causes (the URL never carries a secret).
-fn describe(error: &reqwest::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    message
 }
 
 #[cfg(test)]

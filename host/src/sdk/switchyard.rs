@@ -104,7 +104,7 @@ impl Switchyard {
         let listener = listener
             .set_nonblocking(true)
             .and_then(|()| tokio::net::TcpListener::from_std(listener))
-            .map_err(|e| SdkError::Start(format!("cannot use the listener: {e}")))?;
+            .map_err(SdkError::Listener)?;
         let started = self.booted.serve(listener, bound_from, self.grace)?;
         let addr = started.local_addr;
         *serving = Some(started);
@@ -119,9 +119,7 @@ impl Switchyard {
         }
         let config = self.config();
         let listener = server::bind(None, &self.booted.listen).await?;
-        let listener = listener
-            .into_std()
-            .map_err(|e| SdkError::Start(format!("cannot use the listener: {e}")))?;
+        let listener = listener.into_std().map_err(SdkError::Listener)?;
         self.serve_on(listener, Some((config.host.clone(), config.port)))
     }
 
@@ -203,8 +201,8 @@ impl Switchyard {
         let path = self.config_file().ok_or(SdkError::NoConfigFile)?.to_owned();
         let mut watcher = self.watcher.lock();
         if watcher.is_none() {
-            let spawned = ConfigWatcher::spawn(self.booted.runtime.clone(), path)
-                .map_err(|e| SdkError::Watch(e.to_string()))?;
+            let spawned =
+                ConfigWatcher::spawn(self.booted.runtime.clone(), path).map_err(SdkError::Watch)?;
             *watcher = Some(spawned);
         }
         Ok(())

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
+use futures_util::future::BoxFuture;
 use http::StatusCode;
 
 use super::record::{Tokens, UsageRecord, fingerprint, rfc3339};
@@ -21,12 +22,11 @@ use super::{Caller, UsageHub};
 use crate::affinity::PickOutcome;
 use crate::clock::Clock;
 use crate::credential::{Credential, Secret};
-use crate::generation::Generation;
 use crate::metrics::Metrics;
 use crate::model::tracked::Tracking;
+use crate::proxy::ctx::Ctx;
 use crate::proxy::endpoint::Endpoint;
 use crate::proxy::stream_relay::{StreamEnd, StreamObserver};
-use crate::runtime::Runtime;
 use crate::server::request_log::ProxiedRequest;
 
 /// The largest whole response body kept to read its usage block.
@@ -72,13 +72,12 @@ struct Inner {
 }
 
 impl Meter {
-    /// Starts metering a request to `endpoint` served by `generation`.
-    pub fn start(
-        runtime: &Runtime,
-        generation: &Generation,
-        endpoint: Endpoint,
-        caller: Caller,
-    ) -> Meter {
+    /// Starts metering a request to `endpoint` in `ctx`.
+    pub fn start(ctx: Ctx<'_>, endpoint: Endpoint, caller: Caller) -> Meter {
+        let Ctx {
+            runtime,
+            generation,
+        } = ctx;
         let config = &generation.config;
         let totals = config.usage_statistics_enabled;
         Meter {
@@ -350,7 +349,7 @@ impl StreamObserver for UsageObserver {
         }
     }
 
-    fn end(mut self: Box<Self>, end: &StreamEnd) {
+    fn end(mut self: Box<Self>, end: &StreamEnd) -> Option<BoxFuture<'static, ()>> {
         let usage = self
             .scanner
             .take()
@@ -358,5 +357,6 @@ impl StreamObserver for UsageObserver {
             .unwrap_or_default();
         let failed = usage.error || matches!(end, StreamEnd::Failed(_));
         self.meter.finish(usage.tokens, failed);
+        None
     }
 }
