@@ -85,4 +85,4 @@ pub mod session;
 #[doc(hidden)]
 pub mod usage;
 #[doc(hidden)]
-pub mod watch;
+pub mod reload;

@@ -44,7 +44,7 @@ use crate::client_address::{self, ClientAddress};
 use crate::config::yaml_edit::EditError;
 use crate::config::{Config, ConfigError};
 use crate::runtime::Runtime;
-use crate::watch;
+use crate::reload;
 
 /// The mount point.
 pub const PREFIX: &str = "/v0/management";
@@ -244,12 +244,12 @@ impl Management {
             return Ok(());
         }
         write_file(path, new.as_bytes()).await?;
-        match watch::reload(&self.runtime, path).await {
+        match reload::reload(&self.runtime, path).await {
             Ok(_) => Ok(()),
             Err(error) => {
                 // Nothing may change: put the old file back (a reload of it is a no-op).
                 write_file(path, old.as_bytes()).await?;
-                let _ = watch::reload(&self.runtime, path).await;
+                let _ = reload::reload(&self.runtime, path).await;
                 Err(ManagementError::InvalidConfig(error.to_string()))
             }
         }
@@ -259,7 +259,7 @@ impl Management {
     pub async fn reload_auth_files(&self) -> Result<(), ManagementError> {
         let _write = self.writes.lock().await;
         let path = self.config_path()?;
-        watch::reload(&self.runtime, &path)
+        reload::reload(&self.runtime, &path)
             .await
             .map(|_| ())
             .map_err(|e| ManagementError::InvalidConfig(e.to_string()))

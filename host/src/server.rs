@@ -32,7 +32,7 @@ use crate::management::{Management, Passwords, secret};
 use crate::plugin::{HostOptions, PluginError, PluginHost};
 use crate::runtime::Runtime;
 use crate::session::ExtractorRegistry;
-use crate::watch::ConfigWatcher;
+use crate::reload::ConfigWatcher;
 
 pub(crate) use body_deadline::BodyReadTimedOut;
 pub use request_id::RequestId;

@@ -2,7 +2,7 @@
 
 use crate::config::ConfigError;
 use crate::server::ServerError;
-use crate::watch::ReloadError;
+use crate::reload::ReloadError;
 
 /// Why a [`crate::Switchyard`] could not be built, serve, or watch.
 #[derive(Debug, thiserror::Error)]
