@@ -73,6 +73,8 @@ pub mod proxy;
 #[doc(hidden)]
 pub mod redis_store;
 #[doc(hidden)]
+pub mod reload;
+#[doc(hidden)]
 pub mod resp;
 #[doc(hidden)]
 pub mod runtime;
@@ -84,5 +86,3 @@ pub mod server;
 pub mod session;
 #[doc(hidden)]
 pub mod usage;
-#[doc(hidden)]
-pub mod reload;

@@ -4,8 +4,9 @@
 //! Every route answers 404 unless a management secret exists (`remote-management.secret-key`,
 //! `MANAGEMENT_PASSWORD`, or `--password`); requests pass the [`auth::Gate`] first. Every
 //! write edits `config.yaml` (or an auth file) atomically — keeping comments, key order and the
-//! `auth:` block — and applies through the same reload path as a file edit before it answers; a
-//! change the config validation or the reload refuses leaves the file as it was. The
+//! `auth:` block — through the same reload pipeline as a file edit, before it answers: the next
+//! generation is prepared from the new text, then the file is written, then the generation is
+//! committed; a change the config validation or the preparation refuses is never written. The
 //! path-valued keys (`auth-dir`, `plugins.dir`, `plugins.cache-dir`, `tls.cert`, `tls.key`)
 //! are file-only: a write that changes one is refused ([`path_keys`]).
 
@@ -43,8 +44,8 @@ use crate::build_info;
 use crate::client_address::{self, ClientAddress};
 use crate::config::yaml_edit::EditError;
 use crate::config::{Config, ConfigError};
-use crate::runtime::Runtime;
 use crate::reload;
+use crate::runtime::Runtime;
 
 /// The mount point.
 pub const PREFIX: &str = "/v0/management";
@@ -175,8 +176,8 @@ impl Management {
         read_config(&path).await
     }
 
-    /// Edits `config.yaml` with `edit` (old text → new text), then validates, writes and
-    /// reloads as [`Management::replace_config`] does.
+    /// Edits `config.yaml` with `edit` (old text → new text), then validates, prepares, writes
+    /// and commits as [`Management::replace_config`] does.
     pub async fn edit_config(
         &self,
         edit: impl FnOnce(&str) -> Result<String, ManagementError>,
@@ -189,8 +190,8 @@ impl Management {
     }
 
     /// Replaces `config.yaml` with `text`: a plaintext secret is hashed, the result must load as
-    /// a config, then it is written atomically and reloaded. When the reload refuses it, the old
-    /// file is put back.
+    /// a config and prepare as the next generation; only then is it written atomically and the
+    /// prepared generation committed. A refused change leaves the file untouched.
     pub async fn replace_config(&self, text: String) -> Result<(), ManagementError> {
         let _write = self.writes.lock().await;
         let path = self.config_path()?;
@@ -243,16 +244,29 @@ impl Management {
         if new == old {
             return Ok(());
         }
-        write_file(path, new.as_bytes()).await?;
-        match reload::reload(&self.runtime, path).await {
-            Ok(_) => Ok(()),
-            Err(error) => {
-                // Nothing may change: put the old file back (a reload of it is a no-op).
-                write_file(path, old.as_bytes()).await?;
-                let _ = reload::reload(&self.runtime, path).await;
-                Err(ManagementError::InvalidConfig(error.to_string()))
-            }
+        // Prepare from the new text before writing it: a change the preparation refuses never
+        // reaches the file. The reload guard is held from the preparation to the commit, so a
+        // file-watcher reload runs before or after, never between.
+        let _reload = self.runtime.reload_guard().await;
+        let prepared = reload::prepare(
+            &self.runtime,
+            reload::Source::Text {
+                text: new.clone(),
+                path: path.to_owned(),
+            },
+        )
+        .await;
+        if prepared.is_ok() {
+            write_file(path, new.as_bytes()).await?;
         }
+        reload::finish(
+            &self.runtime,
+            prepared,
+            "config written and applied",
+            "management write refused",
+        )
+        .map(|_| ())
+        .map_err(|error| ManagementError::InvalidConfig(error.to_string()))
     }
 
     /// Applies a change of the files in `auth-dir` (already written) through the reload path.

@@ -1,35 +1,36 @@
-//! Hot reload: `config.yaml`, `auth-dir` and `plugins.dir` are watched through their folders
-//! (an editor's atomic replace swaps the inode), changes are debounced, and identical content is
-//! skipped. The next generation is prepared completely off the request path and swapped in only
-//! when it is ready; anything wrong keeps the running generation and is logged with its key and
-//! line, or its file and reason.
+//! The reload pipeline: every change of the serving generation — the first one at boot, a
+//! file-watcher event, a program's `apply_config`, a management write — goes
+//! [`prepare`] (or [`prepare_config`]) → [`Prepared`] → [`commit`].
 //!
-//! Every reload, whatever triggered it, goes the same way: read the config (parse it only when
-//! its bytes changed), stage the plugin catalog for it ([`PluginHost::stage`]: the embedded
-//! plugins with the folder's over them; new or changed files are compiled now), and when
-//! anything differs from the serving generation, prepare the next generation against the
-//! staged catalog and swap both in together. The serving catalog is never changed by a reload
-//! that fails.
+//! Preparing reads the config (parsing it only when its bytes changed), stages the plugin
+//! catalog for it ([`PluginHost::stage`]: the embedded plugins with the folder's over them;
+//! new or changed files are compiled now) and, when anything differs from the serving
+//! generation, builds the next generation against the staged catalog, completely and off the
+//! request path. Nothing of the running proxy changes until [`commit`] swaps the generation and
+//! its catalog in together, which cannot fail: anything wrong keeps the running generation and
+//! is reported with its key and line, or its file and reason. The management API prepares
+//! from the new text before it writes the file, so a change the preparation refuses never
+//! reaches the file.
 //!
 //! [`PluginHost::stage`]: crate::plugin::PluginHost::stage
+
+mod watcher;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::generation::{Generation, PrepareError};
-use crate::plugin::{PluginCatalog, PluginOrigin, is_plugin_file};
+use crate::plugin::{PluginCatalog, PluginOrigin, StagedPlugins};
 use crate::runtime::Runtime;
+
+pub use watcher::ConfigWatcher;
 
 /// Quiet time after the last file event before reloading.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
-
 /// What a reload did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReloadOutcome {
@@ -79,15 +80,149 @@ fn failed_files(files: &[(PathBuf, String)]) -> String {
         .join("; ")
 }
 
-/// Reloads from `path` and the plugins folder: skips identical content, else prepares and
-/// swaps a new generation. The outcome is recorded in [`Runtime::reload_status`]. Reloads run
-/// one at a time.
-pub async fn reload(runtime: &Arc<Runtime>, path: &Path) -> Result<ReloadOutcome, ReloadError> {
-    let _guard = runtime.reload_guard().await;
-    match prepare_from_file(runtime, path).await {
+/// Where the next generation's config comes from, for [`prepare`].
+#[derive(Debug)]
+pub enum Source {
+    /// The config file at this path, read now. A plaintext `remote-management.secret-key` in
+    /// it is replaced by its hash in the file first.
+    File(PathBuf),
+    /// `text`, about to become the config file at `path` (a management write, prepared before
+    /// the file is written).
+    Text {
+        /// The new file content.
+        text: String,
+        /// The config file.
+        path: PathBuf,
+    },
+}
+
+/// A generation prepared completely against a staged plugin catalog, ready for [`commit`];
+/// nothing of the running proxy has changed yet.
+#[derive(Debug)]
+pub struct Prepared {
+    generation: Generation,
+}
+
+impl Prepared {
+    /// The config the prepared generation serves.
+    pub fn config(&self) -> &Config {
+        &self.generation.config
+    }
+}
+
+/// Prepares the next generation from `source`: `None` when the config and the auth files are
+/// byte-for-byte what the serving generation was built from and the staged plugins are the
+/// serving ones. The caller holds [`Runtime::reload_guard`] until it commits.
+pub async fn prepare(runtime: &Runtime, source: Source) -> Result<Option<Prepared>, ReloadError> {
+    let current = runtime.generation();
+    let (text, path) = match source {
+        Source::File(path) => {
+            let owned_path = path.clone();
+            let text = tokio::task::spawn_blocking(move || {
+                std::fs::read_to_string(&owned_path)
+                    .map(|text| hash_plaintext_secret(&owned_path, text))
+            })
+            .await
+            .expect("reading the config does not panic")
+            .map_err(|source| crate::config::ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            (text, path)
+        }
+        Source::Text { text, path } => (text, path),
+    };
+    let hash: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+    let config_unchanged = hash == current.config.source.content_hash;
+    let config = if config_unchanged {
+        (*current.config).clone()
+    } else {
+        let absolute = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+        let dir = absolute.parent().map(Path::to_owned).unwrap_or_default();
+        let loaded = Config::parse(&text, Some(absolute), dir)?;
+        for warning in &loaded.warnings {
+            tracing::warn!("config: {warning}");
+        }
+        loaded.config
+    };
+    let staged = runtime.plugins.stage(&config.plugins).await;
+    if config_unchanged && staged.catalog.same_as(&current.plugins) {
+        let auth_fingerprint = runtime
+            .credential_store
+            .list(&current.config.auth_dir)
+            .await
+            .map(|listing| listing.fingerprint)
+            .ok();
+        if auth_fingerprint == Some(current.auth_fingerprint) {
+            return if staged.failed.is_empty() {
+                Ok(None)
+            } else {
+                Err(ReloadError::PluginFiles(staged.failed))
+            };
+        }
+    }
+    prepare_staged(runtime, &current, config, staged)
+        .await
+        .map(Some)
+}
+
+/// Prepares the next generation for `config` (from the program, or loaded at boot), even when
+/// nothing changed (so a program's credential store is asked again). The caller holds
+/// [`Runtime::reload_guard`] until it commits.
+pub async fn prepare_config(runtime: &Runtime, config: Config) -> Result<Prepared, ReloadError> {
+    let current = runtime.generation();
+    let staged = runtime.plugins.stage(&config.plugins).await;
+    prepare_staged(runtime, &current, config, staged).await
+}
+
+/// The generation for `config` against the `staged` catalog, or the reload error explaining
+/// why not.
+async fn prepare_staged(
+    runtime: &Runtime,
+    current: &Generation,
+    config: Config,
+    staged: StagedPlugins,
+) -> Result<Prepared, ReloadError> {
+    let catalog = staged.catalog.clone();
+    match Generation::prepare_with(config, runtime, current, staged.catalog).await {
+        Ok(generation) => Ok(Prepared { generation }),
+        Err(error) => Err(explain(
+            runtime,
+            &current.plugins,
+            &catalog,
+            &staged.failed,
+            error,
+        )),
+    }
+}
+
+/// Swaps `prepared` in (with its plugin catalog) and returns its generation number. Cannot
+/// fail; the caller still holds [`Runtime::reload_guard`] from the preparation.
+pub fn commit(runtime: &Runtime, prepared: Prepared) -> u64 {
+    let current = runtime.generation();
+    // The first generation (at boot) adds every plugin: nothing to report.
+    if current.number > 0 {
+        log_plugin_changes(&current.plugins, &prepared.generation.plugins);
+    }
+    runtime.swap(prepared.generation)
+}
+
+/// Commits what [`prepare`] returned and records the outcome in [`Runtime::reload_status`]:
+/// a generation prepared is committed (logged as `applied`), nothing to do is recorded as a
+/// skipped attempt, an error as a failure that keeps the running generation (logged after
+/// `refused`).
+// The error the async reload functions return as they are (large, and rare).
+#[allow(clippy::result_large_err)]
+pub fn finish(
+    runtime: &Runtime,
+    prepared: Result<Option<Prepared>, ReloadError>,
+    applied: &str,
+    refused: &str,
+) -> Result<ReloadOutcome, ReloadError> {
+    match prepared {
         Ok(Some(next)) => {
-            let number = runtime.swap(next);
-            tracing::info!(generation = number, "config reloaded");
+            let number = commit(runtime, next);
+            tracing::info!(generation = number, "{applied}");
             Ok(ReloadOutcome::Applied(number))
         }
         Ok(None) => {
@@ -97,7 +232,7 @@ pub async fn reload(runtime: &Arc<Runtime>, path: &Path) -> Result<ReloadOutcome
         }
         Err(error) => {
             tracing::error!(
-                "reload failed, keeping generation {}: {error}",
+                "{refused}, keeping generation {}: {error}",
                 runtime.generation().number
             );
             runtime.record_reload(Some(error.to_string()));
@@ -106,95 +241,25 @@ pub async fn reload(runtime: &Arc<Runtime>, path: &Path) -> Result<ReloadOutcome
     }
 }
 
-/// Applies `config` (from the program, not from a file): stages the plugins it names, prepares
-/// the next generation and swaps it in, even when nothing changed (so a program's credential
-/// store is asked again). Returns the new generation number; an error keeps the running
-/// generation. The outcome is recorded in [`Runtime::reload_status`]; reloads run one at a
-/// time.
-pub async fn apply(runtime: &Arc<Runtime>, config: Config) -> Result<u64, ReloadError> {
+/// Reloads from the config file at `path`, its `auth-dir` and the plugins folder: skips
+/// identical content, else prepares and commits a new generation. The outcome is recorded in
+/// [`Runtime::reload_status`]. Reloads run one at a time.
+pub async fn reload(runtime: &Arc<Runtime>, path: &Path) -> Result<ReloadOutcome, ReloadError> {
     let _guard = runtime.reload_guard().await;
-    let current = runtime.generation();
-    let staged = runtime.plugins.stage(&config.plugins).await;
-    let catalog = staged.catalog.clone();
-    match Generation::prepare_with(config, runtime, &current, staged.catalog).await {
-        Ok(next) => {
-            log_plugin_changes(&current.plugins, &next.plugins);
-            let number = runtime.swap(next);
-            tracing::info!(generation = number, "config applied");
-            Ok(number)
-        }
-        Err(error) => {
-            let error = explain(runtime, &current.plugins, &catalog, &staged.failed, error);
-            tracing::error!(
-                "config not applied, keeping generation {}: {error}",
-                current.number
-            );
-            runtime.record_reload(Some(error.to_string()));
-            Err(error)
-        }
-    }
+    let prepared = prepare(runtime, Source::File(path.to_owned())).await;
+    finish(runtime, prepared, "config reloaded", "reload failed")
 }
 
-/// The next generation, or `None` when the config and auth files are byte-for-byte what the
-/// current one was built from and the staged plugins are the serving ones.
-async fn prepare_from_file(
-    runtime: &Runtime,
-    path: &Path,
-) -> Result<Option<Generation>, ReloadError> {
-    let current = runtime.generation();
-    let owned_path = path.to_owned();
-    let text = tokio::task::spawn_blocking(move || {
-        std::fs::read_to_string(&owned_path).map(|text| hash_plaintext_secret(&owned_path, text))
-    })
-    .await
-    .expect("reading the config does not panic");
-    let auth_fingerprint = runtime
-        .credential_store
-        .list(&current.config.auth_dir)
-        .await
-        .map(|listing| listing.fingerprint)
-        .ok();
-    let text = text.map_err(|source| crate::config::ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let hash: [u8; 32] = Sha256::digest(text.as_bytes()).into();
-    let config_unchanged = hash == current.config.source.content_hash;
-    let config = if config_unchanged {
-        (*current.config).clone()
-    } else {
-        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-        let dir = absolute.parent().map(Path::to_owned).unwrap_or_default();
-        let loaded = Config::parse(&text, Some(absolute), dir)?;
-        for warning in &loaded.warnings {
-            tracing::warn!("config: {warning}");
-        }
-        loaded.config
-    };
-    let staged = runtime.plugins.stage(&config.plugins).await;
-    if config_unchanged
-        && auth_fingerprint == Some(current.auth_fingerprint)
-        && staged.catalog.same_as(&current.plugins)
-    {
-        return if staged.failed.is_empty() {
-            Ok(None)
-        } else {
-            Err(ReloadError::PluginFiles(staged.failed))
-        };
-    }
-    let catalog = staged.catalog.clone();
-    match Generation::prepare_with(config, runtime, &current, staged.catalog).await {
-        Ok(next) => {
-            log_plugin_changes(&current.plugins, &next.plugins);
-            Ok(Some(next))
-        }
-        Err(error) => Err(explain(
-            runtime,
-            &current.plugins,
-            &catalog,
-            &staged.failed,
-            error,
-        )),
+/// Applies `config` (from the program, not from a file): prepares the next generation and
+/// commits it, even when nothing changed (so a program's credential store is asked again).
+/// Returns the new generation number; an error keeps the running generation. The outcome is
+/// recorded in [`Runtime::reload_status`]; reloads run one at a time.
+pub async fn apply(runtime: &Arc<Runtime>, config: Config) -> Result<u64, ReloadError> {
+    let _guard = runtime.reload_guard().await;
+    let prepared = prepare_config(runtime, config).await.map(Some);
+    match finish(runtime, prepared, "config applied", "config not applied")? {
+        ReloadOutcome::Applied(number) => Ok(number),
+        ReloadOutcome::Unchanged => Ok(runtime.generation().number),
     }
 }
 
@@ -286,167 +351,5 @@ fn hash_plaintext_secret(path: &Path, text: String) -> String {
         }
         // Not YAML the editor reads: the config parser reports it.
         Ok(None) | Err(_) => text,
-    }
-}
-
-/// A running watcher; dropping it (or [`ConfigWatcher::stop`]) stops watching.
-#[derive(Debug)]
-pub struct ConfigWatcher {
-    task: JoinHandle<()>,
-}
-
-impl ConfigWatcher {
-    /// Watches `config_path`, the current `auth-dir` and (when enabled) `plugins.dir`,
-    /// reloading `runtime` on changes. The folders follow the config: after each reload the
-    /// watcher moves to the serving generation's `auth-dir` and `plugins.dir`, and also
-    /// watches the `plugins.dir` of a reload that failed (copying the missing plugin there
-    /// retries it).
-    pub fn spawn(runtime: Arc<Runtime>, config_path: PathBuf) -> notify::Result<Self> {
-        let (events, mut changes) = mpsc::unbounded_channel::<()>();
-        let config_path = std::path::absolute(&config_path).unwrap_or(config_path);
-        let filter = Filter {
-            config_path: config_path.clone(),
-            dirs: Arc::new(parking_lot::RwLock::new(Dirs::of(&runtime))),
-        };
-        let handler_filter = filter.clone();
-        let mut watcher =
-            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if let Ok(event) = event
-                    && event.paths.iter().any(|p| handler_filter.matters(p))
-                {
-                    let _ = events.send(());
-                }
-            })?;
-        let config_dir = filter.config_dir();
-        watcher.watch(&config_dir, RecursiveMode::NonRecursive)?;
-        let mut watched = vec![config_dir];
-        filter.sync(&mut watcher, &mut watched);
-        let task = tokio::spawn(async move {
-            while changes.recv().await.is_some() {
-                loop {
-                    // Debounce: wait until the files have been quiet for a moment.
-                    while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, changes.recv()).await {}
-                    let _ = reload(&runtime, &config_path).await;
-                    let dirs = Dirs::of(&runtime);
-                    *filter.dirs.write() = dirs.clone();
-                    // A plugins folder watched only from now on may have changed since it was
-                    // scanned: if so, look once more.
-                    let added = filter.sync(&mut watcher, &mut watched);
-                    let missed = dirs.plugins.iter().any(|plugins| {
-                        added.contains(plugins) && runtime.plugins.folder_changed(plugins)
-                    });
-                    if !missed {
-                        break;
-                    }
-                }
-            }
-        });
-        Ok(ConfigWatcher { task })
-    }
-
-    /// Stops watching.
-    pub fn stop(self) {
-        self.task.abort();
-    }
-
-    /// Stops watching and waits until the watching task has ended (a reload it was running
-    /// is cancelled before its swap, or has completed).
-    pub async fn shutdown(mut self) {
-        self.task.abort();
-        let _ = (&mut self.task).await;
-    }
-}
-
-impl Drop for ConfigWatcher {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// The folders whose files matter besides the config file.
-#[derive(Debug, Clone)]
-struct Dirs {
-    auth: PathBuf,
-    /// The serving plugins folder and the last one staged (none while folder plugins are
-    /// disabled).
-    plugins: Vec<PathBuf>,
-}
-
-impl Dirs {
-    /// The serving generation's `auth-dir`, and the plugins folders the host watches.
-    fn of(runtime: &Runtime) -> Dirs {
-        Dirs {
-            auth: runtime.generation().config.auth_dir.clone(),
-            plugins: runtime.plugins.folders(),
-        }
-    }
-}
-
-/// Which paths trigger a reload, and which folders to watch.
-#[derive(Debug, Clone)]
-struct Filter {
-    config_path: PathBuf,
-    dirs: Arc<parking_lot::RwLock<Dirs>>,
-}
-
-impl Filter {
-    /// The config file, a `*.json` directly in `auth-dir`, a `*.wasm` directly in a plugins
-    /// folder, or a plugins folder itself (created, removed, renamed).
-    fn matters(&self, path: &Path) -> bool {
-        if path == self.config_path {
-            return true;
-        }
-        let dirs = self.dirs.read();
-        let parent = path.parent();
-        if parent == Some(dirs.auth.as_path())
-            && path
-                .extension()
-                .is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
-        {
-            return true;
-        }
-        dirs.plugins.iter().any(|plugins| {
-            path == plugins || (parent == Some(plugins.as_path()) && is_plugin_file(path))
-        })
-    }
-
-    fn config_dir(&self) -> PathBuf {
-        self.config_path
-            .parent()
-            .map(Path::to_owned)
-            .unwrap_or_default()
-    }
-
-    /// Watches the folders that matter now and unwatches the others (the config's own folder
-    /// stays). A folder that does not exist yet, or was deleted, is tried again after the next
-    /// reload. Returns the folders added.
-    fn sync(
-        &self,
-        watcher: &mut notify::RecommendedWatcher,
-        watched: &mut Vec<PathBuf>,
-    ) -> Vec<PathBuf> {
-        let config_dir = self.config_dir();
-        let mut wanted = vec![config_dir.clone()];
-        {
-            let dirs = self.dirs.read();
-            wanted.push(dirs.auth.clone());
-            wanted.extend(dirs.plugins.iter().cloned());
-        }
-        watched.retain(|dir| {
-            // A watched folder that was deleted lost its watch: watch it anew once it is back.
-            let keep = *dir == config_dir || (wanted.contains(dir) && dir.is_dir());
-            if !keep {
-                let _ = watcher.unwatch(dir);
-            }
-            keep
-        });
-        let mut added = Vec::new();
-        for dir in wanted {
-            if !watched.contains(&dir) && watcher.watch(&dir, RecursiveMode::NonRecursive).is_ok() {
-                watched.push(dir.clone());
-                added.push(dir);
-            }
-        }
-        added
     }
 }

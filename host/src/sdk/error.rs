@@ -1,8 +1,8 @@
 //! What can go wrong when embedding switchyard.
 
 use crate::config::ConfigError;
-use crate::server::ServerError;
 use crate::reload::ReloadError;
+use crate::server::ServerError;
 
 /// Why a [`crate::Switchyard`] could not be built, serve, or watch.
 #[derive(Debug, thiserror::Error)]

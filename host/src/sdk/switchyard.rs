@@ -10,9 +10,9 @@ use tokio::sync::watch;
 
 use super::{ApplyError, SdkConfig, SdkError, SwitchyardBuilder};
 use crate::config::Config;
+use crate::reload::{ConfigWatcher, ReloadOutcome};
 use crate::runtime::ReloadStatus;
 use crate::server::{self, Booted, Serving};
-use crate::reload::{ConfigWatcher, ReloadOutcome};
 
 /// An embedded switchyard: the proxy, its management API and its hot state.
 ///
