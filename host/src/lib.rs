@@ -81,6 +81,8 @@ pub mod runtime;
 #[doc(hidden)]
 pub mod scaffold;
 #[doc(hidden)]
+pub mod secret;
+#[doc(hidden)]
 pub mod server;
 #[doc(hidden)]
 pub mod session;

@@ -20,7 +20,6 @@ pub mod path_keys;
 pub mod plugins;
 pub mod provider_keys;
 pub mod report;
-pub mod secret;
 pub mod sessions;
 pub mod setting;
 
@@ -46,6 +45,7 @@ use crate::config::yaml_edit::EditError;
 use crate::config::{Config, ConfigError};
 use crate::reload;
 use crate::runtime::Runtime;
+use crate::secret;
 
 /// The mount point.
 pub const PREFIX: &str = "/v0/management";

@@ -341,7 +341,7 @@ fn log_plugin_changes(before: &PluginCatalog, after: &PluginCatalog) {
 /// A plaintext `remote-management.secret-key` is replaced by its bcrypt hash in the file (as at
 /// start); returns the text to load.
 fn hash_plaintext_secret(path: &Path, text: String) -> String {
-    match crate::management::secret::hash_in_text(&text) {
+    match crate::secret::hash_in_text(&text) {
         Ok(Some(hashed)) => {
             let mode = crate::atomic_file::mode_of(path).unwrap_or(0o600);
             if let Err(error) = crate::atomic_file::write(path, hashed.as_bytes(), mode) {

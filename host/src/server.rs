@@ -28,10 +28,11 @@ use crate::config::{Config, ConfigError, LoadedConfig, LogFormat};
 use crate::credential::store::CredentialStore;
 use crate::generation::PrepareError;
 use crate::hooks::Hooks;
-use crate::management::{Management, Passwords, secret};
+use crate::management::{Management, Passwords};
 use crate::plugin::{HostOptions, PluginError, PluginHost};
 use crate::reload::{self, ConfigWatcher, ReloadError};
 use crate::runtime::Runtime;
+use crate::secret;
 use crate::session::ExtractorRegistry;
 
 pub(crate) use body_deadline::BodyReadTimedOut;

@@ -28,11 +28,11 @@ use tokio::sync::Semaphore;
 
 use super::ban::BanTable;
 use super::error::ManagementError;
-use super::secret::{self, Match};
 use crate::client_address::ClientAddress;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::secret::{self, Match};
 
 /// Successful bcrypt checks remembered (as digests), so a client does not pay ~50 ms per call.
 const VERIFIED_CACHE: usize = 8;

@@ -89,7 +89,7 @@ pub fn verify(key: &str, stored: &str) -> Verification {
     let matched = |yes| if yes { Match::Yes } else { Match::No };
     if !is_hashed(stored) {
         return Verification {
-            outcome: matched(super::auth::same(key, stored)),
+            outcome: matched(crate::management::auth::same(key, stored)),
             bcrypt_runs: 0,
         };
     }
