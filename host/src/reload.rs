@@ -120,7 +120,7 @@ pub async fn prepare(runtime: &Runtime, source: Source) -> Result<Option<Prepare
             let owned_path = path.clone();
             let text = tokio::task::spawn_blocking(move || {
                 std::fs::read_to_string(&owned_path)
-                    .map(|text| hash_plaintext_secret(&owned_path, text))
+                    .map(|text| crate::secret::hash_in_read_file(&owned_path, text))
             })
             .await
             .expect("reading the config does not panic")
@@ -335,21 +335,5 @@ fn log_plugin_changes(before: &PluginCatalog, after: &PluginCatalog) {
         if after.get(plugin.name()).is_none() {
             tracing::info!(plugin = plugin.name(), "plugin removed");
         }
-    }
-}
-
-/// A plaintext `remote-management.secret-key` is replaced by its bcrypt hash in the file (as at
-/// start); returns the text to load.
-fn hash_plaintext_secret(path: &Path, text: String) -> String {
-    match crate::secret::hash_in_text(&text) {
-        Ok(Some(hashed)) => {
-            let mode = crate::atomic_file::mode_of(path).unwrap_or(0o600);
-            if let Err(error) = crate::atomic_file::write(path, hashed.as_bytes(), mode) {
-                tracing::warn!("cannot write the hashed secret-key back: {error}");
-            }
-            hashed
-        }
-        // Not YAML the editor reads: the config parser reports it.
-        Ok(None) | Err(_) => text,
     }
 }
