@@ -176,7 +176,7 @@ impl Generation {
         let store = prepare_store(&config, runtime, previous).await?;
         let routing_unchanged = previous.number > 0
             && routing_state(&previous.config) == routing_state(&config)
-            && same_store(previous.store.as_ref(), store.as_ref());
+            && RedisStore::same(previous.store.as_ref(), store.as_ref());
         let (selector, affinity) = if routing_unchanged {
             (previous.selector.clone(), previous.affinity.clone())
         } else {
@@ -271,15 +271,6 @@ async fn prepare_store(
     )
     .await?;
     Ok(Some(Arc::new(store)))
-}
-
-/// Whether two generations use the same store (both none, or the same instance).
-pub fn same_store(a: Option<&Arc<RedisStore>>, b: Option<&Arc<RedisStore>>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        _ => false,
-    }
 }
 
 fn new_selector(strategy: Strategy, runtime: &Runtime) -> Arc<dyn Selector> {

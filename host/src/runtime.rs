@@ -21,6 +21,7 @@ use crate::metrics::Metrics;
 use crate::model::tracked::{DEFAULT_MAX_TRACKED_MODELS, TrackedModels};
 use crate::plugin::{InstanceUse, PluginHost, PluginStatus};
 use crate::proxy::client_pool::ClientPool;
+use crate::redis_store::RedisStore;
 use crate::session::ExtractorRegistry;
 use crate::usage::UsageHub;
 
@@ -210,7 +211,7 @@ impl Runtime {
         if let Some(hooks) = &self.hooks {
             crate::hooks::report_credentials(hooks.as_ref(), &previous.registry, &current.registry);
         }
-        if !crate::generation::same_store(previous.store.as_ref(), current.store.as_ref()) {
+        if !RedisStore::same(previous.store.as_ref(), current.store.as_ref()) {
             // Cooldown changes go to the new store (or stay local); the old one stops.
             self.states
                 .set_listener(current.store.as_ref().map(|store| store.listener()));
