@@ -87,4 +87,6 @@ pub mod server;
 #[doc(hidden)]
 pub mod session;
 #[doc(hidden)]
+pub mod shared;
+#[doc(hidden)]
 pub mod usage;
