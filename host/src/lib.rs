@@ -56,6 +56,8 @@ pub mod demo;
 pub mod generation;
 #[doc(hidden)]
 pub mod hooks;
+#[cfg(test)]
+mod import_circles;
 #[doc(hidden)]
 pub mod lru;
 #[doc(hidden)]

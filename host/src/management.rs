@@ -59,7 +59,7 @@ pub struct Management {
     /// Authentication and bans (shared with the Redis-protocol port).
     pub gate: Gate,
     writes: Mutex<()>,
-    resp_idle_timeout: Duration,
+    resp_idle_timeout: Option<Duration>,
 }
 
 impl Management {
@@ -71,19 +71,20 @@ impl Management {
             runtime,
             gate,
             writes: Mutex::new(()),
-            resp_idle_timeout: crate::resp::IDLE_TIMEOUT,
+            resp_idle_timeout: None,
         }
     }
 
     /// The same, with RESP connections closed after `timeout` without a command (instead of
-    /// [`crate::resp::IDLE_TIMEOUT`]; tests shorten it).
+    /// the RESP port's default; tests shorten it).
     pub fn with_resp_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.resp_idle_timeout = timeout;
+        self.resp_idle_timeout = Some(timeout);
         self
     }
 
-    /// How long a RESP connection that is not subscribed may stay without a command.
-    pub fn resp_idle_timeout(&self) -> Duration {
+    /// How long a RESP connection that is not subscribed may stay without a command (`None`:
+    /// the RESP port's default).
+    pub fn resp_idle_timeout(&self) -> Option<Duration> {
         self.resp_idle_timeout
     }
 
