@@ -572,7 +572,7 @@ async fn the_default_folder_next_to_the_config_is_picked_up_once_created() {
     assert_eq!(probe(&proxy).await, "version 2.0.0");
 }
 
-/// The swap time under load, for the record (design §5: ≤ 250 ms with a cached compile at
+/// The swap time under load, for the record (target ≤ 250 ms with a cached compile at
 /// 1,000 req/s). Not part of the regular run:
 /// `cargo test -p switchyard --release --test e2e -- --ignored swap_latency --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
