@@ -211,8 +211,10 @@ pub fn commit(runtime: &Runtime, prepared: Prepared) -> u64 {
 /// a generation prepared is committed (logged as `applied`), nothing to do is recorded as a
 /// skipped attempt, an error as a failure that keeps the running generation (logged after
 /// `refused`).
-// The error the async reload functions return as they are (large, and rare).
-#[allow(clippy::result_large_err)]
+#[expect(
+    clippy::result_large_err,
+    reason = "the error the async reload functions return as it is (large, and rare)"
+)]
 pub fn finish(
     runtime: &Runtime,
     prepared: Result<Option<Prepared>, ReloadError>,
