@@ -23,7 +23,8 @@
 //! `switchyard_cooldowns_capped_total`. The management gate and the RESP feed
 //! ([`ControlCounters`]) add `switchyard_management_bcrypt_verifications_total`,
 //! `switchyard_management_bans_total` and `switchyard_resp_connections_closed_total{reason}`.
-//! Other subsystems add their families in [`render`].
+//! Other subsystems add their families in
+//! [`management::report::render`](crate::management::report::render).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
