@@ -16,8 +16,8 @@ use crate::credential::{Credential, CredentialId, config_source};
 use crate::model::ModelRegistry;
 use crate::plugin::PluginCatalog;
 use crate::redis_store::{RedisOptions, RedisStore, RedisStoreError, RedisTarget};
-use crate::runtime::Runtime;
 use crate::session::ExtractorChain;
+use crate::shared::Shared;
 
 /// Why a generation could not be prepared; the running one stays.
 #[derive(Debug, thiserror::Error)]
@@ -104,13 +104,13 @@ impl Generation {
     /// Builds the generation for `config`: the access and session-extractor chains (reusing
     /// `previous`'s unchanged instances), the credentials of the config and of `auth-dir` (created 0700 when missing),
     /// the model index. `previous` lends its selector when the routing settings did not change.
-    /// Plugin types resolve among the plugins installed in `runtime.plugins` now.
+    /// Plugin types resolve among the plugins installed in `shared.plugins` now.
     pub async fn prepare(
         config: Config,
-        runtime: &Runtime,
+        shared: &Shared,
         previous: &Generation,
     ) -> Result<Generation, PrepareError> {
-        Self::prepare_with(config, runtime, previous, runtime.plugins.catalog()).await
+        Self::prepare_with(config, shared, previous, shared.plugins.catalog()).await
     }
 
     /// Like [`Generation::prepare`], but plugin types resolve in `plugins` (a catalog staged
@@ -118,17 +118,17 @@ impl Generation {
     /// this generation is swapped in.
     pub async fn prepare_with(
         config: Config,
-        runtime: &Runtime,
+        shared: &Shared,
         previous: &Generation,
         plugins: PluginCatalog,
     ) -> Result<Generation, PrepareError> {
-        let host = runtime.plugins.with_catalog(plugins.clone());
+        let host = shared.plugins.with_catalog(plugins.clone());
         // The empty generation's chains are empty, so they reuse nothing.
         let defaults = &config.plugins.limits;
         let access = AccessChain::prepare(
             &config.access_providers,
             defaults,
-            &runtime.providers,
+            &shared.providers,
             &host,
             Some(&previous.access),
         )
@@ -136,20 +136,20 @@ impl Generation {
         let extractors = ExtractorChain::prepare(
             &config.routing.session_extractors,
             defaults,
-            &runtime.extractors,
+            &shared.extractors,
             &host,
             Some(&previous.extractors),
         )
         .await?;
         // No authentication: only where nothing but this machine can connect, judged by the
         // sockets really listening (and by the config's host, which a restart would bind).
-        let loopback = config.host_is_loopback() && runtime.listeners_are_loopback() != Some(false);
+        let loopback = config.host_is_loopback() && shared.listeners_are_loopback() != Some(false);
         if access.is_empty() && !loopback && !config.allow_unauthenticated {
             return Err(PrepareError::Unauthenticated {
                 host: config.host.clone(),
             });
         }
-        let listing = runtime
+        let listing = shared
             .credential_store
             .list(&config.auth_dir)
             .await
@@ -163,32 +163,32 @@ impl Generation {
         let mut credentials: Vec<Credential> = config_source::credentials(&config);
         credentials.extend(listing.credentials);
         let ids: HashSet<_> = credentials.iter().map(|c| c.id.clone()).collect();
-        runtime.states.retain(&ids);
+        shared.states.retain(&ids);
         let registry = ModelRegistry::new(
             credentials
                 .into_iter()
                 .map(|c| {
-                    let state = runtime.states.state_for(&c.id);
+                    let state = shared.states.state_for(&c.id);
                     (Arc::new(c), state)
                 })
                 .collect(),
         );
-        let store = prepare_store(&config, runtime, previous).await?;
+        let store = prepare_store(&config, shared, previous).await?;
         let routing_unchanged = previous.number > 0
             && routing_state(&previous.config) == routing_state(&config)
-            && same_store(previous.store.as_ref(), store.as_ref());
+            && RedisStore::same(previous.store.as_ref(), store.as_ref());
         let (selector, affinity) = if routing_unchanged {
             (previous.selector.clone(), previous.affinity.clone())
         } else {
-            let selector = new_selector(config.routing.strategy, runtime);
+            let selector = new_selector(config.routing.strategy, shared);
             let affinity = config.routing.session_affinity.then(|| {
                 let ttl = config.routing.session_affinity_ttl;
                 let limit = BindingLimit::new(
                     config.routing.session_affinity_max_bindings,
-                    runtime.metrics.clone(),
+                    shared.metrics.clone(),
                 );
-                let clock = runtime.clock.clone();
-                let cache: Arc<dyn SessionCache> = match (&store, &runtime.session_store) {
+                let clock = shared.clock.clone();
+                let cache: Arc<dyn SessionCache> = match (&store, &shared.session_store) {
                     (Some(store), _) => {
                         Arc::new(RedisCache::with_limit(store.clone(), ttl, clock, limit))
                     }
@@ -199,7 +199,7 @@ impl Generation {
                     selector.clone(),
                     cache,
                     ttl,
-                    runtime.affinity_counters.clone(),
+                    shared.affinity_counters.clone(),
                 ))
             });
             (selector, affinity)
@@ -247,7 +247,7 @@ fn routing_state(config: &Config) -> (Strategy, bool, std::time::Duration, usize
 /// subscription go on), else a new one (connected here, off the request path).
 async fn prepare_store(
     config: &Config,
-    runtime: &Runtime,
+    shared: &Shared,
     previous: &Generation,
 ) -> Result<Option<Arc<RedisStore>>, PrepareError> {
     let SessionStoreConfig::Redis(url) = &config.routing.session_store else {
@@ -266,28 +266,19 @@ async fn prepare_store(
     let store = RedisStore::connect(
         target,
         RedisOptions::default(),
-        runtime.states.clone(),
-        runtime.clock.clone(),
+        shared.states.clone(),
+        shared.clock.clone(),
     )
     .await?;
     Ok(Some(Arc::new(store)))
 }
 
-/// Whether two generations use the same store (both none, or the same instance).
-pub fn same_store(a: Option<&Arc<RedisStore>>, b: Option<&Arc<RedisStore>>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        _ => false,
-    }
-}
-
-fn new_selector(strategy: Strategy, runtime: &Runtime) -> Arc<dyn Selector> {
+fn new_selector(strategy: Strategy, shared: &Shared) -> Arc<dyn Selector> {
     match strategy {
-        Strategy::RoundRobin => Arc::new(RoundRobin::new(runtime.cursors.clone())),
+        Strategy::RoundRobin => Arc::new(RoundRobin::new(shared.cursors.clone())),
         Strategy::FillFirst => Arc::new(FillFirst),
         Strategy::WeightedRoundRobin => {
-            Arc::new(WeightedRoundRobin::new(runtime.weighted_credits.clone()))
+            Arc::new(WeightedRoundRobin::new(shared.weighted_credits.clone()))
         }
     }
 }

@@ -56,6 +56,8 @@ pub mod demo;
 pub mod generation;
 #[doc(hidden)]
 pub mod hooks;
+#[cfg(test)]
+mod import_circles;
 #[doc(hidden)]
 pub mod lru;
 #[doc(hidden)]
@@ -73,16 +75,20 @@ pub mod proxy;
 #[doc(hidden)]
 pub mod redis_store;
 #[doc(hidden)]
+pub mod reload;
+#[doc(hidden)]
 pub mod resp;
 #[doc(hidden)]
 pub mod runtime;
 #[doc(hidden)]
 pub mod scaffold;
 #[doc(hidden)]
+pub mod secret;
+#[doc(hidden)]
 pub mod server;
 #[doc(hidden)]
 pub mod session;
 #[doc(hidden)]
-pub mod usage;
+pub mod shared;
 #[doc(hidden)]
-pub mod watch;
+pub mod usage;

@@ -4,8 +4,9 @@
 //! Every route answers 404 unless a management secret exists (`remote-management.secret-key`,
 //! `MANAGEMENT_PASSWORD`, or `--password`); requests pass the [`auth::Gate`] first. Every
 //! write edits `config.yaml` (or an auth file) atomically — keeping comments, key order and the
-//! `auth:` block — and applies through the same reload path as a file edit before it answers; a
-//! change the config validation or the reload refuses leaves the file as it was. The
+//! `auth:` block — through the same reload pipeline as a file edit, before it answers: the next
+//! generation is prepared from the new text, then the file is written, then the generation is
+//! committed; a change the config validation or the preparation refuses is never written. The
 //! path-valued keys (`auth-dir`, `plugins.dir`, `plugins.cache-dir`, `tls.cert`, `tls.key`)
 //! are file-only: a write that changes one is refused ([`path_keys`]).
 
@@ -19,7 +20,6 @@ pub mod path_keys;
 pub mod plugins;
 pub mod provider_keys;
 pub mod report;
-pub mod secret;
 pub mod sessions;
 pub mod setting;
 
@@ -43,8 +43,9 @@ use crate::build_info;
 use crate::client_address::{self, ClientAddress};
 use crate::config::yaml_edit::EditError;
 use crate::config::{Config, ConfigError};
+use crate::reload;
 use crate::runtime::Runtime;
-use crate::watch;
+use crate::secret;
 
 /// The mount point.
 pub const PREFIX: &str = "/v0/management";
@@ -58,7 +59,7 @@ pub struct Management {
     /// Authentication and bans (shared with the Redis-protocol port).
     pub gate: Gate,
     writes: Mutex<()>,
-    resp_idle_timeout: Duration,
+    resp_idle_timeout: Option<Duration>,
 }
 
 impl Management {
@@ -70,19 +71,20 @@ impl Management {
             runtime,
             gate,
             writes: Mutex::new(()),
-            resp_idle_timeout: crate::resp::IDLE_TIMEOUT,
+            resp_idle_timeout: None,
         }
     }
 
     /// The same, with RESP connections closed after `timeout` without a command (instead of
-    /// [`crate::resp::IDLE_TIMEOUT`]; tests shorten it).
+    /// the RESP port's default; tests shorten it).
     pub fn with_resp_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.resp_idle_timeout = timeout;
+        self.resp_idle_timeout = Some(timeout);
         self
     }
 
-    /// How long a RESP connection that is not subscribed may stay without a command.
-    pub fn resp_idle_timeout(&self) -> Duration {
+    /// How long a RESP connection that is not subscribed may stay without a command (`None`:
+    /// the RESP port's default).
+    pub fn resp_idle_timeout(&self) -> Option<Duration> {
         self.resp_idle_timeout
     }
 
@@ -175,8 +177,8 @@ impl Management {
         read_config(&path).await
     }
 
-    /// Edits `config.yaml` with `edit` (old text → new text), then validates, writes and
-    /// reloads as [`Management::replace_config`] does.
+    /// Edits `config.yaml` with `edit` (old text → new text), then validates, prepares, writes
+    /// and commits as [`Management::replace_config`] does.
     pub async fn edit_config(
         &self,
         edit: impl FnOnce(&str) -> Result<String, ManagementError>,
@@ -189,8 +191,8 @@ impl Management {
     }
 
     /// Replaces `config.yaml` with `text`: a plaintext secret is hashed, the result must load as
-    /// a config, then it is written atomically and reloaded. When the reload refuses it, the old
-    /// file is put back.
+    /// a config and prepare as the next generation; only then is it written atomically and the
+    /// prepared generation committed. A refused change leaves the file untouched.
     pub async fn replace_config(&self, text: String) -> Result<(), ManagementError> {
         let _write = self.writes.lock().await;
         let path = self.config_path()?;
@@ -243,23 +245,36 @@ impl Management {
         if new == old {
             return Ok(());
         }
-        write_file(path, new.as_bytes()).await?;
-        match watch::reload(&self.runtime, path).await {
-            Ok(_) => Ok(()),
-            Err(error) => {
-                // Nothing may change: put the old file back (a reload of it is a no-op).
-                write_file(path, old.as_bytes()).await?;
-                let _ = watch::reload(&self.runtime, path).await;
-                Err(ManagementError::InvalidConfig(error.to_string()))
-            }
+        // Prepare from the new text before writing it: a change the preparation refuses never
+        // reaches the file. The reload guard is held from the preparation to the commit, so a
+        // file-watcher reload runs before or after, never between.
+        let _reload = self.runtime.reload_guard().await;
+        let prepared = reload::prepare(
+            &self.runtime,
+            reload::Source::Text {
+                text: new.clone(),
+                path: path.to_owned(),
+            },
+        )
+        .await;
+        if prepared.is_ok() {
+            write_file(path, new.as_bytes()).await?;
         }
+        reload::finish(
+            &self.runtime,
+            prepared,
+            "config written and applied",
+            "management write refused",
+        )
+        .map(|_| ())
+        .map_err(|error| ManagementError::InvalidConfig(error.to_string()))
     }
 
     /// Applies a change of the files in `auth-dir` (already written) through the reload path.
     pub async fn reload_auth_files(&self) -> Result<(), ManagementError> {
         let _write = self.writes.lock().await;
         let path = self.config_path()?;
-        watch::reload(&self.runtime, &path)
+        reload::reload(&self.runtime, &path)
             .await
             .map(|_| ())
             .map_err(|e| ManagementError::InvalidConfig(e.to_string()))

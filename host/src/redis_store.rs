@@ -117,6 +117,15 @@ struct Shared {
 const REJECTION_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 impl RedisStore {
+    /// Whether two generations use the same store (both none, or the same instance).
+    pub fn same(a: Option<&Arc<RedisStore>>, b: Option<&Arc<RedisStore>>) -> bool {
+        match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
     /// Builds the store for `target` and waits (at most `options.connect_timeout`) for its first
     /// connection; Redis being unreachable starts it degraded. Only a URL the client rejects is
     /// an error. Cooldown changes of other replicas are applied to `states`; this process's are

@@ -1,6 +1,6 @@
-//! What lives for the whole process, across config generations: the current generation, the
-//! clock, credential states, round-robin cursors, weighted round-robin credits and the upstream
-//! connection pools.
+//! What lives for the whole process, across config generations: the current generation and
+//! the reload status, the [`Shared`] part generations are prepared from (clock, credential
+//! states, cursors, plugin host, registries, stores), usage, and the upstream connection pools.
 
 use std::sync::Arc;
 
@@ -8,11 +8,10 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 use crate::access::ProviderRegistry;
-use crate::affinity::{AffinityCounters, SessionStore};
+use crate::affinity::SessionStore;
 use crate::clock::Clock;
 use crate::config::LogFormat;
 use crate::credential::file_store::FileStore;
-use crate::credential::selector::{RoundRobinCursors, WeightedCredits};
 use crate::credential::state::StateTable;
 use crate::credential::store::{AuthDirStore, CredentialStore};
 use crate::generation::Generation;
@@ -21,65 +20,32 @@ use crate::metrics::Metrics;
 use crate::model::tracked::{DEFAULT_MAX_TRACKED_MODELS, TrackedModels};
 use crate::plugin::{InstanceUse, PluginHost, PluginStatus};
 use crate::proxy::client_pool::ClientPool;
+use crate::redis_store::RedisStore;
 use crate::session::ExtractorRegistry;
+use crate::shared::Shared;
 use crate::usage::UsageHub;
 
-/// The process-wide state of one server.
+/// The process-wide state of one server: the serving generation, the reload status, the
+/// [`Shared`] part a generation is prepared from (reached through `Deref`: `runtime.clock` is
+/// `runtime.shared().clock`), and what only swaps and requests use.
 pub struct Runtime {
     generation: ArcSwap<Generation>,
     status: watch::Sender<ReloadStatus>,
-    /// The time source.
-    pub clock: Arc<dyn Clock>,
-    /// Cooldowns and counters per credential (shared with the Redis store, which applies other
-    /// replicas' cooldowns to it).
-    pub states: Arc<StateTable>,
-    /// Round-robin positions.
-    pub cursors: Arc<RoundRobinCursors>,
-    /// Weighted round-robin credits.
-    pub weighted_credits: Arc<WeightedCredits>,
+    shared: Shared,
     /// Outbound HTTP clients.
     pub clients: ClientPool,
-    /// Session-affinity decisions so far.
-    pub affinity_counters: Arc<AffinityCounters>,
-    /// The WebAssembly plugin host (engine, compiled plugins, live instances).
-    pub plugins: PluginHost,
-    /// Access-provider types (native and Wasm) that configs can name.
-    pub providers: ProviderRegistry,
-    /// Session-extractor types registered natively; the plugin host's extractor plugins are
-    /// found beside them.
-    pub extractors: ExtractorRegistry,
     /// Held while a reload prepares and swaps, so reloads never interleave.
     reload_lock: tokio::sync::Mutex<()>,
     /// Usage totals and the usage feed.
     pub usage: Arc<UsageHub>,
-    /// Prometheus counters.
-    pub metrics: Arc<Metrics>,
     /// The unlisted model names the credential states and usage totals may hold
     /// (`routing.max-tracked-models`).
     pub tracked_models: Arc<TrackedModels>,
-    /// Where credentials beyond the config's key lists come from (`auth-dir` by default).
-    pub credential_store: Arc<dyn CredentialStore>,
     /// The files of the serving generation's `auth-dir`, as the management API writes them:
     /// one store, so its writes are serialised.
     pub auth_files: Arc<FileStore>,
-    /// Opens the session-binding cache in place of the in-memory one, when set.
-    pub session_store: Option<Arc<dyn SessionStore>>,
     /// The embedding program's observers, when set.
     pub hooks: Option<Arc<dyn Hooks>>,
-    /// Where the server really listens, once it does.
-    listening: parking_lot::RwLock<Listening>,
-    /// The config's `log-format` the process's logging was set up with, when it was.
-    log_format: Option<LogFormat>,
-}
-
-/// The sockets a runtime serves on, and the config values they were bound from.
-#[derive(Debug, Clone, Default)]
-struct Listening {
-    /// The bound addresses.
-    addrs: Vec<std::net::SocketAddr>,
-    /// `host` and `port` of the config the listener was bound from (`None` for a listener
-    /// the program passed in).
-    bound_from: Option<(String, u16)>,
 }
 
 impl Runtime {
@@ -93,83 +59,51 @@ impl Runtime {
         Runtime {
             generation: ArcSwap::from_pointee(Generation::empty()),
             status: watch::channel(ReloadStatus::default()).0,
-            clock,
-            states: StateTable::new(tracked_models.clone()),
-            cursors: Arc::default(),
-            weighted_credits: Arc::default(),
+            shared: Shared {
+                clock,
+                states: StateTable::new(tracked_models.clone()),
+                cursors: Arc::default(),
+                weighted_credits: Arc::default(),
+                affinity_counters: Arc::default(),
+                plugins,
+                providers,
+                extractors: ExtractorRegistry::new(),
+                metrics,
+                credential_store: Arc::new(AuthDirStore),
+                session_store: None,
+                listening: Default::default(),
+                log_format: None,
+            },
             clients: ClientPool::default(),
-            affinity_counters: Arc::default(),
-            plugins,
-            providers,
-            extractors: ExtractorRegistry::new(),
             reload_lock: tokio::sync::Mutex::new(()),
             usage: UsageHub::new(tracked_models.clone()),
             tracked_models,
-            metrics,
-            credential_store: Arc::new(AuthDirStore),
             auth_files: Arc::new(FileStore::new(std::path::PathBuf::new())),
-            session_store: None,
             hooks: None,
-            listening: Default::default(),
-            log_format: None,
         }
     }
 
-    /// Records a listener bound at `addr`; `bound_from` is the config's `host` and `port` when
-    /// the server bound it from them. The no-authentication guard checks these real addresses.
-    pub fn add_listener(&self, addr: std::net::SocketAddr, bound_from: Option<(String, u16)>) {
-        let mut listening = self.listening.write();
-        listening.addrs.push(addr);
-        if bound_from.is_some() {
-            listening.bound_from = bound_from;
-        }
-    }
-
-    /// Whether every listener accepts only loopback connections (`None` before any listens).
-    pub fn listeners_are_loopback(&self) -> Option<bool> {
-        let listening = self.listening.read();
-        (!listening.addrs.is_empty()).then(|| listening.addrs.iter().all(|a| a.ip().is_loopback()))
-    }
-
-    /// The config keys whose new values in `config` apply only after a restart: `host` and
-    /// `port` when they differ from those the listener was bound from, `log-format` when it
-    /// differs from the one logging was set up with.
-    pub fn restart_required(&self, config: &crate::config::Config) -> Vec<&'static str> {
-        let listening = self.listening.read();
-        let mut keys = Vec::new();
-        if let Some((host, port)) = &listening.bound_from {
-            if *host != config.host {
-                keys.push("host");
-            }
-            if *port != config.port {
-                keys.push("port");
-            }
-        }
-        if self
-            .log_format
-            .is_some_and(|format| format != config.log_format)
-        {
-            keys.push("log-format");
-        }
-        keys
+    /// The part a generation is prepared from.
+    pub fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     /// Logging was set up with the config's `log-format` `format` (`None`: not from the
     /// config); a later config with another one reports it in `restart_required`.
     pub fn with_log_format(mut self, format: Option<LogFormat>) -> Self {
-        self.log_format = format;
+        self.shared.log_format = format;
         self
     }
 
     /// Lists credentials from `store` instead of `auth-dir`'s files.
     pub fn with_credential_store(mut self, store: Arc<dyn CredentialStore>) -> Self {
-        self.credential_store = store;
+        self.shared.credential_store = store;
         self
     }
 
     /// Opens session-binding caches with `store` instead of in memory.
     pub fn with_session_store(mut self, store: Option<Arc<dyn SessionStore>>) -> Self {
-        self.session_store = store;
+        self.shared.session_store = store;
         self
     }
 
@@ -181,7 +115,7 @@ impl Runtime {
 
     /// Uses `extractors` for session-extractor types (register native extractors in it first).
     pub fn with_extractors(mut self, extractors: ExtractorRegistry) -> Self {
-        self.extractors = extractors;
+        self.shared.extractors = extractors;
         self
     }
 
@@ -210,7 +144,7 @@ impl Runtime {
         if let Some(hooks) = &self.hooks {
             crate::hooks::report_credentials(hooks.as_ref(), &previous.registry, &current.registry);
         }
-        if !crate::generation::same_store(previous.store.as_ref(), current.store.as_ref()) {
+        if !RedisStore::same(previous.store.as_ref(), current.store.as_ref()) {
             // Cooldown changes go to the new store (or stay local); the old one stops.
             self.states
                 .set_listener(current.store.as_ref().map(|store| store.listener()));
@@ -243,7 +177,7 @@ impl Runtime {
             tracing::warn!(
                 "config changes to {} apply only after a restart (listening on {:?})",
                 restart_required.join(", "),
-                self.listening.read().addrs
+                self.listening_addrs()
             );
         }
         self.status.send_modify(|status| {
@@ -305,11 +239,19 @@ impl Runtime {
     }
 }
 
+impl std::ops::Deref for Runtime {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
             .field("generation", &self.generation.load().number)
-            .field("states", &self.states)
+            .field("states", &self.shared.states)
             .finish_non_exhaustive()
     }
 }

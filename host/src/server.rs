@@ -26,13 +26,14 @@ use crate::affinity::SessionStore;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, LoadedConfig, LogFormat};
 use crate::credential::store::CredentialStore;
-use crate::generation::{Generation, PrepareError};
+use crate::generation::PrepareError;
 use crate::hooks::Hooks;
-use crate::management::{Management, Passwords, secret};
+use crate::management::{Management, Passwords};
 use crate::plugin::{HostOptions, PluginError, PluginHost};
+use crate::reload::{self, ConfigWatcher, ReloadError};
 use crate::runtime::Runtime;
+use crate::secret;
 use crate::session::ExtractorRegistry;
-use crate::watch::ConfigWatcher;
 
 pub(crate) use body_deadline::BodyReadTimedOut;
 pub use request_id::RequestId;
@@ -66,6 +67,9 @@ pub enum ServerError {
     /// The first generation could not be built.
     #[error(transparent)]
     Prepare(#[from] PrepareError),
+    /// The first generation could not be prepared for another reason (a plugin file's).
+    #[error(transparent)]
+    Reload(Box<ReloadError>),
     /// The plugin host could not start, or an embedded plugin did not load.
     #[error("plugins: {0}")]
     Plugins(#[from] PluginError),
@@ -83,6 +87,16 @@ pub enum ServerError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+impl From<ReloadError> for ServerError {
+    fn from(error: ReloadError) -> Self {
+        match error {
+            ReloadError::Config(error) => ServerError::Config(error),
+            ReloadError::Prepare(error) => ServerError::Prepare(error),
+            other => ServerError::Reload(Box::new(other)),
+        }
+    }
 }
 
 /// How to start a server.
@@ -356,16 +370,17 @@ pub(crate) async fn boot(options: ServerOptions) -> Result<Booted, ServerError> 
     let runtime = Arc::new(runtime);
     // A plugin file that does not load is logged and left out; an instance naming a type
     // nobody provides stops the start.
-    let staged = runtime.plugins.stage(&config.plugins).await;
-    let first =
-        Generation::prepare_with(config, &runtime, &runtime.generation(), staged.catalog).await?;
-    let listen = first.config.listen_addr();
-    let tls = match first.config.tls.enable {
-        true => Some(tls::acceptor(&first.config.tls)?),
+    let first = {
+        let _guard = runtime.reload_guard().await;
+        reload::prepare_config(&runtime, config).await?
+    };
+    let listen = first.config().listen_addr();
+    let tls = match first.config().tls.enable {
+        true => Some(tls::acceptor(&first.config().tls)?),
         false => None,
     };
-    let config_path = first.config.source.path.clone();
-    runtime.swap(first);
+    let config_path = first.config().source.path.clone();
+    reload::commit(&runtime, first);
     let management = Arc::new(
         Management::new(runtime.clone(), options.passwords)
             .with_resp_idle_timeout(options.resp_idle_timeout),

@@ -222,7 +222,7 @@ impl Proxy {
     /// The `/metrics` page as the server renders it (read in-process: over HTTP it needs the
     /// management key unless `metrics.public: true`).
     pub async fn metrics(&self) -> String {
-        switchyard::metrics::render(self.runtime()).await
+        switchyard::management::report::render(self.runtime()).await
     }
 
     /// GETs `path`.

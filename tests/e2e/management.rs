@@ -553,6 +553,59 @@ async fn config_yaml_is_validated_before_anything_is_written() {
     assert_eq!(config_text(&proxy), replaced);
 }
 
+/// The identity of the file at `path` (its inode and modification time): an atomic write
+/// replaces it, even with the same bytes.
+fn file_identity(path: &std::path::Path) -> (u64, std::time::SystemTime) {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path).unwrap();
+    (metadata.ino(), metadata.modified().unwrap())
+}
+
+#[tokio::test]
+async fn a_write_the_preparation_refuses_never_touches_the_file() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&managed(&format!(
+        "auth:\n  providers:\n    - name: team\n      type: config-api-key\n      api-keys: [t1]\n{}",
+        claude(&mock, &["a"])
+    )))
+    .await;
+    let original = config_text(&proxy);
+    let identity = file_identity(&proxy.config_path());
+    let generation = proxy.runtime().generation().number;
+    let failures = proxy.runtime().reload_status().borrow().failures;
+    // Valid YAML and a valid config, but an instance of a type nobody provides: the next
+    // generation cannot be prepared.
+    let unknown = original.replace("type: config-api-key", "type: no-such-provider");
+    let reply = read(
+        proxy
+            .client
+            .put(proxy.url("/v0/management/config.yaml"))
+            .bearer_auth(SECRET)
+            .body(unknown)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, 422, "{}", reply.text());
+    assert!(
+        reply.text().contains("no-such-provider"),
+        "{}",
+        reply.text()
+    );
+    assert_eq!(config_text(&proxy), original);
+    assert_eq!(
+        file_identity(&proxy.config_path()),
+        identity,
+        "the file was never written (not written and put back)"
+    );
+    assert_eq!(proxy.runtime().generation().number, generation);
+    let status = proxy.runtime().reload_status().borrow().clone();
+    assert_eq!(status.failures, failures + 1, "one refused attempt");
+    assert!(status.last_error.unwrap().contains("no-such-provider"));
+    assert_eq!(answered_by(&proxy, "claude-sonnet-4").await, "a");
+}
+
 #[tokio::test]
 async fn put_routing_strategy_takes_weighted_round_robin() {
     let mock = MockUpstream::start().await.unwrap();

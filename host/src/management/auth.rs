@@ -28,11 +28,11 @@ use tokio::sync::Semaphore;
 
 use super::ban::BanTable;
 use super::error::ManagementError;
-use super::secret::{self, Match};
 use crate::client_address::ClientAddress;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::secret::{self, Match, same};
 
 /// Successful bcrypt checks remembered (as digests), so a client does not pay ~50 ms per call.
 const VERIFIED_CACHE: usize = 8;
@@ -290,13 +290,6 @@ pub fn key_from_headers(headers: &HeaderMap) -> String {
     } else {
         key.to_owned()
     }
-}
-
-/// Constant-time equality (of SHA-256 digests, so the length does not leak either).
-pub fn same(a: &str, b: &str) -> bool {
-    let a = Sha256::digest(a.as_bytes());
-    let b = Sha256::digest(b.as_bytes());
-    a.ct_eq(&b).into()
 }
 
 #[cfg(test)]

@@ -70,7 +70,10 @@ impl Connection {
             }
         });
         let _ = credits.try_send(Limits::BEFORE_AUTH);
-        let idle_timeout = self.management.resp_idle_timeout();
+        let idle_timeout = self
+            .management
+            .resp_idle_timeout()
+            .unwrap_or(super::IDLE_TIMEOUT);
         let idle = tokio::time::sleep(idle_timeout);
         tokio::pin!(idle);
         let mut reloads = self.management.runtime.reload_status();

@@ -6,8 +6,8 @@ use std::error::Error;
 use crate::config::ConfigError;
 use crate::generation::PrepareError;
 use crate::plugin::PluginError;
+use crate::reload::ReloadError;
 use crate::server::ServerError;
-use crate::watch::ReloadError;
 
 /// Why a [`crate::Switchyard`] could not be built, serve, or watch.
 #[derive(Debug, thiserror::Error)]

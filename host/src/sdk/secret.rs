@@ -9,5 +9,5 @@
 /// assert!(!switchyard::secrets_equal("sk-team-a", "sk-team-b"));
 /// ```
 pub fn secrets_equal(a: &str, b: &str) -> bool {
-    crate::management::auth::same(a, b)
+    crate::secret::same(a, b)
 }

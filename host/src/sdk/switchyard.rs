@@ -10,9 +10,9 @@ use tokio::sync::watch;
 
 use super::{ApplyError, SdkConfig, SdkError, SwitchyardBuilder};
 use crate::config::Config;
+use crate::reload::{ConfigWatcher, ReloadOutcome};
 use crate::runtime::ReloadStatus;
 use crate::server::{self, Booted, Serving};
-use crate::watch::{ConfigWatcher, ReloadOutcome};
 
 /// An embedded switchyard: the proxy, its management API and its hot state.
 ///
@@ -168,7 +168,7 @@ impl Switchyard {
     /// Applies an already validated [`Config`] (such as [`Switchyard::config`] changed), as
     /// [`Switchyard::apply_config`].
     pub async fn apply_validated(&self, config: Config) -> Result<u64, ApplyError> {
-        Ok(crate::watch::apply(&self.booted.runtime, config).await?)
+        Ok(crate::reload::apply(&self.booted.runtime, config).await?)
     }
 
     /// Prepares a new generation from the serving config: asks the credential store again
@@ -184,7 +184,7 @@ impl Switchyard {
         let path = self.config_file().ok_or_else(|| {
             ApplyError::Rejected("no config file: built from an SdkConfig".into())
         })?;
-        match crate::watch::reload(&self.booted.runtime, path).await? {
+        match crate::reload::reload(&self.booted.runtime, path).await? {
             ReloadOutcome::Applied(number) => Ok(Some(number)),
             ReloadOutcome::Unchanged => Ok(None),
         }

@@ -1,6 +1,7 @@
-//! The management secret at rest: a plaintext `remote-management.secret-key` is replaced by its
-//! bcrypt hash in `config.yaml` (comments and key order kept, written atomically), at start and
-//! on every reload, as the reference does.
+//! Secrets: comparing them in constant time ([`same`]), and the management secret at rest — a
+//! plaintext `remote-management.secret-key` is replaced by its bcrypt hash in `config.yaml`
+//! (comments and key order kept, written atomically), at start and on every reload, as the
+//! reference does — and checked against a key ([`verify`]).
 //!
 //! bcrypt reads at most 72 bytes of its input (and at exactly 72 loses its terminator), so a
 //! secret of 72 bytes or more is pre-hashed: bcrypt gets the standard base64 of its SHA-256
@@ -15,6 +16,7 @@ use std::path::Path;
 use base64::Engine;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::atomic_file;
 use crate::config::yaml_edit::{self, EditError, path};
@@ -34,6 +36,14 @@ pub enum SecretError {
     /// Reading or writing the file failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Whether two secrets (keys, tokens, passwords) are equal, in time that depends on neither
+/// their content nor their length: compares their SHA-256 digests in constant time.
+pub fn same(a: &str, b: &str) -> bool {
+    let a = Sha256::digest(a.as_bytes());
+    let b = Sha256::digest(b.as_bytes());
+    a.ct_eq(&b).into()
 }
 
 /// Whether `secret` is already a bcrypt hash (`$2a$`, `$2b$` or `$2y$`).
@@ -89,7 +99,7 @@ pub fn verify(key: &str, stored: &str) -> Verification {
     let matched = |yes| if yes { Match::Yes } else { Match::No };
     if !is_hashed(stored) {
         return Verification {
-            outcome: matched(super::auth::same(key, stored)),
+            outcome: matched(same(key, stored)),
             bcrypt_runs: 0,
         };
     }
@@ -147,6 +157,23 @@ pub fn hash_in_text(text: &str) -> Result<Option<String>, SecretError> {
     }
     let hashed = hash(secret)?;
     Ok(Some(yaml_edit::set(text, &at, &Value::String(hashed))?))
+}
+
+/// `text`, read from the config file at `file`, with a plaintext secret-key replaced by its
+/// hash, which is also written back to the file (keeping its mode). A file whose YAML cannot
+/// be edited is returned as it is (the config parser reports it); one that cannot be written
+/// is logged.
+pub fn hash_in_read_file(file: &Path, text: String) -> String {
+    match hash_in_text(&text) {
+        Ok(Some(hashed)) => {
+            let mode = atomic_file::mode_of(file).unwrap_or(0o600);
+            if let Err(error) = atomic_file::write(file, hashed.as_bytes(), mode) {
+                tracing::warn!("cannot write the hashed secret-key back: {error}");
+            }
+            hashed
+        }
+        Ok(None) | Err(_) => text,
+    }
 }
 
 /// Hashes a plaintext secret in the file at `path`; returns whether the file changed.
