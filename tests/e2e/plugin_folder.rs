@@ -572,57 +572,6 @@ async fn the_default_folder_next_to_the_config_is_picked_up_once_created() {
     assert_eq!(probe(&proxy).await, "version 2.0.0");
 }
 
-/// The swap time under load, for the record (design §5: ≤ 250 ms with a cached compile at
-/// 1,000 req/s). Not part of the regular run:
-/// `cargo test -p switchyard --release --test e2e -- --ignored swap_latency --nocapture`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement; run it by name"]
-async fn swap_latency_under_load() {
-    let rounds = 20;
-    let per_second = 1000;
-    let mock = MockUpstream::start().await.unwrap();
-    let plugins = tempfile::tempdir().unwrap();
-    let file = plugins.path().join("versioned.wasm");
-    let versions = [guests::guest("versioned-v1"), guests::guest("versioned-v2")];
-    for bytes in &versions {
-        warm_cache(bytes).await;
-    }
-    std::fs::write(&file, &versions[0]).unwrap();
-    let proxy = Proxy::start(&config(&mock, plugins.path(), "", GATE)).await;
-    let traffic = Traffic::start(&proxy, per_second);
-    let mut latencies = Vec::new();
-    for round in 1..=rounds {
-        let (bytes, expected) = match round % 2 {
-            1 => (&versions[1], "version 2.0.0"),
-            _ => (&versions[0], "version 1.0.0"),
-        };
-        std::fs::write(&file, bytes).unwrap();
-        let complete = Instant::now();
-        let answer = traffic
-            .wait_for(|a| {
-                a.started > complete
-                    && a.seen
-                        .as_ref()
-                        .is_ok_and(|v| v.as_deref() == Some(expected))
-            })
-            .await;
-        latencies.push(answer.finished - complete);
-    }
-    let answers = traffic.stop().await;
-    let failed = answers.iter().filter(|a| a.seen.is_err()).count();
-    latencies.sort();
-    let elapsed = answers.last().unwrap().finished - answers[0].started;
-    eprintln!(
-        "{rounds} swaps under {:.0} req/s ({} requests, {failed} failed): file complete → new version answering: min {:?}, median {:?}, max {:?}",
-        answers.len() as f64 / elapsed.as_secs_f64(),
-        answers.len(),
-        latencies[0],
-        latencies[latencies.len() / 2],
-        latencies[latencies.len() - 1]
-    );
-    assert_eq!(failed, 0);
-}
-
 #[tokio::test]
 async fn the_management_api_serves_the_plugin_status() {
     let mock = MockUpstream::start().await.unwrap();
