@@ -1,5 +1,9 @@
 //! Starting a proxy against the mock upstream and talking to it.
 
+pub mod jwt;
+pub mod plugins;
+pub mod yaml;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -217,6 +221,18 @@ impl Proxy {
             request = request.header(*name, *value);
         }
         read(request.send().await.expect("request sent")).await
+    }
+
+    /// POSTs a Messages request for `claude-sonnet-4` to `/v1/messages`: the request most
+    /// tests send.
+    pub async fn claude_turn(&self) -> Reply {
+        self.post("/v1/messages", &messages("claude-sonnet-4"))
+            .await
+    }
+
+    /// POSTs JSON to `path` and returns the status alone.
+    pub async fn status(&self, path: &str, body: &Value) -> u16 {
+        self.post(path, body).await.status
     }
 
     /// The `/metrics` page as the server renders it (read in-process: over HTTP it needs the

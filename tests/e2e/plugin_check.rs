@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use crate::harness::jwt::{SECRET, mint, unix};
 use crate::harness::{guests, switchyard};
-use crate::jwt::{SECRET, mint, unix};
 
 /// Runs `switchyard plugin check FILE ARGS...`: (exit code, stdout, stderr).
 fn check(file: &Path, args: &[&str]) -> (i32, String, String) {

@@ -1,7 +1,6 @@
 //! The plugins folder, hot: files added, replaced and removed while traffic flows; broken
 //! files reported without disturbing service; `plugins.enabled` / `plugins.dir` on reload.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -9,48 +8,13 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use switchyard::plugin::{HostOptions, PluginHost, PluginOrigin, PluginStatus, ServiceState};
+use switchyard::plugin::ServiceState;
 use switchyard_mock::MockUpstream;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
+use crate::harness::plugins::{cache_dir, config, drop_file, status_of, warm_cache};
 use crate::harness::{Proxy, WAIT, guests, messages};
-
-/// The compiled-component cache the tests share (under `target/`), so a plugin compiled once
-/// loads from the cache afterwards, as in a long-running proxy.
-pub fn cache_dir() -> PathBuf {
-    PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR")).join("e2e-cache")
-}
-
-/// Compiles `bytes` into the shared cache now (the swap-time target is for a cached compile).
-pub async fn warm_cache(bytes: &[u8]) {
-    let host = PluginHost::new(HostOptions {
-        cache_dir: Some(cache_dir()),
-        ..HostOptions::default()
-    })
-    .unwrap();
-    host.load(bytes.to_vec(), PluginOrigin::Bytes)
-        .await
-        .unwrap();
-}
-
-/// A config with the plugins folder `plugins`, the given `auth.providers` entries (YAML list
-/// items indented by four spaces; empty for none) and one Claude credential on `mock`.
-pub fn config(mock: &MockUpstream, plugins: &Path, extra: &str, providers: &str) -> String {
-    let mut yaml = format!(
-        "plugins:\n  dir: {}\n  cache-dir: {}\n{extra}",
-        plugins.display(),
-        cache_dir().display()
-    );
-    if !providers.is_empty() {
-        yaml.push_str(&format!("auth:\n  providers:\n{providers}"));
-    }
-    yaml.push_str(&format!(
-        "claude-api-key:\n  - api-key: upstream\n    base-url: {}\n",
-        mock.base_url()
-    ));
-    yaml
-}
 
 const GATE: &str = "    - name: gate\n      type: versioned\n";
 
@@ -68,16 +32,6 @@ async fn probe(proxy: &Proxy) -> String {
         (409, Some(message)) => message.to_owned(),
         _ => format!("{} {}", reply.status, reply.text()),
     }
-}
-
-/// The status entry called `name`.
-pub fn status_of(proxy: &Proxy, name: &str) -> PluginStatus {
-    let statuses = proxy.runtime().plugin_status();
-    statuses
-        .iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no status for {name}: {statuses:#?}"))
-        .clone()
 }
 
 /// A request of the traffic: when it started and ended, and what came back.
@@ -302,31 +256,6 @@ async fn a_plugin_swaps_under_traffic_without_a_failed_request() {
     assert_eq!(reply.status, 200);
 }
 
-/// Drops `bytes` as `plugins/<name>` and waits for the reload attempt that scanned it.
-pub async fn drop_file(
-    proxy: &Proxy,
-    plugins: &Path,
-    name: &str,
-    bytes: &[u8],
-) -> switchyard::runtime::ReloadStatus {
-    let attempts = proxy.runtime().reload_status().borrow().attempts;
-    let sha256 = hex::encode(Sha256::digest(bytes));
-    // Written beside the folder and moved in, so it appears complete at once.
-    let temporary = plugins.parent().unwrap().join(format!(".{name}.part"));
-    std::fs::write(&temporary, bytes).unwrap();
-    std::fs::rename(&temporary, plugins.join(name)).unwrap();
-    proxy
-        .wait_reload(|s| {
-            s.attempts > attempts
-                && proxy
-                    .runtime()
-                    .plugin_status()
-                    .iter()
-                    .any(|p| p.name == name && p.sha256 == sha256)
-        })
-        .await
-}
-
 async fn key_works(proxy: &Proxy) {
     let reply = proxy
         .post_with(
@@ -447,13 +376,7 @@ async fn adversarial_files_are_reported_and_disturb_nothing() {
         (None, vec!["picky".to_owned()])
     );
     key_works(&proxy).await;
-    assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .status,
-        401
-    );
+    assert_eq!(proxy.claude_turn().await.status, 401);
     // Both requests asked `picky` first: the top-level keys' `config-inline` comes last.
     assert_eq!(status_of(&proxy, "misbehave.wasm").calls, 2);
 }

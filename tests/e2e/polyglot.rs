@@ -21,8 +21,8 @@ use switchyard::clock::Clock;
 use switchyard::session::{SessionIds, SessionKind};
 use switchyard_mock::MockUpstream;
 
+use crate::harness::plugins::{cache_dir, config, drop_file, status_of, warm_cache};
 use crate::harness::{Proxy, WAIT, messages};
-use crate::plugin_folder::{cache_dir, config, drop_file, status_of, warm_cache};
 use crate::scaffold::check;
 use toolchain::{Build, js_example_dir, python_example_dir};
 

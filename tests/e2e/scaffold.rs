@@ -11,8 +11,8 @@ use std::time::SystemTime;
 use switchyard::session::{SessionIds, SessionKind};
 use switchyard_mock::MockUpstream;
 
+use crate::harness::plugins::{cache_dir, config};
 use crate::harness::{Proxy, messages, switchyard};
-use crate::plugin_folder::{cache_dir, config};
 use crate::polyglot::toolchain::{self, Build};
 use crate::wasm_guest;
 
