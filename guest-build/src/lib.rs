@@ -1,9 +1,9 @@
 //! Builds WebAssembly guest components from the `plugins/` cargo workspace.
 //!
-//! Shared by `host/build.rs` (the first-party plugins embedded in the binary) and the tests
-//! (the misbehaving test guests), so both build the same way: `cargo build --release --target
-//! wasm32-wasip2` in a separate target directory, with an environment cleaned of everything
-//! the outer cargo set for its own build.
+//! Shared by `host/build.rs` (the first-party plugins embedded in the binary), the tests (the
+//! misbehaving test guests, the `plugin new` skeletons) and the benchmark, so all build the
+//! same way: `cargo build --release --target wasm32-wasip2` in a separate target directory,
+//! with an environment cleaned of everything the outer cargo set for its own build.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
