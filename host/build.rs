@@ -20,7 +20,7 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_owned();
     let workspace = root.join("plugins");
-    let target_dir = plugins_target_dir(&root);
+    let target_dir = wasm_guest::plugins_target_dir(&root);
 
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
     println!(
@@ -45,10 +45,6 @@ fn main() {
         root.join("Cargo.lock").display()
     );
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
-    println!(
-        "cargo:rustc-env=SWITCHYARD_PLUGINS_WORKSPACE={}",
-        workspace.display()
-    );
     println!(
         "cargo:rustc-env=SWITCHYARD_PLUGINS_TARGET_DIR={}",
         target_dir.display()
@@ -79,15 +75,6 @@ fn main() {
     table.push_str("];\n");
     let out = out_dir.join("embedded_plugins.rs");
     std::fs::write(&out, table).unwrap();
-}
-
-/// `target/plugins` under the target directory of this workspace (`CARGO_TARGET_DIR` when set).
-fn plugins_target_dir(root: &Path) -> PathBuf {
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    };
-    target.join("plugins")
 }
 
 /// The wasmtime version in `Cargo.lock`, part of the compiled-component cache key.

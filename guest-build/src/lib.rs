@@ -42,6 +42,16 @@ const KEPT_CARGO_PREFIXES: &[&str] = &[
     "CARGO_REGISTRY_",
 ];
 
+/// `target/plugins` under the target directory of the cargo workspace at `root`
+/// (`CARGO_TARGET_DIR` when set): where the plugins workspace is built.
+pub fn plugins_target_dir(root: &Path) -> PathBuf {
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    };
+    target.join("plugins")
+}
+
 /// Builds `packages` of the cargo workspace at `workspace` for [`WASM_TARGET`] in release
 /// mode into `target_dir`, and returns each package's component path, in order.
 ///

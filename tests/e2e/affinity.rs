@@ -286,7 +286,7 @@ async fn a_user_extractor_from_the_plugins_folder_is_reconfigured_by_reload() {
     let plugins = tempfile::tempdir().unwrap();
     std::fs::write(
         plugins.path().join("session-echo.wasm"),
-        guests::guest("session-echo"),
+        guests::SESSION_ECHO.bytes(),
     )
     .unwrap();
     let with_extractors = |extractors: &str| {

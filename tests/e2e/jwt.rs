@@ -38,7 +38,7 @@ async fn jwt_tokens_and_api_keys_both_admit() {
     let plugins = tempfile::tempdir().unwrap();
     std::fs::write(
         plugins.path().join("jwt-hs256.wasm"),
-        guests::guest("jwt-hs256"),
+        guests::JWT_HS256.bytes(),
     )
     .unwrap();
     let proxy = Proxy::start(&format!(
@@ -164,7 +164,7 @@ async fn bad_jwt_settings_are_rejected_with_a_clear_message() {
     let plugins = tempfile::tempdir().unwrap();
     std::fs::write(
         plugins.path().join("jwt-hs256.wasm"),
-        guests::guest("jwt-hs256"),
+        guests::JWT_HS256.bytes(),
     )
     .unwrap();
     let good = format!(

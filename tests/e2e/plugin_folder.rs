@@ -145,7 +145,7 @@ async fn a_plugin_swaps_under_traffic_without_a_failed_request() {
     let mock = MockUpstream::start().await.unwrap();
     let plugins = tempfile::tempdir().unwrap();
     let file = plugins.path().join("versioned.wasm");
-    let (v1, v2) = (guests::guest("versioned-v1"), guests::guest("versioned-v2"));
+    let (v1, v2) = (guests::VERSIONED_V1.bytes(), guests::VERSIONED_V2.bytes());
     warm_cache(&v1).await;
     warm_cache(&v2).await;
     std::fs::write(&file, &v1).unwrap();
@@ -281,7 +281,7 @@ async fn adversarial_files_are_reported_and_disturb_nothing() {
     };
     let proxy = Proxy::start(&yaml("")).await;
     let generation = proxy.runtime().reload_status().borrow().generation;
-    let misbehave = guests::guest("misbehave");
+    let misbehave = guests::MISBEHAVE.bytes();
 
     let core_module = b"\0asm\x01\0\0\0".to_vec();
     for (name, bytes, reason) in [
@@ -297,7 +297,7 @@ async fn adversarial_files_are_reported_and_disturb_nothing() {
         ),
         (
             "unknown.wasm",
-            guests::guest("unknown-world"),
+            guests::UNKNOWN_WORLD.bytes(),
             "matches no switchyard plugin world",
         ),
     ] {
@@ -387,10 +387,10 @@ async fn plugins_enabled_and_dir_follow_the_config() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     std::fs::write(
         a.path().join("versioned.wasm"),
-        guests::guest("versioned-v1"),
+        guests::VERSIONED_V1.bytes(),
     )
     .unwrap();
-    std::fs::write(b.path().join("v.wasm"), guests::guest("versioned-v2")).unwrap();
+    std::fs::write(b.path().join("v.wasm"), guests::VERSIONED_V2.bytes()).unwrap();
     let proxy = Proxy::start(&config(&mock, a.path(), "", GATE)).await;
     assert_eq!(probe(&proxy).await, "version 1.0.0");
 
@@ -431,7 +431,7 @@ async fn plugins_enabled_and_dir_follow_the_config() {
         .await;
     assert_eq!(on.generation, 4, "{on:?}");
     assert_eq!(probe(&proxy).await, "version 2.0.0");
-    let status = drop_file(&proxy, b.path(), "v.wasm", &guests::guest("versioned-v1")).await;
+    let status = drop_file(&proxy, b.path(), "v.wasm", &guests::VERSIONED_V1.bytes()).await;
     assert_eq!(status.generation, 5, "{status:?}");
     assert_eq!(probe(&proxy).await, "version 1.0.0");
 
@@ -450,7 +450,7 @@ async fn plugins_enabled_and_dir_follow_the_config() {
     let attempts = proxy.runtime().reload_status().borrow().attempts;
     std::fs::write(
         c.path().join("versioned.wasm"),
-        guests::guest("versioned-v2"),
+        guests::VERSIONED_V2.bytes(),
     )
     .unwrap();
     let applied = proxy
@@ -474,11 +474,7 @@ async fn the_default_folder_next_to_the_config_is_picked_up_once_created() {
 
     // Created after the start, then filled: the watcher follows.
     std::fs::create_dir(&plugins).unwrap();
-    std::fs::write(
-        plugins.join("versioned.wasm"),
-        guests::guest("versioned-v2"),
-    )
-    .unwrap();
+    std::fs::write(plugins.join("versioned.wasm"), guests::VERSIONED_V2.bytes()).unwrap();
     proxy
         .wait_reload(|_| {
             proxy
@@ -501,13 +497,13 @@ async fn the_management_api_serves_the_plugin_status() {
     let plugins = tempfile::tempdir().unwrap();
     std::fs::write(
         plugins.path().join("versioned.wasm"),
-        guests::guest("versioned-v1"),
+        guests::VERSIONED_V1.bytes(),
     )
     .unwrap();
     std::fs::write(plugins.path().join("broken.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(
         plugins.path().join("echo.wasm"),
-        guests::guest("session-echo"),
+        guests::SESSION_ECHO.bytes(),
     )
     .unwrap();
     let proxy = Proxy::start(&format!(
@@ -569,13 +565,13 @@ async fn a_file_written_in_two_steps_is_taken_once_complete() {
     let mock = MockUpstream::start().await.unwrap();
     let plugins = tempfile::tempdir().unwrap();
     let file = plugins.path().join("versioned.wasm");
-    std::fs::write(&file, guests::guest("versioned-v1")).unwrap();
+    std::fs::write(&file, guests::VERSIONED_V1.bytes()).unwrap();
     let proxy = Proxy::start(&config(&mock, plugins.path(), "", GATE)).await;
     let generation = proxy.runtime().reload_status().borrow().generation;
 
     // The first half of version 2 over version 1, as a slow copy leaves it for a while: not a
     // component, so version 1 keeps serving.
-    let v2 = guests::guest("versioned-v2");
+    let v2 = guests::VERSIONED_V2.bytes();
     let (head, tail) = v2.split_at(v2.len() / 2);
     let half_sha = hex::encode(Sha256::digest(head));
     std::fs::write(&file, head).unwrap();
