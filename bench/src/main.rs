@@ -1,4 +1,4 @@
-//! `switchyard-bench`: measures what switchyard adds on top of its upstream (design §5), with
+//! `switchyard-bench`: measures what switchyard adds on top of its upstream (the targets in docs/architecture.md), with
 //! every figure a ratio or difference taken in the same run.
 //!
 //! It builds and starts the mock upstream and switchyard as separate processes (and nginx in

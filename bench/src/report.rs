@@ -83,7 +83,7 @@ impl Summary {
         })
     }
 
-    /// Prints the table with each target of design §5.
+    /// Prints the table with each target of docs/architecture.md.
     pub fn print(&self) {
         let f =
             |v: Option<f64>, digits: usize| v.map_or("n/a".to_owned(), |v| format!("{v:.digits$}"));

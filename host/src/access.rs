@@ -1,4 +1,4 @@
-//! Who may call the proxy (design §2 "Access", reference §2): the access-provider role, a
+//! Who may call the proxy (architecture: Plugin roles): the access-provider role, a
 //! chain of instances each native Rust or a WebAssembly plugin.
 //!
 //! - [`Provider`] is what a configured instance does: answer a [`RequestHead`] with an

@@ -3,13 +3,14 @@
 //! part; this module keeps the bindings and picks by them.
 //!
 //! [`SessionAffinity`] is the selector: it wraps the strategy's selector (round-robin,
-//! fill-first or weighted round-robin) and keeps each session on the credential it was bound to
-//! (reference §1.5 with the \[HEAD\] fixes of §1.10).
+//! fill-first or weighted round-robin) and keeps each session on the credential it was bound to.
+//!
 //! Pick: a live binding whose credential is available (in any priority tier) is reused; a
 //! binding whose credential is not available is moved to what the wrapped selector picks; a new
 //! turn inherits the binding of its fallback id; otherwise the wrapped selector's pick becomes
 //! the binding. A credential the wrapped selector may never choose (weight 0 under weighted
-//! round-robin) is not available, so a binding to it moves too. Result feedback keeps bindings honest: a success refreshes a binding only while
+//! round-robin) is not available, so a binding to it moves too.
+//! Result feedback keeps bindings honest: a success refreshes a binding only while
 //! it still points at that credential, a failure removes it only while it does.
 //!
 //! Bindings live in a [`SessionCache`]: in memory ([`memory::MemoryCache`]) or in the shared

@@ -1,4 +1,4 @@
-//! `config.yaml`: CLIProxyAPI's keys and defaults plus switchyard's own (design §2.1).
+//! `config.yaml`: CLIProxyAPI's keys and defaults plus switchyard's own.
 //!
 //! Loading is two layers: the private serde structs of `raw` mirror the file, then
 //! `validate` builds the typed [`Config`], naming the key path and line of anything wrong.

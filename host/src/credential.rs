@@ -1,4 +1,4 @@
-//! Upstream credentials: one record type for config keys and auth files alike (reference §3.1),
+//! Upstream credentials: one record type for config keys and auth files alike,
 //! their runtime state (cooldowns per model), and how one is chosen for a request.
 
 pub mod availability;
@@ -149,7 +149,7 @@ pub enum CredentialSource {
     Store,
 }
 
-/// One upstream credential (reference §3.1). Immutable; runtime state lives in
+/// One upstream credential. Immutable; runtime state lives in
 /// [`state::CredentialState`], keyed by the id, so it survives a reload.
 #[derive(Debug, Clone)]
 #[non_exhaustive]

@@ -1,4 +1,4 @@
-//! The management API under `/v0/management` (reference §5, design §2): read and change the
+//! The management API under `/v0/management`: read and change the
 //! running proxy's config, keys, credentials and routing, and read its usage.
 //!
 //! Every route answers 404 unless a management secret exists (`remote-management.secret-key`,

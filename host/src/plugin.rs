@@ -1,4 +1,4 @@
-//! The WebAssembly plugin host (design §3): one wasmtime engine, one linker per world,
+//! The WebAssembly plugin host (architecture: Plugin roles): one wasmtime engine, one linker per world,
 //! components compiled once per content (and cached on disk), type-checked at load, and a
 //! small pool of live instances per configured instance, each call bounded by a deadline and
 //! a memory cap.

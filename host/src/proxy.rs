@@ -24,7 +24,7 @@ use axum::routing::get;
 use crate::runtime::Runtime;
 use endpoint::Endpoint;
 
-/// The proxy routes (reference §9.1): `/v1/*` and `/v1beta/*`, behind the access chain.
+/// The proxy routes: `/v1/*` and `/v1beta/*`, behind the access chain.
 /// `/v1/models/{model}:{action}` is the Gemini API's `v1` twin of the `v1beta` route (the
 /// version google-genai calls by default); the rest of the model name may hold `/` (a prefix).
 pub fn routes(runtime: Arc<Runtime>) -> Router<Arc<Runtime>> {

@@ -1,4 +1,4 @@
-//! The store several replicas share (`routing.session-store: redis://…`, design §4): session
+//! The store several replicas share (`routing.session-store: redis://…`): session
 //! bindings (served through [`crate::affinity::redis::RedisCache`]) and credential
 //! cooldowns live in one Redis.
 //!

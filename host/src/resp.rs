@@ -1,4 +1,4 @@
-//! The usage feed over the Redis protocol, on the main port (reference §8): a connection whose
+//! The usage feed over the Redis protocol, on the main port: a connection whose
 //! first byte is a RESP type prefix (`*`, `$`, `+`, `-`, `:`) is served here instead of by HTTP,
 //! so `redis-cli` can pull usage records.
 //!

@@ -1,4 +1,4 @@
-//! Usage records (reference §8.3): with `usage-statistics-enabled`, every finished proxied
+//! Usage records: with `usage-statistics-enabled`, every finished proxied
 //! request produces one record — when it arrived, how long it took, which credential answered,
 //! the model, the endpoint, the upstream's token counts (cached tokens included), whether it
 //! failed, and who the client was. Records feed the totals of `GET /v0/management/usage` and,
@@ -126,7 +126,7 @@ impl UsageHub {
     }
 
     /// Applies a change of config from `before` to `after`: when the feed turns off, its queue
-    /// is emptied and its subscribers are disconnected (reference §8.3).
+    /// is emptied and its subscribers are disconnected.
     pub fn reconfigure(&self, before: &crate::config::Config, after: &crate::config::Config) {
         if self.feeds(before) && !self.feeds(after) {
             self.feed.clear();

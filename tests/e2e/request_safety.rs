@@ -1,4 +1,4 @@
-//! One client cannot hurt the others (design §7): model names never reach an upstream path,
+//! One client cannot hurt the others (architecture: Trust boundaries): model names never reach an upstream path,
 //! a request's own errors cool no credential, one request cools at most a few, and a proxy
 //! without client authentication serves only this machine.
 

@@ -1,4 +1,4 @@
-//! The access chain of one generation (reference §2.3, design §2.2): the per-request policy of
+//! The access chain of one generation: the per-request policy of
 //! the access-provider role over the generic [`InstanceChain`].
 
 use super::{AccessError, AccessRole, Outcome, Principal, RequestHead};
@@ -28,7 +28,7 @@ impl Entry<AccessRole> {
 }
 
 impl InstanceChain<AccessRole> {
-    /// Decides about one request (reference §2.3).
+    /// Decides about one request: the first instance that handles it decides.
     ///
     /// `Ok(None)`: the chain is empty, nobody checked the request. `Ok(Some(principal))`: the
     /// first provider that allowed it. Otherwise: the first `deny`, `error` or fault ends the

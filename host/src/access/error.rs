@@ -6,7 +6,7 @@ use http::StatusCode;
 use crate::plugin::Fault;
 
 /// Why the chain refused a request. [`AccessError::status`] and [`AccessError::body`] are the
-/// response (design §2.2).
+/// response (architecture: Errors the client sees).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AccessError {

@@ -139,7 +139,7 @@ impl<R: Role> TypeRegistry<R> {
     }
 
     /// While `name` is set here and resolvable, chains keep only instances of that type
-    /// (reference [HEAD] `set_exclusive_provider`).
+    /// (as CLIProxyAPI's exclusive provider).
     pub fn set_exclusive(&self, name: &str) {
         self.inner.write().exclusive = Some(name.trim().to_owned());
     }

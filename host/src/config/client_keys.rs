@@ -1,5 +1,5 @@
 //! The client keys of `config.yaml`: the top-level `api-keys` (CLIProxyAPI's legacy list) and the
-//! `config-api-key` instances of `auth.providers`, kept in sync as the reference does (review S53).
+//! `config-api-key` instances of `auth.providers`, kept in sync as CLIProxyAPI does.
 //!
 //! - When `auth.providers` has a `config-api-key` instance, the **first** one is authoritative:
 //!   its keys are the client keys when it has any, and the top-level `api-keys` only fills it when

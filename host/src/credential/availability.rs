@@ -1,4 +1,4 @@
-//! Which candidates may serve a request now (reference §3.2 `get_available_auths`).
+//! Which candidates may serve a request now.
 
 use std::time::SystemTime;
 

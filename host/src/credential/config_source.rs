@@ -1,5 +1,5 @@
 //! Credentials defined by the config lists (`claude-api-key`, `codex-api-key`,
-//! `gemini-api-key`, `openai-compatibility`), with ids derived from their content (reference §3.7).
+//! `gemini-api-key`, `openai-compatibility`), with ids derived from their content.
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -1,4 +1,4 @@
-//! How long a credential rests after a failure (reference §3.3, design §2 "Cooldown and retry").
+//! How long a credential rests after a failure.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Credentials as JSON files directly inside `auth-dir` (reference §3.7 and §4).
+//! Credentials as JSON files directly inside `auth-dir`.
 //!
 //! `type` `claude`, `codex`, `gemini` and `openai-compatibility` (with `base_url`) carrying an
 //! `api_key` or `access_token` are used; the reference's OAuth kinds are reported as unsupported.
@@ -67,7 +67,7 @@ pub struct Listing {
 ///
 /// The runtime holds one store (`Runtime::auth_files`) whose folder follows `auth-dir` across
 /// reloads, so every write of the management API goes through one lock: writes of one file
-/// never interleave (reference §4.1). Reads take no lock.
+/// never interleave. Reads take no lock.
 #[derive(Debug)]
 pub struct FileStore {
     dir: RwLock<PathBuf>,

@@ -1,4 +1,4 @@
-//! Choosing one credential among the available ones (reference §3.2 selectors).
+//! Choosing one credential among the available ones.
 
 mod fill_first;
 mod round_robin;

@@ -1,6 +1,6 @@
 //! Where the credentials beyond the config's own key lists come from: a [`CredentialStore`].
 //!
-//! The default, [`AuthDirStore`], reads the JSON files of `auth-dir` (reference §4). A program
+//! The default, [`AuthDirStore`], reads the JSON files of `auth-dir`. A program
 //! embedding switchyard can supply its own store (for example one backed by its database):
 //! every generation asks the store for its credentials while it is prepared, off the request
 //! path.

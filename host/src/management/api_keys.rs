@@ -1,4 +1,4 @@
-//! `/api-keys`: the client keys (reference §5.4), read and edited where the config keeps them.
+//! `/api-keys`: the client keys, read and edited where the config keeps them.
 //!
 //! The set is the one the access chain uses (`config::client_keys`): the keys of the first
 //! `config-api-key` instance of `auth.providers` when it has any, else the top-level

@@ -1,4 +1,4 @@
-//! Who may use the management API (reference §5.2, design §2 "Who is local"), shared by HTTP
+//! Who may use the management API, shared by HTTP
 //! and the Redis-protocol port so both count failures against the same bans.
 //!
 //! The client is a [`ClientAddress`] resolved through `trusted-proxies`

@@ -1,4 +1,4 @@
-//! `/auth-files`: the credential files in `auth-dir` (reference §5.5) — list them with their
+//! `/auth-files`: the credential files in `auth-dir` — list them with their
 //! runtime state, upload, delete, download, enable or disable. Every change is applied through
 //! the reload path before the answer.
 //!

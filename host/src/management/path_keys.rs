@@ -1,4 +1,4 @@
-//! The path-valued config keys, which only the file on disk may change (design §7, review H5).
+//! The path-valued config keys, which only the file on disk may change (architecture: Trust boundaries).
 //!
 //! The management key manages the proxy, not the machine: a write through the management API
 //! (`PUT /config.yaml` or any other route) that would point `auth-dir`, the plugins folders or

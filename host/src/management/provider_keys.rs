@@ -1,5 +1,5 @@
 //! The provider credential lists: `claude-api-key`, `codex-api-key`, `gemini-api-key` and
-//! `openai-compatibility` (reference §5.3). Entries are read and written in the file's own
+//! `openai-compatibility`. Entries are read and written in the file's own
 //! shape (kebab-case keys), so indices match what `GET` shows.
 //!
 //! - `GET` → `{"<list>": [...]}`.

@@ -1,4 +1,4 @@
-//! Single-value settings (reference §5.3): `GET` answers `{"<key>": value}`, `PUT` and `PATCH`
+//! Single-value settings: `GET` answers `{"<key>": value}`, `PUT` and `PATCH`
 //! take `{"value": …}` of the setting's type and write it to `config.yaml`.
 
 use std::sync::Arc;

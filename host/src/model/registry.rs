@@ -1,4 +1,4 @@
-//! Which credential serves which model (design §2 "Models").
+//! Which credential serves which model.
 //!
 //! Built once per generation from the credentials. A credential with `models` serves exactly
 //! those aliases; one without serves its provider's built-in list and family. `prefix/model`

@@ -1,4 +1,4 @@
-//! Which model names a client may send: model names are data, never path (design §7).
+//! Which model names a client may send: model names are data, never path (architecture: Trust boundaries).
 //!
 //! Every requested name passes [`check`] before any credential is chosen. A name that only a
 //! provider's family rule serves (no `models` entry, not in the built-in list) must also be a

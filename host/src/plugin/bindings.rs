@@ -3,8 +3,6 @@
 //! Everything generated stays in this module; the rest of the host uses only the narrow
 //! re-exports below.
 
-#![allow(missing_docs)]
-
 mod access_world {
     wasmtime::component::bindgen!({
         world: "access-provider",

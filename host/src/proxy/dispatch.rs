@@ -1,4 +1,4 @@
-//! The pick → attempt → fail over → retry loop (reference §3.5, design §2 "Cooldown and retry").
+//! The pick → attempt → fail over → retry loop.
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
@@ -44,7 +44,7 @@ enum Exhausted {
 ///
 /// A stream whose every attempt failed before its first byte with a status a retry may cure
 /// (401, 402, 403, 408, 429, 5xx, or no answer) runs the whole loop again, up to
-/// `streaming.bootstrap-retries` times (reference §3.5); cooling credentials are still skipped.
+/// `streaming.bootstrap-retries` times; cooling credentials are still skipped.
 /// When such a run finds nothing to try, a server error of the stream stands (the
 /// reference's rule), anything else gives way to why nothing could be tried.
 pub async fn dispatch(

@@ -1,5 +1,5 @@
 //! Every error the proxy itself answers with, and its HTTP form: the one place where statuses
-//! and bodies are decided (design §2.2, reference §9.3).
+//! and bodies are decided (architecture: Errors the client sees).
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! The example-key safe mode (the reference's `exampleAPIKeySafeModeMiddleware`, review L8).
+//! The example-key safe mode (the reference's `exampleAPIKeySafeModeMiddleware`).
 //!
 //! A client key copied from an example config (`sk-change-me` from switchyard's, `your-api-key-1`
 //! … `your-api-key-3` from the reference's) is public knowledge. While one of them is among the

@@ -1,4 +1,4 @@
-//! Which headers cross the proxy (design §2.3): an allowlist towards the upstream, so no client
+//! Which headers cross the proxy (architecture: Headers that cross the proxy): an allowlist towards the upstream, so no client
 //! credential, cookie or forwarding header ever leaves; a small set back to the client.
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};

@@ -1,5 +1,5 @@
 //! Server-sent events as the relay needs them: where an event ends, whether a stream opens
-//! with an error, and the terminal error event of each protocol (reference §9.4).
+//! with an error, and the terminal error event of each protocol.
 
 use bytes::Bytes;
 use http::StatusCode;

@@ -232,7 +232,6 @@ pub(super) async fn load(
                     .and_then(|s| s.parse::<f64>().ok())
                     .unwrap_or(0.0);
                 // Scores are unix ms; a float beyond u64 saturates.
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 (pair[0].clone(), end.max(0.0) as u64)
             })
             .collect();

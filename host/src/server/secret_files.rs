@@ -1,4 +1,4 @@
-//! The start-up check of the files that hold secrets (review L8): `config.yaml` (upstream keys,
+//! The start-up check of the files that hold secrets: `config.yaml` (upstream keys,
 //! the management hash) and the auth files. Each one the group or others may read gets one
 //! warning naming the file and its mode; nothing is changed or refused.
 

@@ -1,4 +1,4 @@
-//! The session-extractor chain of one generation (design §3): which conversation a request
+//! The session-extractor chain of one generation: which conversation a request
 //! belongs to. The per-request policy of the extractor role over the generic [`InstanceChain`].
 
 use std::sync::atomic::Ordering;

@@ -1,4 +1,4 @@
-//! The usage feed behind the Redis-protocol port (reference §8.3): a FIFO of serialized usage
+//! The usage feed behind the Redis-protocol port: a FIFO of serialized usage
 //! records kept for a retention window, and live subscribers.
 //!
 //! While at least one subscriber is connected, new records go to the subscribers instead of the

@@ -1,4 +1,4 @@
-//! The usage record of one finished request, in the reference's JSON shape (§8.3).
+//! The usage record of one finished request, in CLIProxyAPI's JSON shape.
 
 use std::time::SystemTime;
 

@@ -201,7 +201,7 @@ struct Event {
 
 impl Event {
     /// `event: error`, or data with an `error` object, `"type": "error"` or (Responses)
-    /// `"type": "response.failed"` (reference §9.4).
+    /// `"type": "response.failed"`.
     fn is_error(&self) -> bool {
         if self.error_name {
             return true;

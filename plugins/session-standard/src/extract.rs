@@ -1,5 +1,4 @@
-//! The standard extraction rules, in priority order (design §2 "Session-ID extraction",
-//! reference §1.10): explicit signals from headers and body first, the message hash last.
+//! The standard extraction rules, in priority order: explicit signals from headers and body first, the message hash last.
 
 use crate::json_scan;
 use crate::message_hash::{self, HashFields};

@@ -1,4 +1,4 @@
-//! The message-hash fallback (reference §1.4): a stable id for clients that name no session,
+//! The message-hash fallback: a stable id for clients that name no session,
 //! from the first system, user and assistant texts of the conversation.
 
 use std::borrow::Cow;
