@@ -1,6 +1,6 @@
 //! Builds the first-party plugins (WebAssembly components) and embeds them in the library.
 //!
-//! `plugins/` is its own cargo workspace; [`wasm_guest::build`] compiles the packages listed in
+//! `plugins/` is its own cargo workspace; `switchyard_guest_build::build` compiles the packages listed in
 //! [`FIRST_PARTY`] for `wasm32-wasip2` into `target/plugins/`, and this script writes
 //! `$OUT_DIR/embedded_plugins.rs`, a table of their bytes (`include_bytes!`) that
 //! `plugin::embedded` includes. Adding a first-party plugin is one line in [`FIRST_PARTY`].
@@ -8,10 +8,10 @@
 
 #[path = "build/build_info.rs"]
 mod build_info;
-#[path = "build/wasm_guest.rs"]
-mod wasm_guest;
 
 use std::path::{Path, PathBuf};
+
+use switchyard_guest_build as wasm_guest;
 
 /// The first-party plugins embedded in the binary: the cargo package of each.
 const FIRST_PARTY: &[&str] = &["config-api-key", "session-standard"];
@@ -20,7 +20,7 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_owned();
     let workspace = root.join("plugins");
-    let target_dir = plugins_target_dir(&root);
+    let target_dir = wasm_guest::plugins_target_dir(&root);
 
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
     println!(
@@ -37,7 +37,6 @@ fn main() {
             workspace.join(package).display()
         );
     }
-    println!("cargo:rerun-if-changed=build/wasm_guest.rs");
     println!("cargo:rerun-if-changed=build/build_info.rs");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
     build_info::emit(&manifest_dir, &out_dir);
@@ -46,10 +45,6 @@ fn main() {
         root.join("Cargo.lock").display()
     );
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
-    println!(
-        "cargo:rustc-env=SWITCHYARD_PLUGINS_WORKSPACE={}",
-        workspace.display()
-    );
     println!(
         "cargo:rustc-env=SWITCHYARD_PLUGINS_TARGET_DIR={}",
         target_dir.display()
@@ -80,15 +75,6 @@ fn main() {
     table.push_str("];\n");
     let out = out_dir.join("embedded_plugins.rs");
     std::fs::write(&out, table).unwrap();
-}
-
-/// `target/plugins` under the target directory of this workspace (`CARGO_TARGET_DIR` when set).
-fn plugins_target_dir(root: &Path) -> PathBuf {
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    };
-    target.join("plugins")
 }
 
 /// The wasmtime version in `Cargo.lock`, part of the compiled-component cache key.

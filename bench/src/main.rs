@@ -11,10 +11,8 @@ mod processes;
 mod report;
 mod scenario;
 
-/// The guest-building helper of `host/build.rs`, for the swap scenario's test plugins.
-#[path = "../../host/build/wasm_guest.rs"]
-#[allow(dead_code)]
-mod wasm_guest;
+// The guest-building helper of `host/build.rs`, for the swap scenario's test plugins.
+use switchyard_guest_build as wasm_guest;
 
 use std::path::PathBuf;
 use std::time::Duration;

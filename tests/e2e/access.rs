@@ -274,11 +274,7 @@ async fn key_and_provider_edits_apply_on_reload() {
 async fn a_faulting_plugin_fails_closed_then_is_quarantined_and_recovers() {
     let mock = MockUpstream::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("misbehave.wasm"),
-        guests::guest("misbehave"),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("misbehave.wasm"), guests::MISBEHAVE.bytes()).unwrap();
     let proxy = Proxy::start(&format!(
         "plugins:\n  dir: {}\n  limits:\n    deadline-ms: 50\nauth:\n  providers:\n    - name: flaky\n      type: misbehave\n      config: {{mode: allow, principal: p}}\n{}",
         dir.path().display(),
@@ -334,7 +330,7 @@ async fn misbehaving_proxy(
     settings: &str,
     extra: &str,
 ) -> Proxy {
-    std::fs::write(dir.join("misbehave.wasm"), guests::guest("misbehave")).unwrap();
+    std::fs::write(dir.join("misbehave.wasm"), guests::MISBEHAVE.bytes()).unwrap();
     Proxy::start(&format!(
         "plugins:\n  dir: {}\nauth:\n  providers:\n    - name: flaky\n      type: misbehave\n      config: {settings}\n{extra}{}",
         dir.display(),

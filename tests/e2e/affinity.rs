@@ -13,20 +13,19 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use switchyard_mock::{Fault, MockUpstream};
 
+use crate::harness::yaml::claude;
 use crate::harness::{Proxy, Reply, guests, read};
 
 const MODEL: &str = "claude-sonnet-4";
 
 /// `claude-api-key` entries `k0`..`k{n-1}` on the mock, and `routing.session-affinity`.
 fn config(mock: &MockUpstream, credentials: usize, affinity: bool) -> String {
-    let mut yaml = format!("routing:\n  session-affinity: {affinity}\nclaude-api-key:\n");
-    for i in 0..credentials {
-        yaml.push_str(&format!(
-            "  - api-key: k{i}\n    base-url: {}\n",
-            mock.base_url()
-        ));
-    }
-    yaml
+    let keys: Vec<String> = (0..credentials).map(|i| format!("k{i}")).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    format!(
+        "routing:\n  session-affinity: {affinity}\n{}",
+        claude(mock, &keys)
+    )
 }
 
 /// How a client names (or does not name) its conversation.
@@ -381,7 +380,7 @@ async fn a_user_extractor_from_the_plugins_folder_is_reconfigured_by_reload() {
     let plugins = tempfile::tempdir().unwrap();
     std::fs::write(
         plugins.path().join("session-echo.wasm"),
-        guests::guest("session-echo"),
+        guests::SESSION_ECHO.bytes(),
     )
     .unwrap();
     let with_extractors = |extractors: &str| {

@@ -17,7 +17,7 @@ use switchyard::session::{
     Extractor, ExtractorChain, ExtractorFuture, ExtractorRegistry, SessionIds, SessionKind,
 };
 
-use crate::harness::{instance, plugin_host};
+use crate::harness::{guests, instance, plugin_host};
 
 struct Fixture {
     host: PluginHost,
@@ -28,7 +28,7 @@ struct Fixture {
 /// A host with the embedded plugins, `session-echo` and `misbehave` installed.
 async fn fixture() -> Fixture {
     let clock = Arc::new(ManualClock::default());
-    let host = plugin_host(clock.clone(), &["misbehave", "session-echo"]).await;
+    let host = plugin_host(clock.clone(), &[guests::MISBEHAVE, guests::SESSION_ECHO]).await;
     Fixture {
         host,
         clock,

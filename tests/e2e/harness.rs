@@ -1,5 +1,9 @@
 //! Starting a proxy against the mock upstream and talking to it.
 
+pub mod jwt;
+pub mod plugins;
+pub mod yaml;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,43 +17,44 @@ use switchyard::runtime::{ReloadStatus, Runtime};
 use switchyard::server::{RunningServer, ServerOptions};
 use tempfile::TempDir;
 
-/// The plugins workspace's test guests (`plugins/testing/*`), built once per test run.
+/// The test guests (`plugins/testing/*` and `jwt-hs256`), built by `switchyard-test-guests`:
+/// a constant per guest. Dead code is denied here, so a guest that no test uses does not
+/// compile: remove it from `test-guests/build.rs` or write its test.
+#[deny(dead_code)]
 pub mod guests {
     use std::path::PathBuf;
-    use std::sync::OnceLock;
 
-    use crate::wasm_guest;
-
-    /// The component bytes of the plugins workspace package `name`: a test guest (e.g.
-    /// `misbehave`) or a first-party plugin that is not embedded (`jwt-hs256`).
-    pub fn guest(name: &str) -> Vec<u8> {
-        std::fs::read(guest_path(name)).expect("built guest")
+    /// A component of the plugins workspace that the tests load.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Guest {
+        /// Its cargo package (and plugin type, unless it declares another).
+        pub package: &'static str,
+        /// Its component file.
+        path: &'static str,
     }
 
-    /// The component file of the plugins workspace package `name` (see [`guest`]).
-    pub fn guest_path(name: &str) -> PathBuf {
-        static BUILT: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
-        let built = BUILT.get_or_init(|| {
-            let names = [
-                "misbehave",
-                "session-echo",
-                "versioned-v1",
-                "versioned-v2",
-                "unknown-world",
-                "jwt-hs256",
-            ];
-            let workspace = PathBuf::from(env!("SWITCHYARD_PLUGINS_WORKSPACE"));
-            let target = PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR"));
-            let paths =
-                wasm_guest::build(&workspace, &target, &names).unwrap_or_else(|e| panic!("{e}"));
-            names.iter().map(|n| n.to_string()).zip(paths).collect()
-        });
-        let (_, path) = built
-            .iter()
-            .find(|(n, _)| n == name)
-            .expect("a known guest");
-        path.clone()
+    impl Guest {
+        /// The component's bytes.
+        pub fn bytes(&self) -> Vec<u8> {
+            std::fs::read(self.path).expect("built guest")
+        }
+
+        /// The component's file.
+        pub fn path(&self) -> PathBuf {
+            PathBuf::from(self.path)
+        }
     }
+
+    macro_rules! guest {
+        ($name:ident, $package:literal, $component:ident) => {
+            #[doc = concat!("The test guest `", $package, "`.")]
+            pub const $name: Guest = Guest {
+                package: $package,
+                path: switchyard_test_guests::$component,
+            };
+        };
+    }
+    switchyard_test_guests::foreach_guest!(guest);
 }
 
 /// How long any wait for an event may take before the test fails.
@@ -217,6 +222,18 @@ impl Proxy {
             request = request.header(*name, *value);
         }
         read(request.send().await.expect("request sent")).await
+    }
+
+    /// POSTs a Messages request for `claude-sonnet-4` to `/v1/messages`: the request most
+    /// tests send.
+    pub async fn claude_turn(&self) -> Reply {
+        self.post("/v1/messages", &messages("claude-sonnet-4"))
+            .await
+    }
+
+    /// POSTs JSON to `path` and returns the status alone.
+    pub async fn status(&self, path: &str, body: &Value) -> u16 {
+        self.post(path, body).await.status
     }
 
     /// The `/metrics` page as the server renders it (read in-process: over HTTP it needs the
@@ -470,10 +487,10 @@ pub fn shared_plugin_cache() -> PathBuf {
     PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR")).join("test-cache")
 }
 
-/// A plugin host on `clock` with the embedded plugins and the test guests `names` installed.
+/// A plugin host on `clock` with the embedded plugins and the test guests `installed`.
 pub async fn plugin_host(
     clock: Arc<ManualClock>,
-    names: &[&str],
+    installed: &[guests::Guest],
 ) -> switchyard::plugin::PluginHost {
     use switchyard::plugin::{HostOptions, PluginHost, PluginOrigin};
     let host = PluginHost::new(HostOptions {
@@ -483,12 +500,9 @@ pub async fn plugin_host(
     })
     .unwrap();
     host.load_embedded().await.unwrap();
-    for name in names {
-        let plugin = host
-            .load(guests::guest(name), PluginOrigin::Bytes)
-            .await
-            .unwrap();
-        assert!(host.install(plugin), "{name} installs");
+    for guest in installed {
+        let plugin = host.load(guest.bytes(), PluginOrigin::Bytes).await.unwrap();
+        assert!(host.install(plugin), "{} installs", guest.package);
     }
     host
 }

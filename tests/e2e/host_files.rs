@@ -145,9 +145,7 @@ async fn auth_file_symlinks_out_of_the_folder_are_refused() {
         .collect();
     assert_eq!(ids, ["in.json"], "the outside files are no credentials");
     for _ in 0..3 {
-        let reply = proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await;
+        let reply = proxy.claude_turn().await;
         assert_eq!(reply.status, 200, "{}", reply.text());
         assert_eq!(reply.credential(), "inside");
     }

@@ -1,51 +1,20 @@
 //! The first-party custom scheme `plugins/jwt-hs256`, dropped into the plugins folder and
-//! chained after `config-api-key`: either credential works. Tokens are minted here with the
-//! same HMAC crates, relative to the proxy's clock (the plugin checks times against the
+//! chained after `config-api-key`: either credential works. Tokens are minted by
+//! `harness::jwt` with the same HMAC crates, relative to the proxy's clock (the plugin checks times against the
 //! request's arrival time, which comes from that clock).
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use switchyard::clock::Clock;
 use switchyard::plugin::ServiceState;
 use switchyard_mock::MockUpstream;
 
+use crate::harness::jwt::{SECRET, mint, unix};
+use crate::harness::plugins::config;
 use crate::harness::{Proxy, guests, messages};
-use crate::plugin_folder::config;
-
-/// The instances' shared secret (32 bytes, the least HS256 accepts).
-pub const SECRET: &str = "s3cret-s3cret-s3cret-s3cret-0123";
-
-/// An HS256 token of `claims` signed with `secret`.
-pub fn mint(claims: &Value, secret: &str) -> String {
-    mint_with_header(&json!({ "alg": "HS256", "typ": "JWT" }), claims, secret)
-}
-
-/// A token with its own header.
-pub fn mint_with_header(header: &Value, claims: &Value, secret: &str) -> String {
-    let signed = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(signed.as_bytes());
-    format!(
-        "{signed}.{}",
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    )
-}
-
-/// Seconds since the epoch of `time`.
-pub fn unix(time: SystemTime) -> i64 {
-    time.duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 const SSO: &str = "    - name: sso\n      type: jwt-hs256\n      config:\n        secret: s3cret-s3cret-s3cret-s3cret-0123\n        issuer: https://id.example.com\n        audience: switchyard\n        leeway-seconds: 5\n        principal-claim: email\n";
 
@@ -69,7 +38,7 @@ async fn jwt_tokens_and_api_keys_both_admit() {
     let plugins = tempfile::tempdir().unwrap();
     std::fs::write(
         plugins.path().join("jwt-hs256.wasm"),
-        guests::guest("jwt-hs256"),
+        guests::JWT_HS256.bytes(),
     )
     .unwrap();
     let proxy = Proxy::start(&format!(
@@ -195,7 +164,7 @@ async fn bad_jwt_settings_are_rejected_with_a_clear_message() {
     let plugins = tempfile::tempdir().unwrap();
     std::fs::write(
         plugins.path().join("jwt-hs256.wasm"),
-        guests::guest("jwt-hs256"),
+        guests::JWT_HS256.bytes(),
     )
     .unwrap();
     let good = format!(

@@ -4,10 +4,8 @@
 
 mod harness;
 
-/// The build helper of `host/build.rs`, reused to build the test guests.
-#[path = "../../host/build/wasm_guest.rs"]
-#[allow(dead_code)]
-mod wasm_guest;
+// The build helper of `host/build.rs`, reused to build the test guests.
+use switchyard_guest_build as wasm_guest;
 
 mod access;
 mod affinity;

@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use switchyard_mock::MockUpstream;
 
+use crate::harness::yaml::claude;
 use crate::harness::{Proxy, Reply, ban_seconds_left, chat, messages, read, remote_client};
 
 const SECRET: &str = "s3cret-admin";
@@ -36,17 +37,6 @@ async fn call(
 /// A local management request with the right key.
 async fn admin(proxy: &Proxy, method: Method, path: &str, body: Option<Value>) -> Reply {
     call(proxy, &proxy.client, method, path, Some(SECRET), body).await
-}
-
-fn claude(mock: &MockUpstream, keys: &[&str]) -> String {
-    let mut yaml = String::from("claude-api-key:\n");
-    for key in keys {
-        yaml.push_str(&format!(
-            "  - api-key: {key}\n    base-url: {}\n",
-            mock.base_url()
-        ));
-    }
-    yaml
 }
 
 fn managed(extra: &str) -> String {
@@ -643,9 +633,7 @@ async fn put_routing_strategy_takes_weighted_round_robin() {
     // Applied: a answers three requests of every four.
     let mut counts = std::collections::BTreeMap::new();
     for _ in 0..8 {
-        let reply = proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await;
+        let reply = proxy.claude_turn().await;
         *counts.entry(reply.credential()).or_insert(0) += 1;
     }
     assert_eq!(
@@ -1309,10 +1297,7 @@ async fn auth_files_are_listed_uploaded_toggled_and_deleted() {
     assert_eq!(deleted.status, 200);
     assert!(!proxy.auth_dir().join("two.json").exists());
     assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .status,
+        proxy.claude_turn().await.status,
         502,
         "no enabled credential is left"
     );

@@ -6,20 +6,14 @@ use futures_util::StreamExt;
 use serde_json::json;
 use switchyard_mock::MockUpstream;
 
+use crate::harness::yaml::claude;
 use crate::harness::{Proxy, SelfSigned, WAIT, messages};
-
-fn claude(mock: &MockUpstream) -> String {
-    format!(
-        "claude-api-key:\n  - api-key: a\n    base-url: {}\n",
-        mock.base_url()
-    )
-}
 
 #[tokio::test]
 async fn tls_serves_http2_and_http1_with_the_configured_certificate() {
     let mock = MockUpstream::start().await.unwrap();
     let tls = SelfSigned::generate();
-    let proxy = Proxy::start(&format!("{}{}", tls.config(), claude(&mock))).await;
+    let proxy = Proxy::start(&format!("{}{}", tls.config(), claude(&mock, &["a"]))).await;
     let root = tls.root();
     let url = proxy.url("/v1/messages").replace("http://", "https://");
     for http1_only in [false, true] {
@@ -72,7 +66,7 @@ async fn a_missing_certificate_is_a_start_error_naming_the_file() {
 #[tokio::test]
 async fn shutdown_lets_an_open_stream_finish_and_stops_accepting() {
     let mock = MockUpstream::start().await.unwrap();
-    let proxy = Proxy::start(&claude(&mock)).await;
+    let proxy = Proxy::start(&claude(&mock, &["a"])).await;
     let url = proxy.url("/v1/messages");
     let body = json!({
         "model": "claude-sonnet-4", "max_tokens": 8, "stream": true,

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use crate::harness::jwt::{SECRET, mint, unix};
 use crate::harness::{guests, switchyard};
-use crate::jwt::{SECRET, mint, unix};
 
 /// Runs `switchyard plugin check FILE ARGS...`: (exit code, stdout, stderr).
 fn check(file: &Path, args: &[&str]) -> (i32, String, String) {
@@ -27,7 +27,7 @@ fn file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 #[test]
 fn an_access_provider_is_described_configured_and_called() {
-    let jwt = guests::guest_path("jwt-hs256");
+    let jwt = guests::JWT_HS256.path();
     let token = mint(
         &json!({ "sub": "alice", "exp": unix(std::time::SystemTime::now()) + 600 }),
         SECRET,
@@ -69,10 +69,7 @@ fn an_access_provider_is_described_configured_and_called() {
     assert!(out.contains("outcome    no-credentials"), "{out}");
 
     // A deny is an answer, not a fault.
-    let (code, out, _) = check(
-        &guests::guest_path("versioned-v2"),
-        &["-H", "x-version-probe: 1"],
-    );
+    let (code, out, _) = check(&guests::VERSIONED_V2.path(), &["-H", "x-version-probe: 1"]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("plugin     versioned 2.0.0")
@@ -83,14 +80,11 @@ fn an_access_provider_is_described_configured_and_called() {
 
 #[test]
 fn a_session_extractor_runs_extract() {
-    let (code, out, err) = check(
-        &guests::guest_path("session-echo"),
-        &["-H", "x-session: abc"],
-    );
+    let (code, out, err) = check(&guests::SESSION_ECHO.path(), &["-H", "x-session: abc"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("world      session-extractor"), "{out}");
     assert!(out.contains("session    explicit primary=\"abc\""), "{out}");
-    let (code, out, _) = check(&guests::guest_path("session-echo"), &[]);
+    let (code, out, _) = check(&guests::SESSION_ECHO.path(), &[]);
     assert_eq!(code, 0);
     assert!(out.contains("session    none"), "{out}");
 }
@@ -98,7 +92,7 @@ fn a_session_extractor_runs_extract() {
 #[test]
 fn exit_codes_tell_what_went_wrong() {
     let dir = tempfile::tempdir().unwrap();
-    let misbehave = guests::guest("misbehave");
+    let misbehave = guests::MISBEHAVE.bytes();
 
     // 1: does not load, or matches no world.
     for (path, reason) in [
@@ -115,7 +109,7 @@ fn exit_codes_tell_what_went_wrong() {
             "not a valid WebAssembly component",
         ),
         (
-            guests::guest_path("unknown-world"),
+            guests::UNKNOWN_WORLD.path(),
             "matches no switchyard plugin world",
         ),
         (dir.path().join("missing.wasm"), "cannot read"),
@@ -126,7 +120,7 @@ fn exit_codes_tell_what_went_wrong() {
     }
 
     // 2: settings rejected.
-    let jwt = guests::guest_path("jwt-hs256");
+    let jwt = guests::JWT_HS256.path();
     let (code, out, err) = check(&jwt, &[]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(

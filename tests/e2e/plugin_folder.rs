@@ -1,7 +1,6 @@
 //! The plugins folder, hot: files added, replaced and removed while traffic flows; broken
 //! files reported without disturbing service; `plugins.enabled` / `plugins.dir` on reload.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -9,48 +8,13 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use switchyard::plugin::{HostOptions, PluginHost, PluginOrigin, PluginStatus, ServiceState};
+use switchyard::plugin::ServiceState;
 use switchyard_mock::MockUpstream;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
+use crate::harness::plugins::{cache_dir, config, drop_file, status_of, warm_cache};
 use crate::harness::{Proxy, WAIT, guests, messages};
-
-/// The compiled-component cache the tests share (under `target/`), so a plugin compiled once
-/// loads from the cache afterwards, as in a long-running proxy.
-pub fn cache_dir() -> PathBuf {
-    PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR")).join("e2e-cache")
-}
-
-/// Compiles `bytes` into the shared cache now (the swap-time target is for a cached compile).
-pub async fn warm_cache(bytes: &[u8]) {
-    let host = PluginHost::new(HostOptions {
-        cache_dir: Some(cache_dir()),
-        ..HostOptions::default()
-    })
-    .unwrap();
-    host.load(bytes.to_vec(), PluginOrigin::Bytes)
-        .await
-        .unwrap();
-}
-
-/// A config with the plugins folder `plugins`, the given `auth.providers` entries (YAML list
-/// items indented by four spaces; empty for none) and one Claude credential on `mock`.
-pub fn config(mock: &MockUpstream, plugins: &Path, extra: &str, providers: &str) -> String {
-    let mut yaml = format!(
-        "plugins:\n  dir: {}\n  cache-dir: {}\n{extra}",
-        plugins.display(),
-        cache_dir().display()
-    );
-    if !providers.is_empty() {
-        yaml.push_str(&format!("auth:\n  providers:\n{providers}"));
-    }
-    yaml.push_str(&format!(
-        "claude-api-key:\n  - api-key: upstream\n    base-url: {}\n",
-        mock.base_url()
-    ));
-    yaml
-}
 
 const GATE: &str = "    - name: gate\n      type: versioned\n";
 
@@ -68,16 +32,6 @@ async fn probe(proxy: &Proxy) -> String {
         (409, Some(message)) => message.to_owned(),
         _ => format!("{} {}", reply.status, reply.text()),
     }
-}
-
-/// The status entry called `name`.
-pub fn status_of(proxy: &Proxy, name: &str) -> PluginStatus {
-    let statuses = proxy.runtime().plugin_status();
-    statuses
-        .iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no status for {name}: {statuses:#?}"))
-        .clone()
 }
 
 /// A request of the traffic: when it started and ended, and what came back.
@@ -191,7 +145,7 @@ async fn a_plugin_swaps_under_traffic_without_a_failed_request() {
     let mock = MockUpstream::start().await.unwrap();
     let plugins = tempfile::tempdir().unwrap();
     let file = plugins.path().join("versioned.wasm");
-    let (v1, v2) = (guests::guest("versioned-v1"), guests::guest("versioned-v2"));
+    let (v1, v2) = (guests::VERSIONED_V1.bytes(), guests::VERSIONED_V2.bytes());
     warm_cache(&v1).await;
     warm_cache(&v2).await;
     std::fs::write(&file, &v1).unwrap();
@@ -302,31 +256,6 @@ async fn a_plugin_swaps_under_traffic_without_a_failed_request() {
     assert_eq!(reply.status, 200);
 }
 
-/// Drops `bytes` as `plugins/<name>` and waits for the reload attempt that scanned it.
-pub async fn drop_file(
-    proxy: &Proxy,
-    plugins: &Path,
-    name: &str,
-    bytes: &[u8],
-) -> switchyard::runtime::ReloadStatus {
-    let attempts = proxy.runtime().reload_status().borrow().attempts;
-    let sha256 = hex::encode(Sha256::digest(bytes));
-    // Written beside the folder and moved in, so it appears complete at once.
-    let temporary = plugins.parent().unwrap().join(format!(".{name}.part"));
-    std::fs::write(&temporary, bytes).unwrap();
-    std::fs::rename(&temporary, plugins.join(name)).unwrap();
-    proxy
-        .wait_reload(|s| {
-            s.attempts > attempts
-                && proxy
-                    .runtime()
-                    .plugin_status()
-                    .iter()
-                    .any(|p| p.name == name && p.sha256 == sha256)
-        })
-        .await
-}
-
 async fn key_works(proxy: &Proxy) {
     let reply = proxy
         .post_with(
@@ -352,7 +281,7 @@ async fn adversarial_files_are_reported_and_disturb_nothing() {
     };
     let proxy = Proxy::start(&yaml("")).await;
     let generation = proxy.runtime().reload_status().borrow().generation;
-    let misbehave = guests::guest("misbehave");
+    let misbehave = guests::MISBEHAVE.bytes();
 
     let core_module = b"\0asm\x01\0\0\0".to_vec();
     for (name, bytes, reason) in [
@@ -368,7 +297,7 @@ async fn adversarial_files_are_reported_and_disturb_nothing() {
         ),
         (
             "unknown.wasm",
-            guests::guest("unknown-world"),
+            guests::UNKNOWN_WORLD.bytes(),
             "matches no switchyard plugin world",
         ),
     ] {
@@ -447,13 +376,7 @@ async fn adversarial_files_are_reported_and_disturb_nothing() {
         (None, vec!["picky".to_owned()])
     );
     key_works(&proxy).await;
-    assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .status,
-        401
-    );
+    assert_eq!(proxy.claude_turn().await.status, 401);
     // Both requests asked `picky` first: the top-level keys' `config-inline` comes last.
     assert_eq!(status_of(&proxy, "misbehave.wasm").calls, 2);
 }
@@ -464,10 +387,10 @@ async fn plugins_enabled_and_dir_follow_the_config() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     std::fs::write(
         a.path().join("versioned.wasm"),
-        guests::guest("versioned-v1"),
+        guests::VERSIONED_V1.bytes(),
     )
     .unwrap();
-    std::fs::write(b.path().join("v.wasm"), guests::guest("versioned-v2")).unwrap();
+    std::fs::write(b.path().join("v.wasm"), guests::VERSIONED_V2.bytes()).unwrap();
     let proxy = Proxy::start(&config(&mock, a.path(), "", GATE)).await;
     assert_eq!(probe(&proxy).await, "version 1.0.0");
 
@@ -508,7 +431,7 @@ async fn plugins_enabled_and_dir_follow_the_config() {
         .await;
     assert_eq!(on.generation, 4, "{on:?}");
     assert_eq!(probe(&proxy).await, "version 2.0.0");
-    let status = drop_file(&proxy, b.path(), "v.wasm", &guests::guest("versioned-v1")).await;
+    let status = drop_file(&proxy, b.path(), "v.wasm", &guests::VERSIONED_V1.bytes()).await;
     assert_eq!(status.generation, 5, "{status:?}");
     assert_eq!(probe(&proxy).await, "version 1.0.0");
 
@@ -527,7 +450,7 @@ async fn plugins_enabled_and_dir_follow_the_config() {
     let attempts = proxy.runtime().reload_status().borrow().attempts;
     std::fs::write(
         c.path().join("versioned.wasm"),
-        guests::guest("versioned-v2"),
+        guests::VERSIONED_V2.bytes(),
     )
     .unwrap();
     let applied = proxy
@@ -551,11 +474,7 @@ async fn the_default_folder_next_to_the_config_is_picked_up_once_created() {
 
     // Created after the start, then filled: the watcher follows.
     std::fs::create_dir(&plugins).unwrap();
-    std::fs::write(
-        plugins.join("versioned.wasm"),
-        guests::guest("versioned-v2"),
-    )
-    .unwrap();
+    std::fs::write(plugins.join("versioned.wasm"), guests::VERSIONED_V2.bytes()).unwrap();
     proxy
         .wait_reload(|_| {
             proxy
@@ -572,70 +491,19 @@ async fn the_default_folder_next_to_the_config_is_picked_up_once_created() {
     assert_eq!(probe(&proxy).await, "version 2.0.0");
 }
 
-/// The swap time under load, for the record (target ≤ 250 ms with a cached compile at
-/// 1,000 req/s). Not part of the regular run:
-/// `cargo test -p switchyard --release --test e2e -- --ignored swap_latency --nocapture`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement; run it by name"]
-async fn swap_latency_under_load() {
-    let rounds = 20;
-    let per_second = 1000;
-    let mock = MockUpstream::start().await.unwrap();
-    let plugins = tempfile::tempdir().unwrap();
-    let file = plugins.path().join("versioned.wasm");
-    let versions = [guests::guest("versioned-v1"), guests::guest("versioned-v2")];
-    for bytes in &versions {
-        warm_cache(bytes).await;
-    }
-    std::fs::write(&file, &versions[0]).unwrap();
-    let proxy = Proxy::start(&config(&mock, plugins.path(), "", GATE)).await;
-    let traffic = Traffic::start(&proxy, per_second);
-    let mut latencies = Vec::new();
-    for round in 1..=rounds {
-        let (bytes, expected) = match round % 2 {
-            1 => (&versions[1], "version 2.0.0"),
-            _ => (&versions[0], "version 1.0.0"),
-        };
-        std::fs::write(&file, bytes).unwrap();
-        let complete = Instant::now();
-        let answer = traffic
-            .wait_for(|a| {
-                a.started > complete
-                    && a.seen
-                        .as_ref()
-                        .is_ok_and(|v| v.as_deref() == Some(expected))
-            })
-            .await;
-        latencies.push(answer.finished - complete);
-    }
-    let answers = traffic.stop().await;
-    let failed = answers.iter().filter(|a| a.seen.is_err()).count();
-    latencies.sort();
-    let elapsed = answers.last().unwrap().finished - answers[0].started;
-    eprintln!(
-        "{rounds} swaps under {:.0} req/s ({} requests, {failed} failed): file complete → new version answering: min {:?}, median {:?}, max {:?}",
-        answers.len() as f64 / elapsed.as_secs_f64(),
-        answers.len(),
-        latencies[0],
-        latencies[latencies.len() / 2],
-        latencies[latencies.len() - 1]
-    );
-    assert_eq!(failed, 0);
-}
-
 #[tokio::test]
 async fn the_management_api_serves_the_plugin_status() {
     let mock = MockUpstream::start().await.unwrap();
     let plugins = tempfile::tempdir().unwrap();
     std::fs::write(
         plugins.path().join("versioned.wasm"),
-        guests::guest("versioned-v1"),
+        guests::VERSIONED_V1.bytes(),
     )
     .unwrap();
     std::fs::write(plugins.path().join("broken.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(
         plugins.path().join("echo.wasm"),
-        guests::guest("session-echo"),
+        guests::SESSION_ECHO.bytes(),
     )
     .unwrap();
     let proxy = Proxy::start(&format!(
@@ -697,13 +565,13 @@ async fn a_file_written_in_two_steps_is_taken_once_complete() {
     let mock = MockUpstream::start().await.unwrap();
     let plugins = tempfile::tempdir().unwrap();
     let file = plugins.path().join("versioned.wasm");
-    std::fs::write(&file, guests::guest("versioned-v1")).unwrap();
+    std::fs::write(&file, guests::VERSIONED_V1.bytes()).unwrap();
     let proxy = Proxy::start(&config(&mock, plugins.path(), "", GATE)).await;
     let generation = proxy.runtime().reload_status().borrow().generation;
 
     // The first half of version 2 over version 1, as a slow copy leaves it for a while: not a
     // component, so version 1 keeps serving.
-    let v2 = guests::guest("versioned-v2");
+    let v2 = guests::VERSIONED_V2.bytes();
     let (head, tail) = v2.split_at(v2.len() / 2);
     let half_sha = hex::encode(Sha256::digest(head));
     std::fs::write(&file, head).unwrap();

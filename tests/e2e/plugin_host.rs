@@ -17,7 +17,7 @@ use switchyard::plugin::{
     Fault, HostOptions, Plugin, PluginError, PluginHost, PluginOrigin, PluginWorld,
 };
 
-use crate::harness::guests::guest;
+use crate::harness::guests;
 use crate::harness::{instance, plugin_host, shared_plugin_cache};
 use crate::wasm_guest;
 
@@ -30,7 +30,7 @@ struct Fixture {
 /// A host with the embedded plugins and the `misbehave` guest installed.
 async fn fixture() -> Fixture {
     let clock = Arc::new(ManualClock::default());
-    let host = plugin_host(clock.clone(), &["misbehave"]).await;
+    let host = plugin_host(clock.clone(), &[guests::MISBEHAVE]).await;
     Fixture {
         host,
         clock,
@@ -557,7 +557,7 @@ async fn registry_order_replacement_and_exclusive() {
     // A session extractor is not an access provider.
     let echo = f
         .host
-        .load(guest("session-echo"), PluginOrigin::Bytes)
+        .load(guests::SESSION_ECHO.bytes(), PluginOrigin::Bytes)
         .await
         .unwrap();
     assert_eq!(echo.world(), PluginWorld::SessionExtractor);
@@ -788,7 +788,7 @@ async fn faults_spread_over_more_than_a_minute_do_not_quarantine() {
 async fn the_compiled_component_cache_survives_restarts_and_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
-    let bytes = guest("session-echo");
+    let bytes = guests::SESSION_ECHO.bytes();
     let new_host = || {
         PluginHost::new(HostOptions {
             cache_dir: Some(cache.clone()),
@@ -898,13 +898,21 @@ async fn embedded_plugins_yield_to_plugin_files_of_the_same_name() {
 #[tokio::test]
 async fn a_plugins_folder_loads_its_wasm_files_only() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("b-misbehave.wasm"), guest("misbehave")).unwrap();
-    std::fs::write(dir.path().join("a-echo.wasm"), guest("session-echo")).unwrap();
+    std::fs::write(
+        dir.path().join("b-misbehave.wasm"),
+        guests::MISBEHAVE.bytes(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("a-echo.wasm"), guests::SESSION_ECHO.bytes()).unwrap();
     std::fs::write(dir.path().join("broken.wasm"), b"nope").unwrap();
     std::fs::write(dir.path().join("notes.txt"), b"ignored").unwrap();
     std::fs::create_dir(dir.path().join("nested.wasm")).unwrap();
     std::fs::create_dir(dir.path().join("sub")).unwrap();
-    std::fs::write(dir.path().join("sub/deeper.wasm"), guest("misbehave")).unwrap();
+    std::fs::write(
+        dir.path().join("sub/deeper.wasm"),
+        guests::MISBEHAVE.bytes(),
+    )
+    .unwrap();
 
     let host = PluginHost::new(HostOptions::default()).unwrap();
     let (loaded, failed) = host.load_dir(dir.path()).await;
@@ -955,7 +963,7 @@ async fn staging_compiles_new_or_changed_files_only_and_installs_nothing() {
     let compiled = || host.stats().compiled - embedded;
     let dir = tempfile::tempdir().unwrap();
     let settings = folder(dir.path(), true);
-    std::fs::write(dir.path().join("a.wasm"), guest("misbehave")).unwrap();
+    std::fs::write(dir.path().join("a.wasm"), guests::MISBEHAVE.bytes()).unwrap();
 
     let staged = host.stage(&settings).await;
     assert_eq!(
@@ -971,13 +979,13 @@ async fn staging_compiles_new_or_changed_files_only_and_installs_nothing() {
 
     // Unchanged, and rewritten with the same bytes: not compiled again.
     assert!(host.stage(&settings).await.loaded.is_empty());
-    std::fs::write(dir.path().join("a.wasm"), guest("misbehave")).unwrap();
+    std::fs::write(dir.path().join("a.wasm"), guests::MISBEHAVE.bytes()).unwrap();
     let staged = host.stage(&settings).await;
     assert!(staged.loaded.is_empty() && staged.failed.is_empty());
     assert_eq!(compiled(), 1);
 
     // A second file declaring the same type: reported once; the first by name serves.
-    std::fs::write(dir.path().join("b.wasm"), guest("misbehave")).unwrap();
+    std::fs::write(dir.path().join("b.wasm"), guests::MISBEHAVE.bytes()).unwrap();
     let staged = host.stage(&settings).await;
     assert_eq!(staged.failed.len(), 1, "{:?}", staged.failed);
     assert_eq!(staged.failed[0].0, dir.path().join("b.wasm"));
@@ -1050,7 +1058,7 @@ async fn the_status_reports_each_plugin_and_its_state() {
     host.load_embedded().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let settings = folder(dir.path(), true);
-    std::fs::write(dir.path().join("good.wasm"), guest("misbehave")).unwrap();
+    std::fs::write(dir.path().join("good.wasm"), guests::MISBEHAVE.bytes()).unwrap();
     std::fs::write(dir.path().join("bad.wasm"), b"nope").unwrap();
     let staged = host.stage(&settings).await;
     assert_eq!(staged.failed.len(), 1);
@@ -1136,7 +1144,7 @@ async fn the_status_reports_each_plugin_and_its_state() {
     assert_eq!(by_name("good.wasm", &[]).error, None);
 
     // New content staged but not in service: pending, the serving version noted.
-    std::fs::write(dir.path().join("good.wasm"), guest("session-echo")).unwrap();
+    std::fs::write(dir.path().join("good.wasm"), guests::SESSION_ECHO.bytes()).unwrap();
     host.stage(&settings).await;
     let good = by_name("good.wasm", &[]);
     assert_eq!(
@@ -1312,14 +1320,14 @@ async fn the_folder_is_trusted_only_as_far_as_the_operator_says() {
         ..folder(&dir, true)
     };
     // A symlink inside the folder works; one leading out of it is refused.
-    std::fs::write(dir.join("inner/echo.bin"), guest("session-echo")).unwrap();
+    std::fs::write(dir.join("inner/echo.bin"), guests::SESSION_ECHO.bytes()).unwrap();
     mode(&dir.join("inner/echo.bin"), 0o644);
     std::os::unix::fs::symlink("inner/echo.bin", dir.join("in.wasm")).unwrap();
-    std::fs::write(root.path().join("outside.wasm"), guest("misbehave")).unwrap();
+    std::fs::write(root.path().join("outside.wasm"), guests::MISBEHAVE.bytes()).unwrap();
     std::os::unix::fs::symlink(root.path().join("outside.wasm"), dir.join("out.wasm")).unwrap();
     std::os::unix::fs::symlink("../outside.wasm", dir.join("up.wasm")).unwrap();
     // A file writable by others, and one over plugins.max-file-mib.
-    std::fs::write(dir.join("shared.wasm"), guest("versioned-v1")).unwrap();
+    std::fs::write(dir.join("shared.wasm"), guests::VERSIONED_V1.bytes()).unwrap();
     mode(&dir.join("shared.wasm"), 0o666);
     std::fs::write(dir.join("big.wasm"), vec![0u8; 2 << 20]).unwrap();
     mode(&dir.join("big.wasm"), 0o644);
@@ -1394,7 +1402,7 @@ async fn the_cache_folder_and_its_entries_must_be_private_to_the_proxy_user() {
     assert!(error.to_string().contains("mode 0777"), "{error}");
 
     std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let bytes = guest("session-echo");
+    let bytes = guests::SESSION_ECHO.bytes();
     let host = PluginHost::new(options()).unwrap();
     host.load(bytes.clone(), PluginOrigin::Bytes).await.unwrap();
     let entry = std::fs::read_dir(&cache)

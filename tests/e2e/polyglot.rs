@@ -3,6 +3,9 @@
 //! HMAC access provider (allow, deny, a hot swap under traffic) and the header/cookie session
 //! extractor (the session it produces, and affinity on it) — and `switchyard plugin check` on
 //! each with its default settings.
+//!
+//! Every test here builds a plugin with its toolchain: the slow tier (`#[ignore]`d, run by
+//! `.ci/run` with `cargo test -p switchyard --test e2e -- --ignored scaffold:: polyglot::`).
 
 pub mod toolchain;
 
@@ -18,8 +21,8 @@ use switchyard::clock::Clock;
 use switchyard::session::{SessionIds, SessionKind};
 use switchyard_mock::MockUpstream;
 
+use crate::harness::plugins::{cache_dir, config, drop_file, status_of, warm_cache};
 use crate::harness::{Proxy, WAIT, messages};
-use crate::plugin_folder::{cache_dir, config, drop_file, status_of, warm_cache};
 use crate::scaffold::check;
 use toolchain::{Build, js_example_dir, python_example_dir};
 
@@ -135,6 +138,7 @@ async fn post(proxy: &Proxy, path: &str, headers: &[(&str, String)]) -> (u16, St
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow tier: builds guests with cargo/componentize-py/npm"]
 async fn the_python_hmac_provider_allows_and_denies() {
     let mock = MockUpstream::start().await.unwrap();
     let plugins = plugins_folder(&[("hmac-auth.wasm", &hmac_auth())]).await;
@@ -256,6 +260,7 @@ async fn the_python_hmac_provider_allows_and_denies() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow tier: builds guests with cargo/componentize-py/npm"]
 async fn the_python_provider_is_swapped_under_traffic() {
     let mock = MockUpstream::start().await.unwrap();
     let (v1, v2) = (hmac_auth(), hmac_auth_version("1.1.0"));
@@ -335,6 +340,7 @@ fn affinity_config(mock: &MockUpstream, plugins: &Path) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow tier: builds guests with cargo/componentize-py/npm"]
 async fn the_javascript_extractor_names_the_session() {
     let mock = MockUpstream::start().await.unwrap();
     let plugins = plugins_folder(&[("session-header.wasm", &session_header())]).await;
@@ -422,6 +428,7 @@ async fn the_javascript_extractor_names_the_session() {
 }
 
 #[test]
+#[ignore = "slow tier: builds guests with cargo/componentize-py/npm"]
 fn the_examples_pass_plugin_check_with_their_default_settings() {
     for (file, name, answer) in [
         (hmac_auth(), "hmac-auth", "outcome    no-credentials"),

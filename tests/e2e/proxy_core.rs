@@ -5,12 +5,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use switchyard_mock::{Fault, MockUpstream};
 
+use crate::harness::yaml::keys;
 use crate::harness::{Proxy, chat, messages};
-
-/// YAML listing `keys` as credentials of `list` (e.g. `claude-api-key`) on the mock.
-fn keys(list: &str, mock: &MockUpstream, keys: &[&str]) -> String {
-    crate::harness::provider_keys(list, &mock.base_url(), keys)
-}
 
 async fn mock() -> MockUpstream {
     MockUpstream::start().await.expect("mock starts")
@@ -28,9 +24,7 @@ async fn every_route_reaches_its_upstream() {
     ))
     .await;
 
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.credential(), "claude-key");
     assert_eq!(reply.json()["type"], "message");
@@ -139,12 +133,7 @@ async fn round_robin_spreads_and_fill_first_sticks() {
     let proxy = Proxy::start(&keys("claude-api-key", &mock, &["a", "b", "c"])).await;
     let mut seen = Vec::new();
     for _ in 0..6 {
-        seen.push(
-            proxy
-                .post("/v1/messages", &messages("claude-sonnet-4"))
-                .await
-                .credential(),
-        );
+        seen.push(proxy.claude_turn().await.credential());
     }
     let mut counts = std::collections::BTreeMap::new();
     for key in &seen {
@@ -162,17 +151,9 @@ async fn round_robin_spreads_and_fill_first_sticks() {
         keys("claude-api-key", &mock, &["a", "b", "c"])
     ))
     .await;
-    let first = ff
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await
-        .credential();
+    let first = ff.claude_turn().await.credential();
     for _ in 0..4 {
-        assert_eq!(
-            ff.post("/v1/messages", &messages("claude-sonnet-4"))
-                .await
-                .credential(),
-            first
-        );
+        assert_eq!(ff.claude_turn().await.credential(), first);
     }
 }
 
@@ -185,22 +166,10 @@ async fn priority_tiers_are_preferred() {
     ))
     .await;
     for _ in 0..3 {
-        assert_eq!(
-            proxy
-                .post("/v1/messages", &messages("claude-sonnet-4"))
-                .await
-                .credential(),
-            "high"
-        );
+        assert_eq!(proxy.claude_turn().await.credential(), "high");
     }
     mock.set_fault("high", Fault::status(500));
-    assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .credential(),
-        "low"
-    );
+    assert_eq!(proxy.claude_turn().await.credential(), "low");
 }
 
 #[tokio::test]
@@ -211,33 +180,16 @@ async fn failover_cools_the_failed_credential_until_its_cooldown_ends() {
         keys("claude-api-key", &mock, &["a", "b"])
     ))
     .await;
-    let first = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await
-        .credential();
+    let first = proxy.claude_turn().await.credential();
     let other = if first == "a" { "b" } else { "a" };
     mock.set_fault(&first, Fault::status(503).times(1));
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!((reply.status, reply.credential()), (200, other.to_owned()));
     // The failed credential rests for a minute (fill-first would otherwise pick it again).
-    assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .credential(),
-        other
-    );
+    assert_eq!(proxy.claude_turn().await.credential(), other);
     assert_eq!(mock.request_count_for(&first), 2);
     proxy.clock.advance(Duration::from_secs(61));
-    assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .credential(),
-        first
-    );
+    assert_eq!(proxy.claude_turn().await.credential(), first);
 }
 
 #[tokio::test]
@@ -246,18 +198,14 @@ async fn all_credentials_failing_returns_the_last_upstream_error_then_model_cool
     let proxy = Proxy::start(&keys("claude-api-key", &mock, &["a", "b"])).await;
     let body = r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#;
     mock.set_fault_for_all(Fault::status(429).with_retry_after("30").with_body(body));
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(reply.status, 429);
     assert_eq!(reply.text(), body, "the upstream body, unchanged");
     assert_eq!(reply.header("retry-after"), Some("30"));
     assert_eq!(mock.request_count(), 2, "both credentials were tried");
 
     // Both are now in a quota cooldown: the proxy answers without calling upstream.
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(reply.status, 429);
     let error = &reply.json()["error"];
     assert_eq!(error["code"], "model_cooldown");
@@ -270,13 +218,7 @@ async fn all_credentials_failing_returns_the_last_upstream_error_then_model_cool
 
     mock.clear_faults();
     proxy.clock.advance(Duration::from_secs(31));
-    assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(proxy.claude_turn().await.status, 200);
 }
 
 #[tokio::test]
@@ -284,37 +226,15 @@ async fn rate_limits_without_retry_after_back_off_exponentially() {
     let mock = mock().await;
     let proxy = Proxy::start(&keys("claude-api-key", &mock, &["a"])).await;
     mock.set_fault("a", Fault::status(429).times(2));
-    assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .status,
-        429
-    );
-    let cooling = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    assert_eq!(proxy.claude_turn().await.status, 429);
+    let cooling = proxy.claude_turn().await;
     assert_eq!(cooling.json()["error"]["reset_seconds"], 1);
     proxy.clock.advance(Duration::from_secs(1));
-    assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .status,
-        429
-    );
-    let cooling = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    assert_eq!(proxy.claude_turn().await.status, 429);
+    let cooling = proxy.claude_turn().await;
     assert_eq!(cooling.json()["error"]["reset_seconds"], 2);
     proxy.clock.advance(Duration::from_secs(2));
-    assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(proxy.claude_turn().await.status, 200);
 }
 
 #[tokio::test]
@@ -323,9 +243,7 @@ async fn invalid_requests_are_not_retried_on_other_credentials() {
     let proxy = Proxy::start(&keys("claude-api-key", &mock, &["a", "b", "c"])).await;
     let body = r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: field required"}}"#;
     mock.set_fault_for_all(Fault::status(400).with_body(body));
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!((reply.status, reply.text()), (400, body.to_owned()));
     assert_eq!(mock.request_count(), 1);
 }
@@ -339,13 +257,7 @@ async fn max_retry_credentials_limits_the_attempts() {
     ))
     .await;
     mock.set_fault_for_all(Fault::status(500));
-    assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .status,
-        500
-    );
+    assert_eq!(proxy.claude_turn().await.status, 500);
     assert_eq!(mock.request_count(), 2);
 }
 
@@ -359,9 +271,7 @@ async fn request_retry_waits_for_a_short_cooldown() {
     .await;
     mock.set_fault("a", Fault::status(429).with_retry_after("1").times(1));
     let started = std::time::Instant::now();
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(mock.request_count(), 2);
     assert!(
@@ -379,20 +289,8 @@ async fn disable_cooling_keeps_failed_credentials_in_rotation() {
     ))
     .await;
     mock.set_fault("a", Fault::status(500).times(1));
-    assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .status,
-        500
-    );
-    assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(proxy.claude_turn().await.status, 500);
+    assert_eq!(proxy.claude_turn().await.status, 200);
 }
 
 #[tokio::test]
@@ -515,9 +413,8 @@ async fn aliases_prefixes_and_thinking_suffixes() {
 
     assert_eq!(
         proxy
-            .post("/v1/messages", &messages("teamB/sonnet"))
-            .await
-            .status,
+            .status("/v1/messages", &messages("teamB/sonnet"))
+            .await,
         502
     );
 }
@@ -564,26 +461,16 @@ async fn a_hung_upstream_times_out_with_504_and_cools_down() {
     ))
     .await;
     mock.set_fault_for_all(Fault::hang());
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(reply.status, 504);
     assert_eq!(reply.json()["error"]["type"], "server_error");
     // Both are cooling as transient failures: the next request is refused at once.
     mock.clear_faults();
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(reply.status, 503, "{}", reply.text());
     assert!(reply.header("retry-after").is_some());
     proxy.clock.advance(Duration::from_secs(61));
-    assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(proxy.claude_turn().await.status, 200);
 }
 
 #[tokio::test]
@@ -595,9 +482,7 @@ async fn unreachable_upstream_is_a_502_envelope() {
         "claude-api-key:\n  - api-key: a\n    base-url: http://{dead}\n"
     ))
     .await;
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(reply.status, 502);
     // The body names the request; the address and the error chain go to the log only.
     let id = reply.header("x-request-id").unwrap().to_owned();
@@ -677,9 +562,7 @@ async fn auth_files_are_credentials() {
     )
     .unwrap();
     let proxy = Proxy::start(&format!("auth-dir: {}\n", auths.display())).await;
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(
         (reply.status, reply.credential()),
         (200, "file-key".to_owned())

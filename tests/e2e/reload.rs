@@ -5,23 +5,11 @@ use std::time::Duration;
 use serde_json::json;
 use switchyard_mock::{Fault, MockUpstream};
 
-use crate::harness::{Proxy, messages};
-
-fn claude(mock: &MockUpstream, keys: &[&str]) -> String {
-    let mut yaml = String::from("claude-api-key:\n");
-    for key in keys {
-        yaml.push_str(&format!(
-            "  - api-key: {key}\n    base-url: {}\n",
-            mock.base_url()
-        ));
-    }
-    yaml
-}
+use crate::harness::Proxy;
+use crate::harness::yaml::claude;
 
 async fn answered_by(proxy: &Proxy) -> String {
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     reply.credential()
 }
@@ -121,13 +109,7 @@ async fn auth_files_are_picked_up_and_dropped() {
     let before = proxy.runtime().reload_status().borrow().generation;
     std::fs::remove_file(&file).unwrap();
     proxy.wait_reload(|s| s.generation > before).await;
-    assert_eq!(
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await
-            .status,
-        502
-    );
+    assert_eq!(proxy.claude_turn().await.status, 502);
 }
 
 #[tokio::test]

@@ -183,9 +183,7 @@ async fn errors_that_echo_the_request_cool_nothing() {
     // Every credential still serves.
     let mut served = std::collections::BTreeSet::new();
     for _ in 0..3 {
-        let reply = proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await;
+        let reply = proxy.claude_turn().await;
         assert_eq!(reply.status, 200);
         served.insert(reply.credential());
     }
@@ -247,9 +245,7 @@ async fn one_request_cools_at_most_max_cooldowns_per_request_credentials() {
     ))
     .await;
     mock.set_fault_for_all(Fault::status(503));
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(reply.status, 503);
     assert_eq!(
         mock.request_count(),
@@ -281,9 +277,7 @@ async fn one_request_cools_at_most_max_cooldowns_per_request_credentials() {
     // The two it could not cool keep serving.
     mock.clear_faults();
     for _ in 0..4 {
-        let reply = proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await;
+        let reply = proxy.claude_turn().await;
         assert_eq!(reply.status, 200);
     }
 }
@@ -297,14 +291,10 @@ async fn max_cooldowns_per_request_is_configurable_and_zero_means_no_cap() {
     ))
     .await;
     mock.set_fault_for_all(Fault::status(503));
-    proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    proxy.claude_turn().await;
     mock.clear_faults();
     // Every credential is cooling now: nothing is tried.
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(reply.status, 503, "{}", reply.text());
     assert_eq!(mock.request_count(), 3);
     let error = Proxy::try_start("max-cooldowns-per-request: -1\n")
@@ -417,9 +407,7 @@ async fn the_no_authentication_guard_checks_the_real_listener_on_reload() {
     assert_eq!(status.generation, 1);
     let error = status.last_error.expect("refused");
     assert!(error.contains("without client authentication"), "{error}");
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(reply.status, 401, "still authenticated");
 }
 

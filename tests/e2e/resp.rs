@@ -68,9 +68,7 @@ async fn redis_cli_authenticates_and_pops_usage_records() {
     assert_eq!(authed(port, &["PING"]).await, "PONG");
     assert_eq!(authed(port, &["LPOP", "usage"]).await, "", "nothing yet");
 
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(reply.status, 200);
     let popped = authed(port, &["LPOP", "usage"]).await;
     let record: Value = serde_json::from_str(&popped).expect("a JSON record");
@@ -81,9 +79,7 @@ async fn redis_cli_authenticates_and_pops_usage_records() {
     assert_eq!(authed(port, &["LPOP", "usage"]).await, "");
 
     for _ in 0..2 {
-        proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await;
+        proxy.claude_turn().await;
     }
     let popped = authed(port, &["RPOP", "usage", "10"]).await;
     assert_eq!(popped.lines().count(), 2, "{popped}");
@@ -149,9 +145,7 @@ async fn subscribers_receive_records_as_they_happen() {
     assert_eq!(next().await, "usage");
     assert_eq!(next().await, SUPPORT_REFRESH);
 
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(reply.status, 200);
     assert_eq!(next().await, "message");
     assert_eq!(next().await, "usage");
@@ -325,9 +319,7 @@ async fn connections_that_are_not_subscribed_close_when_idle() {
         2
     );
     // The subscriber, quiet for longer than the timeout, still gets records.
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!(reply.status, 200);
     subscriber
         .expect("*3\r\n$7\r\nmessage\r\n$5\r\nusage\r\n")
@@ -555,9 +547,7 @@ async fn turning_the_feed_off_empties_the_queue_and_ends_subscribers() {
         ),
     ] {
         // A record waits in the queue; then a subscriber connects.
-        let reply = proxy
-            .post("/v1/messages", &messages("claude-sonnet-4"))
-            .await;
+        let reply = proxy.claude_turn().await;
         assert_eq!(reply.status, 200);
         assert_eq!(proxy.runtime().usage.feed.len(), 1);
         let mut subscriber = Raw::connect(proxy.port()).await;

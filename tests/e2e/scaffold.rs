@@ -1,6 +1,9 @@
 //! `switchyard plugin new`: a skeleton for each language and world, built with its toolchain
 //! and passing `switchyard plugin check` with its default settings; the Rust skeletons are
 //! built standalone (their own cargo workspace) and loaded into a running switchyard.
+//!
+//! The tests that build a skeleton are the slow tier (`#[ignore]`d, run by `.ci/run` with
+//! `cargo test -p switchyard --test e2e -- --ignored scaffold:: polyglot::`).
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -8,8 +11,8 @@ use std::time::SystemTime;
 use switchyard::session::{SessionIds, SessionKind};
 use switchyard_mock::MockUpstream;
 
+use crate::harness::plugins::{cache_dir, config};
 use crate::harness::{Proxy, messages, switchyard};
-use crate::plugin_folder::{cache_dir, config};
 use crate::polyglot::toolchain::{self, Build};
 use crate::wasm_guest;
 
@@ -115,6 +118,7 @@ fn check_skeleton(file: &Path, world: &str, name: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow tier: builds guests with cargo/componentize-py/npm"]
 async fn rust_skeletons_build_standalone_and_serve() {
     let parent = tempfile::tempdir().unwrap();
     let access = new(parent.path(), "access", "rust", "new-rust-access");
@@ -176,6 +180,7 @@ async fn rust_skeletons_build_standalone_and_serve() {
 }
 
 #[test]
+#[ignore = "slow tier: builds guests with cargo/componentize-py/npm"]
 fn python_and_javascript_skeletons_build_and_pass_plugin_check() {
     let parent = tempfile::tempdir().unwrap();
     for world in ["access", "session"] {

@@ -8,17 +8,12 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use switchyard_mock::{Fault, MockUpstream};
 
+use crate::harness::yaml::claude;
 use crate::harness::{Proxy, WAIT, client, read};
 
-fn claude(mock: &MockUpstream, keys: &[&str]) -> String {
-    let mut yaml = String::from("routing:\n  strategy: fill-first\nclaude-api-key:\n");
-    for key in keys {
-        yaml.push_str(&format!(
-            "  - api-key: {key}\n    base-url: {}\n",
-            mock.base_url()
-        ));
-    }
-    yaml
+/// The Claude keys `keys` on the mock, tried in order (`fill-first`).
+fn fill_first(mock: &MockUpstream, keys: &[&str]) -> String {
+    format!("routing:\n  strategy: fill-first\n{}", claude(mock, keys))
 }
 
 fn all_protocols(mock: &MockUpstream) -> String {
@@ -65,7 +60,7 @@ async fn next_chunk(
 #[tokio::test]
 async fn the_first_chunk_arrives_while_the_upstream_is_still_streaming() {
     let mock = MockUpstream::start().await.unwrap();
-    let proxy = Proxy::start(&claude(&mock, &["a"])).await;
+    let proxy = Proxy::start(&fill_first(&mock, &["a"])).await;
     let response = open_stream(&proxy, "/v1/messages", &slow_messages(20, 200)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
@@ -164,7 +159,7 @@ fn normalized(reply: &crate::harness::Reply) -> String {
 async fn a_failure_before_the_first_byte_fails_over() {
     let mock = MockUpstream::start().await.unwrap();
     // `a` in the higher tier, so fill-first always tries it first (ids are hashes).
-    let proxy = Proxy::start(&claude(&mock, &["a", "b"]).replacen(
+    let proxy = Proxy::start(&fill_first(&mock, &["a", "b"]).replacen(
         "    base-url",
         "    priority: 1\n    base-url",
         1,
@@ -189,7 +184,7 @@ async fn a_failure_before_the_first_byte_fails_over() {
 #[tokio::test]
 async fn an_error_before_the_first_byte_is_a_real_status_when_nothing_is_left() {
     let mock = MockUpstream::start().await.unwrap();
-    let proxy = Proxy::start(&claude(&mock, &["a"])).await;
+    let proxy = Proxy::start(&fill_first(&mock, &["a"])).await;
     mock.set_fault("a", Fault::status(429).with_retry_after("12"));
     let reply = read(open_stream(&proxy, "/v1/messages", &slow_messages(3, 0)).await).await;
     assert_eq!(reply.status, 429);
@@ -240,7 +235,7 @@ async fn a_failure_after_the_first_byte_ends_with_the_protocol_error_event() {
 #[tokio::test]
 async fn a_client_disconnect_cancels_the_upstream() {
     let mock = MockUpstream::start().await.unwrap();
-    let proxy = Proxy::start(&claude(&mock, &["a"])).await;
+    let proxy = Proxy::start(&fill_first(&mock, &["a"])).await;
     let response = open_stream(&proxy, "/v1/messages", &slow_messages(50, 200)).await;
     let mut body = response.bytes_stream();
     next_chunk(&mut body).await.unwrap();
@@ -255,7 +250,7 @@ async fn keepalive_comments_fill_quiet_periods() {
     let mock = MockUpstream::start().await.unwrap();
     let proxy = Proxy::start(&format!(
         "streaming:\n  keepalive-seconds: 1\n{}",
-        claude(&mock, &["a"])
+        fill_first(&mock, &["a"])
     ))
     .await;
     mock.set_fault("a", Fault::stall_after(1));
@@ -274,7 +269,7 @@ async fn bootstrap_retries_run_the_whole_loop_again_for_a_stream() {
     // Cooling off, so the credential stays available and only bootstrap retries try it again.
     let proxy = Proxy::start(&format!(
         "disable-cooling: true\nstreaming:\n  bootstrap-retries: 2\n{}",
-        claude(&mock, &["a"])
+        fill_first(&mock, &["a"])
     ))
     .await;
     let stream =
@@ -316,7 +311,7 @@ async fn bootstrap_retries_skip_cooling_credentials() {
     let mock = MockUpstream::start().await.unwrap();
     let proxy = Proxy::start(&format!(
         "streaming:\n  bootstrap-retries: 3\n{}",
-        claude(&mock, &["a"])
+        fill_first(&mock, &["a"])
     ))
     .await;
     // The 503 cools `a`; the retry finds nothing to try and the stream's own server error

@@ -95,9 +95,7 @@ async fn two_thousand_family_names_stay_within_max_tracked_models() {
     let proxy = Proxy::start(&two_keys(&mock, "  max-tracked-models: 50\n")).await;
     // Every model 404s on `a` (a model cooldown each), and `b` answers.
     mock.set_fault("a", Fault::status(404));
-    let listed = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let listed = proxy.claude_turn().await;
     assert_eq!((listed.status, listed.credential()), (200, "b".to_owned()));
     send_many(
         &proxy.url(""),
@@ -238,9 +236,7 @@ async fn an_endless_retry_after_cools_for_a_day_and_fails_over() {
         "a",
         Fault::status(429).with_retry_after("18446744073709551615"),
     );
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!((reply.status, reply.credential()), (200, "b".to_owned()));
     assert_eq!(mock.request_count_for("a"), 1);
     let a = credential_id(&proxy, "a");
@@ -263,9 +259,7 @@ async fn an_endless_retry_after_cools_for_a_day_and_fails_over() {
     // The next day, `a` serves again.
     mock.clear_fault("a");
     proxy.clock.advance(day);
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!((reply.status, reply.credential()), (200, "a".to_owned()));
 }
 
@@ -277,9 +271,7 @@ async fn a_retry_after_date_is_read_against_the_proxy_clock() {
     // Three hours of real time ahead: one hour ahead of the proxy's clock.
     let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3 * 3600));
     mock.set_fault("a", Fault::status(429).with_retry_after(date));
-    let reply = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let reply = proxy.claude_turn().await;
     assert_eq!((reply.status, reply.credential()), (200, "b".to_owned()));
     let now = proxy.clock.now();
     let block = proxy

@@ -237,9 +237,7 @@ async fn failures_are_recorded_and_totalled() {
     post(&proxy, "/v1/messages", &messages("claude-sonnet-4")).await;
     let ok = pop(&proxy);
     mock.set_fault("claude-key", Fault::status(500).times(1));
-    let failed = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let failed = proxy.claude_turn().await;
     assert_eq!(failed.status, 500);
     let record = pop(&proxy);
     assert_eq!(record["failed"], true);
@@ -389,9 +387,7 @@ async fn records_name_the_client_the_access_chain_admitted() {
         config(&mock, true)
     ))
     .await;
-    let denied = proxy
-        .post("/v1/messages", &messages("claude-sonnet-4"))
-        .await;
+    let denied = proxy.claude_turn().await;
     assert_eq!(denied.status, 401);
     let reply = proxy
         .post_with(

@@ -1,9 +1,9 @@
 //! Builds WebAssembly guest components from the `plugins/` cargo workspace.
 //!
-//! Shared by `host/build.rs` (the first-party plugins embedded in the binary) and the tests
-//! (the misbehaving test guests), so both build the same way: `cargo build --release --target
-//! wasm32-wasip2` in a separate target directory, with an environment cleaned of everything
-//! the outer cargo set for its own build.
+//! Shared by `host/build.rs` (the first-party plugins embedded in the binary), the tests (the
+//! misbehaving test guests, the `plugin new` skeletons) and the benchmark, so all build the
+//! same way: `cargo build --release --target wasm32-wasip2` in a separate target directory,
+//! with an environment cleaned of everything the outer cargo set for its own build.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,6 +41,16 @@ const KEPT_CARGO_PREFIXES: &[&str] = &[
     "CARGO_REGISTRIES_",
     "CARGO_REGISTRY_",
 ];
+
+/// `target/plugins` under the target directory of the cargo workspace at `root`
+/// (`CARGO_TARGET_DIR` when set): where the plugins workspace is built.
+pub fn plugins_target_dir(root: &Path) -> PathBuf {
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    };
+    target.join("plugins")
+}
 
 /// Builds `packages` of the cargo workspace at `workspace` for [`WASM_TARGET`] in release
 /// mode into `target_dir`, and returns each package's component path, in order.
