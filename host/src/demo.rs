@@ -1,13 +1,13 @@
 //! `switchyard demo`: the mock upstream in-process with a few fake credentials, the proxy in
 //! front of it, and ready-to-paste `curl` lines, so a newcomer sees it work with no account.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use switchyard_mock::MockUpstream;
 
-use crate::config::Config;
-use crate::server::{RunningServer, ServerOptions};
+use crate::{SdkError, Switchyard};
 
 /// The client key the demo accepts.
 pub const DEMO_CLIENT_KEY: &str = "sk-switchyard-demo";
@@ -21,12 +21,9 @@ pub enum DemoError {
     /// Writing the demo config failed.
     #[error("cannot write the demo config: {0}")]
     Write(std::io::Error),
-    /// The proxy did not start.
+    /// The proxy did not start (or the generated config is invalid, a bug).
     #[error(transparent)]
-    Server(#[from] crate::server::ServerError),
-    /// The generated config is invalid (a bug).
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Server(#[from] SdkError),
 }
 
 /// A running demo: the mock, the proxy, and the folder holding the generated config.
@@ -34,8 +31,10 @@ pub enum DemoError {
 pub struct Demo {
     /// The mock upstream.
     pub mock: MockUpstream,
-    /// The proxy.
-    pub server: RunningServer,
+    /// The proxy, serving.
+    pub server: Switchyard,
+    /// Where the proxy listens.
+    pub addr: SocketAddr,
     /// The generated `config.yaml` (edit it to see a hot reload).
     pub config_path: PathBuf,
     _dir: tempfile::TempDir,
@@ -58,11 +57,15 @@ impl Demo {
         let config_path = dir.path().join("config.yaml");
         std::fs::write(&config_path, config_yaml(&mock.base_url(), port))
             .map_err(DemoError::Write)?;
-        let loaded = Config::load(&config_path)?;
-        let server = RunningServer::start(ServerOptions::from_config(loaded)).await?;
+        let server = Switchyard::builder()
+            .config_file(&config_path)
+            .build()
+            .await?;
+        let addr = server.listen().await?;
         Ok(Demo {
             mock,
             server,
+            addr,
             config_path,
             _dir: dir,
         })
@@ -70,7 +73,7 @@ impl Demo {
 
     /// The lines printed for the user: what runs, and curl commands to paste.
     pub fn instructions(&self) -> String {
-        let base = format!("http://{}", self.server.local_addr());
+        let base = format!("http://{}", self.addr);
         let key = DEMO_CLIENT_KEY;
         let credential = "| grep -i x-mock-credential";
         let messages = |session: &str, turns: &str| {

@@ -6,13 +6,13 @@ use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
 use clap::{Parser, Subcommand};
+use switchyard::Switchyard;
 use switchyard::access::{Outcome, RequestHead};
 use switchyard::build_info::HeadEntry;
 use switchyard::config::{Config, ConfigError, LogFormat, PluginLimits, PluginsConfig};
 use switchyard::plugin::{
     HostOptions, PluginHost, PluginOrigin, PluginWorld, Trial, TrialAnswer, TrialError,
 };
-use switchyard::server::{RunningServer, ServerOptions};
 use switchyard::session::SessionKind;
 
 /// mimalloc: the proxy allocates and frees many small buffers per request; glibc's allocator
@@ -228,24 +228,23 @@ async fn serve(
     if let Err(error) = switchyard::server::raise_open_file_limit() {
         tracing::warn!("cannot raise the open-file limit: {error}");
     }
-    let mut options = ServerOptions::from_config(loaded);
+    let mut builder = Switchyard::builder().loaded_config(loaded);
     if log_format.is_none() {
-        options = options.with_log_format(from_config);
+        builder = builder.log_format(from_config);
     }
     if let Some(password) = password.filter(|p| !p.is_empty()) {
-        options = options.with_local_password(password);
+        builder = builder.local_password(&password);
     }
     if let Some(secret) = std::env::var("MANAGEMENT_PASSWORD")
         .ok()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
     {
-        options = options.with_management_password(secret);
+        builder = builder.management_password(&secret);
     }
-    let server = RunningServer::start(options)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!("switchyard listening on http://{}", server.local_addr());
+    let server = builder.build().await.map_err(|e| e.to_string())?;
+    let addr = server.listen().await.map_err(|e| e.to_string())?;
+    println!("switchyard listening on http://{addr}");
     server.run_until(shutdown_signal()).await;
     Ok(())
 }
@@ -255,10 +254,7 @@ async fn demo(port: u16, log_format: Option<LogFormat>) -> Result<(), String> {
     let demo = switchyard::demo::Demo::start(port)
         .await
         .map_err(|e| format!("{e} (is port {port} taken? try `switchyard demo --port 0`)"))?;
-    println!(
-        "switchyard listening on http://{}",
-        demo.server.local_addr()
-    );
+    println!("switchyard listening on http://{}", demo.addr);
     println!("{}", demo.instructions());
     shutdown_signal().await;
     demo.shutdown().await;
