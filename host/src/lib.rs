@@ -41,6 +41,8 @@ pub mod build_info;
 #[doc(hidden)]
 pub mod chain;
 #[doc(hidden)]
+pub mod cli;
+#[doc(hidden)]
 pub mod client_address;
 #[doc(hidden)]
 pub mod clock;
@@ -50,8 +52,6 @@ pub mod config;
 pub mod confined_dir;
 #[doc(hidden)]
 pub mod credential;
-#[doc(hidden)]
-pub mod demo;
 #[doc(hidden)]
 pub mod generation;
 #[doc(hidden)]
@@ -76,8 +76,6 @@ pub mod redis_store;
 pub mod resp;
 #[doc(hidden)]
 pub mod runtime;
-#[doc(hidden)]
-pub mod scaffold;
 #[doc(hidden)]
 pub mod server;
 #[doc(hidden)]

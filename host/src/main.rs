@@ -9,10 +9,9 @@ use clap::{Parser, Subcommand};
 use switchyard::Switchyard;
 use switchyard::access::{Outcome, RequestHead};
 use switchyard::build_info::HeadEntry;
+use switchyard::cli::plugin_check::{Trial, TrialAnswer, TrialError};
 use switchyard::config::{Config, ConfigError, LogFormat, PluginLimits, PluginsConfig};
-use switchyard::plugin::{
-    HostOptions, PluginHost, PluginOrigin, PluginWorld, Trial, TrialAnswer, TrialError,
-};
+use switchyard::plugin::{HostOptions, PluginHost, PluginOrigin, PluginWorld};
 use switchyard::session::SessionKind;
 
 /// mimalloc: the proxy allocates and frees many small buffers per request; glibc's allocator
@@ -251,7 +250,7 @@ async fn serve(
 
 async fn demo(port: u16, log_format: Option<LogFormat>) -> Result<(), String> {
     init_logging(false, log_format.unwrap_or_default());
-    let demo = switchyard::demo::Demo::start(port)
+    let demo = switchyard::cli::demo::Demo::start(port)
         .await
         .map_err(|e| format!("{e} (is port {port} taken? try `switchyard demo --port 0`)"))?;
     println!("switchyard listening on http://{}", demo.addr);
@@ -390,11 +389,11 @@ fn plugin_new(args: NewArgs) -> Result<(), String> {
         NewWorld::Session => PluginWorld::SessionExtractor,
     };
     let language = match args.language {
-        NewLanguage::Rust => switchyard::scaffold::Language::Rust,
-        NewLanguage::Python => switchyard::scaffold::Language::Python,
-        NewLanguage::Js => switchyard::scaffold::Language::JavaScript,
+        NewLanguage::Rust => switchyard::cli::scaffold::Language::Rust,
+        NewLanguage::Python => switchyard::cli::scaffold::Language::Python,
+        NewLanguage::Js => switchyard::cli::scaffold::Language::JavaScript,
     };
-    let skeleton = switchyard::scaffold::create(&args.dir, &args.name, world, language)
+    let skeleton = switchyard::cli::scaffold::create(&args.dir, &args.name, world, language)
         .map_err(|e| e.to_string())?;
     print!("{}", skeleton.instructions());
     Ok(())

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Fault, Plugin, PluginError, PluginHost, RequestHead};
 use crate::access::{Outcome, Provider, WasmProvider};
 use crate::config::{PluginInstanceConfig, PluginLimits};
+use crate::plugin::{Fault, Plugin, PluginError, PluginHost, RequestHead};
 use crate::session::{Extractor, SessionIds, WasmExtractor};
 
 /// One trial: the settings for `configure` and the sample request.
@@ -47,7 +47,7 @@ pub struct TrialReport {
     /// applying the settings (what a new live instance costs).
     pub start_time: Duration,
     /// The largest linear memory of the live instance, in bytes (see
-    /// [`super::InstanceStats::memory_bytes`]).
+    /// [`crate::plugin::InstanceStats::memory_bytes`]).
     pub memory_bytes: u64,
 }
 
@@ -101,7 +101,7 @@ impl PluginHost {
         let mut call_times = Vec::with_capacity(calls as usize);
         let started = Instant::now();
         let (answer, start_time, stats) = match plugin.world() {
-            super::PluginWorld::AccessProvider => {
+            crate::plugin::PluginWorld::AccessProvider => {
                 let provider =
                     WasmProvider::new(self.instance(plugin, &config, &trial.limits).await?);
                 let start_time = started.elapsed();
@@ -116,7 +116,7 @@ impl PluginHost {
                 let answer = TrialAnswer::Access(first.expect("one call"));
                 (answer, start_time, provider.stats())
             }
-            super::PluginWorld::SessionExtractor => {
+            crate::plugin::PluginWorld::SessionExtractor => {
                 let extractor =
                     WasmExtractor::new(self.instance(plugin, &config, &trial.limits).await?);
                 let start_time = started.elapsed();
