@@ -24,7 +24,10 @@
 //! # }
 //! ```
 //!
-//! The `switchyard` binary (`src/main.rs`) is a thin CLI over the same library.
+//! The `switchyard` binary (`src/main.rs`, the `cli` module) is a thin CLI over the same
+//! builder; it and its dependencies (clap, mimalloc, tracing-subscriber, the mock upstream)
+//! come with the default `cli` feature, which an embedding program turns off:
+//! `switchyard = { version = "…", default-features = false }`.
 
 pub mod sdk;
 #[doc(inline)]
@@ -40,6 +43,7 @@ pub mod atomic_file;
 pub mod build_info;
 #[doc(hidden)]
 pub mod chain;
+#[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod cli;
 #[doc(hidden)]

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use switchyard_mock::MockUpstream;
 
+use super::logging;
+use crate::config::LogFormat;
 use crate::{SdkError, Switchyard};
 
 /// The client key the demo accepts.
@@ -127,6 +129,19 @@ impl Demo {
         self.server.shutdown().await;
         self.mock.shutdown().await;
     }
+}
+
+/// Runs the demo on `127.0.0.1:port` until a shutdown signal.
+pub(super) async fn run(port: u16, log_format: Option<LogFormat>) -> Result<(), String> {
+    logging::init(false, log_format.unwrap_or_default());
+    let demo = Demo::start(port)
+        .await
+        .map_err(|e| format!("{e} (is port {port} taken? try `switchyard demo --port 0`)"))?;
+    println!("switchyard listening on http://{}", demo.addr);
+    println!("{}", demo.instructions());
+    super::shutdown_signal().await;
+    demo.shutdown().await;
+    Ok(())
 }
 
 /// The demo's config: fake credentials on the mock, the demo client key, session affinity on,
