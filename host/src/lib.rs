@@ -24,7 +24,10 @@
 //! # }
 //! ```
 //!
-//! The `switchyard` binary (`src/main.rs`) is a thin CLI over the same library.
+//! The `switchyard` binary (`src/main.rs`, the `cli` module) is a thin CLI over the same
+//! builder; it and its dependencies (clap, mimalloc, tracing-subscriber, the mock upstream)
+//! come with the default `cli` feature, which an embedding program turns off:
+//! `switchyard = { version = "…", default-features = false }`.
 
 pub mod sdk;
 #[doc(inline)]
@@ -40,6 +43,9 @@ pub mod atomic_file;
 pub mod build_info;
 #[doc(hidden)]
 pub mod chain;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
 #[doc(hidden)]
 pub mod client_address;
 #[doc(hidden)]
@@ -50,8 +56,6 @@ pub mod config;
 pub mod confined_dir;
 #[doc(hidden)]
 pub mod credential;
-#[doc(hidden)]
-pub mod demo;
 #[doc(hidden)]
 pub mod generation;
 #[doc(hidden)]
@@ -80,8 +84,6 @@ pub mod reload;
 pub mod resp;
 #[doc(hidden)]
 pub mod runtime;
-#[doc(hidden)]
-pub mod scaffold;
 #[doc(hidden)]
 pub mod secret;
 #[doc(hidden)]

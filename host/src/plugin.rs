@@ -20,7 +20,6 @@
 mod bindings;
 mod cache;
 mod catalog;
-mod check;
 mod embedded;
 mod engine;
 mod fault;
@@ -44,7 +43,6 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
 pub use catalog::PluginCatalog;
-pub use check::{Trial, TrialAnswer, TrialError, TrialReport};
 pub use fault::Fault;
 pub use folder::StagedPlugins;
 pub use header_filter::HeaderFilter;

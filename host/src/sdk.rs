@@ -6,7 +6,7 @@
 //! | concept | items |
 //! |---|---|
 //! | build and run | [`Switchyard`], [`SwitchyardBuilder`], [`SdkError`], [`Router`] |
-//! | config in code | [`SdkConfig`], [`InstanceSpec`], [`Upstream`], [`Strategy`], [`Config`], [`ConfigError`] |
+//! | config in code | [`SdkConfig`], [`InstanceSpec`], [`Upstream`], [`Strategy`], [`Config`], [`LoadedConfig`], [`ConfigWarning`], [`ConfigError`], [`LogFormat`] |
 //! | config changes | [`Switchyard::apply_config`], [`Switchyard::refresh`], [`Switchyard::enable_watcher`], [`ReloadStatus`], [`ApplyError`] |
 //! | access providers | [`AccessProvider`], [`AccessFuture`], [`AccessOutcome`], [`RequestHead`], [`AccessProviderFactory`], [`InstanceConfig`], [`Fault`], [`secrets_equal`] |
 //! | session extractors | [`SessionExtractor`], [`ExtractorFuture`], [`SessionIds`], [`SessionKind`], [`SessionExtractorFactory`] |
@@ -36,7 +36,10 @@ pub use crate::access::{
 };
 pub use crate::affinity::SessionStore;
 pub use crate::affinity::cache::{BindingStats, SessionCache};
-pub use crate::config::{Config, ConfigError, PluginInstanceConfig as InstanceConfig, Strategy};
+pub use crate::config::{
+    Config, ConfigError, ConfigWarning, LoadedConfig, LogFormat,
+    PluginInstanceConfig as InstanceConfig, Strategy,
+};
 pub use crate::credential::file_store::Listing as CredentialListing;
 pub use crate::credential::store::CredentialStore;
 pub use crate::credential::{Credential, CredentialId, ProviderKind};

@@ -70,7 +70,7 @@ fn hmac_auth_version(version: &str) -> PathBuf {
     }
     let wit = copy.path().join("wit");
     std::fs::create_dir(&wit).unwrap();
-    for (file, text) in switchyard::scaffold::WIT_FILES {
+    for (file, text) in switchyard::cli::scaffold::WIT_FILES {
         std::fs::write(wit.join(file), text).unwrap();
     }
     toolchain::python(&Build {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::{SdkConfig, SdkError, Switchyard};
 use crate::access::{ProviderFactory, ProviderRegistry};
 use crate::affinity::SessionStore;
+use crate::config::{LoadedConfig, LogFormat};
 use crate::credential::store::CredentialStore;
 use crate::hooks::Hooks;
 use crate::server::{self, DEFAULT_SHUTDOWN_GRACE, ServerOptions};
@@ -27,11 +28,14 @@ pub struct SwitchyardBuilder {
     watch: bool,
     shutdown_grace: Duration,
     management_password: Option<String>,
+    local_password: Option<String>,
+    log_format: Option<LogFormat>,
 }
 
 enum Source {
     Sdk(Box<SdkConfig>),
     File(PathBuf),
+    Loaded(Box<LoadedConfig>),
 }
 
 impl std::fmt::Debug for SwitchyardBuilder {
@@ -56,6 +60,8 @@ impl SwitchyardBuilder {
             watch: true,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             management_password: None,
+            local_password: None,
+            log_format: None,
         }
     }
 
@@ -71,6 +77,16 @@ impl SwitchyardBuilder {
     /// [`SwitchyardBuilder::watch`] turns that off.
     pub fn config_file(mut self, path: impl Into<PathBuf>) -> SwitchyardBuilder {
         self.config = Some(Source::File(path.into()));
+        self
+    }
+
+    /// Configures from a config file already read with [`Config::load`](crate::Config::load),
+    /// as [`SwitchyardBuilder::config_file`] without reading the file again: for a program
+    /// that sets its logging up from the config's `debug` and `log-format` before building.
+    /// The warnings are logged at [`SwitchyardBuilder::build`]; the file (when the config
+    /// came from one) is watched as with `config_file`.
+    pub fn loaded_config(mut self, loaded: LoadedConfig) -> SwitchyardBuilder {
+        self.config = Some(Source::Loaded(Box::new(loaded)));
         self
     }
 
@@ -150,6 +166,21 @@ impl SwitchyardBuilder {
         self
     }
 
+    /// A management-API password accepted from local clients only (as the binary's
+    /// `--password`): enough on its own to enable `/v0/management`, for loopback clients.
+    pub fn local_password(mut self, password: &str) -> SwitchyardBuilder {
+        self.local_password = Some(password.to_owned());
+        self
+    }
+
+    /// Tells switchyard that the program set its logging up with the config's `log-format`
+    /// `format`: a reload that changes `log-format` then reports that it applies after a
+    /// restart (`restart-required`). Leave it unset when logging does not follow the config.
+    pub fn log_format(mut self, format: LogFormat) -> SwitchyardBuilder {
+        self.log_format = Some(format);
+        self
+    }
+
     /// Validates the config, starts the plugin host and prepares the first generation. Nothing
     /// listens yet: call [`Switchyard::serve`] or [`Switchyard::listen`], or mount
     /// [`Switchyard::router`]. Must be called inside a tokio runtime.
@@ -158,9 +189,16 @@ impl SwitchyardBuilder {
             None => return Err(SdkError::NoConfig),
             Some(Source::File(path)) => ServerOptions::from_file(path),
             Some(Source::Sdk(config)) => ServerOptions::from_config(config.validate()?),
+            Some(Source::Loaded(loaded)) => ServerOptions::from_config(*loaded),
         };
         if let Some(password) = self.management_password {
             options = options.with_management_password(password);
+        }
+        if let Some(password) = self.local_password {
+            options = options.with_local_password(password);
+        }
+        if let Some(format) = self.log_format {
+            options = options.with_log_format(format);
         }
         options = options
             .with_providers(self.providers)

@@ -1,13 +1,15 @@
 //! `switchyard demo`: the mock upstream in-process with a few fake credentials, the proxy in
 //! front of it, and ready-to-paste `curl` lines, so a newcomer sees it work with no account.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use switchyard_mock::MockUpstream;
 
-use crate::config::Config;
-use crate::server::{RunningServer, ServerOptions};
+use super::logging;
+use crate::config::LogFormat;
+use crate::{SdkError, Switchyard};
 
 /// The client key the demo accepts.
 pub const DEMO_CLIENT_KEY: &str = "sk-switchyard-demo";
@@ -21,12 +23,9 @@ pub enum DemoError {
     /// Writing the demo config failed.
     #[error("cannot write the demo config: {0}")]
     Write(std::io::Error),
-    /// The proxy did not start.
+    /// The proxy did not start (or the generated config is invalid, a bug).
     #[error(transparent)]
-    Server(#[from] crate::server::ServerError),
-    /// The generated config is invalid (a bug).
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Server(#[from] SdkError),
 }
 
 /// A running demo: the mock, the proxy, and the folder holding the generated config.
@@ -34,8 +33,10 @@ pub enum DemoError {
 pub struct Demo {
     /// The mock upstream.
     pub mock: MockUpstream,
-    /// The proxy.
-    pub server: RunningServer,
+    /// The proxy, serving.
+    pub server: Switchyard,
+    /// Where the proxy listens.
+    pub addr: SocketAddr,
     /// The generated `config.yaml` (edit it to see a hot reload).
     pub config_path: PathBuf,
     _dir: tempfile::TempDir,
@@ -58,11 +59,15 @@ impl Demo {
         let config_path = dir.path().join("config.yaml");
         std::fs::write(&config_path, config_yaml(&mock.base_url(), port))
             .map_err(DemoError::Write)?;
-        let loaded = Config::load(&config_path)?;
-        let server = RunningServer::start(ServerOptions::from_config(loaded)).await?;
+        let server = Switchyard::builder()
+            .config_file(&config_path)
+            .build()
+            .await?;
+        let addr = server.listen().await?;
         Ok(Demo {
             mock,
             server,
+            addr,
             config_path,
             _dir: dir,
         })
@@ -70,7 +75,7 @@ impl Demo {
 
     /// The lines printed for the user: what runs, and curl commands to paste.
     pub fn instructions(&self) -> String {
-        let base = format!("http://{}", self.server.local_addr());
+        let base = format!("http://{}", self.addr);
         let key = DEMO_CLIENT_KEY;
         let credential = "| grep -i x-mock-credential";
         let messages = |session: &str, turns: &str| {
@@ -124,6 +129,19 @@ impl Demo {
         self.server.shutdown().await;
         self.mock.shutdown().await;
     }
+}
+
+/// Runs the demo on `127.0.0.1:port` until a shutdown signal.
+pub(super) async fn run(port: u16, log_format: Option<LogFormat>) -> Result<(), String> {
+    logging::init(false, log_format.unwrap_or_default());
+    let demo = Demo::start(port)
+        .await
+        .map_err(|e| format!("{e} (is port {port} taken? try `switchyard demo --port 0`)"))?;
+    println!("switchyard listening on http://{}", demo.addr);
+    println!("{}", demo.instructions());
+    super::shutdown_signal().await;
+    demo.shutdown().await;
+    Ok(())
 }
 
 /// The demo's config: fake credentials on the mock, the demo client key, session affinity on,

@@ -13,11 +13,11 @@ use crate::plugin::PluginWorld;
 
 /// The WIT package plugins are built against, as `(file name, text)`: the files of `wit/`.
 pub const WIT_FILES: &[(&str, &str)] = &[
-    ("access.wit", include_str!("../../wit/access.wit")),
-    ("host.wit", include_str!("../../wit/host.wit")),
-    ("session.wit", include_str!("../../wit/session.wit")),
-    ("types.wit", include_str!("../../wit/types.wit")),
-    ("worlds.wit", include_str!("../../wit/worlds.wit")),
+    ("access.wit", include_str!("../../../wit/access.wit")),
+    ("host.wit", include_str!("../../../wit/host.wit")),
+    ("session.wit", include_str!("../../../wit/session.wit")),
+    ("types.wit", include_str!("../../../wit/types.wit")),
+    ("worlds.wit", include_str!("../../../wit/worlds.wit")),
 ];
 
 /// The `componentize-py` version the Python skeleton and example are built and tested with.
@@ -276,44 +276,44 @@ impl<'a> Plan<'a> {
             Language::Rust => vec![
                 (
                     PathBuf::from("Cargo.toml"),
-                    self.render(include_str!("../templates/plugin/rust/Cargo.toml")),
+                    self.render(include_str!("../../templates/plugin/rust/Cargo.toml")),
                 ),
                 (
                     PathBuf::from("src/lib.rs"),
                     pick(
-                        include_str!("../templates/plugin/rust/access.rs"),
-                        include_str!("../templates/plugin/rust/session.rs"),
+                        include_str!("../../templates/plugin/rust/access.rs"),
+                        include_str!("../../templates/plugin/rust/session.rs"),
                     ),
                 ),
             ],
             Language::Python => vec![(
                 PathBuf::from("app.py"),
                 pick(
-                    include_str!("../templates/plugin/python/access.py"),
-                    include_str!("../templates/plugin/python/session.py"),
+                    include_str!("../../templates/plugin/python/access.py"),
+                    include_str!("../../templates/plugin/python/session.py"),
                 ),
             )],
             Language::JavaScript => vec![
                 (
                     PathBuf::from("package.json"),
-                    self.render(include_str!("../templates/plugin/js/package.json")),
+                    self.render(include_str!("../../templates/plugin/js/package.json")),
                 ),
                 (
                     PathBuf::from("plugin.js"),
                     pick(
-                        include_str!("../templates/plugin/js/access.js"),
-                        include_str!("../templates/plugin/js/session.js"),
+                        include_str!("../../templates/plugin/js/access.js"),
+                        include_str!("../../templates/plugin/js/session.js"),
                     ),
                 ),
             ],
         };
         files.push((
             PathBuf::from("README.md"),
-            self.render(include_str!("../templates/plugin/README.md")),
+            self.render(include_str!("../../templates/plugin/README.md")),
         ));
         files.push((
             PathBuf::from(".gitignore"),
-            include_str!("../templates/plugin/gitignore").to_owned(),
+            include_str!("../../templates/plugin/gitignore").to_owned(),
         ));
         for (file, text) in WIT_FILES {
             files.push((Path::new("wit").join(file), (*text).to_owned()));
