@@ -17,7 +17,7 @@ mod provider;
 mod role;
 mod wasm;
 
-pub use chain::{AccessChain, ChainEntry};
+pub use chain::AccessChain;
 pub use error::AccessError;
 pub use outcome::{Outcome, Principal};
 pub use provider::{Provider, ProviderFactory, ProviderFuture};

@@ -71,11 +71,6 @@ impl ConfinedDir {
         })
     }
 
-    /// The folder's path, as given.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Every entry but `.` and `..`, sorted by name.
     pub fn entries(&self) -> io::Result<Vec<Entry>> {
         let mut dir = rustix::fs::Dir::read_from(&self.fd)?;

@@ -149,8 +149,8 @@ pub enum CredentialSource {
     Store,
 }
 
-/// One upstream credential. Immutable; runtime state lives in
-/// [`state::CredentialState`], keyed by the id, so it survives a reload.
+/// One upstream credential. Immutable; its runtime state (cooldowns, counts) is kept apart,
+/// keyed by the id, so it survives a reload.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Credential {
@@ -168,8 +168,8 @@ pub struct Credential {
     pub prefix: Option<String>,
     /// Higher is preferred.
     pub priority: i32,
-    /// Share of requests under `weighted-round-robin`, 0 to
-    /// [`crate::config::MAX_CREDENTIAL_WEIGHT`]; 0 is never chosen by it. Other strategies
+    /// Share of requests under `weighted-round-robin`, 0 to 1,000,000; 0 is never chosen by
+    /// it. Other strategies
     /// ignore it.
     pub weight: u32,
     /// Operator-disabled: never selected.

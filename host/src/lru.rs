@@ -38,6 +38,7 @@ impl<V> Lru<V> {
     }
 
     /// Whether the map is empty.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -7,5 +7,4 @@ pub mod registry;
 pub mod safe_name;
 pub mod tracked;
 
-pub use name::ModelName;
 pub use registry::{ModelRegistry, Resolution};

@@ -16,8 +16,8 @@ pub mod id;
 pub mod role;
 pub mod wasm;
 
-pub use chain::{ExtractorChain, ExtractorEntry};
+pub use chain::ExtractorChain;
 pub use extractor::{Extractor, ExtractorFactory, ExtractorFuture};
 pub use id::{SessionIds, SessionKind};
-pub use role::{ExtractorRegistry, ExtractorRole, ExtractorState, ExtractorType};
+pub use role::{ExtractorRegistry, ExtractorRole};
 pub use wasm::WasmExtractor;

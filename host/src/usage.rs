@@ -21,7 +21,7 @@ use std::time::SystemTime;
 
 use parking_lot::Mutex;
 
-pub use aggregate::{Summary, Totals};
+pub use aggregate::Summary;
 pub use caller::Caller;
 pub use feed::Feed;
 pub use meter::Meter;

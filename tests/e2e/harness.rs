@@ -12,9 +12,9 @@ use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::Value;
 use std::io::BufRead;
-use switchyard::clock::ManualClock;
-use switchyard::runtime::{ReloadStatus, Runtime};
-use switchyard::server::{RunningServer, ServerOptions};
+use switchyard::test_util::clock::ManualClock;
+use switchyard::test_util::runtime::{ReloadStatus, Runtime};
+use switchyard::test_util::server::{RunningServer, ServerOptions};
 use tempfile::TempDir;
 
 /// The test guests (`plugins/testing/*` and `jwt-hs256`), built by `switchyard-test-guests`:
@@ -137,7 +137,9 @@ impl Proxy {
     }
 
     /// Starts a proxy on `yaml`.
-    pub async fn try_start(yaml: &str) -> Result<Proxy, switchyard::server::ServerError> {
+    pub async fn try_start(
+        yaml: &str,
+    ) -> Result<Proxy, switchyard::test_util::server::ServerError> {
         Self::try_start_with(yaml, |options| options).await
     }
 
@@ -155,7 +157,7 @@ impl Proxy {
     pub async fn try_start_with(
         yaml: &str,
         customize: impl FnOnce(ServerOptions) -> ServerOptions,
-    ) -> Result<Proxy, switchyard::server::ServerError> {
+    ) -> Result<Proxy, switchyard::test_util::server::ServerError> {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("config.yaml"), with_defaults(yaml)).expect("write config");
         let clock = Arc::new(ManualClock::new());
@@ -239,7 +241,7 @@ impl Proxy {
     /// The `/metrics` page as the server renders it (read in-process: over HTTP it needs the
     /// management key unless `metrics.public: true`).
     pub async fn metrics(&self) -> String {
-        switchyard::management::report::render(self.runtime()).await
+        switchyard::test_util::management::report::render(self.runtime()).await
     }
 
     /// GETs `path`.
@@ -284,7 +286,7 @@ impl Proxy {
 
 /// A plain HTTP client (no proxy, no pooling surprises).
 pub fn client() -> reqwest::Client {
-    switchyard::proxy::client_pool::install_crypto_provider();
+    switchyard::test_util::proxy::client_pool::install_crypto_provider();
     reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -293,7 +295,7 @@ pub fn client() -> reqwest::Client {
 
 /// A client whose connections come from 127.0.0.2: not a local client.
 pub fn remote_client() -> reqwest::Client {
-    switchyard::proxy::client_pool::install_crypto_provider();
+    switchyard::test_util::proxy::client_pool::install_crypto_provider();
     reqwest::Client::builder()
         .no_proxy()
         .local_address("127.0.0.2".parse::<std::net::IpAddr>().expect("an address"))
@@ -491,8 +493,8 @@ pub fn shared_plugin_cache() -> PathBuf {
 pub async fn plugin_host(
     clock: Arc<ManualClock>,
     installed: &[guests::Guest],
-) -> switchyard::plugin::PluginHost {
-    use switchyard::plugin::{HostOptions, PluginHost, PluginOrigin};
+) -> switchyard::test_util::plugin::PluginHost {
+    use switchyard::test_util::plugin::{HostOptions, PluginHost, PluginOrigin};
     let host = PluginHost::new(HostOptions {
         cache_dir: Some(shared_plugin_cache()),
         clock,
@@ -512,13 +514,13 @@ pub fn instance(
     name: &str,
     kind: &str,
     settings: serde_json::Value,
-) -> switchyard::config::PluginInstanceConfig {
-    switchyard::config::PluginInstanceConfig {
+) -> switchyard::test_util::config::PluginInstanceConfig {
+    switchyard::test_util::config::PluginInstanceConfig {
         name: name.to_owned(),
         kind: kind.to_owned(),
         settings,
         limits: None,
-        on_fault: switchyard::config::OnFault::Deny,
+        on_fault: switchyard::test_util::config::OnFault::Deny,
     }
 }
 

@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime};
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
-use switchyard::clock::Clock;
-use switchyard::session::{SessionIds, SessionKind};
+use switchyard::test_util::clock::Clock;
+use switchyard::test_util::session::{SessionIds, SessionKind};
 use switchyard_mock::MockUpstream;
 
 use crate::harness::plugins::{cache_dir, config, drop_file, status_of, warm_cache};
@@ -70,7 +70,7 @@ fn hmac_auth_version(version: &str) -> PathBuf {
     }
     let wit = copy.path().join("wit");
     std::fs::create_dir(&wit).unwrap();
-    for (file, text) in switchyard::cli::scaffold::WIT_FILES {
+    for (file, text) in switchyard::test_util::cli::scaffold::WIT_FILES {
         std::fs::write(wit.join(file), text).unwrap();
     }
     toolchain::python(&Build {
@@ -348,7 +348,7 @@ async fn the_javascript_extractor_names_the_session() {
 
     // The session it produces, from the running generation's chain.
     let extract = |headers: &[(&str, &str)]| {
-        let head = switchyard::access::RequestHead::new(
+        let head = switchyard::test_util::access::RequestHead::new(
             "POST",
             "/v1/messages",
             "",

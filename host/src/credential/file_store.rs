@@ -51,7 +51,7 @@ pub enum StoreError {
     InvalidId(String),
 }
 
-/// What [`FileStore::list`] found.
+/// The credentials one listing found: what [`crate::CredentialStore::list`] returns.
 #[derive(Debug, Default)]
 #[non_exhaustive]
 pub struct Listing {

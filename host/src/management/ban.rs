@@ -155,13 +155,9 @@ impl BanTable {
     }
 
     /// Entries held now.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.state.lock().entries.len()
-    }
-
-    /// Whether no entry is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn settle(&self, group: AddressGroup, now: SystemTime, success: bool) {

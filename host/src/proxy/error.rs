@@ -106,6 +106,7 @@ impl ProxyError {
     }
 
     /// The JSON body (the upstream's bytes for [`ProxyError::Upstream`]).
+    #[cfg(test)]
     pub fn body(&self) -> Bytes {
         self.body_for(None)
     }

@@ -58,14 +58,6 @@ impl Retry {
             other => Retry::OtherCredential(other),
         }
     }
-
-    /// Whom the failure blames.
-    pub fn blame(self) -> Blame {
-        match self {
-            Retry::OtherCredential(blame) => blame,
-            Retry::Never => Blame::Request,
-        }
-    }
 }
 
 /// An upstream's error answer, passed to the client unchanged.

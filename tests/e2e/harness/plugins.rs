@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use switchyard::plugin::{HostOptions, PluginHost, PluginOrigin, PluginStatus};
-use switchyard::runtime::ReloadStatus;
+use switchyard::test_util::plugin::{HostOptions, PluginHost, PluginOrigin, PluginStatus};
+use switchyard::test_util::runtime::ReloadStatus;
 use switchyard_mock::MockUpstream;
 
 use super::Proxy;
