@@ -19,9 +19,11 @@ mod wasm;
 
 pub use chain::AccessChain;
 pub use error::AccessError;
-pub use outcome::{Outcome, Principal};
+pub use outcome::Outcome;
+pub(crate) use outcome::Principal;
 pub use provider::{Provider, ProviderFactory, ProviderFuture};
-pub use role::{AccessRole, ProviderRegistry, ProviderType};
-pub use wasm::WasmProvider;
+pub(crate) use role::AccessRole;
+pub use role::{ProviderRegistry, ProviderType};
+pub(crate) use wasm::WasmProvider;
 
 pub use crate::plugin::RequestHead;

@@ -17,10 +17,10 @@
 //! Redis store ([`redis::RedisCache`]); a program embedding switchyard opens its own through a
 //! [`SessionStore`].
 
-pub mod cache;
-pub mod memory;
-pub mod redis;
-pub mod store;
+pub(crate) mod cache;
+pub(crate) mod memory;
+pub(crate) mod redis;
+pub(crate) mod store;
 
 pub use cache::SessionCache;
 pub use store::SessionStore;

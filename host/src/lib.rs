@@ -32,10 +32,10 @@
 // Every workspace check, test and clippy run builds the library with `cli` and `test-util`
 // (the package's dev-dependency on itself turns `test-util` on), and there the lints below
 // hold. Without those features (a plain build of the binary, an embedding program) the
-// internals that only `cli` or `test_util` reach are partly unused by design.
+// internals that only `cli` or `test_util` reach are crate-private and partly unused by design.
 #![cfg_attr(
     not(all(feature = "cli", feature = "test-util")),
-    allow(dead_code, unused_imports)
+    allow(unreachable_pub, dead_code, unused_imports)
 )]
 
 pub mod sdk;

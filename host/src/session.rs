@@ -10,14 +10,15 @@
 //!   path.
 //! - [`ExtractorChain::extract`] is the per-request policy.
 
-pub mod chain;
-pub mod extractor;
-pub mod id;
-pub mod role;
-pub mod wasm;
+pub(crate) mod chain;
+pub(crate) mod extractor;
+pub(crate) mod id;
+pub(crate) mod role;
+pub(crate) mod wasm;
 
 pub use chain::ExtractorChain;
 pub use extractor::{Extractor, ExtractorFactory, ExtractorFuture};
 pub use id::{SessionIds, SessionKind};
-pub use role::{ExtractorRegistry, ExtractorRole};
-pub use wasm::WasmExtractor;
+pub use role::ExtractorRegistry;
+pub(crate) use role::ExtractorRole;
+pub(crate) use wasm::WasmExtractor;

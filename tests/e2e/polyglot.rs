@@ -7,7 +7,7 @@
 //! Every test here builds a plugin with its toolchain: the slow tier (`#[ignore]`d, run by
 //! `.ci/run` with `cargo test -p switchyard --test e2e -- --ignored scaffold:: polyglot::`).
 
-pub mod toolchain;
+pub(crate) mod toolchain;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,10 +27,11 @@ use crate::scaffold::check;
 use toolchain::{Build, js_example_dir, python_example_dir};
 
 /// The limits the guides recommend for an instance of a Python or JavaScript plugin.
-pub const LARGE_GUEST_LIMITS: &str = "      limits: { memory-mib: 256, deadline-ms: 1000 }\n";
+pub(crate) const LARGE_GUEST_LIMITS: &str =
+    "      limits: { memory-mib: 256, deadline-ms: 1000 }\n";
 
 /// The Python example `hmac-auth`, built.
-pub fn hmac_auth() -> PathBuf {
+pub(crate) fn hmac_auth() -> PathBuf {
     toolchain::python(&Build {
         dir: &python_example_dir(),
         world: "access-provider",
@@ -40,7 +41,7 @@ pub fn hmac_auth() -> PathBuf {
 }
 
 /// The JavaScript example `session-header`, built.
-pub fn session_header() -> PathBuf {
+pub(crate) fn session_header() -> PathBuf {
     toolchain::javascript(
         &Build {
             dir: &js_example_dir(),

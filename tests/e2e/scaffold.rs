@@ -17,7 +17,7 @@ use crate::polyglot::toolchain::{self, Build};
 use crate::wasm_guest;
 
 /// `switchyard plugin check FILE ARGS…` with the tests' compiled-component cache.
-pub fn check(file: &Path, args: &[&str]) -> (i32, String) {
+pub(crate) fn check(file: &Path, args: &[&str]) -> (i32, String) {
     let file = file.display().to_string();
     let cache = cache_dir().display().to_string();
     let mut all = vec!["plugin", "check", &file, "--cache-dir", &cache];
