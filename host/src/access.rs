@@ -20,8 +20,8 @@ mod wasm;
 pub use chain::{AccessChain, ChainEntry};
 pub use error::AccessError;
 pub use outcome::{Outcome, Principal};
-pub use provider::{Provider, ProviderFactory, ProviderFuture};
-pub use role::{AccessRole, ProviderRegistry, ProviderType};
+pub use provider::{Provider, ProviderFuture};
+pub use role::{AccessRole, ProviderFactory, ProviderRegistry, ProviderType};
 pub use wasm::WasmProvider;
 
 pub use crate::plugin::RequestHead;

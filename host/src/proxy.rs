@@ -1,6 +1,7 @@
 //! The client-facing API: routes, the forwarding flow, and the upstream calls.
 
 pub mod access_gate;
+pub mod chunk_stream;
 pub mod client_pool;
 pub mod ctx;
 pub mod dispatch;

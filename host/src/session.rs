@@ -17,7 +17,7 @@ pub mod role;
 pub mod wasm;
 
 pub use chain::{ExtractorChain, ExtractorEntry};
-pub use extractor::{Extractor, ExtractorFactory, ExtractorFuture};
+pub use extractor::{Extractor, ExtractorFuture};
 pub use id::{SessionIds, SessionKind};
-pub use role::{ExtractorRegistry, ExtractorRole, ExtractorState, ExtractorType};
+pub use role::{ExtractorFactory, ExtractorRegistry, ExtractorRole, ExtractorState, ExtractorType};
 pub use wasm::WasmExtractor;

@@ -1,11 +1,11 @@
 //! The session-extractor role: what the generic chain needs to make extractor instances, what
-//! each entry keeps, and the names of its registry.
+//! each entry keeps, the names of its registry, and the factory of native extractors.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use super::{Extractor, WasmExtractor};
-use crate::chain::{InstanceType, Role, TypeRegistry};
+use crate::chain::{InstanceType, NativeFactory, Role, TypeRegistry};
 use crate::config::{PluginInstanceConfig, PluginLimits};
 use crate::plugin::{InstanceStats, Plugin, PluginError, PluginHost, PluginWorld};
 
@@ -65,3 +65,9 @@ pub type ExtractorRegistry = TypeRegistry<ExtractorRole>;
 
 /// A session-extractor type: how its configured instances are made.
 pub type ExtractorType = InstanceType<ExtractorRole>;
+
+/// Builds configured instances of a native extractor type. A closure
+/// `Fn(&PluginInstanceConfig) -> Result<Arc<dyn Extractor>, String>` is one.
+pub trait ExtractorFactory: NativeFactory<ExtractorRole> {}
+
+impl<F: NativeFactory<ExtractorRole>> ExtractorFactory for F {}
