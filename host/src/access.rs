@@ -21,9 +21,9 @@ pub use chain::AccessChain;
 pub use error::AccessError;
 pub use outcome::Outcome;
 pub(crate) use outcome::Principal;
-pub use provider::{Provider, ProviderFactory, ProviderFuture};
+pub use provider::{Provider, ProviderFuture};
 pub(crate) use role::AccessRole;
-pub use role::{ProviderRegistry, ProviderType};
+pub use role::{ProviderFactory, ProviderRegistry, ProviderType};
 pub(crate) use wasm::WasmProvider;
 
 pub use crate::plugin::RequestHead;

@@ -1,6 +1,7 @@
 //! The client-facing API: routes, the forwarding flow, and the upstream calls.
 
 pub(crate) mod access_gate;
+pub(crate) mod chunk_stream;
 pub(crate) mod client_pool;
 pub(crate) mod ctx;
 pub(crate) mod dispatch;

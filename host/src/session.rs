@@ -17,8 +17,8 @@ pub(crate) mod role;
 pub(crate) mod wasm;
 
 pub use chain::ExtractorChain;
-pub use extractor::{Extractor, ExtractorFactory, ExtractorFuture};
+pub use extractor::{Extractor, ExtractorFuture};
 pub use id::{SessionIds, SessionKind};
-pub use role::ExtractorRegistry;
 pub(crate) use role::ExtractorRole;
+pub use role::{ExtractorFactory, ExtractorRegistry};
 pub(crate) use wasm::WasmExtractor;

@@ -1,11 +1,9 @@
-//! The provider trait: one configured instance's decision about a request; and the factory of
-//! native providers.
+//! The provider trait: one configured instance's decision about a request.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use super::{AccessRole, Outcome, RequestHead};
-use crate::chain::NativeFactory;
+use super::{Outcome, RequestHead};
 use crate::plugin::{Fault, InstanceStats};
 
 /// The future a [`Provider`] returns.
@@ -25,9 +23,3 @@ pub trait Provider: Send + Sync + 'static {
         None
     }
 }
-
-/// Builds configured instances of a native access-provider type. A closure
-/// `Fn(&PluginInstanceConfig) -> Result<Arc<dyn Provider>, String>` is one.
-pub trait ProviderFactory: NativeFactory<AccessRole> {}
-
-impl<F: NativeFactory<AccessRole>> ProviderFactory for F {}

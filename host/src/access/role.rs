@@ -1,10 +1,10 @@
 //! The access-provider role: what the generic chain needs to make access-provider instances,
-//! and the names of its registry.
+//! the names of its registry, and the factory of native providers.
 
 use std::sync::Arc;
 
 use super::{Provider, WasmProvider};
-use crate::chain::{InstanceType, Role, TypeRegistry};
+use crate::chain::{InstanceType, NativeFactory, Role, TypeRegistry};
 use crate::config::{OnFault, PluginInstanceConfig, PluginLimits};
 use crate::plugin::{InstanceStats, Plugin, PluginError, PluginHost, PluginWorld};
 
@@ -51,3 +51,9 @@ pub type ProviderRegistry = TypeRegistry<AccessRole>;
 
 /// An access-provider type: how its configured instances are made.
 pub type ProviderType = InstanceType<AccessRole>;
+
+/// Builds configured instances of a native access-provider type. A closure
+/// `Fn(&PluginInstanceConfig) -> Result<Arc<dyn Provider>, String>` is one.
+pub trait ProviderFactory: NativeFactory<AccessRole> {}
+
+impl<F: NativeFactory<AccessRole>> ProviderFactory for F {}

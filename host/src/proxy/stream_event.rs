@@ -47,6 +47,14 @@ pub(crate) fn last_event_end(buf: &[u8]) -> Option<usize> {
     lf.max(crlf)
 }
 
+/// The end of the last complete event in `buf`, whose first `scanned` bytes are known to hold
+/// no event end: only `buf[scanned - 3..]` is searched (the 3 bytes before catch a `\n\n` or
+/// `\r\n\r\n` split across chunks). Equals [`last_event_end`] of the whole buffer.
+pub(crate) fn last_event_end_since(buf: &[u8], scanned: usize) -> Option<usize> {
+    let from = scanned.saturating_sub(3).min(buf.len());
+    last_event_end(&buf[from..]).map(|end| from + end)
+}
+
 /// The terminal error event for `message` in `style`.
 pub(crate) fn terminal_error(style: ErrorStyle, message: &str) -> Bytes {
     match style {
@@ -133,6 +141,16 @@ fn error_status(value: &Value) -> StatusCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_blank_line_split_across_chunks_is_found_in_the_new_bytes() {
+        // `\r\n\r\n` with three of its bytes already held.
+        assert_eq!(last_event_end_since(b"data: a\r\n\r\n", 10), Some(11));
+        assert_eq!(last_event_end_since(b"data: a\n\n", 8), Some(9));
+        // Nothing new: nothing found, and no panic on short buffers.
+        assert_eq!(last_event_end_since(b"ab", 2), None);
+        assert_eq!(last_event_end_since(b"", 0), None);
+    }
 
     #[test]
     fn finds_event_boundaries() {

@@ -8,7 +8,7 @@
 //! The tail of an incomplete event is held up to `streaming.max-event-mib`; past it the stream
 //! ends with the protocol's error event. Each chunk is searched for an event end once: only its
 //! own bytes and the last three held before it (a blank line split across chunks), never the
-//! whole held tail again ([`last_event_end_since`]).
+//! whole held tail again ([`super::stream_event::last_event_end_since`]).
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -21,20 +21,12 @@ use futures_util::Stream;
 use futures_util::future::BoxFuture;
 use tokio::time::{Instant, Sleep};
 
-use super::stream_event::{ErrorStyle, last_event_end, terminal_error};
-use super::upstream::ChunkStream;
+use super::chunk_stream::ChunkStream;
+use super::stream_event::{ErrorStyle, last_event_end, last_event_end_since, terminal_error};
 use crate::metrics::{LimitCounters, Metrics};
 
 /// A keep-alive comment.
 const KEEPALIVE: &[u8] = b": keep-alive\n\n";
-
-/// The end of the last complete event in `buf`, whose first `scanned` bytes are known to hold
-/// no event end: only `buf[scanned - 3..]` is searched (the 3 bytes before catch a `\n\n` or
-/// `\r\n\r\n` split across chunks). Equals [`last_event_end`] of the whole buffer.
-pub(crate) fn last_event_end_since(buf: &[u8], scanned: usize) -> Option<usize> {
-    let from = scanned.saturating_sub(3).min(buf.len());
-    last_event_end(&buf[from..]).map(|end| from + end)
-}
 
 /// The cap on an incomplete SSE event (`streaming.max-event-mib`) and where to count
 /// oversized events.
@@ -451,16 +443,6 @@ mod tests {
         assert!(relay.next().await.is_none());
         assert_eq!(*ended.lock().unwrap(), Some(StreamEnd::Completed));
         assert_eq!(oversized_after_first_byte(&metrics), 0);
-    }
-
-    #[test]
-    fn a_blank_line_split_across_chunks_is_found_in_the_new_bytes() {
-        // `\r\n\r\n` with three of its bytes already held.
-        assert_eq!(last_event_end_since(b"data: a\r\n\r\n", 10), Some(11));
-        assert_eq!(last_event_end_since(b"data: a\n\n", 8), Some(9));
-        // Nothing new: nothing found, and no panic on short buffers.
-        assert_eq!(last_event_end_since(b"ab", 2), None);
-        assert_eq!(last_event_end_since(b"", 0), None);
     }
 
     mod framing {

@@ -1,19 +1,18 @@
 //! One attempt: a request to one credential's upstream, classified as success or failure.
 
-use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use http::header::RETRY_AFTER;
 use http::{HeaderMap, StatusCode};
 
+use super::chunk_stream::ChunkStream;
 use super::ctx::Ctx;
 use super::endpoint::Endpoint;
 use super::headers;
 use super::request_body::RequestBody;
-use super::stream_event::{ErrorStyle, last_event_end};
-use super::stream_relay::last_event_end_since;
+use super::stream_event::{ErrorStyle, last_event_end, last_event_end_since};
 use super::upstream_error::{Phase, UpstreamError};
 use crate::credential::ProviderKind;
 use crate::credential::candidate::Candidate;
@@ -43,9 +42,6 @@ pub(crate) struct Call<'a> {
     /// The request's session, for affinity.
     pub session: Option<&'a SessionIds>,
 }
-
-/// The rest of an upstream body.
-pub(crate) type ChunkStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
 
 /// A successful upstream answer: its head, and for streams the first payload already read.
 pub(crate) struct Answer {

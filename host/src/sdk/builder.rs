@@ -1,4 +1,5 @@
-//! [`SwitchyardBuilder`]: what an embedded switchyard is made of, before it starts.
+//! [`SwitchyardBuilder`]: what an embedded switchyard is made of, before it starts; and
+//! [`Switchyard::builder`], where building starts.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,8 +49,9 @@ impl std::fmt::Debug for SwitchyardBuilder {
     }
 }
 
-impl SwitchyardBuilder {
-    pub(super) fn new() -> SwitchyardBuilder {
+impl Switchyard {
+    /// Starts building an embedded switchyard.
+    pub fn builder() -> SwitchyardBuilder {
         SwitchyardBuilder {
             config: None,
             providers: ProviderRegistry::new(),
@@ -64,7 +66,9 @@ impl SwitchyardBuilder {
             log_format: None,
         }
     }
+}
 
+impl SwitchyardBuilder {
     /// Configures from code. Such an instance changes config only through
     /// [`Switchyard::apply_config`] (there is no file to watch).
     pub fn config(mut self, config: SdkConfig) -> SwitchyardBuilder {

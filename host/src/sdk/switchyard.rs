@@ -8,7 +8,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
-use super::{ApplyError, SdkConfig, SdkError, SwitchyardBuilder};
+use super::{ApplyError, SdkConfig, SdkError};
 use crate::config::Config;
 use crate::reload::{ConfigWatcher, ReloadOutcome};
 use crate::runtime::ReloadStatus;
@@ -59,11 +59,6 @@ impl std::fmt::Debug for Switchyard {
 }
 
 impl Switchyard {
-    /// Starts building an embedded switchyard.
-    pub fn builder() -> SwitchyardBuilder {
-        SwitchyardBuilder::new()
-    }
-
     pub(super) fn new(booted: Booted, grace: Duration) -> Switchyard {
         Switchyard {
             booted,

@@ -1,11 +1,9 @@
-//! The extractor trait: one configured instance's recognition of a request's session; and the
-//! factory of native extractors.
+//! The extractor trait: one configured instance's recognition of a request's session.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use super::{ExtractorRole, SessionIds};
-use crate::chain::NativeFactory;
+use super::SessionIds;
 use crate::plugin::{Fault, InstanceStats, RequestHead};
 
 /// The future an [`Extractor`] returns.
@@ -33,9 +31,3 @@ pub trait Extractor: Send + Sync + 'static {
         None
     }
 }
-
-/// Builds configured instances of a native extractor type. A closure
-/// `Fn(&PluginInstanceConfig) -> Result<Arc<dyn Extractor>, String>` is one.
-pub trait ExtractorFactory: NativeFactory<ExtractorRole> {}
-
-impl<F: NativeFactory<ExtractorRole>> ExtractorFactory for F {}

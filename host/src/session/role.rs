@@ -1,11 +1,11 @@
 //! The session-extractor role: what the generic chain needs to make extractor instances, what
-//! each entry keeps, and the names of its registry.
+//! each entry keeps, the names of its registry, and the factory of native extractors.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use super::{Extractor, WasmExtractor};
-use crate::chain::{Role, TypeRegistry};
+use crate::chain::{NativeFactory, Role, TypeRegistry};
 use crate::config::{PluginInstanceConfig, PluginLimits};
 use crate::plugin::{InstanceStats, Plugin, PluginError, PluginHost, PluginWorld};
 
@@ -62,3 +62,9 @@ pub struct ExtractorState {
 /// Session-extractor types by name, in registration order (native ones registered here, the
 /// session-extractor plugins installed in the host found beside them).
 pub type ExtractorRegistry = TypeRegistry<ExtractorRole>;
+
+/// Builds configured instances of a native extractor type. A closure
+/// `Fn(&PluginInstanceConfig) -> Result<Arc<dyn Extractor>, String>` is one.
+pub trait ExtractorFactory: NativeFactory<ExtractorRole> {}
+
+impl<F: NativeFactory<ExtractorRole>> ExtractorFactory for F {}
