@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 
 /// Where requests go and what they carry.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     /// Display name (`direct`, `switchyard`, `nginx`).
     pub name: &'static str,
     /// The listener.
@@ -28,7 +28,7 @@ pub struct Target {
 
 /// One request shape.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// The path.
     pub path: &'static str,
     /// The JSON body.
@@ -36,7 +36,7 @@ pub struct Spec {
 }
 
 /// A keep-alive connection.
-pub async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>> {
+pub(crate) async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>> {
     let stream = TcpStream::connect(addr)
         .await
         .with_context(|| format!("connect {addr}"))?;
@@ -61,7 +61,7 @@ fn request(target: &Target, spec: &Spec) -> Request<Full<Bytes>> {
 }
 
 /// Sends `spec` and reads the whole answer; returns the time it took (an error for a non-2xx).
-pub async fn once(
+pub(crate) async fn once(
     sender: &mut SendRequest<Full<Bytes>>,
     target: &Target,
     spec: &Spec,
@@ -78,14 +78,14 @@ pub async fn once(
 }
 
 /// A histogram of microseconds.
-pub fn histogram() -> Histogram<u64> {
+pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds")
 }
 
 /// Sends `warmup` then `count` requests one after another on one connection and records each
 /// one's time in µs. The client runs alone on a single-threaded runtime of its own thread, as
 /// wrk's event loop does, so no hop between the load generator's threads is timed.
-pub async fn sequential(
+pub(crate) async fn sequential(
     target: &Target,
     spec: &Spec,
     warmup: u32,
@@ -113,7 +113,7 @@ pub async fn sequential(
 }
 
 /// Throughput: `connections` connections sending back to back for `duration`.
-pub struct Throughput {
+pub(crate) struct Throughput {
     /// Successful requests.
     pub ok: u64,
     /// Failed requests.
@@ -123,7 +123,7 @@ pub struct Throughput {
 }
 
 /// Drives `connections` connections for `duration`.
-pub async fn throughput(
+pub(crate) async fn throughput(
     target: &Target,
     spec: &Spec,
     connections: usize,
@@ -175,7 +175,7 @@ pub async fn throughput(
 }
 
 /// Times the first body byte of `count` streamed requests, one after the other.
-pub async fn first_byte(target: &Target, spec: &Spec, count: u32) -> Result<Histogram<u64>> {
+pub(crate) async fn first_byte(target: &Target, spec: &Spec, count: u32) -> Result<Histogram<u64>> {
     let mut sender = connect(target.addr).await?;
     let mut hist = histogram();
     for _ in 0..count {
@@ -200,7 +200,7 @@ pub async fn first_byte(target: &Target, spec: &Spec, count: u32) -> Result<Hist
 
 /// What holding many streams open gave.
 #[derive(Debug, Default)]
-pub struct Streams {
+pub(crate) struct Streams {
     /// Streams that completed with every chunk.
     pub completed: u64,
     /// Streams that failed or lost chunks.
@@ -209,7 +209,7 @@ pub struct Streams {
 
 /// Opens `count` streams at once; each must deliver `expect_marker` (the last event).
 /// `while_open` runs once every stream has received its first chunk.
-pub async fn hold_streams<F, Fut>(
+pub(crate) async fn hold_streams<F, Fut>(
     target: &Target,
     spec: &Spec,
     count: usize,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 /// A child process that is killed when dropped.
-pub struct Process {
+pub(crate) struct Process {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
@@ -19,13 +19,13 @@ pub struct Process {
 
 impl Process {
     /// The process id.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// CPU time (user + system) this process and its direct children (nginx's workers) have
     /// used so far, from `/proc`.
-    pub fn cpu_time(&self) -> Result<Duration> {
+    pub(crate) fn cpu_time(&self) -> Result<Duration> {
         let pid = self.pid();
         let children =
             std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
@@ -38,7 +38,7 @@ impl Process {
     }
 
     /// Resident memory in MiB, from `/proc`.
-    pub fn rss_mb(&self) -> Result<f64> {
+    pub(crate) fn rss_mb(&self) -> Result<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
         let kb: f64 = status
             .lines()
@@ -64,13 +64,13 @@ impl Drop for Process {
 }
 
 /// The folder of this binary (`target/release`), where the other binaries are built.
-pub fn binary_dir() -> Result<PathBuf> {
+pub(crate) fn binary_dir() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
     Ok(exe.parent().context("binary has a folder")?.to_owned())
 }
 
 /// Builds the switchyard and mock binaries in release mode (a no-op when up to date).
-pub fn build_binaries() -> Result<()> {
+pub(crate) fn build_binaries() -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .args([
@@ -122,7 +122,7 @@ fn start_listening(binary: &Path, args: &[&str], envs: &[(&str, &str)]) -> Resul
 }
 
 /// The mock upstream, streaming `chunks` chunks `interval_ms` apart.
-pub fn mock(dir: &Path, chunks: u32, interval_ms: u64) -> Result<Process> {
+pub(crate) fn mock(dir: &Path, chunks: u32, interval_ms: u64) -> Result<Process> {
     start_listening(
         &dir.join("switchyard-mock"),
         &[
@@ -139,12 +139,12 @@ pub fn mock(dir: &Path, chunks: u32, interval_ms: u64) -> Result<Process> {
 }
 
 /// switchyard (the one built beside this binary, in `dir`) on `config`.
-pub fn switchyard(dir: &Path, config: &Path) -> Result<Process> {
+pub(crate) fn switchyard(dir: &Path, config: &Path) -> Result<Process> {
     switchyard_binary(&dir.join("switchyard"), config)
 }
 
 /// The switchyard `binary` (say, an earlier build) on `config`.
-pub fn switchyard_binary(binary: &Path, config: &Path) -> Result<Process> {
+pub(crate) fn switchyard_binary(binary: &Path, config: &Path) -> Result<Process> {
     start_listening(
         binary,
         &["--config", &config.display().to_string()],
@@ -153,7 +153,7 @@ pub fn switchyard_binary(binary: &Path, config: &Path) -> Result<Process> {
 }
 
 /// nginx as a reverse proxy in front of `upstream`, when it is installed.
-pub fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
+pub(crate) fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
     let Some(binary) = installed(&["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"])
     else {
         return Ok(None);
@@ -188,7 +188,7 @@ pub fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
 }
 
 /// `redis-server` on a free loopback port without persistence, when it is installed.
-pub fn redis_server(work: &Path) -> Result<Option<Process>> {
+pub(crate) fn redis_server(work: &Path) -> Result<Option<Process>> {
     let Some(binary) = installed(&["/usr/bin/redis-server", "/usr/local/bin/redis-server"]) else {
         return Ok(None);
     };
@@ -240,7 +240,7 @@ fn installed(candidates: &[&str]) -> Option<PathBuf> {
 }
 
 /// A port that was free a moment ago.
-pub fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 /// Every figure of one run; `None` when a part did not run.
 #[derive(Debug, Default)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub added_latency_p50_us: Option<f64>,
     pub added_latency_p99_us: Option<f64>,
     pub rps_direct: Option<f64>,
@@ -42,12 +42,12 @@ pub struct Summary {
 
 impl Summary {
     /// switchyard's throughput over nginx's.
-    pub fn rps_ratio_vs_nginx(&self) -> Option<f64> {
+    pub(crate) fn rps_ratio_vs_nginx(&self) -> Option<f64> {
         Some(self.rps_switchyard? / self.rps_nginx?)
     }
 
     /// The flat JSON object of `target/bench/summary.json`.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "added_latency_p50_us": self.added_latency_p50_us,
             "added_latency_p99_us": self.added_latency_p99_us,
@@ -84,7 +84,7 @@ impl Summary {
     }
 
     /// Prints the table with each target of docs/architecture.md.
-    pub fn print(&self) {
+    pub(crate) fn print(&self) {
         let f =
             |v: Option<f64>, digits: usize| v.map_or("n/a".to_owned(), |v| format!("{v:.digits$}"));
         let u = |v: Option<u64>| v.map_or("n/a".to_owned(), |v| v.to_string());
@@ -216,7 +216,7 @@ impl Summary {
     }
 
     /// Writes the JSON next to the build output.
-    pub fn write(&self, path: &Path) -> Result<()> {
+    pub(crate) fn write(&self, path: &Path) -> Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }

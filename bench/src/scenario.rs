@@ -1,12 +1,12 @@
 //! The measurements, one module each, and the processes they share.
 
-pub mod cache_hits;
-pub mod latency;
-pub mod micro;
-pub mod session_store;
-pub mod streams;
-pub mod swap;
-pub mod throughput;
+pub(crate) mod cache_hits;
+pub(crate) mod latency;
+pub(crate) mod micro;
+pub(crate) mod session_store;
+pub(crate) mod streams;
+pub(crate) mod swap;
+pub(crate) mod throughput;
 
 use std::path::Path;
 
@@ -18,12 +18,12 @@ use crate::load::{Spec, Target};
 use crate::processes::{self, Process};
 
 /// The client key switchyard accepts.
-pub const CLIENT_KEY: &str = "bench-client-key";
+pub(crate) const CLIENT_KEY: &str = "bench-client-key";
 /// Upstream credentials switchyard spreads over.
-pub const CREDENTIALS: usize = 8;
+pub(crate) const CREDENTIALS: usize = 8;
 
 /// The mock, switchyard (default plugins, affinity on, 8 credentials) and nginx if present.
-pub struct Setup {
+pub(crate) struct Setup {
     /// The mock upstream.
     pub mock: Process,
     /// switchyard.
@@ -37,7 +37,7 @@ pub struct Setup {
 impl Setup {
     /// Starts everything (and the `baseline` switchyard binary when given); the mock streams
     /// 20 chunks 250 ms apart unless asked otherwise.
-    pub fn start(bin: &Path, work: &Path, baseline: Option<&Path>) -> Result<Setup> {
+    pub(crate) fn start(bin: &Path, work: &Path, baseline: Option<&Path>) -> Result<Setup> {
         let mock = processes::mock(bin, 20, 250)?;
         let config = work.join("config.yaml");
         std::fs::write(&config, config_yaml(&format!("http://{}", mock.addr), true))?;
@@ -56,7 +56,7 @@ impl Setup {
 
     /// The server process behind each of [`Setup::targets`], in the same order (the mock for
     /// `direct`).
-    pub fn processes(&self) -> Vec<&Process> {
+    pub(crate) fn processes(&self) -> Vec<&Process> {
         let mut processes = vec![&self.mock, &self.switchyard];
         processes.extend(&self.nginx);
         processes.extend(&self.baseline);
@@ -64,7 +64,7 @@ impl Setup {
     }
 
     /// The targets in measuring order: direct, switchyard, nginx, baseline (when present).
-    pub fn targets(&self) -> Vec<Target> {
+    pub(crate) fn targets(&self) -> Vec<Target> {
         let mut targets = vec![
             Target {
                 name: "direct",
@@ -111,7 +111,7 @@ fn upstream_key() -> Vec<(HeaderName, HeaderValue)> {
 
 /// switchyard's config: the client key (the embedded config-api-key plugin), session affinity
 /// (the embedded standard extractor) when `affinity`, 8 Claude credentials on the mock.
-pub fn config_yaml(mock: &str, affinity: bool) -> String {
+pub(crate) fn config_yaml(mock: &str, affinity: bool) -> String {
     let mut yaml = format!(
         "host: 127.0.0.1\nport: 0\napi-keys: [{CLIENT_KEY}]\nrouting:\n  session-affinity: {affinity}\nclaude-api-key:\n"
     );
@@ -122,7 +122,7 @@ pub fn config_yaml(mock: &str, affinity: bool) -> String {
 }
 
 /// A small non-streaming Messages request.
-pub fn small_request() -> Spec {
+pub(crate) fn small_request() -> Spec {
     Spec {
         path: "/v1/messages",
         body: Bytes::from_static(

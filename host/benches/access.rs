@@ -9,9 +9,9 @@ use std::time::SystemTime;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
-use switchyard::access::{AccessChain, ProviderRegistry, RequestHead};
-use switchyard::config::{PluginInstanceConfig, PluginLimits};
-use switchyard::plugin::{HostOptions, PluginHost};
+use switchyard::test_util::access::{AccessChain, ProviderRegistry, RequestHead};
+use switchyard::test_util::config::{PluginInstanceConfig, PluginLimits};
+use switchyard::test_util::plugin::{HostOptions, PluginHost};
 
 const KEYS: &[&str] = &[
     "sk-alpha-0001",
@@ -163,7 +163,7 @@ fn chain(runtime: &tokio::runtime::Runtime, pool_size: usize) -> AccessChain {
             kind: "config-api-key".to_owned(),
             settings: serde_json::json!({ "api-keys": KEYS }),
             limits: None,
-            on_fault: switchyard::config::OnFault::Deny,
+            on_fault: switchyard::test_util::config::OnFault::Deny,
         }];
         AccessChain::prepare(
             &instances,

@@ -11,17 +11,17 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
-use switchyard::affinity::memory::MemoryCache;
-use switchyard::affinity::{PickOutcome, SessionAffinity};
-use switchyard::clock::SystemClock;
-use switchyard::config::{Config, PluginInstanceConfig, PluginLimits};
-use switchyard::credential::availability::available;
-use switchyard::credential::candidate::Candidate;
-use switchyard::credential::config_source;
-use switchyard::credential::selector::{PickRequest, RoundRobin, RoundRobinCursors};
-use switchyard::credential::state::CredentialState;
-use switchyard::plugin::{HostOptions, PluginHost, RequestHead};
-use switchyard::session::{ExtractorChain, ExtractorRegistry, SessionIds, SessionKind};
+use switchyard::test_util::affinity::memory::MemoryCache;
+use switchyard::test_util::affinity::{PickOutcome, SessionAffinity};
+use switchyard::test_util::clock::SystemClock;
+use switchyard::test_util::config::{Config, PluginInstanceConfig, PluginLimits};
+use switchyard::test_util::credential::availability::available;
+use switchyard::test_util::credential::candidate::Candidate;
+use switchyard::test_util::credential::config_source;
+use switchyard::test_util::credential::selector::{PickRequest, RoundRobin, RoundRobinCursors};
+use switchyard::test_util::credential::state::CredentialState;
+use switchyard::test_util::plugin::{HostOptions, PluginHost, RequestHead};
+use switchyard::test_util::session::{ExtractorChain, ExtractorRegistry, SessionIds, SessionKind};
 
 /// A Claude Code request head (15 header fields, none of them a session header).
 fn claude_code_head() -> RequestHead {
@@ -142,7 +142,7 @@ fn extraction(c: &mut Criterion) {
             kind: "session-standard".to_owned(),
             settings: json!({}),
             limits: None,
-            on_fault: switchyard::config::OnFault::Deny,
+            on_fault: switchyard::test_util::config::OnFault::Deny,
         }];
         ExtractorChain::prepare(
             &instances,
@@ -205,7 +205,7 @@ fn affinity_pick(c: &mut Criterion) {
             credential: Arc::new(credential),
             upstream_model: Arc::from("claude-sonnet-4-5"),
             state: Arc::new(CredentialState::default()),
-            tracking: switchyard::model::tracked::Tracking::Listed,
+            tracking: switchyard::test_util::model::tracked::Tracking::Listed,
         })
         .collect();
     candidates.sort_by(|a, b| a.credential.id.cmp(&b.credential.id));
@@ -214,7 +214,6 @@ fn affinity_pick(c: &mut Criterion) {
     let affinity = SessionAffinity::new(
         Arc::new(RoundRobin::new(Arc::new(RoundRobinCursors::default()))),
         Arc::new(MemoryCache::new(ttl, Arc::new(SystemClock))),
-        ttl,
         Arc::default(),
     );
     let request = PickRequest {

@@ -18,7 +18,7 @@ use std::process::Command;
 
 /// Prints `cargo:rustc-env=SWITCHYARD_GIT_REFLOG=…` for the checkout at `dir`, writing any
 /// stand-in into `out_dir`.
-pub fn emit(dir: &Path, out_dir: &Path) {
+pub(crate) fn emit(dir: &Path, out_dir: &Path) {
     let head = git(dir, &["rev-parse", "HEAD"]).filter(|hash| is_hash(hash));
     let reflog = git_path(dir, "logs/HEAD").filter(|path| path.is_file());
     let path = match (&head, reflog) {

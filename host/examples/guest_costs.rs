@@ -19,10 +19,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use clap::Parser;
-use switchyard::access::{AccessChain, ProviderRegistry, RequestHead};
-use switchyard::config::{PluginInstanceConfig, PluginLimits};
-use switchyard::plugin::{HostOptions, PluginHost, PluginOrigin, PluginWorld};
-use switchyard::session::{ExtractorChain, ExtractorRegistry};
+use switchyard::test_util::access::{AccessChain, ProviderRegistry, RequestHead};
+use switchyard::test_util::config::{PluginInstanceConfig, PluginLimits};
+use switchyard::test_util::plugin::{HostOptions, PluginHost, PluginOrigin, PluginWorld};
+use switchyard::test_util::session::{ExtractorChain, ExtractorRegistry};
 
 /// Measures what a plugin component costs the host.
 #[derive(Debug, Parser)]
@@ -105,7 +105,7 @@ async fn main() -> anyhow::Result<()> {
             kind: plugin.name().to_owned(),
             settings: settings.clone(),
             limits: Some(limits),
-            on_fault: switchyard::config::OnFault::Deny,
+            on_fault: switchyard::test_util::config::OnFault::Deny,
         })
         .collect();
     let mut headers = Vec::new();

@@ -17,11 +17,13 @@ mod provider;
 mod role;
 mod wasm;
 
-pub use chain::{AccessChain, ChainEntry};
+pub use chain::AccessChain;
 pub use error::AccessError;
-pub use outcome::{Outcome, Principal};
+pub use outcome::Outcome;
+pub(crate) use outcome::Principal;
 pub use provider::{Provider, ProviderFuture};
-pub use role::{AccessRole, ProviderFactory, ProviderRegistry, ProviderType};
-pub use wasm::WasmProvider;
+pub(crate) use role::AccessRole;
+pub use role::{ProviderFactory, ProviderRegistry, ProviderType};
+pub(crate) use wasm::WasmProvider;
 
 pub use crate::plugin::RequestHead;

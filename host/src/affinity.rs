@@ -17,17 +17,16 @@
 //! Redis store ([`redis::RedisCache`]); a program embedding switchyard opens its own through a
 //! [`SessionStore`].
 
-pub mod cache;
-pub mod memory;
-pub mod redis;
-pub mod store;
+pub(crate) mod cache;
+pub(crate) mod memory;
+pub(crate) mod redis;
+pub(crate) mod store;
 
 pub use cache::SessionCache;
 pub use store::SessionStore;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use crate::credential::CredentialId;
 use crate::credential::availability::Available;
@@ -81,7 +80,6 @@ impl PickOutcome {
 pub struct SessionAffinity {
     inner: Arc<dyn Selector>,
     cache: Arc<dyn SessionCache>,
-    ttl: Duration,
     counters: Arc<AffinityCounters>,
 }
 
@@ -90,20 +88,13 @@ impl SessionAffinity {
     pub fn new(
         inner: Arc<dyn Selector>,
         cache: Arc<dyn SessionCache>,
-        ttl: Duration,
         counters: Arc<AffinityCounters>,
     ) -> Self {
         SessionAffinity {
             inner,
             cache,
-            ttl,
             counters,
         }
-    }
-
-    /// The binding TTL.
-    pub fn ttl(&self) -> Duration {
-        self.ttl
     }
 
     /// The bindings.
@@ -210,7 +201,7 @@ fn short(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::time::SystemTime;
+    use std::time::{Duration, SystemTime};
 
     use super::*;
     use crate::affinity::memory::MemoryCache;
@@ -240,7 +231,6 @@ mod tests {
         SessionAffinity::new(
             Arc::new(RoundRobin::new(Arc::new(RoundRobinCursors::default()))),
             Arc::new(MemoryCache::new(Duration::from_secs(3600), clock)),
-            Duration::from_secs(3600),
             Arc::default(),
         )
     }
@@ -393,7 +383,6 @@ mod tests {
                 Duration::from_secs(3600),
                 Arc::new(ManualClock::new()),
             )),
-            Duration::from_secs(3600),
             Arc::default(),
         );
         let weighted = |weights: &[(&str, u32)]| -> Vec<Candidate> {

@@ -32,7 +32,7 @@ const TEMP_ATTEMPTS: usize = 16;
 /// The file gets `mode` (for example `0o600`); the temporary file is created with that mode, so
 /// the content is never readable by others, not even for a moment. When `path` is a symlink,
 /// its final target is written and the link is kept.
-pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+pub(crate) fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let target = resolve_links(path)?;
     let dir = target
         .parent()
@@ -48,7 +48,7 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 /// Writes `bytes` to the entry `name` of the open folder `dir` (a file descriptor opened
 /// read-only on a directory) as [`write`] does, without resolving anything: the rename
 /// replaces whatever `name` is, a symlink included.
-pub fn write_in(dir: impl AsFd, name: &OsStr, bytes: &[u8], mode: u32) -> io::Result<()> {
+pub(crate) fn write_in(dir: impl AsFd, name: &OsStr, bytes: &[u8], mode: u32) -> io::Result<()> {
     write_in_with(dir.as_fd(), name, bytes, mode, random_temp_name)
 }
 
@@ -128,7 +128,7 @@ fn random_temp_name(name: &OsStr) -> Vec<u8> {
 }
 
 /// Opens a folder for `*at` calls and `fsync`.
-pub fn open_dir(dir: &Path) -> io::Result<rustix::fd::OwnedFd> {
+pub(crate) fn open_dir(dir: &Path) -> io::Result<rustix::fd::OwnedFd> {
     Ok(rustix::fs::open(
         dir,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -138,7 +138,7 @@ pub fn open_dir(dir: &Path) -> io::Result<rustix::fd::OwnedFd> {
 
 /// `path` with every symlink in its last component followed (a missing file is its own
 /// target, so a new file is created where `path` says).
-pub fn resolve_links(path: &Path) -> io::Result<PathBuf> {
+pub(crate) fn resolve_links(path: &Path) -> io::Result<PathBuf> {
     let mut current = path.to_owned();
     for _ in 0..MAX_LINKS {
         match fs::symlink_metadata(&current) {
@@ -161,7 +161,7 @@ pub fn resolve_links(path: &Path) -> io::Result<PathBuf> {
 }
 
 /// The permission bits of `path` (of its target, when it is a symlink), if it exists.
-pub fn mode_of(path: &Path) -> Option<u32> {
+pub(crate) fn mode_of(path: &Path) -> Option<u32> {
     fs::metadata(path)
         .ok()
         .map(|m| m.permissions().mode() & 0o7777)

@@ -11,10 +11,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 /// The crate version (`0.1.0`).
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The commit and date when nothing was recorded.
-pub const UNKNOWN: &str = "unknown";
+pub(crate) const UNKNOWN: &str = "unknown";
 
 /// Where a checkout's `HEAD` stood: the last entry of its reflog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,12 +118,12 @@ pub fn record(head: Option<HeadEntry>) {
 }
 
 /// The full hash of the commit built, or `unknown`.
-pub fn commit() -> &'static str {
+pub(crate) fn commit() -> &'static str {
     BUILT_FROM.get().map_or(UNKNOWN, |(commit, _)| commit)
 }
 
 /// The date of that commit, UTC (`2026-12-01T09:30:00Z`), or `unknown`.
-pub fn date() -> &'static str {
+pub(crate) fn date() -> &'static str {
     BUILT_FROM.get().map_or(UNKNOWN, |(_, date)| date)
 }
 

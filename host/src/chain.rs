@@ -21,10 +21,10 @@ mod role;
 
 use std::sync::Arc;
 
-pub use entry::Entry;
+pub(crate) use entry::Entry;
 pub use prepare_error::{PrepareCause, PrepareError};
-pub use registry::{InstanceType, NativeFactory, TypeRegistry};
-pub use role::Role;
+pub(crate) use registry::{InstanceType, NativeFactory, TypeRegistry};
+pub(crate) use role::Role;
 
 use crate::config::{PluginInstanceConfig, PluginLimits};
 use crate::plugin::{InstanceSource, InstanceUse, PluginHost};

@@ -10,6 +10,11 @@ mod plugin_new;
 pub mod scaffold;
 mod serve;
 
+/// What the binary records about the checkout it was built from.
+pub mod build_info {
+    pub use crate::build_info::{HeadEntry, record};
+}
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

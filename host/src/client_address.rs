@@ -14,7 +14,7 @@ use http::HeaderMap;
 
 /// What a per-address rule counts a client address as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddressGroup {
+pub(crate) enum AddressGroup {
     /// One IPv4 address.
     V4(Ipv4Addr),
     /// The first 64 bits of an IPv6 address.
@@ -23,7 +23,7 @@ pub enum AddressGroup {
 
 impl AddressGroup {
     /// The group of `ip`.
-    pub fn of(ip: IpAddr) -> Self {
+    pub(crate) fn of(ip: IpAddr) -> Self {
         match ip.to_canonical() {
             IpAddr::V4(v4) => AddressGroup::V4(v4),
             IpAddr::V6(v6) => AddressGroup::V6Prefix((u128::from(v6) >> 64) as u64),
@@ -109,7 +109,7 @@ fn parse_block(text: &str) -> Result<(IpAddr, u8), InvalidBlock> {
 
 /// Who a request comes from, for every per-address rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddress {
+pub(crate) struct ClientAddress {
     /// The client's address: the TCP peer, or for a trusted proxy the hop it forwarded for.
     pub ip: IpAddr,
     /// This machine, talking to us directly: a loopback peer (`127.0.0.1`, `::1`,
@@ -120,7 +120,7 @@ pub struct ClientAddress {
 impl ClientAddress {
     /// A connection without headers (the RESP port): the peer itself, local only when it is
     /// loopback and not a trusted proxy.
-    pub fn of_peer(peer: IpAddr, trusted: &TrustedProxies) -> Self {
+    pub(crate) fn of_peer(peer: IpAddr, trusted: &TrustedProxies) -> Self {
         ClientAddress {
             ip: peer,
             local: is_loopback_peer(peer) && !trusted.contains(peer),
@@ -129,7 +129,7 @@ impl ClientAddress {
 }
 
 /// Whether the TCP peer is this machine: `127.0.0.1`, `::1` or `::ffff:127.0.0.1` exactly.
-pub fn is_loopback_peer(ip: IpAddr) -> bool {
+pub(crate) fn is_loopback_peer(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4 == Ipv4Addr::LOCALHOST,
         IpAddr::V6(v6) => {
@@ -143,7 +143,11 @@ pub fn is_loopback_peer(ip: IpAddr) -> bool {
 /// not itself trusted; when every hop is trusted, the leftmost one; with no hop, the peer. A hop
 /// that is not an address ends the walk: the client is then the nearest trusted hop to its
 /// right (or the peer). A trusted proxy, and any address it forwards for, is never local.
-pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> ClientAddress {
+pub(crate) fn resolve(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &TrustedProxies,
+) -> ClientAddress {
     if !trusted.contains(peer) {
         return ClientAddress::of_peer(peer, trusted);
     }

@@ -58,14 +58,14 @@ const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 86_400);
 /// `time + by`, never panicking: when the sum does not fit in a [`SystemTime`], a time about a
 /// century after `time` (or `time` itself, should even that not fit). Cooldown ends, bans and
 /// TTL expiries are computed with it.
-pub fn saturating_add(time: SystemTime, by: Duration) -> SystemTime {
+pub(crate) fn saturating_add(time: SystemTime, by: Duration) -> SystemTime {
     time.checked_add(by)
         .or_else(|| time.checked_add(by.min(FAR_FUTURE)))
         .unwrap_or(time)
 }
 
 /// Milliseconds since the Unix epoch of `time` (0 before the epoch).
-pub fn unix_millis(time: SystemTime) -> u64 {
+pub(crate) fn unix_millis(time: SystemTime) -> u64 {
     time.duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)

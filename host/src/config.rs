@@ -7,7 +7,7 @@
 
 pub(crate) mod client_keys;
 mod error;
-pub mod go_duration;
+pub(crate) mod go_duration;
 mod line_index;
 mod raw;
 mod validate;
@@ -23,12 +23,12 @@ use url::Url;
 pub use error::{ConfigError, ConfigWarning};
 
 /// The type name of the embedded API-key access provider.
-pub const CONFIG_API_KEY_TYPE: &str = "config-api-key";
+pub(crate) const CONFIG_API_KEY_TYPE: &str = "config-api-key";
 /// The instance name the top-level `api-keys` list becomes when `auth.providers` has no
 /// `config-api-key` instance.
-pub const CONFIG_INLINE_NAME: &str = "config-inline";
+pub(crate) const CONFIG_INLINE_NAME: &str = "config-inline";
 /// The type name of the embedded standard session-id extractor.
-pub const SESSION_STANDARD_TYPE: &str = "session-standard";
+pub(crate) const SESSION_STANDARD_TYPE: &str = "session-standard";
 
 /// A validated configuration: one generation's worth of settings.
 #[derive(Debug, Clone)]
@@ -133,7 +133,7 @@ pub struct RetryConfig {
 }
 
 /// Default `max-cooldowns-per-request`.
-pub const DEFAULT_MAX_COOLDOWNS_PER_REQUEST: u32 = 2;
+pub(crate) const DEFAULT_MAX_COOLDOWNS_PER_REQUEST: u32 = 2;
 
 impl Default for RetryConfig {
     fn default() -> Self {
@@ -147,9 +147,9 @@ impl Default for RetryConfig {
 }
 
 /// The largest credential `weight` (the reference's bound).
-pub const MAX_CREDENTIAL_WEIGHT: u32 = 1_000_000;
+pub(crate) const MAX_CREDENTIAL_WEIGHT: u32 = 1_000_000;
 /// The `weight` of a credential that gives none.
-pub const DEFAULT_CREDENTIAL_WEIGHT: u32 = 1;
+pub(crate) const DEFAULT_CREDENTIAL_WEIGHT: u32 = 1;
 
 /// How a credential is chosen among the available ones.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -269,10 +269,10 @@ pub struct StreamingConfig {
 
 /// The largest `streaming.bootstrap-retries`: a larger value is this, with a warning (each
 /// retry may try every credential again).
-pub const MAX_BOOTSTRAP_RETRIES: u32 = 10;
+pub(crate) const MAX_BOOTSTRAP_RETRIES: u32 = 10;
 
 /// Default `streaming.max-event-mib`.
-pub const DEFAULT_MAX_EVENT_MIB: u64 = 16;
+pub(crate) const DEFAULT_MAX_EVENT_MIB: u64 = 16;
 
 impl Default for StreamingConfig {
     fn default() -> Self {
@@ -441,7 +441,7 @@ pub enum OnFault {
 }
 
 /// Default `plugins.max-file-mib`.
-pub const DEFAULT_MAX_PLUGIN_FILE_MIB: u64 = 64;
+pub(crate) const DEFAULT_MAX_PLUGIN_FILE_MIB: u64 = 64;
 
 /// `plugins.*`.
 #[derive(Debug, Clone, PartialEq, Eq)]

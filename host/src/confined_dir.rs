@@ -21,7 +21,7 @@ use crate::atomic_file;
 /// A name resolved to something outside the folder (through a symlink), so it was refused.
 #[derive(Debug, thiserror::Error)]
 #[error("{name} leads outside {dir} (a symlink out of the folder), refused")]
-pub struct OutsideFolder {
+pub(crate) struct OutsideFolder {
     /// The name asked for.
     pub name: String,
     /// The folder.
@@ -29,7 +29,7 @@ pub struct OutsideFolder {
 }
 
 /// Whether `error` is an [`OutsideFolder`] refusal.
-pub fn is_outside(error: &io::Error) -> bool {
+pub(crate) fn is_outside(error: &io::Error) -> bool {
     error
         .get_ref()
         .is_some_and(|inner| inner.is::<OutsideFolder>())
@@ -37,7 +37,7 @@ pub fn is_outside(error: &io::Error) -> bool {
 
 /// What a folder entry is, without following it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     /// A regular file.
     File,
     /// A symlink (resolved only when opened, beneath the folder).
@@ -48,7 +48,7 @@ pub enum EntryKind {
 
 /// One folder entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Its name.
     pub name: OsString,
     /// What it is.
@@ -57,27 +57,22 @@ pub struct Entry {
 
 /// An open folder; see the module docs.
 #[derive(Debug)]
-pub struct ConfinedDir {
+pub(crate) struct ConfinedDir {
     path: PathBuf,
     fd: OwnedFd,
 }
 
 impl ConfinedDir {
     /// Opens the folder at `path` (symlinks in `path` itself are the operator's and followed).
-    pub fn open(path: &Path) -> io::Result<Self> {
+    pub(crate) fn open(path: &Path) -> io::Result<Self> {
         Ok(ConfinedDir {
             path: path.to_owned(),
             fd: atomic_file::open_dir(path)?,
         })
     }
 
-    /// The folder's path, as given.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Every entry but `.` and `..`, sorted by name.
-    pub fn entries(&self) -> io::Result<Vec<Entry>> {
+    pub(crate) fn entries(&self) -> io::Result<Vec<Entry>> {
         let mut dir = rustix::fs::Dir::read_from(&self.fd)?;
         let mut entries = Vec::new();
         while let Some(entry) = dir.read() {
@@ -111,7 +106,7 @@ impl ConfinedDir {
     }
 
     /// Opens `name` for reading; it must resolve, beneath the folder, to a regular file.
-    pub fn open_file(&self, name: &OsStr) -> io::Result<File> {
+    pub(crate) fn open_file(&self, name: &OsStr) -> io::Result<File> {
         let fd = self.beneath(name, OFlags::RDONLY | OFlags::NONBLOCK)?;
         let file = File::from(fd);
         if !file.metadata()?.is_file() {
@@ -124,7 +119,7 @@ impl ConfinedDir {
     }
 
     /// The content of `name` (see [`ConfinedDir::open_file`]).
-    pub fn read(&self, name: &OsStr) -> io::Result<Vec<u8>> {
+    pub(crate) fn read(&self, name: &OsStr) -> io::Result<Vec<u8>> {
         let mut bytes = Vec::new();
         self.open_file(name)?.read_to_end(&mut bytes)?;
         Ok(bytes)
@@ -132,7 +127,7 @@ impl ConfinedDir {
 
     /// Removes the entry `name`: a file, or a symlink that stays inside the folder (the link
     /// is removed, not its target). A symlink leading outside is refused and left in place.
-    pub fn remove(&self, name: &OsStr) -> io::Result<()> {
+    pub(crate) fn remove(&self, name: &OsStr) -> io::Result<()> {
         check_name(name)?;
         let stat = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW)?;
         if FileType::from_raw_mode(stat.st_mode) == FileType::Symlink {
@@ -149,7 +144,7 @@ impl ConfinedDir {
     /// Writes `name` atomically with `mode` (see [`atomic_file::write_in`]). A symlink that
     /// stays inside the folder is written through (its target is replaced, the link kept); one
     /// that leaves it is refused.
-    pub fn write(&self, name: &OsStr, bytes: &[u8], mode: u32) -> io::Result<()> {
+    pub(crate) fn write(&self, name: &OsStr, bytes: &[u8], mode: u32) -> io::Result<()> {
         check_name(name)?;
         let is_link = match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(stat) => FileType::from_raw_mode(stat.st_mode) == FileType::Symlink,

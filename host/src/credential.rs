@@ -1,16 +1,16 @@
 //! Upstream credentials: one record type for config keys and auth files alike,
 //! their runtime state (cooldowns per model), and how one is chosen for a request.
 
-pub mod availability;
-pub mod blame;
-pub mod candidate;
-pub mod config_source;
-pub mod cooldown;
-pub mod file_store;
-pub mod selector;
-pub mod shared_cooldown;
-pub mod state;
-pub mod store;
+pub(crate) mod availability;
+pub(crate) mod blame;
+pub(crate) mod candidate;
+pub(crate) mod config_source;
+pub(crate) mod cooldown;
+pub(crate) mod file_store;
+pub(crate) mod selector;
+pub(crate) mod shared_cooldown;
+pub(crate) mod state;
+pub(crate) mod store;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -149,8 +149,8 @@ pub enum CredentialSource {
     Store,
 }
 
-/// One upstream credential. Immutable; runtime state lives in
-/// [`state::CredentialState`], keyed by the id, so it survives a reload.
+/// One upstream credential. Immutable; its runtime state (cooldowns, counts) is kept apart,
+/// keyed by the id, so it survives a reload.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Credential {
@@ -168,8 +168,8 @@ pub struct Credential {
     pub prefix: Option<String>,
     /// Higher is preferred.
     pub priority: i32,
-    /// Share of requests under `weighted-round-robin`, 0 to
-    /// [`crate::config::MAX_CREDENTIAL_WEIGHT`]; 0 is never chosen by it. Other strategies
+    /// Share of requests under `weighted-round-robin`, 0 to 1,000,000; 0 is never chosen by
+    /// it. Other strategies
     /// ignore it.
     pub weight: u32,
     /// Operator-disabled: never selected.
@@ -202,7 +202,7 @@ pub struct Credential {
 
 /// Upstream URLs that depend only on the credential, parsed once instead of per request.
 #[derive(Debug, Clone, Default)]
-pub struct UrlCache(Arc<std::sync::OnceLock<Vec<(&'static str, Url)>>>);
+pub(crate) struct UrlCache(Arc<std::sync::OnceLock<Vec<(&'static str, Url)>>>);
 
 impl UrlCache {
     /// The URL of `base` + `path` (one of the fixed `paths`), parsed on first use.
@@ -284,7 +284,7 @@ impl Credential {
 }
 
 /// The 16-hex-digit index of a credential id.
-pub fn index_of(id: &str) -> String {
+pub(crate) fn index_of(id: &str) -> String {
     hex::encode(&Sha256::digest(id.as_bytes())[..8])
 }
 

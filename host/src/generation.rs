@@ -102,20 +102,11 @@ impl Generation {
     }
 
     /// Builds the generation for `config`: the access and session-extractor chains (reusing
-    /// `previous`'s unchanged instances), the credentials of the config and of `auth-dir` (created 0700 when missing),
-    /// the model index. `previous` lends its selector when the routing settings did not change.
-    /// Plugin types resolve among the plugins installed in `shared.plugins` now.
-    pub async fn prepare(
-        config: Config,
-        shared: &Shared,
-        previous: &Generation,
-    ) -> Result<Generation, PrepareError> {
-        Self::prepare_with(config, shared, previous, shared.plugins.catalog()).await
-    }
-
-    /// Like [`Generation::prepare`], but plugin types resolve in `plugins` (a catalog staged
-    /// by [`crate::plugin::PluginHost::stage`]), which becomes the host's catalog only when
-    /// this generation is swapped in.
+    /// `previous`'s unchanged instances), the credentials of the config and of `auth-dir`
+    /// (created 0700 when missing), the model index. `previous` lends its selector when the
+    /// routing settings did not change. Plugin types resolve in `plugins` (a catalog staged by
+    /// [`crate::plugin::PluginHost::stage`]), which becomes the host's catalog only when this
+    /// generation is swapped in.
     pub async fn prepare_with(
         config: Config,
         shared: &Shared,
@@ -198,7 +189,6 @@ impl Generation {
                 Arc::new(SessionAffinity::new(
                     selector.clone(),
                     cache,
-                    ttl,
                     shared.affinity_counters.clone(),
                 ))
             });

@@ -29,68 +29,52 @@
 //! come with the default `cli` feature, which an embedding program turns off:
 //! `switchyard = { version = "…", default-features = false }`.
 
+// Every workspace check, test and clippy run builds the library with `cli` and `test-util`
+// (the package's dev-dependency on itself turns `test-util` on), and there the lints below
+// hold. Without those features (a plain build of the binary, an embedding program) the
+// internals that only `cli` or `test_util` reach are crate-private and partly unused by design.
+#![cfg_attr(
+    not(all(feature = "cli", feature = "test-util")),
+    allow(unreachable_pub, dead_code, unused_imports)
+)]
+
 pub mod sdk;
 #[doc(inline)]
 pub use sdk::*;
 
-#[doc(hidden)]
-pub mod access;
-#[doc(hidden)]
-pub mod affinity;
-#[doc(hidden)]
-pub mod atomic_file;
-#[doc(hidden)]
-pub mod build_info;
-#[doc(hidden)]
-pub mod chain;
+mod access;
+mod affinity;
+mod atomic_file;
+mod build_info;
+mod chain;
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod cli;
-#[doc(hidden)]
-pub mod client_address;
-#[doc(hidden)]
-pub mod clock;
-#[doc(hidden)]
-pub mod config;
-#[doc(hidden)]
-pub mod confined_dir;
-#[doc(hidden)]
-pub mod credential;
-#[doc(hidden)]
-pub mod generation;
-#[doc(hidden)]
-pub mod hooks;
+mod client_address;
+mod clock;
+mod config;
+mod confined_dir;
+mod credential;
+mod generation;
+mod hooks;
 #[cfg(test)]
 mod import_circles;
+mod lru;
+mod management;
+mod metrics;
+mod model;
+mod plugin;
+mod protocol;
+mod proxy;
+mod redis_store;
+mod reload;
+mod resp;
+mod runtime;
+mod secret;
+mod server;
+mod session;
+mod shared;
+#[cfg(feature = "test-util")]
 #[doc(hidden)]
-pub mod lru;
-#[doc(hidden)]
-pub mod management;
-#[doc(hidden)]
-pub mod metrics;
-#[doc(hidden)]
-pub mod model;
-#[doc(hidden)]
-pub mod plugin;
-#[doc(hidden)]
-pub mod protocol;
-#[doc(hidden)]
-pub mod proxy;
-#[doc(hidden)]
-pub mod redis_store;
-#[doc(hidden)]
-pub mod reload;
-#[doc(hidden)]
-pub mod resp;
-#[doc(hidden)]
-pub mod runtime;
-#[doc(hidden)]
-pub mod secret;
-#[doc(hidden)]
-pub mod server;
-#[doc(hidden)]
-pub mod session;
-#[doc(hidden)]
-pub mod shared;
-#[doc(hidden)]
-pub mod usage;
+pub mod test_util;
+mod usage;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 /// A map whose entries are ordered by their last insertion or [`Lru::touch`].
 #[derive(Debug)]
-pub struct Lru<V> {
+pub(crate) struct Lru<V> {
     entries: HashMap<Arc<str>, (u64, V)>,
     /// Use stamp → key, oldest first.
     order: BTreeMap<u64, Arc<str>>,
@@ -28,37 +28,38 @@ impl<V> Default for Lru<V> {
 
 impl<V> Lru<V> {
     /// An empty map.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Lru::default()
     }
 
     /// The number of entries.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether the map is empty.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// The value of `key`, without changing its age.
-    pub fn get(&self, key: &str) -> Option<&V> {
+    pub(crate) fn get(&self, key: &str) -> Option<&V> {
         self.entries.get(key).map(|(_, value)| value)
     }
 
     /// The value of `key` to change in place, without changing its age.
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+    pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut V> {
         self.entries.get_mut(key).map(|(_, value)| value)
     }
 
     /// Makes `key` the most recently used entry; `false` when it is not there.
-    pub fn touch(&mut self, key: &str) -> bool {
+    pub(crate) fn touch(&mut self, key: &str) -> bool {
         self.restamp(key).is_some()
     }
 
     /// Inserts (or replaces) `key` as the most recently used entry; returns the old value.
-    pub fn insert(&mut self, key: &str, value: V) -> Option<V> {
+    pub(crate) fn insert(&mut self, key: &str, value: V) -> Option<V> {
         if let Some(old) = self.restamp(key) {
             return Some(std::mem::replace(old, value));
         }
@@ -82,21 +83,21 @@ impl<V> Lru<V> {
     }
 
     /// Removes `key`; returns its value.
-    pub fn remove(&mut self, key: &str) -> Option<V> {
+    pub(crate) fn remove(&mut self, key: &str) -> Option<V> {
         let (used, value) = self.entries.remove(key)?;
         self.order.remove(&used);
         Some(value)
     }
 
     /// Removes and returns the least recently used entry.
-    pub fn pop_oldest(&mut self) -> Option<(Arc<str>, V)> {
+    pub(crate) fn pop_oldest(&mut self) -> Option<(Arc<str>, V)> {
         let (_, key) = self.order.pop_first()?;
         let (_, value) = self.entries.remove(&key)?;
         Some((key, value))
     }
 
     /// Keeps only the entries for which `keep` is true.
-    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut V) -> bool) {
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&str, &mut V) -> bool) {
         let order = &mut self.order;
         self.entries.retain(|key, (used, value)| {
             let kept = keep(key, value);
@@ -108,7 +109,7 @@ impl<V> Lru<V> {
     }
 
     /// The entries, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
         self.entries.iter().map(|(key, (_, value))| (&**key, value))
     }
 

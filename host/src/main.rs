@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use switchyard::build_info::HeadEntry;
+use switchyard::cli::build_info::HeadEntry;
 
 /// mimalloc: the proxy allocates and frees many small buffers per request; glibc's allocator
 /// spent about a tenth of the CPU time of a benchmark run on them.
@@ -16,6 +16,6 @@ const BUILT_FROM: Option<HeadEntry> =
     HeadEntry::from_reflog(include_bytes!(env!("SWITCHYARD_GIT_REFLOG")));
 
 fn main() -> ExitCode {
-    switchyard::build_info::record(BUILT_FROM);
+    switchyard::cli::build_info::record(BUILT_FROM);
     switchyard::cli::run()
 }

@@ -10,18 +10,18 @@
 //! path-valued keys (`auth-dir`, `plugins.dir`, `plugins.cache-dir`, `tls.cert`, `tls.key`)
 //! are file-only: a write that changes one is refused ([`path_keys`]).
 
-pub mod api_keys;
-pub mod auth;
-pub mod auth_files;
-pub mod ban;
-pub mod config_file;
-pub mod error;
-pub mod path_keys;
-pub mod plugins;
-pub mod provider_keys;
-pub mod report;
-pub mod sessions;
-pub mod setting;
+pub(crate) mod api_keys;
+pub(crate) mod auth;
+pub(crate) mod auth_files;
+pub(crate) mod ban;
+pub(crate) mod config_file;
+pub(crate) mod error;
+pub(crate) mod path_keys;
+pub(crate) mod plugins;
+pub(crate) mod provider_keys;
+pub(crate) mod report;
+pub(crate) mod sessions;
+pub(crate) mod setting;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -35,8 +35,8 @@ use axum::response::{IntoResponse, Response};
 use http::HeaderValue;
 use tokio::sync::Mutex;
 
-pub use auth::{Gate, Passwords};
-pub use error::ManagementError;
+pub(crate) use auth::{Gate, Passwords};
+pub(crate) use error::ManagementError;
 
 use crate::atomic_file;
 use crate::build_info;
@@ -48,12 +48,12 @@ use crate::runtime::Runtime;
 use crate::secret;
 
 /// The mount point.
-pub const PREFIX: &str = "/v0/management";
+pub(crate) const PREFIX: &str = "/v0/management";
 
 /// The management API's state: the runtime it manages, the gate, and a lock that serializes
 /// writes.
 #[derive(Debug)]
-pub struct Management {
+pub(crate) struct Management {
     /// The running proxy.
     pub runtime: Arc<Runtime>,
     /// Authentication and bans (shared with the Redis-protocol port).
@@ -64,7 +64,7 @@ pub struct Management {
 
 impl Management {
     /// Management of `runtime`, with the passwords given at start.
-    pub fn new(runtime: Arc<Runtime>, passwords: Passwords) -> Self {
+    pub(crate) fn new(runtime: Arc<Runtime>, passwords: Passwords) -> Self {
         let gate = Gate::new(passwords, runtime.clock.clone(), runtime.metrics.clone());
         runtime.usage.set_feed_always_on(gate.always_enabled());
         Management {
@@ -77,24 +77,24 @@ impl Management {
 
     /// The same, with RESP connections closed after `timeout` without a command (instead of
     /// the RESP port's default; tests shorten it).
-    pub fn with_resp_idle_timeout(mut self, timeout: Duration) -> Self {
+    pub(crate) fn with_resp_idle_timeout(mut self, timeout: Duration) -> Self {
         self.resp_idle_timeout = Some(timeout);
         self
     }
 
     /// How long a RESP connection that is not subscribed may stay without a command (`None`:
     /// the RESP port's default).
-    pub fn resp_idle_timeout(&self) -> Option<Duration> {
+    pub(crate) fn resp_idle_timeout(&self) -> Option<Duration> {
         self.resp_idle_timeout
     }
 
     /// Whether the management API (and the usage feed) is on for the current config.
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.gate.enabled(&self.runtime.generation().config)
     }
 
     /// Checks a key from `client` against the current config.
-    pub async fn authenticate(
+    pub(crate) async fn authenticate(
         &self,
         client: ClientAddress,
         key: &str,
@@ -105,7 +105,7 @@ impl Management {
     /// Checks a key from `client` against the current config and returns the fingerprint the login
     /// depends on ([`Gate::fingerprint`]). A key that matched a legacy hash of a long secret
     /// gets its new hash written to `config.yaml` (through the config write path) first.
-    pub async fn log_in(
+    pub(crate) async fn log_in(
         &self,
         client: ClientAddress,
         key: &str,
@@ -126,7 +126,7 @@ impl Management {
 
     /// What a login from `client` depends on under the current config (`None`: the API is
     /// off or closed to `client`).
-    pub fn fingerprint(&self, client: ClientAddress) -> Option<[u8; 32]> {
+    pub(crate) fn fingerprint(&self, client: ClientAddress) -> Option<[u8; 32]> {
         self.gate
             .fingerprint(&self.runtime.generation().config, client)
     }
@@ -161,7 +161,7 @@ impl Management {
     }
 
     /// The config file of the running generation.
-    pub fn config_path(&self) -> Result<PathBuf, ManagementError> {
+    pub(crate) fn config_path(&self) -> Result<PathBuf, ManagementError> {
         self.runtime
             .generation()
             .config
@@ -172,14 +172,14 @@ impl Management {
     }
 
     /// The config file's text.
-    pub async fn config_text(&self) -> Result<String, ManagementError> {
+    pub(crate) async fn config_text(&self) -> Result<String, ManagementError> {
         let path = self.config_path()?;
         read_config(&path).await
     }
 
     /// Edits `config.yaml` with `edit` (old text → new text), then validates, prepares, writes
     /// and commits as [`Management::replace_config`] does.
-    pub async fn edit_config(
+    pub(crate) async fn edit_config(
         &self,
         edit: impl FnOnce(&str) -> Result<String, ManagementError>,
     ) -> Result<(), ManagementError> {
@@ -193,7 +193,7 @@ impl Management {
     /// Replaces `config.yaml` with `text`: a plaintext secret is hashed, the result must load as
     /// a config and prepare as the next generation; only then is it written atomically and the
     /// prepared generation committed. A refused change leaves the file untouched.
-    pub async fn replace_config(&self, text: String) -> Result<(), ManagementError> {
+    pub(crate) async fn replace_config(&self, text: String) -> Result<(), ManagementError> {
         let _write = self.writes.lock().await;
         let path = self.config_path()?;
         let old = match tokio::fs::read_to_string(&path).await {
@@ -271,7 +271,7 @@ impl Management {
     }
 
     /// Applies a change of the files in `auth-dir` (already written) through the reload path.
-    pub async fn reload_auth_files(&self) -> Result<(), ManagementError> {
+    pub(crate) async fn reload_auth_files(&self) -> Result<(), ManagementError> {
         let _write = self.writes.lock().await;
         let path = self.config_path()?;
         reload::reload(&self.runtime, &path)
@@ -311,7 +311,7 @@ impl From<EditError> for ManagementError {
 }
 
 /// The `/v0/management` routes, behind the gate.
-pub fn routes<S: Clone + Send + Sync + 'static>(management: Arc<Management>) -> Router<S> {
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>(management: Arc<Management>) -> Router<S> {
     Router::new()
         .merge(config_file::routes())
         .merge(setting::routes())
@@ -326,7 +326,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(management: Arc<Management>) -> 
 }
 
 /// The TCP peer of a request (`0.0.0.0` — not local — when unknown).
-pub fn peer_ip(request: &Request) -> IpAddr {
+pub(crate) fn peer_ip(request: &Request) -> IpAddr {
     request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -334,7 +334,7 @@ pub fn peer_ip(request: &Request) -> IpAddr {
 }
 
 /// The client of a request, resolved through the running config's `trusted-proxies`.
-pub fn client_of(request: &Request, config: &Config) -> ClientAddress {
+pub(crate) fn client_of(request: &Request, config: &Config) -> ClientAddress {
     client_address::resolve(peer_ip(request), request.headers(), &config.trusted_proxies)
 }
 

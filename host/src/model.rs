@@ -1,11 +1,10 @@
 //! Models: how a requested model name resolves to the credentials that serve it.
 
-pub mod builtin;
-pub mod name;
-pub mod pattern;
-pub mod registry;
-pub mod safe_name;
-pub mod tracked;
+pub(crate) mod builtin;
+pub(crate) mod name;
+pub(crate) mod pattern;
+pub(crate) mod registry;
+pub(crate) mod safe_name;
+pub(crate) mod tracked;
 
-pub use name::ModelName;
-pub use registry::{ModelRegistry, Resolution};
+pub(crate) use registry::{ModelRegistry, Resolution};

@@ -44,11 +44,11 @@ use wasmtime::{Engine, Store};
 
 pub use catalog::PluginCatalog;
 pub use fault::Fault;
-pub use folder::StagedPlugins;
-pub use header_filter::HeaderFilter;
+pub(crate) use folder::StagedPlugins;
+pub(crate) use header_filter::HeaderFilter;
 pub use health::FaultPolicy;
-pub use instance::InstanceStats;
-pub use instance_source::InstanceSource;
+pub(crate) use instance::InstanceStats;
+pub(crate) use instance_source::InstanceSource;
 pub use request_head::RequestHead;
 pub use status::{InstanceUse, PluginSource, PluginStatus, ServiceState};
 

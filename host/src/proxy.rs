@@ -1,24 +1,24 @@
 //! The client-facing API: routes, the forwarding flow, and the upstream calls.
 
-pub mod access_gate;
-pub mod chunk_stream;
-pub mod client_pool;
-pub mod ctx;
-pub mod dispatch;
-pub mod endpoint;
-pub mod error;
-pub mod example_key;
-pub mod forward;
-pub mod headers;
-pub mod idle_timeout;
-pub mod model_list;
-pub mod outcome;
-pub mod request_body;
-pub mod stream_event;
-pub mod stream_relay;
-pub mod unauthenticated_guard;
-pub mod upstream;
-pub mod upstream_error;
+pub(crate) mod access_gate;
+pub(crate) mod chunk_stream;
+pub(crate) mod client_pool;
+pub(crate) mod ctx;
+pub(crate) mod dispatch;
+pub(crate) mod endpoint;
+pub(crate) mod error;
+pub(crate) mod example_key;
+pub(crate) mod forward;
+pub(crate) mod headers;
+pub(crate) mod idle_timeout;
+pub(crate) mod model_list;
+pub(crate) mod outcome;
+pub(crate) mod request_body;
+pub(crate) mod stream_event;
+pub(crate) mod stream_relay;
+pub(crate) mod unauthenticated_guard;
+pub(crate) mod upstream;
+pub(crate) mod upstream_error;
 
 use std::sync::Arc;
 
@@ -31,7 +31,7 @@ use endpoint::Endpoint;
 /// The proxy routes: `/v1/*` and `/v1beta/*`, behind the access chain.
 /// `/v1/models/{model}:{action}` is the Gemini API's `v1` twin of the `v1beta` route (the
 /// version google-genai calls by default); the rest of the model name may hold `/` (a prefix).
-pub fn routes(runtime: Arc<Runtime>) -> Router<Arc<Runtime>> {
+pub(crate) fn routes(runtime: Arc<Runtime>) -> Router<Arc<Runtime>> {
     Router::new()
         .route("/v1/models", get(model_list::list))
         .route(

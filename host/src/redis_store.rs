@@ -21,10 +21,10 @@
 //! path; an unreachable Redis starts it degraded, never fails the start.
 
 mod cooldown_sync;
-pub mod error;
-pub mod health;
-pub mod keys;
-pub mod signing;
+pub(crate) mod error;
+pub(crate) mod health;
+pub(crate) mod keys;
+pub(crate) mod signing;
 mod supervisor;
 
 use std::future::Future;
@@ -37,8 +37,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use error::RedisStoreError;
-pub use keys::KeyNames;
+pub(crate) use error::RedisStoreError;
+pub(crate) use keys::KeyNames;
 pub use signing::StoreSecret;
 
 use self::health::Health;

@@ -27,13 +27,13 @@ use crate::generation::{Generation, PrepareError};
 use crate::plugin::{PluginCatalog, PluginOrigin, StagedPlugins};
 use crate::runtime::Runtime;
 
-pub use watcher::ConfigWatcher;
+pub(crate) use watcher::ConfigWatcher;
 
 /// Quiet time after the last file event before reloading.
-pub const DEBOUNCE: Duration = Duration::from_millis(150);
+pub(crate) const DEBOUNCE: Duration = Duration::from_millis(150);
 /// What a reload did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReloadOutcome {
+pub(crate) enum ReloadOutcome {
     /// A new generation with this number is serving.
     Applied(u64),
     /// Neither the config, the auth files nor the plugins changed.
@@ -82,7 +82,7 @@ fn failed_files(files: &[(PathBuf, String)]) -> String {
 
 /// Where the next generation's config comes from, for [`prepare`].
 #[derive(Debug)]
-pub enum Source {
+pub(crate) enum Source {
     /// The config file at this path, read now. A plaintext `remote-management.secret-key` in
     /// it is replaced by its hash in the file first.
     File(PathBuf),
@@ -99,13 +99,13 @@ pub enum Source {
 /// A generation prepared completely against a staged plugin catalog, ready for [`commit`];
 /// nothing of the running proxy has changed yet.
 #[derive(Debug)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     generation: Generation,
 }
 
 impl Prepared {
     /// The config the prepared generation serves.
-    pub fn config(&self) -> &Config {
+    pub(crate) fn config(&self) -> &Config {
         &self.generation.config
     }
 }
@@ -113,7 +113,10 @@ impl Prepared {
 /// Prepares the next generation from `source`: `None` when the config and the auth files are
 /// byte-for-byte what the serving generation was built from and the staged plugins are the
 /// serving ones. The caller holds [`Runtime::reload_guard`] until it commits.
-pub async fn prepare(runtime: &Runtime, source: Source) -> Result<Option<Prepared>, ReloadError> {
+pub(crate) async fn prepare(
+    runtime: &Runtime,
+    source: Source,
+) -> Result<Option<Prepared>, ReloadError> {
     let current = runtime.generation();
     let (text, path) = match source {
         Source::File(path) => {
@@ -169,7 +172,10 @@ pub async fn prepare(runtime: &Runtime, source: Source) -> Result<Option<Prepare
 /// Prepares the next generation for `config` (from the program, or loaded at boot), even when
 /// nothing changed (so a program's credential store is asked again). The caller holds
 /// [`Runtime::reload_guard`] until it commits.
-pub async fn prepare_config(runtime: &Runtime, config: Config) -> Result<Prepared, ReloadError> {
+pub(crate) async fn prepare_config(
+    runtime: &Runtime,
+    config: Config,
+) -> Result<Prepared, ReloadError> {
     let current = runtime.generation();
     let staged = runtime.plugins.stage(&config.plugins).await;
     prepare_staged(runtime, &current, config, staged).await
@@ -198,7 +204,7 @@ async fn prepare_staged(
 
 /// Swaps `prepared` in (with its plugin catalog) and returns its generation number. Cannot
 /// fail; the caller still holds [`Runtime::reload_guard`] from the preparation.
-pub fn commit(runtime: &Runtime, prepared: Prepared) -> u64 {
+pub(crate) fn commit(runtime: &Runtime, prepared: Prepared) -> u64 {
     let current = runtime.generation();
     // The first generation (at boot) adds every plugin: nothing to report.
     if current.number > 0 {
@@ -215,7 +221,7 @@ pub fn commit(runtime: &Runtime, prepared: Prepared) -> u64 {
     clippy::result_large_err,
     reason = "the error the async reload functions return as it is (large, and rare)"
 )]
-pub fn finish(
+pub(crate) fn finish(
     runtime: &Runtime,
     prepared: Result<Option<Prepared>, ReloadError>,
     applied: &str,
@@ -246,7 +252,10 @@ pub fn finish(
 /// Reloads from the config file at `path`, its `auth-dir` and the plugins folder: skips
 /// identical content, else prepares and commits a new generation. The outcome is recorded in
 /// [`Runtime::reload_status`]. Reloads run one at a time.
-pub async fn reload(runtime: &Arc<Runtime>, path: &Path) -> Result<ReloadOutcome, ReloadError> {
+pub(crate) async fn reload(
+    runtime: &Arc<Runtime>,
+    path: &Path,
+) -> Result<ReloadOutcome, ReloadError> {
     let _guard = runtime.reload_guard().await;
     let prepared = prepare(runtime, Source::File(path.to_owned())).await;
     finish(runtime, prepared, "config reloaded", "reload failed")
@@ -256,7 +265,7 @@ pub async fn reload(runtime: &Arc<Runtime>, path: &Path) -> Result<ReloadOutcome
 /// commits it, even when nothing changed (so a program's credential store is asked again).
 /// Returns the new generation number; an error keeps the running generation. The outcome is
 /// recorded in [`Runtime::reload_status`]; reloads run one at a time.
-pub async fn apply(runtime: &Arc<Runtime>, config: Config) -> Result<u64, ReloadError> {
+pub(crate) async fn apply(runtime: &Arc<Runtime>, config: Config) -> Result<u64, ReloadError> {
     let _guard = runtime.reload_guard().await;
     let prepared = prepare_config(runtime, config).await.map(Some);
     match finish(runtime, prepared, "config applied", "config not applied")? {

@@ -24,8 +24,8 @@
 //! `redis-cli --tls` works, while HTTP clients (which negotiate `h2` or `http/1.1`) go straight
 //! to HTTP.
 
-pub mod codec;
-pub mod connection;
+pub(crate) mod codec;
+pub(crate) mod connection;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,15 +37,15 @@ use tokio::sync::watch;
 use crate::management::Management;
 
 /// How long a connection that is not subscribed may stay without a command.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Whether a connection that starts with `byte` speaks RESP.
-pub fn is_resp_start(byte: u8) -> bool {
+pub(crate) fn is_resp_start(byte: u8) -> bool {
     matches!(byte, b'*' | b'$' | b'+' | b'-' | b':')
 }
 
 /// Serves one RESP connection from `peer` until it closes, errs, or `stop` turns true.
-pub async fn serve<I>(
+pub(crate) async fn serve<I>(
     io: I,
     peer: SocketAddr,
     management: Arc<Management>,

@@ -11,12 +11,13 @@
 //! | access providers | [`AccessProvider`], [`AccessFuture`], [`AccessOutcome`], [`RequestHead`], [`AccessProviderFactory`], [`InstanceConfig`], [`Fault`], [`secrets_equal`] |
 //! | session extractors | [`SessionExtractor`], [`ExtractorFuture`], [`SessionIds`], [`SessionKind`], [`SessionExtractorFactory`] |
 //! | stores | [`CredentialStore`], [`CredentialListing`], [`Credential`], [`CredentialId`], [`ProviderKind`], [`SessionStore`], [`SessionCache`], [`BindingStats`] |
-//! | observing | [`Hooks`], [`UsageRecord`], [`Tokens`] |
+//! | observing | [`Hooks`], [`UsageRecord`], [`Tokens`], [`fingerprint`] |
 //!
 //! The public surface is exactly these items (and their methods and fields); the crate's other
-//! modules are public only for switchyard's own binary, tests and benchmarks, are hidden from
-//! the documentation, and may change in any release. Types that may gain fields or variants
-//! are `#[non_exhaustive]`.
+//! modules are private. The `cli` module (the `switchyard` binary's code, `cli` feature) and the
+//! `test_util` module (internals for switchyard's own tests and benchmarks, `test-util` feature)
+//! are hidden from the documentation and may change in any release. Types that may gain fields
+//! or variants are `#[non_exhaustive]`.
 
 mod builder;
 mod error;
@@ -50,7 +51,7 @@ pub use crate::session::{
     Extractor as SessionExtractor, ExtractorFactory as SessionExtractorFactory, ExtractorFuture,
     SessionIds, SessionKind,
 };
-pub use crate::usage::{Tokens, UsageRecord};
+pub use crate::usage::{Tokens, UsageRecord, fingerprint};
 /// The axum router type [`Switchyard::router`] returns (axum 0.8), to mount in the program's app.
 pub use axum::Router;
 /// A boxed, sendable future: what [`CredentialStore`] and [`SessionCache`] methods return.

@@ -26,7 +26,7 @@ const COST: u32 = 10;
 
 /// Why the secret could not be hashed into the file.
 #[derive(Debug, thiserror::Error)]
-pub enum SecretError {
+pub(crate) enum SecretError {
     /// The file's YAML could not be edited.
     #[error(transparent)]
     Edit(#[from] EditError),
@@ -40,14 +40,14 @@ pub enum SecretError {
 
 /// Whether two secrets (keys, tokens, passwords) are equal, in time that depends on neither
 /// their content nor their length: compares their SHA-256 digests in constant time.
-pub fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     let a = Sha256::digest(a.as_bytes());
     let b = Sha256::digest(b.as_bytes());
     a.ct_eq(&b).into()
 }
 
 /// Whether `secret` is already a bcrypt hash (`$2a$`, `$2b$` or `$2y$`).
-pub fn is_hashed(secret: &str) -> bool {
+pub(crate) fn is_hashed(secret: &str) -> bool {
     secret.len() > 4
         && ["$2a$", "$2b$", "$2y$"]
             .iter()
@@ -55,11 +55,11 @@ pub fn is_hashed(secret: &str) -> bool {
 }
 
 /// Secrets of this many bytes or more are pre-hashed before bcrypt.
-pub const PRE_HASH_FROM: usize = 72;
+pub(crate) const PRE_HASH_FROM: usize = 72;
 
 /// The bcrypt input for `secret`: itself below [`PRE_HASH_FROM`] bytes, else the standard
 /// base64 of its SHA-256.
-pub fn bcrypt_input(secret: &str) -> Cow<'_, str> {
+pub(crate) fn bcrypt_input(secret: &str) -> Cow<'_, str> {
     if secret.len() < PRE_HASH_FROM {
         Cow::Borrowed(secret)
     } else {
@@ -69,13 +69,13 @@ pub fn bcrypt_input(secret: &str) -> Cow<'_, str> {
 }
 
 /// The bcrypt hash of `plaintext` (pre-hashed when long, see [`bcrypt_input`]).
-pub fn hash(plaintext: &str) -> Result<String, bcrypt::BcryptError> {
+pub(crate) fn hash(plaintext: &str) -> Result<String, bcrypt::BcryptError> {
     bcrypt::hash(bcrypt_input(plaintext).as_bytes(), COST)
 }
 
 /// How a key matched a stored secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Match {
+pub(crate) enum Match {
     /// It is not the secret.
     No,
     /// It is the secret.
@@ -87,7 +87,7 @@ pub enum Match {
 
 /// A verification's outcome and the bcrypt runs it took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Verification {
+pub(crate) struct Verification {
     /// How the key matched.
     pub outcome: Match,
     /// bcrypt verifications run (0 for a plaintext secret, 2 for a long wrong key).
@@ -95,7 +95,7 @@ pub struct Verification {
 }
 
 /// Whether `key` is the secret `stored` (a bcrypt hash, or plaintext compared in constant time).
-pub fn verify(key: &str, stored: &str) -> Verification {
+pub(crate) fn verify(key: &str, stored: &str) -> Verification {
     let matched = |yes| if yes { Match::Yes } else { Match::No };
     if !is_hashed(stored) {
         return Verification {
@@ -128,7 +128,7 @@ pub fn verify(key: &str, stored: &str) -> Verification {
 
 /// `text` with `remote-management.secret-key` set to `new_hash` when it still holds
 /// `old_hash`; `None` when it holds something else (it changed meanwhile).
-pub fn replace_hash_in_text(
+pub(crate) fn replace_hash_in_text(
     text: &str,
     old_hash: &str,
     new_hash: &str,
@@ -146,7 +146,7 @@ pub fn replace_hash_in_text(
 
 /// `text` with a plaintext `remote-management.secret-key` replaced by its hash, or `None` when
 /// there is nothing to hash.
-pub fn hash_in_text(text: &str) -> Result<Option<String>, SecretError> {
+pub(crate) fn hash_in_text(text: &str) -> Result<Option<String>, SecretError> {
     let at = path(&["remote-management", "secret-key"]);
     let Some(Value::String(secret)) = yaml_edit::value_at(text, &at)? else {
         return Ok(None);
@@ -163,7 +163,7 @@ pub fn hash_in_text(text: &str) -> Result<Option<String>, SecretError> {
 /// hash, which is also written back to the file (keeping its mode). A file whose YAML cannot
 /// be edited is returned as it is (the config parser reports it); one that cannot be written
 /// is logged.
-pub fn hash_in_read_file(file: &Path, text: String) -> String {
+pub(crate) fn hash_in_read_file(file: &Path, text: String) -> String {
     match hash_in_text(&text) {
         Ok(Some(hashed)) => {
             let mode = atomic_file::mode_of(file).unwrap_or(0o600);
@@ -177,7 +177,7 @@ pub fn hash_in_read_file(file: &Path, text: String) -> String {
 }
 
 /// Hashes a plaintext secret in the file at `path`; returns whether the file changed.
-pub fn hash_in_file(file: &Path) -> Result<bool, SecretError> {
+pub(crate) fn hash_in_file(file: &Path) -> Result<bool, SecretError> {
     let text = std::fs::read_to_string(file)?;
     match hash_in_text(&text)? {
         Some(hashed) => {

@@ -9,7 +9,7 @@ mod prefixed;
 mod request_id;
 pub(crate) mod request_log;
 mod router;
-pub mod secret_files;
+pub(crate) mod secret_files;
 mod tls;
 
 use std::net::SocketAddr;
@@ -36,11 +36,11 @@ use crate::secret;
 use crate::session::ExtractorRegistry;
 
 pub(crate) use body_deadline::BodyReadTimedOut;
-pub use request_id::RequestId;
-pub use tls::TlsError;
+pub(crate) use request_id::RequestId;
+pub(crate) use tls::TlsError;
 
 /// How long in-flight requests get to finish after a shutdown signal, by default.
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Starts the plugin host for `config` with the embedded plugins installed. The plugins folder
 /// is staged with the first generation (and again by every reload).
@@ -54,7 +54,7 @@ async fn start_plugins(config: &Config, clock: Arc<dyn Clock>) -> Result<PluginH
 
 /// Raises the soft open-file limit to the hard limit, so thousands of concurrent streams fit.
 /// Returns the new soft limit.
-pub fn raise_open_file_limit() -> std::io::Result<u64> {
+pub(crate) fn raise_open_file_limit() -> std::io::Result<u64> {
     rlimit::increase_nofile_limit(u64::MAX)
 }
 

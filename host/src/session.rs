@@ -10,14 +10,15 @@
 //!   path.
 //! - [`ExtractorChain::extract`] is the per-request policy.
 
-pub mod chain;
-pub mod extractor;
-pub mod id;
-pub mod role;
-pub mod wasm;
+pub(crate) mod chain;
+pub(crate) mod extractor;
+pub(crate) mod id;
+pub(crate) mod role;
+pub(crate) mod wasm;
 
-pub use chain::{ExtractorChain, ExtractorEntry};
+pub use chain::ExtractorChain;
 pub use extractor::{Extractor, ExtractorFuture};
 pub use id::{SessionIds, SessionKind};
-pub use role::{ExtractorFactory, ExtractorRegistry, ExtractorRole, ExtractorState, ExtractorType};
-pub use wasm::WasmExtractor;
+pub(crate) use role::ExtractorRole;
+pub use role::{ExtractorFactory, ExtractorRegistry};
+pub(crate) use wasm::WasmExtractor;

@@ -7,12 +7,12 @@
 //! The totals by model keep names a list gives freely; other names go through the
 //! process-wide [`TrackedModels`] and are dropped when it evicts them.
 
-pub mod aggregate;
-pub mod caller;
-pub mod feed;
-pub mod meter;
-pub mod record;
-pub mod tokens;
+pub(crate) mod aggregate;
+pub(crate) mod caller;
+pub(crate) mod feed;
+pub(crate) mod meter;
+pub(crate) mod record;
+pub(crate) mod tokens;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,10 +21,10 @@ use std::time::SystemTime;
 
 use parking_lot::Mutex;
 
-pub use aggregate::{Summary, Totals};
-pub use caller::Caller;
-pub use feed::Feed;
-pub use meter::Meter;
+pub(crate) use aggregate::Summary;
+pub(crate) use caller::Caller;
+pub(crate) use feed::Feed;
+pub(crate) use meter::Meter;
 pub use record::{Tokens, UsageRecord, fingerprint};
 
 use crate::metrics::Table;

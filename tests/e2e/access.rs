@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use switchyard::access::{Outcome, Provider, ProviderFuture, ProviderRegistry, RequestHead};
-use switchyard::config::PluginInstanceConfig;
+use switchyard::test_util::access::{
+    Outcome, Provider, ProviderFuture, ProviderRegistry, RequestHead,
+};
+use switchyard::test_util::config::PluginInstanceConfig;
 use switchyard_mock::MockUpstream;
 
 use crate::harness::{Proxy, guests, messages};

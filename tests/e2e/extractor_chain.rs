@@ -8,12 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::json;
-use switchyard::access::{AccessChain, ProviderRegistry};
-use switchyard::chain::{PrepareCause, PrepareError};
-use switchyard::clock::ManualClock;
-use switchyard::config::{Config, PluginInstanceConfig, PluginLimits};
-use switchyard::plugin::{Fault, PluginError, PluginHost, PluginOrigin, PluginWorld, RequestHead};
-use switchyard::session::{
+use switchyard::test_util::access::{AccessChain, ProviderRegistry};
+use switchyard::test_util::chain::{PrepareCause, PrepareError};
+use switchyard::test_util::clock::ManualClock;
+use switchyard::test_util::config::{Config, PluginInstanceConfig, PluginLimits};
+use switchyard::test_util::plugin::{
+    Fault, PluginError, PluginHost, PluginOrigin, PluginWorld, RequestHead,
+};
+use switchyard::test_util::session::{
     Extractor, ExtractorChain, ExtractorFuture, ExtractorRegistry, SessionIds, SessionKind,
 };
 

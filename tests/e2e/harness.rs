@@ -1,8 +1,8 @@
 //! Starting a proxy against the mock upstream and talking to it.
 
-pub mod jwt;
-pub mod plugins;
-pub mod yaml;
+pub(crate) mod jwt;
+pub(crate) mod plugins;
+pub(crate) mod yaml;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,21 +12,21 @@ use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::Value;
 use std::io::BufRead;
-use switchyard::clock::ManualClock;
-use switchyard::runtime::{ReloadStatus, Runtime};
-use switchyard::server::{RunningServer, ServerOptions};
+use switchyard::test_util::clock::ManualClock;
+use switchyard::test_util::runtime::{ReloadStatus, Runtime};
+use switchyard::test_util::server::{RunningServer, ServerOptions};
 use tempfile::TempDir;
 
 /// The test guests (`plugins/testing/*` and `jwt-hs256`), built by `switchyard-test-guests`:
 /// a constant per guest. Dead code is denied here, so a guest that no test uses does not
 /// compile: remove it from `test-guests/build.rs` or write its test.
 #[deny(dead_code)]
-pub mod guests {
+pub(crate) mod guests {
     use std::path::PathBuf;
 
     /// A component of the plugins workspace that the tests load.
     #[derive(Debug, Clone, Copy)]
-    pub struct Guest {
+    pub(crate) struct Guest {
         /// Its cargo package (and plugin type, unless it declares another).
         pub package: &'static str,
         /// Its component file.
@@ -35,12 +35,12 @@ pub mod guests {
 
     impl Guest {
         /// The component's bytes.
-        pub fn bytes(&self) -> Vec<u8> {
+        pub(crate) fn bytes(&self) -> Vec<u8> {
             std::fs::read(self.path).expect("built guest")
         }
 
         /// The component's file.
-        pub fn path(&self) -> PathBuf {
+        pub(crate) fn path(&self) -> PathBuf {
             PathBuf::from(self.path)
         }
     }
@@ -48,7 +48,7 @@ pub mod guests {
     macro_rules! guest {
         ($name:ident, $package:literal, $component:ident) => {
             #[doc = concat!("The test guest `", $package, "`.")]
-            pub const $name: Guest = Guest {
+            pub(crate) const $name: Guest = Guest {
                 package: $package,
                 path: switchyard_test_guests::$component,
             };
@@ -58,10 +58,10 @@ pub mod guests {
 }
 
 /// How long any wait for an event may take before the test fails.
-pub const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
 /// A running proxy with its own folder, clock and HTTP client.
-pub struct Proxy {
+pub(crate) struct Proxy {
     server: Option<RunningServer>,
     /// The folder holding `config.yaml` and `auths/`.
     pub dir: TempDir,
@@ -74,7 +74,7 @@ pub struct Proxy {
 
 /// An HTTP answer, read whole.
 #[derive(Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Bytes,
@@ -82,23 +82,23 @@ pub struct Reply {
 
 impl Reply {
     /// The body as JSON (panics with the body when it is not).
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     /// The body as text.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// A header's value.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The credential that answered, as the mock reports it.
-    pub fn credential(&self) -> String {
+    pub(crate) fn credential(&self) -> String {
         self.header(switchyard_mock::CREDENTIAL_HEADER)
             .unwrap_or_else(|| {
                 panic!(
@@ -130,19 +130,21 @@ fn with_defaults(yaml: &str) -> String {
 
 impl Proxy {
     /// Starts a proxy on `yaml` (see [`with_defaults`]), panicking on failure.
-    pub async fn start(yaml: &str) -> Proxy {
+    pub(crate) async fn start(yaml: &str) -> Proxy {
         Self::try_start(yaml)
             .await
             .unwrap_or_else(|e| panic!("server did not start: {e}"))
     }
 
     /// Starts a proxy on `yaml`.
-    pub async fn try_start(yaml: &str) -> Result<Proxy, switchyard::server::ServerError> {
+    pub(crate) async fn try_start(
+        yaml: &str,
+    ) -> Result<Proxy, switchyard::test_util::server::ServerError> {
         Self::try_start_with(yaml, |options| options).await
     }
 
     /// Starts a proxy on `yaml`, with `customize` applied to the server options.
-    pub async fn start_with(
+    pub(crate) async fn start_with(
         yaml: &str,
         customize: impl FnOnce(ServerOptions) -> ServerOptions,
     ) -> Proxy {
@@ -152,10 +154,10 @@ impl Proxy {
     }
 
     /// Starts a proxy on `yaml` with customized server options.
-    pub async fn try_start_with(
+    pub(crate) async fn try_start_with(
         yaml: &str,
         customize: impl FnOnce(ServerOptions) -> ServerOptions,
-    ) -> Result<Proxy, switchyard::server::ServerError> {
+    ) -> Result<Proxy, switchyard::test_util::server::ServerError> {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("config.yaml"), with_defaults(yaml)).expect("write config");
         let clock = Arc::new(ManualClock::new());
@@ -176,47 +178,52 @@ impl Proxy {
     }
 
     /// The server.
-    pub fn server(&self) -> &RunningServer {
+    pub(crate) fn server(&self) -> &RunningServer {
         self.server.as_ref().expect("running")
     }
 
     /// The runtime (generation, states, clock).
-    pub fn runtime(&self) -> &Arc<Runtime> {
+    pub(crate) fn runtime(&self) -> &Arc<Runtime> {
         self.server().runtime()
     }
 
     /// `http://127.0.0.1:PORT{path}`.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// The port the proxy listens on.
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.server().local_addr().port()
     }
 
     /// A request to `path` with the proxy's client.
-    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, self.url(path))
     }
 
     /// The config file.
-    pub fn config_path(&self) -> PathBuf {
+    pub(crate) fn config_path(&self) -> PathBuf {
         self.dir.path().join("config.yaml")
     }
 
     /// The auth folder.
-    pub fn auth_dir(&self) -> PathBuf {
+    pub(crate) fn auth_dir(&self) -> PathBuf {
         self.dir.path().join("auths")
     }
 
     /// POSTs JSON to `path`.
-    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Reply {
         self.post_with(path, body, &[]).await
     }
 
     /// POSTs JSON to `path` with extra headers.
-    pub async fn post_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn post_with(
+        &self,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut request = self.client.post(self.url(path)).json(body);
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -226,24 +233,24 @@ impl Proxy {
 
     /// POSTs a Messages request for `claude-sonnet-4` to `/v1/messages`: the request most
     /// tests send.
-    pub async fn claude_turn(&self) -> Reply {
+    pub(crate) async fn claude_turn(&self) -> Reply {
         self.post("/v1/messages", &messages("claude-sonnet-4"))
             .await
     }
 
     /// POSTs JSON to `path` and returns the status alone.
-    pub async fn status(&self, path: &str, body: &Value) -> u16 {
+    pub(crate) async fn status(&self, path: &str, body: &Value) -> u16 {
         self.post(path, body).await.status
     }
 
     /// The `/metrics` page as the server renders it (read in-process: over HTTP it needs the
     /// management key unless `metrics.public: true`).
-    pub async fn metrics(&self) -> String {
-        switchyard::management::report::render(self.runtime()).await
+    pub(crate) async fn metrics(&self) -> String {
+        switchyard::test_util::management::report::render(self.runtime()).await
     }
 
     /// GETs `path`.
-    pub async fn get(&self, path: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str) -> Reply {
         read(
             self.client
                 .get(self.url(path))
@@ -256,7 +263,7 @@ impl Proxy {
 
     /// Replaces `config.yaml` atomically (as an editor does) and waits until the proxy has
     /// processed a reload attempt after it. Returns the reload status.
-    pub async fn rewrite_config(&self, yaml: &str) -> ReloadStatus {
+    pub(crate) async fn rewrite_config(&self, yaml: &str) -> ReloadStatus {
         let before = self.runtime().reload_status().borrow().attempts;
         let temp = self.dir.path().join(".config.yaml.tmp");
         std::fs::write(&temp, with_defaults(yaml)).expect("write config");
@@ -265,7 +272,10 @@ impl Proxy {
     }
 
     /// Waits until the reload status satisfies `done`.
-    pub async fn wait_reload(&self, done: impl FnMut(&ReloadStatus) -> bool) -> ReloadStatus {
+    pub(crate) async fn wait_reload(
+        &self,
+        done: impl FnMut(&ReloadStatus) -> bool,
+    ) -> ReloadStatus {
         let mut status = self.runtime().reload_status();
         tokio::time::timeout(WAIT, status.wait_for(done))
             .await
@@ -275,7 +285,7 @@ impl Proxy {
     }
 
     /// Stops the server gracefully.
-    pub async fn shutdown(mut self) {
+    pub(crate) async fn shutdown(mut self) {
         if let Some(server) = self.server.take() {
             server.shutdown().await;
         }
@@ -283,8 +293,8 @@ impl Proxy {
 }
 
 /// A plain HTTP client (no proxy, no pooling surprises).
-pub fn client() -> reqwest::Client {
-    switchyard::proxy::client_pool::install_crypto_provider();
+pub(crate) fn client() -> reqwest::Client {
+    switchyard::test_util::proxy::client_pool::install_crypto_provider();
     reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -292,8 +302,8 @@ pub fn client() -> reqwest::Client {
 }
 
 /// A client whose connections come from 127.0.0.2: not a local client.
-pub fn remote_client() -> reqwest::Client {
-    switchyard::proxy::client_pool::install_crypto_provider();
+pub(crate) fn remote_client() -> reqwest::Client {
+    switchyard::test_util::proxy::client_pool::install_crypto_provider();
     reqwest::Client::builder()
         .no_proxy()
         .local_address("127.0.0.2".parse::<std::net::IpAddr>().expect("an address"))
@@ -302,7 +312,7 @@ pub fn remote_client() -> reqwest::Client {
 }
 
 /// Reads a response whole.
-pub async fn read(response: reqwest::Response) -> Reply {
+pub(crate) async fn read(response: reqwest::Response) -> Reply {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response.bytes().await.expect("body");
@@ -315,7 +325,7 @@ pub async fn read(response: reqwest::Response) -> Reply {
 
 /// Checks a ban message and returns the seconds it says are left: the message is
 /// `IP banned due to too many failed attempts. Try again in <Go duration>`.
-pub fn ban_seconds_left(message: &str) -> u64 {
+pub(crate) fn ban_seconds_left(message: &str) -> u64 {
     let text = message
         .strip_prefix("IP banned due to too many failed attempts. Try again in ")
         .unwrap_or_else(|| panic!("not a ban message: {message}"));
@@ -327,18 +337,18 @@ pub fn ban_seconds_left(message: &str) -> u64 {
 }
 
 /// A chat completion request for `model`.
-pub fn chat(model: &str) -> Value {
+pub(crate) fn chat(model: &str) -> Value {
     serde_json::json!({ "model": model, "messages": [{ "role": "user", "content": "Hello" }] })
 }
 
 /// An Anthropic Messages request for `model`.
-pub fn messages(model: &str) -> Value {
+pub(crate) fn messages(model: &str) -> Value {
     serde_json::json!({ "model": model, "max_tokens": 16, "messages": [{ "role": "user", "content": "Hello" }] })
 }
 
 /// A self-signed certificate for `localhost` and `127.0.0.1`, written as PEM files into a
 /// temporary folder, for TLS tests.
-pub struct SelfSigned {
+pub(crate) struct SelfSigned {
     _dir: TempDir,
     /// The certificate file.
     pub cert: PathBuf,
@@ -350,7 +360,7 @@ pub struct SelfSigned {
 
 impl SelfSigned {
     /// Generates and writes the pair.
-    pub fn generate() -> SelfSigned {
+    pub(crate) fn generate() -> SelfSigned {
         let dir = tempfile::tempdir().unwrap();
         let certified =
             rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
@@ -368,7 +378,7 @@ impl SelfSigned {
     }
 
     /// The `tls:` block of a config that serves this pair.
-    pub fn config(&self) -> String {
+    pub(crate) fn config(&self) -> String {
         format!(
             "tls:\n  enable: true\n  cert: {}\n  key: {}\n",
             self.cert.display(),
@@ -377,13 +387,13 @@ impl SelfSigned {
     }
 
     /// The certificate as a root for a reqwest client.
-    pub fn root(&self) -> reqwest::Certificate {
+    pub(crate) fn root(&self) -> reqwest::Certificate {
         reqwest::Certificate::from_pem(self.cert_pem.as_bytes()).unwrap()
     }
 }
 
 /// Runs the built `switchyard` with `args`: (exit code, stdout, stderr).
-pub fn switchyard(args: &[&str]) -> (i32, String, String) {
+pub(crate) fn switchyard(args: &[&str]) -> (i32, String, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(args)
         .env("RUST_LOG", "warn")
@@ -398,7 +408,7 @@ pub fn switchyard(args: &[&str]) -> (i32, String, String) {
 
 /// The built `switchyard` binary, running, with its stderr lines read as they come; killed
 /// when dropped.
-pub struct Binary {
+pub(crate) struct Binary {
     child: std::process::Child,
     /// `http://127.0.0.1:PORT`, as the binary printed it.
     pub base: String,
@@ -417,7 +427,7 @@ impl Drop for Binary {
 impl Binary {
     /// Starts the binary on `config` (written to `dir/config.yaml`) with `args`, logging at
     /// `info` to a pipe, and waits until it listens.
-    pub fn start(dir: &std::path::Path, config: &str, args: &[&str]) -> Binary {
+    pub(crate) fn start(dir: &std::path::Path, config: &str, args: &[&str]) -> Binary {
         let path = dir.join("config.yaml");
         std::fs::write(&path, config).unwrap();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
@@ -466,7 +476,7 @@ impl Binary {
     }
 
     /// Reads stderr until a line satisfies `done`; returns that line.
-    pub fn wait_for_line(&mut self, what: &str, done: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for_line(&mut self, what: &str, done: impl Fn(&str) -> bool) -> String {
         loop {
             let line = self.lines.recv_timeout(WAIT).unwrap_or_else(|_| {
                 panic!(
@@ -483,16 +493,16 @@ impl Binary {
 }
 
 /// The compiled-component cache the library-level plugin tests share (under `target/`).
-pub fn shared_plugin_cache() -> PathBuf {
+pub(crate) fn shared_plugin_cache() -> PathBuf {
     PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR")).join("test-cache")
 }
 
 /// A plugin host on `clock` with the embedded plugins and the test guests `installed`.
-pub async fn plugin_host(
+pub(crate) async fn plugin_host(
     clock: Arc<ManualClock>,
     installed: &[guests::Guest],
-) -> switchyard::plugin::PluginHost {
-    use switchyard::plugin::{HostOptions, PluginHost, PluginOrigin};
+) -> switchyard::test_util::plugin::PluginHost {
+    use switchyard::test_util::plugin::{HostOptions, PluginHost, PluginOrigin};
     let host = PluginHost::new(HostOptions {
         cache_dir: Some(shared_plugin_cache()),
         clock,
@@ -508,22 +518,22 @@ pub async fn plugin_host(
 }
 
 /// A plugin instance config without limits of its own.
-pub fn instance(
+pub(crate) fn instance(
     name: &str,
     kind: &str,
     settings: serde_json::Value,
-) -> switchyard::config::PluginInstanceConfig {
-    switchyard::config::PluginInstanceConfig {
+) -> switchyard::test_util::config::PluginInstanceConfig {
+    switchyard::test_util::config::PluginInstanceConfig {
         name: name.to_owned(),
         kind: kind.to_owned(),
         settings,
         limits: None,
-        on_fault: switchyard::config::OnFault::Deny,
+        on_fault: switchyard::test_util::config::OnFault::Deny,
     }
 }
 
 /// A `list` section (e.g. `claude-api-key`) with one entry per key, each on `base`.
-pub fn provider_keys(list: &str, base: &str, keys: &[&str]) -> String {
+pub(crate) fn provider_keys(list: &str, base: &str, keys: &[&str]) -> String {
     let mut yaml = format!("{list}:\n");
     for key in keys {
         yaml.push_str(&format!("  - api-key: {key}\n    base-url: {base}\n"));

@@ -8,8 +8,8 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use switchyard::clock::Clock;
-use switchyard::plugin::ServiceState;
+use switchyard::test_util::clock::Clock;
+use switchyard::test_util::plugin::ServiceState;
 use switchyard_mock::MockUpstream;
 
 use crate::harness::jwt::{SECRET, mint, unix};

@@ -1327,8 +1327,8 @@ async fn sessions_report_bindings_and_drop_a_credentials() {
     );
     let affinity = proxy.runtime().generation().affinity.clone().unwrap();
     let (x, y) = (
-        switchyard::credential::CredentialId::new("cred-x"),
-        switchyard::credential::CredentialId::new("cred-y"),
+        switchyard::test_util::credential::CredentialId::new("cred-x"),
+        switchyard::test_util::credential::CredentialId::new("cred-y"),
     );
     affinity.cache().set("claude::s1::m", &x).await;
     affinity.cache().set("claude::s2::m", &x).await;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use switchyard::plugin::ServiceState;
+use switchyard::test_util::plugin::ServiceState;
 use switchyard_mock::MockUpstream;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;

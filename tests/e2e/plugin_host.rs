@@ -6,14 +6,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use switchyard::access::{
+use switchyard::test_util::access::{
     AccessChain, AccessError, Outcome, Provider, ProviderFuture, ProviderRegistry, ProviderType,
     RequestHead,
 };
-use switchyard::chain::{PrepareCause, PrepareError};
-use switchyard::clock::ManualClock;
-use switchyard::config::{Config, PluginInstanceConfig, PluginLimits};
-use switchyard::plugin::{
+use switchyard::test_util::chain::{PrepareCause, PrepareError};
+use switchyard::test_util::clock::ManualClock;
+use switchyard::test_util::config::{Config, PluginInstanceConfig, PluginLimits};
+use switchyard::test_util::plugin::{
     Fault, HostOptions, Plugin, PluginError, PluginHost, PluginOrigin, PluginWorld,
 };
 
@@ -930,19 +930,19 @@ async fn a_plugins_folder_loads_its_wasm_files_only() {
     assert!(loaded.is_empty() && failed.is_empty());
 }
 
-fn folder(dir: &std::path::Path, enabled: bool) -> switchyard::config::PluginsConfig {
-    switchyard::config::PluginsConfig {
+fn folder(dir: &std::path::Path, enabled: bool) -> switchyard::test_util::config::PluginsConfig {
+    switchyard::test_util::config::PluginsConfig {
         enabled,
         dir: dir.to_owned(),
         cache_dir: shared_plugin_cache(),
         limits: PluginLimits::default(),
-        quarantine: switchyard::plugin::FaultPolicy::default(),
+        quarantine: switchyard::test_util::plugin::FaultPolicy::default(),
         allow_override: Vec::new(),
         max_file_bytes: 64 << 20,
     }
 }
 
-fn names(catalog: &switchyard::plugin::PluginCatalog) -> Vec<&str> {
+fn names(catalog: &switchyard::test_util::plugin::PluginCatalog) -> Vec<&str> {
     catalog.iter().map(|p| p.name()).collect()
 }
 
@@ -1019,7 +1019,7 @@ async fn staging_compiles_new_or_changed_files_only_and_installs_nothing() {
     );
     // Unless plugins.allow-override lists the type: then it overrides; removed, the embedded
     // one is back.
-    let settings = switchyard::config::PluginsConfig {
+    let settings = switchyard::test_util::config::PluginsConfig {
         allow_override: vec!["config-api-key".to_owned()],
         ..settings
     };
@@ -1048,7 +1048,7 @@ async fn staging_compiles_new_or_changed_files_only_and_installs_nothing() {
 
 #[tokio::test]
 async fn the_status_reports_each_plugin_and_its_state() {
-    use switchyard::plugin::{InstanceUse, PluginSource, ServiceState};
+    use switchyard::test_util::plugin::{InstanceUse, PluginSource, ServiceState};
 
     let host = PluginHost::new(HostOptions {
         cache_dir: Some(shared_plugin_cache()),
@@ -1315,7 +1315,7 @@ async fn the_folder_is_trusted_only_as_far_as_the_operator_says() {
     let dir = root.path().join("plugins");
     std::fs::create_dir_all(dir.join("inner")).unwrap();
     mode(&dir, 0o755);
-    let settings = switchyard::config::PluginsConfig {
+    let settings = switchyard::test_util::config::PluginsConfig {
         max_file_bytes: 1 << 20,
         ..folder(&dir, true)
     };

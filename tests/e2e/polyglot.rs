@@ -7,7 +7,7 @@
 //! Every test here builds a plugin with its toolchain: the slow tier (`#[ignore]`d, run by
 //! `.ci/run` with `cargo test -p switchyard --test e2e -- --ignored scaffold:: polyglot::`).
 
-pub mod toolchain;
+pub(crate) mod toolchain;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime};
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
-use switchyard::clock::Clock;
-use switchyard::session::{SessionIds, SessionKind};
+use switchyard::test_util::clock::Clock;
+use switchyard::test_util::session::{SessionIds, SessionKind};
 use switchyard_mock::MockUpstream;
 
 use crate::harness::plugins::{cache_dir, config, drop_file, status_of, warm_cache};
@@ -27,10 +27,11 @@ use crate::scaffold::check;
 use toolchain::{Build, js_example_dir, python_example_dir};
 
 /// The limits the guides recommend for an instance of a Python or JavaScript plugin.
-pub const LARGE_GUEST_LIMITS: &str = "      limits: { memory-mib: 256, deadline-ms: 1000 }\n";
+pub(crate) const LARGE_GUEST_LIMITS: &str =
+    "      limits: { memory-mib: 256, deadline-ms: 1000 }\n";
 
 /// The Python example `hmac-auth`, built.
-pub fn hmac_auth() -> PathBuf {
+pub(crate) fn hmac_auth() -> PathBuf {
     toolchain::python(&Build {
         dir: &python_example_dir(),
         world: "access-provider",
@@ -40,7 +41,7 @@ pub fn hmac_auth() -> PathBuf {
 }
 
 /// The JavaScript example `session-header`, built.
-pub fn session_header() -> PathBuf {
+pub(crate) fn session_header() -> PathBuf {
     toolchain::javascript(
         &Build {
             dir: &js_example_dir(),
@@ -70,7 +71,7 @@ fn hmac_auth_version(version: &str) -> PathBuf {
     }
     let wit = copy.path().join("wit");
     std::fs::create_dir(&wit).unwrap();
-    for (file, text) in switchyard::cli::scaffold::WIT_FILES {
+    for (file, text) in switchyard::test_util::cli::scaffold::WIT_FILES {
         std::fs::write(wit.join(file), text).unwrap();
     }
     toolchain::python(&Build {
@@ -348,7 +349,7 @@ async fn the_javascript_extractor_names_the_session() {
 
     // The session it produces, from the running generation's chain.
     let extract = |headers: &[(&str, &str)]| {
-        let head = switchyard::access::RequestHead::new(
+        let head = switchyard::test_util::access::RequestHead::new(
             "POST",
             "/v1/messages",
             "",

@@ -11,7 +11,7 @@ use tempfile::TempDir;
 use crate::harness::WAIT;
 
 /// A running (or killed) `redis-server`.
-pub struct RedisServer {
+pub(crate) struct RedisServer {
     port: u16,
     child: Option<Child>,
     dir: TempDir,
@@ -19,12 +19,12 @@ pub struct RedisServer {
 
 impl RedisServer {
     /// Starts a server on a free loopback port and waits until it answers `PING`.
-    pub fn start() -> RedisServer {
+    pub(crate) fn start() -> RedisServer {
         Self::start_on(free_port())
     }
 
     /// Starts a server on `port` and waits until it answers `PING`.
-    pub fn start_on(port: u16) -> RedisServer {
+    pub(crate) fn start_on(port: u16) -> RedisServer {
         let mut server = RedisServer {
             port,
             child: None,
@@ -35,22 +35,22 @@ impl RedisServer {
     }
 
     /// A loopback port nothing listens on (bound, then released).
-    pub fn unused_port() -> u16 {
+    pub(crate) fn unused_port() -> u16 {
         free_port()
     }
 
     /// `redis://127.0.0.1:PORT`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
     /// A plain client for checking what the store wrote.
-    pub fn client(&self) -> redis::Client {
+    pub(crate) fn client(&self) -> redis::Client {
         redis::Client::open(self.url()).expect("client")
     }
 
     /// Kills the server (`SIGKILL`: no goodbye to its clients) and reaps it.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -58,7 +58,7 @@ impl RedisServer {
     }
 
     /// Starts the server (again) on its port, empty, and waits until it answers `PING`.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill();
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string()])

@@ -7,17 +7,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
-use switchyard::affinity::SessionCache;
-use switchyard::affinity::cache::BindingLimit;
-use switchyard::affinity::redis::RedisCache;
-use switchyard::clock::{Clock, SystemClock};
-use switchyard::credential::blame::Blame;
-use switchyard::credential::cooldown::Failure;
-use switchyard::credential::state::StateTable;
-use switchyard::credential::{CredentialId, Secret};
-use switchyard::model::tracked::TrackedModels;
-use switchyard::model::tracked::Tracking;
-use switchyard::redis_store::{RedisOptions, RedisStore, RedisTarget, StoreSecret};
+use switchyard::test_util::affinity::SessionCache;
+use switchyard::test_util::affinity::cache::BindingLimit;
+use switchyard::test_util::affinity::redis::RedisCache;
+use switchyard::test_util::clock::{Clock, SystemClock};
+use switchyard::test_util::credential::blame::Blame;
+use switchyard::test_util::credential::cooldown::Failure;
+use switchyard::test_util::credential::state::StateTable;
+use switchyard::test_util::credential::{CredentialId, Secret};
+use switchyard::test_util::model::tracked::TrackedModels;
+use switchyard::test_util::model::tracked::Tracking;
+use switchyard::test_util::redis_store::{RedisOptions, RedisStore, RedisTarget, StoreSecret};
 use switchyard_mock::{Fault, MockUpstream};
 
 use crate::harness::{Proxy, Reply, WAIT, messages, read};

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use switchyard::session::{SessionIds, SessionKind};
+use switchyard::test_util::session::{SessionIds, SessionKind};
 use switchyard_mock::MockUpstream;
 
 use crate::harness::plugins::{cache_dir, config};
@@ -17,7 +17,7 @@ use crate::polyglot::toolchain::{self, Build};
 use crate::wasm_guest;
 
 /// `switchyard plugin check FILE ARGS…` with the tests' compiled-component cache.
-pub fn check(file: &Path, args: &[&str]) -> (i32, String) {
+pub(crate) fn check(file: &Path, args: &[&str]) -> (i32, String) {
     let file = file.display().to_string();
     let cache = cache_dir().display().to_string();
     let mut all = vec!["plugin", "check", &file, "--cache-dir", &cache];
@@ -154,7 +154,7 @@ async fn rust_skeletons_build_standalone_and_serve() {
         call(&[]).await,
         (401, r#"{"error":"Missing API key"}"#.to_owned())
     );
-    let head = switchyard::access::RequestHead::new(
+    let head = switchyard::test_util::access::RequestHead::new(
         "POST",
         "/v1/messages",
         "",

@@ -334,7 +334,10 @@ async fn apply_config_swaps_the_generation_and_a_bad_one_keeps_it() {
         .prepare_error()
         .expect("a prepare error as the source");
     assert!(
-        matches!(prepare, switchyard::generation::PrepareError::Chain(_)),
+        matches!(
+            prepare,
+            switchyard::test_util::generation::PrepareError::Chain(_)
+        ),
         "{prepare:?}"
     );
     assert!(!error.is_config() && !error.is_plugin(), "{error}");

@@ -8,15 +8,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
-use switchyard::affinity::SessionCache;
-use switchyard::affinity::cache::BindingLimit;
-use switchyard::affinity::redis::RedisCache;
-use switchyard::clock::{Clock, SystemClock};
-use switchyard::credential::state::StateTable;
-use switchyard::credential::{CredentialId, Secret};
-use switchyard::metrics::{Metrics, Table};
-use switchyard::model::tracked::TrackedModels;
-use switchyard::redis_store::{RedisOptions, RedisStore, RedisTarget};
+use switchyard::test_util::affinity::SessionCache;
+use switchyard::test_util::affinity::cache::BindingLimit;
+use switchyard::test_util::affinity::redis::RedisCache;
+use switchyard::test_util::clock::{Clock, SystemClock};
+use switchyard::test_util::credential::state::StateTable;
+use switchyard::test_util::credential::{CredentialId, Secret};
+use switchyard::test_util::metrics::{Metrics, Table};
+use switchyard::test_util::model::tracked::TrackedModels;
+use switchyard::test_util::redis_store::{RedisOptions, RedisStore, RedisTarget};
 use switchyard_mock::{Fault, MockUpstream};
 
 use crate::harness::{Proxy, WAIT, client, messages};

@@ -11,7 +11,7 @@
 /// A component of the `access-provider` world named `name` (at most 16 bytes), whose core
 /// module holds the prelude, `extra` module fields (memories, data...) and `authenticate_body`
 /// (the body of `authenticate`, returning an `i32` address).
-pub fn access_provider(name: &str, extra: &str, authenticate_body: &str) -> Vec<u8> {
+pub(crate) fn access_provider(name: &str, extra: &str, authenticate_body: &str) -> Vec<u8> {
     assert!(name.len() <= 16);
     let core = format!(
         r#"(module

@@ -18,7 +18,7 @@ const SESSIONS: usize = 50;
 const TURNS: usize = 10;
 
 /// Runs the conversations once with affinity on, once with it off.
-pub async fn run(bin: &Path, work: &Path, summary: &mut Summary) -> Result<()> {
+pub(crate) async fn run(bin: &Path, work: &Path, summary: &mut Summary) -> Result<()> {
     summary.cache_hit_rate_affinity = Some(hit_rate(bin, work, true).await?);
     summary.cache_hit_rate_round_robin = Some(hit_rate(bin, work, false).await?);
     println!(

@@ -7,7 +7,12 @@ use crate::load;
 use crate::report::Summary;
 
 /// Interleaves `rounds` rounds of `requests` sequential requests per target.
-pub async fn run(setup: &Setup, rounds: u32, requests: u32, summary: &mut Summary) -> Result<()> {
+pub(crate) async fn run(
+    setup: &Setup,
+    rounds: u32,
+    requests: u32,
+    summary: &mut Summary,
+) -> Result<()> {
     let spec = small_request();
     let targets = setup.targets();
     let mut hists: Vec<_> = targets.iter().map(|_| load::histogram()).collect();

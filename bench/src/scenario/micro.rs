@@ -10,7 +10,7 @@ use crate::report::Summary;
 
 /// Runs the access and session benches and reads the medians they wrote under
 /// `target/criterion`.
-pub fn run(summary: &mut Summary) -> Result<()> {
+pub(crate) fn run(summary: &mut Summary) -> Result<()> {
     for bench in ["access", "session"] {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let status = Command::new(cargo)

@@ -22,7 +22,7 @@ const CONNECTIONS: usize = 64;
 
 /// Runs the scenario: `rounds` interleaved rounds of `requests` sequential requests per target,
 /// then of `seconds` of throughput.
-pub async fn run(
+pub(crate) async fn run(
     bin: &Path,
     work: &Path,
     rounds: u32,

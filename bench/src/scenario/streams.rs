@@ -18,7 +18,7 @@ fn stream_request(chunks: u32, interval_ms: u64) -> Spec {
 }
 
 /// TTFB of short streams (direct vs switchyard), then `count` streams of 20 chunks 250 ms apart.
-pub async fn run(setup: &Setup, count: usize, summary: &mut Summary) -> Result<()> {
+pub(crate) async fn run(setup: &Setup, count: usize, summary: &mut Summary) -> Result<()> {
     let targets = setup.targets();
     let short = stream_request(3, 0);
     let mut ttfb = [load::histogram(), load::histogram()];

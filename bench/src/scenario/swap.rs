@@ -20,7 +20,7 @@ use crate::wasm_guest;
 const SWAPS: usize = 6;
 
 /// Swaps `versioned` v1 ↔ v2 under load and fills the swap figures.
-pub async fn run(bin: &Path, work: &Path, summary: &mut Summary) -> Result<()> {
+pub(crate) async fn run(bin: &Path, work: &Path, summary: &mut Summary) -> Result<()> {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let guests = wasm_guest::build(
         &repo.join("plugins"),

@@ -14,7 +14,7 @@ use crate::report::Summary;
 const CONNECTIONS: usize = 64;
 
 /// Interleaves `rounds` rounds of `seconds` per target and keeps each target's mean.
-pub async fn run(
+pub(crate) async fn run(
     setup: &Setup,
     rounds: u32,
     seconds: Duration,

@@ -172,7 +172,7 @@ async fn main() -> anyhow::Result<()> {
         anyhow::ensure!(status == 200, "the request through the example failed");
         // Records name the client by a fingerprint of its principal, never the principal.
         anyhow::ensure!(
-            record.api_key == switchyard::usage::fingerprint("team-a"),
+            record.api_key == switchyard::fingerprint("team-a"),
             "the hook saw {record:?}"
         );
         return Ok(());

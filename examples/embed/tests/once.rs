@@ -28,7 +28,7 @@ fn the_example_answers_through_its_own_provider() {
     assert!(
         usage.contains(&format!(
             "client={} status=200 model=claude-sonnet-4",
-            switchyard::usage::fingerprint("team-a")
+            switchyard::fingerprint("team-a")
         )),
         "{usage}"
     );

@@ -12,9 +12,6 @@ use crate::plugin::Fault;
 /// by every request of its generation ([`AccessChain::authenticate`]).
 pub type AccessChain = InstanceChain<AccessRole>;
 
-/// One configured provider instance of a chain.
-pub type ChainEntry = Entry<AccessRole>;
-
 impl Entry<AccessRole> {
     /// This entry with `on_fault` as what a fault of its provider does.
     pub fn with_on_fault(self, on_fault: OnFault) -> Self {

@@ -10,7 +10,7 @@ use crate::credential::CredentialId;
 use crate::metrics::{Metrics, Table};
 
 /// Default `routing.session-affinity-max-bindings`.
-pub const DEFAULT_MAX_BINDINGS: usize = 100_000;
+pub(crate) const DEFAULT_MAX_BINDINGS: usize = 100_000;
 
 /// How many bindings a cache keeps (`routing.session-affinity-max-bindings`), and where it
 /// counts the live ones it evicts to stay within that.

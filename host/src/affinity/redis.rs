@@ -80,7 +80,7 @@ end
 ";
 
 /// The most bindings one `set` evicts (a lowered bound is reached over several calls).
-pub const EVICT_PER_CALL: usize = 16;
+pub(crate) const EVICT_PER_CALL: usize = 16;
 
 fn script(body: &str) -> Script {
     Script::new(&format!("{PRELUDE}{body}"))
@@ -192,7 +192,7 @@ return 1
 
 /// How many index members one call of an index walk handles (`ZSCAN`/`SSCAN … COUNT`, then
 /// one short script per batch): no Redis call is long however many bindings there are.
-pub const WALK_BATCH: usize = 32;
+pub(crate) const WALK_BATCH: usize = 32;
 
 /// The most ended index members one `stats` batch trims in total.
 const TRIM_PER_STATS_CALL: usize = 100;

@@ -12,11 +12,11 @@ use crate::config::LogFormat;
 use crate::{SdkError, Switchyard};
 
 /// The client key the demo accepts.
-pub const DEMO_CLIENT_KEY: &str = "sk-switchyard-demo";
+pub(super) const DEMO_CLIENT_KEY: &str = "sk-switchyard-demo";
 
 /// Why the demo did not start.
 #[derive(Debug, thiserror::Error)]
-pub enum DemoError {
+pub(super) enum DemoError {
     /// The mock upstream did not start.
     #[error("cannot start the mock upstream: {0}")]
     Mock(std::io::Error),
@@ -30,7 +30,7 @@ pub enum DemoError {
 
 /// A running demo: the mock, the proxy, and the folder holding the generated config.
 #[derive(Debug)]
-pub struct Demo {
+pub(super) struct Demo {
     /// The mock upstream.
     pub mock: MockUpstream,
     /// The proxy, serving.
@@ -44,7 +44,7 @@ pub struct Demo {
 
 impl Demo {
     /// Starts the mock and the proxy on `127.0.0.1:port` (0 picks a free port).
-    pub async fn start(port: u16) -> Result<Demo, DemoError> {
+    pub(super) async fn start(port: u16) -> Result<Demo, DemoError> {
         let mock = MockUpstream::builder()
             .chunk_interval(Duration::from_millis(120))
             .chunks(8)
@@ -74,7 +74,7 @@ impl Demo {
     }
 
     /// The lines printed for the user: what runs, and curl commands to paste.
-    pub fn instructions(&self) -> String {
+    pub(super) fn instructions(&self) -> String {
         let base = format!("http://{}", self.addr);
         let key = DEMO_CLIENT_KEY;
         let credential = "| grep -i x-mock-credential";
@@ -125,7 +125,7 @@ impl Demo {
     }
 
     /// Stops the proxy (gracefully) and the mock.
-    pub async fn shutdown(self) {
+    pub(super) async fn shutdown(self) {
         self.server.shutdown().await;
         self.mock.shutdown().await;
     }

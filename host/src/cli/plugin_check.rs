@@ -15,7 +15,7 @@ use crate::session::{Extractor, SessionIds, SessionKind, WasmExtractor};
 
 /// One trial: the settings for `configure` and the sample request.
 #[derive(Debug, Clone)]
-pub struct Trial {
+pub(super) struct Trial {
     /// Settings handed to `configure` (an object; `{}` for none).
     pub settings: serde_json::Value,
     /// The sample request's head.
@@ -30,7 +30,7 @@ pub struct Trial {
 
 /// What the plugin answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TrialAnswer {
+pub(super) enum TrialAnswer {
     /// An access provider's outcome.
     Access(Outcome),
     /// A session extractor's result.
@@ -40,7 +40,7 @@ pub enum TrialAnswer {
 /// The result of a trial.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct TrialReport {
+pub(super) struct TrialReport {
     /// The answer.
     pub answer: TrialAnswer,
     /// How long the first call took (into a configured live instance).
@@ -58,7 +58,7 @@ pub struct TrialReport {
 /// Why a trial did not produce an answer.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
-pub enum TrialError {
+pub(super) enum TrialError {
     /// `configure` rejected the settings.
     #[error("rejected its settings: {0}")]
     Rejected(String),
@@ -72,7 +72,7 @@ pub enum TrialError {
 
 impl TrialError {
     /// The exit code of `switchyard plugin check`: 2 for rejected settings, 3 for a fault.
-    pub fn exit_code(&self) -> u8 {
+    pub(super) fn exit_code(&self) -> u8 {
         match self {
             TrialError::Rejected(_) => 2,
             TrialError::Start(_) | TrialError::Fault(_) => 3,

@@ -20,10 +20,10 @@ use std::collections::HashSet;
 use super::{CONFIG_API_KEY_TYPE, CONFIG_INLINE_NAME, OnFault, PluginInstanceConfig};
 
 /// The most ignored keys a warning names; the rest are counted.
-pub const MAX_NAMED_KEYS: usize = 8;
+pub(crate) const MAX_NAMED_KEYS: usize = 8;
 
 /// The position of the authoritative instance: the first whose type is `config-api-key`.
-pub fn first_key_instance<'a>(kinds: impl IntoIterator<Item = &'a str>) -> Option<usize> {
+pub(crate) fn first_key_instance<'a>(kinds: impl IntoIterator<Item = &'a str>) -> Option<usize> {
     kinds
         .into_iter()
         .position(|kind| kind.trim() == CONFIG_API_KEY_TYPE)
@@ -31,7 +31,7 @@ pub fn first_key_instance<'a>(kinds: impl IntoIterator<Item = &'a str>) -> Optio
 
 /// The client keys after the sync, and what to tell the operator.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct ClientKeys {
+pub(crate) struct ClientKeys {
     /// The effective top-level list: the authoritative instance's keys, or `api-keys`.
     pub api_keys: Vec<String>,
     /// Warnings as `(key path, message)`.
@@ -41,11 +41,11 @@ pub struct ClientKeys {
 /// An `auth.providers` entry takes the name reserved for the top-level keys (the key path of
 /// its name).
 #[derive(Debug, PartialEq, Eq)]
-pub struct ReservedName(pub String);
+pub(crate) struct ReservedName(pub String);
 
 /// Applies the rules of this module to `chain` (the instances of `auth.providers`, in file
 /// order) and the normalized top-level `api_keys`.
-pub fn sync(
+pub(crate) fn sync(
     chain: &mut Vec<PluginInstanceConfig>,
     api_keys: &[String],
 ) -> Result<ClientKeys, ReservedName> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 /// Parses a Go duration string such as `1h`, `60m`, `1.5h`, `500ms` or `1h30m`.
 ///
 /// Returns `None` for anything else, including negative values and an empty string.
-pub fn parse(text: &str) -> Option<Duration> {
+pub(crate) fn parse(text: &str) -> Option<Duration> {
     let text = text.trim();
     if text.is_empty() || text.starts_with('-') {
         return None;
@@ -42,7 +42,7 @@ pub fn parse(text: &str) -> Option<Duration> {
 }
 
 /// Formats whole seconds as Go's `Duration.String()` does: `0s`, `59s`, `1m0s`, `1h0m0s`.
-pub fn format_seconds(seconds: u64) -> String {
+pub(crate) fn format_seconds(seconds: u64) -> String {
     let (hours, minutes, secs) = (seconds / 3600, (seconds % 3600) / 60, seconds % 60);
     if hours > 0 {
         format!("{hours}h{minutes}m{secs}s")

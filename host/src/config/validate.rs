@@ -37,7 +37,7 @@ const MAX_SERVER_TIMEOUT_MS: u64 = 86_400_000;
 const MAX_EVENT_MIB: u64 = 4096;
 /// The longest duration any config key may give; longer ones are clamped with a warning, so
 /// adding one to the current time can never overflow.
-pub const MAX_CONFIG_DURATION: Duration = Duration::from_secs(30 * 86_400);
+pub(super) const MAX_CONFIG_DURATION: Duration = Duration::from_secs(30 * 86_400);
 
 /// Parses and validates `text`.
 pub(super) fn validate(text: &str, source: ConfigSource) -> Result<LoadedConfig, ConfigError> {

@@ -27,7 +27,7 @@ use serde_json::{Map, Value};
 
 /// One step of a path into a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
+pub(crate) enum Seg {
     /// A mapping key.
     Key(String),
     /// A list position.
@@ -36,19 +36,19 @@ pub enum Seg {
 
 impl Seg {
     /// A key step.
-    pub fn key(key: &str) -> Seg {
+    pub(crate) fn key(key: &str) -> Seg {
         Seg::Key(key.to_owned())
     }
 }
 
 /// Builds a path of keys, such as `path(&["routing", "strategy"])`.
-pub fn path(keys: &[&str]) -> Vec<Seg> {
+pub(crate) fn path(keys: &[&str]) -> Vec<Seg> {
     keys.iter().map(|k| Seg::key(k)).collect()
 }
 
 /// Why an edit could not be made.
 #[derive(Debug, thiserror::Error)]
-pub enum EditError {
+pub(crate) enum EditError {
     /// The document is not YAML the editor understands.
     #[error("invalid YAML: {0}")]
     Syntax(String),
@@ -69,20 +69,20 @@ pub enum EditError {
 }
 
 /// The value at `at`, as JSON; `None` when the path does not exist.
-pub fn value_at(text: &str, at: &[Seg]) -> Result<Option<Value>, EditError> {
+pub(crate) fn value_at(text: &str, at: &[Seg]) -> Result<Option<Value>, EditError> {
     let whole = document_json(text)?;
     Ok(json_at(&whole, at).cloned())
 }
 
 /// Sets the value at `at` to `value`, creating missing mapping keys on the way.
-pub fn set(text: &str, at: &[Seg], value: &Value) -> Result<String, EditError> {
+pub(crate) fn set(text: &str, at: &[Seg], value: &Value) -> Result<String, EditError> {
     let doc = Doc::parse(text)?;
     let edit = doc.set(at, value)?;
     Ok(doc.apply(edit))
 }
 
 /// Removes the mapping entry or list item at `at`; a missing path changes nothing.
-pub fn remove(text: &str, at: &[Seg]) -> Result<String, EditError> {
+pub(crate) fn remove(text: &str, at: &[Seg]) -> Result<String, EditError> {
     let doc = Doc::parse(text)?;
     match doc.remove(at)? {
         Some(edit) => Ok(doc.apply(edit)),
@@ -91,7 +91,7 @@ pub fn remove(text: &str, at: &[Seg]) -> Result<String, EditError> {
 }
 
 /// Appends `value` to the list at `at`, creating the list when the path does not exist.
-pub fn push(text: &str, at: &[Seg], value: &Value) -> Result<String, EditError> {
+pub(crate) fn push(text: &str, at: &[Seg], value: &Value) -> Result<String, EditError> {
     let doc = Doc::parse(text)?;
     let edit = doc.push(at, value)?;
     Ok(doc.apply(edit))

@@ -89,7 +89,7 @@ fn fields(body: &[u8]) -> ErrorFields {
 }
 
 /// Whom the upstream answer `status` (`None`: unreachable or timed out) with `body` blames.
-pub fn classify(provider: ProviderKind, status: Option<u16>, body: &[u8]) -> Blame {
+pub(crate) fn classify(provider: ProviderKind, status: Option<u16>, body: &[u8]) -> Blame {
     let Some(status) = status else {
         return Blame::Transient;
     };

@@ -5,13 +5,13 @@ use std::time::Duration;
 use super::blame::Blame;
 
 /// The credential is likely revoked or out of funds.
-pub const AUTH_FAILURE_COOLDOWN: Duration = Duration::from_secs(30 * 60);
+pub(crate) const AUTH_FAILURE_COOLDOWN: Duration = Duration::from_secs(30 * 60);
 /// The model is not there for this credential.
-pub const NOT_FOUND_COOLDOWN: Duration = Duration::from_secs(12 * 3600);
+pub(crate) const NOT_FOUND_COOLDOWN: Duration = Duration::from_secs(12 * 3600);
 /// 408, 5xx, timeouts, unreachable upstreams.
-pub const TRANSIENT_COOLDOWN: Duration = Duration::from_secs(60);
+pub(crate) const TRANSIENT_COOLDOWN: Duration = Duration::from_secs(60);
 /// The longest 429 backoff without `Retry-After`.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(30 * 60);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30 * 60);
 
 /// What a failed attempt tells the cooldown table.
 #[derive(Debug, Clone, Copy)]
@@ -37,7 +37,7 @@ impl Failure {
 
 /// The decision for one failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
+pub(crate) struct Decision {
     /// How long the model stays blocked on this credential; `None` = retry at once.
     pub cooldown: Option<Duration>,
     /// Whether this is a quota (429) cooldown: only those produce the `model_cooldown` error.
@@ -47,7 +47,7 @@ pub struct Decision {
 }
 
 /// The cooldown for `failure`, given the credential's current 429 backoff level.
-pub fn decide(failure: &Failure, backoff_level: u32) -> Decision {
+pub(crate) fn decide(failure: &Failure, backoff_level: u32) -> Decision {
     let plain = |cooldown| Decision {
         cooldown,
         quota: false,
@@ -77,7 +77,7 @@ pub fn decide(failure: &Failure, backoff_level: u32) -> Decision {
 }
 
 /// `1 s · 2^level`, at least 1 s; at 30 min it stays there and the level stops growing.
-pub fn backoff(level: u32) -> (Duration, u32) {
+pub(crate) fn backoff(level: u32) -> (Duration, u32) {
     let seconds = 1u64.checked_shl(level).unwrap_or(u64::MAX);
     let wait = Duration::from_secs(seconds.max(1));
     if wait >= MAX_BACKOFF {

@@ -51,7 +51,7 @@ pub enum StoreError {
     InvalidId(String),
 }
 
-/// What [`FileStore::list`] found.
+/// The credentials one listing found: what [`crate::CredentialStore::list`] returns.
 #[derive(Debug, Default)]
 #[non_exhaustive]
 pub struct Listing {
@@ -268,7 +268,7 @@ impl FileStore {
 }
 
 /// Creates `dir` with mode 0700 when it is missing.
-pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -298,7 +298,7 @@ fn path_for_id(folder: &Path, id: &str) -> Result<PathBuf, StoreError> {
 }
 
 /// The names of the folder's `*.json` files and symlinks (any case), sorted.
-pub fn json_names(dir: &ConfinedDir) -> io::Result<Vec<OsString>> {
+pub(crate) fn json_names(dir: &ConfinedDir) -> io::Result<Vec<OsString>> {
     Ok(dir
         .entries()?
         .into_iter()
@@ -313,12 +313,12 @@ pub fn json_names(dir: &ConfinedDir) -> io::Result<Vec<OsString>> {
 }
 
 /// Whether permission bits let the group or others read the file.
-pub fn readable_by_others(mode: u32) -> bool {
+pub(crate) fn readable_by_others(mode: u32) -> bool {
     mode & 0o044 != 0
 }
 
 /// Parses one auth file into a credential, or says why it is skipped.
-pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<Credential, String> {
+pub(crate) fn parse_file(path: &Path, bytes: &[u8]) -> Result<Credential, String> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
     let Value::Object(mut metadata) = value else {
         return Err("not a JSON object".to_owned());
@@ -465,7 +465,7 @@ fn int_field(metadata: &Map<String, Value>, key: &str) -> Option<i64> {
 /// The file's `weight`: absent or `null` is 1; otherwise an integer (a JSON number without a
 /// fraction, or a string of digits) from 0 to [`MAX_CREDENTIAL_WEIGHT`], else the reason the
 /// file is not used.
-pub fn weight_field(metadata: &Map<String, Value>) -> Result<u32, String> {
+pub(crate) fn weight_field(metadata: &Map<String, Value>) -> Result<u32, String> {
     let value = match metadata.get("weight") {
         None | Some(Value::Null) => return Ok(DEFAULT_CREDENTIAL_WEIGHT),
         Some(value) => value,
@@ -540,7 +540,7 @@ fn models(metadata: &Map<String, Value>) -> Vec<ModelAlias> {
 
 /// Whether two JSON documents are equal ignoring key order, whitespace and number spelling
 /// (`1` equals `1.0`). Unparsable input is never equal.
-pub fn json_equal_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn json_equal_bytes(a: &[u8], b: &[u8]) -> bool {
     match (
         serde_json::from_slice::<Value>(a),
         serde_json::from_slice::<Value>(b),

@@ -6,9 +6,9 @@ mod weighted_round_robin;
 
 use std::fmt::Debug;
 
-pub use fill_first::FillFirst;
+pub(crate) use fill_first::FillFirst;
 pub use round_robin::{RoundRobin, RoundRobinCursors};
-pub use weighted_round_robin::{WeightedCredits, WeightedRoundRobin};
+pub(crate) use weighted_round_robin::{WeightedCredits, WeightedRoundRobin};
 
 use super::availability::Available;
 use super::candidate::Candidate;

@@ -59,7 +59,7 @@ pub trait CredentialStore: Send + Sync + Debug + 'static {
 /// The default store: the `*.json` files directly inside `auth-dir`, created with mode 0700
 /// when missing.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct AuthDirStore;
+pub(crate) struct AuthDirStore;
 
 impl CredentialStore for AuthDirStore {
     fn list<'a>(&'a self, auth_dir: &'a Path) -> BoxFuture<'a, io::Result<Listing>> {

@@ -29,7 +29,7 @@ use crate::config::yaml_edit::{self, Seg, path};
 const KEY: &str = "api-keys";
 
 /// The `/api-keys` routes.
-pub fn routes() -> Router<Arc<Management>> {
+pub(crate) fn routes() -> Router<Arc<Management>> {
     Router::new().route(
         "/api-keys",
         get(list).put(replace).patch(patch).delete(delete),

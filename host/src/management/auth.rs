@@ -38,7 +38,7 @@ use crate::secret::{self, Match, same};
 const VERIFIED_CACHE: usize = 8;
 
 /// bcrypt verifications that may run at once (each takes a core for ~50 ms).
-pub const BCRYPT_CONCURRENCY: usize = 2;
+pub(crate) const BCRYPT_CONCURRENCY: usize = 2;
 
 /// Secrets that do not come from the config file.
 #[derive(Clone, Default)]
@@ -60,7 +60,7 @@ impl std::fmt::Debug for Passwords {
 
 /// The management API's gate.
 #[derive(Debug)]
-pub struct Gate {
+pub(crate) struct Gate {
     passwords: Passwords,
     bans: BanTable,
     clock: Arc<dyn Clock>,
@@ -71,7 +71,7 @@ pub struct Gate {
 
 /// A key the gate accepted.
 #[derive(Debug, Default)]
-pub struct Granted {
+pub(crate) struct Granted {
     /// The config's hash (this one) matched only in the legacy form of a long secret: the
     /// caller should store a new hash of the key.
     pub legacy_hash: Option<String>,
@@ -86,7 +86,7 @@ struct Usable<'a> {
 
 impl Gate {
     /// A gate with these passwords, timing bans on `clock`, counting in `metrics`.
-    pub fn new(passwords: Passwords, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(passwords: Passwords, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Self {
         Gate {
             passwords: Passwords {
                 local: passwords.local.filter(|p| !p.is_empty()),
@@ -101,19 +101,19 @@ impl Gate {
     }
 
     /// Whether the management API exists at all: some secret is configured.
-    pub fn enabled(&self, config: &Config) -> bool {
+    pub(crate) fn enabled(&self, config: &Config) -> bool {
         !config.management.secret_key.is_empty()
             || self.passwords.env.is_some()
             || self.passwords.local.is_some()
     }
 
     /// Whether a password given at start (not the config) enables the API.
-    pub fn always_enabled(&self) -> bool {
+    pub(crate) fn always_enabled(&self) -> bool {
         self.passwords.env.is_some() || self.passwords.local.is_some()
     }
 
     /// How long `ip` stays banned, if it is.
-    pub fn banned(&self, ip: IpAddr) -> Option<std::time::Duration> {
+    pub(crate) fn banned(&self, ip: IpAddr) -> Option<std::time::Duration> {
         self.bans.banned(ip, self.clock.now())
     }
 
@@ -144,7 +144,7 @@ impl Gate {
     /// configured hash, `MANAGEMENT_PASSWORD` and (for a local client) `--password`; `None`
     /// when the API is off or closed to this client. A session that logged in ends when this
     /// changes (a cheap SHA-256, no bcrypt).
-    pub fn fingerprint(&self, config: &Config, client: ClientAddress) -> Option<[u8; 32]> {
+    pub(crate) fn fingerprint(&self, config: &Config, client: ClientAddress) -> Option<[u8; 32]> {
         if !self.enabled(config) {
             return None;
         }
@@ -163,7 +163,7 @@ impl Gate {
     }
 
     /// Checks `key` from `client` under `config` (bans count `client.ip`).
-    pub async fn check(
+    pub(crate) async fn check(
         &self,
         config: &Config,
         client: ClientAddress,
@@ -213,7 +213,7 @@ impl Gate {
 
     /// The bcrypt hash of `key` for the config (pre-hashed when long), computed under the same
     /// concurrency bound as verifications.
-    pub async fn hash(&self, key: &str) -> Result<String, ManagementError> {
+    pub(crate) async fn hash(&self, key: &str) -> Result<String, ManagementError> {
         let permit = self.bcrypt.clone().acquire_owned().await.ok();
         let key = key.to_owned();
         tokio::task::spawn_blocking(move || {
@@ -273,7 +273,7 @@ impl Gate {
 
 /// The key a request carries: `Authorization: Bearer <key>` (the rest after the first space,
 /// untrimmed), another `Authorization` value whole, else `X-Management-Key`.
-pub fn key_from_headers(headers: &HeaderMap) -> String {
+pub(crate) fn key_from_headers(headers: &HeaderMap) -> String {
     let header = |name: &str| {
         headers
             .get(name)

@@ -25,7 +25,7 @@ use crate::credential::{Credential, CredentialSource};
 use crate::usage::record::rfc3339;
 
 /// The auth-file routes.
-pub fn routes() -> Router<Arc<Management>> {
+pub(crate) fn routes() -> Router<Arc<Management>> {
     Router::new()
         .route("/auth-files", get(list).post(upload).delete(delete))
         .route("/auth-files/download", get(download))

@@ -24,19 +24,19 @@ use crate::client_address::AddressGroup;
 use crate::metrics::{LimitCounters, Metrics};
 
 /// Failures that trigger a ban.
-pub const MAX_FAILURES: u32 = 5;
+pub(crate) const MAX_FAILURES: u32 = 5;
 /// How long a ban lasts.
-pub const BAN_DURATION: Duration = Duration::from_secs(30 * 60);
+pub(crate) const BAN_DURATION: Duration = Duration::from_secs(30 * 60);
 /// Entries idle this long (and not banned) are forgotten.
 const IDLE_FORGET: Duration = Duration::from_secs(2 * 3600);
 /// Beyond this many entries, the oldest entries that are not banned are forgotten early.
-pub const MAX_ENTRIES: usize = 65_536;
+pub(crate) const MAX_ENTRIES: usize = 65_536;
 /// Queue places looked at per new failure or entry.
 const SWEEP_STEP: usize = 2;
 
 /// The failure counters.
 #[derive(Debug, Default)]
-pub struct BanTable {
+pub(crate) struct BanTable {
     state: Mutex<State>,
     /// Counts bans started (`switchyard_management_bans_total`).
     metrics: Option<Arc<Metrics>>,
@@ -73,7 +73,7 @@ enum Reservation {
 /// example when the client goes away mid-check, counts as a failure).
 #[derive(Debug)]
 #[must_use = "an attempt counts as a failure unless it succeeded"]
-pub struct Attempt<'a> {
+pub(crate) struct Attempt<'a> {
     table: &'a BanTable,
     group: AddressGroup,
     now: SystemTime,
@@ -82,13 +82,13 @@ pub struct Attempt<'a> {
 
 impl Attempt<'_> {
     /// The key was right: the group's failures are forgotten.
-    pub fn succeeded(mut self) {
+    pub(crate) fn succeeded(mut self) {
         self.settled = true;
         self.table.settle(self.group, self.now, true);
     }
 
     /// The key was wrong (the same as dropping the attempt).
-    pub fn failed(self) {}
+    pub(crate) fn failed(self) {}
 }
 
 impl Drop for Attempt<'_> {
@@ -101,7 +101,7 @@ impl Drop for Attempt<'_> {
 
 impl BanTable {
     /// A table that counts its bans in `metrics`.
-    pub fn with_metrics(metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn with_metrics(metrics: Arc<Metrics>) -> Self {
         BanTable {
             state: Mutex::default(),
             metrics: Some(metrics),
@@ -110,7 +110,7 @@ impl BanTable {
 
     /// How long `ip`'s group stays banned, if it is; an expired ban is lifted (and its count
     /// reset).
-    pub fn banned(&self, ip: IpAddr, now: SystemTime) -> Option<Duration> {
+    pub(crate) fn banned(&self, ip: IpAddr, now: SystemTime) -> Option<Duration> {
         let mut state = self.state.lock();
         let entry = state.entries.get_mut(&AddressGroup::of(ip))?;
         entry.ban_left(now)
@@ -118,7 +118,7 @@ impl BanTable {
 
     /// Reserves an attempt for `ip`'s group, or says how long it stays banned. Waits while the
     /// group has five failures and attempts in flight together; `now` is read after each wait.
-    pub async fn reserve(
+    pub(crate) async fn reserve(
         &self,
         ip: IpAddr,
         now: impl Fn() -> SystemTime,
@@ -155,13 +155,9 @@ impl BanTable {
     }
 
     /// Entries held now.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.state.lock().entries.len()
-    }
-
-    /// Whether no entry is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn settle(&self, group: AddressGroup, now: SystemTime, success: bool) {

@@ -18,7 +18,7 @@ use crate::config::{
 };
 
 /// The config routes.
-pub fn routes() -> Router<Arc<Management>> {
+pub(crate) fn routes() -> Router<Arc<Management>> {
     Router::new()
         .route("/config", get(running))
         .route("/config.yaml", get(file).put(replace))
@@ -66,7 +66,7 @@ async fn replace(
 }
 
 /// The running config as JSON.
-pub fn config_json(config: &Config) -> Value {
+pub(crate) fn config_json(config: &Config) -> Value {
     json!({
         "debug": config.debug,
         "log-format": config.log_format.as_str(),

@@ -13,7 +13,7 @@ use crate::config::go_duration;
 
 /// A management request that did not succeed.
 #[derive(Debug, thiserror::Error)]
-pub enum ManagementError {
+pub(crate) enum ManagementError {
     /// No management secret exists: the API is not there.
     #[error("not found")]
     Disabled,
@@ -65,13 +65,13 @@ pub enum ManagementError {
 }
 
 /// Whole seconds left, rounded to the nearest second as Go's `Duration.Round(time.Second)`.
-pub fn remaining_seconds(remaining: Duration) -> u64 {
+pub(crate) fn remaining_seconds(remaining: Duration) -> u64 {
     (remaining.as_millis() as u64 + 500) / 1000
 }
 
 impl ManagementError {
     /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             ManagementError::Disabled
             | ManagementError::NotFound(_)

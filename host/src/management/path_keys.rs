@@ -23,7 +23,7 @@ const PATH_KEYS: [PathKey; 5] = [
 ];
 
 /// The path-valued keys whose resolved values differ between `before` and `after`.
-pub fn changed(before: &Config, after: &Config) -> Vec<&'static str> {
+pub(crate) fn changed(before: &Config, after: &Config) -> Vec<&'static str> {
     PATH_KEYS
         .into_iter()
         .filter(|(_, value)| value(before) != value(after))

@@ -12,7 +12,7 @@ use super::Management;
 use crate::plugin::PluginStatus;
 
 /// The plugin routes.
-pub fn routes() -> Router<Arc<Management>> {
+pub(crate) fn routes() -> Router<Arc<Management>> {
     Router::new().route("/plugins", get(report))
 }
 

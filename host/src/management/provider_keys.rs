@@ -51,7 +51,7 @@ const LISTS: &[List] = &[
 ];
 
 /// The provider-list routes.
-pub fn routes() -> Router<Arc<Management>> {
+pub(crate) fn routes() -> Router<Arc<Management>> {
     let mut router = Router::new();
     for list in LISTS {
         router = router.route(

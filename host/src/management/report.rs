@@ -21,7 +21,7 @@ use crate::runtime::Runtime;
 use crate::usage::Summary;
 
 /// The report routes under `/v0/management`.
-pub fn routes() -> Router<Arc<Management>> {
+pub(crate) fn routes() -> Router<Arc<Management>> {
     Router::new()
         .route("/usage", get(usage))
         .route("/reload", get(reload))
@@ -47,7 +47,7 @@ async fn usage(State(management): State<Arc<Management>>) -> Json<Summary> {
 
 /// `GET /metrics`: the management key is needed (from local clients too) unless
 /// `metrics.public: true`.
-pub async fn metrics(
+pub(crate) async fn metrics(
     State(management): State<Arc<Management>>,
     request: Request,
 ) -> Result<Response, ManagementError> {

@@ -17,7 +17,7 @@ use crate::config::SessionStoreConfig;
 use crate::credential::CredentialId;
 
 /// The session routes.
-pub fn routes() -> Router<Arc<Management>> {
+pub(crate) fn routes() -> Router<Arc<Management>> {
     Router::new().route("/sessions", get(report).delete(drop_credential))
 }
 

@@ -91,7 +91,7 @@ const SETTINGS: &[Setting] = &[
 ];
 
 /// The setting routes.
-pub fn routes() -> Router<Arc<Management>> {
+pub(crate) fn routes() -> Router<Arc<Management>> {
     let mut router = Router::new();
     for setting in SETTINGS {
         router = router.route(

@@ -41,7 +41,7 @@ const GEMINI: &[&str] = &[
 ];
 
 /// The built-in model list of `provider`.
-pub fn models(provider: ProviderKind) -> &'static [&'static str] {
+pub(crate) fn models(provider: ProviderKind) -> &'static [&'static str] {
     match provider {
         ProviderKind::Claude => CLAUDE,
         ProviderKind::Codex => CODEX,
@@ -52,7 +52,7 @@ pub fn models(provider: ProviderKind) -> &'static [&'static str] {
 
 /// Whether `model` (lower-cased) belongs to `provider`'s family: `claude-…`, `gemini-…`,
 /// `gpt-…` / `codex-…` / `o<digit>…`.
-pub fn in_family(provider: ProviderKind, model: &str) -> bool {
+pub(crate) fn in_family(provider: ProviderKind, model: &str) -> bool {
     match provider {
         ProviderKind::Claude => model.starts_with("claude-"),
         ProviderKind::Gemini => model.starts_with("gemini-"),

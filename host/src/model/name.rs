@@ -2,7 +2,7 @@
 
 /// The parts of a model name as a client sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelName<'a> {
+pub(crate) struct ModelName<'a> {
     /// The name exactly as sent.
     pub full: &'a str,
     /// The name without the thinking suffix (still with any prefix).
@@ -13,7 +13,7 @@ pub struct ModelName<'a> {
 
 impl<'a> ModelName<'a> {
     /// Splits off a thinking suffix: the text before the last `(` when the name ends with `)`.
-    pub fn parse(full: &'a str) -> Self {
+    pub(crate) fn parse(full: &'a str) -> Self {
         let trimmed = full.trim();
         if let Some(inner) = trimmed.strip_suffix(')')
             && let Some(open) = inner.rfind('(')
@@ -33,7 +33,10 @@ impl<'a> ModelName<'a> {
     }
 
     /// Splits `prefix/rest` when the first segment is one of `prefixes`.
-    pub fn split_prefix(&self, is_prefix: impl Fn(&str) -> bool) -> (Option<&'a str>, &'a str) {
+    pub(crate) fn split_prefix(
+        &self,
+        is_prefix: impl Fn(&str) -> bool,
+    ) -> (Option<&'a str>, &'a str) {
         match self.base.split_once('/') {
             Some((prefix, rest)) if !rest.is_empty() && is_prefix(prefix) => (Some(prefix), rest),
             _ => (None, self.base),

@@ -1,7 +1,7 @@
 //! `excluded-models` patterns: exact names or `*` wildcards (`*x`, `x*`, `*x*`, `a*b`).
 
 /// Whether the lower-cased `pattern` matches `model` (compared case-insensitively).
-pub fn matches(pattern: &str, model: &str) -> bool {
+pub(crate) fn matches(pattern: &str, model: &str) -> bool {
     let model = model.to_ascii_lowercase();
     if !pattern.contains('*') {
         return pattern == model;

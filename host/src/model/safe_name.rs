@@ -7,7 +7,7 @@
 //! (`meta-llama/Llama-3`, `ft:gpt-4o-mini:org::id`, `claude-sonnet-4-5@20250929`).
 
 /// The longest model name accepted, in bytes.
-pub const MAX_MODEL_NAME_BYTES: usize = 256;
+pub(crate) const MAX_MODEL_NAME_BYTES: usize = 256;
 
 /// The longest name a family rule serves, in bytes.
 const MAX_FAMILY_NAME_BYTES: usize = 128;
@@ -17,7 +17,7 @@ const MAX_THINKING_BYTES: usize = 32;
 
 /// Why a requested model name is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum UnsafeModelName {
+pub(crate) enum UnsafeModelName {
     /// Longer than [`MAX_MODEL_NAME_BYTES`].
     #[error("model name longer than {MAX_MODEL_NAME_BYTES} bytes")]
     TooLong,
@@ -33,7 +33,7 @@ pub enum UnsafeModelName {
 }
 
 /// Checks the rules every requested model name must meet.
-pub fn check(name: &str) -> Result<(), UnsafeModelName> {
+pub(crate) fn check(name: &str) -> Result<(), UnsafeModelName> {
     if name.len() > MAX_MODEL_NAME_BYTES {
         return Err(UnsafeModelName::TooLong);
     }
@@ -54,7 +54,7 @@ pub fn check(name: &str) -> Result<(), UnsafeModelName> {
 
 /// Whether `name` (without prefix and thinking suffix) may be served by a family rule:
 /// `[A-Za-z0-9._-]{1,128}`, and no `..`.
-pub fn is_family_name(name: &str) -> bool {
+pub(crate) fn is_family_name(name: &str) -> bool {
     (1..=MAX_FAMILY_NAME_BYTES).contains(&name.len())
         && name
             .bytes()
@@ -63,7 +63,7 @@ pub fn is_family_name(name: &str) -> bool {
 }
 
 /// Whether `value` may be the thinking suffix of a family name: `[A-Za-z0-9-]{1,32}`.
-pub fn is_thinking_value(value: &str) -> bool {
+pub(crate) fn is_thinking_value(value: &str) -> bool {
     (1..=MAX_THINKING_BYTES).contains(&value.len())
         && value
             .bytes()

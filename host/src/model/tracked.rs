@@ -17,7 +17,7 @@ use crate::lru::Lru;
 use crate::metrics::{Metrics, Table};
 
 /// Default `routing.max-tracked-models`.
-pub const DEFAULT_MAX_TRACKED_MODELS: usize = 1000;
+pub(crate) const DEFAULT_MAX_TRACKED_MODELS: usize = 1000;
 
 /// How a table may keep a model name.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

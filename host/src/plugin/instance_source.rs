@@ -10,7 +10,7 @@ use crate::config::{PluginInstanceConfig, PluginLimits};
 /// The identity of a chain entry: its instance config, the default limits it was built under,
 /// and its type — a native factory (by pointer) or a Wasm component (by content hash).
 /// `F` is the factory trait object of the chain's kind.
-pub struct InstanceSource<F: ?Sized> {
+pub(crate) struct InstanceSource<F: ?Sized> {
     config: PluginInstanceConfig,
     defaults: PluginLimits,
     origin: TypeOrigin<F>,
@@ -23,7 +23,7 @@ enum TypeOrigin<F: ?Sized> {
 
 impl<F: ?Sized> InstanceSource<F> {
     /// An instance of a native type made by `factory`.
-    pub fn native(
+    pub(crate) fn native(
         config: &PluginInstanceConfig,
         defaults: &PluginLimits,
         factory: &Arc<F>,
@@ -32,7 +32,11 @@ impl<F: ?Sized> InstanceSource<F> {
     }
 
     /// An instance of the Wasm component `plugin`.
-    pub fn wasm(config: &PluginInstanceConfig, defaults: &PluginLimits, plugin: &Plugin) -> Self {
+    pub(crate) fn wasm(
+        config: &PluginInstanceConfig,
+        defaults: &PluginLimits,
+        plugin: &Plugin,
+    ) -> Self {
         Self::new(config, defaults, TypeOrigin::Wasm(plugin.content_hash()))
     }
 
@@ -45,7 +49,7 @@ impl<F: ?Sized> InstanceSource<F> {
     }
 
     /// The first of `entries` made from this same source (`source_of` reads an entry's).
-    pub fn find_in<'a, E>(
+    pub(crate) fn find_in<'a, E>(
         &self,
         entries: &'a [E],
         source_of: impl Fn(&E) -> Option<&InstanceSource<F>>,

@@ -25,7 +25,7 @@ use crate::server::RequestId;
 /// The [`RequestHead`] plugins see is built once, when the access chain or the session
 /// extractors (session affinity on) need it, and passed on as `Arc<RequestHead>`. Handlers
 /// take both as [`Admitted`].
-pub async fn require_access(
+pub(crate) async fn require_access(
     State(runtime): State<Arc<Runtime>>,
     mut request: Request,
     next: Next,
@@ -101,7 +101,7 @@ pub async fn require_access(
 /// What [`require_access`] passed on with an admitted request: the generation it runs on to the
 /// end and, when plugins need it (session extraction), the request head built for them.
 #[derive(Debug, Clone)]
-pub struct Admitted {
+pub(crate) struct Admitted {
     /// The request's generation.
     pub generation: Arc<Generation>,
     /// The head plugins see, built once by the gate; `None` when nothing needed it.

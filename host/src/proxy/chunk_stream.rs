@@ -6,4 +6,4 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 /// The rest of an upstream body.
-pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+pub(crate) type ChunkStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;

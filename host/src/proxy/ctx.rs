@@ -10,7 +10,7 @@ use super::endpoint::Endpoint;
 /// One request's view of the proxy: the runtime (clock, metrics, clients, usage) and the
 /// generation (config, credentials, selector, affinity) it runs in from start to end.
 #[derive(Debug, Clone, Copy)]
-pub struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     /// The process-wide state.
     pub runtime: &'a Runtime,
     /// The configuration generation the request was admitted under.
@@ -20,7 +20,7 @@ pub struct Ctx<'a> {
 /// What the route of a client's call says: the operation, and for Gemini the model and framing
 /// taken from the path and query.
 #[derive(Debug, Clone)]
-pub struct ClientCall {
+pub(crate) struct ClientCall {
     /// The operation.
     pub endpoint: Endpoint,
     /// The model named in the path (Gemini), which wins over the body's.

@@ -18,7 +18,7 @@ use crate::model::registry::Resolved;
 
 /// A successful upstream answer and the candidate that produced it.
 #[derive(Debug)]
-pub struct Dispatched {
+pub(crate) struct Dispatched {
     /// The upstream answer (status 2xx; for a stream, its first payload read).
     pub answer: Answer,
     /// The credential that answered.
@@ -48,7 +48,7 @@ enum Exhausted {
 /// `streaming.bootstrap-retries` times; cooling credentials are still skipped.
 /// When such a run finds nothing to try, a server error of the stream stands (the
 /// reference's rule), anything else gives way to why nothing could be tried.
-pub async fn dispatch(
+pub(crate) async fn dispatch(
     ctx: Ctx<'_>,
     resolved: &Resolved,
     call: &Call<'_>,

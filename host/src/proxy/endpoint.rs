@@ -13,7 +13,7 @@ const FIXED_PATHS: &[&str] = &[
 
 /// One client-facing operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Endpoint {
+pub(crate) enum Endpoint {
     /// `POST /v1/chat/completions`.
     ChatCompletions,
     /// `POST /v1/responses`.
@@ -32,7 +32,7 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// The protocol of the endpoint.
-    pub fn protocol(self) -> Protocol {
+    pub(crate) fn protocol(self) -> Protocol {
         match self {
             Endpoint::ChatCompletions => Protocol::OpenAiChat,
             Endpoint::Responses => Protocol::OpenAiResponses,
@@ -44,7 +44,7 @@ impl Endpoint {
     }
 
     /// The client-facing route, for logs and usage records.
-    pub fn route(self) -> &'static str {
+    pub(crate) fn route(self) -> &'static str {
         match self {
             Endpoint::ChatCompletions => "/v1/chat/completions",
             Endpoint::Responses => "/v1/responses",
@@ -57,7 +57,7 @@ impl Endpoint {
     }
 
     /// The Gemini action for a path suffix such as `generateContent`.
-    pub fn gemini_action(action: &str) -> Option<Self> {
+    pub(crate) fn gemini_action(action: &str) -> Option<Self> {
         match action {
             "generateContent" => Some(Endpoint::GeminiGenerate),
             "streamGenerateContent" => Some(Endpoint::GeminiStream),
@@ -69,7 +69,7 @@ impl Endpoint {
     /// The upstream URL for `credential`. `sse` asks a Gemini stream for SSE framing. Fixed
     /// URLs are parsed once per credential; a Gemini URL gets the model as one encoded path
     /// segment, so no model name can change the path, query or fragment.
-    pub fn upstream_url(
+    pub(crate) fn upstream_url(
         self,
         credential: &Credential,
         upstream_model: &str,

@@ -15,7 +15,7 @@ use crate::protocol::Protocol;
 
 /// An error answered to the client.
 #[derive(Debug, thiserror::Error)]
-pub enum ProxyError {
+pub(crate) enum ProxyError {
     /// The request is malformed (bad JSON, missing model, …).
     #[error("{0}")]
     InvalidRequest(String),
@@ -81,7 +81,7 @@ pub enum ProxyError {
 
 impl ProxyError {
     /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             ProxyError::InvalidRequest(_) | ProxyError::WrongProtocol { .. } => {
                 StatusCode::BAD_REQUEST
@@ -97,7 +97,7 @@ impl ProxyError {
     }
 
     /// The `Retry-After` the client should see, if any.
-    pub fn retry_after(&self) -> Option<Duration> {
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             ProxyError::ModelCooldown { reset, .. } => Some(*reset),
             ProxyError::NoCredentialAvailable { retry_after, .. } => *retry_after,
@@ -106,14 +106,15 @@ impl ProxyError {
     }
 
     /// The JSON body (the upstream's bytes for [`ProxyError::Upstream`]).
-    pub fn body(&self) -> Bytes {
+    #[cfg(test)]
+    pub(crate) fn body(&self) -> Bytes {
         self.body_for(None)
     }
 
     /// The JSON body for the request `request_id`. An unreachable upstream or a broken stream
     /// is named without its details (which can hold internal URLs and addresses): those go to
     /// the log line with the same id.
-    pub fn body_for(&self, request_id: Option<&str>) -> Bytes {
+    pub(crate) fn body_for(&self, request_id: Option<&str>) -> Bytes {
         let with_id = |what: &str| match request_id {
             Some(id) => format!("{what} (request {id})"),
             None => what.to_owned(),
@@ -174,7 +175,7 @@ impl IntoResponse for ProxyError {
 impl ProxyError {
     /// The response for the request `request_id` (see [`ProxyError::body_for`]); the details
     /// left out of the body are logged here.
-    pub fn into_response_for(self, request_id: Option<&str>) -> Response {
+    pub(crate) fn into_response_for(self, request_id: Option<&str>) -> Response {
         if let ProxyError::Upstream(error) = &self
             && matches!(
                 error.kind,
@@ -207,7 +208,7 @@ impl ProxyError {
 }
 
 /// The reference envelope `{"error":{"message","type","code"}}` for a proxy-made error.
-pub fn envelope(status: StatusCode, message: &str) -> Bytes {
+pub(crate) fn envelope(status: StatusCode, message: &str) -> Bytes {
     let (kind, code) = match status.as_u16() {
         401 => ("authentication_error", Some("invalid_api_key")),
         403 => ("permission_error", Some("insufficient_quota")),
@@ -246,7 +247,7 @@ fn envelope_parts(message: &str, kind: &str, code: Option<&str>) -> Bytes {
 }
 
 /// Whole seconds, rounded up, at least 1.
-pub fn ceil_seconds(wait: Duration) -> u64 {
+pub(crate) fn ceil_seconds(wait: Duration) -> u64 {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     seconds.max(1)
 }

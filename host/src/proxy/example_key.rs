@@ -16,7 +16,7 @@ use crate::config::{CONFIG_API_KEY_TYPE, Config};
 use crate::runtime::Runtime;
 
 /// The well-known example client keys.
-pub const EXAMPLE_KEYS: &[&str] = &[
+pub(crate) const EXAMPLE_KEYS: &[&str] = &[
     "sk-change-me",
     "your-api-key-1",
     "your-api-key-2",
@@ -25,7 +25,7 @@ pub const EXAMPLE_KEYS: &[&str] = &[
 
 /// The example keys among `config`'s client keys (those of every `config-api-key` instance,
 /// the top-level `api-keys` included).
-pub fn example_keys_in(config: &Config) -> Vec<&'static str> {
+pub(crate) fn example_keys_in(config: &Config) -> Vec<&'static str> {
     let mut found: Vec<&'static str> = Vec::new();
     for instance in &config.access_providers {
         if instance.kind != CONFIG_API_KEY_TYPE {
@@ -47,12 +47,12 @@ pub fn example_keys_in(config: &Config) -> Vec<&'static str> {
 
 /// Whether the proxy routes are shut: some listener is beyond loopback and `config` holds an
 /// example key. Before anything listens (a program serving the router itself) this is off.
-pub fn safe_mode(runtime: &Runtime, config: &Config) -> bool {
+pub(crate) fn safe_mode(runtime: &Runtime, config: &Config) -> bool {
     runtime.listeners_are_loopback() == Some(false) && !example_keys_in(config).is_empty()
 }
 
 /// The 403 the proxy routes answer in safe mode.
-pub fn refusal() -> Response {
+pub(crate) fn refusal() -> Response {
     let mut response = (
         StatusCode::FORBIDDEN,
         Json(json!({

@@ -33,7 +33,7 @@ use crate::server::request_log::LoggedByMeter;
 use crate::usage::{Caller, Meter};
 
 /// The handler of an endpoint with a fixed path (the model is in the body).
-pub fn fixed_path(endpoint: Endpoint) -> MethodRouter<Arc<Runtime>> {
+pub(crate) fn fixed_path(endpoint: Endpoint) -> MethodRouter<Arc<Runtime>> {
     post(
         move |State(runtime): State<Arc<Runtime>>,
               admitted: Admitted,
@@ -51,7 +51,7 @@ pub fn fixed_path(endpoint: Endpoint) -> MethodRouter<Arc<Runtime>> {
 }
 
 /// `POST /v1beta/models/{model}:{action}` and its `v1` twin `POST /v1/models/{model}:{action}`.
-pub async fn gemini(
+pub(crate) async fn gemini(
     State(runtime): State<Arc<Runtime>>,
     admitted: Admitted,
     Path(model_action): Path<String>,

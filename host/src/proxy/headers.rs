@@ -39,7 +39,7 @@ const NEVER_RETURNED: &[&str] = &[
 
 /// The headers of an upstream request: the allowlisted client headers, the credential's own
 /// authentication and its configured `headers` (which win).
-pub fn upstream_request_headers(client: &HeaderMap, credential: &Credential) -> HeaderMap {
+pub(crate) fn upstream_request_headers(client: &HeaderMap, credential: &Credential) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(FORWARDED.len() + 4 + credential.headers.len());
     for name in FORWARDED {
         for value in client.get_all(*name) {
@@ -93,7 +93,7 @@ fn auth_header(credential: &Credential) -> Option<(HeaderName, HeaderValue)> {
 
 /// The upstream response headers the client sees: content type and encoding and `Retry-After`
 /// always; the other end-to-end headers only with `passthrough`.
-pub fn client_response_headers(upstream: &HeaderMap, passthrough: bool) -> HeaderMap {
+pub(crate) fn client_response_headers(upstream: &HeaderMap, passthrough: bool) -> HeaderMap {
     let mut out = HeaderMap::new();
     for (name, value) in upstream {
         let keep = if passthrough {

@@ -13,7 +13,7 @@ use tokio::time::{Instant, Sleep};
 
 /// Wraps a chunk stream as an HTTP body; a gap longer than `idle` ends it with a `TimedOut`
 /// error.
-pub struct IdleTimeout<S> {
+pub(crate) struct IdleTimeout<S> {
     inner: S,
     idle: Duration,
     deadline: Pin<Box<Sleep>>,
@@ -23,7 +23,7 @@ pub struct IdleTimeout<S> {
 
 impl<S> IdleTimeout<S> {
     /// Wraps `inner`; `length` is the body's exact size when known.
-    pub fn new(inner: S, idle: Duration, length: Option<u64>) -> Self {
+    pub(crate) fn new(inner: S, idle: Duration, length: Option<u64>) -> Self {
         IdleTimeout {
             inner,
             idle,

@@ -27,7 +27,7 @@ const CREATED_AT: &str = "2025-01-01T00:00:00Z";
 
 /// The shape a `/v1/models` answer takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
+pub(crate) enum Shape {
     /// `{"object":"list","data":[{id, object, created, owned_by}]}`.
     OpenAi,
     /// `{"data":[{type, id, display_name, created_at}], has_more, first_id, last_id}`.
@@ -40,7 +40,7 @@ impl Shape {
     /// The caller's shape: Gemini's when `x-goog-api-key` or `?key=` is present and
     /// `Authorization` is not; Anthropic's when `anthropic-version` is present or the
     /// User-Agent starts with `claude-cli`; OpenAI's otherwise.
-    pub fn of(headers: &HeaderMap, query: Option<&str>) -> Shape {
+    pub(crate) fn of(headers: &HeaderMap, query: Option<&str>) -> Shape {
         let query_key = query.is_some_and(|query| {
             url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "key")
         });
@@ -142,7 +142,7 @@ impl Shape {
 }
 
 /// `GET /v1/models`, in the caller's [`Shape`].
-pub async fn list(
+pub(crate) async fn list(
     State(runtime): State<Arc<Runtime>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -152,7 +152,7 @@ pub async fn list(
 }
 
 /// `GET /v1/models/{model}`, in the caller's [`Shape`].
-pub async fn one(
+pub(crate) async fn one(
     State(runtime): State<Arc<Runtime>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -163,12 +163,12 @@ pub async fn one(
 }
 
 /// `GET /v1beta/models`.
-pub async fn gemini(State(runtime): State<Arc<Runtime>>) -> Json<Value> {
+pub(crate) async fn gemini(State(runtime): State<Arc<Runtime>>) -> Json<Value> {
     Json(Shape::Gemini.list(&Shape::Gemini.models(&runtime)))
 }
 
 /// `GET /v1beta/models/{model}`.
-pub async fn gemini_one(
+pub(crate) async fn gemini_one(
     State(runtime): State<Arc<Runtime>>,
     Path(model): Path<String>,
 ) -> Response {

@@ -24,7 +24,7 @@ use crate::session::SessionIds;
 
 /// The sink of one attempt's result on one credential.
 #[derive(Debug)]
-pub struct AttemptOutcome {
+pub(crate) struct AttemptOutcome {
     candidate: Candidate,
     clock: Arc<dyn Clock>,
     /// `disable-cooling` of the generation the attempt ran in.
@@ -47,7 +47,7 @@ struct Binding {
 impl AttemptOutcome {
     /// The sink for an attempt of `candidate` in `ctx`, picked for `pick` for a request of
     /// `session`.
-    pub fn new(
+    pub(crate) fn new(
         ctx: Ctx<'_>,
         candidate: &Candidate,
         pick: &PickRequest<'_>,
@@ -70,7 +70,7 @@ impl AttemptOutcome {
 
     /// The attempt succeeded: the credential's cooldown for the model clears and the session
     /// binding is refreshed.
-    pub async fn succeeded(self) {
+    pub(crate) async fn succeeded(self) {
         self.record_success();
         self.feedback(true).await;
     }
@@ -78,7 +78,11 @@ impl AttemptOutcome {
     /// The attempt failed with `failure`: the credential may cool (not when `capped`, the
     /// request having cooled as many credentials as it may) and the session binding is removed.
     /// Returns how long the credential now cools, if it does.
-    pub async fn failed(self, failure: &Failure, capped: bool) -> Option<std::time::Duration> {
+    pub(crate) async fn failed(
+        self,
+        failure: &Failure,
+        capped: bool,
+    ) -> Option<std::time::Duration> {
         let blocked = self.record_failure(failure, capped);
         self.feedback(false).await;
         blocked
@@ -86,7 +90,7 @@ impl AttemptOutcome {
 
     /// A relayed stream ended: the credential's state is recorded at once, the returned future
     /// feeds the session binding.
-    pub fn stream_ended(self, end: &StreamEnd) -> BoxFuture<'static, ()> {
+    pub(crate) fn stream_ended(self, end: &StreamEnd) -> BoxFuture<'static, ()> {
         let success = match end {
             StreamEnd::Completed => {
                 self.record_success();
@@ -140,7 +144,7 @@ impl AttemptOutcome {
 }
 
 /// A relayed stream's outcome: its usage, then its attempt's result.
-pub struct StreamOutcome {
+pub(crate) struct StreamOutcome {
     /// The usage meter's view of the stream.
     pub usage: Box<dyn StreamObserver>,
     /// The attempt that opened the stream.

@@ -13,7 +13,7 @@ use super::error::ProxyError;
 
 /// A parsed request body.
 #[derive(Debug, Clone)]
-pub struct RequestBody {
+pub(crate) struct RequestBody {
     /// The bytes as received.
     pub bytes: Bytes,
     /// The top-level `model` string, if present.
@@ -36,7 +36,7 @@ struct Head<'a> {
 impl RequestBody {
     /// Parses `bytes` as a JSON object. A syntax error, a non-object or a non-string `model`
     /// is an [`ProxyError::InvalidRequest`].
-    pub fn parse(bytes: Bytes) -> Result<Self, ProxyError> {
+    pub(crate) fn parse(bytes: Bytes) -> Result<Self, ProxyError> {
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(ProxyError::InvalidRequest(
                 "the request body must be a JSON object".to_owned(),
@@ -77,7 +77,7 @@ impl RequestBody {
     }
 
     /// The body with `model` set to `upstream`; the same bytes when it already is.
-    pub fn with_model(&self, upstream: &str) -> Bytes {
+    pub(crate) fn with_model(&self, upstream: &str) -> Bytes {
         match (&self.model, &self.model_span) {
             (Some(model), Some(span)) if model != upstream => {
                 let value = serde_json::to_string(upstream).expect("strings serialize");

@@ -11,7 +11,7 @@ use super::error::envelope;
 
 /// How a stream reports an error after its headers are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorStyle {
+pub(crate) enum ErrorStyle {
     /// OpenAI chat and Responses: `data: {"error":{…}}`.
     OpenAi,
     /// Anthropic: `event: error` with `{"type":"error","error":{…}}`.
@@ -24,7 +24,7 @@ pub enum ErrorStyle {
 
 impl ErrorStyle {
     /// The style of `endpoint`; `sse` tells a Gemini stream's framing.
-    pub fn of(endpoint: Endpoint, sse: bool) -> Self {
+    pub(crate) fn of(endpoint: Endpoint, sse: bool) -> Self {
         match endpoint {
             Endpoint::ChatCompletions | Endpoint::Responses => ErrorStyle::OpenAi,
             Endpoint::Messages | Endpoint::CountTokens => ErrorStyle::Claude,
@@ -34,14 +34,14 @@ impl ErrorStyle {
     }
 
     /// Whether the stream is made of SSE events (and may carry keep-alive comments).
-    pub fn is_sse(self) -> bool {
+    pub(crate) fn is_sse(self) -> bool {
         self != ErrorStyle::GeminiRaw
     }
 }
 
 /// The end of the last complete event in `buf`: just past its blank line (`\n\n` or
 /// `\r\n\r\n`).
-pub fn last_event_end(buf: &[u8]) -> Option<usize> {
+pub(crate) fn last_event_end(buf: &[u8]) -> Option<usize> {
     let lf = memmem::rfind(buf, b"\n\n").map(|at| at + 2);
     let crlf = memmem::rfind(buf, b"\r\n\r\n").map(|at| at + 4);
     lf.max(crlf)
@@ -50,13 +50,13 @@ pub fn last_event_end(buf: &[u8]) -> Option<usize> {
 /// The end of the last complete event in `buf`, whose first `scanned` bytes are known to hold
 /// no event end: only `buf[scanned - 3..]` is searched (the 3 bytes before catch a `\n\n` or
 /// `\r\n\r\n` split across chunks). Equals [`last_event_end`] of the whole buffer.
-pub fn last_event_end_since(buf: &[u8], scanned: usize) -> Option<usize> {
+pub(crate) fn last_event_end_since(buf: &[u8], scanned: usize) -> Option<usize> {
     let from = scanned.saturating_sub(3).min(buf.len());
     last_event_end(&buf[from..]).map(|end| from + end)
 }
 
 /// The terminal error event for `message` in `style`.
-pub fn terminal_error(style: ErrorStyle, message: &str) -> Bytes {
+pub(crate) fn terminal_error(style: ErrorStyle, message: &str) -> Bytes {
     match style {
         ErrorStyle::OpenAi => {
             let body = envelope(StatusCode::BAD_GATEWAY, message);
@@ -83,7 +83,7 @@ fn gemini_error(message: &str) -> Value {
 }
 
 /// If the stream's first event is an error, its HTTP status and JSON body.
-pub fn opening_error(chunk: &[u8]) -> Option<(StatusCode, Bytes)> {
+pub(crate) fn opening_error(chunk: &[u8]) -> Option<(StatusCode, Bytes)> {
     let end = memmem::find(chunk, b"\n\n").unwrap_or(chunk.len());
     let event = std::str::from_utf8(&chunk[..end]).ok()?;
     let mut named_error = false;

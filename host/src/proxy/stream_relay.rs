@@ -31,7 +31,7 @@ const KEEPALIVE: &[u8] = b": keep-alive\n\n";
 /// The cap on an incomplete SSE event (`streaming.max-event-mib`) and where to count
 /// oversized events.
 #[derive(Debug, Clone)]
-pub struct EventLimit {
+pub(crate) struct EventLimit {
     /// The largest incomplete event held, in bytes.
     pub max_bytes: usize,
     /// Counts the events over the cap.
@@ -40,7 +40,7 @@ pub struct EventLimit {
 
 /// How a relayed stream ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamEnd {
+pub(crate) enum StreamEnd {
     /// The upstream finished normally.
     Completed,
     /// The upstream failed or went quiet after the first payload; the client got a terminal
@@ -51,7 +51,7 @@ pub enum StreamEnd {
 /// Sees every payload chunk the relay forwards (not keep-alive comments or the terminal error
 /// event) and how the stream ended. Dropped without [`StreamObserver::end`] when the client goes
 /// away first.
-pub trait StreamObserver: Send {
+pub(crate) trait StreamObserver: Send {
     /// One forwarded chunk (for SSE streams: whole events).
     fn chunk(&mut self, chunk: &Bytes);
     /// The stream ended. The work returned, if any, finishes before the client's body ends.
@@ -59,7 +59,7 @@ pub trait StreamObserver: Send {
 }
 
 /// The relay: a `Stream` of bytes for the client's response body.
-pub struct StreamRelay {
+pub(crate) struct StreamRelay {
     first: Option<Bytes>,
     upstream: ChunkStream,
     style: ErrorStyle,
@@ -82,7 +82,7 @@ impl StreamRelay {
     /// Relays `first` then `upstream`, telling `observer` what went out and how it ended.
     /// `idle` ends a quiet stream with an error event; `keepalive` sends comments while the
     /// upstream is quiet (SSE only).
-    pub fn new(
+    pub(crate) fn new(
         first: Option<Bytes>,
         upstream: ChunkStream,
         style: ErrorStyle,
@@ -110,7 +110,7 @@ impl StreamRelay {
     }
 
     /// Caps the incomplete event held at `limit` (SSE streams only).
-    pub fn with_event_limit(mut self, limit: Option<EventLimit>) -> Self {
+    pub(crate) fn with_event_limit(mut self, limit: Option<EventLimit>) -> Self {
         self.limit = limit;
         self
     }

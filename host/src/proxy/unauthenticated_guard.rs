@@ -13,7 +13,7 @@ use super::error::ProxyError;
 use crate::config::Config;
 
 /// Refuses what an unauthenticated proxy must not serve.
-pub fn check(config: &Config, uri: &Uri, headers: &HeaderMap) -> Result<(), ProxyError> {
+pub(crate) fn check(config: &Config, uri: &Uri, headers: &HeaderMap) -> Result<(), ProxyError> {
     if let Some(origin) = headers.get(header::ORIGIN) {
         let allowed = origin.to_str().is_ok_and(|o| config.cors.allows(o));
         if !allowed {

@@ -24,11 +24,11 @@ use crate::session::SessionIds;
 const MAX_ERROR_BODY: usize = 1 << 20;
 
 /// The longest `Retry-After` honoured: longer ones (or dates further ahead) count as this.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// What the client asked for, independent of the credential that will serve it.
 #[derive(Debug, Clone, Copy)]
-pub struct Call<'a> {
+pub(crate) struct Call<'a> {
     /// The operation.
     pub endpoint: Endpoint,
     /// The client's body.
@@ -44,7 +44,7 @@ pub struct Call<'a> {
 }
 
 /// A successful upstream answer: its head, and for streams the first payload already read.
-pub struct Answer {
+pub(crate) struct Answer {
     /// The upstream status (2xx).
     pub status: StatusCode,
     /// The upstream headers (filter before returning them).
@@ -68,7 +68,7 @@ impl std::fmt::Debug for Answer {
 /// payload). 2xx is a success; anything else is read whole and returned as an
 /// [`UpstreamError`], as is a stream that ends or fails before its first payload or opens with
 /// an error event.
-pub async fn attempt(
+pub(crate) async fn attempt(
     ctx: Ctx<'_>,
     candidate: &Candidate,
     call: &Call<'_>,
@@ -245,7 +245,7 @@ async fn failed_response(
 
 /// A wait an upstream asked for, at most [`MAX_RETRY_AFTER`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryAfter {
+pub(crate) struct RetryAfter {
     /// How long to wait.
     pub wait: Duration,
     /// The upstream asked for longer than [`MAX_RETRY_AFTER`].
@@ -254,12 +254,12 @@ pub struct RetryAfter {
 
 /// A `Retry-After` header in seconds or as an HTTP date (read against `now`), at most
 /// [`MAX_RETRY_AFTER`]; `None` when absent or unreadable. Never panics, whatever the value.
-pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<RetryAfter> {
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<RetryAfter> {
     parse_retry_after(headers.get(RETRY_AFTER)?.to_str().ok()?, now)
 }
 
 /// A `Retry-After` value (see [`retry_after`]).
-pub fn parse_retry_after(text: &str, now: SystemTime) -> Option<RetryAfter> {
+pub(crate) fn parse_retry_after(text: &str, now: SystemTime) -> Option<RetryAfter> {
     let text = text.trim();
     let wait = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         // Any number of digits: one too large for a u64 is still "very long".

@@ -16,11 +16,11 @@ use crate::credential::ProviderKind;
 use crate::credential::blame::{self, Blame};
 
 /// Any error kept as a cause.
-pub type Cause = Box<dyn Error + Send + Sync>;
+pub(crate) type Cause = Box<dyn Error + Send + Sync>;
 
 /// Where an attempt failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpstreamErrorKind {
+pub(crate) enum UpstreamErrorKind {
     /// No answer: the upstream could not be reached, or the request could not be built.
     Connect,
     /// No answer in time.
@@ -33,7 +33,7 @@ pub enum UpstreamErrorKind {
 
 /// The part of an attempt that ran out of time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Waiting for the response head (`upstream-timeouts.first-byte`).
     Head,
     /// Waiting for a stream's first payload (`upstream-timeouts.idle`).
@@ -42,7 +42,7 @@ pub enum Phase {
 
 /// What trying again may do about a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
+pub(crate) enum Retry {
     /// Another credential may do better: fail over. This one cools as the blame says.
     OtherCredential(Blame),
     /// The request's own fault: no credential would do better. Nothing cools, nothing fails
@@ -52,25 +52,17 @@ pub enum Retry {
 
 impl Retry {
     /// The retry class of a failure that blames `blame`.
-    pub fn of(blame: Blame) -> Retry {
+    pub(crate) fn of(blame: Blame) -> Retry {
         match blame {
             Blame::Request => Retry::Never,
             other => Retry::OtherCredential(other),
-        }
-    }
-
-    /// Whom the failure blames.
-    pub fn blame(self) -> Blame {
-        match self {
-            Retry::OtherCredential(blame) => blame,
-            Retry::Never => Blame::Request,
         }
     }
 }
 
 /// An upstream's error answer, passed to the client unchanged.
 #[derive(Debug)]
-pub struct ErrorAnswer {
+pub(crate) struct ErrorAnswer {
     /// Headers to send (content type, `Retry-After`, pass-through headers).
     pub headers: Box<HeaderMap>,
     /// The upstream body.
@@ -79,7 +71,7 @@ pub struct ErrorAnswer {
 
 /// A failed attempt.
 #[derive(Debug)]
-pub struct UpstreamError {
+pub(crate) struct UpstreamError {
     /// Where it failed.
     pub kind: UpstreamErrorKind,
     /// What trying again may do about it.
@@ -96,22 +88,22 @@ pub struct UpstreamError {
 
 impl UpstreamError {
     /// No answer (`message` and, when there is one, the `cause`): a passing fault.
-    pub fn connect(message: impl Into<String>, cause: Option<Cause>) -> Self {
+    pub(crate) fn connect(message: impl Into<String>, cause: Option<Cause>) -> Self {
         Self::transient(UpstreamErrorKind::Connect, message.into(), cause)
     }
 
     /// No answer within the time of `phase`: a passing fault.
-    pub fn timeout(phase: Phase, message: impl Into<String>, cause: Option<Cause>) -> Self {
+    pub(crate) fn timeout(phase: Phase, message: impl Into<String>, cause: Option<Cause>) -> Self {
         Self::transient(UpstreamErrorKind::Timeout(phase), message.into(), cause)
     }
 
     /// A stream that failed before its first payload: a passing fault.
-    pub fn stream(message: impl Into<String>, cause: Option<Cause>) -> Self {
+    pub(crate) fn stream(message: impl Into<String>, cause: Option<Cause>) -> Self {
         Self::transient(UpstreamErrorKind::Stream, message.into(), cause)
     }
 
     /// An error answer of `provider`, blamed by [`blame::classify`].
-    pub fn status(
+    pub(crate) fn status(
         provider: ProviderKind,
         status: StatusCode,
         retry_after: Option<Duration>,
@@ -144,7 +136,7 @@ impl UpstreamError {
     }
 
     /// The upstream status; `None` when there was no answer.
-    pub fn upstream_status(&self) -> Option<u16> {
+    pub(crate) fn upstream_status(&self) -> Option<u16> {
         match self.kind {
             UpstreamErrorKind::Status(status) => Some(status.as_u16()),
             _ => None,
@@ -152,7 +144,7 @@ impl UpstreamError {
     }
 
     /// The status the client gets: the upstream's, 504 for a timeout, else 502.
-    pub fn client_status(&self) -> StatusCode {
+    pub(crate) fn client_status(&self) -> StatusCode {
         match self.kind {
             UpstreamErrorKind::Status(status) => status,
             UpstreamErrorKind::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -163,7 +155,7 @@ impl UpstreamError {
     /// Whether a stream whose every attempt failed like this before its first byte may run the
     /// whole dispatch again (`streaming.bootstrap-retries`): no answer, 401, 402, 403, 408, 429
     /// or a server error.
-    pub fn may_rerun_stream(&self) -> bool {
+    pub(crate) fn may_rerun_stream(&self) -> bool {
         match self.upstream_status() {
             None => true,
             Some(status) => matches!(status, 401..=403 | 408 | 429) || status >= 500,
@@ -171,7 +163,7 @@ impl UpstreamError {
     }
 
     /// This error and its causes on one line (the URL never carries a secret).
-    pub fn detail(&self) -> String {
+    pub(crate) fn detail(&self) -> String {
         let mut text = self.to_string();
         let mut source = self.source();
         while let Some(inner) = source {

@@ -21,7 +21,7 @@ enum Phase {
 
 /// The store's health.
 #[derive(Debug)]
-pub struct Health {
+pub(crate) struct Health {
     /// Read on every call: `true` while calls must skip Redis.
     degraded: AtomicBool,
     phase: Mutex<Phase>,
@@ -32,7 +32,7 @@ pub struct Health {
 
 impl Health {
     /// A breaker that starts open (no connection yet), for the store at `target`.
-    pub fn new(target: String) -> Self {
+    pub(crate) fn new(target: String) -> Self {
         Health {
             degraded: AtomicBool::new(true),
             phase: Mutex::new(Phase::Starting),
@@ -42,17 +42,17 @@ impl Health {
     }
 
     /// Whether calls must skip Redis now.
-    pub fn is_degraded(&self) -> bool {
+    pub(crate) fn is_degraded(&self) -> bool {
         self.degraded.load(Ordering::Acquire)
     }
 
     /// Watches the degraded flag.
-    pub fn subscribe(&self) -> watch::Receiver<bool> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<bool> {
         self.changes.subscribe()
     }
 
     /// Redis is usable again (or for the first time).
-    pub fn up(&self) {
+    pub(crate) fn up(&self) {
         let mut phase = self.phase.lock();
         match *phase {
             Phase::Up => return,
@@ -70,7 +70,7 @@ impl Health {
     }
 
     /// Redis failed (`reason`): degrade until the supervisor brings it back.
-    pub fn down(&self, reason: &dyn std::fmt::Display) {
+    pub(crate) fn down(&self, reason: &dyn std::fmt::Display) {
         let mut phase = self.phase.lock();
         match *phase {
             Phase::Down => return,

@@ -15,7 +15,7 @@ use crate::runtime::Runtime;
 
 /// A running watcher; dropping it (or [`ConfigWatcher::stop`]) stops watching.
 #[derive(Debug)]
-pub struct ConfigWatcher {
+pub(crate) struct ConfigWatcher {
     task: JoinHandle<()>,
 }
 
@@ -25,7 +25,7 @@ impl ConfigWatcher {
     /// watcher moves to the serving generation's `auth-dir` and `plugins.dir`, and also
     /// watches the `plugins.dir` of a reload that failed (copying the missing plugin there
     /// retries it).
-    pub fn spawn(runtime: Arc<Runtime>, config_path: PathBuf) -> notify::Result<Self> {
+    pub(crate) fn spawn(runtime: Arc<Runtime>, config_path: PathBuf) -> notify::Result<Self> {
         let (events, mut changes) = mpsc::unbounded_channel::<()>();
         let config_path = std::path::absolute(&config_path).unwrap_or(config_path);
         let filter = Filter {
@@ -69,13 +69,13 @@ impl ConfigWatcher {
     }
 
     /// Stops watching.
-    pub fn stop(self) {
+    pub(crate) fn stop(self) {
         self.task.abort();
     }
 
     /// Stops watching and waits until the watching task has ended (a reload it was running
     /// is cancelled before its swap, or has completed).
-    pub async fn shutdown(mut self) {
+    pub(crate) async fn shutdown(mut self) {
         self.task.abort();
         let _ = (&mut self.task).await;
     }

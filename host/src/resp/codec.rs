@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 
 /// How large a command may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// The most elements (the command's name included).
     pub max_args: usize,
     /// The largest element.
@@ -22,13 +22,13 @@ pub struct Limits {
 
 impl Limits {
     /// Before `AUTH`: at most 3 elements (`AUTH user password`) of at most 1 KiB.
-    pub const BEFORE_AUTH: Limits = Limits {
+    pub(crate) const BEFORE_AUTH: Limits = Limits {
         max_args: 3,
         max_arg_bytes: 1 << 10,
         max_line: (1 << 10) + 32,
     };
     /// After `AUTH`.
-    pub const AUTHENTICATED: Limits = Limits {
+    pub(crate) const AUTHENTICATED: Limits = Limits {
         max_args: 1024,
         max_arg_bytes: 1 << 20,
         max_line: 64 << 10,
@@ -36,11 +36,11 @@ impl Limits {
 }
 
 /// One command: its name and arguments.
-pub type Command = Vec<Vec<u8>>;
+pub(crate) type Command = Vec<Vec<u8>>;
 
 /// Why no command could be read.
 #[derive(Debug, thiserror::Error)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     /// Not RESP: the connection gets `-ERR protocol error` and closes.
     #[error("protocol error")]
     Protocol,
@@ -55,7 +55,7 @@ pub enum ReadError {
 
 /// Reads one command; `None` when the connection ended cleanly between commands. An empty
 /// array reads as an empty command.
-pub async fn read_command<R: AsyncBufRead + Unpin>(
+pub(crate) async fn read_command<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     limits: Limits,
 ) -> Result<Option<Command>, ReadError> {
@@ -145,23 +145,23 @@ fn parse_int(text: &[u8]) -> Result<i64, ReadError> {
 }
 
 /// `+text`.
-pub fn simple(text: &str) -> Vec<u8> {
+pub(crate) fn simple(text: &str) -> Vec<u8> {
     format!("+{text}\r\n").into_bytes()
 }
 
 /// `-text` (the text starts with the error kind, such as `ERR`).
-pub fn error(text: &str) -> Vec<u8> {
+pub(crate) fn error(text: &str) -> Vec<u8> {
     let text = text.replace(['\r', '\n'], " ");
     format!("-{text}\r\n").into_bytes()
 }
 
 /// `:n`.
-pub fn integer(n: i64) -> Vec<u8> {
+pub(crate) fn integer(n: i64) -> Vec<u8> {
     format!(":{n}\r\n").into_bytes()
 }
 
 /// `$len` and the bytes.
-pub fn bulk(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn bulk(bytes: &[u8]) -> Vec<u8> {
     let mut out = format!("${}\r\n", bytes.len()).into_bytes();
     out.extend_from_slice(bytes);
     out.extend_from_slice(b"\r\n");
@@ -169,12 +169,12 @@ pub fn bulk(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// The nil bulk string, `$-1`.
-pub fn nil() -> Vec<u8> {
+pub(crate) fn nil() -> Vec<u8> {
     b"$-1\r\n".to_vec()
 }
 
 /// An array of already-encoded elements.
-pub fn array(elements: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn array(elements: &[Vec<u8>]) -> Vec<u8> {
     let mut out = format!("*{}\r\n", elements.len()).into_bytes();
     for element in elements {
         out.extend_from_slice(element);

@@ -28,7 +28,7 @@ enum Next {
 }
 
 /// A connection's state.
-pub struct Connection {
+pub(crate) struct Connection {
     peer: SocketAddr,
     management: Arc<Management>,
     /// What the login depended on ([`Management::fingerprint`]); `Some` once authenticated.
@@ -38,7 +38,7 @@ pub struct Connection {
 
 impl Connection {
     /// A new, unauthenticated connection.
-    pub fn new(peer: SocketAddr, management: Arc<Management>) -> Self {
+    pub(crate) fn new(peer: SocketAddr, management: Arc<Management>) -> Self {
         Connection {
             peer,
             management,
@@ -48,7 +48,7 @@ impl Connection {
     }
 
     /// Serves the connection.
-    pub async fn run<I>(mut self, io: I, mut stop: watch::Receiver<bool>)
+    pub(crate) async fn run<I>(mut self, io: I, mut stop: watch::Receiver<bool>)
     where
         I: AsyncRead + AsyncWrite + Send + 'static,
     {

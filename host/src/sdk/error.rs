@@ -88,7 +88,7 @@ pub enum ApplyError {
     /// The config is valid but its generation could not be prepared (an instance names an
     /// unknown type, a provider rejected its settings, the credential store failed, …), or
     /// there is nothing to apply it from. The source is the typed error, usually a
-    /// [`ReloadError`]: see [`ApplyError::reload_error`] and [`ApplyError::prepare_error`].
+    /// `ReloadError`: see [`ApplyError::reload_error`] and [`ApplyError::prepare_error`].
     #[error("{0}")]
     Rejected(#[source] Box<dyn Error + Send + Sync>),
 }

@@ -15,15 +15,15 @@ use tracing::Instrument;
 use super::request_log::{self, LoggedByMeter};
 
 /// The header name.
-pub const HEADER: &str = "x-request-id";
+pub(super) const HEADER: &str = "x-request-id";
 
 /// The id of the request being served, stored in the request's extensions.
 #[derive(Debug, Clone)]
-pub struct RequestId(pub HeaderValue);
+pub(crate) struct RequestId(pub HeaderValue);
 
 impl RequestId {
     /// The id as text (ids are checked to be `[A-Za-z0-9._:-]` or generated as hex).
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         self.0.to_str().unwrap_or_default()
     }
 }

@@ -13,16 +13,16 @@ use std::time::Duration;
 use crate::affinity::PickOutcome;
 
 /// The target of the summary lines.
-pub const TARGET: &str = "switchyard::request";
+pub(crate) const TARGET: &str = "switchyard::request";
 
 /// Marks a response whose summary line the proxy's meter writes (so the request-id layer
 /// writes none).
 #[derive(Debug, Clone, Copy)]
-pub struct LoggedByMeter;
+pub(crate) struct LoggedByMeter;
 
 /// What a proxied request's line says.
 #[derive(Debug)]
-pub struct ProxiedRequest<'a> {
+pub(crate) struct ProxiedRequest<'a> {
     /// The proxy route (`/v1/messages`).
     pub route: &'a str,
     /// The model the client asked for (empty when it named none).
@@ -39,7 +39,7 @@ pub struct ProxiedRequest<'a> {
 
 impl ProxiedRequest<'_> {
     /// Writes the line.
-    pub fn log(&self) {
+    pub(crate) fn log(&self) {
         tracing::info!(
             target: TARGET,
             method = "POST",
@@ -55,7 +55,7 @@ impl ProxiedRequest<'_> {
 }
 
 /// Writes the line of a request the proxy's meter does not cover.
-pub fn other_request(method: &str, path: &str, status: u16, latency: Duration) {
+pub(crate) fn other_request(method: &str, path: &str, status: u16, latency: Duration) {
     tracing::info!(
         target: TARGET,
         method,

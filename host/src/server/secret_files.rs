@@ -9,7 +9,10 @@ use crate::credential::file_store::{self, FileStore};
 
 /// Files holding secrets that the group or others may read, with their permission bits:
 /// `config` (when given) and the auth files of `auth_dir` (when given).
-pub fn readable_by_others(config: Option<&Path>, auth_dir: Option<&Path>) -> Vec<(PathBuf, u32)> {
+pub(crate) fn readable_by_others(
+    config: Option<&Path>,
+    auth_dir: Option<&Path>,
+) -> Vec<(PathBuf, u32)> {
     let mut exposed = Vec::new();
     if let Some(config) = config
         && let Ok(meta) = std::fs::metadata(config)
@@ -26,7 +29,7 @@ pub fn readable_by_others(config: Option<&Path>, auth_dir: Option<&Path>) -> Vec
 }
 
 /// The warning for one such file.
-pub fn warning(path: &Path, mode: u32) -> String {
+pub(crate) fn warning(path: &Path, mode: u32) -> String {
     format!(
         "{} holds secrets and is readable by group or others (mode {mode:04o}); chmod 600 it",
         path.display()
@@ -34,7 +37,7 @@ pub fn warning(path: &Path, mode: u32) -> String {
 }
 
 /// Logs one warning per file holding secrets that the group or others may read.
-pub fn warn_readable(config: Option<&Path>, auth_dir: Option<&Path>) {
+pub(crate) fn warn_readable(config: Option<&Path>, auth_dir: Option<&Path>) {
     for (path, mode) in readable_by_others(config, auth_dir) {
         tracing::warn!(file = %path.display(), mode = format!("{mode:04o}"), "{}", warning(&path, mode));
     }

@@ -14,9 +14,6 @@ use crate::plugin::RequestHead;
 /// immutably by every request of its generation ([`ExtractorChain::extract`]).
 pub type ExtractorChain = InstanceChain<ExtractorRole>;
 
-/// One configured extractor instance of a chain.
-pub type ExtractorEntry = Entry<ExtractorRole>;
-
 impl Entry<ExtractorRole> {
     /// Whether the extractor is handed the request body.
     pub fn needs_body(&self) -> bool {
@@ -57,7 +54,7 @@ impl InstanceChain<ExtractorRole> {
     /// returns, else the first **derived** one, so a user's extractor is never shadowed by a
     /// computed hash. Extractors run in order until an explicit id is found; each gets `body`
     /// only when it needs the body. An extractor that faults is skipped (fail open) and
-    /// counted ([`ExtractorEntry::skipped`]); an id that is not 1..=256 bytes without control
+    /// counted ([`Entry::skipped`]); an id that is not 1..=256 bytes without control
     /// characters (after trimming) is ignored, and an invalid fallback id is dropped.
     pub async fn extract(&self, head: &RequestHead, body: &[u8]) -> Option<SessionIds> {
         let mut derived: Option<SessionIds> = None;
@@ -160,7 +157,7 @@ mod tests {
             extractors
                 .iter()
                 .enumerate()
-                .map(|(i, e)| ExtractorEntry::new(&format!("e{i}"), "fixed", e.clone()))
+                .map(|(i, e)| Entry::<ExtractorRole>::new(&format!("e{i}"), "fixed", e.clone()))
                 .collect(),
         )
     }

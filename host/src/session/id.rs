@@ -22,11 +22,11 @@ pub struct SessionIds {
 }
 
 /// The largest explicit session id, in bytes.
-pub const MAX_EXPLICIT_ID_BYTES: usize = 256;
+pub(crate) const MAX_EXPLICIT_ID_BYTES: usize = 256;
 
 /// Validates an explicit id: no control characters (checked before trimming), trimmed, then
 /// 1..=256 bytes. `None` means the signal is unusable and the next one is tried.
-pub fn normalize_explicit(value: &str) -> Option<&str> {
+pub(crate) fn normalize_explicit(value: &str) -> Option<&str> {
     if value.chars().any(char::is_control) {
         return None;
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use super::{Extractor, WasmExtractor};
-use crate::chain::{InstanceType, NativeFactory, Role, TypeRegistry};
+use crate::chain::{NativeFactory, Role, TypeRegistry};
 use crate::config::{PluginInstanceConfig, PluginLimits};
 use crate::plugin::{InstanceStats, Plugin, PluginError, PluginHost, PluginWorld};
 
@@ -49,7 +49,7 @@ impl Role for ExtractorRole {
 }
 
 /// What an extractor entry keeps beside its instance (read through the entry:
-/// [`super::ExtractorEntry::needs_body`], [`super::ExtractorEntry::skipped`]).
+/// [`crate::chain::Entry::needs_body`], [`crate::chain::Entry::skipped`]).
 #[derive(Debug, Clone)]
 pub struct ExtractorState {
     /// Whether the extractor is handed the request body.
@@ -62,9 +62,6 @@ pub struct ExtractorState {
 /// Session-extractor types by name, in registration order (native ones registered here, the
 /// session-extractor plugins installed in the host found beside them).
 pub type ExtractorRegistry = TypeRegistry<ExtractorRole>;
-
-/// A session-extractor type: how its configured instances are made.
-pub type ExtractorType = InstanceType<ExtractorRole>;
 
 /// Builds configured instances of a native extractor type. A closure
 /// `Fn(&PluginInstanceConfig) -> Result<Arc<dyn Extractor>, String>` is one.

@@ -11,7 +11,7 @@ use crate::server::RequestId;
 /// The request id and the client principal of a request, from its extensions (the request id
 /// is a cheap clone; both become strings only when a usage record is made).
 #[derive(Debug, Clone, Default)]
-pub struct Caller {
+pub(crate) struct Caller {
     /// The `x-request-id`.
     pub request_id: Option<RequestId>,
     /// Who the access chain admitted (for API keys: the key), when the request went through it.
@@ -20,7 +20,7 @@ pub struct Caller {
 
 impl Caller {
     /// The request id as text (empty when there is none).
-    pub fn request_id_text(&self) -> String {
+    pub(crate) fn request_id_text(&self) -> String {
         self.request_id
             .as_ref()
             .map(|id| String::from_utf8_lossy(id.0.as_bytes()).into_owned())

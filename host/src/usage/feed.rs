@@ -14,13 +14,13 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
 /// How long a record waits in the queue to be popped.
-pub const RETENTION: Duration = Duration::from_secs(60);
+pub(crate) const RETENTION: Duration = Duration::from_secs(60);
 
 /// Records a subscriber may have pending before it is dropped.
-pub const SUBSCRIBER_BUFFER: usize = 256;
+pub(crate) const SUBSCRIBER_BUFFER: usize = 256;
 
 /// Records the queue holds at most.
-pub const MAX_QUEUED: usize = 10_000;
+pub(crate) const MAX_QUEUED: usize = 10_000;
 
 /// The queue and the subscribers.
 #[derive(Debug, Default)]

@@ -37,7 +37,7 @@ const CLIENT_CLOSED: u16 = 499;
 
 /// One request's meter. Dropping it unfinished records a failed request.
 #[derive(Debug, Default)]
-pub struct Meter {
+pub(crate) struct Meter {
     inner: Option<Box<Inner>>,
 }
 
@@ -73,7 +73,7 @@ struct Inner {
 
 impl Meter {
     /// Starts metering a request to `endpoint` in `ctx`.
-    pub fn start(ctx: Ctx<'_>, endpoint: Endpoint, caller: Caller) -> Meter {
+    pub(crate) fn start(ctx: Ctx<'_>, endpoint: Endpoint, caller: Caller) -> Meter {
         let Ctx {
             runtime,
             generation,
@@ -105,14 +105,14 @@ impl Meter {
     }
 
     /// Moves the meter out, leaving an inert one behind.
-    pub fn take(&mut self) -> Meter {
+    pub(crate) fn take(&mut self) -> Meter {
         Meter {
             inner: self.inner.take(),
         }
     }
 
     /// The model the client asked for.
-    pub fn model(&mut self, model: &str) {
+    pub(crate) fn model(&mut self, model: &str) {
         if let Some(inner) = &mut self.inner {
             inner.model = model.to_owned();
         }
@@ -120,21 +120,21 @@ impl Meter {
 
     /// Whether a list names the model the client asked for (see
     /// [`crate::model::registry::Resolved::tracking`]); unresolved names are not listed.
-    pub fn tracking(&mut self, tracking: Tracking) {
+    pub(crate) fn tracking(&mut self, tracking: Tracking) {
         if let Some(inner) = &mut self.inner {
             inner.tracking = tracking;
         }
     }
 
     /// The provider the model resolved to.
-    pub fn provider(&mut self, provider: &str) {
+    pub(crate) fn provider(&mut self, provider: &str) {
         if let Some(inner) = &mut self.inner {
             inner.provider = provider.to_owned();
         }
     }
 
     /// The credential that answered, and how long the upstream took to answer.
-    pub fn served(&mut self, credential: &Arc<Credential>, upstream_latency: Duration) {
+    pub(crate) fn served(&mut self, credential: &Arc<Credential>, upstream_latency: Duration) {
         if let Some(inner) = &mut self.inner {
             inner
                 .metrics
@@ -144,14 +144,14 @@ impl Meter {
     }
 
     /// How session affinity chose the credential that answered.
-    pub fn session(&mut self, outcome: PickOutcome) {
+    pub(crate) fn session(&mut self, outcome: PickOutcome) {
         if let Some(inner) = &mut self.inner {
             inner.session = Some(outcome);
         }
     }
 
     /// The request ended with an error answer of `status`.
-    pub fn failed(mut self, status: StatusCode) {
+    pub(crate) fn failed(mut self, status: StatusCode) {
         if let Some(mut inner) = self.inner.take() {
             inner.respond(status.as_u16());
             (*inner).finish(None, true);
@@ -160,7 +160,7 @@ impl Meter {
 
     /// The request is answered with `status` and the whole (non-streamed) `body`; the record is
     /// made when the body has been sent.
-    pub fn body<S>(mut self, status: StatusCode, body: S) -> BodyTap<S> {
+    pub(crate) fn body<S>(mut self, status: StatusCode, body: S) -> BodyTap<S> {
         let collect = match &mut self.inner {
             Some(inner) => {
                 inner.respond(status.as_u16());
@@ -179,7 +179,11 @@ impl Meter {
 
     /// The request is answered with `status` and a relayed stream (`sse`: made of server-sent
     /// events); the record is made when the stream ends.
-    pub fn stream_observer(mut self, status: StatusCode, sse: bool) -> Box<dyn StreamObserver> {
+    pub(crate) fn stream_observer(
+        mut self,
+        status: StatusCode,
+        sse: bool,
+    ) -> Box<dyn StreamObserver> {
         let scanner = match &mut self.inner {
             Some(inner) => {
                 inner.respond(status.as_u16());
@@ -279,7 +283,7 @@ impl Inner {
 }
 
 /// A whole response body on its way to the client; reads its usage block at the end.
-pub struct BodyTap<S> {
+pub(crate) struct BodyTap<S> {
     inner: S,
     collected: Vec<Bytes>,
     len: usize,

@@ -105,7 +105,7 @@ pub fn fingerprint(principal: &str) -> String {
 }
 
 /// `time` as RFC 3339 in UTC with milliseconds, such as `2025-01-02T03:04:05.678Z`.
-pub fn rfc3339(time: SystemTime) -> String {
+pub(crate) fn rfc3339(time: SystemTime) -> String {
     let since = time
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();

@@ -62,7 +62,7 @@ impl Envelope {
 }
 
 /// The token counts of a whole JSON response body.
-pub fn from_body(body: &[u8]) -> Option<Tokens> {
+pub(crate) fn from_body(body: &[u8]) -> Option<Tokens> {
     USAGE_KEY.find(body)?;
     serde_json::from_slice::<Envelope>(body).ok()?.tokens()
 }
@@ -102,7 +102,7 @@ fn from_usage(usage: &Value) -> Option<Tokens> {
 
 /// What a stream said about itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StreamUsage {
+pub(crate) struct StreamUsage {
     /// The token counts, if the stream carried a usage block.
     pub tokens: Option<Tokens>,
     /// The stream carried an error event (the upstream failed after the first payload).
@@ -111,7 +111,7 @@ pub struct StreamUsage {
 
 /// Watches a relayed stream for usage blocks and error events.
 #[derive(Debug)]
-pub enum StreamScanner {
+pub(crate) enum StreamScanner {
     /// Server-sent events: every chunk the relay forwards is made of whole events.
     Sse {
         /// The counts seen so far.
@@ -131,7 +131,7 @@ pub enum StreamScanner {
 
 impl StreamScanner {
     /// A scanner for an SSE stream (`sse`) or a raw one.
-    pub fn new(sse: bool) -> Self {
+    pub(crate) fn new(sse: bool) -> Self {
         if sse {
             StreamScanner::Sse {
                 seen: None,
@@ -146,7 +146,7 @@ impl StreamScanner {
     }
 
     /// Looks at one forwarded chunk.
-    pub fn chunk(&mut self, chunk: &Bytes) {
+    pub(crate) fn chunk(&mut self, chunk: &Bytes) {
         match self {
             StreamScanner::Sse { seen, error } => {
                 let usage = USAGE_KEY.find(chunk).is_some();
@@ -175,7 +175,7 @@ impl StreamScanner {
     }
 
     /// What the stream said, once it has ended.
-    pub fn finish(self) -> StreamUsage {
+    pub(crate) fn finish(self) -> StreamUsage {
         match self {
             StreamScanner::Sse { seen, error } => StreamUsage {
                 tokens: seen,

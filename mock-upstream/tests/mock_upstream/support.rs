@@ -9,11 +9,11 @@ use serde_json::{Value, json};
 use switchyard_mock::MockUpstream;
 
 /// A generous deadline for waits on events that normally happen within milliseconds.
-pub const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
 /// An HTTP client. The workspace's reqwest is built without a TLS crypto provider and insists
 /// on one even for plain `http://`, so the tests install `ring`'s.
-pub fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     static PROVIDER: Once = Once::new();
     PROVIDER.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -25,12 +25,17 @@ pub fn client() -> reqwest::Client {
 }
 
 /// A started mock with default options.
-pub async fn mock() -> MockUpstream {
+pub(crate) async fn mock() -> MockUpstream {
     MockUpstream::start().await.expect("starting the mock")
 }
 
 /// `POST base + path` with `body` as JSON and the credential in `x-api-key`.
-pub async fn post(mock: &MockUpstream, path: &str, key: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn post(
+    mock: &MockUpstream,
+    path: &str,
+    key: &str,
+    body: &Value,
+) -> reqwest::Response {
     client()
         .post(format!("{}{path}", mock.base_url()))
         .header("x-api-key", key)
@@ -41,7 +46,7 @@ pub async fn post(mock: &MockUpstream, path: &str, key: &str, body: &Value) -> r
 }
 
 /// An OpenAI chat body with these user/assistant texts (alternating, user first).
-pub fn chat_body(model: &str, texts: &[&str], stream: bool) -> Value {
+pub(crate) fn chat_body(model: &str, texts: &[&str], stream: bool) -> Value {
     let messages: Vec<Value> = texts
         .iter()
         .enumerate()
@@ -55,21 +60,21 @@ pub fn chat_body(model: &str, texts: &[&str], stream: bool) -> Value {
 
 /// One server-sent event: its `event:` name (if any) and its `data:`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Event {
+pub(crate) struct Event {
     pub name: Option<String>,
     pub data: String,
 }
 
 impl Event {
     /// The data as JSON.
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.data)
             .unwrap_or_else(|error| panic!("event data is not JSON ({error}): {}", self.data))
     }
 }
 
 /// Parses an SSE body into events (every event must end with a blank line).
-pub fn parse_sse(body: &str) -> Vec<Event> {
+pub(crate) fn parse_sse(body: &str) -> Vec<Event> {
     assert!(
         body.is_empty() || body.ends_with("\n\n"),
         "an SSE body ends with a blank line: {body:?}"
@@ -97,7 +102,7 @@ pub fn parse_sse(body: &str) -> Vec<Event> {
 
 /// Reads a streamed body until it ends, returning the bytes read and whether it ended with an
 /// error (an abrupt close).
-pub async fn read_stream(response: reqwest::Response) -> (String, bool) {
+pub(crate) async fn read_stream(response: reqwest::Response) -> (String, bool) {
     let mut body = Vec::new();
     let mut frames = response.bytes_stream();
     while let Some(frame) = frames.next().await {
@@ -110,7 +115,7 @@ pub async fn read_stream(response: reqwest::Response) -> (String, bool) {
 }
 
 /// A header's value as a string.
-pub fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
     response
         .headers()
         .get(name)
@@ -119,7 +124,7 @@ pub fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str
 
 /// Reads a streamed body until what arrived contains `needle` and ends at an event boundary;
 /// returns it (the rest of the body stays unread).
-pub async fn read_until(response: &mut reqwest::Response, needle: &str) -> String {
+pub(crate) async fn read_until(response: &mut reqwest::Response, needle: &str) -> String {
     let mut received = String::new();
     while !(received.contains(needle) && received.ends_with("\n\n")) {
         let chunk = tokio::time::timeout(WAIT, response.chunk())
@@ -133,7 +138,7 @@ pub async fn read_until(response: &mut reqwest::Response, needle: &str) -> Strin
 }
 
 /// A JSON request body (the workspace's reqwest has no `json` feature).
-pub trait JsonBody {
+pub(crate) trait JsonBody {
     /// Sends `body` as `application/json`.
     fn json_body(self, body: &Value) -> Self;
 }
@@ -146,7 +151,7 @@ impl JsonBody for reqwest::RequestBuilder {
 }
 
 /// A JSON response body.
-pub trait IntoJson {
+pub(crate) trait IntoJson {
     /// Reads the body and parses it as JSON.
     fn into_json<T: DeserializeOwned>(self) -> impl Future<Output = T>;
 }
@@ -158,7 +163,7 @@ impl IntoJson for reqwest::Response {
 }
 
 /// Reads a response body and parses it as JSON.
-pub async fn json_of<T: DeserializeOwned>(response: reqwest::Response) -> T {
+pub(crate) async fn json_of<T: DeserializeOwned>(response: reqwest::Response) -> T {
     let bytes = response.bytes().await.expect("reading the body");
     serde_json::from_slice(&bytes).unwrap_or_else(|error| {
         panic!(

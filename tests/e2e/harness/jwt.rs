@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 /// The instances' shared secret (32 bytes, the least HS256 accepts).
-pub const SECRET: &str = "s3cret-s3cret-s3cret-s3cret-0123";
+pub(crate) const SECRET: &str = "s3cret-s3cret-s3cret-s3cret-0123";
 
 /// An HS256 token of `claims` signed with `secret`.
-pub fn mint(claims: &Value, secret: &str) -> String {
+pub(crate) fn mint(claims: &Value, secret: &str) -> String {
     mint_with_header(&json!({ "alg": "HS256", "typ": "JWT" }), claims, secret)
 }
 
@@ -32,7 +32,7 @@ fn mint_with_header(header: &Value, claims: &Value, secret: &str) -> String {
 }
 
 /// Seconds since the epoch of `time`.
-pub fn unix(time: SystemTime) -> i64 {
+pub(crate) fn unix(time: SystemTime) -> i64 {
     time.duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64

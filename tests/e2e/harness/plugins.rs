@@ -4,20 +4,20 @@
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use switchyard::plugin::{HostOptions, PluginHost, PluginOrigin, PluginStatus};
-use switchyard::runtime::ReloadStatus;
+use switchyard::test_util::plugin::{HostOptions, PluginHost, PluginOrigin, PluginStatus};
+use switchyard::test_util::runtime::ReloadStatus;
 use switchyard_mock::MockUpstream;
 
 use super::Proxy;
 
 /// The compiled-component cache the tests share (under `target/`), so a plugin compiled once
 /// loads from the cache afterwards, as in a long-running proxy.
-pub fn cache_dir() -> PathBuf {
+pub(crate) fn cache_dir() -> PathBuf {
     PathBuf::from(env!("SWITCHYARD_PLUGINS_TARGET_DIR")).join("e2e-cache")
 }
 
 /// Compiles `bytes` into the shared cache now (the swap-time target is for a cached compile).
-pub async fn warm_cache(bytes: &[u8]) {
+pub(crate) async fn warm_cache(bytes: &[u8]) {
     let host = PluginHost::new(HostOptions {
         cache_dir: Some(cache_dir()),
         ..HostOptions::default()
@@ -30,7 +30,7 @@ pub async fn warm_cache(bytes: &[u8]) {
 
 /// A config with the plugins folder `plugins`, the given `auth.providers` entries (YAML list
 /// items indented by four spaces; empty for none) and one Claude credential on `mock`.
-pub fn config(mock: &MockUpstream, plugins: &Path, extra: &str, providers: &str) -> String {
+pub(crate) fn config(mock: &MockUpstream, plugins: &Path, extra: &str, providers: &str) -> String {
     let mut yaml = format!(
         "plugins:\n  dir: {}\n  cache-dir: {}\n{extra}",
         plugins.display(),
@@ -44,7 +44,7 @@ pub fn config(mock: &MockUpstream, plugins: &Path, extra: &str, providers: &str)
 }
 
 /// The status entry called `name`.
-pub fn status_of(proxy: &Proxy, name: &str) -> PluginStatus {
+pub(crate) fn status_of(proxy: &Proxy, name: &str) -> PluginStatus {
     let statuses = proxy.runtime().plugin_status();
     statuses
         .iter()
@@ -54,7 +54,12 @@ pub fn status_of(proxy: &Proxy, name: &str) -> PluginStatus {
 }
 
 /// Drops `bytes` as `plugins/<name>` and waits for the reload attempt that scanned it.
-pub async fn drop_file(proxy: &Proxy, plugins: &Path, name: &str, bytes: &[u8]) -> ReloadStatus {
+pub(crate) async fn drop_file(
+    proxy: &Proxy,
+    plugins: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> ReloadStatus {
     let attempts = proxy.runtime().reload_status().borrow().attempts;
     let sha256 = hex::encode(Sha256::digest(bytes));
     // Written beside the folder and moved in, so it appears complete at once.

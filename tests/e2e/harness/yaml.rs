@@ -3,11 +3,11 @@
 use switchyard_mock::MockUpstream;
 
 /// `list` (e.g. `claude-api-key`) with one entry per key, each on the mock.
-pub fn keys(list: &str, mock: &MockUpstream, keys: &[&str]) -> String {
+pub(crate) fn keys(list: &str, mock: &MockUpstream, keys: &[&str]) -> String {
     super::provider_keys(list, &mock.base_url(), keys)
 }
 
 /// `claude-api-key` with one entry per key, each on the mock.
-pub fn claude(mock: &MockUpstream, claude_keys: &[&str]) -> String {
+pub(crate) fn claude(mock: &MockUpstream, claude_keys: &[&str]) -> String {
     keys("claude-api-key", mock, claude_keys)
 }

@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
 /// The repository's root.
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the host crate is in the repository")
@@ -23,12 +23,12 @@ pub fn repo() -> PathBuf {
 }
 
 /// The JavaScript example's folder (its `node_modules` holds componentize-js).
-pub fn js_example_dir() -> PathBuf {
+pub(crate) fn js_example_dir() -> PathBuf {
     repo().join("examples/plugins/js-session-header")
 }
 
 /// The Python example's folder.
-pub fn python_example_dir() -> PathBuf {
+pub(crate) fn python_example_dir() -> PathBuf {
     repo().join("examples/plugins/python-hmac")
 }
 
@@ -41,7 +41,7 @@ fn cache_root() -> PathBuf {
 static BUILDING: Mutex<()> = Mutex::new(());
 
 /// A plugin's sources and how to build them.
-pub struct Build<'a> {
+pub(crate) struct Build<'a> {
     /// The folder with the sources (`*.py` or `*.js` directly in it).
     pub dir: &'a Path,
     /// The WIT world.
@@ -53,7 +53,7 @@ pub struct Build<'a> {
 }
 
 /// The component built from a Python plugin (module `app`) with componentize-py.
-pub fn python(build: &Build<'_>) -> PathBuf {
+pub(crate) fn python(build: &Build<'_>) -> PathBuf {
     let version = tool_version(
         Command::new("componentize-py").arg("--version"),
         "componentize-py, the Python plugin toolchain, is not installed: run `.ci/run` \
@@ -73,7 +73,7 @@ pub fn python(build: &Build<'_>) -> PathBuf {
 
 /// The component built from a JavaScript plugin (`entry`) with componentize-js, from the
 /// JavaScript example's `node_modules`.
-pub fn javascript(build: &Build<'_>, entry: &str) -> PathBuf {
+pub(crate) fn javascript(build: &Build<'_>, entry: &str) -> PathBuf {
     let tool = js_example_dir().join("node_modules/.bin/componentize-js");
     let package =
         js_example_dir().join("node_modules/@bytecodealliance/componentize-js/package.json");

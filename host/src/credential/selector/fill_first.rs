@@ -4,7 +4,7 @@ use super::{Available, Candidate, PickRequest, Selector};
 
 /// Uses one credential until it fails, then the next (`fill-first`).
 #[derive(Debug, Default, Clone, Copy)]
-pub struct FillFirst;
+pub(crate) struct FillFirst;
 
 impl Selector for FillFirst {
     fn pick<'c>(&self, _request: &PickRequest<'_>, available: &Available<'c>) -> &'c Candidate {

@@ -135,13 +135,13 @@ impl WeightedCredits {
 
 /// Chooses in proportion to the credentials' weights (`weighted-round-robin`).
 #[derive(Debug, Clone)]
-pub struct WeightedRoundRobin {
+pub(crate) struct WeightedRoundRobin {
     credits: Arc<WeightedCredits>,
 }
 
 impl WeightedRoundRobin {
     /// A selector over shared credits.
-    pub fn new(credits: Arc<WeightedCredits>) -> Self {
+    pub(crate) fn new(credits: Arc<WeightedCredits>) -> Self {
         WeightedRoundRobin { credits }
     }
 }
