@@ -1,7 +1,7 @@
 //! Who may call the proxy (architecture: Plugin roles): the access-provider role, a
 //! chain of instances each native Rust or a WebAssembly plugin.
 //!
-//! - [`Provider`] is what a configured instance does: answer a [`RequestHead`] with an
+//! - [`AccessProvider`] is what a configured instance does: answer a [`RequestHead`] with an
 //!   [`Outcome`]. Native providers implement it; Wasm plugin instances are adapted to it
 //!   ([`WasmProvider`]).
 //! - [`AccessRole`] is the role the generic [`crate::chain`] machine builds from:
@@ -21,9 +21,9 @@ pub use chain::AccessChain;
 pub use error::AccessError;
 pub use outcome::Outcome;
 pub(crate) use outcome::Principal;
-pub use provider::{Provider, ProviderFuture};
+pub use provider::{AccessFuture, AccessProvider};
 pub(crate) use role::AccessRole;
-pub use role::{ProviderFactory, ProviderRegistry, ProviderType};
+pub use role::{AccessProviderFactory, ProviderRegistry, ProviderType};
 pub(crate) use wasm::WasmProvider;
 
 pub use crate::plugin::RequestHead;

@@ -32,8 +32,7 @@ pub use secret::secrets_equal;
 pub use switchyard::Switchyard;
 
 pub use crate::access::{
-    Outcome as AccessOutcome, Provider as AccessProvider, ProviderFactory as AccessProviderFactory,
-    ProviderFuture as AccessFuture,
+    AccessFuture, AccessProvider, AccessProviderFactory, Outcome as AccessOutcome,
 };
 pub use crate::affinity::SessionStore;
 pub use crate::affinity::cache::{BindingStats, SessionCache};
@@ -48,8 +47,7 @@ pub use crate::hooks::Hooks;
 pub use crate::plugin::{Fault, RequestHead};
 pub use crate::runtime::ReloadStatus;
 pub use crate::session::{
-    Extractor as SessionExtractor, ExtractorFactory as SessionExtractorFactory, ExtractorFuture,
-    SessionIds, SessionKind,
+    ExtractorFuture, SessionExtractor, SessionExtractorFactory, SessionIds, SessionKind,
 };
 pub use crate::usage::{Tokens, UsageRecord, fingerprint};
 /// The axum router type [`Switchyard::router`] returns (axum 0.8), to mount in the program's app.

@@ -1,7 +1,7 @@
 //! Session identification: recognising which conversation a request belongs to. Keeping a
 //! conversation on its credential is [`crate::affinity`]'s part.
 //!
-//! - [`Extractor`] is what a configured extractor instance does: answer a request with an
+//! - [`SessionExtractor`] is what a configured extractor instance does: answer a request with an
 //!   optional [`SessionIds`]. Native extractors implement it; Wasm plugin instances are adapted
 //!   to it ([`WasmExtractor`]).
 //! - [`ExtractorRole`] is the role the generic [`crate::chain`] machine builds from:
@@ -17,8 +17,8 @@ pub(crate) mod role;
 pub(crate) mod wasm;
 
 pub use chain::ExtractorChain;
-pub use extractor::{Extractor, ExtractorFuture};
+pub use extractor::{ExtractorFuture, SessionExtractor};
 pub use id::{SessionIds, SessionKind};
 pub(crate) use role::ExtractorRole;
-pub use role::{ExtractorFactory, ExtractorRegistry};
+pub use role::{ExtractorRegistry, SessionExtractorFactory};
 pub(crate) use wasm::WasmExtractor;

@@ -8,7 +8,7 @@
 /// Access providers and the access chain.
 pub mod access {
     pub use crate::access::{
-        AccessChain, AccessError, Outcome, Provider, ProviderFuture, ProviderRegistry,
+        AccessChain, AccessError, AccessFuture, AccessProvider, Outcome, ProviderRegistry,
         ProviderType, RequestHead,
     };
 }
@@ -158,6 +158,7 @@ pub mod server {
 /// Sessions and extractors.
 pub mod session {
     pub use crate::session::{
-        Extractor, ExtractorChain, ExtractorFuture, ExtractorRegistry, SessionIds, SessionKind,
+        ExtractorChain, ExtractorFuture, ExtractorRegistry, SessionExtractor, SessionIds,
+        SessionKind,
     };
 }

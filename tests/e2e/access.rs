@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use switchyard::test_util::access::{
-    Outcome, Provider, ProviderFuture, ProviderRegistry, RequestHead,
+    AccessFuture, AccessProvider, Outcome, ProviderRegistry, RequestHead,
 };
 use switchyard::test_util::config::PluginInstanceConfig;
 use switchyard_mock::MockUpstream;
@@ -133,8 +133,8 @@ struct TeamToken {
     token: String,
 }
 
-impl Provider for TeamToken {
-    fn authenticate<'a>(&'a self, head: &'a RequestHead) -> ProviderFuture<'a> {
+impl AccessProvider for TeamToken {
+    fn authenticate<'a>(&'a self, head: &'a RequestHead) -> AccessFuture<'a> {
         Box::pin(async move {
             Ok(match head.header("x-team-token") {
                 None => Outcome::NotHandled,
@@ -159,7 +159,7 @@ fn registry() -> ProviderRegistry {
             .ok_or("token must be a string")?;
         Ok(Arc::new(TeamToken {
             token: token.to_owned(),
-        }) as Arc<dyn Provider>)
+        }) as Arc<dyn AccessProvider>)
     });
     registry
 }

@@ -16,7 +16,7 @@ use switchyard::test_util::plugin::{
     Fault, PluginError, PluginHost, PluginOrigin, PluginWorld, RequestHead,
 };
 use switchyard::test_util::session::{
-    Extractor, ExtractorChain, ExtractorFuture, ExtractorRegistry, SessionIds, SessionKind,
+    ExtractorChain, ExtractorFuture, ExtractorRegistry, SessionExtractor, SessionIds, SessionKind,
 };
 
 use crate::harness::{guests, instance, plugin_host};
@@ -355,7 +355,7 @@ async fn only_extractors_that_need_the_body_get_it() {
 /// A native extractor: the header `x-tenant` is the explicit session id.
 struct Tenant;
 
-impl Extractor for Tenant {
+impl SessionExtractor for Tenant {
     fn needs_body(&self) -> bool {
         false
     }
@@ -374,7 +374,7 @@ impl Extractor for Tenant {
 /// A native extractor that always faults.
 struct Broken;
 
-impl Extractor for Broken {
+impl SessionExtractor for Broken {
     fn extract<'a>(&'a self, _: &'a RequestHead, _: Option<&'a [u8]>) -> ExtractorFuture<'a> {
         Box::pin(async { Err(Fault::Trap("broken".to_owned())) })
     }
@@ -388,11 +388,11 @@ async fn native_extractors_mix_with_plugins() {
             if config.settings != json!({}) {
                 return Err("tenant takes no settings".to_owned());
             }
-            Ok(Arc::new(Tenant) as Arc<dyn Extractor>)
+            Ok(Arc::new(Tenant) as Arc<dyn SessionExtractor>)
         });
     f.registry
         .register_native("broken", |_: &PluginInstanceConfig| {
-            Ok(Arc::new(Broken) as Arc<dyn Extractor>)
+            Ok(Arc::new(Broken) as Arc<dyn SessionExtractor>)
         });
     let chain = f
         .chain(&[
@@ -425,7 +425,7 @@ async fn native_extractors_mix_with_plugins() {
     // A registered type shadows a plugin of the same name.
     f.registry
         .register_native("session-echo", |_: &PluginInstanceConfig| {
-            Ok(Arc::new(Tenant) as Arc<dyn Extractor>)
+            Ok(Arc::new(Tenant) as Arc<dyn SessionExtractor>)
         });
     let shadowed = f.chain(&[echo("e", "")]).await;
     assert_eq!(

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use switchyard::test_util::access::{
-    AccessChain, AccessError, Outcome, Provider, ProviderFuture, ProviderRegistry, ProviderType,
-    RequestHead,
+    AccessChain, AccessError, AccessFuture, AccessProvider, Outcome, ProviderRegistry,
+    ProviderType, RequestHead,
 };
 use switchyard::test_util::chain::{PrepareCause, PrepareError};
 use switchyard::test_util::clock::ManualClock;
@@ -221,8 +221,8 @@ struct TokenProvider {
     token: String,
 }
 
-impl Provider for TokenProvider {
-    fn authenticate<'a>(&'a self, head: &'a RequestHead) -> ProviderFuture<'a> {
+impl AccessProvider for TokenProvider {
+    fn authenticate<'a>(&'a self, head: &'a RequestHead) -> AccessFuture<'a> {
         Box::pin(async move {
             Ok(match head.header("x-token") {
                 None => Outcome::NoCredentials,
@@ -242,7 +242,7 @@ fn register_token(registry: &ProviderRegistry) {
             .as_str()
             .ok_or("token must be a string")?
             .to_owned();
-        Ok(Arc::new(TokenProvider { token }) as Arc<dyn Provider>)
+        Ok(Arc::new(TokenProvider { token }) as Arc<dyn AccessProvider>)
     });
 }
 
@@ -509,7 +509,7 @@ async fn registry_order_replacement_and_exclusive() {
     let registry = &f.registry;
     register_token(registry);
     registry.register_native("second", |_: &PluginInstanceConfig| {
-        Ok(Arc::new(TokenProvider { token: "2".into() }) as Arc<dyn Provider>)
+        Ok(Arc::new(TokenProvider { token: "2".into() }) as Arc<dyn AccessProvider>)
     });
     registry.register_native("  ", |_: &PluginInstanceConfig| Err("never".to_owned()));
     let names = |r: &ProviderRegistry| -> Vec<String> {
@@ -523,7 +523,7 @@ async fn registry_order_replacement_and_exclusive() {
     registry.register_native("config-api-key", |_: &PluginInstanceConfig| {
         Ok(Arc::new(TokenProvider {
             token: "native".into(),
-        }) as Arc<dyn Provider>)
+        }) as Arc<dyn AccessProvider>)
     });
     let chain = f.chain(&[keys("k", &["sk-a"])]).await;
     assert_eq!(

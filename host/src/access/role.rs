@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use super::{Provider, WasmProvider};
+use super::{AccessProvider, WasmProvider};
 use crate::chain::{InstanceType, NativeFactory, Role, TypeRegistry};
 use crate::config::{OnFault, PluginInstanceConfig, PluginLimits};
 use crate::plugin::{InstanceStats, Plugin, PluginError, PluginHost, PluginWorld};
 
-/// The access-provider role: instances answer to [`Provider`], Wasm ones are plugins of the
+/// The access-provider role: instances answer to [`AccessProvider`], Wasm ones are plugins of the
 /// `access-provider` world, and each entry keeps its `on-fault`.
 #[derive(Debug)]
 pub struct AccessRole;
@@ -16,7 +16,7 @@ pub struct AccessRole;
 impl Role for AccessRole {
     const NAME: &'static str = "access provider";
     const WORLD: PluginWorld = PluginWorld::AccessProvider;
-    type Native = dyn Provider;
+    type Native = dyn AccessProvider;
     type Wasm = WasmProvider;
     type State = OnFault;
 
@@ -31,16 +31,16 @@ impl Role for AccessRole {
             .map(WasmProvider::new)
     }
 
-    fn as_native(wasm: Arc<WasmProvider>) -> Arc<dyn Provider> {
+    fn as_native(wasm: Arc<WasmProvider>) -> Arc<dyn AccessProvider> {
         wasm
     }
 
-    fn stats(instance: &dyn Provider) -> Option<InstanceStats> {
+    fn stats(instance: &dyn AccessProvider) -> Option<InstanceStats> {
         instance.stats()
     }
 
     /// A fault of an instance built outside a config denies the request.
-    fn state(_instance: &dyn Provider, config: Option<&PluginInstanceConfig>) -> OnFault {
+    fn state(_instance: &dyn AccessProvider, config: Option<&PluginInstanceConfig>) -> OnFault {
         config.map_or(OnFault::Deny, |config| config.on_fault)
     }
 }
@@ -53,7 +53,7 @@ pub type ProviderRegistry = TypeRegistry<AccessRole>;
 pub type ProviderType = InstanceType<AccessRole>;
 
 /// Builds configured instances of a native access-provider type. A closure
-/// `Fn(&PluginInstanceConfig) -> Result<Arc<dyn Provider>, String>` is one.
-pub trait ProviderFactory: NativeFactory<AccessRole> {}
+/// `Fn(&PluginInstanceConfig) -> Result<Arc<dyn AccessProvider>, String>` is one.
+pub trait AccessProviderFactory: NativeFactory<AccessRole> {}
 
-impl<F: NativeFactory<AccessRole>> ProviderFactory for F {}
+impl<F: NativeFactory<AccessRole>> AccessProviderFactory for F {}

@@ -1,17 +1,17 @@
-//! A Wasm access-provider plugin instance adapted to [`Provider`].
+//! A Wasm access-provider plugin instance adapted to [`AccessProvider`].
 
-use super::provider::{Provider, ProviderFuture};
+use super::provider::{AccessFuture, AccessProvider};
 use super::{Outcome, RequestHead};
-use crate::plugin::{AccessProvider, Fault, InstanceStats, Plugin, PluginInstance};
+use crate::plugin::{AccessProvider as AccessWorld, Fault, InstanceStats, Plugin, PluginInstance};
 
 /// A configured instance of an access-provider plugin: a pool of live instances with its
 /// settings applied, called with the instance's deadline and memory cap.
 pub struct WasmProvider {
-    instance: PluginInstance<AccessProvider>,
+    instance: PluginInstance<AccessWorld>,
 }
 
 impl WasmProvider {
-    pub(crate) fn new(instance: PluginInstance<AccessProvider>) -> WasmProvider {
+    pub(crate) fn new(instance: PluginInstance<AccessWorld>) -> WasmProvider {
         WasmProvider { instance }
     }
 
@@ -39,8 +39,8 @@ impl WasmProvider {
     }
 }
 
-impl Provider for WasmProvider {
-    fn authenticate<'a>(&'a self, head: &'a RequestHead) -> ProviderFuture<'a> {
+impl AccessProvider for WasmProvider {
+    fn authenticate<'a>(&'a self, head: &'a RequestHead) -> AccessFuture<'a> {
         Box::pin(self.call(head))
     }
 

@@ -23,7 +23,7 @@ pub trait Role: Sized + Send + Sync + 'static {
     const WORLD: PluginWorld;
 
     /// What a configured instance is to the chain, native or Wasm: the role's trait object
-    /// (`dyn Provider`, `dyn Extractor`).
+    /// (`dyn AccessProvider`, `dyn SessionExtractor`).
     type Native: ?Sized + Send + Sync + 'static;
 
     /// A configured Wasm instance of the role, which the role's policy may call directly

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::logging;
-use crate::access::{Outcome, Provider, WasmProvider};
+use crate::access::{AccessProvider, Outcome, WasmProvider};
 use crate::config::{LogFormat, PluginInstanceConfig, PluginLimits, PluginsConfig};
 use crate::plugin::{
     Fault, HostOptions, Plugin, PluginError, PluginHost, PluginOrigin, PluginWorld, RequestHead,
 };
-use crate::session::{Extractor, SessionIds, SessionKind, WasmExtractor};
+use crate::session::{SessionExtractor, SessionIds, SessionKind, WasmExtractor};
 
 /// One trial: the settings for `configure` and the sample request.
 #[derive(Debug, Clone)]

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{SdkConfig, SdkError, Switchyard};
-use crate::access::{ProviderFactory, ProviderRegistry};
+use crate::access::{AccessProviderFactory, ProviderRegistry};
 use crate::affinity::SessionStore;
 use crate::config::{LoadedConfig, LogFormat};
 use crate::credential::store::CredentialStore;
 use crate::hooks::Hooks;
 use crate::server::{self, DEFAULT_SHUTDOWN_GRACE, ServerOptions};
-use crate::session::{ExtractorFactory, ExtractorRegistry};
+use crate::session::{ExtractorRegistry, SessionExtractorFactory};
 
 /// Builds a [`Switchyard`]; from [`Switchyard::builder`].
 ///
@@ -118,14 +118,18 @@ impl SwitchyardBuilder {
     ///     Ok(Arc::new(Everyone) as Arc<dyn AccessProvider>)
     /// });
     /// ```
-    pub fn register_access_provider(self, kind: &str, factory: impl ProviderFactory) -> Self {
+    pub fn register_access_provider(self, kind: &str, factory: impl AccessProviderFactory) -> Self {
         self.providers.register_native(kind, factory);
         self
     }
 
     /// Registers a native session-extractor type under `kind`, for
     /// `routing.session-extractors[].type`, beside the Wasm plugin types.
-    pub fn register_session_extractor(self, kind: &str, factory: impl ExtractorFactory) -> Self {
+    pub fn register_session_extractor(
+        self,
+        kind: &str,
+        factory: impl SessionExtractorFactory,
+    ) -> Self {
         self.extractors.register_native(kind, factory);
         self
     }

@@ -106,7 +106,7 @@ mod tests {
 
     use super::*;
     use crate::plugin::Fault;
-    use crate::session::{Extractor, ExtractorFuture};
+    use crate::session::{ExtractorFuture, SessionExtractor};
 
     /// A native extractor answering a fixed result and recording whether it saw a body.
     struct Fixed {
@@ -127,7 +127,7 @@ mod tests {
         }
     }
 
-    impl Extractor for Fixed {
+    impl SessionExtractor for Fixed {
         fn needs_body(&self) -> bool {
             self.needs_body
         }

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use super::{Extractor, WasmExtractor};
+use super::{SessionExtractor, WasmExtractor};
 use crate::chain::{NativeFactory, Role, TypeRegistry};
 use crate::config::{PluginInstanceConfig, PluginLimits};
 use crate::plugin::{InstanceStats, Plugin, PluginError, PluginHost, PluginWorld};
 
-/// The session-extractor role: instances answer to [`Extractor`], Wasm ones are plugins of the
+/// The session-extractor role: instances answer to [`SessionExtractor`], Wasm ones are plugins of the
 /// `session-extractor` world, and each entry keeps an [`ExtractorState`].
 #[derive(Debug)]
 pub struct ExtractorRole;
@@ -17,7 +17,7 @@ pub struct ExtractorRole;
 impl Role for ExtractorRole {
     const NAME: &'static str = "session extractor";
     const WORLD: PluginWorld = PluginWorld::SessionExtractor;
-    type Native = dyn Extractor;
+    type Native = dyn SessionExtractor;
     type Wasm = WasmExtractor;
     type State = ExtractorState;
 
@@ -32,15 +32,18 @@ impl Role for ExtractorRole {
             .map(WasmExtractor::new)
     }
 
-    fn as_native(wasm: Arc<WasmExtractor>) -> Arc<dyn Extractor> {
+    fn as_native(wasm: Arc<WasmExtractor>) -> Arc<dyn SessionExtractor> {
         wasm
     }
 
-    fn stats(instance: &dyn Extractor) -> Option<InstanceStats> {
+    fn stats(instance: &dyn SessionExtractor) -> Option<InstanceStats> {
         instance.stats()
     }
 
-    fn state(instance: &dyn Extractor, _config: Option<&PluginInstanceConfig>) -> ExtractorState {
+    fn state(
+        instance: &dyn SessionExtractor,
+        _config: Option<&PluginInstanceConfig>,
+    ) -> ExtractorState {
         ExtractorState {
             needs_body: instance.needs_body(),
             skipped: Arc::default(),
@@ -64,7 +67,7 @@ pub struct ExtractorState {
 pub type ExtractorRegistry = TypeRegistry<ExtractorRole>;
 
 /// Builds configured instances of a native extractor type. A closure
-/// `Fn(&PluginInstanceConfig) -> Result<Arc<dyn Extractor>, String>` is one.
-pub trait ExtractorFactory: NativeFactory<ExtractorRole> {}
+/// `Fn(&PluginInstanceConfig) -> Result<Arc<dyn SessionExtractor>, String>` is one.
+pub trait SessionExtractorFactory: NativeFactory<ExtractorRole> {}
 
-impl<F: NativeFactory<ExtractorRole>> ExtractorFactory for F {}
+impl<F: NativeFactory<ExtractorRole>> SessionExtractorFactory for F {}

@@ -1,20 +1,20 @@
-//! A Wasm session-extractor plugin instance adapted to [`Extractor`].
+//! A Wasm session-extractor plugin instance adapted to [`SessionExtractor`].
 
-use super::extractor::{Extractor, ExtractorFuture};
+use super::extractor::{ExtractorFuture, SessionExtractor};
 use super::{SessionIds, SessionKind};
 use crate::plugin::{
-    Fault, InstanceStats, Plugin, PluginInstance, RequestHead, SessionExtractor, WitSessionId,
-    WitSessionKind,
+    Fault, InstanceStats, Plugin, PluginInstance, RequestHead, SessionExtractor as SessionWorld,
+    WitSessionId, WitSessionKind,
 };
 
 /// A configured instance of a session-extractor plugin: a pool of live instances with its
 /// settings applied, called with the instance's deadline and memory cap.
 pub struct WasmExtractor {
-    instance: PluginInstance<SessionExtractor>,
+    instance: PluginInstance<SessionWorld>,
 }
 
 impl WasmExtractor {
-    pub(crate) fn new(instance: PluginInstance<SessionExtractor>) -> WasmExtractor {
+    pub(crate) fn new(instance: PluginInstance<SessionWorld>) -> WasmExtractor {
         WasmExtractor { instance }
     }
 
@@ -61,7 +61,7 @@ impl From<WitSessionId> for SessionIds {
     }
 }
 
-impl Extractor for WasmExtractor {
+impl SessionExtractor for WasmExtractor {
     fn needs_body(&self) -> bool {
         self.instance.plugin().needs_body()
     }
