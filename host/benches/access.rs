@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use criterion::{Criterion, criterion_group, criterion_main};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 use switchyard::test_util::access::{AccessChain, ProviderRegistry, RequestHead};
-use switchyard::test_util::config::{PluginInstanceConfig, PluginLimits};
+use switchyard::test_util::config::{InstanceConfig, PluginLimits};
 use switchyard::test_util::plugin::{HostOptions, PluginHost};
 
 const KEYS: &[&str] = &[
@@ -158,7 +158,7 @@ fn chain(runtime: &tokio::runtime::Runtime, pool_size: usize) -> AccessChain {
         })
         .unwrap();
         host.load_embedded().await.unwrap();
-        let instances = [PluginInstanceConfig {
+        let instances = [InstanceConfig {
             name: "config-inline".to_owned(),
             kind: "config-api-key".to_owned(),
             settings: serde_json::json!({ "api-keys": KEYS }),

@@ -14,7 +14,7 @@ use serde_json::json;
 use switchyard::test_util::affinity::memory::MemoryCache;
 use switchyard::test_util::affinity::{PickOutcome, SessionAffinity};
 use switchyard::test_util::clock::SystemClock;
-use switchyard::test_util::config::{Config, PluginInstanceConfig, PluginLimits};
+use switchyard::test_util::config::{Config, InstanceConfig, PluginLimits};
 use switchyard::test_util::credential::availability::available;
 use switchyard::test_util::credential::candidate::Candidate;
 use switchyard::test_util::credential::config_source;
@@ -137,7 +137,7 @@ fn extraction(c: &mut Criterion) {
         })
         .unwrap();
         host.load_embedded().await.unwrap();
-        let instances = [PluginInstanceConfig {
+        let instances = [InstanceConfig {
             name: "session-standard".to_owned(),
             kind: "session-standard".to_owned(),
             settings: json!({}),

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use clap::Parser;
 use switchyard::test_util::access::{AccessChain, ProviderRegistry, RequestHead};
-use switchyard::test_util::config::{PluginInstanceConfig, PluginLimits};
+use switchyard::test_util::config::{InstanceConfig, PluginLimits};
 use switchyard::test_util::plugin::{HostOptions, PluginHost, PluginOrigin, PluginWorld};
 use switchyard::test_util::session::{ExtractorChain, ExtractorRegistry};
 
@@ -99,8 +99,8 @@ async fn main() -> anyhow::Result<()> {
         memory_bytes: args.memory_mib << 20,
         ..PluginLimits::default()
     };
-    let instances: Vec<PluginInstanceConfig> = (0..args.instances.max(1))
-        .map(|i| PluginInstanceConfig {
+    let instances: Vec<InstanceConfig> = (0..args.instances.max(1))
+        .map(|i| InstanceConfig {
             name: format!("i{i}"),
             kind: plugin.name().to_owned(),
             settings: settings.clone(),

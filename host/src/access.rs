@@ -2,7 +2,7 @@
 //! chain of instances each native Rust or a WebAssembly plugin.
 //!
 //! - [`AccessProvider`] is what a configured instance does: answer a [`RequestHead`] with an
-//!   [`Outcome`]. Native providers implement it; Wasm plugin instances are adapted to it
+//!   [`AccessOutcome`]. Native providers implement it; Wasm plugin instances are adapted to it
 //!   ([`WasmProvider`]).
 //! - [`AccessRole`] is the role the generic [`crate::chain`] machine builds from:
 //!   [`ProviderRegistry`] holds provider *types* by name (the reference SDK's `Register`),
@@ -19,7 +19,7 @@ mod wasm;
 
 pub use chain::AccessChain;
 pub use error::AccessError;
-pub use outcome::Outcome;
+pub use outcome::AccessOutcome;
 pub(crate) use outcome::Principal;
 pub use provider::{AccessFuture, AccessProvider};
 pub(crate) use role::AccessRole;

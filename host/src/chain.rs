@@ -26,7 +26,7 @@ pub use prepare_error::{PrepareCause, PrepareError};
 pub(crate) use registry::{InstanceType, NativeFactory, TypeRegistry};
 pub(crate) use role::Role;
 
-use crate::config::{PluginInstanceConfig, PluginLimits};
+use crate::config::{InstanceConfig, PluginLimits};
 use crate::plugin::{InstanceSource, InstanceUse, PluginHost};
 
 /// The configured instances of the role `R` of one generation, in order.
@@ -51,7 +51,7 @@ impl<R: Role> InstanceChain<R> {
     /// only builds what changed. Components are never recompiled: a plugin is compiled when
     /// loaded into `host`.
     pub async fn prepare(
-        instances: &[PluginInstanceConfig],
+        instances: &[InstanceConfig],
         defaults: &PluginLimits,
         registry: &TypeRegistry<R>,
         host: &PluginHost,
@@ -212,7 +212,7 @@ mod tests {
         async fn instantiate(
             host: &PluginHost,
             plugin: &Plugin,
-            config: &PluginInstanceConfig,
+            config: &InstanceConfig,
             defaults: &PluginLimits,
         ) -> Result<WasmTagger, PluginError> {
             host.instance(plugin, config, defaults)
@@ -228,7 +228,7 @@ mod tests {
             None
         }
 
-        fn state(_instance: &dyn Tagger, _config: Option<&PluginInstanceConfig>) {}
+        fn state(_instance: &dyn Tagger, _config: Option<&InstanceConfig>) {}
     }
 
     /// The tagger role's per-request policy.
@@ -259,7 +259,7 @@ mod tests {
 
     fn registry() -> TypeRegistry<TaggerRole> {
         let registry = TypeRegistry::new();
-        registry.register_native("label", |config: &PluginInstanceConfig| {
+        registry.register_native("label", |config: &InstanceConfig| {
             let label = config.settings["label"]
                 .as_str()
                 .ok_or_else(|| "needs a label".to_owned())?;
@@ -268,8 +268,8 @@ mod tests {
         registry
     }
 
-    fn label(name: &str, label: &str) -> PluginInstanceConfig {
-        PluginInstanceConfig {
+    fn label(name: &str, label: &str) -> InstanceConfig {
+        InstanceConfig {
             name: name.to_owned(),
             kind: "label".to_owned(),
             settings: serde_json::json!({ "label": label }),
@@ -287,7 +287,7 @@ mod tests {
         let host = PluginHost::new(HostOptions::default()).unwrap();
         let registry = registry();
         let defaults = PluginLimits::default();
-        let prepare = |instances: Vec<PluginInstanceConfig>, previous| {
+        let prepare = |instances: Vec<InstanceConfig>, previous| {
             let (registry, host, defaults) = (&registry, &host, &defaults);
             async move { InstanceChain::prepare(&instances, defaults, registry, host, previous).await }
         };

@@ -77,7 +77,7 @@ pub struct Config {
     pub openai_compatibility: Vec<OpenAiCompatConfig>,
     /// The access-provider chain in order: `auth.providers`, then the `config-inline` instance
     /// built from `api-keys` (only when there are keys and no `config-api-key` instance).
-    pub access_providers: Vec<PluginInstanceConfig>,
+    pub access_providers: Vec<InstanceConfig>,
     /// `allow-unauthenticated`: serve a non-loopback host with no access provider.
     pub allow_unauthenticated: bool,
     /// `plugins.*`.
@@ -198,7 +198,7 @@ pub struct RoutingConfig {
     /// `routing.session-affinity-ttl`.
     pub session_affinity_ttl: Duration,
     /// `routing.session-extractors`, in order.
-    pub session_extractors: Vec<PluginInstanceConfig>,
+    pub session_extractors: Vec<InstanceConfig>,
     /// `routing.session-store`.
     pub session_store: SessionStoreConfig,
     /// `routing.session-store-prefix`.
@@ -416,7 +416,7 @@ impl std::fmt::Debug for ApiKeyEntry {
 
 /// A configured plugin instance (`auth.providers[]`, `routing.session-extractors[]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PluginInstanceConfig {
+pub struct InstanceConfig {
     /// Unique name of the instance within its list.
     pub name: String,
     /// The plugin type (the name the plugin declares).

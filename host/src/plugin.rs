@@ -65,7 +65,7 @@ use instance::InstanceSpec;
 use state::{LogOrigin, PluginState};
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{PluginInstanceConfig, PluginLimits, PluginsConfig};
+use crate::config::{InstanceConfig, PluginLimits, PluginsConfig};
 
 /// Errors of loading a plugin or creating a configured instance.
 #[derive(Debug, thiserror::Error)]
@@ -422,7 +422,7 @@ impl PluginHost {
     pub(crate) async fn instance<B: WorldBindings>(
         &self,
         plugin: &Plugin,
-        config: &PluginInstanceConfig,
+        config: &InstanceConfig,
         defaults: &PluginLimits,
     ) -> Result<PluginInstance<B>, PluginError> {
         let Some(pre) = B::pre(&plugin.inner.world) else {
@@ -434,7 +434,7 @@ impl PluginHost {
         PluginInstance::new(plugin.clone(), pre.clone(), self.spec(config, defaults)).await
     }
 
-    fn spec(&self, config: &PluginInstanceConfig, defaults: &PluginLimits) -> InstanceSpec {
+    fn spec(&self, config: &InstanceConfig, defaults: &PluginLimits) -> InstanceSpec {
         InstanceSpec {
             name: config.name.clone(),
             settings: config.settings.to_string(),

@@ -31,16 +31,13 @@ pub use sdk_config::{InstanceSpec, SdkConfig, Upstream};
 pub use secret::secrets_equal;
 pub use switchyard::Switchyard;
 
-pub use crate::access::{
-    AccessFuture, AccessProvider, AccessProviderFactory, Outcome as AccessOutcome,
-};
+pub use crate::access::{AccessFuture, AccessOutcome, AccessProvider, AccessProviderFactory};
 pub use crate::affinity::SessionStore;
 pub use crate::affinity::cache::{BindingStats, SessionCache};
 pub use crate::config::{
-    Config, ConfigError, ConfigWarning, LoadedConfig, LogFormat,
-    PluginInstanceConfig as InstanceConfig, Strategy,
+    Config, ConfigError, ConfigWarning, InstanceConfig, LoadedConfig, LogFormat, Strategy,
 };
-pub use crate::credential::file_store::Listing as CredentialListing;
+pub use crate::credential::file_store::CredentialListing;
 pub use crate::credential::store::CredentialStore;
 pub use crate::credential::{Credential, CredentialId, ProviderKind};
 pub use crate::hooks::Hooks;

@@ -8,7 +8,7 @@
 /// Access providers and the access chain.
 pub mod access {
     pub use crate::access::{
-        AccessChain, AccessError, AccessFuture, AccessProvider, Outcome, ProviderRegistry,
+        AccessChain, AccessError, AccessFuture, AccessOutcome, AccessProvider, ProviderRegistry,
         ProviderType, RequestHead,
     };
 }
@@ -54,7 +54,7 @@ pub mod clock {
 
 /// The configuration model.
 pub mod config {
-    pub use crate::config::{Config, OnFault, PluginInstanceConfig, PluginLimits, PluginsConfig};
+    pub use crate::config::{Config, InstanceConfig, OnFault, PluginLimits, PluginsConfig};
 }
 
 /// Credentials, their state and their selection.

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde_json::json;
 use switchyard::test_util::access::{
-    AccessFuture, AccessProvider, Outcome, ProviderRegistry, RequestHead,
+    AccessFuture, AccessOutcome, AccessProvider, ProviderRegistry, RequestHead,
 };
-use switchyard::test_util::config::PluginInstanceConfig;
+use switchyard::test_util::config::InstanceConfig;
 use switchyard_mock::MockUpstream;
 
 use crate::harness::{Proxy, guests, messages};
@@ -137,12 +137,12 @@ impl AccessProvider for TeamToken {
     fn authenticate<'a>(&'a self, head: &'a RequestHead) -> AccessFuture<'a> {
         Box::pin(async move {
             Ok(match head.header("x-team-token") {
-                None => Outcome::NotHandled,
-                Some(token) if token == self.token => Outcome::Allow {
+                None => AccessOutcome::NotHandled,
+                Some(token) if token == self.token => AccessOutcome::Allow {
                     principal: "team".to_owned(),
                     metadata: vec![],
                 },
-                Some(_) => Outcome::Deny {
+                Some(_) => AccessOutcome::Deny {
                     status: 403,
                     message: "wrong team token".to_owned(),
                 },
@@ -153,7 +153,7 @@ impl AccessProvider for TeamToken {
 
 fn registry() -> ProviderRegistry {
     let registry = ProviderRegistry::new();
-    registry.register_native("team-token", |config: &PluginInstanceConfig| {
+    registry.register_native("team-token", |config: &InstanceConfig| {
         let token = config.settings["token"]
             .as_str()
             .ok_or("token must be a string")?;

@@ -11,7 +11,7 @@ use serde_json::json;
 use switchyard::test_util::access::{AccessChain, ProviderRegistry};
 use switchyard::test_util::chain::{PrepareCause, PrepareError};
 use switchyard::test_util::clock::ManualClock;
-use switchyard::test_util::config::{Config, PluginInstanceConfig, PluginLimits};
+use switchyard::test_util::config::{Config, InstanceConfig, PluginLimits};
 use switchyard::test_util::plugin::{
     Fault, PluginError, PluginHost, PluginOrigin, PluginWorld, RequestHead,
 };
@@ -38,11 +38,11 @@ async fn fixture() -> Fixture {
     }
 }
 
-fn standard() -> PluginInstanceConfig {
+fn standard() -> InstanceConfig {
     instance("standard", "session-standard", json!({}))
 }
 
-fn echo(name: &str, prefix: &str) -> PluginInstanceConfig {
+fn echo(name: &str, prefix: &str) -> InstanceConfig {
     instance(name, "session-echo", json!({ "prefix": prefix }))
 }
 
@@ -66,13 +66,13 @@ fn hello() -> Vec<u8> {
 }
 
 impl Fixture {
-    async fn chain(&self, instances: &[PluginInstanceConfig]) -> ExtractorChain {
+    async fn chain(&self, instances: &[InstanceConfig]) -> ExtractorChain {
         self.try_chain(instances).await.unwrap()
     }
 
     async fn try_chain(
         &self,
-        instances: &[PluginInstanceConfig],
+        instances: &[InstanceConfig],
     ) -> Result<ExtractorChain, PrepareError> {
         ExtractorChain::prepare(
             instances,
@@ -384,16 +384,15 @@ impl SessionExtractor for Broken {
 async fn native_extractors_mix_with_plugins() {
     let f = fixture().await;
     f.registry
-        .register_native("tenant", |config: &PluginInstanceConfig| {
+        .register_native("tenant", |config: &InstanceConfig| {
             if config.settings != json!({}) {
                 return Err("tenant takes no settings".to_owned());
             }
             Ok(Arc::new(Tenant) as Arc<dyn SessionExtractor>)
         });
-    f.registry
-        .register_native("broken", |_: &PluginInstanceConfig| {
-            Ok(Arc::new(Broken) as Arc<dyn SessionExtractor>)
-        });
+    f.registry.register_native("broken", |_: &InstanceConfig| {
+        Ok(Arc::new(Broken) as Arc<dyn SessionExtractor>)
+    });
     let chain = f
         .chain(&[
             instance("b", "broken", json!({})),
@@ -424,7 +423,7 @@ async fn native_extractors_mix_with_plugins() {
     );
     // A registered type shadows a plugin of the same name.
     f.registry
-        .register_native("session-echo", |_: &PluginInstanceConfig| {
+        .register_native("session-echo", |_: &InstanceConfig| {
             Ok(Arc::new(Tenant) as Arc<dyn SessionExtractor>)
         });
     let shadowed = f.chain(&[echo("e", "")]).await;

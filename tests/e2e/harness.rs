@@ -522,8 +522,8 @@ pub(crate) fn instance(
     name: &str,
     kind: &str,
     settings: serde_json::Value,
-) -> switchyard::test_util::config::PluginInstanceConfig {
-    switchyard::test_util::config::PluginInstanceConfig {
+) -> switchyard::test_util::config::InstanceConfig {
+    switchyard::test_util::config::InstanceConfig {
         name: name.to_owned(),
         kind: kind.to_owned(),
         settings,

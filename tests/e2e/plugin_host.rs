@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use switchyard::test_util::access::{
-    AccessChain, AccessError, AccessFuture, AccessProvider, Outcome, ProviderRegistry,
+    AccessChain, AccessError, AccessFuture, AccessOutcome, AccessProvider, ProviderRegistry,
     ProviderType, RequestHead,
 };
 use switchyard::test_util::chain::{PrepareCause, PrepareError};
 use switchyard::test_util::clock::ManualClock;
-use switchyard::test_util::config::{Config, PluginInstanceConfig, PluginLimits};
+use switchyard::test_util::config::{Config, InstanceConfig, PluginLimits};
 use switchyard::test_util::plugin::{
     Fault, HostOptions, Plugin, PluginError, PluginHost, PluginOrigin, PluginWorld,
 };
@@ -38,7 +38,7 @@ async fn fixture() -> Fixture {
     }
 }
 
-fn keys(name: &str, keys: &[&str]) -> PluginInstanceConfig {
+fn keys(name: &str, keys: &[&str]) -> InstanceConfig {
     instance(
         name,
         "config-api-key",
@@ -72,14 +72,11 @@ fn panic_from(n: u8) -> RequestHead {
 }
 
 impl Fixture {
-    async fn chain(&self, instances: &[PluginInstanceConfig]) -> AccessChain {
+    async fn chain(&self, instances: &[InstanceConfig]) -> AccessChain {
         self.try_chain(instances).await.unwrap()
     }
 
-    async fn try_chain(
-        &self,
-        instances: &[PluginInstanceConfig],
-    ) -> Result<AccessChain, PrepareError> {
+    async fn try_chain(&self, instances: &[InstanceConfig]) -> Result<AccessChain, PrepareError> {
         AccessChain::prepare(
             instances,
             &PluginLimits::default(),
@@ -225,19 +222,19 @@ impl AccessProvider for TokenProvider {
     fn authenticate<'a>(&'a self, head: &'a RequestHead) -> AccessFuture<'a> {
         Box::pin(async move {
             Ok(match head.header("x-token") {
-                None => Outcome::NoCredentials,
-                Some(token) if token == self.token => Outcome::Allow {
+                None => AccessOutcome::NoCredentials,
+                Some(token) if token == self.token => AccessOutcome::Allow {
                     principal: format!("token:{token}"),
                     metadata: vec![],
                 },
-                Some(_) => Outcome::InvalidCredential,
+                Some(_) => AccessOutcome::InvalidCredential,
             })
         })
     }
 }
 
 fn register_token(registry: &ProviderRegistry) {
-    registry.register_native("header-token", |config: &PluginInstanceConfig| {
+    registry.register_native("header-token", |config: &InstanceConfig| {
         let token = config.settings["token"]
             .as_str()
             .ok_or("token must be a string")?
@@ -330,7 +327,7 @@ async fn new_settings_reconfigure_without_recompiling() {
 trait PrepareNext {
     async fn prepare_next_instances(
         &self,
-        instances: &[PluginInstanceConfig],
+        instances: &[InstanceConfig],
         f: &Fixture,
     ) -> AccessChain;
 }
@@ -338,7 +335,7 @@ trait PrepareNext {
 impl PrepareNext for AccessChain {
     async fn prepare_next_instances(
         &self,
-        instances: &[PluginInstanceConfig],
+        instances: &[InstanceConfig],
         f: &Fixture,
     ) -> AccessChain {
         AccessChain::prepare(
@@ -508,10 +505,10 @@ async fn registry_order_replacement_and_exclusive() {
     let f = fixture().await;
     let registry = &f.registry;
     register_token(registry);
-    registry.register_native("second", |_: &PluginInstanceConfig| {
+    registry.register_native("second", |_: &InstanceConfig| {
         Ok(Arc::new(TokenProvider { token: "2".into() }) as Arc<dyn AccessProvider>)
     });
-    registry.register_native("  ", |_: &PluginInstanceConfig| Err("never".to_owned()));
+    registry.register_native("  ", |_: &InstanceConfig| Err("never".to_owned()));
     let names = |r: &ProviderRegistry| -> Vec<String> {
         r.registered().into_iter().map(|(n, _)| n).collect()
     };
@@ -520,7 +517,7 @@ async fn registry_order_replacement_and_exclusive() {
     register_token(registry);
     assert_eq!(names(registry), ["header-token", "second"]);
     // A registered type shadows an installed plugin of the same name.
-    registry.register_native("config-api-key", |_: &PluginInstanceConfig| {
+    registry.register_native("config-api-key", |_: &InstanceConfig| {
         Ok(Arc::new(TokenProvider {
             token: "native".into(),
         }) as Arc<dyn AccessProvider>)
@@ -574,7 +571,7 @@ async fn registry_order_replacement_and_exclusive() {
     ));
 }
 
-fn misbehave(name: &str, settings: serde_json::Value) -> PluginInstanceConfig {
+fn misbehave(name: &str, settings: serde_json::Value) -> InstanceConfig {
     instance(name, "misbehave", settings)
 }
 

@@ -1,7 +1,7 @@
 //! The access chain of one generation: the per-request policy of
 //! the access-provider role over the generic [`InstanceChain`].
 
-use super::{AccessError, AccessRole, Outcome, Principal, RequestHead};
+use super::{AccessError, AccessOutcome, AccessRole, Principal, RequestHead};
 use crate::chain::{Entry, InstanceChain};
 use crate::config::OnFault;
 use crate::plugin::Fault;
@@ -45,7 +45,7 @@ impl InstanceChain<AccessRole> {
                     if entry.on_fault() == OnFault::Skip && !matches!(fault, Fault::Busy(_)) =>
                 {
                     tracing::warn!(provider = %entry.name(), %fault, "access provider skipped after a fault (on-fault: skip)");
-                    Outcome::NotHandled
+                    AccessOutcome::NotHandled
                 }
                 Err(fault) => {
                     return Err(AccessError::Fault {
@@ -55,7 +55,7 @@ impl InstanceChain<AccessRole> {
                 }
             };
             match outcome {
-                Outcome::Allow {
+                AccessOutcome::Allow {
                     principal,
                     metadata,
                 } => {
@@ -71,9 +71,9 @@ impl InstanceChain<AccessRole> {
                         metadata,
                     }));
                 }
-                Outcome::NotHandled | Outcome::NoCredentials => {}
-                Outcome::InvalidCredential => invalid = true,
-                Outcome::Deny { status, message } => {
+                AccessOutcome::NotHandled | AccessOutcome::NoCredentials => {}
+                AccessOutcome::InvalidCredential => invalid = true,
+                AccessOutcome::Deny { status, message } => {
                     return Err(match http::StatusCode::from_u16(status) {
                         Ok(status) if status.is_client_error() || status.is_server_error() => {
                             AccessError::Denied {
@@ -88,7 +88,7 @@ impl InstanceChain<AccessRole> {
                         },
                     });
                 }
-                Outcome::Error(message) => {
+                AccessOutcome::Error(message) => {
                     return Err(AccessError::ProviderError {
                         provider: entry.name().to_owned(),
                         message,

@@ -4,7 +4,7 @@ use crate::plugin::{Denial, Grant, WitOutcome};
 
 /// A provider's answer for one request (the WIT variant `outcome`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum AccessOutcome {
     /// Admit the request as `principal`; ends the chain.
     Allow {
         /// Who the caller is (logs, usage records).
@@ -29,21 +29,21 @@ pub enum Outcome {
     Error(String),
 }
 
-impl From<WitOutcome> for Outcome {
-    fn from(outcome: WitOutcome) -> Outcome {
+impl From<WitOutcome> for AccessOutcome {
+    fn from(outcome: WitOutcome) -> AccessOutcome {
         match outcome {
             WitOutcome::Allow(Grant {
                 principal,
                 metadata,
-            }) => Outcome::Allow {
+            }) => AccessOutcome::Allow {
                 principal,
                 metadata,
             },
-            WitOutcome::NotHandled => Outcome::NotHandled,
-            WitOutcome::NoCredentials => Outcome::NoCredentials,
-            WitOutcome::InvalidCredential => Outcome::InvalidCredential,
-            WitOutcome::Deny(Denial { status, message }) => Outcome::Deny { status, message },
-            WitOutcome::Error(message) => Outcome::Error(message),
+            WitOutcome::NotHandled => AccessOutcome::NotHandled,
+            WitOutcome::NoCredentials => AccessOutcome::NoCredentials,
+            WitOutcome::InvalidCredential => AccessOutcome::InvalidCredential,
+            WitOutcome::Deny(Denial { status, message }) => AccessOutcome::Deny { status, message },
+            WitOutcome::Error(message) => AccessOutcome::Error(message),
         }
     }
 }

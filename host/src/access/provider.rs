@@ -3,11 +3,11 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::{Outcome, RequestHead};
+use super::{AccessOutcome, RequestHead};
 use crate::plugin::{Fault, InstanceStats};
 
 /// The future a [`AccessProvider`] returns.
-pub type AccessFuture<'a> = Pin<Box<dyn Future<Output = Result<Outcome, Fault>> + Send + 'a>>;
+pub type AccessFuture<'a> = Pin<Box<dyn Future<Output = Result<AccessOutcome, Fault>> + Send + 'a>>;
 
 /// A configured access-provider instance.
 ///

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{AccessProvider, WasmProvider};
 use crate::chain::{InstanceType, NativeFactory, Role, TypeRegistry};
-use crate::config::{OnFault, PluginInstanceConfig, PluginLimits};
+use crate::config::{InstanceConfig, OnFault, PluginLimits};
 use crate::plugin::{InstanceStats, Plugin, PluginError, PluginHost, PluginWorld};
 
 /// The access-provider role: instances answer to [`AccessProvider`], Wasm ones are plugins of the
@@ -23,7 +23,7 @@ impl Role for AccessRole {
     async fn instantiate(
         host: &PluginHost,
         plugin: &Plugin,
-        config: &PluginInstanceConfig,
+        config: &InstanceConfig,
         defaults: &PluginLimits,
     ) -> Result<WasmProvider, PluginError> {
         host.instance(plugin, config, defaults)
@@ -40,7 +40,7 @@ impl Role for AccessRole {
     }
 
     /// A fault of an instance built outside a config denies the request.
-    fn state(_instance: &dyn AccessProvider, config: Option<&PluginInstanceConfig>) -> OnFault {
+    fn state(_instance: &dyn AccessProvider, config: Option<&InstanceConfig>) -> OnFault {
         config.map_or(OnFault::Deny, |config| config.on_fault)
     }
 }
@@ -53,7 +53,7 @@ pub type ProviderRegistry = TypeRegistry<AccessRole>;
 pub type ProviderType = InstanceType<AccessRole>;
 
 /// Builds configured instances of a native access-provider type. A closure
-/// `Fn(&PluginInstanceConfig) -> Result<Arc<dyn AccessProvider>, String>` is one.
+/// `Fn(&InstanceConfig) -> Result<Arc<dyn AccessProvider>, String>` is one.
 pub trait AccessProviderFactory: NativeFactory<AccessRole> {}
 
 impl<F: NativeFactory<AccessRole>> AccessProviderFactory for F {}

@@ -1,7 +1,7 @@
 //! A Wasm access-provider plugin instance adapted to [`AccessProvider`].
 
 use super::provider::{AccessFuture, AccessProvider};
-use super::{Outcome, RequestHead};
+use super::{AccessOutcome, RequestHead};
 use crate::plugin::{AccessProvider as AccessWorld, Fault, InstanceStats, Plugin, PluginInstance};
 
 /// A configured instance of an access-provider plugin: a pool of live instances with its
@@ -26,7 +26,7 @@ impl WasmProvider {
     }
 
     /// Calls the plugin's `authenticate` in a live instance, with the header fields it reads.
-    pub async fn call(&self, head: &RequestHead) -> Result<Outcome, Fault> {
+    pub async fn call(&self, head: &RequestHead) -> Result<AccessOutcome, Fault> {
         self.instance
             .call(head, async |bindings, store, wit| {
                 bindings
@@ -35,7 +35,7 @@ impl WasmProvider {
                     .await
             })
             .await
-            .map(Outcome::from)
+            .map(AccessOutcome::from)
     }
 }
 

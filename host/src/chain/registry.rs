@@ -7,22 +7,22 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use super::Role;
-use crate::config::PluginInstanceConfig;
+use crate::config::InstanceConfig;
 use crate::plugin::{Plugin, PluginError, PluginHost};
 
 /// Builds configured instances of a native (Rust) type of the role `R`. A closure
-/// `Fn(&PluginInstanceConfig) -> Result<Arc<R::Native>, String>` is one.
+/// `Fn(&InstanceConfig) -> Result<Arc<R::Native>, String>` is one.
 pub trait NativeFactory<R: Role>: Send + Sync + 'static {
     /// Builds the instance `config` (its `name`, `settings`...). An error rejects the settings
     /// and is shown to the operator.
-    fn build(&self, config: &PluginInstanceConfig) -> Result<Arc<R::Native>, String>;
+    fn build(&self, config: &InstanceConfig) -> Result<Arc<R::Native>, String>;
 }
 
 impl<R: Role, F> NativeFactory<R> for F
 where
-    F: Fn(&PluginInstanceConfig) -> Result<Arc<R::Native>, String> + Send + Sync + 'static,
+    F: Fn(&InstanceConfig) -> Result<Arc<R::Native>, String> + Send + Sync + 'static,
 {
-    fn build(&self, config: &PluginInstanceConfig) -> Result<Arc<R::Native>, String> {
+    fn build(&self, config: &InstanceConfig) -> Result<Arc<R::Native>, String> {
         self(config)
     }
 }

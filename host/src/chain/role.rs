@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::config::{PluginInstanceConfig, PluginLimits};
+use crate::config::{InstanceConfig, PluginLimits};
 use crate::plugin::{InstanceStats, Plugin, PluginError, PluginHost, PluginWorld};
 
 /// A plugin role: access providers, session extractors, or the next WIT world.
@@ -40,7 +40,7 @@ pub trait Role: Sized + Send + Sync + 'static {
     fn instantiate(
         host: &PluginHost,
         plugin: &Plugin,
-        config: &PluginInstanceConfig,
+        config: &InstanceConfig,
         defaults: &PluginLimits,
     ) -> impl Future<Output = Result<Self::Wasm, PluginError>> + Send;
 
@@ -52,5 +52,5 @@ pub trait Role: Sized + Send + Sync + 'static {
 
     /// The state of a new entry for `instance`, made from `config` (`None`: an instance built
     /// outside a config, by an embedding program or a test).
-    fn state(instance: &Self::Native, config: Option<&PluginInstanceConfig>) -> Self::State;
+    fn state(instance: &Self::Native, config: Option<&InstanceConfig>) -> Self::State;
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::logging;
-use crate::access::{AccessProvider, Outcome, WasmProvider};
-use crate::config::{LogFormat, PluginInstanceConfig, PluginLimits, PluginsConfig};
+use crate::access::{AccessOutcome, AccessProvider, WasmProvider};
+use crate::config::{InstanceConfig, LogFormat, PluginLimits, PluginsConfig};
 use crate::plugin::{
     Fault, HostOptions, Plugin, PluginError, PluginHost, PluginOrigin, PluginWorld, RequestHead,
 };
@@ -32,7 +32,7 @@ pub(super) struct Trial {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum TrialAnswer {
     /// An access provider's outcome.
-    Access(Outcome),
+    Access(AccessOutcome),
     /// A session extractor's result.
     Session(Option<SessionIds>),
 }
@@ -97,7 +97,7 @@ async fn trial_plugin(
     plugin: &Plugin,
     trial: &Trial,
 ) -> Result<TrialReport, TrialError> {
-    let config = PluginInstanceConfig {
+    let config = InstanceConfig {
         name: "check".to_owned(),
         kind: plugin.name().to_owned(),
         settings: trial.settings.clone(),
@@ -359,9 +359,9 @@ fn world_name(world: PluginWorld) -> &'static str {
 }
 
 /// An access outcome on one line.
-fn describe_outcome(outcome: &Outcome) -> String {
+fn describe_outcome(outcome: &AccessOutcome) -> String {
     match outcome {
-        Outcome::Allow {
+        AccessOutcome::Allow {
             principal,
             metadata,
         } => {
@@ -371,10 +371,12 @@ fn describe_outcome(outcome: &Outcome) -> String {
             }
             line
         }
-        Outcome::NotHandled => "not-handled".to_owned(),
-        Outcome::NoCredentials => "no-credentials".to_owned(),
-        Outcome::InvalidCredential => "invalid-credential".to_owned(),
-        Outcome::Deny { status, message } => format!("deny status={status} message={message:?}"),
-        Outcome::Error(message) => format!("error {message:?}"),
+        AccessOutcome::NotHandled => "not-handled".to_owned(),
+        AccessOutcome::NoCredentials => "no-credentials".to_owned(),
+        AccessOutcome::InvalidCredential => "invalid-credential".to_owned(),
+        AccessOutcome::Deny { status, message } => {
+            format!("deny status={status} message={message:?}")
+        }
+        AccessOutcome::Error(message) => format!("error {message:?}"),
     }
 }

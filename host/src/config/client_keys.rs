@@ -17,7 +17,7 @@
 
 use std::collections::HashSet;
 
-use super::{CONFIG_API_KEY_TYPE, CONFIG_INLINE_NAME, OnFault, PluginInstanceConfig};
+use super::{CONFIG_API_KEY_TYPE, CONFIG_INLINE_NAME, InstanceConfig, OnFault};
 
 /// The most ignored keys a warning names; the rest are counted.
 pub(crate) const MAX_NAMED_KEYS: usize = 8;
@@ -46,7 +46,7 @@ pub(crate) struct ReservedName(pub String);
 /// Applies the rules of this module to `chain` (the instances of `auth.providers`, in file
 /// order) and the normalized top-level `api_keys`.
 pub(crate) fn sync(
-    chain: &mut Vec<PluginInstanceConfig>,
+    chain: &mut Vec<InstanceConfig>,
     api_keys: &[String],
 ) -> Result<ClientKeys, ReservedName> {
     let mut out = ClientKeys::default();
@@ -68,7 +68,7 @@ pub(crate) fn sync(
             if let Some(at) = chain.iter().position(|i| i.name == CONFIG_INLINE_NAME) {
                 return Err(ReservedName(format!("auth.providers[{at}].name")));
             }
-            chain.push(PluginInstanceConfig {
+            chain.push(InstanceConfig {
                 name: CONFIG_INLINE_NAME.to_owned(),
                 kind: CONFIG_API_KEY_TYPE.to_owned(),
                 settings: serde_json::json!({ "api-keys": api_keys }),
@@ -125,7 +125,7 @@ fn differs(api_keys: &[String], own: &[String], at: usize, name: &str) -> Option
 }
 
 /// The `api-keys` strings of an instance's settings.
-fn keys_of(instance: &PluginInstanceConfig) -> Vec<String> {
+fn keys_of(instance: &InstanceConfig) -> Vec<String> {
     instance
         .settings
         .get("api-keys")
@@ -140,7 +140,7 @@ fn keys_of(instance: &PluginInstanceConfig) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn set_keys(instance: &mut PluginInstanceConfig, keys: Vec<String>) {
+fn set_keys(instance: &mut InstanceConfig, keys: Vec<String>) {
     if let Some(object) = instance.settings.as_object_mut() {
         object.insert("api-keys".to_owned(), serde_json::json!(keys));
     }
@@ -150,8 +150,8 @@ fn set_keys(instance: &mut PluginInstanceConfig, keys: Vec<String>) {
 mod tests {
     use super::*;
 
-    fn instance(name: &str, kind: &str, keys: &[&str]) -> PluginInstanceConfig {
-        PluginInstanceConfig {
+    fn instance(name: &str, kind: &str, keys: &[&str]) -> InstanceConfig {
+        InstanceConfig {
             name: name.to_owned(),
             kind: kind.to_owned(),
             settings: serde_json::json!({ "api-keys": keys }),
@@ -164,7 +164,7 @@ mod tests {
         keys.iter().map(|k| (*k).to_owned()).collect()
     }
 
-    fn names(chain: &[PluginInstanceConfig]) -> Vec<&str> {
+    fn names(chain: &[InstanceConfig]) -> Vec<&str> {
         chain.iter().map(|i| i.name.as_str()).collect()
     }
 

@@ -18,8 +18,8 @@ use super::raw::{
 };
 use super::{
     ApiKeyEntry, CONFIG_API_KEY_TYPE, CONFIG_INLINE_NAME, Config, ConfigError, ConfigSource,
-    ConfigWarning, CorsConfig, DEFAULT_CREDENTIAL_WEIGHT, LoadedConfig, MAX_CREDENTIAL_WEIGHT,
-    ManagementConfig, ModelAlias, OnFault, OpenAiCompatConfig, PluginInstanceConfig, PluginLimits,
+    ConfigWarning, CorsConfig, DEFAULT_CREDENTIAL_WEIGHT, InstanceConfig, LoadedConfig,
+    MAX_CREDENTIAL_WEIGHT, ManagementConfig, ModelAlias, OnFault, OpenAiCompatConfig, PluginLimits,
     PluginsConfig, ProviderKeyConfig, ProxyUrl, RetryConfig, RoutingConfig, SESSION_STANDARD_TYPE,
     ServerConfig, SessionStoreConfig, Strategy, StreamingConfig, TlsConfig, UpstreamTimeouts,
     go_duration,
@@ -522,7 +522,7 @@ impl Context {
             }
         };
         let session_extractors = match &routing.session_extractors {
-            None => vec![PluginInstanceConfig {
+            None => vec![InstanceConfig {
                 name: SESSION_STANDARD_TYPE.to_owned(),
                 kind: SESSION_STANDARD_TYPE.to_owned(),
                 settings: serde_json::json!({}),
@@ -631,7 +631,7 @@ impl Context {
         raw: &RawConfig,
         api_keys: &[String],
         limits: &PluginLimits,
-    ) -> Result<(Vec<PluginInstanceConfig>, Vec<String>), ConfigError> {
+    ) -> Result<(Vec<InstanceConfig>, Vec<String>), ConfigError> {
         let mut chain = self.instances("auth.providers", &raw.auth.providers, limits)?;
         let synced = client_keys::sync(&mut chain, api_keys).map_err(|ReservedName(key)| {
             self.invalid(
@@ -652,7 +652,7 @@ impl Context {
         list: &str,
         raw: &[RawInstance],
         limits: &PluginLimits,
-    ) -> Result<Vec<PluginInstanceConfig>, ConfigError> {
+    ) -> Result<Vec<InstanceConfig>, ConfigError> {
         let mut names = HashSet::new();
         let mut out = Vec::with_capacity(raw.len());
         for (i, entry) in raw.iter().enumerate() {
@@ -714,7 +714,7 @@ impl Context {
                     ));
                 }
             };
-            out.push(PluginInstanceConfig {
+            out.push(InstanceConfig {
                 name,
                 kind: kind.to_owned(),
                 settings,

@@ -54,7 +54,7 @@ pub enum StoreError {
 /// The credentials one listing found: what [`crate::CredentialStore::list`] returns.
 #[derive(Debug, Default)]
 #[non_exhaustive]
-pub struct Listing {
+pub struct CredentialListing {
     /// Usable credentials, by file name.
     pub credentials: Vec<Credential>,
     /// Files skipped, each with the reason (unsupported type, bad JSON, missing secret).
@@ -140,8 +140,8 @@ impl FileStore {
     ///
     /// Files are opened beneath the folder ([`ConfinedDir`]): a symlink that stays inside it
     /// is read, one that leads outside is skipped with the reason (and never read).
-    pub fn list(&self) -> io::Result<Listing> {
-        let mut listing = Listing::default();
+    pub fn list(&self) -> io::Result<CredentialListing> {
+        let mut listing = CredentialListing::default();
         let folder = self.dir();
         let dir = match ConfinedDir::open(&folder) {
             Ok(dir) => dir,

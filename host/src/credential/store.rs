@@ -11,13 +11,13 @@ use std::path::Path;
 
 use futures_util::future::BoxFuture;
 
-use super::file_store::{FileStore, Listing};
+use super::file_store::{CredentialListing, FileStore};
 
 /// A source of upstream credentials, asked once per generation (at start, on every reload and
 /// on every [`crate::Switchyard::apply_config`] or [`crate::Switchyard::refresh`]).
 ///
 /// The credentials it lists join those of the config's key lists (`claude-api-key`, …). Two
-/// listings with the same [`Listing::fingerprint`] mean "nothing changed", which lets a file
+/// listings with the same [`CredentialListing::fingerprint`] mean "nothing changed", which lets a file
 /// change that touched no credential skip the reload.
 ///
 /// # Example
@@ -53,7 +53,7 @@ pub trait CredentialStore: Send + Sync + Debug + 'static {
     /// The credentials the store holds now. `auth_dir` is the config's `auth-dir` (absolute),
     /// for stores that live in a folder; others ignore it. An error keeps the running
     /// generation (a reload fails; the first start fails).
-    fn list<'a>(&'a self, auth_dir: &'a Path) -> BoxFuture<'a, io::Result<Listing>>;
+    fn list<'a>(&'a self, auth_dir: &'a Path) -> BoxFuture<'a, io::Result<CredentialListing>>;
 }
 
 /// The default store: the `*.json` files directly inside `auth-dir`, created with mode 0700
@@ -62,7 +62,7 @@ pub trait CredentialStore: Send + Sync + Debug + 'static {
 pub(crate) struct AuthDirStore;
 
 impl CredentialStore for AuthDirStore {
-    fn list<'a>(&'a self, auth_dir: &'a Path) -> BoxFuture<'a, io::Result<Listing>> {
+    fn list<'a>(&'a self, auth_dir: &'a Path) -> BoxFuture<'a, io::Result<CredentialListing>> {
         let dir = auth_dir.to_owned();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Management, ManagementError};
 use crate::config::{
-    Config, ModelAlias, OpenAiCompatConfig, PluginInstanceConfig, ProviderKeyConfig, ProxyUrl,
+    Config, InstanceConfig, ModelAlias, OpenAiCompatConfig, ProviderKeyConfig, ProxyUrl,
     SessionStoreConfig, go_duration,
 };
 
@@ -192,6 +192,6 @@ fn compat(entry: &OpenAiCompatConfig) -> Value {
     })
 }
 
-fn instance(instance: &PluginInstanceConfig) -> Value {
+fn instance(instance: &InstanceConfig) -> Value {
     json!({ "name": instance.name, "type": instance.kind, "config": instance.settings })
 }

@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use super::Plugin;
-use crate::config::{PluginInstanceConfig, PluginLimits};
+use crate::config::{InstanceConfig, PluginLimits};
 
 /// The identity of a chain entry: its instance config, the default limits it was built under,
 /// and its type — a native factory (by pointer) or a Wasm component (by content hash).
 /// `F` is the factory trait object of the chain's kind.
 pub(crate) struct InstanceSource<F: ?Sized> {
-    config: PluginInstanceConfig,
+    config: InstanceConfig,
     defaults: PluginLimits,
     origin: TypeOrigin<F>,
 }
@@ -24,7 +24,7 @@ enum TypeOrigin<F: ?Sized> {
 impl<F: ?Sized> InstanceSource<F> {
     /// An instance of a native type made by `factory`.
     pub(crate) fn native(
-        config: &PluginInstanceConfig,
+        config: &InstanceConfig,
         defaults: &PluginLimits,
         factory: &Arc<F>,
     ) -> Self {
@@ -32,15 +32,11 @@ impl<F: ?Sized> InstanceSource<F> {
     }
 
     /// An instance of the Wasm component `plugin`.
-    pub(crate) fn wasm(
-        config: &PluginInstanceConfig,
-        defaults: &PluginLimits,
-        plugin: &Plugin,
-    ) -> Self {
+    pub(crate) fn wasm(config: &InstanceConfig, defaults: &PluginLimits, plugin: &Plugin) -> Self {
         Self::new(config, defaults, TypeOrigin::Wasm(plugin.content_hash()))
     }
 
-    fn new(config: &PluginInstanceConfig, defaults: &PluginLimits, origin: TypeOrigin<F>) -> Self {
+    fn new(config: &InstanceConfig, defaults: &PluginLimits, origin: TypeOrigin<F>) -> Self {
         InstanceSource {
             config: config.clone(),
             defaults: *defaults,

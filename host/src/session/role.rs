@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicU64;
 
 use super::{SessionExtractor, WasmExtractor};
 use crate::chain::{NativeFactory, Role, TypeRegistry};
-use crate::config::{PluginInstanceConfig, PluginLimits};
+use crate::config::{InstanceConfig, PluginLimits};
 use crate::plugin::{InstanceStats, Plugin, PluginError, PluginHost, PluginWorld};
 
 /// The session-extractor role: instances answer to [`SessionExtractor`], Wasm ones are plugins of the
@@ -24,7 +24,7 @@ impl Role for ExtractorRole {
     async fn instantiate(
         host: &PluginHost,
         plugin: &Plugin,
-        config: &PluginInstanceConfig,
+        config: &InstanceConfig,
         defaults: &PluginLimits,
     ) -> Result<WasmExtractor, PluginError> {
         host.instance(plugin, config, defaults)
@@ -40,10 +40,7 @@ impl Role for ExtractorRole {
         instance.stats()
     }
 
-    fn state(
-        instance: &dyn SessionExtractor,
-        _config: Option<&PluginInstanceConfig>,
-    ) -> ExtractorState {
+    fn state(instance: &dyn SessionExtractor, _config: Option<&InstanceConfig>) -> ExtractorState {
         ExtractorState {
             needs_body: instance.needs_body(),
             skipped: Arc::default(),
@@ -67,7 +64,7 @@ pub struct ExtractorState {
 pub type ExtractorRegistry = TypeRegistry<ExtractorRole>;
 
 /// Builds configured instances of a native extractor type. A closure
-/// `Fn(&PluginInstanceConfig) -> Result<Arc<dyn SessionExtractor>, String>` is one.
+/// `Fn(&InstanceConfig) -> Result<Arc<dyn SessionExtractor>, String>` is one.
 pub trait SessionExtractorFactory: NativeFactory<ExtractorRole> {}
 
 impl<F: NativeFactory<ExtractorRole>> SessionExtractorFactory for F {}
