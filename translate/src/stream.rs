@@ -1,0 +1,143 @@
+//! A per-stream state machine: upstream SSE bytes in, client protocol bytes out.
+
+use crate::ir::{Block, Event};
+use crate::sse::{Frame, SseReader};
+use crate::{Exchange, Format, NameMap, TranslateError, chat, claude, gemini, responses};
+
+/// The upstream side: SSE frames to hub events.
+#[derive(Debug)]
+enum Decoder {
+    Chat(chat::StreamDecoder),
+    Responses(responses::StreamDecoder),
+    Claude(claude::StreamDecoder),
+    Gemini(gemini::StreamDecoder),
+}
+
+/// The client side: hub events to the client's bytes.
+#[derive(Debug)]
+enum Encoder {
+    Chat(chat::StreamEncoder),
+    Responses(responses::StreamEncoder),
+    Claude(claude::StreamEncoder),
+    Gemini(gemini::StreamEncoder),
+}
+
+/// Translates one upstream stream for the client, chunk by chunk. Memory is bounded by the
+/// largest frame plus what the encoder keeps per open block.
+#[derive(Debug)]
+pub struct StreamTranslator {
+    reader: SseReader,
+    decoder: Decoder,
+    encoder: Encoder,
+    names: NameMap,
+    frames: Vec<Frame>,
+    events: Vec<Event>,
+    ended: bool,
+}
+
+impl StreamTranslator {
+    pub(crate) fn new(exchange: &Exchange, max_frame: usize) -> Self {
+        let decoder = match exchange.upstream {
+            Format::Chat => Decoder::Chat(chat::StreamDecoder::new()),
+            Format::Responses => Decoder::Responses(responses::StreamDecoder::new()),
+            Format::Claude => Decoder::Claude(claude::StreamDecoder::new()),
+            Format::Gemini => Decoder::Gemini(gemini::StreamDecoder::new()),
+        };
+        let view = &exchange.view;
+        let encoder = match exchange.client {
+            Format::Chat => Encoder::Chat(chat::StreamEncoder::new(view)),
+            Format::Responses => Encoder::Responses(responses::StreamEncoder::new(view)),
+            Format::Claude => Encoder::Claude(claude::StreamEncoder::new(view)),
+            Format::Gemini => Encoder::Gemini(gemini::StreamEncoder::new(view)),
+        };
+        StreamTranslator {
+            reader: SseReader::new(max_frame),
+            decoder,
+            encoder,
+            names: exchange.names.clone(),
+            frames: Vec::new(),
+            events: Vec::new(),
+            ended: false,
+        }
+    }
+
+    /// Translates one upstream chunk, appending the client's bytes to `out`.
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), TranslateError> {
+        self.reader.push(chunk, &mut self.frames)?;
+        self.drain(out)
+    }
+
+    /// The upstream stream ended: closes what is open and ends the client's stream.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), TranslateError> {
+        self.reader.finish(&mut self.frames);
+        self.drain(out)?;
+        if !self.ended {
+            match &mut self.decoder {
+                Decoder::Chat(d) => d.finish(&mut self.events)?,
+                Decoder::Responses(d) => d.finish(&mut self.events)?,
+                Decoder::Claude(d) => d.finish(&mut self.events)?,
+                Decoder::Gemini(d) => d.finish(&mut self.events)?,
+            }
+            self.encode(out);
+        }
+        Ok(())
+    }
+
+    /// Whether the client's stream has ended.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    fn drain(&mut self, out: &mut Vec<u8>) -> Result<(), TranslateError> {
+        let mut frames = std::mem::take(&mut self.frames);
+        for frame in frames.drain(..) {
+            if self.ended {
+                break;
+            }
+            match &mut self.decoder {
+                Decoder::Chat(d) => d.frame(&frame, &mut self.events)?,
+                Decoder::Responses(d) => d.frame(&frame, &mut self.events)?,
+                Decoder::Claude(d) => d.frame(&frame, &mut self.events)?,
+                Decoder::Gemini(d) => d.frame(&frame, &mut self.events)?,
+            }
+            // Encode as we go, so an `End` stops the rest.
+            let mut events = std::mem::take(&mut self.events);
+            for event in events.drain(..) {
+                self.encode_one(event, out);
+            }
+            self.events = events;
+        }
+        self.frames = frames;
+        Ok(())
+    }
+
+    fn encode(&mut self, out: &mut Vec<u8>) {
+        let mut events = std::mem::take(&mut self.events);
+        for event in events.drain(..) {
+            self.encode_one(event, out);
+        }
+        self.events = events;
+    }
+
+    fn encode_one(&mut self, mut event: Event, out: &mut Vec<u8>) {
+        if self.ended {
+            return;
+        }
+        if let Event::BlockStart {
+            block: Block::ToolCall { name, .. },
+            ..
+        } = &mut event
+        {
+            *name = self.names.client(name);
+        }
+        match &mut self.encoder {
+            Encoder::Chat(e) => e.event(&event, out),
+            Encoder::Responses(e) => e.event(&event, out),
+            Encoder::Claude(e) => e.event(&event, out),
+            Encoder::Gemini(e) => e.event(&event, out),
+        }
+        if event == Event::End {
+            self.ended = true;
+        }
+    }
+}
