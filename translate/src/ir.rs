@@ -6,7 +6,7 @@
 //!
 //! Conventions every codec keeps:
 //! - Tool names are the client's own; encoders shorten or sanitise them for their upstream
-//!   through [`crate::tool_names`] and decoders of answers restore them the same way.
+//!   through [`crate::NameMap`] and decoders of answers restore them the same way.
 //! - Tool-call arguments are JSON text (an object); encoders that need an object parse it.
 //! - Usage counts follow OpenAI's meaning (see [`Usage`]).
 
