@@ -23,6 +23,7 @@ mod responses;
 mod signature;
 pub mod sse;
 mod stream;
+mod thinking_patch;
 mod tool_names;
 
 pub use aggregate::Aggregator;
@@ -31,6 +32,7 @@ pub use error_shape::{client_error, upstream_message};
 pub use estimate::input_tokens as estimate_input_tokens;
 pub use signature::GEMINI_SKIP_SIGNATURE;
 pub use stream::StreamTranslator;
+pub use thinking_patch::apply_thinking;
 pub use tool_names::NameMap;
 
 use ir::{Part, Request, Thinking};
