@@ -586,7 +586,7 @@ fn encode_messages(request: &Request) -> Result<Vec<Value>, TranslateError> {
     for (i, message) in request.messages.iter().enumerate() {
         match message.role {
             Role::User => encode_user(message, i, &mut out)?,
-            Role::Assistant => out.push(encode_assistant(message, i)?),
+            Role::Assistant => out.extend(encode_assistant(message, i)?),
         }
     }
     Ok(out)
@@ -629,7 +629,8 @@ fn encode_user(message: &Message, i: usize, out: &mut Vec<Value>) -> Result<(), 
     Ok(())
 }
 
-fn encode_assistant(message: &Message, i: usize) -> Result<Value, TranslateError> {
+/// An assistant turn; `None` when nothing of it can be sent (e.g. only foreign reasoning).
+fn encode_assistant(message: &Message, i: usize) -> Result<Option<Value>, TranslateError> {
     let mut text = String::new();
     let mut reasoning = String::new();
     let mut calls = Vec::new();
@@ -666,6 +667,9 @@ fn encode_assistant(message: &Message, i: usize) -> Result<Value, TranslateError
             }
         }
     }
+    if text.is_empty() && reasoning.is_empty() && calls.is_empty() {
+        return Ok(None);
+    }
     let mut out = Map::new();
     out.insert("role".into(), json!("assistant"));
     out.insert(
@@ -682,5 +686,5 @@ fn encode_assistant(message: &Message, i: usize) -> Result<Value, TranslateError
     if !calls.is_empty() {
         out.insert("tool_calls".into(), Value::Array(calls));
     }
-    Ok(Value::Object(out))
+    Ok(Some(Value::Object(out)))
 }

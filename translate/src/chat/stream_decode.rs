@@ -75,6 +75,13 @@ impl StreamDecoder {
             return Ok(());
         }
         let data = frame.data.trim();
+        if frame.event.as_deref() == Some("error") {
+            let message = serde_json::from_str::<serde_json::Value>(data)
+                .ok()
+                .and_then(|v| v.get("error").map(error_message))
+                .unwrap_or_else(|| data.to_owned());
+            return Err(TranslateError::Upstream(message));
+        }
         if data == "[DONE]" {
             return self.end(out);
         }

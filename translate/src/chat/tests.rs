@@ -219,6 +219,7 @@ fn finish_usage_and_done_in_any_order() {
         ],
     ] {
         let events = frames(&order).unwrap();
+        check_order(&events);
         assert_eq!(
             events
                 .iter()
@@ -356,6 +357,39 @@ fn whole_answers_round_trip() {
     assert!(decode_response(b"{\"choices\":[]}").is_err());
 }
 
+/// Asserts the order contract of `ir/event.rs`.
+fn check_order(events: &[Event]) {
+    assert!(
+        matches!(events.first(), Some(Event::Start { .. })),
+        "{events:?}"
+    );
+    let mut open: Option<usize> = None;
+    let mut next = 0;
+    let mut finished = false;
+    for (at, event) in events.iter().enumerate().skip(1) {
+        match event {
+            Event::Start { .. } => panic!("a second start: {events:?}"),
+            Event::BlockStart { index, .. } => {
+                assert!(!finished && open.is_none() && *index == next, "{events:?}");
+                open = Some(*index);
+                next += 1;
+            }
+            Event::Delta { index, .. } => assert_eq!(open, Some(*index), "{events:?}"),
+            Event::BlockStop { index } => {
+                assert_eq!(open, Some(*index), "{events:?}");
+                open = None;
+            }
+            Event::Usage(_) => assert!(!finished, "{events:?}"),
+            Event::Finish(_) => {
+                assert!(!finished && open.is_none(), "{events:?}");
+                finished = true;
+            }
+            Event::End => assert!(finished && at == events.len() - 1, "{events:?}"),
+        }
+    }
+    assert_eq!(events.last(), Some(&Event::End));
+}
+
 mod no_panics {
     use proptest::prelude::*;
 
@@ -453,5 +487,117 @@ mod no_panics {
             }
             let _ = decoder.finish(&mut out);
         }
+
+        #[test]
+        fn any_chat_stream_keeps_the_event_order(steps in prop::collection::vec(step(), 1..14)) {
+            let mut decoder = StreamDecoder::new();
+            let mut out = Vec::new();
+            let mut failed = false;
+            for data in steps {
+                if decoder.frame(&Frame { event: None, data }, &mut out).is_err() {
+                    failed = true;
+                    break;
+                }
+            }
+            if !failed && decoder.finish(&mut out).is_ok() {
+                check_order(&out);
+            }
+        }
     }
+
+    /// One realistic upstream frame: text, reasoning, a tool-call fragment, a finish, a
+    /// usage-only chunk or `[DONE]`.
+    fn step() -> impl Strategy<Value = String> {
+        let fragment = (
+            0u64..3,
+            prop::option::of(prop_oneof![Just("c1"), Just("c2"), Just("")]),
+            prop::option::of(prop_oneof![
+                Just(json!("f")),
+                Just(json!(null)),
+                Just(json!(3))
+            ]),
+            prop::option::of(prop_oneof![Just("{"), Just("}"), Just("")]),
+        )
+            .prop_map(|(index, id, name, arguments)| {
+                let mut call = json!({"index": index, "function": {}});
+                if let Some(id) = id {
+                    call["id"] = json!(id);
+                }
+                if let Some(name) = name {
+                    call["function"]["name"] = name;
+                }
+                if let Some(arguments) = arguments {
+                    call["function"]["arguments"] = json!(arguments);
+                }
+                chunk(json!({"tool_calls": [call]}), Value::Null).to_string()
+            });
+        prop_oneof![
+            Just(chunk(json!({"content": "a"}), Value::Null).to_string()),
+            Just(chunk(json!({"reasoning_content": "r"}), Value::Null).to_string()),
+            Just(chunk(json!({"reasoning": "r", "content": "t"}), Value::Null).to_string()),
+            fragment,
+            Just(chunk(json!({}), json!("tool_calls")).to_string()),
+            Just(chunk(json!({}), json!("stop")).to_string()),
+            Just(json!({"id": "u", "choices": [], "usage": {"prompt_tokens": 1}}).to_string()),
+            Just("[DONE]".to_owned()),
+        ]
+    }
+}
+
+#[test]
+fn error_frames_fail_the_stream() {
+    let mut decoder = StreamDecoder::new();
+    let mut out = Vec::new();
+    let frame = Frame {
+        event: Some("error".into()),
+        data: json!({"error": {"message": "overloaded"}}).to_string(),
+    };
+    assert_eq!(
+        decoder.frame(&frame, &mut out),
+        Err(crate::TranslateError::Upstream("overloaded".into()))
+    );
+}
+
+#[test]
+fn tool_result_images_follow_as_user_content_and_foreign_reasoning_is_dropped() {
+    use crate::ir::{Message, Request, Signature, SignatureFamily};
+    let request = Request {
+        model: "m".into(),
+        messages: vec![
+            Message {
+                role: Role::Assistant,
+                parts: vec![Part::Thinking {
+                    text: "secret".into(),
+                    signature: Some(Signature {
+                        family: SignatureFamily::Claude,
+                        value: "sig".into(),
+                    }),
+                }],
+            },
+            Message {
+                role: Role::User,
+                parts: vec![Part::ToolResult {
+                    call_id: "c".into(),
+                    name: None,
+                    content: vec![
+                        Part::text("shot"),
+                        Part::Image(Media::Base64 {
+                            media_type: "image/png".into(),
+                            data: "AA".into(),
+                        }),
+                    ],
+                    is_error: false,
+                }],
+            },
+        ],
+        ..Request::default()
+    };
+    let body: Value = serde_json::from_slice(&encode_request(&request).unwrap()).unwrap();
+    assert_eq!(
+        body["messages"],
+        json!([
+            {"role": "tool", "tool_call_id": "c", "content": "shot"},
+            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}]}
+        ])
+    );
 }
