@@ -316,7 +316,7 @@ fn decode_messages(
                 mark_last(&mut parts, message.cache_control);
                 if after_tool_results && let Some(last) = request.messages.last_mut() {
                     last.parts.extend(parts);
-                } else {
+                } else if !parts.is_empty() {
                     request.messages.push(Message {
                         role: Role::User,
                         parts,
@@ -338,6 +338,9 @@ fn decode_messages(
                     return Err(invalid(format!("{path}.content: assistant text only")));
                 }
                 parts.extend(content);
+                if let Some(refusal) = message.refusal.filter(|r| !r.is_empty()) {
+                    parts.push(Part::text(refusal));
+                }
                 mark_last(&mut parts, message.cache_control);
                 for (j, call) in message
                     .tool_calls
@@ -370,10 +373,12 @@ fn decode_messages(
                         signature: None,
                     });
                 }
-                request.messages.push(Message {
-                    role: Role::Assistant,
-                    parts,
-                });
+                if !parts.is_empty() {
+                    request.messages.push(Message {
+                        role: Role::Assistant,
+                        parts,
+                    });
+                }
                 after_tool_results = false;
             }
             "tool" => {

@@ -124,6 +124,10 @@ pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
         }
         _ => {}
     }
+    let refused = message.refusal.as_ref().is_some_and(|r| !r.is_empty());
+    if let Some(refusal) = message.refusal.filter(|r| !r.is_empty()) {
+        content.push(Part::text(refusal));
+    }
     for (j, call) in message
         .tool_calls
         .unwrap_or_default()
@@ -149,6 +153,7 @@ pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
     }
     let called = content.iter().any(|p| matches!(p, Part::ToolCall { .. }));
     let finish = match choice.finish_reason.as_deref() {
+        _ if refused => Finish::ContentFilter,
         Some(reason) => match decode_finish(reason) {
             Finish::Stop if called => Finish::ToolCalls,
             other => other,

@@ -57,6 +57,8 @@ pub(crate) struct StreamDecoder {
     open: Option<(Open, usize)>,
     calls: Vec<Call>,
     finish: Option<Finish>,
+    /// The model refused (structured outputs): the finish is a content filter.
+    refused: bool,
 }
 
 impl StreamDecoder {
@@ -126,6 +128,10 @@ impl StreamDecoder {
                     }
                     _ => {}
                 }
+                if let Some(refusal) = delta.refusal.filter(|r| !r.is_empty()) {
+                    self.refused = true;
+                    self.piece(Open::Text, Delta::Text(refusal.into_owned()), out);
+                }
                 for (position, call) in delta.tool_calls.unwrap_or_default().into_iter().enumerate()
                 {
                     self.tool_fragment(call, position as u64, out)?;
@@ -164,6 +170,7 @@ impl StreamDecoder {
         self.close(out);
         let called = !self.calls.is_empty();
         let finish = match self.finish.take() {
+            _ if self.refused => Finish::ContentFilter,
             Some(Finish::Stop) | None if called => Finish::ToolCalls,
             Some(finish) => finish,
             None => Finish::Stop,

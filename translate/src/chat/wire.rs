@@ -105,6 +105,9 @@ pub(crate) struct ChatMessage<'a> {
     /// The assistant's reasoning (OpenRouter, Ollama spelling).
     #[serde(borrow, default, skip_serializing)]
     pub(crate) reasoning: Option<Cow<'a, str>>,
+    /// The assistant's refusal (structured outputs).
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub(crate) refusal: Option<Cow<'a, str>>,
     /// The assistant's tool calls.
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub(crate) tool_calls: Option<Vec<ToolCall<'a>>>,
