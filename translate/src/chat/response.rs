@@ -152,7 +152,7 @@ pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
         });
     }
     let called = content.iter().any(|p| matches!(p, Part::ToolCall { .. }));
-    let finish = match choice.finish_reason.as_deref() {
+    let finish = match choice.finish_reason.as_deref().filter(|r| !r.is_empty()) {
         _ if refused => Finish::ContentFilter,
         Some(reason) => match decode_finish(reason) {
             Finish::Stop if called => Finish::ToolCalls,

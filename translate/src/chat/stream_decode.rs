@@ -137,7 +137,7 @@ impl StreamDecoder {
                     self.tool_fragment(call, position as u64, out)?;
                 }
             }
-            if let Some(reason) = choice.finish_reason {
+            if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
                 self.close(out);
                 self.advance(true, out);
                 self.close(out);

@@ -601,3 +601,28 @@ fn tool_result_images_follow_as_user_content_and_foreign_reasoning_is_dropped() 
         ])
     );
 }
+
+#[test]
+fn lenient_servers_empty_finish_reasons_and_odd_counts() {
+    let events = frames(&[
+        chunk(json!({"content": "a"}), json!("")),
+        chunk(json!({"content": "b"}), json!("")),
+        json!({"id": "x", "choices": [{"index": null, "delta": {}, "finish_reason": "stop"}],
+               "usage": {"prompt_tokens": 2.0, "completion_tokens": null, "total_tokens": "2",
+                         "prompt_tokens_details": null}}),
+    ])
+    .unwrap();
+    check_order(&events);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::BlockStart { .. }))
+            .count(),
+        1
+    );
+    assert!(events.contains(&Event::Usage(Usage {
+        input: 2,
+        ..Usage::default()
+    })));
+    assert!(events.contains(&Event::Finish(Finish::Stop)));
+}

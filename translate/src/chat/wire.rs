@@ -211,7 +211,11 @@ pub(crate) struct FilePart<'a> {
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub(crate) struct ToolCall<'a> {
     /// The position among the message's calls (streams only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient_option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub(crate) index: Option<u64>,
     /// The call id.
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
@@ -250,7 +254,7 @@ pub(crate) struct Completion<'a> {
     #[serde(borrow, default)]
     pub(crate) object: Cow<'a, str>,
     /// Unix seconds.
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient_option", default)]
     pub(crate) created: Option<u64>,
     /// The model that answered.
     #[serde(borrow, default)]
@@ -270,7 +274,7 @@ pub(crate) struct Completion<'a> {
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub(crate) struct Choice<'a> {
     /// The choice's position.
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient_count", default)]
     pub(crate) index: u64,
     /// Whole answers: the message.
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
@@ -290,13 +294,13 @@ pub(crate) struct Choice<'a> {
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub(crate) struct ChatUsage {
     /// All prompt tokens, cached included.
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient_count", default)]
     pub(crate) prompt_tokens: u64,
     /// Generated tokens, reasoning included.
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient_count", default)]
     pub(crate) completion_tokens: u64,
     /// The sum.
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient_count", default)]
     pub(crate) total_tokens: u64,
     /// Prompt details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -310,10 +314,14 @@ pub(crate) struct ChatUsage {
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub(crate) struct PromptDetails {
     /// Read from the prompt cache.
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient_option", default)]
     pub(crate) cached_tokens: Option<u64>,
     /// Written to the prompt cache (a non-standard field some proxies send).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient_option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub(crate) cached_creation_tokens: Option<u64>,
 }
 
@@ -321,6 +329,22 @@ pub(crate) struct PromptDetails {
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub(crate) struct CompletionDetails {
     /// Reasoning tokens.
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient_option", default)]
     pub(crate) reasoning_tokens: Option<u64>,
+}
+
+/// A count that may be missing, `null`, a float or a numeric string on lenient servers.
+fn lenient_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// [`lenient_option`], 0 when absent.
+fn lenient_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    lenient_option(d).map(Option::unwrap_or_default)
 }
