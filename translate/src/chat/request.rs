@@ -9,6 +9,7 @@ use crate::ir::{
     ToolChoice,
 };
 
+/// A 400 for a malformed request.
 fn invalid(message: impl Into<String>) -> TranslateError {
     TranslateError::Invalid(message.into())
 }
@@ -32,6 +33,7 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
         max_tokens: wire.max_tokens.or(wire.max_completion_tokens),
         temperature: wire.temperature,
         top_p: wire.top_p,
+        top_k: wire.top_k,
         n: wire.n,
         stream: wire.stream.unwrap_or(false),
         user: wire.user.map(|u| u.into_owned()),
@@ -105,6 +107,7 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
     Ok(request)
 }
 
+/// `response_format` in the hub's terms.
 fn decode_response_format(value: &Value) -> Result<ResponseFormat, TranslateError> {
     match value.get("type").and_then(Value::as_str) {
         Some("text") => Ok(ResponseFormat::Text),
@@ -205,6 +208,7 @@ pub(super) fn parse_data_url(url: &str) -> Option<(String, String)> {
     Some((media_type.to_owned(), data.to_owned()))
 }
 
+/// An `image_url` part: a data URL is inline bytes, anything else a URL.
 fn decode_image(image: &ImageUrl<'_>) -> Media {
     let url = match image {
         ImageUrl::Object { url, .. } | ImageUrl::Bare(url) => url,
@@ -215,6 +219,7 @@ fn decode_image(image: &ImageUrl<'_>) -> Media {
     }
 }
 
+/// A `file` part: a document inline (data URL or bare base64, PDF assumed) or by id.
 fn decode_file(file: &FilePart<'_>, path: &str) -> Result<Part, TranslateError> {
     let title = file.filename.as_ref().map(|f| f.to_string());
     let media = if let Some(data) = &file.file_data {
@@ -288,6 +293,7 @@ fn mark_last(parts: &mut [Part], cache_control: Option<Value>) {
     }
 }
 
+/// The conversation: system and developer text hoisted, tool messages grouped as tool results in one user turn that the next user text joins.
 fn decode_messages(
     messages: Vec<ChatMessage<'_>>,
     request: &mut Request,
@@ -509,6 +515,7 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
     Ok(serde_json::to_vec(&Value::Object(body)).unwrap_or_default())
 }
 
+/// `data:<type>;base64,<data>`.
 fn data_url(media_type: &str, data: &str) -> String {
     format!("data:{media_type};base64,{data}")
 }
@@ -575,6 +582,7 @@ fn encode_content(parts: &[Value]) -> Value {
     Value::Array(parts.to_vec())
 }
 
+/// The hub conversation as chat messages (system first).
 fn encode_messages(request: &Request) -> Result<Vec<Value>, TranslateError> {
     let mut out = Vec::new();
     if !request.system.is_empty() {

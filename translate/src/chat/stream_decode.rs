@@ -16,7 +16,9 @@ use crate::sse::Frame;
 /// What the open block is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Open {
+    /// Answer text.
     Text,
+    /// Reasoning.
     Thinking,
     /// The tool call at this position of `calls`.
     Tool(usize),
@@ -38,24 +40,34 @@ enum CallState {
 struct Call {
     /// The upstream's `index`.
     index: u64,
+    /// The call id (made up when the upstream never sends one).
     id: String,
+    /// The tool name (`tool_<index>` when the upstream never sends one).
     name: String,
     /// Arguments received while waiting.
     pending: String,
     /// Whether any argument text was sent.
     sent_arguments: bool,
+    /// Its block's state.
     state: CallState,
 }
 
 /// Upstream stream frames to hub events.
 #[derive(Debug, Default)]
 pub(crate) struct StreamDecoder {
+    /// The first chunk came (and `Start` went out).
     started: bool,
+    /// `End` went out; later frames are ignored.
     ended: bool,
+    /// The upstream's answer id.
     id: String,
+    /// The next block index.
     next_block: usize,
+    /// The open block: its kind and index.
     open: Option<(Open, usize)>,
+    /// The answer's tool calls, by upstream index.
     calls: Vec<Call>,
+    /// The upstream's `finish_reason`, held until the end.
     finish: Option<Finish>,
     /// The model refused (structured outputs): the finish is a content filter.
     refused: bool,
@@ -225,6 +237,7 @@ impl StreamDecoder {
         out.push(Event::Delta { index, delta });
     }
 
+    /// One tool-call fragment of a delta (`position` when it has no `index`).
     fn tool_fragment(
         &mut self,
         fragment: ToolCall<'_>,

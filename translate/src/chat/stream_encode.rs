@@ -11,11 +11,17 @@ use crate::sse::{write_frame, write_json};
 /// Hub events to the client's stream bytes.
 #[derive(Debug, Default)]
 pub(crate) struct StreamEncoder {
+    /// The id every chunk carries.
     id: String,
+    /// The model name echoed to the client.
     model: String,
+    /// The `created` every chunk carries.
     created: u64,
+    /// Whether the client asked for a usage chunk.
     include_usage: bool,
+    /// The client's view (for ids).
     client: ClientView,
+    /// Usage merged so far.
     usage: Usage,
     /// The chat `index` of the open tool call, when one is open.
     tool: Option<u64>,
@@ -36,6 +42,7 @@ impl StreamEncoder {
         }
     }
 
+    /// Writes one chunk with one choice.
     fn chunk(&self, delta: Value, finish: Option<&str>, out: &mut Vec<u8>) {
         write_json(
             out,

@@ -38,6 +38,9 @@ pub(crate) struct ChatRequest<'a> {
     /// Nucleus sampling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) top_p: Option<f64>,
+    /// Top-k sampling (an extension vLLM and others take; never sent upstream).
+    #[serde(default, skip_serializing)]
+    pub(crate) top_k: Option<u64>,
     /// Stop sequences: a string or an array.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) stop: Option<Value>,
