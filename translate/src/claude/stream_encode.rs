@@ -164,13 +164,19 @@ impl StreamEncoder {
                 self.close(out);
                 let finish = self.finish.take().unwrap_or_default();
                 let (reason, sequence) = stop_reason(&finish, self.has_tool_use);
+                // Input counts only when known: the SDK takes them over message_start's.
+                let usage = if self.usage.input == 0 {
+                    json!({"output_tokens": self.usage.output})
+                } else {
+                    usage_json(&self.usage)
+                };
                 write_json(
                     out,
                     Some("message_delta"),
                     &json!({
                         "type": "message_delta",
                         "delta": {"stop_reason": reason, "stop_sequence": sequence},
-                        "usage": usage_json(&self.usage),
+                        "usage": usage,
                     }),
                 );
                 write_json(out, Some("message_stop"), &json!({"type": "message_stop"}));
