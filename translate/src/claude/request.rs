@@ -265,10 +265,7 @@ fn decode_block(
         wire::Block::ToolUse { id, name, input } => Part::ToolCall {
             id,
             name,
-            arguments: match input {
-                Value::Null => "{}".to_owned(),
-                other => other.to_string(),
-            },
+            arguments: super::input_arguments(input),
             signature: None,
         },
         wire::Block::ToolResult {
@@ -417,10 +414,9 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
             body.insert("system".to_owned(), Value::Array(blocks));
         }
     }
-    body.insert(
-        "messages".to_owned(),
-        Value::Array(encode_messages(&request.messages)?),
-    );
+    let messages = encode_messages(&request.messages)?;
+    let unthinking_tool_turn = unthinking_tool_turn(&messages);
+    body.insert("messages".to_owned(), Value::Array(messages));
     let has_tools = !request.tools.is_empty();
     if has_tools {
         let tools: Vec<Value> = request
@@ -466,8 +462,14 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
             body.insert("tool_choice".to_owned(), choice);
         }
     }
-    // Claude refuses thinking with a forced tool choice: thinking is dropped then.
-    let thinking = if forced { None } else { request.thinking };
+    // Claude refuses thinking with a forced tool choice, and when the last assistant turn
+    // calls tools without starting with a thinking block (history from a client that does
+    // not replay Claude thinking): thinking is dropped then.
+    let thinking = if forced || unthinking_tool_turn {
+        None
+    } else {
+        request.thinking
+    };
     let adaptive = adaptive_capable(&request.model);
     let mut thinking_on = false;
     match thinking {
@@ -543,6 +545,21 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
         body.insert("metadata".to_owned(), json!({"user_id": user}));
     }
     Ok(Value::Object(body))
+}
+
+/// Whether the last assistant turn has a `tool_use` but does not start with (redacted)
+/// thinking: Claude refuses such a history while thinking is on.
+fn unthinking_tool_turn(messages: &[Value]) -> bool {
+    let Some(last) = messages.iter().rev().find(|m| m["role"] == "assistant") else {
+        return false;
+    };
+    let Some(blocks) = last["content"].as_array() else {
+        return false;
+    };
+    let starts_thinking = blocks
+        .first()
+        .is_some_and(|b| b["type"] == "thinking" || b["type"] == "redacted_thinking");
+    !starts_thinking && blocks.iter().any(|b| b["type"] == "tool_use")
 }
 
 fn text_block(text: &str, cache_control: Option<&Value>) -> Value {

@@ -73,10 +73,7 @@ pub(super) fn decode_block(value: &Value) -> Result<Option<Part>, TranslateError
         wire::Block::ToolUse { id, name, input } => Part::ToolCall {
             id,
             name,
-            arguments: match input {
-                Value::Null => "{}".to_owned(),
-                other => other.to_string(),
-            },
+            arguments: super::input_arguments(input),
             signature: None,
         },
         _ => return Ok(None),

@@ -524,3 +524,42 @@ mod no_panic {
         }
     }
 }
+
+#[test]
+fn thinking_is_dropped_for_an_unthinking_tool_turn_and_inputs_are_objects() {
+    let mut request = base("claude-sonnet-4-5");
+    request.thinking = Some(Thinking::Budget(2048));
+    request.messages.push(Message {
+        role: Role::Assistant,
+        parts: vec![Part::ToolCall {
+            id: "t".into(),
+            name: "get".into(),
+            arguments: "{}".into(),
+            signature: None,
+        }],
+    });
+    request.messages.push(Message {
+        role: Role::User,
+        parts: vec![Part::ToolResult {
+            call_id: "t".into(),
+            name: None,
+            content: vec![],
+            is_error: false,
+        }],
+    });
+    assert!(encode(&request).get("thinking").is_none());
+    request.messages[1].parts.insert(
+        0,
+        Part::Thinking {
+            text: "t".into(),
+            signature: Some(Signature {
+                family: SignatureFamily::Claude,
+                value: "s".into(),
+            }),
+        },
+    );
+    assert_eq!(encode(&request)["thinking"]["budget_tokens"], 2048);
+    assert_eq!(input_arguments(json!("{\"a\":1}")), "{\"a\":1}");
+    assert_eq!(input_arguments(json!([1])), "{}");
+    assert_eq!(input_arguments(json!(null)), "{}");
+}
