@@ -10,7 +10,7 @@
 //!   or as a budget below `max_tokens` (at least 1,024, else no thinking), dropped with a
 //!   forced tool choice or when the last assistant turn calls tools without a leading
 //!   thinking block; temperature and `top_k` are dropped while thinking, `top_p` below
-//!   0.95 too, and `top_p` is dropped next to `temperature`. Only Claude signatures are
+//!   0.95 too, and `top_p` is dropped next to `temperature`; temperature is clamped to 0..=1. Only Claude signatures are
 //!   replayed. JSON response formats and `n > 1` are refused.
 //! - [`decode_response`] / [`encode_response`]: whole answers (usage converted: Anthropic's
 //!   `input_tokens` excludes the cache).

@@ -518,7 +518,8 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
     if let Some(t) = request.temperature
         && !thinking_on
     {
-        body.insert("temperature".to_owned(), json!(t));
+        // Claude's range is 0..=1 (OpenAI's goes to 2).
+        body.insert("temperature".to_owned(), json!(t.clamp(0.0, 1.0)));
     }
     if let Some(p) = request.top_p {
         let keep = if thinking_on {

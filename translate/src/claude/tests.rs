@@ -183,6 +183,8 @@ fn thinking_budget_stays_below_max_tokens_and_drops_sampling() {
     request.thinking = None;
     let body = encode(&request);
     assert_eq!(body["temperature"], 0.2);
+    request.temperature = Some(1.7);
+    assert_eq!(encode(&request)["temperature"], 1.0);
     assert!(body.get("top_p").is_none());
 }
 
