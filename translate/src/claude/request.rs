@@ -511,6 +511,8 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
         }
     }
     if count {
+        // The count endpoint takes no generation settings.
+        body.remove("output_config");
         return Ok(Value::Object(body));
     }
     // Sampling: Claude refuses temperature with thinking and takes top_p only ≥ 0.95 then;
