@@ -347,3 +347,109 @@ fn json_string_body(text: &str) -> String {
     let quoted = serde_json::Value::String(text.to_owned()).to_string();
     quoted[1..quoted.len() - 1].to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(frames: &[&str]) -> Result<Vec<Event>, TranslateError> {
+        let mut decoder = StreamDecoder::new();
+        let mut out = Vec::new();
+        for data in frames {
+            let frame = Frame {
+                event: None,
+                data: (*data).to_owned(),
+            };
+            decoder.frame(&frame, &mut out)?;
+        }
+        decoder.finish(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn failed_and_error_events_are_upstream_errors() {
+        let failed = run(&[
+            r#"{"type":"response.created","response":{"id":"resp_1"}}"#,
+            r#"{"type":"response.failed","response":{"status":"failed","error":{"code":"server_error","message":"boom"}}}"#,
+        ]);
+        assert_eq!(failed, Err(TranslateError::Upstream("boom".to_owned())));
+        let error = run(&[r#"{"type":"error","code":"rate_limit","message":"slow down"}"#]);
+        assert_eq!(error, Err(TranslateError::Upstream("slow down".to_owned())));
+    }
+
+    #[test]
+    fn an_empty_stream_is_an_error_and_finish_is_idempotent() {
+        assert!(run(&[]).is_err());
+        let events = run(&[
+            r#"{"type":"response.created","response":{"id":"resp_1","model":"g"}}"#,
+            r#"{"type":"response.output_text.delta","delta":"a"}"#,
+            r#"{"type":"response.completed","response":{"status":"completed"}}"#,
+            r#"{"type":"response.completed","response":{"status":"completed"}}"#,
+        ])
+        .unwrap();
+        assert_eq!(events.iter().filter(|e| **e == Event::End).count(), 1);
+        assert_eq!(events.last(), Some(&Event::End));
+        assert_eq!(
+            events[0],
+            Event::Start {
+                id: "resp_1".into(),
+                model: "g".into()
+            }
+        );
+    }
+
+    #[test]
+    fn custom_tool_input_is_wrapped_as_json_arguments() {
+        let events = run(&[
+            r#"{"type":"response.output_item.added","item":{"type":"custom_tool_call","call_id":"c","name":"p","input":""}}"#,
+            r#"{"type":"response.custom_tool_call_input.delta","delta":"say \"hi\"\n"}"#,
+            r#"{"type":"response.output_item.done","item":{"type":"custom_tool_call","call_id":"c","name":"p","input":"say \"hi\"\n"}}"#,
+            r#"{"type":"response.completed","response":{"status":"completed"}}"#,
+        ])
+        .unwrap();
+        let arguments: String = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Delta {
+                    delta: Delta::Arguments(a),
+                    ..
+                } => Some(a.as_str()),
+                _ => None,
+            })
+            .collect();
+        let value: serde_json::Value = serde_json::from_str(&arguments).unwrap();
+        assert_eq!(value["input"], "say \"hi\"\n");
+        assert!(events.contains(&Event::Finish(Finish::ToolCalls)));
+    }
+
+    #[test]
+    fn blocks_are_contiguous_and_one_at_a_time() {
+        let events = run(&[
+            r#"{"type":"response.output_item.added","item":{"type":"reasoning"}}"#,
+            r#"{"type":"response.reasoning_summary_text.delta","delta":"t"}"#,
+            r#"{"type":"response.output_text.delta","delta":"x"}"#,
+            r#"{"type":"response.output_item.added","item":{"type":"function_call","call_id":"c","name":"f"}}"#,
+            r#"{"type":"response.function_call_arguments.delta","delta":"{}"}"#,
+        ])
+        .unwrap();
+        let mut open = None;
+        let mut next = 0;
+        for event in &events {
+            match event {
+                Event::BlockStart { index, .. } => {
+                    assert_eq!(open, None);
+                    assert_eq!(*index, next);
+                    open = Some(*index);
+                    next += 1;
+                }
+                Event::BlockStop { index } => {
+                    assert_eq!(open, Some(*index));
+                    open = None;
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(next, 3);
+        assert_eq!(open, None);
+    }
+}

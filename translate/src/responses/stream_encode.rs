@@ -280,3 +280,107 @@ impl State {
         self.output.push(item);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::Signature;
+
+    fn frames(events: &[Event]) -> Vec<Value> {
+        let client = ClientView {
+            model: "m".into(),
+            id: "req_1".into(),
+            created: 1,
+            ..ClientView::default()
+        };
+        let mut encoder = StreamEncoder::new(&client);
+        let mut out = Vec::new();
+        for event in events {
+            encoder.event(event, &mut out);
+        }
+        String::from_utf8(out)
+            .unwrap()
+            .split("\n\n")
+            .filter_map(|f| {
+                f.split_once("data: ")
+                    .map(|(_, d)| serde_json::from_str(d).unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn text_call_text_gets_contiguous_indexes_and_sequence_numbers() {
+        let out = frames(&[
+            Event::Start {
+                id: "msg_x".into(),
+                model: "claude".into(),
+            },
+            Event::BlockStart {
+                index: 0,
+                block: Block::Text,
+            },
+            Event::Delta {
+                index: 0,
+                delta: Delta::Text("a".into()),
+            },
+            Event::BlockStop { index: 0 },
+            Event::BlockStart {
+                index: 1,
+                block: Block::ToolCall {
+                    id: "toolu_1".into(),
+                    name: "f".into(),
+                },
+            },
+            Event::BlockStop { index: 1 },
+            Event::BlockStart {
+                index: 2,
+                block: Block::Thinking,
+            },
+            Event::Delta {
+                index: 2,
+                delta: Delta::Signature(Signature::read(
+                    "claude#s",
+                    crate::ir::SignatureFamily::OpenAi,
+                )),
+            },
+            Event::BlockStop { index: 2 },
+            Event::Finish(Finish::ToolCalls),
+            Event::End,
+        ]);
+        for (n, frame) in out.iter().enumerate() {
+            assert_eq!(frame["sequence_number"], n);
+        }
+        let added: Vec<u64> = out
+            .iter()
+            .filter(|f| f["type"] == "response.output_item.added")
+            .map(|f| f["output_index"].as_u64().unwrap())
+            .collect();
+        assert_eq!(added, [0, 1, 2]);
+        let last = out.last().unwrap();
+        assert_eq!(last["type"], "response.completed");
+        assert_eq!(last["response"]["id"], "resp_req_1");
+        assert_eq!(last["response"]["output"][1]["arguments"], "{}");
+        assert_eq!(
+            last["response"]["output"][2]["encrypted_content"],
+            "claude#s"
+        );
+    }
+
+    #[test]
+    fn content_filter_ends_incomplete() {
+        let out = frames(&[
+            Event::Start {
+                id: String::new(),
+                model: String::new(),
+            },
+            Event::Finish(Finish::ContentFilter),
+            Event::End,
+        ]);
+        let last = out.last().unwrap();
+        assert_eq!(last["type"], "response.incomplete");
+        assert_eq!(
+            last["response"]["incomplete_details"]["reason"],
+            "content_filter"
+        );
+    }
+}
