@@ -226,7 +226,9 @@ impl StreamDecoder {
 
     fn item_added(&mut self, item: &Item, out: &mut Vec<Event>) {
         match item.kind.as_deref() {
-            Some("reasoning") => self.open_block(Open::Thinking, Block::Thinking, out),
+            // The thinking block opens with its first text or signature: a reasoning item
+            // with neither (summaries off, no encrypted content) yields no empty block.
+            Some("reasoning") => self.close(out),
             Some(kind @ ("function_call" | "custom_tool_call")) => {
                 self.saw_tool = true;
                 let block = Block::ToolCall {
@@ -256,24 +258,31 @@ impl StreamDecoder {
     fn item_done(&mut self, item: &Item, out: &mut Vec<Event>) {
         match item.kind.as_deref() {
             Some("reasoning") => {
-                if self.open.map(|(_, k)| k) != Some(Open::Thinking) {
-                    if item.encrypted_content.is_none() {
-                        return;
-                    }
-                    self.start(String::new(), String::new(), out);
-                    self.open_block(Open::Thinking, Block::Thinking, out);
-                }
-                if !self.streamed {
-                    let text: Vec<&str> = item
+                let open = self.open.map(|(_, k)| k) == Some(Open::Thinking);
+                let text = if open && self.streamed {
+                    String::new()
+                } else {
+                    let texts: Vec<&str> = item
                         .summary
                         .iter()
                         .flatten()
                         .map(|s| s.text.as_str())
                         .collect();
-                    let text = text.join("\n\n");
-                    if !text.is_empty() {
-                        out.push(self.delta(Delta::Thinking(text)));
+                    texts.join("\n\n")
+                };
+                let encrypted = item
+                    .encrypted_content
+                    .as_deref()
+                    .is_some_and(|e| !e.is_empty());
+                if !open {
+                    if !encrypted && text.is_empty() {
+                        return;
                     }
+                    self.start(String::new(), String::new(), out);
+                    self.open_block(Open::Thinking, Block::Thinking, out);
+                }
+                if !text.is_empty() {
+                    out.push(self.delta(Delta::Thinking(text)));
                 }
                 if let Some(encrypted) = item.encrypted_content.as_deref().filter(|e| !e.is_empty())
                 {
@@ -420,6 +429,30 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(&arguments).unwrap();
         assert_eq!(value["input"], "say \"hi\"\n");
         assert!(events.contains(&Event::Finish(Finish::ToolCalls)));
+    }
+
+    #[test]
+    fn a_reasoning_item_without_content_opens_no_block() {
+        let events = run(&[
+            r#"{"type":"response.output_item.added","item":{"type":"reasoning","summary":[]}}"#,
+            r#"{"type":"response.output_item.done","item":{"type":"reasoning","summary":[]}}"#,
+            r#"{"type":"response.output_item.added","item":{"type":"reasoning","summary":[]}}"#,
+            r#"{"type":"response.output_item.done","item":{"type":"reasoning","summary":[],"encrypted_content":"e"}}"#,
+            r#"{"type":"response.completed","response":{"status":"completed"}}"#,
+        ])
+        .unwrap();
+        let starts = events
+            .iter()
+            .filter(|e| matches!(e, Event::BlockStart { .. }))
+            .count();
+        assert_eq!(starts, 1);
+        assert!(events.iter().any(|e| matches!(
+            e,
+            Event::Delta {
+                delta: Delta::Signature(_),
+                ..
+            }
+        )));
     }
 
     #[test]
