@@ -66,6 +66,9 @@ struct State {
     usage: Usage,
     finish: Finish,
     started: bool,
+    /// The last output item's `output_item.done` waits for what comes next: at the end of a
+    /// truncated or filtered answer the item is `incomplete`, not `completed`.
+    held_done: bool,
 }
 
 impl State {
@@ -108,6 +111,7 @@ impl State {
                 self.start("", out);
                 self.close(out);
                 let (status, incomplete) = status(&self.finish);
+                self.release(status != "completed", out);
                 let response = self.response(status, incomplete, Some(&self.usage.clone()));
                 let kind = if status == "completed" {
                     "response.completed"
@@ -131,6 +135,7 @@ impl State {
     }
 
     fn open(&mut self, index: usize, block: &Block, out: &mut Vec<u8>) {
+        self.release(false, out);
         let output_index = self.index();
         let item = match block {
             Block::Text => {
@@ -272,12 +277,24 @@ impl State {
                 call_item(&call_id, &name, &arguments, "completed")
             }
         };
-        self.emit(
-            out,
-            "response.output_item.done",
-            json!({"output_index": output_index, "item": item.clone()}),
-        );
         self.output.push(item);
+        self.held_done = true;
+    }
+
+    /// Emits the held `output_item.done` (`incomplete`: the answer was cut short).
+    fn release(&mut self, incomplete: bool, out: &mut Vec<u8>) {
+        if !std::mem::take(&mut self.held_done) {
+            return;
+        }
+        let output_index = self.output.len().saturating_sub(1);
+        let Some(item) = self.output.get_mut(output_index) else {
+            return;
+        };
+        if incomplete && item.get("status").is_some() {
+            item["status"] = json!("incomplete");
+        }
+        let body = json!({"output_index": output_index, "item": item.clone()});
+        self.emit(out, "response.output_item.done", body);
     }
 }
 
