@@ -25,12 +25,14 @@ mod request;
 mod response;
 mod stream_decode;
 mod stream_encode;
+mod tools;
 mod wire;
 
-pub(crate) use request::{decode_request, encode_request};
+pub(crate) use request::{client_tools, decode_request, encode_request};
 pub(crate) use response::{decode_response, encode_response};
 pub(crate) use stream_decode::StreamDecoder;
 pub(crate) use stream_encode::StreamEncoder;
+pub use tools::ClientTools;
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use super::tools::ClientTools;
 use super::wire::{ContentPart, Item, RequestBody};
 use crate::TranslateError;
 use crate::ir::{
@@ -355,24 +356,27 @@ fn qualified_name(namespace: &str, child: &str) -> String {
 }
 
 /// Tools: function and custom tools, namespaces flattened; top-level declarations win over
-/// `additional_tools`, direct ones over namespace children, then the first.
+/// `additional_tools`, direct ones over namespace children, then the first. Returns what the
+/// client declared beyond plain functions (to restore its calls in answers).
 fn decode_tools(
     tools: &[Value],
     additional: &[Value],
     request: &mut Request,
-) -> Result<(), TranslateError> {
-    // (tool, rank): 0 direct top-level, 1 top-level namespace child, 2 additional direct,
-    // 3 additional namespace child.
-    let mut found: Vec<(Tool, u8)> = Vec::new();
-    let mut add = |tool: Tool, rank: u8| {
-        if let Some(existing) = found.iter_mut().find(|(t, _)| t.name == tool.name) {
-            if rank < existing.1 {
-                *existing = (tool, rank);
+) -> Result<ClientTools, TranslateError> {
+    // (tool, rank, custom, namespace and child): rank 0 direct top-level, 1 top-level
+    // namespace child, 2 additional direct, 3 additional namespace child.
+    type Found = (Tool, u8, bool, Option<(String, String)>);
+    let mut found: Vec<Found> = Vec::new();
+    let mut add = |entry: Found| {
+        if let Some(existing) = found.iter_mut().find(|e| e.0.name == entry.0.name) {
+            if entry.1 < existing.1 {
+                *existing = entry;
             }
         } else {
-            found.push((tool, rank));
+            found.push(entry);
         }
     };
+    let is_custom = |v: &Value| v.get("type").and_then(Value::as_str) == Some("custom");
     for (source, list, base) in [("tools", tools, 0u8), ("additional_tools", additional, 2)] {
         for (i, value) in list.iter().enumerate() {
             let path = format!("{source}[{i}]");
@@ -387,22 +391,66 @@ fn decode_tools(
                         let child_path = format!("{path}.tools[{j}]");
                         match function_tool(child, &child_path)? {
                             Some(mut tool) => {
+                                let split = (ns.to_owned(), tool.name.clone());
                                 tool.name = qualified_name(ns, &tool.name);
-                                add(tool, base + 1);
+                                let namespaced = (tool.name != split.1).then_some(split);
+                                add((tool, base + 1, is_custom(child), namespaced));
                             }
                             None => request.same_protocol_only.push(child_path),
                         }
                     }
                 }
                 _ => match function_tool(value, &path)? {
-                    Some(tool) => add(tool, base),
+                    Some(tool) => add((tool, base, is_custom(value), None)),
                     None => request.same_protocol_only.push(path),
                 },
             }
         }
     }
-    request.tools = found.into_iter().map(|(t, _)| t).collect();
-    Ok(())
+    let mut declared = ClientTools::default();
+    for (tool, _, custom, namespaced) in &found {
+        if *custom {
+            declared.custom.push(tool.name.clone());
+        }
+        if let Some((ns, child)) = namespaced {
+            declared
+                .namespaced
+                .push((tool.name.clone(), ns.clone(), child.clone()));
+        }
+    }
+    request.tools = found.into_iter().map(|e| e.0).collect();
+    Ok(declared)
+}
+
+/// The tools a Responses client declared beyond plain functions, read from its request body
+/// (empty when the body does not decode).
+pub(crate) fn client_tools(body: &[u8]) -> ClientTools {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Declarations {
+        tools: Option<Vec<Value>>,
+        input: Option<Value>,
+    }
+    let Ok(wire) = serde_json::from_slice::<Declarations>(body) else {
+        return ClientTools::default();
+    };
+    let mut additional = Vec::new();
+    if let Some(Value::Array(items)) = &wire.input {
+        for item in items {
+            if item.get("type").and_then(Value::as_str) == Some("additional_tools")
+                && let Some(Value::Array(tools)) = item.get("tools")
+            {
+                additional.extend(tools.iter().cloned());
+            }
+        }
+    }
+    let mut scratch = Request::default();
+    decode_tools(
+        wire.tools.as_deref().unwrap_or_default(),
+        &additional,
+        &mut scratch,
+    )
+    .unwrap_or_default()
 }
 
 /// A function or custom tool; `None` for hosted tools.

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::request::{REDACTED_PREFIX, reasoning_part};
+use super::tools::{ClientTools, custom_input};
 use super::wire::{ResponseObject, UsageObject};
 use crate::ir::{Finish, Part, Response, Signature, SignatureFamily, Usage};
 use crate::{ClientView, TranslateError};
@@ -241,16 +242,44 @@ pub(crate) fn reasoning_item(id: &str, text: &str, encrypted: Option<String>) ->
     item
 }
 
-/// A function call item.
-pub(crate) fn call_item(call_id: &str, name: &str, arguments: &str, status: &str) -> Value {
-    json!({
-        "id": format!("fc_{call_id}"),
-        "type": "function_call",
-        "status": status,
-        "call_id": call_id,
-        "name": name,
-        "arguments": arguments,
-    })
+/// A tool call item in the shape the client declared the tool: `custom_tool_call` with the
+/// raw input for freeform tools, `function_call` (with `namespace` for namespaced tools)
+/// otherwise.
+pub(crate) fn call_item(
+    call_id: &str,
+    name: &str,
+    arguments: &str,
+    status: &str,
+    tools: &ClientTools,
+) -> Value {
+    let custom = tools.is_custom(name);
+    let (namespace, name) = match tools.split(name) {
+        Some((ns, child)) => (Some(ns), child),
+        None => (None, name),
+    };
+    let mut item = if custom {
+        json!({
+            "id": format!("ctc_{call_id}"),
+            "type": "custom_tool_call",
+            "status": status,
+            "call_id": call_id,
+            "name": name,
+            "input": custom_input(arguments),
+        })
+    } else {
+        json!({
+            "id": format!("fc_{call_id}"),
+            "type": "function_call",
+            "status": status,
+            "call_id": call_id,
+            "name": name,
+            "arguments": arguments,
+        })
+    };
+    if let Some(ns) = namespace {
+        item["namespace"] = json!(ns);
+    }
+    item
 }
 
 /// How a thinking signature is written for a Responses client.
@@ -331,7 +360,13 @@ pub(crate) fn encode_response(response: &Response, client: &ClientView) -> Vec<u
                 } else {
                     arguments.as_str()
                 };
-                output.push(call_item(&call_id, name, arguments, "completed"));
+                output.push(call_item(
+                    &call_id,
+                    name,
+                    arguments,
+                    "completed",
+                    &client.responses_tools,
+                ));
             }
             _ => {}
         }

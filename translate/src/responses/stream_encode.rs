@@ -28,10 +28,13 @@ enum OpenItem {
         part_open: bool,
         encrypted: Option<String>,
     },
+    /// A call; a freeform tool's arguments are kept whole and sent at its end as the raw
+    /// `input`.
     Call {
         call_id: String,
         name: String,
         arguments: String,
+        custom: bool,
     },
 }
 
@@ -164,11 +167,13 @@ impl State {
                 } else {
                     id.clone()
                 };
-                let item = call_item(&call_id, name, "", "in_progress");
+                let tools = &self.client.responses_tools;
+                let item = call_item(&call_id, name, "", "in_progress", tools);
                 self.open = Some(OpenItem::Call {
                     call_id,
                     name: name.clone(),
                     arguments: String::new(),
+                    custom: tools.is_custom(name),
                 });
                 item
             }
@@ -221,11 +226,17 @@ impl State {
             }
             (
                 OpenItem::Call {
-                    call_id, arguments, ..
+                    call_id,
+                    arguments,
+                    custom,
+                    ..
                 },
                 Delta::Arguments(piece),
             ) => {
                 arguments.push_str(piece);
+                if *custom {
+                    return;
+                }
                 let body = json!({"item_id": format!("fc_{call_id}"), "output_index": output_index, "delta": piece});
                 ("response.function_call_arguments.delta", body)
             }
@@ -266,15 +277,35 @@ impl State {
                 call_id,
                 name,
                 arguments,
+                custom,
             } => {
                 let arguments = if arguments.is_empty() {
                     "{}".to_owned()
                 } else {
                     arguments
                 };
-                let body = json!({"item_id": format!("fc_{call_id}"), "output_index": output_index, "name": name, "arguments": arguments});
-                self.emit(out, "response.function_call_arguments.done", body);
-                call_item(&call_id, &name, &arguments, "completed")
+                let item = call_item(
+                    &call_id,
+                    &name,
+                    &arguments,
+                    "completed",
+                    &self.client.responses_tools,
+                );
+                if custom {
+                    let item_id = format!("ctc_{call_id}");
+                    let input = item["input"].clone();
+                    if input.as_str().is_some_and(|i| !i.is_empty()) {
+                        let body = json!({"item_id": item_id, "output_index": output_index, "delta": input});
+                        self.emit(out, "response.custom_tool_call_input.delta", body);
+                    }
+                    let body =
+                        json!({"item_id": item_id, "output_index": output_index, "input": input});
+                    self.emit(out, "response.custom_tool_call_input.done", body);
+                } else {
+                    let body = json!({"item_id": format!("fc_{call_id}"), "output_index": output_index, "name": item["name"], "arguments": arguments});
+                    self.emit(out, "response.function_call_arguments.done", body);
+                }
+                item
             }
         };
         self.output.push(item);
