@@ -17,7 +17,9 @@
 //! non-reasoning model would reject the include). Thinking of other families is not replayed.
 //! `stop` and `n > 1` are refused (the API has neither). Custom (freeform) tools and their
 //! calls become function tools with an `{"input": string}` schema (spec §3.2); namespaced tools
-//! are flattened to `<namespace>__<name>` and stay flattened in answers.
+//! are flattened to `<namespace>__<name>`. Answers to a Responses client give both back as it
+//! declared them ([`tools::ClientTools`]): `custom_tool_call` with the raw input, and
+//! `function_call` with `name` + `namespace`.
 //! Hidden reasoning of another family reaches a Responses client as a reasoning item whose
 //! `encrypted_content` is `redacted:<family#>data`, and is read back the same way.
 
