@@ -135,12 +135,32 @@ pub fn decode_request(from: Format, body: &[u8]) -> Result<Request, TranslateErr
 }
 
 /// Encodes a hub request into protocol `to` (names as the upstream knows them).
-fn encode_request(to: Format, request: &Request) -> Result<Vec<u8>, TranslateError> {
+pub fn encode_request(to: Format, request: &Request) -> Result<Vec<u8>, TranslateError> {
     match to {
         Format::Chat => chat::encode_request(request),
         Format::Responses => responses::encode_request(request),
         Format::Claude => claude::encode_request(request),
         Format::Gemini => gemini::encode_request(request),
+    }
+}
+
+/// Decodes an upstream's whole answer of protocol `from` into the hub representation.
+pub fn decode_response(from: Format, body: &[u8]) -> Result<ir::Response, TranslateError> {
+    match from {
+        Format::Chat => chat::decode_response(body),
+        Format::Responses => responses::decode_response(body),
+        Format::Claude => claude::decode_response(body),
+        Format::Gemini => gemini::decode_response(body),
+    }
+}
+
+/// Encodes a hub answer as a client of protocol `to` expects it.
+pub fn encode_response(to: Format, response: &ir::Response, client: &ClientView) -> Vec<u8> {
+    match to {
+        Format::Chat => chat::encode_response(response, client),
+        Format::Responses => responses::encode_response(response, client),
+        Format::Claude => claude::encode_response(response, client),
+        Format::Gemini => gemini::encode_response(response, client),
     }
 }
 
@@ -205,12 +225,7 @@ impl Exchange {
 
     /// Translates a whole (non-streamed) upstream answer for the client.
     pub fn response(&self, body: &[u8]) -> Result<Vec<u8>, TranslateError> {
-        let mut response = match self.upstream {
-            Format::Chat => chat::decode_response(body)?,
-            Format::Responses => responses::decode_response(body)?,
-            Format::Claude => claude::decode_response(body)?,
-            Format::Gemini => gemini::decode_response(body)?,
-        };
+        let mut response = decode_response(self.upstream, body)?;
         for part in &mut response.content {
             if let Part::ToolCall { name, .. } = part {
                 *name = self.names.client(name);
@@ -221,12 +236,7 @@ impl Exchange {
 
     /// Encodes a hub answer in the client's protocol.
     pub fn encode_response(&self, response: &ir::Response) -> Vec<u8> {
-        match self.client {
-            Format::Chat => chat::encode_response(response, &self.view),
-            Format::Responses => responses::encode_response(response, &self.view),
-            Format::Claude => claude::encode_response(response, &self.view),
-            Format::Gemini => gemini::encode_response(response, &self.view),
-        }
+        encode_response(self.client, response, &self.view)
     }
 
     /// A translator for the upstream's event stream; frames over `max_frame` bytes fail it.
