@@ -453,7 +453,12 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
             body.insert("parallel_tool_calls".into(), json!(p));
         }
     }
-    if let Some(choice) = &request.tool_choice {
+    // OpenAI refuses a `tool_choice` without `tools` (spec §8.7, orphaned tool_choice).
+    if let Some(choice) = request
+        .tool_choice
+        .as_ref()
+        .filter(|_| !request.tools.is_empty())
+    {
         let choice = match choice {
             ToolChoice::Auto => json!("auto"),
             ToolChoice::None => json!("none"),

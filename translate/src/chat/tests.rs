@@ -138,6 +138,24 @@ fn encoding_writes_max_tokens_effort_and_usage_option() {
 }
 
 #[test]
+fn tool_choice_is_sent_only_with_tools() {
+    let mut request = decode(json!({"model": "m", "tool_choice": "required",
+        "messages": [{"role": "user", "content": "hi"}]}))
+    .unwrap();
+    let body: Value = serde_json::from_slice(&encode_request(&request).unwrap()).unwrap();
+    assert!(body.get("tool_choice").is_none(), "{body}");
+    request.tools.push(crate::ir::Tool {
+        name: "get".into(),
+        description: None,
+        parameters: json!({"type": "object"}),
+        strict: None,
+        cache_control: None,
+    });
+    let body: Value = serde_json::from_slice(&encode_request(&request).unwrap()).unwrap();
+    assert_eq!(body["tool_choice"], "required");
+}
+
+#[test]
 fn parallel_tool_calls_with_late_ids_and_names() {
     let events = frames(&[
         chunk(json!({"role": "assistant", "content": "ok"}), Value::Null),
