@@ -414,7 +414,7 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
             body.insert("system".to_owned(), Value::Array(blocks));
         }
     }
-    let messages = encode_messages(&request.messages)?;
+    let messages = encode_messages(&request.messages, !request.system.is_empty())?;
     let unthinking_tool_turn = unthinking_tool_turn(&messages);
     body.insert("messages".to_owned(), Value::Array(messages));
     let has_tools = !request.tools.is_empty();
@@ -645,7 +645,9 @@ fn document_block(media: &Media, title: Option<&str>, here: &str) -> Result<Valu
 /// The conversation as Claude takes it: empty text dropped, foreign thinking dropped, tool ids
 /// sanitised, consecutive same-role messages merged, tool results first in their message, and
 /// a placeholder user turn (`"."`) in front when the conversation starts with the assistant.
-fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
+/// `has_system`: instructions alone are a valid request elsewhere (a Responses `developer`
+/// item, a chat `system` message); Claude then gets a placeholder user turn (spec §4.6).
+fn encode_messages(messages: &[Message], has_system: bool) -> Result<Vec<Value>, TranslateError> {
     let mut out: Vec<(Role, Vec<Value>)> = Vec::new();
     for (i, message) in messages.iter().enumerate() {
         let assistant = message.role == Role::Assistant;
@@ -746,6 +748,9 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
             _ => out.push((message.role, blocks)),
         }
     }
+    if out.is_empty() && has_system {
+        out.push((Role::User, vec![json!({"type": "text", "text": "."})]));
+    }
     if out.is_empty() {
         return Err(TranslateError::unsupported(
             "messages",
@@ -761,6 +766,7 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
             if role == Role::User {
                 // Stable: tool results first, the rest in order.
                 blocks.sort_by_key(|b| b["type"] != "tool_result");
+                dedupe_tool_results(&mut blocks);
             }
             let role = if role == Role::User {
                 "user"
@@ -770,4 +776,31 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
             json!({"role": role, "content": blocks})
         })
         .collect())
+}
+
+/// Claude refuses two `tool_result`s for one `tool_use`: a result repeated in one turn is
+/// kept once, at its first position, with its last content (spec §6.2.4).
+fn dedupe_tool_results(blocks: &mut Vec<Value>) {
+    let mut first: std::collections::HashMap<String, usize> = Default::default();
+    let mut keep = vec![true; blocks.len()];
+    for i in 0..blocks.len() {
+        if blocks[i]["type"] != "tool_result" {
+            continue;
+        }
+        let id = blocks[i]["tool_use_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        match first.get(&id) {
+            Some(&at) => {
+                blocks[at] = blocks[i].clone();
+                keep[i] = false;
+            }
+            None => {
+                first.insert(id, i);
+            }
+        }
+    }
+    let mut flags = keep.into_iter();
+    blocks.retain(|_| flags.next().unwrap_or(true));
 }

@@ -565,3 +565,37 @@ fn thinking_is_dropped_for_an_unthinking_tool_turn_and_inputs_are_objects() {
     assert_eq!(input_arguments(json!([1])), "{}");
     assert_eq!(input_arguments(json!(null)), "{}");
 }
+
+#[test]
+fn repeated_tool_results_are_kept_once_and_instructions_alone_get_a_user_turn() {
+    let result = |id: &str, text: &str| Part::ToolResult {
+        call_id: id.into(),
+        name: None,
+        content: vec![Part::text(text)],
+        is_error: false,
+    };
+    let mut request = base("m");
+    request.messages = vec![Message {
+        role: Role::User,
+        parts: vec![
+            result("a", "old"),
+            result("b", "rain"),
+            result("a", "sunny"),
+        ],
+    }];
+    let body = encode(&request);
+    let blocks = body["messages"][0]["content"].as_array().unwrap();
+    assert_eq!(blocks.len(), 2);
+    assert_eq!(blocks[0]["tool_use_id"], "a");
+    assert_eq!(blocks[0]["content"][0]["text"], "sunny");
+    assert_eq!(blocks[1]["tool_use_id"], "b");
+
+    let mut request = base("m");
+    request.messages.clear();
+    request.system = vec![Part::text("rules")];
+    let body = encode(&request);
+    assert_eq!(
+        body["messages"],
+        json!([{"role": "user", "content": [{"type": "text", "text": "."}]}])
+    );
+}
