@@ -24,6 +24,14 @@ for path in sorted(root.glob("responses-to-*/*.json")):
         Response.model_validate(expected)
     elif fixture["kind"] == "stream":
         state = ResponseStreamState(input_tools=omit, text_format=omit)
+        failed = "stream_error" in expected[-1]
+        if failed:
+            # The translation failed the stream: the proxy ends it with an `error` event,
+            # which must validate too; the frames before it must still be valid events.
+            error = {"type": "error", "code": "internal_server_error", "param": None,
+                     "message": expected[-1]["stream_error"]["message"],
+                     "sequence_number": len(expected) - 1}
+            expected = expected[:-1] + [{"event": "error", "data": error}]
         for n, frame in enumerate(expected):
             data = frame["data"]
             assert frame.get("event") == data["type"], (path, n)
@@ -31,7 +39,9 @@ for path in sorted(root.glob("responses-to-*/*.json")):
             event = events.validate_python(data)
             state.handle_event(event)
         last = expected[-1]["data"]
-        if last["type"] == "response.completed":
+        if failed:
+            assert last["type"] == "error", path
+        elif last["type"] == "response.completed":
             assert state._completed_response is not None, f"{path}: no final response"
         else:
             # An incomplete answer: the SDK hands the event over; its response must validate.
