@@ -23,6 +23,7 @@
 mod request;
 mod response;
 mod schema;
+mod signature;
 mod stream_decode;
 mod stream_encode;
 mod wire;

@@ -129,7 +129,7 @@ fn decode_part(
         .thought_signature
         .as_deref()
         .filter(|s| !s.is_empty())
-        .map(|s| Signature::read(s, SignatureFamily::Gemini));
+        .map(super::signature::read);
     if let Some(call) = &part.function_call {
         if role != Role::Assistant {
             return Err(invalid(format!(
@@ -320,7 +320,7 @@ fn decode_generation_config(
     request.max_tokens = config.max_output_tokens;
     request.temperature = config.temperature;
     request.top_p = config.top_p;
-    request.top_k = config.top_k.map(|k| k.max(0.0) as u64);
+    request.top_k = config.top_k;
     request.stop = config.stop_sequences.clone();
     request.n = config.candidate_count;
     let schema = config
@@ -500,7 +500,7 @@ fn generation_config(request: &Request) -> Option<GenerationConfig> {
         max_output_tokens: request.max_tokens,
         temperature: request.temperature,
         top_p: request.top_p,
-        top_k: request.top_k.map(|k| k as f64),
+        top_k: request.top_k,
         stop_sequences: request.stop.clone(),
         ..GenerationConfig::default()
     };

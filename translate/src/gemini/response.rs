@@ -10,7 +10,7 @@ use super::wire::{
 };
 use crate::ClientView;
 use crate::TranslateError;
-use crate::ir::{Finish, Media, Part, Response, Signature, SignatureFamily, Usage};
+use crate::ir::{Finish, Media, Part, Response, Usage};
 
 /// Reads an upstream answer (also one stream chunk).
 pub(crate) fn parse(body: &[u8]) -> Result<GenerateContentResponse, TranslateError> {
@@ -94,7 +94,7 @@ fn push_part(content: &mut Vec<Part>, part: &WirePart, id: impl Fn() -> String) 
         .thought_signature
         .as_deref()
         .filter(|s| !s.is_empty())
-        .map(|s| Signature::read(s, SignatureFamily::Gemini));
+        .map(super::signature::read);
     if let Some(call) = &part.function_call {
         content.push(Part::ToolCall {
             id: call
@@ -272,7 +272,7 @@ fn encode_part(part: &Part, carried: &mut Option<String>) -> Option<WirePart> {
             ..WirePart::default()
         }),
         Part::Thinking { text, signature } => {
-            let signature = signature.as_ref().map(|s| s.write(SignatureFamily::Gemini));
+            let signature = signature.as_ref().map(super::signature::write);
             if text.is_empty() {
                 if signature.is_some() {
                     *carried = signature;
@@ -299,7 +299,7 @@ fn encode_part(part: &Part, carried: &mut Option<String>) -> Option<WirePart> {
             }),
             thought_signature: signature
                 .as_ref()
-                .map(|s| s.write(SignatureFamily::Gemini))
+                .map(super::signature::write)
                 .or_else(|| carried.take()),
             ..WirePart::default()
         }),

@@ -7,7 +7,7 @@
 //! [`StreamDecoder::finish`] ends the stream.
 
 use crate::TranslateError;
-use crate::ir::{Block, Delta, Event, Finish, Signature, SignatureFamily};
+use crate::ir::{Block, Delta, Event, Finish};
 use crate::sse::Frame;
 
 use super::response::{self, CallIds};
@@ -105,7 +105,7 @@ impl StreamDecoder {
                 .thought_signature
                 .as_deref()
                 .filter(|s| !s.is_empty())
-                .map(|s| Signature::read(s, SignatureFamily::Gemini));
+                .map(super::signature::read);
             if let Some(call) = &part.function_call {
                 self.close(out);
                 let index = self.next_index;

@@ -4,7 +4,7 @@
 //! (Gemini sends a call whole); usage and the finish reason go on the last chunk.
 
 use crate::ClientView;
-use crate::ir::{Block, Delta, Event, Finish, Signature, SignatureFamily, Usage};
+use crate::ir::{Block, Delta, Event, Finish, Signature, Usage};
 use crate::sse;
 
 use super::response::{arguments_object, finish_reason, usage_metadata};
@@ -124,7 +124,7 @@ impl StreamEncoder {
                             WirePart {
                                 text: Some(String::new()),
                                 thought: self.in_thinking,
-                                thought_signature: Some(signature.write(SignatureFamily::Gemini)),
+                                thought_signature: Some(super::signature::write(signature)),
                                 ..WirePart::default()
                             },
                             out,
@@ -142,9 +142,7 @@ impl StreamEncoder {
                                 name: call.name,
                                 args: Some(arguments_object(&call.arguments)),
                             }),
-                            thought_signature: call
-                                .signature
-                                .map(|s| s.write(SignatureFamily::Gemini)),
+                            thought_signature: call.signature.as_ref().map(super::signature::write),
                             ..WirePart::default()
                         },
                         out,

@@ -113,6 +113,10 @@ pub(crate) struct WirePart {
     pub(crate) function_response: Option<FunctionResponse>,
 }
 
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.map(|k| k.max(0.0) as u64))
+}
+
 fn null_false<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
 }
@@ -253,9 +257,14 @@ pub(crate) struct GenerationConfig {
     /// Nucleus sampling.
     #[serde(default, alias = "top_p", skip_serializing_if = "Option::is_none")]
     pub(crate) top_p: Option<f64>,
-    /// Top-k sampling (a number; integral in practice).
-    #[serde(default, alias = "top_k", skip_serializing_if = "Option::is_none")]
-    pub(crate) top_k: Option<f64>,
+    /// Top-k sampling (read from any number, written as an integer).
+    #[serde(
+        default,
+        alias = "top_k",
+        deserialize_with = "whole_number",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) top_k: Option<u64>,
     /// Stop sequences.
     #[serde(
         default,
