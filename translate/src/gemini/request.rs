@@ -250,9 +250,11 @@ fn media_part(mime: &str, media: Media, path: impl Fn() -> String) -> Result<Par
     let mime = mime.to_ascii_lowercase();
     if mime.starts_with("image/") {
         Ok(Part::Image(media))
-    } else if mime.is_empty() && matches!(media, Media::Url(_)) {
-        Ok(Part::Document { media, title: None })
-    } else if mime == "application/pdf" || mime.starts_with("text/") || mime == "application/json" {
+    } else if (mime.is_empty() && matches!(media, Media::Url(_)))
+        || mime == "application/pdf"
+        || mime.starts_with("text/")
+        || mime == "application/json"
+    {
         Ok(Part::Document { media, title: None })
     } else {
         Err(TranslateError::unsupported(
@@ -483,7 +485,7 @@ fn encode_wire(request: &Request) -> Result<GenerateContentRequest, TranslateErr
     Ok(GenerateContentRequest {
         model: None,
         contents,
-        system_instruction: (!system.is_empty()).then(|| Content {
+        system_instruction: (!system.is_empty()).then_some(Content {
             role: None,
             parts: system,
         }),
@@ -526,11 +528,20 @@ fn generation_config(request: &Request) -> Option<GenerationConfig> {
 }
 
 /// §3.1.5: a level as `thinkingLevel` for Gemini 3 models (which take levels), as the table's
-/// budget for older ones; a budget as `thinkingBudget`; auto -1; off 0.
+/// budget for older ones; a budget as `thinkingBudget`; auto -1; off 0, except on Gemini 3
+/// (which cannot switch thinking off) the lowest level (`minimal` on Flash, else `low`).
 fn thinking_config(request: &Request) -> Option<ThinkingConfig> {
     let levels = request.model.contains("gemini-3");
     let mut config = ThinkingConfig::default();
     match request.thinking {
+        Some(Thinking::Off) if levels => {
+            let lowest = if request.model.contains("flash") {
+                "minimal"
+            } else {
+                "low"
+            };
+            config.thinking_level = Some(lowest.to_owned());
+        }
         Some(Thinking::Effort(effort)) if levels => {
             config.thinking_level = Some(
                 match effort {

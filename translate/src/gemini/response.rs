@@ -37,8 +37,10 @@ pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
     let mut content = Vec::new();
     let candidate = wire.candidates.first();
     if let Some(parts) = candidate.and_then(|c| c.content.as_ref()).map(|c| &c.parts) {
-        for (pi, part) in parts.iter().enumerate() {
-            push_part(&mut content, part, || ids.id(pi));
+        let mut calls = 0;
+        for part in parts {
+            push_part(&mut content, part, || ids.id(calls));
+            calls += usize::from(part.function_call.is_some());
         }
     }
     let saw_call = content.iter().any(|p| matches!(p, Part::ToolCall { .. }));
@@ -85,6 +87,11 @@ impl CallIds {
     /// The id of the `n`th call.
     pub(crate) fn id(&self, n: usize) -> String {
         format!("call_{}_{n}", self.base)
+    }
+
+    /// The ids' common beginning (`call_<base>`).
+    pub(crate) fn prefix(&self) -> String {
+        format!("call_{}", self.base)
     }
 }
 
@@ -208,7 +215,10 @@ pub(crate) fn usage(metadata: &UsageMetadata) -> Usage {
         input: metadata.prompt_token_count.unwrap_or(0),
         cached: metadata.cached_content_token_count.unwrap_or(0),
         cache_write: 0,
-        output: metadata.candidates_token_count.unwrap_or(0) + thoughts,
+        output: metadata
+            .candidates_token_count
+            .unwrap_or(0)
+            .saturating_add(thoughts),
         reasoning: thoughts,
     }
 }
@@ -220,7 +230,7 @@ pub(crate) fn usage_metadata(usage: &Usage) -> UsageMetadata {
         cached_content_token_count: (usage.cached > 0).then_some(usage.cached),
         candidates_token_count: Some(usage.visible_output()),
         thoughts_token_count: (usage.reasoning > 0).then_some(usage.reasoning),
-        total_token_count: Some(usage.total()),
+        total_token_count: Some(usage.input.saturating_add(usage.output)),
     }
 }
 

@@ -93,7 +93,7 @@ impl StreamDecoder {
         }
         if self.call_base.is_none() {
             let ids = CallIds::new(chunk.response_id.as_deref(), data.as_bytes());
-            self.call_base = Some(ids.id(0).trim_end_matches("_0").to_owned());
+            self.call_base = Some(ids.prefix());
         }
         let candidate = chunk.candidates.first();
         for part in candidate

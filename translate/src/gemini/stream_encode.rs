@@ -19,9 +19,13 @@ struct OpenCall {
     signature: Option<Signature>,
 }
 
-/// Hub events to the client's stream bytes.
+/// Hub events to the client's stream bytes (boxed: the crate keeps encoders in one enum).
+#[derive(Debug)]
+pub(crate) struct StreamEncoder(Box<State>);
+
+/// The encoder's state.
 #[derive(Debug, Default)]
-pub(crate) struct StreamEncoder {
+struct State {
     sse: bool,
     model: String,
     id: String,
@@ -36,14 +40,21 @@ pub(crate) struct StreamEncoder {
 impl StreamEncoder {
     /// An encoder for one stream to `client`.
     pub(crate) fn new(client: &ClientView) -> Self {
-        StreamEncoder {
+        StreamEncoder(Box::new(State {
             sse: client.gemini_sse,
             model: client.model.clone(),
             id: client.id.clone(),
-            ..Self::default()
-        }
+            ..State::default()
+        }))
     }
 
+    /// Encodes one event.
+    pub(crate) fn event(&mut self, event: &Event, out: &mut Vec<u8>) {
+        self.0.event(event, out);
+    }
+}
+
+impl State {
     fn write(&mut self, chunk: &GenerateContentResponse, out: &mut Vec<u8>) {
         if self.sse {
             sse::write_json(out, None, chunk);
@@ -75,8 +86,7 @@ impl StreamEncoder {
         self.write(&chunk, out);
     }
 
-    /// Encodes one event.
-    pub(crate) fn event(&mut self, event: &Event, out: &mut Vec<u8>) {
+    fn event(&mut self, event: &Event, out: &mut Vec<u8>) {
         match event {
             Event::Start { id, .. } => {
                 if !id.is_empty() {
