@@ -1,6 +1,7 @@
 //! Gemini requests: a client's `generateContent` body to the hub request, and the hub request
 //! to an upstream's body (and its `countTokens` body).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use serde_json::{Map, Value, json};
@@ -23,7 +24,7 @@ fn invalid(message: impl Into<String>) -> TranslateError {
 
 /// Decodes a client's `generateContent` body.
 pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
-    let wire: GenerateContentRequest = serde_json::from_slice(body)?;
+    let wire: GenerateContentRequest<'_> = serde_json::from_slice(body)?;
     let mut request = Request {
         model: wire
             .model
@@ -83,7 +84,7 @@ impl Pending {
     }
 }
 
-fn decode_contents(contents: &[Content], request: &mut Request) -> Result<(), TranslateError> {
+fn decode_contents(contents: &[Content<'_>], request: &mut Request) -> Result<(), TranslateError> {
     let mut pending = Pending::default();
     let mut previous: Option<Role> = None;
     for (ci, content) in contents.iter().enumerate() {
@@ -117,7 +118,7 @@ fn decode_contents(contents: &[Content], request: &mut Request) -> Result<(), Tr
 }
 
 fn decode_part(
-    part: &WirePart,
+    part: &WirePart<'_>,
     role: Role,
     ci: usize,
     pi: usize,
@@ -168,8 +169,8 @@ fn decode_part(
         out.push(media_part(
             &blob.mime_type,
             Media::Base64 {
-                media_type: blob.mime_type.clone(),
-                data: blob.data.clone(),
+                media_type: blob.mime_type.to_string(),
+                data: blob.data.to_string(),
             },
             path,
         )?);
@@ -182,7 +183,7 @@ fn decode_part(
     }
     match (&part.text, part.thought) {
         (Some(text), true) => out.push(Part::Thinking {
-            text: text.clone(),
+            text: text.to_string(),
             signature,
         }),
         (text, false) => {
@@ -395,7 +396,7 @@ pub(crate) fn encode_count_request(request: &Request) -> Result<Vec<u8>, Transla
     Ok(serde_json::to_vec(&body).unwrap_or_default())
 }
 
-fn encode_wire(request: &Request) -> Result<GenerateContentRequest, TranslateError> {
+fn encode_wire(request: &Request) -> Result<GenerateContentRequest<'_>, TranslateError> {
     if let Some(n) = request.n
         && n > 1
     {
@@ -404,18 +405,18 @@ fn encode_wire(request: &Request) -> Result<GenerateContentRequest, TranslateErr
             "switchyard translates one Gemini candidate; ask for one answer",
         ));
     }
-    let system: Vec<WirePart> = request
+    let system: Vec<WirePart<'_>> = request
         .system
         .iter()
         .filter_map(|part| match part {
             Part::Text { text, .. } if !text.is_empty() => Some(WirePart {
-                text: Some(text.clone()),
+                text: Some(text.as_str().into()),
                 ..WirePart::default()
             }),
             _ => None,
         })
         .collect();
-    let mut contents: Vec<Content> = Vec::new();
+    let mut contents: Vec<Content<'_>> = Vec::new();
     for (mi, message) in request.messages.iter().enumerate() {
         let role = match message.role {
             Role::User => "user",
@@ -443,7 +444,7 @@ fn encode_wire(request: &Request) -> Result<GenerateContentRequest, TranslateErr
             Content {
                 role: Some("user".to_owned()),
                 parts: vec![WirePart {
-                    text: Some(String::new()),
+                    text: Some("".into()),
                     ..WirePart::default()
                 }],
             },
@@ -564,15 +565,15 @@ fn thinking_config(request: &Request) -> Option<ThinkingConfig> {
     .then_some(config)
 }
 
-fn encode_parts(message: &Message, mi: usize) -> Result<Vec<WirePart>, TranslateError> {
-    let mut out: Vec<WirePart> = Vec::new();
+fn encode_parts(message: &Message, mi: usize) -> Result<Vec<WirePart<'_>>, TranslateError> {
+    let mut out: Vec<WirePart<'_>> = Vec::new();
     // A Gemini signature carried by an empty thinking part belongs to the next part.
-    let mut carried: Option<String> = None;
-    let gemini_signature = |s: &Option<Signature>| {
+    let mut carried: Option<Cow<'_, str>> = None;
+    fn gemini_signature(s: &Option<Signature>) -> Option<Cow<'_, str>> {
         s.as_ref()
             .and_then(|s| s.for_upstream(SignatureFamily::Gemini))
-            .map(str::to_owned)
-    };
+            .map(Cow::Borrowed)
+    }
     for (pi, part) in message.parts.iter().enumerate() {
         let path = || format!("messages[{mi}].content[{pi}]");
         match part {
@@ -581,7 +582,7 @@ fn encode_parts(message: &Message, mi: usize) -> Result<Vec<WirePart>, Translate
                     continue;
                 }
                 out.push(WirePart {
-                    text: Some(text.clone()),
+                    text: Some(text.as_str().into()),
                     thought_signature: carried.take(),
                     ..WirePart::default()
                 });
@@ -609,7 +610,7 @@ fn encode_parts(message: &Message, mi: usize) -> Result<Vec<WirePart>, Translate
                 };
                 let signature = gemini_signature(signature)
                     .or_else(|| carried.take())
-                    .unwrap_or_else(|| GEMINI_SKIP_SIGNATURE.to_owned());
+                    .unwrap_or(Cow::Borrowed(GEMINI_SKIP_SIGNATURE));
                 out.push(WirePart {
                     function_call: Some(FunctionCall {
                         id: None,
@@ -664,7 +665,7 @@ fn encode_parts(message: &Message, mi: usize) -> Result<Vec<WirePart>, Translate
             Part::Thinking { text, signature } => match gemini_signature(signature) {
                 Some(signature) if text.is_empty() => carried = Some(signature),
                 Some(signature) => out.push(WirePart {
-                    text: Some(text.clone()),
+                    text: Some(text.as_str().into()),
                     thought: true,
                     thought_signature: Some(signature),
                     ..WirePart::default()
@@ -678,7 +679,7 @@ fn encode_parts(message: &Message, mi: usize) -> Result<Vec<WirePart>, Translate
     if let Some(signature) = carried {
         out.push(WirePart {
             thought_signature: Some(signature),
-            text: Some(String::new()),
+            text: Some("".into()),
             ..WirePart::default()
         });
     }
@@ -690,12 +691,12 @@ fn gemini_file_uri(uri: &str) -> bool {
     uri.starts_with("https://generativelanguage.googleapis.com/") || uri.starts_with("gs://")
 }
 
-fn media_wire(media: &Media, path: impl Fn() -> String) -> Result<WirePart, TranslateError> {
+fn media_wire(media: &Media, path: impl Fn() -> String) -> Result<WirePart<'_>, TranslateError> {
     match media {
         Media::Base64 { media_type, data } => Ok(WirePart {
             inline_data: Some(Blob {
-                mime_type: media_type.clone(),
-                data: data.clone(),
+                mime_type: media_type.as_str().into(),
+                data: data.as_str().into(),
             }),
             ..WirePart::default()
         }),
@@ -705,8 +706,8 @@ fn media_wire(media: &Media, path: impl Fn() -> String) -> Result<WirePart, Tran
             {
                 return Ok(WirePart {
                     inline_data: Some(Blob {
-                        mime_type: mime.to_owned(),
-                        data: data.to_owned(),
+                        mime_type: mime.into(),
+                        data: data.into(),
                     }),
                     ..WirePart::default()
                 });

@@ -2,6 +2,8 @@
 //! hub answer to a client's. Also the usage, finish-reason and time conversions the stream
 //! codecs share.
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -13,7 +15,7 @@ use crate::TranslateError;
 use crate::ir::{Finish, Media, Part, Response, Usage};
 
 /// Reads an upstream answer (also one stream chunk).
-pub(crate) fn parse(body: &[u8]) -> Result<GenerateContentResponse, TranslateError> {
+pub(crate) fn parse(body: &[u8]) -> Result<GenerateContentResponse<'_>, TranslateError> {
     serde_json::from_slice(body)
         .map_err(|e| TranslateError::Upstream(format!("Gemini answer: {e}")))
 }
@@ -96,7 +98,7 @@ impl CallIds {
 }
 
 /// Adds one answer part to `content`, merging consecutive texts and thoughts.
-fn push_part(content: &mut Vec<Part>, part: &WirePart, id: impl Fn() -> String) {
+fn push_part(content: &mut Vec<Part>, part: &WirePart<'_>, id: impl Fn() -> String) {
     let signature = part
         .thought_signature
         .as_deref()
@@ -120,12 +122,12 @@ fn push_part(content: &mut Vec<Part>, part: &WirePart, id: impl Fn() -> String) 
     }
     if let Some(blob) = &part.inline_data {
         content.push(Part::Image(Media::Base64 {
-            media_type: blob.mime_type.clone(),
-            data: blob.data.clone(),
+            media_type: blob.mime_type.to_string(),
+            data: blob.data.to_string(),
         }));
         return;
     }
-    let text = part.text.clone().unwrap_or_default();
+    let text = part.text.as_deref().unwrap_or_default().to_owned();
     if part.thought {
         if let Some(Part::Thinking {
             text: previous,
@@ -236,8 +238,8 @@ pub(crate) fn usage_metadata(usage: &Usage) -> UsageMetadata {
 
 /// Encodes a whole answer for a Gemini client.
 pub(crate) fn encode_response(response: &Response, client: &ClientView) -> Vec<u8> {
-    let mut parts: Vec<WirePart> = Vec::new();
-    let mut carried: Option<String> = None;
+    let mut parts: Vec<WirePart<'_>> = Vec::new();
+    let mut carried: Option<Cow<'_, str>> = None;
     for part in &response.content {
         if let Some(wire) = encode_part(part, &mut carried) {
             parts.push(wire);
@@ -274,10 +276,10 @@ pub(crate) fn encode_response(response: &Response, client: &ClientView) -> Vec<u
 
 /// One answer part for a Gemini client; a signature-only thinking part is carried to the next
 /// part.
-fn encode_part(part: &Part, carried: &mut Option<String>) -> Option<WirePart> {
+fn encode_part<'a>(part: &'a Part, carried: &mut Option<Cow<'a, str>>) -> Option<WirePart<'a>> {
     match part {
         Part::Text { text, .. } => Some(WirePart {
-            text: Some(text.clone()),
+            text: Some(text.as_str().into()),
             thought_signature: carried.take(),
             ..WirePart::default()
         }),
@@ -290,7 +292,7 @@ fn encode_part(part: &Part, carried: &mut Option<String>) -> Option<WirePart> {
                 return None;
             }
             Some(WirePart {
-                text: Some(text.clone()),
+                text: Some(text.as_str().into()),
                 thought: true,
                 thought_signature: signature.or_else(|| carried.take()),
                 ..WirePart::default()
@@ -315,8 +317,8 @@ fn encode_part(part: &Part, carried: &mut Option<String>) -> Option<WirePart> {
         }),
         Part::Image(Media::Base64 { media_type, data }) => Some(WirePart {
             inline_data: Some(Blob {
-                mime_type: media_type.clone(),
-                data: data.clone(),
+                mime_type: media_type.as_str().into(),
+                data: data.as_str().into(),
             }),
             ..WirePart::default()
         }),

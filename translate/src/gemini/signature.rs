@@ -4,15 +4,17 @@
 //! signature of another family cannot travel as the crate's `<family>#value` text: toward a
 //! Gemini client it is written as the base64 of that text, and read back the same way.
 
+use std::borrow::Cow;
+
 use crate::ir::{Signature, SignatureFamily};
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/// The `thoughtSignature` a Gemini client gets.
-pub(crate) fn write(signature: &Signature) -> String {
+/// The `thoughtSignature` a Gemini client gets (Gemini's own borrowed as it is).
+pub(crate) fn write(signature: &Signature) -> Cow<'_, str> {
     match signature.family {
-        SignatureFamily::Gemini => signature.value.clone(),
-        _ => encode(signature.write(SignatureFamily::Gemini).as_bytes()),
+        SignatureFamily::Gemini => Cow::Borrowed(signature.value.as_str()),
+        _ => Cow::Owned(encode(signature.write(SignatureFamily::Gemini).as_bytes())),
     }
 }
 

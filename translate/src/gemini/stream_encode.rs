@@ -55,7 +55,7 @@ impl StreamEncoder {
 }
 
 impl State {
-    fn write(&mut self, chunk: &GenerateContentResponse, out: &mut Vec<u8>) {
+    fn write(&mut self, chunk: &GenerateContentResponse<'_>, out: &mut Vec<u8>) {
         if self.sse {
             sse::write_json(out, None, chunk);
             return;
@@ -65,7 +65,7 @@ impl State {
         out.extend_from_slice(&serde_json::to_vec(chunk).unwrap_or_default());
     }
 
-    fn chunk(&self, parts: Vec<WirePart>) -> GenerateContentResponse {
+    fn chunk<'a>(&self, parts: Vec<WirePart<'a>>) -> GenerateContentResponse<'a> {
         GenerateContentResponse {
             candidates: vec![Candidate {
                 content: Some(Content {
@@ -81,7 +81,7 @@ impl State {
         }
     }
 
-    fn part(&mut self, part: WirePart, out: &mut Vec<u8>) {
+    fn part(&mut self, part: WirePart<'_>, out: &mut Vec<u8>) {
         let chunk = self.chunk(vec![part]);
         self.write(&chunk, out);
     }
@@ -108,14 +108,14 @@ impl State {
             Event::Delta { delta, .. } => match delta {
                 Delta::Text(text) => self.part(
                     WirePart {
-                        text: Some(text.clone()),
+                        text: Some(text.as_str().into()),
                         ..WirePart::default()
                     },
                     out,
                 ),
                 Delta::Thinking(text) => self.part(
                     WirePart {
-                        text: Some(text.clone()),
+                        text: Some(text.as_str().into()),
                         thought: true,
                         ..WirePart::default()
                     },
@@ -132,7 +132,7 @@ impl State {
                     } else {
                         self.part(
                             WirePart {
-                                text: Some(String::new()),
+                                text: Some("".into()),
                                 thought: self.in_thinking,
                                 thought_signature: Some(super::signature::write(signature)),
                                 ..WirePart::default()

@@ -259,3 +259,31 @@ fn arb_json() -> impl Strategy<Value = Value> {
         ]
     })
 }
+
+#[test]
+fn wire_text_borrows_from_the_input() {
+    let body = br#"{"candidates":[{"content":{"parts":[{"text":"plain","thoughtSignature":"c2ln"},{"inlineData":{"mimeType":"image/png","data":"AAAA"}}]}}]}"#;
+    let chunk = response::parse(body).unwrap();
+    let parts = &chunk.candidates[0].content.as_ref().unwrap().parts;
+    assert!(matches!(
+        parts[0].text,
+        Some(std::borrow::Cow::Borrowed("plain"))
+    ));
+    assert!(matches!(
+        parts[0].thought_signature,
+        Some(std::borrow::Cow::Borrowed(_))
+    ));
+    assert!(matches!(
+        parts[1].inline_data.as_ref().map(|b| &b.data),
+        Some(std::borrow::Cow::Borrowed(_))
+    ));
+    // Escapes need an owned string, and still decode.
+    let body = br#"{"candidates":[{"content":{"parts":[{"text":"a\nb"}]}}]}"#;
+    let chunk = response::parse(body).unwrap();
+    assert_eq!(
+        chunk.candidates[0].content.as_ref().unwrap().parts[0]
+            .text
+            .as_deref(),
+        Some("a\nb")
+    );
+}

@@ -2,6 +2,8 @@
 //! chunks. Keys are written in camelCase and read in camelCase or snake_case (the REST API
 //! accepts both; clients send both).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -12,20 +14,21 @@ fn is_false(value: &bool) -> bool {
 /// A `generateContent` request body.
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct GenerateContentRequest {
+pub(crate) struct GenerateContentRequest<'a> {
     /// `models/<name>` (only the count request's inner request carries it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) model: Option<String>,
     /// The conversation.
-    #[serde(default)]
-    pub(crate) contents: Vec<Content>,
+    #[serde(borrow, default)]
+    pub(crate) contents: Vec<Content<'a>>,
     /// System instructions.
     #[serde(
+        borrow,
         default,
         alias = "system_instruction",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) system_instruction: Option<Content>,
+    pub(crate) system_instruction: Option<Content<'a>>,
     /// Tool declarations (functions and built-in tools).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) tools: Vec<Tool>,
@@ -57,22 +60,27 @@ pub(crate) struct GenerateContentRequest {
 
 /// One turn: a role and its parts.
 #[derive(Debug, Default, Deserialize, Serialize)]
-pub(crate) struct Content {
+pub(crate) struct Content<'a> {
     /// `user` or `model` (`function`/`tool` read as `user`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) role: Option<String>,
     /// The parts, in order.
-    #[serde(default)]
-    pub(crate) parts: Vec<WirePart>,
+    #[serde(borrow, default)]
+    pub(crate) parts: Vec<WirePart<'a>>,
 }
 
 /// One part of a turn.
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct WirePart {
+pub(crate) struct WirePart<'a> {
     /// Text (a thought when `thought` is set).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) text: Option<String>,
+    #[serde(
+        deserialize_with = "optional_cow",
+        borrow,
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) text: Option<Cow<'a, str>>,
     /// The text is the model's reasoning.
     #[serde(
         default,
@@ -82,18 +90,21 @@ pub(crate) struct WirePart {
     pub(crate) thought: bool,
     /// The opaque signature of the model's reasoning up to this part.
     #[serde(
+        deserialize_with = "optional_cow",
+        borrow,
         default,
         alias = "thought_signature",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) thought_signature: Option<String>,
+    pub(crate) thought_signature: Option<Cow<'a, str>>,
     /// Inline bytes.
     #[serde(
+        borrow,
         default,
         alias = "inline_data",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) inline_data: Option<Blob>,
+    pub(crate) inline_data: Option<Blob<'a>>,
     /// A file by URI.
     #[serde(default, alias = "file_data", skip_serializing_if = "Option::is_none")]
     pub(crate) file_data: Option<FileData>,
@@ -117,6 +128,16 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D
     Ok(Option::<f64>::deserialize(d)?.map(|k| k.max(0.0) as u64))
 }
 
+/// A string borrowed from the input when it has no escapes.
+#[derive(Deserialize)]
+struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+
+fn optional_cow<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    Ok(Option::<Borrowed<'a>>::deserialize(d)?.map(|b| b.0))
+}
+
 fn null_false<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
 }
@@ -124,13 +145,13 @@ fn null_false<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> 
 /// Inline bytes.
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Blob {
+pub(crate) struct Blob<'a> {
     /// The MIME type.
-    #[serde(default, alias = "mime_type")]
-    pub(crate) mime_type: String,
+    #[serde(borrow, default, alias = "mime_type")]
+    pub(crate) mime_type: Cow<'a, str>,
     /// Base64 data.
-    #[serde(default)]
-    pub(crate) data: String,
+    #[serde(borrow, default)]
+    pub(crate) data: Cow<'a, str>,
 }
 
 /// A file by URI.
@@ -353,10 +374,10 @@ pub(crate) struct ThinkingConfig {
 /// A whole answer, or one stream chunk.
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct GenerateContentResponse {
+pub(crate) struct GenerateContentResponse<'a> {
     /// The candidates (switchyard reads the first).
-    #[serde(default)]
-    pub(crate) candidates: Vec<Candidate>,
+    #[serde(borrow, default)]
+    pub(crate) candidates: Vec<Candidate<'a>>,
     /// Why the prompt was blocked, when it was.
     #[serde(
         default,
@@ -400,10 +421,10 @@ pub(crate) struct GenerateContentResponse {
 /// One candidate answer.
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Candidate {
+pub(crate) struct Candidate<'a> {
     /// Its content.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) content: Option<Content>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub(crate) content: Option<Content<'a>>,
     /// Why it stopped.
     #[serde(
         default,
