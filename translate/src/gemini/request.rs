@@ -181,35 +181,44 @@ fn decode_part(
         out.push(media_part(&mime, Media::Url(file.file_uri.clone()), path)?);
         return Ok(());
     }
-    match (&part.text, part.thought) {
-        (Some(text), true) => out.push(Part::Thinking {
-            text: text.to_string(),
-            signature,
-        }),
-        (text, false) => {
-            // A signature on a plain part belongs to the reasoning before it.
-            if let Some(signature) = signature {
-                out.push(Part::Thinking {
-                    text: String::new(),
-                    signature: Some(signature),
-                });
-            }
-            if let Some(text) = text
-                && !text.is_empty()
-            {
-                out.push(Part::text(text.clone()));
-            }
+    let text = part.text.as_deref().unwrap_or_default();
+    if part.thought || (text.is_empty() && signature.is_some()) {
+        push_thinking(out, text, signature);
+    } else {
+        // A signature on a plain part signs the reasoning before it: kept as an empty
+        // thinking part, which encoding puts back on the part that follows.
+        if signature.is_some() {
+            push_thinking(out, "", signature);
         }
-        (None, true) => {
-            if signature.is_some() {
-                out.push(Part::Thinking {
-                    text: String::new(),
-                    signature,
-                });
-            }
+        if !text.is_empty() {
+            out.push(Part::text(text));
         }
     }
     Ok(())
+}
+
+/// Adds reasoning. A signature-only part of another family (sent back through a Gemini
+/// client, base64-wrapped) joins the unsigned reasoning before it: its issuer verifies the
+/// signature against that text. Gemini's own keep their position.
+fn push_thinking(out: &mut Vec<Part>, text: &str, signature: Option<Signature>) {
+    if text.is_empty() && signature.is_none() {
+        return;
+    }
+    if text.is_empty()
+        && let Some(incoming) = &signature
+        && incoming.family != SignatureFamily::Gemini
+        && let Some(Part::Thinking {
+            signature: previous @ None,
+            ..
+        }) = out.last_mut()
+    {
+        *previous = signature;
+        return;
+    }
+    out.push(Part::Thinking {
+        text: text.to_owned(),
+        signature,
+    });
 }
 
 /// A stable id for a call without one: its position in the conversation, which later turns

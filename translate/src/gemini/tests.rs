@@ -287,3 +287,38 @@ fn wire_text_borrows_from_the_input() {
         Some("a\nb")
     );
 }
+
+#[test]
+fn a_foreign_signature_sent_back_joins_its_reasoning() {
+    let claude = crate::ir::Signature {
+        family: crate::ir::SignatureFamily::Claude,
+        value: "EqQB".to_owned(),
+    };
+    let wrapped = signature::write(&claude).into_owned();
+    let request = decode(json!({"contents": [
+        {"role": "user", "parts": [{"text": "q"}]},
+        {"role": "model", "parts": [
+            {"text": "pondering", "thought": true},
+            {"text": "", "thought": true, "thoughtSignature": wrapped},
+            {"text": "answer", "thoughtSignature": "R2VtaW5p"}
+        ]}
+    ]}))
+    .unwrap();
+    assert_eq!(
+        request.messages[1].parts,
+        vec![
+            Part::Thinking {
+                text: "pondering".into(),
+                signature: Some(claude)
+            },
+            Part::Thinking {
+                text: String::new(),
+                signature: Some(crate::ir::Signature {
+                    family: crate::ir::SignatureFamily::Gemini,
+                    value: "R2VtaW5p".into()
+                })
+            },
+            Part::text("answer"),
+        ]
+    );
+}
