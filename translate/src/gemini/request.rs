@@ -399,7 +399,11 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
 /// Encodes a `countTokens` body: the whole request wrapped in `generateContentRequest`.
 pub(crate) fn encode_count_request(request: &Request) -> Result<Vec<u8>, TranslateError> {
     let mut wire = encode_wire(request)?;
-    wire.model = Some(format!("models/{}", request.model));
+    let model = request
+        .model
+        .strip_prefix("models/")
+        .unwrap_or(&request.model);
+    wire.model = Some(format!("models/{model}"));
     wire.tool_config = None;
     let body = json!({ "generateContentRequest": wire });
     Ok(serde_json::to_vec(&body).unwrap_or_default())

@@ -37,7 +37,7 @@ pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
     }
     let ids = CallIds::new(wire.response_id.as_deref(), body);
     let mut content = Vec::new();
-    let candidate = wire.candidates.first();
+    let candidate = wire.candidates.iter().find(|c| c.index.unwrap_or(0) == 0);
     if let Some(parts) = candidate.and_then(|c| c.content.as_ref()).map(|c| &c.parts) {
         let mut calls = 0;
         for part in parts {

@@ -95,7 +95,7 @@ impl StreamDecoder {
             let ids = CallIds::new(chunk.response_id.as_deref(), data.as_bytes());
             self.call_base = Some(ids.prefix());
         }
-        let candidate = chunk.candidates.first();
+        let candidate = chunk.candidates.iter().find(|c| c.index.unwrap_or(0) == 0);
         for part in candidate
             .and_then(|c| c.content.as_ref())
             .map(|c| c.parts.as_slice())
