@@ -23,14 +23,17 @@ mod responses;
 mod signature;
 pub mod sse;
 mod stream;
+mod thinking_patch;
 mod tool_names;
 
 pub use aggregate::Aggregator;
 pub use error::TranslateError;
 pub use error_shape::{client_error, upstream_message};
 pub use estimate::input_tokens as estimate_input_tokens;
+pub use responses::ClientTools;
 pub use signature::GEMINI_SKIP_SIGNATURE;
 pub use stream::StreamTranslator;
+pub use thinking_patch::apply_thinking;
 pub use tool_names::NameMap;
 
 use ir::{Part, Request, Thinking};
@@ -85,6 +88,9 @@ pub struct ClientView {
     /// The request's estimated input tokens (for an Anthropic `message_start` when the
     /// upstream reports input only at the end).
     pub estimated_input_tokens: u64,
+    /// A Responses client's freeform and namespaced tools (filled by [`translate_request`]),
+    /// so its calls come back in the shape it declared.
+    pub responses_tools: ClientTools,
 }
 
 /// How to translate one request.
@@ -170,6 +176,9 @@ pub fn translate_request(
     rename_tools(&mut request, &names);
     let mut view = options.client;
     view.estimated_input_tokens = estimate::input_tokens(&request);
+    if from == Format::Responses {
+        view.responses_tools = responses::client_tools(body);
+    }
     let body = encode_request(to, &request)?;
     Ok(Translated {
         body,

@@ -97,6 +97,7 @@ fn options<'a>(fixture: &'a Value, client: Format) -> RequestOptions<'a> {
                 .as_bool()
                 .unwrap_or(client != Format::Gemini),
             estimated_input_tokens: 0,
+            ..ClientView::default()
         },
     }
 }
