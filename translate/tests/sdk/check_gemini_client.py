@@ -1,10 +1,10 @@
 """Validates the Gemini client-side outputs of the gemini-to-* golden fixtures against the
-official google-genai types. Run: /work/main/target/sdk-venv/bin/python translate/scripts/validate_gemini_sdk.py
+official google-genai types. Run: /work/main/target/sdk-venv/bin/python translate/tests/sdk/check_gemini_client.py
 """
 import glob, json, os, sys
 from google.genai import types
 
-root = os.path.join(os.path.dirname(__file__), "../../tests/fixtures/translation")
+root = os.path.join(os.path.dirname(__file__), "../../../tests/fixtures/translation")
 count = 0
 for path in sorted(glob.glob(os.path.join(root, "gemini-to-*", "*.json"))):
     fixture = json.load(open(path))
