@@ -35,6 +35,8 @@ enum OpenItem {
         name: String,
         arguments: String,
         custom: bool,
+        /// The call's own signature (Gemini): a signature-only reasoning item follows it.
+        signature: Option<String>,
     },
 }
 
@@ -174,6 +176,7 @@ impl State {
                     name: name.clone(),
                     arguments: String::new(),
                     custom: tools.is_custom(name),
+                    signature: None,
                 });
                 item
             }
@@ -220,7 +223,14 @@ impl State {
                 let body = json!({"item_id": id, "output_index": output_index, "summary_index": 0, "delta": piece});
                 ("response.reasoning_summary_text.delta", body)
             }
-            (OpenItem::Reasoning { encrypted, .. }, Delta::Signature(signature)) => {
+            (OpenItem::Reasoning { encrypted, .. }, Delta::Signature(signature))
+            | (
+                OpenItem::Call {
+                    signature: encrypted,
+                    ..
+                },
+                Delta::Signature(signature),
+            ) => {
                 *encrypted = Some(encrypted_for_client(signature));
                 return;
             }
@@ -248,6 +258,7 @@ impl State {
     fn close(&mut self, out: &mut Vec<u8>) {
         let output_index = self.index();
         let Some(open) = self.open.take() else { return };
+        let mut call_signature = None;
         let item = match open {
             OpenItem::Message { id, text } => {
                 let body = json!({"item_id": id, "output_index": output_index, "content_index": 0, "text": text, "logprobs": []});
@@ -278,7 +289,9 @@ impl State {
                 name,
                 arguments,
                 custom,
+                signature,
             } => {
+                call_signature = signature;
                 let arguments = if arguments.is_empty() {
                     "{}".to_owned()
                 } else {
@@ -310,6 +323,19 @@ impl State {
         };
         self.output.push(item);
         self.held_done = true;
+        if let Some(encrypted) = call_signature {
+            // As in a whole answer: the call's signature follows as a reasoning item.
+            self.release(false, out);
+            let output_index = self.index();
+            let item = reasoning_item(&item_id("rs", &self.id, output_index), "", Some(encrypted));
+            self.emit(
+                out,
+                "response.output_item.added",
+                json!({"output_index": output_index, "item": item}),
+            );
+            self.output.push(item);
+            self.held_done = true;
+        }
     }
 
     /// Emits the held `output_item.done` (`incomplete`: the answer was cut short).
