@@ -105,10 +105,16 @@ impl State {
             Event::Start { id, .. } => self.start(id, out),
             Event::BlockStart { index, block } => {
                 self.start("", out);
+                // Consecutive text blocks are one message, as in a whole answer.
+                if *block == Block::Text && matches!(self.open, Some(OpenItem::Message { .. })) {
+                    return;
+                }
                 self.close(out);
                 self.open(*index, block, out);
             }
             Event::Delta { delta, .. } => self.delta(delta, out),
+            // A message stays open until something else starts (or the end).
+            Event::BlockStop { .. } if matches!(self.open, Some(OpenItem::Message { .. })) => {}
             Event::BlockStop { .. } => self.close(out),
             Event::Usage(usage) => self.usage.merge(usage),
             Event::Finish(finish) => self.finish = finish.clone(),
