@@ -108,6 +108,14 @@ impl StreamEncoder {
                 let content_block = match block {
                     Block::Text => json!({"type": "text", "text": ""}),
                     Block::Thinking => json!({"type": "thinking", "thinking": "", "signature": ""}),
+                    Block::RedactedThinking { data, family } => {
+                        let data = crate::ir::Signature {
+                            family: *family,
+                            value: data.clone(),
+                        }
+                        .write(SignatureFamily::Claude);
+                        json!({"type": "redacted_thinking", "data": data})
+                    }
                     Block::ToolCall { id, name } => {
                         self.has_tool_use = true;
                         let id = if id.is_empty() {

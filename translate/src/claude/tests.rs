@@ -599,3 +599,39 @@ fn repeated_tool_results_are_kept_once_and_instructions_alone_get_a_user_turn() 
         json!([{"role": "user", "content": [{"type": "text", "text": "."}]}])
     );
 }
+
+#[test]
+fn redacted_thinking_streams_through_as_one_block() {
+    let text = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"c\",\"content\":[]}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"redacted_thinking\",\"data\":\"RA==\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+    let mut decoder = StreamDecoder::new();
+    let mut events = Vec::new();
+    for frame in frames(text) {
+        decoder.frame(&frame, &mut events).unwrap();
+    }
+    let block = Block::RedactedThinking {
+        data: "RA==".into(),
+        family: SignatureFamily::Claude,
+    };
+    assert_eq!(events[1], Event::BlockStart { index: 0, block });
+    assert_eq!(events[2], Event::BlockStop { index: 0 });
+
+    let mut encoder = StreamEncoder::new(&ClientView::default());
+    let mut out = Vec::new();
+    for event in &events {
+        encoder.event(event, &mut out);
+    }
+    let start = frames(std::str::from_utf8(&out).unwrap())
+        .into_iter()
+        .find(|f| f.event.as_deref() == Some("content_block_start"))
+        .unwrap();
+    let start: Value = serde_json::from_str(&start.data).unwrap();
+    assert_eq!(
+        start["content_block"],
+        json!({"type": "redacted_thinking", "data": "RA=="})
+    );
+}

@@ -8,8 +8,8 @@
 use serde_json::{Value, json};
 
 use super::response::{
-    call_item, encrypted_for_client, item_id, message_item, reasoning_item, response_id,
-    response_json, status,
+    call_item, encrypted_for_client, item_id, message_item, reasoning_item, redacted_for_client,
+    response_id, response_json, status,
 };
 use crate::ClientView;
 use crate::ir::{Block, Delta, Event, Finish, Usage};
@@ -166,6 +166,18 @@ impl State {
                     text: String::new(),
                     part_open: false,
                     encrypted: None,
+                });
+                item
+            }
+            Block::RedactedThinking { data, family } => {
+                let id = item_id("rs", &self.id, output_index);
+                let encrypted = Some(redacted_for_client(data, *family));
+                let item = reasoning_item(&id, "", encrypted.clone());
+                self.open = Some(OpenItem::Reasoning {
+                    id,
+                    text: String::new(),
+                    part_open: false,
+                    encrypted,
                 });
                 item
             }
