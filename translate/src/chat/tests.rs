@@ -626,3 +626,39 @@ fn lenient_servers_empty_finish_reasons_and_odd_counts() {
     })));
     assert!(events.contains(&Event::Finish(Finish::Stop)));
 }
+
+#[test]
+fn tool_results_pair_with_made_up_ids_and_keep_cache_control() {
+    let request = decode(json!({
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"type": "function", "function": {"name": "f", "arguments": "{}"}},
+                {"id": "c2", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "whatever", "content": "one",
+             "cache_control": {"type": "ephemeral"}},
+            {"role": "tool", "tool_call_id": "c2", "content": "two"}
+        ]
+    }))
+    .unwrap();
+    let Part::ToolCall { id: made_up, .. } = &request.messages[1].parts[0] else {
+        panic!("a tool call");
+    };
+    let results = &request.messages[2].parts;
+    let Part::ToolResult {
+        call_id, content, ..
+    } = &results[0]
+    else {
+        panic!("a tool result");
+    };
+    assert_eq!(call_id, made_up);
+    assert!(matches!(
+        &content[0],
+        Part::Text {
+            cache_control: Some(_),
+            ..
+        }
+    ));
+    assert!(matches!(&results[1], Part::ToolResult { call_id, .. } if call_id == "c2"));
+}
