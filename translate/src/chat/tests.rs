@@ -662,3 +662,30 @@ fn tool_results_pair_with_made_up_ids_and_keep_cache_control() {
     ));
     assert!(matches!(&results[1], Part::ToolResult { call_id, .. } if call_id == "c2"));
 }
+
+#[test]
+fn a_tool_call_without_argument_deltas_streams_an_empty_object() {
+    let events = [
+        Event::Start {
+            id: "up".into(),
+            model: "x".into(),
+        },
+        Event::BlockStart {
+            index: 0,
+            block: Block::ToolCall {
+                id: "c".into(),
+                name: "f".into(),
+            },
+        },
+        Event::BlockStop { index: 0 },
+        Event::Finish(Finish::ToolCalls),
+        Event::End,
+    ];
+    let mut out = Vec::new();
+    let mut encoder = StreamEncoder::new(&ClientView::default());
+    for e in &events {
+        encoder.event(e, &mut out);
+    }
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(r#""arguments":"{}""#), "{text}");
+}

@@ -67,6 +67,8 @@ pub(crate) struct StreamDecoder {
     /// Summary parts seen in the open thinking block.
     summary_parts: u64,
     saw_tool: bool,
+    /// A refusal came (the finish is then content_filter, as for a whole answer).
+    refused: bool,
 }
 
 impl StreamDecoder {
@@ -129,6 +131,7 @@ impl StreamDecoder {
             "response.content_part.added"
             | "response.output_text.delta"
             | "response.refusal.delta" => {
+                self.refused |= kind == "response.refusal.delta";
                 self.start(String::new(), String::new(), out);
                 self.ensure(Open::Text, out);
                 if let Some(delta) = event.delta.filter(|d| !d.is_empty()) {
@@ -226,6 +229,9 @@ impl StreamDecoder {
                     out.push(Event::Usage(usage_from_wire(usage)));
                 }
                 let mut finish = finish_from_wire(&response, self.saw_tool);
+                if self.refused && finish == Finish::Stop {
+                    finish = Finish::ContentFilter;
+                }
                 if kind == "response.incomplete" && finish == Finish::Stop {
                     finish = Finish::Other("incomplete".to_owned());
                 }
@@ -249,6 +255,8 @@ impl StreamDecoder {
         self.close_all(out);
         let finish = if self.saw_tool {
             Finish::ToolCalls
+        } else if self.refused {
+            Finish::ContentFilter
         } else {
             Finish::Stop
         };
@@ -704,5 +712,15 @@ mod tests {
             ]
         );
         assert!(events.contains(&Event::Finish(Finish::ToolCalls)));
+    }
+
+    #[test]
+    fn a_streamed_refusal_finishes_as_content_filter() {
+        let events = run(&[
+            r#"{"type":"response.refusal.delta","item_id":"m","output_index":0,"delta":"no"}"#,
+            r#"{"type":"response.completed","response":{"status":"completed"}}"#,
+        ])
+        .unwrap();
+        assert!(events.contains(&Event::Finish(Finish::ContentFilter)));
     }
 }
