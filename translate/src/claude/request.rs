@@ -414,7 +414,20 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
             body.insert("system".to_owned(), Value::Array(blocks));
         }
     }
-    let messages = encode_messages(&request.messages)?;
+    let no_content = request.messages.iter().all(|m| {
+        m.parts
+            .iter()
+            .all(|p| matches!(p, Part::Text { text, .. } if text.is_empty()))
+    });
+    let messages = match body.get("system") {
+        // Only instructions: Claude needs a message, so they become the user's turn.
+        Some(Value::Array(blocks)) if no_content => {
+            let blocks = blocks.clone();
+            body.remove("system");
+            vec![json!({"role": "user", "content": blocks})]
+        }
+        _ => encode_messages(&request.messages)?,
+    };
     let unthinking_tool_turn = unthinking_tool_turn(&messages);
     body.insert("messages".to_owned(), Value::Array(messages));
     let has_tools = !request.tools.is_empty();

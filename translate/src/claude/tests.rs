@@ -598,3 +598,18 @@ fn repeated_tool_results_collapse_and_bad_arguments_become_objects() {
     assert_eq!(results[0]["content"][0]["text"], "new");
     assert_eq!(results[1]["tool_use_id"], "b");
 }
+
+#[test]
+fn instructions_alone_become_the_user_turn() {
+    let mut request = base("claude-sonnet-4-5");
+    request.messages.clear();
+    request.system = vec![Part::text("say hi")];
+    let body = encode(&request);
+    assert!(body.get("system").is_none());
+    assert_eq!(
+        body["messages"],
+        json!([{"role": "user", "content": [{"type": "text", "text": "say hi"}]}])
+    );
+    request.system.clear();
+    assert!(encode_request(&request).is_err());
+}

@@ -284,7 +284,7 @@ impl StreamDecoder {
             _ => return false,
         };
         let open_call = matches!(self.open, Some((_, Open::Call | Open::Custom)));
-        if !(open_call || !self.held.is_empty()) || !place.known() || self.open_place.same(place) {
+        if (!open_call && self.held.is_empty()) || !place.known() || self.open_place.same(place) {
             return false;
         }
         self.saw_tool = true;
