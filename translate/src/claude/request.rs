@@ -414,7 +414,20 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
             body.insert("system".to_owned(), Value::Array(blocks));
         }
     }
-    let messages = encode_messages(&request.messages, !request.system.is_empty())?;
+    let no_content = request.messages.iter().all(|m| {
+        m.parts
+            .iter()
+            .all(|p| matches!(p, Part::Text { text, .. } if text.is_empty()))
+    });
+    let messages = match body.get("system") {
+        // Only instructions: Claude needs a message, so they become the user's turn.
+        Some(Value::Array(blocks)) if no_content => {
+            let blocks = blocks.clone();
+            body.remove("system");
+            vec![json!({"role": "user", "content": blocks})]
+        }
+        _ => encode_messages(&request.messages)?,
+    };
     let unthinking_tool_turn = unthinking_tool_turn(&messages);
     body.insert("messages".to_owned(), Value::Array(messages));
     let has_tools = !request.tools.is_empty();
@@ -645,9 +658,7 @@ fn document_block(media: &Media, title: Option<&str>, here: &str) -> Result<Valu
 /// The conversation as Claude takes it: empty text dropped, foreign thinking dropped, tool ids
 /// sanitised, consecutive same-role messages merged, tool results first in their message, and
 /// a placeholder user turn (`"."`) in front when the conversation starts with the assistant.
-/// `has_system`: instructions alone are a valid request elsewhere (a Responses `developer`
-/// item, a chat `system` message); Claude then gets a placeholder user turn (spec §4.6).
-fn encode_messages(messages: &[Message], has_system: bool) -> Result<Vec<Value>, TranslateError> {
+fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
     let mut out: Vec<(Role, Vec<Value>)> = Vec::new();
     for (i, message) in messages.iter().enumerate() {
         let assistant = message.role == Role::Assistant;
@@ -690,18 +701,11 @@ fn encode_messages(messages: &[Message], has_system: bool) -> Result<Vec<Value>,
                     ..
                 } => {
                     only(assistant, "tool calls only from the assistant")?;
-                    let input: Value = if arguments.trim().is_empty() {
-                        json!({})
-                    } else {
-                        match serde_json::from_str(arguments) {
-                            Ok(value @ Value::Object(_)) => value,
-                            _ => {
-                                return Err(TranslateError::unsupported(
-                                    here,
-                                    "the tool call's arguments are not a JSON object",
-                                ));
-                            }
-                        }
+                    // Claude's input is always an object: empty, invalid (e.g. cut off by a
+                    // length limit) or non-object arguments in the history become {}.
+                    let input = match serde_json::from_str(arguments) {
+                        Ok(value @ Value::Object(_)) => value,
+                        _ => json!({}),
                     };
                     blocks.push(json!({"type": "tool_use", "id": sanitize_id(id), "name": name, "input": input}));
                 }
@@ -748,9 +752,6 @@ fn encode_messages(messages: &[Message], has_system: bool) -> Result<Vec<Value>,
             _ => out.push((message.role, blocks)),
         }
     }
-    if out.is_empty() && has_system {
-        out.push((Role::User, vec![json!({"type": "text", "text": "."})]));
-    }
     if out.is_empty() {
         return Err(TranslateError::unsupported(
             "messages",
@@ -764,9 +765,9 @@ fn encode_messages(messages: &[Message], has_system: bool) -> Result<Vec<Value>,
         .into_iter()
         .map(|(role, mut blocks)| {
             if role == Role::User {
+                dedup_tool_results(&mut blocks);
                 // Stable: tool results first, the rest in order.
                 blocks.sort_by_key(|b| b["type"] != "tool_result");
-                dedupe_tool_results(&mut blocks);
             }
             let role = if role == Role::User {
                 "user"
@@ -778,29 +779,22 @@ fn encode_messages(messages: &[Message], has_system: bool) -> Result<Vec<Value>,
         .collect())
 }
 
-/// Claude refuses two `tool_result`s for one `tool_use`: a result repeated in one turn is
-/// kept once, at its first position, with its last content (spec §6.2.4).
-fn dedupe_tool_results(blocks: &mut Vec<Value>) {
-    let mut first: std::collections::HashMap<String, usize> = Default::default();
-    let mut keep = vec![true; blocks.len()];
-    for i in 0..blocks.len() {
-        if blocks[i]["type"] != "tool_result" {
-            continue;
-        }
-        let id = blocks[i]["tool_use_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        match first.get(&id) {
-            Some(&at) => {
-                blocks[at] = blocks[i].clone();
-                keep[i] = false;
-            }
-            None => {
-                first.insert(id, i);
-            }
+/// Claude takes one `tool_result` per `tool_use`: a result repeated for the same id keeps the
+/// first one's position and the last one's content.
+fn dedup_tool_results(blocks: &mut Vec<Value>) {
+    let mut kept: Vec<Value> = Vec::with_capacity(blocks.len());
+    for block in blocks.drain(..) {
+        let earlier = (block["type"] == "tool_result")
+            .then(|| {
+                kept.iter_mut().find(|b| {
+                    b["type"] == "tool_result" && b["tool_use_id"] == block["tool_use_id"]
+                })
+            })
+            .flatten();
+        match earlier {
+            Some(earlier) => *earlier = block,
+            None => kept.push(block),
         }
     }
-    let mut flags = keep.into_iter();
-    blocks.retain(|_| flags.next().unwrap_or(true));
+    *blocks = kept;
 }

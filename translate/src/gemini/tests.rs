@@ -368,3 +368,23 @@ fn results_follow_the_calls_order_and_a_trailing_model_turn_is_dropped() {
     assert_eq!(parts[1]["functionResponse"]["response"]["result"], "rain");
     assert_eq!(parts[2]["text"], "also");
 }
+
+#[test]
+fn instructions_alone_become_the_user_turn() {
+    let request = crate::ir::Request {
+        model: "g".to_owned(),
+        system: vec![Part::text("say hi")],
+        ..crate::ir::Request::default()
+    };
+    let body = encode(&request);
+    assert_eq!(
+        body["contents"],
+        json!([{"role": "user", "parts": [{"text": "say hi"}]}])
+    );
+    assert!(body.get("systemInstruction").is_none());
+    let empty = crate::ir::Request {
+        model: "g".to_owned(),
+        ..crate::ir::Request::default()
+    };
+    assert!(encode_request(&empty).is_err());
+}
