@@ -441,9 +441,7 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
                 if let Some(d) = &tool.description {
                     function.insert("description".into(), json!(d));
                 }
-                let mut parameters = tool.parameters.clone();
-                add_missing_properties(&mut parameters);
-                function.insert("parameters".into(), parameters);
+                function.insert("parameters".into(), openai_parameters(&tool.parameters));
                 if let Some(strict) = tool.strict {
                     function.insert("strict".into(), json!(strict));
                 }
@@ -515,6 +513,22 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
         body.insert("stream_options".into(), json!({"include_usage": true}));
     }
     Ok(serde_json::to_vec(&Value::Object(body)).unwrap_or_default())
+}
+
+/// A tool's parameters as OpenAI's APIs take them (chat and Responses alike): an object
+/// schema at the root (`type` defaulted, `$schema` removed) whose object nodes all have
+/// `properties`.
+pub(crate) fn openai_parameters(schema: &Value) -> Value {
+    let mut schema = match schema {
+        Value::Object(_) => schema.clone(),
+        _ => json!({"type": "object"}),
+    };
+    if let Value::Object(root) = &mut schema {
+        root.remove("$schema");
+        root.entry("type").or_insert_with(|| json!("object"));
+    }
+    add_missing_properties(&mut schema);
+    schema
 }
 
 /// Gives every object schema node a `properties` (OpenAI rejects an object schema without

@@ -1,4 +1,9 @@
 //! A Responses upstream's event stream into hub events.
+//!
+//! Function calls are tracked by item id (else output index): a call's block opens once its
+//! name is known and no other call is open, so calls whose events interleave come out one
+//! after the other, each with its own arguments; a call that only shows up in the terminal
+//! event's `output` is emitted there.
 
 use super::response::{failure_message, finish_from_wire, usage_from_wire};
 use super::wire::{Item, StreamEvent};
@@ -28,6 +33,31 @@ pub(crate) struct StreamDecoder {
     /// Summary parts seen in the open thinking block.
     summary_parts: u64,
     saw_tool: bool,
+    /// The answer's function calls, in the order they were added.
+    calls: Vec<Call>,
+    /// The call whose block is open (a position in `calls`).
+    active: Option<usize>,
+}
+
+/// One function call of the answer.
+#[derive(Debug, Default)]
+struct Call {
+    /// The item id.
+    item_id: Option<String>,
+    /// The item's output index.
+    output_index: Option<u64>,
+    /// The call id.
+    call_id: String,
+    /// The tool name (empty until known).
+    name: String,
+    /// Argument text not yet sent (the call's block is not open, or it was not streamed).
+    buffered: String,
+    /// Argument text was sent in its block.
+    sent: bool,
+    /// The upstream said the call is complete (`arguments.done` or `output_item.done`).
+    done: bool,
+    /// Its block opened (it is never emitted twice).
+    emitted: bool,
 }
 
 impl StreamDecoder {
@@ -77,7 +107,7 @@ impl StreamDecoder {
             "response.output_item.added" => {
                 self.start(String::new(), String::new(), out);
                 if let Some(item) = &event.item {
-                    self.item_added(item, out);
+                    self.item_added(item, event.output_index, out);
                 }
             }
             "response.content_part.added"
@@ -107,9 +137,9 @@ impl StreamDecoder {
                 }
             }
             "response.function_call_arguments.delta" => {
-                if let (Some((_, Open::Call)), Some(delta)) = (self.open, event.delta) {
-                    self.streamed = true;
-                    out.push(self.delta(Delta::Arguments(delta)));
+                if let Some(delta) = event.delta.filter(|d| !d.is_empty()) {
+                    let at = self.find_call(event.item_id.as_deref(), event.output_index);
+                    self.call_arguments(at, delta, out);
                 }
             }
             "response.custom_tool_call_input.delta" => {
@@ -119,23 +149,28 @@ impl StreamDecoder {
                 }
             }
             "response.function_call_arguments.done" => {
-                if let (Some((_, Open::Call)), Some(arguments)) = (self.open, event.arguments)
-                    && !self.streamed
-                    && !arguments.is_empty()
-                {
-                    self.streamed = true;
-                    out.push(self.delta(Delta::Arguments(arguments)));
+                let at = self.find_call(event.item_id.as_deref(), event.output_index);
+                if let Some(at) = at {
+                    self.call_done(at, None, event.arguments.as_deref(), out);
                 }
             }
             "response.output_item.done" => {
                 if let Some(item) = &event.item {
-                    self.item_done(item, out);
+                    self.item_done(item, event.output_index, out);
                 }
             }
             "response.completed" | "response.incomplete" => {
                 self.start(String::new(), String::new(), out);
-                self.close(out);
                 let response = event.response.unwrap_or_default();
+                // Calls the stream did not (fully) carry: hydrated from the final output.
+                for (position, item) in response.output.iter().enumerate() {
+                    if item.kind.as_deref() == Some("function_call") {
+                        let at = self.register_call(item, Some(position as u64));
+                        self.call_done(at, Some(item), None, out);
+                    }
+                }
+                self.flush_calls(out);
+                self.close(out);
                 if let Some(usage) = &response.usage {
                     out.push(Event::Usage(usage_from_wire(usage)));
                 }
@@ -160,6 +195,7 @@ impl StreamDecoder {
                 "the upstream stream ended before any event".to_owned(),
             ));
         }
+        self.flush_calls(out);
         self.close(out);
         let finish = if self.saw_tool {
             Finish::ToolCalls
@@ -214,6 +250,9 @@ impl StreamDecoder {
 
     fn close(&mut self, out: &mut Vec<Event>) {
         if let Some((index, kind)) = self.open.take() {
+            if kind == Open::Call {
+                self.active = None;
+            }
             if kind == Open::Custom {
                 out.push(Event::Delta {
                     index,
@@ -224,30 +263,31 @@ impl StreamDecoder {
         }
     }
 
-    fn item_added(&mut self, item: &Item, out: &mut Vec<Event>) {
+    fn item_added(&mut self, item: &Item, output_index: Option<u64>, out: &mut Vec<Event>) {
         match item.kind.as_deref() {
+            Some("function_call") => {
+                let at = self.register_call(item, output_index);
+                if let Some(arguments) = item.arguments.clone().filter(|a| !a.is_empty()) {
+                    self.call_arguments(Some(at), arguments, out);
+                }
+                self.pump(false, out);
+            }
             // The thinking block opens with its first text or signature: a reasoning item
             // with neither (summaries off, no encrypted content) yields no empty block.
             Some("reasoning") => self.close(out),
-            Some(kind @ ("function_call" | "custom_tool_call")) => {
+            Some("custom_tool_call") => {
+                // A custom call while a function call is open: that one is complete.
+                self.pump(true, out);
                 self.saw_tool = true;
                 let block = Block::ToolCall {
                     id: item.call_id.clone().unwrap_or_default(),
                     name: item.name.clone().unwrap_or_default(),
                 };
-                if kind == "custom_tool_call" {
-                    self.open_block(Open::Custom, block, out);
-                    out.push(self.delta(Delta::Arguments("{\"input\":\"".to_owned())));
-                    if let Some(input) = item.input.as_deref().filter(|i| !i.is_empty()) {
-                        self.streamed = true;
-                        out.push(self.delta(Delta::Arguments(json_string_body(input))));
-                    }
-                } else {
-                    self.open_block(Open::Call, block, out);
-                    if let Some(arguments) = item.arguments.as_deref().filter(|a| !a.is_empty()) {
-                        self.streamed = true;
-                        out.push(self.delta(Delta::Arguments(arguments.to_owned())));
-                    }
+                self.open_block(Open::Custom, block, out);
+                out.push(self.delta(Delta::Arguments("{\"input\":\"".to_owned())));
+                if let Some(input) = item.input.as_deref().filter(|i| !i.is_empty()) {
+                    self.streamed = true;
+                    out.push(self.delta(Delta::Arguments(json_string_body(input))));
                 }
             }
             Some("message") => self.close(out),
@@ -255,7 +295,7 @@ impl StreamDecoder {
         }
     }
 
-    fn item_done(&mut self, item: &Item, out: &mut Vec<Event>) {
+    fn item_done(&mut self, item: &Item, output_index: Option<u64>, out: &mut Vec<Event>) {
         match item.kind.as_deref() {
             Some("reasoning") => {
                 let open = self.open.map(|(_, k)| k) == Some(Open::Thinking);
@@ -306,18 +346,8 @@ impl StreamDecoder {
                 }
             }
             Some("function_call") => {
-                if self.open.map(|(_, k)| k) == Some(Open::Call) {
-                    if !self.streamed
-                        && let Some(arguments) = item.arguments.as_deref().filter(|a| !a.is_empty())
-                    {
-                        out.push(self.delta(Delta::Arguments(arguments.to_owned())));
-                    }
-                    self.close(out);
-                } else {
-                    self.start(String::new(), String::new(), out);
-                    self.item_added(item, out);
-                    self.close(out);
-                }
+                let at = self.register_call(item, output_index);
+                self.call_done(at, Some(item), None, out);
             }
             Some("custom_tool_call") => {
                 if self.open.map(|(_, k)| k) == Some(Open::Custom) {
@@ -329,12 +359,158 @@ impl StreamDecoder {
                     self.close(out);
                 } else {
                     self.start(String::new(), String::new(), out);
-                    self.item_added(item, out);
+                    self.item_added(item, output_index, out);
                     self.close(out);
                 }
             }
             _ => {}
         }
+    }
+
+    /// The call an event names: by item id, else by output index, else the open one.
+    fn find_call(&self, item_id: Option<&str>, output_index: Option<u64>) -> Option<usize> {
+        if let Some(id) = item_id
+            && let Some(at) = self
+                .calls
+                .iter()
+                .position(|c| c.item_id.as_deref() == Some(id))
+        {
+            return Some(at);
+        }
+        if let Some(index) = output_index
+            && let Some(at) = self
+                .calls
+                .iter()
+                .position(|c| c.output_index == Some(index))
+        {
+            return Some(at);
+        }
+        self.active
+    }
+
+    /// The call of `item` (matched by item id, call id or output index), added if new; a
+    /// name or call id it brings is recorded.
+    fn register_call(&mut self, item: &Item, output_index: Option<u64>) -> usize {
+        let call_id = item.call_id.as_deref().filter(|c| !c.is_empty());
+        let at = self.calls.iter().position(|c| {
+            (item.id.is_some() && c.item_id == item.id)
+                || call_id.is_some_and(|id| c.call_id == id)
+                // An item without ids: its output index.
+                || (item.id.is_none()
+                    && call_id.is_none()
+                    && output_index.is_some()
+                    && c.output_index == output_index)
+        });
+        let at = at.unwrap_or_else(|| {
+            self.calls.push(Call {
+                item_id: item.id.clone(),
+                output_index,
+                ..Call::default()
+            });
+            self.calls.len() - 1
+        });
+        let call = &mut self.calls[at];
+        if call.item_id.is_none() {
+            call.item_id = item.id.clone();
+        }
+        if call.output_index.is_none() {
+            call.output_index = output_index;
+        }
+        if call.call_id.is_empty()
+            && let Some(id) = call_id
+        {
+            call.call_id = id.to_owned();
+        }
+        if call.name.is_empty()
+            && let Some(name) = item.name.as_deref().filter(|n| !n.is_empty())
+        {
+            call.name = name.to_owned();
+        }
+        at
+    }
+
+    /// More argument text for a call: streamed when its block is open, else buffered.
+    fn call_arguments(&mut self, at: Option<usize>, text: String, out: &mut Vec<Event>) {
+        let Some(at) = at else { return };
+        if self.calls[at].done {
+            return;
+        }
+        if self.active == Some(at) {
+            self.calls[at].sent = true;
+            out.push(self.delta(Delta::Arguments(text)));
+        } else {
+            self.calls[at].buffered.push_str(&text);
+        }
+    }
+
+    /// A call is complete: `item` (its final form) or `arguments` (the whole text) fill what
+    /// the stream did not carry; its block closes and the next calls may open.
+    fn call_done(
+        &mut self,
+        at: usize,
+        item: Option<&Item>,
+        arguments: Option<&str>,
+        out: &mut Vec<Event>,
+    ) {
+        let call = &mut self.calls[at];
+        if !call.done {
+            let whole = arguments
+                .or_else(|| item.and_then(|i| i.arguments.as_deref()))
+                .filter(|a| !a.is_empty());
+            if let Some(whole) = whole
+                && !call.sent
+            {
+                call.buffered = whole.to_owned();
+            }
+            call.done = true;
+        }
+        self.pump(false, out);
+    }
+
+    /// Opens calls in order, one at a time: the first not yet emitted opens once its name is
+    /// known (with `force`, whatever is known); a complete call closes at once.
+    fn pump(&mut self, force: bool, out: &mut Vec<Event>) {
+        loop {
+            if let Some(active) = self.active {
+                if !(self.calls[active].done || force) {
+                    return;
+                }
+                let call = &mut self.calls[active];
+                if !call.buffered.is_empty() {
+                    let text = std::mem::take(&mut call.buffered);
+                    call.sent = true;
+                    out.push(self.delta(Delta::Arguments(text)));
+                }
+                self.active = None;
+                self.close(out);
+            }
+            let Some(at) = self.calls.iter().position(|c| !c.emitted) else {
+                return;
+            };
+            if self.calls[at].name.is_empty() && !force {
+                return;
+            }
+            self.start(String::new(), String::new(), out);
+            self.saw_tool = true;
+            let call = &mut self.calls[at];
+            call.emitted = true;
+            let block = Block::ToolCall {
+                id: call.call_id.clone(),
+                name: call.name.clone(),
+            };
+            let buffered = std::mem::take(&mut call.buffered);
+            self.open_block(Open::Call, block, out);
+            self.active = Some(at);
+            if !buffered.is_empty() {
+                self.calls[at].sent = true;
+                out.push(self.delta(Delta::Arguments(buffered)));
+            }
+        }
+    }
+
+    /// The end: every call not yet emitted comes out, in order.
+    fn flush_calls(&mut self, out: &mut Vec<Event>) {
+        self.pump(true, out);
     }
 }
 
@@ -484,5 +660,47 @@ mod tests {
         }
         assert_eq!(next, 3);
         assert_eq!(open, None);
+    }
+
+    /// Each tool call's block: (id, name, arguments).
+    fn calls(events: &[Event]) -> Vec<(String, String, String)> {
+        let mut out: Vec<(String, String, String)> = Vec::new();
+        for event in events {
+            match event {
+                Event::BlockStart {
+                    block: Block::ToolCall { id, name },
+                    ..
+                } => out.push((id.clone(), name.clone(), String::new())),
+                Event::Delta {
+                    delta: Delta::Arguments(a),
+                    ..
+                } => out.last_mut().unwrap().2.push_str(a),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn interleaved_calls_come_out_one_after_the_other() {
+        let events = run(&[
+            r#"{"type":"response.output_item.added","output_index":0,"item":{"type":"function_call","id":"fa","call_id":"a","name":"f"}}"#,
+            r#"{"type":"response.output_item.added","output_index":1,"item":{"type":"function_call","id":"fb","call_id":"b"}}"#,
+            r#"{"type":"response.function_call_arguments.delta","item_id":"fb","delta":"{\"b\":"}"#,
+            r#"{"type":"response.function_call_arguments.delta","item_id":"fa","delta":"{\"a\":1}"}"#,
+            r#"{"type":"response.output_item.done","output_index":1,"item":{"type":"function_call","id":"fb","call_id":"b","name":"g","arguments":"{\"b\":2}"}}"#,
+            r#"{"type":"response.output_item.done","output_index":0,"item":{"type":"function_call","id":"fa","call_id":"a","name":"f","arguments":"{\"a\":1}"}}"#,
+            r#"{"type":"response.completed","response":{"status":"completed","output":[{"type":"function_call","id":"fa","call_id":"a","name":"f","arguments":"{\"a\":1}"},{"type":"function_call","id":"fc","call_id":"c","name":"h","arguments":"{}"}]}}"#,
+        ])
+        .unwrap();
+        assert_eq!(
+            calls(&events),
+            [
+                ("a".into(), "f".into(), "{\"a\":1}".into()),
+                ("b".into(), "g".into(), "{\"b\":2}".into()),
+                ("c".into(), "h".into(), "{}".into()),
+            ]
+        );
+        assert!(events.contains(&Event::Finish(Finish::ToolCalls)));
     }
 }

@@ -224,6 +224,10 @@ pub(crate) struct StreamEvent {
     pub(crate) response: Option<ResponseObject>,
     /// Item events: the item.
     pub(crate) item: Option<Item>,
+    /// Item events: the item's id.
+    pub(crate) item_id: Option<String>,
+    /// Item events: the item's position in the output.
+    pub(crate) output_index: Option<u64>,
     /// Delta events: the piece.
     pub(crate) delta: Option<String>,
     /// `…arguments.done`: the whole arguments.
