@@ -248,7 +248,20 @@ impl StreamDecoder {
         position: u64,
         out: &mut Vec<Event>,
     ) -> Result<(), TranslateError> {
-        let index = fragment.index.unwrap_or(position);
+        let mut index = fragment.index.unwrap_or(position);
+        // Some servers send every call whole at the same index (or none): a different id at
+        // a taken index is a new call, after the others.
+        if let Some(id) = fragment.id.as_deref().filter(|id| !id.is_empty())
+            && self
+                .calls
+                .iter()
+                .any(|c| c.index == index && !c.id.is_empty() && c.id != id)
+        {
+            index = match self.calls.iter().find(|c| c.id == id) {
+                Some(same) => same.index,
+                None => self.calls.iter().map(|c| c.index + 1).max().unwrap_or(0),
+            };
+        }
         let at = match self.calls.iter().position(|c| c.index == index) {
             Some(at) => at,
             None => {
