@@ -1,9 +1,4 @@
 //! A Responses upstream's event stream into hub events.
-//!
-//! Function calls are tracked by item id (else output index): a call's block opens once its
-//! name is known and no other call is open, so calls whose events interleave come out one
-//! after the other, each with its own arguments; a call that only shows up in the terminal
-//! event's `output` is emitted there.
 
 use super::response::{failure_message, finish_from_wire, usage_from_wire};
 use super::wire::{Item, StreamEvent};
@@ -21,9 +16,48 @@ enum Open {
     Custom,
 }
 
+/// Where an item sits: its id and output index, when the upstream gives them.
+#[derive(Debug, Clone, Default)]
+struct Place {
+    id: Option<String>,
+    output_index: Option<u64>,
+}
+
+impl Place {
+    /// Whether both name the same item (by id, else by output index).
+    fn same(&self, other: &Place) -> bool {
+        match (&self.id, &other.id) {
+            (Some(a), Some(b)) => a == b,
+            _ => matches!((self.output_index, other.output_index), (Some(a), Some(b)) if a == b),
+        }
+    }
+
+    fn known(&self) -> bool {
+        self.id.is_some() || self.output_index.is_some()
+    }
+}
+
+/// A tool call announced while another call's block was open: the hub has one open block at
+/// a time, so its arguments wait here until the open call is done.
+#[derive(Debug)]
+struct HeldCall {
+    place: Place,
+    block: Block,
+    custom: bool,
+    /// Arguments received so far (for a custom call, already JSON-string escaped).
+    arguments: String,
+    streamed: bool,
+    /// The item is done; its final arguments (escaped likewise) when none streamed.
+    done: Option<String>,
+}
+
 /// Upstream stream frames to hub events.
 #[derive(Debug, Default)]
 pub(crate) struct StreamDecoder {
+    /// The item of the open call block.
+    open_place: Place,
+    /// Calls interleaved with the open one, in the order they were announced.
+    held: Vec<HeldCall>,
     started: bool,
     ended: bool,
     open: Option<(usize, Open)>,
@@ -33,31 +67,11 @@ pub(crate) struct StreamDecoder {
     /// Summary parts seen in the open thinking block.
     summary_parts: u64,
     saw_tool: bool,
-    /// The answer's function calls, in the order they were added.
-    calls: Vec<Call>,
-    /// The call whose block is open (a position in `calls`).
-    active: Option<usize>,
-}
-
-/// One function call of the answer.
-#[derive(Debug, Default)]
-struct Call {
-    /// The item id.
-    item_id: Option<String>,
-    /// The item's output index.
-    output_index: Option<u64>,
-    /// The call id.
-    call_id: String,
-    /// The tool name (empty until known).
-    name: String,
-    /// Argument text not yet sent (the call's block is not open, or it was not streamed).
-    buffered: String,
-    /// Argument text was sent in its block.
-    sent: bool,
-    /// The upstream said the call is complete (`arguments.done` or `output_item.done`).
-    done: bool,
-    /// Its block opened (it is never emitted twice).
-    emitted: bool,
+    /// A refusal came (the finish is then content_filter, as for a whole answer).
+    refused: bool,
+    /// Item ids and call ids of the calls the stream announced (the terminal event's output
+    /// may hold calls it never streamed).
+    seen_calls: Vec<String>,
 }
 
 impl StreamDecoder {
@@ -107,12 +121,21 @@ impl StreamDecoder {
             "response.output_item.added" => {
                 self.start(String::new(), String::new(), out);
                 if let Some(item) = &event.item {
-                    self.item_added(item, event.output_index, out);
+                    self.saw_call(item);
+                    let place = Place {
+                        id: item.id.clone(),
+                        output_index: event.output_index,
+                    };
+                    if !self.hold(item, &place) {
+                        self.item_added(item, out);
+                        self.open_place = place;
+                    }
                 }
             }
             "response.content_part.added"
             | "response.output_text.delta"
             | "response.refusal.delta" => {
+                self.refused |= kind == "response.refusal.delta";
                 self.start(String::new(), String::new(), out);
                 self.ensure(Open::Text, out);
                 if let Some(delta) = event.delta.filter(|d| !d.is_empty()) {
@@ -136,10 +159,33 @@ impl StreamDecoder {
                     out.push(self.delta(Delta::Thinking(delta)));
                 }
             }
+            "response.function_call_arguments.delta"
+            | "response.custom_tool_call_input.delta"
+            | "response.function_call_arguments.done"
+                if self.held_at(&event).is_some() =>
+            {
+                let custom = kind == "response.custom_tool_call_input.delta";
+                let held = self.held_at(&event).expect("checked");
+                if kind.ends_with(".done") {
+                    if let Some(arguments) = event.arguments.filter(|a| !a.is_empty())
+                        && !held.streamed
+                    {
+                        held.arguments = arguments;
+                        held.streamed = true;
+                    }
+                } else if let Some(delta) = event.delta {
+                    held.streamed = true;
+                    held.arguments += &if custom {
+                        json_string_body(&delta)
+                    } else {
+                        delta
+                    };
+                }
+            }
             "response.function_call_arguments.delta" => {
-                if let Some(delta) = event.delta.filter(|d| !d.is_empty()) {
-                    let at = self.find_call(event.item_id.as_deref(), event.output_index);
-                    self.call_arguments(at, delta, out);
+                if let (Some((_, Open::Call)), Some(delta)) = (self.open, event.delta) {
+                    self.streamed = true;
+                    out.push(self.delta(Delta::Arguments(delta)));
                 }
             }
             "response.custom_tool_call_input.delta" => {
@@ -149,32 +195,78 @@ impl StreamDecoder {
                 }
             }
             "response.function_call_arguments.done" => {
-                let at = self.find_call(event.item_id.as_deref(), event.output_index);
-                if let Some(at) = at {
-                    self.call_done(at, None, event.arguments.as_deref(), out);
+                if let (Some((_, Open::Call)), Some(arguments)) = (self.open, event.arguments)
+                    && !self.streamed
+                    && !arguments.is_empty()
+                {
+                    self.streamed = true;
+                    out.push(self.delta(Delta::Arguments(arguments)));
                 }
             }
             "response.output_item.done" => {
                 if let Some(item) = &event.item {
-                    self.item_done(item, event.output_index, out);
+                    let place = Place {
+                        id: item.id.clone(),
+                        output_index: event.output_index,
+                    };
+                    self.saw_call(item);
+                    if let Some(held) = self.held.iter_mut().find(|h| h.place.same(&place)) {
+                        let last = if held.custom {
+                            item.input.as_deref().map(json_string_body)
+                        } else {
+                            item.arguments.clone()
+                        };
+                        held.done = Some(last.unwrap_or_default());
+                        // A call held for its name gets it now.
+                        if let Block::ToolCall { id, name } = &mut held.block {
+                            if id.is_empty()
+                                && let Some(call_id) = &item.call_id
+                            {
+                                id.clone_from(call_id);
+                            }
+                            if name.is_empty()
+                                && let Some(given) = &item.name
+                            {
+                                name.clone_from(given);
+                            }
+                        }
+                        if self.open.is_none() {
+                            self.release(out);
+                        }
+                    } else {
+                        let was_call = matches!(self.open, Some((_, Open::Call | Open::Custom)));
+                        self.item_done(item, out);
+                        if was_call && self.open.is_none() {
+                            self.release(out);
+                        }
+                    }
                 }
             }
             "response.completed" | "response.incomplete" => {
                 self.start(String::new(), String::new(), out);
+                self.close_all(out);
                 let response = event.response.unwrap_or_default();
-                // Calls the stream did not (fully) carry: hydrated from the final output.
-                for (position, item) in response.output.iter().enumerate() {
-                    if item.kind.as_deref() == Some("function_call") {
-                        let at = self.register_call(item, Some(position as u64));
-                        self.call_done(at, Some(item), None, out);
+                // Calls only the final output holds (never streamed) come out whole here.
+                for item in &response.output {
+                    let call = matches!(
+                        item.kind.as_deref(),
+                        Some("function_call" | "custom_tool_call")
+                    );
+                    let seen = [&item.id, &item.call_id]
+                        .into_iter()
+                        .flatten()
+                        .any(|id| self.seen_calls.contains(id));
+                    if call && !seen {
+                        self.item_done(item, out);
                     }
                 }
-                self.flush_calls(out);
-                self.close(out);
                 if let Some(usage) = &response.usage {
                     out.push(Event::Usage(usage_from_wire(usage)));
                 }
                 let mut finish = finish_from_wire(&response, self.saw_tool);
+                if self.refused && finish == Finish::Stop {
+                    finish = Finish::ContentFilter;
+                }
                 if kind == "response.incomplete" && finish == Finish::Stop {
                     finish = Finish::Other("incomplete".to_owned());
                 }
@@ -195,15 +287,125 @@ impl StreamDecoder {
                 "the upstream stream ended before any event".to_owned(),
             ));
         }
-        self.flush_calls(out);
-        self.close(out);
+        self.close_all(out);
         let finish = if self.saw_tool {
             Finish::ToolCalls
+        } else if self.refused {
+            Finish::ContentFilter
         } else {
             Finish::Stop
         };
         self.end(finish, out);
         Ok(())
+    }
+
+    /// The held call an arguments event belongs to, if any.
+    fn held_at(&mut self, event: &StreamEvent) -> Option<&mut HeldCall> {
+        let place = Place {
+            id: event.item_id.clone(),
+            output_index: event.output_index,
+        };
+        if !place.known() {
+            return None;
+        }
+        self.held.iter_mut().find(|h| h.place.same(&place))
+    }
+
+    /// Notes the ids of a call item.
+    fn saw_call(&mut self, item: &Item) {
+        if matches!(
+            item.kind.as_deref(),
+            Some("function_call" | "custom_tool_call")
+        ) {
+            for id in [&item.id, &item.call_id].into_iter().flatten() {
+                if !self.seen_calls.contains(id) {
+                    self.seen_calls.push(id.clone());
+                }
+            }
+        }
+    }
+
+    /// Holds back a call announced while another call is open (interleaved parallel calls).
+    fn hold(&mut self, item: &Item, place: &Place) -> bool {
+        let custom = match item.kind.as_deref() {
+            Some("function_call") => false,
+            Some("custom_tool_call") => true,
+            _ => return false,
+        };
+        let open_call = matches!(self.open, Some((_, Open::Call | Open::Custom)));
+        // A call announced without its name waits for it (it comes with the item's done).
+        let nameless = item.name.as_deref().is_none_or(str::is_empty);
+        if (!open_call && self.held.is_empty() && !nameless)
+            || !place.known()
+            || self.open_place.same(place)
+        {
+            return false;
+        }
+        self.saw_tool = true;
+        let initial = if custom {
+            item.input.as_deref().map(json_string_body)
+        } else {
+            item.arguments.clone()
+        };
+        let arguments = initial.unwrap_or_default();
+        self.held.push(HeldCall {
+            place: place.clone(),
+            block: Block::ToolCall {
+                id: item.call_id.clone().unwrap_or_default(),
+                name: item.name.clone().unwrap_or_default(),
+            },
+            custom,
+            streamed: !arguments.is_empty(),
+            arguments,
+            done: None,
+        });
+        true
+    }
+
+    /// Opens the held calls in order: finished ones are written whole, the first unfinished
+    /// one stays open for the deltas still to come.
+    fn release(&mut self, out: &mut Vec<Event>) {
+        while !self.held.is_empty() {
+            let nameless =
+                matches!(&self.held[0].block, Block::ToolCall { name, .. } if name.is_empty());
+            if nameless && self.held[0].done.is_none() {
+                return;
+            }
+            let held = self.held.remove(0);
+            let kind = if held.custom {
+                Open::Custom
+            } else {
+                Open::Call
+            };
+            self.open_block(kind, held.block, out);
+            self.open_place = held.place;
+            if held.custom {
+                out.push(self.delta(Delta::Arguments("{\"input\":\"".to_owned())));
+            }
+            let mut arguments = held.arguments;
+            if !held.streamed
+                && let Some(last) = &held.done
+            {
+                arguments.clone_from(last);
+            }
+            if !arguments.is_empty() {
+                self.streamed = true;
+                out.push(self.delta(Delta::Arguments(arguments)));
+            }
+            if held.done.is_none() {
+                return;
+            }
+            self.close(out);
+        }
+    }
+
+    /// Closes the open block and writes out every held call.
+    fn close_all(&mut self, out: &mut Vec<Event>) {
+        self.close(out);
+        while !self.held.is_empty() {
+            self.release(out);
+            self.close(out);
+        }
     }
 
     fn start(&mut self, id: String, model: String, out: &mut Vec<Event>) {
@@ -250,9 +452,6 @@ impl StreamDecoder {
 
     fn close(&mut self, out: &mut Vec<Event>) {
         if let Some((index, kind)) = self.open.take() {
-            if kind == Open::Call {
-                self.active = None;
-            }
             if kind == Open::Custom {
                 out.push(Event::Delta {
                     index,
@@ -263,31 +462,30 @@ impl StreamDecoder {
         }
     }
 
-    fn item_added(&mut self, item: &Item, output_index: Option<u64>, out: &mut Vec<Event>) {
+    fn item_added(&mut self, item: &Item, out: &mut Vec<Event>) {
         match item.kind.as_deref() {
-            Some("function_call") => {
-                let at = self.register_call(item, output_index);
-                if let Some(arguments) = item.arguments.clone().filter(|a| !a.is_empty()) {
-                    self.call_arguments(Some(at), arguments, out);
-                }
-                self.pump(false, out);
-            }
             // The thinking block opens with its first text or signature: a reasoning item
             // with neither (summaries off, no encrypted content) yields no empty block.
             Some("reasoning") => self.close(out),
-            Some("custom_tool_call") => {
-                // A custom call while a function call is open: that one is complete.
-                self.pump(true, out);
+            Some(kind @ ("function_call" | "custom_tool_call")) => {
                 self.saw_tool = true;
                 let block = Block::ToolCall {
                     id: item.call_id.clone().unwrap_or_default(),
                     name: item.name.clone().unwrap_or_default(),
                 };
-                self.open_block(Open::Custom, block, out);
-                out.push(self.delta(Delta::Arguments("{\"input\":\"".to_owned())));
-                if let Some(input) = item.input.as_deref().filter(|i| !i.is_empty()) {
-                    self.streamed = true;
-                    out.push(self.delta(Delta::Arguments(json_string_body(input))));
+                if kind == "custom_tool_call" {
+                    self.open_block(Open::Custom, block, out);
+                    out.push(self.delta(Delta::Arguments("{\"input\":\"".to_owned())));
+                    if let Some(input) = item.input.as_deref().filter(|i| !i.is_empty()) {
+                        self.streamed = true;
+                        out.push(self.delta(Delta::Arguments(json_string_body(input))));
+                    }
+                } else {
+                    self.open_block(Open::Call, block, out);
+                    if let Some(arguments) = item.arguments.as_deref().filter(|a| !a.is_empty()) {
+                        self.streamed = true;
+                        out.push(self.delta(Delta::Arguments(arguments.to_owned())));
+                    }
                 }
             }
             Some("message") => self.close(out),
@@ -295,7 +493,7 @@ impl StreamDecoder {
         }
     }
 
-    fn item_done(&mut self, item: &Item, output_index: Option<u64>, out: &mut Vec<Event>) {
+    fn item_done(&mut self, item: &Item, out: &mut Vec<Event>) {
         match item.kind.as_deref() {
             Some("reasoning") => {
                 let open = self.open.map(|(_, k)| k) == Some(Open::Thinking);
@@ -346,8 +544,18 @@ impl StreamDecoder {
                 }
             }
             Some("function_call") => {
-                let at = self.register_call(item, output_index);
-                self.call_done(at, Some(item), None, out);
+                if self.open.map(|(_, k)| k) == Some(Open::Call) {
+                    if !self.streamed
+                        && let Some(arguments) = item.arguments.as_deref().filter(|a| !a.is_empty())
+                    {
+                        out.push(self.delta(Delta::Arguments(arguments.to_owned())));
+                    }
+                    self.close(out);
+                } else {
+                    self.start(String::new(), String::new(), out);
+                    self.item_added(item, out);
+                    self.close(out);
+                }
             }
             Some("custom_tool_call") => {
                 if self.open.map(|(_, k)| k) == Some(Open::Custom) {
@@ -359,158 +567,12 @@ impl StreamDecoder {
                     self.close(out);
                 } else {
                     self.start(String::new(), String::new(), out);
-                    self.item_added(item, output_index, out);
+                    self.item_added(item, out);
                     self.close(out);
                 }
             }
             _ => {}
         }
-    }
-
-    /// The call an event names: by item id, else by output index, else the open one.
-    fn find_call(&self, item_id: Option<&str>, output_index: Option<u64>) -> Option<usize> {
-        if let Some(id) = item_id
-            && let Some(at) = self
-                .calls
-                .iter()
-                .position(|c| c.item_id.as_deref() == Some(id))
-        {
-            return Some(at);
-        }
-        if let Some(index) = output_index
-            && let Some(at) = self
-                .calls
-                .iter()
-                .position(|c| c.output_index == Some(index))
-        {
-            return Some(at);
-        }
-        self.active
-    }
-
-    /// The call of `item` (matched by item id, call id or output index), added if new; a
-    /// name or call id it brings is recorded.
-    fn register_call(&mut self, item: &Item, output_index: Option<u64>) -> usize {
-        let call_id = item.call_id.as_deref().filter(|c| !c.is_empty());
-        let at = self.calls.iter().position(|c| {
-            (item.id.is_some() && c.item_id == item.id)
-                || call_id.is_some_and(|id| c.call_id == id)
-                // An item without ids: its output index.
-                || (item.id.is_none()
-                    && call_id.is_none()
-                    && output_index.is_some()
-                    && c.output_index == output_index)
-        });
-        let at = at.unwrap_or_else(|| {
-            self.calls.push(Call {
-                item_id: item.id.clone(),
-                output_index,
-                ..Call::default()
-            });
-            self.calls.len() - 1
-        });
-        let call = &mut self.calls[at];
-        if call.item_id.is_none() {
-            call.item_id = item.id.clone();
-        }
-        if call.output_index.is_none() {
-            call.output_index = output_index;
-        }
-        if call.call_id.is_empty()
-            && let Some(id) = call_id
-        {
-            call.call_id = id.to_owned();
-        }
-        if call.name.is_empty()
-            && let Some(name) = item.name.as_deref().filter(|n| !n.is_empty())
-        {
-            call.name = name.to_owned();
-        }
-        at
-    }
-
-    /// More argument text for a call: streamed when its block is open, else buffered.
-    fn call_arguments(&mut self, at: Option<usize>, text: String, out: &mut Vec<Event>) {
-        let Some(at) = at else { return };
-        if self.calls[at].done {
-            return;
-        }
-        if self.active == Some(at) {
-            self.calls[at].sent = true;
-            out.push(self.delta(Delta::Arguments(text)));
-        } else {
-            self.calls[at].buffered.push_str(&text);
-        }
-    }
-
-    /// A call is complete: `item` (its final form) or `arguments` (the whole text) fill what
-    /// the stream did not carry; its block closes and the next calls may open.
-    fn call_done(
-        &mut self,
-        at: usize,
-        item: Option<&Item>,
-        arguments: Option<&str>,
-        out: &mut Vec<Event>,
-    ) {
-        let call = &mut self.calls[at];
-        if !call.done {
-            let whole = arguments
-                .or_else(|| item.and_then(|i| i.arguments.as_deref()))
-                .filter(|a| !a.is_empty());
-            if let Some(whole) = whole
-                && !call.sent
-            {
-                call.buffered = whole.to_owned();
-            }
-            call.done = true;
-        }
-        self.pump(false, out);
-    }
-
-    /// Opens calls in order, one at a time: the first not yet emitted opens once its name is
-    /// known (with `force`, whatever is known); a complete call closes at once.
-    fn pump(&mut self, force: bool, out: &mut Vec<Event>) {
-        loop {
-            if let Some(active) = self.active {
-                if !(self.calls[active].done || force) {
-                    return;
-                }
-                let call = &mut self.calls[active];
-                if !call.buffered.is_empty() {
-                    let text = std::mem::take(&mut call.buffered);
-                    call.sent = true;
-                    out.push(self.delta(Delta::Arguments(text)));
-                }
-                self.active = None;
-                self.close(out);
-            }
-            let Some(at) = self.calls.iter().position(|c| !c.emitted) else {
-                return;
-            };
-            if self.calls[at].name.is_empty() && !force {
-                return;
-            }
-            self.start(String::new(), String::new(), out);
-            self.saw_tool = true;
-            let call = &mut self.calls[at];
-            call.emitted = true;
-            let block = Block::ToolCall {
-                id: call.call_id.clone(),
-                name: call.name.clone(),
-            };
-            let buffered = std::mem::take(&mut call.buffered);
-            self.open_block(Open::Call, block, out);
-            self.active = Some(at);
-            if !buffered.is_empty() {
-                self.calls[at].sent = true;
-                out.push(self.delta(Delta::Arguments(buffered)));
-            }
-        }
-    }
-
-    /// The end: every call not yet emitted comes out, in order.
-    fn flush_calls(&mut self, out: &mut Vec<Event>) {
-        self.pump(true, out);
     }
 }
 
@@ -662,42 +724,92 @@ mod tests {
         assert_eq!(open, None);
     }
 
-    /// Each tool call's block: (id, name, arguments).
-    fn calls(events: &[Event]) -> Vec<(String, String, String)> {
-        let mut out: Vec<(String, String, String)> = Vec::new();
-        for event in events {
+    #[test]
+    fn interleaved_calls_are_serialized_with_their_own_arguments() {
+        let events = run(&[
+            r#"{"type":"response.output_item.added","output_index":0,"item":{"type":"function_call","id":"fc_a","call_id":"a","name":"f","arguments":""}}"#,
+            r#"{"type":"response.output_item.added","output_index":1,"item":{"type":"custom_tool_call","id":"ct_b","call_id":"b","name":"p","input":""}}"#,
+            r#"{"type":"response.output_item.added","output_index":2,"item":{"type":"function_call","id":"fc_c","call_id":"c","name":"f","arguments":""}}"#,
+            r#"{"type":"response.function_call_arguments.delta","output_index":2,"item_id":"fc_c","delta":"{\"x\":"}"#,
+            r#"{"type":"response.custom_tool_call_input.delta","output_index":1,"item_id":"ct_b","delta":"hi"}"#,
+            r#"{"type":"response.function_call_arguments.delta","output_index":0,"item_id":"fc_a","delta":"{\"x\":1}"}"#,
+            r#"{"type":"response.output_item.done","output_index":1,"item":{"type":"custom_tool_call","id":"ct_b","call_id":"b","name":"p","input":"hi"}}"#,
+            r#"{"type":"response.output_item.done","output_index":0,"item":{"type":"function_call","id":"fc_a","call_id":"a","name":"f","arguments":"{\"x\":1}"}}"#,
+            r#"{"type":"response.function_call_arguments.delta","output_index":2,"item_id":"fc_c","delta":"3}"}"#,
+            r#"{"type":"response.completed","response":{"status":"completed"}}"#,
+        ])
+        .unwrap();
+        let mut calls: Vec<(String, String)> = Vec::new();
+        let mut open = None;
+        for event in &events {
             match event {
                 Event::BlockStart {
-                    block: Block::ToolCall { id, name },
-                    ..
-                } => out.push((id.clone(), name.clone(), String::new())),
+                    index,
+                    block: Block::ToolCall { id, .. },
+                } => {
+                    assert!(open.is_none(), "one block at a time");
+                    open = Some(*index);
+                    calls.push((id.clone(), String::new()));
+                }
                 Event::Delta {
+                    index,
                     delta: Delta::Arguments(a),
-                    ..
-                } => out.last_mut().unwrap().2.push_str(a),
+                } => {
+                    assert_eq!(Some(*index), open);
+                    calls.last_mut().unwrap().1 += a;
+                }
+                Event::BlockStop { .. } => open = None,
                 _ => {}
             }
         }
-        out
+        assert_eq!(
+            calls,
+            vec![
+                ("a".to_owned(), "{\"x\":1}".to_owned()),
+                ("b".to_owned(), "{\"input\":\"hi\"}".to_owned()),
+                ("c".to_owned(), "{\"x\":3}".to_owned()),
+            ]
+        );
+        assert!(events.contains(&Event::Finish(Finish::ToolCalls)));
     }
 
     #[test]
-    fn interleaved_calls_come_out_one_after_the_other() {
+    fn a_streamed_refusal_finishes_as_content_filter() {
         let events = run(&[
-            r#"{"type":"response.output_item.added","output_index":0,"item":{"type":"function_call","id":"fa","call_id":"a","name":"f"}}"#,
-            r#"{"type":"response.output_item.added","output_index":1,"item":{"type":"function_call","id":"fb","call_id":"b"}}"#,
-            r#"{"type":"response.function_call_arguments.delta","item_id":"fb","delta":"{\"b\":"}"#,
-            r#"{"type":"response.function_call_arguments.delta","item_id":"fa","delta":"{\"a\":1}"}"#,
-            r#"{"type":"response.output_item.done","output_index":1,"item":{"type":"function_call","id":"fb","call_id":"b","name":"g","arguments":"{\"b\":2}"}}"#,
+            r#"{"type":"response.refusal.delta","item_id":"m","output_index":0,"delta":"no"}"#,
+            r#"{"type":"response.completed","response":{"status":"completed"}}"#,
+        ])
+        .unwrap();
+        assert!(events.contains(&Event::Finish(Finish::ContentFilter)));
+    }
+
+    #[test]
+    fn nameless_calls_wait_and_terminal_only_calls_come_out() {
+        let events = run(&[
+            r#"{"type":"response.output_item.added","output_index":0,"item":{"type":"function_call","id":"fa","call_id":"a"}}"#,
+            r#"{"type":"response.function_call_arguments.delta","item_id":"fa","output_index":0,"delta":"{\"a\":1}"}"#,
             r#"{"type":"response.output_item.done","output_index":0,"item":{"type":"function_call","id":"fa","call_id":"a","name":"f","arguments":"{\"a\":1}"}}"#,
             r#"{"type":"response.completed","response":{"status":"completed","output":[{"type":"function_call","id":"fa","call_id":"a","name":"f","arguments":"{\"a\":1}"},{"type":"function_call","id":"fc","call_id":"c","name":"h","arguments":"{}"}]}}"#,
         ])
         .unwrap();
+        let mut calls: Vec<(String, String, String)> = Vec::new();
+        for event in &events {
+            match event {
+                Event::BlockStart {
+                    block: Block::ToolCall { id, name },
+                    ..
+                } => calls.push((id.clone(), name.clone(), String::new())),
+                Event::Delta {
+                    delta: Delta::Arguments(a),
+                    ..
+                } => calls.last_mut().unwrap().2.push_str(a),
+                _ => {}
+            }
+        }
         assert_eq!(
-            calls(&events),
+            calls,
             [
                 ("a".into(), "f".into(), "{\"a\":1}".into()),
-                ("b".into(), "g".into(), "{\"b\":2}".into()),
                 ("c".into(), "h".into(), "{}".into()),
             ]
         );

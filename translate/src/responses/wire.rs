@@ -224,10 +224,6 @@ pub(crate) struct StreamEvent {
     pub(crate) response: Option<ResponseObject>,
     /// Item events: the item.
     pub(crate) item: Option<Item>,
-    /// Item events: the item's id.
-    pub(crate) item_id: Option<String>,
-    /// Item events: the item's position in the output.
-    pub(crate) output_index: Option<u64>,
     /// Delta events: the piece.
     pub(crate) delta: Option<String>,
     /// `…arguments.done`: the whole arguments.
@@ -236,6 +232,10 @@ pub(crate) struct StreamEvent {
     pub(crate) text: Option<String>,
     /// Summary part events: which part.
     pub(crate) summary_index: Option<u64>,
+    /// Item events: the id of the item they belong to.
+    pub(crate) item_id: Option<String>,
+    /// Item events: the position of the item in the output.
+    pub(crate) output_index: Option<u64>,
     /// `error` events: the message.
     pub(crate) message: Option<String>,
     /// `error` events: the code.
