@@ -1,7 +1,7 @@
 """Validates the Responses client outputs of the golden fixtures against the official SDK.
 
 Run: /work/main/target/sdk-venv/bin/python translate/tests/sdk/check_responses.py
-Checks every `*-to-responses` fixture: whole answers as `openai.types.responses.Response`;
+Checks every `responses-to-*` fixture (client = Responses): whole answers as `openai.types.responses.Response`;
 stream frames as `ResponseStreamEvent`, fed through the SDK's own `ResponseStreamState`
 (what `client.responses.stream()` runs), which must end with a final response.
 """
@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 root = pathlib.Path(__file__).resolve().parents[3] / "tests/fixtures/translation"
 events = TypeAdapter(ResponseStreamEvent)
 checked = 0
-for path in sorted(root.glob("*-to-responses/*.json")):
+for path in sorted(root.glob("responses-to-*/*.json")):
     fixture = json.loads(path.read_text())
     expected = fixture.get("expected")
     if fixture["kind"] == "response":
