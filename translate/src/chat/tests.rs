@@ -646,6 +646,52 @@ fn lenient_servers_empty_finish_reasons_and_odd_counts() {
 }
 
 #[test]
+fn interleaved_parallel_calls_wait_for_the_open_call_to_complete() {
+    let call = |index: u64, id: Option<&str>, arguments: &str| {
+        let mut c = json!({"index": index, "function": {"arguments": arguments}});
+        if let Some(id) = id {
+            c["id"] = json!(id);
+            c["function"]["name"] = json!("get");
+        }
+        c
+    };
+    let events = frames(&[
+        chunk(
+            json!({"tool_calls": [call(0, Some("a"), "{\"q\":")]}),
+            Value::Null,
+        ),
+        chunk(
+            json!({"tool_calls": [call(1, Some("b"), "{\"q\":")]}),
+            Value::Null,
+        ),
+        chunk(
+            json!({"tool_calls": [call(0, None, "\"}\"}")]}),
+            Value::Null,
+        ),
+        chunk(
+            json!({"tool_calls": [call(1, None, "2}")]}),
+            json!("tool_calls"),
+        ),
+    ])
+    .unwrap();
+    check_order(&events);
+    let arguments: Vec<(usize, &str)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Delta {
+                index,
+                delta: Delta::Arguments(a),
+            } => Some((*index, a.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        arguments,
+        [(0, "{\"q\":"), (0, "\"}\"}"), (1, "{\"q\":"), (1, "2}")]
+    );
+}
+
+#[test]
 fn tool_results_pair_with_made_up_ids_and_keep_cache_control() {
     let request = decode(json!({
         "model": "m",

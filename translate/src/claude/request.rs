@@ -52,6 +52,9 @@ fn invalid(message: String) -> TranslateError {
 }
 
 /// Decodes a Claude client's `/v1/messages` (or `count_tokens`) body.
+/// How Claude Code's attribution system block starts.
+const ATTRIBUTION: &str = "x-anthropic-billing-header:";
+
 pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
     let wire: wire::Request = serde_json::from_slice(body)
         .map_err(|e| invalid(format!("not an Anthropic Messages request: {e}")))?;
@@ -77,6 +80,12 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
                         "system[{i}]: a system block must be of type text, not {:?}",
                         block.kind
                     )));
+                }
+                // Blank blocks and Claude Code's per-request attribution block
+                // (`x-anthropic-billing-header: …`) mean nothing to another upstream (and the
+                // latter would defeat its prompt cache).
+                if block.text.trim().is_empty() || block.text.starts_with(ATTRIBUTION) {
+                    continue;
                 }
                 request.system.push(Part::Text {
                     text: block.text,

@@ -121,7 +121,8 @@ impl StreamEncoder {
                         let id = if id.is_empty() {
                             format!("toolu_{}_{}", self.fallback_id, self.next_index)
                         } else {
-                            id.clone()
+                            // Claude takes `[A-Za-z0-9_-]` only.
+                            super::request::sanitize_id(id)
                         };
                         json!({"type": "tool_use", "id": id, "name": name, "input": {}})
                     }

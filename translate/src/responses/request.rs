@@ -641,8 +641,9 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
             .tools
             .iter()
             .map(|t| {
+                let parameters = crate::chat::openai_parameters(&t.parameters);
                 let mut tool =
-                    json!({"type": "function", "name": t.name, "parameters": t.parameters});
+                    json!({"type": "function", "name": t.name, "parameters": parameters});
                 if let Some(d) = &t.description {
                     tool["description"] = json!(d);
                 }

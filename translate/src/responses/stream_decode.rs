@@ -69,6 +69,9 @@ pub(crate) struct StreamDecoder {
     saw_tool: bool,
     /// A refusal came (the finish is then content_filter, as for a whole answer).
     refused: bool,
+    /// Item ids and call ids of the calls the stream announced (the terminal event's output
+    /// may hold calls it never streamed).
+    seen_calls: Vec<String>,
 }
 
 impl StreamDecoder {
@@ -118,6 +121,7 @@ impl StreamDecoder {
             "response.output_item.added" => {
                 self.start(String::new(), String::new(), out);
                 if let Some(item) = &event.item {
+                    self.saw_call(item);
                     let place = Place {
                         id: item.id.clone(),
                         output_index: event.output_index,
@@ -205,6 +209,7 @@ impl StreamDecoder {
                         id: item.id.clone(),
                         output_index: event.output_index,
                     };
+                    self.saw_call(item);
                     if let Some(held) = self.held.iter_mut().find(|h| h.place.same(&place)) {
                         let last = if held.custom {
                             item.input.as_deref().map(json_string_body)
@@ -212,6 +217,22 @@ impl StreamDecoder {
                             item.arguments.clone()
                         };
                         held.done = Some(last.unwrap_or_default());
+                        // A call held for its name gets it now.
+                        if let Block::ToolCall { id, name } = &mut held.block {
+                            if id.is_empty()
+                                && let Some(call_id) = &item.call_id
+                            {
+                                id.clone_from(call_id);
+                            }
+                            if name.is_empty()
+                                && let Some(given) = &item.name
+                            {
+                                name.clone_from(given);
+                            }
+                        }
+                        if self.open.is_none() {
+                            self.release(out);
+                        }
                     } else {
                         let was_call = matches!(self.open, Some((_, Open::Call | Open::Custom)));
                         self.item_done(item, out);
@@ -225,6 +246,20 @@ impl StreamDecoder {
                 self.start(String::new(), String::new(), out);
                 self.close_all(out);
                 let response = event.response.unwrap_or_default();
+                // Calls only the final output holds (never streamed) come out whole here.
+                for item in &response.output {
+                    let call = matches!(
+                        item.kind.as_deref(),
+                        Some("function_call" | "custom_tool_call")
+                    );
+                    let seen = [&item.id, &item.call_id]
+                        .into_iter()
+                        .flatten()
+                        .any(|id| self.seen_calls.contains(id));
+                    if call && !seen {
+                        self.item_done(item, out);
+                    }
+                }
                 if let Some(usage) = &response.usage {
                     out.push(Event::Usage(usage_from_wire(usage)));
                 }
@@ -276,6 +311,20 @@ impl StreamDecoder {
         self.held.iter_mut().find(|h| h.place.same(&place))
     }
 
+    /// Notes the ids of a call item.
+    fn saw_call(&mut self, item: &Item) {
+        if matches!(
+            item.kind.as_deref(),
+            Some("function_call" | "custom_tool_call")
+        ) {
+            for id in [&item.id, &item.call_id].into_iter().flatten() {
+                if !self.seen_calls.contains(id) {
+                    self.seen_calls.push(id.clone());
+                }
+            }
+        }
+    }
+
     /// Holds back a call announced while another call is open (interleaved parallel calls).
     fn hold(&mut self, item: &Item, place: &Place) -> bool {
         let custom = match item.kind.as_deref() {
@@ -284,7 +333,12 @@ impl StreamDecoder {
             _ => return false,
         };
         let open_call = matches!(self.open, Some((_, Open::Call | Open::Custom)));
-        if (!open_call && self.held.is_empty()) || !place.known() || self.open_place.same(place) {
+        // A call announced without its name waits for it (it comes with the item's done).
+        let nameless = item.name.as_deref().is_none_or(str::is_empty);
+        if (!open_call && self.held.is_empty() && !nameless)
+            || !place.known()
+            || self.open_place.same(place)
+        {
             return false;
         }
         self.saw_tool = true;
@@ -312,6 +366,11 @@ impl StreamDecoder {
     /// one stays open for the deltas still to come.
     fn release(&mut self, out: &mut Vec<Event>) {
         while !self.held.is_empty() {
+            let nameless =
+                matches!(&self.held[0].block, Block::ToolCall { name, .. } if name.is_empty());
+            if nameless && self.held[0].done.is_none() {
+                return;
+            }
             let held = self.held.remove(0);
             let kind = if held.custom {
                 Open::Custom
@@ -722,5 +781,38 @@ mod tests {
         ])
         .unwrap();
         assert!(events.contains(&Event::Finish(Finish::ContentFilter)));
+    }
+
+    #[test]
+    fn nameless_calls_wait_and_terminal_only_calls_come_out() {
+        let events = run(&[
+            r#"{"type":"response.output_item.added","output_index":0,"item":{"type":"function_call","id":"fa","call_id":"a"}}"#,
+            r#"{"type":"response.function_call_arguments.delta","item_id":"fa","output_index":0,"delta":"{\"a\":1}"}"#,
+            r#"{"type":"response.output_item.done","output_index":0,"item":{"type":"function_call","id":"fa","call_id":"a","name":"f","arguments":"{\"a\":1}"}}"#,
+            r#"{"type":"response.completed","response":{"status":"completed","output":[{"type":"function_call","id":"fa","call_id":"a","name":"f","arguments":"{\"a\":1}"},{"type":"function_call","id":"fc","call_id":"c","name":"h","arguments":"{}"}]}}"#,
+        ])
+        .unwrap();
+        let mut calls: Vec<(String, String, String)> = Vec::new();
+        for event in &events {
+            match event {
+                Event::BlockStart {
+                    block: Block::ToolCall { id, name },
+                    ..
+                } => calls.push((id.clone(), name.clone(), String::new())),
+                Event::Delta {
+                    delta: Delta::Arguments(a),
+                    ..
+                } => calls.last_mut().unwrap().2.push_str(a),
+                _ => {}
+            }
+        }
+        assert_eq!(
+            calls,
+            [
+                ("a".into(), "f".into(), "{\"a\":1}".into()),
+                ("c".into(), "h".into(), "{}".into()),
+            ]
+        );
+        assert!(events.contains(&Event::Finish(Finish::ToolCalls)));
     }
 }
