@@ -355,12 +355,16 @@ enum StreamEvent<'a> {
 
 /// A `content_block_delta`'s delta.
 #[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type")]
 enum Delta<'a> {
-    TextDelta { text: &'a str },
-    InputJsonDelta { partial_json: &'a str },
-    ThinkingDelta { thinking: &'a str },
-    SignatureDelta { signature: &'a str },
+    #[serde(rename = "text_delta")]
+    Text { text: &'a str },
+    #[serde(rename = "input_json_delta")]
+    InputJson { partial_json: &'a str },
+    #[serde(rename = "thinking_delta")]
+    Thinking { thinking: &'a str },
+    #[serde(rename = "signature_delta")]
+    Signature { signature: &'a str },
 }
 
 impl StreamEvent<'_> {
@@ -428,10 +432,10 @@ impl super::StreamEncoder for EventEncoder {
             StreamEvent::Ping.push(out);
             let signature = signature(answer);
             for delta in [
-                Delta::ThinkingDelta {
+                Delta::Thinking {
                     thinking: THINKING_TEXT,
                 },
-                Delta::SignatureDelta {
+                Delta::Signature {
                     signature: &signature,
                 },
             ] {
@@ -457,10 +461,10 @@ impl super::StreamEncoder for EventEncoder {
 
     fn chunk(&mut self, piece: &str, out: &mut BytesMut) {
         let delta = match self.answer.tool {
-            Some(_) => Delta::InputJsonDelta {
+            Some(_) => Delta::InputJson {
                 partial_json: piece,
             },
-            None => Delta::TextDelta { text: piece },
+            None => Delta::Text { text: piece },
         };
         StreamEvent::ContentBlockDelta {
             index: self.index,

@@ -5,6 +5,8 @@
 //! content carries `functionResponse`s); one whose `thinkingConfig` sets `includeThoughts`
 //! gets a thought part first.
 
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::StatusCode;
 use serde::Serialize;
@@ -108,10 +110,10 @@ fn check_contents(contents: &[Value]) -> Result<(), String> {
         if !matches!(role, None | Some("user" | "model" | "function")) {
             return Err("Please use a valid role: user, model.".to_owned());
         }
-        if !content
+        if content
             .get("parts")
             .and_then(Value::as_array)
-            .is_some_and(|parts| !parts.is_empty())
+            .is_none_or(Vec::is_empty)
         {
             return Err(format!(
                 "* GenerateContentRequest.contents[{index}].parts: contents.parts must not be empty."
@@ -215,10 +217,11 @@ struct UsageMetadata {
     cached_content_token_count: u64,
 }
 
-/// The thought part the answer opens with.
+/// The thought part the answer opens with. Its `thoughtSignature` is bytes, base64 on the
+/// wire (as the SDKs require): the encoding of `mock-gemini-sig-<sequence>`.
 fn thought_part(answer: &Answer) -> Part<'static> {
-    Part::Other(json!({"text": THINKING_TEXT, "thought": true,
-        "thoughtSignature": format!("mock-gemini-sig-{}", answer.sequence)}))
+    let signature = BASE64_STANDARD.encode(format!("mock-gemini-sig-{}", answer.sequence));
+    Part::Other(json!({"text": THINKING_TEXT, "thought": true, "thoughtSignature": signature}))
 }
 
 /// The function-call part (Gemini gives calls no id).

@@ -188,6 +188,8 @@ struct ResponseUsage {
 #[derive(Serialize)]
 struct InputTokensDetails {
     cached_tokens: u64,
+    /// The mock writes no cache entries it would bill for.
+    cache_write_tokens: u64,
 }
 
 #[derive(Serialize)]
@@ -275,6 +277,7 @@ fn response<'a>(answer: &'a Answer, complete: bool) -> Response<'a> {
             input_tokens: answer.usage.input,
             input_tokens_details: InputTokensDetails {
                 cached_tokens: answer.usage.cached,
+                cache_write_tokens: 0,
             },
             output_tokens: answer.usage.output_with_reasoning(),
             output_tokens_details: OutputTokensDetails {
@@ -325,6 +328,7 @@ struct WithDelta<'a> {
     output_index: u32,
     content_index: u32,
     delta: &'a str,
+    logprobs: [(); 0],
 }
 
 #[derive(Serialize)]
@@ -333,6 +337,7 @@ struct WithText<'a> {
     output_index: u32,
     content_index: u32,
     text: &'a str,
+    logprobs: [(); 0],
 }
 
 #[derive(Serialize)]
@@ -506,6 +511,7 @@ impl super::StreamEncoder for EventEncoder {
                 output_index: self.output_index,
                 content_index: 0,
                 delta: piece,
+                logprobs: [],
             };
             Self::push(out, seq, "response.output_text.delta", delta);
         }
@@ -531,6 +537,7 @@ impl super::StreamEncoder for EventEncoder {
                     output_index,
                     content_index: 0,
                     text: &answer.text,
+                    logprobs: [],
                 };
                 Self::push(out, seq, "response.output_text.done", text);
                 let part = WithPart {
