@@ -1,71 +1,25 @@
-//! The OpenAI chat completions codec (placeholder: every entry point refuses until the codec is written).
+//! The OpenAI chat completions codec: `/chat/completions` as a client protocol and as the
+//! OpenAI-compatible upstream wire.
+//!
+//! - [`request`]: client bodies to the hub request (system and developer messages become
+//!   system text, tool messages become tool results in a user turn, `reasoning_content`
+//!   becomes thinking) and hub requests to upstream bodies (`max_tokens`, `reasoning_effort`,
+//!   `stream_options.include_usage` on streams).
+//! - [`response`]: whole answers both ways, usage and finish-reason mappings.
+//! - [`stream_decode`]: upstream chunks to hub events (tool calls by index, late ids and
+//!   names, finish / usage / `[DONE]` in any order).
+//! - [`stream_encode`]: hub events to the chunks the OpenAI SDK reads.
 
-use crate::ir::{Event, Request, Response};
-use crate::sse::Frame;
-use crate::{ClientView, TranslateError};
+mod request;
+mod response;
+mod stream_decode;
+mod stream_encode;
+mod wire;
 
-fn not_written() -> TranslateError {
-    TranslateError::unsupported(
-        "model",
-        "translation to or from OpenAI chat completions is not written yet",
-    )
-}
+pub(crate) use request::{decode_request, encode_request};
+pub(crate) use response::{decode_response, encode_response};
+pub(crate) use stream_decode::StreamDecoder;
+pub(crate) use stream_encode::StreamEncoder;
 
-/// Decodes a client's request.
-pub(crate) fn decode_request(_body: &[u8]) -> Result<Request, TranslateError> {
-    Err(not_written())
-}
-
-/// Encodes a request for an upstream (`request.stream` says whether to stream).
-pub(crate) fn encode_request(_request: &Request) -> Result<Vec<u8>, TranslateError> {
-    Err(not_written())
-}
-
-/// Decodes an upstream's whole answer.
-pub(crate) fn decode_response(_body: &[u8]) -> Result<Response, TranslateError> {
-    Err(TranslateError::Upstream("not written yet".to_owned()))
-}
-
-/// Encodes a whole answer for a client.
-pub(crate) fn encode_response(_response: &Response, _client: &ClientView) -> Vec<u8> {
-    Vec::new()
-}
-
-/// Upstream stream frames to hub events.
-#[derive(Debug, Default)]
-pub(crate) struct StreamDecoder {}
-
-impl StreamDecoder {
-    /// A decoder for one stream.
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    /// Decodes one SSE frame.
-    pub(crate) fn frame(
-        &mut self,
-        _frame: &Frame,
-        _out: &mut Vec<Event>,
-    ) -> Result<(), TranslateError> {
-        Err(TranslateError::Upstream("not written yet".to_owned()))
-    }
-
-    /// The upstream closed: closes what is open and ends the stream.
-    pub(crate) fn finish(&mut self, _out: &mut Vec<Event>) -> Result<(), TranslateError> {
-        Err(TranslateError::Upstream("not written yet".to_owned()))
-    }
-}
-
-/// Hub events to the client's stream bytes.
-#[derive(Debug, Default)]
-pub(crate) struct StreamEncoder {}
-
-impl StreamEncoder {
-    /// An encoder for one stream to `client`.
-    pub(crate) fn new(_client: &ClientView) -> Self {
-        Self::default()
-    }
-
-    /// Encodes one event.
-    pub(crate) fn event(&mut self, _event: &Event, _out: &mut Vec<u8>) {}
-}
+#[cfg(test)]
+mod tests;

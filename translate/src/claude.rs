@@ -1,76 +1,49 @@
-//! The Anthropic Messages codec (placeholder: every entry point refuses until the codec is written).
+//! The Anthropic Messages codec (`/v1/messages`, `/v1/messages/count_tokens`).
+//!
+//! - [`decode_request`]: a Claude client's body to the hub. Server tools, anthropic-defined
+//!   tools without `input_schema`, server-tool content blocks, `mcp_servers` and `container`
+//!   are recorded in `same_protocol_only` (refused toward other protocols).
+//! - [`encode_request`]: the hub to a Claude upstream. `max_tokens` defaults to 32,000 (8,192
+//!   for Claude 3.5, 4,096 for older Claude 3 models); tool schemas are normalised (spec §3.4),
+//!   tool ids sanitised, same-role turns merged, a conversation that starts with the assistant
+//!   gets a `"."` user turn in front; thinking is written as adaptive (Claude 4.6 and later)
+//!   or as a budget below `max_tokens` (at least 1,024, else no thinking), dropped with a
+//!   forced tool choice or when the last assistant turn calls tools without a leading
+//!   thinking block; temperature and `top_k` are dropped while thinking, `top_p` below
+//!   0.95 too, and `top_p` is dropped next to `temperature`; temperature is clamped to 0..=1. Only Claude signatures are
+//!   replayed. JSON response formats and `n > 1` are refused.
+//! - [`decode_response`] / [`encode_response`]: whole answers (usage converted: Anthropic's
+//!   `input_tokens` excludes the cache).
+//! - [`StreamDecoder`] / [`StreamEncoder`]: event streams.
+//! - [`encode_count_request`]: the `count_tokens` body.
 
-use crate::ir::{Event, Request, Response};
-use crate::sse::Frame;
-use crate::{ClientView, TranslateError};
+mod base64;
+mod request;
+mod response;
+mod schema;
+mod stream_decode;
+mod stream_encode;
+mod wire;
 
-fn not_written() -> TranslateError {
-    TranslateError::unsupported(
-        "model",
-        "translation to or from Anthropic Messages is not written yet",
-    )
-}
+pub(crate) use request::{decode_request, encode_count_request, encode_request};
+pub(crate) use response::{decode_response, encode_response};
+pub(crate) use stream_decode::StreamDecoder;
+pub(crate) use stream_encode::StreamEncoder;
 
-/// Decodes a client's request.
-pub(crate) fn decode_request(_body: &[u8]) -> Result<Request, TranslateError> {
-    Err(not_written())
-}
-
-/// Encodes a request for an upstream (`request.stream` says whether to stream).
-pub(crate) fn encode_request(_request: &Request) -> Result<Vec<u8>, TranslateError> {
-    Err(not_written())
-}
-
-/// Decodes an upstream's whole answer.
-pub(crate) fn decode_response(_body: &[u8]) -> Result<Response, TranslateError> {
-    Err(TranslateError::Upstream("not written yet".to_owned()))
-}
-
-/// Encodes a whole answer for a client.
-pub(crate) fn encode_response(_response: &Response, _client: &ClientView) -> Vec<u8> {
-    Vec::new()
-}
-
-/// Upstream stream frames to hub events.
-#[derive(Debug, Default)]
-pub(crate) struct StreamDecoder {}
-
-impl StreamDecoder {
-    /// A decoder for one stream.
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    /// Decodes one SSE frame.
-    pub(crate) fn frame(
-        &mut self,
-        _frame: &Frame,
-        _out: &mut Vec<Event>,
-    ) -> Result<(), TranslateError> {
-        Err(TranslateError::Upstream("not written yet".to_owned()))
-    }
-
-    /// The upstream closed: closes what is open and ends the stream.
-    pub(crate) fn finish(&mut self, _out: &mut Vec<Event>) -> Result<(), TranslateError> {
-        Err(TranslateError::Upstream("not written yet".to_owned()))
+/// A `tool_use.input` as hub arguments: JSON text of an object (`{}` for null or a
+/// non-object; a string holding an object is unwrapped).
+fn input_arguments(input: serde_json::Value) -> String {
+    use serde_json::Value;
+    match input {
+        Value::Object(_) => input.to_string(),
+        Value::String(text)
+            if serde_json::from_str::<Value>(&text).is_ok_and(|v| v.is_object()) =>
+        {
+            text
+        }
+        _ => "{}".to_owned(),
     }
 }
 
-/// Hub events to the client's stream bytes.
-#[derive(Debug, Default)]
-pub(crate) struct StreamEncoder {}
-
-impl StreamEncoder {
-    /// An encoder for one stream to `client`.
-    pub(crate) fn new(_client: &ClientView) -> Self {
-        Self::default()
-    }
-
-    /// Encodes one event.
-    pub(crate) fn event(&mut self, _event: &Event, _out: &mut Vec<u8>) {}
-}
-
-/// Encodes a token-count request for an upstream.
-pub(crate) fn encode_count_request(_request: &Request) -> Result<Vec<u8>, TranslateError> {
-    Err(not_written())
-}
+#[cfg(test)]
+mod tests;

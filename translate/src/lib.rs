@@ -23,14 +23,17 @@ mod responses;
 mod signature;
 pub mod sse;
 mod stream;
+mod thinking_patch;
 mod tool_names;
 
 pub use aggregate::Aggregator;
 pub use error::TranslateError;
 pub use error_shape::{client_error, upstream_message};
 pub use estimate::input_tokens as estimate_input_tokens;
+pub use responses::ClientTools;
 pub use signature::GEMINI_SKIP_SIGNATURE;
 pub use stream::StreamTranslator;
+pub use thinking_patch::apply_thinking;
 pub use tool_names::NameMap;
 
 use ir::{Part, Request, Thinking};
@@ -85,6 +88,9 @@ pub struct ClientView {
     /// The request's estimated input tokens (for an Anthropic `message_start` when the
     /// upstream reports input only at the end).
     pub estimated_input_tokens: u64,
+    /// A Responses client's freeform and namespaced tools (filled by [`translate_request`]),
+    /// so its calls come back in the shape it declared.
+    pub responses_tools: ClientTools,
 }
 
 /// How to translate one request.
@@ -94,6 +100,9 @@ pub struct RequestOptions<'a> {
     pub upstream_model: &'a str,
     /// A thinking setting from the model name's suffix: it overrides the body's.
     pub thinking: Option<Thinking>,
+    /// Whether the client asked for a stream, when the body does not say it (Gemini says it in
+    /// the URL: `streamGenerateContent`); `None` keeps the body's `stream`.
+    pub stream: Option<bool>,
     /// The client's side (its model name, ids, framing).
     pub client: ClientView,
 }
@@ -129,12 +138,32 @@ pub fn decode_request(from: Format, body: &[u8]) -> Result<Request, TranslateErr
 }
 
 /// Encodes a hub request into protocol `to` (names as the upstream knows them).
-fn encode_request(to: Format, request: &Request) -> Result<Vec<u8>, TranslateError> {
+pub fn encode_request(to: Format, request: &Request) -> Result<Vec<u8>, TranslateError> {
     match to {
         Format::Chat => chat::encode_request(request),
         Format::Responses => responses::encode_request(request),
         Format::Claude => claude::encode_request(request),
         Format::Gemini => gemini::encode_request(request),
+    }
+}
+
+/// Decodes an upstream's whole answer of protocol `from` into the hub representation.
+pub fn decode_response(from: Format, body: &[u8]) -> Result<ir::Response, TranslateError> {
+    match from {
+        Format::Chat => chat::decode_response(body),
+        Format::Responses => responses::decode_response(body),
+        Format::Claude => claude::decode_response(body),
+        Format::Gemini => gemini::decode_response(body),
+    }
+}
+
+/// Encodes a hub answer as a client of protocol `to` expects it.
+pub fn encode_response(to: Format, response: &ir::Response, client: &ClientView) -> Vec<u8> {
+    match to {
+        Format::Chat => chat::encode_response(response, client),
+        Format::Responses => responses::encode_response(response, client),
+        Format::Claude => claude::encode_response(response, client),
+        Format::Gemini => gemini::encode_response(response, client),
     }
 }
 
@@ -164,12 +193,19 @@ pub fn translate_request(
     if let Some(thinking) = options.thinking {
         request.thinking = Some(thinking);
     }
+    if let Some(stream) = options.stream {
+        request.stream = stream;
+    }
     request.model = options.upstream_model.to_owned();
     fill_tool_result_names(&mut request);
     let names = NameMap::new(request.tools.iter().map(|t| t.name.as_str()), to);
     rename_tools(&mut request, &names);
     let mut view = options.client;
+    view.include_usage |= request.include_usage;
     view.estimated_input_tokens = estimate::input_tokens(&request);
+    if from == Format::Responses {
+        view.responses_tools = responses::client_tools(body);
+    }
     let body = encode_request(to, &request)?;
     Ok(Translated {
         body,
@@ -196,12 +232,7 @@ impl Exchange {
 
     /// Translates a whole (non-streamed) upstream answer for the client.
     pub fn response(&self, body: &[u8]) -> Result<Vec<u8>, TranslateError> {
-        let mut response = match self.upstream {
-            Format::Chat => chat::decode_response(body)?,
-            Format::Responses => responses::decode_response(body)?,
-            Format::Claude => claude::decode_response(body)?,
-            Format::Gemini => gemini::decode_response(body)?,
-        };
+        let mut response = decode_response(self.upstream, body)?;
         for part in &mut response.content {
             if let Part::ToolCall { name, .. } = part {
                 *name = self.names.client(name);
@@ -212,12 +243,7 @@ impl Exchange {
 
     /// Encodes a hub answer in the client's protocol.
     pub fn encode_response(&self, response: &ir::Response) -> Vec<u8> {
-        match self.client {
-            Format::Chat => chat::encode_response(response, &self.view),
-            Format::Responses => responses::encode_response(response, &self.view),
-            Format::Claude => claude::encode_response(response, &self.view),
-            Format::Gemini => gemini::encode_response(response, &self.view),
-        }
+        encode_response(self.client, response, &self.view)
     }
 
     /// A translator for the upstream's event stream; frames over `max_frame` bytes fail it.

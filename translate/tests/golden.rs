@@ -88,6 +88,7 @@ fn options<'a>(fixture: &'a Value, client: Format) -> RequestOptions<'a> {
         thinking: o["thinking"]
             .as_str()
             .map(|t| Thinking::from_suffix(t).expect("thinking")),
+        stream: o["stream"].as_bool(),
         client: ClientView {
             model: client_model,
             id: "req_1".to_owned(),
@@ -97,6 +98,7 @@ fn options<'a>(fixture: &'a Value, client: Format) -> RequestOptions<'a> {
                 .as_bool()
                 .unwrap_or(client != Format::Gemini),
             estimated_input_tokens: 0,
+            ..ClientView::default()
         },
     }
 }

@@ -1,0 +1,133 @@
+//! Hub events to a chat client's stream: `data:` chunks, a usage chunk when asked for, and
+//! `data: [DONE]`.
+
+use serde_json::{Value, json};
+
+use super::response::{client_id, encode_finish, encode_usage};
+use crate::ClientView;
+use crate::ir::{Block, Delta, Event, Usage};
+use crate::sse::{write_frame, write_json};
+
+/// Hub events to the client's stream bytes.
+#[derive(Debug, Default)]
+pub(crate) struct StreamEncoder {
+    /// The id every chunk carries.
+    id: String,
+    /// The model name echoed to the client.
+    model: String,
+    /// The `created` every chunk carries.
+    created: u64,
+    /// Whether the client asked for a usage chunk.
+    include_usage: bool,
+    /// The client's view (for ids).
+    client: ClientView,
+    /// Usage merged so far.
+    usage: Usage,
+    /// The chat `index` of the open tool call, when one is open.
+    tool: Option<u64>,
+    /// Tool calls sent so far.
+    tools: u64,
+}
+
+impl StreamEncoder {
+    /// An encoder for one stream to `client`.
+    pub(crate) fn new(client: &ClientView) -> Self {
+        StreamEncoder {
+            id: format!("chatcmpl-{}", client.id),
+            model: client.model.clone(),
+            created: client.created,
+            include_usage: client.include_usage,
+            client: client.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// Writes one chunk with one choice.
+    fn chunk(&self, delta: Value, finish: Option<&str>, out: &mut Vec<u8>) {
+        write_json(
+            out,
+            None,
+            &json!({
+                "id": self.id,
+                "object": "chat.completion.chunk",
+                "created": self.created,
+                "model": self.model,
+                "choices": [{
+                    "index": 0,
+                    "delta": delta,
+                    "logprobs": null,
+                    "finish_reason": finish,
+                }],
+            }),
+        );
+    }
+
+    /// Encodes one event.
+    pub(crate) fn event(&mut self, event: &Event, out: &mut Vec<u8>) {
+        match event {
+            Event::Start { id, .. } => {
+                self.id = client_id(id, &self.client);
+                self.chunk(json!({"role": "assistant", "content": ""}), None, out);
+            }
+            Event::BlockStart {
+                block: Block::ToolCall { id, name },
+                ..
+            } => {
+                let index = self.tools;
+                self.tools += 1;
+                self.tool = Some(index);
+                self.chunk(
+                    json!({"tool_calls": [{
+                        "index": index,
+                        "id": id,
+                        "type": "function",
+                        "function": {"name": name, "arguments": ""},
+                    }]}),
+                    None,
+                    out,
+                );
+            }
+            Event::BlockStart { .. } => {}
+            Event::Delta { delta, .. } => match delta {
+                Delta::Text(text) => self.chunk(json!({"content": text}), None, out),
+                Delta::Thinking(text) => self.chunk(json!({"reasoning_content": text}), None, out),
+                Delta::Arguments(arguments) => {
+                    if let Some(index) = self.tool {
+                        self.chunk(
+                            json!({"tool_calls": [{
+                                "index": index,
+                                "function": {"arguments": arguments},
+                            }]}),
+                            None,
+                            out,
+                        );
+                    }
+                }
+                Delta::Signature(_) => {}
+            },
+            Event::BlockStop { .. } => self.tool = None,
+            Event::Usage(usage) => self.usage.merge(usage),
+            Event::Finish(finish) => {
+                let reason = encode_finish(finish, self.tools > 0);
+                self.chunk(json!({}), Some(reason), out);
+            }
+            Event::End => {
+                if self.include_usage {
+                    write_json(
+                        out,
+                        None,
+                        &json!({
+                            "id": self.id,
+                            "object": "chat.completion.chunk",
+                            "created": self.created,
+                            "model": self.model,
+                            "choices": [],
+                            "usage": encode_usage(&self.usage),
+                        }),
+                    );
+                }
+                write_frame(out, None, b"[DONE]");
+            }
+        }
+    }
+}

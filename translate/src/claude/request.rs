@@ -1,0 +1,773 @@
+//! Requests: a Claude client's body to the hub, and the hub to a Claude upstream's body.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{base64, schema, wire};
+use crate::TranslateError;
+use crate::ir::{
+    Effort, Media, Message, Part, Request, ResponseFormat, Role, Signature, SignatureFamily,
+    Thinking, Tool, ToolChoice,
+};
+
+/// `max_tokens` when the client gave none (Claude requires it): 32,000, like the reference,
+/// except for the Claude 3 models whose output limit is lower (3.5: 8,192; 3 Opus/Sonnet/Haiku:
+/// 4,096). Claude 3.7 takes 32,000.
+pub(super) fn default_max_tokens(model: &str) -> u64 {
+    let model = model.to_ascii_lowercase();
+    if model.contains("claude-3-7") {
+        32_000
+    } else if model.contains("claude-3-5") || model.contains("claude-3.5") {
+        8192
+    } else if model.contains("claude-3") {
+        4096
+    } else {
+        32_000
+    }
+}
+
+/// The smallest thinking budget Claude accepts.
+const MIN_BUDGET: u64 = 1024;
+
+/// The budget sent for "auto" thinking to a model without adaptive thinking (medium).
+const AUTO_BUDGET: u64 = 8192;
+
+/// Content-block types that only Anthropic understands (server tools, MCP, containers).
+const SERVER_BLOCKS: &[&str] = &[
+    "server_tool_use",
+    "web_search_tool_result",
+    "web_fetch_tool_result",
+    "code_execution_tool_result",
+    "bash_code_execution_tool_result",
+    "text_editor_code_execution_tool_result",
+    "tool_search_tool_result",
+    "mcp_tool_use",
+    "mcp_tool_result",
+    "container_upload",
+    "search_result",
+];
+
+fn invalid(message: String) -> TranslateError {
+    TranslateError::Invalid(message)
+}
+
+/// Decodes a Claude client's `/v1/messages` (or `count_tokens`) body.
+pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
+    let wire: wire::Request = serde_json::from_slice(body)
+        .map_err(|e| invalid(format!("not an Anthropic Messages request: {e}")))?;
+    let mut request = Request {
+        model: wire.model.unwrap_or_default(),
+        max_tokens: wire.max_tokens,
+        temperature: wire.temperature,
+        top_p: wire.top_p,
+        top_k: wire.top_k,
+        stop: wire.stop_sequences.unwrap_or_default(),
+        stream: wire.stream.unwrap_or(false),
+        user: wire.metadata.and_then(|m| m.user_id),
+        ..Request::default()
+    };
+    match wire.system {
+        None => {}
+        Some(wire::System::Text(text)) if text.is_empty() => {}
+        Some(wire::System::Text(text)) => request.system.push(Part::text(text)),
+        Some(wire::System::Blocks(blocks)) => {
+            for (i, block) in blocks.into_iter().enumerate() {
+                if block.kind != "text" {
+                    return Err(invalid(format!(
+                        "system[{i}]: a system block must be of type text, not {:?}",
+                        block.kind
+                    )));
+                }
+                request.system.push(Part::Text {
+                    text: block.text,
+                    cache_control: block.cache_control,
+                });
+            }
+        }
+    }
+    for (i, message) in wire.messages.into_iter().enumerate() {
+        let role = match message.role.as_str() {
+            "user" => Role::User,
+            "assistant" => Role::Assistant,
+            other => {
+                return Err(invalid(format!(
+                    "messages[{i}].role: {other:?} is neither user nor assistant"
+                )));
+            }
+        };
+        let path = format!("messages[{i}].content");
+        let parts = decode_content(message.content, &path, &mut request.same_protocol_only)?;
+        request.messages.push(Message { role, parts });
+    }
+    for (i, tool) in wire.tools.unwrap_or_default().into_iter().enumerate() {
+        match decode_tool(tool, i)? {
+            Some(tool) => request.tools.push(tool),
+            None => request.same_protocol_only.push(format!("tools[{i}]")),
+        }
+    }
+    if let Some(choice) = wire.tool_choice {
+        request.tool_choice =
+            Some(match choice.kind.as_str() {
+                "auto" => ToolChoice::Auto,
+                "any" => ToolChoice::Required,
+                "none" => ToolChoice::None,
+                "tool" => ToolChoice::Tool(choice.name.ok_or_else(|| {
+                    invalid("tool_choice.name: required for type tool".to_owned())
+                })?),
+                other => {
+                    return Err(invalid(format!("tool_choice.type: unknown type {other:?}")));
+                }
+            });
+        if choice.disable_parallel_tool_use == Some(true) {
+            request.parallel_tool_calls = Some(false);
+        }
+    }
+    if let Some(thinking) = wire.thinking {
+        let effort = wire
+            .output_config
+            .and_then(|c| c.effort)
+            .map(|e| {
+                Effort::parse(&e)
+                    .ok_or_else(|| invalid(format!("output_config.effort: unknown level {e:?}")))
+            })
+            .transpose()?;
+        let setting = match thinking.kind.as_str() {
+            "enabled" => match thinking.budget_tokens {
+                Some(budget) => Thinking::from_budget(budget).ok_or_else(|| {
+                    invalid(format!("thinking.budget_tokens: {budget} is negative"))
+                })?,
+                None => Thinking::Auto,
+            },
+            "adaptive" | "auto" => effort.map_or(Thinking::Auto, Thinking::Effort),
+            "disabled" => Thinking::Off,
+            other => {
+                return Err(invalid(format!("thinking.type: unknown type {other:?}")));
+            }
+        };
+        if setting != Thinking::Off {
+            request.include_thoughts = Some(thinking.display.as_deref() != Some("omitted"));
+        }
+        request.thinking = Some(setting);
+    }
+    if wire.mcp_servers.is_some() {
+        request.same_protocol_only.push("mcp_servers".to_owned());
+    }
+    if wire.container.is_some() {
+        request.same_protocol_only.push("container".to_owned());
+    }
+    Ok(request)
+}
+
+/// A function tool, or `None` for a tool only Anthropic runs (server tools, anthropic-defined
+/// tools without `input_schema`).
+fn decode_tool(tool: Value, i: usize) -> Result<Option<Tool>, TranslateError> {
+    let Value::Object(mut tool) = tool else {
+        return Err(invalid(format!("tools[{i}]: not an object")));
+    };
+    let kind = tool.get("type").and_then(Value::as_str);
+    if !matches!(kind, None | Some("custom")) || !tool.contains_key("input_schema") {
+        return Ok(None);
+    }
+    let name = match tool.remove("name") {
+        Some(Value::String(name)) => name,
+        _ => return Err(invalid(format!("tools[{i}].name: a string is required"))),
+    };
+    let description = match tool.remove("description") {
+        Some(Value::String(text)) => Some(text),
+        None | Some(Value::Null) => None,
+        Some(_) => return Err(invalid(format!("tools[{i}].description: not a string"))),
+    };
+    Ok(Some(Tool {
+        name,
+        description,
+        parameters: tool
+            .remove("input_schema")
+            .unwrap_or_else(|| json!({"type": "object"})),
+        strict: tool.get("strict").and_then(Value::as_bool),
+        cache_control: tool.remove("cache_control"),
+    }))
+}
+
+/// A message's (or tool result's) content.
+fn decode_content(
+    content: wire::Content,
+    path: &str,
+    foreign: &mut Vec<String>,
+) -> Result<Vec<Part>, TranslateError> {
+    let blocks = match content {
+        wire::Content::Text(text) => return Ok(vec![Part::text(text)]),
+        wire::Content::Blocks(blocks) => blocks,
+    };
+    let mut parts = Vec::with_capacity(blocks.len());
+    for (j, value) in blocks.iter().enumerate() {
+        let here = format!("{path}[{j}]");
+        let kind = value.get("type").and_then(Value::as_str).unwrap_or("");
+        let block = match wire::Block::deserialize(value) {
+            Ok(block) => block,
+            Err(error) => match kind {
+                "text" | "tool_use" | "tool_result" | "thinking" | "redacted_thinking" => {
+                    return Err(invalid(format!("{here}: {error}")));
+                }
+                "" => return Err(invalid(format!("{here}.type: missing"))),
+                // Other sources (`content`), server-tool blocks, new block types.
+                _ => {
+                    foreign.push(here);
+                    continue;
+                }
+            },
+        };
+        if SERVER_BLOCKS.contains(&kind) {
+            foreign.push(here);
+            continue;
+        }
+        parts.push(decode_block(block, &here, foreign)?);
+    }
+    Ok(parts)
+}
+
+fn decode_media(source: wire::Source) -> Result<Media, TranslateError> {
+    Ok(match source {
+        wire::Source::Base64 { media_type, data } => Media::Base64 { media_type, data },
+        wire::Source::Url { url } => Media::Url(url),
+        wire::Source::File { file_id } => Media::FileId(file_id),
+        wire::Source::Text { data } => Media::Base64 {
+            media_type: "text/plain".to_owned(),
+            data: base64::encode(data.as_bytes()),
+        },
+    })
+}
+
+fn decode_block(
+    block: wire::Block,
+    here: &str,
+    foreign: &mut Vec<String>,
+) -> Result<Part, TranslateError> {
+    Ok(match block {
+        wire::Block::Text {
+            text,
+            cache_control,
+        } => Part::Text {
+            text,
+            cache_control,
+        },
+        wire::Block::Image { source } => {
+            if matches!(source, wire::Source::Text { .. }) {
+                return Err(invalid(format!(
+                    "{here}.source: an image cannot have a text source"
+                )));
+            }
+            Part::Image(decode_media(source)?)
+        }
+        wire::Block::Document { source, title } => Part::Document {
+            media: decode_media(source)?,
+            title,
+        },
+        wire::Block::ToolUse { id, name, input } => Part::ToolCall {
+            id,
+            name,
+            arguments: super::input_arguments(input),
+            signature: None,
+        },
+        wire::Block::ToolResult {
+            tool_use_id,
+            content,
+            is_error,
+            cache_control,
+        } => {
+            let mut parts = match content {
+                None => Vec::new(),
+                Some(content) => decode_content(content, &format!("{here}.content"), foreign)?,
+            };
+            if cache_control.is_some()
+                && let Some(Part::Text {
+                    cache_control: slot @ None,
+                    ..
+                }) = parts
+                    .iter_mut()
+                    .rev()
+                    .find(|p| matches!(p, Part::Text { .. }))
+            {
+                *slot = cache_control;
+            }
+            Part::ToolResult {
+                call_id: tool_use_id,
+                name: None,
+                content: parts,
+                is_error: is_error.unwrap_or(false),
+            }
+        }
+        wire::Block::Thinking {
+            thinking,
+            signature,
+        } => Part::Thinking {
+            text: thinking,
+            signature: signature
+                .filter(|s| !s.is_empty())
+                .map(|s| Signature::read(&s, SignatureFamily::Claude)),
+        },
+        wire::Block::RedactedThinking { data } => {
+            // A foreign family's opaque reasoning comes back prefixed (see `signature`).
+            let carried = Signature::read(&data, SignatureFamily::Claude);
+            Part::RedactedThinking {
+                data: carried.value,
+                family: carried.family,
+            }
+        }
+    })
+}
+
+/// Claude tool ids: `[A-Za-z0-9_-]`, others become `_` (on calls and results alike, so pairs
+/// still match).
+pub(super) fn sanitize_id(id: &str) -> String {
+    if id.is_empty() {
+        return "toolu_missing".to_owned();
+    }
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Whether `model` takes adaptive thinking (`thinking.type=adaptive` + `output_config.effort`):
+/// Claude 4.6 and later.
+fn adaptive_capable(model: &str) -> bool {
+    let model = model.to_ascii_lowercase();
+    for family in ["opus-", "sonnet-", "haiku-"] {
+        let Some(at) = model.find(family) else {
+            continue;
+        };
+        let mut numbers = model[at + family.len()..]
+            .split(['-', '.', '@'])
+            .map(|n| n.parse::<u64>().ok());
+        let major = numbers.next().flatten().unwrap_or(0);
+        let minor = numbers.next().flatten().filter(|m| *m < 100).unwrap_or(0);
+        return major > 4 || (major == 4 && minor >= 6);
+    }
+    false
+}
+
+/// Encodes an upstream `/v1/messages` body.
+pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateError> {
+    let body = encode_body(request, false)?;
+    Ok(serde_json::to_vec(&body)?)
+}
+
+/// Encodes an upstream `/v1/messages/count_tokens` body: model, system, messages, tools,
+/// tool_choice and thinking (no `max_tokens`, no `stream`, no sampling).
+pub(crate) fn encode_count_request(request: &Request) -> Result<Vec<u8>, TranslateError> {
+    let body = encode_body(request, true)?;
+    Ok(serde_json::to_vec(&body)?)
+}
+
+fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> {
+    let mut body = Map::new();
+    body.insert("model".to_owned(), json!(request.model));
+    if let Some(n) = request.n
+        && n > 1
+    {
+        return Err(TranslateError::unsupported(
+            "n",
+            "Anthropic Messages gives one answer per request",
+        ));
+    }
+    match &request.response_format {
+        None | Some(ResponseFormat::Text) => {}
+        Some(_) => {
+            return Err(TranslateError::unsupported(
+                "response_format",
+                "Anthropic Messages has no JSON mode switchyard can request",
+            ));
+        }
+    }
+    let max_tokens = request
+        .max_tokens
+        .unwrap_or_else(|| default_max_tokens(&request.model));
+    if !count {
+        body.insert("max_tokens".to_owned(), json!(max_tokens));
+    }
+    if !request.system.is_empty() {
+        let mut blocks = Vec::new();
+        for (i, part) in request.system.iter().enumerate() {
+            match part {
+                Part::Text {
+                    text,
+                    cache_control,
+                } => {
+                    if !text.is_empty() {
+                        blocks.push(text_block(text, cache_control.as_ref()));
+                    }
+                }
+                _ => {
+                    return Err(TranslateError::unsupported(
+                        format!("system[{i}]"),
+                        "Claude takes only text as system instructions",
+                    ));
+                }
+            }
+        }
+        if !blocks.is_empty() {
+            body.insert("system".to_owned(), Value::Array(blocks));
+        }
+    }
+    let messages = encode_messages(&request.messages)?;
+    let unthinking_tool_turn = unthinking_tool_turn(&messages);
+    body.insert("messages".to_owned(), Value::Array(messages));
+    let has_tools = !request.tools.is_empty();
+    if has_tools {
+        let tools: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|tool| {
+                let mut out = Map::new();
+                out.insert("name".to_owned(), json!(tool.name));
+                if let Some(description) = &tool.description {
+                    out.insert("description".to_owned(), json!(description));
+                }
+                out.insert(
+                    "input_schema".to_owned(),
+                    schema::normalize(&tool.parameters),
+                );
+                if let Some(cache) = &tool.cache_control {
+                    out.insert("cache_control".to_owned(), cache.clone());
+                }
+                Value::Object(out)
+            })
+            .collect();
+        body.insert("tools".to_owned(), Value::Array(tools));
+    }
+    let forced = matches!(
+        request.tool_choice,
+        Some(ToolChoice::Required | ToolChoice::Tool(_))
+    );
+    if has_tools {
+        let mut choice = match &request.tool_choice {
+            None => None,
+            Some(ToolChoice::Auto) => Some(json!({"type": "auto"})),
+            Some(ToolChoice::None) => Some(json!({"type": "none"})),
+            Some(ToolChoice::Required) => Some(json!({"type": "any"})),
+            Some(ToolChoice::Tool(name)) => Some(json!({"type": "tool", "name": name})),
+        };
+        if request.parallel_tool_calls == Some(false)
+            && request.tool_choice != Some(ToolChoice::None)
+        {
+            let choice = choice.get_or_insert_with(|| json!({"type": "auto"}));
+            choice["disable_parallel_tool_use"] = json!(true);
+        }
+        if let Some(choice) = choice {
+            body.insert("tool_choice".to_owned(), choice);
+        }
+    }
+    // Claude refuses thinking with a forced tool choice, and when the last assistant turn
+    // calls tools without starting with a thinking block (history from a client that does
+    // not replay Claude thinking): thinking is dropped then.
+    let thinking = if forced || unthinking_tool_turn {
+        None
+    } else {
+        request.thinking
+    };
+    let adaptive = adaptive_capable(&request.model);
+    let mut thinking_on = false;
+    match thinking {
+        None => {}
+        Some(Thinking::Off) => {
+            body.insert("thinking".to_owned(), json!({"type": "disabled"}));
+        }
+        Some(setting) if adaptive => {
+            thinking_on = true;
+            body.insert("thinking".to_owned(), json!({"type": "adaptive"}));
+            if let Some(effort) = setting.effort() {
+                let mut level = effort.claude();
+                if level == "max" && !request.model.to_ascii_lowercase().contains("opus") {
+                    level = "high";
+                }
+                body.insert("output_config".to_owned(), json!({"effort": level}));
+            }
+        }
+        Some(setting) => {
+            let wanted = match setting {
+                Thinking::Budget(n) => n,
+                Thinking::Effort(effort) => effort.budget(),
+                _ => AUTO_BUDGET,
+            }
+            .max(MIN_BUDGET);
+            // The budget must stay below max_tokens; below Claude's minimum, no thinking.
+            let budget = if count {
+                wanted
+            } else {
+                wanted.min(max_tokens.saturating_sub(1))
+            };
+            if budget >= MIN_BUDGET {
+                thinking_on = true;
+                body.insert(
+                    "thinking".to_owned(),
+                    json!({"type": "enabled", "budget_tokens": budget}),
+                );
+            }
+        }
+    }
+    if count {
+        // The count endpoint takes no generation settings.
+        body.remove("output_config");
+        return Ok(Value::Object(body));
+    }
+    // Sampling: Claude refuses temperature with thinking and takes top_p only ≥ 0.95 then;
+    // without thinking, recent models refuse temperature and top_p together (top_p dropped).
+    if let Some(t) = request.temperature
+        && !thinking_on
+    {
+        // Claude's range is 0..=1 (OpenAI's goes to 2).
+        body.insert("temperature".to_owned(), json!(t.clamp(0.0, 1.0)));
+    }
+    if let Some(p) = request.top_p {
+        let keep = if thinking_on {
+            p >= 0.95
+        } else {
+            request.temperature.is_none()
+        };
+        if keep {
+            body.insert("top_p".to_owned(), json!(p));
+        }
+    }
+    if let Some(k) = request.top_k
+        && !thinking_on
+    {
+        body.insert("top_k".to_owned(), json!(k));
+    }
+    if !request.stop.is_empty() {
+        body.insert("stop_sequences".to_owned(), json!(request.stop));
+    }
+    if request.stream {
+        body.insert("stream".to_owned(), json!(true));
+    }
+    if let Some(user) = &request.user {
+        body.insert("metadata".to_owned(), json!({"user_id": user}));
+    }
+    Ok(Value::Object(body))
+}
+
+/// Whether the last assistant turn has a `tool_use` but does not start with (redacted)
+/// thinking: Claude refuses such a history while thinking is on.
+fn unthinking_tool_turn(messages: &[Value]) -> bool {
+    let Some(last) = messages.iter().rev().find(|m| m["role"] == "assistant") else {
+        return false;
+    };
+    let Some(blocks) = last["content"].as_array() else {
+        return false;
+    };
+    let starts_thinking = blocks
+        .first()
+        .is_some_and(|b| b["type"] == "thinking" || b["type"] == "redacted_thinking");
+    !starts_thinking && blocks.iter().any(|b| b["type"] == "tool_use")
+}
+
+fn text_block(text: &str, cache_control: Option<&Value>) -> Value {
+    let mut block = json!({"type": "text", "text": text});
+    if let Some(cache) = cache_control {
+        block["cache_control"] = cache.clone();
+    }
+    block
+}
+
+fn encode_media(media: &Media, document: bool, here: &str) -> Result<Value, TranslateError> {
+    Ok(match media {
+        Media::Base64 { media_type, data } if document && media_type.starts_with("text/") => {
+            let text = base64::decode(data)
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| {
+                    TranslateError::unsupported(here, "the text document is not base64 UTF-8")
+                })?;
+            json!({"type": "text", "media_type": "text/plain", "data": text})
+        }
+        Media::Base64 { media_type, .. } if document && media_type != "application/pdf" => {
+            return Err(TranslateError::unsupported(
+                here,
+                format!("Claude takes PDF and plain-text documents, not {media_type}"),
+            ));
+        }
+        Media::Base64 { media_type, data } => {
+            json!({"type": "base64", "media_type": media_type, "data": data})
+        }
+        Media::Url(url) if url.starts_with("data:") => {
+            return Err(TranslateError::unsupported(
+                here,
+                "a data: URL that is not base64 cannot be sent to Claude",
+            ));
+        }
+        Media::Url(url) => json!({"type": "url", "url": url}),
+        Media::FileId(id) => json!({"type": "file", "file_id": id}),
+    })
+}
+
+/// Content blocks of one tool result.
+fn encode_result_content(parts: &[Part], here: &str) -> Result<Vec<Value>, TranslateError> {
+    let mut blocks = Vec::new();
+    for (k, part) in parts.iter().enumerate() {
+        let at = format!("{here}.content[{k}]");
+        match part {
+            Part::Text {
+                text,
+                cache_control,
+            } => {
+                if !text.is_empty() {
+                    blocks.push(text_block(text, cache_control.as_ref()));
+                }
+            }
+            Part::Image(media) => {
+                blocks.push(json!({"type": "image", "source": encode_media(media, false, &at)?}))
+            }
+            Part::Document { media, title } => {
+                blocks.push(document_block(media, title.as_deref(), &at)?)
+            }
+            _ => {
+                return Err(TranslateError::unsupported(
+                    at,
+                    "a Claude tool result holds text, images and documents only",
+                ));
+            }
+        }
+    }
+    Ok(blocks)
+}
+
+fn document_block(media: &Media, title: Option<&str>, here: &str) -> Result<Value, TranslateError> {
+    let mut block = json!({"type": "document", "source": encode_media(media, true, here)?});
+    if let Some(title) = title {
+        block["title"] = json!(title);
+    }
+    Ok(block)
+}
+
+/// The conversation as Claude takes it: empty text dropped, foreign thinking dropped, tool ids
+/// sanitised, consecutive same-role messages merged, tool results first in their message, and
+/// a placeholder user turn (`"."`) in front when the conversation starts with the assistant.
+fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
+    let mut out: Vec<(Role, Vec<Value>)> = Vec::new();
+    for (i, message) in messages.iter().enumerate() {
+        let assistant = message.role == Role::Assistant;
+        let mut blocks = Vec::new();
+        for (j, part) in message.parts.iter().enumerate() {
+            let here = format!("messages[{i}].content[{j}]");
+            let only = |ok: bool, what: &str| {
+                if ok {
+                    Ok(())
+                } else {
+                    Err(TranslateError::unsupported(
+                        here.clone(),
+                        format!("Claude takes {what}"),
+                    ))
+                }
+            };
+            match part {
+                Part::Text {
+                    text,
+                    cache_control,
+                } => {
+                    if !text.is_empty() {
+                        blocks.push(text_block(text, cache_control.as_ref()));
+                    }
+                }
+                Part::Image(media) => {
+                    only(!assistant, "images only from the user")?;
+                    blocks.push(
+                        json!({"type": "image", "source": encode_media(media, false, &here)?}),
+                    );
+                }
+                Part::Document { media, title } => {
+                    only(!assistant, "documents only from the user")?;
+                    blocks.push(document_block(media, title.as_deref(), &here)?);
+                }
+                Part::ToolCall {
+                    id,
+                    name,
+                    arguments,
+                    ..
+                } => {
+                    only(assistant, "tool calls only from the assistant")?;
+                    let input: Value = if arguments.trim().is_empty() {
+                        json!({})
+                    } else {
+                        match serde_json::from_str(arguments) {
+                            Ok(value @ Value::Object(_)) => value,
+                            _ => {
+                                return Err(TranslateError::unsupported(
+                                    here,
+                                    "the tool call's arguments are not a JSON object",
+                                ));
+                            }
+                        }
+                    };
+                    blocks.push(json!({"type": "tool_use", "id": sanitize_id(id), "name": name, "input": input}));
+                }
+                Part::ToolResult {
+                    call_id,
+                    content,
+                    is_error,
+                    ..
+                } => {
+                    only(!assistant, "tool results only from the user")?;
+                    let mut block =
+                        json!({"type": "tool_result", "tool_use_id": sanitize_id(call_id)});
+                    let content = encode_result_content(content, &here)?;
+                    if !content.is_empty() {
+                        block["content"] = Value::Array(content);
+                    }
+                    if *is_error {
+                        block["is_error"] = json!(true);
+                    }
+                    blocks.push(block);
+                }
+                Part::Thinking { text, signature } => {
+                    let signature = signature
+                        .as_ref()
+                        .and_then(|s| s.for_upstream(SignatureFamily::Claude));
+                    if let (true, Some(signature)) = (assistant, signature) {
+                        blocks.push(
+                            json!({"type": "thinking", "thinking": text, "signature": signature}),
+                        );
+                    }
+                }
+                Part::RedactedThinking { data, family } => {
+                    if assistant && *family == SignatureFamily::Claude {
+                        blocks.push(json!({"type": "redacted_thinking", "data": data}));
+                    }
+                }
+            }
+        }
+        if blocks.is_empty() {
+            continue;
+        }
+        match out.last_mut() {
+            Some((role, previous)) if *role == message.role => previous.extend(blocks),
+            _ => out.push((message.role, blocks)),
+        }
+    }
+    if out.is_empty() {
+        return Err(TranslateError::unsupported(
+            "messages",
+            "Claude needs at least one message with content",
+        ));
+    }
+    if out[0].0 == Role::Assistant {
+        out.insert(0, (Role::User, vec![json!({"type": "text", "text": "."})]));
+    }
+    Ok(out
+        .into_iter()
+        .map(|(role, mut blocks)| {
+            if role == Role::User {
+                // Stable: tool results first, the rest in order.
+                blocks.sort_by_key(|b| b["type"] != "tool_result");
+            }
+            let role = if role == Role::User {
+                "user"
+            } else {
+                "assistant"
+            };
+            json!({"role": role, "content": blocks})
+        })
+        .collect())
+}

@@ -1,0 +1,182 @@
+//! Whole answers: a Claude upstream's message to the hub, and the hub to a Claude client's.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::wire;
+use crate::ir::{Finish, Part, Response, Signature, SignatureFamily, Usage};
+use crate::{ClientView, TranslateError};
+
+/// The hub's reason for Claude's `stop_reason` (and `stop_sequence`).
+pub(super) fn finish_from(stop_reason: Option<&str>, stop_sequence: Option<String>) -> Finish {
+    match stop_reason {
+        None | Some("end_turn") => Finish::Stop,
+        Some("max_tokens") | Some("model_context_window_exceeded") => Finish::Length,
+        Some("stop_sequence") => Finish::StopSequence(stop_sequence),
+        Some("tool_use") => Finish::ToolCalls,
+        Some("refusal") => Finish::ContentFilter,
+        Some(other) => Finish::Other(other.to_owned()),
+    }
+}
+
+/// Claude's `stop_reason` and `stop_sequence` for the hub's reason. `tool_use` only when the
+/// answer has a tool call; a natural stop with tool calls is `tool_use`.
+pub(super) fn stop_reason(finish: &Finish, has_tool_use: bool) -> (&'static str, Option<String>) {
+    match finish {
+        Finish::ToolCalls | Finish::Stop if has_tool_use => ("tool_use", None),
+        Finish::Stop | Finish::ToolCalls => ("end_turn", None),
+        Finish::StopSequence(sequence) => ("stop_sequence", sequence.clone()),
+        Finish::Length => ("max_tokens", None),
+        Finish::ContentFilter => ("refusal", None),
+        Finish::Other(reason) => match reason.as_str() {
+            "pause_turn" => ("pause_turn", None),
+            "model_context_window_exceeded" => ("model_context_window_exceeded", None),
+            _ => ("end_turn", None),
+        },
+    }
+}
+
+/// Claude's usage object for the hub's counts (input without cache reads and writes).
+pub(super) fn usage_json(usage: &Usage) -> Value {
+    json!({
+        "input_tokens": usage.uncached_input(),
+        "output_tokens": usage.output,
+        "cache_creation_input_tokens": usage.cache_write,
+        "cache_read_input_tokens": usage.cached,
+    })
+}
+
+/// A content block of an answer, as the hub holds it (`None` for server-tool blocks).
+pub(super) fn decode_block(value: &Value) -> Result<Option<Part>, TranslateError> {
+    let kind = value.get("type").and_then(Value::as_str).unwrap_or("");
+    if !matches!(kind, "text" | "thinking" | "redacted_thinking" | "tool_use") {
+        return Ok(None);
+    }
+    let block = wire::Block::deserialize(value)
+        .map_err(|e| TranslateError::Upstream(format!("content block {kind}: {e}")))?;
+    Ok(Some(match block {
+        wire::Block::Text { text, .. } => Part::text(text),
+        wire::Block::Thinking {
+            thinking,
+            signature,
+        } => Part::Thinking {
+            text: thinking,
+            signature: signature.filter(|s| !s.is_empty()).map(|value| Signature {
+                family: SignatureFamily::Claude,
+                value,
+            }),
+        },
+        wire::Block::RedactedThinking { data } => Part::RedactedThinking {
+            data,
+            family: SignatureFamily::Claude,
+        },
+        wire::Block::ToolUse { id, name, input } => Part::ToolCall {
+            id,
+            name,
+            arguments: super::input_arguments(input),
+            signature: None,
+        },
+        _ => return Ok(None),
+    }))
+}
+
+/// Decodes a Claude upstream's whole answer.
+pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| TranslateError::Upstream(format!("Anthropic answer is not JSON: {e}")))?;
+    if value.get("type").and_then(Value::as_str) == Some("error") {
+        return Err(TranslateError::Upstream(crate::upstream_message(body)));
+    }
+    let wire = wire::Response::deserialize(&value)
+        .map_err(|e| TranslateError::Upstream(format!("Anthropic answer: {e}")))?;
+    let mut content = Vec::with_capacity(wire.content.len());
+    for block in &wire.content {
+        if let Some(part) = decode_block(block)? {
+            content.push(part);
+        }
+    }
+    Ok(Response {
+        id: wire.id,
+        model: wire.model,
+        created: None,
+        content,
+        finish: finish_from(wire.stop_reason.as_deref(), wire.stop_sequence),
+        usage: wire.usage.map(|u| u.to_ir()).unwrap_or_default(),
+    })
+}
+
+/// The `msg_…` id of an answer: the upstream's, else one made from the client view.
+pub(super) fn message_id(id: &str, client: &ClientView) -> String {
+    if id.is_empty() {
+        format!("msg_{}", client.id)
+    } else {
+        id.to_owned()
+    }
+}
+
+/// Encodes a whole answer for a Claude client.
+pub(crate) fn encode_response(response: &Response, client: &ClientView) -> Vec<u8> {
+    let mut content = Vec::new();
+    let mut has_tool_use = false;
+    for (i, part) in response.content.iter().enumerate() {
+        match part {
+            Part::Text { text, .. } => content.push(json!({"type": "text", "text": text})),
+            Part::Thinking { text, signature } => content.push(json!({
+                "type": "thinking",
+                "thinking": text,
+                "signature": signature
+                    .as_ref()
+                    .map(|s| s.write(SignatureFamily::Claude))
+                    .unwrap_or_default(),
+            })),
+            Part::RedactedThinking { data, family } => {
+                let data = Signature {
+                    family: *family,
+                    value: data.clone(),
+                }
+                .write(SignatureFamily::Claude);
+                content.push(json!({"type": "redacted_thinking", "data": data}));
+            }
+            Part::ToolCall {
+                id,
+                name,
+                arguments,
+                ..
+            } => {
+                has_tool_use = true;
+                let id = if id.is_empty() {
+                    format!("toolu_{}_{i}", client.id)
+                } else {
+                    id.clone()
+                };
+                content.push(json!({
+                    "type": "tool_use",
+                    "id": id,
+                    "name": name,
+                    "input": arguments_object(arguments),
+                }));
+            }
+            Part::Image(_) | Part::Document { .. } | Part::ToolResult { .. } => {}
+        }
+    }
+    let (reason, sequence) = stop_reason(&response.finish, has_tool_use);
+    let body = json!({
+        "id": message_id(&response.id, client),
+        "type": "message",
+        "role": "assistant",
+        "model": client.model,
+        "content": content,
+        "stop_reason": reason,
+        "stop_sequence": sequence,
+        "usage": usage_json(&response.usage),
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// Tool-call arguments as a JSON object (`{}` when they are not one).
+fn arguments_object(arguments: &str) -> Value {
+    match serde_json::from_str(arguments) {
+        Ok(value @ Value::Object(_)) => value,
+        _ => json!({}),
+    }
+}

@@ -1,0 +1,360 @@
+//! Serde mirrors of the Anthropic Messages wire schema: what the codec reads.
+//!
+//! Requests are read into these types; free-form JSON (schemas, tool inputs, `cache_control`)
+//! stays a [`Value`]. Unknown fields are ignored, unknown content-block types are kept as
+//! [`Block::Other`] so the decoder can name them.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A `/v1/messages` request body.
+#[derive(Debug, Deserialize)]
+pub(super) struct Request {
+    /// The model name.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The most tokens to generate.
+    #[serde(default)]
+    pub max_tokens: Option<u64>,
+    /// The conversation.
+    pub messages: Vec<Message>,
+    /// System instructions.
+    #[serde(default)]
+    pub system: Option<System>,
+    /// Tools (function tools and server tools, told apart by `input_schema` / `type`).
+    #[serde(default)]
+    pub tools: Option<Vec<Value>>,
+    /// How to use the tools.
+    #[serde(default)]
+    pub tool_choice: Option<ToolChoice>,
+    /// Extended thinking.
+    #[serde(default)]
+    pub thinking: Option<Thinking>,
+    /// `output_config.effort` for adaptive thinking.
+    #[serde(default)]
+    pub output_config: Option<OutputConfig>,
+    /// Sampling temperature.
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    #[serde(default)]
+    pub top_p: Option<f64>,
+    /// Top-k sampling.
+    #[serde(default)]
+    pub top_k: Option<u64>,
+    /// Stop sequences.
+    #[serde(default)]
+    pub stop_sequences: Option<Vec<String>>,
+    /// Stream the answer.
+    #[serde(default)]
+    pub stream: Option<bool>,
+    /// `metadata.user_id`.
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
+    /// Remote MCP servers (Anthropic only).
+    #[serde(default)]
+    pub mcp_servers: Option<Value>,
+    /// A code-execution container (Anthropic only).
+    #[serde(default)]
+    pub container: Option<Value>,
+}
+
+/// `metadata`.
+#[derive(Debug, Deserialize)]
+pub(super) struct Metadata {
+    /// The end user.
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+/// `output_config`.
+#[derive(Debug, Deserialize)]
+pub(super) struct OutputConfig {
+    /// `low|medium|high|max`.
+    #[serde(default)]
+    pub effort: Option<String>,
+}
+
+/// `system`: a string or text blocks.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum System {
+    /// One string.
+    Text(String),
+    /// Text blocks.
+    Blocks(Vec<TextBlock>),
+}
+
+/// A system text block.
+#[derive(Debug, Deserialize)]
+pub(super) struct TextBlock {
+    /// Must be `text`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The text.
+    #[serde(default)]
+    pub text: String,
+    /// Prompt-caching marker.
+    #[serde(default)]
+    pub cache_control: Option<Value>,
+}
+
+/// One message.
+#[derive(Debug, Deserialize)]
+pub(super) struct Message {
+    /// `user` or `assistant`.
+    pub role: String,
+    /// A string or content blocks.
+    pub content: Content,
+}
+
+/// Message content.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum Content {
+    /// One string.
+    Text(String),
+    /// Blocks (read one by one so an unknown type can be named).
+    Blocks(Vec<Value>),
+}
+
+/// A content block of a request or an answer.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(super) enum Block {
+    /// Text.
+    Text {
+        /// The text.
+        text: String,
+        /// Prompt-caching marker.
+        #[serde(default)]
+        cache_control: Option<Value>,
+    },
+    /// An image.
+    Image {
+        /// Where its bytes are.
+        source: Source,
+    },
+    /// A document.
+    Document {
+        /// Where its bytes are.
+        source: Source,
+        /// Its title.
+        #[serde(default)]
+        title: Option<String>,
+    },
+    /// A tool call.
+    ToolUse {
+        /// The call id.
+        id: String,
+        /// The tool.
+        name: String,
+        /// The arguments (an object).
+        #[serde(default)]
+        input: Value,
+    },
+    /// A tool result.
+    ToolResult {
+        /// The call it answers.
+        tool_use_id: String,
+        /// A string or blocks.
+        #[serde(default)]
+        content: Option<Content>,
+        /// The tool failed.
+        #[serde(default)]
+        is_error: Option<bool>,
+        /// Prompt-caching marker (kept on the result's text).
+        #[serde(default)]
+        cache_control: Option<Value>,
+    },
+    /// Reasoning.
+    Thinking {
+        /// The reasoning text.
+        #[serde(default)]
+        thinking: String,
+        /// Its signature.
+        #[serde(default)]
+        signature: Option<String>,
+    },
+    /// Hidden reasoning.
+    RedactedThinking {
+        /// The opaque payload.
+        data: String,
+    },
+}
+
+/// An image's or document's source.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(super) enum Source {
+    /// Inline bytes.
+    Base64 {
+        /// MIME type.
+        media_type: String,
+        /// Base64 data.
+        data: String,
+    },
+    /// A URL.
+    Url {
+        /// The URL.
+        url: String,
+    },
+    /// Plain text (documents).
+    Text {
+        /// The text.
+        data: String,
+    },
+    /// A Files API id.
+    File {
+        /// The id.
+        file_id: String,
+    },
+}
+
+/// `tool_choice`.
+#[derive(Debug, Deserialize)]
+pub(super) struct ToolChoice {
+    /// `auto|any|tool|none`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The tool, for `tool`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// One tool call at most.
+    #[serde(default)]
+    pub disable_parallel_tool_use: Option<bool>,
+}
+
+/// `thinking`.
+#[derive(Debug, Deserialize)]
+pub(super) struct Thinking {
+    /// `enabled|adaptive|disabled` (`auto` read as adaptive).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The budget, for `enabled`.
+    #[serde(default)]
+    pub budget_tokens: Option<i64>,
+    /// `summarized|omitted`.
+    #[serde(default)]
+    pub display: Option<String>,
+}
+
+/// A whole answer.
+#[derive(Debug, Deserialize)]
+pub(super) struct Response {
+    /// `msg_…`.
+    #[serde(default)]
+    pub id: String,
+    /// The model.
+    #[serde(default)]
+    pub model: String,
+    /// Content blocks (read one by one: server-tool blocks are skipped).
+    #[serde(default)]
+    pub content: Vec<Value>,
+    /// Why it stopped.
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+    /// The matched stop sequence.
+    #[serde(default)]
+    pub stop_sequence: Option<String>,
+    /// Token counts.
+    #[serde(default)]
+    pub usage: Option<Usage>,
+}
+
+/// Anthropic usage (input excludes cache reads and writes).
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Usage {
+    /// Uncached input.
+    #[serde(default)]
+    pub input_tokens: Option<u64>,
+    /// Output.
+    #[serde(default)]
+    pub output_tokens: Option<u64>,
+    /// Written to the cache.
+    #[serde(default)]
+    pub cache_creation_input_tokens: Option<u64>,
+    /// Read from the cache.
+    #[serde(default)]
+    pub cache_read_input_tokens: Option<u64>,
+}
+
+/// A stream event's `data`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(super) enum StreamEvent {
+    /// The message begins.
+    MessageStart {
+        /// The message so far.
+        message: Response,
+    },
+    /// A block opens.
+    ContentBlockStart {
+        /// Its index.
+        index: usize,
+        /// The block (empty text/input).
+        content_block: Value,
+    },
+    /// More of a block.
+    ContentBlockDelta {
+        /// Its index.
+        index: usize,
+        /// The piece.
+        delta: Value,
+    },
+    /// A block closes.
+    ContentBlockStop {
+        /// Its index.
+        index: usize,
+    },
+    /// Stop reason and output usage.
+    MessageDelta {
+        /// `stop_reason`, `stop_sequence`.
+        #[serde(default)]
+        delta: MessageDelta,
+        /// Cumulative usage.
+        #[serde(default)]
+        usage: Option<Usage>,
+    },
+    /// The message is over.
+    MessageStop,
+    /// Keep-alive.
+    Ping,
+    /// An error in the stream.
+    Error {
+        /// `{type, message}`.
+        #[serde(default)]
+        error: Value,
+    },
+}
+
+/// `message_delta.delta`.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct MessageDelta {
+    /// Why it stopped.
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+    /// The matched stop sequence.
+    #[serde(default)]
+    pub stop_sequence: Option<String>,
+}
+
+impl Usage {
+    /// In the hub's meaning (input includes cache).
+    pub(super) fn to_ir(&self) -> crate::ir::Usage {
+        let cached = self.cache_read_input_tokens.unwrap_or(0);
+        let cache_write = self.cache_creation_input_tokens.unwrap_or(0);
+        let uncached = self.input_tokens.unwrap_or(0);
+        crate::ir::Usage {
+            input: if self.input_tokens.is_some() || cached + cache_write > 0 {
+                uncached.saturating_add(cached).saturating_add(cache_write)
+            } else {
+                0
+            },
+            cached,
+            cache_write,
+            output: self.output_tokens.unwrap_or(0),
+            reasoning: 0,
+        }
+    }
+}
