@@ -304,6 +304,8 @@ fn decode_messages(
 ) -> Result<(), TranslateError> {
     // Whether the last hub message holds tool results that later user text may join.
     let mut after_tool_results = false;
+    // The tool calls of the last assistant turn: (id, whether the id was made up here).
+    let mut calls: Vec<(String, bool)> = Vec::new();
     for (i, message) in messages.into_iter().enumerate() {
         let path = format!("messages[{i}]");
         if message.function_call.is_some() {
@@ -335,6 +337,7 @@ fn decode_messages(
                 after_tool_results = false;
             }
             "assistant" => {
+                calls.clear();
                 let mut parts = Vec::new();
                 let reasoning = message.reasoning_content.or(message.reasoning);
                 if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
@@ -371,11 +374,13 @@ fn decode_messages(
                         None | Some(Value::Null) | Some(Value::String(_)) => "{}".to_owned(),
                         Some(other) => other.to_string(),
                     };
-                    let id = call
+                    let given = call
                         .id
                         .map(|id| id.into_owned())
-                        .filter(|id| !id.is_empty())
-                        .unwrap_or_else(|| format!("call_{i}_{j}"));
+                        .filter(|id| !id.is_empty());
+                    let made_up = given.is_none();
+                    let id = given.unwrap_or_else(|| format!("call_{i}_{j}"));
+                    calls.push((id.clone(), made_up));
                     parts.push(Part::ToolCall {
                         id,
                         name,
@@ -392,11 +397,21 @@ fn decode_messages(
                 after_tool_results = false;
             }
             "tool" => {
-                let call_id = message
+                let mut call_id = message
                     .tool_call_id
                     .map(|id| id.into_owned())
                     .ok_or_else(|| invalid(format!("{path}.tool_call_id is required")))?;
-                let content = decode_content(message.content, &path)?;
+                // A call that came without an id got one made up above, which the client
+                // cannot know: a result naming no call of the last assistant turn answers the
+                // first such call still unanswered.
+                if !calls.iter().any(|(id, _)| *id == call_id)
+                    && let Some(made_up) = calls.iter().position(|(_, made_up)| *made_up)
+                {
+                    call_id = calls.remove(made_up).0;
+                }
+                let mut content = decode_content(message.content, &path)?;
+                // A tool message's cache_control marks its result (the last text of it).
+                mark_last(&mut content, message.cache_control);
                 let result = Part::ToolResult {
                     call_id,
                     name: None,

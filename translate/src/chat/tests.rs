@@ -626,3 +626,66 @@ fn lenient_servers_empty_finish_reasons_and_odd_counts() {
     })));
     assert!(events.contains(&Event::Finish(Finish::Stop)));
 }
+
+#[test]
+fn tool_results_pair_with_made_up_ids_and_keep_cache_control() {
+    let request = decode(json!({
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"type": "function", "function": {"name": "f", "arguments": "{}"}},
+                {"id": "c2", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "whatever", "content": "one",
+             "cache_control": {"type": "ephemeral"}},
+            {"role": "tool", "tool_call_id": "c2", "content": "two"}
+        ]
+    }))
+    .unwrap();
+    let Part::ToolCall { id: made_up, .. } = &request.messages[1].parts[0] else {
+        panic!("a tool call");
+    };
+    let results = &request.messages[2].parts;
+    let Part::ToolResult {
+        call_id, content, ..
+    } = &results[0]
+    else {
+        panic!("a tool result");
+    };
+    assert_eq!(call_id, made_up);
+    assert!(matches!(
+        &content[0],
+        Part::Text {
+            cache_control: Some(_),
+            ..
+        }
+    ));
+    assert!(matches!(&results[1], Part::ToolResult { call_id, .. } if call_id == "c2"));
+}
+
+#[test]
+fn a_tool_call_without_argument_deltas_streams_an_empty_object() {
+    let events = [
+        Event::Start {
+            id: "up".into(),
+            model: "x".into(),
+        },
+        Event::BlockStart {
+            index: 0,
+            block: Block::ToolCall {
+                id: "c".into(),
+                name: "f".into(),
+            },
+        },
+        Event::BlockStop { index: 0 },
+        Event::Finish(Finish::ToolCalls),
+        Event::End,
+    ];
+    let mut out = Vec::new();
+    let mut encoder = StreamEncoder::new(&ClientView::default());
+    for e in &events {
+        encoder.event(e, &mut out);
+    }
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(r#""arguments":"{}""#), "{text}");
+}

@@ -418,7 +418,7 @@ fn encode_wire(request: &Request) -> Result<GenerateContentRequest<'_>, Translat
             "switchyard translates one Gemini candidate; ask for one answer",
         ));
     }
-    let system: Vec<WirePart<'_>> = request
+    let mut system: Vec<WirePart<'_>> = request
         .system
         .iter()
         .filter_map(|part| match part {
@@ -446,6 +446,20 @@ fn encode_wire(request: &Request) -> Result<GenerateContentRequest<'_>, Translat
                 parts,
             }),
         }
+    }
+    if contents.is_empty() {
+        // Gemini needs one content: a request that is only instructions sends them as the
+        // user's turn.
+        if system.is_empty() {
+            return Err(TranslateError::unsupported(
+                "messages",
+                "Gemini needs at least one message with content",
+            ));
+        }
+        contents.push(Content {
+            role: Some("user".to_owned()),
+            parts: std::mem::take(&mut system),
+        });
     }
     if contents
         .first()

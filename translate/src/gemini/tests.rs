@@ -322,3 +322,23 @@ fn a_foreign_signature_sent_back_joins_its_reasoning() {
         ]
     );
 }
+
+#[test]
+fn instructions_alone_become_the_user_turn() {
+    let request = crate::ir::Request {
+        model: "g".to_owned(),
+        system: vec![Part::text("say hi")],
+        ..crate::ir::Request::default()
+    };
+    let body = encode(&request);
+    assert_eq!(
+        body["contents"],
+        json!([{"role": "user", "parts": [{"text": "say hi"}]}])
+    );
+    assert!(body.get("systemInstruction").is_none());
+    let empty = crate::ir::Request {
+        model: "g".to_owned(),
+        ..crate::ir::Request::default()
+    };
+    assert!(encode_request(&empty).is_err());
+}
