@@ -77,6 +77,24 @@ pub(crate) async fn once(
     Ok(started.elapsed())
 }
 
+/// Sends `spec` once on a fresh connection and returns the answer's body (an error for a
+/// non-2xx), to check what a target answers before timing it.
+pub(crate) async fn body(target: &Target, spec: &Spec) -> Result<Bytes> {
+    let mut sender = connect(target.addr).await?;
+    sender.ready().await?;
+    let response = sender.send_request(request(target, spec)).await?;
+    let status = response.status();
+    let body = response.into_body().collect().await?.to_bytes();
+    if !status.is_success() {
+        bail!(
+            "{} answered {status}: {}",
+            target.name,
+            String::from_utf8_lossy(&body)
+        );
+    }
+    Ok(body)
+}
+
 /// A histogram of microseconds.
 pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds")

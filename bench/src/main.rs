@@ -92,6 +92,10 @@ enum Scenario {
     SessionStore,
     /// The Criterion micro-benchmarks.
     Micro,
+    /// A chat completions client on the Claude credentials (translated both ways): added
+    /// latency at one client and requests per second at 64 connections, interleaved with the
+    /// same request as a Messages client sends it (pass-through).
+    Translated,
 }
 
 impl Args {
@@ -106,9 +110,14 @@ async fn run(args: &Args) -> Result<Summary> {
     let work = tempfile::tempdir()?;
     let mut summary = Summary::default();
     let seconds = Duration::from_secs(args.seconds);
-    if [Scenario::Latency, Scenario::Throughput, Scenario::Streams]
-        .iter()
-        .any(|s| args.wants(*s))
+    if [
+        Scenario::Latency,
+        Scenario::Throughput,
+        Scenario::Streams,
+        Scenario::Translated,
+    ]
+    .iter()
+    .any(|s| args.wants(*s))
     {
         let setup = scenario::Setup::start(&bin, work.path(), args.baseline_bin.as_deref())
             .context("start the processes")?;
@@ -118,6 +127,10 @@ async fn run(args: &Args) -> Result<Summary> {
         }
         if args.wants(Scenario::Throughput) {
             scenario::throughput::run(&setup, args.rounds, seconds, &mut summary).await?;
+        }
+        if args.wants(Scenario::Translated) {
+            let (rounds, requests) = (args.rounds, args.requests);
+            scenario::translated::run(&setup, rounds, requests, seconds, &mut summary).await?;
         }
         if args.wants(Scenario::Streams) {
             scenario::streams::run(&setup, args.streams, &mut summary).await?;

@@ -37,6 +37,14 @@ pub(crate) struct Summary {
     pub baseline_added_latency_p99_us: Option<f64>,
     pub rps_baseline: Option<f64>,
     pub cpu_us_per_request_baseline: Option<f64>,
+    pub translated_added_latency_p50_us: Option<f64>,
+    pub translated_added_latency_p99_us: Option<f64>,
+    pub translated_passthrough_added_latency_p50_us: Option<f64>,
+    pub translated_passthrough_added_latency_p99_us: Option<f64>,
+    pub rps_translated: Option<f64>,
+    pub rps_translated_passthrough: Option<f64>,
+    pub cpu_us_per_request_translated: Option<f64>,
+    pub cpu_us_per_request_translated_passthrough: Option<f64>,
     pub commit: String,
 }
 
@@ -44,6 +52,12 @@ impl Summary {
     /// switchyard's throughput over nginx's.
     pub(crate) fn rps_ratio_vs_nginx(&self) -> Option<f64> {
         Some(self.rps_switchyard? / self.rps_nginx?)
+    }
+
+    /// Translated requests per second over pass-through ones, in the translated scenario's
+    /// rounds.
+    pub(crate) fn rps_ratio_translated(&self) -> Option<f64> {
+        Some(self.rps_translated? / self.rps_translated_passthrough?)
     }
 
     /// The flat JSON object of `target/bench/summary.json`.
@@ -79,6 +93,15 @@ impl Summary {
             "baseline_added_latency_p99_us": self.baseline_added_latency_p99_us,
             "rps_baseline": self.rps_baseline,
             "cpu_us_per_request_baseline": self.cpu_us_per_request_baseline,
+            "translated_added_latency_p50_us": self.translated_added_latency_p50_us,
+            "translated_added_latency_p99_us": self.translated_added_latency_p99_us,
+            "translated_passthrough_added_latency_p50_us": self.translated_passthrough_added_latency_p50_us,
+            "translated_passthrough_added_latency_p99_us": self.translated_passthrough_added_latency_p99_us,
+            "rps_translated": self.rps_translated,
+            "rps_translated_passthrough": self.rps_translated_passthrough,
+            "rps_ratio_translated": self.rps_ratio_translated(),
+            "cpu_us_per_request_translated": self.cpu_us_per_request_translated,
+            "cpu_us_per_request_translated_passthrough": self.cpu_us_per_request_translated_passthrough,
             "commit": self.commit,
         })
     }
@@ -207,10 +230,51 @@ impl Summary {
                 f(self.cpu_us_per_request_baseline, 1),
                 "",
             ),
+            (
+                "translated (chat on Claude): added p50 (µs)",
+                f(self.translated_added_latency_p50_us, 1),
+                "",
+            ),
+            (
+                "translated (chat on Claude): added p99 (µs)",
+                f(self.translated_added_latency_p99_us, 1),
+                "",
+            ),
+            (
+                "same rounds, pass-through: added p50 (µs)",
+                f(self.translated_passthrough_added_latency_p50_us, 1),
+                "",
+            ),
+            (
+                "same rounds, pass-through: added p99 (µs)",
+                f(self.translated_passthrough_added_latency_p99_us, 1),
+                "",
+            ),
+            ("rps translated, 64 conns", f(self.rps_translated, 0), ""),
+            (
+                "rps pass-through, same rounds, 64 conns",
+                f(self.rps_translated_passthrough, 0),
+                "",
+            ),
+            (
+                "rps translated / pass-through",
+                f(self.rps_ratio_translated(), 2),
+                "",
+            ),
+            (
+                "CPU per request: translated (µs)",
+                f(self.cpu_us_per_request_translated, 1),
+                "",
+            ),
+            (
+                "CPU per request: pass-through, same rounds (µs)",
+                f(self.cpu_us_per_request_translated_passthrough, 1),
+                "",
+            ),
         ];
-        println!("\n{:<40} {:>12}  target", "measure", "value");
+        println!("\n{:<48} {:>12}  target", "measure", "value");
         for (name, value, target) in rows {
-            println!("{name:<40} {value:>12}  {target}");
+            println!("{name:<48} {value:>12}  {target}");
         }
         println!("commit {}", self.commit);
     }

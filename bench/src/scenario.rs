@@ -7,6 +7,7 @@ pub(crate) mod session_store;
 pub(crate) mod streams;
 pub(crate) mod swap;
 pub(crate) mod throughput;
+pub(crate) mod translated;
 
 use std::path::Path;
 
@@ -61,6 +62,25 @@ impl Setup {
         processes.extend(&self.nginx);
         processes.extend(&self.baseline);
         processes
+    }
+
+    /// switchyard with the client key, under `name` (for scenarios that pick their own
+    /// request per target).
+    pub(crate) fn switchyard_target(&self, name: &'static str) -> Target {
+        Target {
+            name,
+            addr: self.switchyard.addr,
+            headers: client_key(),
+        }
+    }
+
+    /// The mock with the first credential's key, as `direct`.
+    pub(crate) fn direct_target(&self) -> Target {
+        Target {
+            name: "direct",
+            addr: self.mock.addr,
+            headers: upstream_key(),
+        }
     }
 
     /// The targets in measuring order: direct, switchyard, nginx, baseline (when present).
@@ -125,6 +145,18 @@ pub(crate) fn config_yaml(mock: &str, affinity: bool) -> String {
 pub(crate) fn small_request() -> Spec {
     Spec {
         path: "/v1/messages",
+        body: Bytes::from_static(
+            br#"{"model":"claude-sonnet-4","max_tokens":16,"messages":[{"role":"user","content":"Hello, how are you?"}]}"#,
+        ),
+    }
+}
+
+/// The request of [`small_request`] as an OpenAI chat completions client sends it, for the same
+/// Claude model: switchyard translates it to a Messages request for the mock and the Messages
+/// answer back to a chat completion.
+pub(crate) fn small_chat_request() -> Spec {
+    Spec {
+        path: "/v1/chat/completions",
         body: Bytes::from_static(
             br#"{"model":"claude-sonnet-4","max_tokens":16,"messages":[{"role":"user","content":"Hello, how are you?"}]}"#,
         ),
