@@ -6,8 +6,9 @@
 //!   stream helper and count_tokens; Gemini with the SDK's default API version and `v1beta`;
 //!   model listing and retrieval; a wrong key) and checks what the SDK returns or raises;
 //! - `tests/e2e/sdk_clients/translated.py` makes them on models of another protocol, which
-//!   switchyard translates: tool calls streamed and not, a two-turn tool conversation, token
-//!   counts, an upstream 400 raised as the SDK's own error;
+//!   switchyard translates: tool calls streamed and not (through the SDKs' stream helpers),
+//!   two-turn tool conversations, thinking, token counts (upstream or estimated), an upstream
+//!   400 raised as each SDK's own error;
 //! - the scripts in `translate/tests/sdk/` validate the golden translation fixtures' client
 //!   outputs (`tests/fixtures/translation/<client>-to-*/`) with the SDKs' own types.
 //!
@@ -33,7 +34,7 @@ const SCRIPT_DEADLINE: Duration = Duration::from_secs(240);
 const CALLS: usize = 22;
 
 /// The calls `translated.py` makes, each reported as `ok SDK CALL`.
-const TRANSLATED_CALLS: usize = 19;
+const TRANSLATED_CALLS: usize = 21;
 
 /// The upstream key of the model whose upstream answers every request with a 400.
 const FAULTY_KEY: &str = "sdk-faulty-1";
@@ -129,6 +130,7 @@ async fn run_sdk_script(name: &str, proxy: &Proxy, calls: usize) {
     );
 }
 
+/// The SDKs on models of their own protocol: every call a user would make works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_python_sdks_work_through_switchyard() {
     let mock = MockUpstream::start().await.unwrap();

@@ -19,6 +19,7 @@ from common import TIMEOUT, Failed, check, finish, replied, run, shown
 import anthropic
 import openai
 from google import genai
+from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
 BASE, KEY = sys.argv[1], sys.argv[2]
@@ -180,6 +181,28 @@ def anthropic_bad_request():
         check(isinstance(body["error"].get("message"), str), "a message", body)
     else:
         raise Failed(f"no BadRequestError; response: {shown(r)}")
+
+
+def openai_responses_bad_request():
+    try:
+        r = oai.responses.create(model=FAULTY_MODEL, input="refused")
+    except openai.BadRequestError as error:
+        check(error.status_code == 400, "status 400", error.response.text)
+        body = error.response.json()
+        check(body["error"].get("type") == "invalid_request_error", "invalid_request_error", body)
+        check(isinstance(body["error"].get("message"), str), "a message", body)
+    else:
+        raise Failed(f"no BadRequestError; response: {shown(r)}")
+
+
+def gemini_bad_request():
+    try:
+        r = gem.models.generate_content(model=FAULTY_MODEL, contents="refused")
+    except genai_errors.ClientError as error:
+        check(error.code == 400, f"code 400, got {error.code}", error)
+        check(error.status == "INVALID_ARGUMENT", f"status INVALID_ARGUMENT, got {error.status}", error)
+    else:
+        raise Failed(f"no ClientError; response: {shown(r)}")
 
 
 # --- OpenAI SDK -----------------------------------------------------------------------------
@@ -359,6 +382,8 @@ for model in (COMPAT_MODEL, GEMINI_MODEL):
     run("anthropic", f"messages.stream thinking ({model})", anthropic_stream_thinking(model))
 run("anthropic", f"messages.count_tokens ({COMPAT_MODEL})", anthropic_count_tokens)
 run("anthropic", f"BadRequestError ({FAULTY_MODEL})", anthropic_bad_request)
+run("openai", f"responses BadRequestError ({FAULTY_MODEL})", openai_responses_bad_request)
+run("google-genai", f"ClientError 400 ({FAULTY_MODEL})", gemini_bad_request)
 run("openai", f"chat.completions stream tool ({CLAUDE_MODEL})", openai_chat_stream_tool)
 run("openai", f"responses.stream tool ({CLAUDE_MODEL})", openai_responses_stream_tool)
 run("openai", f"responses.create ({GEMINI_MODEL})", openai_responses_create_gemini)
