@@ -101,12 +101,29 @@ mod tests {
     fn each_protocol_gets_its_field_and_keeps_the_rest() {
         let high = Thinking::Effort(Effort::High);
         let chat = patched(Format::Chat, json!({"model": "m", "x": 1}), high);
-        assert_eq!(chat, json!({"model": "m", "x": 1, "reasoning_effort": "high"}));
-        let responses = patched(Format::Responses, json!({"reasoning": {"summary": "auto"}}), high);
-        assert_eq!(responses["reasoning"], json!({"summary": "auto", "effort": "high"}));
+        assert_eq!(
+            chat,
+            json!({"model": "m", "x": 1, "reasoning_effort": "high"})
+        );
+        let responses = patched(
+            Format::Responses,
+            json!({"reasoning": {"summary": "auto"}}),
+            high,
+        );
+        assert_eq!(
+            responses["reasoning"],
+            json!({"summary": "auto", "effort": "high"})
+        );
         let claude = patched(Format::Claude, json!({"max_tokens": 4096}), high);
-        assert_eq!(claude["thinking"], json!({"type": "enabled", "budget_tokens": 4095}));
-        let off = patched(Format::Claude, json!({"thinking": {"type": "enabled"}}), Thinking::Off);
+        assert_eq!(
+            claude["thinking"],
+            json!({"type": "enabled", "budget_tokens": 4095})
+        );
+        let off = patched(
+            Format::Claude,
+            json!({"thinking": {"type": "enabled"}}),
+            Thinking::Off,
+        );
         assert_eq!(off["thinking"], json!({"type": "disabled"}));
         let gemini = patched(
             Format::Gemini,
