@@ -1,76 +1,37 @@
-//! The Gemini generateContent codec (placeholder: every entry point refuses until the codec is written).
+//! The Gemini `generateContent` codec.
+//!
+//! - [`decode_request`]: a client's body (camelCase or snake_case keys) to the hub request.
+//!   Gemini calls carry no ids: a call without one gets `call_gemini_<content>_<part>` (its
+//!   position, stable across turns), and each `functionResponse` answers its explicit `id`,
+//!   else the oldest pending call of the same name, else the oldest pending call (spec §3.3).
+//!   Built-in tools (`googleSearch`, `codeExecution`, `urlContext` …), `cachedContent`,
+//!   non-text output modalities and speech settings are same-protocol-only; inline audio and
+//!   video are refused.
+//! - [`encode_request`]: the hub request to an upstream's body. Tool schemas are cleaned
+//!   (spec §3.4, [`schema`]) and sent as `parametersJsonSchema` (JSON Schema; `parameters`
+//!   would need the narrower OpenAPI subset). Calls and signed text get a `thoughtSignature`:
+//!   Gemini's own, else the skip sentinel on calls; reasoning Gemini did not sign is not
+//!   replayed. A conversation opening with a model turn gets an empty user turn first. A URL
+//!   that is not a Gemini file URI or `data:` URL is refused (switchyard never fetches).
+//!   `n > 1` is refused: switchyard reads one candidate. The model travels in the URL.
+//! - [`encode_count_request`]: `{"generateContentRequest": {"model": "models/<m>", …}}`.
+//! - [`decode_response`] / [`encode_response`]: whole answers (first candidate), usage
+//!   converted (Gemini's candidates exclude thoughts, the hub's output includes them).
+//! - [`StreamDecoder`] / [`StreamEncoder`]: `alt=sse` chunks in; `data:` frames or one JSON
+//!   array out.
 
-use crate::ir::{Event, Request, Response};
-use crate::sse::Frame;
-use crate::{ClientView, TranslateError};
+mod request;
+mod response;
+mod schema;
+mod signature;
+mod stream_decode;
+mod stream_encode;
+mod wire;
 
-fn not_written() -> TranslateError {
-    TranslateError::unsupported(
-        "model",
-        "translation to or from Gemini generateContent is not written yet",
-    )
-}
+pub(crate) use request::{decode_request, encode_count_request, encode_request};
+pub(crate) use response::{decode_response, encode_response};
+pub(crate) use stream_decode::StreamDecoder;
+pub(crate) use stream_encode::StreamEncoder;
 
-/// Decodes a client's request.
-pub(crate) fn decode_request(_body: &[u8]) -> Result<Request, TranslateError> {
-    Err(not_written())
-}
-
-/// Encodes a request for an upstream (`request.stream` says whether to stream).
-pub(crate) fn encode_request(_request: &Request) -> Result<Vec<u8>, TranslateError> {
-    Err(not_written())
-}
-
-/// Decodes an upstream's whole answer.
-pub(crate) fn decode_response(_body: &[u8]) -> Result<Response, TranslateError> {
-    Err(TranslateError::Upstream("not written yet".to_owned()))
-}
-
-/// Encodes a whole answer for a client.
-pub(crate) fn encode_response(_response: &Response, _client: &ClientView) -> Vec<u8> {
-    Vec::new()
-}
-
-/// Upstream stream frames to hub events.
-#[derive(Debug, Default)]
-pub(crate) struct StreamDecoder {}
-
-impl StreamDecoder {
-    /// A decoder for one stream.
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    /// Decodes one SSE frame.
-    pub(crate) fn frame(
-        &mut self,
-        _frame: &Frame,
-        _out: &mut Vec<Event>,
-    ) -> Result<(), TranslateError> {
-        Err(TranslateError::Upstream("not written yet".to_owned()))
-    }
-
-    /// The upstream closed: closes what is open and ends the stream.
-    pub(crate) fn finish(&mut self, _out: &mut Vec<Event>) -> Result<(), TranslateError> {
-        Err(TranslateError::Upstream("not written yet".to_owned()))
-    }
-}
-
-/// Hub events to the client's stream bytes.
-#[derive(Debug, Default)]
-pub(crate) struct StreamEncoder {}
-
-impl StreamEncoder {
-    /// An encoder for one stream to `client`.
-    pub(crate) fn new(_client: &ClientView) -> Self {
-        Self::default()
-    }
-
-    /// Encodes one event.
-    pub(crate) fn event(&mut self, _event: &Event, _out: &mut Vec<u8>) {}
-}
-
-/// Encodes a token-count request for an upstream.
-pub(crate) fn encode_count_request(_request: &Request) -> Result<Vec<u8>, TranslateError> {
-    Err(not_written())
-}
+#[cfg(test)]
+mod tests;

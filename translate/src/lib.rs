@@ -102,6 +102,9 @@ pub struct RequestOptions<'a> {
     pub upstream_model: &'a str,
     /// A thinking setting from the model name's suffix: it overrides the body's.
     pub thinking: Option<Thinking>,
+    /// Whether the client asked for a stream, when the body does not say it (Gemini says it in
+    /// the URL: `streamGenerateContent`); `None` keeps the body's `stream`.
+    pub stream: Option<bool>,
     /// The client's side (its model name, ids, framing).
     pub client: ClientView,
 }
@@ -192,11 +195,15 @@ pub fn translate_request(
     if let Some(thinking) = options.thinking {
         request.thinking = Some(thinking);
     }
+    if let Some(stream) = options.stream {
+        request.stream = stream;
+    }
     request.model = options.upstream_model.to_owned();
     fill_tool_result_names(&mut request);
     let names = NameMap::new(request.tools.iter().map(|t| t.name.as_str()), to);
     rename_tools(&mut request, &names);
     let mut view = options.client;
+    view.include_usage |= request.include_usage;
     view.estimated_input_tokens = estimate::input_tokens(&request);
     if from == Format::Responses {
         view.responses_tools = responses::client_tools(body);

@@ -88,6 +88,7 @@ fn options<'a>(fixture: &'a Value, client: Format) -> RequestOptions<'a> {
         thinking: o["thinking"]
             .as_str()
             .map(|t| Thinking::from_suffix(t).expect("thinking")),
+        stream: o["stream"].as_bool(),
         client: ClientView {
             model: client_model,
             id: "req_1".to_owned(),

@@ -36,6 +36,10 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
         top_k: wire.top_k,
         n: wire.n,
         stream: wire.stream.unwrap_or(false),
+        include_usage: wire
+            .stream_options
+            .as_ref()
+            .is_some_and(|o| o.include_usage),
         user: wire.user.map(|u| u.into_owned()),
         parallel_tool_calls: wire.parallel_tool_calls,
         ..Request::default()

@@ -39,6 +39,9 @@ pub struct Request {
     pub include_thoughts: Option<bool>,
     /// The client asked for a stream.
     pub stream: bool,
+    /// OpenAI chat streams: the client asked for a last chunk with the usage
+    /// (`stream_options.include_usage`).
+    pub include_usage: bool,
     /// The end user, when the client names one (`user`, `metadata.user_id`).
     pub user: Option<String>,
     /// Fields only an upstream of the client's own protocol understands
