@@ -18,7 +18,12 @@ use switchyard_translate::{
 };
 
 /// Every protocol whose codec is written.
-const FORMATS: &[Format] = &[Format::Chat, Format::Responses, Format::Claude];
+const FORMATS: &[Format] = &[
+    Format::Chat,
+    Format::Responses,
+    Format::Claude,
+    Format::Gemini,
+];
 
 /// Deterministic filler text of about `len` bytes, varied by `seed`.
 fn prose(seed: usize, len: usize) -> String {
@@ -215,6 +220,7 @@ fn options() -> RequestOptions<'static> {
     RequestOptions {
         upstream_model: "model-x",
         thinking: None,
+        stream: None,
         client: view(),
     }
 }

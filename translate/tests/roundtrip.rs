@@ -29,7 +29,12 @@ use switchyard_translate::{
 };
 
 /// Every protocol whose codec is written.
-const FORMATS: &[Format] = &[Format::Chat, Format::Responses, Format::Claude];
+const FORMATS: &[Format] = &[
+    Format::Chat,
+    Format::Responses,
+    Format::Claude,
+    Format::Gemini,
+];
 
 // ---------------------------------------------------------------------------------------------
 // Strategies.
@@ -122,13 +127,13 @@ fn request() -> impl Strategy<Value = Request> {
         .prop_map(
             |(tools, system, turns, last, max_tokens, temperature, salt)| {
                 let mut messages = Vec::new();
-                let mut pending: Vec<(String, String)> = Vec::new();
+                let mut pending: Vec<(String, String, String)> = Vec::new();
                 for (i, (user, answer, calls)) in turns.into_iter().enumerate() {
                     let mut parts: Vec<Part> = pending
                         .drain(..)
-                        .map(|(id, result)| Part::ToolResult {
+                        .map(|(id, name, result)| Part::ToolResult {
                             call_id: id,
-                            name: None,
+                            name: Some(name),
                             content: vec![Part::text(result)],
                             is_error: false,
                         })
@@ -141,10 +146,11 @@ fn request() -> impl Strategy<Value = Request> {
                     let mut parts: Vec<Part> = answer.into_iter().map(Part::text).collect();
                     for (j, (pick, arguments)) in calls.into_iter().enumerate() {
                         let id = format!("call_{salt}_{i}_{j}");
-                        pending.push((id.clone(), format!("result of {id}")));
+                        let name = tools[pick % tools.len()].name.clone();
+                        pending.push((id.clone(), name.clone(), format!("result of {id}")));
                         parts.push(Part::ToolCall {
                             id,
-                            name: tools[pick % tools.len()].name.clone(),
+                            name,
                             arguments,
                             signature: None,
                         });
@@ -159,9 +165,9 @@ fn request() -> impl Strategy<Value = Request> {
                 }
                 let mut parts: Vec<Part> = pending
                     .drain(..)
-                    .map(|(id, result)| Part::ToolResult {
+                    .map(|(id, name, result)| Part::ToolResult {
                         call_id: id,
-                        name: None,
+                        name: Some(name),
                         content: vec![Part::text(result)],
                         is_error: false,
                     })
@@ -322,10 +328,33 @@ struct RequestView {
     temperature: Option<f64>,
 }
 
-fn request_view(request: &Request) -> RequestView {
+/// The request as compared; with `positional`, call ids are replaced by their order of
+/// appearance (Gemini carries no ids: only the pairing of calls and results is kept).
+fn request_view(request: &Request, positional: bool) -> RequestView {
+    let mut turns = turns(&request.messages);
+    if positional {
+        let mut ids = std::collections::HashMap::new();
+        for (_, items) in &mut turns {
+            for item in items {
+                match item {
+                    Item::Call { id, .. } => {
+                        let n = ids.len();
+                        *id = format!("#{}", ids.entry(id.clone()).or_insert(n));
+                    }
+                    Item::Result { call_id, .. } => {
+                        *call_id = match ids.get(call_id.as_str()) {
+                            Some(n) => format!("#{n}"),
+                            None => format!("unanswered {call_id}"),
+                        };
+                    }
+                    Item::Text(_) => {}
+                }
+            }
+        }
+    }
     RequestView {
         system: system(request),
-        turns: turns(&request.messages),
+        turns,
         tools: request
             .tools
             .iter()
@@ -365,6 +394,7 @@ fn options() -> RequestOptions<'static> {
     RequestOptions {
         upstream_model: "model-x",
         thinking: None,
+        stream: None,
         client: view(),
     }
 }
@@ -982,6 +1012,196 @@ mod claude {
     }
 }
 
+/// Mirror fields are read by serde only: their presence is the check.
+#[allow(dead_code)]
+mod gemini {
+    use super::*;
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(crate) struct Request {
+        pub(crate) contents: Vec<Content>,
+        #[serde(default)]
+        pub(crate) system_instruction: Option<Content>,
+        #[serde(default)]
+        pub(crate) tools: Vec<ToolDef>,
+        #[serde(default)]
+        pub(crate) generation_config: Option<GenerationConfig>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(crate) struct GenerationConfig {
+        #[serde(default)]
+        pub(crate) max_output_tokens: Option<u64>,
+        #[serde(default)]
+        pub(crate) temperature: Option<f64>,
+    }
+    #[derive(Deserialize)]
+    pub(crate) struct Content {
+        #[serde(default)]
+        pub(crate) role: Option<String>,
+        pub(crate) parts: Vec<ContentPart>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(crate) struct ContentPart {
+        #[serde(default)]
+        pub(crate) text: Option<String>,
+        #[serde(default)]
+        pub(crate) function_call: Option<FunctionCall>,
+        #[serde(default)]
+        pub(crate) function_response: Option<FunctionResponse>,
+        #[serde(default)]
+        pub(crate) inline_data: Option<Value>,
+        #[serde(default)]
+        pub(crate) file_data: Option<Value>,
+        #[serde(default)]
+        pub(crate) thought: Option<bool>,
+        #[serde(default)]
+        pub(crate) thought_signature: Option<String>,
+    }
+    #[derive(Deserialize)]
+    pub(crate) struct FunctionCall {
+        pub(crate) name: String,
+        #[serde(default)]
+        pub(crate) args: Option<serde_json::Map<String, Value>>,
+        #[serde(default)]
+        pub(crate) id: Option<String>,
+    }
+    #[derive(Deserialize)]
+    pub(crate) struct FunctionResponse {
+        pub(crate) name: String,
+        pub(crate) response: serde_json::Map<String, Value>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(crate) struct ToolDef {
+        pub(crate) function_declarations: Vec<Declaration>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(crate) struct Declaration {
+        pub(crate) name: String,
+        #[serde(default)]
+        pub(crate) parameters: Option<Value>,
+        #[serde(default)]
+        pub(crate) parameters_json_schema: Option<Value>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(crate) struct GenerateContentResponse {
+        pub(crate) candidates: Vec<Candidate>,
+        #[serde(default)]
+        pub(crate) usage_metadata: Option<UsageMetadata>,
+        #[serde(default)]
+        pub(crate) model_version: Option<String>,
+        #[serde(default)]
+        pub(crate) response_id: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(crate) struct Candidate {
+        #[serde(default)]
+        pub(crate) content: Option<Content>,
+        #[serde(default)]
+        pub(crate) finish_reason: Option<String>,
+        #[serde(default)]
+        pub(crate) index: Option<u32>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(crate) struct UsageMetadata {
+        pub(crate) prompt_token_count: u64,
+        #[serde(default)]
+        pub(crate) candidates_token_count: Option<u64>,
+        pub(crate) total_token_count: u64,
+        #[serde(default)]
+        pub(crate) cached_content_token_count: Option<u64>,
+        #[serde(default)]
+        pub(crate) thoughts_token_count: Option<u64>,
+    }
+
+    const FINISHES: &[&str] = &[
+        "STOP",
+        "MAX_TOKENS",
+        "SAFETY",
+        "RECITATION",
+        "LANGUAGE",
+        "OTHER",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "MALFORMED_FUNCTION_CALL",
+        "UNEXPECTED_TOOL_CALL",
+        "FINISH_REASON_UNSPECIFIED",
+    ];
+
+    fn check_content(content: &Content) {
+        for part in &content.parts {
+            let kinds = [
+                part.text.is_some(),
+                part.function_call.is_some(),
+                part.function_response.is_some(),
+                part.inline_data.is_some(),
+                part.file_data.is_some(),
+            ];
+            assert!(
+                kinds.iter().filter(|k| **k).count() <= 1,
+                "a Gemini part holds one kind of data"
+            );
+            if let Some(call) = &part.function_call {
+                assert!(!call.name.is_empty());
+            }
+        }
+    }
+
+    pub(crate) fn check_request(body: &[u8]) {
+        let r: Request = serde_json::from_slice(body).expect("gemini request schema");
+        for c in &r.contents {
+            assert!(["user", "model"].contains(&c.role.as_deref().unwrap_or("")));
+            check_content(c);
+        }
+        if let Some(system) = &r.system_instruction {
+            assert!(system.parts.iter().all(|p| p.text.is_some()));
+        }
+        for t in &r.tools {
+            for d in &t.function_declarations {
+                assert!(!d.name.is_empty());
+                assert!(d.parameters.is_some() || d.parameters_json_schema.is_some());
+            }
+        }
+    }
+
+    fn check_answer(r: &GenerateContentResponse, last: bool) {
+        for c in &r.candidates {
+            if let Some(content) = &c.content {
+                assert_eq!(content.role.as_deref(), Some("model"));
+                check_content(content);
+            }
+            if let Some(reason) = &c.finish_reason {
+                assert!(FINISHES.contains(&reason.as_str()), "finishReason {reason}");
+            }
+        }
+        if last {
+            let u = r.usage_metadata.as_ref().expect("usageMetadata");
+            assert!(u.cached_content_token_count.unwrap_or(0) <= u.prompt_token_count);
+        }
+    }
+
+    pub(crate) fn check_response(body: &[u8]) {
+        let r: GenerateContentResponse =
+            serde_json::from_slice(body).expect("gemini response schema");
+        assert_eq!(r.candidates.len(), 1);
+        assert!(r.candidates[0].finish_reason.is_some());
+        check_answer(&r, true);
+    }
+
+    pub(crate) fn check_event(data: &str) {
+        let r: GenerateContentResponse = serde_json::from_str(data).expect("gemini chunk schema");
+        check_answer(&r, false);
+    }
+}
+
 /// A JSON object's text.
 fn object(text: &str) {
     let value: Value = serde_json::from_str(text).expect("arguments are JSON");
@@ -993,7 +1213,7 @@ fn check_request_schema(format: Format, body: &[u8]) {
         Format::Chat => chat::check_request(body),
         Format::Responses => responses::check_request(body),
         Format::Claude => claude::check_request(body),
-        Format::Gemini => {}
+        Format::Gemini => gemini::check_request(body),
     }
 }
 
@@ -1002,7 +1222,7 @@ fn check_response_schema(format: Format, body: &[u8]) {
         Format::Chat => chat::check_response(body),
         Format::Responses => responses::check_response(body),
         Format::Claude => claude::check_response(body),
-        Format::Gemini => {}
+        Format::Gemini => gemini::check_response(body),
     }
 }
 
@@ -1032,7 +1252,7 @@ fn check_stream_schema(format: Format, bytes: &[u8]) {
                     .map(str::to_owned);
                 assert_eq!(frame.event, kind, "SSE event name is the type");
             }
-            Format::Gemini => {}
+            Format::Gemini => gemini::check_event(&frame.data),
         }
     }
 }
@@ -1114,15 +1334,23 @@ proptest! {
             let body_a = encode_request(a, &request).expect("encode A");
             check_request_schema(a, &body_a);
             let decoded_a = decode_request(a, &body_a).expect("decode A");
-            prop_assert_eq!(request_view(&decoded_a), request_view(&request), "hub→{:?}→hub", a);
+            let positional = a == Format::Gemini;
+            prop_assert_eq!(
+                request_view(&decoded_a, positional),
+                request_view(&request, positional),
+                "hub→{:?}→hub", a
+            );
             for &b in FORMATS {
                 let translated = translate_request(a, b, &body_a, options()).expect("translate");
                 check_request_schema(b, &translated.body);
                 let mut decoded_b = decode_request(b, &translated.body).expect("decode B");
                 let names = NameMap::new(request.tools.iter().map(|t| t.name.as_str()), b);
                 restore_names(&mut decoded_b, &names);
+                let positional = a == Format::Gemini || b == Format::Gemini;
                 prop_assert_eq!(
-                    request_view(&decoded_b), request_view(&request), "{:?}→{:?}", a, b
+                    request_view(&decoded_b, positional),
+                    request_view(&request, positional),
+                    "{:?}→{:?}", a, b
                 );
                 let back = translate_request(b, a, &encode_request(b, &decoded_b).expect("B"), options())
                     .expect("translate back");
@@ -1130,7 +1358,9 @@ proptest! {
                 let names = NameMap::new(request.tools.iter().map(|t| t.name.as_str()), a);
                 restore_names(&mut decoded_aba, &names);
                 prop_assert_eq!(
-                    request_view(&decoded_aba), request_view(&request), "{:?}→{:?}→{:?}", a, b, a
+                    request_view(&decoded_aba, positional),
+                    request_view(&request, positional),
+                    "{:?}→{:?}→{:?}", a, b, a
                 );
             }
         }
