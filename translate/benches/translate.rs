@@ -8,6 +8,10 @@
 
 use std::hint::black_box;
 
+/// The proxy's allocator (`host/src/main.rs`), so allocation costs what it costs in production.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use switchyard_translate::ir::{
@@ -36,7 +40,7 @@ fn prose(seed: usize, len: usize) -> String {
     let mut i = seed;
     while out.len() < len {
         out.push_str(WORDS[i % WORDS.len()]);
-        out.push(if i % 13 == 0 { '\n' } else { ' ' });
+        out.push(if i.is_multiple_of(13) { '\n' } else { ' ' });
         i = i.wrapping_mul(31).wrapping_add(7);
     }
     out
@@ -72,13 +76,13 @@ fn tools() -> Vec<Tool> {
 fn agent_request() -> Request {
     let tools = tools();
     let mut messages = Vec::new();
-    let mut pending: Option<String> = None;
+    let mut pending: Option<(String, String)> = None;
     for turn in 0..20 {
         let mut parts = Vec::new();
-        if let Some(id) = pending.take() {
+        if let Some((id, name)) = pending.take() {
             parts.push(Part::ToolResult {
                 call_id: id,
-                name: None,
+                name: Some(name),
                 content: vec![Part::text(prose(turn * 7, 1500))],
                 is_error: false,
             });
@@ -104,14 +108,14 @@ fn agent_request() -> Request {
                 },
             ],
         });
-        pending = Some(id);
+        pending = Some((id, tools[turn % tools.len()].name.clone()));
     }
     messages.push(Message {
         role: Role::User,
         parts: vec![
             Part::ToolResult {
-                call_id: pending.unwrap_or_default(),
-                name: None,
+                call_id: pending.clone().unwrap_or_default().0,
+                name: pending.map(|(_, name)| name),
                 content: vec![Part::text(prose(99, 1500))],
                 is_error: false,
             },

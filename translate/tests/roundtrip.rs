@@ -932,10 +932,14 @@ mod claude {
     #[derive(Deserialize)]
     #[serde(tag = "type", rename_all = "snake_case")]
     pub(crate) enum BlockDelta {
-        TextDelta { text: String },
-        InputJsonDelta { partial_json: String },
-        ThinkingDelta { thinking: String },
-        SignatureDelta { signature: String },
+        #[serde(rename = "text_delta")]
+        Text { text: String },
+        #[serde(rename = "input_json_delta")]
+        InputJson { partial_json: String },
+        #[serde(rename = "thinking_delta")]
+        Thinking { thinking: String },
+        #[serde(rename = "signature_delta")]
+        Signature { signature: String },
     }
     #[derive(Deserialize)]
     pub(crate) struct MessageDelta {
