@@ -369,6 +369,31 @@ impl std::fmt::Debug for ProviderKeyConfig {
     }
 }
 
+/// Which OpenAI API an `openai-compatibility` upstream speaks (`protocol:` on the entry or
+/// the auth file). Requests in another protocol are translated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CompatProtocol {
+    /// Chat completions only (`{base}/chat/completions`), the reference's default.
+    #[default]
+    Chat,
+    /// The Responses API only (`{base}/responses`).
+    Responses,
+    /// Both: chat requests go to `/chat/completions`, Responses requests to `/responses`.
+    Both,
+}
+
+impl CompatProtocol {
+    /// Reads `chat`, `responses` or `both` (any case).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "chat" => Some(CompatProtocol::Chat),
+            "responses" => Some(CompatProtocol::Responses),
+            "both" => Some(CompatProtocol::Both),
+            _ => None,
+        }
+    }
+}
+
 /// One entry of `openai-compatibility`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenAiCompatConfig {
@@ -391,6 +416,8 @@ pub struct OpenAiCompatConfig {
     /// Share of requests under `weighted-round-robin` of each key (an entry's own `weight`
     /// overrides it).
     pub weight: u32,
+    /// Which OpenAI API the upstream speaks (`protocol: chat | responses | both`).
+    pub protocol: CompatProtocol,
 }
 
 /// One key of an `openai-compatibility` entry.

@@ -21,7 +21,7 @@ use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::config::{ModelAlias, ProxyUrl};
+use crate::config::{CompatProtocol, ModelAlias, ProxyUrl};
 use crate::protocol::Protocol;
 
 /// A credential's stable id: `claude:apikey:0123456789ab` for config keys, the file name for
@@ -196,6 +196,8 @@ pub struct Credential {
     pub attributes: BTreeMap<String, String>,
     /// The auth file's JSON (file credentials only); what the file store writes back.
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// For `openai-compatibility`: which OpenAI API the upstream speaks.
+    pub compat_protocol: CompatProtocol,
     /// Parsed upstream URLs of the fixed endpoints, built on first use.
     pub(crate) urls: UrlCache,
 }
@@ -275,6 +277,37 @@ impl Credential {
             && self.disable_cooling == other.disable_cooling
             && self.attributes == other.attributes
             && self.metadata == other.metadata
+            && self.compat_protocol == other.compat_protocol
+    }
+
+    /// Whether this credential's upstream speaks `protocol` natively (no translation).
+    pub fn speaks(&self, protocol: Protocol) -> bool {
+        match (self.provider, self.compat_protocol) {
+            (ProviderKind::OpenAiCompatibility, CompatProtocol::Chat) => {
+                protocol == Protocol::OpenAiChat
+            }
+            (ProviderKind::OpenAiCompatibility, CompatProtocol::Responses) => {
+                protocol == Protocol::OpenAiResponses
+            }
+            (provider, _) => provider.speaks(protocol),
+        }
+    }
+
+    /// The protocol this credential's upstream is called in for a client of `client`: the
+    /// client's own when the upstream speaks it, else the upstream's (the request is translated).
+    pub(crate) fn upstream_protocol(&self, client: Protocol) -> Protocol {
+        if self.speaks(client) {
+            return client;
+        }
+        match (self.provider, self.compat_protocol) {
+            (ProviderKind::Claude, _) => Protocol::ClaudeMessages,
+            (ProviderKind::Codex, _) => Protocol::OpenAiResponses,
+            (ProviderKind::Gemini, _) => Protocol::Gemini,
+            (ProviderKind::OpenAiCompatibility, CompatProtocol::Responses) => {
+                Protocol::OpenAiResponses
+            }
+            (ProviderKind::OpenAiCompatibility, _) => Protocol::OpenAiChat,
+        }
     }
 
     /// Whether cooling is disabled for this credential, given the global setting.
@@ -319,6 +352,7 @@ pub(crate) mod testing {
             disable_cooling: None,
             attributes: BTreeMap::new(),
             metadata: None,
+            compat_protocol: Default::default(),
             urls: UrlCache::default(),
         }
     }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// An API protocol a request arrives in (and is forwarded in: switchyard does not translate).
+/// An API protocol a request arrives in, or an upstream is called in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Protocol {
     /// OpenAI Chat Completions (`/v1/chat/completions`).
@@ -30,5 +30,17 @@ impl Protocol {
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl Protocol {
+    /// The translation crate's name for this protocol.
+    pub(crate) fn format(self) -> switchyard_translate::Format {
+        match self {
+            Protocol::OpenAiChat => switchyard_translate::Format::Chat,
+            Protocol::OpenAiResponses => switchyard_translate::Format::Responses,
+            Protocol::ClaudeMessages => switchyard_translate::Format::Claude,
+            Protocol::Gemini => switchyard_translate::Format::Gemini,
+        }
     }
 }

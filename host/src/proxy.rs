@@ -16,6 +16,7 @@ pub(crate) mod outcome;
 pub(crate) mod request_body;
 pub(crate) mod stream_event;
 pub(crate) mod stream_relay;
+pub(crate) mod translated;
 pub(crate) mod unauthenticated_guard;
 pub(crate) mod upstream;
 pub(crate) mod upstream_error;

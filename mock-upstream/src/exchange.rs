@@ -180,7 +180,7 @@ impl Exchange {
             let message = protocol.unknown_field_message(name);
             return Ok(self.error(protocol, StatusCode::BAD_REQUEST, &message));
         }
-        let request = match Protocol::parse(&route, &json) {
+        let request = match Protocol::parse(&route, &json, self.state.require_max_tokens) {
             Ok(request) => request,
             Err(message) => return Ok(self.error(protocol, StatusCode::BAD_REQUEST, &message)),
         };
@@ -243,6 +243,11 @@ impl Exchange {
                 CacheOutcome::Miss | CacheOutcome::NoLookup => 0,
             },
             output: output_tokens(&text),
+            reasoning: if request.thinking {
+                output_tokens(protocol::THINKING_TEXT)
+            } else {
+                0
+            },
         };
         let answer = Answer {
             sequence: self.sequence,
@@ -252,6 +257,7 @@ impl Exchange {
             usage,
             include_usage: request.include_usage,
             tool: request.tool,
+            thinking: request.thinking,
         };
         (answer, outcome)
     }
@@ -328,7 +334,7 @@ fn stream_plan(
     fault: Option<FaultBehavior>,
 ) -> StreamPlan {
     let text = answer.text.clone();
-    let pieces = protocol::split_reply(&text, chunks);
+    let pieces = protocol::split_reply(&text, protocol.stream_pieces(&answer, chunks));
     let mut encoder = protocol.stream_encoder(answer, framing);
     let sent = match &fault {
         Some(

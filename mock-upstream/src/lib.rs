@@ -30,6 +30,54 @@
 //! 4. Consults the credential's prompt cache (see [`CacheStats`] for the model) and answers, as one
 //!    JSON body or as a paced stream in the protocol's real SSE shape.
 //!
+//! What an answer holds, per protocol (`<seq>` is the request's sequence number):
+//!
+//! - **Tool calls.** A request that defines function tools is answered with a call of the one
+//!   its tool choice names (OpenAI chat `{"type":"function","function":{"name"}}`, Responses
+//!   `{"type":"function","name"}`, Anthropic `{"type":"tool","name"}`, Gemini
+//!   `toolConfig.functionCallingConfig.allowedFunctionNames`), else of the first; none when the
+//!   choice forbids calls (`"none"`, `{"type":"none"}`, mode `NONE`) or when the last turn is a
+//!   tool result (chat `tool`, Responses `function_call_output`, Anthropic `tool_result`, Gemini
+//!   `functionResponse`): that request gets text, so a two-turn tool conversation ends. The
+//!   arguments are `{"reply": <the reply text>}`. Shapes: chat `tool_calls` (id `call_mock_<seq>`,
+//!   finish `tool_calls`); Responses a `function_call` item (`call_id` `call_mock_<seq>`);
+//!   Anthropic a `tool_use` block (id `toolu_mock_<seq>`, stop `tool_use`); Gemini a
+//!   `functionCall {name, args}` part (no id, finish `STOP`). Streamed, the arguments arrive in
+//!   pieces (chat `tool_calls` deltas, Responses `response.function_call_arguments.delta`,
+//!   Anthropic `input_json_delta`), except Gemini's call, which comes whole in one chunk.
+//! - **Thinking**, when asked for (chat `reasoning_effort`, Responses `reasoning.effort`, other
+//!   than `none`; Anthropic `thinking.type` `enabled` / `adaptive`; Gemini
+//!   `generationConfig.thinkingConfig.includeThoughts`): the answer opens with the text
+//!   `mock thinking` — chat `reasoning_content` (message or delta); a Responses `reasoning` item
+//!   with a `summary_text` and `encrypted_content` `mock-openai-sig-<seq>` (streamed with the
+//!   `response.reasoning_summary_*` events); an Anthropic `thinking` block with signature
+//!   `mock-claude-sig-<seq>` (streamed as `thinking_delta` + `signature_delta`); a Gemini part
+//!   with `thought: true` and `thoughtSignature` the base64 of `mock-gemini-sig-<seq>`.
+//! - **Usage**, with each protocol's meaning: chat and Responses count cached tokens inside the
+//!   input (`prompt_tokens_details` / `input_tokens_details.cached_tokens`) and reasoning
+//!   inside the output (`completion_tokens_details` / `output_tokens_details.reasoning_tokens`);
+//!   Anthropic's `input_tokens` excludes `cache_read_input_tokens` and its `output_tokens`
+//!   includes thinking; Gemini's `promptTokenCount` includes `cachedContentTokenCount` and its
+//!   `candidatesTokenCount` excludes `thoughtsTokenCount`.
+//!
+//! Requests are checked as strictly as the real APIs check them, so a test catches a
+//! translation that produces an invalid upstream body: a 400 in the protocol's error shape,
+//! naming the problem, for a missing `model` (chat, Responses, Anthropic) or `messages` /
+//! `input` / `contents`; an unknown role; an Anthropic first message that is not the user's;
+//! an Anthropic `tool_result` whose `tool_use_id` is no `tool_use` of the message right before
+//! (or a `tool_use` left unanswered in the next message); a chat `tool` message answering no
+//! `tool_calls` of the assistant message before it (or calls left unanswered); a Responses
+//! `function_call_output` whose `call_id` no earlier `function_call` of the input made (unless
+//! `previous_response_id` is set); a Gemini function-response turn whose part count differs
+//! from the call count of the turn before, a call turn that follows no user turn, a content
+//! without parts; tools without a name (or an Anthropic custom tool without `input_schema`);
+//! an Anthropic `tool_choice` naming no tool; an Anthropic thinking budget under 1024 or not
+//! under `max_tokens`. Anthropic roles need not alternate (the API no longer requires it).
+//! `max_tokens` is required only when [`MockUpstreamBuilder::require_max_tokens`] says so.
+//! `count_tokens` (`{"input_tokens": n}`) and Gemini `countTokens` (`{"totalTokens": n}`, for a
+//! `contents` or a `generateContentRequest` body) apply the same checks. Rejected requests are
+//! recorded like any other.
+//!
 //! Knobs a request can carry (they override the mock's defaults for that request only):
 //! [`CHUNKS_HEADER`] / [`CHUNK_INTERVAL_MS_HEADER`], or the same numbers in a top-level body field
 //! `"mock": {"chunks": N, "chunk_interval_ms": M}` (which survives a proxy that drops unknown

@@ -178,10 +178,17 @@ pub(crate) struct GenerateRequest {
     pub(crate) stream: Option<Framing>,
     /// OpenAI Chat `stream_options.include_usage`: end the stream with a usage chunk.
     pub(crate) include_usage: bool,
-    /// The function the answer calls instead of replying in text: the first tool an OpenAI
-    /// Chat request defines (unless `tool_choice` is `"none"`).
+    /// The function the answer calls instead of replying in text: the one `tool_choice` names,
+    /// else the first function tool the request defines; `None` when it defines none, when
+    /// `tool_choice` forbids calls, or when the last turn is a tool result (so that a two-turn
+    /// tool conversation ends with text).
     pub(crate) tool: Option<String>,
+    /// The request asked for thinking / reasoning: the answer opens with it.
+    pub(crate) thinking: bool,
 }
+
+/// The text of the mock's thinking (every protocol, when the request asks for thinking).
+pub(crate) const THINKING_TEXT: &str = "mock thinking";
 
 /// Token counts of one answer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -190,8 +197,22 @@ pub(crate) struct Usage {
     pub(crate) input: u64,
     /// Input tokens served from the prompt cache.
     pub(crate) cached: u64,
-    /// Output tokens.
+    /// Output tokens of the answer proper (text or tool call), thinking excluded.
     pub(crate) output: u64,
+    /// Thinking (reasoning) tokens, apart from [`Usage::output`].
+    pub(crate) reasoning: u64,
+}
+
+impl Usage {
+    /// Output tokens with thinking included (what Anthropic and OpenAI count as output).
+    pub(crate) fn output_with_reasoning(&self) -> u64 {
+        self.output + self.reasoning
+    }
+
+    /// Input plus output plus thinking.
+    pub(crate) fn total(&self) -> u64 {
+        self.input + self.output + self.reasoning
+    }
 }
 
 /// The answer the mock gives to one generation request.
@@ -212,6 +233,15 @@ pub(crate) struct Answer {
     /// The function called instead of a text reply; [`Answer::text`] is then its arguments
     /// (a JSON object as a string), streamed in pieces like a text reply.
     pub(crate) tool: Option<String>,
+    /// The answer opens with thinking ([`THINKING_TEXT`]) and its signature.
+    pub(crate) thinking: bool,
+}
+
+impl Answer {
+    /// The tool call's arguments as JSON (an empty object for a text answer).
+    pub(crate) fn arguments(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|_| Value::Object(Default::default()))
+    }
 }
 
 /// Writes one streamed answer, event by event, in a protocol's framing. The stream is: the
@@ -230,16 +260,22 @@ pub(crate) trait StreamEncoder: Send {
 
 impl Protocol {
     /// Parses a generation (or token-count) request body for `route`.
-    pub(crate) fn parse(route: &Route, body: &Value) -> Result<GenerateRequest, String> {
+    /// `require_max_tokens` makes `max_tokens` mandatory in an Anthropic Messages request.
+    pub(crate) fn parse(
+        route: &Route,
+        body: &Value,
+        require_max_tokens: bool,
+    ) -> Result<GenerateRequest, String> {
         if !body.is_object() {
             return Err("the request body must be a JSON object".to_owned());
         }
         match route {
             Route::ChatCompletions => openai_chat::parse(body),
             Route::Responses => openai_responses::parse(body),
-            Route::Messages | Route::MessagesCountTokens => anthropic::parse(body),
-            Route::GeminiGenerate { model, stream } => Ok(gemini::parse(body, model, *stream)),
-            Route::GeminiCountTokens { model } => Ok(gemini::parse_count_tokens(body, model)),
+            Route::Messages => anthropic::parse(body, false, require_max_tokens),
+            Route::MessagesCountTokens => anthropic::parse(body, true, false),
+            Route::GeminiGenerate { model, stream } => gemini::parse(body, model, *stream),
+            Route::GeminiCountTokens { model } => gemini::parse_count_tokens(body, model),
             Route::ListModels => Err("this endpoint takes no body".to_owned()),
         }
     }
@@ -251,6 +287,16 @@ impl Protocol {
             Protocol::OpenAiResponses => openai_responses::answer_body(answer),
             Protocol::Anthropic => anthropic::answer_body(answer),
             Protocol::Gemini => gemini::answer_body(answer),
+        }
+    }
+
+    /// How many content pieces a streamed answer has when `chunks` are asked for: Gemini sends
+    /// a function call whole, in one chunk.
+    pub(crate) fn stream_pieces(self, answer: &Answer, chunks: u32) -> u32 {
+        if self == Protocol::Gemini && answer.tool.is_some() {
+            1
+        } else {
+            chunks
         }
     }
 

@@ -22,16 +22,24 @@ pub(crate) struct MockState {
     /// Top-level request fields the mock does not know: a request with one gets a 400 that
     /// echoes the field's name, as real providers answer unknown parameters.
     pub(crate) unknown_fields: Vec<String>,
+    /// Anthropic requests without `max_tokens` get a 400, as the real API answers them.
+    pub(crate) require_max_tokens: bool,
     /// `true` once the mock is shutting down: hung requests and stalled streams end.
     shutting_down: watch::Sender<bool>,
 }
 
 impl MockState {
     /// Fresh state.
-    pub(crate) fn new(pacing: Pacing, keep_requests: bool, unknown_fields: Vec<String>) -> Self {
+    pub(crate) fn new(
+        pacing: Pacing,
+        keep_requests: bool,
+        unknown_fields: Vec<String>,
+        require_max_tokens: bool,
+    ) -> Self {
         MockState {
             pacing,
             unknown_fields,
+            require_max_tokens,
             faults: FaultTable::default(),
             recorder: Recorder::new(keep_requests),
             prompt_cache: PromptCache::default(),

@@ -23,6 +23,7 @@ pub struct MockUpstreamBuilder {
     pacing: Pacing,
     record_requests: bool,
     unknown_fields: Vec<String>,
+    require_max_tokens: bool,
 }
 
 impl Default for MockUpstreamBuilder {
@@ -32,6 +33,7 @@ impl Default for MockUpstreamBuilder {
             pacing: Pacing::default(),
             record_requests: true,
             unknown_fields: Vec::new(),
+            require_max_tokens: false,
         }
     }
 }
@@ -71,6 +73,15 @@ impl MockUpstreamBuilder {
         self
     }
 
+    /// Whether an Anthropic Messages request without `max_tokens` gets a 400
+    /// (`max_tokens: Field required`), as the real API answers it (default no: many tests send
+    /// short bodies without it). Turn it on to check that a translated request is complete.
+    /// Every other check of a request's shape is always on (see the crate documentation).
+    pub fn require_max_tokens(mut self, require: bool) -> Self {
+        self.require_max_tokens = require;
+        self
+    }
+
     /// Binds the address and starts serving on the current Tokio runtime.
     pub async fn start(self) -> io::Result<MockUpstream> {
         let listener = TcpListener::bind(self.listen).await?;
@@ -79,6 +90,7 @@ impl MockUpstreamBuilder {
             self.pacing.normalized(),
             self.record_requests,
             self.unknown_fields,
+            self.require_max_tokens,
         ));
         let server = tokio::spawn(server::serve(listener, Arc::clone(&state)));
         Ok(MockUpstream {

@@ -33,6 +33,7 @@ mod sdk;
 mod sdk_clients;
 mod streaming;
 mod tables;
+mod translation;
 mod trusted_proxies;
 mod usage;
 mod wat_guest;

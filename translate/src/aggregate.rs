@@ -36,6 +36,10 @@ impl Aggregator {
                     arguments: String::new(),
                     signature: None,
                 },
+                Block::RedactedThinking { data, family } => Part::RedactedThinking {
+                    data: data.clone(),
+                    family: *family,
+                },
             }),
             Event::Delta { delta, .. } => match (content.last_mut(), delta) {
                 (Some(Part::Text { text, .. }), Delta::Text(piece))

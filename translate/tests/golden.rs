@@ -19,7 +19,10 @@
 //! - `response`: `input` is the upstream's whole answer, `expected` the client's.
 //! - `stream`: `input` is the upstream's SSE frames (each `{"event"?: name, "data": json or
 //!   "[DONE]"}`), `expected` the client's frames in the same form; for a Gemini client without
-//!   `gemini_sse`, `expected` is the JSON array the client reads.
+//!   `gemini_sse`, `expected` is the JSON array the client reads. When the translation fails
+//!   the stream (an upstream error event, a cut-off stream), the frames written before are
+//!   followed by `{"stream_error": {"status", "message"}}`: the proxy then ends the client's
+//!   stream with its protocol's error event.
 //!
 //! For `response` and `stream`, `client_request` (default `{"model": "m",
 //! "messages": [{"role": "user", "content": "hi"}]}` in the client's protocol, see
@@ -189,17 +192,32 @@ fn run(path: &Path, fixture: &Value) -> Value {
                 let mut stream = exchange.stream(1 << 20);
                 let mut out = Vec::new();
                 // Byte by byte: a translation must not depend on where chunks split.
+                let mut failed = None;
                 for byte in frames_to_bytes(&fixture["input"]) {
-                    stream.push(&[byte], &mut out).expect("stream translates");
+                    if let Err(error) = stream.push(&[byte], &mut out) {
+                        failed = Some(error);
+                        break;
+                    }
                 }
-                stream.finish(&mut out).expect("stream finishes");
+                if failed.is_none() {
+                    failed = stream.finish(&mut out).err();
+                }
                 let gemini_array = client == Format::Gemini
                     && !fixture["options"]["gemini_sse"].as_bool().unwrap_or(false);
-                if gemini_array {
+                let mut frames = if gemini_array && failed.is_none() {
                     serde_json::from_slice(&out).expect("a JSON array")
+                } else if gemini_array {
+                    json!([{"partial": String::from_utf8_lossy(&out)}])
                 } else {
                     bytes_to_frames(&out)
+                };
+                if let Some(error) = failed {
+                    frames.as_array_mut().unwrap().push(json!({"stream_error": {
+                        "status": error.status(),
+                        "message": error.to_string(),
+                    }}));
                 }
+                frames
             }
         }
         other => panic!("unknown kind {other:?}"),

@@ -132,6 +132,8 @@ pub(crate) struct RawOpenAiCompat {
     pub excluded_models: Vec<String>,
     pub priority: i64,
     pub weight: Option<i64>,
+    /// `chat`, `responses` or `both`: which OpenAI API the upstream speaks.
+    pub protocol: String,
 }
 
 /// One entry of `openai-compatibility[].api-key-entries`.

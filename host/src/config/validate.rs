@@ -17,12 +17,12 @@ use super::raw::{
     RawConfig, RawInstance, RawLimits, RawModel, RawProviderKey, RawQuarantine, RawRouting,
 };
 use super::{
-    ApiKeyEntry, CONFIG_API_KEY_TYPE, CONFIG_INLINE_NAME, Config, ConfigError, ConfigSource,
-    ConfigWarning, CorsConfig, DEFAULT_CREDENTIAL_WEIGHT, InstanceConfig, LoadedConfig,
-    MAX_CREDENTIAL_WEIGHT, ManagementConfig, ModelAlias, OnFault, OpenAiCompatConfig, PluginLimits,
-    PluginsConfig, ProviderKeyConfig, ProxyUrl, RetryConfig, RoutingConfig, SESSION_STANDARD_TYPE,
-    ServerConfig, SessionStoreConfig, Strategy, StreamingConfig, TlsConfig, UpstreamTimeouts,
-    go_duration,
+    ApiKeyEntry, CONFIG_API_KEY_TYPE, CONFIG_INLINE_NAME, CompatProtocol, Config, ConfigError,
+    ConfigSource, ConfigWarning, CorsConfig, DEFAULT_CREDENTIAL_WEIGHT, InstanceConfig,
+    LoadedConfig, MAX_CREDENTIAL_WEIGHT, ManagementConfig, ModelAlias, OnFault, OpenAiCompatConfig,
+    PluginLimits, PluginsConfig, ProviderKeyConfig, ProxyUrl, RetryConfig, RoutingConfig,
+    SESSION_STANDARD_TYPE, ServerConfig, SessionStoreConfig, Strategy, StreamingConfig, TlsConfig,
+    UpstreamTimeouts, go_duration,
 };
 use crate::client_address::TrustedProxies;
 use crate::redis_store::StoreSecret;
@@ -812,6 +812,15 @@ impl Context {
             weight: self
                 .weight(&join_key(key, "weight"), raw.weight)?
                 .unwrap_or(DEFAULT_CREDENTIAL_WEIGHT),
+            protocol: match raw.protocol.trim() {
+                "" => CompatProtocol::default(),
+                text => CompatProtocol::parse(text).ok_or_else(|| {
+                    self.invalid(
+                        &join_key(key, "protocol"),
+                        format!("{text:?}: expected chat, responses or both"),
+                    )
+                })?,
+            },
         }))
     }
 

@@ -9,7 +9,8 @@ use super::candidate::Candidate;
 pub struct Available<'c> {
     /// Every available candidate, in id order.
     pub all: Vec<&'c Candidate>,
-    /// The available candidates of the highest priority, in id order.
+    /// The available candidates of the highest priority, in id order; within it, those that
+    /// speak the client's protocol when any does (no translation cost).
     pub top_tier: Vec<&'c Candidate>,
 }
 
@@ -60,15 +61,8 @@ pub fn available<'c>(
             until => Unavailable::Exhausted { until },
         });
     }
-    let best = all
-        .iter()
-        .map(|c| c.credential.priority)
-        .max()
-        .unwrap_or_default();
-    let top_tier = all
-        .iter()
-        .copied()
-        .filter(|c| c.credential.priority == best)
-        .collect();
+    let tier = |c: &Candidate| (c.credential.priority, c.native);
+    let best = all.iter().map(|c| tier(c)).max().unwrap_or_default();
+    let top_tier = all.iter().copied().filter(|c| tier(c) == best).collect();
     Ok(Available { all, top_tier })
 }

@@ -18,4 +18,7 @@ pub struct Candidate {
     /// Whether `upstream_model` comes from a list (the credential's `models` or its provider's
     /// built-in list, exactly) or only from the family rule: how the state may keep it.
     pub tracking: Tracking,
+    /// Whether the credential's upstream speaks the client's protocol (no translation): such
+    /// candidates are preferred within a priority tier.
+    pub native: bool,
 }

@@ -58,6 +58,7 @@ pub fn credentials(config: &Config) -> Vec<Credential> {
                 disable_cooling: None,
                 attributes: BTreeMap::from([("compat_name".to_owned(), compat.name.clone())]),
                 metadata: None,
+                compat_protocol: compat.protocol,
                 urls: Default::default(),
             });
         }
@@ -102,6 +103,7 @@ fn provider_key(
         disable_cooling: None,
         attributes: BTreeMap::new(),
         metadata: None,
+        compat_protocol: Default::default(),
         urls: Default::default(),
     }
 }

@@ -19,7 +19,9 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{Credential, CredentialId, CredentialSource, ProviderKind, Secret, index_of};
-use crate::config::{DEFAULT_CREDENTIAL_WEIGHT, MAX_CREDENTIAL_WEIGHT, ModelAlias, ProxyUrl};
+use crate::config::{
+    CompatProtocol, DEFAULT_CREDENTIAL_WEIGHT, MAX_CREDENTIAL_WEIGHT, ModelAlias, ProxyUrl,
+};
 use crate::confined_dir::{ConfinedDir, EntryKind};
 
 /// Legacy dash keys renamed to snake_case on load and save; an existing snake_case key wins.
@@ -420,6 +422,11 @@ pub(crate) fn parse_file(path: &Path, bytes: &[u8]) -> Result<Credential, String
             .map(|n| n as u32),
         disable_cooling: bool_field(&metadata, "disable_cooling"),
         attributes,
+        compat_protocol: match string_field(&metadata, "protocol").as_str() {
+            "" => CompatProtocol::default(),
+            text => CompatProtocol::parse(text)
+                .ok_or_else(|| format!("protocol {text:?}: expected chat, responses or both"))?,
+        },
         metadata: Some(metadata),
         urls: Default::default(),
     })

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use super::name::ModelName;
 use super::tracked::Tracking;
 use super::{builtin, pattern, safe_name};
+use crate::credential::Credential;
 use crate::credential::candidate::Candidate;
 use crate::credential::state::CredentialState;
-use crate::credential::{Credential, ProviderKind};
 use crate::protocol::Protocol;
 
 /// One credential as the registry sees it.
@@ -40,13 +40,8 @@ pub struct Resolved {
 /// The outcome of resolving a model for a protocol.
 #[derive(Debug, Clone)]
 pub enum Resolution {
-    /// Credentials that speak the protocol serve the model.
+    /// Credentials serve the model (in the client's protocol or translated).
     Found(Resolved),
-    /// Only credentials of other protocols serve the model.
-    WrongProtocol {
-        /// The protocols that do serve it.
-        served_by: Vec<Protocol>,
-    },
     /// Nothing serves the model.
     Unknown,
 }
@@ -99,7 +94,7 @@ impl ModelRegistry {
             }
         }
         registry.entries = entries;
-        registry.listed = registry.list(None).into_iter().map(|m| m.id).collect();
+        registry.listed = registry.list().into_iter().map(|m| m.id).collect();
         registry
     }
 
@@ -130,27 +125,17 @@ impl ModelRegistry {
             return Resolution::Unknown;
         }
         let mut candidates = Vec::with_capacity(matches.len());
-        let mut others = BTreeSet::new();
         let mut providers = BTreeSet::new();
         for (i, upstream_model, tracking) in matches {
             let entry = &self.entries[i];
-            let provider = entry.credential.provider;
-            if provider.speaks(protocol) {
-                providers.insert(provider.as_str());
-                candidates.push(Candidate {
-                    credential: entry.credential.clone(),
-                    upstream_model,
-                    state: entry.state.clone(),
-                    tracking,
-                });
-            } else {
-                others.extend(protocols_of(provider));
-            }
-        }
-        if candidates.is_empty() {
-            return Resolution::WrongProtocol {
-                served_by: others.into_iter().map(|(_, p)| p).collect(),
-            };
+            providers.insert(entry.credential.provider.as_str());
+            candidates.push(Candidate {
+                credential: entry.credential.clone(),
+                upstream_model,
+                state: entry.state.clone(),
+                tracking,
+                native: entry.credential.speaks(protocol),
+            });
         }
         let provider = match providers.len() {
             1 => providers.into_iter().next().unwrap_or_default().to_owned(),
@@ -218,12 +203,12 @@ impl ModelRegistry {
         found
     }
 
-    /// Every model a client can ask for in `protocol` (all protocols when `None`), sorted.
-    pub fn list(&self, protocol: Option<Protocol>) -> Vec<ListedModel> {
+    /// Every model a client can ask for, in any protocol, sorted.
+    pub fn list(&self) -> Vec<ListedModel> {
         let mut out = BTreeSet::new();
         for entry in &self.entries {
             let credential = &entry.credential;
-            if credential.disabled || protocol.is_some_and(|p| !credential.provider.speaks(p)) {
+            if credential.disabled {
                 continue;
             }
             let names: Vec<&str> = if credential.models.is_empty() {
@@ -257,21 +242,6 @@ impl ModelRegistry {
             .filter(|m| seen.insert(m.id.clone()))
             .collect()
     }
-}
-
-/// The protocols `provider` speaks, with a sort key.
-fn protocols_of(provider: ProviderKind) -> Vec<(u8, Protocol)> {
-    [
-        Protocol::OpenAiChat,
-        Protocol::OpenAiResponses,
-        Protocol::ClaudeMessages,
-        Protocol::Gemini,
-    ]
-    .into_iter()
-    .enumerate()
-    .filter(|(_, p)| provider.speaks(*p))
-    .map(|(i, p)| (i as u8, p))
-    .collect()
 }
 
 #[cfg(test)]
@@ -368,7 +338,7 @@ mod tests {
         let r = registry(vec![excluded, disabled, credential("ok", 0)]);
         let resolved = found(r.resolve(Protocol::ClaudeMessages, "claude-opus-4"));
         assert_eq!(ids(&resolved), [("ok", "claude-opus-4")]);
-        let listed: Vec<_> = r.list(None).into_iter().map(|m| m.id).collect();
+        let listed: Vec<_> = r.list().into_iter().map(|m| m.id).collect();
         assert!(listed.contains(&"claude-opus-4".to_owned()));
     }
 
@@ -451,14 +421,28 @@ mod tests {
     }
 
     #[test]
-    fn other_protocols_are_named() {
-        let r = registry(vec![credential("a", 0)]);
-        match r.resolve(Protocol::OpenAiChat, "claude-sonnet-4") {
-            Resolution::WrongProtocol { served_by } => {
-                assert_eq!(served_by, [Protocol::ClaudeMessages])
-            }
-            other => panic!("{other:?}"),
-        }
+    fn other_protocols_are_served_translated_and_natives_are_marked() {
+        let mut gemini = credential("g", 0);
+        gemini.provider = ProviderKind::Gemini;
+        gemini.models = vec![crate::config::ModelAlias {
+            name: "claude-sonnet-4".into(),
+            alias: "claude-sonnet-4".into(),
+        }];
+        let r = registry(vec![credential("a", 0), gemini]);
+        let Resolution::Found(found) = r.resolve(Protocol::OpenAiChat, "claude-sonnet-4") else {
+            panic!("a chat client reaches a Claude model");
+        };
+        assert!(found.candidates.iter().all(|c| !c.native));
+        assert_eq!(found.provider, "mixed");
+        let Resolution::Found(found) = r.resolve(Protocol::Gemini, "claude-sonnet-4") else {
+            panic!("found");
+        };
+        let native: Vec<_> = found
+            .candidates
+            .iter()
+            .map(|c| (c.credential.id.as_str(), c.native))
+            .collect();
+        assert_eq!(native, [("a", false), ("g", true)]);
     }
 
     /// Whatever a client sends, a name that only the family rule serves reaches the upstream

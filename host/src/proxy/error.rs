@@ -11,7 +11,6 @@ use serde_json::json;
 
 use super::upstream_error::{UpstreamError, UpstreamErrorKind};
 use crate::config::go_duration;
-use crate::protocol::Protocol;
 
 /// An error answered to the client.
 #[derive(Debug, thiserror::Error)]
@@ -19,17 +18,6 @@ pub(crate) enum ProxyError {
     /// The request is malformed (bad JSON, missing model, …).
     #[error("{0}")]
     InvalidRequest(String),
-    /// The model is served, but only in another protocol.
-    #[error(
-        "model {model} is served by {} only; send this request to that endpoint",
-        join(served_by)
-    )]
-    WrongProtocol {
-        /// The requested model.
-        model: String,
-        /// The protocols that serve it.
-        served_by: Vec<Protocol>,
-    },
     /// No credential serves the model.
     #[error("unknown provider for model {0}")]
     UnknownModel(String),
@@ -83,9 +71,7 @@ impl ProxyError {
     /// The HTTP status.
     pub(crate) fn status(&self) -> StatusCode {
         match self {
-            ProxyError::InvalidRequest(_) | ProxyError::WrongProtocol { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            ProxyError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             ProxyError::UnknownModel(_) => StatusCode::BAD_GATEWAY,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::Forbidden { .. } => StatusCode::FORBIDDEN,
@@ -250,14 +236,6 @@ fn envelope_parts(message: &str, kind: &str, code: Option<&str>) -> Bytes {
 pub(crate) fn ceil_seconds(wait: Duration) -> u64 {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     seconds.max(1)
-}
-
-fn join(protocols: &[Protocol]) -> String {
-    protocols
-        .iter()
-        .map(|p| p.as_str())
-        .collect::<Vec<_>>()
-        .join(" and ")
 }
 
 #[cfg(test)]

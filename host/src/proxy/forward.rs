@@ -25,6 +25,7 @@ use super::request_body::RequestBody;
 use super::stream_event::ErrorStyle;
 use super::stream_relay::{EventLimit, StreamRelay};
 use super::upstream::Call;
+use crate::model::name::ModelName;
 use crate::model::{Resolution, safe_name};
 use crate::runtime::Runtime;
 use crate::server::BodyReadTimedOut;
@@ -134,14 +135,12 @@ async fn try_forward(
     meter.model(requested);
     let resolved = match generation.registry.resolve(endpoint.protocol(), requested) {
         Resolution::Found(resolved) => resolved,
-        Resolution::WrongProtocol { served_by } => {
-            return Err(ProxyError::WrongProtocol {
-                model: requested.to_owned(),
-                served_by,
-            });
-        }
         Resolution::Unknown => return Err(ProxyError::UnknownModel(requested.to_owned())),
     };
+    // A valid thinking suffix (`model(high)`) overrides the body's setting; another is ignored.
+    let thinking = ModelName::parse(requested)
+        .thinking
+        .and_then(switchyard_translate::ir::Thinking::from_suffix);
     let stream = body.stream || endpoint == Endpoint::GeminiStream;
     // Recognising the session costs an extractor call (a Wasm plugin scanning the body): only
     // while affinity is on.
@@ -156,6 +155,8 @@ async fn try_forward(
         sse,
         stream,
         session: session.as_ref(),
+        requested_model: requested,
+        thinking,
     };
     meter.provider(&resolved.provider);
     meter.tracking(resolved.tracking);

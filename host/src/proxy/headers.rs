@@ -37,18 +37,34 @@ const NEVER_RETURNED: &[&str] = &[
     "x-request-id",
 ];
 
-/// The headers of an upstream request: the allowlisted client headers, the credential's own
-/// authentication and its configured `headers` (which win).
-pub(crate) fn upstream_request_headers(client: &HeaderMap, credential: &Credential) -> HeaderMap {
+/// Client headers forwarded upstream when the request is translated (the others belong to
+/// the client's protocol).
+const FORWARDED_TRANSLATED: &[&str] = &["user-agent", "idempotency-key"];
+
+/// The headers of an upstream request: the allowlisted client headers (for a `translated`
+/// request only the protocol-neutral ones), the credential's own authentication and its
+/// configured `headers` (which win).
+pub(crate) fn upstream_request_headers(
+    client: &HeaderMap,
+    credential: &Credential,
+    translated: bool,
+) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(FORWARDED.len() + 4 + credential.headers.len());
-    for name in FORWARDED {
+    let forwarded = if translated {
+        FORWARDED_TRANSLATED
+    } else {
+        FORWARDED
+    };
+    for name in forwarded {
         for value in client.get_all(*name) {
             out.append(HeaderName::from_static(name), value.clone());
         }
     }
-    for (name, value) in client {
-        if name.as_str().starts_with("x-stainless-") {
-            out.append(name.clone(), value.clone());
+    if !translated {
+        for (name, value) in client {
+            if name.as_str().starts_with("x-stainless-") {
+                out.append(name.clone(), value.clone());
+            }
         }
     }
     if !out.contains_key(header::CONTENT_TYPE) {

@@ -37,7 +37,7 @@ impl<S> IdleTimeout<S> {
 impl<S, E> http_body::Body for IdleTimeout<S>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: std::error::Error + Send + Sync + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     type Data = Bytes;
     type Error = io::Error;

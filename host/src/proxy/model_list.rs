@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 
 use super::error::envelope;
 use crate::model::registry::ListedModel;
-use crate::protocol::Protocol;
 use crate::runtime::Runtime;
 
 /// A fixed creation time for listed models (the reference reports one per model; switchyard
@@ -58,14 +57,10 @@ impl Shape {
         Shape::OpenAi
     }
 
-    /// The models listed in this shape: a protocol's own, or every model for OpenAI's.
+    /// The models listed in this shape: every model, since a client of any protocol reaches
+    /// every model (translated when its credentials speak another protocol).
     fn models(self, runtime: &Runtime) -> Vec<ListedModel> {
-        let protocol = match self {
-            Shape::OpenAi => None,
-            Shape::Claude => Some(Protocol::ClaudeMessages),
-            Shape::Gemini => Some(Protocol::Gemini),
-        };
-        runtime.generation().registry.list(protocol)
+        runtime.generation().registry.list()
     }
 
     /// The list body.

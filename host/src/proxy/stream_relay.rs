@@ -278,7 +278,7 @@ mod tests {
 
     use super::*;
 
-    type Sender = mpsc::UnboundedSender<Result<Bytes, reqwest::Error>>;
+    type Sender = mpsc::UnboundedSender<Result<Bytes, super::super::chunk_stream::ChunkError>>;
 
     /// Keeps how the stream ended.
     struct EndRecorder(Arc<Mutex<Option<StreamEnd>>>);

@@ -41,6 +41,11 @@ pub(crate) struct Call<'a> {
     pub stream: bool,
     /// The request's session, for affinity.
     pub session: Option<&'a SessionIds>,
+    /// The model name as the client sent it (prefix and thinking suffix included).
+    pub requested_model: &'a str,
+    /// The thinking setting of the model name's suffix (`model(high)`), which overrides the
+    /// body's.
+    pub thinking: Option<switchyard_translate::ir::Thinking>,
 }
 
 /// A successful upstream answer: its head, and for streams the first payload already read.
@@ -67,11 +72,63 @@ impl std::fmt::Debug for Answer {
 /// Sends `call` to `candidate` and waits for the response head (and, for a stream, its first
 /// payload). 2xx is a success; anything else is read whole and returned as an
 /// [`UpstreamError`], as is a stream that ends or fails before its first payload or opens with
-/// an error event.
+/// an error event. A credential whose upstream speaks another protocol than the client gets
+/// the request translated ([`super::translated`]).
 pub(crate) async fn attempt(
     ctx: Ctx<'_>,
     candidate: &Candidate,
     call: &Call<'_>,
+) -> Result<Answer, UpstreamError> {
+    let credential = &candidate.credential;
+    let client = call.endpoint.protocol();
+    let target = credential.upstream_protocol(client);
+    if target != client {
+        return super::translated::attempt(ctx, candidate, call, target).await;
+    }
+    let body = match client {
+        crate::protocol::Protocol::Gemini => call.body.bytes.clone(),
+        _ => call.body.with_model(&candidate.upstream_model),
+    };
+    let body = match call.thinking {
+        Some(thinking) => switchyard_translate::apply_thinking(client.format(), &body, thinking)
+            .map(Bytes::from)
+            .map_err(|e| {
+                UpstreamError::refused(
+                    StatusCode::BAD_REQUEST,
+                    super::error::ProxyError::InvalidRequest(e.to_string()).body_for(None),
+                )
+            })?,
+        None => body,
+    };
+    let outgoing = Outgoing {
+        endpoint: call.endpoint,
+        sse: call.sse,
+        stream: call.stream,
+        headers: headers::upstream_request_headers(call.client_headers, credential, false),
+        body,
+    };
+    send(ctx, candidate, outgoing).await
+}
+
+/// One upstream request, ready to send.
+pub(crate) struct Outgoing {
+    /// The upstream operation (its URL).
+    pub endpoint: Endpoint,
+    /// For Gemini streams: SSE framing (`alt=sse`).
+    pub sse: bool,
+    /// Success means a first payload, not just a 2xx head.
+    pub stream: bool,
+    /// The request headers.
+    pub headers: HeaderMap,
+    /// The request body.
+    pub body: Bytes,
+}
+
+/// Sends `outgoing` to `candidate`'s upstream and classifies the answer (see [`attempt`]).
+pub(crate) async fn send(
+    ctx: Ctx<'_>,
+    candidate: &Candidate,
+    outgoing: Outgoing,
 ) -> Result<Answer, UpstreamError> {
     let Ctx {
         runtime,
@@ -83,23 +140,16 @@ pub(crate) async fn attempt(
         .clients
         .client_for(credential, config)
         .map_err(|e| UpstreamError::connect("", Some(Box::new(e))))?;
-    let url = call
+    let url = outgoing
         .endpoint
-        .upstream_url(credential, &candidate.upstream_model, call.sse)
+        .upstream_url(credential, &candidate.upstream_model, outgoing.sse)
         .ok_or_else(|| {
             UpstreamError::connect(format!("invalid upstream URL for {}", credential.id), None)
         })?;
-    let body = match call.endpoint.protocol() {
-        crate::protocol::Protocol::Gemini => call.body.bytes.clone(),
-        _ => call.body.with_model(&candidate.upstream_model),
-    };
     let request = client
         .post(url)
-        .headers(headers::upstream_request_headers(
-            call.client_headers,
-            credential,
-        ))
-        .body(body);
+        .headers(outgoing.headers)
+        .body(outgoing.body);
     let first_byte = config.upstream_timeouts.first_byte;
     let response = match tokio::time::timeout(first_byte, request.send()).await {
         Err(_) => {
@@ -120,9 +170,9 @@ pub(crate) async fn attempt(
         return Err(failed_response(response, ctx, credential.provider).await);
     }
     let headers = response.headers().clone();
-    let mut rest: ChunkStream = Box::pin(response.bytes_stream());
-    let first = if call.stream {
-        let sse = ErrorStyle::of(call.endpoint, call.sse).is_sse();
+    let mut rest: ChunkStream = Box::pin(response.bytes_stream().map(|r| r.map_err(Into::into)));
+    let first = if outgoing.stream {
+        let sse = ErrorStyle::of(outgoing.endpoint, outgoing.sse).is_sse();
         let provider = credential.provider;
         Some(first_payload(&mut rest, ctx, &headers, sse, provider).await?)
     } else {
@@ -170,7 +220,7 @@ async fn first_payload(
             }
             // The stream ended inside its first event: the relay forwards what there is.
             Ok(None) => return Ok(held.freeze()),
-            Ok(Some(Err(e))) => return Err(UpstreamError::stream("", Some(Box::new(e)))),
+            Ok(Some(Err(e))) => return Err(UpstreamError::stream("", Some(e))),
             Ok(Some(Ok(chunk))) if chunk.is_empty() => continue,
             Ok(Some(Ok(chunk))) => chunk,
         };

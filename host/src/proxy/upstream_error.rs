@@ -123,6 +123,27 @@ impl UpstreamError {
         }
     }
 
+    /// A request switchyard refuses before any upstream sees it (it cannot be translated):
+    /// the request's fault, answered with `status` and `body` (JSON).
+    pub(crate) fn refused(status: StatusCode, body: Bytes) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        UpstreamError {
+            kind: UpstreamErrorKind::Status(status),
+            retry: Retry::Never,
+            retry_after: None,
+            answer: Some(ErrorAnswer {
+                headers: Box::new(headers),
+                body,
+            }),
+            message: String::new(),
+            cause: None,
+        }
+    }
+
     fn transient(kind: UpstreamErrorKind, message: String, cause: Option<Cause>) -> Self {
         UpstreamError {
             kind,

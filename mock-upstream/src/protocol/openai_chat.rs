@@ -1,17 +1,23 @@
 //! OpenAI Chat Completions: `chat.completion`, `chat.completion.chunk` + `[DONE]`, the OpenAI
 //! error shape (shared with the Responses API) and the model list. A request that defines
-//! tools is answered with a call of its first one (its arguments stream like text).
+//! tools is answered with a call of the one `tool_choice` names or of the first (its arguments
+//! stream like text), unless its last message is a `tool` result; `reasoning_effort` adds
+//! `reasoning_content`.
 
 use bytes::{Bytes, BytesMut};
 use http::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Answer, Framing, GenerateRequest};
+use super::{Answer, Framing, GenerateRequest, THINKING_TEXT};
 use crate::conversation::{Conversation, Role};
 use crate::wire;
 
-/// Parses `{model, messages: [{role, content}], stream?, stream_options?, tools?, tool_choice?}`.
+/// Parses `{model, messages: [{role, content}], stream?, stream_options?, tools?, tool_choice?,
+/// reasoning_effort?}`. A 400 for: a missing `model` or `messages`; no message; an unknown
+/// role; a `tool` message whose `tool_call_id` answers no call of the assistant message before
+/// it; an assistant's `tool_calls` not all answered by the `tool` messages that follow it; a
+/// function tool without a name.
 pub(super) fn parse(body: &Value) -> Result<GenerateRequest, String> {
     let model = body
         .get("model")
@@ -21,6 +27,8 @@ pub(super) fn parse(body: &Value) -> Result<GenerateRequest, String> {
         .get("messages")
         .and_then(Value::as_array)
         .ok_or("'messages' must be an array")?;
+    check_messages(messages)?;
+    let tools = function_tools(body)?;
     let mut conversation = Conversation::default();
     for message in messages {
         let role = match message.get("role").and_then(Value::as_str) {
@@ -36,32 +44,110 @@ pub(super) fn parse(body: &Value) -> Result<GenerateRequest, String> {
         .pointer("/stream_options/include_usage")
         .and_then(Value::as_bool)
         == Some(true);
+    let answers_a_result =
+        messages.last().and_then(|message| message.get("role")) == Some(&Value::from("tool"));
+    let thinking = body
+        .get("reasoning_effort")
+        .and_then(Value::as_str)
+        .is_some_and(|effort| effort != "none");
     Ok(GenerateRequest {
         model: model.to_owned(),
         conversation,
         stream: stream.then_some(Framing::Sse),
         include_usage,
-        tool: called_tool(body),
+        tool: called_tool(body, &tools).filter(|_| !answers_a_result),
+        thinking,
     })
+}
+
+/// Roles and the pairing of `tool_calls` with `tool` messages.
+fn check_messages(messages: &[Value]) -> Result<(), String> {
+    if messages.is_empty() {
+        return Err("'messages' must contain at least one message".to_owned());
+    }
+    // The calls of the last assistant message still waiting for their `tool` message.
+    let mut pending: Vec<&str> = Vec::new();
+    for (index, message) in messages.iter().enumerate() {
+        let role = message.get("role").and_then(Value::as_str);
+        if role == Some("tool") {
+            let id = message
+                .get("tool_call_id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    format!("Missing required parameter: 'messages[{index}].tool_call_id'.")
+                })?;
+            let Some(position) = pending.iter().position(|pending| *pending == id) else {
+                return Err(format!(
+                    "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls' (messages[{index}], tool_call_id {id})."
+                ));
+            };
+            pending.remove(position);
+            continue;
+        }
+        if !pending.is_empty() {
+            return Err(format!(
+                "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: {}",
+                pending.join(", ")
+            ));
+        }
+        match role {
+            Some("assistant") => {
+                pending = message
+                    .get("tool_calls")
+                    .and_then(Value::as_array)
+                    .map_or(&[][..], Vec::as_slice)
+                    .iter()
+                    .filter_map(|call| call.get("id").and_then(Value::as_str))
+                    .collect();
+            }
+            Some("system" | "developer" | "user" | "function") => {}
+            _ => {
+                return Err(format!(
+                    "Invalid value for 'messages[{index}].role': expected one of 'system', 'assistant', 'user', 'tool', 'function' or 'developer'."
+                ));
+            }
+        }
+    }
+    if !pending.is_empty() {
+        return Err(format!(
+            "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: {}",
+            pending.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// The names of the function tools, each checked for a name.
+fn function_tools(body: &Value) -> Result<Vec<&str>, String> {
+    let tools = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    tools
+        .iter()
+        .enumerate()
+        .filter(|(_, tool)| tool.get("type").and_then(Value::as_str) == Some("function"))
+        .map(|(index, tool)| {
+            tool.pointer("/function/name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    format!("Missing required parameter: 'tools[{index}].function.name'.")
+                })
+        })
+        .collect()
 }
 
 /// The function the answer calls: the one `tool_choice` names, else the first of `tools`;
 /// none when `tool_choice` is `"none"` or no function tool is defined.
-fn called_tool(body: &Value) -> Option<String> {
+fn called_tool(body: &Value, tools: &[&str]) -> Option<String> {
     let choice = body.get("tool_choice");
     if choice.and_then(Value::as_str) == Some("none") {
         return None;
     }
-    let named = choice.and_then(|choice| choice.pointer("/function/name"));
-    let first = || {
-        body.get("tools")?
-            .as_array()?
-            .iter()
-            .find_map(|tool| tool.pointer("/function/name"))
-    };
-    named
-        .or_else(first)
+    choice
+        .and_then(|choice| choice.pointer("/function/name"))
         .and_then(Value::as_str)
+        .or_else(|| tools.first().copied())
         .map(str::to_owned)
 }
 
@@ -87,6 +173,9 @@ struct Message<'a> {
     role: &'static str,
     /// `null` when the answer is a tool call.
     content: Option<&'a str>,
+    /// The thinking, when the request set `reasoning_effort`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tool_calls: Option<[ToolCall<'a>; 1]>,
 }
@@ -111,6 +200,12 @@ struct CompletionUsage {
     completion_tokens: u64,
     total_tokens: u64,
     prompt_tokens_details: PromptTokensDetails,
+    completion_tokens_details: CompletionTokensDetails,
+}
+
+#[derive(Serialize)]
+struct CompletionTokensDetails {
+    reasoning_tokens: u64,
 }
 
 #[derive(Serialize)]
@@ -119,13 +214,17 @@ struct PromptTokensDetails {
 }
 
 impl CompletionUsage {
+    /// `prompt_tokens` includes the cached ones; `completion_tokens` includes reasoning.
     fn of(answer: &Answer) -> Self {
         CompletionUsage {
             prompt_tokens: answer.usage.input,
-            completion_tokens: answer.usage.output,
-            total_tokens: answer.usage.input + answer.usage.output,
+            completion_tokens: answer.usage.output_with_reasoning(),
+            total_tokens: answer.usage.total(),
             prompt_tokens_details: PromptTokensDetails {
                 cached_tokens: answer.usage.cached,
+            },
+            completion_tokens_details: CompletionTokensDetails {
+                reasoning_tokens: answer.usage.reasoning,
             },
         }
     }
@@ -161,11 +260,13 @@ pub(super) fn answer_body(answer: &Answer) -> Bytes {
                 None => Message {
                     role: "assistant",
                     content: Some(&answer.text),
+                    reasoning_content: answer.thinking.then_some(THINKING_TEXT),
                     tool_calls: None,
                 },
                 Some(name) => Message {
                     role: "assistant",
                     content: None,
+                    reasoning_content: answer.thinking.then_some(THINKING_TEXT),
                     tool_calls: Some([ToolCall {
                         id: tool_call_id(answer),
                         kind: "function",
@@ -207,6 +308,8 @@ struct Delta<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     tool_calls: Option<[ToolCallDelta<'a>; 1]>,
 }
 
@@ -228,7 +331,8 @@ struct FunctionDelta<'a> {
     arguments: &'a str,
 }
 
-/// Streams `data: {chat.completion.chunk}` events: a role chunk, one chunk per piece, a
+/// Streams `data: {chat.completion.chunk}` events: a role chunk, a `reasoning_content` chunk
+/// when the request set `reasoning_effort`, one chunk per piece, a
 /// `finish_reason: "stop"` chunk, a usage chunk when `stream_options.include_usage` asked for
 /// it, then `data: [DONE]`. A tool answer opens its call in the role chunk, streams the
 /// arguments as the pieces and finishes with `tool_calls`.
@@ -289,28 +393,50 @@ impl ChunkEncoder {
 impl super::StreamEncoder for ChunkEncoder {
     fn opening(&mut self, out: &mut BytesMut) {
         let tool_calls = self.tool_delta(true, "");
-        let delta = Delta {
-            role: Some("assistant"),
-            content: tool_calls.is_none().then_some(""),
-            tool_calls,
-        };
-        self.push(
-            out,
-            vec![ChunkChoice {
-                index: 0,
-                delta,
-                finish_reason: None,
-            }],
-            None,
-        );
+        let mut deltas = Vec::with_capacity(3);
+        if self.answer.thinking {
+            deltas.push(Delta {
+                role: Some("assistant"),
+                content: Some(""),
+                ..Delta::default()
+            });
+            deltas.push(Delta {
+                reasoning_content: Some(THINKING_TEXT),
+                ..Delta::default()
+            });
+            if tool_calls.is_some() {
+                deltas.push(Delta {
+                    tool_calls,
+                    ..Delta::default()
+                });
+            }
+        } else {
+            deltas.push(Delta {
+                role: Some("assistant"),
+                content: tool_calls.is_none().then_some(""),
+                tool_calls,
+                ..Delta::default()
+            });
+        }
+        for delta in deltas {
+            self.push(
+                out,
+                vec![ChunkChoice {
+                    index: 0,
+                    delta,
+                    finish_reason: None,
+                }],
+                None,
+            );
+        }
     }
 
     fn chunk(&mut self, piece: &str, out: &mut BytesMut) {
         let tool_calls = self.tool_delta(false, piece);
         let delta = Delta {
-            role: None,
             content: tool_calls.is_none().then_some(piece),
             tool_calls,
+            ..Delta::default()
         };
         self.push(
             out,

@@ -4,4 +4,6 @@ mod fault;
 mod prompt_cache;
 mod protocol;
 mod recording;
+mod sdk_types;
 mod support;
+mod tools;

@@ -304,6 +304,8 @@ fn decode_messages(
 ) -> Result<(), TranslateError> {
     // Whether the last hub message holds tool results that later user text may join.
     let mut after_tool_results = false;
+    // The tool calls of the last assistant turn: (id, whether the id was made up here).
+    let mut calls: Vec<(String, bool)> = Vec::new();
     for (i, message) in messages.into_iter().enumerate() {
         let path = format!("messages[{i}]");
         if message.function_call.is_some() {
@@ -335,6 +337,7 @@ fn decode_messages(
                 after_tool_results = false;
             }
             "assistant" => {
+                calls.clear();
                 let mut parts = Vec::new();
                 let reasoning = message.reasoning_content.or(message.reasoning);
                 if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
@@ -371,11 +374,13 @@ fn decode_messages(
                         None | Some(Value::Null) | Some(Value::String(_)) => "{}".to_owned(),
                         Some(other) => other.to_string(),
                     };
-                    let id = call
+                    let given = call
                         .id
                         .map(|id| id.into_owned())
-                        .filter(|id| !id.is_empty())
-                        .unwrap_or_else(|| format!("call_{i}_{j}"));
+                        .filter(|id| !id.is_empty());
+                    let made_up = given.is_none();
+                    let id = given.unwrap_or_else(|| format!("call_{i}_{j}"));
+                    calls.push((id.clone(), made_up));
                     parts.push(Part::ToolCall {
                         id,
                         name,
@@ -392,11 +397,21 @@ fn decode_messages(
                 after_tool_results = false;
             }
             "tool" => {
-                let call_id = message
+                let mut call_id = message
                     .tool_call_id
                     .map(|id| id.into_owned())
                     .ok_or_else(|| invalid(format!("{path}.tool_call_id is required")))?;
-                let content = decode_content(message.content, &path)?;
+                // A call that came without an id got one made up above, which the client
+                // cannot know: a result naming no call of the last assistant turn answers the
+                // first such call still unanswered.
+                if !calls.iter().any(|(id, _)| *id == call_id)
+                    && let Some(made_up) = calls.iter().position(|(_, made_up)| *made_up)
+                {
+                    call_id = calls.remove(made_up).0;
+                }
+                let mut content = decode_content(message.content, &path)?;
+                // A tool message's cache_control marks its result (the last text of it).
+                mark_last(&mut content, message.cache_control);
                 let result = Part::ToolResult {
                     call_id,
                     name: None,
@@ -445,7 +460,7 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
                 if let Some(d) = &tool.description {
                     function.insert("description".into(), json!(d));
                 }
-                function.insert("parameters".into(), tool.parameters.clone());
+                function.insert("parameters".into(), openai_parameters(&tool.parameters));
                 if let Some(strict) = tool.strict {
                     function.insert("strict".into(), json!(strict));
                 }
@@ -457,7 +472,12 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
             body.insert("parallel_tool_calls".into(), json!(p));
         }
     }
-    if let Some(choice) = &request.tool_choice {
+    // OpenAI refuses a `tool_choice` without `tools` (spec §8.7, orphaned tool_choice).
+    if let Some(choice) = request
+        .tool_choice
+        .as_ref()
+        .filter(|_| !request.tools.is_empty())
+    {
         let choice = match choice {
             ToolChoice::Auto => json!("auto"),
             ToolChoice::None => json!("none"),
@@ -517,6 +537,45 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
         body.insert("stream_options".into(), json!({"include_usage": true}));
     }
     Ok(serde_json::to_vec(&Value::Object(body)).unwrap_or_default())
+}
+
+/// A tool's parameters as OpenAI's APIs take them (chat and Responses alike): an object
+/// schema at the root (`type` defaulted, `$schema` removed) whose object nodes all have
+/// `properties`.
+pub(crate) fn openai_parameters(schema: &Value) -> Value {
+    let mut schema = match schema {
+        Value::Object(_) => schema.clone(),
+        _ => json!({"type": "object"}),
+    };
+    if let Value::Object(root) = &mut schema {
+        root.remove("$schema");
+        root.entry("type").or_insert_with(|| json!("object"));
+    }
+    add_missing_properties(&mut schema);
+    schema
+}
+
+/// Gives every object schema node a `properties` (OpenAI rejects an object schema without
+/// one); property names are never mistaken for schema nodes.
+fn add_missing_properties(schema: &mut Value) {
+    let Value::Object(node) = schema else { return };
+    if node.get("type").and_then(Value::as_str) == Some("object")
+        && !node.contains_key("properties")
+    {
+        node.insert("properties".into(), json!({}));
+    }
+    for (key, value) in node.iter_mut() {
+        match (key.as_str(), value) {
+            ("properties" | "patternProperties" | "$defs" | "definitions", Value::Object(map)) => {
+                map.values_mut().for_each(add_missing_properties)
+            }
+            ("items" | "additionalProperties" | "not", value) => add_missing_properties(value),
+            ("anyOf" | "oneOf" | "allOf" | "prefixItems", Value::Array(list)) => {
+                list.iter_mut().for_each(add_missing_properties)
+            }
+            _ => {}
+        }
+    }
 }
 
 /// `data:<type>;base64,<data>`.
@@ -648,12 +707,12 @@ fn encode_user(message: &Message, i: usize, out: &mut Vec<Value>) -> Result<(), 
 
 /// An assistant turn; `None` when nothing of it can be sent (e.g. only foreign reasoning).
 fn encode_assistant(message: &Message, i: usize) -> Result<Option<Value>, TranslateError> {
-    let mut text = String::new();
+    let mut texts = Vec::new();
     let mut reasoning = String::new();
     let mut calls = Vec::new();
     for (j, part) in message.parts.iter().enumerate() {
         match part {
-            Part::Text { text: t, .. } => text.push_str(t),
+            Part::Text { text: t, .. } => texts.push(t.as_str()),
             // Reasoning goes back as `reasoning_content` unless it is signed by another family.
             Part::Thinking {
                 text: t, signature, ..
@@ -662,6 +721,9 @@ fn encode_assistant(message: &Message, i: usize) -> Result<Option<Value>, Transl
                     .as_ref()
                     .is_none_or(|s| s.family == SignatureFamily::OpenAi)
                 {
+                    if !reasoning.is_empty() {
+                        reasoning.push_str("\n\n");
+                    }
                     reasoning.push_str(t);
                 }
             }
@@ -684,19 +746,24 @@ fn encode_assistant(message: &Message, i: usize) -> Result<Option<Value>, Transl
             }
         }
     }
-    if text.is_empty() && reasoning.is_empty() && calls.is_empty() {
+    texts.retain(|t| !t.is_empty());
+    if texts.is_empty() && reasoning.is_empty() && calls.is_empty() {
         return Ok(None);
     }
     let mut out = Map::new();
     out.insert("role".into(), json!("assistant"));
-    out.insert(
-        "content".into(),
-        if text.is_empty() && !calls.is_empty() {
-            Value::Null
-        } else {
-            json!(text)
-        },
-    );
+    // Separate text blocks (e.g. around a tool call) stay separate parts, not glued together.
+    let content = match texts.as_slice() {
+        [] if !calls.is_empty() => Value::Null,
+        [] => json!(""),
+        [one] => json!(one),
+        many => Value::Array(
+            many.iter()
+                .map(|t| json!({"type": "text", "text": t}))
+                .collect(),
+        ),
+    };
+    out.insert("content".into(), content);
     if !reasoning.is_empty() {
         out.insert("reasoning_content".into(), json!(reasoning));
     }

@@ -4,7 +4,9 @@
 //! another kind of piece arrives. Parallel tool calls come as fragments keyed by `index`; a
 //! call's id and name may come late, so its block opens once both are known (or, when the
 //! next call or the finish shows none will come, with an id and name made up). Calls open in
-//! index order. `finish_reason`, the usage-only chunk and `[DONE]` may come in any order: the
+//! index order. Some servers interleave the fragments of parallel calls: a later call's block
+//! opens only once the open call's arguments form a whole JSON value, so an interleaved call
+//! is buffered instead of cutting the open one short. `finish_reason`, the usage-only chunk and `[DONE]` may come in any order: the
 //! finish is held until `[DONE]` (or the end of the body), so late usage still counts.
 
 use super::response::{arguments_of, decode_finish, decode_usage, error_message, name_of};
@@ -48,6 +50,8 @@ struct Call {
     pending: String,
     /// Whether any argument text was sent.
     sent_arguments: bool,
+    /// Where its argument text stands as JSON.
+    shape: JsonShape,
     /// Its block's state.
     state: CallState,
 }
@@ -244,7 +248,20 @@ impl StreamDecoder {
         position: u64,
         out: &mut Vec<Event>,
     ) -> Result<(), TranslateError> {
-        let index = fragment.index.unwrap_or(position);
+        let mut index = fragment.index.unwrap_or(position);
+        // Some servers send every call whole at the same index (or none): a different id at
+        // a taken index is a new call, after the others.
+        if let Some(id) = fragment.id.as_deref().filter(|id| !id.is_empty())
+            && self
+                .calls
+                .iter()
+                .any(|c| c.index == index && !c.id.is_empty() && c.id != id)
+        {
+            index = match self.calls.iter().find(|c| c.id == id) {
+                Some(same) => same.index,
+                None => self.calls.iter().map(|c| c.index + 1).max().unwrap_or(0),
+            };
+        }
         let at = match self.calls.iter().position(|c| c.index == index) {
             Some(at) => at,
             None => {
@@ -261,6 +278,7 @@ impl StreamDecoder {
                         name: String::new(),
                         pending: String::new(),
                         sent_arguments: false,
+                        shape: JsonShape::default(),
                         state: CallState::Waiting,
                     },
                 );
@@ -276,6 +294,7 @@ impl StreamDecoder {
         let function = fragment.function.unwrap_or_default();
         let arguments = arguments_of(function.arguments.as_ref());
         let call = &mut self.calls[at];
+        call.shape.push(&arguments);
         if call.id.is_empty()
             && let Some(id) = fragment.id.as_deref().filter(|id| !id.is_empty())
         {
@@ -302,6 +321,8 @@ impl StreamDecoder {
                             delta: Delta::Arguments(arguments),
                         });
                     }
+                    // Calls buffered behind this one may open now.
+                    self.advance(false, out);
                 }
             }
             CallState::Waiting => {
@@ -314,8 +335,15 @@ impl StreamDecoder {
 
     /// Opens waiting calls in index order: one whose id and name are known, or, with `force`
     /// or once a later call exists, any (with a made-up id and name). A call opened because a
-    /// later one exists is closed again at once.
+    /// later one exists is closed again at once. Without `force`, nothing opens while the open
+    /// call's arguments are not yet a whole JSON value (its fragments are still coming).
     fn advance(&mut self, force: bool, out: &mut Vec<Event>) {
+        if !force
+            && let Some((Open::Tool(open), _)) = self.open
+            && self.calls.get(open).is_some_and(|c| !c.shape.complete())
+        {
+            return;
+        }
         let mut at = 0;
         while at < self.calls.len() {
             if self.calls[at].state != CallState::Waiting {
@@ -355,5 +383,45 @@ impl StreamDecoder {
             }
             at += 1;
         }
+    }
+}
+
+/// Tracks whether a stream of JSON text is one whole value yet (bounded memory: a depth and
+/// two flags).
+#[derive(Debug, Default, Clone, Copy)]
+struct JsonShape {
+    /// Open objects and arrays.
+    depth: usize,
+    /// Inside a string.
+    in_string: bool,
+    /// The previous character was a backslash inside a string.
+    escaped: bool,
+}
+
+impl JsonShape {
+    /// Takes in more text.
+    fn push(&mut self, text: &str) {
+        for c in text.chars() {
+            if self.in_string {
+                match c {
+                    _ if self.escaped => self.escaped = false,
+                    '\\' => self.escaped = true,
+                    '"' => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match c {
+                '{' | '[' => self.depth += 1,
+                '}' | ']' => self.depth = self.depth.saturating_sub(1),
+                '"' => self.in_string = true,
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether the text so far is a whole value (or nothing at all: a call without arguments).
+    fn complete(&self) -> bool {
+        !self.in_string && self.depth == 0
     }
 }

@@ -47,6 +47,8 @@ pub(crate) struct StreamEncoder {
     tool: Option<u64>,
     /// Tool calls sent so far.
     tools: u64,
+    /// Arguments were sent for the open tool call.
+    tool_arguments: bool,
 }
 
 impl StreamEncoder {
@@ -97,6 +99,7 @@ impl StreamEncoder {
                 let index = self.tools;
                 self.tools += 1;
                 self.tool = Some(index);
+                self.tool_arguments = false;
                 self.chunk(
                     json!({"tool_calls": [{
                         "index": index,
@@ -114,6 +117,7 @@ impl StreamEncoder {
                 Delta::Thinking(text) => self.chunk(json!({"reasoning_content": text}), None, out),
                 Delta::Arguments(arguments) => {
                     if let Some(index) = self.tool {
+                        self.tool_arguments |= !arguments.is_empty();
                         self.chunk(
                             json!({"tool_calls": [{
                                 "index": index,
@@ -126,7 +130,19 @@ impl StreamEncoder {
                 }
                 Delta::Signature(_) => {}
             },
-            Event::BlockStop { .. } => self.tool = None,
+            Event::BlockStop { .. } => {
+                // A call that streamed no arguments (a Claude tool_use without input deltas,
+                // an empty Responses call) still hands the client a JSON object.
+                if let Some(index) = self.tool.take()
+                    && !self.tool_arguments
+                {
+                    self.chunk(
+                        json!({"tool_calls": [{"index": index, "function": {"arguments": "{}"}}]}),
+                        None,
+                        out,
+                    );
+                }
+            }
             Event::Usage(usage) => self.usage.merge(usage),
             Event::Finish(finish) => {
                 let reason = encode_finish(finish, self.tools > 0);

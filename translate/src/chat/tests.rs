@@ -138,6 +138,24 @@ fn encoding_writes_max_tokens_effort_and_usage_option() {
 }
 
 #[test]
+fn tool_choice_is_sent_only_with_tools() {
+    let mut request = decode(json!({"model": "m", "tool_choice": "required",
+        "messages": [{"role": "user", "content": "hi"}]}))
+    .unwrap();
+    let body: Value = serde_json::from_slice(&encode_request(&request).unwrap()).unwrap();
+    assert!(body.get("tool_choice").is_none(), "{body}");
+    request.tools.push(crate::ir::Tool {
+        name: "get".into(),
+        description: None,
+        parameters: json!({"type": "object"}),
+        strict: None,
+        cache_control: None,
+    });
+    let body: Value = serde_json::from_slice(&encode_request(&request).unwrap()).unwrap();
+    assert_eq!(body["tool_choice"], "required");
+}
+
+#[test]
 fn parallel_tool_calls_with_late_ids_and_names() {
     let events = frames(&[
         chunk(json!({"role": "assistant", "content": "ok"}), Value::Null),
@@ -625,4 +643,113 @@ fn lenient_servers_empty_finish_reasons_and_odd_counts() {
         ..Usage::default()
     })));
     assert!(events.contains(&Event::Finish(Finish::Stop)));
+}
+
+#[test]
+fn interleaved_parallel_calls_wait_for_the_open_call_to_complete() {
+    let call = |index: u64, id: Option<&str>, arguments: &str| {
+        let mut c = json!({"index": index, "function": {"arguments": arguments}});
+        if let Some(id) = id {
+            c["id"] = json!(id);
+            c["function"]["name"] = json!("get");
+        }
+        c
+    };
+    let events = frames(&[
+        chunk(
+            json!({"tool_calls": [call(0, Some("a"), "{\"q\":")]}),
+            Value::Null,
+        ),
+        chunk(
+            json!({"tool_calls": [call(1, Some("b"), "{\"q\":")]}),
+            Value::Null,
+        ),
+        chunk(
+            json!({"tool_calls": [call(0, None, "\"}\"}")]}),
+            Value::Null,
+        ),
+        chunk(
+            json!({"tool_calls": [call(1, None, "2}")]}),
+            json!("tool_calls"),
+        ),
+    ])
+    .unwrap();
+    check_order(&events);
+    let arguments: Vec<(usize, &str)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Delta {
+                index,
+                delta: Delta::Arguments(a),
+            } => Some((*index, a.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        arguments,
+        [(0, "{\"q\":"), (0, "\"}\"}"), (1, "{\"q\":"), (1, "2}")]
+    );
+}
+
+#[test]
+fn tool_results_pair_with_made_up_ids_and_keep_cache_control() {
+    let request = decode(json!({
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"type": "function", "function": {"name": "f", "arguments": "{}"}},
+                {"id": "c2", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "whatever", "content": "one",
+             "cache_control": {"type": "ephemeral"}},
+            {"role": "tool", "tool_call_id": "c2", "content": "two"}
+        ]
+    }))
+    .unwrap();
+    let Part::ToolCall { id: made_up, .. } = &request.messages[1].parts[0] else {
+        panic!("a tool call");
+    };
+    let results = &request.messages[2].parts;
+    let Part::ToolResult {
+        call_id, content, ..
+    } = &results[0]
+    else {
+        panic!("a tool result");
+    };
+    assert_eq!(call_id, made_up);
+    assert!(matches!(
+        &content[0],
+        Part::Text {
+            cache_control: Some(_),
+            ..
+        }
+    ));
+    assert!(matches!(&results[1], Part::ToolResult { call_id, .. } if call_id == "c2"));
+}
+
+#[test]
+fn a_tool_call_without_argument_deltas_streams_an_empty_object() {
+    let events = [
+        Event::Start {
+            id: "up".into(),
+            model: "x".into(),
+        },
+        Event::BlockStart {
+            index: 0,
+            block: Block::ToolCall {
+                id: "c".into(),
+                name: "f".into(),
+            },
+        },
+        Event::BlockStop { index: 0 },
+        Event::Finish(Finish::ToolCalls),
+        Event::End,
+    ];
+    let mut out = Vec::new();
+    let mut encoder = StreamEncoder::new(&ClientView::default());
+    for e in &events {
+        encoder.event(e, &mut out);
+    }
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(r#""arguments":"{}""#), "{text}");
 }

@@ -52,6 +52,9 @@ fn invalid(message: String) -> TranslateError {
 }
 
 /// Decodes a Claude client's `/v1/messages` (or `count_tokens`) body.
+/// How Claude Code's attribution system block starts.
+const ATTRIBUTION: &str = "x-anthropic-billing-header:";
+
 pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
     let wire: wire::Request = serde_json::from_slice(body)
         .map_err(|e| invalid(format!("not an Anthropic Messages request: {e}")))?;
@@ -77,6 +80,12 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
                         "system[{i}]: a system block must be of type text, not {:?}",
                         block.kind
                     )));
+                }
+                // Blank blocks and Claude Code's per-request attribution block
+                // (`x-anthropic-billing-header: …`) mean nothing to another upstream (and the
+                // latter would defeat its prompt cache).
+                if block.text.trim().is_empty() || block.text.starts_with(ATTRIBUTION) {
+                    continue;
                 }
                 request.system.push(Part::Text {
                     text: block.text,
@@ -414,7 +423,20 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
             body.insert("system".to_owned(), Value::Array(blocks));
         }
     }
-    let messages = encode_messages(&request.messages)?;
+    let no_content = request.messages.iter().all(|m| {
+        m.parts
+            .iter()
+            .all(|p| matches!(p, Part::Text { text, .. } if text.is_empty()))
+    });
+    let messages = match body.get("system") {
+        // Only instructions: Claude needs a message, so they become the user's turn.
+        Some(Value::Array(blocks)) if no_content => {
+            let blocks = blocks.clone();
+            body.remove("system");
+            vec![json!({"role": "user", "content": blocks})]
+        }
+        _ => encode_messages(&request.messages)?,
+    };
     let unthinking_tool_turn = unthinking_tool_turn(&messages);
     body.insert("messages".to_owned(), Value::Array(messages));
     let has_tools = !request.tools.is_empty();
@@ -688,18 +710,11 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
                     ..
                 } => {
                     only(assistant, "tool calls only from the assistant")?;
-                    let input: Value = if arguments.trim().is_empty() {
-                        json!({})
-                    } else {
-                        match serde_json::from_str(arguments) {
-                            Ok(value @ Value::Object(_)) => value,
-                            _ => {
-                                return Err(TranslateError::unsupported(
-                                    here,
-                                    "the tool call's arguments are not a JSON object",
-                                ));
-                            }
-                        }
+                    // Claude's input is always an object: empty, invalid (e.g. cut off by a
+                    // length limit) or non-object arguments in the history become {}.
+                    let input = match serde_json::from_str(arguments) {
+                        Ok(value @ Value::Object(_)) => value,
+                        _ => json!({}),
                     };
                     blocks.push(json!({"type": "tool_use", "id": sanitize_id(id), "name": name, "input": input}));
                 }
@@ -759,6 +774,7 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
         .into_iter()
         .map(|(role, mut blocks)| {
             if role == Role::User {
+                dedup_tool_results(&mut blocks);
                 // Stable: tool results first, the rest in order.
                 blocks.sort_by_key(|b| b["type"] != "tool_result");
             }
@@ -770,4 +786,24 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
             json!({"role": role, "content": blocks})
         })
         .collect())
+}
+
+/// Claude takes one `tool_result` per `tool_use`: a result repeated for the same id keeps the
+/// first one's position and the last one's content.
+fn dedup_tool_results(blocks: &mut Vec<Value>) {
+    let mut kept: Vec<Value> = Vec::with_capacity(blocks.len());
+    for block in blocks.drain(..) {
+        let earlier = (block["type"] == "tool_result")
+            .then(|| {
+                kept.iter_mut().find(|b| {
+                    b["type"] == "tool_result" && b["tool_use_id"] == block["tool_use_id"]
+                })
+            })
+            .flatten();
+        match earlier {
+            Some(earlier) => *earlier = block,
+            None => kept.push(block),
+        }
+    }
+    *blocks = kept;
 }

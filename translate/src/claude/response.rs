@@ -147,7 +147,8 @@ pub(crate) fn encode_response(response: &Response, client: &ClientView) -> Vec<u
                 let id = if id.is_empty() {
                     format!("toolu_{}_{i}", client.id)
                 } else {
-                    id.clone()
+                    // Claude takes `[A-Za-z0-9_-]` only.
+                    super::request::sanitize_id(id)
                 };
                 content.push(json!({
                     "type": "tool_use",

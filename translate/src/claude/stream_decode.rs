@@ -1,8 +1,8 @@
 //! A Claude upstream's event stream to hub events.
 //!
 //! Claude's events map one to one onto the hub's, with these rules: blocks get the hub's own
-//! gap-free indexes (server-tool and `redacted_thinking` blocks, which the hub cannot stream,
-//! are skipped with their deltas); a block the upstream leaves open is closed before the next
+//! gap-free indexes (server-tool blocks, which the hub cannot stream, are skipped with their
+//! deltas; a `redacted_thinking` block comes whole at its start); a block the upstream leaves open is closed before the next
 //! one; `message_stop` gives `Finish` and `End` once; [`StreamDecoder::finish`] closes a stream
 //! that ended without `message_stop`, or fails if it never started.
 
@@ -115,6 +115,13 @@ impl StreamDecoder {
                 let (block, first) = match kind {
                     Some("text") => (Block::Text, text("text").map(Delta::Text)),
                     Some("thinking") => (Block::Thinking, text("thinking").map(Delta::Thinking)),
+                    Some("redacted_thinking") => (
+                        Block::RedactedThinking {
+                            data: text("data").unwrap_or_default(),
+                            family: SignatureFamily::Claude,
+                        },
+                        None,
+                    ),
                     Some("tool_use") => {
                         let input = content_block
                             .get("input")

@@ -108,12 +108,21 @@ impl StreamEncoder {
                 let content_block = match block {
                     Block::Text => json!({"type": "text", "text": ""}),
                     Block::Thinking => json!({"type": "thinking", "thinking": "", "signature": ""}),
+                    Block::RedactedThinking { data, family } => {
+                        let data = crate::ir::Signature {
+                            family: *family,
+                            value: data.clone(),
+                        }
+                        .write(SignatureFamily::Claude);
+                        json!({"type": "redacted_thinking", "data": data})
+                    }
                     Block::ToolCall { id, name } => {
                         self.has_tool_use = true;
                         let id = if id.is_empty() {
                             format!("toolu_{}_{}", self.fallback_id, self.next_index)
                         } else {
-                            id.clone()
+                            // Claude takes `[A-Za-z0-9_-]` only.
+                            super::request::sanitize_id(id)
                         };
                         json!({"type": "tool_use", "id": id, "name": name, "input": {}})
                     }

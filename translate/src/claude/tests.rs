@@ -565,3 +565,87 @@ fn thinking_is_dropped_for_an_unthinking_tool_turn_and_inputs_are_objects() {
     assert_eq!(input_arguments(json!([1])), "{}");
     assert_eq!(input_arguments(json!(null)), "{}");
 }
+
+#[test]
+fn repeated_tool_results_collapse_and_bad_arguments_become_objects() {
+    let mut request = base("claude-sonnet-4-5");
+    let result = |id: &str, text: &str| Part::ToolResult {
+        call_id: id.to_owned(),
+        name: None,
+        content: vec![Part::text(text)],
+        is_error: false,
+    };
+    let call = |id: &str, arguments: &str| Part::ToolCall {
+        id: id.to_owned(),
+        name: "f".to_owned(),
+        arguments: arguments.to_owned(),
+        signature: None,
+    };
+    request.messages.push(Message {
+        role: Role::Assistant,
+        parts: vec![call("a", "{cut"), call("b", "[1]")],
+    });
+    request.messages.push(Message {
+        role: Role::User,
+        parts: vec![result("a", "old"), result("b", "two"), result("a", "new")],
+    });
+    let body = encode(&request);
+    assert_eq!(body["messages"][1]["content"][0]["input"], json!({}));
+    assert_eq!(body["messages"][1]["content"][1]["input"], json!({}));
+    let results = body["messages"][2]["content"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["tool_use_id"], "a");
+    assert_eq!(results[0]["content"][0]["text"], "new");
+    assert_eq!(results[1]["tool_use_id"], "b");
+}
+
+#[test]
+fn instructions_alone_become_the_user_turn() {
+    let mut request = base("claude-sonnet-4-5");
+    request.messages.clear();
+    request.system = vec![Part::text("say hi")];
+    let body = encode(&request);
+    assert!(body.get("system").is_none());
+    assert_eq!(
+        body["messages"],
+        json!([{"role": "user", "content": [{"type": "text", "text": "say hi"}]}])
+    );
+    request.system.clear();
+    assert!(encode_request(&request).is_err());
+}
+
+#[test]
+fn redacted_thinking_streams_through_as_one_block() {
+    let text = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"c\",\"content\":[]}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"redacted_thinking\",\"data\":\"RA==\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+    let mut decoder = StreamDecoder::new();
+    let mut events = Vec::new();
+    for frame in frames(text) {
+        decoder.frame(&frame, &mut events).unwrap();
+    }
+    let block = Block::RedactedThinking {
+        data: "RA==".into(),
+        family: SignatureFamily::Claude,
+    };
+    assert_eq!(events[1], Event::BlockStart { index: 0, block });
+    assert_eq!(events[2], Event::BlockStop { index: 0 });
+
+    let mut encoder = StreamEncoder::new(&ClientView::default());
+    let mut out = Vec::new();
+    for event in &events {
+        encoder.event(event, &mut out);
+    }
+    let start = frames(std::str::from_utf8(&out).unwrap())
+        .into_iter()
+        .find(|f| f.event.as_deref() == Some("content_block_start"))
+        .unwrap();
+    let start: Value = serde_json::from_str(&start.data).unwrap();
+    assert_eq!(
+        start["content_block"],
+        json!({"type": "redacted_thinking", "data": "RA=="})
+    );
+}

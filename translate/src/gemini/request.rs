@@ -418,7 +418,7 @@ fn encode_wire(request: &Request) -> Result<GenerateContentRequest<'_>, Translat
             "switchyard translates one Gemini candidate; ask for one answer",
         ));
     }
-    let system: Vec<WirePart<'_>> = request
+    let mut system: Vec<WirePart<'_>> = request
         .system
         .iter()
         .filter_map(|part| match part {
@@ -430,12 +430,26 @@ fn encode_wire(request: &Request) -> Result<GenerateContentRequest<'_>, Translat
         })
         .collect();
     let mut contents: Vec<Content<'_>> = Vec::new();
+    // The ids of the latest assistant turn's calls: Gemini pairs the function responses of
+    // parallel calls with the calls by position.
+    let mut calls: Vec<&str> = Vec::new();
     for (mi, message) in request.messages.iter().enumerate() {
         let role = match message.role {
             Role::User => "user",
             Role::Assistant => "model",
         };
-        let parts = encode_parts(message, mi)?;
+        let order = part_order(message, &calls);
+        if message.role == Role::Assistant {
+            calls = message
+                .parts
+                .iter()
+                .filter_map(|p| match p {
+                    Part::ToolCall { id, .. } => Some(id.as_str()),
+                    _ => None,
+                })
+                .collect();
+        }
+        let parts = encode_parts(message, mi, order)?;
         if parts.is_empty() {
             continue;
         }
@@ -446,6 +460,29 @@ fn encode_wire(request: &Request) -> Result<GenerateContentRequest<'_>, Translat
                 parts,
             }),
         }
+    }
+    // Gemini refuses a conversation that ends on a model turn (an assistant prefill): the
+    // trailing model content is dropped (spec §4.7, §6.2.11).
+    while contents.len() > 1
+        && contents
+            .last()
+            .is_some_and(|c| c.role.as_deref() == Some("model"))
+    {
+        contents.pop();
+    }
+    if contents.is_empty() {
+        // Gemini needs one content: a request that is only instructions sends them as the
+        // user's turn.
+        if system.is_empty() {
+            return Err(TranslateError::unsupported(
+                "messages",
+                "Gemini needs at least one message with content",
+            ));
+        }
+        contents.push(Content {
+            role: Some("user".to_owned()),
+            parts: std::mem::take(&mut system),
+        });
     }
     if contents
         .first()
@@ -578,7 +615,28 @@ fn thinking_config(request: &Request) -> Option<ThinkingConfig> {
     .then_some(config)
 }
 
-fn encode_parts(message: &Message, mi: usize) -> Result<Vec<WirePart<'_>>, TranslateError> {
+/// The order in which a message's parts are sent: tool results in the order of the calls
+/// they answer (`calls`, the previous assistant turn's call ids), then everything else.
+fn part_order(message: &Message, calls: &[&str]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..message.parts.len()).collect();
+    order.sort_by_key(|&i| match &message.parts[i] {
+        Part::ToolResult { call_id, .. } => (
+            0,
+            calls
+                .iter()
+                .position(|c| c == call_id)
+                .unwrap_or(calls.len()),
+        ),
+        _ => (1, 0),
+    });
+    order
+}
+
+fn encode_parts(
+    message: &Message,
+    mi: usize,
+    order: Vec<usize>,
+) -> Result<Vec<WirePart<'_>>, TranslateError> {
     let mut out: Vec<WirePart<'_>> = Vec::new();
     // A Gemini signature carried by an empty thinking part belongs to the next part.
     let mut carried: Option<Cow<'_, str>> = None;
@@ -587,7 +645,8 @@ fn encode_parts(message: &Message, mi: usize) -> Result<Vec<WirePart<'_>>, Trans
             .and_then(|s| s.for_upstream(SignatureFamily::Gemini))
             .map(Cow::Borrowed)
     }
-    for (pi, part) in message.parts.iter().enumerate() {
+    for pi in order {
+        let part = &message.parts[pi];
         let path = || format!("messages[{mi}].content[{pi}]");
         match part {
             Part::Text { text, .. } => {

@@ -104,6 +104,8 @@ impl State {
                 }
                 Block::Thinking => self.in_thinking = true,
                 Block::Text => self.in_thinking = false,
+                // Hidden reasoning has no Gemini form (and never comes with deltas).
+                Block::RedactedThinking { .. } => {}
             },
             Event::Delta { delta, .. } => match delta {
                 Delta::Text(text) => self.part(

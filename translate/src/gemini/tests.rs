@@ -322,3 +322,69 @@ fn a_foreign_signature_sent_back_joins_its_reasoning() {
         ]
     );
 }
+
+#[test]
+fn results_follow_the_calls_order_and_a_trailing_model_turn_is_dropped() {
+    use crate::ir::Message;
+    let call = |id: &str, q: &str| Part::ToolCall {
+        id: id.into(),
+        name: "get".into(),
+        arguments: format!(r#"{{"q":"{q}"}}"#),
+        signature: None,
+    };
+    let result = |id: &str, text: &str| Part::ToolResult {
+        call_id: id.into(),
+        name: Some("get".into()),
+        content: vec![Part::text(text)],
+        is_error: false,
+    };
+    let request = crate::ir::Request {
+        model: "m".into(),
+        messages: vec![
+            Message {
+                role: Role::User,
+                parts: vec![Part::text("A and B?")],
+            },
+            Message {
+                role: Role::Assistant,
+                parts: vec![call("a", "A"), call("b", "B")],
+            },
+            Message {
+                role: Role::User,
+                parts: vec![Part::text("also"), result("b", "rain"), result("a", "sun")],
+            },
+            Message {
+                role: Role::Assistant,
+                parts: vec![Part::text("prefill")],
+            },
+        ],
+        ..Default::default()
+    };
+    let body = encode(&request);
+    let contents = body["contents"].as_array().unwrap();
+    assert_eq!(contents.len(), 3, "{body}");
+    let parts = &contents[2]["parts"];
+    assert_eq!(parts[0]["functionResponse"]["response"]["result"], "sun");
+    assert_eq!(parts[1]["functionResponse"]["response"]["result"], "rain");
+    assert_eq!(parts[2]["text"], "also");
+}
+
+#[test]
+fn instructions_alone_become_the_user_turn() {
+    let request = crate::ir::Request {
+        model: "g".to_owned(),
+        system: vec![Part::text("say hi")],
+        ..crate::ir::Request::default()
+    };
+    let body = encode(&request);
+    assert_eq!(
+        body["contents"],
+        json!([{"role": "user", "parts": [{"text": "say hi"}]}])
+    );
+    assert!(body.get("systemInstruction").is_none());
+    let empty = crate::ir::Request {
+        model: "g".to_owned(),
+        ..crate::ir::Request::default()
+    };
+    assert!(encode_request(&empty).is_err());
+}

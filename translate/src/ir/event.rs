@@ -54,6 +54,14 @@ pub enum Block {
     Text,
     /// Reasoning text.
     Thinking,
+    /// Reasoning the upstream hid: opaque data only its own family can read back (whole at
+    /// the start; no deltas).
+    RedactedThinking {
+        /// The opaque payload.
+        data: String,
+        /// Which family produced it.
+        family: super::request::SignatureFamily,
+    },
     /// A tool call (arguments come as deltas).
     ToolCall {
         /// The call id.

@@ -203,6 +203,27 @@ fn decode_item(
         }
         "reasoning" => {
             let part = reasoning_part(&item);
+            // A Gemini thought signature bound to a function call comes to the client as a
+            // signature-only reasoning item right after the call (see `response.rs`): it goes
+            // back onto that call.
+            if let Part::Thinking {
+                text,
+                signature: Some(signature),
+            } = &part
+                && text.is_empty()
+                && signature.family == SignatureFamily::Gemini
+                && let Some(Part::ToolCall {
+                    signature: call_signature @ None,
+                    ..
+                }) = request
+                    .messages
+                    .last_mut()
+                    .filter(|m| m.role == Role::Assistant)
+                    .and_then(|m| m.parts.last_mut())
+            {
+                *call_signature = Some(signature.clone());
+                return Ok(());
+            }
             push_message(request, Role::Assistant, vec![part]);
         }
         "additional_tools" => additional_tools.extend(item.tools.unwrap_or_default()),
@@ -640,8 +661,9 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
             .tools
             .iter()
             .map(|t| {
+                let parameters = crate::chat::openai_parameters(&t.parameters);
                 let mut tool =
-                    json!({"type": "function", "name": t.name, "parameters": t.parameters});
+                    json!({"type": "function", "name": t.name, "parameters": parameters});
                 if let Some(d) = &t.description {
                     tool["description"] = json!(d);
                 }
@@ -872,6 +894,22 @@ fn tool_output(parts: &[Part], path: &str) -> Result<Value, TranslateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gemini_signature_after_a_call_goes_back_onto_the_call() {
+        let body = br#"{"input":[{"role":"user","content":"hi"},
+            {"type":"function_call","call_id":"c","name":"get","arguments":"{}"},
+            {"type":"reasoning","summary":[],"encrypted_content":"gemini#sig"},
+            {"type":"reasoning","summary":[],"encrypted_content":"gemini#other"}]}"#;
+        let request = decode_request(body).unwrap();
+        let parts = &request.messages[1].parts;
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert!(
+            matches!(&parts[0], Part::ToolCall { signature: Some(s), .. }
+            if s.family == SignatureFamily::Gemini && s.value == "sig")
+        );
+        assert!(matches!(&parts[1], Part::Thinking { .. }));
+    }
 
     #[test]
     fn long_call_ids_shorten_stably() {

@@ -347,7 +347,7 @@ pub(crate) fn encode_response(response: &Response, client: &ClientView) -> Vec<u
                 id: call_id,
                 name,
                 arguments,
-                ..
+                signature,
             } => {
                 flush(&mut text, &mut in_text, &mut output);
                 let call_id = if call_id.is_empty() {
@@ -367,6 +367,17 @@ pub(crate) fn encode_response(response: &Response, client: &ClientView) -> Vec<u
                     "completed",
                     &client.responses_tools,
                 ));
+                // A call's own signature (Gemini binds one to a function call) has no field
+                // in a call item: it follows as a signature-only reasoning item, which the
+                // request decoder puts back onto the call.
+                if let Some(signature) = signature {
+                    let n = output.len();
+                    output.push(reasoning_item(
+                        &item_id("rs", &id, n),
+                        "",
+                        Some(encrypted_for_client(signature)),
+                    ));
+                }
             }
             _ => {}
         }

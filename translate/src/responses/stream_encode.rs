@@ -8,8 +8,8 @@
 use serde_json::{Value, json};
 
 use super::response::{
-    call_item, encrypted_for_client, item_id, message_item, reasoning_item, response_id,
-    response_json, status,
+    call_item, encrypted_for_client, item_id, message_item, reasoning_item, redacted_for_client,
+    response_id, response_json, status,
 };
 use crate::ClientView;
 use crate::ir::{Block, Delta, Event, Finish, Usage};
@@ -35,6 +35,8 @@ enum OpenItem {
         name: String,
         arguments: String,
         custom: bool,
+        /// The call's own signature (Gemini): a signature-only reasoning item follows it.
+        signature: Option<String>,
     },
 }
 
@@ -103,10 +105,16 @@ impl State {
             Event::Start { id, .. } => self.start(id, out),
             Event::BlockStart { index, block } => {
                 self.start("", out);
+                // Consecutive text blocks are one message, as in a whole answer.
+                if *block == Block::Text && matches!(self.open, Some(OpenItem::Message { .. })) {
+                    return;
+                }
                 self.close(out);
                 self.open(*index, block, out);
             }
             Event::Delta { delta, .. } => self.delta(delta, out),
+            // A message stays open until something else starts (or the end).
+            Event::BlockStop { .. } if matches!(self.open, Some(OpenItem::Message { .. })) => {}
             Event::BlockStop { .. } => self.close(out),
             Event::Usage(usage) => self.usage.merge(usage),
             Event::Finish(finish) => self.finish = finish.clone(),
@@ -161,6 +169,18 @@ impl State {
                 });
                 item
             }
+            Block::RedactedThinking { data, family } => {
+                let id = item_id("rs", &self.id, output_index);
+                let encrypted = Some(redacted_for_client(data, *family));
+                let item = reasoning_item(&id, "", encrypted.clone());
+                self.open = Some(OpenItem::Reasoning {
+                    id,
+                    text: String::new(),
+                    part_open: false,
+                    encrypted,
+                });
+                item
+            }
             Block::ToolCall { id, name } => {
                 let call_id = if id.is_empty() {
                     format!("call_{}_{index}", self.client.id)
@@ -174,6 +194,7 @@ impl State {
                     name: name.clone(),
                     arguments: String::new(),
                     custom: tools.is_custom(name),
+                    signature: None,
                 });
                 item
             }
@@ -220,7 +241,14 @@ impl State {
                 let body = json!({"item_id": id, "output_index": output_index, "summary_index": 0, "delta": piece});
                 ("response.reasoning_summary_text.delta", body)
             }
-            (OpenItem::Reasoning { encrypted, .. }, Delta::Signature(signature)) => {
+            (OpenItem::Reasoning { encrypted, .. }, Delta::Signature(signature))
+            | (
+                OpenItem::Call {
+                    signature: encrypted,
+                    ..
+                },
+                Delta::Signature(signature),
+            ) => {
                 *encrypted = Some(encrypted_for_client(signature));
                 return;
             }
@@ -248,6 +276,7 @@ impl State {
     fn close(&mut self, out: &mut Vec<u8>) {
         let output_index = self.index();
         let Some(open) = self.open.take() else { return };
+        let mut call_signature = None;
         let item = match open {
             OpenItem::Message { id, text } => {
                 let body = json!({"item_id": id, "output_index": output_index, "content_index": 0, "text": text, "logprobs": []});
@@ -278,7 +307,9 @@ impl State {
                 name,
                 arguments,
                 custom,
+                signature,
             } => {
+                call_signature = signature;
                 let arguments = if arguments.is_empty() {
                     "{}".to_owned()
                 } else {
@@ -310,6 +341,19 @@ impl State {
         };
         self.output.push(item);
         self.held_done = true;
+        if let Some(encrypted) = call_signature {
+            // As in a whole answer: the call's signature follows as a reasoning item.
+            self.release(false, out);
+            let output_index = self.index();
+            let item = reasoning_item(&item_id("rs", &self.id, output_index), "", Some(encrypted));
+            self.emit(
+                out,
+                "response.output_item.added",
+                json!({"output_index": output_index, "item": item}),
+            );
+            self.output.push(item);
+            self.held_done = true;
+        }
     }
 
     /// Emits the held `output_item.done` (`incomplete`: the answer was cut short).

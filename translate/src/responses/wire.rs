@@ -232,6 +232,10 @@ pub(crate) struct StreamEvent {
     pub(crate) text: Option<String>,
     /// Summary part events: which part.
     pub(crate) summary_index: Option<u64>,
+    /// Item events: the id of the item they belong to.
+    pub(crate) item_id: Option<String>,
+    /// Item events: the position of the item in the output.
+    pub(crate) output_index: Option<u64>,
     /// `error` events: the message.
     pub(crate) message: Option<String>,
     /// `error` events: the code.

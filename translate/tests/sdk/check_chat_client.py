@@ -1,7 +1,10 @@
 """Validates the chat-client outputs of the golden fixtures against the official OpenAI SDK types.
 
 Run: /work/main/target/sdk-venv/bin/python translate/tests/sdk/check_chat_client.py
-Checks every fixture in tests/fixtures/translation/chat-to-*/ whose kind is response or stream.
+Checks every fixture in tests/fixtures/translation/chat-to-*/: response and stream outputs
+against the SDK's response types; request inputs (what a chat client sends) against the SDK's
+request params; and, for chat-to-claude, the translated upstream body against the Anthropic
+SDK's request params.
 """
 import json
 import pathlib
@@ -41,9 +44,35 @@ for path in sorted(root.glob("chat-to-*/*.json")):
         state.handle_chunk(ChatCompletionChunk.model_validate(frame["data"]))
     try:
         completion = state.get_final_completion()
-    except openai.LengthFinishReasonError as e:
+    except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as e:
         completion = e.completion
-    for call in completion.choices[0].message.tool_calls or []:
-        json.loads(call.function.arguments)
+    # A call cut off by the length limit may hold half its arguments; the others are JSON.
+    if completion.choices[0].finish_reason != "length":
+        for call in completion.choices[0].message.tool_calls or []:
+            try:
+                json.loads(call.function.arguments)
+            except ValueError as e:
+                raise SystemExit(f"{path}: tool call arguments are not JSON: {e}")
 print("streams accumulate with the SDK helper")
-sys.exit(0 if checked else 1)
+
+# The inputs are what an SDK client could send; the Claude upstream bodies what Anthropic takes.
+from pydantic import TypeAdapter  # noqa: E402
+from openai.types.chat.completion_create_params import CompletionCreateParamsBase  # noqa: E402
+from anthropic.types.message_create_params import MessageCreateParamsBase  # noqa: E402
+
+chat_params = TypeAdapter(CompletionCreateParamsBase)
+claude_params = TypeAdapter(MessageCreateParamsBase)
+requests = 0
+for path in sorted(root.glob("chat-to-*/*.json")):
+    fixture = json.loads(path.read_text())
+    if fixture["kind"] != "request":
+        continue
+    body = dict(fixture["input"])
+    body.pop("cache_control", None)
+    chat_params.validate_python(body)
+    expected = fixture["expected"]
+    if path.parent.name == "chat-to-claude" and "error" not in expected:
+        claude_params.validate_python(expected, strict=True)
+    requests += 1
+print(f"{requests} chat request fixtures: inputs valid, Claude upstream bodies valid")
+sys.exit(0 if checked and requests else 1)

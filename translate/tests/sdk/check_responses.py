@@ -1,7 +1,7 @@
 """Validates the Responses client outputs of the golden fixtures against the official SDK.
 
 Run: /work/main/target/sdk-venv/bin/python translate/tests/sdk/check_responses.py
-Checks every `*-to-responses` fixture: whole answers as `openai.types.responses.Response`;
+Checks every `responses-to-*` fixture (the client speaks Responses): whole answers as `openai.types.responses.Response`;
 stream frames as `ResponseStreamEvent`, fed through the SDK's own `ResponseStreamState`
 (what `client.responses.stream()` runs), which must end with a final response.
 """
@@ -17,13 +17,21 @@ from pydantic import TypeAdapter
 root = pathlib.Path(__file__).resolve().parents[3] / "tests/fixtures/translation"
 events = TypeAdapter(ResponseStreamEvent)
 checked = 0
-for path in sorted(root.glob("*-to-responses/*.json")):
+for path in sorted(root.glob("responses-to-*/*.json")):
     fixture = json.loads(path.read_text())
     expected = fixture.get("expected")
     if fixture["kind"] == "response":
         Response.model_validate(expected)
     elif fixture["kind"] == "stream":
         state = ResponseStreamState(input_tools=omit, text_format=omit)
+        failed = "stream_error" in expected[-1]
+        if failed:
+            # The translation failed the stream: the proxy ends it with an `error` event,
+            # which must validate too; the frames before it must still be valid events.
+            error = {"type": "error", "code": "internal_server_error", "param": None,
+                     "message": expected[-1]["stream_error"]["message"],
+                     "sequence_number": len(expected) - 1}
+            expected = expected[:-1] + [{"event": "error", "data": error}]
         for n, frame in enumerate(expected):
             data = frame["data"]
             assert frame.get("event") == data["type"], (path, n)
@@ -31,7 +39,9 @@ for path in sorted(root.glob("*-to-responses/*.json")):
             event = events.validate_python(data)
             state.handle_event(event)
         last = expected[-1]["data"]
-        if last["type"] == "response.completed":
+        if failed:
+            assert last["type"] == "error", path
+        elif last["type"] == "response.completed":
             assert state._completed_response is not None, f"{path}: no final response"
         else:
             # An incomplete answer: the SDK hands the event over; its response must validate.

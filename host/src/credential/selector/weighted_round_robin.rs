@@ -183,6 +183,7 @@ mod tests {
                     upstream_model: Arc::from("m"),
                     state: Arc::new(CredentialState::default()),
                     tracking: crate::model::tracked::Tracking::Listed,
+                    native: true,
                 }
             })
             .collect()
