@@ -1328,7 +1328,11 @@ fn events(response: &Response, cuts: &[usize]) -> Vec<Event> {
 // Properties.
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    // 48 cases per property (16 pairs each); `PROPTEST_CASES` sets more.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48),
+        ..ProptestConfig::default()
+    })]
 
     /// A→B→A requests keep roles, text, tool calls and results, tools and settings; every body
     /// on the way matches its protocol's schema.
