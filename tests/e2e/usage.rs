@@ -441,9 +441,16 @@ async fn records_name_the_client_the_access_chain_admitted() {
 async fn translated_requests_record_what_the_client_was_told() {
     let mock = MockUpstream::start().await.unwrap();
     let proxy = Proxy::start(&config(&mock, true)).await;
-    // Twice, so the second turn reads the mock's prompt cache: cached tokens cross over too.
+    // Two turns of one conversation, so the second reads the mock's prompt cache: cached
+    // tokens cross over too.
+    let mut body = chat("claude-sonnet-4");
     for turn in 0..2 {
-        let reply = post(&proxy, "/v1/chat/completions", &chat("claude-sonnet-4")).await;
+        let reply = post(&proxy, "/v1/chat/completions", &body).await;
+        let answer = reply.json()["choices"][0]["message"]["content"].clone();
+        body["messages"].as_array_mut().unwrap().extend([
+            json!({"role": "assistant", "content": answer}),
+            json!({"role": "user", "content": "And more"}),
+        ]);
         let record = pop(&proxy);
         let expected = stated("chat", &reply.json());
         assert!(expected.0 > 0 && expected.1 > 0, "{expected:?}");
