@@ -66,45 +66,46 @@ pub(crate) fn failure_message(response: Option<&ResponseObject>) -> String {
 /// Decodes an upstream's whole answer (a response object, or a terminal stream event that
 /// wraps one).
 pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
-    let value: Value = serde_json::from_slice(body)
+    let mut wire: ResponseObject = serde_json::from_slice(body)
         .map_err(|e| TranslateError::Upstream(format!("response body: {e}")))?;
-    let inner = match value.get("response") {
-        Some(inner) if inner.is_object() => inner,
-        _ => &value,
-    };
-    let wire: ResponseObject = serde::Deserialize::deserialize(inner)
-        .map_err(|e| TranslateError::Upstream(format!("response object: {e}")))?;
+    if let Some(inner) = wire.response.take()
+        && inner.get().starts_with('{')
+    {
+        wire = serde_json::from_str(inner.get())
+            .map_err(|e| TranslateError::Upstream(format!("response object: {e}")))?;
+    }
     if wire.status.as_deref() == Some("failed") || wire.error.is_some() {
         return Err(TranslateError::Upstream(failure_message(Some(&wire))));
     }
     let mut content = Vec::new();
     let mut refused = false;
-    for item in &wire.output {
+    for item in std::mem::take(&mut wire.output) {
         match item.kind.as_deref() {
             Some("message") => {
-                let Some(Value::Array(parts)) = &item.content else {
+                let Some(Value::Array(parts)) = item.content else {
                     continue;
                 };
                 for part in parts {
-                    match part.get("type").and_then(Value::as_str) {
-                        Some("output_text") => {
-                            let text = part.get("text").and_then(Value::as_str).unwrap_or_default();
-                            content.push(Part::text(text));
-                        }
+                    let Value::Object(mut part) = part else {
+                        continue;
+                    };
+                    let key = match part.get("type").and_then(Value::as_str) {
+                        Some("output_text") => "text",
                         Some("refusal") => {
                             refused = true;
-                            let text = part
-                                .get("refusal")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default();
-                            content.push(Part::text(text));
+                            "refusal"
                         }
-                        _ => {}
-                    }
+                        _ => continue,
+                    };
+                    let text = match part.remove(key) {
+                        Some(Value::String(text)) => text,
+                        _ => String::new(),
+                    };
+                    content.push(Part::text(text));
                 }
             }
             Some("reasoning") => {
-                let part = reasoning_part(item);
+                let part = reasoning_part(&item);
                 let keep = match &part {
                     Part::Thinking { text, signature } => !text.is_empty() || signature.is_some(),
                     _ => true,
@@ -114,15 +115,15 @@ pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
                 }
             }
             Some("function_call") => content.push(Part::ToolCall {
-                id: item.call_id.clone().unwrap_or_default(),
-                name: item.name.clone().unwrap_or_default(),
-                arguments: item.arguments.clone().unwrap_or_default(),
+                id: item.call_id.unwrap_or_default(),
+                name: item.name.unwrap_or_default(),
+                arguments: item.arguments.unwrap_or_default(),
                 signature: None,
             }),
             Some("custom_tool_call") => content.push(Part::ToolCall {
-                id: item.call_id.clone().unwrap_or_default(),
-                name: item.name.clone().unwrap_or_default(),
-                arguments: json!({"input": item.input.clone().unwrap_or_default()}).to_string(),
+                id: item.call_id.unwrap_or_default(),
+                name: item.name.unwrap_or_default(),
+                arguments: json!({"input": item.input.unwrap_or_default()}).to_string(),
                 signature: None,
             }),
             _ => {}
@@ -134,8 +135,8 @@ pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
         finish = Finish::ContentFilter;
     }
     Ok(Response {
-        id: wire.id.clone().unwrap_or_default(),
-        model: wire.model.clone().unwrap_or_default(),
+        id: wire.id.take().unwrap_or_default(),
+        model: wire.model.take().unwrap_or_default(),
         created: wire.created_at.filter(|t| *t >= 0.0).map(|t| t as u64),
         content,
         finish,
