@@ -33,7 +33,7 @@ fn invalid(field: &str, why: impl std::fmt::Display) -> TranslateError {
 
 /// Decodes a client's Responses request.
 pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
-    let wire: RequestBody<'_> = serde_json::from_slice(body)?;
+    let mut wire: RequestBody<'_> = serde_json::from_slice(body)?;
     let mut request = Request {
         model: wire.model.as_deref().unwrap_or_default().to_owned(),
         parallel_tool_calls: wire.parallel_tool_calls,
@@ -55,13 +55,11 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
         Some(_) => return Err(invalid("instructions", "must be a string")),
     }
     let mut additional_tools = Vec::new();
-    match &wire.input {
+    match wire.input.take() {
         None | Some(Value::Null) => {}
-        Some(Value::String(text)) => {
-            push_message(&mut request, Role::User, vec![Part::text(text.clone())])
-        }
+        Some(Value::String(text)) => push_message(&mut request, Role::User, vec![Part::text(text)]),
         Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
+            for (i, item) in items.into_iter().enumerate() {
                 decode_item(item, i, &mut request, &mut additional_tools)?;
             }
         }
@@ -132,7 +130,7 @@ fn push_message(request: &mut Request, role: Role, parts: Vec<Part>) {
 
 /// Decodes one `input[i]` item.
 fn decode_item(
-    value: &Value,
+    value: Value,
     i: usize,
     request: &mut Request,
     additional_tools: &mut Vec<Value>,
@@ -141,11 +139,11 @@ fn decode_item(
     if !value.is_object() {
         return Err(invalid(&path, "must be an object"));
     }
-    let item = Item::deserialize_value(value).map_err(|e| invalid(&path, e))?;
+    let item: Item = serde::Deserialize::deserialize(value).map_err(|e| invalid(&path, e))?;
     match item.kind.as_deref().unwrap_or("message") {
         "message" => {
             let role = item.role.as_deref().unwrap_or("user");
-            let parts = decode_content(item.content.as_ref(), &format!("{path}.content"))?;
+            let parts = decode_content(item.content, &format!("{path}.content"))?;
             match role {
                 "system" | "developer" => request.system.extend(parts),
                 "user" => push_message(request, Role::User, parts),
@@ -186,11 +184,11 @@ fn decode_item(
             let call_id = item
                 .call_id
                 .ok_or_else(|| invalid(&format!("{path}.call_id"), "missing"))?;
-            let content = match &item.output {
+            let content = match item.output {
                 None | Some(Value::Null) => Vec::new(),
-                Some(Value::String(text)) => vec![Part::text(text.clone())],
-                Some(Value::Array(_)) => {
-                    decode_content(item.output.as_ref(), &format!("{path}.output"))?
+                Some(Value::String(text)) => vec![Part::text(text)],
+                output @ Some(Value::Array(_)) => {
+                    decode_content(output, &format!("{path}.output"))?
                 }
                 Some(_) => {
                     return Err(invalid(
@@ -238,12 +236,6 @@ fn decode_item(
     Ok(())
 }
 
-impl Item {
-    fn deserialize_value(value: &Value) -> Result<Item, serde_json::Error> {
-        serde::Deserialize::deserialize(value)
-    }
-}
-
 /// A reasoning item as a thinking part (summary texts, else content texts; the
 /// `encrypted_content` as an OpenAI signature unless it carries another family's).
 pub(crate) fn reasoning_part(item: &Item) -> Part {
@@ -279,15 +271,15 @@ pub(crate) fn reasoning_part(item: &Item) -> Part {
 }
 
 /// Decodes a message's (or tool output's) content: a string or a list of parts.
-fn decode_content(content: Option<&Value>, path: &str) -> Result<Vec<Part>, TranslateError> {
+fn decode_content(content: Option<Value>, path: &str) -> Result<Vec<Part>, TranslateError> {
     let parts = match content {
         None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::String(text)) => return Ok(vec![Part::text(text.clone())]),
+        Some(Value::String(text)) => return Ok(vec![Part::text(text)]),
         Some(Value::Array(parts)) => parts,
         Some(_) => return Err(invalid(path, "must be a string or a list of parts")),
     };
     let mut out = Vec::with_capacity(parts.len());
-    for (j, value) in parts.iter().enumerate() {
+    for (j, value) in parts.into_iter().enumerate() {
         let path = format!("{path}[{j}]");
         let part: ContentPart =
             serde::Deserialize::deserialize(value).map_err(|e| invalid(&path, e))?;
