@@ -528,3 +528,45 @@ pub(crate) struct OutputText<'a> {
     /// Always empty.
     pub(crate) logprobs: [(); 0],
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn written(value: &Value) -> Value {
+        serde_json::to_value(OpenAiSchema { value, root: true }).unwrap()
+    }
+
+    #[test]
+    fn schemas_are_written_as_openai_accepts_them() {
+        let schema = json!({
+            "$schema": "x",
+            "properties": {
+                "type": {"type": "object"},
+                "list": {"type": "array", "items": {"type": "object"}},
+                "either": {"anyOf": [{"type": "object"}, {"type": "string"}]},
+                "open": {"type": "object", "additionalProperties": true}
+            }
+        });
+        assert_eq!(
+            written(&schema),
+            json!({
+                "type": "object",
+                "properties": {
+                    "type": {"type": "object", "properties": {}},
+                    "list": {"type": "array", "items": {"type": "object", "properties": {}}},
+                    "either": {"anyOf": [{"type": "object", "properties": {}}, {"type": "string"}]},
+                    "open": {"type": "object", "additionalProperties": true, "properties": {}}
+                }
+            })
+        );
+        assert_eq!(
+            written(&json!(null)),
+            json!({"type": "object", "properties": {}})
+        );
+        let nested = json!({"type": "object", "properties": {"a": {"$schema": "kept"}}});
+        assert_eq!(written(&nested), nested);
+    }
+}
