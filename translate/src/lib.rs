@@ -33,6 +33,8 @@ pub use estimate::input_tokens as estimate_input_tokens;
 pub use responses::ClientTools;
 pub use signature::GEMINI_SKIP_SIGNATURE;
 pub use stream::StreamTranslator;
+#[doc(hidden)]
+pub use stream::testing;
 pub use thinking_patch::apply_thinking;
 pub use tool_names::NameMap;
 

@@ -142,3 +142,64 @@ impl StreamTranslator {
         }
     }
 }
+
+/// Test and bench support, not a stable API: a whole hub event sequence as the bytes a
+/// `format` stream carries (what that protocol's client would receive), and back.
+#[doc(hidden)]
+pub mod testing {
+    use super::*;
+    use crate::ClientView;
+    use crate::sse::SseReader;
+
+    /// Encodes `events` as a `format` stream (Gemini with the framing `view` asks for).
+    pub fn encode_stream(format: Format, events: &[Event], view: &ClientView) -> Vec<u8> {
+        let mut encoder = match format {
+            Format::Chat => Encoder::Chat(chat::StreamEncoder::new(view)),
+            Format::Responses => Encoder::Responses(responses::StreamEncoder::new(view)),
+            Format::Claude => Encoder::Claude(claude::StreamEncoder::new(view)),
+            Format::Gemini => Encoder::Gemini(gemini::StreamEncoder::new(view)),
+        };
+        let mut out = Vec::new();
+        for event in events {
+            match &mut encoder {
+                Encoder::Chat(e) => e.event(event, &mut out),
+                Encoder::Responses(e) => e.event(event, &mut out),
+                Encoder::Claude(e) => e.event(event, &mut out),
+                Encoder::Gemini(e) => e.event(event, &mut out),
+            }
+        }
+        out
+    }
+
+    /// Decodes a whole `format` stream (SSE framing) into hub events.
+    pub fn decode_stream(format: Format, bytes: &[u8]) -> Result<Vec<Event>, TranslateError> {
+        let mut reader = SseReader::new(usize::MAX);
+        let mut frames = Vec::new();
+        reader.push(bytes, &mut frames)?;
+        reader.finish(&mut frames);
+        let mut decoder = match format {
+            Format::Chat => Decoder::Chat(chat::StreamDecoder::new()),
+            Format::Responses => Decoder::Responses(responses::StreamDecoder::new()),
+            Format::Claude => Decoder::Claude(claude::StreamDecoder::new()),
+            Format::Gemini => Decoder::Gemini(gemini::StreamDecoder::new()),
+        };
+        let mut events = Vec::new();
+        for frame in &frames {
+            match &mut decoder {
+                Decoder::Chat(d) => d.frame(frame, &mut events)?,
+                Decoder::Responses(d) => d.frame(frame, &mut events)?,
+                Decoder::Claude(d) => d.frame(frame, &mut events)?,
+                Decoder::Gemini(d) => d.frame(frame, &mut events)?,
+            }
+        }
+        if !events.contains(&Event::End) {
+            match &mut decoder {
+                Decoder::Chat(d) => d.finish(&mut events)?,
+                Decoder::Responses(d) => d.finish(&mut events)?,
+                Decoder::Claude(d) => d.finish(&mut events)?,
+                Decoder::Gemini(d) => d.finish(&mut events)?,
+            }
+        }
+        Ok(events)
+    }
+}

@@ -8,6 +8,26 @@ use crate::ClientView;
 use crate::ir::{Block, Delta, Event, Usage};
 use crate::sse::{write_frame, write_json};
 
+/// A `chat.completion.chunk` with one choice, as written.
+#[derive(serde::Serialize)]
+struct Chunk<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [ChunkChoice<'a>; 1],
+}
+
+/// The chunk's choice.
+#[derive(serde::Serialize)]
+struct ChunkChoice<'a> {
+    index: u32,
+    delta: &'a Value,
+    /// Always `null`.
+    logprobs: Option<()>,
+    finish_reason: Option<&'a str>,
+}
+
 /// Hub events to the client's stream bytes.
 #[derive(Debug, Default)]
 pub(crate) struct StreamEncoder {
@@ -44,23 +64,24 @@ impl StreamEncoder {
         }
     }
 
-    /// Writes one chunk with one choice.
+    /// Writes one chunk with one choice (serialized from borrowed fields: no tree is built
+    /// around the delta for each chunk).
     fn chunk(&self, delta: Value, finish: Option<&str>, out: &mut Vec<u8>) {
         write_json(
             out,
             None,
-            &json!({
-                "id": self.id,
-                "object": "chat.completion.chunk",
-                "created": self.created,
-                "model": self.model,
-                "choices": [{
-                    "index": 0,
-                    "delta": delta,
-                    "logprobs": null,
-                    "finish_reason": finish,
+            &Chunk {
+                id: &self.id,
+                object: "chat.completion.chunk",
+                created: self.created,
+                model: &self.model,
+                choices: [ChunkChoice {
+                    index: 0,
+                    delta: &delta,
+                    logprobs: None,
+                    finish_reason: finish,
                 }],
-            }),
+            },
         );
     }
 

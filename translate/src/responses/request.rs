@@ -452,7 +452,27 @@ pub(crate) fn client_tools(body: &[u8]) -> ClientTools {
         tools: Option<Vec<Value>>,
         input: Option<Value>,
     }
-    let Ok(wire) = serde_json::from_slice::<Declarations>(body) else {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct TopLevel {
+        tools: Option<Vec<Value>>,
+    }
+    let has = |needle: &[u8]| memchr::memmem::find(body, needle).is_some();
+    // Only freeform and namespaced tools make a difference, and `type` values are written
+    // without escapes in practice; a body that has an escape anywhere takes the full path.
+    // This spares a second parse of the whole body (a 100 KB request's `input` as a tree).
+    if !has(b"custom") && !has(b"namespace") && !has(b"\\u") {
+        return ClientTools::default();
+    }
+    let wire = if has(b"additional_tools") {
+        serde_json::from_slice::<Declarations>(body)
+    } else {
+        serde_json::from_slice::<TopLevel>(body).map(|top| Declarations {
+            tools: top.tools,
+            input: None,
+        })
+    };
+    let Ok(wire) = wire else {
         return ClientTools::default();
     };
     let mut additional = Vec::new();

@@ -12,7 +12,11 @@ for path in sorted(glob.glob(os.path.join(root, "gemini-to-*", "*.json"))):
     if fixture["kind"] == "response":
         chunks = [expected]
     elif fixture["kind"] == "stream":
-        chunks = [f["data"] for f in expected] if fixture.get("options", {}).get("gemini_sse") else expected
+        if fixture.get("options", {}).get("gemini_sse"):
+            # A failed stream ends with `stream_error` (the proxy's error event), not a chunk.
+            chunks = [f["data"] for f in expected if "stream_error" not in f]
+        else:
+            chunks = [c for c in expected if "stream_error" not in c]
     elif fixture["kind"] == "request" and "error" not in expected:
         # The upstream body is a Gemini request too.
         types.GenerateContentConfig  # noqa: B018 (the request has no single pydantic type)
@@ -29,3 +33,4 @@ for path in sorted(glob.glob(os.path.join(root, "gemini-to-*", "*.json"))):
         assert parsed.candidates, path
         count += 1
 print(f"validated {count} Gemini objects")
+sys.exit(0 if count else 1)
