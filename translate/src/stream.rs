@@ -23,7 +23,8 @@ enum Encoder {
 }
 
 /// Translates one upstream stream for the client, chunk by chunk. Memory is bounded by the
-/// largest frame plus what the encoder keeps per open block.
+/// largest frame plus what the decoder and encoder keep per open block (a tool call held until
+/// its id and name arrive, or, toward a Gemini client, until it is complete).
 #[derive(Debug)]
 pub struct StreamTranslator {
     reader: SseReader,
