@@ -107,8 +107,11 @@ impl State {
                 }
                 Block::Thinking => self.in_thinking = true,
                 Block::Text => self.in_thinking = false,
-                // Hidden reasoning has no Gemini form (and never comes with deltas).
-                Block::RedactedThinking { .. } => {}
+                // Hidden reasoning travels whole as a carrier part (no deltas follow).
+                Block::RedactedThinking { data, family } => {
+                    self.in_thinking = false;
+                    self.part(super::response::redacted_part(data, *family), out);
+                }
             },
             Event::Delta { delta, .. } => match delta {
                 Delta::Text(text) => self.part(
