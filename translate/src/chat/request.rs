@@ -78,7 +78,7 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
         .as_ref()
         .map(decode_response_format)
         .transpose()?;
-    for (i, tool) in wire.tools.iter().enumerate() {
+    for (i, tool) in wire.tools.into_iter().enumerate() {
         match decode_tool(tool, i)? {
             Some(tool) => request.tools.push(tool),
             None => request.same_protocol_only.push(format!("tools[{i}]")),
@@ -147,39 +147,44 @@ fn decode_response_format(value: &Value) -> Result<ResponseFormat, TranslateErro
     }
 }
 
-/// A function tool; `None` for other tool types (only a chat upstream knows them).
-fn decode_tool(tool: &Value, i: usize) -> Result<Option<Tool>, TranslateError> {
+/// A function tool (taken apart, its schema moved, not copied); `None` for other tool types
+/// (only a chat upstream knows them).
+fn decode_tool(mut tool: Value, i: usize) -> Result<Option<Tool>, TranslateError> {
     if tool.get("type").and_then(Value::as_str) != Some("function") {
         return Ok(None);
     }
+    let outer_cache = tool.get_mut("cache_control").map(Value::take);
     let function = tool
-        .get("function")
+        .get_mut("function")
         .ok_or_else(|| invalid(format!("tools[{i}].function is required")))?;
     let name = function
         .get("name")
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| invalid(format!("tools[{i}].function.name is required")))?;
+        .ok_or_else(|| invalid(format!("tools[{i}].function.name is required")))?
+        .to_owned();
+    let mut take = |key: &str| function.get_mut(key).map(Value::take);
+    let parameters = match take("parameters") {
+        Some(p @ Value::Object(_)) => p,
+        None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
+        Some(_) => {
+            return Err(invalid(format!(
+                "tools[{i}].function.parameters must be an object"
+            )));
+        }
+    };
+    let description = match take("description") {
+        Some(Value::String(d)) => Some(d),
+        _ => None,
+    };
+    let strict = take("strict").as_ref().and_then(Value::as_bool);
+    let cache_control = outer_cache.or_else(|| take("cache_control"));
     Ok(Some(Tool {
-        name: name.to_owned(),
-        description: function
-            .get("description")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        parameters: match function.get("parameters") {
-            Some(p @ Value::Object(_)) => p.clone(),
-            None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
-            Some(_) => {
-                return Err(invalid(format!(
-                    "tools[{i}].function.parameters must be an object"
-                )));
-            }
-        },
-        strict: function.get("strict").and_then(Value::as_bool),
-        cache_control: tool
-            .get("cache_control")
-            .or_else(|| function.get("cache_control"))
-            .cloned(),
+        name,
+        description,
+        parameters,
+        strict,
+        cache_control,
     }))
 }
 
