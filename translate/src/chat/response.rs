@@ -79,10 +79,10 @@ pub(super) fn name_of(value: Option<&Value>) -> Option<&str> {
 }
 
 /// Arguments text from a lenient field (a string, or an object some servers send).
-pub(super) fn arguments_of(value: Option<&Value>) -> String {
+pub(super) fn arguments_of(value: Option<Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => s,
         Some(other) => other.to_string(),
     }
 }
@@ -137,7 +137,7 @@ pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
         .enumerate()
     {
         let function = call.function.unwrap_or_default();
-        let arguments = arguments_of(function.arguments.as_ref());
+        let arguments = arguments_of(function.arguments);
         content.push(Part::ToolCall {
             id: call
                 .id
