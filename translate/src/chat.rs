@@ -10,6 +10,7 @@
 //!   names, finish / usage / `[DONE]` in any order).
 //! - [`stream_encode`]: hub events to the chunks the OpenAI SDK reads.
 
+mod out;
 mod request;
 mod response;
 mod stream_decode;
