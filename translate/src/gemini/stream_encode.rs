@@ -65,7 +65,8 @@ impl State {
         }
         out.extend_from_slice(if self.opened { b",\r\n" } else { b"[" });
         self.opened = true;
-        out.extend_from_slice(&serde_json::to_vec(chunk).unwrap_or_default());
+        // Serializing typed structs into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, chunk);
     }
 
     fn chunk<'a>(&self, parts: Vec<WirePart<'a>>) -> GenerateContentResponse<'a> {
