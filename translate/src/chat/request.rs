@@ -510,10 +510,12 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
                 },
             },
         }),
-        reasoning_effort: request.thinking.map(|thinking| match thinking {
-            Thinking::Off => "none",
-            Thinking::Auto => "auto",
-            other => other.effort().map_or("medium", |e| e.openai()),
+        // Automatic thinking is the upstream's own default: no `reasoning_effort` (OpenAI has
+        // no `auto` value).
+        reasoning_effort: request.thinking.and_then(|thinking| match thinking {
+            Thinking::Off => Some("none"),
+            Thinking::Auto => None,
+            other => Some(other.effort().map_or("medium", |e| e.openai())),
         }),
         user: request.user.as_deref(),
         stream: request.stream,
