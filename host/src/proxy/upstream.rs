@@ -86,14 +86,19 @@ pub(crate) async fn attempt(
         _ => call.body.with_model(&candidate.upstream_model),
     };
     let body = match call.thinking {
-        Some(thinking) => switchyard_translate::apply_thinking(client.format(), &body, thinking)
-            .map(Bytes::from)
-            .map_err(|e| {
-                UpstreamError::refused(
-                    StatusCode::BAD_REQUEST,
-                    super::error::ProxyError::InvalidRequest(e.to_string()).body_for(None),
-                )
-            })?,
+        Some(thinking) => switchyard_translate::apply_thinking(
+            client.format(),
+            &candidate.upstream_model,
+            &body,
+            thinking,
+        )
+        .map(Bytes::from)
+        .map_err(|e| {
+            UpstreamError::refused(
+                StatusCode::BAD_REQUEST,
+                super::error::ProxyError::InvalidRequest(e.to_string()).body_for(None),
+            )
+        })?,
         None => body,
     };
     let outgoing = Outgoing {

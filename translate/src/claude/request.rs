@@ -384,7 +384,7 @@ pub(super) fn sanitize_id(id: &str) -> String {
 
 /// Whether `model` takes adaptive thinking (`thinking.type=adaptive` + `output_config.effort`):
 /// Claude 4.6 and later.
-fn adaptive_capable(model: &str) -> bool {
+pub(crate) fn adaptive_capable(model: &str) -> bool {
     let model = model.to_ascii_lowercase();
     for family in ["opus-", "sonnet-", "haiku-"] {
         let Some(at) = model.find(family) else {
