@@ -213,17 +213,107 @@ fn decode_message_content(
     };
     let mut parts = Vec::with_capacity(blocks.len());
     for (j, raw) in blocks.into_iter().enumerate() {
-        match serde_json::from_str::<wire::Block>(raw.get()) {
-            // A known block type read straight from the body (the common case).
-            Ok(block) => parts.push(decode_block(block, &|| format!("{path}[{j}]"), foreign)?),
-            // Anything else is read as before, through a value, to name it.
-            Err(_) => {
-                let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-                decode_value_block(&value, format!("{path}[{j}]"), foreign, &mut parts)?;
-            }
+        let here = || format!("{path}[{j}]");
+        // A known block type read straight from the body (the common case).
+        if let Ok(flat) = serde_json::from_str::<wire::FlatBlock<'_>>(raw.get())
+            && let Some(part) = decode_flat(flat, &here, foreign)?
+        {
+            parts.push(part);
+            continue;
         }
+        // Anything else is read as before, through a value, to name it.
+        let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+        decode_value_block(&value, here(), foreign, &mut parts)?;
     }
     Ok(parts)
+}
+
+/// A block read flat, when its type is known and has the fields it needs (`None`: read it
+/// through a value).
+fn decode_flat(
+    flat: wire::FlatBlock<'_>,
+    here: &dyn Fn() -> String,
+    foreign: &mut Vec<String>,
+) -> Result<Option<Part>, TranslateError> {
+    let block = match (&*flat.kind, flat.source) {
+        ("text", _) => match flat.text {
+            Some(text) => wire::Block::Text {
+                text,
+                cache_control: flat.cache_control,
+            },
+            None => return Ok(None),
+        },
+        ("image", Some(source)) => wire::Block::Image { source },
+        ("document", Some(source)) => wire::Block::Document {
+            source,
+            title: flat.title,
+        },
+        ("tool_use", _) => match (flat.id, flat.name) {
+            (Some(id), Some(name)) => wire::Block::ToolUse {
+                id,
+                name,
+                input: flat.input.unwrap_or(Value::Null),
+            },
+            _ => return Ok(None),
+        },
+        ("tool_result", _) => {
+            let Some(tool_use_id) = flat.tool_use_id else {
+                return Ok(None);
+            };
+            let parts = match flat.content {
+                None => Vec::new(),
+                Some(content) => {
+                    decode_message_content(content, &format!("{}.content", here()), foreign)?
+                }
+            };
+            return Ok(Some(tool_result(
+                tool_use_id,
+                parts,
+                flat.is_error,
+                flat.cache_control,
+            )));
+        }
+        // A null `thinking` is refused by the value path: only a string is read here.
+        ("thinking", _) => match flat.thinking {
+            Some(thinking) => wire::Block::Thinking {
+                thinking,
+                signature: flat.signature,
+            },
+            None => return Ok(None),
+        },
+        ("redacted_thinking", _) => match flat.data {
+            Some(data) => wire::Block::RedactedThinking { data },
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    decode_block(block, here, foreign).map(Some)
+}
+
+/// A tool result with its decoded content (`cache_control` kept on its last text).
+fn tool_result(
+    call_id: String,
+    mut parts: Vec<Part>,
+    is_error: Option<bool>,
+    cache_control: Option<Value>,
+) -> Part {
+    if cache_control.is_some()
+        && let Some(Part::Text {
+            cache_control: slot @ None,
+            ..
+        }) = parts
+            .iter_mut()
+            .rev()
+            .find(|p| matches!(p, Part::Text { .. }))
+    {
+        *slot = cache_control;
+    }
+    Part::ToolResult {
+        call_id,
+        name: None,
+        content: parts,
+        is_error: is_error.unwrap_or(false),
+    }
 }
 
 /// A tool result's content.
@@ -323,27 +413,11 @@ fn decode_block(
             is_error,
             cache_control,
         } => {
-            let mut parts = match content {
+            let parts = match content {
                 None => Vec::new(),
                 Some(content) => decode_content(content, &format!("{}.content", here()), foreign)?,
             };
-            if cache_control.is_some()
-                && let Some(Part::Text {
-                    cache_control: slot @ None,
-                    ..
-                }) = parts
-                    .iter_mut()
-                    .rev()
-                    .find(|p| matches!(p, Part::Text { .. }))
-            {
-                *slot = cache_control;
-            }
-            Part::ToolResult {
-                call_id: tool_use_id,
-                name: None,
-                content: parts,
-                is_error: is_error.unwrap_or(false),
-            }
+            tool_result(tool_use_id, parts, is_error, cache_control)
         }
         wire::Block::Thinking {
             thinking,

@@ -60,6 +60,30 @@ pub(super) fn decode_block(value: &Value) -> Result<Option<Part>, TranslateError
     Ok(answer_part(block))
 }
 
+/// A content block of an answer read flat: `Some(None)` for blocks an answer does not carry,
+/// `None` when a field its type needs is missing (read it through a value then).
+fn answer_flat(flat: wire::FlatBlock<'_>) -> Option<Option<Part>> {
+    let block = match &*flat.kind {
+        "text" => wire::Block::Text {
+            text: flat.text?,
+            cache_control: None,
+        },
+        // A null `thinking` is refused by the value path: only a string is read here.
+        "thinking" => wire::Block::Thinking {
+            thinking: flat.thinking?,
+            signature: flat.signature,
+        },
+        "redacted_thinking" => wire::Block::RedactedThinking { data: flat.data? },
+        "tool_use" => wire::Block::ToolUse {
+            id: flat.id?,
+            name: flat.name?,
+            input: flat.input.unwrap_or(Value::Null),
+        },
+        _ => return Some(None),
+    };
+    Some(answer_part(block))
+}
+
 /// A content block of an answer read into its wire type, as the hub holds it (`None` for
 /// blocks an answer does not carry).
 fn answer_part(block: wire::Block) -> Option<Part> {
@@ -96,9 +120,10 @@ pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
         Ok(wire) if wire.kind.as_deref() != Some("error") => {
             let mut content = Vec::with_capacity(wire.content.len());
             for raw in wire.content {
-                let part = match serde_json::from_str::<wire::Block>(raw.get()) {
-                    Ok(block) => answer_part(block),
-                    Err(_) => {
+                let flat = serde_json::from_str::<wire::FlatBlock<'_>>(raw.get()).ok();
+                let part = match flat.and_then(answer_flat) {
+                    Some(part) => part,
+                    None => {
                         let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
                         decode_block(&value)?
                     }

@@ -226,6 +226,55 @@ pub(super) enum Block {
     },
 }
 
+/// A message's content block read flat, straight from the body: every field any known block
+/// type has (`None` when absent or null). The decoder builds the block from the fields its type
+/// needs, and reads the block through a value instead when one is missing or this fails.
+#[derive(Debug, Deserialize)]
+pub(super) struct FlatBlock<'a> {
+    /// The block type.
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    /// `text`.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Prompt-caching marker.
+    #[serde(default)]
+    pub cache_control: Option<Value>,
+    /// An image's or document's source.
+    #[serde(default)]
+    pub source: Option<Source>,
+    /// A document's title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// A tool call's id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// A tool call's tool.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A tool call's arguments.
+    #[serde(default)]
+    pub input: Option<Value>,
+    /// The call a tool result answers.
+    #[serde(default)]
+    pub tool_use_id: Option<String>,
+    /// A tool result's content.
+    #[serde(default, borrow)]
+    pub content: Option<MessageContent<'a>>,
+    /// The tool failed.
+    #[serde(default)]
+    pub is_error: Option<bool>,
+    /// Reasoning text.
+    #[serde(default)]
+    pub thinking: Option<String>,
+    /// Its signature.
+    #[serde(default)]
+    pub signature: Option<String>,
+    /// Redacted reasoning's payload.
+    #[serde(default)]
+    pub data: Option<String>,
+}
+
 /// An image's or document's source.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
