@@ -126,6 +126,17 @@ fn decode_part(
     out: &mut Vec<Part>,
 ) -> Result<(), TranslateError> {
     let path = || format!("contents[{ci}].parts[{pi}]");
+    if let Some(hidden) = part
+        .thought_signature
+        .as_deref()
+        .and_then(super::signature::read_redacted)
+    {
+        out.push(Part::RedactedThinking {
+            data: hidden.value,
+            family: hidden.family,
+        });
+        return Ok(());
+    }
     let signature = part
         .thought_signature
         .as_deref()

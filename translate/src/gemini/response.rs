@@ -12,7 +12,7 @@ use super::wire::{
 };
 use crate::ClientView;
 use crate::TranslateError;
-use crate::ir::{Finish, Media, Part, Response, Usage};
+use crate::ir::{Finish, Media, Part, Response, SignatureFamily, Usage};
 
 /// Reads an upstream answer (also one stream chunk).
 pub(crate) fn parse(body: &[u8]) -> Result<GenerateContentResponse<'_>, TranslateError> {
@@ -322,7 +322,19 @@ fn encode_part<'a>(part: &'a Part, carried: &mut Option<Cow<'a, str>>) -> Option
             }),
             ..WirePart::default()
         }),
+        Part::RedactedThinking { data, family } => Some(redacted_part(data, *family)),
         _ => None,
+    }
+}
+
+/// Hidden reasoning for a Gemini client: an empty thought part carrying it as its signature,
+/// which the client sends back (spec §3.5).
+pub(crate) fn redacted_part(data: &str, family: SignatureFamily) -> WirePart<'static> {
+    WirePart {
+        text: Some("".into()),
+        thought: true,
+        thought_signature: Some(super::signature::write_redacted(data, family).into()),
+        ..WirePart::default()
     }
 }
 

@@ -312,6 +312,13 @@ fn lower_types(value: &mut Value, depth: usize) {
     if let Some(Value::String(kind)) = node.get_mut("type") {
         *kind = kind.to_ascii_lowercase();
     }
+    // OpenAPI's `nullable` is no JSON Schema keyword: the type gains "null" instead.
+    if node.remove("nullable") == Some(Value::Bool(true))
+        && let Some(Value::String(kind)) = node.get("type")
+    {
+        let kind = kind.clone();
+        node.insert("type".to_owned(), serde_json::json!([kind, "null"]));
+    }
     if let Some(Value::Object(properties)) = node.get_mut("properties") {
         properties
             .values_mut()
@@ -331,6 +338,16 @@ fn lower_types(value: &mut Value, depth: usize) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn openapi_nullable_becomes_a_null_type() {
+        let schema =
+            json!({"type": "OBJECT", "properties": {"d": {"type": "INTEGER", "nullable": true}}});
+        assert_eq!(
+            from_openapi(&schema),
+            json!({"type": "object", "properties": {"d": {"type": ["integer", "null"]}}})
+        );
+    }
 
     #[test]
     fn cleanup_rewrites_what_gemini_rejects() {
