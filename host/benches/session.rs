@@ -206,6 +206,7 @@ fn affinity_pick(c: &mut Criterion) {
             upstream_model: Arc::from("claude-sonnet-4-5"),
             state: Arc::new(CredentialState::default()),
             tracking: switchyard::test_util::model::tracked::Tracking::Listed,
+            native: true,
         })
         .collect();
     candidates.sort_by(|a, b| a.credential.id.cmp(&b.credential.id));

@@ -114,7 +114,9 @@ async fn gemini_v1_routes_behave_like_their_v1beta_twins() {
             Some(&gemini_body("x")),
         )
         .await;
-        assert_eq!(claude.status, 400, "{}", claude.text());
+        // A Claude model reached in Gemini's protocol: translated.
+        assert_eq!(claude.status, 200, "{}", claude.text());
+        assert!(claude.json()["candidates"][0]["content"]["parts"].is_array());
         let no_key = send(
             &proxy,
             post.clone(),
@@ -135,8 +137,14 @@ async fn gemini_v1_routes_behave_like_their_v1beta_twins() {
         .await;
         assert_eq!(query_key.status, 200, "{}", query_key.text());
     }
-    // Both versions reach the upstream on its one (v1beta) path.
-    let paths: Vec<String> = mock.requests().into_iter().map(|r| r.path).collect();
+    // Both versions reach the upstream on its one (v1beta) path (the Claude model: on
+    // Anthropic's, translated).
+    let paths: Vec<String> = mock
+        .requests()
+        .into_iter()
+        .map(|r| r.path)
+        .filter(|p| p != "/v1/messages")
+        .collect();
     let generate = "/v1beta/models/gemini-2.5-pro:generateContent";
     assert_eq!(
         paths.iter().filter(|p| *p == generate).count(),
@@ -188,7 +196,8 @@ async fn v1_models_answer_in_the_callers_shape() {
     .await;
     assert_eq!(still_openai["object"], "list", "{still_openai}");
 
-    // Gemini's, for x-goog-api-key or ?key= without Authorization: only Gemini models.
+    // Gemini's, for x-goog-api-key or ?key= without Authorization: every model (a client of
+    // any protocol reaches every model, translated).
     for (path, headers) in [
         ("/v1/models".to_owned(), GOOGLE),
         (format!("/v1/models?key={KEY}"), &[][..]),
@@ -201,7 +210,8 @@ async fn v1_models_answer_in_the_callers_shape() {
             "{names:?}"
         );
         assert!(
-            names.iter().all(|n| n.starts_with("models/gemini-")),
+            names.contains(&"models/claude-sonnet-4".to_owned())
+                && names.contains(&"models/gpt-5".to_owned()),
             "{names:?}"
         );
         assert!(gemini["models"][0]["supportedGenerationMethods"].is_array());
@@ -212,7 +222,7 @@ async fn v1_models_answer_in_the_callers_shape() {
         );
     }
 
-    // Anthropic's, for anthropic-version or Claude Code's User-Agent: only Claude models.
+    // Anthropic's, for anthropic-version or Claude Code's User-Agent: every model too.
     for headers in [
         &[("x-api-key", KEY), ("anthropic-version", "2023-06-01")][..],
         &[
@@ -225,7 +235,7 @@ async fn v1_models_answer_in_the_callers_shape() {
         let listed = ids(&claude, "data", "id");
         assert!(listed.contains(&"claude-sonnet-4".to_owned()), "{listed:?}");
         assert!(
-            listed.iter().all(|m| m.starts_with("claude-")),
+            listed.contains(&"gemini-2.5-pro".to_owned()) && listed.contains(&"gpt-5".to_owned()),
             "{listed:?}"
         );
         assert_eq!(claude["data"][0]["type"], "model");
@@ -259,8 +269,12 @@ async fn one_model_in_the_callers_shape_or_its_404() {
     assert_eq!(model["type"], "model");
     assert_eq!(model["id"], "claude-sonnet-4");
     assert!(model["display_name"].is_string() && model["created_at"].is_string());
-    // Only Claude models are Anthropic's to retrieve.
-    let (status, missing) = get(&proxy, "/v1/models/gpt-5", claude).await;
+    // Any served model is retrievable in Anthropic's shape (it is reachable, translated);
+    // an unknown one is Anthropic's 404.
+    let (status, model) = get(&proxy, "/v1/models/gpt-5", claude).await;
+    assert_eq!(status, 200, "{model}");
+    assert_eq!(model["type"], "model");
+    let (status, missing) = get(&proxy, "/v1/models/no-such-model", claude).await;
     assert_eq!(status, 404);
     assert_eq!(missing["type"], "error", "{missing}");
     assert_eq!(missing["error"]["type"], "not_found_error");

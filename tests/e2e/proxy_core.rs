@@ -108,13 +108,16 @@ async fn every_route_reaches_its_upstream() {
         .await
         .unwrap();
     assert_eq!(claude_list["data"][0]["type"], "model");
-    assert!(
-        claude_list["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|m| m["id"].as_str().unwrap().starts_with("claude"))
-    );
+    // Every model in every shape: a client of any protocol reaches each, translated.
+    let claude_ids: Vec<&str> = claude_list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    for id in ["claude-sonnet-4", "gemini-2.5-pro", "gpt-5", "llama-3"] {
+        assert!(claude_ids.contains(&id), "{id} in {claude_ids:?}");
+    }
     let gemini_list = proxy.get("/v1beta/models").await.json();
     assert!(
         gemini_list["models"]
@@ -348,7 +351,7 @@ async fn only_allowlisted_headers_reach_the_upstream() {
 }
 
 #[tokio::test]
-async fn unknown_and_mismatched_models() {
+async fn unknown_models_and_models_of_another_protocol() {
     let mock = mock().await;
     let proxy = Proxy::start(&keys("claude-api-key", &mock, &["a"])).await;
     let reply = proxy.post("/v1/messages", &messages("gpt-5")).await;
@@ -357,16 +360,14 @@ async fn unknown_and_mismatched_models() {
         reply.json(),
         json!({ "error": { "message": "unknown provider for model gpt-5", "type": "server_error", "code": "internal_server_error" } })
     );
+    assert_eq!(mock.request_count(), 0);
+    // A Claude model asked for in chat completions is translated to Anthropic Messages.
     let reply = proxy
         .post("/v1/chat/completions", &chat("claude-sonnet-4"))
         .await;
-    assert_eq!(reply.status, 400);
-    let message = reply.json()["error"]["message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(message.contains("/v1/messages"), "{message}");
-    assert_eq!(mock.request_count(), 0);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["object"], "chat.completion");
+    assert_eq!(mock.requests()[0].path, "/v1/messages");
 }
 
 #[tokio::test]

@@ -668,3 +668,47 @@ async fn compat_protocol_decides_the_upstream_path() {
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(mock.requests().last().unwrap().path, "/v1/chat/completions");
 }
+
+/// A thinking suffix (`model(high)`) becomes the target's thinking setting: written into a
+/// pass-through body (which otherwise keeps its bytes) and into a translated one.
+#[tokio::test]
+async fn a_thinking_suffix_becomes_the_upstream_setting() {
+    let mock = mock().await;
+    let proxy = Proxy::start(&config(&mock.base_url())).await;
+    let last_body = |mock: &MockUpstream| mock.requests().last().unwrap().body_json().unwrap();
+
+    // Same protocol: Anthropic Messages to a Claude credential.
+    let (path, mut body) = Client::Claude.request("claude-sonnet-4(8192)", false, false);
+    body["max_tokens"] = json!(16000);
+    assert_eq!(proxy.post(&path, &body).await.status, 200);
+    let sent = last_body(&mock);
+    assert_eq!(sent["model"], "claude-sonnet-4");
+    assert_eq!(
+        sent["thinking"],
+        json!({"type": "enabled", "budget_tokens": 8192})
+    );
+    assert_eq!(sent["system"], "Be brief.", "the rest is the client's");
+
+    // Same protocol: chat to an OpenAI-compatible credential.
+    let (path, body) = Client::Chat.request("llama-3(high)", false, false);
+    assert_eq!(proxy.post(&path, &body).await.status, 200);
+    let sent = last_body(&mock);
+    assert_eq!(sent["model"], "llama-3");
+    assert_eq!(sent["reasoning_effort"], "high");
+
+    // Translated: chat to Gemini, the level as Gemini's thinking setting.
+    let (path, body) = Client::Chat.request("gemini-2.5-pro(low)", false, false);
+    let reply = proxy.post(&path, &body).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let sent = last_body(&mock);
+    let thinking = &sent["generationConfig"]["thinkingConfig"];
+    assert!(
+        thinking["thinkingBudget"] == 1024 || thinking["thinkingLevel"] == "low",
+        "{sent}"
+    );
+    assert_eq!(
+        reply.json()["model"],
+        "gemini-2.5-pro(low)",
+        "the client's name is echoed"
+    );
+}

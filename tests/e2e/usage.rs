@@ -434,3 +434,43 @@ async fn records_name_the_client_the_access_chain_admitted() {
         );
     }
 }
+
+/// A translated request records the counts its client was told (in the client protocol's
+/// meaning), the provider that served it, and the model the client asked for.
+#[tokio::test]
+async fn translated_requests_record_what_the_client_was_told() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start(&config(&mock, true)).await;
+    // Two turns of one conversation, so the second reads the mock's prompt cache: cached
+    // tokens cross over too.
+    let mut body = chat("claude-sonnet-4");
+    for turn in 0..2 {
+        let reply = post(&proxy, "/v1/chat/completions", &body).await;
+        let answer = reply.json()["choices"][0]["message"]["content"].clone();
+        body["messages"].as_array_mut().unwrap().extend([
+            json!({"role": "assistant", "content": answer}),
+            json!({"role": "user", "content": "And more"}),
+        ]);
+        let record = pop(&proxy);
+        let expected = stated("chat", &reply.json());
+        assert!(expected.0 > 0 && expected.1 > 0, "{expected:?}");
+        assert_eq!(recorded(&record), expected, "turn {turn}: {record}");
+        assert_eq!(record["provider"], "claude");
+        assert_eq!(record["model"], "claude-sonnet-4");
+        if turn == 1 {
+            assert!(
+                expected.2 > 0,
+                "the cache read reaches the chat client: {expected:?}"
+            );
+        }
+    }
+    let gemini = json!({ "contents": [{ "role": "user", "parts": [{ "text": "Hello there" }] }] });
+    let reply = post(&proxy, "/v1beta/models/gpt-5:generateContent", &gemini).await;
+    let record = pop(&proxy);
+    assert_eq!(
+        recorded(&record),
+        stated("gemini", &reply.json()),
+        "{record}"
+    );
+    assert_eq!(record["provider"], "codex");
+}

@@ -10,13 +10,14 @@
 //!   names, finish / usage / `[DONE]` in any order).
 //! - [`stream_encode`]: hub events to the chunks the OpenAI SDK reads.
 
+mod out;
 mod request;
 mod response;
 mod stream_decode;
 mod stream_encode;
 mod wire;
 
-pub(crate) use request::{decode_request, encode_request, openai_parameters};
+pub(crate) use request::{decode_request, encode_request};
 pub(crate) use response::{decode_response, encode_response};
 pub(crate) use stream_decode::StreamDecoder;
 pub(crate) use stream_encode::StreamEncoder;

@@ -18,7 +18,7 @@
 //! - [`encode_count_request`]: the `count_tokens` body.
 
 mod base64;
-mod request;
+pub(crate) mod request;
 mod response;
 mod schema;
 mod stream_decode;

@@ -39,9 +39,27 @@ pub fn input_tokens(request: &Request) -> u64 {
     for tool in &request.tools {
         bytes += tool.name.len() as u64;
         bytes += tool.description.as_ref().map_or(0, String::len) as u64;
-        bytes += tool.parameters.to_string().len() as u64;
+        bytes += json_len(&tool.parameters);
     }
     bytes.div_ceil(4) + media * PER_MEDIA
+}
+
+/// The length of `value`'s compact JSON text, without building the text.
+fn json_len(value: &serde_json::Value) -> u64 {
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 #[cfg(test)]

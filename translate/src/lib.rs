@@ -33,6 +33,8 @@ pub use estimate::input_tokens as estimate_input_tokens;
 pub use responses::ClientTools;
 pub use signature::GEMINI_SKIP_SIGNATURE;
 pub use stream::StreamTranslator;
+#[doc(hidden)]
+pub use stream::testing;
 pub use thinking_patch::apply_thinking;
 pub use tool_names::NameMap;
 
@@ -190,6 +192,9 @@ pub fn translate_request(
             ),
         ));
     }
+    if from != to {
+        refuse_file_ids(&request)?;
+    }
     if let Some(thinking) = options.thinking {
         request.thinking = Some(thinking);
     }
@@ -255,6 +260,36 @@ impl Exchange {
     pub fn error(&self, status: u16, body: &[u8]) -> Vec<u8> {
         client_error(self.client, status, &upstream_message(body))
     }
+}
+
+/// A provider-side file id resolves only at the provider that issued it, which speaks the
+/// client's protocol: a translated request may not carry one.
+fn refuse_file_ids(request: &Request) -> Result<(), TranslateError> {
+    let is_file_id = |part: &Part| {
+        matches!(
+            part,
+            Part::Image(ir::Media::FileId(_))
+                | Part::Document {
+                    media: ir::Media::FileId(_),
+                    ..
+                }
+        )
+    };
+    for (m, message) in request.messages.iter().enumerate() {
+        for (p, part) in message.parts.iter().enumerate() {
+            let nested = match part {
+                Part::ToolResult { content, .. } => content.iter().any(is_file_id),
+                _ => false,
+            };
+            if is_file_id(part) || nested {
+                return Err(TranslateError::unsupported(
+                    format!("message {m}, part {p}"),
+                    "a file id resolves only at the provider that issued it; send the file inline",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Gives every tool result the name of the call it answers (Gemini needs it; Anthropic and

@@ -23,6 +23,7 @@
 //! Hidden reasoning of another family reaches a Responses client as a reasoning item whose
 //! `encrypted_content` is `redacted:<family#>data`, and is read back the same way.
 
+mod out;
 mod request;
 mod response;
 mod stream_decode;

@@ -120,9 +120,16 @@ pub fn write_frame(out: &mut Vec<u8>, name: Option<&str>, json: &[u8]) {
 
 /// Appends one frame whose data is `value` serialized.
 pub fn write_json<T: serde::Serialize>(out: &mut Vec<u8>, name: Option<&str>, value: &T) {
-    // Serializing a value built in memory cannot fail.
-    let json = serde_json::to_vec(value).unwrap_or_default();
-    write_frame(out, name, &json);
+    if let Some(name) = name {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"data: ");
+    // Straight into `out`, without an intermediate buffer. Serializing a value built in
+    // memory (string keys only) into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
+    out.extend_from_slice(b"\n\n");
 }
 
 #[cfg(test)]

@@ -248,6 +248,7 @@ impl ModelRegistry {
 mod tests {
     use super::*;
     use crate::config::ModelAlias;
+    use crate::credential::ProviderKind;
     use crate::credential::testing::credential;
 
     fn registry(credentials: Vec<Credential>) -> ModelRegistry {

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use super::ctx::Ctx;
 use super::error::ProxyError;
 use super::outcome::AttemptOutcome;
+use super::translated;
 use super::upstream::{self, Answer, Call};
 use super::upstream_error::{Retry, UpstreamError};
 use crate::affinity::PickOutcome;
@@ -143,7 +144,14 @@ async fn run(
             };
             tried.insert(candidate.credential.id.as_str());
             let outcome = AttemptOutcome::new(ctx, candidate, &pick, call.session);
-            match upstream::attempt(ctx, candidate, call).await {
+            let client = call.endpoint.protocol();
+            let target = candidate.credential.upstream_protocol(client);
+            let attempted = if target == client {
+                upstream::attempt(ctx, candidate, call).await
+            } else {
+                translated::attempt(ctx, candidate, call, target).await
+            };
+            match attempted {
                 Ok(answer) => {
                     // A stream succeeds when it completes; the relay reports that.
                     let stream_outcome = if call.stream {

@@ -160,7 +160,7 @@ mod tests {
             HeaderName::from_static("x-custom"),
             HeaderValue::from_static("1"),
         )];
-        let out = upstream_request_headers(&client_headers(), &cred);
+        let out = upstream_request_headers(&client_headers(), &cred, false);
         let mut names: Vec<_> = out.keys().map(|k| k.as_str()).collect();
         names.sort();
         assert_eq!(
@@ -182,20 +182,39 @@ mod tests {
     }
 
     #[test]
+    fn a_translated_request_forwards_only_protocol_neutral_headers() {
+        let mut cred = credential("a", 0);
+        cred.provider = ProviderKind::Gemini;
+        let out = upstream_request_headers(&client_headers(), &cred, true);
+        let mut names: Vec<_> = out.keys().map(|k| k.as_str()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "content-type",
+                "idempotency-key",
+                "user-agent",
+                "x-goog-api-key"
+            ]
+        );
+        assert_eq!(out["content-type"], "application/json");
+    }
+
+    #[test]
     fn auth_header_per_provider() {
         let mut cred = credential("a", 0);
         cred.provider = ProviderKind::Gemini;
-        let out = upstream_request_headers(&HeaderMap::new(), &cred);
+        let out = upstream_request_headers(&HeaderMap::new(), &cred, false);
         assert_eq!(out["x-goog-api-key"], "key-a");
         assert!(!out.contains_key("anthropic-version"));
         cred.provider = ProviderKind::Codex;
         assert_eq!(
-            upstream_request_headers(&HeaderMap::new(), &cred)["authorization"],
+            upstream_request_headers(&HeaderMap::new(), &cred, false)["authorization"],
             "Bearer key-a"
         );
         cred.provider = ProviderKind::Claude;
         cred.secret = Secret::AccessToken("tok".into());
-        let out = upstream_request_headers(&HeaderMap::new(), &cred);
+        let out = upstream_request_headers(&HeaderMap::new(), &cred, false);
         assert_eq!(out["authorization"], "Bearer tok");
         assert!(!out.contains_key("x-api-key"));
     }

@@ -314,36 +314,30 @@ async fn stream_answer(
 }
 
 /// The rest of an upstream stream, translated: each upstream chunk gives the client bytes it
-/// completes (chunks that complete nothing give nothing); the upstream's end closes the
-/// client's stream; a chunk that does not translate ends it with an error.
+/// completes, possibly none — even an empty result goes out, so the relay's idle timer sees
+/// that the upstream is alive (pings and other events that translate to nothing); the
+/// upstream's end closes the client's stream; a chunk that does not translate ends it with an
+/// error.
 fn translated_stream(
     upstream: ChunkStream,
     translator: StreamTranslator,
 ) -> impl futures_util::Stream<Item = Result<Bytes, ChunkError>> + Send {
     futures_util::stream::unfold(Some((upstream, translator)), |state| async move {
         let (mut upstream, mut translator) = state?;
-        loop {
-            let mut out = Vec::new();
-            match upstream.next().await {
-                Some(Ok(chunk)) => {
-                    if let Err(e) = translator.push(&chunk, &mut out) {
-                        return Some((Err(Box::new(e) as ChunkError), None));
-                    }
-                    if translator.ended() {
-                        return Some((Ok(Bytes::from(out)), None));
-                    }
-                    if !out.is_empty() {
-                        return Some((Ok(Bytes::from(out)), Some((upstream, translator))));
-                    }
+        let mut out = Vec::new();
+        match upstream.next().await {
+            Some(Ok(chunk)) => {
+                if let Err(e) = translator.push(&chunk, &mut out) {
+                    return Some((Err(Box::new(e) as ChunkError), None));
                 }
-                Some(Err(e)) => return Some((Err(e), None)),
-                None => {
-                    return match translator.finish(&mut out) {
-                        Ok(()) => Some((Ok(Bytes::from(out)), None)),
-                        Err(e) => Some((Err(Box::new(e) as ChunkError), None)),
-                    };
-                }
+                let next = (!translator.ended()).then_some((upstream, translator));
+                Some((Ok(Bytes::from(out)), next))
             }
+            Some(Err(e)) => Some((Err(e), None)),
+            None => match translator.finish(&mut out) {
+                Ok(()) => Some((Ok(Bytes::from(out)), None)),
+                Err(e) => Some((Err(Box::new(e) as ChunkError), None)),
+            },
         }
     })
 }

@@ -72,8 +72,8 @@ impl std::fmt::Debug for Answer {
 /// Sends `call` to `candidate` and waits for the response head (and, for a stream, its first
 /// payload). 2xx is a success; anything else is read whole and returned as an
 /// [`UpstreamError`], as is a stream that ends or fails before its first payload or opens with
-/// an error event. A credential whose upstream speaks another protocol than the client gets
-/// the request translated ([`super::translated`]).
+/// an error event. For a credential whose upstream speaks the client's protocol (the
+/// dispatch loop sends the others through `translated`).
 pub(crate) async fn attempt(
     ctx: Ctx<'_>,
     candidate: &Candidate,
@@ -81,23 +81,24 @@ pub(crate) async fn attempt(
 ) -> Result<Answer, UpstreamError> {
     let credential = &candidate.credential;
     let client = call.endpoint.protocol();
-    let target = credential.upstream_protocol(client);
-    if target != client {
-        return super::translated::attempt(ctx, candidate, call, target).await;
-    }
     let body = match client {
         crate::protocol::Protocol::Gemini => call.body.bytes.clone(),
         _ => call.body.with_model(&candidate.upstream_model),
     };
     let body = match call.thinking {
-        Some(thinking) => switchyard_translate::apply_thinking(client.format(), &body, thinking)
-            .map(Bytes::from)
-            .map_err(|e| {
-                UpstreamError::refused(
-                    StatusCode::BAD_REQUEST,
-                    super::error::ProxyError::InvalidRequest(e.to_string()).body_for(None),
-                )
-            })?,
+        Some(thinking) => switchyard_translate::apply_thinking(
+            client.format(),
+            &candidate.upstream_model,
+            &body,
+            thinking,
+        )
+        .map(Bytes::from)
+        .map_err(|e| {
+            UpstreamError::refused(
+                StatusCode::BAD_REQUEST,
+                super::error::ProxyError::InvalidRequest(e.to_string()).body_for(None),
+            )
+        })?,
         None => body,
     };
     let outgoing = Outgoing {

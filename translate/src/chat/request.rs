@@ -1,6 +1,14 @@
 //! Chat requests: a client's body to the hub request, and the hub request to an upstream's body.
 
-use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+
+use serde_json::{Value, json};
+
+use super::out::{
+    IncludeUsage, NameOnly, OpenAiSchema, OutCall, OutCallFunction, OutContent, OutFile, OutFormat,
+    OutFunction, OutImage, OutMessage, OutPart, OutRequest, OutSchemaSpec, OutTool, OutToolChoice,
+    UrlOrData, push_cow,
+};
 
 use super::wire::{ChatMessage, ChatRequest, Content, ContentPart, FilePart, ImageUrl};
 use crate::TranslateError;
@@ -70,7 +78,7 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
         .as_ref()
         .map(decode_response_format)
         .transpose()?;
-    for (i, tool) in wire.tools.iter().enumerate() {
+    for (i, tool) in wire.tools.into_iter().enumerate() {
         match decode_tool(tool, i)? {
             Some(tool) => request.tools.push(tool),
             None => request.same_protocol_only.push(format!("tools[{i}]")),
@@ -139,39 +147,44 @@ fn decode_response_format(value: &Value) -> Result<ResponseFormat, TranslateErro
     }
 }
 
-/// A function tool; `None` for other tool types (only a chat upstream knows them).
-fn decode_tool(tool: &Value, i: usize) -> Result<Option<Tool>, TranslateError> {
+/// A function tool (taken apart, its schema moved, not copied); `None` for other tool types
+/// (only a chat upstream knows them).
+fn decode_tool(mut tool: Value, i: usize) -> Result<Option<Tool>, TranslateError> {
     if tool.get("type").and_then(Value::as_str) != Some("function") {
         return Ok(None);
     }
+    let outer_cache = tool.get_mut("cache_control").map(Value::take);
     let function = tool
-        .get("function")
+        .get_mut("function")
         .ok_or_else(|| invalid(format!("tools[{i}].function is required")))?;
     let name = function
         .get("name")
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| invalid(format!("tools[{i}].function.name is required")))?;
+        .ok_or_else(|| invalid(format!("tools[{i}].function.name is required")))?
+        .to_owned();
+    let mut take = |key: &str| function.get_mut(key).map(Value::take);
+    let parameters = match take("parameters") {
+        Some(p @ Value::Object(_)) => p,
+        None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
+        Some(_) => {
+            return Err(invalid(format!(
+                "tools[{i}].function.parameters must be an object"
+            )));
+        }
+    };
+    let description = match take("description") {
+        Some(Value::String(d)) => Some(d),
+        _ => None,
+    };
+    let strict = take("strict").as_ref().and_then(Value::as_bool);
+    let cache_control = outer_cache.or_else(|| take("cache_control"));
     Ok(Some(Tool {
-        name: name.to_owned(),
-        description: function
-            .get("description")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        parameters: match function.get("parameters") {
-            Some(p @ Value::Object(_)) => p.clone(),
-            None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
-            Some(_) => {
-                return Err(invalid(format!(
-                    "tools[{i}].function.parameters must be an object"
-                )));
-            }
-        },
-        strict: function.get("strict").and_then(Value::as_bool),
-        cache_control: tool
-            .get("cache_control")
-            .or_else(|| function.get("cache_control"))
-            .cloned(),
+        name,
+        description,
+        parameters,
+        strict,
+        cache_control,
     }))
 }
 
@@ -447,96 +460,72 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
             "only one choice is translated back",
         ));
     }
-    let mut body = Map::new();
-    body.insert("model".into(), json!(request.model));
-    body.insert("messages".into(), Value::Array(encode_messages(request)?));
-    if !request.tools.is_empty() {
-        let tools = request
+    let has_tools = !request.tools.is_empty();
+    let body = OutRequest {
+        model: &request.model,
+        messages: encode_messages(request)?,
+        tools: request
             .tools
             .iter()
-            .map(|tool| {
-                let mut function = Map::new();
-                function.insert("name".into(), json!(tool.name));
-                if let Some(d) = &tool.description {
-                    function.insert("description".into(), json!(d));
-                }
-                function.insert("parameters".into(), openai_parameters(&tool.parameters));
-                if let Some(strict) = tool.strict {
-                    function.insert("strict".into(), json!(strict));
-                }
-                json!({"type": "function", "function": function})
+            .map(|tool| OutTool {
+                kind: "function",
+                function: OutFunction {
+                    name: &tool.name,
+                    description: tool.description.as_deref(),
+                    parameters: OpenAiSchema(&tool.parameters),
+                    strict: tool.strict,
+                },
             })
-            .collect();
-        body.insert("tools".into(), Value::Array(tools));
-        if let Some(p) = request.parallel_tool_calls {
-            body.insert("parallel_tool_calls".into(), json!(p));
-        }
-    }
-    // OpenAI refuses a `tool_choice` without `tools` (spec §8.7, orphaned tool_choice).
-    if let Some(choice) = request
-        .tool_choice
-        .as_ref()
-        .filter(|_| !request.tools.is_empty())
-    {
-        let choice = match choice {
-            ToolChoice::Auto => json!("auto"),
-            ToolChoice::None => json!("none"),
-            ToolChoice::Required => json!("required"),
-            ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
-        };
-        body.insert("tool_choice".into(), choice);
-    }
-    if let Some(max) = request.max_tokens {
-        body.insert("max_tokens".into(), json!(max));
-    }
-    if let Some(t) = request.temperature {
-        body.insert("temperature".into(), json!(t));
-    }
-    if let Some(p) = request.top_p {
-        body.insert("top_p".into(), json!(p));
-    }
-    if !request.stop.is_empty() {
-        body.insert("stop".into(), json!(request.stop));
-    }
-    if let Some(n) = request.n {
-        body.insert("n".into(), json!(n));
-    }
-    if let Some(format) = &request.response_format {
-        let format = match format {
-            ResponseFormat::Text => json!({"type": "text"}),
-            ResponseFormat::JsonObject => json!({"type": "json_object"}),
+            .collect(),
+        parallel_tool_calls: request.parallel_tool_calls.filter(|_| has_tools),
+        // OpenAI refuses a `tool_choice` without `tools` (spec §8.7, orphaned tool_choice).
+        tool_choice: request.tool_choice.as_ref().filter(|_| has_tools).map(
+            |choice| match choice {
+                ToolChoice::Auto => OutToolChoice::Mode("auto"),
+                ToolChoice::None => OutToolChoice::Mode("none"),
+                ToolChoice::Required => OutToolChoice::Mode("required"),
+                ToolChoice::Tool(name) => OutToolChoice::Function {
+                    kind: "function",
+                    function: NameOnly { name },
+                },
+            },
+        ),
+        max_tokens: request.max_tokens,
+        temperature: request.temperature,
+        top_p: request.top_p,
+        stop: &request.stop,
+        n: request.n,
+        response_format: request.response_format.as_ref().map(|format| match format {
+            ResponseFormat::Text => OutFormat::Text,
+            ResponseFormat::JsonObject => OutFormat::JsonObject,
             ResponseFormat::JsonSchema {
                 name,
                 schema,
                 strict,
-            } => {
-                let mut spec = Map::new();
-                spec.insert("name".into(), json!(name));
-                spec.insert("schema".into(), schema.clone());
-                if let Some(strict) = strict {
-                    spec.insert("strict".into(), json!(strict));
-                }
-                json!({"type": "json_schema", "json_schema": spec})
-            }
-        };
-        body.insert("response_format".into(), format);
-    }
-    if let Some(thinking) = request.thinking {
-        let effort = match thinking {
-            Thinking::Off => "none",
-            Thinking::Auto => "auto",
-            other => other.effort().map_or("medium", |e| e.openai()),
-        };
-        body.insert("reasoning_effort".into(), json!(effort));
-    }
-    if let Some(user) = &request.user {
-        body.insert("user".into(), json!(user));
-    }
-    body.insert("stream".into(), json!(request.stream));
-    if request.stream {
-        body.insert("stream_options".into(), json!({"include_usage": true}));
-    }
-    Ok(serde_json::to_vec(&Value::Object(body)).unwrap_or_default())
+            } => OutFormat::JsonSchema {
+                json_schema: OutSchemaSpec {
+                    name,
+                    schema,
+                    strict: *strict,
+                },
+            },
+        }),
+        // Automatic thinking is the upstream's own default: no `reasoning_effort` (OpenAI has
+        // no `auto` value).
+        reasoning_effort: request.thinking.and_then(|thinking| match thinking {
+            Thinking::Off => Some("none"),
+            Thinking::Auto => None,
+            other => Some(other.effort().map_or("medium", |e| e.openai())),
+        }),
+        user: request.user.as_deref(),
+        stream: request.stream,
+        stream_options: request.stream.then_some(IncludeUsage {
+            include_usage: true,
+        }),
+    };
+    let mut out = Vec::with_capacity(4096);
+    serde_json::to_writer(&mut out, &body)?;
+    Ok(out)
 }
 
 /// A tool's parameters as OpenAI's APIs take them (chat and Responses alike): an object
@@ -578,19 +567,20 @@ fn add_missing_properties(schema: &mut Value) {
     }
 }
 
-/// `data:<type>;base64,<data>`.
-fn data_url(media_type: &str, data: &str) -> String {
-    format!("data:{media_type};base64,{data}")
-}
-
 /// A user-side part as a chat content part.
-fn encode_part(part: &Part, at: &str) -> Result<Value, TranslateError> {
+fn encode_part<'a>(part: &'a Part, at: &str) -> Result<OutPart<'a>, TranslateError> {
     Ok(match part {
-        Part::Text { text, .. } => json!({"type": "text", "text": text}),
-        Part::Image(Media::Base64 { media_type, data }) => {
-            json!({"type": "image_url", "image_url": {"url": data_url(media_type, data)}})
-        }
-        Part::Image(Media::Url(url)) => json!({"type": "image_url", "image_url": {"url": url}}),
+        Part::Text { text, .. } => OutPart::Text { text },
+        Part::Image(Media::Base64 { media_type, data }) => OutPart::ImageUrl {
+            image_url: OutImage {
+                url: UrlOrData::Data(media_type, data),
+            },
+        },
+        Part::Image(Media::Url(url)) => OutPart::ImageUrl {
+            image_url: OutImage {
+                url: UrlOrData::Url(url),
+            },
+        },
         Part::Image(Media::FileId(_)) => {
             return Err(TranslateError::unsupported(
                 at,
@@ -598,8 +588,7 @@ fn encode_part(part: &Part, at: &str) -> Result<Value, TranslateError> {
             ));
         }
         Part::Document { media, title } => {
-            let mut file = Map::new();
-            match media {
+            let file = match media {
                 Media::Base64 { media_type, data } => {
                     if media_type != "application/pdf" {
                         return Err(TranslateError::unsupported(
@@ -607,23 +596,25 @@ fn encode_part(part: &Part, at: &str) -> Result<Value, TranslateError> {
                             format!("chat completions takes PDF files only, not {media_type}"),
                         ));
                     }
-                    file.insert(
-                        "filename".into(),
-                        json!(title.as_deref().unwrap_or("document.pdf")),
-                    );
-                    file.insert("file_data".into(), json!(data_url(media_type, data)));
+                    OutFile {
+                        filename: Some(title.as_deref().unwrap_or("document.pdf")),
+                        file_data: Some(UrlOrData::Data(media_type, data)),
+                        file_id: None,
+                    }
                 }
-                Media::FileId(id) => {
-                    file.insert("file_id".into(), json!(id));
-                }
+                Media::FileId(id) => OutFile {
+                    filename: None,
+                    file_data: None,
+                    file_id: Some(id),
+                },
                 Media::Url(_) => {
                     return Err(TranslateError::unsupported(
                         at,
                         "chat completions takes no document by URL (switchyard never fetches it)",
                     ));
                 }
-            }
-            json!({"type": "file", "file": file})
+            };
+            OutPart::File { file }
         }
         _ => {
             return Err(TranslateError::unsupported(
@@ -635,29 +626,38 @@ fn encode_part(part: &Part, at: &str) -> Result<Value, TranslateError> {
 }
 
 /// Text-only parts as a string, else an array of parts.
-fn encode_content(parts: &[Value]) -> Value {
+fn encode_content(mut parts: Vec<OutPart<'_>>) -> OutContent<'_> {
     if parts.len() == 1
-        && let Some(text) = parts[0].get("text")
-        && parts[0]["type"] == "text"
+        && let Some(OutPart::Text { text }) = parts.first()
     {
-        return text.clone();
+        return OutContent::Text(Cow::Borrowed(text));
     }
-    Value::Array(parts.to_vec())
+    parts.shrink_to_fit();
+    OutContent::Parts(parts)
+}
+
+/// A message with only a role and content.
+fn plain<'a>(role: &'static str, content: OutContent<'a>) -> OutMessage<'a> {
+    OutMessage {
+        role,
+        tool_call_id: None,
+        content,
+        reasoning_content: None,
+        tool_calls: Vec::new(),
+    }
 }
 
 /// The hub conversation as chat messages (system first).
-fn encode_messages(request: &Request) -> Result<Vec<Value>, TranslateError> {
-    let mut out = Vec::new();
+fn encode_messages(request: &Request) -> Result<Vec<OutMessage<'_>>, TranslateError> {
+    let mut out = Vec::with_capacity(request.messages.len() + 1);
     if !request.system.is_empty() {
-        let texts: Vec<&str> = request
-            .system
-            .iter()
-            .filter_map(|p| match p {
-                Part::Text { text, .. } => Some(text.as_str()),
-                _ => None,
-            })
-            .collect();
-        out.push(json!({"role": "system", "content": texts.join("\n\n")}));
+        let mut text = None;
+        for part in &request.system {
+            if let Part::Text { text: t, .. } = part {
+                push_cow(&mut text, t, "\n\n");
+            }
+        }
+        out.push(plain("system", OutContent::Text(text.unwrap_or_default())));
     }
     for (i, message) in request.messages.iter().enumerate() {
         match message.role {
@@ -670,61 +670,72 @@ fn encode_messages(request: &Request) -> Result<Vec<Value>, TranslateError> {
 
 /// Tool results become `tool` messages first (chat wants them right after the calls), then
 /// the rest of the turn as one user message.
-fn encode_user(message: &Message, i: usize, out: &mut Vec<Value>) -> Result<(), TranslateError> {
+fn encode_user<'a>(
+    message: &'a Message,
+    i: usize,
+    out: &mut Vec<OutMessage<'a>>,
+) -> Result<(), TranslateError> {
     let mut rest = Vec::new();
     // Images inside tool results: chat tool messages take text only, so they follow as user
     // content.
     let mut result_images = Vec::new();
     for (j, part) in message.parts.iter().enumerate() {
-        let at = format!("messages[{i}].content[{j}]");
         match part {
             Part::ToolResult {
                 call_id, content, ..
             } => {
-                let mut texts = Vec::new();
+                let mut text = None;
                 for (k, inner) in content.iter().enumerate() {
                     match inner {
-                        Part::Text { text, .. } => texts.push(text.as_str()),
-                        other => {
-                            result_images.push(encode_part(other, &format!("{at}.content[{k}]"))?)
-                        }
+                        Part::Text { text: t, .. } => push_cow(&mut text, t, "\n"),
+                        other => result_images.push(encode_part(
+                            other,
+                            &format!("messages[{i}].content[{j}].content[{k}]"),
+                        )?),
                     }
                 }
-                out.push(
-                    json!({"role": "tool", "tool_call_id": call_id, "content": texts.join("\n")}),
-                );
+                out.push(OutMessage {
+                    tool_call_id: Some(call_id),
+                    ..plain("tool", OutContent::Text(text.unwrap_or_default()))
+                });
             }
             Part::Thinking { .. } | Part::RedactedThinking { .. } => {}
-            other => rest.push(encode_part(other, &at)?),
+            other => match other {
+                Part::Text { text, .. } => rest.push(OutPart::Text { text }),
+                _ => rest.push(encode_part(other, &format!("messages[{i}].content[{j}]"))?),
+            },
         }
     }
     result_images.extend(rest);
     if !result_images.is_empty() {
-        out.push(json!({"role": "user", "content": encode_content(&result_images)}));
+        out.push(plain("user", encode_content(result_images)));
     }
     Ok(())
 }
 
 /// An assistant turn; `None` when nothing of it can be sent (e.g. only foreign reasoning).
-fn encode_assistant(message: &Message, i: usize) -> Result<Option<Value>, TranslateError> {
+fn encode_assistant(message: &Message, i: usize) -> Result<Option<OutMessage<'_>>, TranslateError> {
     let mut texts = Vec::new();
-    let mut reasoning = String::new();
+    let mut reasoning = None;
     let mut calls = Vec::new();
     for (j, part) in message.parts.iter().enumerate() {
         match part {
-            Part::Text { text: t, .. } => texts.push(t.as_str()),
+            Part::Text { text: t, .. } => {
+                if !t.is_empty() {
+                    texts.push(t.as_str())
+                }
+            }
             // Reasoning goes back as `reasoning_content` unless it is signed by another family.
             Part::Thinking {
                 text: t, signature, ..
             } => {
+                // (An empty first piece adds nothing, as a join would.)
                 if signature
                     .as_ref()
                     .is_none_or(|s| s.family == SignatureFamily::OpenAi)
+                    && (reasoning.is_some() || !t.is_empty())
                 {
-                    if !reasoning.is_empty() {
-                        reasoning.push_str("\n\n");
-                    }
-                    reasoning.push_str(t);
+                    push_cow(&mut reasoning, t, "\n\n");
                 }
             }
             Part::RedactedThinking { .. } => {}
@@ -733,11 +744,11 @@ fn encode_assistant(message: &Message, i: usize) -> Result<Option<Value>, Transl
                 name,
                 arguments,
                 ..
-            } => calls.push(json!({
-                "id": id,
-                "type": "function",
-                "function": {"name": name, "arguments": arguments},
-            })),
+            } => calls.push(OutCall {
+                id,
+                kind: "function",
+                function: OutCallFunction { name, arguments },
+            }),
             _ => {
                 return Err(TranslateError::unsupported(
                     format!("messages[{i}].content[{j}]"),
@@ -746,29 +757,21 @@ fn encode_assistant(message: &Message, i: usize) -> Result<Option<Value>, Transl
             }
         }
     }
-    texts.retain(|t| !t.is_empty());
-    if texts.is_empty() && reasoning.is_empty() && calls.is_empty() {
+    if texts.is_empty() && reasoning.is_none() && calls.is_empty() {
         return Ok(None);
     }
-    let mut out = Map::new();
-    out.insert("role".into(), json!("assistant"));
     // Separate text blocks (e.g. around a tool call) stay separate parts, not glued together.
     let content = match texts.as_slice() {
-        [] if !calls.is_empty() => Value::Null,
-        [] => json!(""),
-        [one] => json!(one),
-        many => Value::Array(
-            many.iter()
-                .map(|t| json!({"type": "text", "text": t}))
-                .collect(),
-        ),
+        [] if !calls.is_empty() => OutContent::Null,
+        [] => OutContent::Text(Cow::Borrowed("")),
+        [one] => OutContent::Text(Cow::Borrowed(one)),
+        many => OutContent::Parts(many.iter().map(|text| OutPart::Text { text }).collect()),
     };
-    out.insert("content".into(), content);
-    if !reasoning.is_empty() {
-        out.insert("reasoning_content".into(), json!(reasoning));
-    }
-    if !calls.is_empty() {
-        out.insert("tool_calls".into(), Value::Array(calls));
-    }
-    Ok(Some(Value::Object(out)))
+    Ok(Some(OutMessage {
+        role: "assistant",
+        tool_call_id: None,
+        content,
+        reasoning_content: reasoning,
+        tool_calls: calls,
+    }))
 }

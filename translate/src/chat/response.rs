@@ -1,7 +1,9 @@
 //! Whole chat answers: an upstream's `chat.completion` to the hub answer and back out, plus
 //! the usage and finish-reason mappings the stream codecs share.
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
+
+use super::out::{OutAnswer, OutCall, OutCallFunction, OutChoice, OutCompletion, push_cow};
 
 use super::wire::{ChatUsage, Completion, CompletionDetails, Content, ContentPart, PromptDetails};
 use crate::ir::{Finish, Part, Response, Usage};
@@ -77,10 +79,10 @@ pub(super) fn name_of(value: Option<&Value>) -> Option<&str> {
 }
 
 /// Arguments text from a lenient field (a string, or an object some servers send).
-pub(super) fn arguments_of(value: Option<&Value>) -> String {
+pub(super) fn arguments_of(value: Option<Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => s,
         Some(other) => other.to_string(),
     }
 }
@@ -135,7 +137,7 @@ pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
         .enumerate()
     {
         let function = call.function.unwrap_or_default();
-        let arguments = arguments_of(function.arguments.as_ref());
+        let arguments = arguments_of(function.arguments);
         content.push(Part::ToolCall {
             id: call
                 .id
@@ -182,56 +184,49 @@ pub(super) fn client_id(upstream: &str, client: &ClientView) -> String {
 
 /// Encodes a whole answer for a chat client.
 pub(crate) fn encode_response(response: &Response, client: &ClientView) -> Vec<u8> {
-    let mut text = String::new();
-    let mut reasoning = String::new();
+    let mut text = None;
+    let mut reasoning = None;
     let mut calls = Vec::new();
     for part in &response.content {
         match part {
-            Part::Text { text: t, .. } => text.push_str(t),
-            Part::Thinking { text: t, .. } => reasoning.push_str(t),
+            Part::Text { text: t, .. } => push_cow(&mut text, t, ""),
+            Part::Thinking { text: t, .. } => push_cow(&mut reasoning, t, ""),
             Part::ToolCall {
                 id,
                 name,
                 arguments,
                 ..
-            } => calls.push(json!({
-                "id": id,
-                "type": "function",
-                "function": {"name": name, "arguments": arguments},
-            })),
+            } => calls.push(OutCall {
+                id,
+                kind: "function",
+                function: OutCallFunction { name, arguments },
+            }),
             _ => {}
         }
     }
-    let mut message = Map::new();
-    message.insert("role".into(), json!("assistant"));
-    message.insert(
-        "content".into(),
-        if text.is_empty() && !calls.is_empty() {
-            Value::Null
-        } else {
-            json!(text)
-        },
-    );
-    message.insert("refusal".into(), Value::Null);
-    if !reasoning.is_empty() {
-        message.insert("reasoning_content".into(), json!(reasoning));
-    }
+    let text = text.unwrap_or_default();
     let called = !calls.is_empty();
-    if called {
-        message.insert("tool_calls".into(), Value::Array(calls));
-    }
-    let body = json!({
-        "id": client_id(&response.id, client),
-        "object": "chat.completion",
-        "created": response.created.unwrap_or(client.created),
-        "model": client.model,
-        "choices": [{
-            "index": 0,
-            "message": message,
-            "logprobs": null,
-            "finish_reason": encode_finish(&response.finish, called),
+    let id = client_id(&response.id, client);
+    let body = OutCompletion {
+        id: &id,
+        object: "chat.completion",
+        created: response.created.unwrap_or(client.created),
+        model: &client.model,
+        choices: [OutChoice {
+            index: 0,
+            message: OutAnswer {
+                role: "assistant",
+                content: (!text.is_empty() || !called).then_some(text),
+                refusal: None,
+                reasoning_content: reasoning.filter(|r| !r.is_empty()),
+                tool_calls: calls,
+            },
+            logprobs: None,
+            finish_reason: encode_finish(&response.finish, called),
         }],
-        "usage": encode_usage(&response.usage),
-    });
-    serde_json::to_vec(&body).unwrap_or_default()
+        usage: encode_usage(&response.usage),
+    };
+    let mut out = Vec::with_capacity(1024);
+    let _ = serde_json::to_writer(&mut out, &body);
+    out
 }

@@ -292,7 +292,7 @@ impl StreamDecoder {
             }
         };
         let function = fragment.function.unwrap_or_default();
-        let arguments = arguments_of(function.arguments.as_ref());
+        let arguments = arguments_of(function.arguments);
         let call = &mut self.calls[at];
         call.shape.push(&arguments);
         if call.id.is_empty()

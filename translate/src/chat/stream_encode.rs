@@ -1,12 +1,102 @@
 //! Hub events to a chat client's stream: `data:` chunks, a usage chunk when asked for, and
 //! `data: [DONE]`.
 
-use serde_json::{Value, json};
-
 use super::response::{client_id, encode_finish, encode_usage};
+use super::wire::ChatUsage;
 use crate::ClientView;
 use crate::ir::{Block, Delta, Event, Usage};
 use crate::sse::{write_frame, write_json};
+
+/// A `chat.completion.chunk` with one choice, as written.
+#[derive(serde::Serialize)]
+struct Chunk<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [ChunkChoice<'a>; 1],
+}
+
+/// The chunk's choice.
+#[derive(serde::Serialize)]
+struct ChunkChoice<'a> {
+    index: u32,
+    delta: ChunkDelta<'a>,
+    /// Always `null`.
+    logprobs: Option<()>,
+    finish_reason: Option<&'a str>,
+}
+
+/// The last chunk: no choice, the usage.
+#[derive(serde::Serialize)]
+struct UsageChunk<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [(); 0],
+    usage: ChatUsage,
+}
+
+/// A chunk's delta, as written (absent fields left out).
+#[derive(Default, serde::Serialize)]
+struct ChunkDelta<'a> {
+    /// `assistant` on the first chunk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    /// Text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
+    /// Reasoning text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'a str>,
+    /// One tool call piece.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<[CallDelta<'a>; 1]>,
+}
+
+impl<'a> ChunkDelta<'a> {
+    /// A piece of the arguments of call `index`.
+    fn arguments(index: u64, arguments: &'a str) -> Self {
+        ChunkDelta {
+            tool_calls: Some([CallDelta {
+                index,
+                id: None,
+                kind: None,
+                function: FunctionDelta {
+                    name: None,
+                    arguments,
+                },
+            }]),
+            ..ChunkDelta::default()
+        }
+    }
+}
+
+/// A tool call piece.
+#[derive(serde::Serialize)]
+struct CallDelta<'a> {
+    /// The call's position.
+    index: u64,
+    /// The call id (first piece).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    /// `function` (first piece).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    /// Name and arguments.
+    function: FunctionDelta<'a>,
+}
+
+/// A tool call piece's function.
+#[derive(serde::Serialize)]
+struct FunctionDelta<'a> {
+    /// The name (first piece).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    /// Arguments text.
+    arguments: &'a str,
+}
 
 /// Hub events to the client's stream bytes.
 #[derive(Debug, Default)]
@@ -44,23 +134,24 @@ impl StreamEncoder {
         }
     }
 
-    /// Writes one chunk with one choice.
-    fn chunk(&self, delta: Value, finish: Option<&str>, out: &mut Vec<u8>) {
+    /// Writes one chunk with one choice (serialized from borrowed fields: no tree is built
+    /// around the delta for each chunk).
+    fn chunk(&self, delta: ChunkDelta<'_>, finish: Option<&str>, out: &mut Vec<u8>) {
         write_json(
             out,
             None,
-            &json!({
-                "id": self.id,
-                "object": "chat.completion.chunk",
-                "created": self.created,
-                "model": self.model,
-                "choices": [{
-                    "index": 0,
-                    "delta": delta,
-                    "logprobs": null,
-                    "finish_reason": finish,
+            &Chunk {
+                id: &self.id,
+                object: "chat.completion.chunk",
+                created: self.created,
+                model: &self.model,
+                choices: [ChunkChoice {
+                    index: 0,
+                    delta,
+                    logprobs: None,
+                    finish_reason: finish,
                 }],
-            }),
+            },
         );
     }
 
@@ -69,7 +160,15 @@ impl StreamEncoder {
         match event {
             Event::Start { id, .. } => {
                 self.id = client_id(id, &self.client);
-                self.chunk(json!({"role": "assistant", "content": ""}), None, out);
+                self.chunk(
+                    ChunkDelta {
+                        role: Some("assistant"),
+                        content: Some(""),
+                        ..ChunkDelta::default()
+                    },
+                    None,
+                    out,
+                );
             }
             Event::BlockStart {
                 block: Block::ToolCall { id, name },
@@ -80,31 +179,44 @@ impl StreamEncoder {
                 self.tool = Some(index);
                 self.tool_arguments = false;
                 self.chunk(
-                    json!({"tool_calls": [{
-                        "index": index,
-                        "id": id,
-                        "type": "function",
-                        "function": {"name": name, "arguments": ""},
-                    }]}),
+                    ChunkDelta {
+                        tool_calls: Some([CallDelta {
+                            index,
+                            id: Some(id),
+                            kind: Some("function"),
+                            function: FunctionDelta {
+                                name: Some(name),
+                                arguments: "",
+                            },
+                        }]),
+                        ..ChunkDelta::default()
+                    },
                     None,
                     out,
                 );
             }
             Event::BlockStart { .. } => {}
             Event::Delta { delta, .. } => match delta {
-                Delta::Text(text) => self.chunk(json!({"content": text}), None, out),
-                Delta::Thinking(text) => self.chunk(json!({"reasoning_content": text}), None, out),
+                Delta::Text(text) => self.chunk(
+                    ChunkDelta {
+                        content: Some(text),
+                        ..ChunkDelta::default()
+                    },
+                    None,
+                    out,
+                ),
+                Delta::Thinking(text) => self.chunk(
+                    ChunkDelta {
+                        reasoning_content: Some(text),
+                        ..ChunkDelta::default()
+                    },
+                    None,
+                    out,
+                ),
                 Delta::Arguments(arguments) => {
                     if let Some(index) = self.tool {
                         self.tool_arguments |= !arguments.is_empty();
-                        self.chunk(
-                            json!({"tool_calls": [{
-                                "index": index,
-                                "function": {"arguments": arguments},
-                            }]}),
-                            None,
-                            out,
-                        );
+                        self.chunk(ChunkDelta::arguments(index, arguments), None, out);
                     }
                 }
                 Delta::Signature(_) => {}
@@ -115,31 +227,27 @@ impl StreamEncoder {
                 if let Some(index) = self.tool.take()
                     && !self.tool_arguments
                 {
-                    self.chunk(
-                        json!({"tool_calls": [{"index": index, "function": {"arguments": "{}"}}]}),
-                        None,
-                        out,
-                    );
+                    self.chunk(ChunkDelta::arguments(index, "{}"), None, out);
                 }
             }
             Event::Usage(usage) => self.usage.merge(usage),
             Event::Finish(finish) => {
                 let reason = encode_finish(finish, self.tools > 0);
-                self.chunk(json!({}), Some(reason), out);
+                self.chunk(ChunkDelta::default(), Some(reason), out);
             }
             Event::End => {
                 if self.include_usage {
                     write_json(
                         out,
                         None,
-                        &json!({
-                            "id": self.id,
-                            "object": "chat.completion.chunk",
-                            "created": self.created,
-                            "model": self.model,
-                            "choices": [],
-                            "usage": encode_usage(&self.usage),
-                        }),
+                        &UsageChunk {
+                            id: &self.id,
+                            object: "chat.completion.chunk",
+                            created: self.created,
+                            model: &self.model,
+                            choices: [],
+                            usage: encode_usage(&self.usage),
+                        },
                     );
                 }
                 write_frame(out, None, b"[DONE]");

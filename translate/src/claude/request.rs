@@ -1,7 +1,10 @@
 //! Requests: a Claude client's body to the hub, and the hub to a Claude upstream's body.
 
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 use super::{base64, schema, wire};
 use crate::TranslateError;
@@ -56,7 +59,7 @@ fn invalid(message: String) -> TranslateError {
 const ATTRIBUTION: &str = "x-anthropic-billing-header:";
 
 pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
-    let wire: wire::Request = serde_json::from_slice(body)
+    let wire: wire::Request<'_> = serde_json::from_slice(body)
         .map_err(|e| invalid(format!("not an Anthropic Messages request: {e}")))?;
     let mut request = Request {
         model: wire.model.unwrap_or_default(),
@@ -105,7 +108,8 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
             }
         };
         let path = format!("messages[{i}].content");
-        let parts = decode_content(message.content, &path, &mut request.same_protocol_only)?;
+        let parts =
+            decode_message_content(message.content, &path, &mut request.same_protocol_only)?;
         request.messages.push(Message { role, parts });
     }
     for (i, tool) in wire.tools.unwrap_or_default().into_iter().enumerate() {
@@ -197,7 +201,122 @@ fn decode_tool(tool: Value, i: usize) -> Result<Option<Tool>, TranslateError> {
     }))
 }
 
-/// A message's (or tool result's) content.
+/// A message's content.
+fn decode_message_content(
+    content: wire::MessageContent<'_>,
+    path: &str,
+    foreign: &mut Vec<String>,
+) -> Result<Vec<Part>, TranslateError> {
+    let blocks = match content {
+        wire::MessageContent::Text(text) => return Ok(vec![Part::text(text)]),
+        wire::MessageContent::Blocks(blocks) => blocks,
+    };
+    let mut parts = Vec::with_capacity(blocks.len());
+    for (j, raw) in blocks.into_iter().enumerate() {
+        let here = || format!("{path}[{j}]");
+        // A known block type read straight from the body (the common case).
+        if let Ok(flat) = serde_json::from_str::<wire::FlatBlock<'_>>(raw.get())
+            && let Some(part) = decode_flat(flat, &here, foreign)?
+        {
+            parts.push(part);
+            continue;
+        }
+        // Anything else is read as before, through a value, to name it.
+        let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+        decode_value_block(&value, here(), foreign, &mut parts)?;
+    }
+    Ok(parts)
+}
+
+/// A block read flat, when its type is known and has the fields it needs (`None`: read it
+/// through a value).
+fn decode_flat(
+    flat: wire::FlatBlock<'_>,
+    here: &dyn Fn() -> String,
+    foreign: &mut Vec<String>,
+) -> Result<Option<Part>, TranslateError> {
+    let block = match (&*flat.kind, flat.source) {
+        ("text", _) => match flat.text {
+            Some(text) => wire::Block::Text {
+                text,
+                cache_control: flat.cache_control,
+            },
+            None => return Ok(None),
+        },
+        ("image", Some(source)) => wire::Block::Image { source },
+        ("document", Some(source)) => wire::Block::Document {
+            source,
+            title: flat.title,
+        },
+        ("tool_use", _) => match (flat.id, flat.name) {
+            (Some(id), Some(name)) => wire::Block::ToolUse {
+                id,
+                name,
+                input: flat.input.unwrap_or(Value::Null),
+            },
+            _ => return Ok(None),
+        },
+        ("tool_result", _) => {
+            let Some(tool_use_id) = flat.tool_use_id else {
+                return Ok(None);
+            };
+            let parts = match flat.content {
+                None => Vec::new(),
+                Some(content) => {
+                    decode_message_content(content, &format!("{}.content", here()), foreign)?
+                }
+            };
+            return Ok(Some(tool_result(
+                tool_use_id,
+                parts,
+                flat.is_error,
+                flat.cache_control,
+            )));
+        }
+        // A null `thinking` is refused by the value path: only a string is read here.
+        ("thinking", _) => match flat.thinking {
+            Some(thinking) => wire::Block::Thinking {
+                thinking,
+                signature: flat.signature,
+            },
+            None => return Ok(None),
+        },
+        ("redacted_thinking", _) => match flat.data {
+            Some(data) => wire::Block::RedactedThinking { data },
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    decode_block(block, here, foreign).map(Some)
+}
+
+/// A tool result with its decoded content (`cache_control` kept on its last text).
+fn tool_result(
+    call_id: String,
+    mut parts: Vec<Part>,
+    is_error: Option<bool>,
+    cache_control: Option<Value>,
+) -> Part {
+    if cache_control.is_some()
+        && let Some(Part::Text {
+            cache_control: slot @ None,
+            ..
+        }) = parts
+            .iter_mut()
+            .rev()
+            .find(|p| matches!(p, Part::Text { .. }))
+    {
+        *slot = cache_control;
+    }
+    Part::ToolResult {
+        call_id,
+        name: None,
+        content: parts,
+        is_error: is_error.unwrap_or(false),
+    }
+}
+
+/// A tool result's content.
 fn decode_content(
     content: wire::Content,
     path: &str,
@@ -209,29 +328,39 @@ fn decode_content(
     };
     let mut parts = Vec::with_capacity(blocks.len());
     for (j, value) in blocks.iter().enumerate() {
-        let here = format!("{path}[{j}]");
-        let kind = value.get("type").and_then(Value::as_str).unwrap_or("");
-        let block = match wire::Block::deserialize(value) {
-            Ok(block) => block,
-            Err(error) => match kind {
-                "text" | "tool_use" | "tool_result" | "thinking" | "redacted_thinking" => {
-                    return Err(invalid(format!("{here}: {error}")));
-                }
-                "" => return Err(invalid(format!("{here}.type: missing"))),
-                // Other sources (`content`), server-tool blocks, new block types.
-                _ => {
-                    foreign.push(here);
-                    continue;
-                }
-            },
-        };
-        if SERVER_BLOCKS.contains(&kind) {
-            foreign.push(here);
-            continue;
-        }
-        parts.push(decode_block(block, &here, foreign)?);
+        decode_value_block(value, format!("{path}[{j}]"), foreign, &mut parts)?;
     }
     Ok(parts)
+}
+
+/// One content block given as a value, onto `parts` (or its path onto `foreign`).
+fn decode_value_block(
+    value: &Value,
+    here: String,
+    foreign: &mut Vec<String>,
+    parts: &mut Vec<Part>,
+) -> Result<(), TranslateError> {
+    let kind = value.get("type").and_then(Value::as_str).unwrap_or("");
+    let block = match wire::Block::deserialize(value) {
+        Ok(block) => block,
+        Err(error) => match kind {
+            "text" | "tool_use" | "tool_result" | "thinking" | "redacted_thinking" => {
+                return Err(invalid(format!("{here}: {error}")));
+            }
+            "" => return Err(invalid(format!("{here}.type: missing"))),
+            // Other sources (`content`), server-tool blocks, new block types.
+            _ => {
+                foreign.push(here);
+                return Ok(());
+            }
+        },
+    };
+    if SERVER_BLOCKS.contains(&kind) {
+        foreign.push(here);
+        return Ok(());
+    }
+    parts.push(decode_block(block, &|| here.clone(), foreign)?);
+    Ok(())
 }
 
 fn decode_media(source: wire::Source) -> Result<Media, TranslateError> {
@@ -248,7 +377,7 @@ fn decode_media(source: wire::Source) -> Result<Media, TranslateError> {
 
 fn decode_block(
     block: wire::Block,
-    here: &str,
+    here: &dyn Fn() -> String,
     foreign: &mut Vec<String>,
 ) -> Result<Part, TranslateError> {
     Ok(match block {
@@ -262,7 +391,8 @@ fn decode_block(
         wire::Block::Image { source } => {
             if matches!(source, wire::Source::Text { .. }) {
                 return Err(invalid(format!(
-                    "{here}.source: an image cannot have a text source"
+                    "{}.source: an image cannot have a text source",
+                    here()
                 )));
             }
             Part::Image(decode_media(source)?)
@@ -283,27 +413,11 @@ fn decode_block(
             is_error,
             cache_control,
         } => {
-            let mut parts = match content {
+            let parts = match content {
                 None => Vec::new(),
-                Some(content) => decode_content(content, &format!("{here}.content"), foreign)?,
+                Some(content) => decode_content(content, &format!("{}.content", here()), foreign)?,
             };
-            if cache_control.is_some()
-                && let Some(Part::Text {
-                    cache_control: slot @ None,
-                    ..
-                }) = parts
-                    .iter_mut()
-                    .rev()
-                    .find(|p| matches!(p, Part::Text { .. }))
-            {
-                *slot = cache_control;
-            }
-            Part::ToolResult {
-                call_id: tool_use_id,
-                name: None,
-                content: parts,
-                is_error: is_error.unwrap_or(false),
-            }
+            tool_result(tool_use_id, parts, is_error, cache_control)
         }
         wire::Block::Thinking {
             thinking,
@@ -344,7 +458,7 @@ pub(super) fn sanitize_id(id: &str) -> String {
 
 /// Whether `model` takes adaptive thinking (`thinking.type=adaptive` + `output_config.effort`):
 /// Claude 4.6 and later.
-fn adaptive_capable(model: &str) -> bool {
+pub(crate) fn adaptive_capable(model: &str) -> bool {
     let model = model.to_ascii_lowercase();
     for family in ["opus-", "sonnet-", "haiku-"] {
         let Some(at) = model.find(family) else {
@@ -360,10 +474,11 @@ fn adaptive_capable(model: &str) -> bool {
     false
 }
 
-/// Encodes an upstream `/v1/messages` body.
 pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateError> {
     let body = encode_body(request, false)?;
-    Ok(serde_json::to_vec(&body)?)
+    let mut out = Vec::with_capacity(body_capacity(request));
+    serde_json::to_writer(&mut out, &body)?;
+    Ok(out)
 }
 
 /// Encodes an upstream `/v1/messages/count_tokens` body: model, system, messages, tools,
@@ -373,9 +488,202 @@ pub(crate) fn encode_count_request(request: &Request) -> Result<Vec<u8>, Transla
     Ok(serde_json::to_vec(&body)?)
 }
 
-fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> {
-    let mut body = Map::new();
-    body.insert("model".to_owned(), json!(request.model));
+/// A first guess at the encoded body's size (the text it carries), so the buffer grows rarely.
+fn body_capacity(request: &Request) -> usize {
+    fn parts(list: &[Part]) -> usize {
+        list.iter()
+            .map(|part| match part {
+                Part::Text { text, .. } => text.len() + 32,
+                Part::ToolCall { arguments, .. } => arguments.len() + 96,
+                Part::ToolResult { content, .. } => parts(content) + 96,
+                Part::Thinking { text, .. } => text.len() + 64,
+                _ => 64,
+            })
+            .sum()
+    }
+    let messages: usize = request.messages.iter().map(|m| parts(&m.parts) + 32).sum();
+    let tools: usize = request
+        .tools
+        .iter()
+        .map(|t| t.name.len() + t.description.as_ref().map_or(0, String::len) + 512)
+        .sum();
+    (parts(&request.system) + messages + tools + 256) * 9 / 8
+}
+
+/// The upstream body, borrowing from the hub request.
+#[derive(Serialize)]
+struct Body<'a> {
+    model: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    system: Vec<OutBlock<'a>>,
+    messages: Vec<OutMessage<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<OutTool<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<OutChoice<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thinking: Option<OutThinking>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_config: Option<OutEffort>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_k: Option<u64>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    stop_sequences: &'a [String],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<OutMetadata<'a>>,
+}
+
+/// `metadata`.
+#[derive(Serialize)]
+struct OutMetadata<'a> {
+    user_id: &'a str,
+}
+
+/// `output_config`.
+#[derive(Serialize)]
+struct OutEffort {
+    effort: &'static str,
+}
+
+/// `thinking`.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum OutThinking {
+    Disabled,
+    Adaptive,
+    Enabled { budget_tokens: u64 },
+}
+
+/// `tool_choice`.
+#[derive(Serialize)]
+struct OutChoice<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    disable_parallel_tool_use: bool,
+}
+
+/// A tool.
+#[derive(Serialize)]
+struct OutTool<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    input_schema: schema::Normalized<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_control: Option<&'a Value>,
+}
+
+/// One message.
+#[derive(Serialize)]
+struct OutMessage<'a> {
+    role: &'static str,
+    content: Vec<OutBlock<'a>>,
+}
+
+/// A content block.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum OutBlock<'a> {
+    Text {
+        text: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<&'a Value>,
+    },
+    Image {
+        source: OutSource<'a>,
+    },
+    Document {
+        source: OutSource<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        title: Option<&'a str>,
+    },
+    ToolUse {
+        id: Cow<'a, str>,
+        name: &'a str,
+        #[serde(serialize_with = "write_input")]
+        input: Option<&'a RawValue>,
+    },
+    ToolResult {
+        tool_use_id: Cow<'a, str>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        content: Vec<OutBlock<'a>>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        is_error: bool,
+    },
+    Thinking {
+        thinking: &'a str,
+        signature: &'a str,
+    },
+    RedactedThinking {
+        data: &'a str,
+    },
+}
+
+/// An image's or document's source.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum OutSource<'a> {
+    Base64 {
+        media_type: &'a str,
+        data: &'a str,
+    },
+    Text {
+        media_type: &'static str,
+        data: String,
+    },
+    Url {
+        url: &'a str,
+    },
+    File {
+        file_id: &'a str,
+    },
+}
+
+/// Tool-call arguments as Claude's `input`: the JSON object text as given (validated), `None`
+/// (written `{}`) for empty, invalid (e.g. cut off by a length limit) or non-object arguments.
+pub(super) fn input_object(arguments: &str) -> Option<&RawValue> {
+    serde_json::from_str::<&RawValue>(arguments.trim())
+        .ok()
+        .filter(|raw| raw.get().starts_with('{'))
+}
+
+/// Writes an [`input_object`]: the object, or `{}`.
+pub(super) fn write_input<S: serde::Serializer>(
+    input: &Option<&RawValue>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    match input {
+        Some(raw) => raw.serialize(serializer),
+        None => serializer.serialize_map(Some(0))?.end(),
+    }
+}
+
+/// [`sanitize_id`], borrowing the id when it is already clean.
+pub(super) fn sanitize_id_cow(id: &str) -> Cow<'_, str> {
+    if !id.is_empty()
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+    {
+        Cow::Borrowed(id)
+    } else {
+        Cow::Owned(sanitize_id(id))
+    }
+}
+
+fn encode_body(request: &Request, count: bool) -> Result<Body<'_>, TranslateError> {
     if let Some(n) = request.n
         && n > 1
     {
@@ -396,31 +704,23 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
     let max_tokens = request
         .max_tokens
         .unwrap_or_else(|| default_max_tokens(&request.model));
-    if !count {
-        body.insert("max_tokens".to_owned(), json!(max_tokens));
-    }
-    if !request.system.is_empty() {
-        let mut blocks = Vec::new();
-        for (i, part) in request.system.iter().enumerate() {
-            match part {
-                Part::Text {
-                    text,
-                    cache_control,
-                } => {
-                    if !text.is_empty() {
-                        blocks.push(text_block(text, cache_control.as_ref()));
-                    }
-                }
-                _ => {
-                    return Err(TranslateError::unsupported(
-                        format!("system[{i}]"),
-                        "Claude takes only text as system instructions",
-                    ));
+    let mut system = Vec::new();
+    for (i, part) in request.system.iter().enumerate() {
+        match part {
+            Part::Text {
+                text,
+                cache_control,
+            } => {
+                if !text.is_empty() {
+                    system.push(text_block(text, cache_control.as_ref()));
                 }
             }
-        }
-        if !blocks.is_empty() {
-            body.insert("system".to_owned(), Value::Array(blocks));
+            _ => {
+                return Err(TranslateError::unsupported(
+                    format!("system[{i}]"),
+                    "Claude takes only text as system instructions",
+                ));
+            }
         }
     }
     let no_content = request.messages.iter().all(|m| {
@@ -428,62 +728,69 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
             .iter()
             .all(|p| matches!(p, Part::Text { text, .. } if text.is_empty()))
     });
-    let messages = match body.get("system") {
+    let messages = if !system.is_empty() && no_content {
         // Only instructions: Claude needs a message, so they become the user's turn.
-        Some(Value::Array(blocks)) if no_content => {
-            let blocks = blocks.clone();
-            body.remove("system");
-            vec![json!({"role": "user", "content": blocks})]
-        }
-        _ => encode_messages(&request.messages)?,
+        vec![OutMessage {
+            role: "user",
+            content: std::mem::take(&mut system),
+        }]
+    } else {
+        encode_messages(&request.messages)?
     };
     let unthinking_tool_turn = unthinking_tool_turn(&messages);
-    body.insert("messages".to_owned(), Value::Array(messages));
     let has_tools = !request.tools.is_empty();
-    if has_tools {
-        let tools: Vec<Value> = request
-            .tools
-            .iter()
-            .map(|tool| {
-                let mut out = Map::new();
-                out.insert("name".to_owned(), json!(tool.name));
-                if let Some(description) = &tool.description {
-                    out.insert("description".to_owned(), json!(description));
-                }
-                out.insert(
-                    "input_schema".to_owned(),
-                    schema::normalize(&tool.parameters),
-                );
-                if let Some(cache) = &tool.cache_control {
-                    out.insert("cache_control".to_owned(), cache.clone());
-                }
-                Value::Object(out)
-            })
-            .collect();
-        body.insert("tools".to_owned(), Value::Array(tools));
-    }
+    let tools: Vec<OutTool<'_>> = request
+        .tools
+        .iter()
+        .map(|tool| OutTool {
+            name: &tool.name,
+            description: tool.description.as_deref(),
+            input_schema: schema::Normalized::new(&tool.parameters),
+            cache_control: tool.cache_control.as_ref(),
+        })
+        .collect();
     let forced = matches!(
         request.tool_choice,
         Some(ToolChoice::Required | ToolChoice::Tool(_))
     );
+    let mut tool_choice = None;
     if has_tools {
-        let mut choice = match &request.tool_choice {
+        let choice = |kind, name| OutChoice {
+            kind,
+            name,
+            disable_parallel_tool_use: false,
+        };
+        tool_choice = match &request.tool_choice {
             None => None,
-            Some(ToolChoice::Auto) => Some(json!({"type": "auto"})),
-            Some(ToolChoice::None) => Some(json!({"type": "none"})),
-            Some(ToolChoice::Required) => Some(json!({"type": "any"})),
-            Some(ToolChoice::Tool(name)) => Some(json!({"type": "tool", "name": name})),
+            Some(ToolChoice::Auto) => Some(choice("auto", None)),
+            Some(ToolChoice::None) => Some(choice("none", None)),
+            Some(ToolChoice::Required) => Some(choice("any", None)),
+            Some(ToolChoice::Tool(name)) => Some(choice("tool", Some(name.as_str()))),
         };
         if request.parallel_tool_calls == Some(false)
             && request.tool_choice != Some(ToolChoice::None)
         {
-            let choice = choice.get_or_insert_with(|| json!({"type": "auto"}));
-            choice["disable_parallel_tool_use"] = json!(true);
-        }
-        if let Some(choice) = choice {
-            body.insert("tool_choice".to_owned(), choice);
+            tool_choice
+                .get_or_insert_with(|| choice("auto", None))
+                .disable_parallel_tool_use = true;
         }
     }
+    let mut body = Body {
+        model: &request.model,
+        max_tokens: (!count).then_some(max_tokens),
+        system,
+        messages,
+        tools,
+        tool_choice,
+        thinking: None,
+        output_config: None,
+        temperature: None,
+        top_p: None,
+        top_k: None,
+        stop_sequences: &[],
+        stream: false,
+        metadata: None,
+    };
     // Claude refuses thinking with a forced tool choice, and when the last assistant turn
     // calls tools without starting with a thinking block (history from a client that does
     // not replay Claude thinking): thinking is dropped then.
@@ -496,18 +803,19 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
     let mut thinking_on = false;
     match thinking {
         None => {}
-        Some(Thinking::Off) => {
-            body.insert("thinking".to_owned(), json!({"type": "disabled"}));
-        }
+        Some(Thinking::Off) => body.thinking = Some(OutThinking::Disabled),
         Some(setting) if adaptive => {
             thinking_on = true;
-            body.insert("thinking".to_owned(), json!({"type": "adaptive"}));
-            if let Some(effort) = setting.effort() {
+            body.thinking = Some(OutThinking::Adaptive);
+            if let Some(effort) = setting.effort()
+                && !count
+            {
                 let mut level = effort.claude();
                 if level == "max" && !request.model.to_ascii_lowercase().contains("opus") {
                     level = "high";
                 }
-                body.insert("output_config".to_owned(), json!({"effort": level}));
+                // The count endpoint takes no generation settings.
+                body.output_config = Some(OutEffort { effort: level });
             }
         }
         Some(setting) => {
@@ -525,17 +833,14 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
             };
             if budget >= MIN_BUDGET {
                 thinking_on = true;
-                body.insert(
-                    "thinking".to_owned(),
-                    json!({"type": "enabled", "budget_tokens": budget}),
-                );
+                body.thinking = Some(OutThinking::Enabled {
+                    budget_tokens: budget,
+                });
             }
         }
     }
     if count {
-        // The count endpoint takes no generation settings.
-        body.remove("output_config");
-        return Ok(Value::Object(body));
+        return Ok(body);
     }
     // Sampling: Claude refuses temperature with thinking and takes top_p only ≥ 0.95 then;
     // without thinking, recent models refuse temperature and top_p together (top_p dropped).
@@ -543,7 +848,7 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
         && !thinking_on
     {
         // Claude's range is 0..=1 (OpenAI's goes to 2).
-        body.insert("temperature".to_owned(), json!(t.clamp(0.0, 1.0)));
+        body.temperature = Some(t.clamp(0.0, 1.0));
     }
     if let Some(p) = request.top_p {
         let keep = if thinking_on {
@@ -552,84 +857,88 @@ fn encode_body(request: &Request, count: bool) -> Result<Value, TranslateError> 
             request.temperature.is_none()
         };
         if keep {
-            body.insert("top_p".to_owned(), json!(p));
+            body.top_p = Some(p);
         }
     }
-    if let Some(k) = request.top_k
-        && !thinking_on
-    {
-        body.insert("top_k".to_owned(), json!(k));
+    if !thinking_on {
+        body.top_k = request.top_k;
     }
-    if !request.stop.is_empty() {
-        body.insert("stop_sequences".to_owned(), json!(request.stop));
-    }
-    if request.stream {
-        body.insert("stream".to_owned(), json!(true));
-    }
-    if let Some(user) = &request.user {
-        body.insert("metadata".to_owned(), json!({"user_id": user}));
-    }
-    Ok(Value::Object(body))
+    body.stop_sequences = &request.stop;
+    body.stream = request.stream;
+    body.metadata = request
+        .user
+        .as_deref()
+        .map(|user_id| OutMetadata { user_id });
+    Ok(body)
 }
 
 /// Whether the last assistant turn has a `tool_use` but does not start with (redacted)
 /// thinking: Claude refuses such a history while thinking is on.
-fn unthinking_tool_turn(messages: &[Value]) -> bool {
-    let Some(last) = messages.iter().rev().find(|m| m["role"] == "assistant") else {
+fn unthinking_tool_turn(messages: &[OutMessage<'_>]) -> bool {
+    let Some(last) = messages.iter().rev().find(|m| m.role == "assistant") else {
         return false;
     };
-    let Some(blocks) = last["content"].as_array() else {
-        return false;
-    };
-    let starts_thinking = blocks
-        .first()
-        .is_some_and(|b| b["type"] == "thinking" || b["type"] == "redacted_thinking");
-    !starts_thinking && blocks.iter().any(|b| b["type"] == "tool_use")
+    let starts_thinking = matches!(
+        last.content.first(),
+        Some(OutBlock::Thinking { .. } | OutBlock::RedactedThinking { .. })
+    );
+    !starts_thinking
+        && last
+            .content
+            .iter()
+            .any(|b| matches!(b, OutBlock::ToolUse { .. }))
 }
 
-fn text_block(text: &str, cache_control: Option<&Value>) -> Value {
-    let mut block = json!({"type": "text", "text": text});
-    if let Some(cache) = cache_control {
-        block["cache_control"] = cache.clone();
+fn text_block<'a>(text: &'a str, cache_control: Option<&'a Value>) -> OutBlock<'a> {
+    OutBlock::Text {
+        text,
+        cache_control,
     }
-    block
 }
 
-fn encode_media(media: &Media, document: bool, here: &str) -> Result<Value, TranslateError> {
+fn encode_media<'a>(
+    media: &'a Media,
+    document: bool,
+    here: impl FnOnce() -> String,
+) -> Result<OutSource<'a>, TranslateError> {
     Ok(match media {
         Media::Base64 { media_type, data } if document && media_type.starts_with("text/") => {
             let text = base64::decode(data)
                 .and_then(|bytes| String::from_utf8(bytes).ok())
                 .ok_or_else(|| {
-                    TranslateError::unsupported(here, "the text document is not base64 UTF-8")
+                    TranslateError::unsupported(here(), "the text document is not base64 UTF-8")
                 })?;
-            json!({"type": "text", "media_type": "text/plain", "data": text})
+            OutSource::Text {
+                media_type: "text/plain",
+                data: text,
+            }
         }
         Media::Base64 { media_type, .. } if document && media_type != "application/pdf" => {
             return Err(TranslateError::unsupported(
-                here,
+                here(),
                 format!("Claude takes PDF and plain-text documents, not {media_type}"),
             ));
         }
-        Media::Base64 { media_type, data } => {
-            json!({"type": "base64", "media_type": media_type, "data": data})
-        }
+        Media::Base64 { media_type, data } => OutSource::Base64 { media_type, data },
         Media::Url(url) if url.starts_with("data:") => {
             return Err(TranslateError::unsupported(
-                here,
+                here(),
                 "a data: URL that is not base64 cannot be sent to Claude",
             ));
         }
-        Media::Url(url) => json!({"type": "url", "url": url}),
-        Media::FileId(id) => json!({"type": "file", "file_id": id}),
+        Media::Url(url) => OutSource::Url { url },
+        Media::FileId(id) => OutSource::File { file_id: id },
     })
 }
 
 /// Content blocks of one tool result.
-fn encode_result_content(parts: &[Part], here: &str) -> Result<Vec<Value>, TranslateError> {
-    let mut blocks = Vec::new();
+fn encode_result_content<'a>(
+    parts: &'a [Part],
+    here: &dyn Fn() -> String,
+) -> Result<Vec<OutBlock<'a>>, TranslateError> {
+    let mut blocks = Vec::with_capacity(parts.len());
     for (k, part) in parts.iter().enumerate() {
-        let at = format!("{here}.content[{k}]");
+        let at = || format!("{}.content[{k}]", here());
         match part {
             Part::Text {
                 text,
@@ -639,15 +948,15 @@ fn encode_result_content(parts: &[Part], here: &str) -> Result<Vec<Value>, Trans
                     blocks.push(text_block(text, cache_control.as_ref()));
                 }
             }
-            Part::Image(media) => {
-                blocks.push(json!({"type": "image", "source": encode_media(media, false, &at)?}))
-            }
+            Part::Image(media) => blocks.push(OutBlock::Image {
+                source: encode_media(media, false, at)?,
+            }),
             Part::Document { media, title } => {
-                blocks.push(document_block(media, title.as_deref(), &at)?)
+                blocks.push(document_block(media, title.as_deref(), at)?)
             }
             _ => {
                 return Err(TranslateError::unsupported(
-                    at,
+                    at(),
                     "a Claude tool result holds text, images and documents only",
                 ));
             }
@@ -656,30 +965,33 @@ fn encode_result_content(parts: &[Part], here: &str) -> Result<Vec<Value>, Trans
     Ok(blocks)
 }
 
-fn document_block(media: &Media, title: Option<&str>, here: &str) -> Result<Value, TranslateError> {
-    let mut block = json!({"type": "document", "source": encode_media(media, true, here)?});
-    if let Some(title) = title {
-        block["title"] = json!(title);
-    }
-    Ok(block)
+fn document_block<'a>(
+    media: &'a Media,
+    title: Option<&'a str>,
+    here: impl FnOnce() -> String,
+) -> Result<OutBlock<'a>, TranslateError> {
+    Ok(OutBlock::Document {
+        source: encode_media(media, true, here)?,
+        title,
+    })
 }
 
 /// The conversation as Claude takes it: empty text dropped, foreign thinking dropped, tool ids
 /// sanitised, consecutive same-role messages merged, tool results first in their message, and
 /// a placeholder user turn (`"."`) in front when the conversation starts with the assistant.
-fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
-    let mut out: Vec<(Role, Vec<Value>)> = Vec::new();
+fn encode_messages(messages: &[Message]) -> Result<Vec<OutMessage<'_>>, TranslateError> {
+    let mut out: Vec<(Role, Vec<OutBlock<'_>>)> = Vec::with_capacity(messages.len() + 1);
     for (i, message) in messages.iter().enumerate() {
         let assistant = message.role == Role::Assistant;
-        let mut blocks = Vec::new();
+        let mut blocks = Vec::with_capacity(message.parts.len());
         for (j, part) in message.parts.iter().enumerate() {
-            let here = format!("messages[{i}].content[{j}]");
+            let here = || format!("messages[{i}].content[{j}]");
             let only = |ok: bool, what: &str| {
                 if ok {
                     Ok(())
                 } else {
                     Err(TranslateError::unsupported(
-                        here.clone(),
+                        here(),
                         format!("Claude takes {what}"),
                     ))
                 }
@@ -695,13 +1007,13 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
                 }
                 Part::Image(media) => {
                     only(!assistant, "images only from the user")?;
-                    blocks.push(
-                        json!({"type": "image", "source": encode_media(media, false, &here)?}),
-                    );
+                    blocks.push(OutBlock::Image {
+                        source: encode_media(media, false, here)?,
+                    });
                 }
                 Part::Document { media, title } => {
                     only(!assistant, "documents only from the user")?;
-                    blocks.push(document_block(media, title.as_deref(), &here)?);
+                    blocks.push(document_block(media, title.as_deref(), here)?);
                 }
                 Part::ToolCall {
                     id,
@@ -710,13 +1022,11 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
                     ..
                 } => {
                     only(assistant, "tool calls only from the assistant")?;
-                    // Claude's input is always an object: empty, invalid (e.g. cut off by a
-                    // length limit) or non-object arguments in the history become {}.
-                    let input = match serde_json::from_str(arguments) {
-                        Ok(value @ Value::Object(_)) => value,
-                        _ => json!({}),
-                    };
-                    blocks.push(json!({"type": "tool_use", "id": sanitize_id(id), "name": name, "input": input}));
+                    blocks.push(OutBlock::ToolUse {
+                        id: sanitize_id_cow(id),
+                        name,
+                        input: input_object(arguments),
+                    });
                 }
                 Part::ToolResult {
                     call_id,
@@ -725,30 +1035,26 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
                     ..
                 } => {
                     only(!assistant, "tool results only from the user")?;
-                    let mut block =
-                        json!({"type": "tool_result", "tool_use_id": sanitize_id(call_id)});
-                    let content = encode_result_content(content, &here)?;
-                    if !content.is_empty() {
-                        block["content"] = Value::Array(content);
-                    }
-                    if *is_error {
-                        block["is_error"] = json!(true);
-                    }
-                    blocks.push(block);
+                    blocks.push(OutBlock::ToolResult {
+                        tool_use_id: sanitize_id_cow(call_id),
+                        content: encode_result_content(content, &here)?,
+                        is_error: *is_error,
+                    });
                 }
                 Part::Thinking { text, signature } => {
                     let signature = signature
                         .as_ref()
                         .and_then(|s| s.for_upstream(SignatureFamily::Claude));
                     if let (true, Some(signature)) = (assistant, signature) {
-                        blocks.push(
-                            json!({"type": "thinking", "thinking": text, "signature": signature}),
-                        );
+                        blocks.push(OutBlock::Thinking {
+                            thinking: text,
+                            signature,
+                        });
                     }
                 }
                 Part::RedactedThinking { data, family } => {
                     if assistant && *family == SignatureFamily::Claude {
-                        blocks.push(json!({"type": "redacted_thinking", "data": data}));
+                        blocks.push(OutBlock::RedactedThinking { data });
                     }
                 }
             }
@@ -768,7 +1074,7 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
         ));
     }
     if out[0].0 == Role::Assistant {
-        out.insert(0, (Role::User, vec![json!({"type": "text", "text": "."})]));
+        out.insert(0, (Role::User, vec![text_block(".", None)]));
     }
     Ok(out
         .into_iter()
@@ -776,30 +1082,42 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, TranslateError> {
             if role == Role::User {
                 dedup_tool_results(&mut blocks);
                 // Stable: tool results first, the rest in order.
-                blocks.sort_by_key(|b| b["type"] != "tool_result");
+                blocks.sort_by_key(|b| !matches!(b, OutBlock::ToolResult { .. }));
             }
             let role = if role == Role::User {
                 "user"
             } else {
                 "assistant"
             };
-            json!({"role": role, "content": blocks})
+            OutMessage {
+                role,
+                content: blocks,
+            }
         })
         .collect())
 }
 
+/// The id of a tool result block.
+fn result_id<'b>(block: &'b OutBlock<'_>) -> Option<&'b str> {
+    match block {
+        OutBlock::ToolResult { tool_use_id, .. } => Some(tool_use_id),
+        _ => None,
+    }
+}
+
 /// Claude takes one `tool_result` per `tool_use`: a result repeated for the same id keeps the
 /// first one's position and the last one's content.
-fn dedup_tool_results(blocks: &mut Vec<Value>) {
-    let mut kept: Vec<Value> = Vec::with_capacity(blocks.len());
+fn dedup_tool_results(blocks: &mut Vec<OutBlock<'_>>) {
+    let results = blocks.iter().filter(|b| result_id(b).is_some()).count();
+    if results < 2 {
+        return;
+    }
+    let mut kept: Vec<OutBlock<'_>> = Vec::with_capacity(blocks.len());
     for block in blocks.drain(..) {
-        let earlier = (block["type"] == "tool_result")
-            .then(|| {
-                kept.iter_mut().find(|b| {
-                    b["type"] == "tool_result" && b["tool_use_id"] == block["tool_use_id"]
-                })
-            })
-            .flatten();
+        let earlier = result_id(&block).and_then(|id| {
+            let id = id.to_owned();
+            kept.iter_mut().find(|b| result_id(b) == Some(id.as_str()))
+        });
         match earlier {
             Some(earlier) => *earlier = block,
             None => kept.push(block),

@@ -14,6 +14,30 @@ use crate::ClientView;
 use crate::ir::{Block, Delta, Event, Finish, SignatureFamily, Usage};
 use crate::sse::write_json;
 
+/// A `content_block_delta` event, serialized from borrowed pieces (the most frequent event:
+/// no `Value` tree per delta).
+#[derive(serde::Serialize)]
+struct BlockDeltaEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    index: usize,
+    delta: BlockDelta<'a>,
+}
+
+/// The `delta` of a `content_block_delta`.
+#[derive(serde::Serialize)]
+#[serde(tag = "type")]
+enum BlockDelta<'a> {
+    #[serde(rename = "text_delta")]
+    Text { text: &'a str },
+    #[serde(rename = "thinking_delta")]
+    Thinking { thinking: &'a str },
+    #[serde(rename = "input_json_delta")]
+    InputJson { partial_json: &'a str },
+    #[serde(rename = "signature_delta")]
+    Signature { signature: String },
+}
+
 /// Hub events to the client's stream bytes.
 #[derive(Debug, Default)]
 pub(crate) struct StreamEncoder {
@@ -141,25 +165,26 @@ impl StreamEncoder {
                     return;
                 };
                 let delta = match delta {
-                    Delta::Text(text) if !text.is_empty() => {
-                        json!({"type": "text_delta", "text": text})
-                    }
+                    Delta::Text(text) if !text.is_empty() => BlockDelta::Text { text },
                     Delta::Thinking(text) if !text.is_empty() => {
-                        json!({"type": "thinking_delta", "thinking": text})
+                        BlockDelta::Thinking { thinking: text }
                     }
                     Delta::Arguments(json) if !json.is_empty() => {
-                        json!({"type": "input_json_delta", "partial_json": json})
+                        BlockDelta::InputJson { partial_json: json }
                     }
-                    Delta::Signature(signature) => json!({
-                        "type": "signature_delta",
-                        "signature": signature.write(SignatureFamily::Claude),
-                    }),
+                    Delta::Signature(signature) => BlockDelta::Signature {
+                        signature: signature.write(SignatureFamily::Claude),
+                    },
                     _ => return,
                 };
                 write_json(
                     out,
                     Some("content_block_delta"),
-                    &json!({"type": "content_block_delta", "index": index, "delta": delta}),
+                    &BlockDeltaEvent {
+                        kind: "content_block_delta",
+                        index,
+                        delta,
+                    },
                 );
             }
             Event::BlockStop { .. } => self.close(out),

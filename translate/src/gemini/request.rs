@@ -4,13 +4,14 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::schema;
 use super::wire::{
     Blob, Content, FileData, FunctionCall, FunctionCallingConfig, FunctionDeclaration,
-    FunctionResponse, GenerateContentRequest, GenerationConfig, ThinkingConfig, Tool as WireTool,
-    ToolConfig, WirePart,
+    FunctionResponse, GenerateContentRequest, GenerationConfig, Json, ThinkingConfig,
+    Tool as WireTool, ToolConfig, WirePart,
 };
 use crate::ir::{
     Effort, Media, Message, Part, Request, ResponseFormat, Role, Signature, SignatureFamily,
@@ -126,6 +127,17 @@ fn decode_part(
     out: &mut Vec<Part>,
 ) -> Result<(), TranslateError> {
     let path = || format!("contents[{ci}].parts[{pi}]");
+    if let Some(hidden) = part
+        .thought_signature
+        .as_deref()
+        .and_then(super::signature::read_redacted)
+    {
+        out.push(Part::RedactedThinking {
+            data: hidden.value,
+            family: hidden.family,
+        });
+        return Ok(());
+    }
     let signature = part
         .thought_signature
         .as_deref()
@@ -146,7 +158,7 @@ fn decode_part(
         out.push(Part::ToolCall {
             id,
             name: call.name.clone(),
-            arguments: arguments_text(call.args.as_ref()),
+            arguments: arguments_text(call.args.as_ref().and_then(|a| a.value())),
             signature,
         });
         return Ok(());
@@ -156,7 +168,7 @@ fn decode_part(
         let call_id = pending
             .answer(explicit, &response.name)
             .unwrap_or_else(|| format!("gemini_result_{ci}_{pi}"));
-        let (text, is_error) = result_text(response.response.as_ref());
+        let (text, is_error) = result_text(response.response.as_ref().and_then(|r| r.value()));
         out.push(Part::ToolResult {
             call_id,
             name: (!response.name.is_empty()).then(|| response.name.clone()),
@@ -670,9 +682,10 @@ fn encode_parts(
                 signature,
                 ..
             } => {
-                let args: Value = match serde_json::from_str(arguments) {
-                    Ok(value @ Value::Object(_)) => value,
-                    Ok(_) | Err(_) if arguments.trim().is_empty() => json!({}),
+                // Checked, not parsed: the text is written as it is.
+                let args = match serde_json::from_str::<&RawValue>(arguments) {
+                    Ok(raw) if raw.get().starts_with('{') => Json::Raw(raw),
+                    Ok(_) | Err(_) if arguments.trim().is_empty() => Json::EmptyObject,
                     _ => {
                         return Err(TranslateError::unsupported(
                             path(),
@@ -718,11 +731,28 @@ fn encode_parts(
                         _ => {}
                     }
                 }
-                let text = texts.join("\n");
-                let response = match serde_json::from_str::<Value>(&text) {
-                    Ok(object @ Value::Object(_)) if !is_error => object,
-                    _ if *is_error => json!({ "error": text }),
-                    _ => json!({ "result": text }),
+                let text: Cow<'_, str> = match texts.as_slice() {
+                    [one] => Cow::Borrowed(one),
+                    _ => Cow::Owned(texts.join("\n")),
+                };
+                let response = if *is_error {
+                    Json::Wrapped("error", text)
+                } else if !text.trim_start().starts_with('{') {
+                    // Not an object: no need to try parsing it.
+                    Json::Wrapped("result", text)
+                } else {
+                    match text {
+                        Cow::Borrowed(borrowed) => {
+                            match serde_json::from_str::<&RawValue>(borrowed) {
+                                Ok(raw) => Json::Raw(raw),
+                                Err(_) => Json::Wrapped("result", text),
+                            }
+                        }
+                        Cow::Owned(owned) => match serde_json::from_str::<Value>(&owned) {
+                            Ok(object @ Value::Object(_)) => Json::Value(object),
+                            _ => Json::Wrapped("result", Cow::Owned(owned)),
+                        },
+                    }
                 };
                 out.push(WirePart {
                     function_response: Some(FunctionResponse {

@@ -4,15 +4,16 @@
 
 use std::borrow::Cow;
 
-use serde_json::{Value, json};
+use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::wire::{
-    Blob, Candidate, Content, FunctionCall, GenerateContentResponse, UsageMetadata, WirePart,
+    Blob, Candidate, Content, FunctionCall, GenerateContentResponse, Json, UsageMetadata, WirePart,
 };
 use crate::ClientView;
 use crate::TranslateError;
-use crate::ir::{Finish, Media, Part, Response, Usage};
+use crate::ir::{Finish, Media, Part, Response, SignatureFamily, Usage};
 
 /// Reads an upstream answer (also one stream chunk).
 pub(crate) fn parse(body: &[u8]) -> Result<GenerateContentResponse<'_>, TranslateError> {
@@ -112,7 +113,7 @@ fn push_part(content: &mut Vec<Part>, part: &WirePart<'_>, id: impl Fn() -> Stri
                 .filter(|id| !id.is_empty())
                 .unwrap_or_else(id),
             name: call.name.clone(),
-            arguments: match &call.args {
+            arguments: match call.args.as_ref().and_then(|a| a.value()) {
                 Some(value @ Value::Object(_)) => value.to_string(),
                 _ => "{}".to_owned(),
             },
@@ -322,15 +323,28 @@ fn encode_part<'a>(part: &'a Part, carried: &mut Option<Cow<'a, str>>) -> Option
             }),
             ..WirePart::default()
         }),
+        Part::RedactedThinking { data, family } => Some(redacted_part(data, *family)),
         _ => None,
     }
 }
 
-/// A call's JSON arguments as the object Gemini sends (`{}` when they are not one).
-pub(crate) fn arguments_object(arguments: &str) -> Value {
-    match serde_json::from_str::<Value>(arguments) {
-        Ok(value @ Value::Object(_)) => value,
-        _ => json!({}),
+/// Hidden reasoning for a Gemini client: an empty thought part carrying it as its signature,
+/// which the client sends back (spec §3.5).
+pub(crate) fn redacted_part(data: &str, family: SignatureFamily) -> WirePart<'static> {
+    WirePart {
+        text: Some("".into()),
+        thought: true,
+        thought_signature: Some(super::signature::write_redacted(data, family).into()),
+        ..WirePart::default()
+    }
+}
+
+/// A call's JSON arguments as the object Gemini sends (`{}` when they are not one), borrowed:
+/// the text is checked, not parsed into a tree.
+pub(crate) fn arguments_object(arguments: &str) -> Json<'_> {
+    match serde_json::from_str::<&RawValue>(arguments) {
+        Ok(raw) if raw.get().starts_with('{') => Json::Raw(raw),
+        _ => Json::EmptyObject,
     }
 }
 

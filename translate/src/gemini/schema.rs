@@ -6,6 +6,9 @@
 //! description hints. [`from_openapi`] reads Gemini's own OpenAPI-subset `parameters`
 //! (upper-case `OBJECT`, `STRING` …) as JSON Schema.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 /// Keywords copied into the description as hints, then removed.
@@ -48,11 +51,13 @@ const REMOVED: &[&str] = &[
 ];
 
 /// A tool's parameter schema cleaned for a Gemini upstream.
+///
+/// One pass: each node is read where it lies and written once into the result (the input is
+/// never cloned first and then pruned).
 pub(crate) fn clean(schema: &Value) -> Value {
     match schema {
         Value::Object(_) => {
-            let mut out = schema.clone();
-            clean_node(&mut out, 0);
+            let mut out = clean_value(schema, 0);
             strip_nullable(Some(&mut out), false);
             out
         }
@@ -60,13 +65,48 @@ pub(crate) fn clean(schema: &Value) -> Value {
     }
 }
 
-fn add_hint(node: &mut Map<String, Value>, hint: &str) {
+/// A schema node being cleaned: its keys and values borrowed from the input until changed.
+#[derive(Default)]
+struct Node<'a> {
+    entries: BTreeMap<Cow<'a, str>, Cow<'a, Value>>,
+}
+
+impl<'a> Node<'a> {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.entries.get(key).map(|v| &**v)
+    }
+
+    fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.entries.get_mut(key).map(Cow::to_mut)
+    }
+
+    fn contains_key(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    fn insert(&mut self, key: impl Into<Cow<'a, str>>, value: Value) {
+        self.entries.insert(key.into(), Cow::Owned(value));
+    }
+
+    fn remove(&mut self, key: &str) -> Option<Cow<'a, Value>> {
+        self.entries.remove(key)
+    }
+
+    fn into_map(self) -> Map<String, Value> {
+        self.entries
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+}
+
+fn add_hint(node: &mut Node<'_>, hint: &str) {
     let description = match node.get("description").and_then(Value::as_str) {
         Some(existing) if existing.contains(hint) => return,
         Some(existing) if !existing.is_empty() => format!("{existing} ({hint})"),
         _ => hint.to_owned(),
     };
-    node.insert("description".to_owned(), Value::String(description));
+    node.insert("description", Value::String(description));
 }
 
 fn scalar_text(value: &Value) -> String {
@@ -80,31 +120,40 @@ fn type_name(node: &Map<String, Value>) -> Option<&str> {
     node.get("type").and_then(Value::as_str)
 }
 
-/// Cleans one schema node (depth-bounded: deeper nodes are left as they are).
-fn clean_node(value: &mut Value, depth: usize) {
-    let Value::Object(node) = value else {
-        return;
-    };
-    if depth > 64 {
-        return;
+/// One schema node cleaned (depth-bounded: deeper nodes are copied as they are).
+fn clean_value(value: &Value, depth: usize) -> Value {
+    match value {
+        Value::Object(node) if depth <= 64 => Value::Object(clean_node(node, depth)),
+        other => other.clone(),
     }
+}
+
+/// Cleans one schema object.
+fn clean_node(source: &Map<String, Value>, depth: usize) -> Map<String, Value> {
     // 1. $ref: the node becomes an object with a hint.
-    if let Some(reference) = node.get("$ref").and_then(Value::as_str) {
-        let name = reference.rsplit('/').next().unwrap_or(reference).to_owned();
-        let description = node.get("description").cloned();
-        node.clear();
-        node.insert("type".to_owned(), Value::String("object".to_owned()));
-        if let Some(description) = description {
-            node.insert("description".to_owned(), description);
+    if let Some(reference) = source.get("$ref").and_then(Value::as_str) {
+        let name = reference.rsplit('/').next().unwrap_or(reference);
+        let mut node = Node::default();
+        node.insert("type", Value::String("object".to_owned()));
+        if let Some(description) = source.get("description") {
+            node.entries
+                .insert(Cow::Borrowed("description"), Cow::Borrowed(description));
         }
-        add_hint(node, &format!("See: {name}"));
-        return;
+        add_hint(&mut node, &format!("See: {name}"));
+        return node.into_map();
     }
+    let mut node = Node {
+        entries: source
+            .iter()
+            .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v)))
+            .collect(),
+    };
     // 7. allOf: branches merged into the node.
-    if let Some(Value::Array(branches)) = node.remove("allOf") {
-        for mut branch in branches {
-            clean_node(&mut branch, depth + 1);
-            let Value::Object(branch) = branch else {
+    if let Some(all) = node.remove("allOf")
+        && let Value::Array(branches) = &*all
+    {
+        for branch in branches {
+            let Value::Object(branch) = clean_value(branch, depth + 1) else {
                 continue;
             };
             for (key, value) in branch {
@@ -126,80 +175,83 @@ fn clean_node(value: &mut Value, depth: usize) {
                         }
                     }
                     (_, Some(_)) => {}
-                    (_, None) => {
-                        node.insert(key, value);
-                    }
+                    (_, None) => node.insert(key, value),
                 }
             }
         }
     }
     // 8. anyOf / oneOf: one branch.
     for key in ["anyOf", "oneOf"] {
-        if let Some(Value::Array(branches)) = node.remove(key) {
-            pick_branch(node, branches, depth);
+        if let Some(any) = node.remove(key)
+            && let Value::Array(branches) = &*any
+        {
+            pick_branch(&mut node, branches, depth);
         }
     }
     // 2. const → enum.
     if let Some(constant) = node.remove("const")
         && !node.contains_key("enum")
     {
-        node.insert("enum".to_owned(), Value::Array(vec![constant]));
+        node.insert("enum", Value::Array(vec![constant.into_owned()]));
     }
     // 3-4. enums are strings.
     if let Some(Value::Array(values)) = node.get("enum") {
-        let values: Vec<Value> = values
-            .iter()
-            .map(|v| Value::String(scalar_text(v)))
-            .collect();
-        if (2..=10).contains(&values.len()) {
-            let listed: Vec<String> = values.iter().map(scalar_text).collect();
-            add_hint(node, &format!("Allowed: {}", listed.join(", ")));
+        let listed: Vec<String> = values.iter().map(scalar_text).collect();
+        if (2..=10).contains(&listed.len()) {
+            add_hint(&mut node, &format!("Allowed: {}", listed.join(", ")));
         }
-        node.insert("enum".to_owned(), Value::Array(values));
-        node.insert("type".to_owned(), Value::String("string".to_owned()));
+        let values = listed.into_iter().map(Value::String).collect();
+        node.insert("enum", Value::Array(values));
+        node.insert("type", Value::String("string".to_owned()));
     }
     // 9. type arrays collapse to the first non-null type.
     let mut nullable = node.get("nullable").and_then(Value::as_bool) == Some(true);
     if let Some(Value::Array(types)) = node.get("type") {
         let names: Vec<String> = types.iter().map(scalar_text).collect();
-        let real: Vec<&String> = names.iter().filter(|t| *t != "null").collect();
+        let real: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|t| *t != "null")
+            .collect();
         nullable |= real.len() < names.len();
-        let first = real
-            .first()
-            .map(|t| t.to_string())
-            .unwrap_or_else(|| "string".to_owned());
+        let first = real.first().copied().unwrap_or("string").to_owned();
         if real.len() > 1 {
-            let all: Vec<&str> = real.iter().map(|t| t.as_str()).collect();
-            add_hint(node, &format!("Accepts: {}", all.join(" | ")));
+            add_hint(&mut node, &format!("Accepts: {}", real.join(" | ")));
         }
-        node.insert("type".to_owned(), Value::String(first));
+        node.insert("type", Value::String(first));
     }
     if nullable {
-        add_hint(node, "nullable");
-        node.insert("nullable".to_owned(), Value::Bool(true));
+        add_hint(&mut node, "nullable");
+        node.insert("nullable", Value::Bool(true));
     }
     // 5-6. hints for what is removed.
     if node.get("additionalProperties") == Some(&Value::Bool(false)) {
-        add_hint(node, "No extra properties allowed");
+        add_hint(&mut node, "No extra properties allowed");
     }
     for key in HINTED {
-        if let Some(value) = node.remove(*key) {
-            add_hint(node, &format!("{key}: {}", scalar_text(&value)));
+        if let Some(value) = node.remove(key) {
+            add_hint(&mut node, &format!("{key}: {}", scalar_text(&value)));
         }
     }
     // 10. keywords Gemini rejects.
-    node.retain(|key, _| !REMOVED.contains(&key.as_str()) && !key.starts_with("x-"));
+    node.entries
+        .retain(|key, _| !REMOVED.contains(&&**key) && !key.starts_with("x-"));
     // Recurse into sub-schemas.
-    if let Some(Value::Object(properties)) = node.get_mut("properties") {
-        for schema in properties.values_mut() {
-            clean_node(schema, depth + 1);
-        }
+    if let Some(Value::Object(properties)) = node.get("properties") {
+        let cleaned: Map<String, Value> = properties
+            .iter()
+            .map(|(name, schema)| (name.clone(), clean_value(schema, depth + 1)))
+            .collect();
+        node.insert("properties", Value::Object(cleaned));
     }
-    if let Some(items) = node.get_mut("items") {
-        match items {
-            Value::Array(list) => list.iter_mut().for_each(|s| clean_node(s, depth + 1)),
-            other => clean_node(other, depth + 1),
-        }
+    if let Some(items) = node.get("items") {
+        let cleaned = match items {
+            Value::Array(list) => {
+                Value::Array(list.iter().map(|s| clean_value(s, depth + 1)).collect())
+            }
+            other => clean_value(other, depth + 1),
+        };
+        node.insert("items", cleaned);
     }
     // A nullable property is not required.
     let optional: Vec<String> = match node.get("properties") {
@@ -213,21 +265,28 @@ fn clean_node(value: &mut Value, depth: usize) {
     strip_nullable(node.get_mut("properties"), true);
     strip_nullable(node.get_mut("items"), false);
     // 11. required names that exist.
-    let names: Vec<String> = match node.get("properties") {
-        Some(Value::Object(properties)) => properties.keys().cloned().collect(),
-        _ => Vec::new(),
+    let keep = |r: &Value, properties: Option<&Value>| {
+        r.as_str().is_some_and(|r| {
+            matches!(properties, Some(Value::Object(p)) if p.contains_key(r))
+                && !optional.iter().any(|n| n == r)
+        })
     };
-    if let Some(Value::Array(required)) = node.get_mut("required") {
-        required.retain(|r| {
-            r.as_str()
-                .is_some_and(|r| names.iter().any(|n| n == r) && !optional.iter().any(|n| n == r))
-        });
-        if required.is_empty() {
+    if let Some(Value::Array(required)) = node.get("required") {
+        let properties = node.get("properties");
+        let kept: Vec<Value> = required
+            .iter()
+            .filter(|r| keep(r, properties))
+            .cloned()
+            .collect();
+        if kept.is_empty() {
             node.remove("required");
+        } else if kept.len() != required.len() {
+            node.insert("required", Value::Array(kept));
         }
     } else if node.contains_key("required") {
         node.remove("required");
     }
+    node.into_map()
 }
 
 /// Removes the `nullable` marks of sub-schemas once their parent has read them (Gemini
@@ -247,7 +306,7 @@ fn strip_nullable(value: Option<&mut Value>, map: bool) {
 }
 
 /// Replaces `anyOf`/`oneOf` by its best branch: object > array > other typed > null.
-fn pick_branch(node: &mut Map<String, Value>, branches: Vec<Value>, depth: usize) {
+fn pick_branch(node: &mut Node<'_>, branches: &[Value], depth: usize) {
     let rank = |branch: &Value| -> u8 {
         let Value::Object(b) = branch else { return 0 };
         match type_name(b) {
@@ -263,34 +322,32 @@ fn pick_branch(node: &mut Map<String, Value>, branches: Vec<Value>, depth: usize
     let has_null = branches
         .iter()
         .any(|b| b.get("type").and_then(Value::as_str) == Some("null"));
-    let types: Vec<String> = branches
+    let types: Vec<&str> = branches
         .iter()
         .filter_map(|b| b.get("type").and_then(Value::as_str))
         .filter(|t| *t != "null")
-        .map(str::to_owned)
         .collect();
-    let mut best: Option<Value> = None;
+    let mut best: Option<&Value> = None;
     for branch in branches {
-        if best.as_ref().is_none_or(|b| rank(&branch) > rank(b)) {
+        if best.is_none_or(|b| rank(branch) > rank(b)) {
             best = Some(branch);
         }
     }
-    if let Some(mut best) = best {
-        clean_node(&mut best, depth + 1);
-        if let Value::Object(best) = best {
-            for (key, value) in best {
-                if key == "description" && node.contains_key("description") {
-                    continue;
-                }
-                node.insert(key, value);
+    if let Some(best) = best
+        && let Value::Object(best) = clean_value(best, depth + 1)
+    {
+        for (key, value) in best {
+            if key == "description" && node.contains_key("description") {
+                continue;
             }
+            node.insert(key, value);
         }
     }
     if types.len() > 1 {
         add_hint(node, &format!("Accepts: {}", types.join(" | ")));
     }
     if has_null {
-        node.insert("nullable".to_owned(), Value::Bool(true));
+        node.insert("nullable", Value::Bool(true));
     }
 }
 
@@ -312,6 +369,13 @@ fn lower_types(value: &mut Value, depth: usize) {
     if let Some(Value::String(kind)) = node.get_mut("type") {
         *kind = kind.to_ascii_lowercase();
     }
+    // OpenAPI's `nullable` is no JSON Schema keyword: the type gains "null" instead.
+    if node.remove("nullable") == Some(Value::Bool(true))
+        && let Some(Value::String(kind)) = node.get("type")
+    {
+        let kind = kind.clone();
+        node.insert("type".to_owned(), serde_json::json!([kind, "null"]));
+    }
     if let Some(Value::Object(properties)) = node.get_mut("properties") {
         properties
             .values_mut()
@@ -331,6 +395,16 @@ fn lower_types(value: &mut Value, depth: usize) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn openapi_nullable_becomes_a_null_type() {
+        let schema =
+            json!({"type": "OBJECT", "properties": {"d": {"type": "INTEGER", "nullable": true}}});
+        assert_eq!(
+            from_openapi(&schema),
+            json!({"type": "object", "properties": {"d": {"type": ["integer", "null"]}}})
+        );
+    }
 
     #[test]
     fn cleanup_rewrites_what_gemini_rejects() {

@@ -30,6 +30,25 @@ pub(crate) fn read(text: &str) -> Signature {
     Signature::read(text, SignatureFamily::Gemini)
 }
 
+/// Hidden (redacted) reasoning of another family, carried to a Gemini client as the
+/// `thoughtSignature` of an empty thought part: the base64 of `redacted:<family#>data`.
+pub(crate) fn write_redacted(data: &str, family: SignatureFamily) -> String {
+    let signature = Signature {
+        family,
+        value: data.to_owned(),
+    };
+    encode(format!("{REDACTED}{}", signature.write(SignatureFamily::Gemini)).as_bytes())
+}
+
+/// The hidden reasoning a `thoughtSignature` carries back, if it is such a carrier.
+pub(crate) fn read_redacted(text: &str) -> Option<Signature> {
+    let inner = String::from_utf8(decode(text)?).ok()?;
+    let rest = inner.strip_prefix(REDACTED)?;
+    Some(Signature::read(rest, SignatureFamily::Gemini))
+}
+
+const REDACTED: &str = "redacted:";
+
 fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
@@ -86,5 +105,16 @@ mod tests {
         assert_eq!(write(&gemini), "CiQBjz1rX2U=");
         assert_eq!(encode(b"ab"), "YWI=");
         assert_eq!(encode(b"a"), "YQ==");
+        let carried = write_redacted("c2VjcmV0", SignatureFamily::Claude);
+        assert_eq!(decode(&carried).unwrap(), b"redacted:claude#c2VjcmV0");
+        assert_eq!(read_redacted(&carried), Some(claude_redacted()));
+        assert_eq!(read_redacted(&written), None);
+    }
+
+    fn claude_redacted() -> Signature {
+        Signature {
+            family: SignatureFamily::Claude,
+            value: "c2VjcmV0".to_owned(),
+        }
     }
 }

@@ -126,7 +126,7 @@ impl StreamDecoder {
                         name: call.name.clone(),
                     },
                 });
-                let arguments = match &call.args {
+                let arguments = match call.args.as_ref().and_then(|a| a.value()) {
                     Some(value @ serde_json::Value::Object(_)) => value.to_string(),
                     _ => "{}".to_owned(),
                 };

@@ -34,6 +34,9 @@ struct State {
     call: Option<OpenCall>,
     in_thinking: bool,
     usage: Usage,
+    /// Whether the upstream reported any usage: without it the last chunk carries none
+    /// (zeros would claim a free answer).
+    usage_seen: bool,
     finish: Option<Finish>,
 }
 
@@ -62,7 +65,8 @@ impl State {
         }
         out.extend_from_slice(if self.opened { b",\r\n" } else { b"[" });
         self.opened = true;
-        out.extend_from_slice(&serde_json::to_vec(chunk).unwrap_or_default());
+        // Serializing typed structs into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, chunk);
     }
 
     fn chunk<'a>(&self, parts: Vec<WirePart<'a>>) -> GenerateContentResponse<'a> {
@@ -104,8 +108,11 @@ impl State {
                 }
                 Block::Thinking => self.in_thinking = true,
                 Block::Text => self.in_thinking = false,
-                // Hidden reasoning has no Gemini form (and never comes with deltas).
-                Block::RedactedThinking { .. } => {}
+                // Hidden reasoning travels whole as a carrier part (no deltas follow).
+                Block::RedactedThinking { data, family } => {
+                    self.in_thinking = false;
+                    self.part(super::response::redacted_part(data, *family), out);
+                }
             },
             Event::Delta { delta, .. } => match delta {
                 Delta::Text(text) => self.part(
@@ -161,7 +168,10 @@ impl State {
                     );
                 }
             }
-            Event::Usage(usage) => self.usage.merge(usage),
+            Event::Usage(usage) => {
+                self.usage.merge(usage);
+                self.usage_seen = true;
+            }
             Event::Finish(finish) => self.finish = Some(finish.clone()),
             Event::End => {
                 let mut chunk = self.chunk(Vec::new());
@@ -169,7 +179,7 @@ impl State {
                     candidate.finish_reason =
                         Some(finish_reason(self.finish.as_ref().unwrap_or(&Finish::Stop)));
                 }
-                chunk.usage_metadata = Some(usage_metadata(&self.usage));
+                chunk.usage_metadata = self.usage_seen.then(|| usage_metadata(&self.usage));
                 self.write(&chunk, out);
                 if !self.sse {
                     out.push(b']');

@@ -4,7 +4,9 @@
 
 use std::borrow::Cow;
 
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 fn is_false(value: &bool) -> bool {
@@ -114,14 +116,14 @@ pub(crate) struct WirePart<'a> {
         alias = "function_call",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) function_call: Option<FunctionCall>,
+    pub(crate) function_call: Option<FunctionCall<'a>>,
     /// A function's result, sent by the client.
     #[serde(
         default,
         alias = "function_response",
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) function_response: Option<FunctionResponse>,
+    pub(crate) function_response: Option<FunctionResponse<'a>>,
 }
 
 fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -168,7 +170,7 @@ pub(crate) struct FileData {
 
 /// A function call.
 #[derive(Debug, Default, Deserialize, Serialize)]
-pub(crate) struct FunctionCall {
+pub(crate) struct FunctionCall<'a> {
     /// An id, when the caller gave one (Gemini usually does not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) id: Option<String>,
@@ -177,12 +179,12 @@ pub(crate) struct FunctionCall {
     pub(crate) name: String,
     /// The arguments object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) args: Option<Value>,
+    pub(crate) args: Option<Json<'a>>,
 }
 
 /// A function's result.
 #[derive(Debug, Default, Deserialize, Serialize)]
-pub(crate) struct FunctionResponse {
+pub(crate) struct FunctionResponse<'a> {
     /// The id of the call it answers, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) id: Option<String>,
@@ -191,11 +193,59 @@ pub(crate) struct FunctionResponse {
     pub(crate) name: String,
     /// The result object.
     #[serde(default)]
-    pub(crate) response: Option<Value>,
+    pub(crate) response: Option<Json<'a>>,
+}
+
+/// A free-form JSON value of a part: parsed when read; when written, borrowed JSON text (no
+/// tree is built) or a one-key object.
+#[derive(Debug)]
+pub(crate) enum Json<'a> {
+    /// Read from a body.
+    Value(Value),
+    /// JSON text known to be valid, written as it is.
+    Raw(&'a RawValue),
+    /// `{}`.
+    EmptyObject,
+    /// `{key: text}`.
+    Wrapped(&'static str, Cow<'a, str>),
+}
+
+impl Json<'_> {
+    /// The value read from a body (`None` for one built to be written).
+    pub(crate) fn value(&self) -> Option<&Value> {
+        match self {
+            Json::Value(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for Json<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Json::Value(value) => value.serialize(s),
+            Json::Raw(raw) => raw.serialize(s),
+            Json::EmptyObject => s.serialize_map(Some(0))?.end(),
+            Json::Wrapped(key, text) => {
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry(key, text)?;
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Json<'_> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(Json::Value)
+    }
 }
 
 /// One `tools[]` entry: function declarations, or a built-in tool (kept as raw keys).
-#[derive(Debug, Default, Deserialize, Serialize)]
+///
+/// Read by hand rather than through `flatten`, which would buffer the whole entry (schemas
+/// included) before reading it a second time.
+#[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Tool {
     /// Function declarations.
@@ -208,6 +258,41 @@ pub(crate) struct Tool {
     /// Any other key: a built-in tool (`googleSearch`, `codeExecution` …).
     #[serde(flatten)]
     pub(crate) other: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for Tool {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = Tool;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a tool object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Tool, A::Error> {
+                let mut tool = Tool::default();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match &*key {
+                        "functionDeclarations" | "function_declarations" => {
+                            if tool.function_declarations.is_some() {
+                                return Err(serde::de::Error::duplicate_field(
+                                    "functionDeclarations",
+                                ));
+                            }
+                            tool.function_declarations = map.next_value()?;
+                        }
+                        _ => {
+                            let value = map.next_value::<Value>()?;
+                            tool.other.insert(key.into_owned(), value);
+                        }
+                    }
+                }
+                Ok(tool)
+            }
+        }
+        d.deserialize_map(Entry)
+    }
 }
 
 /// A function the model may call.

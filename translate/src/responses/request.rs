@@ -1,9 +1,15 @@
 //! Responses requests: a client's body into the hub request, and a hub request into the body
 //! of a public Responses API upstream.
 
-use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::out::{
+    ChoiceOut, FormatOut, InputItem, OpenAiSchema, OutputOut, PartOut, ReasoningOut, RequestOut,
+    SummaryOut, TextOut, ToolOut,
+};
 use super::tools::ClientTools;
 use super::wire::{ContentPart, Item, RequestBody};
 use crate::TranslateError;
@@ -27,7 +33,7 @@ fn invalid(field: &str, why: impl std::fmt::Display) -> TranslateError {
 
 /// Decodes a client's Responses request.
 pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
-    let wire: RequestBody<'_> = serde_json::from_slice(body)?;
+    let mut wire: RequestBody<'_> = serde_json::from_slice(body)?;
     let mut request = Request {
         model: wire.model.as_deref().unwrap_or_default().to_owned(),
         parallel_tool_calls: wire.parallel_tool_calls,
@@ -49,13 +55,11 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<Request, TranslateError> {
         Some(_) => return Err(invalid("instructions", "must be a string")),
     }
     let mut additional_tools = Vec::new();
-    match &wire.input {
+    match wire.input.take() {
         None | Some(Value::Null) => {}
-        Some(Value::String(text)) => {
-            push_message(&mut request, Role::User, vec![Part::text(text.clone())])
-        }
+        Some(Value::String(text)) => push_message(&mut request, Role::User, vec![Part::text(text)]),
         Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
+            for (i, item) in items.into_iter().enumerate() {
                 decode_item(item, i, &mut request, &mut additional_tools)?;
             }
         }
@@ -126,7 +130,7 @@ fn push_message(request: &mut Request, role: Role, parts: Vec<Part>) {
 
 /// Decodes one `input[i]` item.
 fn decode_item(
-    value: &Value,
+    value: Value,
     i: usize,
     request: &mut Request,
     additional_tools: &mut Vec<Value>,
@@ -135,11 +139,11 @@ fn decode_item(
     if !value.is_object() {
         return Err(invalid(&path, "must be an object"));
     }
-    let item = Item::deserialize_value(value).map_err(|e| invalid(&path, e))?;
+    let item: Item = serde::Deserialize::deserialize(value).map_err(|e| invalid(&path, e))?;
     match item.kind.as_deref().unwrap_or("message") {
         "message" => {
             let role = item.role.as_deref().unwrap_or("user");
-            let parts = decode_content(item.content.as_ref(), &format!("{path}.content"))?;
+            let parts = decode_content(item.content, &format!("{path}.content"))?;
             match role {
                 "system" | "developer" => request.system.extend(parts),
                 "user" => push_message(request, Role::User, parts),
@@ -180,11 +184,11 @@ fn decode_item(
             let call_id = item
                 .call_id
                 .ok_or_else(|| invalid(&format!("{path}.call_id"), "missing"))?;
-            let content = match &item.output {
+            let content = match item.output {
                 None | Some(Value::Null) => Vec::new(),
-                Some(Value::String(text)) => vec![Part::text(text.clone())],
-                Some(Value::Array(_)) => {
-                    decode_content(item.output.as_ref(), &format!("{path}.output"))?
+                Some(Value::String(text)) => vec![Part::text(text)],
+                output @ Some(Value::Array(_)) => {
+                    decode_content(output, &format!("{path}.output"))?
                 }
                 Some(_) => {
                     return Err(invalid(
@@ -232,12 +236,6 @@ fn decode_item(
     Ok(())
 }
 
-impl Item {
-    fn deserialize_value(value: &Value) -> Result<Item, serde_json::Error> {
-        serde::Deserialize::deserialize(value)
-    }
-}
-
 /// A reasoning item as a thinking part (summary texts, else content texts; the
 /// `encrypted_content` as an OpenAI signature unless it carries another family's).
 pub(crate) fn reasoning_part(item: &Item) -> Part {
@@ -273,15 +271,15 @@ pub(crate) fn reasoning_part(item: &Item) -> Part {
 }
 
 /// Decodes a message's (or tool output's) content: a string or a list of parts.
-fn decode_content(content: Option<&Value>, path: &str) -> Result<Vec<Part>, TranslateError> {
+fn decode_content(content: Option<Value>, path: &str) -> Result<Vec<Part>, TranslateError> {
     let parts = match content {
         None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::String(text)) => return Ok(vec![Part::text(text.clone())]),
+        Some(Value::String(text)) => return Ok(vec![Part::text(text)]),
         Some(Value::Array(parts)) => parts,
         Some(_) => return Err(invalid(path, "must be a string or a list of parts")),
     };
     let mut out = Vec::with_capacity(parts.len());
-    for (j, value) in parts.iter().enumerate() {
+    for (j, value) in parts.into_iter().enumerate() {
         let path = format!("{path}[{j}]");
         let part: ContentPart =
             serde::Deserialize::deserialize(value).map_err(|e| invalid(&path, e))?;
@@ -452,7 +450,27 @@ pub(crate) fn client_tools(body: &[u8]) -> ClientTools {
         tools: Option<Vec<Value>>,
         input: Option<Value>,
     }
-    let Ok(wire) = serde_json::from_slice::<Declarations>(body) else {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct TopLevel {
+        tools: Option<Vec<Value>>,
+    }
+    let has = |needle: &[u8]| memchr::memmem::find(body, needle).is_some();
+    // Only freeform and namespaced tools make a difference, and `type` values are written
+    // without escapes in practice; a body that has an escape anywhere takes the full path.
+    // This spares a second parse of the whole body (a 100 KB request's `input` as a tree).
+    if !has(b"custom") && !has(b"namespace") && !has(b"\\u") {
+        return ClientTools::default();
+    }
+    let wire = if has(b"additional_tools") {
+        serde_json::from_slice::<Declarations>(body)
+    } else {
+        serde_json::from_slice::<TopLevel>(body).map(|top| Declarations {
+            tools: top.tools,
+            input: None,
+        })
+    };
+    let Ok(wire) = wire else {
         return ClientTools::default();
     };
     let mut additional = Vec::new();
@@ -578,16 +596,25 @@ fn decode_format(format: &Value) -> Result<Option<ResponseFormat>, TranslateErro
 
 /// A call id the Responses API accepts: ids over 64 characters become their first 47
 /// characters, `_` and 16 hex digits of their SHA-256 (stable, so calls and outputs match).
-pub(crate) fn short_call_id(id: &str) -> String {
+/// Ids that need no shortening are borrowed.
+fn short_call_id(id: &str) -> Cow<'_, str> {
     if id.len() <= 64 {
-        return id.to_owned();
+        return Cow::Borrowed(id);
     }
     let digest = Sha256::digest(id.as_bytes());
     let mut cut = 47;
     while !id.is_char_boundary(cut) {
         cut -= 1;
     }
-    format!("{}_{}", &id[..cut], &hex::encode(digest)[..16])
+    Cow::Owned(format!("{}_{}", &id[..cut], &hex::encode(digest)[..16]))
+}
+
+/// `\n\n`-joined texts, borrowed when there is one.
+fn joined<'a>(texts: &[&'a str], separator: &str) -> Cow<'a, str> {
+    match texts {
+        [one] => Cow::Borrowed(one),
+        _ => Cow::Owned(texts.join(separator)),
+    }
 }
 
 /// Encodes a hub request for a public Responses API upstream.
@@ -609,8 +636,6 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
             "the Responses API has no stop sequences",
         ));
     }
-    let mut body = Map::new();
-    body.insert("model".into(), json!(request.model));
     let mut instructions = Vec::new();
     for (i, part) in request.system.iter().enumerate() {
         match part {
@@ -623,67 +648,44 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
             }
         }
     }
-    if !instructions.is_empty() {
-        body.insert("instructions".into(), json!(instructions.join("\n\n")));
-    }
     let mut replays_reasoning = false;
     let mut input = Vec::new();
     for (m, message) in request.messages.iter().enumerate() {
         encode_message(message, m, &mut input, &mut replays_reasoning)?;
     }
-    body.insert("input".into(), Value::Array(input));
-    if request.stream {
-        body.insert("stream".into(), json!(true));
-    }
-    body.insert("store".into(), json!(false));
-    if !request.tools.is_empty() {
-        let tools: Vec<Value> = request
-            .tools
-            .iter()
-            .map(|t| {
-                let parameters = crate::chat::openai_parameters(&t.parameters);
-                let mut tool =
-                    json!({"type": "function", "name": t.name, "parameters": parameters});
-                if let Some(d) = &t.description {
-                    tool["description"] = json!(d);
-                }
-                tool["strict"] = json!(t.strict.unwrap_or(false));
-                tool
-            })
-            .collect();
-        body.insert("tools".into(), Value::Array(tools));
-    }
-    if let Some(choice) = &request.tool_choice {
-        let value = match choice {
-            ToolChoice::Auto => json!("auto"),
-            ToolChoice::None => json!("none"),
-            ToolChoice::Required => json!("required"),
-            ToolChoice::Tool(name) => json!({"type": "function", "name": name}),
-        };
-        body.insert("tool_choice".into(), value);
-    }
-    if let Some(parallel) = request.parallel_tool_calls {
-        body.insert("parallel_tool_calls".into(), json!(parallel));
-    }
-    if let Some(max) = request.max_tokens {
-        body.insert("max_output_tokens".into(), json!(max));
-    }
-    if let Some(t) = request.temperature {
-        body.insert("temperature".into(), json!(t));
-    }
-    if let Some(p) = request.top_p {
-        body.insert("top_p".into(), json!(p));
-    }
-    let mut reasoning = Map::new();
+    let tools = request
+        .tools
+        .iter()
+        .map(|t| ToolOut {
+            kind: "function",
+            name: &t.name,
+            parameters: OpenAiSchema {
+                value: &t.parameters,
+                root: true,
+            },
+            description: t.description.as_deref(),
+            strict: t.strict.unwrap_or(false),
+        })
+        .collect();
+    let tool_choice = request.tool_choice.as_ref().map(|choice| match choice {
+        ToolChoice::Auto => ChoiceOut::Mode("auto"),
+        ToolChoice::None => ChoiceOut::Mode("none"),
+        ToolChoice::Required => ChoiceOut::Mode("required"),
+        ToolChoice::Tool(name) => ChoiceOut::Function {
+            kind: "function",
+            name,
+        },
+    });
+    let mut reasoning = ReasoningOut::default();
     let thinking_on = match request.thinking {
         Some(Thinking::Off) => {
-            reasoning.insert("effort".into(), json!("none"));
+            reasoning.effort = Some("none");
             false
         }
         Some(Thinking::Auto) => true,
         Some(other) => {
             if let Some(effort) = other.effort() {
-                reasoning.insert("effort".into(), json!(effort.openai()));
+                reasoning.effort = Some(effort.openai());
             }
             true
         }
@@ -693,64 +695,88 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
         .include_thoughts
         .unwrap_or(thinking_on && request.thinking.is_some());
     if summary && request.thinking != Some(Thinking::Off) {
-        reasoning.insert("summary".into(), json!("auto"));
+        reasoning.summary = Some("auto");
     }
-    if !reasoning.is_empty() {
-        body.insert("reasoning".into(), Value::Object(reasoning));
-    }
-    if thinking_on || replays_reasoning {
-        body.insert("include".into(), json!(["reasoning.encrypted_content"]));
-    }
-    if let Some(format) = &request.response_format {
-        let format = match format {
-            ResponseFormat::Text => json!({"type": "text"}),
-            ResponseFormat::JsonObject => json!({"type": "json_object"}),
+    let text = request.response_format.as_ref().map(|format| TextOut {
+        format: match format {
+            ResponseFormat::Text => FormatOut {
+                kind: "text",
+                name: None,
+                schema: None,
+                strict: None,
+            },
+            ResponseFormat::JsonObject => FormatOut {
+                kind: "json_object",
+                name: None,
+                schema: None,
+                strict: None,
+            },
             ResponseFormat::JsonSchema {
                 name,
                 schema,
                 strict,
-            } => {
-                let mut f = json!({"type": "json_schema", "name": name, "schema": schema});
-                if let Some(strict) = strict {
-                    f["strict"] = json!(strict);
-                }
-                f
-            }
-        };
-        body.insert("text".into(), json!({ "format": format }));
-    }
-    if let Some(user) = &request.user {
-        body.insert("safety_identifier".into(), json!(user));
-    }
-    Ok(serde_json::to_vec(&Value::Object(body)).unwrap_or_default())
+            } => FormatOut {
+                kind: "json_schema",
+                name: Some(name),
+                schema: Some(schema),
+                strict: *strict,
+            },
+        },
+    });
+    let body = RequestOut {
+        model: &request.model,
+        instructions: (!instructions.is_empty()).then(|| joined(&instructions, "\n\n")),
+        input,
+        stream: request.stream.then_some(true),
+        store: false,
+        tools,
+        tool_choice,
+        parallel_tool_calls: request.parallel_tool_calls,
+        max_output_tokens: request.max_tokens,
+        temperature: request.temperature,
+        top_p: request.top_p,
+        reasoning: (reasoning.effort.is_some() || reasoning.summary.is_some()).then_some(reasoning),
+        include: (thinking_on || replays_reasoning).then_some(["reasoning.encrypted_content"]),
+        text,
+        safety_identifier: request.user.as_deref(),
+    };
+    let mut out = Vec::with_capacity(4096);
+    serde_json::to_writer(&mut out, &body)
+        .map_err(|e| TranslateError::Invalid(format!("request: {e}")))?;
+    Ok(out)
 }
 
 /// One hub message as input items, in order: text and media accumulate into a message item,
 /// flushed at every call, result or reasoning item.
-fn encode_message(
-    message: &Message,
+fn encode_message<'a>(
+    message: &'a Message,
     m: usize,
-    input: &mut Vec<Value>,
+    input: &mut Vec<InputItem<'a>>,
     replays_reasoning: &mut bool,
 ) -> Result<(), TranslateError> {
     let (role, text_type) = match message.role {
         Role::User => ("user", "input_text"),
         Role::Assistant => ("assistant", "output_text"),
     };
-    let mut content: Vec<Value> = Vec::new();
-    let flush = |content: &mut Vec<Value>, input: &mut Vec<Value>| {
+    let mut content: Vec<PartOut<'a>> = Vec::new();
+    let flush = |content: &mut Vec<PartOut<'a>>, input: &mut Vec<InputItem<'a>>| {
         if !content.is_empty() {
-            input
-                .push(json!({"type": "message", "role": role, "content": std::mem::take(content)}));
+            input.push(InputItem::Message {
+                kind: "message",
+                role,
+                content: std::mem::take(content),
+            });
         }
     };
     for (p, part) in message.parts.iter().enumerate() {
-        let path = format!("messages[{m}].content[{p}]");
         match part {
-            Part::Text { text, .. } => content.push(json!({"type": text_type, "text": text})),
+            Part::Text { text, .. } => content.push(PartOut {
+                text: Some(text),
+                ..PartOut::new(text_type)
+            }),
             Part::Image(_) | Part::Document { .. } if message.role == Role::Assistant => {
                 return Err(TranslateError::unsupported(
-                    path,
+                    format!("messages[{m}].content[{p}]"),
                     "Responses assistant messages take text only",
                 ));
             }
@@ -768,7 +794,12 @@ fn encode_message(
                 } else {
                     arguments.as_str()
                 };
-                input.push(json!({"type": "function_call", "call_id": short_call_id(id), "name": name, "arguments": arguments}));
+                input.push(InputItem::Call {
+                    kind: "function_call",
+                    call_id: short_call_id(id),
+                    name,
+                    arguments,
+                });
             }
             Part::ToolResult {
                 call_id,
@@ -776,8 +807,12 @@ fn encode_message(
                 ..
             } => {
                 flush(&mut content, input);
-                let output = tool_output(result, &path)?;
-                input.push(json!({"type": "function_call_output", "call_id": short_call_id(call_id), "output": output}));
+                let output = tool_output(result, m, p)?;
+                input.push(InputItem::Output {
+                    kind: "function_call_output",
+                    call_id: short_call_id(call_id),
+                    output,
+                });
             }
             Part::Thinking { text, signature } => {
                 // Only OpenAI's own encrypted reasoning can be replayed; other families'
@@ -787,23 +822,30 @@ fn encode_message(
                     .and_then(|s| s.for_upstream(SignatureFamily::OpenAi))
                 {
                     flush(&mut content, input);
-                    let summary: Vec<Value> = if text.is_empty() {
+                    let summary = if text.is_empty() {
                         Vec::new()
                     } else {
-                        vec![json!({"type": "summary_text", "text": text})]
+                        vec![SummaryOut {
+                            kind: "summary_text",
+                            text,
+                        }]
                     };
-                    input.push(
-                        json!({"type": "reasoning", "summary": summary, "encrypted_content": sig}),
-                    );
+                    input.push(InputItem::Reasoning {
+                        kind: "reasoning",
+                        summary,
+                        encrypted_content: sig,
+                    });
                     *replays_reasoning = true;
                 }
             }
             Part::RedactedThinking { data, family } => {
                 if *family == SignatureFamily::OpenAi {
                     flush(&mut content, input);
-                    input.push(
-                        json!({"type": "reasoning", "summary": [], "encrypted_content": data}),
-                    );
+                    input.push(InputItem::Reasoning {
+                        kind: "reasoning",
+                        summary: Vec::new(),
+                        encrypted_content: data,
+                    });
                     *replays_reasoning = true;
                 }
             }
@@ -813,37 +855,41 @@ fn encode_message(
     Ok(())
 }
 
-fn image_part(media: &Media) -> Value {
+fn image_part(media: &Media) -> PartOut<'_> {
+    let mut part = PartOut {
+        detail: Some("auto"),
+        ..PartOut::new("input_image")
+    };
     match media {
         Media::Base64 { media_type, data } => {
-            json!({"type": "input_image", "image_url": format!("data:{media_type};base64,{data}"), "detail": "auto"})
+            part.image_url = Some(Cow::Owned(format!("data:{media_type};base64,{data}")))
         }
-        Media::Url(url) => json!({"type": "input_image", "image_url": url, "detail": "auto"}),
-        Media::FileId(id) => json!({"type": "input_image", "file_id": id, "detail": "auto"}),
+        Media::Url(url) => part.image_url = Some(Cow::Borrowed(url)),
+        Media::FileId(id) => part.file_id = Some(id),
     }
+    part
 }
 
-fn file_part(media: &Media, title: Option<&str>) -> Value {
-    let mut part = match media {
+fn file_part<'a>(media: &'a Media, title: Option<&'a str>) -> PartOut<'a> {
+    let mut part = PartOut::new("input_file");
+    match media {
         Media::Base64 { media_type, data } => {
-            json!({"type": "input_file", "file_data": format!("data:{media_type};base64,{data}")})
+            part.file_data = Some(format!("data:{media_type};base64,{data}"))
         }
-        Media::Url(url) => json!({"type": "input_file", "file_url": url}),
-        Media::FileId(id) => json!({"type": "input_file", "file_id": id}),
-    };
+        Media::Url(url) => part.file_url = Some(url),
+        Media::FileId(id) => part.file_id = Some(id),
+    }
     let default_name = match media {
         Media::Base64 { media_type, .. } if media_type == "text/plain" => Some("document.txt"),
         Media::Base64 { .. } => Some("document.pdf"),
         _ => None,
     };
-    if let Some(name) = title.or(default_name) {
-        part["filename"] = json!(name);
-    }
+    part.filename = title.or(default_name);
     part
 }
 
 /// A tool result: a string when it is text only, else a list of parts.
-fn tool_output(parts: &[Part], path: &str) -> Result<Value, TranslateError> {
+fn tool_output(parts: &[Part], m: usize, p: usize) -> Result<OutputOut<'_>, TranslateError> {
     if parts.iter().all(|p| matches!(p, Part::Text { .. })) {
         let text: Vec<&str> = parts
             .iter()
@@ -852,23 +898,29 @@ fn tool_output(parts: &[Part], path: &str) -> Result<Value, TranslateError> {
                 _ => None,
             })
             .collect();
-        return Ok(json!(text.join("\n")));
+        return Ok(OutputOut::Text(match text.as_slice() {
+            [] => Cow::Borrowed(""),
+            _ => joined(&text, "\n"),
+        }));
     }
     let mut out = Vec::new();
     for part in parts {
         match part {
-            Part::Text { text, .. } => out.push(json!({"type": "input_text", "text": text})),
+            Part::Text { text, .. } => out.push(PartOut {
+                text: Some(text),
+                ..PartOut::new("input_text")
+            }),
             Part::Image(media) => out.push(image_part(media)),
             Part::Document { media, title } => out.push(file_part(media, title.as_deref())),
             _ => {
                 return Err(TranslateError::unsupported(
-                    path,
+                    format!("messages[{m}].content[{p}]"),
                     "a tool result holds text, images and files only",
                 ));
             }
         }
     }
-    Ok(Value::Array(out))
+    Ok(OutputOut::Parts(out))
 }
 
 #[cfg(test)]

@@ -1,8 +1,14 @@
 //! Whole Responses answers: an upstream's response object into the hub answer, and a hub
 //! answer into the response object a client validates as `openai.types.responses.Response`.
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 
+use super::out::{
+    Empty2, NullReasoning, OutputItem, OutputText, ReasonOut, ResponseOut, SummaryOut,
+    TextFormatText, UsageOut,
+};
 use super::request::{REDACTED_PREFIX, reasoning_part};
 use super::tools::{ClientTools, custom_input};
 use super::wire::{ResponseObject, UsageObject};
@@ -60,45 +66,46 @@ pub(crate) fn failure_message(response: Option<&ResponseObject>) -> String {
 /// Decodes an upstream's whole answer (a response object, or a terminal stream event that
 /// wraps one).
 pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
-    let value: Value = serde_json::from_slice(body)
+    let mut wire: ResponseObject = serde_json::from_slice(body)
         .map_err(|e| TranslateError::Upstream(format!("response body: {e}")))?;
-    let inner = match value.get("response") {
-        Some(inner) if inner.is_object() => inner,
-        _ => &value,
-    };
-    let wire: ResponseObject = serde::Deserialize::deserialize(inner)
-        .map_err(|e| TranslateError::Upstream(format!("response object: {e}")))?;
+    if let Some(inner) = wire.response.take()
+        && inner.get().starts_with('{')
+    {
+        wire = serde_json::from_str(inner.get())
+            .map_err(|e| TranslateError::Upstream(format!("response object: {e}")))?;
+    }
     if wire.status.as_deref() == Some("failed") || wire.error.is_some() {
         return Err(TranslateError::Upstream(failure_message(Some(&wire))));
     }
     let mut content = Vec::new();
     let mut refused = false;
-    for item in &wire.output {
+    for item in std::mem::take(&mut wire.output) {
         match item.kind.as_deref() {
             Some("message") => {
-                let Some(Value::Array(parts)) = &item.content else {
+                let Some(Value::Array(parts)) = item.content else {
                     continue;
                 };
                 for part in parts {
-                    match part.get("type").and_then(Value::as_str) {
-                        Some("output_text") => {
-                            let text = part.get("text").and_then(Value::as_str).unwrap_or_default();
-                            content.push(Part::text(text));
-                        }
+                    let Value::Object(mut part) = part else {
+                        continue;
+                    };
+                    let key = match part.get("type").and_then(Value::as_str) {
+                        Some("output_text") => "text",
                         Some("refusal") => {
                             refused = true;
-                            let text = part
-                                .get("refusal")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default();
-                            content.push(Part::text(text));
+                            "refusal"
                         }
-                        _ => {}
-                    }
+                        _ => continue,
+                    };
+                    let text = match part.remove(key) {
+                        Some(Value::String(text)) => text,
+                        _ => String::new(),
+                    };
+                    content.push(Part::text(text));
                 }
             }
             Some("reasoning") => {
-                let part = reasoning_part(item);
+                let part = reasoning_part(&item);
                 let keep = match &part {
                     Part::Thinking { text, signature } => !text.is_empty() || signature.is_some(),
                     _ => true,
@@ -108,15 +115,15 @@ pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
                 }
             }
             Some("function_call") => content.push(Part::ToolCall {
-                id: item.call_id.clone().unwrap_or_default(),
-                name: item.name.clone().unwrap_or_default(),
-                arguments: item.arguments.clone().unwrap_or_default(),
+                id: item.call_id.unwrap_or_default(),
+                name: item.name.unwrap_or_default(),
+                arguments: item.arguments.unwrap_or_default(),
                 signature: None,
             }),
             Some("custom_tool_call") => content.push(Part::ToolCall {
-                id: item.call_id.clone().unwrap_or_default(),
-                name: item.name.clone().unwrap_or_default(),
-                arguments: json!({"input": item.input.clone().unwrap_or_default()}).to_string(),
+                id: item.call_id.unwrap_or_default(),
+                name: item.name.unwrap_or_default(),
+                arguments: json!({"input": item.input.unwrap_or_default()}).to_string(),
                 signature: None,
             }),
             _ => {}
@@ -128,8 +135,8 @@ pub(crate) fn decode_response(body: &[u8]) -> Result<Response, TranslateError> {
         finish = Finish::ContentFilter;
     }
     Ok(Response {
-        id: wire.id.clone().unwrap_or_default(),
-        model: wire.model.clone().unwrap_or_default(),
+        id: wire.id.take().unwrap_or_default(),
+        model: wire.model.take().unwrap_or_default(),
         created: wire.created_at.filter(|t| *t >= 0.0).map(|t| t as u64),
         content,
         finish,
@@ -299,46 +306,119 @@ pub(crate) fn redacted_for_client(data: &str, family: SignatureFamily) -> String
     )
 }
 
-/// Encodes a whole answer for a Responses client: consecutive texts form one message item.
-pub(crate) fn encode_response(response: &Response, client: &ClientView) -> Vec<u8> {
-    let id = response_id(&response.id, client);
-    let (status, incomplete) = status(&response.finish);
-    let item_status = if status == "completed" {
-        "completed"
+/// A reasoning item for a whole answer.
+fn reasoning_out<'a>(id: String, text: &'a str, encrypted: Option<String>) -> OutputItem<'a> {
+    let summary = if text.is_empty() {
+        Vec::new()
     } else {
-        "incomplete"
+        vec![SummaryOut {
+            kind: "summary_text",
+            text,
+        }]
     };
-    let mut output = Vec::new();
-    let mut text = String::new();
+    OutputItem::Reasoning {
+        id,
+        kind: "reasoning",
+        summary,
+        encrypted_content: encrypted,
+    }
+}
+
+/// A call item for a whole answer, in the shape the client declared the tool (see
+/// [`call_item`]).
+fn call_out<'a>(
+    call_id: Cow<'a, str>,
+    name: &'a str,
+    arguments: &'a str,
+    tools: &'a ClientTools,
+) -> OutputItem<'a> {
+    let custom = tools.is_custom(name);
+    let (namespace, name) = match tools.split(name) {
+        Some((ns, child)) => (Some(ns), child),
+        None => (None, name),
+    };
+    let (id, kind, arguments, input) = if custom {
+        (
+            format!("ctc_{call_id}"),
+            "custom_tool_call",
+            None,
+            Some(custom_input(arguments)),
+        )
+    } else {
+        (
+            format!("fc_{call_id}"),
+            "function_call",
+            Some(arguments),
+            None,
+        )
+    };
+    OutputItem::Call {
+        id,
+        kind,
+        status: "completed",
+        call_id,
+        name,
+        arguments,
+        input,
+        namespace,
+    }
+}
+
+/// Encodes a whole answer for a Responses client: consecutive texts form one message item.
+pub(crate) fn encode_response<'r>(response: &'r Response, client: &'r ClientView) -> Vec<u8> {
+    let id = response_id(&response.id, client);
+    let (status, incomplete) = match response.finish {
+        Finish::Length => ("incomplete", Some("max_output_tokens")),
+        Finish::ContentFilter => ("incomplete", Some("content_filter")),
+        _ => ("completed", None),
+    };
+    let item_status = status;
+    let mut output: Vec<OutputItem<'r>> = Vec::new();
+    let mut texts: Vec<&'r str> = Vec::new();
     let mut in_text = false;
-    let flush = |text: &mut String, in_text: &mut bool, output: &mut Vec<Value>| {
+    let flush = |texts: &mut Vec<&'r str>, in_text: &mut bool, output: &mut Vec<OutputItem<'r>>| {
         if *in_text {
             let n = output.len();
-            output.push(message_item(&item_id("msg", &id, n), text, item_status));
-            text.clear();
+            let text = match texts.as_slice() {
+                [one] => Cow::Borrowed(*one),
+                _ => Cow::Owned(texts.concat()),
+            };
+            output.push(OutputItem::Message {
+                id: item_id("msg", &id, n),
+                kind: "message",
+                status: item_status,
+                role: "assistant",
+                content: [OutputText {
+                    kind: "output_text",
+                    text,
+                    annotations: [],
+                    logprobs: [],
+                }],
+            });
+            texts.clear();
             *in_text = false;
         }
     };
     for (i, part) in response.content.iter().enumerate() {
         match part {
             Part::Text { text: t, .. } => {
-                text.push_str(t);
+                texts.push(t);
                 in_text = true;
             }
             Part::Thinking { text: t, signature } => {
-                flush(&mut text, &mut in_text, &mut output);
+                flush(&mut texts, &mut in_text, &mut output);
                 let n = output.len();
-                output.push(reasoning_item(
-                    &item_id("rs", &id, n),
+                output.push(reasoning_out(
+                    item_id("rs", &id, n),
                     t,
                     signature.as_ref().map(encrypted_for_client),
                 ));
             }
             Part::RedactedThinking { data, family } => {
-                flush(&mut text, &mut in_text, &mut output);
+                flush(&mut texts, &mut in_text, &mut output);
                 let n = output.len();
-                output.push(reasoning_item(
-                    &item_id("rs", &id, n),
+                output.push(reasoning_out(
+                    item_id("rs", &id, n),
                     "",
                     Some(redacted_for_client(data, *family)),
                 ));
@@ -349,31 +429,25 @@ pub(crate) fn encode_response(response: &Response, client: &ClientView) -> Vec<u
                 arguments,
                 signature,
             } => {
-                flush(&mut text, &mut in_text, &mut output);
+                flush(&mut texts, &mut in_text, &mut output);
                 let call_id = if call_id.is_empty() {
-                    format!("call_{}_{i}", client.id)
+                    Cow::Owned(format!("call_{}_{i}", client.id))
                 } else {
-                    call_id.clone()
+                    Cow::Borrowed(call_id.as_str())
                 };
                 let arguments = if arguments.is_empty() {
                     "{}"
                 } else {
                     arguments.as_str()
                 };
-                output.push(call_item(
-                    &call_id,
-                    name,
-                    arguments,
-                    "completed",
-                    &client.responses_tools,
-                ));
+                output.push(call_out(call_id, name, arguments, &client.responses_tools));
                 // A call's own signature (Gemini binds one to a function call) has no field
                 // in a call item: it follows as a signature-only reasoning item, which the
                 // request decoder puts back onto the call.
                 if let Some(signature) = signature {
                     let n = output.len();
-                    output.push(reasoning_item(
-                        &item_id("rs", &id, n),
+                    output.push(reasoning_out(
+                        item_id("rs", &id, n),
                         "",
                         Some(encrypted_for_client(signature)),
                     ));
@@ -382,16 +456,35 @@ pub(crate) fn encode_response(response: &Response, client: &ClientView) -> Vec<u
             _ => {}
         }
     }
-    flush(&mut text, &mut in_text, &mut output);
+    flush(&mut texts, &mut in_text, &mut output);
     let created = response.created.unwrap_or(client.created);
-    let body = response_json(
-        &id,
-        created,
-        client,
+    let body = ResponseOut {
+        id: &id,
+        object: "response",
+        created_at: created,
         status,
-        incomplete,
+        background: false,
+        error: None,
+        incomplete_details: incomplete.map(|reason| ReasonOut { reason }),
+        instructions: None,
+        max_output_tokens: None,
+        model: &client.model,
         output,
-        Some(&response.usage),
-    );
-    serde_json::to_vec(&body).unwrap_or_default()
+        parallel_tool_calls: true,
+        previous_response_id: None,
+        reasoning: NullReasoning::default(),
+        store: false,
+        temperature: None,
+        text: TextFormatText::default(),
+        tool_choice: "auto",
+        tools: [],
+        top_p: None,
+        truncation: "disabled",
+        usage: Some(UsageOut::from(&response.usage)),
+        user: None,
+        metadata: Empty2::default(),
+    };
+    let mut out = Vec::with_capacity(1024);
+    let _ = serde_json::to_writer(&mut out, &body);
+    out
 }

@@ -60,6 +60,23 @@ impl StreamEncoder {
     }
 }
 
+/// A text or arguments delta event, serialized from borrowed pieces (the most frequent events:
+/// no `Value` tree per delta).
+#[derive(serde::Serialize)]
+struct DeltaEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    sequence_number: u64,
+    item_id: &'a str,
+    output_index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_index: Option<u32>,
+    delta: &'a str,
+    /// `[]` on text deltas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logprobs: Option<[u8; 0]>,
+}
+
 /// The encoder's state.
 #[derive(Debug, Default)]
 struct State {
@@ -219,8 +236,19 @@ impl State {
         let (kind, body) = match (open, delta) {
             (OpenItem::Message { id, text }, Delta::Text(piece)) => {
                 text.push_str(piece);
-                let body = json!({"item_id": id, "output_index": output_index, "content_index": 0, "delta": piece, "logprobs": []});
-                ("response.output_text.delta", body)
+                let kind = "response.output_text.delta";
+                let event = DeltaEvent {
+                    kind,
+                    sequence_number: self.sequence,
+                    item_id: id,
+                    output_index,
+                    content_index: Some(0),
+                    delta: piece,
+                    logprobs: Some([]),
+                };
+                self.sequence += 1;
+                sse::write_json(out, Some(kind), &event);
+                return;
             }
             (
                 OpenItem::Reasoning {
@@ -265,8 +293,20 @@ impl State {
                 if *custom {
                     return;
                 }
-                let body = json!({"item_id": format!("fc_{call_id}"), "output_index": output_index, "delta": piece});
-                ("response.function_call_arguments.delta", body)
+                let kind = "response.function_call_arguments.delta";
+                let item_id = format!("fc_{call_id}");
+                let event = DeltaEvent {
+                    kind,
+                    sequence_number: self.sequence,
+                    item_id: &item_id,
+                    output_index,
+                    content_index: None,
+                    delta: piece,
+                    logprobs: None,
+                };
+                self.sequence += 1;
+                sse::write_json(out, Some(kind), &event);
+                return;
             }
             _ => return,
         };

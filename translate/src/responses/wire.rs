@@ -161,6 +161,9 @@ pub(crate) struct ResponseObject {
     pub(crate) output: Vec<Item>,
     /// Token counts.
     pub(crate) usage: Option<UsageObject>,
+    /// A terminal stream event sent as a whole body wraps the response object here (kept
+    /// raw: it is read only when it is an object).
+    pub(crate) response: Option<Box<serde_json::value::RawValue>>,
 }
 
 /// `incomplete_details`.
