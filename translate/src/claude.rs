@@ -17,7 +17,6 @@
 //! - [`StreamDecoder`] / [`StreamEncoder`]: event streams.
 //! - [`encode_count_request`]: the `count_tokens` body.
 
-mod base64;
 pub(crate) mod request;
 mod response;
 mod schema;

@@ -12,6 +12,7 @@
 //! - [`count_tokens`] serves `count_tokens` / `countTokens` across protocols.
 
 mod aggregate;
+mod base64;
 mod chat;
 mod claude;
 mod error;

@@ -528,45 +528,6 @@ pub(crate) fn encode_request(request: &Request) -> Result<Vec<u8>, TranslateErro
     Ok(out)
 }
 
-/// A tool's parameters as OpenAI's APIs take them (chat and Responses alike): an object
-/// schema at the root (`type` defaulted, `$schema` removed) whose object nodes all have
-/// `properties`.
-pub(crate) fn openai_parameters(schema: &Value) -> Value {
-    let mut schema = match schema {
-        Value::Object(_) => schema.clone(),
-        _ => json!({"type": "object"}),
-    };
-    if let Value::Object(root) = &mut schema {
-        root.remove("$schema");
-        root.entry("type").or_insert_with(|| json!("object"));
-    }
-    add_missing_properties(&mut schema);
-    schema
-}
-
-/// Gives every object schema node a `properties` (OpenAI rejects an object schema without
-/// one); property names are never mistaken for schema nodes.
-fn add_missing_properties(schema: &mut Value) {
-    let Value::Object(node) = schema else { return };
-    if node.get("type").and_then(Value::as_str) == Some("object")
-        && !node.contains_key("properties")
-    {
-        node.insert("properties".into(), json!({}));
-    }
-    for (key, value) in node.iter_mut() {
-        match (key.as_str(), value) {
-            ("properties" | "patternProperties" | "$defs" | "definitions", Value::Object(map)) => {
-                map.values_mut().for_each(add_missing_properties)
-            }
-            ("items" | "additionalProperties" | "not", value) => add_missing_properties(value),
-            ("anyOf" | "oneOf" | "allOf" | "prefixItems", Value::Array(list)) => {
-                list.iter_mut().for_each(add_missing_properties)
-            }
-            _ => {}
-        }
-    }
-}
-
 /// A user-side part as a chat content part.
 fn encode_part<'a>(part: &'a Part, at: &str) -> Result<OutPart<'a>, TranslateError> {
     Ok(match part {

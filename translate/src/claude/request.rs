@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::{base64, schema, wire};
+use super::{schema, wire};
 use crate::TranslateError;
+use crate::base64;
 use crate::ir::{
     Effort, Media, Message, Part, Request, ResponseFormat, Role, Signature, SignatureFamily,
     Thinking, Tool, ToolChoice,
