@@ -592,6 +592,24 @@ mod tests {
     }
 
     #[test]
+    fn an_auth_file_says_which_openai_api_its_upstream_speaks() {
+        let parse = |json: &str| parse_file(Path::new("compat.json"), json.as_bytes());
+        let base =
+            r#""type":"openai-compatibility","base_url":"http://127.0.0.1:1/v1","api_key":"k""#;
+        let default = parse(&format!("{{{base}}}")).unwrap();
+        assert_eq!(default.compat_protocol, CompatProtocol::Chat);
+        let both = parse(&format!(r#"{{{base},"protocol":"both"}}"#)).unwrap();
+        assert_eq!(both.compat_protocol, CompatProtocol::Both);
+        assert!(both.speaks(crate::protocol::Protocol::OpenAiResponses));
+        assert!(!default.speaks(crate::protocol::Protocol::OpenAiResponses));
+        let wrong = parse(&format!(r#"{{{base},"protocol":"grpc"}}"#)).unwrap_err();
+        assert!(
+            wrong.contains("protocol") && wrong.contains("grpc"),
+            "{wrong}"
+        );
+    }
+
+    #[test]
     fn folder_is_created_private() {
         let (_dir, store) = store();
         assert_eq!(atomic_file::mode_of(&store.dir()), Some(0o700));
