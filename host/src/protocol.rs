@@ -25,15 +25,7 @@ impl Protocol {
             Protocol::Gemini => "Gemini (/v1beta/models/{model}:generateContent)",
         }
     }
-}
 
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Protocol {
     /// The translation crate's name for this protocol.
     pub(crate) fn format(self) -> switchyard_translate::Format {
         match self {
@@ -42,5 +34,11 @@ impl Protocol {
             Protocol::ClaudeMessages => switchyard_translate::Format::Claude,
             Protocol::Gemini => switchyard_translate::Format::Gemini,
         }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }

@@ -7,8 +7,8 @@
 //!
 //! - [`translate_request`] turns a client's request into the upstream's, and returns the
 //!   [`Exchange`] that translates the answer back: [`Exchange::response`] for a whole body,
-//!   [`Exchange::stream`] for a stream (a per-stream state machine, bounded memory),
-//!   [`Exchange::error`] for an upstream error.
+//!   [`Exchange::stream`] for a stream (a per-stream state machine, bounded memory);
+//!   [`client_error`] with [`upstream_message`] puts an upstream error in the client's shape.
 //! - [`count_tokens`] serves `count_tokens` / `countTokens` across protocols.
 
 mod aggregate;
@@ -255,11 +255,6 @@ impl Exchange {
     /// A translator for the upstream's event stream; frames over `max_frame` bytes fail it.
     pub fn stream(&self, max_frame: usize) -> StreamTranslator {
         StreamTranslator::new(self, max_frame)
-    }
-
-    /// An upstream error (status, body) in the client's shape, the upstream's message kept.
-    pub fn error(&self, status: u16, body: &[u8]) -> Vec<u8> {
-        client_error(self.client, status, &upstream_message(body))
     }
 }
 

@@ -90,7 +90,7 @@ async fn generate(
     let exchange = translated.exchange;
     let answer = upstream::send(ctx, candidate, outgoing)
         .await
-        .map_err(|e| client_shaped(e, &exchange))?;
+        .map_err(|e| client_shaped(e, client))?;
     let config = &ctx.generation.config;
     let idle = config.upstream_timeouts.idle;
     if stream {
@@ -144,19 +144,9 @@ async fn count(
         ),
         body: Bytes::from(body),
     };
-    let shape_errors = |e: UpstreamError| {
-        let Some(answer) = &e.answer else { return e };
-        let status = e.upstream_status().unwrap_or(502);
-        let body = switchyard_translate::client_error(
-            client,
-            status,
-            &switchyard_translate::upstream_message(&answer.body),
-        );
-        reshaped(e, body)
-    };
     let answer = upstream::send(ctx, candidate, outgoing)
         .await
-        .map_err(shape_errors)?;
+        .map_err(|e| client_shaped(e, client))?;
     let headers = answer.headers;
     let body = read_whole(answer.rest, ctx.generation.config.upstream_timeouts.idle).await?;
     let tokens = count_tokens::read_answer(upstream, &body)
@@ -185,20 +175,13 @@ fn refused(client: Format, error: &TranslateError) -> UpstreamError {
     UpstreamError::refused(status, Bytes::from(body))
 }
 
-/// An upstream error answer in the client's shape (status and `Retry-After` kept).
-fn client_shaped(error: UpstreamError, exchange: &Exchange) -> UpstreamError {
-    let Some(answer) = &error.answer else {
-        return error;
-    };
+/// An upstream error answer in the `client`'s shape: the status, the upstream's message and
+/// the other headers (`Retry-After`, pass-through) kept.
+fn client_shaped(mut error: UpstreamError, client: Format) -> UpstreamError {
     let status = error.upstream_status().unwrap_or(502);
-    let body = exchange.error(status, &answer.body);
-    reshaped(error, body)
-}
-
-/// `error` with its answer's body replaced by `body` (JSON).
-fn reshaped(mut error: UpstreamError, body: Vec<u8>) -> UpstreamError {
     if let Some(answer) = &mut error.answer {
-        answer.body = Bytes::from(body);
+        let message = switchyard_translate::upstream_message(&answer.body);
+        answer.body = Bytes::from(switchyard_translate::client_error(client, status, &message));
         answer.headers.remove(header::CONTENT_LENGTH);
         answer.headers.remove(header::CONTENT_ENCODING);
         answer.headers.insert(
