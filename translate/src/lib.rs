@@ -208,7 +208,10 @@ pub fn translate_request(
     rename_tools(&mut request, &names);
     let mut view = options.client;
     view.include_usage |= request.include_usage;
-    view.estimated_input_tokens = estimate::input_tokens(&request);
+    // Only an Anthropic client reads it (its stream's `message_start` needs an input count).
+    if from == Format::Claude {
+        view.estimated_input_tokens = estimate::input_tokens(&request);
+    }
     if from == Format::Responses {
         view.responses_tools = responses::client_tools(body);
     }
