@@ -74,6 +74,7 @@ mod secret;
 mod server;
 mod session;
 mod shared;
+mod token;
 #[cfg(feature = "test-util")]
 #[doc(hidden)]
 pub mod test_util;
