@@ -13,11 +13,11 @@ pub(crate) mod env;
 pub(crate) mod fetch;
 pub(crate) mod issued;
 pub(crate) mod persist;
-pub mod policy;
+pub(crate) mod policy;
 pub(crate) mod renewal;
 pub(crate) mod shared_refresh;
 pub(crate) mod source;
-pub mod status;
+pub(crate) mod status;
 
 pub use cells::TokenCells;
 pub use policy::TokenPolicy;
