@@ -100,13 +100,17 @@ mod protocol;
 mod recorder;
 mod server;
 mod state;
+mod token_authority;
+mod token_endpoint;
 mod upstream;
+mod vertex_route;
 mod wire;
 
 pub use fault::{Fault, FaultBehavior};
 pub use prompt_cache::{CacheCounts, CacheStats};
 pub use protocol::Protocol;
 pub use recorder::{RecordedRequest, WaitTimeout};
+pub use token_authority::TokenStats;
 pub use upstream::{MockUpstream, MockUpstreamBuilder};
 
 /// Request header that overrides the number of content chunks of one streamed answer.
