@@ -360,13 +360,16 @@ impl TokenAuthority {
 
     /// The subject of a valid issued access token; else why not (and the rejection is counted).
     pub(crate) fn subject_of(&self, access_token: &str) -> Result<String, &'static str> {
+        self.subject_at(access_token, Instant::now())
+    }
+
+    /// [`TokenAuthority::subject_of`] as of `now`.
+    fn subject_at(&self, access_token: &str, now: Instant) -> Result<String, &'static str> {
         let mut ledger = self.ledger.lock();
         let verdict = match ledger.access_tokens.get(access_token) {
             None => Err("the access token is not one this server issued"),
             Some(token) if token.invalidated => Err("the access token has been invalidated"),
-            Some(token) if Instant::now() >= token.expires_at => {
-                Err("the access token has expired")
-            }
+            Some(token) if now >= token.expires_at => Err("the access token has expired"),
             Some(token) => Ok(token.subject.clone()),
         };
         if verdict.is_err() {
@@ -482,10 +485,30 @@ mod tests {
             authority.subject_of(&issued.access_token).as_deref(),
             Ok("svc")
         );
+        let after_lifetime = Instant::now() + DEFAULT_LIFETIME;
+        assert_eq!(
+            authority.subject_at(&issued.access_token, after_lifetime),
+            Err("the access token has expired")
+        );
+        authority.set_lifetime(Duration::from_secs(7200));
+        let longer = authority.grant(
+            GrantKind::JwtBearer,
+            "sa@example.com",
+            ClientAuthMethod::None,
+            None,
+            None,
+        );
+        assert_eq!(longer.expires_in, 7200);
+        assert!(
+            authority
+                .subject_at(&longer.access_token, after_lifetime)
+                .is_ok()
+        );
         authority.expire_access_tokens();
         assert!(authority.subject_of(&issued.access_token).is_err());
+        assert!(authority.subject_of(&longer.access_token).is_err());
         assert!(authority.subject_of("mock-at-999").is_err());
-        assert_eq!(authority.stats().rejected_bearers, 2);
+        assert_eq!(authority.stats().rejected_bearers, 4);
         let debug = format!("{authority:?}");
         assert!(!debug.contains(&issued.access_token), "{debug}");
     }

@@ -18,6 +18,10 @@ pub(crate) fn resolve(
     query: Option<&str>,
 ) -> Option<Result<(Route, Access), RouteError>> {
     let rest = path.strip_prefix("/v1/")?;
+    // Cheap exit for every other endpoint under `/v1/`.
+    if !(rest.starts_with("projects/") || rest.starts_with("publishers/")) {
+        return None;
+    }
     let segments: Vec<&str> = rest.split('/').collect();
     let (publisher, target, access) = match segments.as_slice() {
         [
@@ -33,10 +37,7 @@ pub(crate) fn resolve(
             (*publisher, *target, Access::IssuedToken)
         }
         ["publishers", "google", "models", target] => ("google", *target, Access::GoogApiKey),
-        ["projects", ..] | ["publishers", ..] => {
-            return Some(Err(RouteError::NotFound(Protocol::Gemini)));
-        }
-        _ => return None,
+        _ => return Some(Err(RouteError::NotFound(Protocol::Gemini))),
     };
     let route = match (publisher, target.rsplit_once(':')) {
         ("google", Some((model, action))) if !model.is_empty() => {
