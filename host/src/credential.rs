@@ -118,6 +118,8 @@ pub enum Secret {
     ApiKey(String),
     /// An OAuth-style access token, always sent as `Authorization: Bearer`.
     AccessToken(String),
+    /// A bearer token switchyard mints and renews itself ([`crate::token`]).
+    Managed(Arc<crate::token::TokenSource>),
     /// No secret (an OpenAI-compatible endpoint that needs none).
     None,
 }
@@ -127,6 +129,7 @@ impl fmt::Debug for Secret {
         f.write_str(match self {
             Secret::ApiKey(_) => "ApiKey(<redacted>)",
             Secret::AccessToken(_) => "AccessToken(<redacted>)",
+            Secret::Managed(source) => return write!(f, "Managed({})", source.grant()),
             Secret::None => "None",
         })
     }

@@ -77,4 +77,5 @@ mod shared;
 #[cfg(feature = "test-util")]
 #[doc(hidden)]
 pub mod test_util;
+mod token;
 mod usage;

@@ -91,7 +91,8 @@ pub(crate) fn upstream_request_headers(
 /// The header that authenticates `credential` upstream.
 fn auth_header(credential: &Credential) -> Option<(HeaderName, HeaderValue)> {
     let (name, text) = match (&credential.secret, credential.provider) {
-        (Secret::None, _) => return None,
+        // A managed token is added when the request is sent ([`super::upstream::send`]).
+        (Secret::None | Secret::Managed(_), _) => return None,
         (Secret::ApiKey(key), ProviderKind::Claude) => {
             (HeaderName::from_static("x-api-key"), key.clone())
         }
