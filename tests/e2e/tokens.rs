@@ -51,7 +51,10 @@ fn service_account(mock: &MockUpstream) -> (Value, String) {
     let mut key: Value = serde_json::from_str(KEY_JSON).unwrap();
     key["token_uri"] = json!(mock.token_url());
     let parsed = ServiceAccountKey::from_json(&key).unwrap();
-    mock.register_service_account(parsed.client_email.clone(), parsed.public_key_der().to_vec());
+    mock.register_service_account(
+        parsed.client_email.clone(),
+        parsed.public_key_der().to_vec(),
+    );
     (key, parsed.client_email)
 }
 
@@ -138,7 +141,10 @@ async fn a_vertex_service_account_mints_one_token_for_many_concurrent_requests()
         assert_eq!(reply.credential(), email);
     }
     let stats = mock.token_stats();
-    assert_eq!(stats.jwt_grants, 1, "one token for every request: {stats:?}");
+    assert_eq!(
+        stats.jwt_grants, 1,
+        "one token for every request: {stats:?}"
+    );
     assert_eq!(stats.rejected_bearers, 0);
     assert_eq!(
         stats.last_scope.as_deref(),
@@ -170,7 +176,11 @@ async fn a_vertex_service_account_mints_one_token_for_many_concurrent_requests()
         )
         .await;
     assert_eq!(streamed.status, 200, "{}", streamed.text());
-    assert!(streamed.text().contains("message_stop"), "{}", streamed.text());
+    assert!(
+        streamed.text().contains("message_stop"),
+        "{}",
+        streamed.text()
+    );
     let last: Vec<String> = mock
         .requests()
         .iter()
@@ -193,7 +203,10 @@ async fn a_vertex_service_account_mints_one_token_for_many_concurrent_requests()
     assert_eq!(entry["token"]["renewals_ok"], 1);
     assert!(entry["token"]["expires_at"].is_string(), "{entry}");
     let text = entry.to_string();
-    assert!(!text.contains("mock-at-") && !text.contains("PRIVATE KEY"), "{text}");
+    assert!(
+        !text.contains("mock-at-") && !text.contains("PRIVATE KEY"),
+        "{text}"
+    );
     proxy.shutdown().await;
     mock.shutdown().await;
 }
@@ -205,7 +218,11 @@ async fn tokens_are_renewed_before_they_expire_with_no_failed_request() {
     let (key, email) = service_account(&mock);
     let dir = tempfile::tempdir().unwrap();
     let auths = dir.path().join("auths");
-    write_auth_file(&auths, "vertex-a.json", &vertex_file(&mock, &key, json!({})));
+    write_auth_file(
+        &auths,
+        "vertex-a.json",
+        &vertex_file(&mock, &key, json!({})),
+    );
     let proxy = Arc::new(start(&config_with_auth_dir(&auths, ""), fast_policy()).await);
     // Requests run without a pause until the fourth token was minted (three renewals of a 2 s
     // token: about 4.5 s); each must succeed with the service account.
@@ -300,7 +317,11 @@ async fn an_upstream_401_renews_the_token_once_and_retries_on_the_same_credentia
     let (key, email) = service_account(&mock);
     let dir = tempfile::tempdir().unwrap();
     let auths = dir.path().join("auths");
-    write_auth_file(&auths, "vertex-a.json", &vertex_file(&mock, &key, json!({})));
+    write_auth_file(
+        &auths,
+        "vertex-a.json",
+        &vertex_file(&mock, &key, json!({})),
+    );
     let yaml = config_with_auth_dir(
         &auths,
         &format!(
@@ -317,7 +338,11 @@ async fn an_upstream_401_renews_the_token_once_and_retries_on_the_same_credentia
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.credential(), email, "retried on the same credential");
     let stats = mock.token_stats();
-    assert_eq!((stats.jwt_grants, stats.rejected_bearers), (2, 1), "{stats:?}");
+    assert_eq!(
+        (stats.jwt_grants, stats.rejected_bearers),
+        (2, 1),
+        "{stats:?}"
+    );
     // A credential that keeps answering 401 with a fresh token is renewed once, then the
     // request fails over.
     mock.set_fault(&email, Fault::status(401));
@@ -341,14 +366,19 @@ async fn client_credentials_mint_tokens_for_an_openai_compatible_upstream() {
         )
     };
     let proxy = start(&yaml("basic"), TokenPolicy::default()).await;
-    let replies = join_all((0..8).map(|_| proxy.post("/v1/chat/completions", &chat("gpt-4o")))).await;
+    let body = chat("gpt-4o");
+    let replies = join_all((0..8).map(|_| proxy.post("/v1/chat/completions", &body))).await;
     for reply in &replies {
         assert_eq!(reply.status, 200, "{}", reply.text());
         assert_eq!(reply.credential(), "gateway-client");
     }
     let stats = mock.token_stats();
     assert_eq!(
-        (stats.client_credentials_grants, stats.basic_auth, stats.post_auth),
+        (
+            stats.client_credentials_grants,
+            stats.basic_auth,
+            stats.post_auth
+        ),
         (1, 1, 0),
         "{stats:?}"
     );

@@ -177,8 +177,12 @@ pub(crate) async fn send(
     if response.status() == StatusCode::UNAUTHORIZED
         && let (Some(cell), Some(used), Some((url, mut headers, body))) =
             (&token_cell, &token, again)
-        && let Ok(fresh) = cell.rejected(used, first_byte).await
     {
+        // The token was refused: renewed once, the request tried once more on this credential.
+        let fresh = cell
+            .rejected(used, first_byte)
+            .await
+            .map_err(|NoToken(why)| UpstreamError::token_unavailable(why))?;
         tracing::debug!(credential = %credential.id, "upstream refused the token: renewed, retrying once");
         headers.insert(http::header::AUTHORIZATION, fresh.header.clone());
         response = post(client.post(url).headers(headers).body(body), first_byte).await?;
