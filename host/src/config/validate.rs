@@ -1799,7 +1799,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "calls AuthMethod::parse, a todo!() until the oauth branch is merged"]
     fn oauth_auth_method_is_basic_or_post() {
         let yaml = |method: &str| {
             format!(

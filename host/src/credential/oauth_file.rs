@@ -185,7 +185,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "calls AuthMethod::parse, a todo!() until the oauth branch is merged"]
     fn auth_method_post_is_read_and_an_unknown_one_refused() {
         let file = with(client_file(), "auth_method", json!("POST"));
         let TokenSource::ClientCredentials(client) = token_source(&file).unwrap() else {
