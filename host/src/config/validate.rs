@@ -1711,6 +1711,9 @@ mod tests {
         let entry = &config.openai_compatibility[0];
         assert!(entry.api_key_entries.is_empty());
         assert_eq!(entry.oauth.as_ref().unwrap().client_id, "app-1");
+        let shown = format!("{config:?}");
+        assert!(shown.contains("app-1"), "{shown}");
+        assert!(!shown.contains("cs-0123456789"), "{shown}");
     }
 
     #[test]
