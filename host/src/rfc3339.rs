@@ -84,10 +84,6 @@ pub(crate) fn parse(text: &str) -> Option<SystemTime> {
 /// Writes `time` in UTC as `YYYY-MM-DDTHH:MM:SSZ`, whole seconds (a fraction is dropped):
 /// how auth files keep `expires_at`. Times before 1970 are written as the epoch, times after
 /// 9999 as its last second.
-#[allow(
-    dead_code,
-    reason = "the token cells write refreshed token sets back to auth files with it"
-)]
 pub(crate) fn format(time: SystemTime) -> String {
     let (date_time, _) = utc_fields(time);
     format!("{date_time}Z")

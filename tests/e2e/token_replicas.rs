@@ -67,15 +67,32 @@ async fn sets_learned(proxy: &Proxy) -> u64 {
     entry["token"]["renewals_ok"].as_u64().unwrap() + entry["token"]["adopted"].as_u64().unwrap()
 }
 
-/// Runs `ROTATIONS` rotations over `replicas` under load; every request must succeed.
+/// Runs `ROTATIONS` rotations over `replicas` under load (two clients per replica, each
+/// sending requests back to back); every request must succeed.
+///
+/// A rotation: the mock refuses every access token issued so far, the replicas' requests meet
+/// 401s, one replica refreshes and the others take its set. The next rotation starts once every
+/// replica has learned the new set and every client has finished a request since (so no
+/// request still carries a token from before: the mock refusing a token while a request
+/// retries with it is not something a real upstream does).
 async fn rotate_under_load(mock: &MockUpstream, replicas: &[Arc<Proxy>]) {
+    // Each replica holds a token first: one refresh between them.
+    let mut learned = Vec::new();
+    for proxy in replicas {
+        let reply = proxy.post("/v1/chat/completions", &chat("gpt-4o")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        learned.push(sets_learned(proxy).await);
+    }
+    assert_eq!(mock.token_stats().refresh_grants, 1);
     let done = Arc::new(AtomicBool::new(false));
-    let served = Arc::new(AtomicU64::new(0));
-    let workers: Vec<_> = replicas
+    let clients: Vec<(Arc<Proxy>, Arc<AtomicU64>)> = replicas
         .iter()
-        .flat_map(|proxy| (0..2).map(move |_| proxy.clone()))
-        .map(|proxy| {
-            let (done, served) = (done.clone(), served.clone());
+        .flat_map(|proxy| (0..2).map(move |_| (proxy.clone(), Arc::new(AtomicU64::new(0)))))
+        .collect();
+    let workers: Vec<_> = clients
+        .iter()
+        .map(|(proxy, served)| {
+            let (proxy, served, done) = (proxy.clone(), served.clone(), done.clone());
             tokio::spawn(async move {
                 while !done.load(Ordering::Relaxed) {
                     let reply = proxy.post("/v1/chat/completions", &chat("gpt-4o")).await;
@@ -89,15 +106,27 @@ async fn rotate_under_load(mock: &MockUpstream, replicas: &[Arc<Proxy>]) {
     for rotation in 1..=ROTATIONS {
         let before = mock.token_stats().refresh_grants;
         mock.expire_access_tokens();
-        // The replicas' requests meet 401s: one replica refreshes, the others take its set.
         mock.wait_for_token_grants(before + 1, WAIT).await.unwrap();
         let deadline = tokio::time::Instant::now() + WAIT;
-        for proxy in replicas {
-            while sets_learned(proxy).await < rotation + 1 {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "a replica did not learn rotation {rotation}"
-                );
+        let waited = |what: &str| {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "rotation {rotation}: {what}"
+            );
+        };
+        for (proxy, first) in replicas.iter().zip(&learned) {
+            while sets_learned(proxy).await < first + rotation {
+                waited("a replica did not learn the new set");
+                tokio::task::yield_now().await;
+            }
+        }
+        let counts: Vec<u64> = clients
+            .iter()
+            .map(|(_, n)| n.load(Ordering::Relaxed))
+            .collect();
+        for ((_, served), count) in clients.iter().zip(counts) {
+            while served.load(Ordering::Relaxed) <= count {
+                waited("a client finished no request");
                 tokio::task::yield_now().await;
             }
         }
@@ -106,7 +135,6 @@ async fn rotate_under_load(mock: &MockUpstream, replicas: &[Arc<Proxy>]) {
     for worker in workers {
         worker.await.expect("no failed request");
     }
-    assert!(served.load(Ordering::Relaxed) > ROTATIONS);
     let stats = mock.token_stats();
     assert_eq!(stats.invalid_grants, 0, "{stats:?}");
     assert_eq!(
@@ -134,12 +162,6 @@ async fn three_replicas_sharing_one_auth_dir_rotate_a_refresh_token_through_redi
     write_file(&shared, &refresh_file(&mock, &first));
     let yaml = replica_yaml(&shared, &redis);
     let replicas = replicas(&[yaml.clone(), yaml.clone(), yaml]).await;
-    // Each replica needs a token: one refresh between them.
-    for proxy in &replicas {
-        let reply = proxy.post("/v1/chat/completions", &chat("gpt-4o")).await;
-        assert_eq!(reply.status, 200, "{}", reply.text());
-    }
-    assert_eq!(mock.token_stats().refresh_grants, 1);
     rotate_under_load(&mock, &replicas).await;
     assert_eq!(
         file_refresh_token(&shared),

@@ -235,7 +235,7 @@ impl FileStore {
             Some(mut file) => {
                 let mut text = Vec::new();
                 file.read_to_end(&mut text).map_err(io_error)?;
-                if json_equal_bytes(&text, &bytes) {
+                if json_equal_bytes(&text, &bytes) || holds_later_token_set(&text, &metadata) {
                     return Ok(Some(path));
                 }
                 file.metadata().map_err(io_error)?.permissions().mode() & 0o7777
@@ -266,6 +266,26 @@ impl FileStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(source) => Err(StoreError::Io { path, source }),
         }
+    }
+}
+
+/// Whether the file `text` holds an `oauth2` token set that expires later than the one in
+/// `metadata`: a set learned late must not replace a newer one another process wrote.
+fn holds_later_token_set(text: &[u8], metadata: &Map<String, Value>) -> bool {
+    let expiry = |oauth2: Option<&Value>| {
+        oauth2
+            .and_then(Value::as_object)
+            .and_then(|fields| super::oauth_file::expires_at(fields).ok())
+    };
+    let Ok(Value::Object(current)) = serde_json::from_slice::<Value>(text) else {
+        return false;
+    };
+    match (
+        expiry(current.get("oauth2")),
+        expiry(metadata.get("oauth2")),
+    ) {
+        (Some(on_disk), Some(saved)) => on_disk > saved,
+        _ => false,
     }
 }
 

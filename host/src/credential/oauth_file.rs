@@ -68,7 +68,7 @@ pub(crate) fn token_source(oauth2: &Value) -> Result<TokenSource, String> {
 
 /// `oauth2.expires_at`: an RFC 3339 time, or Unix seconds (a non-negative number); absent or
 /// `null` is the epoch (already expired).
-fn expires_at(fields: &Map<String, Value>) -> Result<SystemTime, String> {
+pub(crate) fn expires_at(fields: &Map<String, Value>) -> Result<SystemTime, String> {
     let invalid = || "oauth2.expires_at is not an RFC 3339 time or Unix seconds".to_owned();
     match fields.get("expires_at") {
         None | Some(Value::Null) => Ok(UNIX_EPOCH),

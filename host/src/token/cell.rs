@@ -78,16 +78,16 @@ impl TokenCell {
         cell
     }
 
-    /// Starts the renewal task (once; later calls do nothing).
-    pub(crate) fn start(self: &Arc<Self>) {
+    /// Starts the renewal task with `spawn` (once; later calls do nothing): `spawn` gets the
+    /// cell and the stop signal and returns the task.
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        spawn: impl FnOnce(Arc<TokenCell>, watch::Receiver<bool>) -> Option<JoinHandle<()>>,
+    ) {
         let mut task = self.task.lock();
-        if task.is_some() {
-            return;
+        if task.is_none() {
+            *task = spawn(self.clone(), self.stop.subscribe());
         }
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        *task = Some(handle.spawn(super::renewal::run(self.clone(), self.stop.subscribe())));
     }
 
     /// Stops the renewal task (the credential left the config).
@@ -228,6 +228,21 @@ impl TokenCell {
         true
     }
 
+    /// Installs a set the token endpoint gave (or another replica stored); an access token
+    /// that cannot be a header is an error.
+    pub(crate) fn install(
+        &self,
+        set: TokenSet,
+        now: SystemTime,
+        how: Learned,
+    ) -> Result<(), String> {
+        if self.learn(set, now, how) {
+            Ok(())
+        } else {
+            Err("the token endpoint's access token cannot be sent as a header".to_owned())
+        }
+    }
+
     /// Records a failed renewal at `now`; when no valid token is left the credential is
     /// blocked until `retry_at` with `message` (reason `token_unavailable`).
     pub(crate) fn failed(&self, message: String, now: SystemTime, retry_at: SystemTime) {
@@ -333,7 +348,7 @@ mod tests {
             client_credentials(&mock),
             env(Arc::default()),
         );
-        cell.start();
+        cell.start(crate::token::renewal::spawn);
         let now = SystemTime::now();
         let tokens = futures_util::future::join_all((0..32).map(|_| cell.bearer(now, WAIT))).await;
         let first = tokens[0].as_ref().unwrap().serial;
@@ -352,7 +367,7 @@ mod tests {
             client_credentials(&mock),
             env(Arc::default()),
         );
-        cell.start();
+        cell.start(crate::token::renewal::spawn);
         let used = cell.bearer(SystemTime::now(), WAIT).await.unwrap();
         let renewed =
             futures_util::future::join_all((0..8).map(|_| cell.rejected(&used, WAIT))).await;
@@ -373,7 +388,7 @@ mod tests {
             client_credentials(&mock),
             env(state.clone()),
         );
-        cell.start();
+        cell.start(crate::token::renewal::spawn);
         let error = cell.bearer(SystemTime::now(), WAIT).await.unwrap_err();
         assert!(error.0.contains("503"), "{error:?}");
         let blocked = state.snapshot().token_unavailable.expect("blocked");

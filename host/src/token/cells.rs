@@ -108,7 +108,7 @@ impl TokenCells {
                     TokenCell::new(credential.id.clone(), source.clone(), env)
                 }
             };
-            cell.start();
+            cell.start(super::renewal::spawn);
             next.insert(credential.id.clone(), cell);
         }
         for (_, old) in cells.drain() {

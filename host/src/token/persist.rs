@@ -5,7 +5,6 @@ use serde_json::{Map, Value};
 use switchyard_oauth::TokenSet;
 
 use super::env::Env;
-use crate::clock::unix_millis;
 
 /// Writes `set` into the credential's `oauth2` object (access token, refresh token, expiry;
 /// every other field kept) through the store. A failure is logged: the set stays in memory.
@@ -45,7 +44,7 @@ pub(crate) fn with_token_set(metadata: &Map<String, Value>, set: &TokenSet) -> M
         }
         oauth2.insert(
             "expires_at".into(),
-            Value::from(unix_millis(set.expires_at) / 1000),
+            Value::String(crate::rfc3339::format(set.expires_at)),
         );
     }
     metadata

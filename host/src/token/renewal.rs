@@ -13,6 +13,15 @@ use super::env::Env;
 /// The longest the task sleeps before looking again (so a clock jump is noticed).
 const MAX_SLEEP: Duration = Duration::from_secs(3600);
 
+/// Starts [`run`] for `cell` on the current runtime (none outside a runtime).
+pub(crate) fn spawn(
+    cell: Arc<TokenCell>,
+    stop: watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let handle = tokio::runtime::Handle::try_current().ok()?;
+    Some(handle.spawn(run(cell, stop)))
+}
+
 /// Renews `cell`'s token ahead of expiry until `stop` turns true: sleeps until the renewal
 /// time (or until a request wakes it), renews, and after a failure waits the policy's backoff
 /// (cut short when the token it still has expires).
@@ -82,22 +91,8 @@ async fn renew(cell: &TokenCell, env: &Env, now: SystemTime) -> Result<(), Strin
                 .fetch(&request, now)
                 .await
                 .map_err(|e| e.to_string())?;
-            install(cell, set, now, Learned::Fetched)
+            cell.install(set, now, Learned::Fetched)
         }
-    }
-}
-
-/// Installs a set the endpoint gave; an access token that cannot be a header is an error.
-pub(crate) fn install(
-    cell: &TokenCell,
-    set: TokenSet,
-    now: SystemTime,
-    how: Learned,
-) -> Result<(), String> {
-    if cell.learn(set, now, how) {
-        Ok(())
-    } else {
-        Err("the token endpoint's access token cannot be sent as a header".to_owned())
     }
 }
 
@@ -112,7 +107,7 @@ async fn refresh_alone(cell: &TokenCell, env: &Env, now: SystemTime) -> Result<(
             if set.refresh_token.is_none() {
                 set.refresh_token = Some(used);
             }
-            install(cell, set.clone(), now, Learned::Fetched)?;
+            cell.install(set.clone(), now, Learned::Fetched)?;
             super::persist::write_back(env, &set).await;
             Ok(())
         }
