@@ -11,6 +11,8 @@ pub(crate) mod selector;
 pub(crate) mod shared_cooldown;
 pub(crate) mod state;
 pub(crate) mod store;
+pub(crate) mod vertex;
+pub(crate) mod vertex_file;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,6 +25,8 @@ use url::Url;
 
 use crate::config::{CompatProtocol, ModelAlias, ProxyUrl};
 use crate::protocol::Protocol;
+
+pub use vertex::VertexTarget;
 
 /// A credential's stable id: `claude:apikey:0123456789ab` for config keys, the file name for
 /// auth files. Equal on every machine for the same config.
@@ -58,6 +62,9 @@ pub enum ProviderKind {
     Gemini,
     /// Any OpenAI-compatible endpoint (`openai-compatibility`).
     OpenAiCompatibility,
+    /// Google Vertex AI: Gemini models, and Claude models through Anthropic's Vertex
+    /// publisher (`vertex` auth files, `vertex-api-key`).
+    Vertex,
 }
 
 impl ProviderKind {
@@ -68,6 +75,7 @@ impl ProviderKind {
             ProviderKind::Codex => "codex",
             ProviderKind::Gemini => "gemini",
             ProviderKind::OpenAiCompatibility => "openai-compatibility",
+            ProviderKind::Vertex => "vertex",
         }
     }
 
@@ -78,13 +86,18 @@ impl ProviderKind {
             "codex" => Some(ProviderKind::Codex),
             "gemini" => Some(ProviderKind::Gemini),
             "openai-compatibility" => Some(ProviderKind::OpenAiCompatibility),
+            "vertex" => Some(ProviderKind::Vertex),
             _ => None,
         }
     }
 
-    /// Whether this provider serves requests in `protocol`.
+    /// Whether this provider serves requests in `protocol`. Vertex speaks Gemini, and Anthropic
+    /// Messages for Claude models: see [`Credential::speaks`], which knows the model.
     pub fn speaks(self, protocol: Protocol) -> bool {
         match self {
+            ProviderKind::Vertex => {
+                matches!(protocol, Protocol::Gemini | Protocol::ClaudeMessages)
+            }
             ProviderKind::Claude => protocol == Protocol::ClaudeMessages,
             ProviderKind::Codex => protocol == Protocol::OpenAiResponses,
             ProviderKind::Gemini => protocol == Protocol::Gemini,
@@ -100,7 +113,7 @@ impl ProviderKind {
             ProviderKind::Claude => Some("https://api.anthropic.com"),
             ProviderKind::Codex => Some("https://api.openai.com/v1"),
             ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com"),
-            ProviderKind::OpenAiCompatibility => None,
+            ProviderKind::OpenAiCompatibility | ProviderKind::Vertex => None,
         }
     }
 }
@@ -153,8 +166,9 @@ pub enum CredentialSource {
 }
 
 /// One upstream credential. Immutable; its runtime state (cooldowns, counts) is kept apart,
-/// keyed by the id, so it survives a reload.
-#[derive(Debug, Clone)]
+/// keyed by the id, so it survives a reload. `Debug` shows only the names of the auth file's
+/// fields (the file holds the secret: a key, a service account's private key).
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Credential {
     /// Stable id.
@@ -201,18 +215,61 @@ pub struct Credential {
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// For `openai-compatibility`: which OpenAI API the upstream speaks.
     pub compat_protocol: CompatProtocol,
+    /// For a Vertex service account: the project and location its URLs name (`None` for a
+    /// `vertex-api-key` entry, whose URLs name neither).
+    pub vertex: Option<VertexTarget>,
     /// Parsed upstream URLs of the fixed endpoints, built on first use.
     pub(crate) urls: UrlCache,
 }
 
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let metadata_keys: Option<Vec<&String>> =
+            self.metadata.as_ref().map(|m| m.keys().collect());
+        f.debug_struct("Credential")
+            .field("id", &self.id)
+            .field("index", &self.index)
+            .field("provider", &self.provider)
+            .field("compat_name", &self.compat_name)
+            .field("label", &self.label)
+            .field("prefix", &self.prefix)
+            .field("priority", &self.priority)
+            .field("weight", &self.weight)
+            .field("disabled", &self.disabled)
+            .field("base_url", &self.base_url)
+            .field("secret", &self.secret)
+            .field("headers", &self.headers)
+            .field("models", &self.models)
+            .field("excluded_models", &self.excluded_models)
+            .field("proxy_url", &self.proxy_url)
+            .field("source", &self.source)
+            .field("request_retry", &self.request_retry)
+            .field("disable_cooling", &self.disable_cooling)
+            .field("attributes", &self.attributes)
+            .field("metadata_keys", &metadata_keys)
+            .field("compat_protocol", &self.compat_protocol)
+            .field("vertex", &self.vertex)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Upstream URLs that depend only on the credential, parsed once instead of per request.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct UrlCache(Arc<std::sync::OnceLock<Vec<(&'static str, Url)>>>);
+pub(crate) struct UrlCache {
+    fixed: Arc<std::sync::OnceLock<Vec<(&'static str, Url)>>>,
+    /// Vertex: the `…/v1/[projects/{project}/locations/{location}/]publishers` root.
+    publishers: Arc<std::sync::OnceLock<Option<Url>>>,
+}
 
 impl UrlCache {
+    /// The Vertex publishers root, built by `build` on first use.
+    pub(crate) fn publishers(&self, build: impl FnOnce() -> Option<Url>) -> Option<Url> {
+        self.publishers.get_or_init(build).clone()
+    }
+
     /// The URL of `base` + `path` (one of the fixed `paths`), parsed on first use.
     pub(crate) fn get(&self, base: &Url, paths: &[&'static str], path: &str) -> Option<Url> {
-        let urls = self.0.get_or_init(|| {
+        let urls = self.fixed.get_or_init(|| {
             let base = base.as_str().trim_end_matches('/');
             paths
                 .iter()
@@ -281,11 +338,15 @@ impl Credential {
             && self.attributes == other.attributes
             && self.metadata == other.metadata
             && self.compat_protocol == other.compat_protocol
+            && self.vertex == other.vertex
     }
 
-    /// Whether this credential's upstream speaks `protocol` natively (no translation).
-    pub fn speaks(&self, protocol: Protocol) -> bool {
+    /// Whether this credential's upstream speaks `protocol` natively (no translation) for
+    /// `model` (the upstream model name): Vertex calls Claude models in Anthropic Messages and
+    /// the others in Gemini.
+    pub fn speaks(&self, protocol: Protocol, model: &str) -> bool {
         match (self.provider, self.compat_protocol) {
+            (ProviderKind::Vertex, _) => protocol == vertex::protocol_for(self, model),
             (ProviderKind::OpenAiCompatibility, CompatProtocol::Chat) => {
                 protocol == Protocol::OpenAiChat
             }
@@ -296,13 +357,15 @@ impl Credential {
         }
     }
 
-    /// The protocol this credential's upstream is called in for a client of `client`: the
-    /// client's own when the upstream speaks it, else the upstream's (the request is translated).
-    pub(crate) fn upstream_protocol(&self, client: Protocol) -> Protocol {
-        if self.speaks(client) {
+    /// The protocol this credential's upstream is called in for a client of `client` asking
+    /// for `model` (the upstream model name): the client's own when the upstream speaks it,
+    /// else the upstream's (the request is translated).
+    pub(crate) fn upstream_protocol(&self, client: Protocol, model: &str) -> Protocol {
+        if self.speaks(client, model) {
             return client;
         }
         match (self.provider, self.compat_protocol) {
+            (ProviderKind::Vertex, _) => vertex::protocol_for(self, model),
             (ProviderKind::Claude, _) => Protocol::ClaudeMessages,
             (ProviderKind::Codex, _) => Protocol::OpenAiResponses,
             (ProviderKind::Gemini, _) => Protocol::Gemini,
@@ -356,6 +419,7 @@ pub(crate) mod testing {
             attributes: BTreeMap::new(),
             metadata: None,
             compat_protocol: Default::default(),
+            vertex: None,
             urls: UrlCache::default(),
         }
     }

@@ -22,6 +22,7 @@ pub(crate) mod provider_keys;
 pub(crate) mod report;
 pub(crate) mod sessions;
 pub(crate) mod setting;
+pub(crate) mod vertex;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -318,6 +319,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(management: Arc<Managemen
         .merge(api_keys::routes())
         .merge(provider_keys::routes())
         .merge(auth_files::routes())
+        .merge(vertex::routes())
         .merge(plugins::routes())
         .merge(report::routes())
         .merge(sessions::routes())

@@ -36,5 +36,6 @@ mod tables;
 mod translation;
 mod trusted_proxies;
 mod usage;
+mod vertex;
 mod wat_guest;
 mod weighted_round_robin;

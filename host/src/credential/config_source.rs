@@ -17,6 +17,7 @@ pub fn credentials(config: &Config) -> Vec<Credential> {
         ("claude-api-key", ProviderKind::Claude, &config.claude_keys),
         ("codex-api-key", ProviderKind::Codex, &config.codex_keys),
         ("gemini-api-key", ProviderKind::Gemini, &config.gemini_keys),
+        ("vertex-api-key", ProviderKind::Vertex, &config.vertex_keys),
     ] {
         for (i, entry) in entries.iter().enumerate() {
             out.push(provider_key(&mut ids, list, i, provider, entry));
@@ -59,6 +60,7 @@ pub fn credentials(config: &Config) -> Vec<Credential> {
                 attributes: BTreeMap::from([("compat_name".to_owned(), compat.name.clone())]),
                 metadata: None,
                 compat_protocol: compat.protocol,
+                vertex: None,
                 urls: Default::default(),
             });
         }
@@ -104,6 +106,7 @@ fn provider_key(
         attributes: BTreeMap::new(),
         metadata: None,
         compat_protocol: Default::default(),
+        vertex: None,
         urls: Default::default(),
     }
 }
