@@ -115,11 +115,13 @@ fn vertex_import_refuses_what_is_not_a_key() {
     ]);
     assert_ne!(code, 0);
     assert!(stderr.contains("cannot read"), "{stderr}");
+    let object = dir.path().join("object.json");
+    std::fs::write(&object, "{}").unwrap();
     let (code, _, stderr) = switchyard(&[
         "--config",
         &config,
         "vertex-import",
-        not_json.to_str().unwrap(),
+        object.to_str().unwrap(),
         "--location",
         "evil.example/x",
     ]);
