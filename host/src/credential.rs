@@ -284,8 +284,8 @@ impl UrlCache {
 
 impl Credential {
     /// Builds a credential from the JSON of an auth file (the same fields `auth-dir` files
-    /// have: `type` `claude`, `codex`, `gemini` or `openai-compatibility`, `api_key` or
-    /// `access_token`, and optionally `base_url`, `prefix`, `priority`, `weight`, `disabled`,
+    /// have: `type` `claude`, `codex`, `gemini` or `openai-compatibility` with `api_key` or
+    /// `access_token`, or `vertex` with `service_account`, and optionally `base_url`, `prefix`, `priority`, `weight`, `disabled`,
     /// `headers`, `models`, `excluded_models`, `proxy_url`, `label`, …), with `id` as its id. For
     /// programs that keep credentials elsewhere than in files ([`store::CredentialStore`]).
     /// The error says what is missing or wrong.
