@@ -74,8 +74,8 @@ mod secret;
 mod server;
 mod session;
 mod shared;
-mod token;
 #[cfg(feature = "test-util")]
 #[doc(hidden)]
 pub mod test_util;
+mod token;
 mod usage;

@@ -15,6 +15,7 @@ pub(crate) mod auth;
 pub(crate) mod auth_files;
 pub(crate) mod ban;
 pub(crate) mod config_file;
+pub(crate) mod credentials;
 pub(crate) mod error;
 pub(crate) mod path_keys;
 pub(crate) mod plugins;
@@ -322,6 +323,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(management: Arc<Managemen
         .merge(vertex::routes())
         .merge(plugins::routes())
         .merge(report::routes())
+        .merge(credentials::routes())
         .merge(sessions::routes())
         .layer(middleware::from_fn_with_state(management.clone(), guard))
         .with_state(management)

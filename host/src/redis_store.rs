@@ -26,6 +26,7 @@ pub(crate) mod health;
 pub(crate) mod keys;
 pub(crate) mod signing;
 mod supervisor;
+pub(crate) mod token_sync;
 
 use std::future::Future;
 use std::sync::Arc;

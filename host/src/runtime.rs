@@ -23,6 +23,8 @@ use crate::proxy::client_pool::ClientPool;
 use crate::redis_store::RedisStore;
 use crate::session::ExtractorRegistry;
 use crate::shared::Shared;
+use crate::token::TokenCells;
+use crate::token::cells::SyncInputs;
 use crate::usage::UsageHub;
 
 /// The process-wide state of one server: the serving generation, the reload status, the
@@ -46,6 +48,8 @@ pub struct Runtime {
     pub auth_files: Arc<FileStore>,
     /// The embedding program's observers, when set.
     pub hooks: Option<Arc<dyn Hooks>>,
+    /// The bearer tokens of token credentials, one cell per credential.
+    pub tokens: Arc<TokenCells>,
 }
 
 impl Runtime {
@@ -56,6 +60,7 @@ impl Runtime {
             DEFAULT_MAX_TRACKED_MODELS,
             metrics.clone(),
         ));
+        let auth_files = Arc::new(FileStore::new(std::path::PathBuf::new()));
         Runtime {
             generation: ArcSwap::from_pointee(Generation::empty()),
             status: watch::channel(ReloadStatus::default()).0,
@@ -69,7 +74,7 @@ impl Runtime {
                 providers,
                 extractors: ExtractorRegistry::new(),
                 metrics,
-                credential_store: Arc::new(AuthDirStore),
+                credential_store: Arc::new(AuthDirStore::new(auth_files.clone())),
                 session_store: None,
                 listening: Default::default(),
                 log_format: None,
@@ -78,8 +83,9 @@ impl Runtime {
             reload_lock: tokio::sync::Mutex::new(()),
             usage: UsageHub::new(tracked_models.clone()),
             tracked_models,
-            auth_files: Arc::new(FileStore::new(std::path::PathBuf::new())),
+            auth_files,
             hooks: None,
+            tokens: Arc::default(),
         }
     }
 
@@ -141,6 +147,13 @@ impl Runtime {
         let current = self.generation.load_full();
         self.usage.reconfigure(&previous.config, &current.config);
         self.auth_files.set_dir(current.config.auth_dir.clone());
+        self.tokens.sync(SyncInputs {
+            generation: &current,
+            clients: &self.clients,
+            clock: &self.clock,
+            states: &self.states,
+            store: &self.credential_store,
+        });
         if let Some(hooks) = &self.hooks {
             crate::hooks::report_credentials(hooks.as_ref(), &previous.registry, &current.registry);
         }
@@ -193,6 +206,7 @@ impl Runtime {
     /// session cache (its expiry sweeps) and the shared store's connection tasks.
     pub fn stop(&self) {
         let generation = self.generation.load();
+        self.tokens.stop();
         generation.selector.stop();
         if let Some(affinity) = &generation.affinity {
             affinity.stop();

@@ -134,6 +134,9 @@ pub struct ServerOptions {
     /// it then reports that it applies after a restart. `None`: logging is not set up from
     /// the config (an embedding program's own, or a command-line flag).
     pub log_format: Option<LogFormat>,
+    /// When token credentials renew their tokens ([`crate::token::TokenPolicy`]; tests
+    /// shorten the lifetimes).
+    pub token_policy: crate::token::TokenPolicy,
 }
 
 /// Where the config comes from.
@@ -171,7 +174,14 @@ impl ServerOptions {
             hooks: None,
             resp_idle_timeout: crate::resp::IDLE_TIMEOUT,
             log_format: None,
+            token_policy: Default::default(),
         }
+    }
+
+    /// Renews tokens by `policy` instead of the defaults (tests accept short lifetimes).
+    pub fn with_token_policy(mut self, policy: crate::token::TokenPolicy) -> Self {
+        self.token_policy = policy;
+        self
     }
 
     /// Logging was set up with the config's `log-format` `format`: a reload that changes it
@@ -367,6 +377,7 @@ pub(crate) async fn boot(options: ServerOptions) -> Result<Booted, ServerError> 
     if let Some(store) = options.credential_store {
         runtime = runtime.with_credential_store(store);
     }
+    runtime.tokens.set_policy(options.token_policy);
     let runtime = Arc::new(runtime);
     // A plugin file that does not load is logged and left out; an instance naming a type
     // nobody provides stops the start.

@@ -155,6 +155,12 @@ pub mod server {
     pub use crate::server::{RunningServer, ServerError, ServerOptions};
 }
 
+/// Token credentials.
+pub mod token {
+    pub use crate::token::{TokenCells, TokenPolicy, TokenSource, TokenStatus};
+    pub use switchyard_oauth::Lifetime;
+}
+
 /// Sessions and extractors.
 pub mod session {
     pub use crate::session::{

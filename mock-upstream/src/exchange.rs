@@ -12,7 +12,7 @@ use hyper::body::Incoming;
 use serde_json::Value;
 
 use crate::conversation::output_tokens;
-use crate::credential::credential_of;
+use crate::credential::{Access, Identified, identify};
 use crate::disconnect::DisconnectGuard;
 use crate::fault::{FaultBehavior, TriggeredFault};
 use crate::paced_body::{DeliberateClose, Ending, MockBody, StreamPlan, full_body, paced_body};
@@ -20,6 +20,8 @@ use crate::prompt_cache::CacheOutcome;
 use crate::protocol::{self, Answer, Framing, GenerateRequest, Protocol, Route, RouteError, Usage};
 use crate::recorder::RequestParts;
 use crate::state::MockState;
+use crate::token_endpoint::{self, TOKEN_PATH};
+use crate::vertex_route;
 use crate::{CACHE_HEADER, CREDENTIAL_HEADER, SEQUENCE_HEADER};
 
 /// How many characters of the last user text the reply quotes.
@@ -36,6 +38,9 @@ pub(crate) fn reply_text(credential: &str, last_user_text: &str) -> String {
 
 /// Handles one request.
 pub(crate) async fn handle(state: Arc<MockState>, request: Request<Incoming>) -> Outcome {
+    if request.uri().path() == TOKEN_PATH {
+        return token_endpoint::handle(&state, request).await;
+    }
     let (head, body) = request.into_parts();
     // A body that cannot be read means the client is gone.
     let body = body
@@ -45,8 +50,15 @@ pub(crate) async fn handle(state: Arc<MockState>, request: Request<Incoming>) ->
         .to_bytes();
     let path = head.uri.path();
     let query = head.uri.query();
-    let route = Route::resolve(&head.method, path, query);
-    let credential = credential_of(&head.headers, query);
+    let (route, access) = match vertex_route::resolve(&head.method, path, query) {
+        Some(Ok((route, access))) => (Ok(route), access),
+        Some(Err(error)) => (Err(error), Access::Any),
+        None => (Route::resolve(&head.method, path, query), Access::Any),
+    };
+    let Identified {
+        key: credential,
+        refused,
+    } = identify(&head.headers, query, access, &state.tokens);
     let sequence = state.recorder.record(RequestParts {
         method: &head.method,
         path,
@@ -73,6 +85,9 @@ pub(crate) async fn handle(state: Arc<MockState>, request: Request<Incoming>) ->
             return Ok(exchange.error(protocol, StatusCode::METHOD_NOT_ALLOWED, &message));
         }
     };
+    if let Some(reason) = refused {
+        return Ok(exchange.error(route.protocol(), StatusCode::UNAUTHORIZED, reason));
+    }
     if exchange.credential.is_none() {
         let message = "missing API key: send x-api-key, Authorization: Bearer, or x-goog-api-key";
         return Ok(exchange.error(route.protocol(), StatusCode::UNAUTHORIZED, message));

@@ -23,7 +23,11 @@
 //! 1. Identifies the answering credential from `x-api-key`, `Authorization: Bearer …`,
 //!    `x-goog-api-key` or `?key=` (none: 401 in the protocol's error shape). Every response names
 //!    it in the `x-mock-credential` header, and the reply text names it too:
-//!    `mock reply via <key> to: <first 40 characters of the last user text>`.
+//!    `mock reply via <key> to: <first 40 characters of the last user text>`. A credential
+//!    starting `mock-at-` is an access token from the mock's token endpoint (below): it must be
+//!    one the mock issued, unexpired and not invalidated (else 401 in the protocol's shape), and
+//!    the credential key is then the token's *subject* — the service account's email or the
+//!    client id — for the header, the reply text, faults and the counts.
 //! 2. Records the request (see [`RecordedRequest`]) and wakes the waits
 //!    ([`MockUpstream::wait_for_requests`] and friends).
 //! 3. Applies the [`Fault`] set for that credential (or for all credentials), if any.
@@ -78,6 +82,55 @@
 //! `contents` or a `generateContentRequest` body) apply the same checks. Rejected requests are
 //! recorded like any other.
 //!
+//! # OAuth token endpoint
+//!
+//! `POST /oauth/token` ([`MockUpstream::token_url`]), form-encoded, answers as RFC 6749 says:
+//! `{"access_token":"mock-at-<n>","token_type":"Bearer","expires_in":<s>}` (plus
+//! `"refresh_token":"mock-rt-<n>"` for the refresh grant), or `{"error","error_description"}`
+//! with 400 (401 and `WWW-Authenticate` for `invalid_client`). Bodies over 64 KiB, a body that
+//! is not `application/x-www-form-urlencoded` or a parameter given twice: 400
+//! `invalid_request`; an unknown grant: 400 `unsupported_grant_type`.
+//!
+//! - `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with `assertion` (RFC 7523): an
+//!   RS256 JWT whose signature verifies with the key registered for its `iss`
+//!   ([`MockUpstream::register_service_account`]), `aud` the token URL, `iat` at most 60 s
+//!   ahead, `exp` in the future and at most 3600 s after `iat`, and `scope` including
+//!   `https://www.googleapis.com/auth/cloud-platform`; otherwise 400 `invalid_grant` naming
+//!   the failed check. Subject: the `iss` email.
+//! - `grant_type=client_credentials`: a registered confidential client
+//!   ([`MockUpstream::register_client`]) authenticating with `Authorization: Basic` (id and
+//!   secret form-urlencoded, then base64) or `client_id` + `client_secret` in the form, not
+//!   both (400 `invalid_request`); unknown client or wrong secret: 401 `invalid_client`.
+//!   `scope` and `audience` are recorded ([`TokenStats`]). Subject: the client id.
+//! - `grant_type=refresh_token` with `refresh_token`, the client authenticating as above (a
+//!   public client sends only `client_id`): each refresh token is good once; success rotates
+//!   it (a new one comes back, [`MockUpstream::latest_refresh_token`]); a used one gets 400
+//!   `invalid_grant` `refresh token already used`, an unknown one or one of another client
+//!   400 `invalid_grant`. Subject: the client id.
+//!
+//! Token requests are not recorded as model requests; [`MockUpstream::token_stats`] and
+//! [`MockUpstream::wait_for_token_grants`] observe them. Steering:
+//! [`MockUpstream::set_token_lifetime`], [`MockUpstream::expire_access_tokens`],
+//! [`MockUpstream::set_token_endpoint_status`], [`MockUpstream::issue_refresh_token`].
+//!
+//! # Vertex AI routes
+//!
+//! - `POST /v1/projects/{project}/locations/{location}/publishers/google/models/{model}:`
+//!   `generateContent` / `streamGenerateContent` (`?alt=sse` as for Gemini) / `countTokens`:
+//!   the Gemini endpoints.
+//! - `…/publishers/anthropic/models/{model}:rawPredict` and `:streamRawPredict`: Anthropic
+//!   Messages for the model in the path; the body must carry
+//!   `"anthropic_version": "vertex-2023-10-16"` and no `model`, and `"stream": true` exactly
+//!   on `streamRawPredict` (else 400 `invalid_request_error` naming the field).
+//!   `…/publishers/anthropic/models/count-tokens:rawPredict`: Anthropic `count_tokens` (body
+//!   with `model` and `messages`).
+//! - These take only `Authorization: Bearer <a valid token the mock issued>`; an API key,
+//!   another bearer or none gets 401 in the protocol's shape (Gemini `UNAUTHENTICATED`,
+//!   Anthropic `authentication_error`). The project and location stay in
+//!   [`RecordedRequest::path`].
+//! - `POST /v1/publishers/google/models/{model}:{action}` (the `vertex-api-key` shape): the
+//!   Gemini endpoints with an API key in `x-goog-api-key` only (an `Authorization` header: 401).
+//!
 //! Knobs a request can carry (they override the mock's defaults for that request only):
 //! [`CHUNKS_HEADER`] / [`CHUNK_INTERVAL_MS_HEADER`], or the same numbers in a top-level body field
 //! `"mock": {"chunks": N, "chunk_interval_ms": M}` (which survives a proxy that drops unknown
@@ -100,13 +153,17 @@ mod protocol;
 mod recorder;
 mod server;
 mod state;
+mod token_authority;
+mod token_endpoint;
 mod upstream;
+mod vertex_route;
 mod wire;
 
 pub use fault::{Fault, FaultBehavior};
 pub use prompt_cache::{CacheCounts, CacheStats};
 pub use protocol::Protocol;
 pub use recorder::{RecordedRequest, WaitTimeout};
+pub use token_authority::TokenStats;
 pub use upstream::{MockUpstream, MockUpstreamBuilder};
 
 /// Request header that overrides the number of content chunks of one streamed answer.

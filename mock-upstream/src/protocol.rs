@@ -69,6 +69,14 @@ pub(crate) enum Route {
     },
     /// `GET /v1/models`.
     ListModels,
+    /// Vertex AI's Anthropic publisher: `…/publishers/anthropic/models/{model}:rawPredict`
+    /// (`stream: false`) or `:streamRawPredict` (`stream: true`).
+    VertexRawPredict {
+        /// The model named in the path.
+        model: String,
+        /// Whether the endpoint streams.
+        stream: bool,
+    },
 }
 
 /// Why a request matched no endpoint, and which protocol's error shape to answer in.
@@ -133,14 +141,16 @@ impl Route {
         match self {
             Route::ChatCompletions | Route::ListModels => Protocol::OpenAiChat,
             Route::Responses => Protocol::OpenAiResponses,
-            Route::Messages | Route::MessagesCountTokens => Protocol::Anthropic,
+            Route::Messages | Route::MessagesCountTokens | Route::VertexRawPredict { .. } => {
+                Protocol::Anthropic
+            }
             Route::GeminiGenerate { .. } | Route::GeminiCountTokens { .. } => Protocol::Gemini,
         }
     }
 }
 
 /// `alt=sse` (or `$alt=sse`) asks for SSE; otherwise Gemini streams a JSON array.
-fn gemini_framing(query: Option<&str>) -> Framing {
+pub(crate) fn gemini_framing(query: Option<&str>) -> Framing {
     let sse = query.is_some_and(|query| {
         query
             .split('&')
@@ -274,6 +284,9 @@ impl Protocol {
             Route::Responses => openai_responses::parse(body),
             Route::Messages => anthropic::parse(body, false, require_max_tokens),
             Route::MessagesCountTokens => anthropic::parse(body, true, false),
+            Route::VertexRawPredict { model, stream } => {
+                anthropic::parse_vertex(body, model, *stream, require_max_tokens)
+            }
             Route::GeminiGenerate { model, stream } => gemini::parse(body, model, *stream),
             Route::GeminiCountTokens { model } => gemini::parse_count_tokens(body, model),
             Route::ListModels => Err("this endpoint takes no body".to_owned()),

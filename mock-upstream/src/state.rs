@@ -6,6 +6,7 @@ use crate::fault::FaultTable;
 use crate::pacing::Pacing;
 use crate::prompt_cache::PromptCache;
 use crate::recorder::Recorder;
+use crate::token_authority::TokenAuthority;
 
 /// Everything the handlers read and the control handle steers. Each part locks only for
 /// in-memory bookkeeping and never across an await.
@@ -24,6 +25,8 @@ pub(crate) struct MockState {
     pub(crate) unknown_fields: Vec<String>,
     /// Anthropic requests without `max_tokens` get a 400, as the real API answers them.
     pub(crate) require_max_tokens: bool,
+    /// The OAuth token endpoint's authority: registered accounts and issued tokens.
+    pub(crate) tokens: TokenAuthority,
     /// `true` once the mock is shutting down: hung requests and stalled streams end.
     shutting_down: watch::Sender<bool>,
 }
@@ -35,6 +38,7 @@ impl MockState {
         keep_requests: bool,
         unknown_fields: Vec<String>,
         require_max_tokens: bool,
+        token_url: String,
     ) -> Self {
         MockState {
             pacing,
@@ -43,6 +47,7 @@ impl MockState {
             faults: FaultTable::default(),
             recorder: Recorder::new(keep_requests),
             prompt_cache: PromptCache::default(),
+            tokens: TokenAuthority::new(token_url),
             shutting_down: watch::Sender::new(false),
         }
     }

@@ -15,6 +15,8 @@ use crate::prompt_cache::CacheStats;
 use crate::recorder::{RecordedRequest, WaitTimeout};
 use crate::server;
 use crate::state::MockState;
+use crate::token_authority::TokenStats;
+use crate::token_endpoint::TOKEN_PATH;
 
 /// Options for a mock, then [`MockUpstreamBuilder::start`].
 #[derive(Clone, Debug)]
@@ -91,6 +93,7 @@ impl MockUpstreamBuilder {
             self.record_requests,
             self.unknown_fields,
             self.require_max_tokens,
+            format!("http://{addr}{TOKEN_PATH}"),
         ));
         let server = tokio::spawn(server::serve(listener, Arc::clone(&state)));
         Ok(MockUpstream {
@@ -240,6 +243,75 @@ impl MockUpstream {
     /// Empties every credential's prompt cache and zeroes its counts.
     pub fn reset_cache(&self) {
         self.state.prompt_cache.reset();
+    }
+
+    /// The URL of the mock's OAuth token endpoint, `{base_url}/oauth/token`: the `token_uri`
+    /// of a service-account key, the `token-url` of an OAuth client, and the `aud` a JWT
+    /// assertion must carry.
+    pub fn token_url(&self) -> String {
+        self.state.tokens.token_url().to_owned()
+    }
+
+    /// Trusts `public_key_der` (the RSA public key as PKCS#1 `RSAPublicKey` DER, what
+    /// `ring`'s `RsaKeyPair::public_key()` gives) for JWT assertions whose `iss` is `email`.
+    /// Tokens granted on such an assertion have `email` as their subject.
+    pub fn register_service_account(&self, email: impl Into<String>, public_key_der: Vec<u8>) {
+        self.state
+            .tokens
+            .register_service_account(email.into(), public_key_der);
+    }
+
+    /// Registers (or replaces) an OAuth client: confidential with `client_secret`, public
+    /// without. Tokens granted to it have `client_id` as their subject.
+    pub fn register_client(&self, client_id: impl Into<String>, client_secret: Option<&str>) {
+        self.state
+            .tokens
+            .register_client(client_id.into(), client_secret.map(str::to_owned));
+    }
+
+    /// A fresh, valid refresh token for `client_id` (registered as a public client if it is
+    /// not registered yet). It becomes the client's [`MockUpstream::latest_refresh_token`].
+    pub fn issue_refresh_token(&self, client_id: &str) -> String {
+        self.state.tokens.issue_refresh_token(client_id)
+    }
+
+    /// The refresh token most recently issued to `client_id`, by
+    /// [`MockUpstream::issue_refresh_token`] or by a rotation at the token endpoint.
+    pub fn latest_refresh_token(&self, client_id: &str) -> Option<String> {
+        self.state.tokens.latest_refresh_token(client_id)
+    }
+
+    /// The lifetime of access tokens issued from now on (default one hour): their
+    /// `expires_in`, in whole seconds (at least one), and how long the model routes accept
+    /// them. Tokens already issued keep theirs.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.state.tokens.set_lifetime(lifetime);
+    }
+
+    /// Invalidates every access token issued so far: the model routes answer 401 to them
+    /// from now on (tokens issued later are valid).
+    pub fn expire_access_tokens(&self) {
+        self.state.tokens.expire_access_tokens();
+    }
+
+    /// While `Some(status)`, the token endpoint answers every request with `status` and
+    /// `{"error":"temporarily_unavailable"}` (the endpoint is "down"); `None` restores it.
+    pub fn set_token_endpoint_status(&self, status: Option<u16>) {
+        self.state.tokens.set_endpoint_status(status);
+    }
+
+    /// What the token endpoint granted and refused, and the bearers the model routes refused.
+    pub fn token_stats(&self) -> TokenStats {
+        self.state.tokens.stats()
+    }
+
+    /// Waits until at least `count` token grants (of any kind) have succeeded.
+    pub async fn wait_for_token_grants(
+        &self,
+        count: u64,
+        timeout: Duration,
+    ) -> Result<(), WaitTimeout> {
+        self.state.tokens.wait_for_grants(count, timeout).await
     }
 }
 

@@ -13,10 +13,12 @@
 mod client_credentials;
 mod error;
 mod jwt_bearer;
+mod pem;
 mod refresh;
 mod request;
 mod response;
 mod sealed;
+mod server_text;
 mod service_account;
 mod token_set;
 

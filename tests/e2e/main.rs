@@ -33,6 +33,8 @@ mod sdk;
 mod sdk_clients;
 mod streaming;
 mod tables;
+mod token_replicas;
+mod tokens;
 mod translation;
 mod trusted_proxies;
 mod usage;

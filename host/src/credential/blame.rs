@@ -33,6 +33,9 @@ pub enum Blame {
     Transient,
     /// The request is at fault: no cooldown, no failover; the client gets the answer.
     Request,
+    /// A token credential has no valid token ([`crate::token`]): fail over; the credential is
+    /// blocked by its token state (`token_unavailable`), not by a cooldown.
+    Token,
 }
 
 impl Blame {
@@ -44,6 +47,7 @@ impl Blame {
             Blame::Quota => "quota",
             Blame::Transient => "transient",
             Blame::Request => "request",
+            Blame::Token => "token",
         }
     }
 }

@@ -57,7 +57,7 @@ pub(crate) fn decide(failure: &Failure, backoff_level: u32) -> Decision {
         Blame::Credential => plain(Some(AUTH_FAILURE_COOLDOWN)),
         Blame::Model => plain(Some(NOT_FOUND_COOLDOWN)),
         Blame::Transient => plain(Some(TRANSIENT_COOLDOWN)),
-        Blame::Request => plain(None),
+        Blame::Request | Blame::Token => plain(None),
         Blame::Quota => match failure.retry_after {
             Some(wait) => Decision {
                 cooldown: Some(wait),

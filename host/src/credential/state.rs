@@ -54,6 +54,17 @@ pub struct StateSnapshot {
     pub failures: u64,
     /// Per-model state.
     pub models: HashMap<String, ModelState>,
+    /// Set while a token credential has no valid token: every model is blocked.
+    pub token_unavailable: Option<TokenUnavailable>,
+}
+
+/// A token credential without a valid token ([`crate::token`]): reason `token_unavailable`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenUnavailable {
+    /// When the next renewal is tried.
+    pub until: SystemTime,
+    /// Why (never a token or a secret).
+    pub message: String,
 }
 
 /// The mutable state of one credential.
@@ -118,6 +129,14 @@ impl CredentialState {
     /// The block on `model` at `now`, if any.
     pub fn block(&self, model: &str, now: SystemTime) -> Option<Block> {
         let inner = self.inner.lock();
+        if let Some(token) = &inner.snapshot.token_unavailable
+            && token.until > now
+        {
+            return Some(Block {
+                until: token.until,
+                quota: false,
+            });
+        }
         let state = inner.snapshot.models.get(model)?;
         let until = state.next_retry_after?;
         (until > now).then_some(Block {
@@ -221,6 +240,12 @@ impl CredentialState {
             state.backoff_level = 0;
             state.failed = false;
         }
+    }
+
+    /// Blocks every model until `until` because the credential has no valid token
+    /// (`message` says why); `None` lifts the block.
+    pub fn set_token_unavailable(&self, unavailable: Option<TokenUnavailable>) {
+        self.inner.lock().snapshot.token_unavailable = unavailable;
     }
 
     /// A copy of the state.

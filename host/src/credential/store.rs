@@ -12,6 +12,7 @@ use std::path::Path;
 use futures_util::future::BoxFuture;
 
 use super::file_store::{CredentialListing, FileStore};
+use super::{Credential, CredentialId};
 
 /// A source of upstream credentials, asked once per generation (at start, on every reload and
 /// on every [`crate::Switchyard::apply_config`] or [`crate::Switchyard::refresh`]).
@@ -54,12 +55,48 @@ pub trait CredentialStore: Send + Sync + Debug + 'static {
     /// for stores that live in a folder; others ignore it. An error keeps the running
     /// generation (a reload fails; the first start fails).
     fn list<'a>(&'a self, auth_dir: &'a Path) -> BoxFuture<'a, io::Result<CredentialListing>>;
+
+    /// Writes `credential` back (its [`Credential::metadata`], the auth-file JSON): switchyard
+    /// calls it when a rotating credential got a new token set. A store must write it
+    /// atomically, keep fields it does not know, leave a semantically equal record untouched,
+    /// and never replace a record whose `oauth2.expires_at` is later than the one saved (an
+    /// older set learned late). The default refuses (`Unsupported`): the set then lives in
+    /// memory (and in the shared Redis store) only.
+    fn save<'a>(
+        &'a self,
+        auth_dir: &'a Path,
+        credential: &'a Credential,
+    ) -> BoxFuture<'a, io::Result<()>> {
+        let _ = (auth_dir, credential);
+        Box::pin(async { Err(io::ErrorKind::Unsupported.into()) })
+    }
+
+    /// Removes the credential `id`; a missing one is not an error. The default refuses
+    /// (`Unsupported`).
+    fn delete<'a>(
+        &'a self,
+        auth_dir: &'a Path,
+        id: &'a CredentialId,
+    ) -> BoxFuture<'a, io::Result<()>> {
+        let _ = (auth_dir, id);
+        Box::pin(async { Err(io::ErrorKind::Unsupported.into()) })
+    }
 }
 
 /// The default store: the `*.json` files directly inside `auth-dir`, created with mode 0700
-/// when missing.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct AuthDirStore;
+/// when missing. Writes go through the runtime's one [`FileStore`] (its folder follows
+/// `auth-dir`), so they are serialised with the management API's.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthDirStore {
+    files: std::sync::Arc<FileStore>,
+}
+
+impl AuthDirStore {
+    /// The store that writes through `files`.
+    pub(crate) fn new(files: std::sync::Arc<FileStore>) -> Self {
+        AuthDirStore { files }
+    }
+}
 
 impl CredentialStore for AuthDirStore {
     fn list<'a>(&'a self, auth_dir: &'a Path) -> BoxFuture<'a, io::Result<CredentialListing>> {
@@ -72,6 +109,36 @@ impl CredentialStore for AuthDirStore {
             })
             .await
             .map_err(io::Error::other)?
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        _auth_dir: &'a Path,
+        credential: &'a Credential,
+    ) -> BoxFuture<'a, io::Result<()>> {
+        let files = self.files.clone();
+        let credential = credential.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || files.save(&credential).map(drop))
+                .await
+                .map_err(io::Error::other)?
+                .map_err(io::Error::other)
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        _auth_dir: &'a Path,
+        id: &'a CredentialId,
+    ) -> BoxFuture<'a, io::Result<()>> {
+        let files = self.files.clone();
+        let id = id.as_str().to_owned();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || files.delete(&id))
+                .await
+                .map_err(io::Error::other)?
+                .map_err(io::Error::other)
         })
     }
 }

@@ -65,6 +65,48 @@ pub(crate) async fn metrics(
     Ok(response)
 }
 
+/// Token renewals by credential and result, and each token's seconds to expiry.
+fn render_tokens(runtime: &Runtime, out: &mut String) {
+    let statuses = runtime.tokens.statuses();
+    family(
+        out,
+        "switchyard_token_renewals_total",
+        "counter",
+        "Token renewals of token credentials by result: ok (a token from the token endpoint), failed, adopted (another replica's newer set).",
+    );
+    for (id, status) in &statuses {
+        let id = escape(id.as_str());
+        for (result, value) in [
+            ("ok", status.renewals_ok),
+            ("failed", status.renewals_failed),
+            ("adopted", status.adopted),
+        ] {
+            let _ = writeln!(
+                out,
+                "switchyard_token_renewals_total{{credential=\"{id}\",result=\"{result}\"}} {value}"
+            );
+        }
+    }
+    family(
+        out,
+        "switchyard_token_expiry_seconds",
+        "gauge",
+        "Seconds until the current token of a token credential expires (0: expired or none).",
+    );
+    let now = runtime.clock.now();
+    for (id, status) in &statuses {
+        let left = status
+            .expires_at
+            .and_then(|at| at.duration_since(now).ok())
+            .map_or(0, |d| d.as_secs());
+        let _ = writeln!(
+            out,
+            "switchyard_token_expiry_seconds{{credential=\"{}\"}} {left}",
+            escape(id.as_str())
+        );
+    }
+}
+
 /// The whole `/metrics` page for `runtime`.
 pub async fn render(runtime: &Runtime) -> String {
     let mut out = String::new();
@@ -99,6 +141,7 @@ pub async fn render(runtime: &Runtime) -> String {
         family(&mut out, name, kind, help);
         let _ = writeln!(out, "{name} {value}");
     }
+    render_tokens(runtime, &mut out);
     let totals = runtime.usage.summary().total;
     family(
         &mut out,

@@ -117,6 +117,11 @@ impl ProxyError {
                     "server_error",
                     Some("upstream_stream_failed"),
                 ),
+                (UpstreamErrorKind::Token, _) => envelope_parts(
+                    &with_id("no upstream token could be had"),
+                    "server_error",
+                    Some("token_unavailable"),
+                ),
                 (_, Some(answer)) => answer.body.clone(),
                 (_, None) => envelope(error.client_status(), &error.detail()),
             },
@@ -165,7 +170,7 @@ impl ProxyError {
         if let ProxyError::Upstream(error) = &self
             && matches!(
                 error.kind,
-                UpstreamErrorKind::Connect | UpstreamErrorKind::Stream
+                UpstreamErrorKind::Connect | UpstreamErrorKind::Stream | UpstreamErrorKind::Token
             )
         {
             tracing::warn!(request_id, "{}: {}", self.status(), error.detail());

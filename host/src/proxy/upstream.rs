@@ -14,11 +14,12 @@ use super::headers;
 use super::request_body::RequestBody;
 use super::stream_event::{ErrorStyle, last_event_end, last_event_end_since};
 use super::upstream_error::{Phase, UpstreamError};
-use crate::credential::ProviderKind;
 use crate::credential::candidate::Candidate;
+use crate::credential::{ProviderKind, Secret};
 use crate::metrics::LimitCounters;
 use crate::runtime::Runtime;
 use crate::session::SessionIds;
+use crate::token::cell::NoToken;
 
 /// The largest upstream error body kept (the rest is dropped).
 const MAX_ERROR_BODY: usize = 1 << 20;
@@ -158,33 +159,53 @@ pub(crate) async fn send(
         .ok_or_else(|| {
             UpstreamError::connect(format!("invalid upstream URL for {}", credential.id), None)
         })?;
-    let request = client
-        .post(url)
-        .headers(outgoing.headers)
-        .body(outgoing.body);
     let first_byte = config.upstream_timeouts.first_byte;
-    let response = match tokio::time::timeout(first_byte, request.send()).await {
-        Err(_) => {
-            return Err(UpstreamError::timeout(
-                Phase::Head,
-                format!("no response within {} ms", first_byte.as_millis()),
-                None,
-            ));
-        }
-        Ok(Err(e)) if e.is_timeout() => {
-            return Err(UpstreamError::timeout(Phase::Head, "", Some(Box::new(e))));
-        }
-        Ok(Err(e)) => return Err(UpstreamError::connect("", Some(Box::new(e)))),
-        Ok(Ok(response)) => response,
+    let token_cell = match &credential.secret {
+        Secret::Managed(_) => Some(runtime.tokens.cell(&credential.id).ok_or_else(|| {
+            UpstreamError::token_unavailable(format!("{} has no token cell", credential.id))
+        })?),
+        _ => None,
     };
+    let token = match &token_cell {
+        Some(cell) => Some(
+            cell.bearer(runtime.clock.now(), first_byte)
+                .await
+                .map_err(|NoToken(why)| UpstreamError::token_unavailable(why))?,
+        ),
+        None => None,
+    };
+    let (endpoint, sse, stream) = (outgoing.endpoint, outgoing.sse, outgoing.stream);
+    let mut headers = outgoing.headers;
+    if let Some(token) = &token {
+        headers.insert(http::header::AUTHORIZATION, token.header.clone());
+    }
+    // Kept for the one retry a refused token gets (token credentials only).
+    let again = token
+        .is_some()
+        .then(|| (url.clone(), headers.clone(), outgoing.body.clone()));
+    let request = client.post(url).headers(headers).body(outgoing.body);
+    let mut response = post(request, first_byte).await?;
+    if response.status() == StatusCode::UNAUTHORIZED
+        && let (Some(cell), Some(used), Some((url, mut headers, body))) =
+            (&token_cell, &token, again)
+    {
+        // The token was refused: renewed once, the request tried once more on this credential.
+        let fresh = cell
+            .rejected(used, first_byte)
+            .await
+            .map_err(|NoToken(why)| UpstreamError::token_unavailable(why))?;
+        tracing::debug!(credential = %credential.id, "upstream refused the token: renewed, retrying once");
+        headers.insert(http::header::AUTHORIZATION, fresh.header.clone());
+        response = post(client.post(url).headers(headers).body(body), first_byte).await?;
+    }
     let status = response.status();
     if !status.is_success() {
         return Err(failed_response(response, ctx, credential.provider).await);
     }
     let headers = response.headers().clone();
     let mut rest: ChunkStream = Box::pin(response.bytes_stream().map(|r| r.map_err(Into::into)));
-    let first = if outgoing.stream {
-        let sse = ErrorStyle::of(outgoing.endpoint, outgoing.sse).is_sse();
+    let first = if stream {
+        let sse = ErrorStyle::of(endpoint, sse).is_sse();
         let provider = credential.provider;
         Some(first_payload(&mut rest, ctx, &headers, sse, provider).await?)
     } else {
@@ -196,6 +217,25 @@ pub(crate) async fn send(
         first,
         rest,
     })
+}
+
+/// Sends `request`, waiting at most `first_byte` for the response head.
+async fn post(
+    request: reqwest::RequestBuilder,
+    first_byte: Duration,
+) -> Result<reqwest::Response, UpstreamError> {
+    match tokio::time::timeout(first_byte, request.send()).await {
+        Err(_) => Err(UpstreamError::timeout(
+            Phase::Head,
+            format!("no response within {} ms", first_byte.as_millis()),
+            None,
+        )),
+        Ok(Err(e)) if e.is_timeout() => {
+            Err(UpstreamError::timeout(Phase::Head, "", Some(Box::new(e))))
+        }
+        Ok(Err(e)) => Err(UpstreamError::connect("", Some(Box::new(e)))),
+        Ok(Ok(response)) => Ok(response),
+    }
 }
 
 /// Reads the first payload of a stream (the bootstrap phase): the first non-empty chunk, or

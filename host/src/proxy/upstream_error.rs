@@ -29,6 +29,8 @@ pub(crate) enum UpstreamErrorKind {
     Stream,
     /// The upstream answered with an error status (or a stream opened with an error event).
     Status(StatusCode),
+    /// A token credential had no valid token: nothing was sent.
+    Token,
 }
 
 /// The part of an attempt that ran out of time.
@@ -102,6 +104,20 @@ impl UpstreamError {
         Self::transient(UpstreamErrorKind::Stream, message.into(), cause)
     }
 
+    /// A token credential could not get a valid token (`message` says why): fail over, no
+    /// cooldown (the token state blocks the credential). The client sees 503 if nothing else
+    /// answers.
+    pub(crate) fn token_unavailable(message: String) -> Self {
+        UpstreamError {
+            kind: UpstreamErrorKind::Token,
+            retry: Retry::OtherCredential(Blame::Token),
+            retry_after: None,
+            answer: None,
+            message,
+            cause: None,
+        }
+    }
+
     /// An error answer of `provider`, blamed by [`blame::classify`].
     pub(crate) fn status(
         provider: ProviderKind,
@@ -170,6 +186,7 @@ impl UpstreamError {
             UpstreamErrorKind::Status(status) => status,
             UpstreamErrorKind::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             UpstreamErrorKind::Connect | UpstreamErrorKind::Stream => StatusCode::BAD_GATEWAY,
+            UpstreamErrorKind::Token => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -202,6 +219,7 @@ impl fmt::Display for UpstreamError {
             UpstreamErrorKind::Connect => "upstream unreachable",
             UpstreamErrorKind::Timeout(_) => "upstream timed out",
             UpstreamErrorKind::Stream => "upstream stream failed",
+            UpstreamErrorKind::Token => "no upstream token",
             UpstreamErrorKind::Status(status) => return write!(f, "upstream answered {status}"),
         };
         if self.message.is_empty() {

@@ -8,6 +8,8 @@
 //! | `<p>cooldown:<member>` | string, `PX` = until the cooldown ends | the cooldown message (signed JSON, [`super::signing`]) |
 //! | `<p>cooldowns` | sorted set | cooldown members (`["<credential>","<model>"]`), scored by end (unix ms) |
 //! | `<p>cooldown-events` | pub/sub channel | every cooldown change (signed JSON), cleared ones included |
+//! | `<p>token-lock:<credential>` | string, `PX` = lock TTL | the refresh lock's fence (random hex) |
+//! | `<p>token-set:<credential>` | string | version (8 bytes, big-endian) ‖ the sealed token set ([`super::token_sync`]) |
 //!
 //! The scripts derive the `bindings:` names from the prefix and a credential id, so the store
 //! needs a single Redis (standalone, or behind Sentinel), not Redis Cluster.
@@ -65,6 +67,16 @@ impl KeyNames {
     /// The index of the cooldowns in force.
     pub fn cooldown_index(&self) -> String {
         format!("{}cooldowns", self.prefix)
+    }
+
+    /// The refresh lock of a rotating credential.
+    pub fn token_lock(&self, credential: &str) -> String {
+        format!("{}token-lock:{credential}", self.prefix)
+    }
+
+    /// The newest token set of a rotating credential.
+    pub fn token_set(&self, credential: &str) -> String {
+        format!("{}token-set:{credential}", self.prefix)
     }
 
     /// The channel cooldown changes are published on.

@@ -34,6 +34,11 @@ impl StoreSecret {
     pub fn is_set(&self) -> bool {
         !self.0.is_empty()
     }
+
+    /// The secret's bytes, for deriving keys.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 impl fmt::Debug for StoreSecret {

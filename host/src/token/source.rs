@@ -2,7 +2,9 @@
 
 use std::time::SystemTime;
 
-use switchyard_oauth::{ClientCredentials, RefreshGrant, ServiceAccountKey, TokenRequest, TokenSet};
+use switchyard_oauth::{
+    ClientCredentials, RefreshGrant, ServiceAccountKey, TokenRequest, TokenSet,
+};
 
 /// How a credential obtains its bearer token. Equality compares the definition only: a
 /// refresh credential's current token set is state (it rotates), not part of it.
@@ -70,9 +72,7 @@ impl TokenSource {
     /// The token request at `now`; for a refresh credential, with `refresh_token`.
     pub(crate) fn request(&self, refresh_token: &str, now: SystemTime) -> TokenRequest {
         match self {
-            TokenSource::ServiceAccount { key, scope } => {
-                TokenRequest::jwt_bearer(key, scope, now)
-            }
+            TokenSource::ServiceAccount { key, scope } => TokenRequest::jwt_bearer(key, scope, now),
             TokenSource::ClientCredentials(client) => client.request(),
             TokenSource::RefreshToken { grant, .. } => grant.request(refresh_token),
         }

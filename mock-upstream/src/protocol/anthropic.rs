@@ -94,6 +94,47 @@ pub(super) fn parse(
     })
 }
 
+/// The `anthropic_version` Vertex AI requires in the body.
+const VERTEX_ANTHROPIC_VERSION: &str = "vertex-2023-10-16";
+
+/// Parses a Vertex AI `rawPredict` (`stream: false`) or `streamRawPredict` (`stream: true`)
+/// body for `model` (from the path): the Messages body with `anthropic_version`
+/// [`VERTEX_ANTHROPIC_VERSION`], without `model`, and with `"stream": true` exactly when the
+/// endpoint streams. Then every check of [`parse`].
+pub(super) fn parse_vertex(
+    body: &Value,
+    model: &str,
+    stream: bool,
+    require_max_tokens: bool,
+) -> Result<GenerateRequest, String> {
+    match body.get("anthropic_version").and_then(Value::as_str) {
+        Some(VERTEX_ANTHROPIC_VERSION) => {}
+        Some(other) => {
+            return Err(format!(
+                "anthropic_version: {other:?} is not supported, use {VERTEX_ANTHROPIC_VERSION:?}"
+            ));
+        }
+        None => return Err("anthropic_version: Field required".to_owned()),
+    }
+    if body.get("model").is_some() {
+        return Err(
+            "model: Extra inputs are not permitted (Vertex AI takes the model from the URL)"
+                .to_owned(),
+        );
+    }
+    let streams = body.get("stream").and_then(Value::as_bool) == Some(true);
+    if streams != stream {
+        return Err(if stream {
+            "stream: streamRawPredict requires \"stream\": true".to_owned()
+        } else {
+            "stream: rawPredict does not stream; use streamRawPredict".to_owned()
+        });
+    }
+    let mut body = body.clone();
+    body["model"] = Value::from(model);
+    parse(&body, false, require_max_tokens)
+}
+
 /// Roles, the first message, and `tool_use` / `tool_result` pairing.
 fn check_messages(messages: &[Value]) -> Result<(), String> {
     if messages.is_empty() {
