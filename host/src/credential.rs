@@ -7,6 +7,7 @@ pub(crate) mod candidate;
 pub(crate) mod config_source;
 pub(crate) mod cooldown;
 pub(crate) mod file_store;
+pub(crate) mod oauth_file;
 pub(crate) mod selector;
 pub(crate) mod shared_cooldown;
 pub(crate) mod state;
@@ -166,8 +167,8 @@ pub enum CredentialSource {
 }
 
 /// One upstream credential. Immutable; its runtime state (cooldowns, counts) is kept apart,
-/// keyed by the id, so it survives a reload. `Debug` shows only the names of the auth file's
-/// fields (the file holds the secret: a key, a service account's private key).
+/// keyed by the id, so it survives a reload. `Debug` shows no secret (of the auth file's JSON,
+/// only its keys).
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Credential {
@@ -224,11 +225,12 @@ pub struct Credential {
 
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let metadata_keys: Option<Vec<&String>> =
-            self.metadata.as_ref().map(|m| m.keys().collect());
+        let metadata_keys = self
+            .metadata
+            .as_ref()
+            .map(|m| m.keys().map(String::as_str).collect::<Vec<_>>());
         f.debug_struct("Credential")
             .field("id", &self.id)
-            .field("index", &self.index)
             .field("provider", &self.provider)
             .field("compat_name", &self.compat_name)
             .field("label", &self.label)
@@ -236,20 +238,42 @@ impl fmt::Debug for Credential {
             .field("priority", &self.priority)
             .field("weight", &self.weight)
             .field("disabled", &self.disabled)
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_str())
             .field("secret", &self.secret)
-            .field("headers", &self.headers)
+            .field(
+                "header_names",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .field("models", &self.models)
             .field("excluded_models", &self.excluded_models)
-            .field("proxy_url", &self.proxy_url)
+            .field(
+                "proxy_url",
+                &self.proxy_url.as_ref().map(proxy_without_password),
+            )
             .field("source", &self.source)
-            .field("request_retry", &self.request_retry)
-            .field("disable_cooling", &self.disable_cooling)
             .field("attributes", &self.attributes)
             .field("metadata_keys", &metadata_keys)
             .field("compat_protocol", &self.compat_protocol)
             .field("vertex", &self.vertex)
             .finish_non_exhaustive()
+    }
+}
+
+/// A proxy setting for `Debug`: the URL without its password.
+fn proxy_without_password(proxy: &ProxyUrl) -> String {
+    match proxy {
+        ProxyUrl::Direct => "direct".to_owned(),
+        ProxyUrl::Via(url) => {
+            let mut shown = url.clone();
+            if shown.password().is_some() {
+                let _ = shown.set_password(Some("redacted"));
+            }
+            shown.to_string()
+        }
     }
 }
 
@@ -284,8 +308,8 @@ impl UrlCache {
 
 impl Credential {
     /// Builds a credential from the JSON of an auth file (the same fields `auth-dir` files
-    /// have: `type` `claude`, `codex`, `gemini` or `openai-compatibility` with `api_key` or
-    /// `access_token`, or `vertex` with `service_account`, and optionally `base_url`, `prefix`, `priority`, `weight`, `disabled`,
+    /// have: `type` `claude`, `codex`, `gemini` or `openai-compatibility` with `api_key`,
+    /// `access_token` or an `oauth2` object, or `vertex` with `service_account`, and optionally `base_url`, `prefix`, `priority`, `weight`, `disabled`,
     /// `headers`, `models`, `excluded_models`, `proxy_url`, `label`, …), with `id` as its id. For
     /// programs that keep credentials elsewhere than in files ([`store::CredentialStore`]).
     /// The error says what is missing or wrong.
