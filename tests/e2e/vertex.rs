@@ -1,8 +1,5 @@
 //! Vertex AI credentials, host side: `switchyard vertex-import` (the real binary),
 //! `POST /v0/management/vertex/import`, and the `/vertex-api-key` management list.
-//!
-//! The tests that parse the test service-account key are ignored until
-//! `ServiceAccountKey::from_json` (the oauth branch of issue 20) is merged.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -54,7 +51,6 @@ fn config_in(dir: &Path) -> String {
 }
 
 #[test]
-#[ignore = "needs switchyard-oauth key parsing (oauth branch): remove after that merge"]
 fn vertex_import_writes_a_private_auth_file_and_prints_its_path() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_in(dir.path());
@@ -131,7 +127,6 @@ fn vertex_import_refuses_what_is_not_a_key() {
 }
 
 #[tokio::test]
-#[ignore = "needs switchyard-oauth key parsing (oauth branch): remove after that merge"]
 async fn the_management_import_writes_the_file_and_applies_it() {
     let proxy = Proxy::start(&managed("")).await;
     let reply = admin(

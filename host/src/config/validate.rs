@@ -784,14 +784,17 @@ impl Context {
         key: &str,
         raw: &RawProviderKey,
     ) -> Result<Option<ProviderKeyConfig>, ConfigError> {
-        if !raw.api_key.trim().is_empty() && raw.base_url.trim().is_empty() {
+        let Some(entry) = self.provider_key(key, raw)? else {
+            return Ok(None);
+        };
+        if entry.base_url.is_none() {
             self.warn(
                 &join_key(key, "base-url"),
                 "entry without base-url, ignored",
             );
             return Ok(None);
         }
-        self.provider_key(key, raw)
+        Ok(Some(entry))
     }
 
     fn openai_compat(

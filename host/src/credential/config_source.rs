@@ -175,6 +175,7 @@ fn compat_oauth(
         attributes: BTreeMap::from([("compat_name".to_owned(), compat.name.clone())]),
         metadata: None,
         compat_protocol: compat.protocol,
+        vertex: None,
         urls: Default::default(),
     }
 }

@@ -170,8 +170,7 @@ mod tests {
     use crate::credential::file_store::parse_file;
     use std::path::Path;
 
-    /// The test-only service-account key (`tests/fixtures/oauth`). The tests that parse it are
-    /// ignored until `ServiceAccountKey::from_json` (the oauth branch) is merged.
+    /// The test-only service-account key (`tests/fixtures/oauth`).
     const KEY: &str = include_str!("../../../tests/fixtures/oauth/service-account.json");
 
     fn key() -> Value {
@@ -186,7 +185,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs switchyard-oauth key parsing (oauth branch): remove after that merge"]
     fn a_vertex_file_becomes_a_service_account_credential() {
         let c = parse(
             json!({"type": "vertex", "service_account": key(), "prefix": "team",
@@ -221,7 +219,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs switchyard-oauth key parsing (oauth branch): remove after that merge"]
     fn project_location_and_base_url_can_be_given() {
         let c = parse(json!({"type": "vertex", "service_account": key(),
             "project_id": "other", "location": "global"}))
@@ -236,7 +233,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs switchyard-oauth key parsing (oauth branch): remove after that merge"]
     fn a_bad_key_skips_the_file_without_quoting_it() {
         let mut bad = key();
         bad["private_key"] =
@@ -262,7 +258,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs switchyard-oauth key parsing (oauth branch): remove after that merge"]
     fn an_imported_key_makes_a_file_that_reads_back() {
         let imported = import(KEY.as_bytes(), Some("/team/"), Some("global")).unwrap();
         assert_eq!(imported.file_name, "vertex-switchyard-test.json");
