@@ -794,6 +794,19 @@ impl Context {
             );
             return Ok(None);
         }
+        if let Some(claude) = entry
+            .models
+            .iter()
+            .find(|m| crate::credential::vertex::is_claude_model(&m.name))
+        {
+            self.warn(
+                &join_key(key, "models"),
+                format!(
+                    "{:?}: a vertex-api-key entry reaches Gemini models only (Claude on Vertex takes a service account)",
+                    claude.name
+                ),
+            );
+        }
         Ok(Some(entry))
     }
 
@@ -1592,6 +1605,15 @@ mod tests {
                 ),
             ]
         );
+        let claude = parse(
+            "vertex-api-key:\n  - api-key: v1\n    base-url: https://vertex.example\n\
+             \x20   models:\n      - name: claude-sonnet-4-5@20250929\n",
+        )
+        .unwrap();
+        assert_eq!(claude.config.vertex_keys.len(), 1);
+        assert_eq!(claude.warnings.len(), 1);
+        assert_eq!(claude.warnings[0].key, "vertex-api-key[0].models");
+        assert!(claude.warnings[0].message.contains("Gemini models only"));
         let credentials = crate::credential::config_source::credentials(&loaded.config);
         assert_eq!(credentials.len(), 1);
         let vertex = &credentials[0];

@@ -151,6 +151,17 @@ mod tests {
     }
 
     #[test]
+    fn the_target_is_part_of_the_definition() {
+        let mut a = credential("v", 0);
+        a.provider = ProviderKind::Vertex;
+        a.vertex = Some(target("us-central1"));
+        let mut b = a.clone();
+        assert!(a.same_definition(&b));
+        b.vertex = Some(target("global"));
+        assert!(!a.same_definition(&b));
+    }
+
+    #[test]
     fn other_providers_ignore_the_model() {
         let c = credential("c", 0);
         assert!(c.speaks(Protocol::ClaudeMessages, "gemini-2.5-pro"));
