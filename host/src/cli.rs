@@ -1,5 +1,5 @@
 //! The `switchyard` command: its arguments and the code behind each subcommand (`serve`,
-//! `demo`, `plugin check`, `plugin new`). Compiled only with the `cli` feature; not part of
+//! `demo`, `plugin check`, `plugin new`, `vertex-import`). Compiled only with the `cli` feature; not part of
 //! the embedding API (the binary serves through the same [`crate::Switchyard`] builder an
 //! embedding program uses).
 
@@ -9,6 +9,7 @@ mod plugin_check;
 mod plugin_new;
 pub mod scaffold;
 mod serve;
+mod vertex_import;
 
 /// What the binary records about the checkout it was built from.
 pub mod build_info {
@@ -61,6 +62,9 @@ enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// Turn a Google service-account JSON key into a Vertex AI auth file
+    /// (`vertex-<project>.json`, mode 0600) in the config's `auth-dir`; prints its path.
+    VertexImport(vertex_import::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +107,7 @@ pub fn run() -> ExitCode {
         Command::Plugin {
             command: PluginCommand::New(args),
         } => plugin_new::run(args),
+        Command::VertexImport(args) => vertex_import::run(args, &cli.config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -149,6 +154,25 @@ mod tests {
             Cli::try_parse_from(["switchyard", "--password", "x", "--password-file", "/p"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn vertex_import_takes_a_key_a_prefix_and_a_location() {
+        let cli = Cli::try_parse_from([
+            "switchyard",
+            "--config",
+            "c.yaml",
+            "vertex-import",
+            "key.json",
+            "--prefix",
+            "team",
+            "--location",
+            "global",
+        ])
+        .unwrap();
+        assert_eq!(cli.config, PathBuf::from("c.yaml"));
+        assert!(matches!(cli.command, Some(Command::VertexImport(_))));
+        assert!(Cli::try_parse_from(["switchyard", "vertex-import"]).is_err());
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub struct Config {
     pub codex_keys: Vec<ProviderKeyConfig>,
     /// `gemini-api-key` entries.
     pub gemini_keys: Vec<ProviderKeyConfig>,
+    /// `vertex-api-key` entries (Vertex AI with an API key; `base_url` always set).
+    pub vertex_keys: Vec<ProviderKeyConfig>,
     /// `openai-compatibility` entries.
     pub openai_compatibility: Vec<OpenAiCompatConfig>,
     /// The access-provider chain in order: `auth.providers`, then the `config-inline` instance
@@ -334,7 +336,7 @@ pub struct ModelAlias {
     pub alias: String,
 }
 
-/// One entry of `claude-api-key`, `codex-api-key` or `gemini-api-key`.
+/// One entry of `claude-api-key`, `codex-api-key`, `gemini-api-key` or `vertex-api-key`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ProviderKeyConfig {
     /// The upstream API key (empty when the entry authenticates with `oauth`).

@@ -12,6 +12,8 @@ pub(crate) mod selector;
 pub(crate) mod shared_cooldown;
 pub(crate) mod state;
 pub(crate) mod store;
+pub(crate) mod vertex;
+pub(crate) mod vertex_file;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,6 +26,8 @@ use url::Url;
 
 use crate::config::{CompatProtocol, ModelAlias, ProxyUrl};
 use crate::protocol::Protocol;
+
+pub use vertex::VertexTarget;
 
 /// A credential's stable id: `claude:apikey:0123456789ab` for config keys, the file name for
 /// auth files. Equal on every machine for the same config.
@@ -59,6 +63,9 @@ pub enum ProviderKind {
     Gemini,
     /// Any OpenAI-compatible endpoint (`openai-compatibility`).
     OpenAiCompatibility,
+    /// Google Vertex AI: Gemini models, and Claude models through Anthropic's Vertex
+    /// publisher (`vertex` auth files, `vertex-api-key`).
+    Vertex,
 }
 
 impl ProviderKind {
@@ -69,6 +76,7 @@ impl ProviderKind {
             ProviderKind::Codex => "codex",
             ProviderKind::Gemini => "gemini",
             ProviderKind::OpenAiCompatibility => "openai-compatibility",
+            ProviderKind::Vertex => "vertex",
         }
     }
 
@@ -79,13 +87,18 @@ impl ProviderKind {
             "codex" => Some(ProviderKind::Codex),
             "gemini" => Some(ProviderKind::Gemini),
             "openai-compatibility" => Some(ProviderKind::OpenAiCompatibility),
+            "vertex" => Some(ProviderKind::Vertex),
             _ => None,
         }
     }
 
-    /// Whether this provider serves requests in `protocol`.
+    /// Whether this provider serves requests in `protocol`. Vertex speaks Gemini, and Anthropic
+    /// Messages for Claude models: see [`Credential::speaks`], which knows the model.
     pub fn speaks(self, protocol: Protocol) -> bool {
         match self {
+            ProviderKind::Vertex => {
+                matches!(protocol, Protocol::Gemini | Protocol::ClaudeMessages)
+            }
             ProviderKind::Claude => protocol == Protocol::ClaudeMessages,
             ProviderKind::Codex => protocol == Protocol::OpenAiResponses,
             ProviderKind::Gemini => protocol == Protocol::Gemini,
@@ -101,7 +114,7 @@ impl ProviderKind {
             ProviderKind::Claude => Some("https://api.anthropic.com"),
             ProviderKind::Codex => Some("https://api.openai.com/v1"),
             ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com"),
-            ProviderKind::OpenAiCompatibility => None,
+            ProviderKind::OpenAiCompatibility | ProviderKind::Vertex => None,
         }
     }
 }
@@ -203,6 +216,9 @@ pub struct Credential {
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// For `openai-compatibility`: which OpenAI API the upstream speaks.
     pub compat_protocol: CompatProtocol,
+    /// For a Vertex service account: the project and location its URLs name (`None` for a
+    /// `vertex-api-key` entry, whose URLs name neither).
+    pub vertex: Option<VertexTarget>,
     /// Parsed upstream URLs of the fixed endpoints, built on first use.
     pub(crate) urls: UrlCache,
 }
@@ -242,6 +258,7 @@ impl fmt::Debug for Credential {
             .field("attributes", &self.attributes)
             .field("metadata_keys", &metadata_keys)
             .field("compat_protocol", &self.compat_protocol)
+            .field("vertex", &self.vertex)
             .finish_non_exhaustive()
     }
 }
@@ -262,12 +279,21 @@ fn proxy_without_password(proxy: &ProxyUrl) -> String {
 
 /// Upstream URLs that depend only on the credential, parsed once instead of per request.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct UrlCache(Arc<std::sync::OnceLock<Vec<(&'static str, Url)>>>);
+pub(crate) struct UrlCache {
+    fixed: Arc<std::sync::OnceLock<Vec<(&'static str, Url)>>>,
+    /// Vertex: the `…/v1/[projects/{project}/locations/{location}/]publishers` root.
+    publishers: Arc<std::sync::OnceLock<Option<Url>>>,
+}
 
 impl UrlCache {
+    /// The Vertex publishers root, built by `build` on first use.
+    pub(crate) fn publishers(&self, build: impl FnOnce() -> Option<Url>) -> Option<Url> {
+        self.publishers.get_or_init(build).clone()
+    }
+
     /// The URL of `base` + `path` (one of the fixed `paths`), parsed on first use.
     pub(crate) fn get(&self, base: &Url, paths: &[&'static str], path: &str) -> Option<Url> {
-        let urls = self.0.get_or_init(|| {
+        let urls = self.fixed.get_or_init(|| {
             let base = base.as_str().trim_end_matches('/');
             paths
                 .iter()
@@ -282,8 +308,8 @@ impl UrlCache {
 
 impl Credential {
     /// Builds a credential from the JSON of an auth file (the same fields `auth-dir` files
-    /// have: `type` `claude`, `codex`, `gemini` or `openai-compatibility`, `api_key`,
-    /// `access_token` or an `oauth2` object, and optionally `base_url`, `prefix`, `priority`, `weight`, `disabled`,
+    /// have: `type` `claude`, `codex`, `gemini` or `openai-compatibility` with `api_key`,
+    /// `access_token` or an `oauth2` object, or `vertex` with `service_account`, and optionally `base_url`, `prefix`, `priority`, `weight`, `disabled`,
     /// `headers`, `models`, `excluded_models`, `proxy_url`, `label`, …), with `id` as its id. For
     /// programs that keep credentials elsewhere than in files ([`store::CredentialStore`]).
     /// The error says what is missing or wrong.
@@ -336,11 +362,15 @@ impl Credential {
             && self.attributes == other.attributes
             && self.metadata == other.metadata
             && self.compat_protocol == other.compat_protocol
+            && self.vertex == other.vertex
     }
 
-    /// Whether this credential's upstream speaks `protocol` natively (no translation).
-    pub fn speaks(&self, protocol: Protocol) -> bool {
+    /// Whether this credential's upstream speaks `protocol` natively (no translation) for
+    /// `model` (the upstream model name): Vertex calls Claude models in Anthropic Messages and
+    /// the others in Gemini.
+    pub fn speaks(&self, protocol: Protocol, model: &str) -> bool {
         match (self.provider, self.compat_protocol) {
+            (ProviderKind::Vertex, _) => protocol == vertex::protocol_for(self, model),
             (ProviderKind::OpenAiCompatibility, CompatProtocol::Chat) => {
                 protocol == Protocol::OpenAiChat
             }
@@ -351,13 +381,15 @@ impl Credential {
         }
     }
 
-    /// The protocol this credential's upstream is called in for a client of `client`: the
-    /// client's own when the upstream speaks it, else the upstream's (the request is translated).
-    pub(crate) fn upstream_protocol(&self, client: Protocol) -> Protocol {
-        if self.speaks(client) {
+    /// The protocol this credential's upstream is called in for a client of `client` asking
+    /// for `model` (the upstream model name): the client's own when the upstream speaks it,
+    /// else the upstream's (the request is translated).
+    pub(crate) fn upstream_protocol(&self, client: Protocol, model: &str) -> Protocol {
+        if self.speaks(client, model) {
             return client;
         }
         match (self.provider, self.compat_protocol) {
+            (ProviderKind::Vertex, _) => vertex::protocol_for(self, model),
             (ProviderKind::Claude, _) => Protocol::ClaudeMessages,
             (ProviderKind::Codex, _) => Protocol::OpenAiResponses,
             (ProviderKind::Gemini, _) => Protocol::Gemini,
@@ -411,6 +443,7 @@ pub(crate) mod testing {
             attributes: BTreeMap::new(),
             metadata: None,
             compat_protocol: Default::default(),
+            vertex: None,
             urls: UrlCache::default(),
         }
     }

@@ -24,6 +24,7 @@ pub(crate) mod provider_keys;
 pub(crate) mod report;
 pub(crate) mod sessions;
 pub(crate) mod setting;
+pub(crate) mod vertex;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -320,6 +321,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(management: Arc<Managemen
         .merge(api_keys::routes())
         .merge(provider_keys::routes())
         .merge(auth_files::routes())
+        .merge(vertex::routes())
         .merge(plugins::routes())
         .merge(report::routes())
         .merge(credentials::routes())

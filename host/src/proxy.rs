@@ -20,6 +20,7 @@ pub(crate) mod translated;
 pub(crate) mod unauthenticated_guard;
 pub(crate) mod upstream;
 pub(crate) mod upstream_error;
+pub(crate) mod vertex;
 
 use std::sync::Arc;
 

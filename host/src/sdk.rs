@@ -39,7 +39,7 @@ pub use crate::config::{
 };
 pub use crate::credential::file_store::CredentialListing;
 pub use crate::credential::store::CredentialStore;
-pub use crate::credential::{Credential, CredentialId, ProviderKind};
+pub use crate::credential::{Credential, CredentialId, ProviderKind, VertexTarget};
 pub use crate::hooks::Hooks;
 pub use crate::plugin::{Fault, RequestHead};
 pub use crate::runtime::ReloadStatus;

@@ -39,5 +39,6 @@ mod tokens;
 mod translation;
 mod trusted_proxies;
 mod usage;
+mod vertex;
 mod wat_guest;
 mod weighted_round_robin;

@@ -33,6 +33,7 @@ pub(crate) struct RawConfig {
     pub claude_api_key: Vec<RawProviderKey>,
     pub codex_api_key: Vec<RawProviderKey>,
     pub gemini_api_key: Vec<RawProviderKey>,
+    pub vertex_api_key: Vec<RawProviderKey>,
     pub openai_compatibility: Vec<RawOpenAiCompat>,
     pub auth: RawAuth,
     pub allow_unauthenticated: bool,
@@ -94,7 +95,7 @@ pub(crate) struct RawStreaming {
     pub max_event_mib: Option<u64>,
 }
 
-/// One entry of `claude-api-key`, `codex-api-key` or `gemini-api-key`.
+/// One entry of `claude-api-key`, `codex-api-key`, `gemini-api-key` or `vertex-api-key`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "kebab-case")]
 pub(crate) struct RawProviderKey {

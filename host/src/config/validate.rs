@@ -195,6 +195,13 @@ impl Context {
                 }
             }
         }
+        let mut vertex_keys = Vec::new();
+        for (i, entry) in raw.vertex_api_key.iter().enumerate() {
+            let key = format!("vertex-api-key[{i}]");
+            if let Some(entry) = self.vertex_key(&key, entry)? {
+                vertex_keys.push(entry);
+            }
+        }
         let mut openai_compatibility = Vec::new();
         for (i, entry) in raw.openai_compatibility.iter().enumerate() {
             if let Some(entry) = self.openai_compat(&format!("openai-compatibility[{i}]"), entry)? {
@@ -249,6 +256,7 @@ impl Context {
             claude_keys,
             codex_keys,
             gemini_keys,
+            vertex_keys,
             openai_compatibility,
             access_providers,
             allow_unauthenticated: raw.allow_unauthenticated,
@@ -767,6 +775,39 @@ impl Context {
                 .unwrap_or(DEFAULT_CREDENTIAL_WEIGHT),
             proxy_url: self.proxy_url(&join_key(key, "proxy-url"), &raw.proxy_url)?,
         }))
+    }
+
+    /// A `vertex-api-key` entry: a provider key whose `base-url` is required (the reference
+    /// has no default for it); an entry without one is warned about and ignored.
+    fn vertex_key(
+        &mut self,
+        key: &str,
+        raw: &RawProviderKey,
+    ) -> Result<Option<ProviderKeyConfig>, ConfigError> {
+        let Some(entry) = self.provider_key(key, raw)? else {
+            return Ok(None);
+        };
+        if entry.base_url.is_none() {
+            self.warn(
+                &join_key(key, "base-url"),
+                "entry without base-url, ignored",
+            );
+            return Ok(None);
+        }
+        if let Some(claude) = entry
+            .models
+            .iter()
+            .find(|m| crate::credential::vertex::is_claude_model(&m.name))
+        {
+            self.warn(
+                &join_key(key, "models"),
+                format!(
+                    "{:?}: a vertex-api-key entry reaches Gemini models only (Claude on Vertex takes a service account)",
+                    claude.name
+                ),
+            );
+        }
+        Ok(Some(entry))
     }
 
     fn openai_compat(
@@ -1527,6 +1568,63 @@ mod tests {
         );
         let e = error("openai-compatibility:\n  - base-url: http://x\n");
         assert_eq!(e.key(), Some("openai-compatibility[0].name"));
+    }
+
+    #[test]
+    fn vertex_api_key_entries_need_a_base_url() {
+        let loaded = parse(
+            "vertex-api-key:\n  - api-key: v1\n    base-url: https://vertex.example/\n    prefix: team\n\
+             \x20   models:\n      - name: gemini-2.5-pro\n        alias: pro\n\
+             \x20 - api-key: v2\n  - base-url: https://vertex.example\n",
+        )
+        .unwrap();
+        let keys = &loaded.config.vertex_keys;
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].api_key, "v1");
+        assert_eq!(
+            keys[0].base_url.as_ref().map(Url::as_str),
+            Some("https://vertex.example/")
+        );
+        assert_eq!(keys[0].prefix.as_deref(), Some("team"));
+        assert_eq!(keys[0].models[0].alias, "pro");
+        let warned: Vec<_> = loaded
+            .warnings
+            .iter()
+            .map(|w| (w.key.as_str(), w.message.as_str()))
+            .collect();
+        assert_eq!(
+            warned,
+            [
+                (
+                    "vertex-api-key[1].base-url",
+                    "entry without base-url, ignored"
+                ),
+                (
+                    "vertex-api-key[2].api-key",
+                    "entry without api-key, ignored"
+                ),
+            ]
+        );
+        let claude = parse(
+            "vertex-api-key:\n  - api-key: v1\n    base-url: https://vertex.example\n\
+             \x20   models:\n      - name: claude-sonnet-4-5@20250929\n",
+        )
+        .unwrap();
+        assert_eq!(claude.config.vertex_keys.len(), 1);
+        assert_eq!(claude.warnings.len(), 1);
+        assert_eq!(claude.warnings[0].key, "vertex-api-key[0].models");
+        assert!(claude.warnings[0].message.contains("Gemini models only"));
+        let credentials = crate::credential::config_source::credentials(&loaded.config);
+        assert_eq!(credentials.len(), 1);
+        let vertex = &credentials[0];
+        assert_eq!(vertex.provider, crate::credential::ProviderKind::Vertex);
+        assert!(vertex.id.as_str().starts_with("vertex:apikey:"));
+        assert_eq!(
+            vertex.secret,
+            crate::credential::Secret::ApiKey("v1".into())
+        );
+        assert_eq!(vertex.vertex, None);
+        assert_eq!(vertex.label, "vertex-api-key[0]");
     }
 
     #[test]

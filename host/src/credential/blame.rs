@@ -11,6 +11,7 @@
 //! | Anthropic | `authentication_error`, `permission_error`, 401/402/403 | `not_found_error` (404) | `invalid_request_error`, 413, other 400/422 |
 //! | OpenAI / compatible | `invalid_api_key`, `insufficient_quota`, 401/402/403 | `model_not_found` | other 400/404/413/422 |
 //! | Gemini | `UNAUTHENTICATED`, `PERMISSION_DENIED`, reason `API_KEY_INVALID`, 401/403 | `NOT_FOUND` | `INVALID_ARGUMENT`, `FAILED_PRECONDITION`, 413, other 4xx |
+//! | Vertex AI | as Gemini; an Anthropic-shaped body (a Claude model) as Anthropic | | |
 //!
 //! 429 is a quota cooldown (except OpenAI's `insufficient_quota`, which is the credential);
 //! 408, 5xx, timeouts and unreachable upstreams are transient. Any other 4xx is the request's.
@@ -109,13 +110,13 @@ pub(crate) fn classify(provider: ProviderKind, status: Option<u16>, body: &[u8])
         Some(serde_json::Value::String(code)) => code.as_str(),
         _ => "",
     };
+    // Vertex answers in Google's shape, but a Claude model's errors can come from Anthropic's
+    // own API behind it: an `error.type` without a Google `status` is Anthropic's.
+    let anthropic_on_vertex =
+        provider == ProviderKind::Vertex && fields.status.is_none() && fields.kind.is_some();
     match provider {
-        ProviderKind::Claude => match (status, kind) {
-            (_, "authentication_error" | "permission_error") | (401..=403, _) => Blame::Credential,
-            (404, "not_found_error") => Blame::Model,
-            (429, _) => Blame::Quota,
-            _ => Blame::Request,
-        },
+        ProviderKind::Claude => anthropic(status, kind),
+        ProviderKind::Vertex if anthropic_on_vertex => anthropic(status, kind),
         ProviderKind::Codex | ProviderKind::OpenAiCompatibility => {
             if matches!(code, "invalid_api_key" | "insufficient_quota")
                 || kind == "insufficient_quota"
@@ -130,7 +131,7 @@ pub(crate) fn classify(provider: ProviderKind, status: Option<u16>, body: &[u8])
                 Blame::Request
             }
         }
-        ProviderKind::Gemini => {
+        ProviderKind::Gemini | ProviderKind::Vertex => {
             let key_invalid = fields
                 .details
                 .iter()
@@ -146,11 +147,21 @@ pub(crate) fn classify(provider: ProviderKind, status: Option<u16>, body: &[u8])
     }
 }
 
+/// Anthropic's error types.
+fn anthropic(status: u16, kind: &str) -> Blame {
+    match (status, kind) {
+        (_, "authentication_error" | "permission_error") | (401..=403, _) => Blame::Credential,
+        (404, "not_found_error") => Blame::Model,
+        (429, _) => Blame::Quota,
+        _ => Blame::Request,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    use ProviderKind::{Claude, Codex, Gemini, OpenAiCompatibility};
+    use ProviderKind::{Claude, Codex, Gemini, OpenAiCompatibility, Vertex};
 
     fn anthropic(kind: &str) -> Vec<u8> {
         format!(r#"{{"type":"error","error":{{"type":"{kind}","message":"x"}}}}"#).into_bytes()
@@ -256,6 +267,43 @@ mod tests {
     }
 
     #[test]
+    fn vertex_answers_classify_as_google_or_as_anthropic_by_their_shape() {
+        for (status, name, blame) in [
+            (401, "UNAUTHENTICATED", Blame::Credential),
+            (403, "PERMISSION_DENIED", Blame::Credential),
+            (404, "NOT_FOUND", Blame::Model),
+            (400, "INVALID_ARGUMENT", Blame::Request),
+            (429, "RESOURCE_EXHAUSTED", Blame::Quota),
+            (503, "UNAVAILABLE", Blame::Transient),
+        ] {
+            assert_eq!(classify(Vertex, Some(status), &gemini(status, name)), blame);
+        }
+        for (status, kind, blame) in [
+            (404, "not_found_error", Blame::Model),
+            (400, "invalid_request_error", Blame::Request),
+            (401, "authentication_error", Blame::Credential),
+            (400, "permission_error", Blame::Credential),
+            (429, "rate_limit_error", Blame::Quota),
+            (529, "overloaded_error", Blame::Transient),
+        ] {
+            assert_eq!(
+                classify(Vertex, Some(status), &anthropic(kind)),
+                blame,
+                "{status} {kind}"
+            );
+        }
+        // A Google 404 without a status field is not a model error; Anthropic's would be.
+        assert_eq!(
+            classify(
+                Vertex,
+                Some(404),
+                br#"{"error":{"code":404,"message":"x"}}"#
+            ),
+            Blame::Request
+        );
+    }
+
+    #[test]
     fn text_that_echoes_the_request_blames_the_request() {
         // The old phrase list matched these; now only structured fields count.
         let echo = br#"{"error":{"message":"Unrecognized request argument supplied: model_not_supported","type":"invalid_request_error","param":null,"code":null}}"#;
@@ -268,7 +316,7 @@ mod tests {
 
     #[test]
     fn bodies_that_are_not_envelopes_fall_back_to_the_status() {
-        for provider in [Claude, Codex, Gemini, OpenAiCompatibility] {
+        for provider in [Claude, Codex, Gemini, OpenAiCompatibility, Vertex] {
             assert_eq!(classify(provider, Some(401), b"nope"), Blame::Credential);
             assert_eq!(classify(provider, Some(400), b""), Blame::Request);
             assert_eq!(classify(provider, Some(418), b"[1,2"), Blame::Request);

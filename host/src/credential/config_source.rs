@@ -20,6 +20,7 @@ pub fn credentials(config: &Config) -> Vec<Credential> {
         ("claude-api-key", ProviderKind::Claude, &config.claude_keys),
         ("codex-api-key", ProviderKind::Codex, &config.codex_keys),
         ("gemini-api-key", ProviderKind::Gemini, &config.gemini_keys),
+        ("vertex-api-key", ProviderKind::Vertex, &config.vertex_keys),
     ] {
         for (i, entry) in entries.iter().enumerate() {
             out.push(provider_key(&mut ids, list, i, provider, entry));
@@ -66,6 +67,7 @@ pub fn credentials(config: &Config) -> Vec<Credential> {
                 attributes: BTreeMap::from([("compat_name".to_owned(), compat.name.clone())]),
                 metadata: None,
                 compat_protocol: compat.protocol,
+                vertex: None,
                 urls: Default::default(),
             });
         }
@@ -125,6 +127,7 @@ fn provider_key(
         attributes: BTreeMap::new(),
         metadata: None,
         compat_protocol: Default::default(),
+        vertex: None,
         urls: Default::default(),
     }
 }
@@ -172,6 +175,7 @@ fn compat_oauth(
         attributes: BTreeMap::from([("compat_name".to_owned(), compat.name.clone())]),
         metadata: None,
         compat_protocol: compat.protocol,
+        vertex: None,
         urls: Default::default(),
     }
 }

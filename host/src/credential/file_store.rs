@@ -1,7 +1,8 @@
 //! Credentials as JSON files directly inside `auth-dir`.
 //!
 //! `type` `claude`, `codex`, `gemini` and `openai-compatibility` (with `base_url`) carrying an
-//! `api_key`, an `access_token` or an `oauth2` object (see `oauth_file`) are used; the reference's OAuth kinds are reported as unsupported.
+//! `api_key`, an `access_token` or an `oauth2` object (see `oauth_file`) are used, and `vertex`
+//! service accounts (see `vertex_file`); the reference's OAuth kinds are reported as unsupported.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -351,10 +352,12 @@ pub(crate) fn parse_file(path: &Path, bytes: &[u8]) -> Result<Credential, String
         if kind.is_empty() {
             "missing type".to_owned()
         } else {
-            format!("unsupported type {kind:?} (switchyard uses claude, codex, gemini and openai-compatibility)")
+            format!("unsupported type {kind:?} (switchyard uses claude, codex, gemini, openai-compatibility and vertex)")
         }
     })?;
+    let vertex = super::vertex_file::read(provider, &metadata)?;
     let secret = match (string_field(&metadata, "api_key"), access_token(&metadata)) {
+        _ if let Some(vertex) = &vertex => vertex.secret.clone(),
         (key, _) if !key.is_empty() && metadata.contains_key("oauth2") => {
             return Err("both api_key and oauth2: keep one".to_owned());
         }
@@ -367,6 +370,7 @@ pub(crate) fn parse_file(path: &Path, bytes: &[u8]) -> Result<Credential, String
         _ => return Err("no api_key, access_token or oauth2".to_owned()),
     };
     let base_url = match string_field(&metadata, "base_url") {
+        _ if let Some(vertex) = &vertex => vertex.base_url.clone(),
         text if !text.is_empty() => {
             Url::parse(text.trim_end_matches('/')).map_err(|e| format!("base_url: {e}"))?
         }
@@ -454,6 +458,7 @@ pub(crate) fn parse_file(path: &Path, bytes: &[u8]) -> Result<Credential, String
                 .ok_or_else(|| format!("protocol {text:?}: expected chat, responses or both"))?,
         },
         metadata: Some(metadata),
+        vertex: vertex.map(|vertex| vertex.target),
         urls: Default::default(),
     })
 }
@@ -626,8 +631,8 @@ mod tests {
         assert_eq!(default.compat_protocol, CompatProtocol::Chat);
         let both = parse(&format!(r#"{{{base},"protocol":"both"}}"#)).unwrap();
         assert_eq!(both.compat_protocol, CompatProtocol::Both);
-        assert!(both.speaks(crate::protocol::Protocol::OpenAiResponses));
-        assert!(!default.speaks(crate::protocol::Protocol::OpenAiResponses));
+        assert!(both.speaks(crate::protocol::Protocol::OpenAiResponses, "m"));
+        assert!(!default.speaks(crate::protocol::Protocol::OpenAiResponses, "m"));
         let wrong = parse(&format!(r#"{{{base},"protocol":"grpc"}}"#)).unwrap_err();
         assert!(
             wrong.contains("protocol") && wrong.contains("grpc"),

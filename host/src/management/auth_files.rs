@@ -62,7 +62,7 @@ fn auth_dir(management: &Management) -> PathBuf {
 }
 
 /// The management error for a failed auth-file operation; refusals are logged.
-fn file_error(error: std::io::Error) -> ManagementError {
+pub(super) fn file_error(error: std::io::Error) -> ManagementError {
     if confined_dir::is_outside(&error) {
         tracing::warn!("auth file refused: {error}");
         ManagementError::OutsideAuthDir(error.to_string())
@@ -240,7 +240,7 @@ async fn store(files: &Arc<FileStore>, name: &str, bytes: Bytes) -> Result<(), M
 }
 
 /// Runs `write` on a blocking thread, with the folder, holding the store's write lock.
-async fn locked<T: Send + 'static>(
+pub(super) async fn locked<T: Send + 'static>(
     files: &Arc<FileStore>,
     write: impl FnOnce(&Path) -> T + Send + 'static,
 ) -> Result<T, ManagementError> {

@@ -103,6 +103,7 @@ pub(crate) fn config_json(config: &Config) -> Value {
         "claude-api-key": config.claude_keys.iter().map(provider_key).collect::<Vec<_>>(),
         "codex-api-key": config.codex_keys.iter().map(provider_key).collect::<Vec<_>>(),
         "gemini-api-key": config.gemini_keys.iter().map(provider_key).collect::<Vec<_>>(),
+        "vertex-api-key": config.vertex_keys.iter().map(provider_key).collect::<Vec<_>>(),
         "openai-compatibility": config.openai_compatibility.iter().map(compat).collect::<Vec<_>>(),
         "auth": {
             "providers": config.access_providers.iter().map(instance).collect::<Vec<_>>(),

@@ -1,5 +1,5 @@
-//! The provider credential lists: `claude-api-key`, `codex-api-key`, `gemini-api-key` and
-//! `openai-compatibility`. Entries are read and written in the file's own
+//! The provider credential lists: `claude-api-key`, `codex-api-key`, `gemini-api-key`,
+//! `vertex-api-key` and `openai-compatibility`. Entries are read and written in the file's own
 //! shape (kebab-case keys), so indices match what `GET` shows.
 //!
 //! - `GET` → `{"<list>": [...]}`.
@@ -51,6 +51,10 @@ const LISTS: &[List] = &[
     List {
         key: "openai-compatibility",
         match_field: "name",
+    },
+    List {
+        key: "vertex-api-key",
+        match_field: "api-key",
     },
 ];
 

@@ -45,17 +45,18 @@ pub(crate) fn models(provider: ProviderKind) -> &'static [&'static str] {
     match provider {
         ProviderKind::Claude => CLAUDE,
         ProviderKind::Codex => CODEX,
-        ProviderKind::Gemini => GEMINI,
+        // Vertex serves Claude models only when a credential lists them (with `@version`).
+        ProviderKind::Gemini | ProviderKind::Vertex => GEMINI,
         ProviderKind::OpenAiCompatibility => &[],
     }
 }
 
-/// Whether `model` (lower-cased) belongs to `provider`'s family: `claude-…`, `gemini-…`,
-/// `gpt-…` / `codex-…` / `o<digit>…`.
+/// Whether `model` (lower-cased) belongs to `provider`'s family: `claude-…`, `gemini-…` (Gemini
+/// and Vertex), `gpt-…` / `codex-…` / `o<digit>…`.
 pub(crate) fn in_family(provider: ProviderKind, model: &str) -> bool {
     match provider {
         ProviderKind::Claude => model.starts_with("claude-"),
-        ProviderKind::Gemini => model.starts_with("gemini-"),
+        ProviderKind::Gemini | ProviderKind::Vertex => model.starts_with("gemini-"),
         ProviderKind::Codex => {
             model.starts_with("gpt-")
                 || model.starts_with("codex-")
@@ -75,6 +76,7 @@ mod tests {
             ProviderKind::Claude,
             ProviderKind::Codex,
             ProviderKind::Gemini,
+            ProviderKind::Vertex,
         ] {
             for model in models(provider) {
                 assert!(in_family(provider, model), "{model}");
@@ -88,5 +90,7 @@ mod tests {
         assert!(!in_family(ProviderKind::Codex, "openai-x"));
         assert!(!in_family(ProviderKind::Claude, "gemini-2.5-pro"));
         assert!(!in_family(ProviderKind::OpenAiCompatibility, "gpt-5"));
+        assert!(in_family(ProviderKind::Vertex, "gemini-2.5-pro"));
+        assert!(!in_family(ProviderKind::Vertex, "claude-sonnet-4-5"));
     }
 }

@@ -131,10 +131,10 @@ impl ModelRegistry {
             providers.insert(entry.credential.provider.as_str());
             candidates.push(Candidate {
                 credential: entry.credential.clone(),
+                native: entry.credential.speaks(protocol, &upstream_model),
                 upstream_model,
                 state: entry.state.clone(),
                 tracking,
-                native: entry.credential.speaks(protocol),
             });
         }
         let provider = match providers.len() {
@@ -444,6 +444,47 @@ mod tests {
             .map(|c| (c.credential.id.as_str(), c.native))
             .collect();
         assert_eq!(native, [("a", false), ("g", true)]);
+    }
+
+    #[test]
+    fn vertex_serves_the_gemini_family_and_claude_only_when_listed() {
+        let vertex = |id: &str| {
+            let mut c = credential(id, 0);
+            c.provider = ProviderKind::Vertex;
+            c.vertex = Some(crate::credential::VertexTarget {
+                project: "p".into(),
+                location: "us-central1".into(),
+            });
+            c
+        };
+        let plain = vertex("plain");
+        let mut listed = vertex("listed");
+        listed.models = vec![ModelAlias {
+            name: "claude-sonnet-4-5@20250929".into(),
+            alias: "claude-sonnet-4-5".into(),
+        }];
+        let r = registry(vec![plain, listed]);
+        let gemini = found(r.resolve(Protocol::OpenAiChat, "gemini-2.5-pro"));
+        assert_eq!(ids(&gemini), [("plain", "gemini-2.5-pro")]);
+        let family = found(r.resolve(Protocol::Gemini, "gemini-9-flash"));
+        assert_eq!(ids(&family), [("plain", "gemini-9-flash")]);
+        assert!(family.candidates[0].native);
+        let claude = found(r.resolve(Protocol::ClaudeMessages, "claude-sonnet-4-5"));
+        assert_eq!(ids(&claude), [("listed", "claude-sonnet-4-5@20250929")]);
+        assert!(
+            claude.candidates[0].native,
+            "Claude on Vertex speaks Messages"
+        );
+        let translated = found(r.resolve(Protocol::Gemini, "claude-sonnet-4-5"));
+        assert!(!translated.candidates[0].native);
+        assert!(matches!(
+            r.resolve(Protocol::ClaudeMessages, "claude-opus-4-5"),
+            Resolution::Unknown
+        ));
+        let listed_ids: Vec<_> = r.list().into_iter().map(|m| m.id).collect();
+        assert!(listed_ids.contains(&"gemini-2.5-pro".to_owned()));
+        assert!(listed_ids.contains(&"claude-sonnet-4-5".to_owned()));
+        assert!(!listed_ids.contains(&"claude-opus-4-5".to_owned()));
     }
 
     /// Whatever a client sends, a name that only the family rule serves reaches the upstream

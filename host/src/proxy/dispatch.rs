@@ -145,7 +145,9 @@ async fn run(
             tried.insert(candidate.credential.id.as_str());
             let outcome = AttemptOutcome::new(ctx, candidate, &pick, call.session);
             let client = call.endpoint.protocol();
-            let target = candidate.credential.upstream_protocol(client);
+            let target = candidate
+                .credential
+                .upstream_protocol(client, &candidate.upstream_model);
             let attempted = if target == client {
                 upstream::attempt(ctx, candidate, call).await
             } else {

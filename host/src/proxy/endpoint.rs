@@ -66,17 +66,25 @@ impl Endpoint {
         }
     }
 
-    /// The upstream URL for `credential`. `sse` asks a Gemini stream for SSE framing. Fixed
-    /// URLs are parsed once per credential; a Gemini URL gets the model as one encoded path
-    /// segment, so no model name can change the path, query or fragment.
+    /// The upstream URL for `credential`. `sse` asks a Gemini stream for SSE framing; `stream`
+    /// picks Vertex's streaming Claude action. Fixed URLs are parsed once per credential; a
+    /// Gemini or Vertex URL gets the model as one encoded path segment, so no model name can
+    /// change the path, query or fragment.
     pub(crate) fn upstream_url(
         self,
         credential: &Credential,
         upstream_model: &str,
         sse: bool,
+        stream: bool,
     ) -> Option<url::Url> {
-        if credential.provider == ProviderKind::Gemini {
-            return self.gemini_url(&credential.base_url, upstream_model, sse);
+        match credential.provider {
+            ProviderKind::Gemini => {
+                return self.gemini_url(&credential.base_url, upstream_model, sse);
+            }
+            ProviderKind::Vertex => {
+                return self.vertex_url(credential, upstream_model, sse, stream);
+            }
+            _ => {}
         }
         let path = self.fixed_path(credential.provider);
         credential
@@ -98,13 +106,67 @@ impl Endpoint {
         }
     }
 
-    /// `{base}/v1beta/models/{model}:{action}[?alt=sse]`, the model pushed as one segment.
-    fn gemini_url(self, base: &url::Url, model: &str, sse: bool) -> Option<url::Url> {
-        let action = match self {
+    /// The Gemini action of a Gemini endpoint.
+    fn gemini_action_name(self) -> &'static str {
+        match self {
             Endpoint::GeminiStream => "streamGenerateContent",
             Endpoint::GeminiCountTokens => "countTokens",
             _ => "generateContent",
+        }
+    }
+
+    /// A Vertex AI URL: below the credential's publishers root (parsed once:
+    /// `{base}/v1/projects/{project}/locations/{location}/publishers` for a service account,
+    /// `{base}/v1/publishers` for a `vertex-api-key` entry), `google/models/{model}:{action}`
+    /// for Gemini (`?alt=sse` for SSE), `anthropic/models/{model}:rawPredict` (or
+    /// `:streamRawPredict`) for Claude messages, `anthropic/models/count-tokens:rawPredict` for
+    /// Claude token counts.
+    fn vertex_url(
+        self,
+        credential: &Credential,
+        model: &str,
+        sse: bool,
+        stream: bool,
+    ) -> Option<url::Url> {
+        let mut url = credential.urls.publishers(|| {
+            let mut root = credential.base_url.clone();
+            root.set_query(None);
+            root.set_fragment(None);
+            {
+                let mut segments = root.path_segments_mut().ok()?;
+                segments.pop_if_empty().push("v1");
+                if let Some(target) = &credential.vertex {
+                    segments.extend(["projects", &target.project, "locations", &target.location]);
+                }
+                segments.push("publishers");
+            }
+            Some(root)
+        })?;
+        let last = match self {
+            Endpoint::GeminiGenerate | Endpoint::GeminiStream | Endpoint::GeminiCountTokens => {
+                format!("{model}:{}", self.gemini_action_name())
+            }
+            Endpoint::Messages if stream => format!("{model}:streamRawPredict"),
+            Endpoint::Messages => format!("{model}:rawPredict"),
+            Endpoint::CountTokens => "count-tokens:rawPredict".to_owned(),
+            Endpoint::ChatCompletions | Endpoint::Responses => return None,
         };
+        let publisher = match self.protocol() {
+            Protocol::ClaudeMessages => "anthropic",
+            _ => "google",
+        };
+        url.path_segments_mut()
+            .ok()?
+            .extend([publisher, "models", &last]);
+        if sse && self.protocol() == Protocol::Gemini {
+            url.set_query(Some("alt=sse"));
+        }
+        Some(url)
+    }
+
+    /// `{base}/v1beta/models/{model}:{action}[?alt=sse]`, the model pushed as one segment.
+    fn gemini_url(self, base: &url::Url, model: &str, sse: bool) -> Option<url::Url> {
+        let action = self.gemini_action_name();
         let mut url = base.clone();
         url.set_query(None);
         url.set_fragment(None);
@@ -126,15 +188,23 @@ mod tests {
     use crate::credential::testing::credential;
 
     fn url_of(endpoint: Endpoint, c: &Credential, model: &str, sse: bool) -> String {
-        endpoint.upstream_url(c, model, sse).unwrap().to_string()
+        endpoint
+            .upstream_url(c, model, sse, false)
+            .unwrap()
+            .to_string()
     }
 
     #[test]
     fn fixed_urls_are_cached_per_credential() {
         let c = credential("a", 0);
-        let first = Endpoint::Messages.upstream_url(&c, "m", false).unwrap();
+        let first = Endpoint::Messages
+            .upstream_url(&c, "m", false, false)
+            .unwrap();
         assert_eq!(first.as_str(), "http://127.0.0.1:9/v1/messages");
-        assert_eq!(Endpoint::Messages.upstream_url(&c, "x", false), Some(first));
+        assert_eq!(
+            Endpoint::Messages.upstream_url(&c, "x", false, false),
+            Some(first)
+        );
     }
 
     #[test]
@@ -173,12 +243,119 @@ mod tests {
         );
     }
 
+    fn vertex(location: &str) -> Credential {
+        let mut c = credential("v", 0);
+        c.provider = ProviderKind::Vertex;
+        let target = crate::credential::VertexTarget {
+            project: "proj-1".into(),
+            location: location.into(),
+        };
+        c.base_url = target.default_base_url().unwrap();
+        c.vertex = Some(target);
+        c
+    }
+
+    #[test]
+    fn vertex_service_account_urls() {
+        let c = vertex("us-central1");
+        let root = "https://us-central1-aiplatform.googleapis.com/v1/projects/proj-1/locations/us-central1/publishers";
+        let url = |endpoint: Endpoint, model: &str, sse: bool, stream: bool| {
+            endpoint
+                .upstream_url(&c, model, sse, stream)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            url(Endpoint::GeminiGenerate, "gemini-2.5-pro", false, false),
+            format!("{root}/google/models/gemini-2.5-pro:generateContent")
+        );
+        assert_eq!(
+            url(Endpoint::GeminiStream, "gemini-2.5-pro", true, true),
+            format!("{root}/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse")
+        );
+        assert_eq!(
+            url(Endpoint::GeminiCountTokens, "gemini-2.5-pro", false, false),
+            format!("{root}/google/models/gemini-2.5-pro:countTokens")
+        );
+        assert_eq!(
+            url(
+                Endpoint::Messages,
+                "claude-sonnet-4-5@20250929",
+                false,
+                false
+            ),
+            format!("{root}/anthropic/models/claude-sonnet-4-5@20250929:rawPredict")
+        );
+        assert_eq!(
+            url(
+                Endpoint::Messages,
+                "claude-sonnet-4-5@20250929",
+                false,
+                true
+            ),
+            format!("{root}/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict")
+        );
+        assert_eq!(
+            url(
+                Endpoint::CountTokens,
+                "claude-sonnet-4-5@20250929",
+                false,
+                false
+            ),
+            format!("{root}/anthropic/models/count-tokens:rawPredict")
+        );
+        assert_eq!(
+            Endpoint::ChatCompletions.upstream_url(&c, "m", false, false),
+            None
+        );
+        // The model stays one segment.
+        let odd = Endpoint::Messages
+            .upstream_url(&c, "x/../../v2/y?z#w", false, false)
+            .unwrap();
+        assert_eq!(
+            odd.as_str(),
+            format!("{root}/anthropic/models/x%2F..%2F..%2Fv2%2Fy%3Fz%23w:rawPredict")
+        );
+        assert_eq!((odd.query(), odd.fragment()), (None, None));
+    }
+
+    #[test]
+    fn vertex_global_base_url_and_api_key_urls() {
+        let global = vertex("global");
+        assert_eq!(
+            Endpoint::GeminiGenerate
+                .upstream_url(&global, "gemini-2.5-flash", false, false)
+                .unwrap()
+                .as_str(),
+            "https://aiplatform.googleapis.com/v1/projects/proj-1/locations/global/publishers/google/models/gemini-2.5-flash:generateContent"
+        );
+        let mut custom = vertex("europe-west4");
+        custom.base_url = url::Url::parse("http://127.0.0.1:9/vertex").unwrap();
+        assert_eq!(
+            Endpoint::Messages
+                .upstream_url(&custom, "claude-x@1", false, true)
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:9/vertex/v1/projects/proj-1/locations/europe-west4/publishers/anthropic/models/claude-x@1:streamRawPredict"
+        );
+        let mut api_key = vertex("us-central1");
+        api_key.vertex = None;
+        api_key.base_url = url::Url::parse("https://vertex.example/").unwrap();
+        assert_eq!(
+            Endpoint::GeminiStream
+                .upstream_url(&api_key, "gemini-2.5-pro", true, true)
+                .unwrap()
+                .as_str(),
+            "https://vertex.example/v1/publishers/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
+        );
+    }
+
     #[test]
     fn a_gemini_model_stays_one_segment() {
         let mut c = credential("a", 0);
         c.provider = ProviderKind::Gemini;
         let url = Endpoint::GeminiGenerate
-            .upstream_url(&c, "x/../veo:predict?#", false)
+            .upstream_url(&c, "x/../veo:predict?#", false, false)
             .unwrap();
         assert_eq!(
             url.as_str(),
@@ -223,7 +400,7 @@ mod tests {
             Endpoint::GeminiStream,
             Endpoint::GeminiCountTokens,
         ] {
-            let url = endpoint.upstream_url(&c, model, sse).unwrap();
+            let url = endpoint.upstream_url(&c, model, sse, false).unwrap();
             assert_eq!(url.host_str(), Some("127.0.0.1"));
             assert_eq!(url.fragment(), None);
             assert_eq!(url.query(), sse.then_some("alt=sse"));

@@ -96,7 +96,7 @@ fn auth_header(credential: &Credential) -> Option<(HeaderName, HeaderValue)> {
         (Secret::ApiKey(key), ProviderKind::Claude) => {
             (HeaderName::from_static("x-api-key"), key.clone())
         }
-        (Secret::ApiKey(key), ProviderKind::Gemini) => {
+        (Secret::ApiKey(key), ProviderKind::Gemini | ProviderKind::Vertex) => {
             (HeaderName::from_static("x-goog-api-key"), key.clone())
         }
         (Secret::ApiKey(key) | Secret::AccessToken(key), _) => {
@@ -207,6 +207,11 @@ mod tests {
         cred.provider = ProviderKind::Gemini;
         let out = upstream_request_headers(&HeaderMap::new(), &cred, false);
         assert_eq!(out["x-goog-api-key"], "key-a");
+        assert!(!out.contains_key("anthropic-version"));
+        cred.provider = ProviderKind::Vertex;
+        let out = upstream_request_headers(&HeaderMap::new(), &cred, false);
+        assert_eq!(out["x-goog-api-key"], "key-a");
+        assert!(!out.contains_key("authorization"));
         assert!(!out.contains_key("anthropic-version"));
         cred.provider = ProviderKind::Codex;
         assert_eq!(

@@ -75,7 +75,7 @@ async fn generate(
             .map_err(|e| refused(client, &e))?;
     let stream = call.stream;
     let endpoint = generation_endpoint(target, stream);
-    let outgoing = Outgoing {
+    let mut outgoing = Outgoing {
         endpoint,
         // A translated Gemini stream is always read as SSE.
         sse: stream && upstream == Format::Gemini,
@@ -87,6 +87,12 @@ async fn generate(
         ),
         body: Bytes::from(translated.body),
     };
+    super::vertex::adapt(
+        &candidate.credential,
+        outgoing.endpoint,
+        &mut outgoing.headers,
+        &mut outgoing.body,
+    );
     let exchange = translated.exchange;
     let answer = upstream::send(ctx, candidate, outgoing)
         .await
@@ -133,7 +139,7 @@ async fn count(
         &candidate.upstream_model,
     )
     .map_err(|e| refused(client, &e))?;
-    let outgoing = Outgoing {
+    let mut outgoing = Outgoing {
         endpoint,
         sse: false,
         stream: false,
@@ -144,6 +150,12 @@ async fn count(
         ),
         body: Bytes::from(body),
     };
+    super::vertex::adapt(
+        &candidate.credential,
+        outgoing.endpoint,
+        &mut outgoing.headers,
+        &mut outgoing.body,
+    );
     let answer = upstream::send(ctx, candidate, outgoing)
         .await
         .map_err(|e| client_shaped(e, client))?;

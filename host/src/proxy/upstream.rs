@@ -102,13 +102,19 @@ pub(crate) async fn attempt(
         })?,
         None => body,
     };
-    let outgoing = Outgoing {
+    let mut outgoing = Outgoing {
         endpoint: call.endpoint,
         sse: call.sse,
         stream: call.stream,
         headers: headers::upstream_request_headers(call.client_headers, credential, false),
         body,
     };
+    super::vertex::adapt(
+        credential,
+        outgoing.endpoint,
+        &mut outgoing.headers,
+        &mut outgoing.body,
+    );
     send(ctx, candidate, outgoing).await
 }
 
@@ -144,7 +150,12 @@ pub(crate) async fn send(
         .map_err(|e| UpstreamError::connect("", Some(Box::new(e))))?;
     let url = outgoing
         .endpoint
-        .upstream_url(credential, &candidate.upstream_model, outgoing.sse)
+        .upstream_url(
+            credential,
+            &candidate.upstream_model,
+            outgoing.sse,
+            outgoing.stream,
+        )
         .ok_or_else(|| {
             UpstreamError::connect(format!("invalid upstream URL for {}", credential.id), None)
         })?;

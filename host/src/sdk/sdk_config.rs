@@ -257,7 +257,7 @@ impl InstanceSpec {
 }
 
 /// One upstream credential of the config's key lists (`claude-api-key`, `codex-api-key`,
-/// `gemini-api-key`, `openai-compatibility`).
+/// `gemini-api-key`, `vertex-api-key`, `openai-compatibility`).
 ///
 /// ```
 /// use switchyard::Upstream;
@@ -286,6 +286,12 @@ impl Upstream {
     /// A Gemini key (`gemini-api-key`).
     pub fn gemini(api_key: &str) -> Upstream {
         Upstream::keyed("gemini-api-key", api_key)
+    }
+
+    /// A Vertex AI API key (`vertex-api-key`) for the endpoint at `base_url` (required):
+    /// Gemini models only.
+    pub fn vertex(api_key: &str, base_url: &str) -> Upstream {
+        Upstream::keyed("vertex-api-key", api_key).base_url(base_url)
     }
 
     /// An OpenAI-compatible endpoint (`openai-compatibility`) named `name`, with one key.
