@@ -10,6 +10,7 @@ mod error;
 pub(crate) mod go_duration;
 mod line_index;
 mod raw;
+pub(crate) mod token_url;
 mod validate;
 pub(crate) mod yaml_edit;
 
@@ -336,8 +337,11 @@ pub struct ModelAlias {
 /// One entry of `claude-api-key`, `codex-api-key` or `gemini-api-key`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ProviderKeyConfig {
-    /// The upstream API key.
+    /// The upstream API key (empty when the entry authenticates with `oauth`).
     pub api_key: String,
+    /// `oauth`: OAuth2 client credentials the bearer token is minted with, instead of
+    /// `api-key` (`codex-api-key` entries only).
+    pub oauth: Option<switchyard_oauth::ClientCredentials>,
     /// The upstream base URL; `None` uses the provider's default.
     pub base_url: Option<Url>,
     /// Model namespace: `prefix/model` targets only credentials with this prefix.
@@ -360,6 +364,13 @@ impl std::fmt::Debug for ProviderKeyConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProviderKeyConfig")
             .field("api_key", &"<redacted>")
+            .field(
+                "oauth",
+                &self
+                    .oauth
+                    .as_ref()
+                    .map(|o| (o.token_url.as_str(), &o.client_id)),
+            )
             .field("base_url", &self.base_url)
             .field("prefix", &self.prefix)
             .field("models", &self.models)
@@ -407,6 +418,9 @@ pub struct OpenAiCompatConfig {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// One credential per entry.
     pub api_key_entries: Vec<ApiKeyEntry>,
+    /// `oauth`: OAuth2 client credentials, instead of `api-key-entries` (then the entry is one
+    /// credential whose bearer token is minted with them).
+    pub oauth: Option<switchyard_oauth::ClientCredentials>,
     /// Models served (an entry without models serves none).
     pub models: Vec<ModelAlias>,
     /// Lower-cased model patterns never served.

@@ -7,6 +7,7 @@ pub(crate) mod candidate;
 pub(crate) mod config_source;
 pub(crate) mod cooldown;
 pub(crate) mod file_store;
+pub(crate) mod oauth_file;
 pub(crate) mod selector;
 pub(crate) mod shared_cooldown;
 pub(crate) mod state;
@@ -153,8 +154,9 @@ pub enum CredentialSource {
 }
 
 /// One upstream credential. Immutable; its runtime state (cooldowns, counts) is kept apart,
-/// keyed by the id, so it survives a reload.
-#[derive(Debug, Clone)]
+/// keyed by the id, so it survives a reload. `Debug` shows no secret (of the auth file's JSON,
+/// only its keys).
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Credential {
     /// Stable id.
@@ -205,6 +207,59 @@ pub struct Credential {
     pub(crate) urls: UrlCache,
 }
 
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let metadata_keys = self
+            .metadata
+            .as_ref()
+            .map(|m| m.keys().map(String::as_str).collect::<Vec<_>>());
+        f.debug_struct("Credential")
+            .field("id", &self.id)
+            .field("provider", &self.provider)
+            .field("compat_name", &self.compat_name)
+            .field("label", &self.label)
+            .field("prefix", &self.prefix)
+            .field("priority", &self.priority)
+            .field("weight", &self.weight)
+            .field("disabled", &self.disabled)
+            .field("base_url", &self.base_url.as_str())
+            .field("secret", &self.secret)
+            .field(
+                "header_names",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("models", &self.models)
+            .field("excluded_models", &self.excluded_models)
+            .field(
+                "proxy_url",
+                &self.proxy_url.as_ref().map(proxy_without_password),
+            )
+            .field("source", &self.source)
+            .field("attributes", &self.attributes)
+            .field("metadata_keys", &metadata_keys)
+            .field("compat_protocol", &self.compat_protocol)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A proxy setting for `Debug`: the URL without its password.
+fn proxy_without_password(proxy: &ProxyUrl) -> String {
+    match proxy {
+        ProxyUrl::Direct => "direct".to_owned(),
+        ProxyUrl::Via(url) => {
+            let mut shown = url.clone();
+            if shown.password().is_some() {
+                let _ = shown.set_password(Some("redacted"));
+            }
+            shown.to_string()
+        }
+    }
+}
+
 /// Upstream URLs that depend only on the credential, parsed once instead of per request.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct UrlCache(Arc<std::sync::OnceLock<Vec<(&'static str, Url)>>>);
@@ -227,8 +282,8 @@ impl UrlCache {
 
 impl Credential {
     /// Builds a credential from the JSON of an auth file (the same fields `auth-dir` files
-    /// have: `type` `claude`, `codex`, `gemini` or `openai-compatibility`, `api_key` or
-    /// `access_token`, and optionally `base_url`, `prefix`, `priority`, `weight`, `disabled`,
+    /// have: `type` `claude`, `codex`, `gemini` or `openai-compatibility`, `api_key`,
+    /// `access_token` or an `oauth2` object, and optionally `base_url`, `prefix`, `priority`, `weight`, `disabled`,
     /// `headers`, `models`, `excluded_models`, `proxy_url`, `label`, …), with `id` as its id. For
     /// programs that keep credentials elsewhere than in files ([`store::CredentialStore`]).
     /// The error says what is missing or wrong.

@@ -69,6 +69,7 @@ mod proxy;
 mod redis_store;
 mod reload;
 mod resp;
+mod rfc3339;
 mod runtime;
 mod secret;
 mod server;

@@ -17,6 +17,7 @@ pub(crate) mod ban;
 pub(crate) mod config_file;
 pub(crate) mod credentials;
 pub(crate) mod error;
+pub(crate) mod masked_secret;
 pub(crate) mod path_keys;
 pub(crate) mod plugins;
 pub(crate) mod provider_keys;

@@ -17,6 +17,7 @@ mod limits;
 mod logs;
 mod management;
 mod model_routes;
+mod oauth_config;
 mod operations;
 mod plugin_check;
 mod plugin_folder;

@@ -107,6 +107,8 @@ pub(crate) struct RawProviderKey {
     pub priority: i64,
     pub weight: Option<i64>,
     pub proxy_url: String,
+    /// OAuth2 client credentials instead of `api-key` (`codex-api-key` only).
+    pub oauth: Option<RawOAuthClient>,
 }
 
 /// One `{name, alias}` model entry.
@@ -134,6 +136,30 @@ pub(crate) struct RawOpenAiCompat {
     pub weight: Option<i64>,
     /// `chat`, `responses` or `both`: which OpenAI API the upstream speaks.
     pub protocol: String,
+    /// OAuth2 client credentials instead of `api-key-entries`.
+    pub oauth: Option<RawOAuthClient>,
+}
+
+/// `oauth:` of a `codex-api-key` or `openai-compatibility` entry.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub(crate) struct RawOAuthClient {
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub scope: String,
+    pub audience: String,
+    pub auth_method: String,
+}
+
+impl std::fmt::Debug for RawOAuthClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawOAuthClient")
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 /// One entry of `openai-compatibility[].api-key-entries`.

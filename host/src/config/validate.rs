@@ -14,7 +14,8 @@ use super::LogFormat;
 use super::client_keys::{self, ReservedName};
 use super::line_index::{LineIndex, join_key};
 use super::raw::{
-    RawConfig, RawInstance, RawLimits, RawModel, RawProviderKey, RawQuarantine, RawRouting,
+    RawConfig, RawInstance, RawLimits, RawModel, RawOAuthClient, RawProviderKey, RawQuarantine,
+    RawRouting,
 };
 use super::{
     ApiKeyEntry, CONFIG_API_KEY_TYPE, CONFIG_INLINE_NAME, CompatProtocol, Config, ConfigError,
@@ -26,6 +27,7 @@ use super::{
 };
 use crate::client_address::TrustedProxies;
 use crate::redis_store::StoreSecret;
+use switchyard_oauth::{AuthMethod, ClientCredentials};
 
 /// Default `routing.session-affinity-ttl`.
 const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(3600);
@@ -731,12 +733,29 @@ impl Context {
         raw: &RawProviderKey,
     ) -> Result<Option<ProviderKeyConfig>, ConfigError> {
         let api_key = raw.api_key.trim();
-        if api_key.is_empty() {
+        let oauth = match &raw.oauth {
+            None => None,
+            Some(_) if !key.starts_with("codex-api-key[") => {
+                return Err(self.invalid(
+                    &join_key(key, "oauth"),
+                    "only codex-api-key and openai-compatibility entries take oauth",
+                ));
+            }
+            Some(_) if !api_key.is_empty() => {
+                return Err(self.invalid(
+                    &join_key(key, "oauth"),
+                    "give either api-key or oauth, not both",
+                ));
+            }
+            Some(oauth) => Some(self.oauth_client(&join_key(key, "oauth"), oauth)?),
+        };
+        if api_key.is_empty() && oauth.is_none() {
             self.warn(&join_key(key, "api-key"), "entry without api-key, ignored");
             return Ok(None);
         }
         Ok(Some(ProviderKeyConfig {
             api_key: api_key.to_owned(),
+            oauth,
             base_url: self.base_url(&join_key(key, "base-url"), &raw.base_url)?,
             prefix: self.prefix(&join_key(key, "prefix"), &raw.prefix)?,
             headers: self.headers(&join_key(key, "headers"), &raw.headers)?,
@@ -793,6 +812,16 @@ impl Context {
                 });
             }
         }
+        let oauth = match &raw.oauth {
+            None => None,
+            Some(_) if !api_key_entries.is_empty() => {
+                return Err(self.invalid(
+                    &join_key(key, "oauth"),
+                    "give either api-key-entries (or api-keys) or oauth, not both",
+                ));
+            }
+            Some(oauth) => Some(self.oauth_client(&join_key(key, "oauth"), oauth)?),
+        };
         let models = self.models(&join_key(key, "models"), &raw.models)?;
         if models.is_empty() {
             self.warn(
@@ -806,6 +835,7 @@ impl Context {
             prefix: self.prefix(&join_key(key, "prefix"), &raw.prefix)?,
             headers: self.headers(&join_key(key, "headers"), &raw.headers)?,
             api_key_entries,
+            oauth,
             models,
             excluded_models: normalize_patterns(&raw.excluded_models),
             priority: self.priority(&join_key(key, "priority"), raw.priority)?,
@@ -822,6 +852,45 @@ impl Context {
                 })?,
             },
         }))
+    }
+
+    /// An `oauth:` block at `key`: `token-url` (https, or http to loopback), `client-id` and
+    /// `client-secret` required, `auth-method` `basic` (default) or `post`.
+    fn oauth_client(
+        &self,
+        key: &str,
+        raw: &RawOAuthClient,
+    ) -> Result<ClientCredentials, ConfigError> {
+        let token_url = match raw.token_url.trim() {
+            "" => return Err(self.invalid(&join_key(key, "token-url"), "required")),
+            text => super::token_url::parse(text)
+                .map_err(|message| self.invalid(&join_key(key, "token-url"), message))?,
+        };
+        let client_id = raw.client_id.trim();
+        if client_id.is_empty() {
+            return Err(self.invalid(&join_key(key, "client-id"), "required"));
+        }
+        let client_secret = raw.client_secret.trim();
+        if client_secret.is_empty() {
+            return Err(self.invalid(&join_key(key, "client-secret"), "required"));
+        }
+        let auth_method = match raw.auth_method.trim() {
+            "" => AuthMethod::default(),
+            text => AuthMethod::parse(&text.to_ascii_lowercase()).ok_or_else(|| {
+                self.invalid(
+                    &join_key(key, "auth-method"),
+                    format!("unknown value {text:?} (expected basic or post)"),
+                )
+            })?,
+        };
+        Ok(ClientCredentials {
+            token_url,
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            scope: raw.scope.trim().to_owned(),
+            audience: raw.audience.trim().to_owned(),
+            auth_method,
+        })
     }
 
     fn base_url(&self, key: &str, text: &str) -> Result<Option<Url>, ConfigError> {
@@ -1605,5 +1674,152 @@ mod tests {
         );
         assert_eq!(loaded.warnings[0].key, "streaming.bootstrap-retries");
         assert_eq!(loaded.warnings[0].line, Some(2));
+    }
+
+    const OAUTH: &str = "    oauth:\n      token-url: https://login.example.com/tenant/oauth2/v2.0/token\n      client-id: app-1\n      client-secret: cs-0123456789\n      scope: https://cognitiveservices.azure.com/.default\n";
+
+    #[test]
+    fn oauth_on_a_codex_entry_replaces_its_api_key() {
+        let loaded = parse(&format!(
+            "codex-api-key:\n  - base-url: https://r.openai.azure.com/openai/v1\n{OAUTH}      audience: api://x\n"
+        ))
+        .unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let entry = &loaded.config.codex_keys[0];
+        assert_eq!(entry.api_key, "");
+        let oauth = entry.oauth.as_ref().expect("oauth read");
+        assert_eq!(
+            oauth.token_url.as_str(),
+            "https://login.example.com/tenant/oauth2/v2.0/token"
+        );
+        assert_eq!(oauth.client_id, "app-1");
+        assert_eq!(oauth.client_secret, "cs-0123456789");
+        assert_eq!(oauth.scope, "https://cognitiveservices.azure.com/.default");
+        assert_eq!(oauth.audience, "api://x");
+        assert_eq!(oauth.auth_method, AuthMethod::Basic, "basic by default");
+        let shown = format!("{entry:?}");
+        assert!(!shown.contains("cs-0123456789"), "{shown}");
+    }
+
+    #[test]
+    fn oauth_on_an_openai_compatibility_entry_replaces_its_key_entries() {
+        let config = parse(&format!(
+            "openai-compatibility:\n  - name: azure\n    base-url: https://r.openai.azure.com/openai/v1\n    models: [{{name: gpt-4o}}]\n{OAUTH}"
+        ))
+        .unwrap()
+        .config;
+        let entry = &config.openai_compatibility[0];
+        assert!(entry.api_key_entries.is_empty());
+        assert_eq!(entry.oauth.as_ref().unwrap().client_id, "app-1");
+        let shown = format!("{config:?}");
+        assert!(shown.contains("app-1"), "{shown}");
+        assert!(!shown.contains("cs-0123456789"), "{shown}");
+    }
+
+    #[test]
+    fn oauth_errors_name_the_key_and_line() {
+        let codex = |oauth: &str| {
+            format!("codex-api-key:\n  - base-url: https://x/v1\n    oauth:\n{oauth}")
+        };
+        let cases = [
+            (
+                codex("      client-id: a\n      client-secret: s3cret-value\n"),
+                "codex-api-key[0].oauth.token-url",
+                Some(3),
+                "required",
+            ),
+            (
+                codex(
+                    "      token-url: http://login.example.com/t\n      client-id: a\n      client-secret: s3cret-value\n",
+                ),
+                "codex-api-key[0].oauth.token-url",
+                Some(4),
+                "must be an https:// URL (http:// only to a loopback address)",
+            ),
+            (
+                codex(
+                    "      token-url: https://u:s3cret-value@login.example.com/t\n      client-id: a\n      client-secret: s3cret-value\n",
+                ),
+                "codex-api-key[0].oauth.token-url",
+                Some(4),
+                "must not carry a user name or password (use client-id and client-secret)",
+            ),
+            (
+                codex(
+                    "      token-url: https://login.example.com/t\n      client-secret: s3cret-value\n",
+                ),
+                "codex-api-key[0].oauth.client-id",
+                Some(3),
+                "required",
+            ),
+            (
+                codex(
+                    "      token-url: https://login.example.com/t\n      client-id: a\n      client-secret: '  '\n",
+                ),
+                "codex-api-key[0].oauth.client-secret",
+                Some(6),
+                "required",
+            ),
+            (
+                format!("codex-api-key:\n  - api-key: sk-1\n{OAUTH}"),
+                "codex-api-key[0].oauth",
+                Some(3),
+                "give either api-key or oauth, not both",
+            ),
+            (
+                format!("gemini-api-key:\n  - base-url: https://x\n{OAUTH}"),
+                "gemini-api-key[0].oauth",
+                Some(3),
+                "only codex-api-key and openai-compatibility entries take oauth",
+            ),
+            (
+                format!(
+                    "openai-compatibility:\n  - name: r\n    base-url: https://x/v1\n    api-keys: [k]\n{OAUTH}"
+                ),
+                "openai-compatibility[0].oauth",
+                Some(5),
+                "give either api-key-entries (or api-keys) or oauth, not both",
+            ),
+        ];
+        for (yaml, key, line, message) in cases {
+            let e = error(&yaml);
+            assert_eq!(e.key(), Some(key), "{e}");
+            assert_eq!(e.line(), line, "{e}");
+            assert!(e.to_string().ends_with(message), "{e}");
+            assert!(!e.to_string().contains("s3cret-value"), "{e}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_inside_oauth_are_warnings() {
+        let loaded = parse(&format!(
+            "codex-api-key:\n  - base-url: https://x/v1\n{OAUTH}      grant-type: password\n"
+        ))
+        .unwrap();
+        let keys: Vec<_> = loaded.warnings.iter().map(|w| w.key.as_str()).collect();
+        assert_eq!(keys, ["codex-api-key[0].oauth.grant-type"]);
+        assert_eq!(loaded.warnings[0].line, Some(8));
+    }
+
+    #[test]
+    fn oauth_auth_method_is_basic_or_post() {
+        let yaml = |method: &str| {
+            format!(
+                "codex-api-key:\n  - base-url: https://x/v1\n{OAUTH}      auth-method: {method}\n"
+            )
+        };
+        let config = parse(&yaml("post")).unwrap().config;
+        assert_eq!(
+            config.codex_keys[0].oauth.as_ref().unwrap().auth_method,
+            AuthMethod::Post
+        );
+        let e = error(&yaml("private_key_jwt"));
+        assert_eq!(e.key(), Some("codex-api-key[0].oauth.auth-method"));
+        assert_eq!(e.line(), Some(8));
+        assert!(
+            e.to_string()
+                .ends_with("unknown value \"private_key_jwt\" (expected basic or post)"),
+            "{e}"
+        );
     }
 }

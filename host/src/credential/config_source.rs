@@ -2,12 +2,15 @@
 //! `gemini-api-key`, `openai-compatibility`), with ids derived from their content.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+use switchyard_oauth::ClientCredentials;
 use url::Url;
 
 use super::{Credential, CredentialId, CredentialSource, ProviderKind, Secret, index_of};
-use crate::config::{Config, ProviderKeyConfig};
+use crate::config::{Config, OpenAiCompatConfig, ProviderKeyConfig};
+use crate::token::TokenSource;
 
 /// Every credential the config lists define, in list order.
 pub fn credentials(config: &Config) -> Vec<Credential> {
@@ -24,6 +27,10 @@ pub fn credentials(config: &Config) -> Vec<Credential> {
     }
     for (i, compat) in config.openai_compatibility.iter().enumerate() {
         let kind = format!("openai-compatibility:{}", compat.name);
+        if let Some(oauth) = &compat.oauth {
+            out.push(compat_oauth(&mut ids, &kind, i, compat, oauth));
+            continue;
+        }
         let keys: Vec<_> = if compat.api_key_entries.is_empty() {
             vec![None]
         } else {
@@ -77,9 +84,23 @@ fn provider_key(
         Url::parse(provider.default_base_url().unwrap_or_default())
             .expect("built-in base URLs parse")
     });
-    let kind = format!("{}:apikey", provider.as_str());
     let base_text = entry.base_url.as_ref().map(Url::as_str).unwrap_or("");
-    let id = ids.allocate(&kind, &[&entry.api_key, base_text]);
+    let (id, secret) = match &entry.oauth {
+        Some(oauth) => (
+            ids.allocate(
+                &format!("{}:oauth", provider.as_str()),
+                &[oauth.token_url.as_str(), &oauth.client_id, base_text],
+            ),
+            managed(oauth),
+        ),
+        None => (
+            ids.allocate(
+                &format!("{}:apikey", provider.as_str()),
+                &[&entry.api_key, base_text],
+            ),
+            Secret::ApiKey(entry.api_key.clone()),
+        ),
+    };
     Credential {
         index: index_of(id.as_str()),
         id,
@@ -91,7 +112,7 @@ fn provider_key(
         weight: entry.weight,
         disabled: false,
         base_url,
-        secret: Secret::ApiKey(entry.api_key.clone()),
+        secret,
         headers: entry.headers.clone(),
         models: entry.models.clone(),
         excluded_models: entry.excluded_models.clone(),
@@ -106,6 +127,58 @@ fn provider_key(
         compat_protocol: Default::default(),
         urls: Default::default(),
     }
+}
+
+/// The one credential of an `openai-compatibility` entry with `oauth`: its id derives from
+/// the token endpoint, the client id and the base URL (never the secret), so editing the secret
+/// or the scope keeps it.
+fn compat_oauth(
+    ids: &mut IdAllocator,
+    kind: &str,
+    i: usize,
+    compat: &OpenAiCompatConfig,
+    oauth: &ClientCredentials,
+) -> Credential {
+    let id = ids.allocate(
+        kind,
+        &[
+            "oauth",
+            oauth.token_url.as_str(),
+            &oauth.client_id,
+            compat.base_url.as_str(),
+        ],
+    );
+    Credential {
+        index: index_of(id.as_str()),
+        id,
+        provider: ProviderKind::OpenAiCompatibility,
+        compat_name: Some(compat.name.clone()),
+        label: format!("{}[0]", compat.name),
+        prefix: compat.prefix.clone(),
+        priority: compat.priority,
+        weight: compat.weight,
+        disabled: false,
+        base_url: compat.base_url.clone(),
+        secret: managed(oauth),
+        headers: compat.headers.clone(),
+        models: compat.models.clone(),
+        excluded_models: compat.excluded_models.clone(),
+        proxy_url: None,
+        source: CredentialSource::Config {
+            entry: format!("openai-compatibility[{i}].oauth"),
+        },
+        request_retry: None,
+        disable_cooling: None,
+        attributes: BTreeMap::from([("compat_name".to_owned(), compat.name.clone())]),
+        metadata: None,
+        compat_protocol: compat.protocol,
+        urls: Default::default(),
+    }
+}
+
+/// A bearer token minted with the client-credentials grant.
+fn managed(oauth: &ClientCredentials) -> Secret {
+    Secret::Managed(Arc::new(TokenSource::ClientCredentials(oauth.clone())))
 }
 
 /// Hands out `kind:<12 hex>` ids, appending `-N` when the same content appears twice.
@@ -202,5 +275,101 @@ mod tests {
         );
         let weights: Vec<u32> = credentials(&config).iter().map(|c| c.weight).collect();
         assert_eq!(weights, [5, 1, 0, 3]);
+    }
+
+    fn oauth(secret: &str, scope: &str) -> String {
+        format!(
+            "    oauth:\n      token-url: https://login.example.com/token\n      client-id: app-1\n      client-secret: {secret}\n      scope: {scope}\n"
+        )
+    }
+
+    #[test]
+    fn an_oauth_entry_is_a_client_credentials_credential() {
+        let config = load(&format!(
+            "codex-api-key:\n  - base-url: https://r.openai.azure.com/openai/v1\n    proxy-url: direct\n{}\
+             openai-compatibility:\n  - name: azure\n    base-url: https://r.openai.azure.com/openai/v1\n    weight: 4\n    models: [{{name: gpt-4o}}]\n{}",
+            oauth("cs-secret-1", "a"),
+            oauth("cs-secret-2", "b"),
+        ));
+        let all = credentials(&config);
+        assert_eq!(all.len(), 2);
+        let codex = &all[0];
+        assert!(
+            codex.id.as_str().starts_with("codex:oauth:"),
+            "{}",
+            codex.id
+        );
+        assert_eq!(codex.label, "codex-api-key[0]");
+        assert_eq!(codex.proxy_url, Some(crate::config::ProxyUrl::Direct));
+        let Secret::Managed(source) = &codex.secret else {
+            panic!("not a managed secret");
+        };
+        let TokenSource::ClientCredentials(client) = source.as_ref() else {
+            panic!("not client credentials");
+        };
+        assert_eq!(client.client_secret, "cs-secret-1");
+        assert_eq!(client.scope, "a");
+        let compat = &all[1];
+        assert!(
+            compat
+                .id
+                .as_str()
+                .starts_with("openai-compatibility:azure:"),
+            "{}",
+            compat.id
+        );
+        assert_eq!(compat.label, "azure[0]");
+        assert_eq!(compat.weight, 4);
+        assert_eq!(
+            compat.source,
+            CredentialSource::Config {
+                entry: "openai-compatibility[0].oauth".to_owned()
+            }
+        );
+        assert_eq!(
+            compat.secret.clone(),
+            managed(config.openai_compatibility[0].oauth.as_ref().unwrap())
+        );
+        for credential in &all {
+            let shown = format!("{credential:?}");
+            assert!(shown.contains("Managed(client_credentials)"), "{shown}");
+            assert!(!shown.contains("cs-secret"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn oauth_ids_follow_endpoint_client_and_base_url_never_the_secret() {
+        let id = |secret: &str, scope: &str, base: &str| {
+            let config = load(&format!(
+                "codex-api-key:\n  - base-url: {base}\n{}",
+                oauth(secret, scope)
+            ));
+            credentials(&config)[0].id.to_string()
+        };
+        let first = id("cs-secret-1", "a", "https://one/v1");
+        assert_eq!(first, id("cs-secret-1", "a", "https://one/v1"), "stable");
+        assert_eq!(
+            first,
+            id("cs-rotated-2", "b", "https://one/v1"),
+            "secret and scope do not count"
+        );
+        assert_ne!(
+            first,
+            id("cs-secret-1", "a", "https://two/v1"),
+            "the base URL counts"
+        );
+        assert!(!first.contains("cs-secret"));
+        let other_client = credentials(&load(&format!(
+            "codex-api-key:\n  - base-url: https://one/v1\n{}",
+            oauth("cs-secret-1", "a").replace("app-1", "app-2")
+        )))[0]
+            .id
+            .to_string();
+        assert_ne!(first, other_client, "the client id counts");
+        // An API-key entry with the same text as the client id never shares the id.
+        let keyed = credentials(&load(
+            "codex-api-key:\n  - api-key: app-1\n    base-url: https://one/v1\n",
+        ));
+        assert_ne!(keyed[0].id.to_string(), first);
     }
 }

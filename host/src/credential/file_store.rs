@@ -1,7 +1,7 @@
 //! Credentials as JSON files directly inside `auth-dir`.
 //!
 //! `type` `claude`, `codex`, `gemini` and `openai-compatibility` (with `base_url`) carrying an
-//! `api_key` or `access_token` are used; the reference's OAuth kinds are reported as unsupported.
+//! `api_key`, an `access_token` or an `oauth2` object (see `oauth_file`) are used; the reference's OAuth kinds are reported as unsupported.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -335,10 +335,16 @@ pub(crate) fn parse_file(path: &Path, bytes: &[u8]) -> Result<Credential, String
         }
     })?;
     let secret = match (string_field(&metadata, "api_key"), access_token(&metadata)) {
+        (key, _) if !key.is_empty() && metadata.contains_key("oauth2") => {
+            return Err("both api_key and oauth2: keep one".to_owned());
+        }
+        _ if metadata.contains_key("oauth2") => Secret::Managed(std::sync::Arc::new(
+            super::oauth_file::token_source(&metadata["oauth2"])?,
+        )),
         (key, _) if !key.is_empty() => Secret::ApiKey(key),
         (_, token) if !token.is_empty() => Secret::AccessToken(token),
         _ if provider == ProviderKind::OpenAiCompatibility => Secret::None,
-        _ => return Err("no api_key or access_token".to_owned()),
+        _ => return Err("no api_key, access_token or oauth2".to_owned()),
     };
     let base_url = match string_field(&metadata, "base_url") {
         text if !text.is_empty() => {
@@ -889,5 +895,115 @@ mod tests {
             .unwrap();
         assert!(moved.join("b.json").exists());
         assert_eq!(atomic_file::mode_of(&moved), Some(0o700));
+    }
+
+    #[test]
+    fn oauth2_files_keep_their_provider_kind_and_bad_ones_say_why() {
+        let (_dir, store) = store();
+        let oauth2 = r#""oauth2":{"grant":"refresh_token","access_token":"at-secret","refresh_token":"rt-secret","expires_at":1796551200,"token_url":"https://login.example.com/token","client_id":"app","client_secret":"cs-secret"}"#;
+        put(
+            &store,
+            "a-claude.json",
+            &format!(r#"{{"type":"claude",{oauth2}}}"#),
+        );
+        put(
+            &store,
+            "b-compat.json",
+            &format!(
+                r#"{{"type":"openai-compatibility","base_url":"https://gw.example.com/v1","name":"gw",{oauth2}}}"#
+            ),
+        );
+        put(
+            &store,
+            "c-client.json",
+            r#"{"type":"codex","oauth2":{"grant":"client_credentials","token_url":"https://login.example.com/token","client_id":"app","client_secret":"cs-secret"}}"#,
+        );
+        put(
+            &store,
+            "x-both.json",
+            &format!(r#"{{"type":"gemini","api_key":"k-secret",{oauth2}}}"#),
+        );
+        put(
+            &store,
+            "y-no-refresh.json",
+            r#"{"type":"codex","oauth2":{"grant":"refresh_token","token_url":"https://login.example.com/token","client_id":"app","access_token":"at-secret"}}"#,
+        );
+        put(&store, "z-nothing.json", r#"{"type":"codex"}"#);
+        let listing = store.list().unwrap();
+        let used: Vec<_> = listing
+            .credentials
+            .iter()
+            .map(|c| (c.id.as_str(), c.provider, c.secret_grant()))
+            .collect();
+        assert_eq!(
+            used,
+            [
+                ("a-claude.json", ProviderKind::Claude, Some("refresh_token")),
+                (
+                    "b-compat.json",
+                    ProviderKind::OpenAiCompatibility,
+                    Some("refresh_token")
+                ),
+                (
+                    "c-client.json",
+                    ProviderKind::Codex,
+                    Some("client_credentials")
+                ),
+            ]
+        );
+        assert_eq!(
+            listing.credentials[1].base_url.as_str(),
+            "https://gw.example.com/v1"
+        );
+        assert!(
+            listing.credentials[0]
+                .metadata
+                .as_ref()
+                .unwrap()
+                .contains_key("oauth2"),
+            "kept for writing back"
+        );
+        let skipped: Vec<_> = listing
+            .skipped
+            .iter()
+            .map(|(p, reason)| (p.file_name().unwrap().to_str().unwrap(), reason.as_str()))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("x-both.json", "both api_key and oauth2: keep one"),
+                ("y-no-refresh.json", "oauth2.refresh_token is missing"),
+                ("z-nothing.json", "no api_key, access_token or oauth2"),
+            ]
+        );
+        for credential in &listing.credentials {
+            let shown = format!("{credential:?}");
+            assert!(!shown.contains("-secret"), "{shown}");
+            assert!(shown.contains("oauth2"), "metadata keys are shown: {shown}");
+        }
+    }
+
+    impl Credential {
+        fn secret_grant(&self) -> Option<&'static str> {
+            match &self.secret {
+                Secret::Managed(source) => Some(source.grant()),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn debug_of_an_api_key_file_shows_no_secret() {
+        let credential = parse_file(
+            Path::new("k.json"),
+            br#"{"type":"claude","api_key":"sk-ant-secret","headers":{"x-api-key":"h-secret"},"proxy_url":"http://u:p-secret@127.0.0.1:1"}"#,
+        )
+        .unwrap();
+        let shown = format!("{credential:?}");
+        assert!(!shown.contains("-secret"), "{shown}");
+        assert!(
+            shown.contains("api_key") && shown.contains("x-api-key"),
+            "{shown}"
+        );
     }
 }

@@ -6,7 +6,11 @@
 //! - `PUT` → a JSON array of entries, or `{"items": [...]}`: replaces the list.
 //! - `PATCH` → `{"index": n}` or `{"match": "<api-key>"}` (`openai-compatibility`: the entry's
 //!   `name`, also as `{"name": …}`), with `?base-url=` to narrow a match, plus
-//!   `{"value": {…}}`: the given fields are set (`null` removes one), the others kept.
+//!   `{"value": {…}}`: the given fields are set (`null` removes one), the others kept; `oauth`
+//!   is merged the same way into the stored mapping.
+//!
+//! An entry's `oauth.client-secret` is masked in answers; sending the masked value back keeps
+//! the stored secret (`masked_secret`).
 //! - `DELETE` → `?index=n`, or `?api-key=` (`?name=`) with an optional `?base-url=`: removes the
 //!   matching entries.
 
@@ -21,7 +25,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::{Management, ManagementError, json_body, ok};
+use super::{Management, ManagementError, json_body, masked_secret, ok};
 use crate::config::yaml_edit::{self, Seg, path};
 
 /// A provider list and the field its entries are matched by.
@@ -76,7 +80,8 @@ async fn read(
     State(management): State<Arc<Management>>,
     list: &'static List,
 ) -> Result<Response, ManagementError> {
-    let entries = entries_in(&management.config_text().await?, list)?;
+    let mut entries = entries_in(&management.config_text().await?, list)?;
+    entries.iter_mut().for_each(masked_secret::mask_entry);
     let mut body = Map::new();
     body.insert(list.key.to_owned(), Value::Array(entries));
     Ok(Json(Value::Object(body)).into_response())
@@ -101,6 +106,11 @@ async fn replace(
     }
     management
         .edit_config(|text| {
+            let stored = entries_in(text, list)?;
+            let mut items = items;
+            for item in &mut items {
+                masked_secret::restore_entry(item, &stored).map_err(ManagementError::BadRequest)?;
+            }
             Ok(yaml_edit::set(
                 text,
                 &path(&[list.key]),
@@ -184,6 +194,11 @@ async fn patch(
             let mut text = text.to_owned();
             for (field, value) in &fields {
                 let field_path = [Seg::key(list.key), Seg::Index(at), Seg::key(field)];
+                let value = &match field.as_str() {
+                    "oauth" => masked_secret::merge_oauth(value, &entries[at])
+                        .map_err(ManagementError::BadRequest)?,
+                    _ => value.clone(),
+                };
                 text = match value {
                     Value::Null => yaml_edit::remove(&text, &field_path)?,
                     value => yaml_edit::set(&text, &field_path, value)?,

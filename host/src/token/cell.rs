@@ -275,3 +275,116 @@ fn stored_issue_time(set: &TokenSet) -> SystemTime {
         .checked_sub(Duration::from_secs(3600))
         .unwrap_or(SystemTime::UNIX_EPOCH)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use switchyard_mock::MockUpstream;
+    use switchyard_oauth::{AuthMethod, ClientCredentials};
+
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::credential::file_store::FileStore;
+    use crate::credential::state::CredentialState;
+    use crate::credential::store::AuthDirStore;
+    use crate::credential::testing::credential;
+    use crate::token::fetch::Endpoint;
+    use crate::token::policy::TokenPolicy;
+
+    const WAIT: Duration = Duration::from_secs(10);
+
+    fn client_credentials(mock: &MockUpstream) -> Arc<TokenSource> {
+        mock.register_client("app", Some("secret"));
+        Arc::new(TokenSource::ClientCredentials(ClientCredentials {
+            token_url: url::Url::parse(&mock.token_url()).unwrap(),
+            client_id: "app".into(),
+            client_secret: "secret".into(),
+            scope: String::new(),
+            audience: String::new(),
+            auth_method: AuthMethod::Basic,
+        }))
+    }
+
+    fn env(state: Arc<CredentialState>) -> Env {
+        crate::proxy::client_pool::install_crypto_provider();
+        Env {
+            endpoint: Endpoint {
+                client: reqwest::Client::builder().no_proxy().build().unwrap(),
+                first_byte: WAIT,
+                idle: WAIT,
+                lifetime: TokenPolicy::default().lifetime,
+            },
+            policy: TokenPolicy::default(),
+            clock: Arc::new(SystemClock),
+            state,
+            credential: Arc::new(credential("app", 0)),
+            store: Arc::new(AuthDirStore::new(Arc::new(FileStore::new(PathBuf::new())))),
+            auth_dir: PathBuf::new(),
+            shared: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_share_one_renewal() {
+        let mock = MockUpstream::start().await.unwrap();
+        let cell = TokenCell::new(
+            CredentialId::new("app"),
+            client_credentials(&mock),
+            env(Arc::default()),
+        );
+        cell.start();
+        let now = SystemTime::now();
+        let tokens = futures_util::future::join_all((0..32).map(|_| cell.bearer(now, WAIT))).await;
+        let first = tokens[0].as_ref().unwrap().serial;
+        assert!(tokens.iter().all(|t| t.as_ref().unwrap().serial == first));
+        assert_eq!(mock.token_stats().client_credentials_grants, 1);
+        assert_eq!(cell.status().renewals_ok, 1);
+        cell.stop();
+        mock.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_replaced_once_for_all_who_held_it() {
+        let mock = MockUpstream::start().await.unwrap();
+        let cell = TokenCell::new(
+            CredentialId::new("app"),
+            client_credentials(&mock),
+            env(Arc::default()),
+        );
+        cell.start();
+        let used = cell.bearer(SystemTime::now(), WAIT).await.unwrap();
+        let renewed =
+            futures_util::future::join_all((0..8).map(|_| cell.rejected(&used, WAIT))).await;
+        let serials: Vec<u64> = renewed.iter().map(|t| t.as_ref().unwrap().serial).collect();
+        assert!(serials.iter().all(|s| *s == serials[0] && *s > used.serial));
+        assert_eq!(mock.token_stats().client_credentials_grants, 2);
+        cell.stop();
+        mock.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn no_token_blocks_the_credential_until_a_renewal_succeeds() {
+        let mock = MockUpstream::start().await.unwrap();
+        mock.set_token_endpoint_status(Some(503));
+        let state = Arc::new(CredentialState::default());
+        let cell = TokenCell::new(
+            CredentialId::new("app"),
+            client_credentials(&mock),
+            env(state.clone()),
+        );
+        cell.start();
+        let error = cell.bearer(SystemTime::now(), WAIT).await.unwrap_err();
+        assert!(error.0.contains("503"), "{error:?}");
+        let blocked = state.snapshot().token_unavailable.expect("blocked");
+        assert!(blocked.message.contains("503"));
+        assert!(state.block("any-model", SystemTime::now()).is_some());
+        mock.set_token_endpoint_status(None);
+        mock.wait_for_token_grants(1, WAIT).await.unwrap();
+        cell.bearer(SystemTime::now(), WAIT).await.unwrap();
+        assert_eq!(state.snapshot().token_unavailable, None);
+        assert!(state.block("any-model", SystemTime::now()).is_none());
+        cell.stop();
+        mock.shutdown().await;
+    }
+}

@@ -263,7 +263,7 @@ impl Inner {
             endpoint: format!("POST {}", self.route),
             auth_type: match served.map(|c| &c.secret) {
                 Some(Secret::ApiKey(_)) => "apikey",
-                Some(Secret::AccessToken(_)) => "oauth",
+                Some(Secret::AccessToken(_) | Secret::Managed(_)) => "oauth",
                 _ => "unknown",
             }
             .to_owned(),
