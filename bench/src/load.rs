@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use http::{HeaderName, HeaderValue, Request};
+use http::{HeaderMap, HeaderName, HeaderValue, Request};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -80,19 +80,26 @@ pub(crate) async fn once(
 /// Sends `spec` once on a fresh connection and returns the answer's body (an error for a
 /// non-2xx), to check what a target answers before timing it.
 pub(crate) async fn body(target: &Target, spec: &Spec) -> Result<Bytes> {
+    Ok(answer(target, spec).await?.1)
+}
+
+/// Sends `spec` once on a fresh connection and returns the answer's headers and body (an
+/// error for a non-2xx), to check what a target answers before timing it.
+pub(crate) async fn answer(target: &Target, spec: &Spec) -> Result<(HeaderMap, Bytes)> {
     let mut sender = connect(target.addr).await?;
     sender.ready().await?;
     let response = sender.send_request(request(target, spec)).await?;
-    let status = response.status();
-    let body = response.into_body().collect().await?.to_bytes();
-    if !status.is_success() {
+    let (head, body) = response.into_parts();
+    let body = body.collect().await?.to_bytes();
+    if !head.status.is_success() {
         bail!(
-            "{} answered {status}: {}",
+            "{} answered {}: {}",
             target.name,
+            head.status,
             String::from_utf8_lossy(&body)
         );
     }
-    Ok(body)
+    Ok((head.headers, body))
 }
 
 /// A histogram of microseconds.

@@ -96,6 +96,10 @@ enum Scenario {
     /// latency at one client and requests per second at 64 connections, interleaved with the
     /// same request as a Messages client sends it (pass-through).
     Translated,
+    /// A token credential (OAuth client credentials on an OpenAI-compatible upstream) against
+    /// an API key on the same mock, in the same rounds: added latency at one client, requests
+    /// per second and CPU per request at 64 connections (its own mock and switchyard).
+    Token,
 }
 
 impl Args {
@@ -146,6 +150,10 @@ async fn run(args: &Args) -> Result<Summary> {
         let (rounds, requests) = (args.rounds, args.requests);
         scenario::session_store::run(&bin, work.path(), rounds, requests, seconds, &mut summary)
             .await?;
+    }
+    if args.wants(Scenario::Token) {
+        let (rounds, requests) = (args.rounds, args.requests);
+        scenario::token::run(&bin, work.path(), rounds, requests, seconds, &mut summary).await?;
     }
     Ok(summary)
 }

@@ -123,19 +123,37 @@ fn start_listening(binary: &Path, args: &[&str], envs: &[(&str, &str)]) -> Resul
 
 /// The mock upstream, streaming `chunks` chunks `interval_ms` apart.
 pub(crate) fn mock(dir: &Path, chunks: u32, interval_ms: u64) -> Result<Process> {
-    start_listening(
-        &dir.join("switchyard-mock"),
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--no-record",
-            "--chunks",
-            &chunks.to_string(),
-            "--chunk-interval-ms",
-            &interval_ms.to_string(),
-        ],
-        &[],
-    )
+    mock_with_args(dir, chunks, interval_ms, &[])
+}
+
+/// The mock upstream as [`mock`] makes it, with the confidential OAuth client `client_id`
+/// registered (`--oauth-client`), so it grants that client access tokens by the
+/// client-credentials grant at `{base}/oauth/token`.
+pub(crate) fn mock_with_oauth_client(
+    dir: &Path,
+    chunks: u32,
+    interval_ms: u64,
+    client_id: &str,
+    client_secret: &str,
+) -> Result<Process> {
+    let client = format!("{client_id}:{client_secret}");
+    mock_with_args(dir, chunks, interval_ms, &["--oauth-client", &client])
+}
+
+/// The mock upstream with `extra` arguments after the common ones.
+fn mock_with_args(dir: &Path, chunks: u32, interval_ms: u64, extra: &[&str]) -> Result<Process> {
+    let (chunks, interval_ms) = (chunks.to_string(), interval_ms.to_string());
+    let mut args = vec![
+        "--listen",
+        "127.0.0.1:0",
+        "--no-record",
+        "--chunks",
+        &chunks,
+        "--chunk-interval-ms",
+        &interval_ms,
+    ];
+    args.extend_from_slice(extra);
+    start_listening(&dir.join("switchyard-mock"), &args, &[])
 }
 
 /// switchyard (the one built beside this binary, in `dir`) on `config`.

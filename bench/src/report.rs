@@ -45,6 +45,14 @@ pub(crate) struct Summary {
     pub rps_translated_passthrough: Option<f64>,
     pub cpu_us_per_request_translated: Option<f64>,
     pub cpu_us_per_request_translated_passthrough: Option<f64>,
+    pub token_added_latency_p50_us: Option<f64>,
+    pub token_added_latency_p99_us: Option<f64>,
+    pub token_api_key_added_latency_p50_us: Option<f64>,
+    pub token_api_key_added_latency_p99_us: Option<f64>,
+    pub rps_token: Option<f64>,
+    pub rps_token_api_key: Option<f64>,
+    pub cpu_us_per_request_token: Option<f64>,
+    pub cpu_us_per_request_token_api_key: Option<f64>,
     pub commit: String,
 }
 
@@ -60,9 +68,26 @@ impl Summary {
         Some(self.rps_translated? / self.rps_translated_passthrough?)
     }
 
+    /// Requests per second on the token credential over those on the API key, in the token
+    /// scenario's rounds.
+    pub(crate) fn rps_ratio_token(&self) -> Option<f64> {
+        Some(self.rps_token? / self.rps_token_api_key?)
+    }
+
+    /// What a request on the token credential adds over the same request on the API key at
+    /// one client, p50 (µs, same rounds).
+    pub(crate) fn token_over_api_key_latency_p50_us(&self) -> Option<f64> {
+        Some(self.token_added_latency_p50_us? - self.token_api_key_added_latency_p50_us?)
+    }
+
+    /// The same at p99.
+    pub(crate) fn token_over_api_key_latency_p99_us(&self) -> Option<f64> {
+        Some(self.token_added_latency_p99_us? - self.token_api_key_added_latency_p99_us?)
+    }
+
     /// The flat JSON object of `target/bench/summary.json`.
     pub(crate) fn to_json(&self) -> Value {
-        json!({
+        let mut summary = json!({
             "added_latency_p50_us": self.added_latency_p50_us,
             "added_latency_p99_us": self.added_latency_p99_us,
             "rps_direct": self.rps_direct,
@@ -103,6 +128,29 @@ impl Summary {
             "cpu_us_per_request_translated": self.cpu_us_per_request_translated,
             "cpu_us_per_request_translated_passthrough": self.cpu_us_per_request_translated_passthrough,
             "commit": self.commit,
+        });
+        if let (Some(summary), Value::Object(token)) = (summary.as_object_mut(), self.token_json())
+        {
+            summary.extend(token);
+        }
+        summary
+    }
+
+    /// The token scenario's figures (apart, as one `json!` of every field exceeds the macro
+    /// recursion limit).
+    fn token_json(&self) -> Value {
+        json!({
+            "token_added_latency_p50_us": self.token_added_latency_p50_us,
+            "token_added_latency_p99_us": self.token_added_latency_p99_us,
+            "token_api_key_added_latency_p50_us": self.token_api_key_added_latency_p50_us,
+            "token_api_key_added_latency_p99_us": self.token_api_key_added_latency_p99_us,
+            "token_over_api_key_latency_p50_us": self.token_over_api_key_latency_p50_us(),
+            "token_over_api_key_latency_p99_us": self.token_over_api_key_latency_p99_us(),
+            "rps_token": self.rps_token,
+            "rps_token_api_key": self.rps_token_api_key,
+            "rps_ratio_token": self.rps_ratio_token(),
+            "cpu_us_per_request_token": self.cpu_us_per_request_token,
+            "cpu_us_per_request_token_api_key": self.cpu_us_per_request_token_api_key,
         })
     }
 
@@ -271,6 +319,52 @@ impl Summary {
                 f(self.cpu_us_per_request_translated_passthrough, 1),
                 "",
             ),
+            (
+                "token credential: added p50 (µs)",
+                f(self.token_added_latency_p50_us, 1),
+                "",
+            ),
+            (
+                "token credential: added p99 (µs)",
+                f(self.token_added_latency_p99_us, 1),
+                "",
+            ),
+            (
+                "same rounds, API key: added p50 (µs)",
+                f(self.token_api_key_added_latency_p50_us, 1),
+                "",
+            ),
+            (
+                "same rounds, API key: added p99 (µs)",
+                f(self.token_api_key_added_latency_p99_us, 1),
+                "",
+            ),
+            (
+                "token over API key, p50 / p99 (µs)",
+                format!(
+                    "{} / {}",
+                    f(self.token_over_api_key_latency_p50_us(), 1),
+                    f(self.token_over_api_key_latency_p99_us(), 1)
+                ),
+                "",
+            ),
+            ("rps token credential, 64 conns", f(self.rps_token, 0), ""),
+            (
+                "rps API key, same rounds, 64 conns",
+                f(self.rps_token_api_key, 0),
+                "",
+            ),
+            ("rps token / API key", f(self.rps_ratio_token(), 2), ""),
+            (
+                "CPU per request: token credential (µs)",
+                f(self.cpu_us_per_request_token, 1),
+                "",
+            ),
+            (
+                "CPU per request: API key, same rounds (µs)",
+                f(self.cpu_us_per_request_token_api_key, 1),
+                "",
+            ),
         ];
         println!("\n{:<48} {:>12}  target", "measure", "value");
         for (name, value, target) in rows {
@@ -286,5 +380,48 @@ impl Summary {
         }
         std::fs::write(path, serde_json::to_vec_pretty(&self.to_json())?)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_figures_and_their_comparisons_reach_the_json() {
+        let summary = Summary {
+            token_added_latency_p50_us: Some(130.0),
+            token_added_latency_p99_us: Some(210.0),
+            token_api_key_added_latency_p50_us: Some(120.0),
+            token_api_key_added_latency_p99_us: Some(200.0),
+            rps_token: Some(15_000.0),
+            rps_token_api_key: Some(20_000.0),
+            cpu_us_per_request_token: Some(75.0),
+            cpu_us_per_request_token_api_key: Some(70.0),
+            commit: "abc1234".to_owned(),
+            ..Summary::default()
+        };
+        let json = summary.to_json();
+        assert_eq!(json["token_added_latency_p50_us"], 130.0);
+        assert_eq!(json["token_api_key_added_latency_p99_us"], 200.0);
+        assert_eq!(json["token_over_api_key_latency_p50_us"], 10.0);
+        assert_eq!(json["token_over_api_key_latency_p99_us"], 10.0);
+        assert_eq!(json["rps_token"], 15_000.0);
+        assert_eq!(json["rps_ratio_token"], 0.75);
+        assert_eq!(json["cpu_us_per_request_token_api_key"], 70.0);
+        assert_eq!(json["commit"], "abc1234", "the other fields stay");
+        assert!(json["rps_translated"].is_null());
+    }
+
+    #[test]
+    fn token_comparisons_need_both_legs() {
+        let summary = Summary {
+            token_added_latency_p50_us: Some(130.0),
+            rps_token: Some(15_000.0),
+            ..Summary::default()
+        };
+        let json = summary.to_json();
+        assert!(json["token_over_api_key_latency_p50_us"].is_null());
+        assert!(json["rps_ratio_token"].is_null());
     }
 }

@@ -7,6 +7,7 @@ pub(crate) mod session_store;
 pub(crate) mod streams;
 pub(crate) mod swap;
 pub(crate) mod throughput;
+pub(crate) mod token;
 pub(crate) mod translated;
 
 use std::path::Path;

@@ -1,5 +1,6 @@
 //! End-to-end tests of the mock upstream over real HTTP on loopback (one test binary).
 
+mod binary;
 mod fault;
 mod oauth;
 mod prompt_cache;
