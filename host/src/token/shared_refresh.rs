@@ -10,7 +10,6 @@ use std::time::{Duration, SystemTime};
 
 use super::cell::{Learned, TokenCell};
 use super::env::Env;
-use super::renewal::install;
 use crate::redis_store::RedisStore;
 use crate::redis_store::token_sync::{Fence, SharedSet};
 
@@ -64,9 +63,17 @@ pub(crate) async fn renew(
     }
 }
 
-/// Whether `remote` is newer than the cell's set and its access token still valid.
+/// Whether `remote` is newer than the cell's set and its access token still valid. A set with
+/// the cell's own access token is not newer, whatever its version (the cell may have learned
+/// it from a file, and a 401 may just have refused it).
 fn newer_and_valid(cell: &TokenCell, remote: &SharedSet, now: SystemTime) -> bool {
-    remote.version > cell.shared_version() && remote.set.expires_at > now
+    remote.version > cell.shared_version() && remote.set.expires_at > now && !held(cell, remote)
+}
+
+/// Whether the cell holds `remote`'s access token now.
+fn held(cell: &TokenCell, remote: &SharedSet) -> bool {
+    cell.current_set()
+        .is_some_and(|current| current.set.access_token == remote.set.access_token)
 }
 
 /// Takes another replica's set (and writes this replica's copy of the file when it is older).
@@ -76,7 +83,7 @@ async fn adopt(
     remote: SharedSet,
     now: SystemTime,
 ) -> Result<(), String> {
-    install(cell, remote.set.clone(), now, Learned::Shared)?;
+    cell.install(remote.set.clone(), now, Learned::Shared)?;
     cell.set_shared_version(remote.version);
     super::persist::write_back(env, &remote.set).await;
     Ok(())
@@ -97,12 +104,14 @@ async fn refresh_locked(
     let mut version = cell.shared_version();
     let mut refresh_token = cell.refresh_token();
     if let Some(remote) = remote
-        && remote.version > version
+        && (remote.version > version || held(cell, &remote))
     {
-        if remote.set.expires_at > now {
+        if newer_and_valid(cell, &remote, now) {
             return adopt(cell, env, remote, now).await;
         }
-        version = remote.version;
+        // The newest set's access token is spent (expired, or refused with this cell's): its
+        // refresh token is the one to use, and the next version follows it.
+        version = version.max(remote.version);
         refresh_token = remote.set.refresh_token.clone().or(refresh_token);
     }
     let Some(used) = refresh_token else {
@@ -129,7 +138,7 @@ async fn refresh_locked(
         .store_token_set(&cell.id, fence, version + 1, &set)
         .await
         .unwrap_or(false);
-    install(cell, set, now, Learned::Fetched)?;
+    cell.install(set, now, Learned::Fetched)?;
     if stored {
         cell.set_shared_version(version + 1);
     } else {
