@@ -233,3 +233,40 @@ async fn two_processes_without_redis_are_caught_by_the_rotation() {
     );
     mock.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_replica_does_not_refresh_a_shared_credential_while_redis_is_down() {
+    let mock = MockUpstream::start().await.unwrap();
+    let mut redis = RedisServer::start();
+    let first = mock.issue_refresh_token(CLIENT);
+    let dir = tempfile::tempdir().unwrap();
+    let auths = dir.path().join("auths");
+    write_file(&auths, &refresh_file(&mock, &first));
+    let proxy = start(&replica_yaml(&auths, &redis), fast_policy()).await;
+    let reply = proxy.post("/v1/chat/completions", &chat("gpt-4o")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(mock.token_stats().refresh_grants, 1);
+    redis.kill();
+    mock.expire_access_tokens();
+    let reply = proxy.post("/v1/chat/completions", &chat("gpt-4o")).await;
+    assert_eq!(reply.status, 503, "{}", reply.text());
+    assert_eq!(reply.json()["error"]["code"], "token_unavailable");
+    let entry = credential_entry(&proxy, FILE).await;
+    assert_eq!(entry["state"], "token_unavailable", "{entry}");
+    assert!(
+        entry["message"].as_str().unwrap().contains("Redis store"),
+        "{entry}"
+    );
+    assert_eq!(
+        mock.token_stats().refresh_grants,
+        1,
+        "no refresh without Redis"
+    );
+    // Redis is back: the next renewal refreshes through it.
+    redis.restart();
+    mock.wait_for_token_grants(2, WAIT).await.unwrap();
+    let reply = proxy.post("/v1/chat/completions", &chat("gpt-4o")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(mock.token_stats().invalid_grants, 0);
+    mock.shutdown().await;
+}

@@ -110,3 +110,97 @@ fn without_url(error: reqwest::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A token endpoint on loopback that answers every request with `head` and then `body`
+    /// (written in 16 KiB pieces), then keeps the connection open.
+    async fn endpoint(head: &'static str, body: Vec<u8>) -> url::Url {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            socket.write_all(head.as_bytes()).await.unwrap();
+            for piece in body.chunks(16 * 1024) {
+                if socket.write_all(piece).await.is_err() {
+                    return;
+                }
+            }
+            std::future::pending::<()>().await;
+        });
+        url::Url::parse(&format!("http://{addr}/token")).unwrap()
+    }
+
+    fn caller() -> Endpoint {
+        crate::proxy::client_pool::install_crypto_provider();
+        Endpoint {
+            client: reqwest::Client::builder().no_proxy().build().unwrap(),
+            first_byte: Duration::from_secs(5),
+            idle: Duration::from_millis(300),
+            lifetime: Lifetime::default(),
+        }
+    }
+
+    fn request(url: url::Url) -> TokenRequest {
+        TokenRequest {
+            url,
+            form: vec![("grant_type", "client_credentials".into())],
+            basic: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_larger_than_64_kib_is_refused_without_reading_it_all() {
+        let body = vec![b' '; 8 << 20];
+        let url = endpoint(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 8388608\r\n\r\n",
+            body,
+        )
+        .await;
+        let error = caller()
+            .fetch(&request(url), SystemTime::now())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, FetchError::Token(TokenError::Malformed(m)) if m.contains("65536")),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_stalls_fails_after_the_idle_timeout() {
+        let url = endpoint(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"access",
+            Vec::new(),
+        )
+        .await;
+        let error = caller()
+            .fetch(&request(url), SystemTime::now())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, FetchError::Unreachable(m) if m.contains("stalled")),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_long_lifetime_is_clamped_to_a_day() {
+        let body = br#"{"access_token":"t","token_type":"bearer","expires_in":999999999}"#;
+        let url = endpoint(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 65\r\n\r\n",
+            body.to_vec(),
+        )
+        .await;
+        let now = SystemTime::now();
+        let set = caller().fetch(&request(url), now).await.unwrap();
+        assert_eq!(set.expires_at, now + Duration::from_secs(24 * 3600));
+    }
+}
