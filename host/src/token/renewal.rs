@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use switchyard_oauth::TokenSet;
 use tokio::sync::watch;
 
 use super::TokenSource;

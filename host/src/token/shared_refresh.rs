@@ -35,8 +35,8 @@ pub(crate) async fn renew(
     if store.degraded() {
         return Err(degraded());
     }
-    let lock_ttl =
-        env.endpoint.first_byte + env.endpoint.idle.min(env.endpoint.first_byte) + LOCK_SLACK;
+    // One token call: its head within the first-byte timeout, its body within the idle one.
+    let lock_ttl = env.endpoint.first_byte + env.endpoint.idle + LOCK_SLACK;
     let deadline = tokio::time::Instant::now() + lock_ttl;
     loop {
         let remote = store.token_set(&cell.id).await.map_err(|_| degraded())?;
