@@ -211,32 +211,31 @@ async fn a_vertex_service_account_mints_one_token_for_many_concurrent_requests()
     mock.shutdown().await;
 }
 
-#[tokio::test]
-async fn tokens_are_renewed_before_they_expire_with_no_failed_request() {
-    let mock = MockUpstream::start().await.unwrap();
-    mock.set_token_lifetime(Duration::from_secs(2));
-    let (key, email) = service_account(&mock);
-    let dir = tempfile::tempdir().unwrap();
-    let auths = dir.path().join("auths");
-    write_auth_file(
-        &auths,
-        "vertex-a.json",
-        &vertex_file(&mock, &key, json!({})),
-    );
-    let proxy = Arc::new(start(&config_with_auth_dir(&auths, ""), fast_policy()).await);
-    // Requests run without a pause until the fourth token was minted (three renewals of a 2 s
-    // token: about 4.5 s); each must succeed with the service account.
+/// Sends requests from four clients without a pause until the mock has granted four tokens
+/// (three renewals of a 2 s token: about 4.5 s); every request must be answered by `subject`,
+/// no request may go out with an expired token, and none may wait for a renewal (only the
+/// first token is waited for) on the credential `id` of `proxy`.
+async fn renewals_under_load<F, Fut>(
+    mock: &MockUpstream,
+    proxy: &Proxy,
+    id: &str,
+    subject: &str,
+    send: F,
+) where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Reply> + Send,
+{
     let done = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..4)
         .map(|_| {
-            let (proxy, done, sent, email) =
-                (proxy.clone(), done.clone(), sent.clone(), email.clone());
+            let (send, done, sent, subject) =
+                (send.clone(), done.clone(), sent.clone(), subject.to_owned());
             tokio::spawn(async move {
                 while !done.load(Ordering::Relaxed) {
-                    let reply = gemini(&proxy).await;
+                    let reply = send().await;
                     assert_eq!(reply.status, 200, "{}", reply.text());
-                    assert_eq!(reply.credential(), email);
+                    assert_eq!(reply.credential(), subject);
                     sent.fetch_add(1, Ordering::Relaxed);
                 }
             })
@@ -255,6 +254,32 @@ async fn tokens_are_renewed_before_they_expire_with_no_failed_request() {
         "no request went out with an expired token: {stats:?}"
     );
     assert!(sent.load(Ordering::Relaxed) > 20);
+    let entry = credential_entry(proxy, id).await;
+    assert!(
+        entry["token"]["requests_waited"].as_u64().unwrap() <= 4,
+        "renewed ahead of expiry, nobody waits after the first token: {entry}"
+    );
+}
+
+#[tokio::test]
+async fn tokens_are_renewed_before_they_expire_with_no_failed_request() {
+    let mock = MockUpstream::start().await.unwrap();
+    mock.set_token_lifetime(Duration::from_secs(2));
+    let (key, email) = service_account(&mock);
+    let dir = tempfile::tempdir().unwrap();
+    let auths = dir.path().join("auths");
+    write_auth_file(
+        &auths,
+        "vertex-a.json",
+        &vertex_file(&mock, &key, json!({})),
+    );
+    let proxy = Arc::new(start(&config_with_auth_dir(&auths, ""), fast_policy()).await);
+    let sender = proxy.clone();
+    renewals_under_load(&mock, &proxy, "vertex-a.json", &email, move || {
+        let proxy = sender.clone();
+        async move { gemini(&proxy).await }
+    })
+    .await;
     let metrics = proxy.metrics().await;
     assert!(
         metrics.contains(
@@ -263,6 +288,51 @@ async fn tokens_are_renewed_before_they_expire_with_no_failed_request() {
         "{metrics}"
     );
     assert!(metrics.contains("switchyard_token_expiry_seconds{credential=\"vertex-a.json\"}"));
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn client_credentials_are_renewed_before_they_expire_with_no_failed_request() {
+    let mock = MockUpstream::start().await.unwrap();
+    mock.set_token_lifetime(Duration::from_secs(2));
+    mock.register_client("codex-client", Some("codex-secret"));
+    let yaml = format!(
+        "codex-api-key:\n  - base-url: {}/v1\n    oauth:\n      token-url: {}\n      client-id: codex-client\n      client-secret: codex-secret\n      auth-method: post\n",
+        mock.base_url(),
+        mock.token_url()
+    );
+    let proxy = Arc::new(start(&yaml, fast_policy()).await);
+    let id = proxy
+        .runtime()
+        .generation()
+        .registry
+        .credentials()
+        .next()
+        .unwrap()
+        .id
+        .clone();
+    assert!(id.as_str().starts_with("codex:oauth:"), "{id}");
+    let sender = proxy.clone();
+    renewals_under_load(&mock, &proxy, id.as_str(), "codex-client", move || {
+        let proxy = sender.clone();
+        async move {
+            proxy
+                .post(
+                    "/v1/responses",
+                    &json!({"model": "gpt-5", "input": [{"role": "user", "content": "hi"}]}),
+                )
+                .await
+        }
+    })
+    .await;
+    let stats = mock.token_stats();
+    assert_eq!(
+        (stats.post_auth, stats.basic_auth),
+        (stats.client_credentials_grants, 0)
+    );
+    let entry = credential_entry(&proxy, id.as_str()).await;
+    assert_eq!(entry["auth"], "client_credentials");
+    assert!(!entry.to_string().contains("codex-secret"));
     mock.shutdown().await;
 }
 

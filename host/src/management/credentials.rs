@@ -141,5 +141,6 @@ fn token_entry(token: &TokenStatus, now: SystemTime) -> Value {
         "renewals_ok": token.renewals_ok,
         "renewals_failed": token.renewals_failed,
         "adopted": token.adopted,
+        "requests_waited": token.waited,
     })
 }

@@ -127,6 +127,7 @@ impl TokenCell {
             }
             return Ok(token);
         }
+        self.status.lock().waited += 1;
         self.wait_for_token(wait).await
     }
 

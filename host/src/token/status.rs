@@ -21,6 +21,9 @@ pub struct TokenStatus {
     pub renewals_failed: u64,
     /// Sets learned from another replica instead of renewing.
     pub adopted: u64,
+    /// Requests that found no valid token and waited for a renewal (renewing ahead of expiry
+    /// keeps this at the first token's waiters).
+    pub waited: u64,
 }
 
 impl TokenStatus {
@@ -35,6 +38,7 @@ impl TokenStatus {
             renewals_ok: 0,
             renewals_failed: 0,
             adopted: 0,
+            waited: 0,
         }
     }
 }
