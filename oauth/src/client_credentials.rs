@@ -66,19 +66,13 @@ impl ClientCredentials {
         if !self.audience.is_empty() {
             form.push(("audience", self.audience.clone()));
         }
-        let basic = match self.auth_method {
-            AuthMethod::Basic => Some((self.client_id.clone(), self.client_secret.clone())),
-            AuthMethod::Post => {
-                form.push(("client_id", self.client_id.clone()));
-                form.push(("client_secret", self.client_secret.clone()));
-                None
-            }
-        };
-        TokenRequest {
-            url: self.token_url.clone(),
+        TokenRequest::for_client(
+            &self.token_url,
             form,
-            basic,
-        }
+            &self.client_id,
+            Some(&self.client_secret),
+            self.auth_method,
+        )
     }
 }
 

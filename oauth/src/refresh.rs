@@ -47,25 +47,15 @@ impl RefreshGrant {
         }
         let secret = self
             .client_secret
-            .as_ref()
+            .as_deref()
             .filter(|secret| !secret.is_empty());
-        let basic = match (secret, self.auth_method) {
-            (Some(secret), AuthMethod::Basic) => Some((self.client_id.clone(), secret.clone())),
-            (Some(secret), AuthMethod::Post) => {
-                form.push(("client_id", self.client_id.clone()));
-                form.push(("client_secret", secret.clone()));
-                None
-            }
-            (None, _) => {
-                form.push(("client_id", self.client_id.clone()));
-                None
-            }
-        };
-        TokenRequest {
-            url: self.token_url.clone(),
+        TokenRequest::for_client(
+            &self.token_url,
             form,
-            basic,
-        }
+            &self.client_id,
+            secret,
+            self.auth_method,
+        )
     }
 }
 

@@ -57,6 +57,39 @@ impl TokenRequest {
 }
 
 /// `text` encoded as a form value (`application/x-www-form-urlencoded`).
+impl TokenRequest {
+    /// A request to `url` with `form`, the client `client_id` authenticated as `method` says
+    /// with `secret` (HTTP Basic, or the id and secret in the form); a public client (no
+    /// secret) sends only its id in the form.
+    pub(crate) fn for_client(
+        url: &url::Url,
+        mut form: Vec<(&'static str, String)>,
+        client_id: &str,
+        secret: Option<&str>,
+        method: crate::AuthMethod,
+    ) -> TokenRequest {
+        let basic = match (secret, method) {
+            (Some(secret), crate::AuthMethod::Basic) => {
+                Some((client_id.to_owned(), secret.to_owned()))
+            }
+            (Some(secret), crate::AuthMethod::Post) => {
+                form.push(("client_id", client_id.to_owned()));
+                form.push(("client_secret", secret.to_owned()));
+                None
+            }
+            (None, _) => {
+                form.push(("client_id", client_id.to_owned()));
+                None
+            }
+        };
+        TokenRequest {
+            url: url.clone(),
+            form,
+            basic,
+        }
+    }
+}
+
 fn form_urlencode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

@@ -40,36 +40,20 @@ pub fn credentials(config: &Config) -> Vec<Credential> {
         for (j, entry) in keys.into_iter().enumerate() {
             let api_key = entry.map(|e| e.api_key.as_str()).unwrap_or("");
             let id = ids.allocate(&kind, &[api_key, compat.base_url.as_str()]);
-            out.push(Credential {
-                index: index_of(id.as_str()),
+            out.push(compat_credential(
                 id,
-                provider: ProviderKind::OpenAiCompatibility,
-                compat_name: Some(compat.name.clone()),
-                label: format!("{}[{j}]", compat.name),
-                prefix: compat.prefix.clone(),
-                priority: compat.priority,
-                weight: entry.and_then(|e| e.weight).unwrap_or(compat.weight),
-                disabled: false,
-                base_url: compat.base_url.clone(),
-                secret: match entry {
-                    Some(e) => Secret::ApiKey(e.api_key.clone()),
-                    None => Secret::None,
-                },
-                headers: compat.headers.clone(),
-                models: compat.models.clone(),
-                excluded_models: compat.excluded_models.clone(),
-                proxy_url: entry.and_then(|e| e.proxy_url.clone()),
-                source: CredentialSource::Config {
+                compat,
+                CompatKey {
+                    label: format!("{}[{j}]", compat.name),
+                    weight: entry.and_then(|e| e.weight).unwrap_or(compat.weight),
+                    secret: match entry {
+                        Some(e) => Secret::ApiKey(e.api_key.clone()),
+                        None => Secret::None,
+                    },
+                    proxy_url: entry.and_then(|e| e.proxy_url.clone()),
                     entry: format!("openai-compatibility[{i}].api-key-entries[{j}]"),
                 },
-                request_retry: None,
-                disable_cooling: None,
-                attributes: BTreeMap::from([("compat_name".to_owned(), compat.name.clone())]),
-                metadata: None,
-                compat_protocol: compat.protocol,
-                vertex: None,
-                urls: Default::default(),
-            });
+            ));
         }
     }
     out
@@ -151,25 +135,48 @@ fn compat_oauth(
             compat.base_url.as_str(),
         ],
     );
+    compat_credential(
+        id,
+        compat,
+        CompatKey {
+            label: format!("{}[0]", compat.name),
+            weight: compat.weight,
+            secret: managed(oauth),
+            proxy_url: None,
+            entry: format!("openai-compatibility[{i}].oauth"),
+        },
+    )
+}
+
+/// What differs between the credentials of one `openai-compatibility` entry.
+struct CompatKey {
+    label: String,
+    weight: u32,
+    secret: Secret,
+    proxy_url: Option<crate::config::ProxyUrl>,
+    /// The key path of the credential's definition.
+    entry: String,
+}
+
+/// A credential of the `openai-compatibility` entry `compat`.
+fn compat_credential(id: CredentialId, compat: &OpenAiCompatConfig, key: CompatKey) -> Credential {
     Credential {
         index: index_of(id.as_str()),
         id,
         provider: ProviderKind::OpenAiCompatibility,
         compat_name: Some(compat.name.clone()),
-        label: format!("{}[0]", compat.name),
+        label: key.label,
         prefix: compat.prefix.clone(),
         priority: compat.priority,
-        weight: compat.weight,
+        weight: key.weight,
         disabled: false,
         base_url: compat.base_url.clone(),
-        secret: managed(oauth),
+        secret: key.secret,
         headers: compat.headers.clone(),
         models: compat.models.clone(),
         excluded_models: compat.excluded_models.clone(),
-        proxy_url: None,
-        source: CredentialSource::Config {
-            entry: format!("openai-compatibility[{i}].oauth"),
-        },
+        proxy_url: key.proxy_url,
+        source: CredentialSource::Config { entry: key.entry },
         request_retry: None,
         disable_cooling: None,
         attributes: BTreeMap::from([("compat_name".to_owned(), compat.name.clone())]),

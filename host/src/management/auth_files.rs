@@ -62,7 +62,7 @@ fn auth_dir(management: &Management) -> PathBuf {
 }
 
 /// The management error for a failed auth-file operation; refusals are logged.
-pub(super) fn file_error(error: std::io::Error) -> ManagementError {
+fn file_error(error: std::io::Error) -> ManagementError {
     if confined_dir::is_outside(&error) {
         tracing::warn!("auth file refused: {error}");
         ManagementError::OutsideAuthDir(error.to_string())
@@ -227,7 +227,16 @@ async fn store(files: &Arc<FileStore>, name: &str, bytes: Bytes) -> Result<(), M
     // As the reference saves: an invalid weight writes nothing.
     file_store::weight_field(&metadata)
         .map_err(|reason| ManagementError::BadRequest(format!("{name}: {reason}")))?;
-    let name = name.trim().to_owned();
+    write_private(files, name.trim().to_owned(), bytes).await
+}
+
+/// Writes `bytes` as the file `name` of the store's folder (created 0700 when missing), mode
+/// 0600, atomically, under the store's write lock.
+pub(super) async fn write_private(
+    files: &Arc<FileStore>,
+    name: String,
+    bytes: Bytes,
+) -> Result<(), ManagementError> {
     locked(files, move |dir| {
         file_store::ensure_private_dir(dir)?;
         ConfinedDir::open(dir)?.write(name.as_ref(), &bytes, 0o600)
@@ -240,7 +249,7 @@ async fn store(files: &Arc<FileStore>, name: &str, bytes: Bytes) -> Result<(), M
 }
 
 /// Runs `write` on a blocking thread, with the folder, holding the store's write lock.
-pub(super) async fn locked<T: Send + 'static>(
+async fn locked<T: Send + 'static>(
     files: &Arc<FileStore>,
     write: impl FnOnce(&Path) -> T + Send + 'static,
 ) -> Result<T, ManagementError> {

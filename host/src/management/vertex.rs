@@ -15,10 +15,8 @@ use axum::routing::post;
 use bytes::Bytes;
 use serde_json::json;
 
-use super::auth_files::{file_error, locked};
+use super::auth_files::write_private;
 use super::{Management, ManagementError};
-use crate::confined_dir::ConfinedDir;
-use crate::credential::file_store;
 use crate::credential::vertex_file;
 
 /// The Vertex routes.
@@ -38,16 +36,12 @@ async fn import(
         query.get("location").map(String::as_str),
     )
     .map_err(ManagementError::BadRequest)?;
-    let (name, bytes) = (imported.file_name.clone(), imported.bytes.clone());
-    locked(&management.runtime.auth_files, move |dir| {
-        file_store::ensure_private_dir(dir)?;
-        ConfinedDir::open(dir)?.write(name.as_ref(), &bytes, 0o600)
-    })
-    .await?
-    .map_err(|e| match file_error(e) {
-        ManagementError::NotFound(message) => ManagementError::WriteFailed(message),
-        other => other,
-    })?;
+    write_private(
+        &management.runtime.auth_files,
+        imported.file_name.clone(),
+        Bytes::from(imported.bytes.clone()),
+    )
+    .await?;
     management.reload_auth_files().await?;
     Ok(Json(json!({
         "status": "ok",
