@@ -83,6 +83,26 @@ fn write_auth_file(auth_dir: &Path, name: &str, json: &Value) {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
+/// A folder holding one Vertex auth file `name` (with `extra` fields) for the test key on
+/// `mock`: the folder (kept while the value lives), its path, and the key's email.
+struct VertexFolder {
+    _dir: tempfile::TempDir,
+    auths: std::path::PathBuf,
+    email: String,
+}
+
+fn vertex_folder(mock: &MockUpstream, name: &str, extra: Value) -> VertexFolder {
+    let (key, email) = service_account(mock);
+    let dir = tempfile::tempdir().unwrap();
+    let auths = dir.path().join("auths");
+    write_auth_file(&auths, name, &vertex_file(mock, &key, extra));
+    VertexFolder {
+        _dir: dir,
+        auths,
+        email,
+    }
+}
+
 /// A config whose `auth-dir` is `dir`, plus `rest`.
 fn config_with_auth_dir(dir: &Path, rest: &str) -> String {
     format!("auth-dir: {}\n{rest}", dir.display())
@@ -119,20 +139,13 @@ pub(crate) async fn credential_entry(proxy: &Proxy, id: &str) -> Value {
 #[tokio::test]
 async fn a_vertex_service_account_mints_one_token_for_many_concurrent_requests() {
     let mock = MockUpstream::start().await.unwrap();
-    let (key, email) = service_account(&mock);
-    let dir = tempfile::tempdir().unwrap();
-    let auths = dir.path().join("auths");
-    write_auth_file(
-        &auths,
+    let VertexFolder { auths, email, _dir } = vertex_folder(
+        &mock,
         "vertex-switchyard-test.json",
-        &vertex_file(
-            &mock,
-            &key,
-            json!({"models": [
-                {"name": GEMINI},
-                {"name": "claude-sonnet-4-5@20250929", "alias": "claude-sonnet-4-5"}
-            ]}),
-        ),
+        json!({"models": [
+            {"name": GEMINI},
+            {"name": "claude-sonnet-4-5@20250929", "alias": "claude-sonnet-4-5"}
+        ]}),
     );
     let proxy = start(&config_with_auth_dir(&auths, ""), TokenPolicy::default()).await;
     let replies = join_all((0..24).map(|_| gemini(&proxy))).await;
@@ -265,14 +278,7 @@ async fn renewals_under_load<F, Fut>(
 async fn tokens_are_renewed_before_they_expire_with_no_failed_request() {
     let mock = MockUpstream::start().await.unwrap();
     mock.set_token_lifetime(Duration::from_secs(2));
-    let (key, email) = service_account(&mock);
-    let dir = tempfile::tempdir().unwrap();
-    let auths = dir.path().join("auths");
-    write_auth_file(
-        &auths,
-        "vertex-a.json",
-        &vertex_file(&mock, &key, json!({})),
-    );
+    let VertexFolder { auths, email, _dir } = vertex_folder(&mock, "vertex-a.json", json!({}));
     let proxy = Arc::new(start(&config_with_auth_dir(&auths, ""), fast_policy()).await);
     let sender = proxy.clone();
     renewals_under_load(&mock, &proxy, "vertex-a.json", &email, move || {
@@ -340,14 +346,8 @@ async fn client_credentials_are_renewed_before_they_expire_with_no_failed_reques
 async fn a_down_token_endpoint_fails_over_and_the_credential_recovers() {
     let mock = MockUpstream::start().await.unwrap();
     mock.set_token_endpoint_status(Some(503));
-    let (key, email) = service_account(&mock);
-    let dir = tempfile::tempdir().unwrap();
-    let auths = dir.path().join("auths");
-    write_auth_file(
-        &auths,
-        "vertex-a.json",
-        &vertex_file(&mock, &key, json!({"priority": 5})),
-    );
+    let VertexFolder { auths, email, _dir } =
+        vertex_folder(&mock, "vertex-a.json", json!({"priority": 5}));
     let yaml = config_with_auth_dir(
         &auths,
         &format!(
@@ -384,14 +384,7 @@ async fn a_down_token_endpoint_fails_over_and_the_credential_recovers() {
 #[tokio::test]
 async fn an_upstream_401_renews_the_token_once_and_retries_on_the_same_credential() {
     let mock = MockUpstream::start().await.unwrap();
-    let (key, email) = service_account(&mock);
-    let dir = tempfile::tempdir().unwrap();
-    let auths = dir.path().join("auths");
-    write_auth_file(
-        &auths,
-        "vertex-a.json",
-        &vertex_file(&mock, &key, json!({})),
-    );
+    let VertexFolder { auths, email, _dir } = vertex_folder(&mock, "vertex-a.json", json!({}));
     let yaml = config_with_auth_dir(
         &auths,
         &format!(
