@@ -341,15 +341,21 @@ mod tests {
         }
     }
 
+    /// A client-credentials cell on `mock` with `state`, its renewal task running.
+    fn started(mock: &MockUpstream, state: Arc<CredentialState>) -> Arc<TokenCell> {
+        let cell = TokenCell::new(
+            CredentialId::new("app"),
+            client_credentials(mock),
+            env(state),
+        );
+        cell.start(crate::token::renewal::spawn);
+        cell
+    }
+
     #[tokio::test]
     async fn concurrent_requests_share_one_renewal() {
         let mock = MockUpstream::start().await.unwrap();
-        let cell = TokenCell::new(
-            CredentialId::new("app"),
-            client_credentials(&mock),
-            env(Arc::default()),
-        );
-        cell.start(crate::token::renewal::spawn);
+        let cell = started(&mock, Arc::default());
         let now = SystemTime::now();
         let tokens = futures_util::future::join_all((0..32).map(|_| cell.bearer(now, WAIT))).await;
         let first = tokens[0].as_ref().unwrap().serial;
@@ -363,12 +369,7 @@ mod tests {
     #[tokio::test]
     async fn a_refused_token_is_replaced_once_for_all_who_held_it() {
         let mock = MockUpstream::start().await.unwrap();
-        let cell = TokenCell::new(
-            CredentialId::new("app"),
-            client_credentials(&mock),
-            env(Arc::default()),
-        );
-        cell.start(crate::token::renewal::spawn);
+        let cell = started(&mock, Arc::default());
         let used = cell.bearer(SystemTime::now(), WAIT).await.unwrap();
         let renewed =
             futures_util::future::join_all((0..8).map(|_| cell.rejected(&used, WAIT))).await;
@@ -384,12 +385,7 @@ mod tests {
         let mock = MockUpstream::start().await.unwrap();
         mock.set_token_endpoint_status(Some(503));
         let state = Arc::new(CredentialState::default());
-        let cell = TokenCell::new(
-            CredentialId::new("app"),
-            client_credentials(&mock),
-            env(state.clone()),
-        );
-        cell.start(crate::token::renewal::spawn);
+        let cell = started(&mock, state.clone());
         let error = cell.bearer(SystemTime::now(), WAIT).await.unwrap_err();
         assert!(error.0.contains("503"), "{error:?}");
         let blocked = state.snapshot().token_unavailable.expect("blocked");
