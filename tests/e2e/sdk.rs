@@ -51,15 +51,30 @@ fn with_team_keys(keys: &[(&str, &str)]) -> switchyard::SwitchyardBuilder {
     })
 }
 
-/// Credentials as auth-file JSON documents, in memory.
-#[derive(Debug, Default, Clone)]
-struct MemoryStore(Arc<Mutex<Vec<(String, Value)>>>);
+/// Credentials as auth-file JSON documents, in memory; `saves` counts the documents switchyard
+/// wrote back.
+#[derive(Debug, Clone)]
+struct MemoryStore(
+    Arc<Mutex<Vec<(String, Value)>>>,
+    Arc<tokio::sync::watch::Sender<u32>>,
+);
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore(Arc::default(), Arc::new(tokio::sync::watch::channel(0).0))
+    }
+}
 
 impl MemoryStore {
     fn put(&self, id: &str, json: Value) {
         let mut entries = self.0.lock().unwrap();
         entries.retain(|(existing, _)| existing != id);
         entries.push((id.to_owned(), json));
+    }
+
+    fn get(&self, id: &str) -> Value {
+        let entries = self.0.lock().unwrap();
+        entries.iter().find(|(e, _)| e == id).unwrap().1.clone()
     }
 }
 
@@ -77,6 +92,19 @@ impl CredentialStore for MemoryStore {
                 }
             }
             Ok(listing)
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        _auth_dir: &'a std::path::Path,
+        credential: &'a Credential,
+    ) -> BoxFuture<'a, std::io::Result<()>> {
+        Box::pin(async move {
+            let json = Value::Object(credential.metadata.clone().unwrap_or_default());
+            self.put(credential.id.as_str(), json);
+            self.1.send_modify(|n| *n += 1);
+            Ok(())
         })
     }
 }
@@ -535,4 +563,48 @@ async fn serve_refuses_a_listener_beyond_loopback_while_nobody_is_authenticated(
     assert!(switchyard.local_addr().is_none());
     // A loopback listener is fine.
     assert!(switchyard.serve(loopback()).is_ok());
+}
+
+#[tokio::test]
+async fn a_programs_store_keeps_the_refresh_token_a_rotation_returns() {
+    let mock = MockUpstream::start().await.unwrap();
+    let first = mock.issue_refresh_token("sdk-app");
+    let store = MemoryStore::default();
+    store.put(
+        "mem-oauth",
+        json!({"type": "claude", "base_url": mock.base_url(), "team": "kept", "oauth2": {
+            "grant": "refresh_token", "refresh_token": first,
+            "token_url": mock.token_url(), "client_id": "sdk-app"}}),
+    );
+    let mut saves = store.1.subscribe();
+    let switchyard = Switchyard::builder()
+        .config(SdkConfig::new())
+        .credential_store(store.clone())
+        .build()
+        .await
+        .unwrap();
+    let addr = switchyard.serve(loopback()).unwrap();
+    let reply = post(addr, &[]).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(reply.text().contains("via sdk-app"), "{}", reply.text());
+    tokio::time::timeout(WAIT, saves.wait_for(|n| *n >= 1))
+        .await
+        .expect("the new set saved")
+        .unwrap();
+    let saved = store.get("mem-oauth");
+    let rotated = mock.latest_refresh_token("sdk-app").unwrap();
+    assert_ne!(rotated, first);
+    assert_eq!(saved["oauth2"]["refresh_token"], rotated.as_str());
+    assert!(
+        saved["oauth2"]["expires_at"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert_eq!(
+        saved["team"], "kept",
+        "fields the proxy does not know are kept"
+    );
+    switchyard.shutdown().await;
+    mock.shutdown().await;
 }
