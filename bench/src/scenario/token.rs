@@ -18,13 +18,12 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 use switchyard_mock::CREDENTIAL_HEADER;
 
+use super::interleaved::{self, Leg};
 use super::{CLIENT_KEY, small_chat_request};
 use crate::load::{self, Spec, Target};
 use crate::processes::{self, Process};
 use crate::report::Summary;
 
-/// Connections of the throughput rounds, as in the throughput scenario.
-const CONNECTIONS: usize = 64;
 /// The upstream API key of the `api-key` leg.
 const UPSTREAM_KEY: &str = "bench-upstream-key";
 /// The OAuth client of the `token` leg, registered on the mock.
@@ -37,13 +36,6 @@ const UPSTREAM_MODEL: &str = "claude-sonnet-4";
 const API_KEY_ALIAS: &str = "api-key-sonnet";
 /// The alias that reaches only the token upstream.
 const TOKEN_ALIAS: &str = "token-sonnet";
-
-/// One measured path: where the request goes, what it is, and the process whose CPU it costs.
-struct Leg<'a> {
-    target: Target,
-    spec: Spec,
-    process: &'a Process,
-}
 
 /// switchyard's config for this scenario: the client key and session affinity as in the
 /// shared config, `passthrough-headers` so the mock's `x-mock-credential` reaches the check
@@ -158,50 +150,17 @@ pub(crate) async fn run(
     check_credential(api_key, UPSTREAM_KEY, "the API key").await?;
     check_credential(token, CLIENT_ID, "a token of the OAuth client").await?;
 
-    let mut hists: Vec<_> = legs.iter().map(|_| load::histogram()).collect();
-    for _ in 0..rounds {
-        for (leg, hist) in legs.iter().zip(&mut hists) {
-            hist.add(load::sequential(&leg.target, &leg.spec, 200, requests).await?)?;
-        }
-    }
-    for (leg, hist) in legs.iter().zip(&hists) {
-        println!(
-            "token scenario, latency {:<8} p50 {:>6} µs  p99 {:>6} µs",
-            leg.target.name,
-            hist.value_at_quantile(0.5),
-            hist.value_at_quantile(0.99)
-        );
-    }
-    let added = |leg: usize, q: f64| {
-        Some(hists[leg].value_at_quantile(q) as f64 - hists[0].value_at_quantile(q) as f64)
-    };
-    summary.token_api_key_added_latency_p50_us = added(1, 0.5);
-    summary.token_api_key_added_latency_p99_us = added(1, 0.99);
-    summary.token_added_latency_p50_us = added(2, 0.5);
-    summary.token_added_latency_p99_us = added(2, 0.99);
-
-    let mut totals = [(0u64, 0u64, Duration::ZERO, Duration::ZERO); 3];
-    for _ in 0..rounds {
-        for (leg, total) in legs.iter().zip(&mut totals) {
-            let cpu_before = leg.process.cpu_time()?;
-            let result = load::throughput(&leg.target, &leg.spec, CONNECTIONS, seconds).await?;
-            total.0 += result.ok;
-            total.1 += result.failed;
-            total.2 += result.elapsed;
-            total.3 += leg.process.cpu_time()?.saturating_sub(cpu_before);
-        }
-    }
-    let mut figures = [(0.0, 0.0); 3];
-    for ((leg, (ok, failed, elapsed, cpu)), figure) in legs.iter().zip(&totals).zip(&mut figures) {
-        let rps = *ok as f64 / elapsed.as_secs_f64();
-        let cpu_us = cpu.as_secs_f64() * 1e6 / (*ok).max(1) as f64;
-        println!(
-            "token scenario, throughput {:<8} {rps:>9.0} req/s ({failed} failed), {cpu_us:.1} µs CPU per request",
-            leg.target.name
-        );
-        *figure = (rps, cpu_us);
-    }
-    let [_, api_key, token] = figures;
+    let measured = interleaved::measure("token", &legs, rounds, requests, seconds).await?;
+    let (api_key, token) = (measured.added[1], measured.added[2]);
+    (
+        summary.token_api_key_added_latency_p50_us,
+        summary.token_api_key_added_latency_p99_us,
+    ) = (Some(api_key.0), Some(api_key.1));
+    (
+        summary.token_added_latency_p50_us,
+        summary.token_added_latency_p99_us,
+    ) = (Some(token.0), Some(token.1));
+    let (api_key, token) = (measured.throughput[1], measured.throughput[2]);
     (
         summary.rps_token_api_key,
         summary.cpu_us_per_request_token_api_key,
