@@ -119,6 +119,9 @@ pub struct ManagementConfig {
     pub allow_remote: bool,
     /// The secret, plaintext or bcrypt hash; empty disables the management API.
     pub secret_key: String,
+    /// `disable-control-panel`: no web console, even where the management API exists (the
+    /// API itself is unaffected).
+    pub disable_control_panel: bool,
 }
 
 /// How a failed request is retried.

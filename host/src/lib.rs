@@ -55,6 +55,7 @@ mod clock;
 mod config;
 mod confined_dir;
 mod credential;
+mod events;
 mod generation;
 mod hooks;
 #[cfg(test)]

@@ -66,6 +66,7 @@ use state::{LogOrigin, PluginState};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{InstanceConfig, PluginLimits, PluginsConfig};
+use crate::events::{EventHub, EventKind};
 
 /// Errors of loading a plugin or creating a configured instance.
 #[derive(Debug, thiserror::Error)]
@@ -218,6 +219,8 @@ pub(crate) struct HostCore {
     options: HostOptions,
     compiled: AtomicU64,
     cache_hits: AtomicU64,
+    /// Where plugin state changes are announced (set by the runtime that uses the host).
+    events: arc_swap::ArcSwapOption<EventHub>,
 }
 
 impl PluginHost {
@@ -246,6 +249,7 @@ impl PluginHost {
                 options,
                 compiled: AtomicU64::new(0),
                 cache_hits: AtomicU64::new(0),
+                events: arc_swap::ArcSwapOption::empty(),
             }),
             catalog: Arc::default(),
             sources: Arc::default(),
@@ -411,6 +415,16 @@ impl PluginHost {
         }
     }
 
+    /// Announces plugin state changes (quarantined, recovered, failed) to `events` from now on.
+    pub fn set_events(&self, events: Arc<EventHub>) {
+        self.core.events.store(Some(events));
+    }
+
+    /// Publishes a `plugin` event built from `fields` (a JSON object), when someone listens.
+    pub(crate) fn announce(&self, fields: impl FnOnce() -> serde_json::Value) {
+        announce(self.core.events.load_full().as_deref(), fields);
+    }
+
     /// The host's options.
     pub fn options(&self) -> &HostOptions {
         &self.core.options
@@ -442,7 +456,15 @@ impl PluginHost {
             pool_size: self.core.options.pool_size,
             policy: self.core.options.fault_policy,
             clock: self.core.options.clock.clone(),
+            events: self.core.events.load_full(),
         }
+    }
+}
+
+/// Publishes a `plugin` event built from `fields` to `events`, when given and someone listens.
+pub(crate) fn announce(events: Option<&EventHub>, fields: impl FnOnce() -> serde_json::Value) {
+    if let Some(events) = events {
+        events.publish(EventKind::Plugin, || fields().to_string());
     }
 }
 

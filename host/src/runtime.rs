@@ -14,6 +14,7 @@ use crate::config::LogFormat;
 use crate::credential::file_store::FileStore;
 use crate::credential::state::StateTable;
 use crate::credential::store::{AuthDirStore, CredentialStore};
+use crate::events::{EventHub, EventKind};
 use crate::generation::Generation;
 use crate::hooks::Hooks;
 use crate::metrics::Metrics;
@@ -61,12 +62,14 @@ impl Runtime {
             metrics.clone(),
         ));
         let auth_files = Arc::new(FileStore::new(std::path::PathBuf::new()));
+        let events = Arc::new(EventHub::default());
+        plugins.set_events(events.clone());
         Runtime {
             generation: ArcSwap::from_pointee(Generation::empty()),
             status: watch::channel(ReloadStatus::default()).0,
             shared: Shared {
                 clock,
-                states: StateTable::new(tracked_models.clone()),
+                states: StateTable::with_events(tracked_models.clone(), events.clone()),
                 cursors: Arc::default(),
                 weighted_credits: Arc::default(),
                 affinity_counters: Arc::default(),
@@ -74,6 +77,7 @@ impl Runtime {
                 providers,
                 extractors: ExtractorRegistry::new(),
                 metrics,
+                events: events.clone(),
                 credential_store: Arc::new(AuthDirStore::new(auth_files.clone())),
                 session_store: None,
                 listening: Default::default(),
@@ -81,7 +85,7 @@ impl Runtime {
             },
             clients: ClientPool::default(),
             reload_lock: tokio::sync::Mutex::new(()),
-            usage: UsageHub::new(tracked_models.clone()),
+            usage: UsageHub::with_events(tracked_models.clone(), events),
             tracked_models,
             auth_files,
             hooks: None,
@@ -199,6 +203,7 @@ impl Runtime {
             status.last_error = None;
             status.restart_required = restart_required;
         });
+        self.announce_reload();
         number
     }
 
@@ -224,6 +229,20 @@ impl Runtime {
                 status.failures += 1;
                 status.last_error = Some(error);
             }
+        });
+        self.announce_reload();
+    }
+
+    /// Publishes a `reload` event with the status after an attempt.
+    fn announce_reload(&self) {
+        self.events.publish(EventKind::Reload, || {
+            let status = self.status.borrow();
+            serde_json::json!({
+                "generation": status.generation,
+                "failures": status.failures,
+                "last_error": status.last_error,
+            })
+            .to_string()
         });
     }
 

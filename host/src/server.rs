@@ -302,6 +302,8 @@ impl RunningServer {
             watcher.stop();
         }
         let _ = self.stop.send(true);
+        // Event streams never finish on their own: end them so the drain does not wait.
+        self.runtime.events.close_all();
         let _ = self.task.await;
         self.runtime.stop();
     }

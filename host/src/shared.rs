@@ -13,6 +13,7 @@ use crate::config::LogFormat;
 use crate::credential::selector::{RoundRobinCursors, WeightedCredits};
 use crate::credential::state::StateTable;
 use crate::credential::store::CredentialStore;
+use crate::events::EventHub;
 use crate::metrics::Metrics;
 use crate::plugin::PluginHost;
 use crate::session::ExtractorRegistry;
@@ -39,6 +40,8 @@ pub struct Shared {
     pub extractors: ExtractorRegistry,
     /// Prometheus counters.
     pub metrics: Arc<Metrics>,
+    /// Live events (usage, credential, plugin, reload) for `GET /v0/management/events`.
+    pub events: Arc<EventHub>,
     /// Where credentials beyond the config's key lists come from (`auth-dir` by default).
     pub credential_store: Arc<dyn CredentialStore>,
     /// Opens the session-binding cache in place of the in-memory one, when set.

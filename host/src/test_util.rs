@@ -102,6 +102,11 @@ pub mod generation {
     pub use crate::generation::PrepareError;
 }
 
+/// The live-event hub behind `GET /v0/management/events`.
+pub mod events {
+    pub use crate::events::{Event, EventHub, EventKind, HubFull, Subscription};
+}
+
 /// The management API.
 pub mod management {
     /// The usage report.

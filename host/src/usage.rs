@@ -27,6 +27,7 @@ pub(crate) use feed::Feed;
 pub(crate) use meter::Meter;
 pub use record::{Tokens, UsageRecord, fingerprint};
 
+use crate::events::{EventHub, EventKind};
 use crate::metrics::Table;
 use crate::model::tracked::{ForgetModel, TrackedModels, Tracking};
 
@@ -40,6 +41,8 @@ pub struct UsageHub {
     /// The management API is on regardless of the config (a password from the command line or
     /// the environment), so the feed is too.
     feed_always_on: AtomicBool,
+    /// Where every record also goes as a `usage` event.
+    events: Arc<EventHub>,
 }
 
 /// The totals, and the models in them that were admitted through the tracked names.
@@ -60,11 +63,17 @@ impl ForgetModel for UsageHub {
 impl UsageHub {
     /// An empty hub whose totals admit unlisted model names through `tracked`.
     pub fn new(tracked: Arc<TrackedModels>) -> Arc<Self> {
+        Self::with_events(tracked, Arc::default())
+    }
+
+    /// The same, publishing every record as a `usage` event to `events`.
+    pub fn with_events(tracked: Arc<TrackedModels>, events: Arc<EventHub>) -> Arc<Self> {
         let hub = Arc::new(UsageHub {
             totals: Mutex::default(),
             tracked: tracked.clone(),
             feed: Feed::default(),
             feed_always_on: AtomicBool::new(false),
+            events,
         });
         let weak: Weak<dyn ForgetModel> = Arc::downgrade(&hub) as Weak<dyn ForgetModel>;
         tracked.register(Table::UsageModels, weak);
@@ -95,6 +104,9 @@ impl UsageHub {
             let payload = serde_json::to_string(record).expect("records serialize");
             self.feed.publish(payload.into(), now);
         }
+        self.events.publish(EventKind::Usage, || {
+            serde_json::to_string(record).expect("records serialize")
+        });
     }
 
     /// The totals so far.

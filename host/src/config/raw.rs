@@ -68,6 +68,7 @@ pub(crate) struct RawTls {
 pub(crate) struct RawRemoteManagement {
     pub allow_remote: bool,
     pub secret_key: String,
+    pub disable_control_panel: bool,
 }
 
 /// `routing.*`

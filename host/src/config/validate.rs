@@ -215,6 +215,7 @@ impl Context {
             management: ManagementConfig {
                 allow_remote: raw.remote_management.allow_remote,
                 secret_key: raw.remote_management.secret_key.trim().to_owned(),
+                disable_control_panel: raw.remote_management.disable_control_panel,
             },
             auth_dir: resolve_path(&dir, &raw.auth_dir, "auths"),
             api_keys,
@@ -1260,7 +1261,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_warnings_with_path_and_line() {
         let loaded = parse(
-            "port: 8317\nquota-exceeded:\n  switch-project: true\nremote-management:\n  allow-remote: false\n  disable-control-panel: true\nclaude-api-key:\n  - api-key: k\n    cloak: {}\n",
+            "port: 8317\nquota-exceeded:\n  switch-project: true\nremote-management:\n  allow-remote: false\n  panel-github-repository: x\nclaude-api-key:\n  - api-key: k\n    cloak: {}\n",
         )
         .unwrap();
         let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
@@ -1268,11 +1269,27 @@ mod tests {
             warnings,
             [
                 "line 2: quota-exceeded: unknown key, ignored",
-                "line 6: remote-management.disable-control-panel: unknown key, ignored",
+                "line 6: remote-management.panel-github-repository: unknown key, ignored",
                 "line 9: claude-api-key[0].cloak: unknown key, ignored",
             ]
         );
         assert_eq!(loaded.config.port, 8317);
+    }
+
+    #[test]
+    fn disable_control_panel_parses_and_defaults_to_false() {
+        let on = parse("remote-management:\n  disable-control-panel: true\n").unwrap();
+        assert!(on.warnings.is_empty(), "{:?}", on.warnings);
+        assert!(on.config.management.disable_control_panel);
+        let default = parse("remote-management:\n  allow-remote: true\n").unwrap();
+        assert!(!default.config.management.disable_control_panel);
+        let wrong = parse("remote-management:\n  disable-control-panel: maybe\n").unwrap_err();
+        assert!(
+            wrong
+                .to_string()
+                .contains("remote-management.disable-control-panel"),
+            "{wrong}"
+        );
     }
 
     #[test]

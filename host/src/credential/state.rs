@@ -15,6 +15,7 @@ use parking_lot::{Mutex, RwLock};
 use super::CredentialId;
 use super::cooldown::{self, Failure};
 use super::shared_cooldown::{CooldownChange, CooldownListener, SharedCooldown};
+use crate::events::{EventHub, EventKind};
 use crate::metrics::Table;
 use crate::model::tracked::{ForgetModel, TrackedModels, Tracking};
 
@@ -111,6 +112,7 @@ struct Share {
     id: CredentialId,
     listener: Arc<ListenerSlot>,
     tracked: Arc<TrackedModels>,
+    events: Arc<EventHub>,
 }
 
 impl Share {
@@ -122,6 +124,38 @@ impl Share {
                 cooldown,
             });
         }
+    }
+
+    /// Tells the event hub that this credential's state changed (`model`: for one model).
+    fn announce(
+        &self,
+        state: &str,
+        model: Option<&str>,
+        until: Option<SystemTime>,
+        reason: Option<&str>,
+    ) {
+        self.events.publish(EventKind::Credential, || {
+            let mut event = serde_json::json!({ "id": self.id.as_str(), "state": state });
+            if let Some(model) = model {
+                event["model"] = model.into();
+            }
+            if let Some(until) = until {
+                event["until"] = crate::rfc3339::format(until).into();
+            }
+            if let Some(reason) = reason {
+                event["reason"] = reason.into();
+            }
+            event.to_string()
+        });
+    }
+}
+
+/// Why a model cools down, for the event: `quota`, `upstream <status>` or `unreachable`.
+fn cooldown_reason(state: &ModelState) -> String {
+    match (state.quota, state.last_status) {
+        (true, _) => "quota".to_owned(),
+        (false, Some(status)) => format!("upstream {status}"),
+        (false, None) => "unreachable".to_owned(),
     }
 }
 
@@ -158,6 +192,7 @@ impl CredentialState {
         // Told under the lock, so the listener sees one credential's changes in order.
         if cleared && let Some(share) = &self.share {
             share.notify(model, None);
+            share.announce("active", Some(model), None, None);
         }
     }
 
@@ -207,6 +242,12 @@ impl CredentialState {
         });
         if let (Some(share), Some(cooldown)) = (&self.share, shared) {
             share.notify(model, Some(cooldown));
+            share.announce(
+                "cooling",
+                Some(model),
+                Some(cooldown.until),
+                Some(&cooldown_reason(state)),
+            );
         }
         shared.map(|_| decision.cooldown.unwrap_or_default())
     }
@@ -245,7 +286,21 @@ impl CredentialState {
     /// Blocks every model until `until` because the credential has no valid token
     /// (`message` says why); `None` lifts the block.
     pub fn set_token_unavailable(&self, unavailable: Option<TokenUnavailable>) {
-        self.inner.lock().snapshot.token_unavailable = unavailable;
+        let mut inner = self.inner.lock();
+        let was_unavailable = inner.snapshot.token_unavailable.is_some();
+        if let Some(share) = &self.share {
+            match &unavailable {
+                Some(token) => share.announce(
+                    "token_unavailable",
+                    None,
+                    Some(token.until),
+                    Some(&token.message),
+                ),
+                None if was_unavailable => share.announce("active", None, None, None),
+                None => {}
+            }
+        }
+        inner.snapshot.token_unavailable = unavailable;
     }
 
     /// A copy of the state.
@@ -265,6 +320,7 @@ pub struct StateTable {
     states: RwLock<HashMap<CredentialId, Arc<CredentialState>>>,
     listener: Arc<ListenerSlot>,
     tracked: Arc<TrackedModels>,
+    events: Arc<EventHub>,
 }
 
 impl ForgetModel for StateTable {
@@ -281,10 +337,17 @@ impl StateTable {
     /// An empty table whose states admit unlisted models through `tracked` (and forget them
     /// when it evicts them).
     pub fn new(tracked: Arc<TrackedModels>) -> Arc<Self> {
+        Self::with_events(tracked, Arc::default())
+    }
+
+    /// The same, announcing every state change (cooldown started or ended, token unavailable
+    /// or available again) to `events`.
+    pub fn with_events(tracked: Arc<TrackedModels>, events: Arc<EventHub>) -> Arc<Self> {
         let table = Arc::new(StateTable {
             states: RwLock::default(),
             listener: Arc::default(),
             tracked: tracked.clone(),
+            events,
         });
         let weak: Weak<dyn ForgetModel> = Arc::downgrade(&table) as Weak<dyn ForgetModel>;
         tracked.register(Table::ModelStates, weak);
@@ -312,6 +375,7 @@ impl StateTable {
                         id: id.clone(),
                         listener: self.listener.clone(),
                         tracked: self.tracked.clone(),
+                        events: self.events.clone(),
                     }),
                 })
             })
@@ -474,6 +538,44 @@ mod tests {
         table.set_listener(None);
         state.record_failure("m", Tracking::Listed, &status(500), at(0), false);
         assert_eq!(recorder.0.lock().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn state_changes_are_announced_as_credential_events() {
+        let events = Arc::new(EventHub::default());
+        let table = StateTable::with_events(
+            Arc::new(TrackedModels::new(10, Arc::new(Metrics::default()))),
+            events.clone(),
+        );
+        let mut subscription = events.subscribe().unwrap();
+        let state = table.state_for(&CredentialId::new("a"));
+        state.record_failure("m", Tracking::Listed, &status(429), at(10), false);
+        // A request's own error cools nothing and announces nothing.
+        state.record_failure("m", Tracking::Listed, &status(400), at(10), false);
+        state.record_success("m");
+        state.set_token_unavailable(Some(TokenUnavailable {
+            until: at(20),
+            message: "renewal failed".into(),
+        }));
+        state.set_token_unavailable(None);
+        state.set_token_unavailable(None);
+        let mut seen = Vec::new();
+        while let Ok(Some(event)) = tokio::time::timeout(Duration::ZERO, subscription.next()).await
+        {
+            assert_eq!(event.kind, EventKind::Credential);
+            seen.push(serde_json::from_str::<serde_json::Value>(&event.data).unwrap());
+        }
+        assert_eq!(
+            seen,
+            [
+                serde_json::json!({"id": "a", "state": "cooling", "model": "m",
+                    "until": "1970-01-01T00:00:11Z", "reason": "quota"}),
+                serde_json::json!({"id": "a", "state": "active", "model": "m"}),
+                serde_json::json!({"id": "a", "state": "token_unavailable",
+                    "until": "1970-01-01T00:00:20Z", "reason": "renewal failed"}),
+                serde_json::json!({"id": "a", "state": "active"}),
+            ]
+        );
     }
 
     #[test]

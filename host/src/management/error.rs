@@ -62,6 +62,9 @@ pub(crate) enum ManagementError {
     /// An auth file name resolves (through a symlink) outside `auth-dir`.
     #[error("{0}")]
     OutsideAuthDir(String),
+    /// All event streams are taken (`GET /events`).
+    #[error("too many event streams (at most {})", crate::events::MAX_SUBSCRIBERS)]
+    TooManyStreams,
 }
 
 /// Whole seconds left, rounded to the nearest second as Go's `Duration.Round(time.Second)`.
@@ -88,6 +91,7 @@ impl ManagementError {
             ManagementError::InvalidConfig(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ManagementError::NoConfigFile => StatusCode::CONFLICT,
             ManagementError::WriteFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ManagementError::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }

@@ -107,6 +107,44 @@ fn render_tokens(runtime: &Runtime, out: &mut String) {
     }
 }
 
+/// The event streams of `GET /v0/management/events`: open now, refused, and ended by a limit.
+fn render_events(runtime: &Runtime, out: &mut String) {
+    let events = &runtime.events;
+    family(
+        out,
+        "switchyard_event_streams",
+        "gauge",
+        "Management event streams open now (at most 8).",
+    );
+    let _ = writeln!(out, "switchyard_event_streams {}", events.subscribers());
+    family(
+        out,
+        "switchyard_event_streams_refused_total",
+        "counter",
+        "Management event streams refused with 429 because 8 were open.",
+    );
+    let _ = writeln!(
+        out,
+        "switchyard_event_streams_refused_total {}",
+        events.refused()
+    );
+    family(
+        out,
+        "switchyard_event_streams_closed_total",
+        "counter",
+        "Management event streams ended by a rule: 256 events behind (slow), the management key or enablement changed (revoked).",
+    );
+    for (reason, value) in [
+        ("slow", events.dropped_slow()),
+        ("revoked", events.revoked()),
+    ] {
+        let _ = writeln!(
+            out,
+            "switchyard_event_streams_closed_total{{reason=\"{reason}\"}} {value}"
+        );
+    }
+}
+
 /// The whole `/metrics` page for `runtime`.
 pub async fn render(runtime: &Runtime) -> String {
     let mut out = String::new();
@@ -142,6 +180,7 @@ pub async fn render(runtime: &Runtime) -> String {
         let _ = writeln!(out, "{name} {value}");
     }
     render_tokens(runtime, &mut out);
+    render_events(runtime, &mut out);
     let totals = runtime.usage.summary().total;
     family(
         &mut out,

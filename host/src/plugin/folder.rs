@@ -221,6 +221,7 @@ impl PluginHost {
                                 Ok(plugin) => staged.loaded.push(plugin.clone()),
                                 Err(error) => {
                                     tracing::error!(file = %path.display(), "plugin not loaded: {error}");
+                                    self.announce_failed(&path, error);
                                     staged.failed.push((path.clone(), error.clone()));
                                 }
                             }
@@ -273,6 +274,7 @@ impl PluginHost {
             if let Some(conflict) = refusal {
                 if was.as_ref() != Some(&conflict) {
                     tracing::error!(file = %path.display(), "plugin not used: {conflict}");
+                    self.announce_failed(path, &conflict);
                     staged.failed.push((path.clone(), conflict.clone()));
                 }
                 record.conflict = Some(conflict);
@@ -371,6 +373,19 @@ impl PluginHost {
         {
             record.rejected = Some(reason.to_owned());
         }
+        drop(sources);
+        self.announce_failed(path, reason);
+    }
+
+    /// Publishes a `plugin` event: the file at `path` failed (`error` says why).
+    fn announce_failed(&self, path: &Path, error: &str) {
+        self.announce(|| {
+            serde_json::json!({
+                "file": path.file_name().map(|name| name.to_string_lossy()),
+                "state": "failed",
+                "error": error,
+            })
+        });
     }
 
     /// The plugins folders to watch: the serving generation's, and the one a failed reload

@@ -29,6 +29,7 @@ use super::{Fault, Plugin, PluginError, PluginWorld, RequestHead, WorldPre};
 use crate::client_address::AddressGroup;
 use crate::clock::Clock;
 use crate::config::PluginLimits;
+use crate::events::EventHub;
 
 /// The bindings of one world, as far as the pool needs them.
 pub(crate) trait WorldBindings: Sized + Send + 'static {
@@ -152,6 +153,7 @@ pub(crate) struct PluginInstance<B: WorldBindings> {
     pool_size: usize,
     policy: FaultPolicy,
     clock: Arc<dyn Clock>,
+    events: Option<Arc<EventHub>>,
     idle: Mutex<Vec<Live<B>>>,
     /// One permit per call in flight (`limits.max-concurrency`).
     slots: Arc<Semaphore>,
@@ -174,6 +176,8 @@ pub(crate) struct InstanceSpec {
     pub(crate) pool_size: usize,
     pub(crate) policy: FaultPolicy,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Where quarantines and recoveries are announced.
+    pub(crate) events: Option<Arc<EventHub>>,
 }
 
 impl<B: WorldBindings> PluginInstance<B> {
@@ -193,6 +197,7 @@ impl<B: WorldBindings> PluginInstance<B> {
             pool_size: spec.pool_size,
             policy: spec.policy,
             clock: spec.clock,
+            events: spec.events,
             idle: Mutex::new(Vec::new()),
             slots: Arc::new(Semaphore::new(
                 spec.limits.max_concurrency.clamp(1, Semaphore::MAX_PERMITS),
@@ -247,6 +252,8 @@ impl<B: WorldBindings> PluginInstance<B> {
             let mut health = self.health.lock();
             health.admit(self.clock.now()).map_err(Fault::Quarantined)?;
             self.quarantined.store(false, Ordering::Release);
+            drop(health);
+            self.announce("recovered", None);
         }
         let permit = match self.slots.clone().try_acquire_owned() {
             Ok(permit) => permit,
@@ -362,8 +369,24 @@ impl<B: WorldBindings> PluginInstance<B> {
                 until = ?until,
                 "plugin instance quarantined: too many of its recent calls faulted"
             );
+            self.announce("quarantined", Some(until));
         }
         fault
+    }
+
+    /// Publishes a `plugin` event: this instance is now in `state` (until `until`).
+    fn announce(&self, state: &str, until: Option<SystemTime>) {
+        super::announce(self.events.as_deref(), || {
+            let mut event = serde_json::json!({
+                "plugin": self.origin.kind,
+                "instance": self.origin.instance,
+                "state": state,
+            });
+            if let Some(until) = until {
+                event["until"] = crate::rfc3339::format(until).into();
+            }
+            event
+        });
     }
 
     /// Records the linear memory of `live` when it is the largest seen.

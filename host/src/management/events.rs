@@ -1,0 +1,129 @@
+//! `GET /events`: the live event stream (`text/event-stream`) of the process-wide
+//! [`EventHub`](crate::events::EventHub): `usage`, `credential`, `plugin` and `reload` events,
+//! each `event: <kind>` and `data: <one line of JSON>`, and a comment every
+//! [`KEEPALIVE`] so proxies and browsers keep the connection.
+//!
+//! At most [`MAX_SUBSCRIBERS`](crate::events::MAX_SUBSCRIBERS) streams are open at once (more:
+//! 429). A stream ends when its subscriber falls behind (the hub drops it), when the login it
+//! was opened with is no longer valid — the management key rotated, or a reload turned the
+//! management API off or closed it to this client (checked after every reload) — and at
+//! shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use http::{HeaderValue, header};
+use tokio::sync::watch;
+
+use super::{Management, ManagementError, client_of};
+use crate::client_address::ClientAddress;
+use crate::events::{Event, Subscription};
+use crate::runtime::ReloadStatus;
+
+/// How often a quiet stream sends a comment.
+pub(crate) const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// The first bytes of a stream: the subscription is in place.
+const OPENED: &[u8] = b": connected\n\n";
+
+/// The keepalive comment.
+const KEEPALIVE_COMMENT: &[u8] = b": keepalive\n\n";
+
+/// The events route.
+pub(crate) fn routes() -> Router<Arc<Management>> {
+    Router::new().route("/events", get(open))
+}
+
+/// `GET /events` (the gate already let the request through).
+async fn open(State(management): State<Arc<Management>>, request: Request) -> Response {
+    let client = client_of(&request, &management.runtime.generation().config);
+    let Some(login) = management.fingerprint(client) else {
+        return ManagementError::Disabled.into_response();
+    };
+    let subscription = match management.runtime.events.subscribe() {
+        Ok(subscription) => subscription,
+        Err(_) => return ManagementError::TooManyStreams.into_response(),
+    };
+    let stream = EventStream {
+        reloads: management.runtime.reload_status(),
+        management,
+        client,
+        login,
+        subscription,
+        opened: false,
+    };
+    let body = futures_util::stream::unfold(stream, |mut stream| async move {
+        let chunk = stream.next_chunk().await?;
+        Some((Ok::<_, std::convert::Infallible>(chunk), stream))
+    });
+    let mut response = Body::from_stream(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Tells nginx-like proxies not to buffer the stream.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// One open stream.
+struct EventStream {
+    management: Arc<Management>,
+    client: ClientAddress,
+    /// What the login depended on when the stream opened.
+    login: [u8; 32],
+    subscription: Subscription,
+    reloads: watch::Receiver<ReloadStatus>,
+    opened: bool,
+}
+
+impl EventStream {
+    /// The next bytes to send; `None` ends the stream.
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        if !self.opened {
+            self.opened = true;
+            return Some(Bytes::from_static(OPENED));
+        }
+        let keepalive = tokio::time::sleep(KEEPALIVE);
+        tokio::pin!(keepalive);
+        let mut watch_reloads = true;
+        loop {
+            tokio::select! {
+                event = self.subscription.next() => return event.map(|e| frame(&e)),
+                changed = self.reloads.changed(), if watch_reloads => match changed {
+                    Ok(()) if self.revoked() => return None,
+                    Ok(()) => {}
+                    Err(_) => watch_reloads = false,
+                },
+                () = &mut keepalive => return Some(Bytes::from_static(KEEPALIVE_COMMENT)),
+            }
+        }
+    }
+
+    /// Whether the login this stream was opened with is no longer valid (counted).
+    fn revoked(&self) -> bool {
+        if self.management.fingerprint(self.client) == Some(self.login) {
+            return false;
+        }
+        self.management.runtime.events.count_revoked();
+        tracing::info!(ip = %self.client.ip, "event stream ended: the management key or settings changed");
+        true
+    }
+}
+
+/// An event as SSE bytes.
+fn frame(event: &Event) -> Bytes {
+    Bytes::from(format!(
+        "event: {}\ndata: {}\n\n",
+        event.kind.name(),
+        event.data
+    ))
+}
