@@ -56,6 +56,7 @@ mod config;
 mod confined_dir;
 mod credential;
 mod generation;
+mod history;
 mod hooks;
 #[cfg(test)]
 mod import_circles;

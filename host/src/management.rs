@@ -17,6 +17,7 @@ pub(crate) mod ban;
 pub(crate) mod config_file;
 pub(crate) mod credentials;
 pub(crate) mod error;
+pub(crate) mod history;
 pub(crate) mod masked_secret;
 pub(crate) mod path_keys;
 pub(crate) mod plugins;
@@ -326,6 +327,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(management: Arc<Managemen
         .merge(report::routes())
         .merge(credentials::routes())
         .merge(sessions::routes())
+        .merge(history::routes())
         .layer(middleware::from_fn_with_state(management.clone(), guard))
         .with_state(management)
 }

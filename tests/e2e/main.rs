@@ -11,6 +11,7 @@ mod access;
 mod affinity;
 mod demo;
 mod extractor_chain;
+mod history;
 mod host_files;
 mod jwt;
 mod limits;
