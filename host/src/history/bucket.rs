@@ -13,6 +13,8 @@ const NEVER: u64 = u64::MAX;
 
 /// The counters of one window. Recording is a few relaxed atomic adds; only the first
 /// recording of a new window takes the slot's lock, to clear what the previous lap left.
+/// (A recording for the slot's old window that races the clearing, which needs the clock to
+/// jump by the ring's 15 minutes while it runs, may count in the new window.)
 #[derive(Debug)]
 pub(crate) struct Bucket {
     /// The window's start (Unix seconds) the counters belong to, or [`NEVER`].
