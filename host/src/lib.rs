@@ -57,6 +57,7 @@ mod confined_dir;
 mod credential;
 mod events;
 mod generation;
+mod history;
 mod hooks;
 #[cfg(test)]
 mod import_circles;

@@ -18,6 +18,7 @@ pub(crate) mod config_file;
 pub(crate) mod credentials;
 pub(crate) mod error;
 pub(crate) mod events;
+pub(crate) mod history;
 pub(crate) mod masked_secret;
 pub(crate) mod path_keys;
 pub(crate) mod plugins;
@@ -328,6 +329,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(management: Arc<Managemen
         .merge(credentials::routes())
         .merge(sessions::routes())
         .merge(events::routes())
+        .merge(history::routes())
         .layer(middleware::from_fn_with_state(management.clone(), guard))
         .with_state(management)
 }

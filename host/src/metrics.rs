@@ -34,6 +34,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::history::History;
+
 /// Upper bounds of the latency histogram's buckets, in seconds.
 const LATENCY_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
@@ -89,6 +91,8 @@ pub struct Metrics {
     pub limits: LimitCounters,
     /// What the management gate and the RESP feed did.
     pub control: ControlCounters,
+    /// The last 15 minutes of proxied requests (`GET /v0/management/history`).
+    pub(crate) history: History,
 }
 
 /// What the management gate and the RESP feed's limits did.

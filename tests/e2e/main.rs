@@ -12,6 +12,7 @@ mod affinity;
 mod demo;
 mod events;
 mod extractor_chain;
+mod history;
 mod host_files;
 mod jwt;
 mod limits;

@@ -1,5 +1,6 @@
 //! Metering one proxied request from arrival to its last byte: the request counter and the
-//! upstream latency for `/metrics`, and (with `usage-statistics-enabled`) the usage record.
+//! upstream latency for `/metrics`, the 15-minute history of `/v0/management/history`, and
+//! (with `usage-statistics-enabled`) the usage record.
 //!
 //! A [`Meter`] is started when a request arrives and travels with it: into the response body
 //! ([`Meter::body`] for a whole body, [`Meter::stream_observer`] for a relayed stream). The
@@ -22,6 +23,7 @@ use super::{Caller, UsageHub};
 use crate::affinity::PickOutcome;
 use crate::clock::Clock;
 use crate::credential::{Credential, Secret};
+use crate::history::Sample;
 use crate::metrics::Metrics;
 use crate::model::tracked::Tracking;
 use crate::proxy::ctx::Ctx;
@@ -64,6 +66,8 @@ struct Inner {
     tracking: Tracking,
     provider: String,
     served: Option<Arc<Credential>>,
+    /// How long the upstream that answered took to answer.
+    upstream_latency: Option<Duration>,
     /// How session affinity chose the credential that answered.
     session: Option<PickOutcome>,
     status: Option<u16>,
@@ -97,6 +101,7 @@ impl Meter {
                 tracking: Tracking::Unlisted,
                 provider: String::new(),
                 served: None,
+                upstream_latency: None,
                 session: None,
                 status: None,
                 span: tracing::Span::current(),
@@ -140,6 +145,7 @@ impl Meter {
                 .metrics
                 .observe_upstream(credential.provider.as_str(), upstream_latency);
             inner.served = Some(credential.clone());
+            inner.upstream_latency = Some(upstream_latency);
         }
     }
 
@@ -228,6 +234,19 @@ impl Inner {
             self.respond(CLIENT_CLOSED);
         }
         let status = self.status.unwrap_or(CLIENT_CLOSED);
+        let latency = self.started.elapsed();
+        let failed = failed || status >= 400;
+        let counted = tokens.unwrap_or_default();
+        self.metrics.history.record(
+            self.clock.now(),
+            &Sample {
+                latency,
+                upstream: self.upstream_latency,
+                failed,
+                input_tokens: counted.input_tokens,
+                output_tokens: counted.output_tokens,
+            },
+        );
         self.span.in_scope(|| {
             ProxiedRequest {
                 route: self.route,
@@ -235,7 +254,7 @@ impl Inner {
                 status,
                 credential: self.served.as_ref().map(|c| c.id.as_str()),
                 session: self.session,
-                latency: self.started.elapsed(),
+                latency,
             }
             .log();
         });
@@ -253,11 +272,11 @@ impl Inner {
         let provider = served.map_or(self.provider.as_str(), |c| c.provider.as_str());
         let record = UsageRecord {
             timestamp: rfc3339(self.arrived),
-            latency_ms: self.started.elapsed().as_millis() as u64,
+            latency_ms: latency.as_millis() as u64,
             source: unknown(served.map_or("", |c| c.label.as_str())),
             auth_index: served.map(|c| c.index.clone()).unwrap_or_default(),
             tokens: tokens.unwrap_or_default().with_total(),
-            failed: failed || status >= 400,
+            failed,
             provider: unknown(provider),
             model: unknown(&self.model),
             endpoint: format!("POST {}", self.route),
