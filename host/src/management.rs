@@ -15,6 +15,7 @@ pub(crate) mod auth;
 pub(crate) mod auth_files;
 pub(crate) mod ban;
 pub(crate) mod config_file;
+pub(crate) mod console;
 pub(crate) mod credentials;
 pub(crate) mod error;
 pub(crate) mod events;

@@ -9,6 +9,7 @@ use switchyard_guest_build as wasm_guest;
 
 mod access;
 mod affinity;
+mod console;
 mod demo;
 mod events;
 mod extractor_chain;

@@ -26,6 +26,8 @@ pub(super) fn app(runtime: Arc<Runtime>, management: Arc<Management>) -> Router 
         .merge(proxy::routes(runtime.clone()))
         // Management and metrics: outside the access chain, behind the management gate.
         .nest(management::PREFIX, management::routes(management.clone()))
+        // The operator console: under the management API's rules, needing no key to load.
+        .merge(management::console::routes(management.clone()))
         .route(
             "/metrics",
             get(management::report::metrics).with_state(management),
