@@ -3,6 +3,7 @@
 
 mod browser;
 mod credentials;
+mod plugins;
 mod serving;
 
 use switchyard_mock::MockUpstream;
