@@ -3,6 +3,7 @@
 
 mod browser;
 mod credentials;
+mod live;
 mod plugins;
 mod serving;
 
