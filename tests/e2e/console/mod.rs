@@ -3,6 +3,7 @@
 
 mod browser;
 mod credentials;
+mod keyboard;
 mod live;
 mod plugins;
 mod serving;
