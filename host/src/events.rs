@@ -6,12 +6,15 @@
 //! offered to each subscriber's bounded buffer with `try_send`. A subscriber whose buffer
 //! ([`SUBSCRIBER_BUFFER`] events) is full has fallen behind: it is dropped at once (its slot
 //! freed, its stream ended, [`EventHub::dropped_slow`] counted). At most [`MAX_SUBSCRIBERS`]
-//! subscribe at once.
+//! subscribe at once. A subscriber may read in batches ([`Subscription::next_batch`]): it is
+//! woken early when its buffer is half full, so batching never makes it fall behind.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use parking_lot::Mutex;
+use tokio::sync::Notify;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
@@ -71,6 +74,8 @@ pub struct EventHub {
 struct Subscriber {
     id: u64,
     sender: mpsc::Sender<Event>,
+    /// Told when the buffer is half full, so a batching reader reads before it falls behind.
+    half_full: Arc<Notify>,
 }
 
 /// All [`MAX_SUBSCRIBERS`] slots are taken.
@@ -97,7 +102,12 @@ impl EventHub {
         let mut subscribers = self.subscribers.lock();
         subscribers.retain(
             |subscriber| match subscriber.sender.try_send(event.clone()) {
-                Ok(()) => true,
+                Ok(()) => {
+                    if subscriber.sender.capacity() <= SUBSCRIBER_BUFFER / 2 {
+                        subscriber.half_full.notify_one();
+                    }
+                    true
+                }
                 Err(TrySendError::Full(_)) => {
                     self.dropped_slow.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(
@@ -122,12 +132,18 @@ impl EventHub {
         }
         let (sender, receiver) = mpsc::channel(SUBSCRIBER_BUFFER);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        subscribers.push(Subscriber { id, sender });
+        let half_full = Arc::new(Notify::new());
+        subscribers.push(Subscriber {
+            id,
+            sender,
+            half_full: half_full.clone(),
+        });
         self.listening.store(subscribers.len(), Ordering::Relaxed);
         Ok(Subscription {
             hub: self.clone(),
             id,
             receiver,
+            half_full,
         })
     }
 
@@ -177,6 +193,7 @@ pub struct Subscription {
     hub: Arc<EventHub>,
     id: u64,
     receiver: mpsc::Receiver<Event>,
+    half_full: Arc<Notify>,
 }
 
 impl Subscription {
@@ -189,6 +206,27 @@ impl Subscription {
             return None;
         }
         Some(event)
+    }
+
+    /// The next events, at least one: waits for one, then up to `window` more (less once the
+    /// buffer is half full) and takes everything buffered then. `None` once the hub dropped
+    /// this subscriber. One wake-up and one write per window instead of one per event is what
+    /// keeps a stream cheap under load.
+    pub async fn next_batch(&mut self, window: Duration) -> Option<Vec<Event>> {
+        let first = self.next().await?;
+        tokio::select! {
+            () = tokio::time::sleep(window) => {}
+            () = self.half_full.notified() => {}
+        }
+        let mut batch = vec![first];
+        while let Ok(event) = self.receiver.try_recv() {
+            batch.push(event);
+        }
+        if self.receiver.is_closed() {
+            // Dropped meanwhile (too slow, or the server shuts down): the batch is stale.
+            return None;
+        }
+        Some(batch)
     }
 }
 
@@ -223,6 +261,66 @@ mod tests {
             let two = subscription.next().await.unwrap();
             assert_eq!((two.kind, two.data.as_ref()), (EventKind::Usage, "2"));
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_holds_what_arrives_within_its_window() {
+        let hub = hub();
+        let mut subscription = hub.subscribe().unwrap();
+        hub.publish(EventKind::Usage, data("1"));
+        let start = tokio::time::Instant::now();
+        let publisher = hub.clone();
+        let later = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            publisher.publish(EventKind::Reload, data("2"));
+        });
+        let batch = subscription
+            .next_batch(Duration::from_millis(50))
+            .await
+            .unwrap();
+        later.await.unwrap();
+        let texts: Vec<&str> = batch.iter().map(|e| e.data.as_ref()).collect();
+        assert_eq!(texts, ["1", "2"]);
+        assert_eq!(start.elapsed(), Duration::from_millis(50));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_half_full_buffer_ends_the_batch_at_once() {
+        let hub = hub();
+        let mut subscription = hub.subscribe().unwrap();
+        for _ in 0..SUBSCRIBER_BUFFER / 2 {
+            hub.publish(EventKind::Usage, data("u"));
+        }
+        let start = tokio::time::Instant::now();
+        let batch = subscription
+            .next_batch(Duration::from_secs(3600))
+            .await
+            .unwrap();
+        assert_eq!(batch.len(), SUBSCRIBER_BUFFER / 2);
+        assert_eq!(start.elapsed(), Duration::ZERO, "woken without waiting the window");
+        // Publishing at that rate for long never drops a reader that reads in batches.
+        for round in 0..20 {
+            for _ in 0..SUBSCRIBER_BUFFER / 2 {
+                hub.publish(EventKind::Usage, data("u"));
+            }
+            let batch = subscription.next_batch(Duration::from_secs(3600)).await;
+            assert_eq!(batch.map(|b| b.len()), Some(SUBSCRIBER_BUFFER / 2), "{round}");
+        }
+        assert_eq!(hub.dropped_slow(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_subscriber_gets_no_stale_batch() {
+        let hub = hub();
+        let mut subscription = hub.subscribe().unwrap();
+        for _ in 0..=SUBSCRIBER_BUFFER {
+            hub.publish(EventKind::Usage, data("u"));
+        }
+        assert_eq!(hub.dropped_slow(), 1);
+        assert_eq!(
+            subscription.next_batch(Duration::from_millis(50)).await,
+            None
+        );
     }
 
     #[test]

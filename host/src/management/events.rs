@@ -1,7 +1,8 @@
 //! `GET /events`: the live event stream (`text/event-stream`) of the process-wide
 //! [`EventHub`](crate::events::EventHub): `usage`, `credential`, `plugin` and `reload` events,
 //! each `event: <kind>` and `data: <one line of JSON>`, and a comment every
-//! [`KEEPALIVE`] so proxies and browsers keep the connection.
+//! [`KEEPALIVE`] so proxies and browsers keep the connection. Events are written in batches:
+//! those that arrive within [`BATCH_WINDOW`] of the first go out in one chunk.
 //!
 //! At most [`MAX_SUBSCRIBERS`](crate::events::MAX_SUBSCRIBERS) streams are open at once (more:
 //! 429). A stream ends when its subscriber falls behind (the hub drops it), when the login it
@@ -31,6 +32,10 @@ pub(crate) const KEEPALIVE: Duration = Duration::from_secs(15);
 
 /// The first bytes of a stream: the subscription is in place.
 const OPENED: &[u8] = b": connected\n\n";
+
+/// How long a stream gathers events after the first before writing them in one chunk (less
+/// when its buffer is half full): at 1,000 events a second, 20 writes instead of 1,000.
+pub(crate) const BATCH_WINDOW: Duration = Duration::from_millis(50);
 
 /// The keepalive comment.
 const KEEPALIVE_COMMENT: &[u8] = b": keepalive\n\n";
@@ -97,7 +102,7 @@ impl EventStream {
         let mut watch_reloads = true;
         loop {
             tokio::select! {
-                event = self.subscription.next() => return event.map(|e| frame(&e)),
+                batch = self.subscription.next_batch(BATCH_WINDOW) => return batch.map(|b| frames(&b)),
                 changed = self.reloads.changed(), if watch_reloads => match changed {
                     Ok(()) if self.revoked() => return None,
                     Ok(()) => {}
@@ -119,11 +124,16 @@ impl EventStream {
     }
 }
 
-/// An event as SSE bytes.
-fn frame(event: &Event) -> Bytes {
-    Bytes::from(format!(
-        "event: {}\ndata: {}\n\n",
-        event.kind.name(),
-        event.data
-    ))
+/// Events as SSE bytes, one write for all of them.
+fn frames(events: &[Event]) -> Bytes {
+    let size = events.iter().map(|e| e.data.len() + 24).sum();
+    let mut text = String::with_capacity(size);
+    for event in events {
+        text.push_str("event: ");
+        text.push_str(event.kind.name());
+        text.push_str("\ndata: ");
+        text.push_str(&event.data);
+        text.push_str("\n\n");
+    }
+    Bytes::from(text)
 }
