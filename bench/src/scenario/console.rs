@@ -57,6 +57,11 @@ fn window(seconds: Duration) -> Duration {
     POLL_EVERY * periods as u32
 }
 
+/// The poll periods in `window`.
+fn poll_periods(window: Duration) -> u32 {
+    (window.as_secs() / POLL_EVERY.as_secs()) as u32
+}
+
 /// What one leg measured.
 struct Leg {
     /// The proxy's CPU time (user + system) over the leg.
@@ -176,7 +181,7 @@ async fn leg(
     };
     let cpu_before = switchyard.cpu_time()?;
     if let Some(console) = &mut console {
-        console.start_polling();
+        console.start_polling(poll_periods(window));
     }
     let run = load::paced(target, spec, RATE, window, &prefix, answered).await?;
     let cpu = switchyard.cpu_time()?.saturating_sub(cpu_before);
@@ -345,6 +350,8 @@ mod tests {
         assert_eq!(window(Duration::from_secs(10)), Duration::from_secs(10));
         assert_eq!(window(Duration::from_secs(11)), Duration::from_secs(15));
         assert_eq!(window(Duration::from_secs(20)), Duration::from_secs(20));
+        assert_eq!(poll_periods(window(Duration::from_secs(4))), 2);
+        assert_eq!(poll_periods(window(Duration::from_secs(11))), 3);
     }
 
     #[test]

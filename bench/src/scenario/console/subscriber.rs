@@ -84,13 +84,15 @@ impl Console {
     }
 
     /// Starts polling [`POLLED`] now and every [`POLL_EVERY`], one after another on one
-    /// keep-alive connection, as the console's views do.
-    pub(crate) fn start_polling(&mut self) {
+    /// keep-alive connection, as the console's views do, `rounds` times in all (so a window of
+    /// `rounds` poll periods holds exactly that many, even when its last answer comes a little
+    /// after the next period would begin).
+    pub(crate) fn start_polling(&mut self, rounds: u32) {
         let (addr, key, polls) = (self.addr, self.key.clone(), self.polls.clone());
         self.poller = Some(tokio::spawn(async move {
             let mut sender = load::connect(addr).await?;
             let mut ticks = tokio::time::interval(POLL_EVERY);
-            loop {
+            for _ in 0..rounds {
                 ticks.tick().await;
                 for path in POLLED {
                     let path = format!("{MANAGEMENT}{path}");
@@ -104,6 +106,8 @@ impl Console {
                     polls.fetch_add(1, Ordering::Relaxed);
                 }
             }
+            // Done: the connection closes, and `close` finds the task finished.
+            Ok(())
         }));
     }
 
