@@ -163,17 +163,16 @@ async fn leg(
     let prefix = format!("{}{round}-", if with_console { "c" } else { "n" });
     let total = u64::from(RATE) * window.as_secs();
     let timeline = Arc::new(Timeline::new(total));
-    let mut console = match with_console {
-        true => Some(
-            Console::open(
-                switchyard.addr,
-                MANAGEMENT_KEY,
-                prefix.clone(),
-                timeline.clone(),
-            )
-            .await?,
-        ),
-        false => None,
+    let mut console = if with_console {
+        let opened = Console::open(
+            switchyard.addr,
+            MANAGEMENT_KEY,
+            prefix.clone(),
+            timeline.clone(),
+        );
+        Some(opened.await?)
+    } else {
+        None
     };
     let answered = {
         let timeline = timeline.clone();
