@@ -1,6 +1,10 @@
 //! The load generator: HTTP/1.1 keep-alive connections driven by hyper, timing into HDR
 //! histograms.
 
+mod paced;
+
+pub(crate) use paced::{paced, request_id};
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -66,9 +70,19 @@ pub(crate) async fn once(
     target: &Target,
     spec: &Spec,
 ) -> Result<Duration> {
+    send(sender, target, request(target, spec)).await
+}
+
+/// Sends `request` (to `target`) and reads the whole answer; returns the time it took (an
+/// error for a non-2xx).
+async fn send(
+    sender: &mut SendRequest<Full<Bytes>>,
+    target: &Target,
+    request: Request<Full<Bytes>>,
+) -> Result<Duration> {
     sender.ready().await?;
     let started = Instant::now();
-    let response = sender.send_request(request(target, spec)).await?;
+    let response = sender.send_request(request).await?;
     let status = response.status();
     response.into_body().collect().await?;
     if !status.is_success() {

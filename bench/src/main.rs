@@ -29,7 +29,8 @@ struct Args {
     /// Rounds of each interleaved measurement.
     #[arg(long, default_value_t = 3)]
     rounds: u32,
-    /// Seconds of each throughput round.
+    /// Seconds of each throughput round (the console scenario's legs round it up to whole
+    /// 5-second poll periods, at least 10 s).
     #[arg(long, default_value_t = 4)]
     seconds: u64,
     /// Requests per latency round.
@@ -100,6 +101,10 @@ enum Scenario {
     /// an API key on the same mock, in the same rounds: added latency at one client, requests
     /// per second and CPU per request at 64 connections (its own mock and switchyard).
     Token,
+    /// The console's cost: the proxy's CPU at 1,000 proxied req/s (open loop) with no console
+    /// and with one console subscriber (event stream plus polling), in the same rounds, and
+    /// the delay from an answer to its `usage` event on the stream.
+    Console,
 }
 
 impl Args {
@@ -154,6 +159,9 @@ async fn run(args: &Args) -> Result<Summary> {
     if args.wants(Scenario::Token) {
         let (rounds, requests) = (args.rounds, args.requests);
         scenario::token::run(&bin, work.path(), rounds, requests, seconds, &mut summary).await?;
+    }
+    if args.wants(Scenario::Console) {
+        scenario::console::run(&bin, work.path(), args.rounds, seconds, &mut summary).await?;
     }
     Ok(summary)
 }

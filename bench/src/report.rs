@@ -53,6 +53,12 @@ pub(crate) struct Summary {
     pub rps_token_api_key: Option<f64>,
     pub cpu_us_per_request_token: Option<f64>,
     pub cpu_us_per_request_token_api_key: Option<f64>,
+    pub console_rps: Option<f64>,
+    pub cpu_percent_no_console: Option<f64>,
+    pub cpu_percent_one_console: Option<f64>,
+    pub console_event_delay_p50_us: Option<f64>,
+    pub console_event_delay_p99_us: Option<f64>,
+    pub console_events_missing: Option<u64>,
     pub commit: String,
 }
 
@@ -83,6 +89,18 @@ impl Summary {
     /// The same at p99.
     pub(crate) fn token_over_api_key_latency_p99_us(&self) -> Option<f64> {
         Some(self.token_added_latency_p99_us? - self.token_api_key_added_latency_p99_us?)
+    }
+
+    /// What one console subscriber adds to the proxy's CPU at the console scenario's load, in
+    /// percentage points of one core (same rounds).
+    pub(crate) fn console_cpu_added_points(&self) -> Option<f64> {
+        Some(self.cpu_percent_one_console? - self.cpu_percent_no_console?)
+    }
+
+    /// The same as a percentage of the proxy's CPU without a console: the figure issue 21
+    /// wants under 1 %.
+    pub(crate) fn console_cpu_added_share_percent(&self) -> Option<f64> {
+        Some(self.console_cpu_added_points()? / self.cpu_percent_no_console? * 100.0)
     }
 
     /// The flat JSON object of `target/bench/summary.json`.
@@ -129,9 +147,12 @@ impl Summary {
             "cpu_us_per_request_translated_passthrough": self.cpu_us_per_request_translated_passthrough,
             "commit": self.commit,
         });
-        if let (Some(summary), Value::Object(token)) = (summary.as_object_mut(), self.token_json())
-        {
-            summary.extend(token);
+        if let Some(object) = summary.as_object_mut() {
+            for part in [self.token_json(), self.console_json()] {
+                if let Value::Object(part) = part {
+                    object.extend(part);
+                }
+            }
         }
         summary
     }
@@ -151,6 +172,20 @@ impl Summary {
             "rps_ratio_token": self.rps_ratio_token(),
             "cpu_us_per_request_token": self.cpu_us_per_request_token,
             "cpu_us_per_request_token_api_key": self.cpu_us_per_request_token_api_key,
+        })
+    }
+
+    /// The console scenario's figures (apart, as [`Summary::token_json`]).
+    fn console_json(&self) -> Value {
+        json!({
+            "console_rps": self.console_rps,
+            "cpu_percent_no_console": self.cpu_percent_no_console,
+            "cpu_percent_one_console": self.cpu_percent_one_console,
+            "console_cpu_added_points": self.console_cpu_added_points(),
+            "console_cpu_added_share_percent": self.console_cpu_added_share_percent(),
+            "console_event_delay_p50_us": self.console_event_delay_p50_us,
+            "console_event_delay_p99_us": self.console_event_delay_p99_us,
+            "console_events_missing": self.console_events_missing,
         })
     }
 
@@ -365,6 +400,41 @@ impl Summary {
                 f(self.cpu_us_per_request_token_api_key, 1),
                 "",
             ),
+            (
+                "console scenario: proxied req/s (open loop)",
+                f(self.console_rps, 0),
+                "1000",
+            ),
+            (
+                "proxy CPU, no console (% of a core)",
+                f(self.cpu_percent_no_console, 2),
+                "",
+            ),
+            (
+                "proxy CPU, one console (% of a core)",
+                f(self.cpu_percent_one_console, 2),
+                "",
+            ),
+            (
+                "one console adds (points of a core)",
+                f(self.console_cpu_added_points(), 2),
+                "",
+            ),
+            (
+                "one console adds (% of proxy CPU)",
+                f(self.console_cpu_added_share_percent(), 1),
+                "< 1",
+            ),
+            (
+                "usage event after answer p50 / p99 (µs)",
+                format!(
+                    "{} / {}",
+                    f(self.console_event_delay_p50_us, 0),
+                    f(self.console_event_delay_p99_us, 0)
+                ),
+                "",
+            ),
+            ("usage events missing", u(self.console_events_missing), "0"),
         ];
         println!("\n{:<48} {:>12}  target", "measure", "value");
         for (name, value, target) in rows {
@@ -411,6 +481,41 @@ mod tests {
         assert_eq!(json["cpu_us_per_request_token_api_key"], 70.0);
         assert_eq!(json["commit"], "abc1234", "the other fields stay");
         assert!(json["rps_translated"].is_null());
+    }
+
+    #[test]
+    fn the_console_figures_and_their_difference_reach_the_json() {
+        let summary = Summary {
+            console_rps: Some(1000.0),
+            cpu_percent_no_console: Some(8.0),
+            cpu_percent_one_console: Some(8.5),
+            console_event_delay_p50_us: Some(150.0),
+            console_event_delay_p99_us: Some(900.0),
+            console_events_missing: Some(0),
+            commit: "abc1234".to_owned(),
+            ..Summary::default()
+        };
+        let json = summary.to_json();
+        assert_eq!(json["cpu_percent_no_console"], 8.0);
+        assert_eq!(json["cpu_percent_one_console"], 8.5);
+        assert_eq!(json["console_cpu_added_points"], 0.5);
+        assert_eq!(json["console_cpu_added_share_percent"], 6.25);
+        assert_eq!(json["console_event_delay_p99_us"], 900.0);
+        assert_eq!(json["console_events_missing"], 0);
+        assert_eq!(json["console_rps"], 1000.0);
+        assert_eq!(json["commit"], "abc1234", "the other fields stay");
+        assert!(json["rps_token"].is_null(), "the token part is still there");
+    }
+
+    #[test]
+    fn console_comparisons_need_both_legs() {
+        let summary = Summary {
+            cpu_percent_one_console: Some(8.5),
+            ..Summary::default()
+        };
+        let json = summary.to_json();
+        assert!(json["console_cpu_added_points"].is_null());
+        assert!(json["console_cpu_added_share_percent"].is_null());
     }
 
     #[test]

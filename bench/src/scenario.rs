@@ -1,6 +1,7 @@
 //! The measurements, one module each, and the processes they share.
 
 pub(crate) mod cache_hits;
+pub(crate) mod console;
 pub(crate) mod interleaved;
 pub(crate) mod latency;
 pub(crate) mod micro;
