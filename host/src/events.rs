@@ -208,12 +208,21 @@ impl Subscription {
         Some(event)
     }
 
-    /// The next events, at least one: waits for one, then up to `window` more (less once the
-    /// buffer is half full) and takes everything buffered then. `None` once the hub dropped
-    /// this subscriber. One wake-up and one write per window instead of one per event is what
-    /// keeps a stream cheap under load.
+    /// The next events, at least one: waits for one, then [`Subscription::gather`]s. Not
+    /// cancel-safe once the first event is in (a `select!` arm should await [`next`] and
+    /// then `gather`).
+    ///
+    /// [`next`]: Subscription::next
     pub async fn next_batch(&mut self, window: Duration) -> Option<Vec<Event>> {
         let first = self.next().await?;
+        self.gather(first, window).await
+    }
+
+    /// `first` and the events that follow within `window` (less once the buffer is half
+    /// full): everything buffered then. `None` once the hub dropped this subscriber. One
+    /// wake-up and one write per window instead of one per event is what keeps a stream cheap
+    /// under load.
+    pub async fn gather(&mut self, first: Event, window: Duration) -> Option<Vec<Event>> {
         tokio::select! {
             () = tokio::time::sleep(window) => {}
             () = self.half_full.notified() => {}
@@ -297,14 +306,22 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(batch.len(), SUBSCRIBER_BUFFER / 2);
-        assert_eq!(start.elapsed(), Duration::ZERO, "woken without waiting the window");
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "woken without waiting the window"
+        );
         // Publishing at that rate for long never drops a reader that reads in batches.
         for round in 0..20 {
             for _ in 0..SUBSCRIBER_BUFFER / 2 {
                 hub.publish(EventKind::Usage, data("u"));
             }
             let batch = subscription.next_batch(Duration::from_secs(3600)).await;
-            assert_eq!(batch.map(|b| b.len()), Some(SUBSCRIBER_BUFFER / 2), "{round}");
+            assert_eq!(
+                batch.map(|b| b.len()),
+                Some(SUBSCRIBER_BUFFER / 2),
+                "{round}"
+            );
         }
         assert_eq!(hub.dropped_slow(), 0);
     }

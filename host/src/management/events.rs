@@ -102,7 +102,11 @@ impl EventStream {
         let mut watch_reloads = true;
         loop {
             tokio::select! {
-                batch = self.subscription.next_batch(BATCH_WINDOW) => return batch.map(|b| frames(&b)),
+                // `next` is cancel-safe; the gathering after it runs outside the select.
+                event = self.subscription.next() => {
+                    let batch = self.subscription.gather(event?, BATCH_WINDOW).await?;
+                    return Some(frames(&batch));
+                }
                 changed = self.reloads.changed(), if watch_reloads => match changed {
                     Ok(()) if self.revoked() => return None,
                     Ok(()) => {}
