@@ -1,173 +1,133 @@
-// The switchyard operator console: login, then the Credentials view. No framework; every API
-// call sends the management key as `Authorization: Bearer` (kept in sessionStorage only).
+// The switchyard operator console's shell: login, the view menu (one view per `#hash`), the
+// live event stream, and polling every 5 s while the stream is down. Each view is a module
+// with `id`, `title`, `mount(section)`, `refresh()` and optionally `event(e)`, `tick()` and
+// `pollWhileLive` (refresh on the 5 s timer even while events arrive).
 
-const KEY = "switchyard.management-key";
-const API = "/v0/management";
-const REFRESH_MS = 5000;
+import { ApiError, EventStream, api, forgetKey, key, setKey } from "./api.js";
+import { $, el } from "./dom.js";
+import credentials from "./credentials.js";
+import overview from "./overview.js";
+import sessions from "./sessions.js";
+import plugins from "./plugins.js";
+import config from "./config.js";
+import usage from "./usage.js";
 
-const $ = (id) => document.getElementById(id);
+const POLL_MS = 5000;
+const VIEWS = [overview, credentials, sessions, plugins, config, usage];
 
-let credentials = [];
-let sort = { field: "id", ascending: true };
-let timer = null;
+let current = null;
+let live = false;
+let poller = null;
 let ticker = null;
-let fetchedAt = 0;
+const stream = new EventStream(onEvent, onStreamState, POLL_MS);
 
-/** Calls the management API; throws an Error carrying the API's message on a non-2xx answer. */
-async function api(path) {
-  const response = await fetch(API + path, {
-    headers: { Authorization: "Bearer " + sessionStorage.getItem(KEY) },
-    cache: "no-store",
-  });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const error = new Error(body.error || `HTTP ${response.status}`);
-    error.status = response.status;
-    throw error;
-  }
-  return body;
+function viewFor(hash) {
+  const id = hash.replace(/^#/, "");
+  return VIEWS.find((v) => v.id === id) || VIEWS[0];
 }
 
-function show(loggedIn) {
+/** Shows the view the URL's hash names and loads it. */
+async function route() {
+  const view = viewFor(location.hash);
+  current = view;
+  for (const v of VIEWS) $(v.id).hidden = v !== view;
+  for (const link of $("views").querySelectorAll("a")) {
+    if (link.getAttribute("href") === "#" + view.id) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  await refresh(view);
+}
+
+/** Refreshes `view`, showing a failure in the page's status line. */
+async function refresh(view) {
+  try {
+    await view.refresh();
+    if (view === current) $("status-error").textContent = "";
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+      logOut(error.message);
+    } else if (view === current) {
+      $("status-error").textContent = `${view.title}: ${error.message}`;
+    }
+  }
+}
+
+function onEvent(event) {
+  for (const view of VIEWS) {
+    if (view.event) view.event(event, view === current);
+  }
+}
+
+function onStreamState(up) {
+  live = up;
+  $("live-state").textContent = up ? "live" : "polling every 5 s";
+  $("live-state").className = up ? "badge live" : "badge";
+}
+
+function showLoggedIn(loggedIn) {
   $("login").hidden = loggedIn;
   $("nav").hidden = !loggedIn;
-  $("credentials").hidden = !loggedIn;
+  $("status").hidden = !loggedIn;
+  for (const v of VIEWS) $(v.id).hidden = true;
 }
 
 async function logIn(event) {
   event.preventDefault();
-  const key = $("key").value;
-  sessionStorage.setItem(KEY, key);
+  setKey($("key").value);
   $("login-error").textContent = "";
   try {
-    await loadCredentials();
-    $("key").value = "";
-    show(true);
-    start();
+    // Any authenticated call proves the key; the credentials list is small.
+    await api("/credentials");
   } catch (error) {
-    sessionStorage.removeItem(KEY);
+    forgetKey();
     $("login-error").textContent = error.message;
+    return;
   }
-}
-
-function logOut() {
-  sessionStorage.removeItem(KEY);
-  clearInterval(timer);
-  clearInterval(ticker);
-  timer = null;
-  ticker = null;
-  credentials = [];
-  render();
-  show(false);
-  $("key").focus();
-}
-
-async function loadCredentials() {
-  const body = await api("/credentials");
-  credentials = body.credentials;
-  fetchedAt = Date.now();
-  $("credentials-updated").textContent = "updated " + new Date(fetchedAt).toLocaleTimeString();
-  render();
+  $("key").value = "";
+  start();
 }
 
 function start() {
-  clearInterval(timer);
-  timer = setInterval(async () => {
-    try {
-      await loadCredentials();
-      $("credentials-error").textContent = "";
-    } catch (error) {
-      if (error.status === 401 || error.status === 403) {
-        logOut();
-        $("login-error").textContent = error.message;
-      } else {
-        $("credentials-error").textContent = error.message;
-      }
-    }
-  }, REFRESH_MS);
-  // The cooling countdowns tick between refreshes.
+  showLoggedIn(true);
+  onStreamState(false);
+  stream.start();
+  clearInterval(poller);
+  poller = setInterval(() => {
+    if (current && (!live || current.pollWhileLive)) refresh(current);
+  }, POLL_MS);
   clearInterval(ticker);
-  ticker = setInterval(renderCountdowns, 1000);
+  ticker = setInterval(() => {
+    if (current && current.tick) current.tick();
+  }, 1000);
+  route();
 }
 
-/** Seconds left until an RFC 3339 time, never negative. */
-function secondsUntil(time) {
-  return Math.max(0, Math.ceil((Date.parse(time) - Date.now()) / 1000));
-}
-
-function stateText(credential) {
-  const cooldowns = Object.entries(credential.cooldowns || {});
-  if (credential.state === "cooling" && cooldowns.length) {
-    return cooldowns
-      .map(([model, c]) => `cooling ${model} ${secondsUntil(c.until)} s`)
-      .join(", ");
-  }
-  if (credential.state === "token_unavailable") {
-    return `token unavailable: ${credential.message || ""}`;
-  }
-  return credential.state;
-}
-
-function cell(text, className) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
-}
-
-function render() {
-  const filter = $("filter").value.trim().toLowerCase();
-  const rows = credentials
-    .filter((c) =>
-      !filter ||
-      [c.id, c.kind, c.label, c.state].some((v) => String(v || "").toLowerCase().includes(filter)))
-    .sort((a, b) => {
-      const [x, y] = [a[sort.field], b[sort.field]];
-      const order = typeof x === "number" ? x - y : String(x).localeCompare(String(y));
-      return sort.ascending ? order : -order;
-    });
-  const tbody = $("credentials-table").tBodies[0];
-  tbody.replaceChildren(
-    ...rows.map((c) => {
-      const tr = document.createElement("tr");
-      tr.dataset.id = c.id;
-      const expiry = c.token && c.token.expires_at
-        ? new Date(c.token.expires_at).toLocaleString()
-        : "—";
-      tr.append(
-        cell(c.id),
-        cell(c.kind),
-        cell(c.label),
-        cell(String(c.priority), "number"),
-        cell(String(c.weight), "number"),
-        cell(stateText(c), "state state-" + c.state),
-        cell(String(c.successes), "number"),
-        cell(String(c.failures), "number"),
-        cell(expiry),
-      );
-      return tr;
-    }),
-  );
-}
-
-function renderCountdowns() {
-  if (credentials.some((c) => c.state === "cooling")) render();
+function logOut(message) {
+  forgetKey();
+  stream.stop();
+  clearInterval(poller);
+  clearInterval(ticker);
+  poller = ticker = null;
+  current = null;
+  showLoggedIn(false);
+  $("login-error").textContent = message || "";
+  $("key").focus();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  $("login-form").addEventListener("submit", logIn);
-  $("logout").addEventListener("click", logOut);
-  $("filter").addEventListener("input", render);
-  for (const button of document.querySelectorAll("th button[data-sort]")) {
-    button.addEventListener("click", () => {
-      const field = button.dataset.sort;
-      sort = { field, ascending: sort.field === field ? !sort.ascending : true };
-      render();
-    });
+  const menu = $("views");
+  for (const view of VIEWS) {
+    menu.append(el("a", { href: "#" + view.id }, view.title));
+    view.mount($(view.id));
   }
-  if (sessionStorage.getItem(KEY)) {
-    loadCredentials().then(() => { show(true); start(); }, () => logOut());
+  $("login-form").addEventListener("submit", logIn);
+  $("logout").addEventListener("click", () => logOut());
+  window.addEventListener("hashchange", () => {
+    if (key()) route();
+  });
+  if (key()) {
+    api("/credentials").then(start, (error) => logOut(error.message));
   } else {
-    show(false);
+    showLoggedIn(false);
   }
 });

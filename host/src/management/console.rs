@@ -21,13 +21,28 @@ use super::{Management, client_of};
 /// The page.
 const INDEX: &str = include_str!("../../console/index.html");
 
+/// A JavaScript module of the console, by file name.
+macro_rules! script {
+    ($name:literal) => {
+        (
+            $name,
+            "text/javascript; charset=utf-8",
+            include_str!(concat!("../../console/", $name)),
+        )
+    };
+}
+
 /// The console's files under `/console/`: name, content type, content.
 const ASSETS: &[(&str, &str, &str)] = &[
-    (
-        "console.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../console/console.js"),
-    ),
+    script!("console.js"),
+    script!("api.js"),
+    script!("dom.js"),
+    script!("overview.js"),
+    script!("credentials.js"),
+    script!("sessions.js"),
+    script!("plugins.js"),
+    script!("config.js"),
+    script!("usage.js"),
     (
         "console.css",
         "text/css; charset=utf-8",
