@@ -138,7 +138,9 @@ function upload(files) {
   for (const file of files) form.append("file", file, file.name);
   act(() => api("/auth-files", { method: "POST", body: form }), (answer) => {
     if (answer.status !== "partial") return `uploaded ${files.map((f) => f.name).join(", ")}`;
-    const failed = (answer.failed || []).map((f) => `${f.name}: ${f.error}`).join("; ");
+    const failed = (answer.failed || [])
+      .map((f) => (String(f.error).startsWith(f.name) ? f.error : `${f.name}: ${f.error}`))
+      .join("; ");
     return `uploaded ${answer.uploaded} of ${files.length} files; failed: ${failed}`;
   });
 }

@@ -80,7 +80,9 @@ async fn disabling_a_config_credential_in_the_page_makes_requests_avoid_it() {
     // Round robin over both keys: two requests use both.
     assert_eq!(served_by(&proxy, 2).await.len(), 2);
 
-    browser.text_when(&format!("{row} button.toggle"), |t| t == "Disable").await;
+    browser
+        .text_when(&format!("{row} button.toggle"), |t| t == "Disable")
+        .await;
     browser.click(&format!("{row} button.toggle")).await;
     browser
         .text_when(&format!("{row} td.state"), |t| t == "disabled")
@@ -160,9 +162,7 @@ async fn an_auth_file_uploaded_through_the_page_serves_and_is_deleted_through_th
         .await
         .unwrap();
     assert!(dialog.is_displayed().await.unwrap());
-    let prompt = browser
-        .text_when("#delete-name", |t| !t.is_empty())
-        .await;
+    let prompt = browser.text_when("#delete-name", |t| !t.is_empty()).await;
     assert!(prompt.contains("uploaded.json"), "{prompt}");
     browser.screenshot("credentials-delete-dialog").await;
     browser.click("#delete-cancel").await;
@@ -172,7 +172,10 @@ async fn an_auth_file_uploaded_through_the_page_serves_and_is_deleted_through_th
     browser.click(&delete).await;
     assert!(dialog.is_displayed().await.unwrap());
     let focused = browser.client.active_element().await.unwrap();
-    assert_eq!(focused.attr("id").await.unwrap().as_deref(), Some("delete-cancel"));
+    assert_eq!(
+        focused.attr("id").await.unwrap().as_deref(),
+        Some("delete-cancel")
+    );
     focused.send_keys(&Key::Escape.to_string()).await.unwrap();
     assert!(!dialog.is_displayed().await.unwrap());
     assert!(proxy.auth_dir().join("uploaded.json").exists());
