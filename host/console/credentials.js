@@ -198,7 +198,13 @@ function render() {
       const order = typeof x === "number" ? x - y : String(x).localeCompare(String(y));
       return sort.ascending ? order : -order;
     });
-  $("credentials-table").tBodies[0].replaceChildren(
+  const body = $("credentials-table").tBodies[0];
+  // Rows are drawn anew (every second while one cools): a focused action button keeps focus.
+  const active = document.activeElement;
+  const focused = body.contains(active) && active.tagName === "BUTTON"
+    ? `tr[data-id="${CSS.escape(active.closest("tr").dataset.id)}"] button.${active.className}`
+    : null;
+  body.replaceChildren(
     ...rows.map((c) => el("tr", { "data-id": c.id },
       cell(c.id),
       cell(c.kind),
@@ -212,6 +218,10 @@ function render() {
       actions(c),
     )),
   );
+  if (focused) {
+    const again = body.querySelector(focused);
+    if (again) again.focus();
+  }
 }
 
 /** A credential event: reload the list (at most one load at a time). */

@@ -90,6 +90,9 @@ async fn disabling_a_config_credential_in_the_page_makes_requests_avoid_it() {
     browser
         .text_when(&format!("{row} button.toggle"), |t| t == "Enable")
         .await;
+    // Drawn anew, the row's button keeps the focus the click gave it.
+    let focused = browser.client.active_element().await.unwrap();
+    assert_eq!(focused.text().await.unwrap(), "Enable");
     let keys = served_by(&proxy, 4).await;
     assert_eq!(keys, BTreeSet::from(["console-b".to_owned()]));
     browser.screenshot("credentials-disabled").await;
