@@ -195,7 +195,9 @@ async function save() {
   } catch (error) {
     const body = error.body || {};
     const line = errorLine(body);
-    const where = line ? ` (line ${line}${body.column ? `, column ${body.column}` : ""})` : "";
+    const place = [line && `line ${line}`, line && body.column && `column ${body.column}`,
+      body.key && `key ${Array.isArray(body.key) ? body.key.join(".") : body.key}`].filter(Boolean);
+    const where = place.length ? ` (${place.join(", ")})` : "";
     say(`Not saved${where}: ${failure(error)}`, true);
     numberLines(line);
     if (line) selectLine(editor, line);
