@@ -118,6 +118,23 @@ async fn a_config_edit_with_an_error_is_shown_at_its_line_and_a_valid_one_applie
     browser.screenshot("config-error-dark").await;
     browser.set_dark(false).await;
 
+    // A value the validation refuses, on line 3: shown there with its key, nothing written.
+    let refused = format!("# edited\nplugins:\n  max-file-mib: 0\n{text}");
+    browser.fill("#yaml-text", &refused).await;
+    browser.click("#yaml-save").await;
+    let message = browser
+        .text_when("#yaml-message", |t| t.contains("max-file-mib"))
+        .await;
+    assert!(
+        message.starts_with("Not saved (line 3, column 3, key plugins.max-file-mib)"),
+        "{message}"
+    );
+    browser
+        .text_when("#yaml-gutter .error-line", |t| t == "3")
+        .await;
+    assert_eq!(std::fs::read(proxy.config_path()).unwrap(), before);
+    assert_eq!(generation(&proxy), generation_before);
+
     // A valid edit: written, applied in a new generation, visible in its control.
     let valid = format!("request-retry: 7\n{}", String::from_utf8_lossy(&before));
     browser.fill("#yaml-text", &valid).await;
