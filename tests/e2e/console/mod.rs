@@ -5,6 +5,9 @@ mod actions;
 mod browser;
 mod config;
 mod credentials;
+mod keyboard;
+mod live;
+mod plugins;
 mod serving;
 
 use switchyard_mock::MockUpstream;
