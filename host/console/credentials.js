@@ -1,5 +1,6 @@
 // The Credentials view: every credential of the config lists and `auth-dir`, sortable and
-// filterable, with a live countdown for each cooling model.
+// filterable, with a live countdown for each cooling model; per row Disable / Enable (and
+// Delete, behind a confirmation, for an auth file), and an upload area for auth files.
 
 import { api } from "./api.js";
 import { $, cell, el, localTime, secondsUntil } from "./dom.js";
@@ -28,10 +29,137 @@ function mount(section) {
           COLUMNS.map(([field, title]) => el("th", { scope: "col" },
             el("button", { type: "button", "data-sort": field, onclick: () => sortBy(field) },
               title))),
-          el("th", { scope: "col" }, "Token expires"))),
+          el("th", { scope: "col" }, "Token expires"),
+          el("th", { scope: "col" }, "Actions"))),
         el("tbody"))),
+    el("p", { id: "credentials-message", class: "message", role: "status" }),
+    uploadArea(),
+    deleteDialog(),
   );
   section.setAttribute("aria-labelledby", "credentials-title");
+}
+
+/** The upload area: a drop zone for `.json` files, with a file input as the keyboard path. */
+function uploadArea() {
+  const zone = el("div", { id: "upload-zone", class: "drop-zone",
+    ondragenter: dragOver, ondragover: dragOver,
+    ondragleave: () => zone.classList.remove("dragging"),
+    ondrop: (event) => {
+      event.preventDefault();
+      zone.classList.remove("dragging");
+      upload([...event.dataTransfer.files]);
+    } },
+  el("label", { for: "upload-input" }, "Drop auth files (.json) here, or choose them:"),
+  el("input", { id: "upload-input", type: "file", accept: ".json,application/json", multiple: true,
+    onchange: (event) => {
+      const files = [...event.target.files];
+      event.target.value = "";
+      upload(files);
+    } }));
+  return zone;
+}
+
+function dragOver(event) {
+  event.preventDefault();
+  event.dataTransfer.dropEffect = "copy";
+  event.currentTarget.classList.add("dragging");
+}
+
+/** The confirmation asked before a delete: Cancel (focused first) or Delete. */
+function deleteDialog() {
+  return el("dialog", { id: "delete-dialog", "aria-labelledby": "delete-title" },
+    el("h3", { id: "delete-title" }, "Delete auth file"),
+    el("p", { id: "delete-name" }),
+    el("div", { class: "dialog-buttons" },
+      el("button", { type: "button", id: "delete-cancel", autofocus: true,
+        onclick: () => $("delete-dialog").close() }, "Cancel"),
+      el("button", { type: "button", id: "delete-confirm", class: "danger",
+        onclick: confirmDelete }, "Delete")));
+}
+
+/** The auth file of a credential (its file name), or null for one from the config. */
+function fileName(credential) {
+  const source = String(credential.source || "");
+  if (!source.startsWith("file:")) return null;
+  return source.slice(5).split("/").pop();
+}
+
+/** Shows the outcome of an action: `error` in the error colour, else as a note. */
+function say(text, error = false) {
+  const line = $("credentials-message");
+  line.textContent = text;
+  line.classList.toggle("error", error);
+}
+
+/** An API failure's own message (`message` when the API adds one to its error code). */
+function failure(error) {
+  const body = error.body || {};
+  return body.message || error.message;
+}
+
+/** Runs `action`, says how it went, and loads the list again either way. */
+async function act(action, done) {
+  try {
+    const answer = await action();
+    say(done(answer), answer && answer.status === "partial");
+  } catch (error) {
+    say(failure(error), true);
+  }
+  await refresh().catch((error) => say(failure(error), true));
+}
+
+function setDisabled(credential, disabled) {
+  // An auth file is named by its file name, a config credential by its id.
+  const name = fileName(credential) || credential.id;
+  act(() => api("/auth-files/status", { method: "PATCH", json: { name, disabled } }),
+    () => `${credential.id} ${disabled ? "disabled" : "enabled"}`);
+}
+
+let pendingDelete = null;
+
+function askDelete(name) {
+  pendingDelete = name;
+  $("delete-name").textContent = `Delete ${name} from the auth folder? This cannot be undone.`;
+  $("delete-dialog").showModal();
+  $("delete-cancel").focus();
+}
+
+function confirmDelete() {
+  const name = pendingDelete;
+  $("delete-dialog").close();
+  if (!name) return;
+  act(() => api("/auth-files?name=" + encodeURIComponent(name), { method: "DELETE" }),
+    () => `${name} deleted`);
+}
+
+function upload(files) {
+  if (!files.length) return;
+  const form = new FormData();
+  for (const file of files) form.append("file", file, file.name);
+  act(() => api("/auth-files", { method: "POST", body: form }), (answer) => {
+    if (answer.status !== "partial") return `uploaded ${files.map((f) => f.name).join(", ")}`;
+    const failed = (answer.failed || [])
+      .map((f) => (String(f.error).startsWith(f.name) ? f.error : `${f.name}: ${f.error}`))
+      .join("; ");
+    return `uploaded ${answer.uploaded} of ${files.length} files; failed: ${failed}`;
+  });
+}
+
+/** The action buttons of a row. */
+function actions(credential) {
+  const buttons = [];
+  const file = fileName(credential);
+  if (credential.state !== "error") {
+    const disabled = credential.state === "disabled";
+    buttons.push(el("button", { type: "button", class: "toggle",
+      "aria-label": `${disabled ? "Enable" : "Disable"} ${credential.id}`,
+      onclick: () => setDisabled(credential, !disabled) }, disabled ? "Enable" : "Disable"));
+  }
+  if (file) {
+    buttons.push(el("button", { type: "button", class: "delete",
+      "aria-label": `Delete ${file}`, onclick: () => askDelete(file) }, "Delete"));
+  }
+  return el("td", { class: "actions" }, buttons);
 }
 
 function sortBy(field) {
@@ -70,7 +198,13 @@ function render() {
       const order = typeof x === "number" ? x - y : String(x).localeCompare(String(y));
       return sort.ascending ? order : -order;
     });
-  $("credentials-table").tBodies[0].replaceChildren(
+  const body = $("credentials-table").tBodies[0];
+  // Rows are drawn anew (every second while one cools): a focused action button keeps focus.
+  const active = document.activeElement;
+  const focused = body.contains(active) && active.tagName === "BUTTON"
+    ? `tr[data-id="${CSS.escape(active.closest("tr").dataset.id)}"] button.${active.className}`
+    : null;
+  body.replaceChildren(
     ...rows.map((c) => el("tr", { "data-id": c.id },
       cell(c.id),
       cell(c.kind),
@@ -81,8 +215,13 @@ function render() {
       cell(String(c.successes), "number"),
       cell(String(c.failures), "number"),
       cell(c.token && c.token.expires_at ? localTime(c.token.expires_at) : "—"),
+      actions(c),
     )),
   );
+  if (focused) {
+    const again = body.querySelector(focused);
+    if (again) again.focus();
+  }
 }
 
 /** A credential event: reload the list (at most one load at a time). */

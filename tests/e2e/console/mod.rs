@@ -1,7 +1,9 @@
 //! The operator console: how it is served (HTTP), and what an operator sees in a real Chromium
 //! driven through chromedriver (WebDriver), one browser session shared by the browser tests.
 
+mod actions;
 mod browser;
+mod config;
 mod credentials;
 mod keyboard;
 mod live;
