@@ -3,7 +3,10 @@
 
 mod browser;
 mod credentials;
+mod overview;
 mod serving;
+mod sessions;
+mod usage;
 
 use switchyard_mock::MockUpstream;
 
