@@ -144,3 +144,46 @@ async fn the_live_usage_tail_shows_a_request_made_with_curl() {
     proxy.shutdown().await;
     mock.shutdown().await;
 }
+
+#[tokio::test]
+async fn without_the_event_stream_the_usage_view_says_the_tail_is_paused_and_keeps_polling() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = proxy(&mock, "usage-statistics-enabled: true\n").await;
+    // Every event stream slot taken: the console's stream is refused (429).
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        let stream = proxy
+            .client
+            .get(proxy.url("/v0/management/events"))
+            .bearer_auth(SECRET)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stream.status(), 200);
+        held.push(stream);
+    }
+    let browser = Browser::acquire().await;
+    browser
+        .open_console(&proxy.url("/management.html"), SECRET)
+        .await;
+    browser.view("usage").await;
+    let state = browser
+        .text_when("#usage-tail-state", |t| t.contains("paused"))
+        .await;
+    assert!(state.contains("totals refresh every 5 s"), "{state}");
+
+    // The totals still follow the traffic, by polling.
+    curl_messages(proxy.url("/v1/messages")).await;
+    browser
+        .text_when("#usage-total tbody", |t| t.starts_with("1 request "))
+        .await;
+    browser.screenshot("usage-paused").await;
+
+    // A slot frees: the console reconnects and the tail is live again.
+    held.clear();
+    browser
+        .text_when("#usage-tail-state", |t| t.starts_with("Live"))
+        .await;
+    proxy.shutdown().await;
+    mock.shutdown().await;
+}
