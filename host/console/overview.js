@@ -123,12 +123,18 @@ function renderAffinity(sessions) {
   );
 }
 
+/** Sets the Credentials view's filter to `state`, so the link shows those credentials. */
+function filterCredentials(state) {
+  const filter = $("filter");
+  if (filter) filter.value = state;
+}
+
 function renderCredentials(credentials) {
   const byState = new Map();
   for (const c of credentials) byState.set(c.state, (byState.get(c.state) || 0) + 1);
   const items = [...byState.entries()].sort(([a], [b]) => a.localeCompare(b))
     .map(([state, n]) => el("li", { "data-state": state },
-      el("a", { href: "#credentials", class: "state-" + state },
+      el("a", { href: "#credentials", class: "state-" + state, onclick: () => filterCredentials(state) },
         `${count(n)} ${state.replace(/_/g, " ")}`)));
   $("overview-credentials-list").replaceChildren(
     ...(items.length ? items : [el("li", { class: "muted" }, "no credentials")]));

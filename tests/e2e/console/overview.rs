@@ -106,6 +106,33 @@ async fn the_overview_shows_recent_traffic_and_credentials_by_state() {
     browser.screenshot("overview-dark").await;
     browser.set_dark(false).await;
 
+    // A state's count leads to the Credentials view, filtered to that state.
+    browser
+        .click("#overview-credentials-list li[data-state=active] a")
+        .await;
+    let credentials = browser
+        .client
+        .find(fantoccini::Locator::Css("section#credentials"))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + crate::harness::WAIT;
+    while !credentials.is_displayed().await.unwrap() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no Credentials view"
+        );
+        tokio::task::yield_now().await;
+    }
+    let filter = browser
+        .client
+        .find(fantoccini::Locator::Id("filter"))
+        .await
+        .unwrap();
+    assert_eq!(
+        filter.prop("value").await.unwrap().as_deref(),
+        Some("active")
+    );
+
     // A phone-sized screen: no view of these scrolls sideways.
     browser.set_width(390).await;
     for id in ["overview", "sessions", "usage"] {
