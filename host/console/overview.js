@@ -153,7 +153,9 @@ function renderPlugins(plugins) {
 
 function renderReload(reload) {
   const history = Array.isArray(reload.history) ? reload.history : [];
-  const last = history[history.length - 1];
+  // The newest attempt, whichever end of the list it is at.
+  const last = history.reduce((newest, entry) =>
+    (!newest || Date.parse(entry.at) >= Date.parse(newest.at) ? entry : newest), null);
   const result = $("overview-reload-result");
   if (last) {
     result.textContent = `${last.ok ? "applied" : "failed"} at ${localTime(last.at)}` +
