@@ -106,6 +106,17 @@ async fn the_overview_shows_recent_traffic_and_credentials_by_state() {
     browser.screenshot("overview-dark").await;
     browser.set_dark(false).await;
 
+    // A reload that fails shows as the last reload's result (the reload event brings it).
+    let status = proxy.rewrite_config("routing: [not yaml\n").await;
+    assert_eq!(status.failures, 1);
+    let result = browser
+        .text_when("#overview-reload-result", |t| t.contains("failed"))
+        .await;
+    assert!(result.contains(':'), "{result}");
+    let detail = browser.text_when("#overview-reload-detail", |_| true).await;
+    assert!(detail.contains("1 failure"), "{detail}");
+    browser.screenshot("overview-reload-failed").await;
+
     // A state's count leads to the Credentials view, filtered to that state.
     browser
         .click("#overview-credentials-list li[data-state=active] a")
