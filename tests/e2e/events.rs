@@ -6,7 +6,7 @@ use serde_json::Value;
 use switchyard_mock::{Fault, MockUpstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::harness::{Proxy, WAIT, messages};
+use crate::harness::{Proxy, WAIT, guests, messages};
 
 const SECRET: &str = "events-admin";
 const PATH: &str = "/v0/management/events";
@@ -174,6 +174,53 @@ async fn a_stream_carries_usage_credential_and_reload_events() {
     let failed = events.until("reload", |r| r["failures"] == 1).await;
     assert!(failed["last_error"].as_str().is_some_and(|e| !e.is_empty()));
     proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stream_carries_plugin_quarantines_and_failed_files() {
+    let mock = MockUpstream::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("misbehave.wasm"), guests::MISBEHAVE.bytes()).unwrap();
+    let plugins = format!(
+        "plugins:\n  dir: {}\nauth:\n  providers:\n    - name: flaky\n      type: misbehave\n      config: {{mode: panic}}\n",
+        dir.path().display()
+    );
+    let proxy = Proxy::start(&config(&mock, SECRET, &plugins)).await;
+    let mut events = Events::open(&proxy, SECRET).await;
+
+    // Every call traps, from four client addresses: the instance is quarantined.
+    let clients: Vec<reqwest::Client> = (2..=5)
+        .map(|last| {
+            reqwest::Client::builder()
+                .local_address(std::net::IpAddr::from([127, 0, 0, last]))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    for call in 0..10 {
+        let reply = clients[call % 4]
+            .post(proxy.url("/v1/messages"))
+            .json(&messages("claude-sonnet-4"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 503);
+    }
+    let quarantined = events
+        .until("plugin", |p| p["state"] == "quarantined")
+        .await;
+    assert_eq!(quarantined["plugin"], "misbehave");
+    assert_eq!(quarantined["instance"], "flaky");
+    assert!(
+        quarantined["until"].as_str().unwrap().ends_with('Z'),
+        "{quarantined}"
+    );
+
+    // A file that is no component: a `failed` event naming it.
+    std::fs::write(dir.path().join("broken.wasm"), b"not a component").unwrap();
+    let failed = events.until("plugin", |p| p["state"] == "failed").await;
+    assert_eq!(failed["file"], "broken.wasm");
+    assert!(!failed["error"].as_str().unwrap().is_empty(), "{failed}");
 }
 
 #[tokio::test]

@@ -3,7 +3,10 @@
 
 mod browser;
 mod credentials;
+mod keyboard;
+mod live;
 mod overview;
+mod plugins;
 mod serving;
 mod sessions;
 mod usage;

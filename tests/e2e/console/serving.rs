@@ -44,6 +44,7 @@ async fn the_console_is_served_with_a_strict_policy_only_where_management_is() {
     // Everything the page loads (the page, its style sheet and every module it imports)
     // stays within the 250 KB budget.
     let total = console_weight(&proxy).await;
+    eprintln!("console page weight: {total} bytes uncompressed");
     assert!(total < 250 * 1024, "{total} bytes");
 
     // disable-control-panel: 404, while the API stays.
