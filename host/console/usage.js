@@ -12,6 +12,8 @@ const TAIL = 100;
 /** The newest usage records, newest first, each with when the page received it. */
 const tail = [];
 let live = null;
+/** A redraw of the tail is scheduled for the next frame. */
+let drawing = false;
 
 const TOTAL_COLUMNS = ["Requests", "Failed", "Tokens in", "Tokens out", "Cached tokens"];
 
@@ -120,7 +122,14 @@ function event(e, visible) {
   tail.unshift({ ...e.data, receivedAt: Date.now() });
   tail.length = Math.min(tail.length, TAIL);
   showStreamState();
-  if (visible) renderTail();
+  if (visible && !drawing) {
+    // At most one redraw a frame, however many records arrive.
+    drawing = true;
+    requestAnimationFrame(() => {
+      drawing = false;
+      renderTail();
+    });
+  }
 }
 
 /** Follows the stream's state (checked once a second). */
