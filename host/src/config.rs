@@ -14,6 +14,8 @@ pub(crate) mod token_url;
 mod validate;
 pub(crate) mod yaml_edit;
 
+pub(crate) use validate::check_syntax;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -14,6 +14,7 @@ pub(crate) mod api_keys;
 pub(crate) mod auth;
 pub(crate) mod auth_files;
 pub(crate) mod ban;
+pub(crate) mod config_credential;
 pub(crate) mod config_file;
 pub(crate) mod console;
 pub(crate) mod credentials;
@@ -48,7 +49,7 @@ use crate::atomic_file;
 use crate::build_info;
 use crate::client_address::{self, ClientAddress};
 use crate::config::yaml_edit::EditError;
-use crate::config::{Config, ConfigError};
+use crate::config::{self, Config};
 use crate::reload;
 use crate::runtime::Runtime;
 use crate::secret;
@@ -216,11 +217,16 @@ impl Management {
         old: &str,
         new: String,
     ) -> Result<(), ManagementError> {
+        let file = path.display().to_string();
         let new = tokio::task::spawn_blocking(move || match secret::hash_in_text(&new) {
             Ok(Some(hashed)) => Ok(hashed),
             Ok(None) => Ok(new),
+            // The parser's own error, with its line and column.
             Err(secret::SecretError::Edit(EditError::Syntax(message))) => {
-                Err(ManagementError::InvalidYaml(message))
+                Err(match config::check_syntax(&new, &file) {
+                    Err(error) => ManagementError::Config(error),
+                    Ok(()) => ManagementError::InvalidYaml(message),
+                })
             }
             Err(error) => Err(ManagementError::InvalidConfig(error.to_string())),
         })
@@ -228,10 +234,7 @@ impl Management {
         .map_err(|e| ManagementError::WriteFailed(e.to_string()))??;
         let dir = path.parent().map(Path::to_owned).unwrap_or_default();
         let after = Config::parse(&new, Some(path.to_owned()), dir.clone())
-            .map_err(|error| match error {
-                ConfigError::Syntax { .. } => ManagementError::InvalidYaml(error.to_string()),
-                other => ManagementError::InvalidConfig(other.to_string()),
-            })?
+            .map_err(ManagementError::Config)?
             .config;
         // The file's own values are the reference; a file that is gone, empty or no longer
         // loads falls back to the running ones.
@@ -273,7 +276,10 @@ impl Management {
             "management write refused",
         )
         .map(|_| ())
-        .map_err(|error| ManagementError::InvalidConfig(error.to_string()))
+        .map_err(|error| match error {
+            reload::ReloadError::Config(error) => ManagementError::Config(error),
+            other => ManagementError::InvalidConfig(other.to_string()),
+        })
     }
 
     /// Applies a change of the files in `auth-dir` (already written) through the reload path.

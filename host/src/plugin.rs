@@ -19,6 +19,7 @@
 
 mod bindings;
 mod cache;
+mod call_times;
 mod catalog;
 mod embedded;
 mod engine;

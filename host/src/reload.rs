@@ -14,6 +14,7 @@
 //!
 //! [`PluginHost::stage`]: crate::plugin::PluginHost::stage
 
+pub(crate) mod history;
 mod watcher;
 
 use std::path::{Path, PathBuf};

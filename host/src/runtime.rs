@@ -22,6 +22,7 @@ use crate::model::tracked::{DEFAULT_MAX_TRACKED_MODELS, TrackedModels};
 use crate::plugin::{InstanceUse, PluginHost, PluginStatus};
 use crate::proxy::client_pool::ClientPool;
 use crate::redis_store::RedisStore;
+use crate::reload::history::{ReloadAttempt, ReloadHistory};
 use crate::session::ExtractorRegistry;
 use crate::shared::Shared;
 use crate::token::TokenCells;
@@ -34,6 +35,7 @@ use crate::usage::UsageHub;
 pub struct Runtime {
     generation: ArcSwap<Generation>,
     status: watch::Sender<ReloadStatus>,
+    history: ReloadHistory,
     shared: Shared,
     /// Outbound HTTP clients.
     pub clients: ClientPool,
@@ -67,6 +69,7 @@ impl Runtime {
         Runtime {
             generation: ArcSwap::from_pointee(Generation::empty()),
             status: watch::channel(ReloadStatus::default()).0,
+            history: ReloadHistory::default(),
             shared: Shared {
                 clock,
                 states: StateTable::with_events(tracked_models.clone(), events.clone()),
@@ -203,6 +206,12 @@ impl Runtime {
             status.last_error = None;
             status.restart_required = restart_required;
         });
+        self.history.record(ReloadAttempt {
+            at: self.clock.now(),
+            ok: true,
+            generation: number,
+            error: None,
+        });
         self.announce_reload();
         number
     }
@@ -223,12 +232,20 @@ impl Runtime {
 
     /// Records a reload that changed nothing (same bytes) or could not be applied.
     pub fn record_reload(&self, error: Option<String>) {
+        let mut generation = 0;
         self.status.send_modify(|status| {
             status.attempts += 1;
-            if let Some(error) = error {
+            if let Some(error) = &error {
                 status.failures += 1;
-                status.last_error = Some(error);
+                status.last_error = Some(error.clone());
             }
+            generation = status.generation;
+        });
+        self.history.record(ReloadAttempt {
+            at: self.clock.now(),
+            ok: error.is_none(),
+            generation,
+            error,
         });
         self.announce_reload();
     }
@@ -269,6 +286,11 @@ impl Runtime {
     /// attempts and failures. Tests wait on this instead of sleeping.
     pub fn reload_status(&self) -> watch::Receiver<ReloadStatus> {
         self.status.subscribe()
+    }
+
+    /// The last reload attempts (at most [`crate::reload::history::CAPACITY`]), newest first.
+    pub(crate) fn reload_history(&self) -> Vec<ReloadAttempt> {
+        self.history.newest_first()
     }
 }
 

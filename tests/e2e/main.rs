@@ -10,6 +10,7 @@ use switchyard_guest_build as wasm_guest;
 mod access;
 mod affinity;
 mod console;
+mod console_api;
 mod demo;
 mod events;
 mod extractor_chain;

@@ -1323,7 +1323,10 @@ async fn sessions_report_bindings_and_drop_a_credentials() {
     let report = admin(&proxy, Method::GET, "/sessions", None).await;
     assert_eq!(
         report.json(),
-        json!({ "store": "memory", "degraded": false, "bindings": 0, "by-credential": {} })
+        json!({
+            "store": "memory", "degraded": false, "bindings": 0, "by-credential": {},
+            "hits": 0, "misses": 0, "rebinds": 0, "inherited": 0,
+        })
     );
     let affinity = proxy.runtime().generation().affinity.clone().unwrap();
     let (x, y) = (

@@ -21,6 +21,8 @@ pub enum ConfigError {
         file: String,
         /// 1-based line, when known.
         line: Option<usize>,
+        /// 1-based column (in characters), when known.
+        column: Option<usize>,
         /// The parser's message.
         message: String,
     },
@@ -31,6 +33,8 @@ pub enum ConfigError {
         file: String,
         /// 1-based line, when known.
         line: Option<usize>,
+        /// 1-based column (in characters) of the value or of its key, when known.
+        column: Option<usize>,
         /// The key path, such as `claude-api-key[0].base-url`.
         key: String,
         /// What is wrong.
@@ -51,6 +55,14 @@ impl ConfigError {
     pub fn line(&self) -> Option<usize> {
         match self {
             ConfigError::Syntax { line, .. } | ConfigError::Invalid { line, .. } => *line,
+            ConfigError::Read { .. } => None,
+        }
+    }
+
+    /// The 1-based column the error is about, if known.
+    pub fn column(&self) -> Option<usize> {
+        match self {
+            ConfigError::Syntax { column, .. } | ConfigError::Invalid { column, .. } => *column,
             ConfigError::Read { .. } => None,
         }
     }

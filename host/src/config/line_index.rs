@@ -7,10 +7,11 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser};
 
-/// Maps a key path such as `claude-api-key[0].base-url` to its 1-based line.
+/// Maps a key path such as `claude-api-key[0].base-url` to its 1-based line and column (where
+/// the key, or the list item, starts).
 #[derive(Debug, Default)]
 pub(crate) struct LineIndex {
-    lines: HashMap<String, usize>,
+    lines: HashMap<String, (usize, usize)>,
 }
 
 /// One open collection while walking the events.
@@ -29,28 +30,29 @@ impl LineIndex {
         let mut stack: Vec<Frame> = Vec::new();
         for next in Parser::new_from_str(source) {
             let Ok((event, span)) = next else { break };
-            let line = span.start.line();
+            // saphyr counts lines from 1 and columns from 0.
+            let position = (span.start.line(), span.start.col() + 1);
             match event {
                 Event::Scalar(value, ..) => {
                     if let Some(Frame::Mapping { path, key }) = stack.last_mut()
                         && key.is_none()
                     {
                         let child = join_key(path, &value);
-                        index.lines.entry(child.clone()).or_insert(line);
+                        index.lines.entry(child.clone()).or_insert(position);
                         *key = Some(child);
                         continue;
                     }
-                    index.value_at(&mut stack, line);
+                    index.value_at(&mut stack, position);
                 }
                 Event::Alias(_) => {
-                    index.value_at(&mut stack, line);
+                    index.value_at(&mut stack, position);
                 }
                 Event::MappingStart(..) => {
-                    let path = index.value_at(&mut stack, line);
+                    let path = index.value_at(&mut stack, position);
                     stack.push(Frame::Mapping { path, key: None });
                 }
                 Event::SequenceStart(..) => {
-                    let path = index.value_at(&mut stack, line);
+                    let path = index.value_at(&mut stack, position);
                     stack.push(Frame::Sequence { path, next: 0 });
                 }
                 Event::MappingEnd | Event::SequenceEnd => {
@@ -64,25 +66,31 @@ impl LineIndex {
 
     /// The line of `path`, or of its nearest indexed ancestor.
     pub(crate) fn line_of(&self, path: &str) -> Option<usize> {
+        self.position_of(path).map(|(line, _)| line)
+    }
+
+    /// The line and column of `path`, or of its nearest indexed ancestor.
+    pub(crate) fn position_of(&self, path: &str) -> Option<(usize, usize)> {
         let mut path = path;
         loop {
-            if let Some(line) = self.lines.get(path) {
-                return Some(*line);
+            if let Some(position) = self.lines.get(path) {
+                return Some(*position);
             }
             let cut = path.rfind(['.', '['])?;
             path = &path[..cut];
         }
     }
 
-    /// Records a value that starts at `line` in the current collection and returns its path.
-    fn value_at(&mut self, stack: &mut [Frame], line: usize) -> String {
+    /// Records a value that starts at `position` in the current collection and returns its
+    /// path.
+    fn value_at(&mut self, stack: &mut [Frame], position: (usize, usize)) -> String {
         match stack.last_mut() {
             None => String::new(),
             Some(Frame::Mapping { key, path }) => key.take().unwrap_or_else(|| path.clone()),
             Some(Frame::Sequence { path, next }) => {
                 let child = format!("{path}[{next}]");
                 *next += 1;
-                self.lines.entry(child.clone()).or_insert(line);
+                self.lines.entry(child.clone()).or_insert(position);
                 child
             }
         }
@@ -111,6 +119,8 @@ mod tests {
         assert_eq!(index.line_of("claude-api-key[1]"), Some(6));
         assert_eq!(index.line_of("claude-api-key[1].api-key"), Some(6));
         assert_eq!(index.line_of("routing.strategy"), Some(8));
+        assert_eq!(index.position_of("routing.strategy"), Some((8, 3)));
+        assert_eq!(index.position_of("claude-api-key[1]"), Some((6, 5)));
         // An unknown child falls back to its parent.
         assert_eq!(index.line_of("routing.nope"), Some(7));
         assert_eq!(index.line_of("nowhere"), None);

@@ -62,13 +62,16 @@ pub(super) fn validate(text: &str, source: ConfigSource) -> Result<LoadedConfig,
     })
 }
 
-/// Rejects text that is not YAML, with the parser's line.
-fn check_syntax(text: &str, file: &str) -> Result<(), ConfigError> {
+/// Rejects text that is not YAML, with the parser's line and column; `file` names the text in
+/// the error.
+pub(crate) fn check_syntax(text: &str, file: &str) -> Result<(), ConfigError> {
     for event in Parser::new_from_str(text) {
         if let Err(error) = event {
             return Err(ConfigError::Syntax {
                 file: file.to_owned(),
                 line: Some(error.marker().line()),
+                // saphyr counts columns from 0.
+                column: Some(error.marker().col() + 1),
                 message: error.info().to_owned(),
             });
         }
@@ -84,9 +87,11 @@ struct Context {
 
 impl Context {
     fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        let position = self.lines.position_of(key);
         ConfigError::Invalid {
             file: self.file.clone(),
-            line: self.lines.line_of(key),
+            line: position.map(|(line, _)| line),
+            column: position.map(|(_, column)| column),
             key: key.to_owned(),
             message: message.into(),
         }
@@ -115,10 +120,14 @@ impl Context {
         let raw = serde_path_to_error::deserialize(tracked).map_err(|error| {
             let key = error.path().to_string();
             let inner = error.into_inner();
-            let line = inner
-                .location()
-                .map(|at| at.line())
-                .or_else(|| self.lines.line_of(&key));
+            // serde_yaml_ng's location is 1-based.
+            let (line, column) = match inner.location() {
+                Some(at) => (Some(at.line()), Some(at.column())),
+                None => {
+                    let position = self.lines.position_of(&key);
+                    (position.map(|p| p.0), position.map(|p| p.1))
+                }
+            };
             let message = inner.to_string();
             let message = match message.rfind(" at line ") {
                 Some(cut) => message[..cut].to_owned(),
@@ -132,6 +141,7 @@ impl Context {
             ConfigError::Invalid {
                 file: self.file.clone(),
                 line,
+                column,
                 key: if key == "." { String::new() } else { key },
                 message,
             }

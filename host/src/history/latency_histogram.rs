@@ -34,10 +34,21 @@ impl Default for LatencyHistogram {
 }
 
 impl LatencyHistogram {
-    /// Counts one `duration`.
-    pub(crate) fn record(&self, duration: Duration) {
+    /// Counts one `duration`; returns how many its counter holds now.
+    pub(crate) fn record(&self, duration: Duration) -> u32 {
         let micros = u64::try_from(duration.as_micros()).unwrap_or(u64::MAX);
-        self.counts[counter_of(micros)].fetch_add(1, Ordering::Relaxed);
+        self.counts[counter_of(micros)]
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1)
+    }
+
+    /// Halves every counter (rounding down), keeping the shape of the distribution: what a
+    /// histogram that is never cleared does before a counter can overflow.
+    pub(crate) fn halve(&self) {
+        for count in &self.counts {
+            // A recording between the load and the store may be lost: the counts are a sample.
+            count.store(count.load(Ordering::Relaxed) / 2, Ordering::Relaxed);
+        }
     }
 
     /// Sets every counter to zero.
@@ -56,12 +67,27 @@ impl LatencyHistogram {
 }
 
 /// A copy of a histogram's counts, to read quantiles from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Distribution {
     counts: [u32; COUNTERS],
 }
 
+impl Default for Distribution {
+    fn default() -> Self {
+        Distribution {
+            counts: [0; COUNTERS],
+        }
+    }
+}
+
 impl Distribution {
+    /// Adds the counts of `other` (the durations of both, together).
+    pub(crate) fn add(&mut self, other: &Distribution) {
+        for (count, more) in self.counts.iter_mut().zip(other.counts) {
+            *count = count.saturating_add(more);
+        }
+    }
+
     /// How many durations were counted.
     pub(crate) fn total(&self) -> u64 {
         self.counts.iter().map(|&n| u64::from(n)).sum()
@@ -196,6 +222,24 @@ mod tests {
         assert_eq!(distribution.total(), 4);
         assert!(distribution.quantile(1.0).unwrap() > Duration::from_secs(3600));
         assert_eq!(distribution.quantile(0.5), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn added_distributions_count_both_and_halving_keeps_the_median() {
+        let (fast, slow) = (LatencyHistogram::default(), LatencyHistogram::default());
+        for _ in 0..3 {
+            fast.record(Duration::from_micros(5));
+        }
+        assert_eq!(slow.record(Duration::from_micros(9)), 1);
+        assert_eq!(slow.record(Duration::from_micros(9)), 2);
+        let mut both = fast.read();
+        both.add(&slow.read());
+        assert_eq!(both.total(), 5);
+        assert_eq!(both.quantile(0.5), Some(Duration::from_micros(5)));
+        assert_eq!(both.quantile(1.0), Some(Duration::from_micros(9)));
+        fast.halve();
+        assert_eq!(fast.read().total(), 1);
+        assert_eq!(fast.read().quantile(0.5), Some(Duration::from_micros(5)));
     }
 
     #[test]

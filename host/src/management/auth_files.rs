@@ -18,7 +18,7 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
-use super::{Management, ManagementError, json_body, ok};
+use super::{Management, ManagementError, config_credential, json_body, ok};
 use crate::confined_dir::{self, ConfinedDir};
 use crate::credential::file_store::{self, FileStore};
 use crate::credential::{Credential, CredentialSource};
@@ -479,7 +479,11 @@ async fn download(
     Ok(response)
 }
 
-/// `PATCH /auth-files/status` `{"name": "x.json", "disabled": true}`.
+/// `PATCH /auth-files/status` `{"name": "x.json", "disabled": true}`: `name` is an auth file's
+/// name or a credential's id (as `GET /credentials` lists it). A file credential's file gets
+/// the flag (`{"status":"ok","disabled":bool}`); a config credential gets the pattern `"*"` in
+/// its entry's `excluded-models` ([`config_credential`]), answered with
+/// `"via":"config:excluded-models"`.
 async fn set_status(
     State(management): State<Arc<Management>>,
     body: Bytes,
@@ -497,11 +501,29 @@ async fn set_status(
         .and_then(Value::as_bool)
         .ok_or_else(|| ManagementError::BadRequest("disabled is required".into()))?;
     let generation = management.runtime.generation();
-    let credential = generation
-        .registry
-        .credentials()
+    let credentials = || generation.registry.credentials();
+    let credential = credentials()
         .find(|c| matches!(&c.source, CredentialSource::File { path } if file_name(path) == name))
+        .or_else(|| credentials().find(|c| c.id.as_str() == name))
         .ok_or_else(|| ManagementError::NotFound("auth file not found".into()))?;
+    match &credential.source {
+        CredentialSource::File { .. } => {}
+        CredentialSource::Config { .. } => {
+            let id = credential.id.as_str().to_owned();
+            config_credential::set_disabled(&management, &id, disabled).await?;
+            return Ok(Json(json!({
+                "status": "ok",
+                "disabled": disabled,
+                "via": config_credential::VIA,
+            }))
+            .into_response());
+        }
+        CredentialSource::Store => {
+            return Err(ManagementError::BadRequest(
+                "a credential of the program's store is enabled or disabled by the program".into(),
+            ));
+        }
+    }
     let mut changed = Credential::clone(credential);
     changed.disabled = disabled;
     // The runtime's store: its lock orders this write after the others of the folder.

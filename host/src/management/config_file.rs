@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Management, ManagementError};
 use crate::config::{
-    Config, InstanceConfig, ModelAlias, OpenAiCompatConfig, ProviderKeyConfig, ProxyUrl,
+    self, Config, InstanceConfig, ModelAlias, OpenAiCompatConfig, ProviderKeyConfig, ProxyUrl,
     SessionStoreConfig, go_duration,
 };
 
@@ -49,18 +49,16 @@ async fn file(State(management): State<Arc<Management>>) -> Result<Response, Man
 
 /// `PUT /config.yaml`: the body replaces the file once it parses as YAML (else 400
 /// `invalid_yaml`) and loads as a config (else 422 `invalid_config`); it is applied before the
-/// answer `{"ok":true,"changed":["config"]}`.
+/// answer `{"ok":true,"changed":["config"]}`. A refusal names the 1-based `line` and `column`
+/// and the `key` path when they are known.
 async fn replace(
     State(management): State<Arc<Management>>,
     body: Bytes,
 ) -> Result<Response, ManagementError> {
     let text = String::from_utf8(body.to_vec())
         .map_err(|_| ManagementError::InvalidYaml("the body is not UTF-8".into()))?;
-    for event in saphyr_parser::Parser::new_from_str(&text) {
-        if let Err(error) = event {
-            return Err(ManagementError::InvalidYaml(error.to_string()));
-        }
-    }
+    let file = management.config_path()?.display().to_string();
+    config::check_syntax(&text, &file).map_err(ManagementError::Config)?;
     management.replace_config(text).await?;
     Ok(Json(json!({ "ok": true, "changed": ["config"] })).into_response())
 }

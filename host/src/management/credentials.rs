@@ -71,7 +71,13 @@ fn entry(
         }
     }
     let token_block = state.token_unavailable.as_ref().filter(|t| t.until > now);
-    let (state_name, message) = if credential.disabled {
+    // A config credential is disabled by the pattern `"*"` in its `excluded-models`.
+    let disabled = credential.disabled
+        || credential
+            .excluded_models
+            .iter()
+            .any(|pattern| pattern == super::config_credential::EVERY_MODEL);
+    let (state_name, message) = if disabled {
         ("disabled", None)
     } else if let Some(block) = token_block {
         ("token_unavailable", Some(block.message.clone()))

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::json;
 
-use crate::config::go_duration;
+use crate::config::{ConfigError, go_duration};
 
 /// A management request that did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +44,10 @@ pub(crate) enum ManagementError {
     /// The change would make the config invalid (or the reload refused it); nothing was written.
     #[error("{0}")]
     InvalidConfig(String),
+    /// The new config text does not load: `invalid_yaml` (400) for a syntax error,
+    /// `invalid_config` (422) otherwise, with the error's line, column and key path when known.
+    #[error("{0}")]
+    Config(ConfigError),
     /// The config was not loaded from a file, so it cannot be edited.
     #[error("the running config has no file to edit")]
     NoConfigFile,
@@ -85,9 +89,10 @@ impl ManagementError {
             | ManagementError::PathKeysAreFileOnly(_)
             | ManagementError::OutsideAuthDir(_) => StatusCode::FORBIDDEN,
             ManagementError::MissingKey | ManagementError::InvalidKey => StatusCode::UNAUTHORIZED,
-            ManagementError::BadRequest(_) | ManagementError::InvalidYaml(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ManagementError::BadRequest(_)
+            | ManagementError::InvalidYaml(_)
+            | ManagementError::Config(ConfigError::Syntax { .. }) => StatusCode::BAD_REQUEST,
+            ManagementError::Config(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ManagementError::InvalidConfig(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ManagementError::NoConfigFile => StatusCode::CONFLICT,
             ManagementError::WriteFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -108,6 +113,7 @@ impl IntoResponse for ManagementError {
             ManagementError::InvalidConfig(message) => {
                 json!({ "error": "invalid_config", "message": message })
             }
+            ManagementError::Config(error) => located(error),
             ManagementError::ConfigFileMissing => {
                 json!({ "error": "not_found", "message": self.to_string() })
             }
@@ -124,6 +130,25 @@ impl IntoResponse for ManagementError {
         };
         (status, Json(body)).into_response()
     }
+}
+
+/// `{"error": "invalid_yaml" | "invalid_config", "message", "line"?, "column"?, "key"?}`.
+fn located(error: &ConfigError) -> serde_json::Value {
+    let code = match error {
+        ConfigError::Syntax { .. } => "invalid_yaml",
+        _ => "invalid_config",
+    };
+    let mut body = json!({ "error": code, "message": error.to_string() });
+    if let Some(line) = error.line() {
+        body["line"] = json!(line);
+    }
+    if let Some(column) = error.column() {
+        body["column"] = json!(column);
+    }
+    if let Some(key) = error.key().filter(|key| !key.is_empty()) {
+        body["key"] = json!(key);
+    }
+    body
 }
 
 #[cfg(test)]
@@ -143,5 +168,37 @@ mod tests {
             "IP banned due to too many failed attempts. Try again in 4s"
         );
         assert_eq!(error.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn a_config_error_answers_with_its_location() {
+        let error = ManagementError::Config(ConfigError::Invalid {
+            file: "c.yaml".into(),
+            line: Some(4),
+            column: Some(3),
+            key: "routing.strategy".into(),
+            message: "unknown strategy".into(),
+        });
+        assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            located(match &error {
+                ManagementError::Config(inner) => inner,
+                _ => unreachable!(),
+            }),
+            json!({
+                "error": "invalid_config",
+                "message": "c.yaml:4: routing.strategy: unknown strategy",
+                "line": 4,
+                "column": 3,
+                "key": "routing.strategy",
+            })
+        );
+        let syntax = ManagementError::Config(ConfigError::Syntax {
+            file: "c.yaml".into(),
+            line: None,
+            column: None,
+            message: "bad".into(),
+        });
+        assert_eq!(syntax.status(), StatusCode::BAD_REQUEST);
     }
 }

@@ -28,15 +28,30 @@ pub(crate) fn routes() -> Router<Arc<Management>> {
 }
 
 /// `GET /v0/management/reload`: `{"generation", "attempts", "failures", "last-error",
-/// "restart-required"}`.
+/// "restart-required", "history"}`, where `history` holds the last 20 attempts, newest first,
+/// each `{"at": RFC 3339, "ok": bool, "generation": n, "error": string or null}`.
 async fn reload(State(management): State<Arc<Management>>) -> Json<serde_json::Value> {
     let status = management.runtime.reload_status().borrow().clone();
+    let history: Vec<serde_json::Value> = management
+        .runtime
+        .reload_history()
+        .into_iter()
+        .map(|attempt| {
+            serde_json::json!({
+                "at": crate::rfc3339::format_millis(attempt.at),
+                "ok": attempt.ok,
+                "generation": attempt.generation,
+                "error": attempt.error,
+            })
+        })
+        .collect();
     Json(serde_json::json!({
         "generation": status.generation,
         "attempts": status.attempts,
         "failures": status.failures,
         "last-error": status.last_error,
         "restart-required": status.restart_required,
+        "history": history,
     }))
 }
 

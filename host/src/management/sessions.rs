@@ -2,6 +2,7 @@
 //! dropping a credential's bindings.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::Router;
@@ -22,7 +23,9 @@ pub(crate) fn routes() -> Router<Arc<Management>> {
 }
 
 /// `GET /sessions` →
-/// `{"store":"memory|redis","degraded":bool,"bindings":n,"by-credential":{"<id>":n}}`.
+/// `{"store":"memory|redis","degraded":bool,"bindings":n,"by-credential":{"<id>":n},
+/// "hits":n,"misses":n,"rebinds":n,"inherited":n}`: the bindings now, and the affinity picks
+/// since start by outcome (a live binding, a new one, a moved one, a previous turn's one).
 async fn report(State(management): State<Arc<Management>>) -> Response {
     let generation = management.runtime.generation();
     let stats = match &generation.affinity {
@@ -35,11 +38,16 @@ async fn report(State(management): State<Arc<Management>>) -> Response {
     };
     // Degraded: Redis is unreachable and bindings and cooldowns are served per replica.
     let degraded = generation.store.as_ref().is_some_and(|s| s.degraded());
+    let picks = &management.runtime.affinity_counters;
     Json(json!({
         "store": store,
         "degraded": degraded,
         "bindings": stats.bindings,
         "by-credential": stats.by_credential,
+        "hits": picks.hits.load(Ordering::Relaxed),
+        "misses": picks.misses.load(Ordering::Relaxed),
+        "rebinds": picks.rebinds.load(Ordering::Relaxed),
+        "inherited": picks.inherited.load(Ordering::Relaxed),
     }))
     .into_response()
 }

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use parking_lot::Mutex;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -21,6 +21,7 @@ use wasmtime::Store;
 use super::bindings::{
     AccessProvider, AccessProviderPre, SessionExtractor, SessionExtractorPre, WitRequestHead,
 };
+use super::call_times::CallTimes;
 use super::engine::deadline_ticks;
 use super::header_filter::HeaderSlots;
 use super::health::{FaultPolicy, Health};
@@ -30,6 +31,7 @@ use crate::client_address::AddressGroup;
 use crate::clock::Clock;
 use crate::config::PluginLimits;
 use crate::events::EventHub;
+use crate::history::latency_histogram::Distribution;
 
 /// The bindings of one world, as far as the pool needs them.
 pub(crate) trait WorldBindings: Sized + Send + 'static {
@@ -141,6 +143,9 @@ pub struct InstanceStats {
     pub memory_bytes: u64,
     /// The end of the current quarantine.
     pub quarantined_until: Option<SystemTime>,
+    /// How long its calls took (those that ran: not the ones refused by a quarantine or for
+    /// want of a call slot).
+    pub(crate) call_times: Distribution,
 }
 
 /// A configured instance of a plugin of world `B`.
@@ -166,6 +171,7 @@ pub(crate) struct PluginInstance<B: WorldBindings> {
     quarantines: AtomicU64,
     instantiations: AtomicU64,
     memory_bytes: AtomicU64,
+    call_times: CallTimes,
 }
 
 /// What a configured instance is made from.
@@ -210,6 +216,7 @@ impl<B: WorldBindings> PluginInstance<B> {
             quarantines: AtomicU64::new(0),
             instantiations: AtomicU64::new(0),
             memory_bytes: AtomicU64::new(0),
+            call_times: CallTimes::default(),
         };
         let live = instance.spawn().await?;
         if instance.pool_size > 0 {
@@ -240,6 +247,7 @@ impl<B: WorldBindings> PluginInstance<B> {
             idle: self.idle.lock().len(),
             memory_bytes: self.memory_bytes.load(Ordering::Relaxed),
             quarantined_until: self.health.lock().quarantined_until(self.clock.now()),
+            call_times: self.call_times.read(),
         }
     }
 
@@ -303,7 +311,9 @@ impl<B: WorldBindings> PluginInstance<B> {
         let Live {
             store, bindings, ..
         } = &mut live;
+        let started = Instant::now();
         let result = within(self.limits.deadline, call(bindings, store, wit)).await;
+        self.call_times.record(started.elapsed());
         self.checkin(live, result)
     }
 

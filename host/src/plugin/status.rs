@@ -2,11 +2,13 @@
 //! (`GET /v0/management/plugins`).
 
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use serde::Serialize;
 
 use super::folder::FileRecord;
 use super::{InstanceStats, Plugin, PluginCatalog, PluginHost, PluginOrigin, PluginWorld};
+use crate::history::latency_histogram::Distribution;
 
 /// The status of one plugin: an embedded one, a file of the plugins folder (loaded or not), or
 /// one installed through the library.
@@ -39,6 +41,14 @@ pub struct PluginStatus {
     pub calls: u64,
     /// Faults of those instances so far.
     pub faults: u64,
+    /// The median time of the calls into those instances, in microseconds (`None` before the
+    /// first call). Calls are counted in a bounded histogram per instance, within 1/16.
+    #[serde(rename = "p50-call-us")]
+    pub p50_call_us: Option<u64>,
+    /// While an instance of it is quarantined: when the (last ending) quarantine ends, in RFC
+    /// 3339. Left out of the JSON otherwise.
+    #[serde(rename = "quarantined-until", skip_serializing_if = "Option::is_none")]
+    pub quarantined_until: Option<String>,
 }
 
 /// Where a plugin comes from.
@@ -158,7 +168,8 @@ struct Usage {
     instances: Vec<String>,
     calls: u64,
     faults: u64,
-    quarantined: bool,
+    call_times: Distribution,
+    quarantined_until: Option<SystemTime>,
 }
 
 impl Usage {
@@ -168,25 +179,32 @@ impl Usage {
             instances: Vec::new(),
             calls: 0,
             faults: 0,
-            quarantined: false,
+            call_times: Distribution::default(),
+            quarantined_until: None,
         };
         for used in instances.iter().filter(|u| same_plugin(&u.plugin, plugin)) {
             usage.instances.push(used.instance.clone());
             usage.calls += used.stats.calls;
             usage.faults += used.stats.faults;
-            usage.quarantined |= used.stats.quarantined_until.is_some();
+            usage.call_times.add(&used.stats.call_times);
+            usage.quarantined_until = usage.quarantined_until.max(used.stats.quarantined_until);
         }
         usage
     }
 
     /// Sets the counters of `status`, and its state to active or quarantined.
     fn apply(self, status: &mut PluginStatus) {
-        status.state = if self.quarantined {
+        status.state = if self.quarantined_until.is_some() {
             ServiceState::Quarantined
         } else {
             ServiceState::Active
         };
         (status.instances, status.calls, status.faults) = (self.instances, self.calls, self.faults);
+        status.p50_call_us = self
+            .call_times
+            .quantile(0.5)
+            .map(|median| u64::try_from(median.as_micros()).unwrap_or(u64::MAX));
+        status.quarantined_until = self.quarantined_until.map(crate::rfc3339::format);
     }
 }
 
@@ -216,6 +234,8 @@ fn file_status(
             instances: Vec::new(),
             calls: 0,
             faults: 0,
+            p50_call_us: None,
+            quarantined_until: None,
         },
     };
     let current = in_service.is_some_and(|p| p.content_hash() == record.sha256);
@@ -272,6 +292,8 @@ fn described(plugin: &Plugin, name: String, source: PluginSource) -> PluginStatu
         instances: Vec::new(),
         calls: 0,
         faults: 0,
+        p50_call_us: None,
+        quarantined_until: None,
     }
 }
 
