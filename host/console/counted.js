@@ -2,8 +2,8 @@
 
 import { count } from "./dom.js";
 
-/** `n` (thousands separated) followed by `noun`, with an "s" unless `n` is 1. */
-export function counted(n, noun) {
+/** `n` (thousands separated) followed by `noun`, or by `plural` (`noun` + "s") unless `n` is 1. */
+export function counted(n, noun, plural = noun + "s") {
   const value = Number(n || 0);
-  return `${count(value)} ${noun}${value === 1 ? "" : "s"}`;
+  return `${count(value)} ${value === 1 ? noun : plural}`;
 }

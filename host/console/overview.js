@@ -114,11 +114,13 @@ function renderAffinity(sessions) {
       el("dt", {}, "Picks"), el("dd", { class: "muted" }, "not reported by this switchyard"));
     return;
   }
-  const picks = hits + misses + (rebinds || 0);
+  const inherited = sessions.inherited || 0;
+  const picks = hits + misses + (rebinds || 0) + inherited;
   list.replaceChildren(
     el("dt", {}, "Hits"), el("dd", {}, `${counted(hits, "pick")} (${percent(hits, picks)})`),
     el("dt", {}, "Misses"), el("dd", {}, `${counted(misses, "pick")} (${percent(misses, picks)})`),
     el("dt", {}, "Rebinds"), el("dd", {}, `${counted(rebinds || 0, "pick")} (${percent(rebinds || 0, picks)})`),
+    el("dt", {}, "Inherited"), el("dd", {}, `${counted(inherited, "pick")} (${percent(inherited, picks)})`),
     el("dt", {}, "Bindings"), el("dd", {}, counted(sessions.bindings, "session")),
   );
 }

@@ -40,11 +40,13 @@ function fact(term, value, id) {
 }
 
 function render(sessions) {
-  const { hits, misses, rebinds } = sessions;
+  const { hits, misses, rebinds, inherited } = sessions;
+  // Every affinity pick is a request that could have hit its binding.
+  const picks = (hits || 0) + (misses || 0) + (rebinds || 0) + (inherited || 0);
   const hitShare = hits === undefined || misses === undefined
     ? "not reported by this switchyard"
-    : `${percent(hits, hits + misses)} (${count(hits)} hits, ${count(misses)} misses, ` +
-      `${count(rebinds || 0)} rebinds)`;
+    : `${percent(hits, picks)} (${counted(hits, "hit")}, ${counted(misses, "miss", "misses")}, ` +
+      `${counted(rebinds, "rebind")}, ${count(inherited || 0)} inherited from an earlier turn)`;
   $("sessions-summary").replaceChildren(
     ...fact("Store", sessions.store + (sessions.degraded
       ? " — degraded: Redis unreachable, bindings are per replica" : ""), "sessions-store"),

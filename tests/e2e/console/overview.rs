@@ -112,7 +112,7 @@ async fn the_overview_shows_recent_traffic_and_credentials_by_state() {
     let result = browser
         .text_when("#overview-reload-result", |t| t.contains("failed"))
         .await;
-    assert!(result.contains(':'), "{result}");
+    assert!(result.contains("invalid YAML"), "{result}");
     let detail = browser.text_when("#overview-reload-detail", |_| true).await;
     assert!(detail.contains("1 failure"), "{detail}");
     browser.screenshot("overview-reload-failed").await;

@@ -36,6 +36,15 @@ async fn a_sessions_binding_shows_for_its_credential_and_dropping_removes_it() {
     assert_eq!(reply.status, 200, "{}", reply.text());
     let credential = credential_with_key(&proxy, &reply.credential());
     assert_eq!(bindings(&proxy).await, 1);
+    // The same session again finds its binding: one miss, then one hit.
+    let again = proxy
+        .post_with(
+            "/v1/messages",
+            &messages("claude-sonnet-4"),
+            &[("x-session-id", "console-session-1")],
+        )
+        .await;
+    assert_eq!(again.credential(), reply.credential());
 
     let browser = Browser::acquire().await;
     browser
@@ -54,6 +63,11 @@ async fn a_sessions_binding_shows_for_its_credential_and_dropping_removes_it() {
     assert_eq!(
         browser.text_when("#sessions-bindings", |_| true).await,
         "1 session"
+    );
+    let share = browser.text_when("#sessions-hit-share", |_| true).await;
+    assert!(
+        share.starts_with("50.0 % (1 hit, 1 miss, 0 rebinds"),
+        "{share}"
     );
     browser.screenshot("sessions").await;
 
