@@ -40,7 +40,10 @@ function mount(section) {
           legend.map((name, n) => el("span", { class: `swatch series-${n}` }, name)),
           el("span", { id: `overview-${id}-scale` }))))),
     el("div", { class: "cards" },
-      card("affinity", "Session affinity", el("dl", { id: "overview-affinity-list" })),
+      card("affinity", "Session affinity",
+        el("p", { id: "overview-affinity-off", class: "muted", hidden: true },
+          "Off (routing.session-affinity: false): picks since start."),
+        el("dl", { id: "overview-affinity-list" })),
       card("credentials", "Credentials by state", el("ul", { id: "overview-credentials-list", class: "plain" })),
       card("plugins", "Plugins", el("p", { id: "overview-plugins-faults" }),
         el("ul", { id: "overview-plugins-list", class: "plain" })),
@@ -175,11 +178,13 @@ function renderReload(reload) {
 }
 
 async function refresh() {
-  const [history, sessions, credentials, plugins, reload] = await Promise.all([
+  const [history, sessions, credentials, plugins, reload, affinity] = await Promise.all([
     api("/history"), api("/sessions"), api("/credentials"), api("/plugins"), api("/reload"),
+    api("/routing/session-affinity").catch(() => ({})),
   ]);
   renderHistory(history);
   renderAffinity(sessions);
+  $("overview-affinity-off").hidden = affinity["session-affinity"] !== false;
   renderCredentials(credentials.credentials || []);
   renderPlugins(plugins.plugins || []);
   renderReload(reload);

@@ -58,6 +58,10 @@ async fn the_overview_shows_recent_traffic_and_credentials_by_state() {
         .text_when("#overview-credentials-list", |t| !t.is_empty())
         .await;
     assert_eq!(states, "2 active");
+    let affinity = browser
+        .text_when("#overview-affinity", |t| t.contains("Off"))
+        .await;
+    assert!(affinity.contains("Hits\n0 picks"), "{affinity}");
     let link = browser
         .client
         .find(fantoccini::Locator::Css(
