@@ -38,6 +38,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     script!("api.js"),
     script!("dom.js"),
     script!("overview.js"),
+    script!("chart.js"),
+    script!("counted.js"),
     script!("credentials.js"),
     script!("sessions.js"),
     script!("plugins.js"),

@@ -7,8 +7,11 @@ mod config;
 mod credentials;
 mod keyboard;
 mod live;
+mod overview;
 mod plugins;
 mod serving;
+mod sessions;
+mod usage;
 
 use switchyard_mock::MockUpstream;
 
