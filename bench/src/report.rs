@@ -418,12 +418,12 @@ impl Summary {
             (
                 "one console adds (points of a core)",
                 f(self.console_cpu_added_points(), 2),
-                "",
+                "< 1",
             ),
             (
                 "one console adds (% of proxy CPU)",
                 f(self.console_cpu_added_share_percent(), 1),
-                "< 1",
+                "",
             ),
             (
                 "usage event after answer p50 / p99 (µs)",
