@@ -1,7 +1,6 @@
 //! Who may call the proxy: the access chain with the embedded `config-api-key`, native
 //! providers registered through the library, plugin faults, and reloads.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,21 +11,13 @@ use switchyard::test_util::access::{
 use switchyard::test_util::config::InstanceConfig;
 use switchyard_mock::MockUpstream;
 
-use crate::harness::{Proxy, guests, messages};
+use crate::harness::{Proxy, client_from, guests, messages};
 
 fn upstream(mock: &MockUpstream) -> String {
     format!(
         "claude-api-key:\n  - api-key: upstream\n    base-url: {}\n",
         mock.base_url()
     )
-}
-
-/// A client whose connections come from `127.0.0.<last>`.
-fn client_from(last: u8) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)))
-        .build()
-        .unwrap()
 }
 
 /// POSTs a message to `/v1/messages` with `client`; the status and the JSON body.

@@ -2,14 +2,13 @@
 //! credential through `excluded-models`, config refusals with their line, plugin call times and
 //! quarantine ends, the reload history, and the affinity pick counts of `/sessions`.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, SystemTime};
 
 use reqwest::Method;
 use serde_json::{Value, json};
 use switchyard_mock::MockUpstream;
 
-use crate::harness::{Proxy, Reply, guests, messages, read};
+use crate::harness::{Proxy, Reply, guests, messages, read, trap_from_four_clients};
 
 const SECRET: &str = "s3cret-admin";
 
@@ -245,14 +244,6 @@ async fn config_refusals_name_their_line_column_and_key() {
     assert_eq!(proxy.claude_turn().await.credential(), "a");
 }
 
-/// A client whose connections come from `127.0.0.<last>`.
-fn client_from(last: u8) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)))
-        .build()
-        .unwrap()
-}
-
 /// `YYYY-MM-DDTHH:MM:SSZ` as a time (whole seconds, UTC).
 fn parse_utc(text: &str) -> SystemTime {
     let number = |range: std::ops::Range<usize>| text[range].parse::<i64>().unwrap();
@@ -303,16 +294,7 @@ async fn plugins_report_their_median_call_time_and_quarantine_end() {
     assert!(before.get("quarantined-until").is_none(), "{before}");
 
     // Traps for four client addresses: quarantined at the tenth call.
-    let clients: Vec<_> = (2..=5).map(client_from).collect();
-    for call in 0..10 {
-        let reply = clients[call % 4]
-            .post(proxy.url("/v1/messages"))
-            .json(&messages("claude-sonnet-4"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(reply.status(), 503);
-    }
+    trap_from_four_clients(&proxy, 10).await;
     let until = proxy.runtime().generation().access.entries()[0]
         .stats()
         .unwrap()

@@ -6,7 +6,7 @@ use serde_json::Value;
 use switchyard_mock::{Fault, MockUpstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::harness::{Proxy, WAIT, guests, messages};
+use crate::harness::{Proxy, WAIT, guests, messages, trap_from_four_clients};
 
 const SECRET: &str = "events-admin";
 const PATH: &str = "/v0/management/events";
@@ -189,23 +189,7 @@ async fn a_stream_carries_plugin_quarantines_and_failed_files() {
     let mut events = Events::open(&proxy, SECRET).await;
 
     // Every call traps, from four client addresses: the instance is quarantined.
-    let clients: Vec<reqwest::Client> = (2..=5)
-        .map(|last| {
-            reqwest::Client::builder()
-                .local_address(std::net::IpAddr::from([127, 0, 0, last]))
-                .build()
-                .unwrap()
-        })
-        .collect();
-    for call in 0..10 {
-        let reply = clients[call % 4]
-            .post(proxy.url("/v1/messages"))
-            .json(&messages("claude-sonnet-4"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(reply.status(), 503);
-    }
+    trap_from_four_clients(&proxy, 10).await;
     let quarantined = events
         .until("plugin", |p| p["state"] == "quarantined")
         .await;

@@ -303,12 +303,33 @@ pub(crate) fn client() -> reqwest::Client {
 
 /// A client whose connections come from 127.0.0.2: not a local client.
 pub(crate) fn remote_client() -> reqwest::Client {
+    client_from(2)
+}
+
+/// A client whose connections come from `127.0.0.<last>`.
+pub(crate) fn client_from(last: u8) -> reqwest::Client {
     switchyard::test_util::proxy::client_pool::install_crypto_provider();
     reqwest::Client::builder()
         .no_proxy()
-        .local_address("127.0.0.2".parse::<std::net::IpAddr>().expect("an address"))
+        .local_address(std::net::IpAddr::from([127, 0, 0, last]))
         .build()
         .expect("client")
+}
+
+/// Sends `calls` Claude messages to `proxy`, rotating over four client addresses
+/// (127.0.0.2 to .5), each answered 503: an access plugin that traps on every call, driven
+/// from several clients, as its quarantine needs.
+pub(crate) async fn trap_from_four_clients(proxy: &Proxy, calls: usize) {
+    let clients: Vec<_> = (2..=5).map(client_from).collect();
+    for call in 0..calls {
+        let reply = clients[call % 4]
+            .post(proxy.url("/v1/messages"))
+            .json(&messages("claude-sonnet-4"))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(reply.status(), 503, "call {call}");
+    }
 }
 
 /// Reads a response whole.

@@ -9,8 +9,8 @@ use fantoccini::key::Key;
 use switchyard_mock::MockUpstream;
 
 use super::browser::Browser;
-use super::{SECRET, credential_ids, proxy};
-use crate::harness::{Proxy, WAIT};
+use super::{SECRET, credential_ids, proxy, wait_for_rows};
+use crate::harness::Proxy;
 
 /// The id of the credential whose API key is `key`.
 fn id_of(proxy: &Proxy, key: &str) -> String {
@@ -36,34 +36,6 @@ async fn served_by(proxy: &Proxy, n: usize) -> BTreeSet<String> {
         keys.insert(reply.credential());
     }
     keys
-}
-
-/// The `data-id` of every row of the credentials table, sorted.
-async fn rows(browser: &Browser) -> Vec<String> {
-    let mut ids = Vec::new();
-    for row in browser
-        .client
-        .find_all(Locator::Css("#credentials-table tbody tr"))
-        .await
-        .unwrap_or_default()
-    {
-        ids.push(row.attr("data-id").await.ok().flatten().unwrap_or_default());
-    }
-    ids.sort();
-    ids
-}
-
-/// Waits until the table lists exactly `expected`.
-async fn wait_rows(browser: &Browser, expected: &[String]) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while rows(browser).await != expected {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "rows {:?}, expected {expected:?}",
-            rows(browser).await
-        );
-        tokio::task::yield_now().await;
-    }
 }
 
 #[tokio::test]
@@ -123,7 +95,7 @@ async fn an_auth_file_uploaded_through_the_page_serves_and_is_deleted_through_th
         .open_console(&proxy.url("/management.html"), SECRET)
         .await;
     browser.view("credentials").await;
-    wait_rows(&browser, &configured).await;
+    wait_for_rows(&browser, &configured).await;
 
     // The file input is the keyboard path of the drop zone.
     let input = browser
@@ -140,7 +112,7 @@ async fn an_auth_file_uploaded_through_the_page_serves_and_is_deleted_through_th
     let mut with_file = configured.clone();
     with_file.push(id.clone());
     with_file.sort();
-    wait_rows(&browser, &with_file).await;
+    wait_for_rows(&browser, &with_file).await;
     // A working credential: round robin over three keys reaches it.
     assert!(served_by(&proxy, 3).await.contains("console-file"));
     browser.screenshot("credentials-uploaded").await;
@@ -185,7 +157,7 @@ async fn an_auth_file_uploaded_through_the_page_serves_and_is_deleted_through_th
 
     browser.click(&delete).await;
     browser.click("#delete-confirm").await;
-    wait_rows(&browser, &configured).await;
+    wait_for_rows(&browser, &configured).await;
     assert!(!proxy.auth_dir().join("uploaded.json").exists());
     assert_eq!(credential_ids(&proxy), configured);
 
@@ -225,7 +197,7 @@ async fn an_auth_file_uploaded_through_the_page_serves_and_is_deleted_through_th
     let mut with_dropped = configured.clone();
     with_dropped.push(id_of(&proxy, "console-dropped"));
     with_dropped.sort();
-    wait_rows(&browser, &with_dropped).await;
+    wait_for_rows(&browser, &with_dropped).await;
     assert!(!proxy.auth_dir().join("broken.json").exists());
 
     // At 390 px the view does not overflow sideways.

@@ -4,24 +4,8 @@ use fantoccini::Locator;
 use switchyard_mock::{Fault, MockUpstream};
 
 use super::browser::Browser;
-use super::{SECRET, credential_ids, proxy};
-use crate::harness::{WAIT, messages};
-
-/// The `data-id` of every row of the credentials table, sorted.
-async fn rows(browser: &Browser) -> Vec<String> {
-    let mut ids = Vec::new();
-    for row in browser
-        .client
-        .find_all(Locator::Css("#credentials-table tbody tr"))
-        .await
-        .unwrap_or_default()
-    {
-        // A row drawn again meanwhile reads as empty: the caller looks again.
-        ids.push(row.attr("data-id").await.ok().flatten().unwrap_or_default());
-    }
-    ids.sort();
-    ids
-}
+use super::{SECRET, credential_ids, proxy, wait_for_rows};
+use crate::harness::messages;
 
 #[tokio::test]
 async fn an_operator_logs_in_and_sees_each_credential_and_its_cooldown() {
@@ -40,16 +24,7 @@ async fn an_operator_logs_in_and_sees_each_credential_and_its_cooldown() {
     // The right key: exactly the configured credentials, and the key is not in the URL.
     browser.log_in(SECRET).await;
     browser.view("credentials").await;
-    let configured = credential_ids(&proxy);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while rows(&browser).await != configured {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{:?}",
-            rows(&browser).await
-        );
-        tokio::task::yield_now().await;
-    }
+    wait_for_rows(&browser, &credential_ids(&proxy)).await;
     let url = browser.client.current_url().await.unwrap();
     assert!(!url.as_str().contains(SECRET), "{url}");
     browser.screenshot("credentials").await;

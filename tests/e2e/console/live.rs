@@ -5,7 +5,7 @@
 use switchyard_mock::{Fault, MockUpstream};
 
 use super::browser::Browser;
-use super::{SECRET, proxy};
+use super::{SECRET, hold_every_event_stream, proxy};
 use crate::harness::messages;
 
 #[tokio::test]
@@ -13,18 +13,7 @@ async fn without_an_event_stream_the_console_polls_and_goes_live_when_it_can() {
     let mock = MockUpstream::start().await.unwrap();
     let proxy = proxy(&mock, "").await;
     // Eight streams held elsewhere: the console's own is refused (429).
-    let mut held = Vec::new();
-    for _ in 0..8 {
-        let stream = proxy
-            .client
-            .get(proxy.url("/v0/management/events"))
-            .bearer_auth(SECRET)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(stream.status(), 200);
-        held.push(stream);
-    }
+    let mut held = hold_every_event_stream(&proxy).await;
     let browser = Browser::acquire().await;
     browser
         .open_console(&proxy.url("/management.html"), SECRET)

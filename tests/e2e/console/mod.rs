@@ -13,9 +13,11 @@ mod serving;
 mod sessions;
 mod usage;
 
+use fantoccini::Locator;
 use switchyard_mock::MockUpstream;
 
-use crate::harness::Proxy;
+use crate::harness::{Proxy, WAIT};
+use browser::Browser;
 
 /// The management key of these tests.
 pub(crate) const SECRET: &str = "console-secret-key";
@@ -40,4 +42,51 @@ pub(crate) fn credential_ids(proxy: &Proxy) -> Vec<String> {
         .collect();
     ids.sort();
     ids
+}
+
+/// Takes all 8 event-stream slots of `proxy` (the console's own stream is then refused);
+/// dropping the answers frees them.
+pub(crate) async fn hold_every_event_stream(proxy: &Proxy) -> Vec<reqwest::Response> {
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        let stream = proxy
+            .client
+            .get(proxy.url("/v0/management/events"))
+            .bearer_auth(SECRET)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stream.status(), 200);
+        held.push(stream);
+    }
+    held
+}
+
+/// The `data-id` of every row of the credentials table, sorted. A row drawn again meanwhile
+/// reads as empty: callers look again.
+pub(crate) async fn credential_rows(browser: &Browser) -> Vec<String> {
+    let mut ids = Vec::new();
+    for row in browser
+        .client
+        .find_all(Locator::Css("#credentials-table tbody tr"))
+        .await
+        .unwrap_or_default()
+    {
+        ids.push(row.attr("data-id").await.ok().flatten().unwrap_or_default());
+    }
+    ids.sort();
+    ids
+}
+
+/// Waits until the credentials table lists exactly `expected` (sorted).
+pub(crate) async fn wait_for_rows(browser: &Browser, expected: &[String]) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while credential_rows(browser).await != expected {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "rows {:?}, expected {expected:?}",
+            credential_rows(browser).await
+        );
+        tokio::task::yield_now().await;
+    }
 }

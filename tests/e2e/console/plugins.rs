@@ -1,21 +1,11 @@
 //! The Plugins view in the browser: a folder plugin that traps for many clients shows as
 //! quarantined, light and dark, and the view fits a phone's width.
 
-use std::net::{IpAddr, Ipv4Addr};
-
 use switchyard_mock::MockUpstream;
 
 use super::SECRET;
 use super::browser::Browser;
-use crate::harness::{Proxy, guests, messages};
-
-/// A client whose connections come from `127.0.0.<last>`.
-fn client_from(last: u8) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)))
-        .build()
-        .unwrap()
-}
+use crate::harness::{Proxy, guests, trap_from_four_clients};
 
 #[tokio::test]
 async fn a_folder_plugin_trapping_for_many_clients_shows_as_quarantined() {
@@ -37,26 +27,11 @@ async fn a_folder_plugin_trapping_for_many_clients_shows_as_quarantined() {
     browser.text_when(row, |t| t == "active").await;
 
     // Every call traps, from four client addresses: the instance is quarantined.
-    let clients: Vec<_> = (2..=5).map(client_from).collect();
-    let quarantined = || {
-        proxy.runtime().generation().access.entries()[0]
-            .stats()
-            .unwrap()
-            .quarantines
-            > 0
-    };
-    let mut calls = 0;
-    while !quarantined() {
-        assert!(calls < 12, "4 addresses x 3 counted faults suffice");
-        let reply = clients[calls % 4]
-            .post(proxy.url("/v1/messages"))
-            .json(&messages("claude-sonnet-4"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(reply.status(), 503);
-        calls += 1;
-    }
+    trap_from_four_clients(&proxy, 10).await;
+    let stats = proxy.runtime().generation().access.entries()[0]
+        .stats()
+        .unwrap();
+    assert_eq!(stats.quarantines, 1, "{stats:?}");
     let state = browser
         .text_when(row, |t| t.starts_with("quarantined"))
         .await;
@@ -66,7 +41,7 @@ async fn a_folder_plugin_trapping_for_many_clients_shows_as_quarantined() {
             |t| !t.is_empty(),
         )
         .await;
-    assert_eq!(faults, calls.to_string(), "{state}");
+    assert_eq!(faults, "10", "{state}");
     browser.screenshot("plugins-light").await;
     browser.set_dark(true).await;
     browser.screenshot("plugins-dark").await;

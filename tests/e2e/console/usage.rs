@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use switchyard_mock::{CREDENTIAL_HEADER, MockUpstream};
 
 use super::browser::Browser;
-use super::{SECRET, proxy};
+use super::{SECRET, hold_every_event_stream, proxy};
 use crate::harness::{Proxy, messages};
 
 /// The id of the credential whose upstream key is `key`.
@@ -150,18 +150,7 @@ async fn without_the_event_stream_the_usage_view_says_the_tail_is_paused_and_kee
     let mock = MockUpstream::start().await.unwrap();
     let proxy = proxy(&mock, "usage-statistics-enabled: true\n").await;
     // Every event stream slot taken: the console's stream is refused (429).
-    let mut held = Vec::new();
-    for _ in 0..8 {
-        let stream = proxy
-            .client
-            .get(proxy.url("/v0/management/events"))
-            .bearer_auth(SECRET)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(stream.status(), 200);
-        held.push(stream);
-    }
+    let mut held = hold_every_event_stream(&proxy).await;
     let browser = Browser::acquire().await;
     browser
         .open_console(&proxy.url("/management.html"), SECRET)
