@@ -10,9 +10,9 @@ let sort = { field: "id", ascending: true };
 let refreshing = null;
 
 const COLUMNS = [
-  ["id", "Id"], ["kind", "Kind"], ["label", "Label"], ["priority", "Priority"],
-  ["weight", "Weight"], ["state", "State"], ["successes", "Successes"],
-  ["failures", "Failures"],
+  ["id", "Id"], ["kind", "Provider"], ["label", "Label"], ["prefix", "Prefix"],
+  ["priority", "Priority"], ["weight", "Weight"], ["state", "State"],
+  ["successes", "Successes"], ["failures", "Failures"], ["last_error", "Last error"],
 ];
 
 function mount(section) {
@@ -20,7 +20,7 @@ function mount(section) {
     el("h2", { id: "credentials-title" }, "Credentials"),
     el("div", { class: "toolbar" },
       el("label", { for: "filter" }, "Filter"),
-      el("input", { id: "filter", type: "search", placeholder: "id, kind, label, state",
+      el("input", { id: "filter", type: "search", placeholder: "id, provider, label, prefix, state, error",
         oninput: render }),
       el("span", { id: "credentials-updated", class: "muted" })),
     el("div", { class: "scroll" },
@@ -30,7 +30,7 @@ function mount(section) {
             el("button", { type: "button", "data-sort": field, onclick: () => sortBy(field) },
               title))),
           el("th", { scope: "col" }, "Token expires"),
-          el("th", { scope: "col" }, "Actions"))),
+          el("th", { scope: "col", class: "actions" }, "Actions"))),
         el("tbody"))),
     el("p", { id: "credentials-message", class: "message", role: "status" }),
     uploadArea(),
@@ -192,9 +192,10 @@ function render() {
   const rows = credentials
     .filter((c) =>
       !filter ||
-      [c.id, c.kind, c.label, c.state].some((v) => String(v || "").toLowerCase().includes(filter)))
+      [c.id, c.kind, c.label, c.prefix, c.state, c.last_error]
+        .some((v) => String(v || "").toLowerCase().includes(filter)))
     .sort((a, b) => {
-      const [x, y] = [a[sort.field], b[sort.field]];
+      const [x, y] = [a[sort.field] ?? "", b[sort.field] ?? ""];
       const order = typeof x === "number" ? x - y : String(x).localeCompare(String(y));
       return sort.ascending ? order : -order;
     });
@@ -209,11 +210,13 @@ function render() {
       cell(c.id),
       cell(c.kind),
       cell(c.label),
-      cell(String(c.priority), "number"),
-      cell(String(c.weight), "number"),
+      cell(c.prefix || "—"),
+      cell(String(c.priority ?? "—"), "number"),
+      cell(String(c.weight ?? "—"), "number"),
       cell(stateText(c), "state state-" + c.state),
-      cell(String(c.successes), "number"),
-      cell(String(c.failures), "number"),
+      cell(String(c.successes ?? "—"), "number"),
+      cell(String(c.failures ?? "—"), "number"),
+      cell(c.last_error || (c.state === "error" ? c.message : null) || "—", "wrap last-error"),
       cell(c.token && c.token.expires_at ? localTime(c.token.expires_at) : "—"),
       actions(c),
     )),

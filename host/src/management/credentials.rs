@@ -71,6 +71,7 @@ fn entry(
         }
     }
     let token_block = state.token_unavailable.as_ref().filter(|t| t.until > now);
+    let last_error = last_error(state, token);
     // A config credential is disabled by the pattern `"*"` in its `excluded-models`.
     let disabled = credential.disabled
         || credential
@@ -111,7 +112,30 @@ fn entry(
     if let Some(token) = token {
         map.insert("token".into(), token_entry(token, now));
     }
+    if let Some(last_error) = last_error {
+        map.insert("last_error".into(), json!(last_error));
+    }
     object
+}
+
+/// What failed last, where it still stands: each model whose last attempt failed, with the
+/// upstream's status (`claude-sonnet-4: upstream 429`, `…: unreachable`), else the token's
+/// last renewal error; `None` when nothing stands failed.
+fn last_error(state: &StateSnapshot, token: Option<&TokenStatus>) -> Option<String> {
+    let mut failed: Vec<String> = state
+        .models
+        .iter()
+        .filter(|(_, model)| model.failed)
+        .map(|(name, model)| match model.last_status {
+            Some(status) => format!("{name}: upstream {status}"),
+            None => format!("{name}: unreachable"),
+        })
+        .collect();
+    failed.sort();
+    if !failed.is_empty() {
+        return Some(failed.join(", "));
+    }
+    token.and_then(|t| t.last_error.clone())
 }
 
 /// How the credential authenticates upstream (the kind, never the secret).

@@ -55,6 +55,24 @@ async fn an_operator_logs_in_and_sees_each_credential_and_its_cooldown() {
         state.contains("claude-sonnet-4") && state.ends_with(" s"),
         "{state}"
     );
+    // Its last error says what the upstream answered; the other key has none.
+    let error = browser
+        .text_when(&format!("tr[data-id=\"{cooled}\"] td.last-error"), |t| {
+            t != "—" && !t.is_empty()
+        })
+        .await;
+    assert_eq!(error, "claude-sonnet-4: upstream 429");
+    let others: Vec<String> = credential_ids(&proxy)
+        .into_iter()
+        .filter(|id| *id != cooled)
+        .collect();
+    let other = browser
+        .text_when(
+            &format!("tr[data-id=\"{}\"] td.last-error", others[0]),
+            |t| !t.is_empty(),
+        )
+        .await;
+    assert_eq!(other, "—");
     browser.screenshot("credentials-cooling").await;
 
     // Logging out clears the key: a reload shows the login form again.
