@@ -67,6 +67,7 @@ pub(crate) struct Management {
     pub gate: Gate,
     writes: Mutex<()>,
     resp_idle_timeout: Option<Duration>,
+    event_keepalive: Duration,
 }
 
 impl Management {
@@ -79,6 +80,7 @@ impl Management {
             gate,
             writes: Mutex::new(()),
             resp_idle_timeout: None,
+            event_keepalive: events::KEEPALIVE,
         }
     }
 
@@ -87,6 +89,17 @@ impl Management {
     pub(crate) fn with_resp_idle_timeout(mut self, timeout: Duration) -> Self {
         self.resp_idle_timeout = Some(timeout);
         self
+    }
+
+    /// The same, with a keepalive comment on a quiet event stream after `interval`.
+    pub(crate) fn with_event_keepalive(mut self, interval: Duration) -> Self {
+        self.event_keepalive = interval;
+        self
+    }
+
+    /// How long an event stream stays quiet before a keepalive comment.
+    pub(crate) fn event_keepalive(&self) -> Duration {
+        self.event_keepalive
     }
 
     /// How long a RESP connection that is not subscribed may stay without a command (`None`:

@@ -130,6 +130,8 @@ pub struct ServerOptions {
     /// How long a RESP connection that is not subscribed may stay without a command
     /// ([`crate::resp::IDLE_TIMEOUT`]; tests shorten it).
     pub resp_idle_timeout: Duration,
+    /// How long a management event stream stays quiet before a keepalive comment.
+    pub event_keepalive: Duration,
     /// The config's `log-format` the program set its logging up with; a reload that changes
     /// it then reports that it applies after a restart. `None`: logging is not set up from
     /// the config (an embedding program's own, or a command-line flag).
@@ -173,6 +175,7 @@ impl ServerOptions {
             session_store: None,
             hooks: None,
             resp_idle_timeout: crate::resp::IDLE_TIMEOUT,
+            event_keepalive: crate::management::events::KEEPALIVE,
             log_format: None,
             token_policy: Default::default(),
         }
@@ -194,6 +197,13 @@ impl ServerOptions {
     /// Closes RESP connections that are not subscribed after `timeout` without a command.
     pub fn with_resp_idle_timeout(mut self, timeout: Duration) -> Self {
         self.resp_idle_timeout = timeout;
+        self
+    }
+
+    /// Sends a keepalive comment on a quiet management event stream after `interval` instead
+    /// of the default 15 s (tests shorten it).
+    pub fn with_event_keepalive(mut self, interval: Duration) -> Self {
+        self.event_keepalive = interval;
         self
     }
 
@@ -396,7 +406,8 @@ pub(crate) async fn boot(options: ServerOptions) -> Result<Booted, ServerError> 
     reload::commit(&runtime, first);
     let management = Arc::new(
         Management::new(runtime.clone(), options.passwords)
-            .with_resp_idle_timeout(options.resp_idle_timeout),
+            .with_resp_idle_timeout(options.resp_idle_timeout)
+            .with_event_keepalive(options.event_keepalive),
     );
     let app = router::app(runtime.clone(), management.clone());
     Ok(Booted {

@@ -208,6 +208,30 @@ async fn a_stream_carries_plugin_quarantines_and_failed_files() {
 }
 
 #[tokio::test]
+async fn a_quiet_stream_gets_keepalive_comments_and_still_carries_events() {
+    let mock = MockUpstream::start().await.unwrap();
+    let proxy = Proxy::start_with(&config(&mock, SECRET, ""), |options| {
+        options.with_event_keepalive(std::time::Duration::from_millis(100))
+    })
+    .await;
+    let mut events = Events::open(&proxy, SECRET).await;
+    // Nothing happens: two keepalive comments in a row.
+    for _ in 0..2 {
+        let chunk = tokio::time::timeout(WAIT, events.response.chunk())
+            .await
+            .expect("a keepalive within the deadline")
+            .expect("stream readable");
+        assert_eq!(chunk.as_deref(), Some(&b": keepalive\n\n"[..]));
+    }
+    // The stream still carries what happens next.
+    assert_eq!(proxy.claude_turn().await.status, 200);
+    let usage = events
+        .until("usage", |u| u["model"] == "claude-sonnet-4")
+        .await;
+    assert_eq!(usage["failed"], false);
+}
+
+#[tokio::test]
 async fn without_a_valid_key_the_stream_is_refused() {
     let mock = MockUpstream::start().await.unwrap();
     let proxy = Proxy::start(&config(&mock, SECRET, "")).await;

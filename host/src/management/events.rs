@@ -97,7 +97,7 @@ impl EventStream {
             self.opened = true;
             return Some(Bytes::from_static(OPENED));
         }
-        let keepalive = tokio::time::sleep(KEEPALIVE);
+        let keepalive = tokio::time::sleep(self.management.event_keepalive());
         tokio::pin!(keepalive);
         let mut watch_reloads = true;
         loop {
