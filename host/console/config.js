@@ -220,9 +220,5 @@ function selectLine(editor, line) {
   syncGutter();
 }
 
-/** A reload (from any source) may change the running config: load it again. */
-function event(e, visible) {
-  if (e.type === "reload" && visible) refresh().catch(() => {});
-}
-
-export default { id: "config", title: "Config", mount, refresh, event };
+// A reload (from any source) may change the running config: it is loaded again.
+export default { id: "config", title: "Config", mount, refresh, refreshOn: ["reload"] };

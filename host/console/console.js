@@ -1,7 +1,9 @@
 // The switchyard operator console's shell: login, the view menu (one view per `#hash`), the
 // live event stream, and polling every 5 s while the stream is down. Each view is a module
-// with `id`, `title`, `mount(section)`, `refresh()` and optionally `event(e)`, `tick()` and
-// `pollWhileLive` (refresh on the 5 s timer even while events arrive).
+// with `id`, `title`, `mount(section)`, `refresh()` and optionally `refreshOn` (the event kinds
+// that make the shown view load again), `event(e, visible)` (every event, for views that use
+// the data itself), `tick()` and `pollWhileLive` (refresh on the 5 s timer even while events
+// arrive).
 
 import { ApiError, EventStream, api, forgetKey, key, setKey } from "./api.js";
 import { $, el } from "./dom.js";
@@ -17,6 +19,11 @@ const VIEWS = [overview, credentials, sessions, plugins, config, usage];
 
 let current = null;
 let live = false;
+/**
+ * The views loading now, each with whether another load was asked for meanwhile: a view never
+ * loads twice at once (timer, event, menu), and a request during a load runs after it.
+ */
+const loading = new Map();
 let poller = null;
 let ticker = null;
 const stream = new EventStream(onEvent, onStreamState, POLL_MS);
@@ -38,8 +45,13 @@ async function route() {
   await refresh(view);
 }
 
-/** Refreshes `view`, showing a failure in the page's status line. */
+/** Refreshes `view` (after its current load, if any), showing a failure in the status line. */
 async function refresh(view) {
+  if (loading.has(view)) {
+    loading.set(view, true);
+    return;
+  }
+  loading.set(view, false);
   try {
     await view.refresh();
     if (view === current) $("status-error").textContent = "";
@@ -49,6 +61,10 @@ async function refresh(view) {
     } else if (view === current) {
       $("status-error").textContent = `${view.title}: ${error.message}`;
     }
+  } finally {
+    const again = loading.get(view);
+    loading.delete(view);
+    if (again && key()) refresh(view);
   }
 }
 
@@ -56,6 +72,7 @@ function onEvent(event) {
   for (const view of VIEWS) {
     if (view.event) view.event(event, view === current);
   }
+  if (current && (current.refreshOn || []).includes(event.type)) refresh(current);
 }
 
 function onStreamState(up) {

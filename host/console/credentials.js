@@ -7,7 +7,6 @@ import { $, cell, el, localTime, secondsUntil } from "./dom.js";
 
 let credentials = [];
 let sort = { field: "id", ascending: true };
-let refreshing = null;
 
 const COLUMNS = [
   ["id", "Id"], ["kind", "Provider"], ["label", "Label"], ["prefix", "Prefix"],
@@ -227,16 +226,10 @@ function render() {
   }
 }
 
-/** A credential event: reload the list (at most one load at a time). */
-function event(e, visible) {
-  if (e.type !== "credential" || !visible || refreshing) return;
-  refreshing = refresh().catch(() => {}).finally(() => { refreshing = null; });
-}
-
 /** The cooling countdowns tick between refreshes. */
 function tick() {
   if (credentials.some((c) => c.state === "cooling")) render();
 }
 
-export default { id: "credentials", title: "Credentials", mount, refresh, event, tick,
-  pollWhileLive: true };
+export default { id: "credentials", title: "Credentials", mount, refresh, tick,
+  refreshOn: ["credential"], pollWhileLive: true };

@@ -10,8 +10,6 @@ import { counted } from "./counted.js";
 /** Windows that make up "now" for rates: the last minute. */
 const RECENT = 6;
 
-let refreshing = null;
-
 /** The charts: id, title, and the legend of each series. */
 const CHARTS = [
   ["requests", "Requests", ["requests/s"]],
@@ -195,10 +193,5 @@ async function refresh() {
   }
 }
 
-/** A credential, plugin or reload event: load again (at most one load at a time). */
-function event(e, visible) {
-  if (e.type === "usage" || !visible || refreshing) return;
-  refreshing = refresh().catch(() => {}).finally(() => { refreshing = null; });
-}
-
-export default { id: "overview", title: "Overview", mount, refresh, event, pollWhileLive: true };
+export default { id: "overview", title: "Overview", mount, refresh,
+  refreshOn: ["credential", "plugin", "reload"], pollWhileLive: true };

@@ -4,8 +4,6 @@
 import { api } from "./api.js";
 import { $, cell, count, el, localTime, micros } from "./dom.js";
 
-let refreshing = null;
-
 function mount(section) {
   section.setAttribute("aria-labelledby", "plugins-title");
   section.append(
@@ -71,10 +69,5 @@ async function refresh() {
   );
 }
 
-/** A plugin or reload event: reload the view (at most one load at a time). */
-function event(e, visible) {
-  if ((e.type !== "plugin" && e.type !== "reload") || !visible || refreshing) return;
-  refreshing = refresh().catch(() => {}).finally(() => { refreshing = null; });
-}
-
-export default { id: "plugins", title: "Plugins", mount, refresh, event, pollWhileLive: true };
+export default { id: "plugins", title: "Plugins", mount, refresh,
+  refreshOn: ["plugin", "reload"], pollWhileLive: true };

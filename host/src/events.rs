@@ -6,7 +6,7 @@
 //! offered to each subscriber's bounded buffer with `try_send`. A subscriber whose buffer
 //! ([`SUBSCRIBER_BUFFER`] events) is full has fallen behind: it is dropped at once (its slot
 //! freed, its stream ended, [`EventHub::dropped_slow`] counted). At most [`MAX_SUBSCRIBERS`]
-//! subscribe at once. A subscriber may read in batches ([`Subscription::next_batch`]): it is
+//! subscribe at once. A subscriber may read in batches ([`Subscription::gather`]): it is
 //! woken early when its buffer is half full, so batching never makes it fall behind.
 
 use std::sync::Arc;
@@ -208,20 +208,11 @@ impl Subscription {
         Some(event)
     }
 
-    /// The next events, at least one: waits for one, then [`Subscription::gather`]s. Not
-    /// cancel-safe once the first event is in (a `select!` arm should await [`next`] and
-    /// then `gather`).
-    ///
-    /// [`next`]: Subscription::next
-    pub async fn next_batch(&mut self, window: Duration) -> Option<Vec<Event>> {
-        let first = self.next().await?;
-        self.gather(first, window).await
-    }
-
     /// `first` and the events that follow within `window` (less once the buffer is half
     /// full): everything buffered then. `None` once the hub dropped this subscriber. One
     /// wake-up and one write per window instead of one per event is what keeps a stream cheap
-    /// under load.
+    /// under load. Not cancel-safe: a `select!` arm awaits [`Subscription::next`] (which is),
+    /// then this outside the `select!`.
     pub async fn gather(&mut self, first: Event, window: Duration) -> Option<Vec<Event>> {
         tokio::select! {
             () = tokio::time::sleep(window) => {}
@@ -251,6 +242,12 @@ mod tests {
 
     fn hub() -> Arc<EventHub> {
         Arc::new(EventHub::default())
+    }
+
+    /// The next event and what [`Subscription::gather`] adds to it.
+    async fn next_batch(subscription: &mut Subscription, window: Duration) -> Option<Vec<Event>> {
+        let first = subscription.next().await?;
+        subscription.gather(first, window).await
     }
 
     fn data(text: &str) -> impl FnOnce() -> String + '_ {
@@ -283,8 +280,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
             publisher.publish(EventKind::Reload, data("2"));
         });
-        let batch = subscription
-            .next_batch(Duration::from_millis(50))
+        let batch = next_batch(&mut subscription, Duration::from_millis(50))
             .await
             .unwrap();
         later.await.unwrap();
@@ -301,8 +297,7 @@ mod tests {
             hub.publish(EventKind::Usage, data("u"));
         }
         let start = tokio::time::Instant::now();
-        let batch = subscription
-            .next_batch(Duration::from_secs(3600))
+        let batch = next_batch(&mut subscription, Duration::from_secs(3600))
             .await
             .unwrap();
         assert_eq!(batch.len(), SUBSCRIBER_BUFFER / 2);
@@ -316,7 +311,7 @@ mod tests {
             for _ in 0..SUBSCRIBER_BUFFER / 2 {
                 hub.publish(EventKind::Usage, data("u"));
             }
-            let batch = subscription.next_batch(Duration::from_secs(3600)).await;
+            let batch = next_batch(&mut subscription, Duration::from_secs(3600)).await;
             assert_eq!(
                 batch.map(|b| b.len()),
                 Some(SUBSCRIBER_BUFFER / 2),
@@ -335,7 +330,7 @@ mod tests {
         }
         assert_eq!(hub.dropped_slow(), 1);
         assert_eq!(
-            subscription.next_batch(Duration::from_millis(50)).await,
+            next_batch(&mut subscription, Duration::from_millis(50)).await,
             None
         );
     }
