@@ -75,6 +75,7 @@ mod rfc3339;
 mod runtime;
 mod secret;
 mod server;
+mod serving_core;
 mod session;
 mod shared;
 #[cfg(feature = "test-util")]

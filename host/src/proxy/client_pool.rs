@@ -18,6 +18,9 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 struct ClientKey {
     proxy: Option<url::Url>,
     connect_timeout: Duration,
+    /// The per-core serving thread asking ([`crate::serving_core`]): each core has its own
+    /// pool, so a connection is only ever driven by the thread that uses it.
+    core: Option<usize>,
 }
 
 /// Errors building a client.
@@ -45,6 +48,7 @@ impl ClientPool {
         let key = ClientKey {
             proxy,
             connect_timeout: config.upstream_timeouts.connect,
+            core: crate::serving_core::current(),
         };
         if let Some(client) = self.clients.read().get(&key) {
             return Ok(client.clone());
