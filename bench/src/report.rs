@@ -59,6 +59,10 @@ pub(crate) struct Summary {
     pub console_event_delay_p50_us: Option<f64>,
     pub console_event_delay_p99_us: Option<f64>,
     pub console_events_missing: Option<u64>,
+    pub allocations_per_request: Option<f64>,
+    pub allocated_bytes_per_request: Option<f64>,
+    pub allocations_per_stream_request: Option<f64>,
+    pub allocated_bytes_per_stream_request: Option<f64>,
     pub commit: String,
 }
 
@@ -148,7 +152,11 @@ impl Summary {
             "commit": self.commit,
         });
         if let Some(object) = summary.as_object_mut() {
-            for part in [self.token_json(), self.console_json()] {
+            for part in [
+                self.token_json(),
+                self.console_json(),
+                self.allocations_json(),
+            ] {
                 if let Value::Object(part) = part {
                     object.extend(part);
                 }
@@ -189,11 +197,22 @@ impl Summary {
         })
     }
 
+    /// The allocation counts of the micro scenario (apart, as [`Summary::token_json`]).
+    fn allocations_json(&self) -> Value {
+        json!({
+            "allocations_per_request": self.allocations_per_request,
+            "allocated_bytes_per_request": self.allocated_bytes_per_request,
+            "allocations_per_stream_request": self.allocations_per_stream_request,
+            "allocated_bytes_per_stream_request": self.allocated_bytes_per_stream_request,
+        })
+    }
+
     /// Prints the table with each target of docs/architecture.md.
     pub(crate) fn print(&self) {
         let f =
             |v: Option<f64>, digits: usize| v.map_or("n/a".to_owned(), |v| format!("{v:.digits$}"));
         let u = |v: Option<u64>| v.map_or("n/a".to_owned(), |v| v.to_string());
+        let allocation_bound = format!("≤ {}", crate::scenario::micro::MAX_ALLOCATIONS_PER_REQUEST);
         let rows = [
             (
                 "added latency p50 (µs)",
@@ -435,6 +454,25 @@ impl Summary {
                 "",
             ),
             ("usage events missing", u(self.console_events_missing), "0"),
+            (
+                "allocations per small request (serving thread)",
+                f(self.allocations_per_request, 1),
+                &allocation_bound,
+            ),
+            (
+                "bytes allocated per small request",
+                f(self.allocated_bytes_per_request, 0),
+                "",
+            ),
+            (
+                "allocations / bytes per small streamed request",
+                format!(
+                    "{} / {}",
+                    f(self.allocations_per_stream_request, 1),
+                    f(self.allocated_bytes_per_stream_request, 0)
+                ),
+                "",
+            ),
         ];
         println!("\n{:<48} {:>12}  target", "measure", "value");
         for (name, value, target) in rows {
@@ -505,6 +543,28 @@ mod tests {
         assert_eq!(json["console_rps"], 1000.0);
         assert_eq!(json["commit"], "abc1234", "the other fields stay");
         assert!(json["rps_token"].is_null(), "the token part is still there");
+    }
+
+    #[test]
+    fn the_allocation_figures_reach_the_json() {
+        let summary = Summary {
+            allocations_per_request: Some(150.0),
+            allocated_bytes_per_request: Some(46_000.0),
+            allocations_per_stream_request: Some(178.0),
+            allocated_bytes_per_stream_request: Some(43_000.0),
+            commit: "abc1234".to_owned(),
+            ..Summary::default()
+        };
+        let json = summary.to_json();
+        assert_eq!(json["allocations_per_request"], 150.0);
+        assert_eq!(json["allocated_bytes_per_request"], 46_000.0);
+        assert_eq!(json["allocations_per_stream_request"], 178.0);
+        assert_eq!(json["allocated_bytes_per_stream_request"], 43_000.0);
+        assert_eq!(json["commit"], "abc1234", "the other fields stay");
+        assert!(
+            json["rps_token"].is_null(),
+            "the other parts are still there"
+        );
     }
 
     #[test]

@@ -221,6 +221,8 @@ pub struct Credential {
     pub vertex: Option<VertexTarget>,
     /// Parsed upstream URLs of the fixed endpoints, built on first use.
     pub(crate) urls: UrlCache,
+    /// The header that authenticates it upstream, built on first use.
+    pub(crate) auth_header: AuthHeaderCache,
 }
 
 impl fmt::Debug for Credential {
@@ -303,6 +305,22 @@ impl UrlCache {
         urls.iter()
             .find(|(p, _)| *p == path)
             .map(|(_, u)| u.clone())
+    }
+}
+
+/// The header that authenticates a credential upstream (`x-api-key: …`,
+/// `Authorization: Bearer …`), built once instead of formatted per request. The value is
+/// marked sensitive.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AuthHeaderCache(Arc<std::sync::OnceLock<Option<(HeaderName, HeaderValue)>>>);
+
+impl AuthHeaderCache {
+    /// The header, built by `build` on first use (`None`: the credential sends none itself).
+    pub(crate) fn get(
+        &self,
+        build: impl FnOnce() -> Option<(HeaderName, HeaderValue)>,
+    ) -> Option<&(HeaderName, HeaderValue)> {
+        self.0.get_or_init(build).as_ref()
     }
 }
 
@@ -445,6 +463,7 @@ pub(crate) mod testing {
             compat_protocol: Default::default(),
             vertex: None,
             urls: UrlCache::default(),
+            auth_header: Default::default(),
         }
     }
 }

@@ -113,6 +113,7 @@ fn provider_key(
         compat_protocol: Default::default(),
         vertex: None,
         urls: Default::default(),
+        auth_header: Default::default(),
     }
 }
 
@@ -184,6 +185,7 @@ fn compat_credential(id: CredentialId, compat: &OpenAiCompatConfig, key: CompatK
         compat_protocol: compat.protocol,
         vertex: None,
         urls: Default::default(),
+        auth_header: Default::default(),
     }
 }
 

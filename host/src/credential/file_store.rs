@@ -460,6 +460,7 @@ pub(crate) fn parse_file(path: &Path, bytes: &[u8]) -> Result<Credential, String
         metadata: Some(metadata),
         vertex: vertex.map(|vertex| vertex.target),
         urls: Default::default(),
+        auth_header: Default::default(),
     })
 }
 

@@ -16,6 +16,9 @@ use crate::credential::candidate::Candidate;
 use crate::credential::state::CredentialState;
 use crate::protocol::Protocol;
 
+/// [`Resolved::provider`] when credentials of several providers serve the model.
+const MIXED: &str = "mixed";
+
 /// One credential as the registry sees it.
 #[derive(Debug)]
 struct Entry {
@@ -26,15 +29,32 @@ struct Entry {
 /// The credentials that serve a requested model.
 #[derive(Debug, Clone)]
 pub struct Resolved {
-    /// The model as routed: without prefix and thinking suffix.
-    pub model: String,
     /// `claude`, `codex`, … or `mixed` when several providers serve it.
-    pub provider: String,
+    pub provider: &'static str,
+    /// `provider:model`, the selector's route key ([`crate::credential::selector::PickRequest`]),
+    /// built once; [`Resolved::model`] is its tail.
+    pub route_key: String,
     /// The serving credentials, in id order.
     pub candidates: Vec<Candidate>,
     /// Whether the name the client sent is one [`ModelRegistry::list`] lists (a configured
     /// alias or a built-in name, with or without a prefix): how usage totals may keep it.
     pub tracking: Tracking,
+}
+
+/// `provider:model` in one allocation of the exact size.
+fn route_key(provider: &str, model: &str) -> String {
+    let mut key = String::with_capacity(provider.len() + 1 + model.len());
+    key.push_str(provider);
+    key.push(':');
+    key.push_str(model);
+    key
+}
+
+impl Resolved {
+    /// The model as routed: without prefix and thinking suffix.
+    pub fn model(&self) -> &str {
+        &self.route_key[self.provider.len() + 1..]
+    }
 }
 
 /// The outcome of resolving a model for a protocol.
@@ -125,10 +145,15 @@ impl ModelRegistry {
             return Resolution::Unknown;
         }
         let mut candidates = Vec::with_capacity(matches.len());
-        let mut providers = BTreeSet::new();
+        // One provider's name, or `mixed` as soon as a second one serves too.
+        let mut provider: Option<&'static str> = None;
         for (i, upstream_model, tracking) in matches {
             let entry = &self.entries[i];
-            providers.insert(entry.credential.provider.as_str());
+            let this = entry.credential.provider.as_str();
+            provider = match provider {
+                Some(seen) if seen != this => Some(MIXED),
+                _ => Some(this),
+            };
             candidates.push(Candidate {
                 credential: entry.credential.clone(),
                 native: entry.credential.speaks(protocol, &upstream_model),
@@ -137,17 +162,14 @@ impl ModelRegistry {
                 tracking,
             });
         }
-        let provider = match providers.len() {
-            1 => providers.into_iter().next().unwrap_or_default().to_owned(),
-            _ => "mixed".to_owned(),
-        };
+        let provider = provider.unwrap_or(MIXED);
         let tracking = if self.listed.contains(requested.trim()) {
             Tracking::Listed
         } else {
             Tracking::Unlisted
         };
         Resolution::Found(Resolved {
-            model: model.to_owned(),
+            route_key: route_key(provider, model),
             provider,
             candidates,
             tracking,
@@ -164,9 +186,14 @@ impl ModelRegistry {
         model: &str,
         family: bool,
     ) -> Vec<(usize, Arc<str>, Tracking)> {
-        let lower = model.to_ascii_lowercase();
+        // Model names are mostly lower case already: no copy then.
+        let lower: std::borrow::Cow<'_, str> = if model.bytes().any(|b| b.is_ascii_uppercase()) {
+            model.to_ascii_lowercase().into()
+        } else {
+            model.into()
+        };
         let mut found: Vec<(usize, Arc<str>, Tracking)> = Vec::new();
-        if let Some(list) = self.explicit.get(&lower) {
+        if let Some(list) = self.explicit.get(&*lower) {
             found.extend(
                 list.iter()
                     .map(|(i, name)| (*i, name.clone(), Tracking::Listed)),
@@ -176,7 +203,7 @@ impl ModelRegistry {
         let family = family && safe_name::is_family_name(model);
         for &i in &self.builtin {
             let provider = self.entries[i].credential.provider;
-            let listed = builtin::models(provider).contains(&lower.as_str());
+            let listed = builtin::models(provider).contains(&&*lower);
             if listed || (family && builtin::in_family(provider, &lower)) {
                 let name = upstream_as_sent
                     .get_or_insert_with(|| Arc::from(model))
@@ -311,7 +338,8 @@ mod tests {
     fn thinking_suffix_is_ignored_for_routing_and_stripped_upstream() {
         let r = registry(vec![credential("a", 0)]);
         let resolved = found(r.resolve(Protocol::ClaudeMessages, "claude-sonnet-4(16384)"));
-        assert_eq!(resolved.model, "claude-sonnet-4");
+        assert_eq!(resolved.model(), "claude-sonnet-4");
+        assert_eq!(resolved.route_key, "claude:claude-sonnet-4");
         assert_eq!(ids(&resolved), [("a", "claude-sonnet-4")]);
     }
 
@@ -419,6 +447,56 @@ mod tests {
             (Unlisted, vec![("b".into(), Listed)]),
             "the suffix makes the requested name the client's own, not the upstream one"
         );
+    }
+
+    /// The route key is what the selector got before it was built once per resolution:
+    /// `provider:model`, the model without prefix and suffix, `mixed` for several providers.
+    #[test]
+    fn the_route_key_is_provider_and_routed_model() {
+        let mut team = credential("team", 0);
+        team.prefix = Some("teamA".into());
+        let mut gemini = credential("g", 0);
+        gemini.provider = ProviderKind::Gemini;
+        gemini.models = vec![ModelAlias {
+            name: "claude-sonnet-4".into(),
+            alias: "Claude-Sonnet-4".into(),
+        }];
+        let r = registry(vec![team, credential("plain", 0), gemini]);
+        for (protocol, requested, provider, model) in [
+            (
+                Protocol::ClaudeMessages,
+                "teamA/claude-sonnet-4(high)",
+                "claude",
+                "claude-sonnet-4",
+            ),
+            (
+                Protocol::ClaudeMessages,
+                "claude-opus-9",
+                "claude",
+                "claude-opus-9",
+            ),
+            (
+                Protocol::ClaudeMessages,
+                "Claude-Sonnet-4",
+                "mixed",
+                "Claude-Sonnet-4",
+            ),
+            (
+                Protocol::OpenAiChat,
+                "claude-sonnet-4",
+                "mixed",
+                "claude-sonnet-4",
+            ),
+        ] {
+            let resolved = found(r.resolve(protocol, requested));
+            assert_eq!(resolved.provider, provider, "{requested}");
+            assert_eq!(resolved.model(), model, "{requested}");
+            assert_eq!(
+                resolved.route_key,
+                format!("{}:{}", resolved.provider, resolved.model()),
+                "{requested}"
+            );
+        }
     }
 
     #[test]

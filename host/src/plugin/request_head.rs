@@ -45,7 +45,11 @@ impl RequestHead {
             query: query.to_owned(),
             headers: headers
                 .into_iter()
-                .map(|(name, value)| (name.to_ascii_lowercase(), value))
+                // In place: a name that came from an `http::HeaderName` is lower case already.
+                .map(|(mut name, value)| {
+                    name.make_ascii_lowercase();
+                    (name, value)
+                })
                 .collect(),
             client_address: client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
             arrival_time_ms,
@@ -136,5 +140,34 @@ impl RequestHead {
             client_address: &self.client_address,
             arrival_time_ms: self.arrival_time_ms,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_names_are_lower_cased_and_values_kept() {
+        let head = RequestHead::new(
+            "post",
+            "/v1/messages",
+            "",
+            [
+                ("X-Api-Key".to_owned(), "Key-ABC".to_owned()),
+                ("content-type".to_owned(), "application/json".to_owned()),
+            ],
+            None,
+            SystemTime::UNIX_EPOCH,
+        );
+        assert_eq!(head.method(), "POST");
+        assert_eq!(
+            head.headers(),
+            [
+                ("x-api-key".to_owned(), "Key-ABC".to_owned()),
+                ("content-type".to_owned(), "application/json".to_owned())
+            ]
+        );
+        assert_eq!(head.header("X-API-KEY"), Some("Key-ABC"));
     }
 }

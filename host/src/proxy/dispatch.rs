@@ -103,11 +103,10 @@ async fn run(
         generation,
     } = ctx;
     let config = &generation.config;
-    let route_key = format!("{}:{}", resolved.provider, resolved.model);
     let pick = PickRequest {
-        route_key: &route_key,
-        provider: &resolved.provider,
-        model: &resolved.model,
+        route_key: &resolved.route_key,
+        provider: resolved.provider,
+        model: resolved.model(),
     };
     let affinity = generation.affinity.as_deref().zip(call.session);
     // Affinity wraps this selector: what it may never choose is no candidate for either.
@@ -287,18 +286,18 @@ fn final_error(
     }
     match pick_error {
         Some(Unavailable::Cooldown { until }) => ProxyError::ModelCooldown {
-            model: resolved.model.clone(),
-            provider: resolved.provider.clone(),
+            model: resolved.model().to_owned(),
+            provider: resolved.provider.to_owned(),
             reset: remaining(until),
         },
         Some(Unavailable::Exhausted { until }) => ProxyError::NoCredentialAvailable {
-            model: resolved.model.clone(),
-            provider: resolved.provider.clone(),
+            model: resolved.model().to_owned(),
+            provider: resolved.provider.to_owned(),
             retry_after: until.map(remaining),
         },
         None => ProxyError::NoCredentialAvailable {
-            model: resolved.model.clone(),
-            provider: resolved.provider.clone(),
+            model: resolved.model().to_owned(),
+            provider: resolved.provider.to_owned(),
             retry_after: None,
         },
     }

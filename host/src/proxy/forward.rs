@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
@@ -158,7 +158,7 @@ async fn try_forward(
         requested_model: requested,
         thinking,
     };
-    meter.provider(&resolved.provider);
+    meter.provider(resolved.provider);
     meter.tracking(resolved.tracking);
     let dispatched_at = Instant::now();
     let Dispatched {
@@ -218,6 +218,9 @@ async fn try_forward(
     Ok(out)
 }
 
+/// The most a request body's buffer is reserved beyond what has arrived.
+const UPFRONT_BUFFER: usize = 1 << 20;
+
 /// Reads the whole body, refusing more than `limit` bytes with a 413 and a body that stalled
 /// past `server.body-read-timeout-ms` with a 408.
 async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ProxyError> {
@@ -231,17 +234,109 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
     if declared.is_some_and(|len| len > limit) {
         return Err(too_large());
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        // The connection's `server.body-read-timeout-ms` passed between two body frames.
-        Err(e) if let Some(timed_out) = BodyReadTimedOut::find(&*e).copied() => {
-            Err(ProxyError::BodyReadTimeout {
-                timeout_ms: timed_out.timeout.as_millis(),
-            })
+    let mut body = Limited::new(body, limit);
+    // A body that arrives as one frame is kept as it is; more frames are appended to one
+    // buffer, sized by `Content-Length` when the client sent one (up to
+    // [`UPFRONT_BUFFER`]: a client that stalls holds no more than it sent, plus that).
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| body_read_error(e, too_large))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if let Some(joined) = &mut joined {
+            joined.extend_from_slice(&data);
+        } else if let Some(earlier) = first.take() {
+            let received = earlier.len() + data.len();
+            let size = declared
+                .unwrap_or(0)
+                .min(received + UPFRONT_BUFFER)
+                .max(received);
+            let mut buffer = BytesMut::with_capacity(size);
+            buffer.extend_from_slice(&earlier);
+            buffer.extend_from_slice(&data);
+            joined = Some(buffer);
+        } else {
+            first = Some(data);
         }
-        Err(e) => Err(ProxyError::InvalidRequest(format!(
-            "cannot read the request body: {e}"
-        ))),
+    }
+    Ok(match joined {
+        Some(joined) => joined.freeze(),
+        None => first.unwrap_or_default(),
+    })
+}
+
+/// What a failed body read means for the client.
+fn body_read_error(
+    error: Box<dyn std::error::Error + Send + Sync>,
+    too_large: impl FnOnce() -> ProxyError,
+) -> ProxyError {
+    if error.downcast_ref::<LengthLimitError>().is_some() {
+        return too_large();
+    }
+    // The connection's `server.body-read-timeout-ms` passed between two body frames.
+    if let Some(timed_out) = BodyReadTimedOut::find(&*error).copied() {
+        return ProxyError::BodyReadTimeout {
+            timeout_ms: timed_out.timeout.as_millis(),
+        };
+    }
+    ProxyError::InvalidRequest(format!("cannot read the request body: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body sent as `frames`, one frame each.
+    fn body_of(frames: &[&'static [u8]]) -> Body {
+        let frames: Vec<Result<Bytes, std::io::Error>> =
+            frames.iter().map(|f| Ok(Bytes::from_static(f))).collect();
+        Body::from_stream(futures_util::stream::iter(frames))
+    }
+
+    fn length(n: usize) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+        headers
+    }
+
+    #[tokio::test]
+    async fn a_body_in_one_frame_is_kept_without_a_copy() {
+        let frame: &'static [u8] = br#"{"model":"m"}"#;
+        let read = read_body(body_of(&[frame]), &HeaderMap::new(), 1 << 20)
+            .await
+            .unwrap();
+        assert_eq!(read, frame);
+        assert_eq!(
+            read.as_ptr(),
+            frame.as_ptr(),
+            "the frame itself, not a copy"
+        );
+    }
+
+    #[tokio::test]
+    async fn frames_are_joined_in_order() {
+        let frames: [&'static [u8]; 3] = [b"{\"model\":", b"\"m\",\"x\":", b"1}"];
+        for headers in [HeaderMap::new(), length(22), length(5)] {
+            let read = read_body(body_of(&frames), &headers, 1 << 20)
+                .await
+                .unwrap();
+            assert_eq!(read, &b"{\"model\":\"m\",\"x\":1}"[..]);
+        }
+        let empty = read_body(body_of(&[]), &HeaderMap::new(), 10)
+            .await
+            .unwrap();
+        assert!(empty.is_empty());
+    }
+
+    #[tokio::test]
+    async fn too_large_bodies_are_refused_whether_declared_or_sent() {
+        let declared = read_body(body_of(&[b"{}"]), &length(11), 10).await;
+        assert!(matches!(declared, Err(ProxyError::BodyTooLarge { .. })));
+        let sent = read_body(body_of(&[b"0123456", b"789ab"]), &HeaderMap::new(), 10).await;
+        assert!(matches!(sent, Err(ProxyError::BodyTooLarge { .. })));
+        let at_limit = read_body(body_of(&[b"01234", b"56789"]), &HeaderMap::new(), 10).await;
+        assert_eq!(at_limit.unwrap(), &b"0123456789"[..]);
     }
 }

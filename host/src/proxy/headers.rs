@@ -79,8 +79,8 @@ pub(crate) fn upstream_request_headers(
             HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION),
         );
     }
-    if let Some((name, value)) = auth_header(credential) {
-        out.insert(name, value);
+    if let Some((name, value)) = credential.auth_header.get(|| auth_header(credential)) {
+        out.insert(name.clone(), value.clone());
     }
     for (name, value) in &credential.headers {
         out.insert(name.clone(), value.clone());
@@ -88,7 +88,8 @@ pub(crate) fn upstream_request_headers(
     out
 }
 
-/// The header that authenticates `credential` upstream.
+/// The header that authenticates `credential` upstream (kept per credential:
+/// [`crate::credential::AuthHeaderCache`]).
 fn auth_header(credential: &Credential) -> Option<(HeaderName, HeaderValue)> {
     let (name, text) = match (&credential.secret, credential.provider) {
         // A managed token is added when the request is sent ([`super::upstream::send`]).
@@ -201,28 +202,92 @@ mod tests {
         assert_eq!(out["content-type"], "application/json");
     }
 
+    /// A fresh credential of `provider` with `secret` (the auth header is kept per credential,
+    /// so each case needs its own).
+    fn credential_of(provider: ProviderKind, secret: Secret) -> Credential {
+        let mut cred = credential("a", 0);
+        cred.provider = provider;
+        cred.secret = secret;
+        cred
+    }
+
     #[test]
     fn auth_header_per_provider() {
-        let mut cred = credential("a", 0);
-        cred.provider = ProviderKind::Gemini;
-        let out = upstream_request_headers(&HeaderMap::new(), &cred, false);
+        let key = || Secret::ApiKey("key-a".into());
+        let gemini = credential_of(ProviderKind::Gemini, key());
+        let out = upstream_request_headers(&HeaderMap::new(), &gemini, false);
         assert_eq!(out["x-goog-api-key"], "key-a");
         assert!(!out.contains_key("anthropic-version"));
-        cred.provider = ProviderKind::Vertex;
-        let out = upstream_request_headers(&HeaderMap::new(), &cred, false);
+        let vertex = credential_of(ProviderKind::Vertex, key());
+        let out = upstream_request_headers(&HeaderMap::new(), &vertex, false);
         assert_eq!(out["x-goog-api-key"], "key-a");
         assert!(!out.contains_key("authorization"));
         assert!(!out.contains_key("anthropic-version"));
-        cred.provider = ProviderKind::Codex;
+        let codex = credential_of(ProviderKind::Codex, key());
         assert_eq!(
-            upstream_request_headers(&HeaderMap::new(), &cred, false)["authorization"],
+            upstream_request_headers(&HeaderMap::new(), &codex, false)["authorization"],
             "Bearer key-a"
         );
-        cred.provider = ProviderKind::Claude;
-        cred.secret = Secret::AccessToken("tok".into());
-        let out = upstream_request_headers(&HeaderMap::new(), &cred, false);
+        let token = credential_of(ProviderKind::Claude, Secret::AccessToken("tok".into()));
+        let out = upstream_request_headers(&HeaderMap::new(), &token, false);
         assert_eq!(out["authorization"], "Bearer tok");
         assert!(!out.contains_key("x-api-key"));
+    }
+
+    #[test]
+    fn the_kept_auth_header_is_what_each_request_would_build() {
+        let cases = [
+            credential_of(ProviderKind::Claude, Secret::ApiKey("k1".into())),
+            credential_of(ProviderKind::Gemini, Secret::ApiKey("k2".into())),
+            credential_of(ProviderKind::Vertex, Secret::ApiKey("k3".into())),
+            credential_of(ProviderKind::Codex, Secret::ApiKey("k4".into())),
+            credential_of(
+                ProviderKind::OpenAiCompatibility,
+                Secret::ApiKey("k5".into()),
+            ),
+            credential_of(ProviderKind::Claude, Secret::AccessToken("t6".into())),
+            credential_of(ProviderKind::Claude, Secret::None),
+        ];
+        for cred in &cases {
+            let built = auth_header(cred);
+            for _ in 0..2 {
+                let out = upstream_request_headers(&HeaderMap::new(), cred, false);
+                let translated = upstream_request_headers(&HeaderMap::new(), cred, true);
+                match &built {
+                    Some((name, value)) => {
+                        assert_eq!(&out[name], value, "{:?}", cred.provider);
+                        assert!(out[name].is_sensitive(), "a secret stays sensitive");
+                        assert_eq!(&translated[name], value);
+                    }
+                    None => assert!(
+                        ["authorization", "x-api-key", "x-goog-api-key"]
+                            .iter()
+                            .all(|n| !out.contains_key(*n)),
+                        "no auth header without a secret"
+                    ),
+                }
+            }
+            // A clone shares what was kept and still agrees.
+            let clone = cred.clone();
+            let again = upstream_request_headers(&HeaderMap::new(), &clone, false);
+            if let Some((name, value)) = &built {
+                assert_eq!(&again[name], value);
+            }
+        }
+    }
+
+    #[test]
+    fn configured_headers_still_win_over_the_kept_auth_header() {
+        let mut cred = credential("a", 0);
+        cred.headers = vec![(
+            HeaderName::from_static("x-api-key"),
+            HeaderValue::from_static("from-config"),
+        )];
+        for _ in 0..2 {
+            let out = upstream_request_headers(&HeaderMap::new(), &cred, false);
+            assert_eq!(out["x-api-key"], "from-config");
+            assert_eq!(out.get_all("x-api-key").iter().count(), 1);
+        }
     }
 
     #[test]

@@ -64,7 +64,7 @@ struct Inner {
     model: String,
     /// Whether a list names `model` (set once the model resolved).
     tracking: Tracking,
-    provider: String,
+    provider: &'static str,
     served: Option<Arc<Credential>>,
     /// How long the upstream that answered took to answer.
     upstream_latency: Option<Duration>,
@@ -99,7 +99,7 @@ impl Meter {
                 caller,
                 model: String::new(),
                 tracking: Tracking::Unlisted,
-                provider: String::new(),
+                provider: "",
                 served: None,
                 upstream_latency: None,
                 session: None,
@@ -132,9 +132,9 @@ impl Meter {
     }
 
     /// The provider the model resolved to.
-    pub(crate) fn provider(&mut self, provider: &str) {
+    pub(crate) fn provider(&mut self, provider: &'static str) {
         if let Some(inner) = &mut self.inner {
-            inner.provider = provider.to_owned();
+            inner.provider = provider;
         }
     }
 
@@ -269,7 +269,7 @@ impl Inner {
             }
         };
         let served = self.served.as_deref();
-        let provider = served.map_or(self.provider.as_str(), |c| c.provider.as_str());
+        let provider = served.map_or(self.provider, |c| c.provider.as_str());
         let record = UsageRecord {
             timestamp: rfc3339(self.arrived),
             latency_ms: latency.as_millis() as u64,
