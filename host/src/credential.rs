@@ -283,6 +283,8 @@ fn proxy_without_password(proxy: &ProxyUrl) -> String {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct UrlCache {
     fixed: Arc<std::sync::OnceLock<Vec<(&'static str, Url)>>>,
+    /// The same URLs as `http::Uri`s, what an HTTP client sends (a clone shares the bytes).
+    fixed_uris: Arc<std::sync::OnceLock<Vec<(&'static str, http::Uri)>>>,
     /// Vertex: the `…/v1/[projects/{project}/locations/{location}/]publishers` root.
     publishers: Arc<std::sync::OnceLock<Option<Url>>>,
 }
@@ -303,6 +305,27 @@ impl UrlCache {
                 .collect()
         });
         urls.iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, u)| u.clone())
+    }
+
+    /// The URL of [`UrlCache::get`] as an `http::Uri`, converted on first use.
+    pub(crate) fn get_uri(
+        &self,
+        base: &Url,
+        paths: &[&'static str],
+        path: &str,
+    ) -> Option<http::Uri> {
+        let uris = self.fixed_uris.get_or_init(|| {
+            paths
+                .iter()
+                .filter_map(|p| {
+                    let url = self.get(base, paths, p)?;
+                    Some((*p, http::Uri::try_from(url.as_str()).ok()?))
+                })
+                .collect()
+        });
+        uris.iter()
             .find(|(p, _)| *p == path)
             .map(|(_, u)| u.clone())
     }

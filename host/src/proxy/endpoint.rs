@@ -96,6 +96,34 @@ impl Endpoint {
             })
     }
 
+    /// [`Endpoint::upstream_url`] as the `http::Uri` an HTTP client sends. A fixed URL is
+    /// converted once per credential and cloned without copying after that; a Gemini or
+    /// Vertex URL (it names the model) is built and converted per call.
+    #[allow(dead_code)] // The hyper upstream client (issue 22) sends it; reqwest takes a `Url`.
+    pub(crate) fn upstream_uri(
+        self,
+        credential: &Credential,
+        upstream_model: &str,
+        sse: bool,
+        stream: bool,
+    ) -> Option<http::Uri> {
+        if matches!(
+            credential.provider,
+            ProviderKind::Gemini | ProviderKind::Vertex
+        ) {
+            let url = self.upstream_url(credential, upstream_model, sse, stream)?;
+            return http::Uri::try_from(url.as_str()).ok();
+        }
+        let path = self.fixed_path(credential.provider);
+        credential
+            .urls
+            .get_uri(&credential.base_url, FIXED_PATHS, path)
+            .or_else(|| {
+                let url = self.upstream_url(credential, upstream_model, sse, stream)?;
+                http::Uri::try_from(url.as_str()).ok()
+            })
+    }
+
     /// The upstream path of a provider whose path does not depend on the model.
     fn fixed_path(self, provider: ProviderKind) -> &'static str {
         match (provider, self) {
@@ -204,6 +232,90 @@ mod tests {
         assert_eq!(
             Endpoint::Messages.upstream_url(&c, "x", false, false),
             Some(first)
+        );
+    }
+
+    /// Every credential shape a URL depends on: each provider, a base with a path (with and
+    /// without a trailing slash), a prefixed credential, Vertex by service account and by key.
+    fn url_shapes() -> Vec<Credential> {
+        let mut shapes = Vec::new();
+        for provider in [
+            ProviderKind::Claude,
+            ProviderKind::Codex,
+            ProviderKind::OpenAiCompatibility,
+            ProviderKind::Gemini,
+        ] {
+            for base in [
+                "http://127.0.0.1:9",
+                "http://127.0.0.1:9/v1/",
+                "https://upstream.example/g",
+            ] {
+                let mut c = credential("a", 0);
+                c.provider = provider;
+                c.base_url = url::Url::parse(base).unwrap();
+                shapes.push(c);
+            }
+        }
+        let mut prefixed = credential("p", 0);
+        prefixed.prefix = Some("teamA".into());
+        shapes.push(prefixed);
+        shapes.push(vertex("us-central1"));
+        shapes.push(vertex("global"));
+        let mut api_key = vertex("us-central1");
+        api_key.vertex = None;
+        api_key.base_url = url::Url::parse("https://vertex.example/").unwrap();
+        shapes.push(api_key);
+        shapes
+    }
+
+    /// The URI is the URL each request built before, for every endpoint, model shape and
+    /// framing, the first time and from what was kept.
+    #[test]
+    fn the_upstream_uri_is_the_upstream_url() {
+        let endpoints = [
+            Endpoint::ChatCompletions,
+            Endpoint::Responses,
+            Endpoint::Messages,
+            Endpoint::CountTokens,
+            Endpoint::GeminiGenerate,
+            Endpoint::GeminiStream,
+            Endpoint::GeminiCountTokens,
+        ];
+        for c in url_shapes() {
+            for endpoint in endpoints {
+                for model in ["claude-sonnet-4", "gemini-2.5-pro", "x/../y?z#w", "m@1 b"] {
+                    for (sse, stream) in [(false, false), (true, true), (false, true)] {
+                        let url = endpoint.upstream_url(&c, model, sse, stream);
+                        for _ in 0..2 {
+                            let uri = endpoint.upstream_uri(&c, model, sse, stream);
+                            assert_eq!(
+                                uri.as_ref().map(ToString::to_string),
+                                url.as_ref().map(|u| u.as_str().to_owned()),
+                                "{:?} {} {endpoint:?} {model}",
+                                c.provider,
+                                c.base_url
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_kept_uri_shares_its_bytes() {
+        let c = credential("a", 0);
+        let first = Endpoint::Messages
+            .upstream_uri(&c, "m", false, false)
+            .unwrap();
+        let again = Endpoint::Messages
+            .upstream_uri(&c, "other", true, true)
+            .unwrap();
+        assert_eq!(first, again);
+        assert_eq!(
+            first.path_and_query().unwrap().as_str().as_ptr(),
+            again.path_and_query().unwrap().as_str().as_ptr(),
+            "the second is a clone of what was kept, not a new parse"
         );
     }
 
