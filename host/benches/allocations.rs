@@ -7,9 +7,9 @@
 //! figures and writes them as JSON (default `target/bench/allocations.json`); `--trace N` also
 //! prints where the allocations of N more requests come from.
 //!
-//! The server runs on the runtime it is started in, so every task of a request runs on the
-//! serving thread. (Once `server.runtime` exists, the config below must keep it so:
-//! `work-stealing`, which serves on the caller's runtime.)
+//! The config says `server.runtime: work-stealing`: the server then runs on the runtime it is
+//! started in, so every task of a request runs on the serving thread (`per-core` would serve on
+//! threads of its own, which count nothing).
 // The one `unsafe` here: a global allocator must be an `unsafe impl` of `GlobalAlloc`.
 #![allow(unsafe_code)]
 
@@ -277,7 +277,7 @@ fn measure(case: &Case, mock: SocketAddr, requests: u32, trace: u32) -> Result<C
     std::fs::write(
         &config,
         format!(
-            "host: 127.0.0.1\nport: 0\napi-keys: [{CLIENT_KEY}]\nrouting:\n  session-affinity: {}\nclaude-api-key:\n  - api-key: cred-1\n    base-url: http://{mock}\n",
+            "host: 127.0.0.1\nport: 0\nserver:\n  runtime: work-stealing\napi-keys: [{CLIENT_KEY}]\nrouting:\n  session-affinity: {}\nclaude-api-key:\n  - api-key: cred-1\n    base-url: http://{mock}\n",
             case.affinity
         ),
     )?;
