@@ -381,6 +381,34 @@ mod tests {
         assert!(!detail.contains("secret-key"), "{detail}");
     }
 
+    #[tokio::test]
+    async fn a_connect_timeout_is_a_timeout() {
+        // A listener whose accept queue (one connection with a backlog of 0) is full: Linux
+        // drops further SYNs, so the client's connect never completes.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(0).unwrap();
+        let address = listener.local_addr().unwrap();
+        let _queued = tokio::net::TcpStream::connect(address).await.unwrap();
+        let client =
+            UpstreamClient::direct(Duration::from_millis(100), tls_config(Vec::new()).unwrap());
+        let error = client
+            .post(
+                &url(&format!("http://{address}/v1/messages")),
+                HeaderMap::new(),
+                Bytes::new(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.kind,
+            UpstreamErrorKind::Timeout(Phase::Head),
+            "{}",
+            error.detail()
+        );
+        drop(listener);
+    }
+
     #[test]
     fn a_timeout_anywhere_in_the_causes_is_a_timeout() {
         #[derive(Debug, thiserror::Error)]
