@@ -69,24 +69,33 @@ pub(crate) fn binary_dir() -> Result<PathBuf> {
     Ok(exe.parent().context("binary has a folder")?.to_owned())
 }
 
-/// Builds the switchyard and mock binaries in release mode (a no-op when up to date).
+/// Builds the workspace in release mode (a no-op when up to date), which makes the switchyard
+/// and mock binaries. The whole workspace, as `cargo build --release` at its root builds it:
+/// a narrower `-p` selection would unify the dependencies' features differently and rebuild
+/// them (and the next `cargo build --release` would rebuild them back).
 pub(crate) fn build_binaries() -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "switchyard",
-            "-p",
-            "switchyard-mock",
-        ])
+        .args(build_command())
         .status()
         .context("run cargo build")?;
     if !status.success() {
         bail!("cargo build --release failed");
     }
     Ok(())
+}
+
+/// The arguments of [`build_binaries`]' cargo command: every member of this workspace (found
+/// from this crate's manifest, whatever the current folder), release profile.
+fn build_command() -> Vec<String> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    vec![
+        "build".to_owned(),
+        "--release".to_owned(),
+        "--workspace".to_owned(),
+        "--manifest-path".to_owned(),
+        manifest.display().to_string(),
+    ]
 }
 
 /// Starts `binary` with `args` and waits for its `listening on http://ADDR` line.
