@@ -179,39 +179,66 @@ pub(crate) fn switchyard_binary(binary: &Path, config: &Path) -> Result<Process>
     )
 }
 
+/// nginx in front of the mock: one process with two listeners.
+pub(crate) struct Nginx {
+    /// The process; its `addr` is the listener with nginx's default request buffering (the
+    /// whole request body is read before the upstream call; a body over
+    /// `client_body_buffer_size` goes to a temporary file).
+    pub process: Process,
+    /// The listener with `proxy_request_buffering off`: the body is forwarded as it arrives,
+    /// as switchyard does, so a large request does not measure nginx's disk.
+    pub unbuffered: SocketAddr,
+}
+
 /// nginx as a reverse proxy in front of `upstream`, when it is installed.
-pub(crate) fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
+pub(crate) fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Nginx>> {
     let Some(binary) = installed(&["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"])
     else {
         return Ok(None);
     };
-    let port = free_port()?;
+    let (port, unbuffered_port) = (free_port()?, free_port()?);
     let prefix = work.join("nginx");
     std::fs::create_dir_all(prefix.join("logs"))?;
-    let p = prefix.display();
-    let conf = format!(
-        "worker_processes auto;\npid {p}/nginx.pid;\nerror_log stderr error;\n\
-         events {{ worker_connections 8192; }}\n\
-         http {{\n  access_log off;\n  keepalive_requests 10000000;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n  fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
-         \x20 upstream mock {{ server {upstream}; keepalive 256; }}\n\
-         \x20 server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://mock;\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n      proxy_buffering off;\n    }}\n  }}\n}}\n"
-    );
     let conf_path = prefix.join("nginx.conf");
-    std::fs::write(&conf_path, conf)?;
+    std::fs::write(
+        &conf_path,
+        nginx_conf(&prefix, upstream, port, unbuffered_port),
+    )?;
+    let p = prefix.display().to_string();
     let child = Command::new(binary)
-        .args([
-            "-p",
-            &p.to_string(),
-            "-c",
-            &conf_path.display().to_string(),
-            "-g",
-            "daemon off;",
-        ])
+        .args(["-p", &p, "-c", &conf_path.display().to_string()])
+        .args(["-g", "daemon off;"])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .context("start nginx")?;
-    Ok(Some(Process::once_listening(child, port, true)?))
+    let process = Process::once_listening(child, port, true)?;
+    let unbuffered: SocketAddr = format!("127.0.0.1:{unbuffered_port}").parse()?;
+    wait_for_port(unbuffered)?;
+    Ok(Some(Nginx {
+        process,
+        unbuffered,
+    }))
+}
+
+/// nginx's configuration: a keep-alive upstream pool to `upstream`, response buffering off, and
+/// two servers on `port` (request buffering as nginx's default) and `unbuffered_port`
+/// (`proxy_request_buffering off`), with every temporary path under `prefix`.
+fn nginx_conf(prefix: &Path, upstream: SocketAddr, port: u16, unbuffered_port: u16) -> String {
+    let p = prefix.display();
+    let server = |port: u16, extra: &str| {
+        format!(
+            "  server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://mock;\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n      proxy_buffering off;\n{extra}    }}\n  }}\n"
+        )
+    };
+    format!(
+        "worker_processes auto;\npid {p}/nginx.pid;\nerror_log stderr error;\n\
+         events {{ worker_connections 8192; }}\n\
+         http {{\n  access_log off;\n  keepalive_requests 10000000;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n  fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
+         \x20 upstream mock {{ server {upstream}; keepalive 256; }}\n{}{}}}\n",
+        server(port, ""),
+        server(unbuffered_port, "      proxy_request_buffering off;\n"),
+    )
 }
 
 /// `redis-server` on a free loopback port without persistence, when it is installed.
