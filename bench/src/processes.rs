@@ -308,3 +308,71 @@ fn wait_for_port(addr: SocketAddr) -> Result<()> {
     }
     bail!("nothing listens on {addr}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_build_is_the_whole_workspace_in_release_mode() {
+        let args = build_command();
+        assert_eq!(args[..3], ["build", "--release", "--workspace"]);
+        assert_eq!(args[3], "--manifest-path");
+        let manifest = std::fs::read_to_string(&args[4]).unwrap();
+        assert!(
+            manifest.contains("[workspace]"),
+            "the workspace's root manifest"
+        );
+        assert!(
+            manifest.contains("\"bench\""),
+            "with the bench among its members"
+        );
+        assert!(
+            !args.iter().any(|a| a == "-p" || a == "--package"),
+            "no package selection: features unify as for `cargo build --release`"
+        );
+    }
+
+    #[test]
+    fn nginx_buffers_requests_on_its_first_listener_only() {
+        let prefix = Path::new("/tmp/bench-nginx");
+        let conf = nginx_conf(prefix, "127.0.0.1:9".parse().unwrap(), 8001, 8002);
+        let servers: Vec<&str> = conf.split("  server {").skip(1).collect();
+        assert_eq!(servers.len(), 2, "{conf}");
+        assert!(servers[0].contains("listen 127.0.0.1:8001;"));
+        assert!(!servers[0].contains("proxy_request_buffering"));
+        assert!(servers[1].contains("listen 127.0.0.1:8002;"));
+        assert!(servers[1].contains("proxy_request_buffering off;"));
+        for server in servers {
+            assert!(server.contains("proxy_pass http://mock;"));
+            assert!(server.contains("proxy_buffering off;"));
+        }
+        assert!(conf.contains("upstream mock { server 127.0.0.1:9; keepalive 256; }"));
+    }
+
+    #[test]
+    fn nginx_accepts_the_configuration_when_installed() {
+        let Some(binary) = installed(&["/usr/sbin/nginx", "/usr/bin/nginx"]) else {
+            eprintln!("nginx is not installed: its syntax check is skipped");
+            return;
+        };
+        let prefix = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(prefix.path().join("logs")).unwrap();
+        let conf_path = prefix.path().join("nginx.conf");
+        let conf = nginx_conf(prefix.path(), "127.0.0.1:9".parse().unwrap(), 8001, 8002);
+        std::fs::write(&conf_path, conf).unwrap();
+        let output = Command::new(binary)
+            .arg("-t")
+            .arg("-p")
+            .arg(prefix.path())
+            .arg("-c")
+            .arg(&conf_path)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

@@ -686,7 +686,84 @@ impl Summary {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
+    use crate::variant::Runtime;
+
+    #[test]
+    fn each_variants_figures_reach_the_json_under_its_own_keys_beside_the_defaults() {
+        let variants = [
+            Variant::baseline(PathBuf::from("/old/switchyard")),
+            Variant::runtime(Runtime::WorkStealing),
+        ];
+        let mut summary = Summary::with_variants(&variants);
+        summary.set_shared(|s| {
+            (s.rps_nginx, s.cpu_us_per_request_nginx) = (Some(40_000.0), Some(20.0))
+        });
+        for (variant, rps, p50) in [
+            (None, 30_000.0, 90.0),
+            (Some(0), 20_000.0, 150.0),
+            (Some(1), 32_000.0, 80.0),
+        ] {
+            let figures = summary.process_mut(variant);
+            figures.rps_switchyard = Some(rps);
+            figures.cpu_us_per_request_switchyard = Some(rps / 1000.0);
+            figures.added_latency_p50_us = Some(p50);
+        }
+        summary.process_mut(Some(1)).rss_streams_mb = Some(70.0);
+        let json = summary.to_json();
+        assert_eq!(json["rps_switchyard"], 30_000.0, "the default keys stay");
+        assert_eq!(json["added_latency_p50_us"], 90.0);
+        assert_eq!(json["rps_ratio_vs_nginx"], 0.75);
+        assert_eq!(json["rps_baseline"], 20_000.0);
+        assert_eq!(json["cpu_us_per_request_baseline"], 20.0);
+        assert_eq!(json["baseline_added_latency_p50_us"], 150.0);
+        assert_eq!(json["baseline_rps_ratio_vs_nginx"], 0.5);
+        assert_eq!(json["rps_work_stealing"], 32_000.0);
+        assert_eq!(json["work_stealing_added_latency_p50_us"], 80.0);
+        assert_eq!(json["work_stealing_rps_ratio_vs_nginx"], 0.8);
+        assert_eq!(json["work_stealing_cpu_per_request_ratio_vs_nginx"], 1.6);
+        assert_eq!(json["work_stealing_rss_streams_mb"], 70.0);
+        assert!(json["baseline_rss_streams_mb"].is_null(), "not measured");
+        assert!(json["rss_streams_mb"].is_null(), "the default's own");
+        assert!(
+            json.get("work_stealing_rps_nginx").is_none(),
+            "shared figures appear once"
+        );
+    }
+
+    #[test]
+    fn the_agent_figures_and_their_ratios_to_nginx_reach_the_json() {
+        let summary = Summary {
+            agent_request_bytes: Some(104_024),
+            agent_added_latency_p50_us: Some(300.0),
+            agent_nginx_added_latency_p50_us: Some(200.0),
+            agent_rps_switchyard: Some(2_400.0),
+            agent_rps_nginx: Some(2_000.0),
+            agent_cpu_us_per_request_switchyard: Some(150.0),
+            ..Summary::default()
+        };
+        let json = summary.to_json();
+        assert_eq!(json["agent_request_bytes"], 104_024);
+        assert_eq!(json["agent_added_latency_p50_us"], 300.0);
+        assert_eq!(json["agent_added_latency_p50_ratio_vs_nginx"], 1.5);
+        assert_eq!(json["agent_rps_ratio_vs_nginx"], 1.2);
+        assert_eq!(json["agent_cpu_us_per_request_switchyard"], 150.0);
+        assert!(json["agent_rps_direct"].is_null());
+    }
+
+    #[test]
+    fn every_per_process_key_is_a_key_of_the_json() {
+        let json = Summary::default().to_json();
+        for key in PER_PROCESS_KEYS {
+            assert!(json.get(*key).is_some(), "{key}");
+        }
+        let rows: Vec<&str> = Summary::default().rows().iter().map(|r| r.0).collect();
+        for row in PER_PROCESS_ROWS {
+            assert!(rows.contains(row), "{row}");
+        }
+    }
 
     #[test]
     fn the_token_figures_and_their_comparisons_reach_the_json() {
