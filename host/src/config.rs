@@ -309,6 +309,40 @@ pub struct ServerConfig {
     /// `max-connections-per-ip`: open connections per client address (IPv6 per /64); a
     /// connection past it is closed at once. Local peers are exempt.
     pub max_connections_per_ip: Option<usize>,
+    /// `runtime`: how connections are served (read when the server starts; a change applies
+    /// after a restart).
+    pub runtime: ServingMode,
+}
+
+/// `server.runtime`: which threads serve connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ServingMode {
+    /// `per-core` (the default): one single-threaded runtime per core, each accepting on its
+    /// own socket of the listening port (`SO_REUSEPORT`) with its own upstream connection
+    /// pool, so a request never changes threads.
+    #[default]
+    PerCore,
+    /// `work-stealing`: every connection is a task of the runtime the server was started in.
+    WorkStealing,
+}
+
+impl ServingMode {
+    /// The name in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServingMode::PerCore => "per-core",
+            ServingMode::WorkStealing => "work-stealing",
+        }
+    }
+
+    /// Parses `per-core` or `work-stealing` (case and surrounding space ignored).
+    pub fn parse(text: &str) -> Option<ServingMode> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "per-core" => Some(ServingMode::PerCore),
+            "work-stealing" => Some(ServingMode::WorkStealing),
+            _ => None,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -319,6 +353,7 @@ impl Default for ServerConfig {
             body_read_timeout: Some(Duration::from_secs(60)),
             max_connections: Some(10_000),
             max_connections_per_ip: Some(1_024),
+            runtime: ServingMode::PerCore,
         }
     }
 }

@@ -6,7 +6,7 @@
 //! | concept | items |
 //! |---|---|
 //! | build and run | [`Switchyard`], [`SwitchyardBuilder`], [`SdkError`], [`Router`] |
-//! | config in code | [`SdkConfig`], [`InstanceSpec`], [`Upstream`], [`Strategy`], [`Config`], [`LoadedConfig`], [`ConfigWarning`], [`ConfigError`], [`LogFormat`] |
+//! | config in code | [`SdkConfig`], [`InstanceSpec`], [`Upstream`], [`Strategy`], [`Config`], [`LoadedConfig`], [`ConfigWarning`], [`ConfigError`], [`LogFormat`], [`ServingMode`] |
 //! | config changes | [`Switchyard::apply_config`], [`Switchyard::refresh`], [`Switchyard::enable_watcher`], [`ReloadStatus`], [`ApplyError`] |
 //! | access providers | [`AccessProvider`], [`AccessFuture`], [`AccessOutcome`], [`RequestHead`], [`AccessProviderFactory`], [`InstanceConfig`], [`Fault`], [`secrets_equal`] |
 //! | session extractors | [`SessionExtractor`], [`ExtractorFuture`], [`SessionIds`], [`SessionKind`], [`SessionExtractorFactory`] |
@@ -35,7 +35,8 @@ pub use crate::access::{AccessFuture, AccessOutcome, AccessProvider, AccessProvi
 pub use crate::affinity::SessionStore;
 pub use crate::affinity::cache::{BindingStats, SessionCache};
 pub use crate::config::{
-    Config, ConfigError, ConfigWarning, InstanceConfig, LoadedConfig, LogFormat, Strategy,
+    Config, ConfigError, ConfigWarning, InstanceConfig, LoadedConfig, LogFormat, ServingMode,
+    Strategy,
 };
 pub use crate::credential::file_store::CredentialListing;
 pub use crate::credential::store::CredentialStore;

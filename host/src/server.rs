@@ -5,6 +5,7 @@ mod body_deadline;
 mod connection;
 mod connection_gate;
 mod cors;
+mod per_core;
 mod prefixed;
 mod request_id;
 pub(crate) mod request_log;
@@ -24,7 +25,7 @@ use tokio::task::JoinHandle;
 use crate::access::ProviderRegistry;
 use crate::affinity::SessionStore;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, ConfigError, LoadedConfig, LogFormat};
+use crate::config::{Config, ConfigError, LoadedConfig, LogFormat, ServingMode};
 use crate::credential::store::CredentialStore;
 use crate::generation::PrepareError;
 use crate::hooks::Hooks;
@@ -279,7 +280,8 @@ impl RunningServer {
             let config = booted.runtime.generation().config.clone();
             (config.host.clone(), config.port)
         });
-        let listener = bind(listener, &booted.listen).await?;
+        let mode = booted.runtime.generation().config.server.runtime;
+        let listener = bind(listener, &booted.listen, mode).await?;
         let watcher = match &booted.config_path {
             Some(path) if watch_files => {
                 Some(ConfigWatcher::spawn(booted.runtime.clone(), path.clone())?)
@@ -420,37 +422,62 @@ pub(crate) async fn boot(options: ServerOptions) -> Result<Booted, ServerError> 
     })
 }
 
-/// `listener` made non-blocking, or a new one bound to `listen`.
+/// `listener`, or a new one bound to `listen`: for `server.runtime: per-core` with
+/// `SO_REUSEPORT`, so each core's socket can join its port.
 pub(crate) async fn bind(
     listener: Option<std::net::TcpListener>,
     listen: &str,
-) -> Result<TcpListener, ServerError> {
-    match listener {
-        Some(listener) => listener
-            .set_nonblocking(true)
-            .and_then(|()| TcpListener::from_std(listener)),
-        None => TcpListener::bind(listen).await,
-    }
-    .map_err(|source| ServerError::Bind {
+    mode: ServingMode,
+) -> Result<std::net::TcpListener, ServerError> {
+    let failed = |source| ServerError::Bind {
         addr: listen.to_owned(),
         source,
-    })
+    };
+    if let Some(listener) = listener {
+        return Ok(listener);
+    }
+    match mode {
+        ServingMode::WorkStealing => TcpListener::bind(listen)
+            .await
+            .and_then(TcpListener::into_std)
+            .map_err(failed),
+        ServingMode::PerCore => {
+            // As `TcpListener::bind`: the first address that binds.
+            let mut last = None;
+            for addr in tokio::net::lookup_host(listen).await.map_err(failed)? {
+                match per_core::bind_shared(addr) {
+                    Ok(listener) => return Ok(listener),
+                    Err(error) => last = Some(error),
+                }
+            }
+            Err(failed(last.unwrap_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the address resolves to nothing",
+                )
+            })))
+        }
+    }
 }
 
 impl Booted {
     /// Starts the accept loop on `listener` (bound from the config's `bound_from` host and
     /// port, or passed in by the program); in-flight requests get `grace` at shutdown. Refuses
     /// a listener beyond loopback while the generation authenticates nobody.
+    /// With `server.runtime: per-core`, every core accepts on the port: on sockets joined to
+    /// it when the server bound it (`bound_from`), else on clones of `listener`.
     pub(crate) fn serve(
         &self,
-        listener: TcpListener,
+        listener: std::net::TcpListener,
         bound_from: Option<(String, u16)>,
         grace: Duration,
     ) -> Result<Serving, ServerError> {
-        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        let failed = |source| ServerError::Bind {
             addr: self.listen.clone(),
             source,
-        })?;
+        };
+        listener.set_nonblocking(true).map_err(failed)?;
+        let local_addr = listener.local_addr().map_err(failed)?;
         let generation = self.runtime.generation();
         if generation.access.is_empty()
             && !generation.config.allow_unauthenticated
@@ -460,7 +487,10 @@ impl Booted {
                 host: local_addr.to_string(),
             }));
         }
+        let mode = generation.config.server.runtime;
+        let joinable = bound_from.is_some();
         self.runtime.add_listener(local_addr, bound_from);
+        self.runtime.set_serving_mode(mode);
         let examples = crate::proxy::example_key::example_keys_in(&generation.config);
         if !local_addr.ip().is_loopback() && !examples.is_empty() {
             tracing::warn!(
@@ -470,17 +500,30 @@ impl Booted {
             );
         }
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(connection::serve(
-            listener,
-            self.tls.clone(),
-            self.app.clone(),
-            self.runtime.clone(),
-            self.management.clone(),
-            stopped,
+        let service = connection::Service {
+            tls: self.tls.clone(),
+            app: self.app.clone(),
+            runtime: self.runtime.clone(),
+            management: self.management.clone(),
+            gate: connection_gate::ConnectionGate::new(self.runtime.metrics.clone()),
+            stop: stopped,
             grace,
-        ));
+        };
+        let task = match mode {
+            ServingMode::WorkStealing => {
+                let listener = TcpListener::from_std(listener).map_err(failed)?;
+                tokio::spawn(connection::serve(listener, service))
+            }
+            ServingMode::PerCore => per_core::spawn(listener, joinable, service).map_err(failed)?,
+        };
+        let threads = match mode {
+            ServingMode::PerCore => per_core::cores(),
+            ServingMode::WorkStealing => 0,
+        };
         tracing::info!(
             generation = self.runtime.generation().number,
+            runtime = mode.as_str(),
+            threads,
             "switchyard listening on http://{local_addr}"
         );
         Ok(Serving {

@@ -14,7 +14,6 @@ pub(crate) fn current() -> Option<usize> {
 }
 
 /// Marks this thread as per-core serving thread `index`, for as long as it lives.
-#[allow(dead_code)] // The per-core server (being built) calls it.
 pub(crate) fn enter(index: usize) {
     CORE.with(|core| core.set(Some(index)));
 }

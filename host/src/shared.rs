@@ -60,6 +60,8 @@ pub(crate) struct Listening {
     /// `host` and `port` of the config the listener was bound from (`None` for a listener
     /// the program passed in).
     bound_from: Option<(String, u16)>,
+    /// The `server.runtime` the server serves with, once it serves.
+    mode: Option<crate::config::ServingMode>,
 }
 
 impl Shared {
@@ -81,7 +83,8 @@ impl Shared {
 
     /// The config keys whose new values in `config` apply only after a restart: `host` and
     /// `port` when they differ from those the listener was bound from, `log-format` when it
-    /// differs from the one logging was set up with.
+    /// differs from the one logging was set up with, `server.runtime` when it differs from the
+    /// one the server serves with.
     pub fn restart_required(&self, config: &crate::config::Config) -> Vec<&'static str> {
         let listening = self.listening.read();
         let mut keys = Vec::new();
@@ -99,7 +102,19 @@ impl Shared {
         {
             keys.push("log-format");
         }
+        if listening
+            .mode
+            .is_some_and(|mode| mode != config.server.runtime)
+        {
+            keys.push("server.runtime");
+        }
         keys
+    }
+
+    /// Records that the server serves with `mode` (`server.runtime`): a later config with
+    /// another one reports it in [`Shared::restart_required`].
+    pub fn set_serving_mode(&self, mode: crate::config::ServingMode) {
+        self.listening.write().mode = Some(mode);
     }
 
     /// The addresses the server listens on.

@@ -23,6 +23,7 @@ mod management;
 mod model_routes;
 mod oauth_config;
 mod operations;
+mod per_core;
 mod plugin_check;
 mod plugin_folder;
 mod plugin_host;

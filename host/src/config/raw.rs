@@ -248,6 +248,7 @@ pub(crate) struct RawServer {
     pub body_read_timeout_ms: Option<u64>,
     pub max_connections: Option<u64>,
     pub max_connections_per_ip: Option<u64>,
+    pub runtime: Option<String>,
 }
 
 /// `cors.*`

@@ -10,7 +10,6 @@ use url::Url;
 
 use crate::plugin::FaultPolicy;
 
-use super::LogFormat;
 use super::client_keys::{self, ReservedName};
 use super::line_index::{LineIndex, join_key};
 use super::raw::{
@@ -25,6 +24,7 @@ use super::{
     SESSION_STANDARD_TYPE, ServerConfig, SessionStoreConfig, Strategy, StreamingConfig, TlsConfig,
     UpstreamTimeouts, go_duration,
 };
+use super::{LogFormat, ServingMode};
 use crate::client_address::TrustedProxies;
 use crate::redis_store::StoreSecret;
 use switchyard_oauth::{AuthMethod, ClientCredentials};
@@ -84,6 +84,10 @@ struct Context {
     lines: LineIndex,
     warnings: Vec<ConfigWarning>,
 }
+
+/// The environment variable that picks `server.runtime` for a config that does not set it
+/// (`per-core` or `work-stealing`; the test suite runs its server modules in both).
+pub(crate) const SERVING_MODE_ENV: &str = "SWITCHYARD_RUNTIME";
 
 impl Context {
     fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
@@ -354,7 +358,27 @@ impl Context {
                 server.max_connections_per_ip,
                 defaults.max_connections_per_ip,
             ),
+            runtime: self.serving_mode(server.runtime.as_deref())?,
         })
+    }
+
+    /// `server.runtime`; when absent, [`SERVING_MODE_ENV`] when set, else per-core.
+    fn serving_mode(&self, value: Option<&str>) -> Result<ServingMode, ConfigError> {
+        let unknown =
+            |text: &str| format!("unknown runtime {text:?} (use per-core or work-stealing)");
+        match value {
+            Some(text) => ServingMode::parse(text)
+                .ok_or_else(|| self.invalid("server.runtime", unknown(text))),
+            None => match std::env::var(SERVING_MODE_ENV) {
+                Ok(text) => ServingMode::parse(&text).ok_or_else(|| {
+                    self.invalid(
+                        "server.runtime",
+                        format!("{SERVING_MODE_ENV}: {}", unknown(&text)),
+                    )
+                }),
+                Err(_) => Ok(ServingMode::default()),
+            },
+        }
     }
 
     fn tls(&self, raw: &RawConfig, dir: &Path) -> Result<TlsConfig, ConfigError> {
@@ -1704,7 +1728,7 @@ mod tests {
         assert_eq!(config.streaming.max_event_bytes, Some(16 << 20));
 
         let config = parse(
-            "server:\n  header-read-timeout-ms: 200\n  idle-timeout-ms: 0\n  body-read-timeout-ms: 0\n  max-connections: 0\n  max-connections-per-ip: 8\nstreaming:\n  max-event-mib: 0\n",
+            "server:\n  header-read-timeout-ms: 200\n  idle-timeout-ms: 0\n  body-read-timeout-ms: 0\n  max-connections: 0\n  max-connections-per-ip: 8\n  runtime: Work-Stealing\nstreaming:\n  max-event-mib: 0\n",
         )
         .unwrap()
         .config;
@@ -1716,9 +1740,17 @@ mod tests {
                 body_read_timeout: None,
                 max_connections: None,
                 max_connections_per_ip: Some(8),
+                runtime: ServingMode::WorkStealing,
             }
         );
         assert_eq!(config.streaming.max_event_bytes, None);
+        let config = parse("server:\n  runtime: per-core\n").unwrap().config;
+        assert_eq!(config.server.runtime, ServingMode::PerCore);
+        let error = parse("server:\n  runtime: threads\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("server.runtime"), "{error}");
+        assert!(error.contains("per-core or work-stealing"), "{error}");
         let config = parse("streaming:\n  max-event-mib: 2\n").unwrap().config;
         assert_eq!(config.streaming.max_event_bytes, Some(2 << 20));
     }

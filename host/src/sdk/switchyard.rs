@@ -96,10 +96,6 @@ impl Switchyard {
         if let Some(serving) = serving.as_ref() {
             return Err(SdkError::AlreadyServing(serving.local_addr));
         }
-        let listener = listener
-            .set_nonblocking(true)
-            .and_then(|()| tokio::net::TcpListener::from_std(listener))
-            .map_err(SdkError::Listener)?;
         let started = self.booted.serve(listener, bound_from, self.grace)?;
         let addr = started.local_addr;
         *serving = Some(started);
@@ -113,8 +109,7 @@ impl Switchyard {
             return Err(SdkError::AlreadyServing(addr));
         }
         let config = self.config();
-        let listener = server::bind(None, &self.booted.listen).await?;
-        let listener = listener.into_std().map_err(SdkError::Listener)?;
+        let listener = server::bind(None, &self.booted.listen, config.server.runtime).await?;
         self.serve_on(listener, Some((config.host.clone(), config.port)))
     }
 

@@ -68,18 +68,39 @@ struct Shared {
     stop: watch::Receiver<bool>,
 }
 
-/// Accepts connections until `stop` turns true, then waits up to `grace` for open ones.
-pub(super) async fn serve(
-    listener: TcpListener,
-    tls: Option<TlsAcceptor>,
-    app: Router,
-    runtime: Arc<Runtime>,
-    management: Arc<Management>,
-    mut stop: watch::Receiver<bool>,
-    grace: Duration,
-) {
+/// What an accept loop serves: the application and the state its connections share. One per
+/// server; each per-core accept loop gets a clone.
+#[derive(Clone)]
+pub(super) struct Service {
+    /// The TLS acceptor, when `tls.enable`.
+    pub(super) tls: Option<TlsAcceptor>,
+    /// The whole HTTP application.
+    pub(super) app: Router,
+    /// The process-wide state.
+    pub(super) runtime: Arc<Runtime>,
+    /// The management API's state (for RESP connections).
+    pub(super) management: Arc<Management>,
+    /// The open connections of every accept loop of the server.
+    pub(super) gate: Arc<ConnectionGate>,
+    /// Turns true at shutdown.
+    pub(super) stop: watch::Receiver<bool>,
+    /// How long open connections get at shutdown.
+    pub(super) grace: Duration,
+}
+
+/// Accepts connections on `listener` until `stop` turns true, then waits up to `grace` for
+/// the server's open connections.
+pub(super) async fn serve(listener: TcpListener, service: Service) {
+    let Service {
+        tls,
+        app,
+        runtime,
+        management,
+        gate,
+        mut stop,
+        grace,
+    } = service;
     let metrics = runtime.metrics.clone();
-    let gate = ConnectionGate::new(metrics.clone());
     let shared = Shared {
         app,
         runtime: runtime.clone(),
@@ -101,11 +122,15 @@ pub(super) async fn serve(
                 Ok((stream, peer)) => {
                     let generation = runtime.generation();
                     let limits = generation.config.server;
-                    let admitted = gate.admit(
-                        peer.ip(),
-                        limits.max_connections_per_ip,
-                        &generation.config.trusted_proxies,
-                    );
+                    let admitted = tokio::select! {
+                        admitted = gate.admit_within(
+                            limits.max_connections,
+                            peer.ip(),
+                            limits.max_connections_per_ip,
+                            &generation.config.trusted_proxies,
+                        ) => admitted,
+                        () = stopped(&mut stop) => break,
+                    };
                     drop(generation);
                     let Ok(admission) = admitted else {
                         tracing::debug!(%peer, "server.max-connections-per-ip open: connection closed");
@@ -133,6 +158,7 @@ pub(super) async fn serve(
         }
     }
     drop(listener);
+    // Every loop waits for the server's connections (each serves its own meanwhile).
     tracing::info!(open = gate.open(), "shutting down");
     if tokio::time::timeout(grace, gate.drained()).await.is_err() {
         tracing::warn!("grace period over, closing the remaining connections");

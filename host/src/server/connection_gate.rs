@@ -101,12 +101,54 @@ impl ConnectionGate {
     /// Admits a connection from `peer` unless its address group already has `per_address`
     /// connections open (`None`: no limit; [`exempt`] peers, with `trusted` the configured
     /// proxies, are never limited). A refusal is counted in `/metrics`.
-    pub(super) fn admit(
+    #[cfg(test)]
+    fn admit(
         self: &Arc<Self>,
         peer: IpAddr,
         per_address: Option<usize>,
         trusted: &TrustedProxies,
     ) -> Result<Admission, Refused> {
+        self.admit_below(None, peer, per_address, trusted)
+            .expect("no total limit")
+    }
+
+    /// Admits a connection an accept loop has just accepted, as [`ConnectionGate::admit`],
+    /// once fewer than `limit` are open. With one accept loop per core, two loops that both
+    /// found room may accept at the same moment; the later one then holds its connection
+    /// (unread, as the listen backlog would) until one closes, so together they never pass
+    /// the limit. Counts one pause in `/metrics` when it had to wait.
+    pub(super) async fn admit_within(
+        self: &Arc<Self>,
+        limit: Option<usize>,
+        peer: IpAddr,
+        per_address: Option<usize>,
+        trusted: &TrustedProxies,
+    ) -> Result<Admission, Refused> {
+        let mut paused = false;
+        loop {
+            let closed = self.closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if let Some(admitted) = self.admit_below(limit, peer, per_address, trusted) {
+                return admitted;
+            }
+            if !paused {
+                paused = true;
+                LimitCounters::bump(&self.metrics.limits.accept_paused);
+            }
+            closed.await;
+        }
+    }
+
+    /// [`ConnectionGate::admit`] when fewer than `limit` connections are open; `None` when
+    /// `limit` are.
+    fn admit_below(
+        self: &Arc<Self>,
+        limit: Option<usize>,
+        peer: IpAddr,
+        per_address: Option<usize>,
+        trusted: &TrustedProxies,
+    ) -> Option<Result<Admission, Refused>> {
         let group = (!exempt(peer, trusted)).then(|| AddressGroup::of(peer));
         let mut open = self.state.lock();
         if let Some(group) = group {
@@ -114,16 +156,21 @@ impl ConnectionGate {
             if per_address.is_some_and(|limit| count >= limit) {
                 drop(open);
                 LimitCounters::bump(&self.metrics.limits.refused_per_ip);
-                return Err(Refused::PerAddress);
+                return Some(Err(Refused::PerAddress));
             }
-            open.per_group.insert(group, count + 1);
+        }
+        if limit.is_some_and(|limit| open.total >= limit) {
+            return None;
+        }
+        if let Some(group) = group {
+            *open.per_group.entry(group).or_insert(0) += 1;
         }
         open.total += 1;
         self.publish(open.total);
-        Ok(Admission {
+        Some(Ok(Admission {
             gate: self.clone(),
             group,
-        })
+        }))
     }
 
     /// Returns once no connection is open.
@@ -278,5 +325,51 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(15), gate.drained())
             .await
             .expect("drained");
+    }
+
+    #[tokio::test]
+    async fn two_accept_loops_that_both_found_room_never_pass_the_limit_together() {
+        let metrics = Arc::new(Metrics::default());
+        let gate = ConnectionGate::new(metrics.clone());
+        let open = gate.admit(ip("10.0.0.1"), None, &none()).unwrap();
+        // `max-connections: 2`, one open: both loops (two cores) find room and accept.
+        gate.wait_for_room(Some(2)).await;
+        gate.wait_for_room(Some(2)).await;
+        let _first = gate
+            .admit_within(Some(2), ip("10.0.0.2"), Some(8), &none())
+            .await
+            .unwrap();
+        let second = tokio::spawn({
+            let gate = gate.clone();
+            async move {
+                gate.admit_within(Some(2), ip("10.0.0.3"), Some(8), &none())
+                    .await
+                    .map(drop)
+            }
+        });
+        // The later one holds its connection (counted as a pause) until one closes.
+        tokio::time::timeout(Duration::from_secs(15), async {
+            while metrics.limits.accept_paused.load(Ordering::Relaxed) == 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the pause is counted");
+        assert!(!second.is_finished());
+        assert_eq!(gate.open(), 2);
+        drop(open);
+        tokio::time::timeout(Duration::from_secs(15), second)
+            .await
+            .expect("admitted after the close")
+            .unwrap()
+            .unwrap();
+        // A per-address refusal does not wait for room.
+        let _full = gate.admit(ip("10.0.0.9"), None, &none()).unwrap();
+        assert_eq!(
+            gate.admit_within(Some(1), ip("10.0.0.9"), Some(1), &none())
+                .await
+                .unwrap_err(),
+            Refused::PerAddress
+        );
     }
 }
