@@ -22,7 +22,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use crate::report::Summary;
-use crate::variant::{Runtime, Variant};
+use crate::variant::Variant;
+use switchyard::ServingMode;
 
 /// Benchmark switchyard against the mock upstream and nginx.
 #[derive(Debug, Parser)]
@@ -58,10 +59,15 @@ struct Args {
     /// scenarios.
     #[arg(long)]
     baseline_bin: Option<PathBuf>,
-    /// Also run this build with `server.runtime` set to this mode, beside the default one, in
-    /// the same rounds as `--baseline-bin` (its figures under keys named after the mode).
-    #[arg(long, value_enum)]
-    other_runtime: Option<Runtime>,
+    /// The serving mode (`server.runtime`: per-core or work-stealing) of a second switchyard
+    /// process of this build, measured beside the default one (no `server.runtime`) in the
+    /// same rounds as `--baseline-bin`, its figures under keys named after the mode. Default:
+    /// the mode that is not the default.
+    #[arg(long, value_parser = variant::parse_runtime)]
+    other_runtime: Option<ServingMode>,
+    /// Measure only the default serving mode (no `--other-runtime` process).
+    #[arg(long, conflicts_with = "other_runtime")]
+    default_runtime_only: bool,
 }
 
 fn main() -> Result<()> {
@@ -127,7 +133,12 @@ impl Args {
             .cloned()
             .map(Variant::baseline)
             .collect();
-        variants.extend(self.other_runtime.map(Variant::runtime));
+        if !self.default_runtime_only {
+            let other = self
+                .other_runtime
+                .unwrap_or_else(variant::other_than_default);
+            variants.push(Variant::runtime(other));
+        }
         variants
     }
 

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+/// The environment variable switchyard reads `server.runtime` from when its config has none.
+const SERVING_MODE_ENV: &str = "SWITCHYARD_RUNTIME";
+
 /// A child process that is killed when dropped.
 pub(crate) struct Process {
     child: Child,
@@ -102,6 +105,8 @@ fn build_command() -> Vec<String> {
 fn start_listening(binary: &Path, args: &[&str], envs: &[(&str, &str)]) -> Result<Process> {
     let mut child = Command::new(binary)
         .args(args)
+        // switchyard's serving mode comes from its config alone, not the bench's environment.
+        .env_remove(SERVING_MODE_ENV)
         .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

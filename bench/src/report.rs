@@ -343,13 +343,18 @@ impl Summary {
     pub(crate) fn print(&self) {
         let variants: Vec<Vec<(&str, String, &str)>> =
             self.variants.iter().map(|v| v.figures.rows()).collect();
-        print!("\n{:<48} {:>12}", "measure", "switchyard");
+        let default = switchyard::ServingMode::default().as_str();
+        print!(
+            "\n{:<48} {:>22}",
+            "measure",
+            format!("switchyard ({default})")
+        );
         for variant in &self.variants {
             print!(" {:>14}", variant.variant.label());
         }
         println!("  target");
         for (i, (name, value, target)) in self.rows().into_iter().enumerate() {
-            print!("{name:<48} {value:>12}");
+            print!("{name:<48} {value:>22}");
             for rows in &variants {
                 let own = PER_PROCESS_ROWS.contains(&name);
                 print!(" {:>14}", if own { rows[i].1.as_str() } else { "" });
@@ -689,13 +694,13 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::variant::Runtime;
+    use switchyard::ServingMode;
 
     #[test]
     fn each_variants_figures_reach_the_json_under_its_own_keys_beside_the_defaults() {
         let variants = [
             Variant::baseline(PathBuf::from("/old/switchyard")),
-            Variant::runtime(Runtime::WorkStealing),
+            Variant::runtime(ServingMode::WorkStealing),
         ];
         let mut summary = Summary::with_variants(&variants);
         summary.set_shared(|s| {

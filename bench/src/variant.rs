@@ -4,23 +4,20 @@
 
 use std::path::{Path, PathBuf};
 
-/// `server.runtime`: how switchyard serves requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Runtime {
-    /// One single-threaded runtime per core, each with its own listener.
-    PerCore,
-    /// One multi-threaded (work-stealing) tokio runtime.
-    WorkStealing,
+use switchyard::ServingMode;
+
+/// The serving mode other than switchyard's default (`server.runtime` unset), measured beside
+/// it unless the bench is told otherwise.
+pub(crate) fn other_than_default() -> ServingMode {
+    match ServingMode::default() {
+        ServingMode::PerCore => ServingMode::WorkStealing,
+        ServingMode::WorkStealing => ServingMode::PerCore,
+    }
 }
 
-impl Runtime {
-    /// The value of `server.runtime`.
-    pub(crate) fn config_value(self) -> &'static str {
-        match self {
-            Runtime::PerCore => "per-core",
-            Runtime::WorkStealing => "work-stealing",
-        }
-    }
+/// Parses a `server.runtime` value on the command line.
+pub(crate) fn parse_runtime(text: &str) -> Result<ServingMode, String> {
+    ServingMode::parse(text).ok_or_else(|| format!("{text:?}: use per-core or work-stealing"))
 }
 
 /// One extra switchyard process.
@@ -34,7 +31,7 @@ pub(crate) struct Variant {
     /// Its binary, when not the one built beside the bench.
     pub binary: Option<PathBuf>,
     /// The serving mode it is configured with, when not the default.
-    pub runtime: Option<Runtime>,
+    pub runtime: Option<ServingMode>,
 }
 
 impl Variant {
@@ -49,10 +46,10 @@ impl Variant {
     }
 
     /// This build with `server.runtime: runtime`.
-    pub(crate) fn runtime(runtime: Runtime) -> Variant {
+    pub(crate) fn runtime(runtime: ServingMode) -> Variant {
         let (name, key) = match runtime {
-            Runtime::PerCore => ("per-core", "per_core"),
-            Runtime::WorkStealing => ("work-stealing", "work_stealing"),
+            ServingMode::PerCore => ("per-core", "per_core"),
+            ServingMode::WorkStealing => ("work-stealing", "work_stealing"),
         };
         Variant {
             name,
@@ -72,7 +69,7 @@ impl Variant {
     /// Its config: `shared` (a config with no `server:` section) and its serving mode.
     pub(crate) fn config_yaml(&self, shared: &str) -> String {
         match self.runtime {
-            Some(runtime) => format!("{shared}server:\n  runtime: {}\n", runtime.config_value()),
+            Some(runtime) => format!("{shared}server:\n  runtime: {}\n", runtime.as_str()),
             None => shared.to_owned(),
         }
     }
@@ -81,7 +78,7 @@ impl Variant {
     pub(crate) fn label(&self) -> String {
         match (&self.binary, self.runtime) {
             (Some(_), _) => "baseline build".to_owned(),
-            (None, Some(runtime)) => runtime.config_value().to_owned(),
+            (None, Some(runtime)) => runtime.as_str().to_owned(),
             (None, None) => self.name.to_owned(),
         }
     }
@@ -105,16 +102,27 @@ mod tests {
     #[test]
     fn a_runtime_variant_adds_the_server_section_and_keeps_the_rest() {
         let shared = "host: 127.0.0.1\nport: 0\napi-keys: [k]\n";
-        let variant = Variant::runtime(Runtime::WorkStealing);
+        let variant = Variant::runtime(ServingMode::WorkStealing);
         let yaml = variant.config_yaml(shared);
         assert!(yaml.starts_with(shared));
         let config: serde_json::Value = serde_yaml_ng::from_str(&yaml).unwrap();
         assert_eq!(config["server"]["runtime"], "work-stealing");
         assert_eq!(config["port"], 0);
         let per_core: serde_json::Value =
-            serde_yaml_ng::from_str(&Variant::runtime(Runtime::PerCore).config_yaml(shared))
+            serde_yaml_ng::from_str(&Variant::runtime(ServingMode::PerCore).config_yaml(shared))
                 .unwrap();
         assert_eq!(per_core["server"]["runtime"], "per-core");
+    }
+
+    #[test]
+    fn the_other_mode_is_not_the_default_and_both_parse() {
+        assert_ne!(other_than_default(), ServingMode::default());
+        assert_eq!(parse_runtime("per-core"), Ok(ServingMode::PerCore));
+        assert_eq!(
+            parse_runtime("work-stealing"),
+            Ok(ServingMode::WorkStealing)
+        );
+        assert!(parse_runtime("threads").is_err());
     }
 
     #[test]
@@ -125,7 +133,7 @@ mod tests {
             variant.binary_in(Path::new("/bin")),
             Path::new("/old/switchyard")
         );
-        let runtime = Variant::runtime(Runtime::PerCore);
+        let runtime = Variant::runtime(ServingMode::PerCore);
         assert_eq!(
             runtime.binary_in(Path::new("/bin")),
             Path::new("/bin/switchyard")
@@ -144,7 +152,7 @@ mod tests {
             baseline.json_key("added_latency_p50_us"),
             "baseline_added_latency_p50_us"
         );
-        let mode = Variant::runtime(Runtime::WorkStealing);
+        let mode = Variant::runtime(ServingMode::WorkStealing);
         assert_eq!(
             mode.json_key("agent_rps_switchyard"),
             "agent_rps_work_stealing"
