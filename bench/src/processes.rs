@@ -78,14 +78,42 @@ pub(crate) fn binary_dir() -> Result<PathBuf> {
 /// them (and the next `cargo build --release` would rebuild them back).
 pub(crate) fn build_binaries() -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(build_command())
-        .status()
-        .context("run cargo build")?;
+    let mut command = Command::new(cargo);
+    command.args(build_command());
+    for name in variables_of_cargo_run(std::env::vars_os().map(|(name, _)| name)) {
+        command.env_remove(name);
+    }
+    let status = command.status().context("run cargo build")?;
     if !status.success() {
         bail!("cargo build --release failed");
     }
     Ok(())
+}
+
+/// Of the environment's variable `names`, those `cargo run` set for this binary (its package's
+/// `CARGO_PKG_*`, `CARGO_MANIFEST_DIR` …), which the inner build must not inherit: build
+/// scripts that watch one of them (ring watches `CARGO_MANIFEST_DIR`) would run again, and
+/// everything above them would be rebuilt, twice (by this build and by the user's next plain
+/// `cargo build --release`). Cargo's own settings (`CARGO_HOME`, `CARGO_TARGET_DIR`,
+/// `CARGO_PROFILE_*` …) stay.
+fn variables_of_cargo_run(
+    names: impl Iterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    const SET_BY_CARGO_RUN: &[&str] = &[
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    names
+        .filter(|name| {
+            name.to_str().is_some_and(|name| {
+                SET_BY_CARGO_RUN.contains(&name) || name.starts_with("CARGO_PKG_")
+            })
+        })
+        .collect()
 }
 
 /// The arguments of [`build_binaries`]' cargo command: every member of this workspace (found
@@ -335,6 +363,34 @@ mod tests {
         assert!(
             !args.iter().any(|a| a == "-p" || a == "--package"),
             "no package selection: features unify as for `cargo build --release`"
+        );
+    }
+
+    #[test]
+    fn the_inner_build_drops_what_cargo_run_set_and_keeps_cargo_settings() {
+        let names = [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_CRATE_NAME",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_PROFILE_RELEASE_DEBUG",
+            "CARGO_INCREMENTAL",
+            "CARGO",
+            "PATH",
+        ]
+        .map(std::ffi::OsString::from);
+        let dropped = variables_of_cargo_run(names.into_iter());
+        assert_eq!(
+            dropped,
+            [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_PKG_NAME",
+                "CARGO_PKG_VERSION_MAJOR",
+                "CARGO_CRATE_NAME"
+            ]
+            .map(std::ffi::OsString::from)
         );
     }
 
