@@ -28,6 +28,7 @@ mod file_trust;
 mod folder;
 mod header_filter;
 mod health;
+mod idle_pool;
 mod instance;
 mod instance_source;
 mod request_head;
@@ -154,8 +155,9 @@ pub enum PluginOrigin {
 pub struct HostOptions {
     /// Folder of the compiled-component cache; `None` compiles every load.
     pub cache_dir: Option<PathBuf>,
-    /// Most idle live instances kept per configured instance; 0 disables pooling (every call
-    /// instantiates and configures a fresh instance: slow, for comparison and debugging).
+    /// Most idle live instances kept per configured instance, split over the serving cores
+    /// (each core keeps its share, rounded up); 0 disables pooling (every call instantiates
+    /// and configures a fresh instance: slow, for comparison and debugging).
     pub pool_size: usize,
     /// When repeated faults quarantine an instance.
     pub fault_policy: FaultPolicy,

@@ -19,6 +19,7 @@ pub(crate) mod stream_relay;
 pub(crate) mod translated;
 pub(crate) mod unauthenticated_guard;
 pub(crate) mod upstream;
+pub(crate) mod upstream_client;
 pub(crate) mod upstream_error;
 pub(crate) mod vertex;
 

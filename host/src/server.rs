@@ -517,7 +517,7 @@ impl Booted {
             ServingMode::PerCore => per_core::spawn(listener, joinable, service).map_err(failed)?,
         };
         let threads = match mode {
-            ServingMode::PerCore => per_core::cores(),
+            ServingMode::PerCore => crate::serving_core::count(),
             ServingMode::WorkStealing => 0,
         };
         tracing::info!(

@@ -2,6 +2,7 @@
 //! shared between cores (upstream connection pools) is kept per core index.
 
 use std::cell::Cell;
+use std::num::NonZeroUsize;
 
 thread_local! {
     static CORE: Cell<Option<usize>> = const { Cell::new(None) };
@@ -16,4 +17,10 @@ pub(crate) fn current() -> Option<usize> {
 /// Marks this thread as per-core serving thread `index`, for as long as it lives.
 pub(crate) fn enter(index: usize) {
     CORE.with(|core| core.set(Some(index)));
+}
+
+/// How many per-core serving threads a per-core server runs: one per core this process may
+/// run on.
+pub(crate) fn count() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
 }

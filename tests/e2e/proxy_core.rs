@@ -498,6 +498,63 @@ async fn unreachable_upstream_is_a_502_envelope() {
     assert!(!reply.text().contains("127.0.0.1"), "{}", reply.text());
 }
 
+/// An outbound HTTP proxy that answers the first request itself: the request line it got.
+async fn answering_proxy(answer: &'static str) -> (String, tokio::task::JoinHandle<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let seen = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut tcp = BufReader::new(tcp);
+        let mut request_line = String::new();
+        tcp.read_line(&mut request_line).await.unwrap();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            tcp.read_line(&mut line).await.unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap();
+            }
+        }
+        tcp.read_exact(&mut vec![0; length]).await.unwrap();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            answer.len()
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        tcp.write_all(answer.as_bytes()).await.unwrap();
+        request_line.trim_end().to_owned()
+    });
+    (address, seen)
+}
+
+#[tokio::test]
+async fn a_credential_behind_an_outbound_proxy_is_sent_through_it() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = listener.local_addr().unwrap();
+    drop(listener);
+    let answer = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4","content":[{"type":"text","text":"via the proxy"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}"#;
+    let (proxy_url, seen) = answering_proxy(answer).await;
+    // The upstream itself is unreachable: only the outbound proxy can answer.
+    let proxy = Proxy::start(&format!(
+        "claude-api-key:\n  - api-key: a\n    base-url: http://{dead}\n    proxy-url: {proxy_url}\n"
+    ))
+    .await;
+    let reply = proxy.claude_turn().await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["content"][0]["text"], "via the proxy");
+    // A request for a proxy names the whole target URL.
+    assert_eq!(
+        seen.await.unwrap(),
+        format!("POST http://{dead}/v1/messages HTTP/1.1")
+    );
+}
+
 #[tokio::test]
 async fn cors_headers_only_for_listed_origins() {
     let mock = mock().await;

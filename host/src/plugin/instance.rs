@@ -25,6 +25,7 @@ use super::call_times::CallTimes;
 use super::engine::deadline_ticks;
 use super::header_filter::HeaderSlots;
 use super::health::{FaultPolicy, Health};
+use super::idle_pool::IdlePool;
 use super::state::{LogOrigin, PluginState};
 use super::{Fault, Plugin, PluginError, PluginWorld, RequestHead, WorldPre};
 use crate::client_address::AddressGroup;
@@ -155,11 +156,10 @@ pub(crate) struct PluginInstance<B: WorldBindings> {
     origin: Arc<LogOrigin>,
     settings: String,
     limits: PluginLimits,
-    pool_size: usize,
     policy: FaultPolicy,
     clock: Arc<dyn Clock>,
     events: Option<Arc<EventHub>>,
-    idle: Mutex<Vec<Live<B>>>,
+    idle: IdlePool<Live<B>>,
     /// One permit per call in flight (`limits.max-concurrency`).
     slots: Arc<Semaphore>,
     health: Mutex<Health>,
@@ -200,11 +200,10 @@ impl<B: WorldBindings> PluginInstance<B> {
             pre,
             settings: spec.settings,
             limits: spec.limits,
-            pool_size: spec.pool_size,
             policy: spec.policy,
             clock: spec.clock,
             events: spec.events,
-            idle: Mutex::new(Vec::new()),
+            idle: IdlePool::new(spec.pool_size, crate::serving_core::count()),
             slots: Arc::new(Semaphore::new(
                 spec.limits.max_concurrency.clamp(1, Semaphore::MAX_PERMITS),
             )),
@@ -219,9 +218,7 @@ impl<B: WorldBindings> PluginInstance<B> {
             call_times: CallTimes::default(),
         };
         let live = instance.spawn().await?;
-        if instance.pool_size > 0 {
-            instance.idle.lock().push(live);
-        }
+        instance.idle.put(live);
         Ok(instance)
     }
 
@@ -244,7 +241,7 @@ impl<B: WorldBindings> PluginInstance<B> {
             log_refused: self.origin.log_refused.load(Ordering::Relaxed),
             quarantines: self.quarantines.load(Ordering::Relaxed),
             instantiations: self.instantiations.load(Ordering::Relaxed),
-            idle: self.idle.lock().len(),
+            idle: self.idle.len(),
             memory_bytes: self.memory_bytes.load(Ordering::Relaxed),
             quarantined_until: self.health.lock().quarantined_until(self.clock.now()),
             call_times: self.call_times.read(),
@@ -277,7 +274,7 @@ impl<B: WorldBindings> PluginInstance<B> {
                 }
             }
         };
-        let pooled = self.idle.lock().pop();
+        let pooled = self.idle.take();
         let mut live = match pooled {
             Some(live) => live,
             None => match self.spawn().await {
@@ -335,10 +332,7 @@ impl<B: WorldBindings> PluginInstance<B> {
                 if let Some(output) = output {
                     tracing::debug!(plugin = %self.origin.kind, instance = %self.origin.instance, %output, "plugin output");
                 }
-                let mut idle = self.idle.lock();
-                if idle.len() < self.pool_size {
-                    idle.push(live);
-                }
+                self.idle.put(live);
                 Ok(answer)
             }
             Some(Err(error)) => {

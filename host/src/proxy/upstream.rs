@@ -13,6 +13,7 @@ use super::endpoint::Endpoint;
 use super::headers;
 use super::request_body::RequestBody;
 use super::stream_event::{ErrorStyle, last_event_end, last_event_end_since};
+use super::upstream_client::{UpstreamClient, UpstreamResponse};
 use super::upstream_error::{Phase, UpstreamError};
 use crate::credential::candidate::Candidate;
 use crate::credential::{ProviderKind, Secret};
@@ -146,7 +147,7 @@ pub(crate) async fn send(
     let credential = &candidate.credential;
     let client = runtime
         .clients
-        .client_for(credential, config)
+        .upstream_for(credential, config)
         .map_err(|e| UpstreamError::connect("", Some(Box::new(e))))?;
     let url = outgoing
         .endpoint
@@ -183,9 +184,8 @@ pub(crate) async fn send(
     let again = token
         .is_some()
         .then(|| (url.clone(), headers.clone(), outgoing.body.clone()));
-    let request = client.post(url).headers(headers).body(outgoing.body);
-    let mut response = post(request, first_byte).await?;
-    if response.status() == StatusCode::UNAUTHORIZED
+    let mut response = post(&client, &url, headers, outgoing.body, first_byte).await?;
+    if response.status == StatusCode::UNAUTHORIZED
         && let (Some(cell), Some(used), Some((url, mut headers, body))) =
             (&token_cell, &token, again)
     {
@@ -196,14 +196,17 @@ pub(crate) async fn send(
             .map_err(|NoToken(why)| UpstreamError::token_unavailable(why))?;
         tracing::debug!(credential = %credential.id, "upstream refused the token: renewed, retrying once");
         headers.insert(http::header::AUTHORIZATION, fresh.header.clone());
-        response = post(client.post(url).headers(headers).body(body), first_byte).await?;
+        response = post(&client, &url, headers, body, first_byte).await?;
     }
-    let status = response.status();
+    let status = response.status;
     if !status.is_success() {
         return Err(failed_response(response, ctx, credential.provider).await);
     }
-    let headers = response.headers().clone();
-    let mut rest: ChunkStream = Box::pin(response.bytes_stream().map(|r| r.map_err(Into::into)));
+    let UpstreamResponse {
+        headers,
+        body: mut rest,
+        ..
+    } = response;
     let first = if stream {
         let sse = ErrorStyle::of(endpoint, sse).is_sse();
         let provider = credential.provider;
@@ -219,22 +222,22 @@ pub(crate) async fn send(
     })
 }
 
-/// Sends `request`, waiting at most `first_byte` for the response head.
+/// POSTs `body` with `headers` to `url` through `client`, waiting at most `first_byte` for the
+/// response head.
 async fn post(
-    request: reqwest::RequestBuilder,
+    client: &UpstreamClient,
+    url: &url::Url,
+    headers: HeaderMap,
+    body: Bytes,
     first_byte: Duration,
-) -> Result<reqwest::Response, UpstreamError> {
-    match tokio::time::timeout(first_byte, request.send()).await {
+) -> Result<UpstreamResponse, UpstreamError> {
+    match tokio::time::timeout(first_byte, client.post(url, headers, body)).await {
         Err(_) => Err(UpstreamError::timeout(
             Phase::Head,
             format!("no response within {} ms", first_byte.as_millis()),
             None,
         )),
-        Ok(Err(e)) if e.is_timeout() => {
-            Err(UpstreamError::timeout(Phase::Head, "", Some(Box::new(e))))
-        }
-        Ok(Err(e)) => Err(UpstreamError::connect("", Some(Box::new(e)))),
-        Ok(Ok(response)) => Ok(response),
+        Ok(answer) => answer,
     }
 }
 
@@ -324,20 +327,20 @@ fn json_content_type() -> HeaderMap {
 
 /// Reads an error response and classifies it.
 async fn failed_response(
-    mut response: reqwest::Response,
+    mut response: UpstreamResponse,
     ctx: Ctx<'_>,
     provider: ProviderKind,
 ) -> UpstreamError {
     let (runtime, config) = (ctx.runtime, &ctx.generation.config);
-    let status = response.status();
-    let retry_after = upstream_retry_after(runtime, response.headers());
+    let status = response.status;
+    let retry_after = upstream_retry_after(runtime, &response.headers);
     let client_headers =
-        headers::client_response_headers(response.headers(), config.passthrough_headers);
+        headers::client_response_headers(&response.headers, config.passthrough_headers);
     let mut body = BytesMut::new();
     let idle = config.upstream_timeouts.idle;
     while body.len() < MAX_ERROR_BODY {
-        match tokio::time::timeout(idle, response.chunk()).await {
-            Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
+        match tokio::time::timeout(idle, response.body.next()).await {
+            Ok(Some(Ok(chunk))) => body.extend_from_slice(&chunk),
             _ => break,
         }
     }

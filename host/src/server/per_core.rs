@@ -9,7 +9,6 @@
 //! core's connections), plugin limits and token renewal.
 
 use std::net::SocketAddr;
-use std::num::NonZeroUsize;
 
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
@@ -19,11 +18,6 @@ use super::connection::{self, Service};
 
 /// The listen backlog of each socket (tokio's `TcpListener::bind` uses the same).
 const BACKLOG: u32 = 1024;
-
-/// How many serving threads: one per core this process may run on.
-pub(super) fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
-}
 
 /// A listening socket on `addr` that other sockets of this process may join
 /// (`SO_REUSEPORT`). Needs a tokio runtime (the socket is registered with it, then handed
@@ -50,7 +44,7 @@ pub(super) fn spawn(
 ) -> std::io::Result<JoinHandle<()>> {
     let addr = listener.local_addr()?;
     let mut listeners = vec![listener];
-    for _ in 1..cores() {
+    for _ in 1..crate::serving_core::count() {
         listeners.push(match joinable {
             true => bind_shared(addr)?,
             false => listeners[0].try_clone()?,
