@@ -52,6 +52,9 @@ pub(crate) async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>
     Ok(sender)
 }
 
+/// `spec` as a request to `target`. Its body is `spec.body` itself (a reference count, never a
+/// copy: a 100 KB body stays one buffer for every request), which hyper writes with the head
+/// in one vectored write.
 fn request(target: &Target, spec: &Spec) -> Request<Full<Bytes>> {
     let mut builder = Request::post(spec.path)
         .header("host", target.addr.to_string())
@@ -306,4 +309,34 @@ where
         }
     }
     Ok((streams, during))
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn every_request_sends_the_specs_own_buffer() {
+        let target = Target {
+            name: "t",
+            addr: "127.0.0.1:9".parse().unwrap(),
+            headers: Vec::new(),
+        };
+        let spec = Spec {
+            path: "/v1/messages",
+            body: Bytes::from(vec![b'x'; 100 * 1024]),
+        };
+        for _ in 0..2 {
+            let body = request(&target, &spec).into_body().collect().await.unwrap();
+            let sent = body.to_bytes();
+            assert_eq!(sent.len(), spec.body.len());
+            assert_eq!(
+                sent.as_ptr(),
+                spec.body.as_ptr(),
+                "the same buffer, not a copy"
+            );
+        }
+    }
 }

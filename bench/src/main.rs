@@ -10,6 +10,7 @@ mod load;
 mod processes;
 mod report;
 mod scenario;
+mod variant;
 
 // The guest-building helper of `host/build.rs`, for the swap scenario's test plugins.
 use switchyard_guest_build as wasm_guest;
@@ -21,6 +22,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use crate::report::Summary;
+use crate::variant::Variant;
+use switchyard::ServingMode;
 
 /// Benchmark switchyard against the mock upstream and nginx.
 #[derive(Debug, Parser)]
@@ -51,10 +54,20 @@ struct Args {
     /// Where to write the JSON summary.
     #[arg(long, default_value = "target/bench/summary.json")]
     out: PathBuf,
-    /// Another switchyard binary (an earlier build) measured beside this one in the same
-    /// interleaved rounds of the latency and throughput scenarios.
+    /// Another switchyard binary (an earlier build) measured beside this one, on the same
+    /// config, in the same interleaved rounds of the latency, throughput, streams and agent
+    /// scenarios.
     #[arg(long)]
     baseline_bin: Option<PathBuf>,
+    /// The serving mode (`server.runtime`: per-core or work-stealing) of a second switchyard
+    /// process of this build, measured beside the default one (no `server.runtime`) in the
+    /// same rounds as `--baseline-bin`, its figures under keys named after the mode. Default:
+    /// the mode that is not the default.
+    #[arg(long, value_parser = variant::parse_runtime)]
+    other_runtime: Option<ServingMode>,
+    /// Measure only the default serving mode (no `--other-runtime` process).
+    #[arg(long, conflicts_with = "other_runtime")]
+    default_runtime_only: bool,
 }
 
 fn main() -> Result<()> {
@@ -105,9 +118,30 @@ enum Scenario {
     /// and with one console subscriber (event stream plus polling), in the same rounds, and
     /// the delay from an answer to its `usage` event on the stream.
     Console,
+    /// A 100 KB coding-agent Messages request (system prompt and alternating turns, affinity
+    /// on): added latency at one client and requests per second at 64 connections, direct,
+    /// through switchyard and through nginx with request buffering off.
+    Agent,
 }
 
 impl Args {
+    /// The switchyard processes measured beside the default one.
+    fn variants(&self) -> Vec<Variant> {
+        let mut variants: Vec<Variant> = self
+            .baseline_bin
+            .iter()
+            .cloned()
+            .map(Variant::baseline)
+            .collect();
+        if !self.default_runtime_only {
+            let other = self
+                .other_runtime
+                .unwrap_or_else(variant::other_than_default);
+            variants.push(Variant::runtime(other));
+        }
+        variants
+    }
+
     /// Whether `scenario` runs.
     fn wants(&self, scenario: Scenario) -> bool {
         self.only.is_empty() || self.only.contains(&scenario)
@@ -117,20 +151,24 @@ impl Args {
 async fn run(args: &Args) -> Result<Summary> {
     let bin = processes::binary_dir()?;
     let work = tempfile::tempdir()?;
-    let mut summary = Summary::default();
+    let variants = args.variants();
+    let mut summary = Summary::with_variants(&variants);
     let seconds = Duration::from_secs(args.seconds);
     if [
         Scenario::Latency,
         Scenario::Throughput,
         Scenario::Streams,
         Scenario::Translated,
+        Scenario::Agent,
     ]
     .iter()
     .any(|s| args.wants(*s))
     {
-        let setup = scenario::Setup::start(&bin, work.path(), args.baseline_bin.as_deref())
-            .context("start the processes")?;
-        summary.rss_idle_mb = Some(setup.switchyard.rss_mb()?);
+        let setup =
+            scenario::Setup::start(&bin, work.path(), &variants).context("start the processes")?;
+        for (variant, _, process) in setup.switchyards() {
+            summary.process_mut(variant).rss_idle_mb = Some(process.rss_mb()?);
+        }
         if args.wants(Scenario::Latency) {
             scenario::latency::run(&setup, args.rounds, args.requests, &mut summary).await?;
         }
@@ -140,6 +178,10 @@ async fn run(args: &Args) -> Result<Summary> {
         if args.wants(Scenario::Translated) {
             let (rounds, requests) = (args.rounds, args.requests);
             scenario::translated::run(&setup, rounds, requests, seconds, &mut summary).await?;
+        }
+        if args.wants(Scenario::Agent) {
+            let (rounds, requests) = (args.rounds, args.requests);
+            scenario::agent::run(&setup, rounds, requests, seconds, &mut summary).await?;
         }
         if args.wants(Scenario::Streams) {
             scenario::streams::run(&setup, args.streams, &mut summary).await?;

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+/// The environment variable switchyard reads `server.runtime` from when its config has none.
+const SERVING_MODE_ENV: &str = "SWITCHYARD_RUNTIME";
+
 /// A child process that is killed when dropped.
 pub(crate) struct Process {
     child: Child,
@@ -69,30 +72,69 @@ pub(crate) fn binary_dir() -> Result<PathBuf> {
     Ok(exe.parent().context("binary has a folder")?.to_owned())
 }
 
-/// Builds the switchyard and mock binaries in release mode (a no-op when up to date).
+/// Builds the workspace in release mode (a no-op when up to date), which makes the switchyard
+/// and mock binaries. The whole workspace, as `cargo build --release` at its root builds it:
+/// a narrower `-p` selection would unify the dependencies' features differently and rebuild
+/// them (and the next `cargo build --release` would rebuild them back).
 pub(crate) fn build_binaries() -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "switchyard",
-            "-p",
-            "switchyard-mock",
-        ])
-        .status()
-        .context("run cargo build")?;
+    let mut command = Command::new(cargo);
+    command.args(build_command());
+    for name in variables_of_cargo_run(std::env::vars_os().map(|(name, _)| name)) {
+        command.env_remove(name);
+    }
+    let status = command.status().context("run cargo build")?;
     if !status.success() {
         bail!("cargo build --release failed");
     }
     Ok(())
 }
 
+/// Of the environment's variable `names`, those `cargo run` set for this binary (its package's
+/// `CARGO_PKG_*`, `CARGO_MANIFEST_DIR` …), which the inner build must not inherit: build
+/// scripts that watch one of them (ring watches `CARGO_MANIFEST_DIR`) would run again, and
+/// everything above them would be rebuilt, twice (by this build and by the user's next plain
+/// `cargo build --release`). Cargo's own settings (`CARGO_HOME`, `CARGO_TARGET_DIR`,
+/// `CARGO_PROFILE_*` …) stay.
+fn variables_of_cargo_run(
+    names: impl Iterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    const SET_BY_CARGO_RUN: &[&str] = &[
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    names
+        .filter(|name| {
+            name.to_str().is_some_and(|name| {
+                SET_BY_CARGO_RUN.contains(&name) || name.starts_with("CARGO_PKG_")
+            })
+        })
+        .collect()
+}
+
+/// The arguments of [`build_binaries`]' cargo command: every member of this workspace (found
+/// from this crate's manifest, whatever the current folder), release profile.
+fn build_command() -> Vec<String> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    vec![
+        "build".to_owned(),
+        "--release".to_owned(),
+        "--workspace".to_owned(),
+        "--manifest-path".to_owned(),
+        manifest.display().to_string(),
+    ]
+}
+
 /// Starts `binary` with `args` and waits for its `listening on http://ADDR` line.
 fn start_listening(binary: &Path, args: &[&str], envs: &[(&str, &str)]) -> Result<Process> {
     let mut child = Command::new(binary)
         .args(args)
+        // switchyard's serving mode comes from its config alone, not the bench's environment.
+        .env_remove(SERVING_MODE_ENV)
         .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -170,39 +212,66 @@ pub(crate) fn switchyard_binary(binary: &Path, config: &Path) -> Result<Process>
     )
 }
 
+/// nginx in front of the mock: one process with two listeners.
+pub(crate) struct Nginx {
+    /// The process; its `addr` is the listener with nginx's default request buffering (the
+    /// whole request body is read before the upstream call; a body over
+    /// `client_body_buffer_size` goes to a temporary file).
+    pub process: Process,
+    /// The listener with `proxy_request_buffering off`: the body is forwarded as it arrives,
+    /// as switchyard does, so a large request does not measure nginx's disk.
+    pub unbuffered: SocketAddr,
+}
+
 /// nginx as a reverse proxy in front of `upstream`, when it is installed.
-pub(crate) fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Process>> {
+pub(crate) fn nginx(work: &Path, upstream: SocketAddr) -> Result<Option<Nginx>> {
     let Some(binary) = installed(&["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"])
     else {
         return Ok(None);
     };
-    let port = free_port()?;
+    let (port, unbuffered_port) = (free_port()?, free_port()?);
     let prefix = work.join("nginx");
     std::fs::create_dir_all(prefix.join("logs"))?;
-    let p = prefix.display();
-    let conf = format!(
-        "worker_processes auto;\npid {p}/nginx.pid;\nerror_log stderr error;\n\
-         events {{ worker_connections 8192; }}\n\
-         http {{\n  access_log off;\n  keepalive_requests 10000000;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n  fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
-         \x20 upstream mock {{ server {upstream}; keepalive 256; }}\n\
-         \x20 server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://mock;\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n      proxy_buffering off;\n    }}\n  }}\n}}\n"
-    );
     let conf_path = prefix.join("nginx.conf");
-    std::fs::write(&conf_path, conf)?;
+    std::fs::write(
+        &conf_path,
+        nginx_conf(&prefix, upstream, port, unbuffered_port),
+    )?;
+    let p = prefix.display().to_string();
     let child = Command::new(binary)
-        .args([
-            "-p",
-            &p.to_string(),
-            "-c",
-            &conf_path.display().to_string(),
-            "-g",
-            "daemon off;",
-        ])
+        .args(["-p", &p, "-c", &conf_path.display().to_string()])
+        .args(["-g", "daemon off;"])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .context("start nginx")?;
-    Ok(Some(Process::once_listening(child, port, true)?))
+    let process = Process::once_listening(child, port, true)?;
+    let unbuffered: SocketAddr = format!("127.0.0.1:{unbuffered_port}").parse()?;
+    wait_for_port(unbuffered)?;
+    Ok(Some(Nginx {
+        process,
+        unbuffered,
+    }))
+}
+
+/// nginx's configuration: a keep-alive upstream pool to `upstream`, response buffering off, and
+/// two servers on `port` (request buffering as nginx's default) and `unbuffered_port`
+/// (`proxy_request_buffering off`), with every temporary path under `prefix`.
+fn nginx_conf(prefix: &Path, upstream: SocketAddr, port: u16, unbuffered_port: u16) -> String {
+    let p = prefix.display();
+    let server = |port: u16, extra: &str| {
+        format!(
+            "  server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://mock;\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n      proxy_buffering off;\n{extra}    }}\n  }}\n"
+        )
+    };
+    format!(
+        "worker_processes auto;\npid {p}/nginx.pid;\nerror_log stderr error;\n\
+         events {{ worker_connections 8192; }}\n\
+         http {{\n  access_log off;\n  keepalive_requests 10000000;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n  fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
+         \x20 upstream mock {{ server {upstream}; keepalive 256; }}\n{}{}}}\n",
+        server(port, ""),
+        server(unbuffered_port, "      proxy_request_buffering off;\n"),
+    )
 }
 
 /// `redis-server` on a free loopback port without persistence, when it is installed.
@@ -271,4 +340,100 @@ fn wait_for_port(addr: SocketAddr) -> Result<()> {
         std::thread::sleep(Duration::from_millis(25));
     }
     bail!("nothing listens on {addr}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_build_is_the_whole_workspace_in_release_mode() {
+        let args = build_command();
+        assert_eq!(args[..3], ["build", "--release", "--workspace"]);
+        assert_eq!(args[3], "--manifest-path");
+        let manifest = std::fs::read_to_string(&args[4]).unwrap();
+        assert!(
+            manifest.contains("[workspace]"),
+            "the workspace's root manifest"
+        );
+        assert!(
+            manifest.contains("\"bench\""),
+            "with the bench among its members"
+        );
+        assert!(
+            !args.iter().any(|a| a == "-p" || a == "--package"),
+            "no package selection: features unify as for `cargo build --release`"
+        );
+    }
+
+    #[test]
+    fn the_inner_build_drops_what_cargo_run_set_and_keeps_cargo_settings() {
+        let names = [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_CRATE_NAME",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_PROFILE_RELEASE_DEBUG",
+            "CARGO_INCREMENTAL",
+            "CARGO",
+            "PATH",
+        ]
+        .map(std::ffi::OsString::from);
+        let dropped = variables_of_cargo_run(names.into_iter());
+        assert_eq!(
+            dropped,
+            [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_PKG_NAME",
+                "CARGO_PKG_VERSION_MAJOR",
+                "CARGO_CRATE_NAME"
+            ]
+            .map(std::ffi::OsString::from)
+        );
+    }
+
+    #[test]
+    fn nginx_buffers_requests_on_its_first_listener_only() {
+        let prefix = Path::new("/tmp/bench-nginx");
+        let conf = nginx_conf(prefix, "127.0.0.1:9".parse().unwrap(), 8001, 8002);
+        let servers: Vec<&str> = conf.split("  server {").skip(1).collect();
+        assert_eq!(servers.len(), 2, "{conf}");
+        assert!(servers[0].contains("listen 127.0.0.1:8001;"));
+        assert!(!servers[0].contains("proxy_request_buffering"));
+        assert!(servers[1].contains("listen 127.0.0.1:8002;"));
+        assert!(servers[1].contains("proxy_request_buffering off;"));
+        for server in servers {
+            assert!(server.contains("proxy_pass http://mock;"));
+            assert!(server.contains("proxy_buffering off;"));
+        }
+        assert!(conf.contains("upstream mock { server 127.0.0.1:9; keepalive 256; }"));
+    }
+
+    #[test]
+    fn nginx_accepts_the_configuration_when_installed() {
+        let Some(binary) = installed(&["/usr/sbin/nginx", "/usr/bin/nginx"]) else {
+            eprintln!("nginx is not installed: its syntax check is skipped");
+            return;
+        };
+        let prefix = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(prefix.path().join("logs")).unwrap();
+        let conf_path = prefix.path().join("nginx.conf");
+        let conf = nginx_conf(prefix.path(), "127.0.0.1:9".parse().unwrap(), 8001, 8002);
+        std::fs::write(&conf_path, conf).unwrap();
+        let output = Command::new(binary)
+            .arg("-t")
+            .arg("-p")
+            .arg(prefix.path())
+            .arg("-c")
+            .arg(&conf_path)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }

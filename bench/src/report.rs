@@ -5,11 +5,19 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::{Value, json};
 
+use crate::variant::Variant;
+
+/// The allocation bound's column in the table: [`crate::scenario::micro::MAX_ALLOCATIONS_PER_REQUEST`]
+/// (a test keeps the two equal).
+const ALLOCATION_BOUND: &str = "≤ 130";
+
 /// Every figure of one run; `None` when a part did not run.
 #[derive(Debug, Default)]
 pub(crate) struct Summary {
     pub added_latency_p50_us: Option<f64>,
     pub added_latency_p99_us: Option<f64>,
+    pub nginx_added_latency_p50_us: Option<f64>,
+    pub nginx_added_latency_p99_us: Option<f64>,
     pub rps_direct: Option<f64>,
     pub rps_switchyard: Option<f64>,
     pub rps_nginx: Option<f64>,
@@ -33,10 +41,6 @@ pub(crate) struct Summary {
     pub rps_memory_store: Option<f64>,
     pub rps_redis_store: Option<f64>,
     pub rps_redis_two_replicas: Option<f64>,
-    pub baseline_added_latency_p50_us: Option<f64>,
-    pub baseline_added_latency_p99_us: Option<f64>,
-    pub rps_baseline: Option<f64>,
-    pub cpu_us_per_request_baseline: Option<f64>,
     pub translated_added_latency_p50_us: Option<f64>,
     pub translated_added_latency_p99_us: Option<f64>,
     pub translated_passthrough_added_latency_p50_us: Option<f64>,
@@ -63,10 +67,131 @@ pub(crate) struct Summary {
     pub allocated_bytes_per_request: Option<f64>,
     pub allocations_per_stream_request: Option<f64>,
     pub allocated_bytes_per_stream_request: Option<f64>,
+    pub agent_request_bytes: Option<u64>,
+    pub agent_direct_latency_p50_us: Option<f64>,
+    pub agent_direct_latency_p99_us: Option<f64>,
+    pub agent_added_latency_p50_us: Option<f64>,
+    pub agent_added_latency_p99_us: Option<f64>,
+    pub agent_nginx_added_latency_p50_us: Option<f64>,
+    pub agent_nginx_added_latency_p99_us: Option<f64>,
+    pub agent_rps_direct: Option<f64>,
+    pub agent_rps_switchyard: Option<f64>,
+    pub agent_rps_nginx: Option<f64>,
+    pub agent_cpu_us_per_request_mock: Option<f64>,
+    pub agent_cpu_us_per_request_switchyard: Option<f64>,
+    pub agent_cpu_us_per_request_nginx: Option<f64>,
     pub commit: String,
+    /// The other switchyard processes measured in the same rounds, each with its own figures.
+    pub variants: Vec<VariantFigures>,
 }
 
+/// A variant's switchyard process and its figures: the fields of its own [`Summary`] that
+/// describe one switchyard process ([`PER_PROCESS_KEYS`]) plus the shared ones (direct, nginx)
+/// of the same rounds, so its ratios compute as the default process's do.
+#[derive(Debug)]
+pub(crate) struct VariantFigures {
+    /// Which variant.
+    pub variant: Variant,
+    /// Its figures.
+    pub figures: Summary,
+}
+
+/// The JSON keys that describe one switchyard process: the default process's under these
+/// names, each variant's under [`Variant::json_key`].
+const PER_PROCESS_KEYS: &[&str] = &[
+    "added_latency_p50_us",
+    "added_latency_p99_us",
+    "added_latency_p50_ratio_vs_nginx",
+    "rps_switchyard",
+    "rps_ratio_vs_nginx",
+    "cpu_us_per_request_switchyard",
+    "cpu_per_request_ratio_vs_nginx",
+    "stream_added_ttfb_us",
+    "streams_failed",
+    "rss_idle_mb",
+    "rss_streams_mb",
+    "agent_added_latency_p50_us",
+    "agent_added_latency_p99_us",
+    "agent_added_latency_p50_ratio_vs_nginx",
+    "agent_rps_switchyard",
+    "agent_rps_ratio_vs_nginx",
+    "agent_cpu_us_per_request_switchyard",
+];
+
+/// The printed rows that describe one switchyard process: a variant's column shows these only.
+const PER_PROCESS_ROWS: &[&str] = &[
+    "added latency p50 (µs)",
+    "added latency p99 (µs)",
+    "added p50 / nginx's added p50",
+    "rps switchyard, 64 conns",
+    "rps switchyard / nginx",
+    "CPU per request: switchyard (µs)",
+    "CPU per request: switchyard / nginx",
+    "stream added TTFB (µs)",
+    "streams failed",
+    "RSS idle (MB)",
+    "RSS with streams open (MB)",
+    "agent 100 KB: added p50 / p99 (µs)",
+    "agent 100 KB: added p50 / nginx's",
+    "agent 100 KB: rps switchyard, 64 conns",
+    "agent 100 KB: rps switchyard / nginx",
+    "agent 100 KB: CPU per request switchyard (µs)",
+];
+
 impl Summary {
+    /// A summary with one (empty) set of figures per variant, in their order.
+    pub(crate) fn with_variants(variants: &[Variant]) -> Summary {
+        Summary {
+            variants: variants
+                .iter()
+                .map(|variant| VariantFigures {
+                    variant: variant.clone(),
+                    figures: Summary::default(),
+                })
+                .collect(),
+            ..Summary::default()
+        }
+    }
+
+    /// The figures of switchyard process `variant`: this summary's for the default process
+    /// (`None`), variant `i`'s own for `Some(i)`.
+    pub(crate) fn process_mut(&mut self, variant: Option<usize>) -> &mut Summary {
+        match variant {
+            None => self,
+            Some(i) => &mut self.variants[i].figures,
+        }
+    }
+
+    /// Sets a figure shared by every switchyard process of the run (direct's, nginx's) in this
+    /// summary and in each variant's, so every process's ratios use it.
+    pub(crate) fn set_shared(&mut self, set: impl Fn(&mut Summary)) {
+        for variant in &mut self.variants {
+            set(&mut variant.figures);
+        }
+        set(self);
+    }
+
+    /// switchyard's added latency (p50) over nginx's, in the same rounds.
+    pub(crate) fn added_latency_p50_ratio_vs_nginx(&self) -> Option<f64> {
+        Some(self.added_latency_p50_us? / self.nginx_added_latency_p50_us?)
+    }
+
+    /// switchyard's CPU per request over nginx's, in the same rounds.
+    pub(crate) fn cpu_per_request_ratio_vs_nginx(&self) -> Option<f64> {
+        Some(self.cpu_us_per_request_switchyard? / self.cpu_us_per_request_nginx?)
+    }
+
+    /// The 100 KB request: switchyard's added latency (p50) over nginx's (request buffering
+    /// off), in the same rounds.
+    pub(crate) fn agent_added_latency_p50_ratio_vs_nginx(&self) -> Option<f64> {
+        Some(self.agent_added_latency_p50_us? / self.agent_nginx_added_latency_p50_us?)
+    }
+
+    /// The 100 KB request: switchyard's requests per second over nginx's.
+    pub(crate) fn agent_rps_ratio_vs_nginx(&self) -> Option<f64> {
+        Some(self.agent_rps_switchyard? / self.agent_rps_nginx?)
+    }
+
     /// switchyard's throughput over nginx's.
     pub(crate) fn rps_ratio_vs_nginx(&self) -> Option<f64> {
         Some(self.rps_switchyard? / self.rps_nginx?)
@@ -112,6 +237,9 @@ impl Summary {
         let mut summary = json!({
             "added_latency_p50_us": self.added_latency_p50_us,
             "added_latency_p99_us": self.added_latency_p99_us,
+            "nginx_added_latency_p50_us": self.nginx_added_latency_p50_us,
+            "nginx_added_latency_p99_us": self.nginx_added_latency_p99_us,
+            "added_latency_p50_ratio_vs_nginx": self.added_latency_p50_ratio_vs_nginx(),
             "rps_direct": self.rps_direct,
             "rps_switchyard": self.rps_switchyard,
             "rps_nginx": self.rps_nginx,
@@ -119,6 +247,7 @@ impl Summary {
             "cpu_us_per_request_mock": self.cpu_us_per_request_mock,
             "cpu_us_per_request_switchyard": self.cpu_us_per_request_switchyard,
             "cpu_us_per_request_nginx": self.cpu_us_per_request_nginx,
+            "cpu_per_request_ratio_vs_nginx": self.cpu_per_request_ratio_vs_nginx(),
             "stream_added_ttfb_us": self.stream_added_ttfb_us,
             "streams_concurrent": self.streams_concurrent,
             "streams_failed": self.streams_failed,
@@ -136,10 +265,6 @@ impl Summary {
             "rps_memory_store": self.rps_memory_store,
             "rps_redis_store": self.rps_redis_store,
             "rps_redis_two_replicas": self.rps_redis_two_replicas,
-            "baseline_added_latency_p50_us": self.baseline_added_latency_p50_us,
-            "baseline_added_latency_p99_us": self.baseline_added_latency_p99_us,
-            "rps_baseline": self.rps_baseline,
-            "cpu_us_per_request_baseline": self.cpu_us_per_request_baseline,
             "translated_added_latency_p50_us": self.translated_added_latency_p50_us,
             "translated_added_latency_p99_us": self.translated_added_latency_p99_us,
             "translated_passthrough_added_latency_p50_us": self.translated_passthrough_added_latency_p50_us,
@@ -155,14 +280,42 @@ impl Summary {
             for part in [
                 self.token_json(),
                 self.console_json(),
+                self.agent_json(),
                 self.allocations_json(),
             ] {
                 if let Value::Object(part) = part {
                     object.extend(part);
                 }
             }
+            for variant in &self.variants {
+                let figures = variant.figures.to_json();
+                for key in PER_PROCESS_KEYS {
+                    object.insert(variant.variant.json_key(key), figures[*key].clone());
+                }
+            }
         }
         summary
+    }
+
+    /// The 100 KB coding-agent scenario's figures (apart, as [`Summary::token_json`]).
+    fn agent_json(&self) -> Value {
+        json!({
+            "agent_request_bytes": self.agent_request_bytes,
+            "agent_direct_latency_p50_us": self.agent_direct_latency_p50_us,
+            "agent_direct_latency_p99_us": self.agent_direct_latency_p99_us,
+            "agent_added_latency_p50_us": self.agent_added_latency_p50_us,
+            "agent_added_latency_p99_us": self.agent_added_latency_p99_us,
+            "agent_nginx_added_latency_p50_us": self.agent_nginx_added_latency_p50_us,
+            "agent_nginx_added_latency_p99_us": self.agent_nginx_added_latency_p99_us,
+            "agent_added_latency_p50_ratio_vs_nginx": self.agent_added_latency_p50_ratio_vs_nginx(),
+            "agent_rps_direct": self.agent_rps_direct,
+            "agent_rps_switchyard": self.agent_rps_switchyard,
+            "agent_rps_nginx": self.agent_rps_nginx,
+            "agent_rps_ratio_vs_nginx": self.agent_rps_ratio_vs_nginx(),
+            "agent_cpu_us_per_request_mock": self.agent_cpu_us_per_request_mock,
+            "agent_cpu_us_per_request_switchyard": self.agent_cpu_us_per_request_switchyard,
+            "agent_cpu_us_per_request_nginx": self.agent_cpu_us_per_request_nginx,
+        })
     }
 
     /// The token scenario's figures (apart, as one `json!` of every field exceeds the macro
@@ -207,13 +360,40 @@ impl Summary {
         })
     }
 
-    /// Prints the table with each target of docs/architecture.md.
+    /// Prints the table with each target of docs/architecture.md: one value column for the
+    /// default switchyard process (and the shared figures), one per variant with the figures of
+    /// its own process ([`PER_PROCESS_ROWS`]).
     pub(crate) fn print(&self) {
+        let variants: Vec<Vec<(&str, String, &str)>> =
+            self.variants.iter().map(|v| v.figures.rows()).collect();
+        let default = switchyard::ServingMode::default().as_str();
+        print!(
+            "\n{:<48} {:>22}",
+            "measure",
+            format!("switchyard ({default})")
+        );
+        for variant in &self.variants {
+            print!(" {:>14}", variant.variant.label());
+        }
+        println!("  target");
+        for (i, (name, value, target)) in self.rows().into_iter().enumerate() {
+            print!("{name:<48} {value:>22}");
+            for rows in &variants {
+                let own = PER_PROCESS_ROWS.contains(&name);
+                print!(" {:>14}", if own { rows[i].1.as_str() } else { "" });
+            }
+            println!("  {target}");
+        }
+        println!("commit {}", self.commit);
+    }
+
+    /// The table's rows: measure, value (`n/a` when not measured), target.
+    fn rows(&self) -> Vec<(&'static str, String, &'static str)> {
         let f =
             |v: Option<f64>, digits: usize| v.map_or("n/a".to_owned(), |v| format!("{v:.digits$}"));
         let u = |v: Option<u64>| v.map_or("n/a".to_owned(), |v| v.to_string());
-        let allocation_bound = format!("≤ {}", crate::scenario::micro::MAX_ALLOCATIONS_PER_REQUEST);
-        let rows = [
+        let pair = |a: Option<f64>, b: Option<f64>| format!("{} / {}", f(a, 0), f(b, 0));
+        vec![
             (
                 "added latency p50 (µs)",
                 f(self.added_latency_p50_us, 1),
@@ -223,6 +403,19 @@ impl Summary {
                 "added latency p99 (µs)",
                 f(self.added_latency_p99_us, 1),
                 "≤ 300",
+            ),
+            (
+                "nginx added latency p50 / p99 (µs)",
+                pair(
+                    self.nginx_added_latency_p50_us,
+                    self.nginx_added_latency_p99_us,
+                ),
+                "",
+            ),
+            (
+                "added p50 / nginx's added p50",
+                f(self.added_latency_p50_ratio_vs_nginx(), 2),
+                "≤ 2",
             ),
             ("rps direct, 64 conns", f(self.rps_direct, 0), ""),
             ("rps switchyard, 64 conns", f(self.rps_switchyard, 0), ""),
@@ -246,6 +439,11 @@ impl Summary {
                 "CPU per request: nginx (µs)",
                 f(self.cpu_us_per_request_nginx, 1),
                 "",
+            ),
+            (
+                "CPU per request: switchyard / nginx",
+                f(self.cpu_per_request_ratio_vs_nginx(), 2),
+                "≤ 1.5",
             ),
             (
                 "stream added TTFB (µs)",
@@ -314,22 +512,6 @@ impl Summary {
             (
                 "rps Redis store, 2 replicas, 64 conns",
                 f(self.rps_redis_two_replicas, 0),
-                "",
-            ),
-            (
-                "baseline build: added latency p50 (µs)",
-                f(self.baseline_added_latency_p50_us, 1),
-                "",
-            ),
-            (
-                "baseline build: added latency p99 (µs)",
-                f(self.baseline_added_latency_p99_us, 1),
-                "",
-            ),
-            ("rps baseline build, 64 conns", f(self.rps_baseline, 0), ""),
-            (
-                "CPU per request: baseline build (µs)",
-                f(self.cpu_us_per_request_baseline, 1),
                 "",
             ),
             (
@@ -455,9 +637,72 @@ impl Summary {
             ),
             ("usage events missing", u(self.console_events_missing), "0"),
             (
+                "agent 100 KB: request size (bytes)",
+                u(self.agent_request_bytes),
+                "",
+            ),
+            (
+                "agent 100 KB: direct p50 / p99 (µs)",
+                pair(
+                    self.agent_direct_latency_p50_us,
+                    self.agent_direct_latency_p99_us,
+                ),
+                "",
+            ),
+            (
+                "agent 100 KB: added p50 / p99 (µs)",
+                pair(
+                    self.agent_added_latency_p50_us,
+                    self.agent_added_latency_p99_us,
+                ),
+                "",
+            ),
+            (
+                "agent 100 KB: nginx added p50 / p99 (µs)",
+                pair(
+                    self.agent_nginx_added_latency_p50_us,
+                    self.agent_nginx_added_latency_p99_us,
+                ),
+                "",
+            ),
+            (
+                "agent 100 KB: added p50 / nginx's",
+                f(self.agent_added_latency_p50_ratio_vs_nginx(), 2),
+                "≤ 1",
+            ),
+            (
+                "agent 100 KB: rps direct / nginx, 64 conns",
+                pair(self.agent_rps_direct, self.agent_rps_nginx),
+                "",
+            ),
+            (
+                "agent 100 KB: rps switchyard, 64 conns",
+                f(self.agent_rps_switchyard, 0),
+                "",
+            ),
+            (
+                "agent 100 KB: rps switchyard / nginx",
+                f(self.agent_rps_ratio_vs_nginx(), 2),
+                "≥ 1.0",
+            ),
+            (
+                "agent 100 KB: CPU per request mock / nginx (µs)",
+                format!(
+                    "{} / {}",
+                    f(self.agent_cpu_us_per_request_mock, 1),
+                    f(self.agent_cpu_us_per_request_nginx, 1)
+                ),
+                "",
+            ),
+            (
+                "agent 100 KB: CPU per request switchyard (µs)",
+                f(self.agent_cpu_us_per_request_switchyard, 1),
+                "",
+            ),
+            (
                 "allocations per small request (serving thread)",
                 f(self.allocations_per_request, 1),
-                &allocation_bound,
+                ALLOCATION_BOUND,
             ),
             (
                 "bytes allocated per small request",
@@ -473,12 +718,7 @@ impl Summary {
                 ),
                 "",
             ),
-        ];
-        println!("\n{:<48} {:>12}  target", "measure", "value");
-        for (name, value, target) in rows {
-            println!("{name:<48} {value:>12}  {target}");
-        }
-        println!("commit {}", self.commit);
+        ]
     }
 
     /// Writes the JSON next to the build output.
@@ -493,7 +733,84 @@ impl Summary {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
+    use switchyard::ServingMode;
+
+    #[test]
+    fn each_variants_figures_reach_the_json_under_its_own_keys_beside_the_defaults() {
+        let variants = [
+            Variant::baseline(PathBuf::from("/old/switchyard")),
+            Variant::runtime(ServingMode::WorkStealing),
+        ];
+        let mut summary = Summary::with_variants(&variants);
+        summary.set_shared(|s| {
+            (s.rps_nginx, s.cpu_us_per_request_nginx) = (Some(40_000.0), Some(20.0))
+        });
+        for (variant, rps, p50) in [
+            (None, 30_000.0, 90.0),
+            (Some(0), 20_000.0, 150.0),
+            (Some(1), 32_000.0, 80.0),
+        ] {
+            let figures = summary.process_mut(variant);
+            figures.rps_switchyard = Some(rps);
+            figures.cpu_us_per_request_switchyard = Some(rps / 1000.0);
+            figures.added_latency_p50_us = Some(p50);
+        }
+        summary.process_mut(Some(1)).rss_streams_mb = Some(70.0);
+        let json = summary.to_json();
+        assert_eq!(json["rps_switchyard"], 30_000.0, "the default keys stay");
+        assert_eq!(json["added_latency_p50_us"], 90.0);
+        assert_eq!(json["rps_ratio_vs_nginx"], 0.75);
+        assert_eq!(json["rps_baseline"], 20_000.0);
+        assert_eq!(json["cpu_us_per_request_baseline"], 20.0);
+        assert_eq!(json["baseline_added_latency_p50_us"], 150.0);
+        assert_eq!(json["baseline_rps_ratio_vs_nginx"], 0.5);
+        assert_eq!(json["rps_work_stealing"], 32_000.0);
+        assert_eq!(json["work_stealing_added_latency_p50_us"], 80.0);
+        assert_eq!(json["work_stealing_rps_ratio_vs_nginx"], 0.8);
+        assert_eq!(json["work_stealing_cpu_per_request_ratio_vs_nginx"], 1.6);
+        assert_eq!(json["work_stealing_rss_streams_mb"], 70.0);
+        assert!(json["baseline_rss_streams_mb"].is_null(), "not measured");
+        assert!(json["rss_streams_mb"].is_null(), "the default's own");
+        assert!(
+            json.get("work_stealing_rps_nginx").is_none(),
+            "shared figures appear once"
+        );
+    }
+
+    #[test]
+    fn the_agent_figures_and_their_ratios_to_nginx_reach_the_json() {
+        let summary = Summary {
+            agent_request_bytes: Some(104_024),
+            agent_added_latency_p50_us: Some(300.0),
+            agent_nginx_added_latency_p50_us: Some(200.0),
+            agent_rps_switchyard: Some(2_400.0),
+            agent_rps_nginx: Some(2_000.0),
+            agent_cpu_us_per_request_switchyard: Some(150.0),
+            ..Summary::default()
+        };
+        let json = summary.to_json();
+        assert_eq!(json["agent_request_bytes"], 104_024);
+        assert_eq!(json["agent_added_latency_p50_us"], 300.0);
+        assert_eq!(json["agent_added_latency_p50_ratio_vs_nginx"], 1.5);
+        assert_eq!(json["agent_rps_ratio_vs_nginx"], 1.2);
+        assert_eq!(json["agent_cpu_us_per_request_switchyard"], 150.0);
+        assert!(json["agent_rps_direct"].is_null());
+    }
+
+    #[test]
+    fn every_per_process_key_is_a_key_of_the_json() {
+        let json = Summary::default().to_json();
+        for key in PER_PROCESS_KEYS {
+            assert!(json.get(*key).is_some(), "{key}");
+        }
+        let rows: Vec<&str> = Summary::default().rows().iter().map(|r| r.0).collect();
+        for row in PER_PROCESS_ROWS {
+            assert!(rows.contains(row), "{row}");
+        }
+    }
 
     #[test]
     fn the_token_figures_and_their_comparisons_reach_the_json() {
@@ -543,6 +860,14 @@ mod tests {
         assert_eq!(json["console_rps"], 1000.0);
         assert_eq!(json["commit"], "abc1234", "the other fields stay");
         assert!(json["rps_token"].is_null(), "the token part is still there");
+    }
+
+    #[test]
+    fn the_table_shows_the_allocation_bound_the_run_checks() {
+        assert_eq!(
+            ALLOCATION_BOUND,
+            format!("≤ {}", crate::scenario::micro::MAX_ALLOCATIONS_PER_REQUEST)
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The measurements, one module each, and the processes they share.
 
+pub(crate) mod agent;
 pub(crate) mod cache_hits;
 pub(crate) mod console;
 pub(crate) mod interleaved;
@@ -19,52 +20,71 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use crate::load::{Spec, Target};
-use crate::processes::{self, Process};
+use crate::processes::{self, Nginx, Process};
+use crate::variant::Variant;
+use interleaved::Leg;
 
 /// The client key switchyard accepts.
 pub(crate) const CLIENT_KEY: &str = "bench-client-key";
 /// Upstream credentials switchyard spreads over.
 pub(crate) const CREDENTIALS: usize = 8;
 
-/// The mock, switchyard (default plugins, affinity on, 8 credentials) and nginx if present.
+/// The mock, switchyard (default plugins, affinity on, 8 credentials), nginx if present, and
+/// the variants' switchyard processes.
 pub(crate) struct Setup {
     /// The mock upstream.
     pub mock: Process,
     /// switchyard.
     pub switchyard: Process,
     /// nginx in front of the mock.
-    pub nginx: Option<Process>,
-    /// A baseline switchyard build on the same config (`--baseline-bin`).
-    pub baseline: Option<Process>,
+    pub nginx: Option<Nginx>,
+    /// One switchyard per variant (`--baseline-bin`, `--other-runtime`), in their order.
+    pub variants: Vec<(&'static str, Process)>,
+}
+
+/// What a target of the setup is, so a scenario knows where its figures go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The mock, called directly.
+    Direct,
+    /// A switchyard process: `None` the default one, `Some(i)` variant `i`.
+    Switchyard(Option<usize>),
+    /// nginx in front of the mock.
+    Nginx,
+}
+
+/// Which of nginx's listeners a scenario measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NginxListener {
+    /// nginx's default request buffering.
+    Buffered,
+    /// `proxy_request_buffering off`.
+    Unbuffered,
 }
 
 impl Setup {
-    /// Starts everything (and the `baseline` switchyard binary when given); the mock streams
-    /// 20 chunks 250 ms apart unless asked otherwise.
-    pub(crate) fn start(bin: &Path, work: &Path, baseline: Option<&Path>) -> Result<Setup> {
+    /// Starts everything (one more switchyard per variant); the mock streams 20 chunks 250 ms
+    /// apart unless asked otherwise.
+    pub(crate) fn start(bin: &Path, work: &Path, variants: &[Variant]) -> Result<Setup> {
         let mock = processes::mock(bin, 20, 250)?;
+        let shared = config_yaml(&format!("http://{}", mock.addr), true);
         let config = work.join("config.yaml");
-        std::fs::write(&config, config_yaml(&format!("http://{}", mock.addr), true))?;
+        std::fs::write(&config, &shared)?;
         let switchyard = processes::switchyard(bin, &config)?;
         let nginx = processes::nginx(work, mock.addr)?;
-        let baseline = baseline
-            .map(|binary| processes::switchyard_binary(binary, &config))
-            .transpose()?;
+        let mut started = Vec::with_capacity(variants.len());
+        for (i, variant) in variants.iter().enumerate() {
+            let config = work.join(format!("config-variant-{i}.yaml"));
+            std::fs::write(&config, variant.config_yaml(&shared))?;
+            let process = processes::switchyard_binary(&variant.binary_in(bin), &config)?;
+            started.push((variant.name, process));
+        }
         Ok(Setup {
             mock,
             switchyard,
             nginx,
-            baseline,
+            variants: started,
         })
-    }
-
-    /// The server process behind each of [`Setup::targets`], in the same order (the mock for
-    /// `direct`).
-    pub(crate) fn processes(&self) -> Vec<&Process> {
-        let mut processes = vec![&self.mock, &self.switchyard];
-        processes.extend(&self.nginx);
-        processes.extend(&self.baseline);
-        processes
     }
 
     /// switchyard with the client key, under `name` (for scenarios that pick their own
@@ -86,35 +106,48 @@ impl Setup {
         }
     }
 
-    /// The targets in measuring order: direct, switchyard, nginx, baseline (when present).
-    pub(crate) fn targets(&self) -> Vec<Target> {
-        let mut targets = vec![
-            Target {
-                name: "direct",
-                addr: self.mock.addr,
-                headers: upstream_key(),
-            },
-            Target {
-                name: "switchyard",
-                addr: self.switchyard.addr,
+    /// Every switchyard process (the default one, `None`, then variant `Some(i)`'s).
+    pub(crate) fn switchyards(&self) -> Vec<(Option<usize>, Target, &Process)> {
+        let mut all = vec![(None, self.switchyard_target("switchyard"), &self.switchyard)];
+        for (i, (name, process)) in self.variants.iter().enumerate() {
+            let target = Target {
+                name,
+                addr: process.addr,
                 headers: client_key(),
-            },
-        ];
+            };
+            all.push((Some(i), target, process));
+        }
+        all
+    }
+
+    /// `spec` sent to every target, in measuring order: direct, switchyard, nginx (on
+    /// `listener`, when installed), then the variants.
+    pub(crate) fn legs(&self, spec: &Spec, listener: NginxListener) -> Vec<(Role, Leg<'_>)> {
+        let leg = |target: Target, process| Leg {
+            target,
+            spec: spec.clone(),
+            process,
+        };
+        let mut switchyards = self
+            .switchyards()
+            .into_iter()
+            .map(|(variant, target, process)| (Role::Switchyard(variant), leg(target, process)));
+        let mut legs = vec![(Role::Direct, leg(self.direct_target(), &self.mock))];
+        legs.extend(switchyards.next());
         if let Some(nginx) = &self.nginx {
-            targets.push(Target {
-                name: "nginx",
-                addr: nginx.addr,
+            let (name, addr) = match listener {
+                NginxListener::Buffered => ("nginx", nginx.process.addr),
+                NginxListener::Unbuffered => ("nginx-unbuffered", nginx.unbuffered),
+            };
+            let target = Target {
+                name,
+                addr,
                 headers: upstream_key(),
-            });
+            };
+            legs.push((Role::Nginx, leg(target, &nginx.process)));
         }
-        if let Some(baseline) = &self.baseline {
-            targets.push(Target {
-                name: "baseline",
-                addr: baseline.addr,
-                headers: client_key(),
-            });
-        }
-        targets
+        legs.extend(switchyards);
+        legs
     }
 }
 

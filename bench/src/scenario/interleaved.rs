@@ -1,6 +1,6 @@
 //! Legs measured in the same interleaved rounds: latency at one connection and throughput at
 //! 64, each leg in turn within every round, so a difference between legs is one within the run
-//! (the translated and token scenarios).
+//! (every scenario that compares targets).
 
 use std::time::Duration;
 
@@ -9,8 +9,8 @@ use anyhow::Result;
 use crate::load::{self, Spec, Target};
 use crate::processes::Process;
 
-/// Connections of the throughput rounds, as in the throughput scenario.
-const CONNECTIONS: usize = 64;
+/// Connections of the throughput rounds.
+pub(crate) const CONNECTIONS: usize = 64;
 
 /// One measured path: where the request goes, what it is, and the process whose CPU it costs.
 pub(crate) struct Leg<'a> {
@@ -30,9 +30,8 @@ pub(crate) struct Measured {
     pub throughput: Vec<(f64, f64)>,
 }
 
-/// `rounds` latency rounds of `requests` sequential requests and `rounds` throughput rounds of
-/// `seconds` at 64 connections over `legs` (the first is the baseline, usually direct); each
-/// figure is printed under `scenario`.
+/// [`latency`] then [`throughput`] over the same legs (the first is the baseline, usually
+/// direct), with each leg's latency as added over the first's.
 pub(crate) async fn measure(
     scenario: &str,
     legs: &[Leg<'_>],
@@ -40,28 +39,60 @@ pub(crate) async fn measure(
     requests: u32,
     seconds: Duration,
 ) -> Result<Measured> {
+    let latencies = latency(scenario, legs, rounds, requests).await?;
+    Ok(Measured {
+        added: added_over_first(&latencies),
+        throughput: throughput(scenario, legs, rounds, seconds).await?,
+    })
+}
+
+/// `rounds` rounds of `requests` sequential requests on one connection per leg (after 200 of
+/// warm-up), the legs in turn within each round; each leg's p50 and p99 (µs) over all rounds,
+/// printed under `scenario`.
+pub(crate) async fn latency(
+    scenario: &str,
+    legs: &[Leg<'_>],
+    rounds: u32,
+    requests: u32,
+) -> Result<Vec<(f64, f64)>> {
     let mut hists: Vec<_> = legs.iter().map(|_| load::histogram()).collect();
     for _ in 0..rounds {
         for (leg, hist) in legs.iter().zip(&mut hists) {
             hist.add(load::sequential(&leg.target, &leg.spec, 200, requests).await?)?;
         }
     }
+    let mut latencies = Vec::with_capacity(legs.len());
     for (leg, hist) in legs.iter().zip(&hists) {
+        let (p50, p99) = (hist.value_at_quantile(0.5), hist.value_at_quantile(0.99));
         println!(
-            "{scenario} scenario, latency {:<12} p50 {:>6} µs  p99 {:>6} µs",
-            leg.target.name,
-            hist.value_at_quantile(0.5),
-            hist.value_at_quantile(0.99)
+            "{scenario}: latency {:<14} p50 {p50:>6} µs  p99 {p99:>6} µs",
+            leg.target.name
         );
+        latencies.push((p50 as f64, p99 as f64));
     }
-    let over_first = |hist: &hdrhistogram::Histogram<u64>, q: f64| {
-        hist.value_at_quantile(q) as f64 - hists[0].value_at_quantile(q) as f64
-    };
-    let added = hists
-        .iter()
-        .map(|hist| (over_first(hist, 0.5), over_first(hist, 0.99)))
-        .collect();
+    Ok(latencies)
+}
 
+/// Each of `latencies` (p50, p99) minus the first's.
+pub(crate) fn added_over_first(latencies: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let Some(&(p50, p99)) = latencies.first() else {
+        return Vec::new();
+    };
+    latencies
+        .iter()
+        .map(|&(leg_p50, leg_p99)| (leg_p50 - p50, leg_p99 - p99))
+        .collect()
+}
+
+/// `rounds` rounds of `seconds` at [`CONNECTIONS`] connections per leg, the legs in turn within
+/// each round; each leg's requests per second and CPU µs per request of its process, printed
+/// under `scenario`.
+pub(crate) async fn throughput(
+    scenario: &str,
+    legs: &[Leg<'_>],
+    rounds: u32,
+    seconds: Duration,
+) -> Result<Vec<(f64, f64)>> {
     let mut totals = vec![(0u64, 0u64, Duration::ZERO, Duration::ZERO); legs.len()];
     for _ in 0..rounds {
         for (leg, total) in legs.iter().zip(&mut totals) {
@@ -78,10 +109,22 @@ pub(crate) async fn measure(
         let rps = *ok as f64 / elapsed.as_secs_f64();
         let cpu_us = cpu.as_secs_f64() * 1e6 / (*ok).max(1) as f64;
         println!(
-            "{scenario} scenario, throughput {:<12} {rps:>9.0} req/s ({failed} failed), {cpu_us:.1} µs CPU per request",
+            "{scenario}: throughput {:<14} {rps:>9.0} req/s ({failed} failed), {cpu_us:.1} µs CPU per request",
             leg.target.name
         );
         throughput.push((rps, cpu_us));
     }
-    Ok(Measured { added, throughput })
+    Ok(throughput)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_latency_is_each_leg_over_the_first() {
+        let added = added_over_first(&[(100.0, 150.0), (180.0, 260.0), (140.0, 149.0)]);
+        assert_eq!(added, vec![(0.0, 0.0), (80.0, 110.0), (40.0, -1.0)]);
+        assert!(added_over_first(&[]).is_empty());
+    }
 }
