@@ -99,7 +99,6 @@ impl Endpoint {
     /// [`Endpoint::upstream_url`] as the `http::Uri` an HTTP client sends. A fixed URL is
     /// converted once per credential and cloned without copying after that; a Gemini or
     /// Vertex URL (it names the model) is built and converted per call.
-    #[allow(dead_code)] // The hyper upstream client (issue 22) sends it; reqwest takes a `Url`.
     pub(crate) fn upstream_uri(
         self,
         credential: &Credential,

@@ -151,7 +151,7 @@ pub(crate) async fn send(
         .map_err(|e| UpstreamError::connect("", Some(Box::new(e))))?;
     let url = outgoing
         .endpoint
-        .upstream_url(
+        .upstream_uri(
             credential,
             &candidate.upstream_model,
             outgoing.sse,
@@ -226,7 +226,7 @@ pub(crate) async fn send(
 /// response head.
 async fn post(
     client: &UpstreamClient,
-    url: &url::Url,
+    url: &http::Uri,
     headers: HeaderMap,
     body: Bytes,
     first_byte: Duration,
