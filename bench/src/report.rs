@@ -9,7 +9,7 @@ use crate::variant::Variant;
 
 /// The allocation bound's column in the table: [`crate::scenario::micro::MAX_ALLOCATIONS_PER_REQUEST`]
 /// (a test keeps the two equal).
-const ALLOCATION_BOUND: &str = "≤ 130";
+const ALLOCATION_BOUND: &str = "≤ 127";
 
 /// Every figure of one run; `None` when a part did not run.
 #[derive(Debug, Default)]
