@@ -24,6 +24,14 @@ fn listening_sockets(port: u16) -> usize {
         .count()
 }
 
+/// A config with `server.runtime: mode`, the client key `sk-client` and credential `a`.
+fn config(mock: &MockUpstream, mode: &str) -> String {
+    format!(
+        "server:\n  runtime: {mode}\napi-keys: [sk-client]\n{}",
+        claude(mock, &["a"])
+    )
+}
+
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -48,11 +56,7 @@ async fn answered_on_new_connections(proxy: &Proxy, count: usize) {
 #[tokio::test]
 async fn per_core_listens_once_per_core_on_one_port_and_closes_every_socket_at_shutdown() {
     let mock = MockUpstream::start().await.unwrap();
-    let proxy = Proxy::start(&format!(
-        "server:\n  runtime: per-core\napi-keys: [sk-client]\n{}",
-        claude(&mock, &["a"])
-    ))
-    .await;
+    let proxy = Proxy::start(&config(&mock, "per-core")).await;
     let port = proxy.port();
     // `port: 0`: the first socket got a port, the other cores joined it.
     assert_eq!(listening_sockets(port), cores());
@@ -64,11 +68,7 @@ async fn per_core_listens_once_per_core_on_one_port_and_closes_every_socket_at_s
 #[tokio::test]
 async fn work_stealing_listens_on_one_socket() {
     let mock = MockUpstream::start().await.unwrap();
-    let proxy = Proxy::start(&format!(
-        "server:\n  runtime: work-stealing\napi-keys: [sk-client]\n{}",
-        claude(&mock, &["a"])
-    ))
-    .await;
+    let proxy = Proxy::start(&config(&mock, "work-stealing")).await;
     let port = proxy.port();
     assert_eq!(listening_sockets(port), 1);
     answered_on_new_connections(&proxy, 16).await;
@@ -80,13 +80,9 @@ async fn work_stealing_listens_on_one_socket() {
 async fn every_core_accepts_on_the_listener_a_program_passes() {
     let mock = MockUpstream::start().await.unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let proxy = Proxy::start_with(
-        &format!(
-            "server:\n  runtime: per-core\napi-keys: [sk-client]\n{}",
-            claude(&mock, &["a"])
-        ),
-        |options: ServerOptions| options.with_listener(listener),
-    )
+    let proxy = Proxy::start_with(&config(&mock, "per-core"), |options: ServerOptions| {
+        options.with_listener(listener)
+    })
     .await;
     let port = proxy.port();
     // One socket, accepted on by every core (no other socket joins the program's port).
@@ -99,14 +95,8 @@ async fn every_core_accepts_on_the_listener_a_program_passes() {
 #[tokio::test]
 async fn a_reload_that_changes_the_runtime_asks_for_a_restart_and_keeps_serving() {
     let mock = MockUpstream::start().await.unwrap();
-    let yaml = |mode: &str| {
-        format!(
-            "server:\n  runtime: {mode}\napi-keys: [sk-client]\n{}",
-            claude(&mock, &["a"])
-        )
-    };
-    let proxy = Proxy::start(&yaml("per-core")).await;
-    let status = proxy.rewrite_config(&yaml("work-stealing")).await;
+    let proxy = Proxy::start(&config(&mock, "per-core")).await;
+    let status = proxy.rewrite_config(&config(&mock, "work-stealing")).await;
     assert_eq!(status.generation, 2, "{:?}", status.last_error);
     assert_eq!(status.restart_required, ["server.runtime"]);
     assert_eq!(listening_sockets(proxy.port()), cores(), "still per-core");
