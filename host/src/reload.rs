@@ -14,6 +14,7 @@
 //!
 //! [`PluginHost::stage`]: crate::plugin::PluginHost::stage
 
+mod folder_watch;
 pub(crate) mod history;
 mod watcher;
 

@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::folder_watch::{Change, FolderWatch, Writes};
 use super::{DEBOUNCE, reload};
 use crate::plugin::is_plugin_file;
 use crate::runtime::Runtime;
@@ -33,16 +33,20 @@ impl ConfigWatcher {
             dirs: Arc::new(parking_lot::RwLock::new(Dirs::of(&runtime))),
         };
         let handler_filter = filter.clone();
-        let mut watcher =
-            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if let Ok(event) = event
-                    && event.paths.iter().any(|p| handler_filter.matters(p))
-                {
-                    let _ = events.send(());
-                }
-            })?;
+        let mut watcher = FolderWatch::new(move |change| {
+            let matters = match change {
+                Change::Path(path) => handler_filter.matters(path),
+                Change::Lost => true,
+            };
+            if matters {
+                let _ = events.send(());
+            }
+        })
+        .map_err(notify::Error::io)?;
         let config_dir = filter.config_dir();
-        watcher.watch(&config_dir, RecursiveMode::NonRecursive)?;
+        watcher
+            .watch(&config_dir, filter.writes(&config_dir))
+            .map_err(notify::Error::io)?;
         let mut watched = vec![config_dir];
         filter.sync(&mut watcher, &mut watched);
         let task = tokio::spawn(async move {
@@ -134,6 +138,17 @@ impl Filter {
         })
     }
 
+    /// Which writes in `dir` to be told of: every write where files are copied in (`auth-dir`,
+    /// plugins folders), only finished ones where the config file is alone.
+    fn writes(&self, dir: &Path) -> Writes {
+        let dirs = self.dirs.read();
+        if dirs.auth == dir || dirs.plugins.iter().any(|plugins| plugins == dir) {
+            Writes::Each
+        } else {
+            Writes::WhenClosed
+        }
+    }
+
     fn config_dir(&self) -> PathBuf {
         self.config_path
             .parent()
@@ -144,11 +159,7 @@ impl Filter {
     /// Watches the folders that matter now and unwatches the others (the config's own folder
     /// stays). A folder that does not exist yet, or was deleted, is tried again after the next
     /// reload. Returns the folders added.
-    fn sync(
-        &self,
-        watcher: &mut notify::RecommendedWatcher,
-        watched: &mut Vec<PathBuf>,
-    ) -> Vec<PathBuf> {
+    fn sync(&self, watcher: &mut FolderWatch, watched: &mut Vec<PathBuf>) -> Vec<PathBuf> {
         let config_dir = self.config_dir();
         let mut wanted = vec![config_dir.clone()];
         {
@@ -160,13 +171,13 @@ impl Filter {
             // A watched folder that was deleted lost its watch: watch it anew once it is back.
             let keep = *dir == config_dir || (wanted.contains(dir) && dir.is_dir());
             if !keep {
-                let _ = watcher.unwatch(dir);
+                watcher.unwatch(dir);
             }
             keep
         });
         let mut added = Vec::new();
         for dir in wanted {
-            if !watched.contains(&dir) && watcher.watch(&dir, RecursiveMode::NonRecursive).is_ok() {
+            if !watched.contains(&dir) && watcher.watch(&dir, self.writes(&dir)).is_ok() {
                 watched.push(dir.clone());
                 added.push(dir);
             }
