@@ -8,9 +8,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-/// The environment variable switchyard reads `server.runtime` from when its config has none.
-const SERVING_MODE_ENV: &str = "SWITCHYARD_RUNTIME";
-
 /// A child process that is killed when dropped.
 pub(crate) struct Process {
     child: Child,
@@ -134,7 +131,7 @@ fn start_listening(binary: &Path, args: &[&str], envs: &[(&str, &str)]) -> Resul
     let mut child = Command::new(binary)
         .args(args)
         // switchyard's serving mode comes from its config alone, not the bench's environment.
-        .env_remove(SERVING_MODE_ENV)
+        .env_remove(switchyard::ServingMode::ENV)
         .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

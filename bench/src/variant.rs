@@ -47,12 +47,13 @@ impl Variant {
 
     /// This build with `server.runtime: runtime`.
     pub(crate) fn runtime(runtime: ServingMode) -> Variant {
-        let (name, key) = match runtime {
-            ServingMode::PerCore => ("per-core", "per_core"),
-            ServingMode::WorkStealing => ("work-stealing", "work_stealing"),
+        // The JSON keys' spelling of the mode's name.
+        let key = match runtime {
+            ServingMode::PerCore => "per_core",
+            ServingMode::WorkStealing => "work_stealing",
         };
         Variant {
-            name,
+            name: runtime.as_str(),
             key,
             binary: None,
             runtime: Some(runtime),
@@ -76,10 +77,9 @@ impl Variant {
 
     /// Its column head in the table.
     pub(crate) fn label(&self) -> String {
-        match (&self.binary, self.runtime) {
-            (Some(_), _) => "baseline build".to_owned(),
-            (None, Some(runtime)) => runtime.as_str().to_owned(),
-            (None, None) => self.name.to_owned(),
+        match self.binary {
+            Some(_) => "baseline build".to_owned(),
+            None => self.name.to_owned(),
         }
     }
 

@@ -327,6 +327,10 @@ pub enum ServingMode {
 }
 
 impl ServingMode {
+    /// The environment variable that picks the mode for a config without `server.runtime`
+    /// (`per-core` or `work-stealing`; the test suite runs its server modules in both).
+    pub const ENV: &'static str = "SWITCHYARD_RUNTIME";
+
     /// The name in the config file.
     pub fn as_str(self) -> &'static str {
         match self {

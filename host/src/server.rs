@@ -509,16 +509,15 @@ impl Booted {
             stop: stopped,
             grace,
         };
-        let task = match mode {
+        let (task, threads) = match mode {
             ServingMode::WorkStealing => {
                 let listener = TcpListener::from_std(listener).map_err(failed)?;
-                tokio::spawn(connection::serve(listener, service))
+                (tokio::spawn(connection::serve(listener, service)), 0)
             }
-            ServingMode::PerCore => per_core::spawn(listener, joinable, service).map_err(failed)?,
-        };
-        let threads = match mode {
-            ServingMode::PerCore => crate::serving_core::count(),
-            ServingMode::WorkStealing => 0,
+            ServingMode::PerCore => (
+                per_core::spawn(listener, joinable, service).map_err(failed)?,
+                crate::serving_core::count(),
+            ),
         };
         tracing::info!(
             generation = self.runtime.generation().number,

@@ -53,27 +53,29 @@ async fn answered_on_new_connections(proxy: &Proxy, count: usize) {
     }
 }
 
+/// `proxy` listens on `sockets` sockets of its port, answers on new connections, and closes
+/// every socket at shutdown.
+async fn serves_on_sockets_and_closes_them(proxy: Proxy, sockets: usize) {
+    let port = proxy.port();
+    assert_eq!(listening_sockets(port), sockets);
+    answered_on_new_connections(&proxy, 16).await;
+    proxy.shutdown().await;
+    assert_eq!(listening_sockets(port), 0, "every socket closed");
+}
+
 #[tokio::test]
 async fn per_core_listens_once_per_core_on_one_port_and_closes_every_socket_at_shutdown() {
     let mock = MockUpstream::start().await.unwrap();
     let proxy = Proxy::start(&config(&mock, "per-core")).await;
-    let port = proxy.port();
     // `port: 0`: the first socket got a port, the other cores joined it.
-    assert_eq!(listening_sockets(port), cores());
-    answered_on_new_connections(&proxy, 16).await;
-    proxy.shutdown().await;
-    assert_eq!(listening_sockets(port), 0, "every core closed its socket");
+    serves_on_sockets_and_closes_them(proxy, cores()).await;
 }
 
 #[tokio::test]
 async fn work_stealing_listens_on_one_socket() {
     let mock = MockUpstream::start().await.unwrap();
     let proxy = Proxy::start(&config(&mock, "work-stealing")).await;
-    let port = proxy.port();
-    assert_eq!(listening_sockets(port), 1);
-    answered_on_new_connections(&proxy, 16).await;
-    proxy.shutdown().await;
-    assert_eq!(listening_sockets(port), 0);
+    serves_on_sockets_and_closes_them(proxy, 1).await;
 }
 
 #[tokio::test]
@@ -84,12 +86,8 @@ async fn every_core_accepts_on_the_listener_a_program_passes() {
         options.with_listener(listener)
     })
     .await;
-    let port = proxy.port();
     // One socket, accepted on by every core (no other socket joins the program's port).
-    assert_eq!(listening_sockets(port), 1);
-    answered_on_new_connections(&proxy, 16).await;
-    proxy.shutdown().await;
-    assert_eq!(listening_sockets(port), 0);
+    serves_on_sockets_and_closes_them(proxy, 1).await;
 }
 
 #[tokio::test]

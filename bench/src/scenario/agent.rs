@@ -39,14 +39,12 @@ pub(crate) async fn run(
         .legs(&spec, NginxListener::Unbuffered)
         .into_iter()
         .unzip();
-    let latencies = interleaved::latency("agent", &legs, rounds, requests).await?;
-    let added = interleaved::added_over_first(&latencies);
-    let throughput = interleaved::throughput("agent", &legs, rounds, seconds).await?;
+    let measured = interleaved::measure("agent", &legs, rounds, requests, seconds).await?;
     for (i, role) in roles.iter().enumerate() {
-        let ((p50, p99), (rps, cpu_us)) = (added[i], throughput[i]);
+        let ((p50, p99), (rps, cpu_us)) = (measured.added[i], measured.throughput[i]);
         match role {
             Role::Direct => {
-                let (direct_p50, direct_p99) = latencies[i];
+                let (direct_p50, direct_p99) = measured.latencies[i];
                 summary.set_shared(|s| {
                     (s.agent_direct_latency_p50_us, s.agent_direct_latency_p99_us) =
                         (Some(direct_p50), Some(direct_p99));

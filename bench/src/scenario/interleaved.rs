@@ -24,6 +24,8 @@ pub(crate) struct Leg<'a> {
 
 /// What the rounds measured, per leg in the legs' order.
 pub(crate) struct Measured {
+    /// Latency p50 and p99 (µs).
+    pub latencies: Vec<(f64, f64)>,
     /// Latency p50 and p99 minus the first leg's (µs); the first leg's own are 0.
     pub added: Vec<(f64, f64)>,
     /// Requests per second at 64 connections, and CPU µs per request of the leg's process.
@@ -42,6 +44,7 @@ pub(crate) async fn measure(
     let latencies = latency(scenario, legs, rounds, requests).await?;
     Ok(Measured {
         added: added_over_first(&latencies),
+        latencies,
         throughput: throughput(scenario, legs, rounds, seconds).await?,
     })
 }

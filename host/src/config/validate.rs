@@ -85,10 +85,6 @@ struct Context {
     warnings: Vec<ConfigWarning>,
 }
 
-/// The environment variable that picks `server.runtime` for a config that does not set it
-/// (`per-core` or `work-stealing`; the test suite runs its server modules in both).
-pub(crate) const SERVING_MODE_ENV: &str = "SWITCHYARD_RUNTIME";
-
 impl Context {
     fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
         let position = self.lines.position_of(key);
@@ -362,18 +358,18 @@ impl Context {
         })
     }
 
-    /// `server.runtime`; when absent, [`SERVING_MODE_ENV`] when set, else per-core.
+    /// `server.runtime`; when absent, [`ServingMode::ENV`] when set, else per-core.
     fn serving_mode(&self, value: Option<&str>) -> Result<ServingMode, ConfigError> {
         let unknown =
             |text: &str| format!("unknown runtime {text:?} (use per-core or work-stealing)");
         match value {
             Some(text) => ServingMode::parse(text)
                 .ok_or_else(|| self.invalid("server.runtime", unknown(text))),
-            None => match std::env::var(SERVING_MODE_ENV) {
+            None => match std::env::var(ServingMode::ENV) {
                 Ok(text) => ServingMode::parse(&text).ok_or_else(|| {
                     self.invalid(
                         "server.runtime",
-                        format!("{SERVING_MODE_ENV}: {}", unknown(&text)),
+                        format!("{}: {}", ServingMode::ENV, unknown(&text)),
                     )
                 }),
                 Err(_) => Ok(ServingMode::default()),

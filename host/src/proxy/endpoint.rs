@@ -106,21 +106,21 @@ impl Endpoint {
         sse: bool,
         stream: bool,
     ) -> Option<http::Uri> {
+        let per_call = || {
+            let url = self.upstream_url(credential, upstream_model, sse, stream)?;
+            http::Uri::try_from(url.as_str()).ok()
+        };
         if matches!(
             credential.provider,
             ProviderKind::Gemini | ProviderKind::Vertex
         ) {
-            let url = self.upstream_url(credential, upstream_model, sse, stream)?;
-            return http::Uri::try_from(url.as_str()).ok();
+            return per_call();
         }
         let path = self.fixed_path(credential.provider);
         credential
             .urls
             .get_uri(&credential.base_url, FIXED_PATHS, path)
-            .or_else(|| {
-                let url = self.upstream_url(credential, upstream_model, sse, stream)?;
-                http::Uri::try_from(url.as_str()).ok()
-            })
+            .or_else(per_call)
     }
 
     /// The upstream path of a provider whose path does not depend on the model.

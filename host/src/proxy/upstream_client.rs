@@ -152,12 +152,7 @@ impl UpstreamClient {
                 let mut response = request.send().await.map_err(|e| {
                     let timed_out = e.is_timeout();
                     // reqwest names the URL in its errors: dropped, whatever its query holds.
-                    let cause: Cause = Box::new(e.without_url());
-                    if timed_out {
-                        UpstreamError::timeout(Phase::Head, "", Some(cause))
-                    } else {
-                        UpstreamError::connect("", Some(cause))
-                    }
+                    failed_send(Box::new(e.without_url()), timed_out)
                 })?;
                 let status = response.status();
                 let headers = std::mem::take(response.headers_mut());
@@ -178,10 +173,17 @@ impl UpstreamClient {
 /// A failed send of hyper's client: a timeout anywhere in its causes (the connect timeout) is
 /// [`UpstreamError::timeout`], anything else [`UpstreamError::connect`].
 fn classify(error: Cause) -> UpstreamError {
-    if timed_out(&*error) {
-        UpstreamError::timeout(Phase::Head, "", Some(error))
+    let timed_out = timed_out(&*error);
+    failed_send(error, timed_out)
+}
+
+/// A send that failed with `cause`: [`UpstreamError::timeout`] when it `timed_out`, else
+/// [`UpstreamError::connect`].
+fn failed_send(cause: Cause, timed_out: bool) -> UpstreamError {
+    if timed_out {
+        UpstreamError::timeout(Phase::Head, "", Some(cause))
     } else {
-        UpstreamError::connect("", Some(error))
+        UpstreamError::connect("", Some(cause))
     }
 }
 

@@ -78,21 +78,38 @@ impl ConnectionGate {
     /// Counts one pause in `/metrics` when it had to wait.
     pub(super) async fn wait_for_room(&self, limit: Option<usize>) {
         let Some(limit) = limit else { return };
-        let mut paused = false;
-        loop {
-            let closed = self.closed.notified();
-            tokio::pin!(closed);
-            closed.as_mut().enable();
-            if self.open() < limit {
-                return;
-            }
-            if !paused {
-                paused = true;
-                LimitCounters::bump(&self.metrics.limits.accept_paused);
+        self.once_a_close_allows(
+            || (self.open() < limit).then_some(()),
+            || {
                 tracing::warn!(
                     limit,
                     "server.max-connections open: not accepting until one closes"
                 );
+            },
+        )
+        .await;
+    }
+
+    /// What `attempt` gives, tried now and again after each connection closes until it gives
+    /// something. The first time it gives nothing, one pause is counted in `/metrics` and
+    /// `on_pause` runs.
+    async fn once_a_close_allows<T>(
+        &self,
+        mut attempt: impl FnMut() -> Option<T>,
+        on_pause: impl FnOnce(),
+    ) -> T {
+        let mut on_pause = Some(on_pause);
+        loop {
+            let closed = self.closed.notified();
+            tokio::pin!(closed);
+            // Listening before the attempt: a close between the two still wakes this.
+            closed.as_mut().enable();
+            if let Some(value) = attempt() {
+                return value;
+            }
+            if let Some(on_pause) = on_pause.take() {
+                LimitCounters::bump(&self.metrics.limits.accept_paused);
+                on_pause();
             }
             closed.await;
         }
@@ -124,20 +141,11 @@ impl ConnectionGate {
         per_address: Option<usize>,
         trusted: &TrustedProxies,
     ) -> Result<Admission, Refused> {
-        let mut paused = false;
-        loop {
-            let closed = self.closed.notified();
-            tokio::pin!(closed);
-            closed.as_mut().enable();
-            if let Some(admitted) = self.admit_below(limit, peer, per_address, trusted) {
-                return admitted;
-            }
-            if !paused {
-                paused = true;
-                LimitCounters::bump(&self.metrics.limits.accept_paused);
-            }
-            closed.await;
-        }
+        self.once_a_close_allows(
+            || self.admit_below(limit, peer, per_address, trusted),
+            || {},
+        )
+        .await
     }
 
     /// [`ConnectionGate::admit`] when fewer than `limit` connections are open; `None` when
